@@ -1,0 +1,76 @@
+/**
+ * Operational errors of Tally. Each has a stable `code` that callers test instead of the message.
+ * Caller mistakes (wrong argument type or range) are plain TypeError / RangeError, not these.
+ * @module
+ */
+
+/** Stable error codes. */
+export type TallyErrorCode =
+  | 'ERR_DECODE'
+  | 'ERR_INVALID_BLOCK'
+  | 'ERR_FRAUD'
+  | 'ERR_REFUSED'
+  | 'ERR_CONFLICT'
+  | 'ERR_CLOSED'
+
+/** Base class: every Tally operational error has `name` and `code`. */
+export class TallyError extends Error {
+  readonly code: TallyErrorCode
+  constructor(code: TallyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = 'TallyError'
+  }
+}
+
+/** Bytes that are not the canonical encoding of an allowed value, or exceed a size limit. */
+export class DecodeError extends TallyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_DECODE', message, options)
+    this.name = 'DecodeError'
+  }
+}
+
+/** A block failed validation; `errors` lists the broken rules. */
+export class InvalidBlockError extends TallyError {
+  readonly errors: readonly { rule: string; message: string }[]
+  constructor(message: string, errors: readonly { rule: string; message: string }[]) {
+    super('ERR_INVALID_BLOCK', `${message}: ${errors.map((e) => e.rule).join(', ')}`)
+    this.errors = errors
+    this.name = 'InvalidBlockError'
+  }
+}
+
+/** A block proved its author a cheater; `proof` carries the evidence. */
+export class FraudError extends TallyError {
+  readonly proof: unknown
+  constructor(message: string, proof: unknown) {
+    super('ERR_FRAUD', message)
+    this.proof = proof
+    this.name = 'FraudError'
+  }
+}
+
+/** The agent declined to countersign (policy, unknown type, or a counterparty known to cheat). */
+export class RefusedError extends TallyError {
+  constructor(message: string) {
+    super('ERR_REFUSED', message)
+    this.name = 'RefusedError'
+  }
+}
+
+/** A store was asked to hold a second, different block at an occupied (key, seq). */
+export class ConflictError extends TallyError {
+  constructor(message: string) {
+    super('ERR_CONFLICT', message)
+    this.name = 'ConflictError'
+  }
+}
+
+/** The store or agent was used after `close()`. */
+export class ClosedError extends TallyError {
+  constructor(message = 'closed') {
+    super('ERR_CLOSED', message)
+    this.name = 'ClosedError'
+  }
+}
