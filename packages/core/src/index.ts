@@ -1,4 +1,54 @@
-export * from './bytes.js'
+/**
+ * @tally/core — isomorphic core of Tally: canonical encoding, hashing, signing, half-blocks,
+ * validation, fraud proofs, the proposal/agreement protocol, the store interface and a memory store.
+ * Imports nothing from `node:`; runs unchanged in browsers.
+ * @module
+ */
+export { abytes, auint, compareBytes, concatBytes, equalBytes, fromHex, toHex, type PublicKeyHex } from './bytes.js'
 export * from './errors.js'
-export type * from './crypto-provider.js'
+export type { CryptoProvider, SigningKey } from './crypto-provider.js'
 export { nobleCrypto } from './noble-crypto.js'
+export { generateIdentity, identityFromSeed, type Identity } from './identity.js'
+export { DEFAULT_DECODE_LIMITS, decodeCanonical, encodeCanonical, type CborValue, type DecodeLimits } from './cbor.js'
+export { domainTag, type DomainName } from './domain.js'
+export {
+  BLOCK_LIMITS,
+  GENESIS_HASH,
+  UNILATERAL_KEY,
+  blockHash,
+  blockSize,
+  decodeBlock,
+  encodeBlock,
+  isAgreement,
+  isProposal,
+  isUnilateral,
+  signBlock,
+  verifyBlock,
+  type HalfBlock,
+  type UnsignedHalfBlock,
+} from './half-block.js'
+export {
+  FRAUD_PROOF_LIMITS,
+  createFraudProof,
+  decodeFraudProof,
+  describeFraudProof,
+  encodeFraudProof,
+  fraudProofId,
+  verifyFraudProof,
+  type CoreFraudKind,
+  type FraudProof,
+  type FraudVerifier,
+} from './fraud-proof.js'
+export {
+  createBlockTypes,
+  samePayload,
+  type BlockType,
+  type BlockTypes,
+  type RuleViolation,
+  type TypeContext,
+  type TypeVerdict,
+} from './block-types.js'
+export { checkBlock, validate, type ValidateOptions, type ValidationLevel, type ValidationResult } from './validate.js'
+export type { BlockStore, RangeOptions, StoreBatch } from './store.js'
+export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js'
+export { createAgent, type Agent, type AgentOptions, type Transaction } from './agent.js'

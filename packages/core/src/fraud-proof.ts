@@ -1,0 +1,171 @@
+/**
+ * Fraud proofs: small values that anyone can verify alone, without trusting who sent them.
+ * Each holds blocks validly signed by one key that cannot all belong to one honest chain.
+ *
+ * Kinds (core):
+ * - 'double-sign': two blocks at the same (key, seq) with different hashes (a fork).
+ * - 'chain-break': block s and block s+1 of one key, where s+1's previousHash is not hash(s)
+ *   (the fork seen one block later).
+ * - 'double-countersign': two agreements by one key to the same proposal (a proposal answered twice).
+ * Block types may add kinds of their own (e.g. a balance that does not follow), see BlockTypes.
+ *
+ * Wire layout:
+ *   proof = canonical CBOR array [kind: tstr, evidence: array of bstr (encoded blocks)]
+ *   id    = SHA-256(domainTag('fraud-proof') ‖ proof)
+ * Evidence is put in a canonical order (by seq, then hash) so one fraud has one encoding and id,
+ * whoever found it first.
+ * @module
+ */
+import { compareBytes, concatBytes, equalBytes, toHex } from './bytes.js'
+import { decodeCanonical, encodeCanonical } from './cbor.js'
+import type { CryptoProvider } from './crypto-provider.js'
+import { domainTag } from './domain.js'
+import { DecodeError } from './errors.js'
+import { blockHash, decodeBlock, encodeBlock, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
+import { nobleCrypto } from './noble-crypto.js'
+
+/** Fraud kinds known to core; block types may add their own. */
+export type CoreFraudKind = 'double-sign' | 'chain-break' | 'double-countersign'
+
+/** Evidence of cheating by `publicKey`. */
+export interface FraudProof {
+  /** What kind of fraud. */
+  readonly kind: string
+  /** The accused: the key that signed every block of the evidence. */
+  readonly publicKey: Uint8Array
+  /** The evidence, in canonical order. */
+  readonly blocks: readonly HalfBlock[]
+}
+
+/** Checks a fraud kind's evidence; returns a reason when it does not prove fraud. */
+export type FraudVerifier = (blocks: readonly HalfBlock[], crypto: CryptoProvider) => string | undefined
+
+/** Limits on a proof from a peer. */
+export const FRAUD_PROOF_LIMITS: Readonly<{ maxBlocks: number; maxBytes: number }> = Object.freeze({ maxBlocks: 16, maxBytes: 64 * 1024 })
+
+const KIND_PATTERN = /^[a-z0-9][a-z0-9.:_-]{0,63}$/
+
+/**
+ * Build a proof, putting the evidence in canonical order. Does not verify it: call verifyFraudProof.
+ * @param kind the fraud kind
+ * @param blocks the evidence (at least one block)
+ * @returns the proof
+ * @throws RangeError on an empty or oversized evidence list or a malformed kind
+ * @example createFraudProof('double-sign', [stored, received])
+ */
+export function createFraudProof(kind: string, blocks: readonly HalfBlock[]): FraudProof {
+  if (typeof kind !== 'string' || !KIND_PATTERN.test(kind)) throw new RangeError(`"kind" malformed: ${JSON.stringify(String(kind).slice(0, 70))}`)
+  if (!Array.isArray(blocks) || blocks.length === 0 || blocks.length > FRAUD_PROOF_LIMITS.maxBlocks) {
+    throw new RangeError(`"blocks" expected 1-${FRAUD_PROOF_LIMITS.maxBlocks} blocks`)
+  }
+  const sorted = [...blocks].sort((a, b) => a.seq - b.seq || compareBytes(blockHash(a), blockHash(b)))
+  return Object.freeze({ kind, publicKey: sorted[0]!.publicKey, blocks: Object.freeze(sorted) })
+}
+
+/**
+ * Encode a proof.
+ * @param proof the proof
+ * @returns canonical CBOR [kind, [block bytes...]]
+ * @example transport.send(encodeFraudProof(proof))
+ */
+export function encodeFraudProof(proof: FraudProof): Uint8Array {
+  return encodeCanonical([proof.kind, proof.blocks.map(encodeBlock)])
+}
+
+/**
+ * Decode a proof from untrusted bytes (form only; verify it with verifyFraudProof).
+ * @param bytes the encoding
+ * @returns the proof
+ * @throws DecodeError when the bytes are not a canonical proof within the limits
+ * @example verifyFraudProof(decodeFraudProof(bytes))
+ */
+export function decodeFraudProof(bytes: Uint8Array): FraudProof {
+  const value = decodeCanonical(bytes, { maxBytes: FRAUD_PROOF_LIMITS.maxBytes, maxDepth: 3 })
+  if (!Array.isArray(value) || value.length !== 2) throw new DecodeError('fraud proof must be [kind, evidence]')
+  const [kind, evidence] = value as unknown[]
+  if (typeof kind !== 'string' || !KIND_PATTERN.test(kind)) throw new DecodeError('fraud proof kind malformed')
+  if (!Array.isArray(evidence) || evidence.length === 0 || evidence.length > FRAUD_PROOF_LIMITS.maxBlocks) {
+    throw new DecodeError(`fraud proof evidence must hold 1-${FRAUD_PROOF_LIMITS.maxBlocks} blocks`)
+  }
+  const blocks = evidence.map((b) => {
+    if (!(b instanceof Uint8Array)) throw new DecodeError('fraud proof evidence must be encoded blocks')
+    return decodeBlock(b)
+  })
+  const proof = createFraudProof(kind, blocks)
+  // the canonical order is part of the format: a reordered proof is a different, non-canonical encoding
+  if (!equalBytes(encodeFraudProof(proof), bytes)) throw new DecodeError('fraud proof evidence not in canonical order')
+  return proof
+}
+
+/**
+ * The proof's id: SHA-256 over the domain tag and its encoding.
+ * @param proof the proof
+ * @param crypto provider (default nobleCrypto)
+ * @returns 32 bytes
+ * @example seen.has(toHex(fraudProofId(p)))
+ */
+export function fraudProofId(proof: FraudProof, crypto: CryptoProvider = nobleCrypto): Uint8Array {
+  return crypto.sha256(concatBytes(domainTag('fraud-proof'), encodeFraudProof(proof)))
+}
+
+/**
+ * Verify a proof alone: every block validly signed by the accused, and the blocks in the relation
+ * the kind claims. Forged or invalid evidence never verifies, so nobody honest can be framed.
+ * @param proof the proof
+ * @param options crypto provider and verifiers for kinds that block types add
+ * @returns `{ ok: true }`, or `{ ok: false, reason }`
+ * @example if (verifyFraudProof(p).ok) refuse(p.publicKey)
+ */
+export function verifyFraudProof(
+  proof: FraudProof,
+  options: { crypto?: CryptoProvider; verifiers?: ReadonlyMap<string, FraudVerifier> } = {},
+): { ok: true } | { ok: false; reason: string } {
+  const crypto = options.crypto ?? nobleCrypto
+  const { blocks } = proof
+  if (blocks.length === 0) return { ok: false, reason: 'no evidence' }
+  for (const b of blocks) {
+    if (!equalBytes(b.publicKey, proof.publicKey)) return { ok: false, reason: 'evidence signed by different keys' }
+    if (!verifyBlock(b, crypto)) return { ok: false, reason: 'a signature does not verify' }
+  }
+  const verifier = CORE_VERIFIERS.get(proof.kind) ?? options.verifiers?.get(proof.kind)
+  if (verifier === undefined) return { ok: false, reason: `unknown fraud kind ${proof.kind}` }
+  const reason = verifier(blocks, crypto)
+  return reason === undefined ? { ok: true } : { ok: false, reason }
+}
+
+/** A short human description of a proof, for logs (no secrets; keys shortened). */
+export function describeFraudProof(proof: FraudProof): string {
+  const seqs = proof.blocks.map((b) => b.seq).join(', ')
+  return `${proof.kind} by ${toHex(proof.publicKey).slice(0, 16)}… (blocks at seq ${seqs})`
+}
+
+// ## Core verifiers
+
+const CORE_VERIFIERS: ReadonlyMap<string, FraudVerifier> = new Map<string, FraudVerifier>([
+  ['double-sign', (blocks, crypto) => {
+    const [a, b] = pair(blocks)
+    if (a === undefined || b === undefined) return 'double-sign needs exactly two blocks'
+    if (a.seq !== b.seq) return 'blocks at different seq'
+    if (equalBytes(blockHash(a, crypto), blockHash(b, crypto))) return 'the same block twice'
+    return undefined
+  }],
+  ['chain-break', (blocks, crypto) => {
+    const [a, b] = pair(blocks)
+    if (a === undefined || b === undefined) return 'chain-break needs exactly two blocks'
+    if (b.seq !== a.seq + 1) return 'blocks are not consecutive'
+    if (equalBytes(b.previousHash, blockHash(a, crypto))) return 'the blocks do chain'
+    return undefined
+  }],
+  ['double-countersign', (blocks, crypto) => {
+    const [a, b] = pair(blocks)
+    if (a === undefined || b === undefined) return 'double-countersign needs exactly two blocks'
+    if (!isAgreement(a) || !isAgreement(b)) return 'both blocks must be agreements'
+    if (!equalBytes(a.linkPublicKey, b.linkPublicKey) || a.linkSeq !== b.linkSeq) return 'agreements answer different proposals'
+    if (equalBytes(blockHash(a, crypto), blockHash(b, crypto))) return 'the same block twice'
+    return undefined
+  }],
+])
+
+function pair(blocks: readonly HalfBlock[]): [HalfBlock | undefined, HalfBlock | undefined] {
+  return blocks.length === 2 ? [blocks[0], blocks[1]] : [undefined, undefined]
+}

@@ -1,0 +1,191 @@
+/**
+ * The in-memory BlockStore: for tests, simulations and short-lived agents. Commits are
+ * synchronous inside `commit()`, so every read sees a consistent view.
+ * @module
+ */
+import { fromHex, toHex, type PublicKeyHex } from './bytes.js'
+import type { CryptoProvider } from './crypto-provider.js'
+import { ClosedError, ConflictError } from './errors.js'
+import { fraudProofId, type FraudProof } from './fraud-proof.js'
+import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
+import { nobleCrypto } from './noble-crypto.js'
+import type { BlockStore, RangeOptions, StoreBatch } from './store.js'
+
+/** Options of createMemoryStore. */
+export interface MemoryStoreOptions {
+  /** Provider for block hashes (default nobleCrypto). */
+  crypto?: CryptoProvider
+}
+
+interface Chain {
+  /** seq → block */
+  readonly blocks: Map<number, HalfBlock>
+  /** stored seqs, ascending */
+  readonly seqs: number[]
+}
+
+/**
+ * A BlockStore in memory.
+ * @param options provider for hashing
+ * @returns the store
+ * @example const store = createMemoryStore()
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): BlockStore {
+  return new MemoryStore(options.crypto ?? nobleCrypto)
+}
+
+class MemoryStore implements BlockStore {
+  readonly #crypto: CryptoProvider
+  readonly #chains = new Map<PublicKeyHex, Chain>()
+  readonly #byHash = new Map<string, HalfBlock>()
+  readonly #agreements = new Map<string, HalfBlock>()
+  readonly #proofs = new Map<string, FraudProof>()
+  readonly #accused = new Map<PublicKeyHex, Set<string>>()
+  #closed = false
+
+  constructor(crypto: CryptoProvider) {
+    this.#crypto = crypto
+  }
+
+  async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
+    this.#open()
+    return this.#chains.get(toHex(publicKey))?.blocks.get(seq)
+  }
+
+  async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
+    this.#open()
+    return this.#byHash.get(toHex(hash))
+  }
+
+  async latest(publicKey: Uint8Array): Promise<HalfBlock | undefined> {
+    this.#open()
+    const chain = this.#chains.get(toHex(publicKey))
+    if (chain === undefined || chain.seqs.length === 0) return undefined
+    return chain.blocks.get(chain.seqs[chain.seqs.length - 1]!)
+  }
+
+  async range(publicKey: Uint8Array, options: RangeOptions = {}): Promise<HalfBlock[]> {
+    this.#open()
+    const chain = this.#chains.get(toHex(publicKey))
+    if (chain === undefined) return []
+    const from = options.from ?? 1
+    const to = options.to ?? Number.MAX_SAFE_INTEGER
+    const limit = options.limit ?? Number.MAX_SAFE_INTEGER
+    const out: HalfBlock[] = []
+    if (limit <= 0 || from > to) return out
+    const { seqs, blocks } = chain
+    if (options.reverse === true) {
+      for (let i = upperBound(seqs, to) - 1; i >= 0 && seqs[i]! >= from && out.length < limit; i--) out.push(blocks.get(seqs[i]!)!)
+    } else {
+      for (let i = lowerBound(seqs, from); i < seqs.length && seqs[i]! <= to && out.length < limit; i++) out.push(blocks.get(seqs[i]!)!)
+    }
+    return out
+  }
+
+  async findAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Promise<HalfBlock | undefined> {
+    this.#open()
+    return this.#agreements.get(agreementKey(proposalKey, proposalSeq, signer))
+  }
+
+  async fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]> {
+    this.#open()
+    if (publicKey === undefined) return [...this.#proofs.values()]
+    const ids = this.#accused.get(toHex(publicKey))
+    return ids === undefined ? [] : [...ids].map((id) => this.#proofs.get(id)!)
+  }
+
+  async hasFraud(publicKey: Uint8Array): Promise<boolean> {
+    this.#open()
+    return this.#accused.has(toHex(publicKey))
+  }
+
+  async agents(): Promise<Uint8Array[]> {
+    this.#open()
+    return [...this.#chains.keys()].map(fromHex)
+  }
+
+  batch(): StoreBatch {
+    const blocks: HalfBlock[] = []
+    const proofs: FraudProof[] = []
+    const batch: StoreBatch = {
+      put: (block) => (blocks.push(block), batch),
+      putFraudProof: (proof) => (proofs.push(proof), batch),
+      commit: async () => this.#commit(blocks, proofs),
+    }
+    return batch
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+  }
+
+  #commit(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): void {
+    this.#open()
+    // check everything first, then write: a refused batch leaves no trace
+    const pending = new Map<string, HalfBlock>()
+    for (const block of blocks) {
+      const slot = `${toHex(block.publicKey)}:${block.seq}`
+      const existing = pending.get(slot) ?? this.#chains.get(toHex(block.publicKey))?.blocks.get(block.seq)
+      if (existing !== undefined && toHex(blockHash(existing, this.#crypto)) !== toHex(blockHash(block, this.#crypto))) {
+        throw new ConflictError(`a different block is already stored at seq ${block.seq} of ${toHex(block.publicKey).slice(0, 16)}…`)
+      }
+      pending.set(slot, block)
+    }
+    for (const block of pending.values()) this.#insert(block)
+    for (const proof of proofs) {
+      const id = toHex(fraudProofId(proof, this.#crypto))
+      this.#proofs.set(id, proof)
+      const key = toHex(proof.publicKey)
+      let ids = this.#accused.get(key)
+      if (ids === undefined) this.#accused.set(key, (ids = new Set()))
+      ids.add(id)
+    }
+  }
+
+  #insert(block: HalfBlock): void {
+    const key = toHex(block.publicKey)
+    let chain = this.#chains.get(key)
+    if (chain === undefined) this.#chains.set(key, (chain = { blocks: new Map(), seqs: [] }))
+    if (chain.blocks.has(block.seq)) return
+    chain.blocks.set(block.seq, block)
+    const { seqs } = chain
+    if (seqs.length === 0 || seqs[seqs.length - 1]! < block.seq) seqs.push(block.seq)
+    else seqs.splice(lowerBound(seqs, block.seq), 0, block.seq)
+    this.#byHash.set(toHex(blockHash(block, this.#crypto)), block)
+    if (isAgreement(block)) this.#agreements.set(agreementKey(block.linkPublicKey, block.linkSeq, block.publicKey), block)
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('memory store is closed')
+  }
+}
+
+// ## Private helpers
+
+function agreementKey(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): string {
+  return `${toHex(proposalKey)}:${proposalSeq}:${toHex(signer)}`
+}
+
+/** First index i with seqs[i] >= x. */
+function lowerBound(seqs: readonly number[], x: number): number {
+  let lo = 0
+  let hi = seqs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (seqs[mid]! < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** First index i with seqs[i] > x. */
+function upperBound(seqs: readonly number[], x: number): number {
+  let lo = 0
+  let hi = seqs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (seqs[mid]! <= x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}

@@ -1,0 +1,65 @@
+/**
+ * The block store interface (type-only). Implementations: `createMemoryStore` here, the LevelDB
+ * store in @tally/node, the IndexedDB store in @tally/browser. All pass `storeSuite` from
+ * '@tally/core/testing'.
+ *
+ * Rules every implementation keeps:
+ * - one block per (key, seq), the first one stored; a different block there is a ConflictError
+ *   and the whole batch is refused (forks are kept as fraud proofs, not as blocks);
+ * - a batch is committed atomically: after a crash either all of it is there or none of it;
+ * - when `commit()` resolves, the batch is durable (for durable stores) and visible to reads.
+ * @module
+ */
+import type { FraudProof } from './fraud-proof.js'
+import type { HalfBlock } from './half-block.js'
+
+/** Options of `range`. Bounds are inclusive. */
+export interface RangeOptions {
+  /** Lowest seq (default 1). */
+  from?: number
+  /** Highest seq (default: no bound). */
+  to?: number
+  /** At most this many blocks (default: no limit). */
+  limit?: number
+  /** Highest seq first. */
+  reverse?: boolean
+}
+
+/** Writes committed together. */
+export interface StoreBatch {
+  /** Add a block (a no-op at commit when the same block is already stored). */
+  put(block: HalfBlock): StoreBatch
+  /** Add a fraud proof (verified by the caller). */
+  putFraudProof(proof: FraudProof): StoreBatch
+  /**
+   * Commit every write at once.
+   * @throws ConflictError when a different block already occupies one of the (key, seq); nothing is written
+   */
+  commit(): Promise<void>
+}
+
+/** Where blocks and fraud proofs are kept. */
+export interface BlockStore {
+  /** The block at (publicKey, seq). */
+  get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined>
+  /** The block with this hash. */
+  getByHash(hash: Uint8Array): Promise<HalfBlock | undefined>
+  /** The highest-seq block of a chain. */
+  latest(publicKey: Uint8Array): Promise<HalfBlock | undefined>
+  /** Blocks of one chain in seq order (or reverse), within bounds. */
+  range(publicKey: Uint8Array, options?: RangeOptions): Promise<HalfBlock[]>
+  /**
+   * The agreement signed by `signer` that answers the proposal at (proposalKey, proposalSeq).
+   */
+  findAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Promise<HalfBlock | undefined>
+  /** Every fraud proof held, or those accusing `publicKey`. */
+  fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]>
+  /** True iff a fraud proof against `publicKey` is held. */
+  hasFraud(publicKey: Uint8Array): Promise<boolean>
+  /** Public keys of every chain with at least one stored block. */
+  agents(): Promise<Uint8Array[]>
+  /** A new batch of writes. */
+  batch(): StoreBatch
+  /** Release resources. Later calls reject with ClosedError. */
+  close(): Promise<void>
+}

@@ -1,0 +1,257 @@
+/**
+ * Validation: a level and the list of broken rules, never an exception. Built from small ordered
+ * checks, as in py-ipv8's TrustChain, with its holes fixed: a fork seen one block later, a double
+ * countersign and a proposal answered twice are fraud (a proof comes back), not just "invalid".
+ *
+ * Order: (1) invariants of the block alone; (2) consistency with a stored block at the same
+ * (key, seq); (3) with the linked half; (4) with the neighbours in the chain; (5) the type's rules.
+ * Invariant failures stop there: nothing else is worth asking about a block that is not well-formed.
+ *
+ * Levels (py-ipv8's meaning):
+ * - 'valid': the blocks at seq - 1 (or genesis) and seq + 1 are known and consistent
+ * - 'partial-next': the previous block is known (or this is genesis), the next is not
+ * - 'partial-previous': the next block is known, the previous is not
+ * - 'partial': some blocks of this chain are known, but neither neighbour
+ * - 'no-info': nothing is known of this chain
+ * - 'invalid': at least one rule is broken; `errors` says which
+ * @module
+ */
+import { equalBytes } from './bytes.js'
+import { encodeCanonical } from './cbor.js'
+import type { BlockTypes, RuleViolation, TypeContext } from './block-types.js'
+import { samePayload } from './block-types.js'
+import type { CryptoProvider } from './crypto-provider.js'
+import { createFraudProof, type FraudProof } from './fraud-proof.js'
+import {
+  BLOCK_LIMITS,
+  GENESIS_HASH,
+  blockHash,
+  blockSize,
+  isAgreement,
+  isProposal,
+  isUnilateral,
+  verifyBlock,
+  type HalfBlock,
+} from './half-block.js'
+import { nobleCrypto } from './noble-crypto.js'
+import type { BlockStore } from './store.js'
+
+/** How much a block could be checked, and whether it passed. */
+export type ValidationLevel = 'valid' | 'partial-previous' | 'partial-next' | 'partial' | 'no-info' | 'invalid'
+
+/** The outcome of validate. */
+export interface ValidationResult {
+  readonly level: ValidationLevel
+  /** Broken rules, in check order; empty unless level is 'invalid'. */
+  readonly errors: readonly RuleViolation[]
+  /** Fraud proofs the block produced against its author (already verified by construction). */
+  readonly fraud: readonly FraudProof[]
+}
+
+/** What validate checks against. */
+export interface ValidateOptions {
+  /** The blocks known so far. */
+  store: BlockStore
+  /** Provider (default nobleCrypto). */
+  crypto?: CryptoProvider
+  /** Block-type rules (default: none; unknown types get the core checks only). */
+  types?: BlockTypes
+  /** Skip the signature check: only for a block this process has just signed itself. */
+  trustSignature?: boolean
+}
+
+/**
+ * Validate a block against what the store knows.
+ * @param block the block (decoded or built; any value is reported, never thrown on)
+ * @param options store, provider, block types
+ * @returns `{ level, errors, fraud }`
+ * @example const { level, errors } = await validate(block, { store })
+ */
+export async function validate(block: HalfBlock, options: ValidateOptions): Promise<ValidationResult> {
+  const crypto = options.crypto ?? nobleCrypto
+  const { store, types } = options
+  const errors: RuleViolation[] = []
+  const fraud: FraudProof[] = []
+
+  // (1) the block alone
+  checkForm(block, errors)
+  if (errors.length > 0) return invalid(errors, fraud)
+  checkInvariants(block, errors)
+  if (errors.length === 0 && options.trustSignature !== true && !verifyBlock(block, crypto)) {
+    errors.push(v('signature', 'signature does not verify'))
+  }
+  if (errors.length > 0) return invalid(errors, fraud)
+  const hash = blockHash(block, crypto)
+
+  // (2) a stored block at the same (key, seq)
+  const stored = await store.get(block.publicKey, block.seq)
+  const sameAsStored = stored !== undefined && equalBytes(blockHash(stored, crypto), hash)
+  if (stored !== undefined && !sameAsStored) {
+    compareWithStored(block, stored, errors)
+    fraud.push(createFraudProof('double-sign', [stored, block]))
+  } else if (sameAsStored && !equalBytes(stored.signature, block.signature)) {
+    errors.push(v('stored-signature', 'same block as stored but a different signature'))
+  }
+
+  // (3) the linked half
+  const linked = await checkLinked(block, store, crypto, types, errors, fraud)
+
+  // (4) the neighbours
+  const [prev] = await store.range(block.publicKey, { to: block.seq - 1, limit: 1, reverse: true })
+  const [next] = await store.range(block.publicKey, { from: block.seq + 1, limit: 1 })
+  const prevAdjacent = prev !== undefined && prev.seq === block.seq - 1
+  const nextAdjacent = next !== undefined && next.seq === block.seq + 1
+  if (stored === undefined || sameAsStored) {
+    if (prevAdjacent && !equalBytes(block.previousHash, blockHash(prev, crypto))) {
+      errors.push(v('previous-hash', `previousHash is not the hash of the stored block at seq ${prev.seq}`))
+      fraud.push(createFraudProof('chain-break', [prev, block]))
+    }
+    if (nextAdjacent && !equalBytes(next.previousHash, hash)) {
+      errors.push(v('next-previous-hash', `the stored block at seq ${next.seq} does not chain to this block`))
+      fraud.push(createFraudProof('chain-break', [block, next]))
+    }
+  }
+
+  // (5) the type's own rules
+  const type = types?.get(block.type)
+  if (type?.validate !== undefined) {
+    const ctx: TypeContext = { store, crypto, previous: prevAdjacent ? prev : undefined, linked }
+    const verdict = await type.validate(block, ctx)
+    errors.push(...verdict.errors)
+    if (verdict.fraud !== undefined) fraud.push(verdict.fraud)
+  }
+
+  if (errors.length > 0) return invalid(errors, fraud)
+  return { level: chainLevel(block, prev, next, prevAdjacent, nextAdjacent), errors, fraud }
+}
+
+/**
+ * The checks of the block alone (form, invariants, signature), without a store.
+ * @param block the block
+ * @param crypto provider (default nobleCrypto)
+ * @returns the broken rules (empty when none)
+ * @example if (checkBlock(block).length > 0) drop(block)
+ */
+export function checkBlock(block: HalfBlock, crypto: CryptoProvider = nobleCrypto): RuleViolation[] {
+  const errors: RuleViolation[] = []
+  checkForm(block, errors)
+  if (errors.length > 0) return errors
+  checkInvariants(block, errors)
+  if (errors.length === 0 && !verifyBlock(block, crypto)) errors.push(v('signature', 'signature does not verify'))
+  return errors
+}
+
+// ## Checks
+
+const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/
+
+/** Field types and lengths. A block that fails these cannot even be hashed. */
+function checkForm(block: HalfBlock, errors: RuleViolation[]): void {
+  if (typeof block !== 'object' || block === null) {
+    errors.push(v('form', 'not a block'))
+    return
+  }
+  if (!isBytes(block.publicKey, 32)) errors.push(v('public-key', 'publicKey must be 32 bytes'))
+  if (!isBytes(block.linkPublicKey, 32)) errors.push(v('link-public-key', 'linkPublicKey must be 32 bytes'))
+  if (!isBytes(block.previousHash, 32)) errors.push(v('previous-hash-form', 'previousHash must be 32 bytes'))
+  if (!isBytes(block.signature, 64)) errors.push(v('signature', 'signature must be 64 bytes'))
+  if (!Number.isSafeInteger(block.seq)) errors.push(v('seq', 'seq must be an integer'))
+  if (!Number.isSafeInteger(block.linkSeq)) errors.push(v('link-seq', 'linkSeq must be an integer'))
+  else if (block.linkSeq < 0) errors.push(v('link-seq', 'linkSeq must be >= 0'))
+  if (!Number.isSafeInteger(block.timestamp) || block.timestamp < 0) errors.push(v('timestamp', 'timestamp must be a non-negative integer'))
+  if (typeof block.type !== 'string' || block.type.length === 0 || block.type.length > BLOCK_LIMITS.maxTypeLength || !TYPE_PATTERN.test(block.type)) {
+    errors.push(v('type', `type must be 1-${BLOCK_LIMITS.maxTypeLength} characters of [a-z0-9._-]`))
+  }
+  if (errors.length > 0) return
+  try {
+    encodeCanonical(block.payload)
+  } catch (err) {
+    errors.push(v('payload', `payload is not a canonical CBOR value: ${(err as Error).message}`))
+  }
+}
+
+/** Rules of the block alone (py-ipv8's invariants). */
+function checkInvariants(block: HalfBlock, errors: RuleViolation[]): void {
+  if (block.seq < 1) errors.push(v('seq', 'seq must be >= 1'))
+  const genesisHash = equalBytes(block.previousHash, GENESIS_HASH)
+  if (block.seq === 1 && !genesisHash) errors.push(v('genesis-hash', 'the block at seq 1 must have the genesis previousHash'))
+  if (block.seq > 1 && genesisHash) errors.push(v('genesis-hash', 'only the block at seq 1 may have the genesis previousHash'))
+  if (equalBytes(block.publicKey, block.linkPublicKey)) errors.push(v('self-link', 'a block may not link to its own chain'))
+  if (isUnilateral(block) && block.linkSeq !== 0) errors.push(v('link-seq', 'a unilateral block has linkSeq 0'))
+  if (errors.length === 0 && blockSize(block) > BLOCK_LIMITS.maxBytes) {
+    errors.push(v('size', `block exceeds ${BLOCK_LIMITS.maxBytes} bytes`))
+  }
+}
+
+/** py-ipv8's "known block" checks: each differing field is a broken rule; together they prove a fork. */
+function compareWithStored(block: HalfBlock, stored: HalfBlock, errors: RuleViolation[]): void {
+  if (!equalBytes(block.linkPublicKey, stored.linkPublicKey)) errors.push(v('stored-link-public-key', 'linkPublicKey differs from the stored block at this seq'))
+  if (block.linkSeq !== stored.linkSeq) errors.push(v('stored-link-seq', 'linkSeq differs from the stored block at this seq'))
+  if (!equalBytes(block.previousHash, stored.previousHash)) errors.push(v('stored-previous-hash', 'previousHash differs from the stored block at this seq'))
+  if (!equalBytes(block.signature, stored.signature)) errors.push(v('stored-signature', 'signature differs from the stored block at this seq'))
+  errors.push(v('fork', 'a different block is stored at this (key, seq): its author signed two blocks at one seq'))
+}
+
+/** Consistency with the other half of the transaction; returns it when known. */
+async function checkLinked(
+  block: HalfBlock,
+  store: BlockStore,
+  crypto: CryptoProvider,
+  types: BlockTypes | undefined,
+  errors: RuleViolation[],
+  fraud: FraudProof[],
+): Promise<HalfBlock | undefined> {
+  if (isUnilateral(block)) return undefined
+  const matches = types?.get(block.type)?.matches ?? samePayload
+  if (isAgreement(block)) {
+    const proposal = await store.get(block.linkPublicKey, block.linkSeq)
+    if (proposal !== undefined) {
+      if (!isProposal(proposal)) errors.push(v('link-target', 'the linked block is not a proposal'))
+      else if (!equalBytes(proposal.linkPublicKey, block.publicKey)) errors.push(v('link-public-key-mismatch', 'the proposal is addressed to another key'))
+      if (proposal.type !== block.type) errors.push(v('link-type', 'type differs from the proposal'))
+      else if (!matches(proposal, block)) errors.push(v('link-payload', 'payload does not match the proposal'))
+    }
+    const earlier = await store.findAgreement(block.linkPublicKey, block.linkSeq, block.publicKey)
+    if (earlier !== undefined && !equalBytes(blockHash(earlier, crypto), blockHash(block, crypto))) {
+      errors.push(v('double-countersign', 'its author already agreed to this proposal with another block'))
+      fraud.push(createFraudProof('double-countersign', [earlier, block]))
+    }
+    return proposal
+  }
+  // a proposal: check the agreement already stored for it, if any
+  const agreement = await store.findAgreement(block.publicKey, block.seq, block.linkPublicKey)
+  if (agreement !== undefined) {
+    if (agreement.type !== block.type) errors.push(v('linked-type', 'type differs from the stored agreement'))
+    else if (!matches(block, agreement)) errors.push(v('linked-payload', 'payload does not match the stored agreement'))
+  }
+  return agreement
+}
+
+/** py-ipv8's chain-consistency levels. */
+function chainLevel(
+  block: HalfBlock,
+  prev: HalfBlock | undefined,
+  next: HalfBlock | undefined,
+  prevAdjacent: boolean,
+  nextAdjacent: boolean,
+): ValidationLevel {
+  const genesis = block.seq === 1
+  const hasPrev = prevAdjacent || genesis
+  if (prev === undefined && next === undefined && !genesis) return 'no-info'
+  if (hasPrev && nextAdjacent) return 'valid'
+  if (hasPrev) return 'partial-next'
+  if (nextAdjacent) return 'partial-previous'
+  return 'partial'
+}
+
+function invalid(errors: RuleViolation[], fraud: FraudProof[]): ValidationResult {
+  return { level: 'invalid', errors, fraud }
+}
+
+function v(rule: string, message: string): RuleViolation {
+  return { rule, message }
+}
+
+function isBytes(x: unknown, length: number): boolean {
+  return x instanceof Uint8Array && x.length === length
+}
