@@ -1,0 +1,241 @@
+/**
+ * The compliance suite every BlockStore must pass: memory, LevelDB and IndexedDB alike
+ * (libp2p's interface-compliance-tests do the same for transports).
+ * @module
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createAgent } from '../agent.js'
+import { createBlockTypes } from '../block-types.js'
+import { equalBytes, toHex } from '../bytes.js'
+import { createFraudProof, fraudProofId } from '../fraud-proof.js'
+import { GENESIS_HASH, UNILATERAL_KEY, blockHash, signBlock, type HalfBlock } from '../half-block.js'
+import { identityFromSeed, type Identity } from '../identity.js'
+import type { BlockStore } from '../store.js'
+
+/** How the suite gets a fresh store and disposes of it. */
+export interface StoreSuiteOptions {
+  /** A new, empty store. */
+  setup: () => Promise<BlockStore>
+  /** Dispose of a store (default: close it). */
+  teardown?: (store: BlockStore) => Promise<void>
+  /** Reopen a store after close, when the implementation is durable: the suite then checks persistence. */
+  reopen?: (closed: BlockStore) => Promise<BlockStore>
+}
+
+/**
+ * Run the BlockStore compliance suite with uvu.
+ * @param name the implementation's name, shown in the output
+ * @param options setup and teardown
+ * @example storeSuite('memory', { setup: async () => createMemoryStore() })
+ */
+export function storeSuite(name: string, options: StoreSuiteOptions): void {
+  const test = suite<{ store: BlockStore }>(`BlockStore compliance: ${name}`, { store: undefined as unknown as BlockStore })
+  const teardown = options.teardown ?? ((s: BlockStore) => s.close())
+  test.before.each(async (ctx) => {
+    ctx.store = await options.setup()
+  })
+  test.after.each(async (ctx) => {
+    await teardown(ctx.store)
+  })
+
+  test('get returns what a batch put, and undefined elsewhere', async ({ store }) => {
+    const chain = makeChain(alice(), 3)
+    await putAll(store, chain)
+    for (const b of chain) assertSame((await store.get(b.publicKey, b.seq))!, b)
+    assert.is(await store.get(alice().publicKey, 4), undefined)
+    assert.is(await store.get(bob().publicKey, 1), undefined)
+  })
+
+  test('latest is the highest seq, also when blocks arrive out of order', async ({ store }) => {
+    const chain = makeChain(alice(), 5)
+    await putAll(store, [chain[4]!, chain[0]!, chain[2]!])
+    assert.is((await store.latest(alice().publicKey))!.seq, 5)
+    assert.is(await store.latest(bob().publicKey), undefined)
+  })
+
+  test('range honours from, to, limit and reverse, in seq order', async ({ store }) => {
+    const chain = makeChain(alice(), 10)
+    await putAll(store, chain.filter((b) => b.seq !== 6))
+    const seqs = async (o: Parameters<BlockStore['range']>[1]) => (await store.range(alice().publicKey, o)).map((b) => b.seq)
+    assert.equal(await seqs(undefined), [1, 2, 3, 4, 5, 7, 8, 9, 10])
+    assert.equal(await seqs({ from: 4, to: 8 }), [4, 5, 7, 8])
+    assert.equal(await seqs({ from: 2, limit: 3 }), [2, 3, 4])
+    assert.equal(await seqs({ to: 7, limit: 2, reverse: true }), [7, 5])
+    assert.equal(await seqs({ reverse: true, limit: 1 }), [10])
+    assert.equal(await seqs({ from: 11 }), [])
+    assert.equal(await seqs({ from: 5, to: 4 }), [])
+    assert.equal(await seqs({ limit: 0 }), [])
+    assert.equal(await store.range(bob().publicKey), [])
+  })
+
+  test('chains of different keys do not mix, whatever the key bytes', async ({ store }) => {
+    const keys = [alice(), bob(), carol()]
+    for (const id of keys) await putAll(store, makeChain(id, 4))
+    for (const id of keys) {
+      const blocks = await store.range(id.publicKey)
+      assert.is(blocks.length, 4)
+      assert.ok(blocks.every((b) => equalBytes(b.publicKey, id.publicKey)))
+    }
+    const agents = (await store.agents()).map(toHex).sort()
+    assert.equal(agents, keys.map((k) => k.publicKeyHex).sort())
+  })
+
+  test('seq order is numeric across byte boundaries (255, 256, 65536)', async ({ store }) => {
+    const id = alice()
+    const seqs = [1, 2, 255, 256, 257, 65535, 65536, 2 ** 32 + 1]
+    for (const seq of seqs) await store.batch().put(looseBlock(id, seq)).commit()
+    assert.equal((await store.range(id.publicKey)).map((b) => b.seq), seqs)
+    assert.is((await store.latest(id.publicKey))!.seq, 2 ** 32 + 1)
+    assert.equal((await store.range(id.publicKey, { from: 256, to: 65536 })).map((b) => b.seq), [256, 257, 65535, 65536])
+  })
+
+  test('getByHash finds every stored block', async ({ store }) => {
+    const chain = makeChain(alice(), 3)
+    await putAll(store, chain)
+    for (const b of chain) assertSame((await store.getByHash(blockHash(b)))!, b)
+    assert.is(await store.getByHash(new Uint8Array(32).fill(7)), undefined)
+  })
+
+  test('findAgreement finds the agreement by its signer, not by anyone else', async ({ store }) => {
+    const types = createBlockTypes([{ name: 'note' }])
+    const a = createAgent({ identity: alice(), store, types, clock: () => 1 })
+    const b = createAgent({ identity: bob(), store: await options.setup(), types, clock: () => 2 })
+    const proposal = await a.propose(bob().publicKey, 'note', 'hi')
+    const agreement = await b.agree(proposal)
+    await a.complete(agreement)
+    assertSame((await store.findAgreement(alice().publicKey, proposal.seq, bob().publicKey))!, agreement)
+    assert.is(await store.findAgreement(alice().publicKey, proposal.seq, carol().publicKey), undefined)
+    assert.is(await store.findAgreement(alice().publicKey, proposal.seq + 1, bob().publicKey), undefined)
+    await teardown(b.store)
+  })
+
+  test('a batch is all or nothing: a conflict at one slot writes nothing', async ({ store }) => {
+    const chain = makeChain(alice(), 3)
+    await putAll(store, chain.slice(0, 2))
+    const fork = makeChain(alice(), 2, 'fork')[1]!
+    const proof = createFraudProof('double-sign', [chain[1]!, fork])
+    let error: unknown
+    try {
+      await store.batch().put(chain[2]!).put(makeChain(bob(), 1)[0]!).putFraudProof(proof).put(fork).commit()
+    } catch (err) {
+      error = err
+    }
+    assert.is((error as { code?: string })?.code, 'ERR_CONFLICT')
+    assert.is(await store.get(alice().publicKey, 3), undefined)
+    assert.is(await store.latest(bob().publicKey), undefined)
+    assert.is(await store.hasFraud(alice().publicKey), false)
+    assertSame((await store.get(alice().publicKey, 2))!, chain[1]!)
+  })
+
+  test('a conflict inside one batch is refused too', async ({ store }) => {
+    const one = makeChain(alice(), 1)[0]!
+    const other = makeChain(alice(), 1, 'other')[0]!
+    let code: string | undefined
+    try {
+      await store.batch().put(one).put(other).commit()
+    } catch (err) {
+      code = (err as { code?: string }).code
+    }
+    assert.is(code, 'ERR_CONFLICT')
+    assert.is(await store.get(alice().publicKey, 1), undefined)
+  })
+
+  test('putting the same block again is a no-op', async ({ store }) => {
+    const chain = makeChain(alice(), 2)
+    await putAll(store, chain)
+    await putAll(store, chain)
+    assert.is((await store.range(alice().publicKey)).length, 2)
+  })
+
+  test('fraud proofs are kept, listed per accused key, and deduplicated', async ({ store }) => {
+    const chain = makeChain(alice(), 2)
+    const fork = makeChain(alice(), 2, 'fork')[1]!
+    const proof = createFraudProof('double-sign', [chain[1]!, fork])
+    await store.batch().putFraudProof(proof).commit()
+    await store.batch().putFraudProof(createFraudProof('double-sign', [fork, chain[1]!])).commit()
+    assert.is(await store.hasFraud(alice().publicKey), true)
+    assert.is(await store.hasFraud(bob().publicKey), false)
+    const mine = await store.fraudProofs(alice().publicKey)
+    assert.is(mine.length, 1)
+    assert.is(toHex(fraudProofId(mine[0]!)), toHex(fraudProofId(proof)))
+    assert.is((await store.fraudProofs()).length, 1)
+    assert.equal(await store.fraudProofs(bob().publicKey), [])
+  })
+
+  test('closed store refuses calls with ClosedError', async ({ store }) => {
+    const fresh = await options.setup()
+    await fresh.close()
+    for (const call of [() => fresh.get(alice().publicKey, 1), () => fresh.latest(alice().publicKey), () => fresh.batch().put(makeChain(alice(), 1)[0]!).commit()]) {
+      let code: string | undefined
+      try {
+        await call()
+      } catch (err) {
+        code = (err as { code?: string }).code
+      }
+      assert.is(code, 'ERR_CLOSED')
+    }
+    void store
+  })
+
+  if (options.reopen !== undefined) {
+    const reopen = options.reopen
+    test('everything committed is there after close and reopen', async (ctx) => {
+      const chain = makeChain(alice(), 4)
+      await putAll(ctx.store, chain)
+      const fork = makeChain(alice(), 2, 'fork')[1]!
+      await ctx.store.batch().putFraudProof(createFraudProof('double-sign', [chain[1]!, fork])).commit()
+      await ctx.store.close()
+      ctx.store = await reopen(ctx.store)
+      for (const b of chain) assertSame((await ctx.store.get(b.publicKey, b.seq))!, b)
+      assert.is((await ctx.store.latest(alice().publicKey))!.seq, 4)
+      assert.is(await ctx.store.hasFraud(alice().publicKey), true)
+    })
+  }
+
+  test.run()
+}
+
+// ## Private helpers
+
+const ids = new Map<string, Identity>()
+function id(name: string): Identity {
+  let identity = ids.get(name)
+  if (identity === undefined) {
+    const seed = new Uint8Array(32)
+    for (let i = 0; i < name.length; i++) seed[i] = name.charCodeAt(i)
+    ids.set(name, (identity = identityFromSeed(seed)))
+  }
+  return identity
+}
+const alice = () => id('alice')
+const bob = () => id('bob')
+const carol = () => id('carol')
+
+/** An honest chain of unilateral blocks; `variant` changes the payloads (a fork of another variant). */
+function makeChain(owner: Identity, length: number, variant = ''): HalfBlock[] {
+  const out: HalfBlock[] = []
+  for (let seq = 1; seq <= length; seq++) {
+    const previousHash = seq === 1 ? GENESIS_HASH : blockHash(out[seq - 2]!)
+    out.push(signBlock({ publicKey: owner.publicKey, seq, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash, type: 'note', payload: `${variant}${seq}`, timestamp: 1000 + seq }, owner))
+  }
+  return out
+}
+
+/** A validly signed block at any seq, not chained to anything (stores do not validate). */
+function looseBlock(owner: Identity, seq: number): HalfBlock {
+  const previousHash = seq === 1 ? GENESIS_HASH : new Uint8Array(32).fill(1)
+  return signBlock({ publicKey: owner.publicKey, seq, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash, type: 'note', payload: seq, timestamp: 1 }, owner)
+}
+
+async function putAll(store: BlockStore, blocks: readonly HalfBlock[]): Promise<void> {
+  const batch = store.batch()
+  for (const b of blocks) batch.put(b)
+  await batch.commit()
+}
+
+function assertSame(actual: HalfBlock, expected: HalfBlock): void {
+  assert.ok(actual !== undefined, 'block missing')
+  assert.is(toHex(blockHash(actual)), toHex(blockHash(expected)))
+  assert.is(toHex(actual.signature), toHex(expected.signature))
+}
