@@ -4,8 +4,7 @@
  * Core knows no economic types; @tally/economy registers them.
  * @module
  */
-import { equalBytes } from './bytes.js'
-import { encodeCanonical, type CborValue } from './cbor.js'
+import { cborEqual, type CborValue } from './cbor.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import type { FraudProof, FraudVerifier } from './fraud-proof.js'
 import type { HalfBlock } from './half-block.js'
@@ -97,5 +96,6 @@ export function createBlockTypes(types: readonly BlockType[] = []): BlockTypes {
 
 /** The default agreement rule: the agreement repeats the proposal's payload exactly. */
 export function samePayload(proposal: HalfBlock, agreement: HalfBlock): boolean {
-  return equalBytes(encodeCanonical(proposal.payload), encodeCanonical(agreement.payload))
+  // structural: equal exactly when the encodings are, without encoding either
+  return cborEqual(proposal.payload, agreement.payload)
 }

@@ -40,7 +40,9 @@ export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({ max
 const UINT32_MAX = 0xffff_ffff
 const NINT32_MIN = -0x1_0000_0000
 const UINT64_MAX = (1n << 64n) - 1n
-const NINT64_MIN = -(1n << 64n)
+// -2^64 is a valid CBOR integer (3bffffffffffffffff), but cbor-x writes it as a tag-3 bignum:
+// the smallest integer allowed is therefore -2^64 + 1.
+const NINT64_MIN = -(1n << 64n) + 1n
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
 const encoder = new Encoder({
@@ -57,15 +59,49 @@ const utf8 = new TextEncoder()
 
 /**
  * Canonical CBOR encoding of a value.
- * @param value integers (number or bigint, within the 64-bit CBOR range), strings, booleans, null,
- *   Uint8Array, arrays and plain objects (or Maps) with text keys
+ * @param value integers (number or bigint, from -2^64 + 1 to 2^64 - 1), strings, booleans, null,
+ *   Uint8Array, arrays (no holes) and plain objects (or Maps) with text keys (not "__proto__")
  * @returns the deterministic encoding (RFC 8949 §4.2.1)
- * @throws TypeError on a value of another kind (float, undefined, symbol, Date...); RangeError on an
- *   integer outside the CBOR 64-bit range or nesting deeper than 64
+ * @throws TypeError on a value of another kind (float, undefined, symbol, Date...) or a string or key
+ *   with a lone surrogate; RangeError on an integer outside that range or nesting deeper than 64
  * @example encodeCanonical({ b: 1, a: [2n ** 40n, 'x'] })
  */
 export function encodeCanonical(value: unknown): Uint8Array {
   return toUint8Array(encoder.encode(prepare(value, 0, 'value')))
+}
+
+/**
+ * Equality of two CBOR values as canonical encoding defines it (equal iff their encodings are
+ * equal), without encoding: a number and a bigint of the same value are equal, maps compare by
+ * keys whatever their order.
+ * @param a a CborValue
+ * @param b a CborValue
+ * @returns whether they encode to the same bytes
+ * @example cborEqual({ a: 1, b: 2 }, { b: 2, a: 1n }) // true
+ */
+export function cborEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  const ta = typeof a
+  const tb = typeof b
+  if ((ta === 'number' || ta === 'bigint') && (tb === 'number' || tb === 'bigint')) {
+    return Number.isInteger(a) || ta === 'bigint' ? (Number.isInteger(b) || tb === 'bigint') && BigInt(a as number) === BigInt(b as number) : false
+  }
+  if (ta !== 'object' || tb !== 'object' || a === null || b === null) return false
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+    return true
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!(Array.isArray(a) && Array.isArray(b)) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!cborEqual(a[i], b[i])) return false
+    return true
+  }
+  const ea: [unknown, unknown][] = a instanceof Map ? [...a.entries()] : Object.entries(a as object)
+  const mb: Map<unknown, unknown> = b instanceof Map ? b : new Map(Object.entries(b as object))
+  if (ea.length !== mb.size) return false
+  for (const [k, v] of ea) if (!mb.has(k) || !cborEqual(v, mb.get(k))) return false
+  return true
 }
 
 /**
@@ -127,10 +163,25 @@ function prepare(value: unknown, depth: number, path: string): unknown {
   if (value === null) return null
   if (value instanceof Uint8Array) return value
   if (depth >= MAX_ENCODE_DEPTH) throw new RangeError(`${path}: nesting deeper than ${MAX_ENCODE_DEPTH}`)
-  if (Array.isArray(value)) return value.map((v, i) => prepare(v, depth + 1, `${path}[${i}]`))
+  if (Array.isArray(value)) {
+    // an indexed loop, not map: map skips the holes of a sparse array, which cbor-x then writes as
+    // undefined; and a copy only when an element changes, since most values are already in shape
+    let out: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i]
+      const p = prepare(v, depth + 1, path)
+      if (p !== v && out === undefined) out = value.slice(0, i)
+      if (out !== undefined) out.push(p)
+    }
+    return out ?? value
+  }
   const entries: [string, unknown][] = value instanceof Map ? [...value.entries()] : plainEntries(value, path)
   const keyed = entries.map(([k, v]) => {
     if (typeof k !== 'string') throw new TypeError(`${path}: map keys must be strings, got ${typeof k}`)
+    // TextEncoder would silently turn a lone surrogate into U+FFFD: two keys, one encoding
+    if (!k.isWellFormed()) throw new TypeError(`${path}: map key with a lone surrogate cannot be UTF-8`)
+    // cbor-x's decoder renames "__proto__" (prototype-pollution guard), so no peer could decode it
+    if (k === '__proto__') throw new TypeError(`${path}: the map key "__proto__" is not allowed`)
     return { k, bytes: utf8.encode(k), v }
   })
   // RFC 8949 §4.2.1: keys sorted by their encoded bytes; for text keys the length header comes

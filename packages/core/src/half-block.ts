@@ -89,6 +89,10 @@ export function signBlock(fields: UnsignedHalfBlock, key: SigningKey, crypto: Cr
   if (unsigned.length + SIGNATURE_BYTES > BLOCK_LIMITS.maxBytes) {
     throw new RangeError(`block of ${unsigned.length + SIGNATURE_BYTES} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
   }
+  // decodeBlock counts the block array as one level: never sign a block that peers cannot decode
+  if (nesting(fields.payload) >= BLOCK_LIMITS.maxDepth) {
+    throw new RangeError(`"payload" nested deeper than ${BLOCK_LIMITS.maxDepth - 1} levels`)
+  }
   const hash = crypto.sha256(concatBytes(domainTag('block'), unsigned))
   const block: HalfBlock = Object.freeze({
     publicKey: fields.publicKey,
@@ -187,6 +191,16 @@ export function abytesKey(name: string, key: unknown): Uint8Array {
   return abytes(name, key, 32)
 }
 
+/**
+ * True iff the block was made by signBlock or decodeBlock (or already encoded once): its fields
+ * have been checked and its encoding is cached, so validation need not check its form again.
+ * @param block a half-block
+ * @returns whether the form checks already passed
+ */
+export function isWellFormed(block: HalfBlock): boolean {
+  return cache.has(block)
+}
+
 /** True iff the block has no counterparty. */
 export function isUnilateral(block: UnsignedHalfBlock): boolean {
   return equalBytes(block.linkPublicKey, UNILATERAL_KEY)
@@ -217,6 +231,14 @@ function cached(block: HalfBlock): Cached {
     if (Object.isFrozen(block)) cache.set(block, c)
   }
   return c
+}
+
+/** Levels of arrays and maps in a value that encodeCanonical accepted (so finite and acyclic). */
+function nesting(value: unknown): number {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return 0
+  let deepest = 0
+  for (const v of value instanceof Map ? value.values() : Object.values(value)) deepest = Math.max(deepest, nesting(v))
+  return 1 + deepest
 }
 
 function encodeUnsigned(b: UnsignedHalfBlock): Uint8Array {

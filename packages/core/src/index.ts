@@ -9,7 +9,7 @@ export * from './errors.js'
 export type { CryptoProvider, SigningKey } from './crypto-provider.js'
 export { nobleCrypto } from './noble-crypto.js'
 export { generateIdentity, identityFromSeed, type Identity } from './identity.js'
-export { DEFAULT_DECODE_LIMITS, decodeCanonical, encodeCanonical, type CborValue, type DecodeLimits } from './cbor.js'
+export { DEFAULT_DECODE_LIMITS, cborEqual, decodeCanonical, encodeCanonical, type CborValue, type DecodeLimits } from './cbor.js'
 export { domainTag, type DomainName } from './domain.js'
 export {
   BLOCK_LIMITS,
@@ -51,4 +51,5 @@ export {
 export { checkBlock, validate, type ValidateOptions, type ValidationLevel, type ValidationResult } from './validate.js'
 export type { BlockStore, RangeOptions, StoreBatch } from './store.js'
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js'
+export { ingestBlocks, type IngestOptions, type IngestResult, type SignatureVerifier } from './ingest.js'
 export { createAgent, type Agent, type AgentOptions, type Transaction } from './agent.js'

@@ -3,12 +3,13 @@
  * synchronous inside `commit()`, so every read sees a consistent view.
  * @module
  */
-import { fromHex, toHex, type PublicKeyHex } from './bytes.js'
+import { equalBytes, fromHex, type PublicKeyHex } from './bytes.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { ClosedError, ConflictError } from './errors.js'
 import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
+import { toHex as hexOf } from './bytes.js'
 import type { BlockStore, RangeOptions, StoreBatch } from './store.js'
 
 /** Options of createMemoryStore. */
@@ -22,6 +23,8 @@ interface Chain {
   readonly blocks: Map<number, HalfBlock>
   /** stored seqs, ascending */
   readonly seqs: number[]
+  /** this chain's agreements: proposer key hex → proposal seq → agreement */
+  readonly answers: Map<PublicKeyHex, Map<number, HalfBlock>>
 }
 
 /**
@@ -38,7 +41,6 @@ class MemoryStore implements BlockStore {
   readonly #crypto: CryptoProvider
   readonly #chains = new Map<PublicKeyHex, Chain>()
   readonly #byHash = new Map<string, HalfBlock>()
-  readonly #agreements = new Map<string, HalfBlock>()
   readonly #proofs = new Map<string, FraudProof>()
   readonly #accused = new Map<PublicKeyHex, Set<string>>()
   #closed = false
@@ -54,7 +56,7 @@ class MemoryStore implements BlockStore {
 
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
     this.#open()
-    return this.#byHash.get(toHex(hash))
+    return this.#byHash.get(hexOf(hash))
   }
 
   async latest(publicKey: Uint8Array): Promise<HalfBlock | undefined> {
@@ -84,7 +86,7 @@ class MemoryStore implements BlockStore {
 
   async findAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Promise<HalfBlock | undefined> {
     this.#open()
-    return this.#agreements.get(agreementKey(proposalKey, proposalSeq, signer))
+    return this.#chains.get(toHex(signer))?.answers.get(toHex(proposalKey))?.get(proposalSeq)
   }
 
   async fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]> {
@@ -122,16 +124,25 @@ class MemoryStore implements BlockStore {
   #commit(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): void {
     this.#open()
     // check everything first, then write: a refused batch leaves no trace
-    const pending = new Map<string, HalfBlock>()
-    for (const block of blocks) {
-      const slot = `${toHex(block.publicKey)}:${block.seq}`
-      const existing = pending.get(slot) ?? this.#chains.get(toHex(block.publicKey))?.blocks.get(block.seq)
-      if (existing !== undefined && toHex(blockHash(existing, this.#crypto)) !== toHex(blockHash(block, this.#crypto))) {
+    // most batches are a block or two: a scan of the earlier ones beats building an index
+    const earlier = blocks.length > 8 ? new Map<string, HalfBlock>() : undefined
+    for (let i = 0; i < blocks.length; i++) {
+      const block = blocks[i]!
+      let existing = this.#chains.get(toHex(block.publicKey))?.blocks.get(block.seq)
+      if (earlier !== undefined) {
+        const slot = `${toHex(block.publicKey)}:${block.seq}`
+        existing ??= earlier.get(slot)
+        if (!earlier.has(slot)) earlier.set(slot, block)
+      }
+      for (let j = 0; earlier === undefined && j < i && existing === undefined; j++) {
+        const other = blocks[j]!
+        if (other.seq === block.seq && equalBytes(other.publicKey, block.publicKey)) existing = other
+      }
+      if (existing !== undefined && existing !== block && !equalBytes(blockHash(existing, this.#crypto), blockHash(block, this.#crypto))) {
         throw new ConflictError(`a different block is already stored at seq ${block.seq} of ${toHex(block.publicKey).slice(0, 16)}…`)
       }
-      pending.set(slot, block)
     }
-    for (const block of pending.values()) this.#insert(block)
+    for (const block of blocks) this.#insert(block)
     for (const proof of proofs) {
       const id = toHex(fraudProofId(proof, this.#crypto))
       this.#proofs.set(id, proof)
@@ -145,14 +156,19 @@ class MemoryStore implements BlockStore {
   #insert(block: HalfBlock): void {
     const key = toHex(block.publicKey)
     let chain = this.#chains.get(key)
-    if (chain === undefined) this.#chains.set(key, (chain = { blocks: new Map(), seqs: [] }))
+    if (chain === undefined) this.#chains.set(key, (chain = { blocks: new Map(), seqs: [], answers: new Map() }))
     if (chain.blocks.has(block.seq)) return
     chain.blocks.set(block.seq, block)
     const { seqs } = chain
     if (seqs.length === 0 || seqs[seqs.length - 1]! < block.seq) seqs.push(block.seq)
     else seqs.splice(lowerBound(seqs, block.seq), 0, block.seq)
-    this.#byHash.set(toHex(blockHash(block, this.#crypto)), block)
-    if (isAgreement(block)) this.#agreements.set(agreementKey(block.linkPublicKey, block.linkSeq, block.publicKey), block)
+    this.#byHash.set(hexOf(blockHash(block, this.#crypto)), block) // unique per block: not worth caching
+    if (isAgreement(block)) {
+      const proposer = toHex(block.linkPublicKey)
+      let answers = chain.answers.get(proposer)
+      if (answers === undefined) chain.answers.set(proposer, (answers = new Map()))
+      answers.set(block.linkSeq, block)
+    }
   }
 
   #open(): void {
@@ -162,8 +178,16 @@ class MemoryStore implements BlockStore {
 
 // ## Private helpers
 
-function agreementKey(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): string {
-  return `${toHex(proposalKey)}:${proposalSeq}:${toHex(signer)}`
+// The same key arrays (a block's publicKey) are looked up many times per transaction, so their hex
+// is remembered per array. A caller may reuse and overwrite an array, so a hit is trusted only
+// when the bytes still equal the private copy taken with it.
+const hexCache = new WeakMap<Uint8Array, { hex: string; bytes: Uint8Array }>()
+function toHex(bytes: Uint8Array): string {
+  const hit = hexCache.get(bytes)
+  if (hit !== undefined && equalBytes(hit.bytes, bytes)) return hit.hex
+  const hex = hexOf(bytes)
+  hexCache.set(bytes, { hex, bytes: Uint8Array.from(bytes) })
+  return hex
 }
 
 /** First index i with seqs[i] >= x. */

@@ -30,6 +30,7 @@ import {
   isAgreement,
   isProposal,
   isUnilateral,
+  isWellFormed,
   verifyBlock,
   type HalfBlock,
 } from './half-block.js'
@@ -73,8 +74,8 @@ export async function validate(block: HalfBlock, options: ValidateOptions): Prom
   const errors: RuleViolation[] = []
   const fraud: FraudProof[] = []
 
-  // (1) the block alone
-  checkForm(block, errors)
+  // (1) the block alone (form checks were done when a signed or decoded block was made)
+  if (!isWellFormed(block)) checkForm(block, errors)
   if (errors.length > 0) return invalid(errors, fraud)
   checkInvariants(block, errors)
   if (errors.length === 0 && options.trustSignature !== true && !verifyBlock(block, crypto)) {
@@ -134,7 +135,7 @@ export async function validate(block: HalfBlock, options: ValidateOptions): Prom
  */
 export function checkBlock(block: HalfBlock, crypto: CryptoProvider = nobleCrypto): RuleViolation[] {
   const errors: RuleViolation[] = []
-  checkForm(block, errors)
+  if (!isWellFormed(block)) checkForm(block, errors)
   if (errors.length > 0) return errors
   checkInvariants(block, errors)
   if (errors.length === 0 && !verifyBlock(block, crypto)) errors.push(v('signature', 'signature does not verify'))

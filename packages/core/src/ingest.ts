@@ -1,0 +1,215 @@
+/**
+ * Ingest: validate and store many received blocks (a crawled chain) fast.
+ *
+ * Blocks are taken in chunks. Signatures of a chunk are checked by `verifySignatures` (by default
+ * one by one on this thread; @tally/node's worker pool checks them on every core) while the
+ * previous chunk is validated, so both overlap. Each block is then validated by the same
+ * `validate` as any other block, against an overlay of the store that also sees the chunk's
+ * pending blocks, and the chunk is committed in one batch. Rules are never skipped: only the
+ * signature check moves elsewhere.
+ * @module
+ */
+import type { BlockTypes, RuleViolation } from './block-types.js'
+import { toHex } from './bytes.js'
+import type { CryptoProvider } from './crypto-provider.js'
+import { fraudProofId, type FraudProof } from './fraud-proof.js'
+import { blockHash, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
+import { nobleCrypto } from './noble-crypto.js'
+import type { BlockStore, RangeOptions, StoreBatch } from './store.js'
+import { validate } from './validate.js'
+
+/** Checks the signatures of many blocks; result[i] is true iff blocks[i]'s signature is valid. */
+export type SignatureVerifier = (blocks: readonly HalfBlock[]) => Promise<boolean[]>
+
+/** Options of ingestBlocks. */
+export interface IngestOptions {
+  /** Where validated blocks go. */
+  store: BlockStore
+  /** Provider (default nobleCrypto). */
+  crypto?: CryptoProvider
+  /** Block-type rules. */
+  types?: BlockTypes
+  /** Batch signature check (default: crypto.verify one by one). */
+  verifySignatures?: SignatureVerifier
+  /** Blocks per chunk and per committed batch (default 1024). */
+  chunkSize?: number
+}
+
+/** What ingestBlocks did. */
+export interface IngestResult {
+  /** Blocks stored (or already stored). */
+  accepted: number
+  /** Blocks refused, by input index, with the broken rules. */
+  rejected: { index: number; errors: readonly RuleViolation[] }[]
+  /** Fraud proofs produced (and stored). */
+  fraud: FraudProof[]
+}
+
+/**
+ * Validate and store `blocks` in order.
+ * @param blocks received blocks, typically a chain segment in seq order
+ * @param options store, provider, types, signature verifier, chunk size
+ * @returns counts, refusals and fraud proofs
+ * @example await ingestBlocks(crawled, { store, verifySignatures: pool.verifyBlocks })
+ */
+export async function ingestBlocks(blocks: readonly HalfBlock[], options: IngestOptions): Promise<IngestResult> {
+  const crypto = options.crypto ?? nobleCrypto
+  const chunkSize = options.chunkSize ?? 1024
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`"chunkSize" expected a positive integer, got ${chunkSize}`)
+  const verifySignatures = options.verifySignatures ?? (async (bs: readonly HalfBlock[]) => bs.map((b) => verifyBlock(b, crypto)))
+  const result: IngestResult = { accepted: 0, rejected: [], fraud: [] }
+
+  const chunks: HalfBlock[][] = []
+  for (let i = 0; i < blocks.length; i += chunkSize) chunks.push(blocks.slice(i, i + chunkSize))
+  let nextVerdicts = chunks.length > 0 ? verifySignatures(chunks[0]!) : undefined
+  for (let c = 0; c < chunks.length; c++) {
+    const chunk = chunks[c]!
+    const verdicts = await nextVerdicts!
+    // start checking the next chunk's signatures before validating this one
+    nextVerdicts = c + 1 < chunks.length ? verifySignatures(chunks[c + 1]!) : undefined
+    const overlay = new Overlay(options.store, crypto)
+    for (let i = 0; i < chunk.length; i++) {
+      const block = chunk[i]!
+      const index = c * chunkSize + i
+      if (verdicts[i] !== true) {
+        result.rejected.push({ index, errors: [{ rule: 'signature', message: 'signature does not verify' }] })
+        continue
+      }
+      const verdict = await validate(block, { store: overlay, crypto, ...(options.types ? { types: options.types } : {}), trustSignature: true })
+      for (const proof of verdict.fraud) overlay.addProof(proof)
+      result.fraud.push(...verdict.fraud)
+      if (verdict.level === 'invalid') {
+        result.rejected.push({ index, errors: verdict.errors })
+      } else {
+        overlay.addBlock(block)
+        result.accepted++
+      }
+    }
+    await overlay.commit()
+  }
+  return result
+}
+
+// ## The overlay: a store view that also sees pending writes
+
+class Overlay implements BlockStore {
+  readonly #base: BlockStore
+  readonly #crypto: CryptoProvider
+  readonly #blocks = new Map<string, HalfBlock>()
+  readonly #byChain = new Map<string, HalfBlock[]>()
+  readonly #agreements = new Map<string, HalfBlock>()
+  readonly #proofs: FraudProof[] = []
+  readonly #accused = new Set<string>()
+  readonly #batch: StoreBatch
+
+  constructor(base: BlockStore, crypto: CryptoProvider) {
+    this.#base = base
+    this.#crypto = crypto
+    this.#batch = base.batch()
+  }
+
+  addBlock(block: HalfBlock): void {
+    const key = toHex(block.publicKey)
+    const slot = `${key}:${block.seq}`
+    if (this.#blocks.has(slot)) return
+    this.#blocks.set(slot, block)
+    let chain = this.#byChain.get(key)
+    if (chain === undefined) this.#byChain.set(key, (chain = []))
+    chain.push(block)
+    if (chain.length > 1 && chain[chain.length - 2]!.seq > block.seq) chain.sort((a, b) => a.seq - b.seq)
+    if (isAgreement(block)) this.#agreements.set(`${toHex(block.linkPublicKey)}:${block.linkSeq}:${key}`, block)
+    this.#batch.put(block)
+  }
+
+  addProof(proof: FraudProof): void {
+    this.#proofs.push(proof)
+    this.#accused.add(toHex(proof.publicKey))
+    this.#batch.putFraudProof(proof)
+  }
+
+  async commit(): Promise<void> {
+    await this.#batch.commit()
+  }
+
+  async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
+    return (await this.#base.get(publicKey, seq)) ?? this.#blocks.get(`${toHex(publicKey)}:${seq}`)
+  }
+
+  async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
+    const found = await this.#base.getByHash(hash)
+    if (found !== undefined) return found
+    const hex = toHex(hash)
+    for (const b of this.#blocks.values()) if (toHex(blockHash(b, this.#crypto)) === hex) return b
+    return undefined
+  }
+
+  async latest(publicKey: Uint8Array): Promise<HalfBlock | undefined> {
+    const [top] = await this.range(publicKey, { reverse: true, limit: 1 })
+    return top
+  }
+
+  async range(publicKey: Uint8Array, options: RangeOptions = {}): Promise<HalfBlock[]> {
+    const base = await this.#base.range(publicKey, options)
+    const pending = this.#byChain.get(toHex(publicKey))
+    if (pending === undefined) return base
+    const from = options.from ?? 1
+    const to = options.to ?? Number.MAX_SAFE_INTEGER
+    const limit = Math.max(0, options.limit ?? Number.MAX_SAFE_INTEGER)
+    const reverse = options.reverse === true
+    // pending is sorted by seq: take at most `limit` from the end of [from, to] the range starts at
+    const lo = firstAtLeast(pending, from)
+    const hi = firstAtLeast(pending, to + 1)
+    const window = reverse ? pending.slice(Math.max(lo, hi - limit), hi) : pending.slice(lo, Math.min(hi, lo + limit))
+    const bySeq = new Map<number, HalfBlock>()
+    for (const b of window) bySeq.set(b.seq, b)
+    for (const b of base) bySeq.set(b.seq, b) // stored blocks win
+    const merged = [...bySeq.values()].sort((a, b) => (reverse ? b.seq - a.seq : a.seq - b.seq))
+    return merged.slice(0, limit)
+  }
+
+  async findAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Promise<HalfBlock | undefined> {
+    return (
+      (await this.#base.findAgreement(proposalKey, proposalSeq, signer)) ??
+      this.#agreements.get(`${toHex(proposalKey)}:${proposalSeq}:${toHex(signer)}`)
+    )
+  }
+
+  async fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]> {
+    const base = await this.#base.fraudProofs(publicKey)
+    const key = publicKey === undefined ? undefined : toHex(publicKey)
+    const ids = new Set(base.map((p) => toHex(fraudProofId(p, this.#crypto))))
+    for (const p of this.#proofs) {
+      if (key !== undefined && toHex(p.publicKey) !== key) continue
+      if (!ids.has(toHex(fraudProofId(p, this.#crypto)))) base.push(p)
+    }
+    return base
+  }
+
+  async hasFraud(publicKey: Uint8Array): Promise<boolean> {
+    return this.#accused.has(toHex(publicKey)) || this.#base.hasFraud(publicKey)
+  }
+
+  async agents(): Promise<Uint8Array[]> {
+    const keys = new Map((await this.#base.agents()).map((k) => [toHex(k), k]))
+    for (const chain of this.#byChain.values()) keys.set(toHex(chain[0]!.publicKey), chain[0]!.publicKey)
+    return [...keys.values()]
+  }
+
+  batch(): StoreBatch {
+    throw new Error('the ingest overlay is read-only to validation')
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** First index i with chain[i].seq >= seq (chain sorted by seq). */
+function firstAtLeast(chain: readonly HalfBlock[], seq: number): number {
+  let lo = 0
+  let hi = chain.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (chain[mid]!.seq < seq) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}

@@ -1,0 +1,82 @@
+/**
+ * The libsodium crypto provider, through the optional native addon sodium-native: the fastest on
+ * Node, and the reference for which signatures are valid (its strict RFC 8032 checks).
+ * @module
+ */
+import { createRequire } from 'node:module'
+import { abytes, auint } from '@tally/core'
+import type { CryptoProvider, SigningKey } from '@tally/core'
+
+type Sodium = typeof import('sodium-native')
+
+// undefined: not tried yet; null: tried, sodium-native is not installed or does not load here.
+let loaded: CryptoProvider | null | undefined
+
+/**
+ * Ed25519 + SHA-256 on libsodium, if the optional dependency sodium-native loads on this machine.
+ * @returns the provider (the same object on every call), or undefined when sodium-native is absent
+ *   or its native binary does not load
+ * @example const crypto = loadSodiumCrypto() ?? nodeCrypto
+ */
+export function loadSodiumCrypto(): CryptoProvider | undefined {
+  if (loaded === undefined) loaded = load()
+  return loaded ?? undefined
+}
+
+// ## Helpers
+
+function load(): CryptoProvider | null {
+  let sodium: Sodium
+  try {
+    // An optional dependency is missing on some installs, and a prebuilt binary may not match
+    // the platform: both are a normal outcome here, not an error.
+    sodium = createRequire(import.meta.url)('sodium-native') as Sodium
+  } catch {
+    return null
+  }
+  return sodiumProvider(sodium)
+}
+
+function sodiumProvider(sodium: Sodium): CryptoProvider {
+  return {
+    name: 'sodium',
+    signingKey(seed: Uint8Array): SigningKey {
+      abytes('seed', seed, 32)
+      const publicKey = new Uint8Array(32)
+      // libsodium's 64-byte secret key is seed ‖ publicKey; it stays in this closure.
+      const secretKey = new Uint8Array(64)
+      sodium.crypto_sign_seed_keypair(publicKey, secretKey, seed)
+      return Object.freeze({
+        publicKey,
+        sign(message: Uint8Array): Uint8Array {
+          abytes('message', message)
+          const signature = new Uint8Array(64)
+          sodium.crypto_sign_detached(signature, message, secretKey)
+          return signature
+        },
+      })
+    },
+    verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+      if (!(signature instanceof Uint8Array) || signature.length !== 64) return false
+      if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false
+      if (!(message instanceof Uint8Array)) return false
+      try {
+        return sodium.crypto_sign_verify_detached(signature, message, publicKey)
+      } catch {
+        return false
+      }
+    },
+    sha256(data: Uint8Array): Uint8Array {
+      abytes('data', data)
+      const out = new Uint8Array(32)
+      sodium.crypto_hash_sha256(out, data)
+      return out
+    },
+    randomBytes(length: number): Uint8Array {
+      auint('length', length)
+      const out = new Uint8Array(length)
+      sodium.randombytes_buf(out)
+      return out
+    },
+  }
+}

@@ -1,0 +1,9 @@
+// The few sodium-native (v5) functions that sodium-crypto.ts calls; the package ships no types.
+// Each throws on a buffer of the wrong length; outputs are written into the first argument.
+declare module 'sodium-native' {
+  export function crypto_sign_seed_keypair(publicKey: Uint8Array, secretKey: Uint8Array, seed: Uint8Array): void
+  export function crypto_sign_detached(signature: Uint8Array, message: Uint8Array, secretKey: Uint8Array): void
+  export function crypto_sign_verify_detached(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
+  export function crypto_hash_sha256(out: Uint8Array, input: Uint8Array): void
+  export function randombytes_buf(buffer: Uint8Array): void
+}

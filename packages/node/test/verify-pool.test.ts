@@ -1,0 +1,115 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import {
+  GENESIS_HASH,
+  UNILATERAL_KEY,
+  blockHash,
+  createMemoryStore,
+  identityFromSeed,
+  ingestBlocks,
+  signBlock,
+  toHex,
+  verifyBlock,
+  type HalfBlock,
+} from '@tally/core'
+import { createVerifyPool, nodeCrypto } from '@tally/node'
+
+const owner = identityFromSeed(new Uint8Array(32).fill(3), nodeCrypto)
+
+function chain(length: number, variant = ''): HalfBlock[] {
+  const out: HalfBlock[] = []
+  for (let seq = 1; seq <= length; seq++) {
+    const previousHash = seq === 1 ? GENESIS_HASH : blockHash(out[seq - 2]!, nodeCrypto)
+    out.push(signBlock({ publicKey: owner.publicKey, seq, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash, type: 'note', payload: `${variant}${seq}`, timestamp: seq }, owner, nodeCrypto))
+  }
+  return out
+}
+
+function tamper(block: HalfBlock): HalfBlock {
+  const signature = Uint8Array.from(block.signature)
+  signature[10]! ^= 1
+  return Object.freeze({ ...block, signature })
+}
+
+const pool = suite('verify pool')
+
+pool('answers exactly what one-by-one verification answers, in order, across workers', async () => {
+  const p = createVerifyPool({ size: 2, crypto: 'node' })
+  const blocks = chain(301).map((b, i) => (i % 7 === 3 ? tamper(b) : b))
+  const expected = blocks.map((b) => verifyBlock(b, nodeCrypto))
+  assert.equal(await p.verifyBlocks(blocks), expected)
+  assert.ok(expected.includes(false) && expected.includes(true))
+  assert.equal(await p.verifyBlocks([]), [])
+  await p.close()
+})
+
+pool('every available provider works inside the workers', async () => {
+  for (const crypto of ['noble', 'node', 'sodium']) {
+    let p
+    try {
+      p = createVerifyPool({ size: 1, crypto })
+      assert.equal(await p.verifyBlocks(chain(3)), [true, true, true], crypto)
+    } catch (err) {
+      if (crypto !== 'sodium') throw err
+    } finally {
+      await p?.close()
+    }
+  }
+})
+
+pool('a closed pool rejects with ClosedError', async () => {
+  const p = createVerifyPool({ size: 1, crypto: 'node' })
+  await p.close()
+  try {
+    await p.verifyBlocks(chain(1))
+    assert.unreachable('should reject')
+  } catch (err) {
+    assert.is((err as { code?: string }).code, 'ERR_CLOSED')
+  }
+})
+
+pool('rejects a bad size', () => {
+  assert.throws(() => createVerifyPool({ size: 0 }), RangeError)
+})
+
+const ingest = suite('ingestBlocks')
+
+ingest('with the pool stores the same chain, refuses the same blocks and finds the same fraud as without', async () => {
+  const honest = chain(2500)
+  const forked = chain(1300, 'fork').slice(1200) // seqs 1201..1300 of another history: forks
+  const input = [...honest.slice(0, 1250), tamper(honest[1250]!), ...honest.slice(1251), ...forked]
+  const p = createVerifyPool({ size: 2, crypto: 'node' })
+  const withPool = createMemoryStore({ crypto: nodeCrypto })
+  const without = createMemoryStore({ crypto: nodeCrypto })
+  const a = await ingestBlocks(input, { store: withPool, crypto: nodeCrypto, verifySignatures: p.verifyBlocks, chunkSize: 256 })
+  const b = await ingestBlocks(input, { store: without, crypto: nodeCrypto, chunkSize: 256 })
+  await p.close()
+  assert.is(a.accepted, b.accepted)
+  assert.equal(a.rejected.map((r) => r.index), b.rejected.map((r) => r.index))
+  assert.is(a.accepted, 2499)
+  assert.is(a.rejected[0]!.index, 1250)
+  assert.is(a.rejected[0]!.errors[0]!.rule, 'signature')
+  // 99 forks meet a stored honest block at their seq; the one at 1251 (whose honest block was
+  // refused) meets honest neighbours instead, and breaks the chain on both sides
+  const kinds = a.fraud.map((f) => f.kind)
+  assert.is(kinds.filter((k) => k === 'double-sign').length, 99)
+  assert.is(kinds.filter((k) => k === 'chain-break').length, 2)
+  assert.equal(b.fraud.map((f) => f.kind), kinds)
+  assert.is(await withPool.hasFraud(owner.publicKey), true)
+  const stored = await withPool.range(owner.publicKey)
+  assert.equal(stored.map((x) => x.seq), honest.filter((_, i) => i !== 1250).map((x) => x.seq))
+  assert.equal(stored.map((x) => toHex(blockHash(x))), (await without.range(owner.publicKey)).map((x) => toHex(blockHash(x))))
+})
+
+ingest('a block that does not chain to the previous one in the same chunk yields a chain-break proof', async () => {
+  const honest = chain(10)
+  const other = chain(10, 'other')
+  const store = createMemoryStore({ crypto: nodeCrypto })
+  const result = await ingestBlocks([...honest.slice(0, 5), other[5]!], { store, crypto: nodeCrypto })
+  assert.is(result.accepted, 5)
+  assert.equal(result.fraud.map((f) => f.kind), ['chain-break'])
+  assert.equal(result.rejected[0]!.errors.map((e) => e.rule), ['previous-hash'])
+})
+
+pool.run()
+ingest.run()
