@@ -1,6 +1,6 @@
 /**
  * The crypto provider interface (type-only). Implementations: `nobleCrypto` here (portable),
- * `nodeCrypto` and `sodiumCrypto` in @tally/node. Ed25519 is deterministic (RFC 8032), so every
+ * `nodeCrypto` and `loadSodiumCrypto()` in @tally/node. Ed25519 is deterministic (RFC 8032), so every
  * provider must produce byte-identical signatures; the shared tests check it.
  * @module
  */
