@@ -13,7 +13,7 @@ import type { BlockTypes, TypeContext } from './block-types.js'
 import { createBlockTypes } from './block-types.js'
 import type { CborValue } from './cbor.js'
 import type { CryptoProvider } from './crypto-provider.js'
-import { FraudError, InvalidBlockError, RefusedError } from './errors.js'
+import { ConflictError, FraudError, InvalidBlockError, RefusedError } from './errors.js'
 import { describeFraudProof, type FraudProof } from './fraud-proof.js'
 import {
   GENESIS_HASH,
@@ -175,12 +175,21 @@ class ProtocolAgent implements Agent {
   }
 
   async receive(block: HalfBlock): Promise<ValidationResult> {
-    const result = await validate(block, { store: this.store, crypto: this.#crypto, types: this.#types })
-    const batch = this.store.batch()
-    for (const proof of result.fraud) batch.putFraudProof(proof)
-    if (result.level !== 'invalid') batch.put(block)
-    await batch.commit()
-    return result
+    // Two conflicting blocks received at once (a fork relayed by two peers) both validate against a
+    // store holding neither; the second commit then fails with ConflictError. Validate it again: now
+    // against the block that won, which turns the conflict into a fraud proof instead of losing it.
+    for (let attempt = 1; ; attempt++) {
+      const result = await validate(block, { store: this.store, crypto: this.#crypto, types: this.#types })
+      const batch = this.store.batch()
+      for (const proof of result.fraud) batch.putFraudProof(proof)
+      if (result.level !== 'invalid') batch.put(block)
+      try {
+        await batch.commit()
+        return result
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= 3) throw err
+      }
+    }
   }
 
   async addFraudProof(proof: FraudProof): Promise<void> {

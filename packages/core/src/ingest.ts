@@ -14,6 +14,7 @@ import { toHex } from './bytes.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
+import { ConflictError } from './errors.js'
 import { nobleCrypto } from './noble-crypto.js'
 import type { BlockStore, RangeOptions, StoreBatch } from './store.js'
 import { validate } from './validate.js'
@@ -67,27 +68,52 @@ export async function ingestBlocks(blocks: readonly HalfBlock[], options: Ingest
     const verdicts = await nextVerdicts!
     // start checking the next chunk's signatures before validating this one
     nextVerdicts = c + 1 < chunks.length ? verifySignatures(chunks[c + 1]!) : undefined
-    const overlay = new Overlay(options.store, crypto)
-    for (let i = 0; i < chunk.length; i++) {
-      const block = chunk[i]!
-      const index = c * chunkSize + i
-      if (verdicts[i] !== true) {
-        result.rejected.push({ index, errors: [{ rule: 'signature', message: 'signature does not verify' }] })
+    // a conflicting block stored by someone else meanwhile fails the commit: validate the chunk
+    // again against it, so the conflict becomes a fraud proof rather than an error
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await validateChunk(chunk, c * chunkSize, verdicts, options.store, crypto, options.types)
+      try {
+        await outcome.overlay.commit()
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= 3) throw err
         continue
       }
-      const verdict = await validate(block, { store: overlay, crypto, ...(options.types ? { types: options.types } : {}), trustSignature: true })
-      for (const proof of verdict.fraud) overlay.addProof(proof)
-      result.fraud.push(...verdict.fraud)
-      if (verdict.level === 'invalid') {
-        result.rejected.push({ index, errors: verdict.errors })
-      } else {
-        overlay.addBlock(block)
-        result.accepted++
-      }
+      result.accepted += outcome.accepted
+      result.rejected.push(...outcome.rejected)
+      result.fraud.push(...outcome.fraud)
+      break
     }
-    await overlay.commit()
   }
   return result
+}
+
+async function validateChunk(
+  chunk: readonly HalfBlock[],
+  offset: number,
+  verdicts: readonly boolean[],
+  store: BlockStore,
+  crypto: CryptoProvider,
+  types: BlockTypes | undefined,
+): Promise<IngestResult & { overlay: Overlay }> {
+  const overlay = new Overlay(store, crypto)
+  const outcome = { accepted: 0, rejected: [] as IngestResult['rejected'], fraud: [] as FraudProof[], overlay }
+  for (let i = 0; i < chunk.length; i++) {
+    const block = chunk[i]!
+    if (verdicts[i] !== true) {
+      outcome.rejected.push({ index: offset + i, errors: [{ rule: 'signature', message: 'signature does not verify' }] })
+      continue
+    }
+    const verdict = await validate(block, { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true })
+    for (const proof of verdict.fraud) overlay.addProof(proof)
+    outcome.fraud.push(...verdict.fraud)
+    if (verdict.level === 'invalid') {
+      outcome.rejected.push({ index: offset + i, errors: verdict.errors })
+    } else {
+      overlay.addBlock(block)
+      outcome.accepted++
+    }
+  }
+  return outcome
 }
 
 // ## The overlay: a store view that also sees pending writes

@@ -119,7 +119,11 @@ export async function validate(block: HalfBlock, options: ValidateOptions): Prom
     const ctx: TypeContext = { store, crypto, previous: prevAdjacent ? prev : undefined, linked }
     const verdict = await type.validate(block, ctx)
     errors.push(...verdict.errors)
-    if (verdict.fraud !== undefined) fraud.push(verdict.fraud)
+    if (verdict.fraud !== undefined) {
+      fraud.push(verdict.fraud)
+      // a block that proves its author a cheater is never acceptable, whatever else the type said
+      if (verdict.errors.length === 0) errors.push(v('type-fraud', `the ${block.type} rules found fraud: ${verdict.fraud.kind}`))
+    }
   }
 
   if (errors.length > 0) return invalid(errors, fraud)

@@ -1,0 +1,264 @@
+/**
+ * Fraud proofs: each kind made, encoded, decoded and verified from its bytes alone; one fraud has
+ * one id; and forged or misfiled evidence never verifies, so nobody honest can be framed.
+ */
+import { createHash } from 'node:crypto'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import {
+  DecodeError,
+  FRAUD_PROOF_LIMITS,
+  UNILATERAL_KEY,
+  blockHash,
+  concatBytes,
+  createFraudProof,
+  decodeFraudProof,
+  describeFraudProof,
+  domainTag,
+  encodeBlock,
+  encodeCanonical,
+  encodeFraudProof,
+  fraudProofId,
+  toHex,
+  verifyFraudProof,
+  type FraudProof,
+  type FraudVerifier,
+  type HalfBlock,
+} from '@tally/core'
+import { alice, block, bob, carol, chain, throwsLike } from './helpers.ts'
+
+// ## Evidence: one instance of each fraud by alice, and bob's honest blocks
+
+const honest = chain(alice, 4)
+const at = (seq: number): HalfBlock => honest[seq - 1]!
+
+/** double-sign: a second block at seq 3 with the same previous hash and another payload. */
+const forkAt3 = block(alice, { seq: 3, link: UNILATERAL_KEY, previousHash: at(3).previousHash, payload: ['forked', 3] })
+/** chain-break: a block at seq 4 that does not chain to the honest seq 3 (it chains to the fork). */
+const afterFork = block(alice, { seq: 4, link: UNILATERAL_KEY, previousHash: blockHash(forkAt3), payload: ['forked', 4] })
+/** double-countersign: two agreements by bob to alice's proposal at seq 1. */
+const agree1 = block(bob, { seq: 1, link: alice.publicKey, linkSeq: 1, payload: 'ok' })
+const agree2 = block(bob, { seq: 2, link: alice.publicKey, linkSeq: 1, payload: 'ok', previousHash: blockHash(agree1) })
+
+const cases: [string, HalfBlock, HalfBlock][] = [
+  ['double-sign', at(3), forkAt3],
+  ['chain-break', at(3), afterFork],
+  ['double-countersign', agree1, agree2],
+]
+
+function reasonOf(proof: FraudProof, verifiers?: ReadonlyMap<string, FraudVerifier>): string {
+  const result = verifyFraudProof(proof, verifiers === undefined ? {} : { verifiers })
+  assert.is(result.ok, false, `the ${proof.kind} proof must not verify`)
+  return (result as { reason: string }).reason
+}
+
+// ## Each kind
+
+const Kinds = suite('fraud-proof: each kind')
+
+for (const [kind, a, b] of cases) {
+  Kinds(`${kind}: created, encoded, decoded and verified from the bytes alone`, () => {
+    const proof = createFraudProof(kind, [a, b])
+    assert.equal(verifyFraudProof(proof), { ok: true })
+    const bytes = encodeFraudProof(proof)
+    const back = decodeFraudProof(bytes)
+    assert.is(back.kind, kind)
+    assert.is(toHex(back.publicKey), toHex(a.publicKey))
+    assert.equal(verifyFraudProof(back), { ok: true })
+    assert.is(toHex(encodeFraudProof(back)), toHex(bytes))
+    assert.is(toHex(fraudProofId(back)), toHex(fraudProofId(proof)))
+  })
+}
+
+Kinds('the layout is canonical CBOR [kind, [encoded blocks...]] and the id is SHA-256 over the domain tag and it', () => {
+  const proof = createFraudProof('double-sign', [at(3), forkAt3])
+  const bytes = encodeFraudProof(proof)
+  assert.is(toHex(bytes), toHex(encodeCanonical(['double-sign', proof.blocks.map(encodeBlock)])))
+  const expected = createHash('sha256').update(concatBytes(domainTag('fraud-proof'), bytes)).digest('hex')
+  assert.is(toHex(fraudProofId(proof)), expected)
+  assert.is.not(toHex(fraudProofId(proof)), createHash('sha256').update(bytes).digest('hex'))
+})
+
+Kinds('the proof id is stable whatever order the evidence comes in', () => {
+  for (const [kind, a, b] of cases) {
+    const one = createFraudProof(kind, [a, b])
+    const two = createFraudProof(kind, [b, a])
+    assert.is(toHex(encodeFraudProof(one)), toHex(encodeFraudProof(two)))
+    assert.is(toHex(fraudProofId(one)), toHex(fraudProofId(two)))
+  }
+})
+
+Kinds('different frauds have different ids', () => {
+  const ids = new Set(cases.map(([kind, a, b]) => toHex(fraudProofId(createFraudProof(kind, [a, b])))))
+  assert.is(ids.size, cases.length)
+})
+
+Kinds('describeFraudProof names the kind, a shortened key and the seqs', () => {
+  const text = describeFraudProof(createFraudProof('chain-break', [afterFork, at(3)]))
+  assert.match(text, /^chain-break by [0-9a-f]{16}… \(blocks at seq 3, 4\)$/)
+  assert.ok(text.includes(alice.publicKeyHex.slice(0, 16)))
+  assert.not.ok(text.includes(alice.publicKeyHex))
+})
+
+Kinds('createFraudProof refuses a malformed kind or evidence list with RangeError', () => {
+  throwsLike(() => createFraudProof('Double-Sign', [at(1), at(2)]), RangeError, /"kind"/)
+  throwsLike(() => createFraudProof('', [at(1)]), RangeError, /"kind"/)
+  throwsLike(() => createFraudProof('x'.repeat(65), [at(1)]), RangeError, /"kind"/)
+  throwsLike(() => createFraudProof('double-sign', []), RangeError, /"blocks"/)
+  throwsLike(() => createFraudProof('double-sign', Array(FRAUD_PROOF_LIMITS.maxBlocks + 1).fill(at(1))), RangeError, /"blocks"/)
+})
+
+Kinds.run()
+
+// ## Forged evidence
+
+const Forged = suite('fraud-proof: forged evidence never verifies')
+
+Forged('a tampered signature', () => {
+  const sig = Uint8Array.from(forkAt3.signature)
+  sig[0]! ^= 1
+  const tampered = Object.freeze({ ...forkAt3, signature: sig })
+  assert.is(reasonOf(createFraudProof('double-sign', [at(3), tampered])), 'a signature does not verify')
+})
+
+Forged('a block claiming alice\'s key but signed by another key', () => {
+  const f = { ...forkAt3 }
+  const framed = Object.freeze({ ...f, signature: carol.sign(blockHash(f)) })
+  assert.is(reasonOf(createFraudProof('double-sign', [at(3), framed])), 'a signature does not verify')
+})
+
+Forged('blocks by two keys', () => {
+  const bobs = chain(bob, 3)
+  assert.is(reasonOf(createFraudProof('double-sign', [at(3), bobs[2]!])), 'evidence signed by different keys')
+  assert.is(reasonOf(createFraudProof('chain-break', [at(2), bobs[2]!])), 'evidence signed by different keys')
+})
+
+Forged('a proof whose accused key is not the evidence\'s signer', () => {
+  const proof = createFraudProof('double-sign', [at(3), forkAt3])
+  assert.is(reasonOf({ ...proof, publicKey: bob.publicKey }), 'evidence signed by different keys')
+})
+
+Forged('the same block twice', () => {
+  assert.is(reasonOf(createFraudProof('double-sign', [at(3), at(3)])), 'the same block twice')
+  assert.is(reasonOf(createFraudProof('double-countersign', [agree1, agree1])), 'the same block twice')
+})
+
+Forged('double-sign at different seqs', () => {
+  assert.is(reasonOf(createFraudProof('double-sign', [at(2), at(3)])), 'blocks at different seq')
+  assert.is(reasonOf(createFraudProof('double-sign', [at(2), forkAt3])), 'blocks at different seq')
+})
+
+Forged('chain-break where the blocks do chain', () => {
+  for (let s = 1; s < honest.length; s++) assert.is(reasonOf(createFraudProof('chain-break', [at(s), at(s + 1)])), 'the blocks do chain')
+  assert.is(reasonOf(createFraudProof('chain-break', [forkAt3, afterFork])), 'the blocks do chain')
+})
+
+Forged('chain-break of non-consecutive blocks', () => {
+  assert.is(reasonOf(createFraudProof('chain-break', [at(1), at(3)])), 'blocks are not consecutive')
+  assert.is(reasonOf(createFraudProof('chain-break', [at(2), afterFork])), 'blocks are not consecutive')
+  assert.is(reasonOf(createFraudProof('chain-break', [at(3), forkAt3])), 'blocks are not consecutive')
+})
+
+Forged('double-countersign of different proposals, or of blocks that are not agreements', () => {
+  const toOther = block(bob, { seq: 2, link: alice.publicKey, linkSeq: 2, payload: 'ok', previousHash: blockHash(agree1) })
+  assert.is(reasonOf(createFraudProof('double-countersign', [agree1, toOther])), 'agreements answer different proposals')
+  const toCarol = block(bob, { seq: 2, link: carol.publicKey, linkSeq: 1, payload: 'ok', previousHash: blockHash(agree1) })
+  assert.is(reasonOf(createFraudProof('double-countersign', [agree1, toCarol])), 'agreements answer different proposals')
+  const proposal = block(bob, { seq: 2, link: alice.publicKey, linkSeq: 0, previousHash: blockHash(agree1) })
+  assert.is(reasonOf(createFraudProof('double-countersign', [agree1, proposal])), 'both blocks must be agreements')
+  assert.is(reasonOf(createFraudProof('double-countersign', [at(3), forkAt3])), 'both blocks must be agreements')
+})
+
+Forged('evidence of the wrong size: one block, or three', () => {
+  for (const [kind, a, b] of cases) {
+    assert.match(reasonOf(createFraudProof(kind, [a])), /exactly two blocks/)
+    const third = block(a === agree1 ? bob : alice, { seq: 9, previousHash: new Uint8Array(32).fill(9), payload: 'third' })
+    assert.match(reasonOf(createFraudProof(kind, [a, b, third])), /exactly two blocks/)
+  }
+  assert.is(reasonOf({ kind: 'double-sign', publicKey: alice.publicKey, blocks: [] }), 'no evidence')
+})
+
+Forged('an unknown kind', () => {
+  assert.is(reasonOf(createFraudProof('made-up', [at(3), forkAt3])), 'unknown fraud kind made-up')
+})
+
+Forged('a type-supplied verifier cannot redefine a core kind to frame an honest chain', () => {
+  const lenient = new Map<string, FraudVerifier>([['chain-break', () => undefined], ['double-sign', () => undefined]])
+  assert.is(reasonOf(createFraudProof('chain-break', [at(1), at(2)]), lenient), 'the blocks do chain')
+  assert.is(reasonOf(createFraudProof('double-sign', [at(1), at(1)]), lenient), 'the same block twice')
+})
+
+Forged.run()
+
+// ## decodeFraudProof
+
+const Decode = suite('fraud-proof: decodeFraudProof refuses malformed bytes')
+
+function refused(bytes: Uint8Array, pattern?: RegExp): void {
+  let thrown: unknown
+  try {
+    decodeFraudProof(bytes)
+  } catch (err) {
+    thrown = err
+  }
+  assert.ok(thrown instanceof DecodeError, `expected DecodeError, got ${String(thrown)}`)
+  if (pattern !== undefined) assert.match((thrown as Error).message, pattern)
+}
+
+Decode('evidence in a non-canonical order (the same proof with its blocks swapped)', () => {
+  const proof = createFraudProof('double-sign', [at(3), forkAt3])
+  const swapped = encodeCanonical(['double-sign', [...proof.blocks].reverse().map(encodeBlock)])
+  assert.is.not(toHex(swapped), toHex(encodeFraudProof(proof)))
+  refused(swapped, /canonical order/)
+  const chainSwapped = encodeCanonical(['chain-break', [afterFork, at(3)].map(encodeBlock)])
+  refused(chainSwapped, /canonical order/)
+})
+
+Decode('not [kind, evidence]: a map, one element, three elements', () => {
+  const blocks = [at(3), forkAt3].map(encodeBlock)
+  refused(encodeCanonical({ kind: 'double-sign', evidence: blocks }), /\[kind, evidence\]/)
+  refused(encodeCanonical(['double-sign']), /\[kind, evidence\]/)
+  refused(encodeCanonical(['double-sign', blocks, 0]), /\[kind, evidence\]/)
+})
+
+Decode('a malformed kind', () => {
+  const blocks = [at(3), forkAt3].map(encodeBlock)
+  for (const kind of ['', 'Double', 'x'.repeat(65), 'a b', 7]) refused(encodeCanonical([kind, blocks]), /kind/)
+})
+
+Decode('evidence that is empty, too long, not byte strings, or not blocks', () => {
+  refused(encodeCanonical(['double-sign', []]), /evidence/)
+  refused(encodeCanonical(['double-sign', Array(FRAUD_PROOF_LIMITS.maxBlocks + 1).fill(encodeBlock(at(1)))]), /evidence/)
+  refused(encodeCanonical(['double-sign', ['not bytes']]), /encoded blocks/)
+  refused(encodeCanonical(['double-sign', [new Uint8Array(100)]]))
+  refused(encodeCanonical(['double-sign', 'x']), /evidence/)
+})
+
+Decode('trailing bytes, truncation, oversize input, empty input', () => {
+  const bytes = encodeFraudProof(createFraudProof('double-sign', [at(3), forkAt3]))
+  refused(concatBytes(bytes, Uint8Array.of(0)))
+  for (const n of [0, 1, 10, bytes.length - 1]) refused(bytes.subarray(0, n))
+  refused(new Uint8Array(FRAUD_PROOF_LIMITS.maxBytes + 1), /exceeds/)
+})
+
+Decode('a flipped bit anywhere in a proof: decode refuses it, or the proof no longer verifies', () => {
+  const bytes = encodeFraudProof(createFraudProof('chain-break', [at(3), afterFork]))
+  // every bit of the kind and the first block's header; a sample of the rest (each verify is slow)
+  const positions = [...Array(40).keys(), ...Array.from({ length: 30 }, (_, i) => 40 + Math.floor((i * (bytes.length - 41)) / 29))]
+  for (const i of positions) {
+    for (const bit of [0, 3, 7]) {
+      const t = Uint8Array.from(bytes)
+      t[i]! ^= 1 << bit
+      let proof: FraudProof
+      try {
+        proof = decodeFraudProof(t)
+      } catch (err) {
+        assert.instance(err, DecodeError)
+        continue
+      }
+      assert.is(verifyFraudProof(proof).ok, false, `flip at byte ${i} bit ${bit} still verifies`)
+    }
+  }
+})
+
+Decode.run()

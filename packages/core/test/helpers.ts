@@ -1,0 +1,145 @@
+/**
+ * Shared fixtures of @tally/core's tests: identities made once from fixed seeds (noble Ed25519 is
+ * slow, ~1-2 ms a key), block builders, and an assertion for "throws this class, naming this".
+ * Not a test file itself (the runner only runs *.test.ts).
+ */
+import * as assert from 'uvu/assert'
+import {
+  GENESIS_HASH,
+  UNILATERAL_KEY,
+  blockHash,
+  createMemoryStore,
+  identityFromSeed,
+  signBlock,
+  type BlockStore,
+  type CborValue,
+  type FraudProof,
+  type HalfBlock,
+  type Identity,
+  type UnsignedHalfBlock,
+} from '@tally/core'
+
+/** A 32-byte seed whose every byte is `n`. */
+export function seedOf(n: number): Uint8Array {
+  return new Uint8Array(32).fill(n)
+}
+
+export const alice: Identity = identityFromSeed(seedOf(1))
+export const bob: Identity = identityFromSeed(seedOf(2))
+export const carol: Identity = identityFromSeed(seedOf(3))
+export const mallory: Identity = identityFromSeed(seedOf(4))
+
+/** A fixed timestamp (2023-11-14T22:13:20Z) so that blocks are reproducible. */
+export const T0 = 1_700_000_000_000
+
+/** Every field but publicKey is optional: a seq-1 proposal of type 'note' to bob by default. */
+export interface BlockSpec {
+  seq?: number
+  link?: Uint8Array
+  linkSeq?: number
+  previousHash?: Uint8Array
+  type?: string
+  payload?: CborValue
+  timestamp?: number
+}
+
+/** The unsigned fields of a block by `id`, with defaults. */
+export function fields(id: Identity, spec: BlockSpec = {}): UnsignedHalfBlock {
+  const seq = spec.seq ?? 1
+  return {
+    publicKey: id.publicKey,
+    seq,
+    linkPublicKey: spec.link ?? (id === bob ? alice.publicKey : bob.publicKey),
+    linkSeq: spec.linkSeq ?? 0,
+    previousHash: spec.previousHash ?? (seq === 1 ? GENESIS_HASH : new Uint8Array(32).fill(0xee)),
+    type: spec.type ?? 'note',
+    payload: spec.payload ?? 'hello',
+    timestamp: spec.timestamp ?? T0,
+  }
+}
+
+/** A block signed by `id` through the public API (signBlock). */
+export function block(id: Identity, spec: BlockSpec = {}): HalfBlock {
+  return signBlock(fields(id, spec), id)
+}
+
+/**
+ * A block signed by `id` without signBlock's argument checks: for blocks that break a rule
+ * signBlock enforces (seq 0, oversize). The hash is computed on an unfrozen draft (blockHash does
+ * not cache those), then signed with the identity, as an attacker holding the key could.
+ */
+export function signRaw(f: UnsignedHalfBlock, id: Identity): HalfBlock {
+  const draft = { ...f, signature: new Uint8Array(64) }
+  return Object.freeze({ ...f, signature: id.sign(blockHash(draft)) })
+}
+
+/**
+ * An honest chain of `n` blocks by `id`, each chaining to the one before: unilateral blocks
+ * unless `link` is given (then proposals to `link`).
+ */
+export function chain(id: Identity, n: number, opts: { link?: Uint8Array; tag?: string; start?: HalfBlock } = {}): HalfBlock[] {
+  const out: HalfBlock[] = []
+  let prev = opts.start
+  for (let i = 0; i < n; i++) {
+    const seq = (prev?.seq ?? 0) + 1
+    const b = block(id, {
+      seq,
+      link: opts.link ?? UNILATERAL_KEY,
+      previousHash: prev === undefined ? GENESIS_HASH : blockHash(prev),
+      payload: [opts.tag ?? 'honest', seq],
+      timestamp: T0 + seq,
+    })
+    out.push(b)
+    prev = b
+  }
+  return out
+}
+
+/** A memory store already holding `blocks` (and `proofs`). */
+export async function storeWith(blocks: readonly HalfBlock[], proofs: readonly FraudProof[] = []): Promise<BlockStore> {
+  const store = createMemoryStore()
+  const batch = store.batch()
+  for (const b of blocks) batch.put(b)
+  for (const p of proofs) batch.putFraudProof(p)
+  await batch.commit()
+  return store
+}
+
+/** The rule codes of a list of violations, in order. */
+export function rules(errors: readonly { rule: string }[]): string[] {
+  return errors.map((e) => e.rule)
+}
+
+/**
+ * Assert that `fn` throws an instance of `cls` whose message matches `pattern`.
+ * (uvu's `throws(fn, Class)` calls the class as a predicate and so passes for any error.)
+ */
+export function throwsLike(fn: () => unknown, cls: abstract new (...args: never[]) => Error, pattern?: RegExp): void {
+  let thrown: unknown
+  try {
+    fn()
+  } catch (err) {
+    thrown = err
+  }
+  assert.ok(thrown !== undefined, `expected ${cls.name}, nothing was thrown`)
+  assert.ok(thrown instanceof cls, `expected ${cls.name}, got ${String(thrown)}`)
+  if (pattern !== undefined) assert.match((thrown as Error).message, pattern)
+}
+
+/** The same for a promise: it must reject with `cls` (and `code`, when given). */
+export async function rejectsLike(
+  p: Promise<unknown>,
+  cls: abstract new (...args: never[]) => Error,
+  code?: string,
+): Promise<Error> {
+  let thrown: unknown
+  try {
+    await p
+  } catch (err) {
+    thrown = err
+  }
+  assert.ok(thrown !== undefined, `expected ${cls.name}, the promise resolved`)
+  assert.ok(thrown instanceof cls, `expected ${cls.name}, got ${String(thrown)}`)
+  if (code !== undefined) assert.is((thrown as { code?: string }).code, code)
+  return thrown as Error
+}
