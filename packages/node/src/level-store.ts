@@ -12,10 +12,17 @@
  *                                                      → '' (the signer's agreement is 'b' ‖ signer ‖ seq)
  *   'f' ‖ proofId(32)                                  → encoded fraud proof (encodeFraudProof)
  *   'x' ‖ accused(32) ‖ proofId(32)                    → ''
+ *   'k' ‖ publicKey(32)                                → ''  (a chain with at least one block)
  *
  * The agreement's own seq ends its 'a' key, so a commit never reads to keep the index: when a
  * signer (a cheater) has stored two agreements to one proposal, `findAgreement` answers the
  * one lowest in its chain, whatever order they arrived in.
+ *
+ * The 'k' table makes `agents()` one scan of one key per chain. It costs no write on the append
+ * path: a commit adds 'k' ‖ publicKey only when it does not know the chain to be non-empty (its
+ * head is not cached), and an agent's append finds its own head cached. Seeking over the 'b'
+ * table instead needs no table but one LevelDB round trip per chain: 5,000 chains took ~400 ms
+ * that way, against ~50 ms for the scan (2 busy cores).
  *
  * Format versions: 1 is the layout above. A store written by an older version is opened (and
  * migrated here when a version 2 exists); a newer one is refused with ERR_STORE_VERSION.
@@ -57,10 +64,10 @@ export interface LevelStoreOptions {
   /**
    * fsync every commit. Default false: a resolved commit survives a process crash (SIGKILL),
    * because LevelDB has written it to its log before the write returns; set true to also survive
-   * power loss and OS crashes, at several times the cost per commit.
+   * power loss and OS crashes, at the cost of an fsync per commit.
    */
   sync?: boolean
-  /** How many chains' latest blocks to keep in memory (default 1024). */
+  /** How many chains' latest blocks to keep in memory (default 1024; 0 turns the cache off). */
   headCacheSize?: number
 }
 
@@ -227,22 +234,9 @@ class LevelStore implements BlockStore {
   }
 
   async agents(): Promise<Uint8Array[]> {
-    // One iterator over the block table that jumps over each chain: after the first key of a
-    // chain, seek to that key's last possible slot + 1, which is the next chain's first key.
-    // A cost per chain, not per block, and no second table to keep in step with the first.
     return this.#read(async () => {
-      const out: Uint8Array[] = []
-      const it = this.#db.keys(prefixBounds(TABLE.block))
-      try {
-        for (let key = await it.next(); key !== undefined; key = await it.next()) {
-          const publicKey = Uint8Array.prototype.slice.call(view(key), 1, 33)
-          out.push(publicKey)
-          it.seek(concatBytes(TABLE.block, publicKey, AFTER_ANY_SEQ))
-        }
-      } finally {
-        await it.close()
-      }
-      return out
+      const keys = await this.#db.keys(prefixBounds(TABLE.agent)).all()
+      return keys.map((key) => Uint8Array.prototype.slice.call(view(key), 1))
     })
   }
 
@@ -332,8 +326,14 @@ class LevelStore implements BlockStore {
         })
       }
       const ops: Op[] = []
-      for (const { block, bytes, key } of fresh) {
+      const listed = new Set<PublicKeyHex>()
+      for (const { block, bytes, key, owner } of fresh) {
         const slot = key.subarray(1)
+        // a chain whose head is cached is listed already: its head is stored, and was listed with it
+        if (!listed.has(owner) && !(this.#heads.get(owner) ?? false)) {
+          ops.push({ type: 'put', key: concatBytes(TABLE.agent, block.publicKey), value: EMPTY })
+          listed.add(owner)
+        }
         ops.push({ type: 'put', key, value: bytes })
         ops.push({ type: 'put', key: concatBytes(TABLE.hash, blockHash(block, this.#crypto)), value: slot })
         if (isAgreement(block)) {
@@ -394,13 +394,12 @@ const TABLE = {
   agreement: ascii('a'),
   proof: ascii('f'),
   accused: ascii('x'),
+  agent: ascii('k'),
 } as const
 
 const EMPTY = new Uint8Array(0)
 const MAX_SEQ = Number.MAX_SAFE_INTEGER
 const MAX_SEQ_BYTES = seqBytes(MAX_SEQ)
-/** Greater than the 8-byte encoding of any seq (seqs stay below 2^53). */
-const AFTER_ANY_SEQ = new Uint8Array(8).fill(0xff)
 
 function ascii(c: string): Uint8Array {
   return Uint8Array.of(c.charCodeAt(0))
