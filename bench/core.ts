@@ -1,0 +1,415 @@
+// Tally's core figures: signing and verifying per crypto provider, transactions per second between
+// two agents in one process (memory and LevelDB stores), ingesting a received chain (with and
+// without the worker-thread verify pool), durable appends, and the size of a transfer block.
+//
+// Everything is measured in one run, and every ratio is taken between figures of that run: the CI
+// machine is a noisy 2-core VM, so a ratio to a figure from another run says little. The crypto
+// bound of a provider is measured right before and right after the transaction run it is compared
+// with, and the two measurements are pooled, so a drift of the machine during the run shows in
+// both sides of the ratio.
+//
+// Run: node --import tsx bench/core.ts   (or node bench/run.mjs core)
+// Knobs: BENCH_CORE_TX_MS (default 3000), BENCH_CORE_INGEST_BLOCKS (default 100000),
+// BENCH_CORE_APPEND_MS (default 3000), BENCH_CORE_BUDGET_S (default 170: LevelDB ingest runs that
+// would end later are skipped, with a note).
+import { mkdtemp, rm } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import {
+  GENESIS_HASH,
+  UNILATERAL_KEY,
+  blockHash,
+  blockSize,
+  createAgent,
+  createBlockTypes,
+  createMemoryStore,
+  decodeBlock,
+  encodeBlock,
+  identityFromSeed,
+  ingestBlocks,
+  signBlock,
+  type BlockStore,
+  type CborValue,
+  type CryptoProvider,
+  type HalfBlock,
+  type Identity,
+  type IngestOptions,
+} from '@tally/core'
+import { createVerifyPool, cryptoProviders, defaultCrypto, openLevelStore, type VerifyPool } from '@tally/node'
+import { emit, measure, note, type Measurement } from './lib.js'
+
+const TX_MS = knob('BENCH_CORE_TX_MS', 3000)
+const INGEST_BLOCKS = knob('BENCH_CORE_INGEST_BLOCKS', 100_000)
+const APPEND_MS = knob('BENCH_CORE_APPEND_MS', 3000)
+/** The whole script should end within this; the optional LevelDB ingest runs are cut to fit. */
+const BUDGET_MS = knob('BENCH_CORE_BUDGET_S', 170) * 1000
+/** Each of sign and verify is measured this long, twice per provider (before and after its tx run). */
+const CRYPTO_MS = 600
+/** The portable provider is an order of magnitude slower: a short tx run says enough. */
+const NOBLE_TX_MS = 1000
+
+/** The store of a benchmark and how to get rid of it (close, and remove its directory). */
+interface BenchStore {
+  readonly store: BlockStore
+  dispose(): Promise<void>
+}
+
+/** Sign and verify rates of one provider and the transaction bound they give. */
+interface CryptoRates {
+  readonly sign: number
+  readonly verify: number
+  readonly bound: number
+}
+
+/** One measurement of a provider's sign and verify rates. */
+interface CryptoRun extends CryptoRates {
+  readonly signM: Measurement
+  readonly verifyM: Measurement
+}
+
+// A 'transfer' is [amount, balance]; its rule checks the shape only, so the figures measure the
+// protocol, not an economy.
+const types = createBlockTypes([
+  {
+    name: 'transfer',
+    validate: (block) => ({
+      errors: isTransferPayload(block.payload) ? [] : [{ rule: 'transfer-payload', message: 'payload must be [amount, balance]' }],
+    }),
+  },
+])
+
+// Stores and pools still open, closed in `finally` even when a step throws.
+const open = new Set<{ dispose(): Promise<void> }>()
+
+// ## Main
+
+note(`core bench: node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+const started = performance.now()
+
+try {
+  const providers = cryptoProviders()
+  const fallback = defaultCrypto()
+  const signRates = new Map<string, number>()
+
+  for (const crypto of providers) {
+    note(`core bench: ${crypto.name}: sign, verify, tx (memory)`)
+    const before = await cryptoRates(crypto)
+    const txMs = crypto.name === 'noble' ? NOBLE_TX_MS : TX_MS
+    const tx = await txRate(crypto, [memoryStore(crypto), memoryStore(crypto)], txMs)
+    const after = await cryptoRates(crypto)
+    const rates = pooled(before, after)
+    signRates.set(crypto.name, rates.sign)
+    emit('core.sign_per_s', rates.sign, 'ops/s', { provider: crypto.name })
+    emit('core.verify_per_s', rates.verify, 'ops/s', { provider: crypto.name })
+    emit('core.crypto_bound_tx_per_s', rates.bound, 'tx/s', { provider: crypto.name, before: round(before.bound), after: round(after.bound) })
+    emit('core.tx_per_s.memory', tx, 'tx/s', { provider: crypto.name, ratio_to_bound: round(tx / rates.bound, 3) })
+
+    if (crypto.name === fallback.name) {
+      // the same protocol on two LevelDB stores; `after` doubles as this run's "before"
+      note(`core bench: ${crypto.name}: tx (level)`)
+      const stores = [await levelStore(crypto), await levelStore(crypto)] as const
+      let levelTx: number
+      try {
+        levelTx = await txRate(crypto, [stores[0].store, stores[1].store], TX_MS)
+      } finally {
+        await stores[0].dispose()
+        await stores[1].dispose()
+      }
+      const levelRates = pooled(after, await cryptoRates(crypto))
+      emit('core.tx_per_s.level', levelTx, 'tx/s', {
+        provider: crypto.name,
+        ratio_to_memory: round(levelTx / tx, 3),
+        ratio_to_bound: round(levelTx / levelRates.bound, 3),
+      })
+    }
+  }
+
+  // ## Durable appends
+  for (const sync of [false, true]) {
+    note(`core bench: appends on LevelDB, sync ${sync}`)
+    const { store, dispose } = await levelStore(fallback, sync)
+    try {
+      const agent = createAgent({ identity: identityFromSeed(seed(30), fallback), store })
+      let i = 0
+      const m = await measure(() => agent.append('note', i++), { minMs: sync ? APPEND_MS / 2 : APPEND_MS })
+      const seq = (await store.latest(agent.publicKey))?.seq
+      if (seq !== i) throw new Error(`append: ${i} appends but the chain ends at seq ${seq}`)
+      emit('core.append_per_s.level', m.perSecond, 'ops/s', { provider: fallback.name, sync })
+    } finally {
+      await dispose()
+    }
+  }
+
+  // ## Size of a transfer
+  const fastest = providers.reduce((a, b) => ((signRates.get(b.name) ?? 0) > (signRates.get(a.name) ?? 0) ? b : a))
+  note('core bench: transfer block size at seq ~10,000')
+  const sizes = await transferSizes(fastest)
+  emit('core.block_bytes.transfer', Math.max(sizes.proposal, sizes.agreement), 'bytes', sizes)
+
+  // ## Ingest: a received chain, as bytes
+  note(`core bench: building a chain of ${INGEST_BLOCKS} blocks with ${fastest.name}`)
+  const wire = buildChain(identityFromSeed(seed(20), fastest), fastest, INGEST_BLOCKS).map(encodeBlock)
+  // signatures are checked with the provider the pool's workers use (the default one), both ways
+  const crypto = fallback
+  const pool = createVerifyPool()
+  open.add({ dispose: () => pool.close() })
+  await warmIngest(wire, memoryBenchStore, crypto, pool)
+  for (const withPool of [false, true]) {
+    note(`core bench: ingest ${wire.length} blocks into memory, ${withPool ? `pool of ${pool.size}` : 'no pool'}`)
+    emitIngest(wire.length, await ingestRun(wire, memoryBenchStore(crypto), crypto, withPool ? pool : undefined), crypto, withPool && pool, 'memory')
+  }
+  // Into LevelDB only as far as the time budget allows: a run is skipped when the rate of the
+  // warm-up says it would end past the budget.
+  const estimate = await warmIngest(wire, levelStore, crypto, pool)
+  for (const withPool of [true, false]) {
+    const label = `ingest ${wire.length} blocks into level, ${withPool ? `pool of ${pool.size}` : 'no pool'}`
+    const expectedMs = wire.length * estimate.msPerBlock[withPool ? 1 : 0]
+    const leftMs = BUDGET_MS - (performance.now() - started)
+    if (expectedMs > leftMs) {
+      note(`core bench: skipping ${label}: about ${(expectedMs / 1000).toFixed(0)} s expected, ${(Math.max(0, leftMs) / 1000).toFixed(0)} s left of the budget`)
+      continue
+    }
+    note(`core bench: ${label} (about ${(expectedMs / 1000).toFixed(0)} s)`)
+    emitIngest(wire.length, await ingestRun(wire, await levelStore(crypto), crypto, withPool ? pool : undefined), crypto, withPool && pool, 'level')
+  }
+  await pool.close()
+} finally {
+  for (const x of [...open]) await x.dispose()
+}
+note(`core bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+
+// ## Crypto
+
+/**
+ * Sign and verify 32-byte messages (the size of a block hash) with one key, as in a transaction:
+ * each agent verifies the same counterparty over and over (node:crypto's parsed-key cache hits).
+ */
+async function cryptoRates(crypto: CryptoProvider): Promise<CryptoRun> {
+  const key = crypto.signingKey(seed(1))
+  const messages = Array.from({ length: 64 }, (_, i) => crypto.sha256(Uint8Array.of(i)))
+  const signatures = messages.map((m) => key.sign(m))
+  let i = 0
+  const signM = await measure(() => key.sign(messages[i++ & 63]!), { minMs: CRYPTO_MS })
+  let j = 0
+  let bad = 0
+  const verifyM = await measure(
+    () => {
+      const k = j++ & 63
+      if (!crypto.verify(signatures[k]!, messages[k]!, key.publicKey)) bad++
+    },
+    { minMs: CRYPTO_MS },
+  )
+  if (bad > 0) throw new Error(`${crypto.name}: ${bad} valid signatures did not verify`)
+  return { signM, verifyM, sign: signM.perSecond, verify: verifyM.perSecond, bound: txBound(signM.perSecond, verifyM.perSecond) }
+}
+
+/**
+ * The mean of a before and an after measurement: their operations over their time (a mean weighted
+ * by duration), then the bound of those rates.
+ */
+function pooled(a: CryptoRun, b: CryptoRun): CryptoRates {
+  const sign = ((a.signM.ops + b.signM.ops) * 1000) / (a.signM.ms + b.signM.ms)
+  const verify = ((a.verifyM.ops + b.verifyM.ops) * 1000) / (a.verifyM.ms + b.verifyM.ms)
+  return { sign, verify, bound: txBound(sign, verify) }
+}
+
+/** A transaction costs two signatures (proposal, agreement) and two verifications (each by the other side). */
+function txBound(sign: number, verify: number): number {
+  return 1 / (2 / sign + 2 / verify)
+}
+
+// ## Transactions
+
+/**
+ * Transactions per second between two agents in this process, one after another:
+ * propose (A), agree (B validates, countersigns), complete (A validates, stores).
+ */
+async function txRate(crypto: CryptoProvider, stores: readonly [BlockStore, BlockStore], minMs: number): Promise<number> {
+  const a = createAgent({ identity: identityFromSeed(seed(10), crypto), store: stores[0], types })
+  const b = createAgent({ identity: identityFromSeed(seed(11), crypto), store: stores[1], types })
+  let n = 0
+  let balance = 4_000_000_000
+  const m = await measure(
+    async () => {
+      const amount = 1 + (n % 60_000)
+      balance = balance >= amount ? balance - amount : 4_000_000_000
+      n++
+      await a.complete(await b.agree(await a.propose(b.publicKey, 'transfer', [amount, balance])))
+    },
+    { minMs },
+  )
+  // every transaction really happened: both chains hold one block per call
+  const seqA = (await stores[0].latest(a.publicKey))?.seq
+  const seqB = (await stores[1].latest(b.publicKey))?.seq
+  if (seqA !== n || seqB !== n) throw new Error(`tx (${crypto.name}): ${n} transactions but chains end at seq ${seqA} and ${seqB}`)
+  return m.perSecond
+}
+
+// ## Ingest
+
+/**
+ * One agent's chain of `n` blocks, signed directly (no store): half unilateral ('reward'), a quarter
+ * transfer proposals to 16 counterparties, a quarter agreements to their proposals.
+ */
+function buildChain(identity: Identity, crypto: CryptoProvider, n: number): HalfBlock[] {
+  const timestamp = Date.now() - n // one block a millisecond, ending now
+  const others = Array.from({ length: 16 }, (_, i) => identityFromSeed(seed(100 + i), crypto).publicKey)
+  const chain: HalfBlock[] = []
+  let previousHash = GENESIS_HASH
+  for (let seq = 1; seq <= n; seq++) {
+    const kind = seq % 4
+    const other = others[seq % 16]!
+    const amount = 1 + (seq % 60_000)
+    const block = signBlock(
+      {
+        publicKey: identity.publicKey,
+        seq,
+        linkPublicKey: kind < 2 ? UNILATERAL_KEY : other,
+        linkSeq: kind === 3 ? seq : 0,
+        previousHash,
+        type: kind < 2 ? 'reward' : 'transfer',
+        payload: kind < 2 ? amount : [amount, 4_000_000_000 - seq],
+        timestamp: timestamp + seq,
+      },
+      identity,
+      crypto,
+    )
+    previousHash = blockHash(block, crypto)
+    chain.push(block)
+  }
+  return chain
+}
+
+/**
+ * Decode `wire` (a received chain arrives as bytes) and ingest it into a fresh store. The same chain
+ * twice in one store is a no-op, so every run gets its own store, disposed after.
+ * @returns milliseconds for decode + verify + validate + store
+ */
+async function ingestRun(wire: readonly Uint8Array[], target: BenchStore, crypto: CryptoProvider, pool: VerifyPool | undefined): Promise<number> {
+  try {
+    const t0 = performance.now()
+    const blocks = wire.map(decodeBlock)
+    const options: IngestOptions = { store: target.store, crypto, types }
+    if (pool !== undefined) options.verifySignatures = pool.verifyBlocks
+    const result = await ingestBlocks(blocks, options)
+    const ms = performance.now() - t0
+    if (result.accepted !== wire.length || result.rejected.length > 0 || result.fraud.length > 0) {
+      const first = result.rejected[0]
+      throw new Error(
+        `ingest: accepted ${result.accepted} of ${wire.length}, rejected ${result.rejected.length}, fraud ${result.fraud.length}` +
+          (first === undefined ? '' : `; first rejected #${first.index}: ${first.errors.map((e) => e.rule).join(', ')}`),
+      )
+    }
+    return ms
+  } finally {
+    await target.dispose()
+  }
+}
+
+/** JIT and worker start-up out of the timed runs: a short prefix of the chain, both ways. */
+async function warmIngest(
+  wire: readonly Uint8Array[],
+  makeStore: (crypto: CryptoProvider) => BenchStore | Promise<BenchStore>,
+  crypto: CryptoProvider,
+  pool: VerifyPool,
+): Promise<{ msPerBlock: [number, number] }> {
+  const prefix = wire.slice(0, Math.min(wire.length, 4096))
+  const withoutPool = await ingestRun(prefix, await makeStore(crypto), crypto, undefined)
+  const withPool = await ingestRun(prefix, await makeStore(crypto), crypto, pool)
+  return { msPerBlock: [withoutPool / prefix.length, withPool / prefix.length] }
+}
+
+function emitIngest(blocks: number, ms: number, crypto: CryptoProvider, pool: VerifyPool | false, store: string): void {
+  emit('core.ingest_blocks_per_s', (blocks * 1000) / ms, 'blocks/s', {
+    provider: crypto.name,
+    pool: pool !== false,
+    ...(pool !== false ? { workers: pool.size } : {}),
+    store,
+  })
+}
+
+// ## Block size
+
+/**
+ * The encoded proposal and agreement of a realistic transfer: both chains about 10,000 blocks long
+ * (built with signBlock, so seq, linkSeq and previousHash are real), amount < 2^16, balance < 2^32,
+ * timestamps from Date.now(), made by the agents themselves.
+ */
+async function transferSizes(crypto: CryptoProvider): Promise<{ proposal: number; agreement: number }> {
+  const ids = [identityFromSeed(seed(40), crypto), identityFromSeed(seed(41), crypto)] as const
+  const stores = [memoryStore(crypto), memoryStore(crypto)] as const
+  for (let k = 0; k < 2; k++) {
+    const batch = stores[k]!.batch()
+    for (const block of buildChain(ids[k]!, crypto, 9_999 + k)) batch.put(block)
+    await batch.commit()
+  }
+  const a = createAgent({ identity: ids[0], store: stores[0], types })
+  const b = createAgent({ identity: ids[1], store: stores[1], types })
+  const proposal = await a.propose(b.publicKey, 'transfer', [54_321, 3_987_654_321])
+  const agreement = await b.agree(proposal)
+  await a.complete(agreement)
+  for (const block of [proposal, agreement]) {
+    if (blockSize(block) !== encodeBlock(block).length) throw new Error('blockSize disagrees with encodeBlock')
+  }
+  note(`core bench: proposal seq ${proposal.seq}, agreement seq ${agreement.seq} (linkSeq ${agreement.linkSeq})`)
+  return { proposal: blockSize(proposal), agreement: blockSize(agreement) }
+}
+
+// ## Stores
+
+function memoryStore(crypto: CryptoProvider): BlockStore {
+  return createMemoryStore({ crypto })
+}
+
+function memoryBenchStore(crypto: CryptoProvider): BenchStore {
+  const store = memoryStore(crypto)
+  return { store, dispose: () => store.close() }
+}
+
+/** A LevelDB store in a new temp directory; dispose closes it and removes the directory. */
+async function levelStore(crypto: CryptoProvider, sync = false): Promise<BenchStore> {
+  const path = await mkdtemp(join(tmpdir(), 'tally-bench-'))
+  let store: BlockStore
+  try {
+    store = await openLevelStore({ path, crypto, sync })
+  } catch (err) {
+    await rm(path, { recursive: true, force: true })
+    throw err
+  }
+  const entry: BenchStore = {
+    store,
+    async dispose() {
+      if (!open.delete(entry)) return
+      await store.close()
+      await rm(path, { recursive: true, force: true })
+    },
+  }
+  open.add(entry)
+  return entry
+}
+
+// ## Private helpers
+
+function seed(n: number): Uint8Array {
+  const s = new Uint8Array(32).fill(0xb5)
+  s[0] = n & 0xff
+  s[1] = n >>> 8
+  return s
+}
+
+function isTransferPayload(payload: CborValue): boolean {
+  return Array.isArray(payload) && payload.length === 2 && payload.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)
+}
+
+function knob(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`"${name}" expected a positive integer, got ${raw}`)
+  return value
+}
+
+function round(x: number, digits = 0): number {
+  return Number(x.toFixed(digits))
+}
