@@ -49,7 +49,7 @@ export {
   type TypeVerdict,
 } from './block-types.js'
 export { checkBlock, validate, type ValidateOptions, type ValidationLevel, type ValidationResult } from './validate.js'
-export type { BlockStore, RangeOptions, StoreBatch } from './store.js'
+export { collectBatch, type BlockStore, type RangeOptions, type StoreBatch } from './store.js'
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export { ingestBlocks, type IngestOptions, type IngestResult, type SignatureVerifier } from './ingest.js'
 export { createAgent, type Agent, type AgentOptions, type Transaction } from './agent.js'

@@ -10,7 +10,7 @@ import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
 import { toHex as hexOf } from './bytes.js'
-import type { BlockStore, RangeOptions, StoreBatch } from './store.js'
+import { collectBatch, type BlockStore, type RangeOptions, type StoreBatch } from './store.js'
 
 /** Options of createMemoryStore. */
 export interface MemoryStoreOptions {
@@ -107,14 +107,7 @@ class MemoryStore implements BlockStore {
   }
 
   batch(): StoreBatch {
-    const blocks: HalfBlock[] = []
-    const proofs: FraudProof[] = []
-    const batch: StoreBatch = {
-      put: (block) => (blocks.push(block), batch),
-      putFraudProof: (proof) => (proofs.push(proof), batch),
-      commit: async () => this.#commit(blocks, proofs),
-    }
-    return batch
+    return collectBatch(async (blocks, proofs) => this.#commit(blocks, proofs))
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * The block store interface (type-only). Implementations: `createMemoryStore` here, the LevelDB
- * store in @tally/node, the IndexedDB store in @tally/browser. All pass `storeSuite` from
- * '@tally/core/testing'.
+ * The block store interface, and the batch collector its implementations share.
+ * Implementations: `createMemoryStore` here, the LevelDB store in @tally/node, the IndexedDB store
+ * in @tally/browser. All pass `storeSuite` from '@tally/core/testing'.
  *
  * Rules every implementation keeps:
  * - one block per (key, seq), the first one stored; a different block there is a ConflictError
@@ -62,4 +62,23 @@ export interface BlockStore {
   batch(): StoreBatch
   /** Release resources. Later calls reject with ClosedError. */
   close(): Promise<void>
+}
+
+/**
+ * A StoreBatch that collects writes and hands them to `commit` at once: the part of a batch every
+ * store implementation shares. The arrays passed to `commit` are copies, so writes added after
+ * `commit()` was called are not part of it.
+ * @param commit writes the collected blocks and proofs atomically
+ * @returns the batch
+ * @example batch(): StoreBatch { return collectBatch((blocks, proofs) => this.#commit(blocks, proofs)) }
+ */
+export function collectBatch(commit: (blocks: HalfBlock[], proofs: FraudProof[]) => Promise<void>): StoreBatch {
+  const blocks: HalfBlock[] = []
+  const proofs: FraudProof[] = []
+  const batch: StoreBatch = {
+    put: (block) => (blocks.push(block), batch),
+    putFraudProof: (proof) => (proofs.push(proof), batch),
+    commit: () => commit(blocks.slice(), proofs.slice()),
+  }
+  return batch
 }
