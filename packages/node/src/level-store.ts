@@ -29,10 +29,12 @@
  * @module
  */
 import { ClassicLevel } from 'classic-level'
+import { LRUCache } from 'lru-cache'
 import {
   ClosedError,
   ConflictError,
   abytes,
+  collectBatch,
   auint,
   blockHash,
   concatBytes,
@@ -67,8 +69,13 @@ export interface LevelStoreOptions {
    * power loss and OS crashes, at the cost of an fsync per commit.
    */
   sync?: boolean
-  /** How many chains' latest blocks to keep in memory (default 1024; 0 turns the cache off). */
+  /**
+   * How many chains' latest blocks (and highest answered proposal seqs) to keep in memory
+   * (default 1024; 0 turns these caches off).
+   */
   headCacheSize?: number
+  /** How many recently written or read blocks to keep in memory (default 4096; 0 turns the cache off). */
+  blockCacheSize?: number
 }
 
 /** The format version this code writes. */
@@ -89,19 +96,22 @@ export const LEVEL_STORE_VERSION = 1
  */
 export async function openLevelStore(options: LevelStoreOptions): Promise<BlockStore> {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected object')
-  const { path, crypto = nobleCrypto, sync = false, headCacheSize = 1024 } = options
+  const { path, crypto = nobleCrypto, sync = false, headCacheSize = 1024, blockCacheSize = 4096 } = options
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('"path" expected a non-empty string')
   if (typeof sync !== 'boolean') throw new TypeError('"sync" expected boolean')
   auint('headCacheSize', headCacheSize)
+  auint('blockCacheSize', blockCacheSize)
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   await db.open()
+  let accused: Accused
   try {
     await checkVersion(db, path)
+    accused = await loadAccused(db)
   } catch (err) {
     await db.close()
     throw err
   }
-  return new LevelStore(db, crypto, sync, headCacheSize)
+  return new LevelStore(db, crypto, sync, headCacheSize, blockCacheSize, accused)
 }
 
 /** The directory holds a store this code cannot read. */
@@ -124,34 +134,72 @@ interface Pending {
   readonly owner: PublicKeyHex
 }
 
+/** The keys accused by a stored fraud proof, as far as known: `complete` when it is all of them. */
+interface Accused {
+  readonly keys: Set<PublicKeyHex>
+  complete: boolean
+}
+
+/** At most this many accused keys are kept in memory; beyond it, hasFraud reads what it misses. */
+const ACCUSED_CACHE_SIZE = 65_536
+/** The block cache holds at most this many encoded bytes, whatever its entry count. */
+const BLOCK_CACHE_BYTES = 8 * 1024 * 1024
+/** A commit looks up at most this many uncached chain heads (one seek each) instead of its slots. */
+const HEAD_LOOKUPS = 16
+
 class LevelStore implements BlockStore {
   readonly #db: Db
   readonly #crypto: CryptoProvider
   readonly #sync: boolean
-  // Latest block of recently used chains (null: known empty), least recently used first. Coherent
-  // because every write goes through #commit: a commit raises a cached head it passes, and a read
-  // that raced a commit is not cached (see #commits). It makes an append one LevelDB write:
-  // latest() needs no iterator and the conflict check knows that seq latest+1 is free.
+  // The caches below are coherent because every write goes through #commit, one at a time (the
+  // directory lock makes this store the only writer): a commit updates every entry it affects
+  // after its write, and a read caches an answer that a commit may change only when no commit
+  // finished while it ran (see #commits). A read that raced a commit's write but finished first
+  // is corrected by that commit's update, which runs after it. A refused batch changes nothing.
+  //
+  // Latest block of recently used chains (null: known empty), least recently used first. It makes
+  // an append one LevelDB write: latest() needs no iterator and the conflict check knows that seq
+  // latest+1 is free. It also answers get() above or at the head, and the neighbour range queries
+  // of validation that touch the head.
   readonly #heads = new Map<PublicKeyHex, HalfBlock | null>()
+  // Per proposer (linkPublicKey of an agreement): the highest proposal seq with an agreement in
+  // the 'a' table (null: none), least recently used first. findAgreement above it is undefined.
+  readonly #answered = new Map<PublicKeyHex, number | null>()
   readonly #headCacheSize: number
+  // Recently written or read blocks by `${owner}:${seq}`. A stored block never changes, so an entry
+  // is never stale.
+  readonly #blocks: LRUCache<string, HalfBlock> | undefined
+  // Keys accused by a stored proof (a subset, all of them while complete): hasFraud without a read.
+  readonly #accused: Accused
   /** Commits written so far. */
   #commits = 0
   /** The last commit queued: commits run one at a time, so check-then-write cannot interleave. */
   #tail: Promise<unknown> = Promise.resolve()
   #closed = false
 
-  constructor(db: Db, crypto: CryptoProvider, sync: boolean, headCacheSize: number) {
+  constructor(db: Db, crypto: CryptoProvider, sync: boolean, headCacheSize: number, blockCacheSize: number, accused: Accused) {
     this.#db = db
     this.#crypto = crypto
     this.#sync = sync
     this.#headCacheSize = headCacheSize
+    this.#blocks = blockCacheSize > 0 ? new LRUCache({ max: blockCacheSize, maxSize: BLOCK_CACHE_BYTES }) : undefined
+    this.#accused = accused
   }
 
   async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
     const key = blockKey(abytes('publicKey', publicKey, 32), auint('seq', seq))
     return this.#read(async () => {
+      const owner = toHex(publicKey)
+      const head = this.#heads.get(owner)
+      if (head === null || (head !== undefined && seq > head.seq)) return undefined
+      if (head !== undefined && seq === head.seq) return head
+      const cached = this.#blocks?.get(slotId(owner, seq))
+      if (cached !== undefined) return cached
       const bytes = await this.#db.get(key)
-      return bytes === undefined ? undefined : decode(bytes)
+      if (bytes === undefined) return undefined
+      const block = decode(bytes)
+      this.#remember(owner, block, bytes.length)
+      return block
     })
   }
 
@@ -172,13 +220,12 @@ class LevelStore implements BlockStore {
       const owner = toHex(publicKey)
       const head = this.#heads.get(owner)
       if (head !== undefined) {
-        this.#touch(owner, head)
+        this.#touch(this.#heads, owner, head)
         return head ?? undefined
       }
       const commits = this.#commits
-      const [bytes] = await this.#db.values({ ...chainBounds(publicKey, 0, MAX_SEQ), reverse: true, limit: 1 }).all()
-      const block = bytes === undefined ? undefined : decode(bytes)
-      if (commits === this.#commits) this.#touch(owner, block ?? null)
+      const block = await this.#readHead(publicKey)
+      if (commits === this.#commits) this.#touch(this.#heads, owner, block ?? null)
       return block
     })
   }
@@ -188,12 +235,23 @@ class LevelStore implements BlockStore {
     const from = Math.max(0, optionalInt('from', options.from) ?? 1)
     const to = Math.min(MAX_SEQ, optionalInt('to', options.to) ?? MAX_SEQ)
     const limit = optionalInt('limit', options.limit)
+    const reverse = options.reverse === true
     return this.#read(async () => {
       if (from > to || (limit !== undefined && limit <= 0)) return []
-      const values = await this.#db
-        .values({ ...chainBounds(publicKey, from, to), reverse: options.reverse === true, ...(limit === undefined ? {} : { limit }) })
-        .all()
-      return values.map(decode)
+      const owner = toHex(publicKey)
+      const head = this.#heads.get(owner)
+      // nothing is stored above the head: the neighbour queries of validation end here
+      if (head === null || (head !== undefined && from > head.seq)) return []
+      if (limit === 1) {
+        if (reverse && head !== undefined && to >= head.seq) return [head]
+        // the first block in range is the one at its near end, when that one is known
+        const cached = this.#blocks?.get(slotId(owner, reverse ? to : from))
+        if (cached !== undefined) return [cached]
+      }
+      const values = await this.#db.values({ ...chainBounds(publicKey, from, to), reverse, ...(limit === undefined ? {} : { limit }) }).all()
+      const blocks = values.map(decode)
+      if (limit === 1 && blocks[0] !== undefined) this.#remember(owner, blocks[0], values[0]!.length)
+      return blocks
     })
   }
 
@@ -203,10 +261,35 @@ class LevelStore implements BlockStore {
     abytes('signer', signer, 32)
     const prefix = concatBytes(TABLE.agreement, proposalKey, seqBytes(proposalSeq), signer)
     return this.#read(async () => {
-      const [key] = await this.#db.keys({ gte: prefix, lte: concatBytes(prefix, MAX_SEQ_BYTES), limit: 1 }).all()
+      const proposer = toHex(proposalKey)
+      const answered = this.#answered.get(proposer)
+      if (answered === null || (answered !== undefined && proposalSeq > answered)) return undefined
+      let keys: Uint8Array[]
+      if (answered !== undefined || this.#headCacheSize === 0) {
+        keys = await this.#db.keys({ gte: prefix, lte: concatBytes(prefix, MAX_SEQ_BYTES), limit: 1 }).all()
+      } else {
+        // learn the proposer's highest answered seq alongside: the next proposal is then answered from memory
+        const commits = this.#commits
+        const table = concatBytes(TABLE.agreement, proposalKey)
+        const [found, [last]] = await Promise.all([
+          this.#db.keys({ gte: prefix, lte: concatBytes(prefix, MAX_SEQ_BYTES), limit: 1 }).all(),
+          this.#db.keys({ ...prefixBounds(table), reverse: true, limit: 1 }).all(),
+        ])
+        keys = found
+        if (commits === this.#commits) this.#touch(this.#answered, proposer, last === undefined ? null : readSeq(last, table.length))
+      }
+      const [key] = keys
       if (key === undefined) return undefined
-      const bytes = await this.#db.get(concatBytes(TABLE.block, key.subarray(1 + 32 + 8)))
-      return bytes === undefined ? undefined : decode(bytes)
+      const slot = key.subarray(1 + 32 + 8)
+      const owner = toHex(slot.subarray(0, 32))
+      const seq = readSeq(slot, 32)
+      const cached = this.#blocks?.get(slotId(owner, seq))
+      if (cached !== undefined) return cached
+      const bytes = await this.#db.get(concatBytes(TABLE.block, slot))
+      if (bytes === undefined) return undefined
+      const block = decode(bytes)
+      this.#remember(owner, block, bytes.length)
+      return block
     })
   }
 
@@ -228,7 +311,12 @@ class LevelStore implements BlockStore {
   async hasFraud(publicKey: Uint8Array): Promise<boolean> {
     abytes('publicKey', publicKey, 32)
     return this.#read(async () => {
+      const accused = toHex(publicKey)
+      if (this.#accused.keys.has(accused)) return true
+      if (this.#accused.complete) return false
       const keys = await this.#db.keys({ ...prefixBounds(concatBytes(TABLE.accused, publicKey)), limit: 1 }).all()
+      // proofs are never deleted: a key found accused stays accused
+      if (keys.length > 0 && this.#accused.keys.size < ACCUSED_CACHE_SIZE) this.#accused.keys.add(accused)
       return keys.length > 0
     })
   }
@@ -241,14 +329,7 @@ class LevelStore implements BlockStore {
   }
 
   batch(): StoreBatch {
-    const blocks: HalfBlock[] = []
-    const proofs: FraudProof[] = []
-    const batch: StoreBatch = {
-      put: (block) => (blocks.push(block), batch),
-      putFraudProof: (proof) => (proofs.push(proof), batch),
-      commit: async () => this.#enqueue(blocks.slice(), proofs.slice()),
-    }
-    return batch
+    return collectBatch(async (blocks, proofs) => this.#enqueue(blocks, proofs))
   }
 
   async close(): Promise<void> {
@@ -257,6 +338,10 @@ class LevelStore implements BlockStore {
     // commits accepted before close() still finish
     await this.#tail
     this.#heads.clear()
+    this.#answered.clear()
+    this.#blocks?.clear()
+    this.#accused.keys.clear()
+    this.#accused.complete = false
     await this.#db.close()
   }
 
@@ -267,13 +352,15 @@ class LevelStore implements BlockStore {
     // encode before queueing: a malformed block is the caller's TypeError, and costs no lock time
     let pending: Map<string, Pending>
     let proofOps: Op[]
+    let accused: PublicKeyHex[]
     try {
       pending = this.#pending(blocks)
       proofOps = proofs.map((p) => this.#proofOps(p)).flat()
+      accused = proofs.map((p) => toHex(p.publicKey))
     } catch (err) {
       return Promise.reject(err)
     }
-    const run = this.#tail.then(() => this.#commit(pending, proofOps))
+    const run = this.#tail.then(() => this.#commit(pending, proofOps, accused))
     this.#tail = run.catch(() => undefined)
     return run
   }
@@ -284,7 +371,7 @@ class LevelStore implements BlockStore {
     for (const block of blocks) {
       const bytes = encodeBlock(block)
       const owner = toHex(block.publicKey)
-      const slot = `${owner}:${block.seq}`
+      const slot = slotId(owner, block.seq)
       const earlier = pending.get(slot)
       if (earlier !== undefined) {
         if (!sameUnsigned(earlier.bytes, bytes)) throw conflict(block)
@@ -305,16 +392,34 @@ class LevelStore implements BlockStore {
   }
 
   /** Check every slot, then write everything in one LevelDB batch. Runs under the commit lock. */
-  async #commit(pending: Map<string, Pending>, proofOps: Op[]): Promise<void> {
+  async #commit(pending: Map<string, Pending>, proofOps: Op[], accused: readonly PublicKeyHex[]): Promise<void> {
     try {
+      // The head of every chain of the batch, exact under the commit lock: cached, or looked up
+      // (one seek per chain, for a few chains) so that the next commit to it finds it cached.
+      const heads = new Map<PublicKeyHex, HalfBlock | null>()
+      const lookups = new Map<PublicKeyHex, Uint8Array>()
+      for (const p of pending.values()) {
+        const head = this.#heads.get(p.owner)
+        if (head !== undefined) heads.set(p.owner, head)
+        else lookups.set(p.owner, p.block.publicKey)
+      }
+      if (lookups.size > 0 && lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) {
+        const found = await Promise.all([...lookups.values()].map((publicKey) => this.#readHead(publicKey)))
+        let i = 0
+        for (const owner of lookups.keys()) heads.set(owner, found[i++] ?? null)
+      }
       const fresh: Pending[] = []
       const unknown: Pending[] = []
       for (const p of pending.values()) {
-        const head = this.#heads.get(p.owner)
+        const head = heads.get(p.owner)
         if (head === null || (head !== undefined && p.block.seq > head.seq)) fresh.push(p)
         else if (head !== undefined && p.block.seq === head.seq) {
           if (!sameUnsigned(encodeBlock(head), p.bytes)) throw conflict(p.block)
-        } else unknown.push(p)
+        } else {
+          const cached = this.#blocks?.get(slotId(p.owner, p.block.seq))
+          if (cached === undefined) unknown.push(p)
+          else if (!sameUnsigned(encodeBlock(cached), p.bytes)) throw conflict(p.block)
+        }
       }
       if (unknown.length > 0) {
         const stored = await this.#db.getMany(unknown.map((p) => p.key))
@@ -329,8 +434,8 @@ class LevelStore implements BlockStore {
       const listed = new Set<PublicKeyHex>()
       for (const { block, bytes, key, owner } of fresh) {
         const slot = key.subarray(1)
-        // a chain whose head is cached is listed already: its head is stored, and was listed with it
-        if (!listed.has(owner) && !(this.#heads.get(owner) ?? false)) {
+        // a chain with a known head is listed already: its head is stored, and was listed with it
+        if (!listed.has(owner) && !(heads.get(owner) ?? false)) {
           ops.push({ type: 'put', key: concatBytes(TABLE.agent, block.publicKey), value: EMPTY })
           listed.add(owner)
         }
@@ -341,11 +446,33 @@ class LevelStore implements BlockStore {
         }
       }
       ops.push(...proofOps)
-      if (ops.length === 0) return
+      if (ops.length === 0) {
+        // nothing to write, but the heads looked up are exact: keep them
+        for (const owner of lookups.keys()) {
+          const head = heads.get(owner)
+          if (head !== undefined) this.#touch(this.#heads, owner, head)
+        }
+        return
+      }
       await this.#db.batch(ops, { sync: this.#sync })
-      for (const { block, owner } of fresh) {
+      // written: bring every cache up to date (and correct a read that raced the write)
+      for (const { block, bytes, owner } of fresh) {
+        const known = heads.get(owner)
+        if (known === null || (known !== undefined && block.seq > known.seq)) heads.set(owner, block)
         const head = this.#heads.get(owner)
         if (head === null || (head !== undefined && block.seq > head.seq)) this.#heads.set(owner, block)
+        this.#remember(owner, block, bytes.length)
+        if (isAgreement(block)) {
+          const proposer = toHex(block.linkPublicKey)
+          const answered = this.#answered.get(proposer)
+          if (answered === null || (answered !== undefined && block.linkSeq > answered)) this.#answered.set(proposer, block.linkSeq)
+        }
+      }
+      for (const [owner, head] of heads) if (lookups.has(owner) || head !== this.#heads.get(owner)) this.#touch(this.#heads, owner, head)
+      for (const key of accused) {
+        if (this.#accused.keys.has(key)) continue
+        if (this.#accused.keys.size < ACCUSED_CACHE_SIZE) this.#accused.keys.add(key)
+        else this.#accused.complete = false
       }
       this.#commits++
     } catch (err) {
@@ -364,6 +491,17 @@ class LevelStore implements BlockStore {
     }
   }
 
+  /** Keep a stored block (its encoding `size` bytes long) in the block cache. */
+  #remember(owner: PublicKeyHex, block: HalfBlock, size: number): void {
+    this.#blocks?.set(slotId(owner, block.seq), block, { size: Math.max(1, size) })
+  }
+
+  /** The highest-seq block of a chain, read from LevelDB. */
+  async #readHead(publicKey: Uint8Array): Promise<HalfBlock | undefined> {
+    const [bytes] = await this.#db.values({ ...chainBounds(publicKey, 0, MAX_SEQ), reverse: true, limit: 1 }).all()
+    return bytes === undefined ? undefined : decode(bytes)
+  }
+
   /** A LevelDB error caused by close() racing a read becomes a ClosedError. */
   #closedError(err: unknown): unknown {
     const code = (err as { code?: unknown } | undefined)?.code
@@ -373,16 +511,46 @@ class LevelStore implements BlockStore {
     return err
   }
 
-  /** Remember a chain's head as most recently used, evicting the least recently used. */
-  #touch(owner: PublicKeyHex, head: HalfBlock | null): void {
+  /** Remember an entry as most recently used, evicting the least recently used. */
+  #touch<V>(cache: Map<PublicKeyHex, V>, key: PublicKeyHex, value: V): void {
     if (this.#headCacheSize === 0) return
-    this.#heads.delete(owner)
-    this.#heads.set(owner, head)
-    if (this.#heads.size > this.#headCacheSize) {
-      const oldest = this.#heads.keys().next()
-      if (oldest.done !== true) this.#heads.delete(oldest.value)
+    cache.delete(key)
+    cache.set(key, value)
+    if (cache.size > this.#headCacheSize) {
+      const oldest = cache.keys().next()
+      if (oldest.done !== true) cache.delete(oldest.value)
     }
   }
+}
+
+/** Every accused key in the 'x' table, up to ACCUSED_CACHE_SIZE of them. */
+async function loadAccused(db: Db): Promise<Accused> {
+  const keys = new Set<PublicKeyHex>()
+  const iterator = db.keys(prefixBounds(TABLE.accused))
+  try {
+    for (;;) {
+      const batch = await iterator.nextv(1024)
+      if (batch.length === 0) return { keys, complete: true }
+      for (const key of batch) {
+        const accused = toHex(key.subarray(1, 33))
+        if (keys.has(accused)) continue
+        if (keys.size >= ACCUSED_CACHE_SIZE) return { keys, complete: false }
+        keys.add(accused)
+      }
+    }
+  } finally {
+    await iterator.close()
+  }
+}
+
+function slotId(owner: PublicKeyHex, seq: number): string {
+  return `${owner}:${seq}`
+}
+
+/** The seq of 8 big-endian bytes at `offset`. */
+function readSeq(bytes: Uint8Array, offset: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, 8)
+  return view.getUint32(0) * 0x1_0000_0000 + view.getUint32(4)
 }
 
 // ## Keys

@@ -15,6 +15,7 @@ import {
   createFraudProof,
   encodeCanonical,
   fraudProofId,
+  isAgreement,
   identityFromSeed,
   signBlock,
   toHex,
@@ -467,6 +468,252 @@ test('sync: true commits the same way', async () => {
   const again = await openLevelStore({ path })
   assert.is((await again.latest(alice.publicKey))!.seq, 5)
   await again.close()
+})
+
+// ## Caches: every answer from memory must equal what LevelDB holds
+
+test('hasFraud: loaded at open, follows commits, unchanged by a refused batch', async (ctx) => {
+  const honest = chain(alice, 2)
+  const fork = chain(alice, 2, 'fork')[1]!
+  const bobs = block(bob, 1)
+  const bobFork = block(bob, 1, { payload: 'other' })
+  assert.is(await ctx.store.hasFraud(alice.publicKey), false)
+  await putAll(ctx.store, honest)
+  // refused: the fork conflicts, so the proof that came with it is not stored either
+  const refused = ctx.store.batch().putFraudProof(createFraudProof('double-sign', [bobs, bobFork])).put(fork)
+  assert.is(await codeOf(refused.commit()), 'ERR_CONFLICT')
+  assert.is(await ctx.store.hasFraud(bob.publicKey), false)
+  await ctx.store.batch().putFraudProof(createFraudProof('double-sign', [honest[1]!, fork])).commit()
+  assert.is(await ctx.store.hasFraud(alice.publicKey), true)
+  assert.is(await ctx.store.hasFraud(bob.publicKey), false)
+  await ctx.store.close()
+  ctx.store = await openLevelStore({ path: ctx.path })
+  assert.is(await ctx.store.hasFraud(alice.publicKey), true)
+  assert.is(await ctx.store.hasFraud(bob.publicKey), false)
+  await ctx.store.batch().putFraudProof(createFraudProof('double-sign', [bobs, bobFork])).commit()
+  assert.is(await ctx.store.hasFraud(bob.publicKey), true)
+})
+
+test('findAgreement: a cached "none" follows commits, a lower double countersign, reopen', async (ctx) => {
+  const proposals = chain(alice, 4).map((b, i) => block(alice, i + 1, { link: bob.publicKey, payload: b.payload as string }))
+  const agreeTo = (seq: number, bobSeq: number, payload = `#${seq}`) => block(bob, bobSeq, { link: alice.publicKey, linkSeq: seq, payload })
+  await putAll(ctx.store, proposals.slice(0, 2))
+  await putAll(ctx.store, [agreeTo(1, 1)])
+  same(await ctx.store.findAgreement(alice.publicKey, 1, bob.publicKey), agreeTo(1, 1))
+  // none yet, above the highest answered proposal and below it
+  assert.is(await ctx.store.findAgreement(alice.publicKey, 2, bob.publicKey), undefined)
+  assert.is(await ctx.store.findAgreement(alice.publicKey, 3, bob.publicKey), undefined)
+  assert.is(await ctx.store.findAgreement(alice.publicKey, 0, bob.publicKey), undefined)
+  await putAll(ctx.store, [agreeTo(3, 5)])
+  same(await ctx.store.findAgreement(alice.publicKey, 3, bob.publicKey), agreeTo(3, 5))
+  assert.is(await ctx.store.findAgreement(alice.publicKey, 2, bob.publicKey), undefined)
+  // refused: the agreement's slot is taken, so it answers nothing
+  assert.is(await codeOf(putAll(ctx.store, [agreeTo(2, 5)])), 'ERR_CONFLICT')
+  assert.is(await ctx.store.findAgreement(alice.publicKey, 2, bob.publicKey), undefined)
+  await putAll(ctx.store, [agreeTo(3, 2, 'again')]) // a double countersign lower in bob's chain
+  assert.is((await ctx.store.findAgreement(alice.publicKey, 3, bob.publicKey))!.seq, 2)
+  await ctx.store.close()
+  ctx.store = await openLevelStore({ path: ctx.path })
+  assert.is(await ctx.store.findAgreement(alice.publicKey, 4, bob.publicKey), undefined)
+  assert.is((await ctx.store.findAgreement(alice.publicKey, 3, bob.publicKey))!.seq, 2)
+  await putAll(ctx.store, [agreeTo(4, 6)])
+  same(await ctx.store.findAgreement(alice.publicKey, 4, bob.publicKey), agreeTo(4, 6))
+})
+
+test('get and neighbour ranges at and around the head follow commits, conflicts and reopen', async (ctx) => {
+  const blocks = chain(alice, 6)
+  const prev = async (seq: number) => seqs(await ctx.store.range(alice.publicKey, { to: seq - 1, limit: 1, reverse: true }))
+  const next = async (seq: number) => seqs(await ctx.store.range(alice.publicKey, { from: seq + 1, limit: 1 }))
+  assert.equal(await next(0), [])
+  assert.equal(await prev(5), [])
+  await putAll(ctx.store, blocks.slice(0, 3))
+  assert.is((await ctx.store.latest(alice.publicKey))!.seq, 3)
+  assert.is(await ctx.store.get(alice.publicKey, 4), undefined)
+  assert.equal(await next(3), [])
+  assert.equal(await prev(4), [3])
+  assert.equal(await prev(9), [3])
+  await putAll(ctx.store, [blocks[4]!]) // seq 5: a gap at 4
+  same(await ctx.store.get(alice.publicKey, 5), blocks[4]!)
+  assert.is(await ctx.store.get(alice.publicKey, 4), undefined)
+  assert.equal(await next(3), [5])
+  assert.equal(await prev(5), [3])
+  assert.equal(await prev(6), [5])
+  assert.is(await codeOf(putAll(ctx.store, [blocks[5]!, block(alice, 5, { payload: 'forged' })])), 'ERR_CONFLICT')
+  assert.is(await ctx.store.get(alice.publicKey, 6), undefined)
+  assert.equal(await next(5), [])
+  await putAll(ctx.store, [blocks[3]!]) // fills the gap below the head
+  assert.equal(await next(3), [4])
+  assert.equal(await prev(5), [4])
+  await ctx.store.close()
+  ctx.store = await openLevelStore({ path: ctx.path })
+  assert.equal(await next(4), [5])
+  assert.equal(await prev(9), [5])
+  assert.is(await ctx.store.get(alice.publicKey, 6), undefined)
+  await putAll(ctx.store, [blocks[5]!])
+  assert.equal(await next(5), [6])
+  same(await ctx.store.get(alice.publicKey, 6), blocks[5]!)
+})
+
+test('findAgreement and get read while a commit is in flight are never stale afterwards', async ({ store }) => {
+  for (let seq = 1; seq <= 20; seq++) {
+    const proposal = block(alice, seq, { link: bob.publicKey })
+    const agreement = block(bob, seq, { link: alice.publicKey, linkSeq: seq, payload: proposal.payload as string })
+    const commit = putAll(store, [proposal, agreement])
+    const during = [store.findAgreement(alice.publicKey, seq, bob.publicKey), store.get(alice.publicKey, seq), store.hasFraud(bob.publicKey)]
+    await commit
+    await Promise.all(during)
+    same(await store.findAgreement(alice.publicKey, seq, bob.publicKey), agreement)
+    same(await store.get(bob.publicKey, seq), agreement)
+    assert.equal(seqs(await store.range(alice.publicKey, { from: seq, limit: 1 })), [seq])
+  }
+})
+
+test('a first findAgreement for a proposer, racing the commit of its agreement, is never stale afterwards', async ({ store }) => {
+  for (let round = 1; round <= 40; round++) {
+    const proposer = identityFromSeed(new Uint8Array(32).fill(100 + round)) // not yet known to the store
+    const agreement = block(bob, round, { link: proposer.publicKey, linkSeq: 1 })
+    const commit = putAll(store, [agreement])
+    const during = [store.findAgreement(proposer.publicKey, 1, bob.publicKey), store.findAgreement(proposer.publicKey, 2, bob.publicKey)]
+    await commit
+    await Promise.all(during)
+    same(await store.findAgreement(proposer.publicKey, 1, bob.publicKey), agreement, `round ${round}`)
+    assert.is(await store.findAgreement(proposer.publicKey, 2, bob.publicKey), undefined)
+  }
+})
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Random batches (honest blocks, forks, double countersigns, fraud proofs; some refused) against a
+ * store and a plain model of what it must hold, reading everything in a random order after each
+ * step (so that every cache is warm when the next commit comes), sometimes during the commit,
+ * sometimes after a reopen.
+ */
+async function modelCheck(ctx: { store: BlockStore; path: string }, options: { headCacheSize?: number; blockCacheSize?: number }, seed: number): Promise<void> {
+  const open = () => openLevelStore({ path: ctx.path, ...options })
+  await ctx.store.close()
+  ctx.store = await open()
+  const rand = random(seed)
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
+  const N = 10
+  const candidates: HalfBlock[] = []
+  const proofs: ReturnType<typeof createFraudProof>[] = []
+  for (let seq = 1; seq <= N; seq++) {
+    candidates.push(block(alice, seq, { link: bob.publicKey }))
+    candidates.push(block(bob, seq, { link: alice.publicKey, linkSeq: seq, payload: `#${seq}` }))
+    candidates.push(block(carol, seq))
+  }
+  for (const seq of [3, 7]) {
+    const fork = block(alice, seq, { link: bob.publicKey, payload: 'fork' })
+    candidates.push(fork)
+    proofs.push(createFraudProof('double-sign', [candidates[(seq - 1) * 3]!, fork]))
+  }
+  const bobFork = block(bob, 4, { link: alice.publicKey, linkSeq: 6, payload: '#6' }) // a fork that is also an agreement
+  const carolFork = block(carol, 2, { payload: 'fork' })
+  candidates.push(bobFork, carolFork, block(bob, 11, { link: alice.publicKey, linkSeq: 2, payload: '#2' }), block(bob, 12, { link: alice.publicKey, linkSeq: 5, payload: '#5' }))
+  proofs.push(createFraudProof('double-sign', [candidates[3 * 3 + 1]!, bobFork]), createFraudProof('double-sign', [candidates[1 * 3 + 2]!, carolFork]))
+
+  // the model: slot → block, accused keys
+  const held = new Map<string, HalfBlock>()
+  const accused = new Set<string>()
+  const slot = (b: HalfBlock) => `${toHex(b.publicKey)}:${b.seq}`
+  const sameBlock = (a: HalfBlock, b: HalfBlock) => toHex(blockHash(a)) === toHex(blockHash(b))
+  const chainOf = (key: Uint8Array) => [...held.values()].filter((b) => toHex(b.publicKey) === toHex(key)).sort((a, b) => a.seq - b.seq)
+  const hashes = (blocks: readonly (HalfBlock | undefined)[]) => blocks.map((b) => (b === undefined ? '-' : toHex(blockHash(b))))
+  const keys = [alice, bob, carol].map((i) => i.publicKey)
+
+  const queries = (): { name: string; actual: () => Promise<unknown>; expected: () => unknown }[] => {
+    const out: { name: string; actual: () => Promise<unknown>; expected: () => unknown }[] = []
+    const s = ctx.store
+    for (const key of keys) {
+      const k = toHex(key).slice(0, 4)
+      out.push({ name: `latest ${k}`, actual: async () => hashes([await s.latest(key)]), expected: () => hashes([chainOf(key).at(-1)]) })
+      out.push({ name: `hasFraud ${k}`, actual: () => s.hasFraud(key), expected: () => accused.has(toHex(key)) })
+      out.push({ name: `range ${k}`, actual: async () => hashes(await s.range(key)), expected: () => hashes(chainOf(key)) })
+      for (let seq = 0; seq <= N + 3; seq++) {
+        out.push({ name: `get ${k} ${seq}`, actual: async () => hashes([await s.get(key, seq)]), expected: () => hashes([held.get(`${toHex(key)}:${seq}`)]) })
+        out.push({
+          name: `prev ${k} ${seq}`,
+          actual: async () => hashes(await s.range(key, { to: seq - 1, limit: 1, reverse: true })),
+          expected: () => hashes(chainOf(key).filter((b) => b.seq <= seq - 1).slice(-1)),
+        })
+        out.push({
+          name: `next ${k} ${seq}`,
+          actual: async () => hashes(await s.range(key, { from: seq + 1, limit: 1 })),
+          expected: () => hashes(chainOf(key).filter((b) => b.seq >= seq + 1).slice(0, 1)),
+        })
+        for (const signer of keys) {
+          if (signer === key) continue
+          out.push({
+            name: `findAgreement ${k} ${seq} by ${toHex(signer).slice(0, 4)}`,
+            actual: async () => hashes([await s.findAgreement(key, seq, signer)]),
+            expected: () => hashes([chainOf(signer).find((b) => isAgreement(b) && b.linkSeq === seq && toHex(b.linkPublicKey) === toHex(key))]),
+          })
+        }
+      }
+    }
+    out.push({ name: 'agents', actual: async () => (await s.agents()).map(toHex), expected: () => keys.filter((key) => chainOf(key).length > 0).map(toHex).sort() })
+    return out
+  }
+
+  for (let step = 0; step < 60; step++) {
+    const blocks = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(candidates))
+    const proof = rand() < 0.15 ? pick(proofs) : undefined
+    // the model's verdict
+    let refused = false
+    const inBatch = new Map<string, HalfBlock>()
+    for (const b of blocks) {
+      const existing = held.get(slot(b)) ?? inBatch.get(slot(b))
+      if (existing !== undefined && !sameBlock(existing, b)) refused = true
+      inBatch.set(slot(b), existing ?? b)
+    }
+    const batch = ctx.store.batch()
+    for (const b of blocks) batch.put(b)
+    if (proof !== undefined) batch.putFraudProof(proof)
+    const commit = codeOf(batch.commit())
+    // reads racing the commit may see either state; they must not leave a stale cache behind
+    const racing = rand() < 0.3 ? queries().filter(() => rand() < 0.2).map((q) => q.actual().catch(() => undefined)) : []
+    assert.is(await commit, refused ? 'ERR_CONFLICT' : undefined, `step ${step}`)
+    await Promise.all(racing)
+    if (!refused) {
+      for (const [key, b] of inBatch) if (!held.has(key)) held.set(key, b)
+      if (proof !== undefined) accused.add(toHex(proof.publicKey))
+    }
+    if (rand() < 0.1) {
+      await ctx.store.close()
+      ctx.store = await open()
+    }
+    const all = queries()
+    for (let i = all.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1))
+      ;[all[i], all[j]] = [all[j]!, all[i]!]
+    }
+    for (const q of all.filter(() => rand() < 0.7)) assert.equal(await q.actual(), q.expected(), `step ${step}: ${q.name}`)
+  }
+  // and everything again from a cold store
+  await ctx.store.close()
+  ctx.store = await open()
+  for (const q of queries()) assert.equal(await q.actual(), q.expected(), `reopened: ${q.name}`)
+}
+
+test('caches agree with a model over random commits, conflicts, races and reopens', async (ctx) => {
+  await modelCheck(ctx, {}, 1)
+})
+
+test('caches agree with the model when tiny (evictions) and when off', async (ctx) => {
+  await modelCheck(ctx, { headCacheSize: 1, blockCacheSize: 2 }, 2)
+  await ctx.store.close()
+  rmSync(ctx.path, { recursive: true, force: true })
+  ctx.store = await openLevelStore({ path: ctx.path })
+  await modelCheck(ctx, { headCacheSize: 0, blockCacheSize: 0 }, 3)
 })
 
 test.run()
