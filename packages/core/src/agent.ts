@@ -8,7 +8,7 @@
  *   store, so a restart can never make an honest agent sign two blocks at one seq.
  * @module
  */
-import { equalBytes, toHex } from './bytes.js'
+import { abytes, equalBytes, shortKey } from './bytes.js'
 import type { BlockTypes, TypeContext } from './block-types.js'
 import { createBlockTypes } from './block-types.js'
 import type { CborValue } from './cbor.js'
@@ -18,7 +18,6 @@ import { describeFraudProof, type FraudProof } from './fraud-proof.js'
 import {
   GENESIS_HASH,
   UNILATERAL_KEY,
-  abytesKey,
   blockHash,
   isAgreement,
   isProposal,
@@ -117,9 +116,9 @@ class ProtocolAgent implements Agent {
   }
 
   async propose(counterparty: Uint8Array, type: string, payload: CborValue): Promise<HalfBlock> {
-    abytesKey('counterparty', counterparty)
+    abytes('counterparty', counterparty, 32)
     if (equalBytes(counterparty, this.publicKey)) throw new RangeError('"counterparty" is this agent: a block may not link to its own chain')
-    if (await this.store.hasFraud(counterparty)) throw new RefusedError(`${short(counterparty)} is a proven cheater`)
+    if (await this.store.hasFraud(counterparty)) throw new RefusedError(`${shortKey(counterparty)} is a proven cheater`)
     return this.#serialized(async () => {
       const block = await this.#next(counterparty, 0, type, payload)
       await this.store.batch().put(block).commit()
@@ -131,7 +130,7 @@ class ProtocolAgent implements Agent {
     if (!isProposal(proposal) || !equalBytes(proposal.linkPublicKey, this.publicKey)) {
       throw new RangeError('"proposal" is not a proposal addressed to this agent')
     }
-    if (await this.store.hasFraud(proposal.publicKey)) throw new RefusedError(`${short(proposal.publicKey)} is a proven cheater`)
+    if (await this.store.hasFraud(proposal.publicKey)) throw new RefusedError(`${shortKey(proposal.publicKey)} is a proven cheater`)
     const type = this.#types.get(proposal.type)
     if (type === undefined) throw new RefusedError(`no rules for block type "${proposal.type}"`)
     return this.#serialized(async () => {
@@ -207,9 +206,9 @@ class ProtocolAgent implements Agent {
       const batch = this.store.batch()
       for (const proof of result.fraud) batch.putFraudProof(proof)
       await batch.commit()
-      throw new FraudError(`fraud by ${short(block.publicKey)}: ${describeFraudProof(result.fraud[0]!)}`, result.fraud[0])
+      throw new FraudError(`fraud by ${shortKey(block.publicKey)}: ${describeFraudProof(result.fraud[0]!)}`, result.fraud[0])
     }
-    if (result.level === 'invalid') throw new InvalidBlockError(`invalid ${block.type} block from ${short(block.publicKey)}`, result.errors)
+    if (result.level === 'invalid') throw new InvalidBlockError(`invalid ${block.type} block from ${shortKey(block.publicKey)}`, result.errors)
     return result
   }
 
@@ -239,8 +238,4 @@ class ProtocolAgent implements Agent {
     this.#tail = run.catch(() => undefined)
     return run
   }
-}
-
-function short(key: Uint8Array): string {
-  return `${toHex(key).slice(0, 16)}…`
 }

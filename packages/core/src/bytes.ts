@@ -69,14 +69,10 @@ export function toHex(bytes: Uint8Array): string {
 export function fromHex(hex: string): Uint8Array {
   if (typeof hex !== 'string') throw new TypeError(`"hex" expected string, got ${describe(hex)}`)
   if (hex.length % 2 !== 0) throw new RangeError(`"hex" expected even length, got length=${hex.length}`)
+  const bad = hex.search(/[^0-9a-fA-F]/)
+  if (bad !== -1) throw new RangeError(`"hex" has a non-hex character at ${bad - (bad % 2)}`)
   const out = new Uint8Array(hex.length / 2)
-  for (let i = 0; i < out.length; i++) {
-    const byte = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)
-    if (Number.isNaN(byte) || !/^[0-9a-fA-F]{2}$/.test(hex.slice(i * 2, i * 2 + 2))) {
-      throw new RangeError(`"hex" has a non-hex character at ${i * 2}`)
-    }
-    out[i] = byte
-  }
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)
   return out
 }
 
@@ -120,6 +116,16 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
     offset += p.length
   }
   return out
+}
+
+/**
+ * A public key shortened for messages and logs: its first 8 bytes in hex and an ellipsis.
+ * @param key a public key
+ * @returns e.g. 'a1b2c3d4e5f60718…'
+ * @example `refused ${shortKey(peer)}`
+ */
+export function shortKey(key: Uint8Array): string {
+  return `${toHex(key.subarray(0, 8))}…`
 }
 
 /** Short description of a value for error messages; never prints byte contents. */

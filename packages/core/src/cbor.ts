@@ -12,7 +12,7 @@
  * @module
  */
 import { Decoder, Encoder, type Options } from 'cbor-x'
-import { describe } from './bytes.js'
+import { compareBytes, describe, equalBytes } from './bytes.js'
 import { DecodeError } from './errors.js'
 
 /** A value that Tally signs or hashes: no floats, no undefined, text keys only. */
@@ -130,7 +130,7 @@ export function decodeCanonical(bytes: Uint8Array, limits: Readonly<DecodeLimits
   } catch (err) {
     throw new DecodeError(`not an allowed value: ${(err as Error).message}`, { cause: err })
   }
-  if (!sameBytes(again, bytes)) throw new DecodeError('not the canonical encoding of its value')
+  if (!equalBytes(again, bytes)) throw new DecodeError('not the canonical encoding of its value')
   return value
 }
 
@@ -186,7 +186,7 @@ function prepare(value: unknown, depth: number, path: string): unknown {
   })
   // RFC 8949 §4.2.1: keys sorted by their encoded bytes; for text keys the length header comes
   // first, so shorter keys sort first and equal lengths compare bytewise.
-  keyed.sort((a, b) => a.bytes.length - b.bytes.length || compareRaw(a.bytes, b.bytes))
+  keyed.sort((a, b) => a.bytes.length - b.bytes.length || compareBytes(a.bytes, b.bytes))
   const out = new Map<string, unknown>()
   for (const { k, v } of keyed) out.set(k, prepare(v, depth + 1, `${path}.${k}`))
   return out
@@ -232,20 +232,6 @@ function normalize(value: unknown, depth: number, maxDepth: number): CborValue {
     Object.defineProperty(out, k, { value: normalize(v, depth + 1, maxDepth), enumerable: true, writable: true, configurable: true })
   }
   return out
-}
-
-function compareRaw(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i]! - b[i]!
-    if (d !== 0) return d
-  }
-  return 0
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 function toUint8Array(buf: Uint8Array): Uint8Array {

@@ -3,6 +3,7 @@
  * Caller mistakes (wrong argument type or range) are plain TypeError / RangeError, not these.
  * @module
  */
+import { shortKey } from './bytes.js'
 
 /** Stable error codes. */
 export type TallyErrorCode =
@@ -12,6 +13,7 @@ export type TallyErrorCode =
   | 'ERR_REFUSED'
   | 'ERR_CONFLICT'
   | 'ERR_CLOSED'
+  | 'ERR_STORE_VERSION'
 
 /** Base class: every Tally operational error has `name` and `code`. */
 export class TallyError extends Error {
@@ -61,9 +63,25 @@ export class RefusedError extends TallyError {
 
 /** A store was asked to hold a second, different block at an occupied (key, seq). */
 export class ConflictError extends TallyError {
+  /**
+   * The error for a block whose slot holds a different block.
+   * @param block where: its owner's key and seq
+   */
+  static at(block: { publicKey: Uint8Array; seq: number }): ConflictError {
+    return new ConflictError(`a different block is already stored at seq ${block.seq} of ${shortKey(block.publicKey)}`)
+  }
+
   constructor(message: string) {
     super('ERR_CONFLICT', message)
     this.name = 'ConflictError'
+  }
+}
+
+/** A store directory holds a format this version cannot read (newer, or not a Tally store). */
+export class StoreVersionError extends TallyError {
+  constructor(message: string) {
+    super('ERR_STORE_VERSION', message)
+    this.name = 'StoreVersionError'
   }
 }
 

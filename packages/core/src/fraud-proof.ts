@@ -16,7 +16,7 @@
  * whoever found it first.
  * @module
  */
-import { compareBytes, concatBytes, equalBytes, toHex } from './bytes.js'
+import { compareBytes, concatBytes, equalBytes, shortKey } from './bytes.js'
 import { decodeCanonical, encodeCanonical } from './cbor.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { domainTag } from './domain.js'
@@ -136,7 +136,7 @@ export function verifyFraudProof(
 /** A short human description of a proof, for logs (no secrets; keys shortened). */
 export function describeFraudProof(proof: FraudProof): string {
   const seqs = proof.blocks.map((b) => b.seq).join(', ')
-  return `${proof.kind} by ${toHex(proof.publicKey).slice(0, 16)}… (blocks at seq ${seqs})`
+  return `${proof.kind} by ${shortKey(proof.publicKey)} (blocks at seq ${seqs})`
 }
 
 // ## Core verifiers

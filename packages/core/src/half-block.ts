@@ -184,14 +184,6 @@ export function blockSize(block: HalfBlock): number {
 }
 
 /**
- * Check a public-key argument at the API boundary.
- * @throws TypeError / RangeError naming the argument
- */
-export function abytesKey(name: string, key: unknown): Uint8Array {
-  return abytes(name, key, 32)
-}
-
-/**
  * True iff the block was made by signBlock or decodeBlock (or already encoded once): its fields
  * have been checked and its encoding is cached, so validation need not check its form again.
  * @param block a half-block
@@ -199,6 +191,17 @@ export function abytesKey(name: string, key: unknown): Uint8Array {
  */
 export function isWellFormed(block: HalfBlock): boolean {
   return cache.has(block)
+}
+
+/**
+ * True iff `type` is an allowed block type name: 1 to BLOCK_LIMITS.maxTypeLength characters of
+ * [a-z0-9._-], starting with a letter or digit.
+ * @param type a candidate `type` field
+ * @returns whether it is allowed
+ * @example isTypeName('transfer') // true
+ */
+export function isTypeName(type: unknown): boolean {
+  return typeof type === 'string' && type.length > 0 && type.length <= BLOCK_LIMITS.maxTypeLength && TYPE_PATTERN.test(type)
 }
 
 /** True iff the block has no counterparty. */
@@ -257,7 +260,7 @@ function checkFields(block: object): void {
   abytes('previousHash', b['previousHash'], 32)
   const type = b['type']
   if (typeof type !== 'string') throw new TypeError(`"type" expected string, got ${describe(type)}`)
-  if (type.length === 0 || type.length > BLOCK_LIMITS.maxTypeLength || !TYPE_PATTERN.test(type)) {
+  if (!isTypeName(type)) {
     throw new RangeError(`"type" expected 1-${BLOCK_LIMITS.maxTypeLength} characters of [a-z0-9._-], got ${JSON.stringify(type.slice(0, 40))}`)
   }
   if (b['payload'] === undefined) throw new TypeError('"payload" expected a CBOR value, got undefined')

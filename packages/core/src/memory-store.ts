@@ -77,7 +77,7 @@ class MemoryStore implements BlockStore {
     if (limit <= 0 || from > to) return out
     const { seqs, blocks } = chain
     if (options.reverse === true) {
-      for (let i = upperBound(seqs, to) - 1; i >= 0 && seqs[i]! >= from && out.length < limit; i--) out.push(blocks.get(seqs[i]!)!)
+      for (let i = lowerBound(seqs, to + 1) - 1; i >= 0 && seqs[i]! >= from && out.length < limit; i--) out.push(blocks.get(seqs[i]!)!)
     } else {
       for (let i = lowerBound(seqs, from); i < seqs.length && seqs[i]! <= to && out.length < limit; i++) out.push(blocks.get(seqs[i]!)!)
     }
@@ -132,7 +132,7 @@ class MemoryStore implements BlockStore {
         if (other.seq === block.seq && equalBytes(other.publicKey, block.publicKey)) existing = other
       }
       if (existing !== undefined && existing !== block && !equalBytes(blockHash(existing, this.#crypto), blockHash(block, this.#crypto))) {
-        throw new ConflictError(`a different block is already stored at seq ${block.seq} of ${toHex(block.publicKey).slice(0, 16)}…`)
+        throw ConflictError.at(block)
       }
     }
     for (const block of blocks) this.#insert(block)
@@ -195,14 +195,3 @@ function lowerBound(seqs: readonly number[], x: number): number {
   return lo
 }
 
-/** First index i with seqs[i] > x. */
-function upperBound(seqs: readonly number[], x: number): number {
-  let lo = 0
-  let hi = seqs.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (seqs[mid]! <= x) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}

@@ -29,6 +29,7 @@ import {
   blockSize,
   isAgreement,
   isProposal,
+  isTypeName,
   isUnilateral,
   isWellFormed,
   verifyBlock,
@@ -148,8 +149,6 @@ export function checkBlock(block: HalfBlock, crypto: CryptoProvider = nobleCrypt
 
 // ## Checks
 
-const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/
-
 /** Field types and lengths. A block that fails these cannot even be hashed. */
 function checkForm(block: HalfBlock, errors: RuleViolation[]): void {
   if (typeof block !== 'object' || block === null) {
@@ -164,7 +163,7 @@ function checkForm(block: HalfBlock, errors: RuleViolation[]): void {
   if (!Number.isSafeInteger(block.linkSeq)) errors.push(v('link-seq', 'linkSeq must be an integer'))
   else if (block.linkSeq < 0) errors.push(v('link-seq', 'linkSeq must be >= 0'))
   if (!Number.isSafeInteger(block.timestamp) || block.timestamp < 0) errors.push(v('timestamp', 'timestamp must be a non-negative integer'))
-  if (typeof block.type !== 'string' || block.type.length === 0 || block.type.length > BLOCK_LIMITS.maxTypeLength || !TYPE_PATTERN.test(block.type)) {
+  if (!isTypeName(block.type)) {
     errors.push(v('type', `type must be 1-${BLOCK_LIMITS.maxTypeLength} characters of [a-z0-9._-]`))
   }
   if (errors.length > 0) return

@@ -33,6 +33,7 @@ import { LRUCache } from 'lru-cache'
 import {
   ClosedError,
   ConflictError,
+  StoreVersionError,
   abytes,
   collectBatch,
   auint,
@@ -112,15 +113,6 @@ export async function openLevelStore(options: LevelStoreOptions): Promise<BlockS
     throw err
   }
   return new LevelStore(db, crypto, sync, headCacheSize, blockCacheSize, accused)
-}
-
-/** The directory holds a store this code cannot read. */
-class StoreVersionError extends Error {
-  readonly code = 'ERR_STORE_VERSION'
-  constructor(message: string) {
-    super(message)
-    this.name = 'StoreVersionError'
-  }
 }
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>
@@ -374,7 +366,7 @@ class LevelStore implements BlockStore {
       const slot = slotId(owner, block.seq)
       const earlier = pending.get(slot)
       if (earlier !== undefined) {
-        if (!sameUnsigned(earlier.bytes, bytes)) throw conflict(block)
+        if (!sameUnsigned(earlier.bytes, bytes)) throw ConflictError.at(block)
         continue
       }
       pending.set(slot, { block, bytes, key: blockKey(block.publicKey, block.seq), owner })
@@ -414,11 +406,11 @@ class LevelStore implements BlockStore {
         const head = heads.get(p.owner)
         if (head === null || (head !== undefined && p.block.seq > head.seq)) fresh.push(p)
         else if (head !== undefined && p.block.seq === head.seq) {
-          if (!sameUnsigned(encodeBlock(head), p.bytes)) throw conflict(p.block)
+          if (!sameUnsigned(encodeBlock(head), p.bytes)) throw ConflictError.at(p.block)
         } else {
           const cached = this.#blocks?.get(slotId(p.owner, p.block.seq))
           if (cached === undefined) unknown.push(p)
-          else if (!sameUnsigned(encodeBlock(cached), p.bytes)) throw conflict(p.block)
+          else if (!sameUnsigned(encodeBlock(cached), p.bytes)) throw ConflictError.at(p.block)
         }
       }
       if (unknown.length > 0) {
@@ -426,7 +418,7 @@ class LevelStore implements BlockStore {
         unknown.forEach((p, i) => {
           const bytes = stored[i]
           if (bytes === undefined) fresh.push(p)
-          else if (!sameUnsigned(bytes, p.bytes)) throw conflict(p.block)
+          else if (!sameUnsigned(bytes, p.bytes)) throw ConflictError.at(p.block)
           // else: the same block is stored already, a no-op
         })
       }
@@ -625,9 +617,6 @@ function sameUnsigned(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
-function conflict(block: HalfBlock): ConflictError {
-  return new ConflictError(`a different block is already stored at seq ${block.seq} of ${toHex(block.publicKey).slice(0, 16)}…`)
-}
 
 function optionalInt(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
