@@ -65,6 +65,8 @@ const SIGNATURE_BYTES = 64
 
 interface Cached {
   unsigned: Uint8Array
+  /** The whole encoding (`unsigned` is a view of its start), once known. */
+  bytes?: Uint8Array
   hash?: Uint8Array
 }
 // Blocks are immutable, so their encoding and hash are computed once and kept beside them.
@@ -105,7 +107,10 @@ export function signBlock(fields: UnsignedHalfBlock, key: SigningKey, crypto: Cr
     timestamp: fields.timestamp,
     signature: key.sign(hash),
   })
-  cache.set(block, { unsigned, hash })
+  const bytes = new Uint8Array(unsigned.length + SIGNATURE_BYTES)
+  bytes.set(unsigned)
+  bytes.set(block.signature, unsigned.length)
+  cache.set(block, { unsigned: bytes.subarray(0, unsigned.length), bytes, hash })
   return block
 }
 
@@ -116,7 +121,11 @@ export function signBlock(fields: UnsignedHalfBlock, key: SigningKey, crypto: Cr
  * @example store.put(key, encodeBlock(block))
  */
 export function encodeBlock(block: HalfBlock): Uint8Array {
-  return concatBytes(unsignedBytes(block), block.signature)
+  const c = cached(block)
+  if (c.bytes !== undefined) return c.bytes
+  const bytes = concatBytes(c.unsigned, block.signature)
+  if (Object.isFrozen(block) && cache.get(block) === c) c.bytes = bytes
+  return bytes
 }
 
 /**
@@ -133,7 +142,9 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
     throw new DecodeError(`block of ${bytes.length} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
   }
   if (bytes.length <= SIGNATURE_BYTES) throw new DecodeError('block too short')
-  const unsigned = bytes.slice(0, bytes.length - SIGNATURE_BYTES)
+  // one copy of the input, shared by the cached encoding, the unsigned part and the signature
+  const own = bytes.slice()
+  const unsigned = own.subarray(0, own.length - SIGNATURE_BYTES)
   const value = decodeCanonical(unsigned, { maxBytes: BLOCK_LIMITS.maxBytes, maxDepth: BLOCK_LIMITS.maxDepth })
   if (!Array.isArray(value) || value.length !== 8) throw new DecodeError('block must be an array of 8 fields')
   const [publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp] = value as CborValue[]
@@ -143,8 +154,8 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
   } catch (err) {
     throw new DecodeError(`malformed block: ${(err as Error).message}`, { cause: err })
   }
-  const block = Object.freeze({ ...(fields as UnsignedHalfBlock), signature: bytes.slice(bytes.length - SIGNATURE_BYTES) })
-  cache.set(block, { unsigned })
+  const block = Object.freeze({ ...(fields as UnsignedHalfBlock), signature: own.subarray(own.length - SIGNATURE_BYTES) })
+  cache.set(block, { unsigned, bytes: own })
   return block
 }
 
