@@ -3,10 +3,9 @@
 // without the worker-thread verify pool), durable appends, and the size of a transfer block.
 //
 // Everything is measured in one run, and every ratio is taken between figures of that run: the CI
-// machine is a noisy 2-core VM, so a ratio to a figure from another run says little. The crypto
-// bound of a provider is measured right before and right after the transaction run it is compared
-// with, and the two measurements are pooled, so a drift of the machine during the run shows in
-// both sides of the ratio.
+// machine is a noisy 2-core VM, so a ratio to a figure from another run says little. Signing,
+// verifying and the transaction runs of a provider take turns in 100 ms slices, summed per
+// activity, so a drift of the machine during the run falls on every side of a ratio alike.
 //
 // Run: node --import tsx bench/core.ts   (or node bench/run.mjs core)
 // Knobs: BENCH_CORE_TX_MS (default 3000), BENCH_CORE_INGEST_BLOCKS (default 100000),
@@ -44,8 +43,8 @@ const INGEST_BLOCKS = knob('BENCH_CORE_INGEST_BLOCKS', 100_000)
 const APPEND_MS = knob('BENCH_CORE_APPEND_MS', 3000)
 /** The whole script should end within this; the optional LevelDB ingest runs are cut to fit. */
 const BUDGET_MS = knob('BENCH_CORE_BUDGET_S', 170) * 1000
-/** Each of sign and verify is measured this long, twice per provider (before and after its tx run). */
-const CRYPTO_MS = 600
+/** Length of one slice of sign, verify or transactions when they take turns. */
+const TX_SLICE_MS = 100
 /** The portable provider is an order of magnitude slower: a short tx run says enough. */
 const NOBLE_TX_MS = 1000
 
@@ -53,19 +52,6 @@ const NOBLE_TX_MS = 1000
 interface BenchStore {
   readonly store: BlockStore
   dispose(): Promise<void>
-}
-
-/** Sign and verify rates of one provider and the transaction bound they give. */
-interface CryptoRates {
-  readonly sign: number
-  readonly verify: number
-  readonly bound: number
-}
-
-/** One measurement of a provider's sign and verify rates. */
-interface CryptoRun extends CryptoRates {
-  readonly signM: Measurement
-  readonly verifyM: Measurement
 }
 
 // A 'transfer' is [amount, balance]; its rule checks the shape only, so the figures measure the
@@ -93,35 +79,43 @@ try {
   const signRates = new Map<string, number>()
 
   for (const crypto of providers) {
-    note(`core bench: ${crypto.name}: sign, verify, tx (memory)`)
-    const before = await cryptoRates(crypto)
-    const txMs = crypto.name === 'noble' ? NOBLE_TX_MS : TX_MS
-    const tx = await txRate(crypto, [memoryStore(crypto), memoryStore(crypto)], txMs)
-    const after = await cryptoRates(crypto)
-    const rates = pooled(before, after)
-    signRates.set(crypto.name, rates.sign)
-    emit('core.sign_per_s', rates.sign, 'ops/s', { provider: crypto.name })
-    emit('core.verify_per_s', rates.verify, 'ops/s', { provider: crypto.name })
-    emit('core.crypto_bound_tx_per_s', rates.bound, 'tx/s', { provider: crypto.name, before: round(before.bound), after: round(after.bound) })
-    emit('core.tx_per_s.memory', tx, 'tx/s', { provider: crypto.name, ratio_to_bound: round(tx / rates.bound, 3) })
-
-    if (crypto.name === fallback.name) {
-      // the same protocol on two LevelDB stores; `after` doubles as this run's "before"
-      note(`core bench: ${crypto.name}: tx (level)`)
-      const stores = [await levelStore(crypto), await levelStore(crypto)] as const
-      let levelTx: number
-      try {
-        levelTx = await txRate(crypto, [stores[0].store, stores[1].store], TX_MS)
-      } finally {
-        await stores[0].dispose()
-        await stores[1].dispose()
+    // sign, verify and the transaction runs take turns in short slices, so that a change of the
+    // machine's speed during the run (other processes, CPU steal) falls on all of them alike
+    const withLevel = crypto.name === fallback.name
+    note(`core bench: ${crypto.name}: sign, verify, tx (memory${withLevel ? ', level' : ''}) interleaved`)
+    const level = withLevel ? ([await levelStore(crypto), await levelStore(crypto)] as const) : undefined
+    try {
+      const crypt = cryptoSteps(crypto)
+      const memoryTx = txSteps(crypto, [memoryStore(crypto), memoryStore(crypto)])
+      const levelTx = level === undefined ? undefined : txSteps(crypto, [level[0].store, level[1].store])
+      const tasks = [crypt.sign, crypt.verify, memoryTx.task, ...(levelTx === undefined ? [] : [levelTx.task])]
+      const sliceMs = crypto.name === 'noble' ? 150 : TX_SLICE_MS
+      const rounds = Math.max(2, Math.round((crypto.name === 'noble' ? NOBLE_TX_MS : TX_MS) / sliceMs))
+      await interleave(tasks, 1, sliceMs) // warm-up: JIT, caches, the first blocks of each chain
+      for (const t of tasks) t.reset()
+      await interleave(tasks, rounds, sliceMs)
+      await memoryTx.check()
+      await levelTx?.check()
+      const sign = crypt.sign.perSecond()
+      const verify = crypt.verify.perSecond()
+      const bound = txBound(sign, verify)
+      const tx = memoryTx.task.perSecond()
+      signRates.set(crypto.name, sign)
+      emit('core.sign_per_s', sign, 'ops/s', { provider: crypto.name })
+      emit('core.verify_per_s', verify, 'ops/s', { provider: crypto.name })
+      emit('core.crypto_bound_tx_per_s', bound, 'tx/s', { provider: crypto.name, rounds, slice_ms: sliceMs })
+      emit('core.tx_per_s.memory', tx, 'tx/s', { provider: crypto.name, ratio_to_bound: round(tx / bound, 3) })
+      if (levelTx !== undefined) {
+        const levelRate = levelTx.task.perSecond()
+        emit('core.tx_per_s.level', levelRate, 'tx/s', {
+          provider: crypto.name,
+          ratio_to_memory: round(levelRate / tx, 3),
+          ratio_to_bound: round(levelRate / bound, 3),
+        })
       }
-      const levelRates = pooled(after, await cryptoRates(crypto))
-      emit('core.tx_per_s.level', levelTx, 'tx/s', {
-        provider: crypto.name,
-        ratio_to_memory: round(levelTx / tx, 3),
-        ratio_to_bound: round(levelTx / levelRates.bound, 3),
-      })
+    } finally {
+      await level?.[0].dispose()
+      await level?.[1].dispose()
     }
   }
 
@@ -181,37 +175,67 @@ note(`core bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s
 
 // ## Crypto
 
+/** A measured activity: `step` is one operation; slices of it are timed and summed. */
+interface Task {
+  step(): unknown
+  perSecond(): number
+  reset(): void
+  /** Timed so far: operations and milliseconds. */
+  ops: number
+  ms: number
+}
+
+function task(step: () => unknown): Task {
+  return {
+    step,
+    ops: 0,
+    ms: 0,
+    perSecond() {
+      return (this.ops * 1000) / this.ms
+    },
+    reset() {
+      this.ops = 0
+      this.ms = 0
+    },
+  }
+}
+
+/** Run every task for `sliceMs`, in turn, `rounds` times. */
+async function interleave(tasks: readonly Task[], rounds: number, sliceMs: number): Promise<void> {
+  for (let r = 0; r < rounds; r++) {
+    for (const t of tasks) {
+      const start = performance.now()
+      let n = 0
+      let now = start
+      do {
+        const result = t.step()
+        if (result instanceof Promise) await result
+        n++
+        now = performance.now()
+      } while (now - start < sliceMs)
+      t.ops += n
+      t.ms += now - start
+    }
+  }
+}
+
 /**
- * Sign and verify 32-byte messages (the size of a block hash) with one key, as in a transaction:
- * each agent verifies the same counterparty over and over (node:crypto's parsed-key cache hits).
+ * Signing and verifying with one key over 64 distinct messages: the cost per operation, as an
+ * agent verifies the same counterparty over and over (node:crypto's parsed-key cache hits).
  */
-async function cryptoRates(crypto: CryptoProvider): Promise<CryptoRun> {
+function cryptoSteps(crypto: CryptoProvider): { sign: Task; verify: Task } {
   const key = crypto.signingKey(seed(1))
   const messages = Array.from({ length: 64 }, (_, i) => crypto.sha256(Uint8Array.of(i)))
   const signatures = messages.map((m) => key.sign(m))
   let i = 0
-  const signM = await measure(() => key.sign(messages[i++ & 63]!), { minMs: CRYPTO_MS })
   let j = 0
-  let bad = 0
-  const verifyM = await measure(
-    () => {
+  return {
+    sign: task(() => key.sign(messages[i++ & 63]!)),
+    verify: task(() => {
       const k = j++ & 63
-      if (!crypto.verify(signatures[k]!, messages[k]!, key.publicKey)) bad++
-    },
-    { minMs: CRYPTO_MS },
-  )
-  if (bad > 0) throw new Error(`${crypto.name}: ${bad} valid signatures did not verify`)
-  return { signM, verifyM, sign: signM.perSecond, verify: verifyM.perSecond, bound: txBound(signM.perSecond, verifyM.perSecond) }
-}
-
-/**
- * The mean of a before and an after measurement: their operations over their time (a mean weighted
- * by duration), then the bound of those rates.
- */
-function pooled(a: CryptoRun, b: CryptoRun): CryptoRates {
-  const sign = ((a.signM.ops + b.signM.ops) * 1000) / (a.signM.ms + b.signM.ms)
-  const verify = ((a.verifyM.ops + b.verifyM.ops) * 1000) / (a.verifyM.ms + b.verifyM.ms)
-  return { sign, verify, bound: txBound(sign, verify) }
+      if (!crypto.verify(signatures[k]!, messages[k]!, key.publicKey)) throw new Error(`${crypto.name}: a valid signature did not verify`)
+    }),
+  }
 }
 
 /** A transaction costs two signatures (proposal, agreement) and two verifications (each by the other side). */
@@ -222,28 +246,28 @@ function txBound(sign: number, verify: number): number {
 // ## Transactions
 
 /**
- * Transactions per second between two agents in this process, one after another:
- * propose (A), agree (B validates, countersigns), complete (A validates, stores).
+ * Transactions between two agents in this process, one after another: propose (A), agree (B
+ * validates, countersigns), complete (A validates, stores). `check` asserts afterwards that both
+ * chains hold one block per transaction.
  */
-async function txRate(crypto: CryptoProvider, stores: readonly [BlockStore, BlockStore], minMs: number): Promise<number> {
+function txSteps(crypto: CryptoProvider, stores: readonly [BlockStore, BlockStore]): { task: Task; check(): Promise<void> } {
   const a = createAgent({ identity: identityFromSeed(seed(10), crypto), store: stores[0], types })
   const b = createAgent({ identity: identityFromSeed(seed(11), crypto), store: stores[1], types })
   let n = 0
   let balance = 4_000_000_000
-  const m = await measure(
-    async () => {
+  return {
+    task: task(async () => {
       const amount = 1 + (n % 60_000)
       balance = balance >= amount ? balance - amount : 4_000_000_000
       n++
       await a.complete(await b.agree(await a.propose(b.publicKey, 'transfer', [amount, balance])))
+    }),
+    async check() {
+      const seqA = (await stores[0].latest(a.publicKey))?.seq
+      const seqB = (await stores[1].latest(b.publicKey))?.seq
+      if (seqA !== n || seqB !== n) throw new Error(`tx (${crypto.name}): ${n} transactions but chains end at seq ${seqA} and ${seqB}`)
     },
-    { minMs },
-  )
-  // every transaction really happened: both chains hold one block per call
-  const seqA = (await stores[0].latest(a.publicKey))?.seq
-  const seqB = (await stores[1].latest(b.publicKey))?.seq
-  if (seqA !== n || seqB !== n) throw new Error(`tx (${crypto.name}): ${n} transactions but chains end at seq ${seqA} and ${seqB}`)
-  return m.perSecond
+  }
 }
 
 // ## Ingest
