@@ -87,9 +87,11 @@ export function signBlock(fields: UnsignedHalfBlock, key: SigningKey, crypto: Cr
   if (!equalBytes(key.publicKey, fields.publicKey)) {
     throw new RangeError('"key" does not belong to "publicKey": a chain is signed by its owner only')
   }
-  const unsigned = encodeUnsigned(fields)
-  if (unsigned.length + SIGNATURE_BYTES > BLOCK_LIMITS.maxBytes) {
-    throw new RangeError(`block of ${unsigned.length + SIGNATURE_BYTES} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
+  // the whole block in one buffer: unsigned part, then room for the signature
+  const bytes = encodeUnsigned(fields, SIGNATURE_BYTES)
+  const unsigned = bytes.subarray(0, bytes.length - SIGNATURE_BYTES)
+  if (bytes.length > BLOCK_LIMITS.maxBytes) {
+    throw new RangeError(`block of ${bytes.length} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
   }
   // decodeBlock counts the block array as one level: never sign a block that peers cannot decode
   if (nesting(fields.payload) >= BLOCK_LIMITS.maxDepth) {
@@ -107,10 +109,8 @@ export function signBlock(fields: UnsignedHalfBlock, key: SigningKey, crypto: Cr
     timestamp: fields.timestamp,
     signature: key.sign(hash),
   })
-  const bytes = new Uint8Array(unsigned.length + SIGNATURE_BYTES)
-  bytes.set(unsigned)
   bytes.set(block.signature, unsigned.length)
-  cache.set(block, { unsigned: bytes.subarray(0, unsigned.length), bytes, hash })
+  cache.set(block, { unsigned, bytes, hash })
   return block
 }
 
@@ -145,16 +145,8 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
   // one copy of the input, shared by the cached encoding, the unsigned part and the signature
   const own = bytes.slice()
   const unsigned = own.subarray(0, own.length - SIGNATURE_BYTES)
-  const value = decodeCanonical(unsigned, { maxBytes: BLOCK_LIMITS.maxBytes, maxDepth: BLOCK_LIMITS.maxDepth })
-  if (!Array.isArray(value) || value.length !== 8) throw new DecodeError('block must be an array of 8 fields')
-  const [publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp] = value as CborValue[]
-  const fields = { publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp }
-  try {
-    checkFields(fields)
-  } catch (err) {
-    throw new DecodeError(`malformed block: ${(err as Error).message}`, { cause: err })
-  }
-  const block = Object.freeze({ ...(fields as UnsignedHalfBlock), signature: own.subarray(own.length - SIGNATURE_BYTES) })
+  const fields = parseUnsigned(unsigned)
+  const block = Object.freeze({ ...fields, signature: own.subarray(own.length - SIGNATURE_BYTES) })
   cache.set(block, { unsigned, bytes: own })
   return block
 }
@@ -255,8 +247,205 @@ function nesting(value: unknown): number {
   return 1 + deepest
 }
 
-function encodeUnsigned(b: UnsignedHalfBlock): Uint8Array {
-  return encodeCanonical([b.publicKey, b.seq, b.linkPublicKey, b.linkSeq, b.previousHash, b.type, b.payload, b.timestamp])
+// ## The fixed part of the layout, by hand
+//
+// Every field but the payload has one canonical form that is quick to write and to check by hand:
+// bstr(32) is 0x58 0x20 ‖ 32 bytes, a uint is its shortest head (RFC 8949 §4.2.1), the type is a
+// short ASCII tstr. Only the payload goes through the general canonical codec. The golden vectors
+// and a property test (every mutation of a block decodes here iff the general codec accepts the
+// whole array) keep this equal to encodeCanonical([8 fields]).
+
+const ARRAY_8 = 0x88
+const BSTR_32 = [0x58, 0x20] as const
+
+/** The unsigned encoding, followed by `spare` zero bytes (room for the signature). */
+function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
+  const payload = encodeCanonical(b.payload)
+  const typeHead = b.type.length < 24 ? 1 : 2
+  const size = 1 + 34 + uintSize(b.seq) + 34 + uintSize(b.linkSeq) + 34 + typeHead + b.type.length + payload.length + uintSize(b.timestamp)
+  const out = new Uint8Array(size + spare)
+  out[0] = ARRAY_8
+  let at = writeKey(out, 1, b.publicKey)
+  at = writeUint(out, at, b.seq)
+  at = writeKey(out, at, b.linkPublicKey)
+  at = writeUint(out, at, b.linkSeq)
+  at = writeKey(out, at, b.previousHash)
+  // types are 1-32 ASCII characters (isTypeName): a head of one byte below 24, else 0x78 ‖ length
+  if (b.type.length < 24) out[at++] = 0x60 + b.type.length
+  else {
+    out[at++] = 0x78
+    out[at++] = b.type.length
+  }
+  for (let i = 0; i < b.type.length; i++) out[at++] = b.type.charCodeAt(i)
+  out.set(payload, at)
+  writeUint(out, at + payload.length, b.timestamp)
+  return out
+}
+
+function uintSize(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x1_0000 ? 3 : n < 0x1_0000_0000 ? 5 : 9
+}
+
+function writeKey(out: Uint8Array, at: number, key: Uint8Array): number {
+  out[at] = BSTR_32[0]
+  out[at + 1] = BSTR_32[1]
+  out.set(key, at + 2)
+  return at + 34
+}
+
+function writeUint(out: Uint8Array, at: number, n: number): number {
+  if (n < 24) {
+    out[at] = n
+    return at + 1
+  }
+  if (n < 0x100) {
+    out[at] = 0x18
+    out[at + 1] = n
+    return at + 2
+  }
+  if (n < 0x1_0000) {
+    out[at] = 0x19
+    out[at + 1] = n >>> 8
+    out[at + 2] = n & 0xff
+    return at + 3
+  }
+  if (n < 0x1_0000_0000) {
+    out[at] = 0x1a
+    writeUint32(out, at + 1, n)
+    return at + 5
+  }
+  out[at] = 0x1b
+  writeUint32(out, at + 1, Math.floor(n / 0x1_0000_0000))
+  writeUint32(out, at + 5, n >>> 0)
+  return at + 9
+}
+
+function writeUint32(out: Uint8Array, at: number, n: number): void {
+  out[at] = n >>> 24
+  out[at + 1] = (n >>> 16) & 0xff
+  out[at + 2] = (n >>> 8) & 0xff
+  out[at + 3] = n & 0xff
+}
+
+/** The fields of a canonical unsigned block, or a DecodeError saying what is wrong. */
+function parseUnsigned(bytes: Uint8Array): UnsignedHalfBlock {
+  const r = { bytes, at: 0 }
+  if (bytes[0] !== ARRAY_8) throw new DecodeError('block must be an array of 8 fields')
+  r.at = 1
+  const publicKey = readKey(r, 'publicKey')
+  const seq = readUint(r, 'seq')
+  const linkPublicKey = readKey(r, 'linkPublicKey')
+  const linkSeq = readUint(r, 'linkSeq')
+  const previousHash = readKey(r, 'previousHash')
+  const type = readType(r)
+  const start = r.at
+  const end = skipItem(bytes, start, BLOCK_LIMITS.maxDepth - 1)
+  // the block array is one level: the payload may nest one level less than a block
+  const payload = decodeCanonical(bytes.subarray(start, end), { maxBytes: BLOCK_LIMITS.maxBytes, maxDepth: BLOCK_LIMITS.maxDepth - 1 })
+  r.at = end
+  const timestamp = readUint(r, 'timestamp')
+  if (r.at !== bytes.length) throw new DecodeError('block must be an array of 8 fields')
+  return { publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp }
+}
+
+interface Reader {
+  readonly bytes: Uint8Array
+  at: number
+}
+
+function readKey(r: Reader, name: string): Uint8Array {
+  const { bytes, at } = r
+  if (bytes[at] !== BSTR_32[0] || bytes[at + 1] !== BSTR_32[1] || at + 34 > bytes.length) {
+    throw new DecodeError(`malformed block: "${name}" must be a canonical byte string of length 32`)
+  }
+  r.at = at + 34
+  return bytes.slice(at + 2, at + 34)
+}
+
+function readUint(r: Reader, name: string): number {
+  const { bytes, at } = r
+  const head = bytes[at]
+  if (head === undefined || head >> 5 !== 0 || (head & 31) > 27) throw new DecodeError(`malformed block: "${name}" must be an unsigned integer`)
+  const ai = head & 31
+  let n: number
+  let next: number
+  if (ai < 24) [n, next] = [ai, at + 1]
+  else {
+    const width = 1 << (ai - 24)
+    if (at + 1 + width > bytes.length) throw new DecodeError(`malformed block: "${name}" is cut short`)
+    n = 0
+    for (let i = 0; i < width; i++) n = n * 256 + bytes[at + 1 + i]!
+    next = at + 1 + width
+    // RFC 8949 §4.2.1: the shortest head; above 2^53 - 1 a seq or time is not a safe integer
+    const least = width === 1 ? 24 : width === 2 ? 0x100 : width === 4 ? 0x1_0000 : 0x1_0000_0000
+    if (n < least) throw new DecodeError('not the canonical encoding of its value')
+    if (!Number.isSafeInteger(n)) throw new DecodeError(`malformed block: "${name}" is not a safe integer`)
+  }
+  r.at = next
+  return n
+}
+
+function readType(r: Reader): string {
+  const { bytes, at } = r
+  const head = bytes[at]
+  let length: number
+  let start: number
+  if (head !== undefined && head >= 0x60 && head < 0x78) [length, start] = [head - 0x60, at + 1]
+  else if (head === 0x78 && bytes[at + 1] !== undefined) {
+    length = bytes[at + 1]!
+    start = at + 2
+    if (length < 24) throw new DecodeError('not the canonical encoding of its value')
+  } else throw new DecodeError(`malformed block: "type" must be a text of 1-${BLOCK_LIMITS.maxTypeLength} characters`)
+  if (start + length > bytes.length) throw new DecodeError('malformed block: "type" is cut short')
+  const type = String.fromCharCode(...bytes.subarray(start, start + length))
+  if (!isTypeName(type)) {
+    throw new DecodeError(`malformed block: "type" expected 1-${BLOCK_LIMITS.maxTypeLength} characters of [a-z0-9._-], got ${JSON.stringify(type.slice(0, 40))}`)
+  }
+  r.at = start + length
+  return type
+}
+
+/**
+ * The offset just past the CBOR item at `at`: enough parsing to find where the payload ends; the
+ * general codec then checks it fully. Definite lengths only; nesting and counts are bounded by
+ * `depth` and by the bytes left, so hostile heads cannot make it loop or recurse for long.
+ */
+function skipItem(bytes: Uint8Array, at: number, depth: number): number {
+  const head = bytes[at]
+  if (head === undefined) throw new DecodeError('malformed block: cut short')
+  const major = head >> 5
+  const ai = head & 31
+  let n = ai
+  let next = at + 1
+  if (ai >= 24) {
+    if (ai > 27) throw new DecodeError('not the canonical encoding of its value') // reserved or indefinite
+    const width = 1 << (ai - 24)
+    if (next + width > bytes.length) throw new DecodeError('malformed block: cut short')
+    n = 0
+    for (let i = 0; i < width; i++) n = n * 256 + bytes[next + i]!
+    next += width
+  }
+  switch (major) {
+    case 2:
+    case 3:
+      if (n > bytes.length - next) throw new DecodeError('malformed block: cut short')
+      return next + n
+    case 4:
+    case 5: {
+      const items = major === 5 ? 2 * n : n
+      if (items > bytes.length - next) throw new DecodeError('malformed block: cut short')
+      if (depth <= 0 && items > 0) throw new DecodeError(`nesting deeper than ${BLOCK_LIMITS.maxDepth}`)
+      for (let i = 0; i < items; i++) next = skipItem(bytes, next, depth - 1)
+      return next
+    }
+    case 6:
+      // the only tags a payload may hold are bignums (2, 3) around a byte string: a tag in a tag
+      // is refused here, so that a run of tag heads cannot recurse deeply
+      if (bytes[next] !== undefined && bytes[next]! >> 5 === 6) throw new DecodeError('tagged value is not allowed')
+      return skipItem(bytes, next, depth)
+    default:
+      return next // 0, 1: integers; 7: simple values and floats, which the codec refuses
+  }
 }
 
 // Form only: types and lengths. seq >= 1 and the other chain rules are validation rules, so that a
