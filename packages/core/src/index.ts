@@ -54,3 +54,5 @@ export { collectBatch, type BlockStore, type RangeOptions, type StoreBatch } fro
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export { ingestBlocks, type IngestOptions, type IngestResult, type SignatureVerifier } from './ingest.js'
 export { createAgent, type Agent, type AgentOptions, type Transaction } from './agent.js'
+export type { Clock, TimerHandle } from './clock.js'
+export type { AbortSignalLike, CloseInfo, Connection, Transport, TransportAddress } from './transport.js'

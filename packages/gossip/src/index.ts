@@ -1,1 +1,105 @@
-export {}
+/**
+ * @tally/gossip — Tally's network layer: transports (in-memory here; WebSocket from
+ * '@tally/gossip/ws'), the handshake, peer sessions with limits, the wire messages, virtual time.
+ * This entry is isomorphic: nothing in its import graph uses `node:` modules or `ws`.
+ * @module
+ */
+export type { AbortSignalLike, Clock, CloseInfo, Connection, TimerHandle, Transport, TransportAddress } from '@tally/core'
+export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js'
+export {
+  ERROR_CODES,
+  MAX_REQUEST_ID,
+  MESSAGE_CODES,
+  MessageDecodeError,
+  decodeMessage,
+  encodeMessage,
+  isHandshakeMessage,
+  isReply,
+  isRequest,
+  peekMessageType,
+  replyTypeOf,
+  resolveCrawlRange,
+  type AgreementMessage,
+  type AuthMessage,
+  type CrawlAnswerMessage,
+  type CrawlRequestMessage,
+  type DecodeReason,
+  type DecodeResult,
+  type ErrorCode,
+  type ErrorMessage,
+  type FraudMessage,
+  type HandshakeMessage,
+  type Head,
+  type HeadsMessage,
+  type HelloMessage,
+  type Message,
+  type MessageType,
+  type PeerInfo,
+  type PeersMessage,
+  type PeersRequestMessage,
+  type ProposalMessage,
+  type PushMessage,
+  type ReplyMessage,
+  type ReplyTo,
+  type ReplyTypes,
+  type RequestMessage,
+  type SessionMessage,
+  type WelcomeMessage,
+  type WitnessAnswerMessage,
+  type WitnessQueryMessage,
+} from './messages.js'
+export {
+  HandshakeError,
+  PROTOCOL_VERSION,
+  SUPPORTED_VERSIONS,
+  handshakeSignable,
+  performHandshake,
+  type HandshakeFailure,
+  type HandshakeOptions,
+  type HandshakeResult,
+  type HandshakeRole,
+  type HandshakeTranscript,
+} from './handshake.js'
+export {
+  createSession,
+  openSession,
+  type MessageHandler,
+  type OpenSessionOptions,
+  type ReplyInput,
+  type RequestInput,
+  type Session,
+  type SessionCloseInfo,
+  type SessionOptions,
+  type SessionStats,
+  type WithoutRequestId,
+} from './session.js'
+export { createSeenCache, type SeenCache, type SeenCacheOptions } from './seen-cache.js'
+export { CLOSE_CODES } from './connection-base.js'
+export { systemClock } from './system-clock.js'
+export { createVirtualClock, type RunOptions, type Task, type VirtualClock, type VirtualClockOptions } from './virtual-time.js'
+export { createRandom, type Random } from './random.js'
+export {
+  DEFAULT_LINK,
+  createMemoryNetwork,
+  type LinkModel,
+  type MemoryNetwork,
+  type MemoryNetworkOptions,
+  type MemoryTransport,
+  type TrafficStats,
+} from './memory-transport.js'
+// ## Node, witnesses, simulator (node.ts and the files it uses)
+export {
+  DEFAULT_GOSSIP,
+  createNode,
+  type GossipOptions,
+  type Node,
+  type NodeEvents,
+  type NodeOptions,
+  type NodePeer,
+  type NodeStats,
+  type TransactOptions,
+} from './node.js'
+export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node-errors.js'
+export type { Emitter } from './emitter.js'
+export { chooseWitnesses, keyWords, pushScore, slotWord, witnessScore } from './rendezvous.js'
+export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './witness.js'

@@ -1,0 +1,157 @@
+/**
+ * What every Connection implementation shares: the handlers, the queue of frames that arrive while
+ * no frame handler is set, and the close-once rule. A transport subclass only moves bytes: it calls
+ * `receive(frame)` when a frame arrives, `closed(info)` when the channel is gone, `drained()` when its
+ * send buffer emptied, and implements `send`, `bufferedAmount` and `closeTransport`.
+ *
+ * The frame queue is what lets a handshake hand a connection over to a session: the handshake
+ * clears its handler when done, frames the peer sent right after queue up, and the session's
+ * handler receives them in order. The queue is bounded: a peer that fills it is disconnected (1008).
+ * @module
+ */
+import type { CloseInfo, Connection, TransportAddress } from '@tally/core'
+
+const OPEN = 0
+const CLOSING = 1
+const CLOSED = 2
+
+/** Close codes used across transports (RFC 6455 §7.4.1). */
+export const CLOSE_CODES = Object.freeze({
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  unsupportedData: 1003,
+  abnormal: 1006,
+  policyViolation: 1008,
+  tooBig: 1009,
+  internalError: 1011,
+  tryAgainLater: 1013,
+})
+
+/** The base class of every Connection in this package (not exported from the package). */
+export abstract class BaseConnection implements Connection {
+  abstract readonly remoteAddress: TransportAddress
+  abstract readonly direction: 'inbound' | 'outbound'
+  abstract readonly bufferedAmount: number
+
+  #state = OPEN
+  #onFrame: ((frame: Uint8Array) => void) | undefined
+  #onClose: ((info: CloseInfo) => void) | undefined
+  #onDrain: (() => void) | undefined
+  #queue: Uint8Array[] | undefined
+  #delivering = false
+  #localClose: CloseInfo | undefined
+  readonly #maxQueued: number
+
+  /** @param maxQueuedFrames frames kept while no handler is set; more close the connection */
+  constructor(maxQueuedFrames: number) {
+    this.#maxQueued = maxQueuedFrames
+  }
+
+  get open(): boolean {
+    return this.#state === OPEN
+  }
+
+  abstract send(frame: Uint8Array): boolean
+
+  onFrame(handler: ((frame: Uint8Array) => void) | undefined): void {
+    this.#onFrame = handler
+    this.#flush()
+  }
+
+  onClose(handler: ((info: CloseInfo) => void) | undefined): void {
+    this.#onClose = handler
+  }
+
+  onDrain(handler: (() => void) | undefined): void {
+    this.#onDrain = handler
+  }
+
+  close(code: number = CLOSE_CODES.normal, reason = ''): void {
+    if (this.#state !== OPEN) return
+    this.#state = CLOSING
+    this.#queue = undefined
+    this.#localClose = { code, reason, local: true }
+    this.closeTransport(code, reason)
+  }
+
+  /** Ask the transport to close; it calls `closed` when done. */
+  protected abstract closeTransport(code: number, reason: string): void
+
+  /** A frame arrived from the peer. */
+  protected receive(frame: Uint8Array): void {
+    if (this.#state !== OPEN) return
+    if (this.#onFrame !== undefined && this.#queue === undefined && !this.#delivering) {
+      this.#deliver(this.#onFrame, frame)
+      // frames queued meanwhile (the handler swapped handlers, or a transport delivered re-entrantly)
+      if (this.#queue !== undefined) this.#flush()
+      return
+    }
+    const queue = (this.#queue ??= [])
+    queue.push(frame)
+    if (queue.length > this.#maxQueued) {
+      this.close(CLOSE_CODES.policyViolation, 'too many frames before a handler was set')
+      return
+    }
+    this.#flush()
+  }
+
+  /** The channel is gone: call the close handler once, drop every handler. */
+  protected closed(info: CloseInfo): void {
+    if (this.#state === CLOSED) return
+    // a close we started is reported with our code and reason, whatever the socket saw (a peer that
+    // stopped reading never answers the closing handshake: the socket would say 1006)
+    if (this.#localClose !== undefined) info = this.#localClose
+    const local = info.local
+    this.#state = CLOSED
+    this.#queue = undefined
+    const handler = this.#onClose
+    this.#onFrame = undefined
+    this.#onClose = undefined
+    this.#onDrain = undefined
+    guard(() => this.ended())
+    if (handler !== undefined) guard(() => handler({ code: info.code, reason: info.reason, local }))
+  }
+
+  /** Hook for the transport's own bookkeeping (e.g. its set of open connections), before the handler. */
+  protected ended(): void {}
+
+  /** The send buffer went below the high-water mark. */
+  protected drained(): void {
+    const handler = this.#onDrain
+    if (handler !== undefined && this.#state === OPEN) guard(handler)
+  }
+
+  #flush(): void {
+    // never re-entrant: frames that arrive while a handler runs are queued, and delivered (in order)
+    // when it returns; a handler may also swap the handler, and the rest goes to the new one
+    if (this.#delivering) return
+    while (this.#onFrame !== undefined && this.#queue !== undefined && this.#state === OPEN) {
+      const frame = this.#queue.shift()
+      if (this.#queue.length === 0) this.#queue = undefined
+      if (frame !== undefined) this.#deliver(this.#onFrame, frame)
+    }
+  }
+
+  #deliver(handler: (frame: Uint8Array) => void, frame: Uint8Array): void {
+    this.#delivering = true
+    try {
+      handler(frame)
+    } catch {
+      // a handler bug must not crash the process from inside a socket callback: drop the peer
+      this.#delivering = false
+      this.close(CLOSE_CODES.internalError, 'internal error')
+      return
+    }
+    this.#delivering = false
+  }
+}
+
+// A close or drain handler that throws must not break the transport's own bookkeeping.
+function guard(fn: () => void): void {
+  try {
+    fn()
+  } catch {
+    // nothing sensible to do: the connection is already closed or the drain was advisory
+  }
+}

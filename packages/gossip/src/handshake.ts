@@ -1,0 +1,425 @@
+/**
+ * The handshake: before a session, each side proves possession of its agent key by signing a
+ * transcript that holds the other side's fresh 32-byte challenge, and both agree on a protocol
+ * version.
+ *
+ * Transcript (three frames, 1.5 round trips):
+ *
+ *   initiator → responder   hello   { versions: Vi, publicKey: Ki, challenge: Ci }
+ *   responder → initiator   welcome { versions: Vr, version: v, publicKey: Kr, challenge: Cr,
+ *                                     signature: sign_Kr(signable('responder')) }
+ *   initiator → responder   auth    { signature: sign_Ki(signable('initiator')) }
+ *
+ *   v            = the highest version in both Vi and Vr (none: the responder refuses, code 'version')
+ *   transcript(r) = canonical CBOR array [r: tstr, v: uint, Vi: [uint], Vr: [uint], Ki: bstr32,
+ *                                         Kr: bstr32, Ci: bstr32, Cr: bstr32]
+ *   hash(r)       = SHA-256(domainTag('handshake') ‖ transcript(r))
+ *   signable(r)   = domainTag('handshake') ‖ hash(r)
+ *   sessionId     = hash('session')
+ *
+ * Why this shape:
+ * - Identity.sign signs any bytes, and a block signature signs a bare 32-byte block hash; a
+ *   handshake signature covers the tag followed by a hash, so no handshake signature can ever be
+ *   a valid block signature or the reverse.
+ * - Each signature covers the other side's fresh challenge: a recorded handshake replayed to a
+ *   node fails (the node's challenge is new). Challenges received are also kept in a seen cache,
+ *   so a hello or welcome that repeats a challenge is refused at once.
+ * - The role is signed, so a responder's signature cannot be reflected as an initiator's.
+ * - Both version lists are signed: a man in the middle who strips the newest version from the hello
+ *   breaks the responder's signature (downgrade protection); the initiator also checks that v is the
+ *   highest common version.
+ * - Both keys are signed, so a signature is bound to this pair of agents.
+ * The handshake authenticates keys; it does not encrypt or protect later frames (use wss:// for
+ * that across untrusted networks).
+ *
+ * The initiator's handshake resolves when it sends `auth`; if the responder refuses the auth, it
+ * sends an error and closes, which the initiator's session sees.
+ * @module
+ */
+import {
+  ClosedError,
+  RefusedError,
+  abytes,
+  concatBytes,
+  domainTag,
+  encodeCanonical,
+  equalBytes,
+  shortKey,
+  type Clock,
+  type Connection,
+  type CryptoProvider,
+  type Identity,
+} from '@tally/core'
+import { CLOSE_CODES } from './connection-base.js'
+import { resolveLimits, type Limits } from './limits.js'
+import { decodeMessage, encodeMessage, type ErrorCode, type Message } from './messages.js'
+import { createSeenCache, type SeenCache } from './seen-cache.js'
+import { systemClock } from './system-clock.js'
+
+/** The protocol version this code speaks best. */
+export const PROTOCOL_VERSION = 1
+
+/** Every version this code speaks, highest first. */
+export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION])
+
+/** Which side of the handshake: the dialer initiates. */
+export type HandshakeRole = 'initiator' | 'responder'
+
+/** Why a handshake was refused. */
+export type HandshakeFailure =
+  | 'version' // no common protocol version, or not the highest common one (a downgrade)
+  | 'bad-signature' // the peer's signature does not verify: it does not hold the key it claims
+  | 'wrong-key' // the peer's key is not the one expected
+  | 'self' // the peer claims our own key
+  | 'policy' // options.accept refused the key
+  | 'replay' // a challenge seen before
+  | 'protocol' // an unexpected, oversized or malformed frame
+  | 'peer-refused' // the peer sent an error
+
+/** A refused handshake: a core RefusedError (code ERR_REFUSED) with the failure's kind. */
+export class HandshakeError extends RefusedError {
+  /** Why it was refused. */
+  readonly reason: HandshakeFailure
+  /**
+   * @param reason the kind of failure
+   * @param message a description
+   */
+  constructor(reason: HandshakeFailure, message: string) {
+    super(message)
+    this.name = 'HandshakeError'
+    this.reason = reason
+  }
+}
+
+/** Options of performHandshake. */
+export interface HandshakeOptions {
+  /** Our key pair: it signs our side of the transcript. */
+  identity: Identity
+  /** Our role (default: 'initiator' on an outbound connection, 'responder' on an inbound one). */
+  role?: HandshakeRole
+  /** Versions we speak, strictly decreasing (default SUPPORTED_VERSIONS). */
+  versions?: readonly number[]
+  /** When set, any other peer key is refused ('wrong-key'): use it when dialling a known agent. */
+  expectedPeer?: Uint8Array
+  /** Policy on the peer's key (e.g. refuse proven cheaters); false refuses ('policy'). */
+  accept?: (peerKey: Uint8Array) => boolean
+  /** Clock for the timeout (default systemClock). */
+  clock?: Clock
+  /** handshakeTimeoutMs, maxHandshakeFrameBytes and maxVersions are used (default DEFAULT_LIMITS). */
+  limits?: Partial<Limits>
+  /**
+   * Challenges received before, to refuse replays at once (default: one cache per identity, 65,536
+   * challenges). Share one per node.
+   */
+  challenges?: SeenCache
+  /** Verifies the peer's signature and hashes (default identity.crypto). */
+  crypto?: CryptoProvider
+}
+
+/** What a successful handshake established. */
+export interface HandshakeResult {
+  /** The peer's agent key, proved. */
+  readonly peerKey: Uint8Array
+  /** The protocol version agreed. */
+  readonly version: number
+  /** Our role. */
+  readonly role: HandshakeRole
+  /** hash('session'): the same 32 bytes on both sides, unique to this handshake. */
+  readonly sessionId: Uint8Array
+}
+
+/** The values both sides sign (see the module comment). */
+export interface HandshakeTranscript {
+  readonly version: number
+  readonly initiatorVersions: readonly number[]
+  readonly responderVersions: readonly number[]
+  readonly initiatorKey: Uint8Array
+  readonly responderKey: Uint8Array
+  readonly initiatorChallenge: Uint8Array
+  readonly responderChallenge: Uint8Array
+}
+
+/**
+ * The bytes a side signs: domainTag('handshake') ‖ SHA-256(domainTag('handshake') ‖ transcript(role)).
+ * @param role 'initiator' or 'responder' (the signer's role), or 'session' for the session id's preimage
+ * @param transcript the values of this handshake
+ * @param crypto provider for SHA-256
+ * @returns the signable bytes
+ * @example identity.sign(handshakeSignable('responder', transcript, identity.crypto))
+ */
+export function handshakeSignable(role: HandshakeRole | 'session', transcript: HandshakeTranscript, crypto: CryptoProvider): Uint8Array {
+  return concatBytes(domainTag('handshake'), handshakeHash(role, transcript, crypto))
+}
+
+/**
+ * Run the handshake on a fresh connection. Takes over the connection's frame and close handlers
+ * while it runs, and clears them when done: frames the peer sends afterwards queue in the
+ * connection for the session.
+ * @param connection a connection on which nothing was sent yet
+ * @param options identity, role, versions, expected key, policy, clock, limits
+ * @returns the proved peer key, the version and the session id
+ * @throws (rejects) HandshakeError (a RefusedError, code ERR_REFUSED) when refused by either side —
+ *   the connection is then closed; ClosedError when the connection closes first; a DOMException
+ *   named 'TimeoutError' after limits.handshakeTimeoutMs
+ * @example
+ * const conn = await transport.connect(address)
+ * const { peerKey, version } = await performHandshake(conn, { identity, expectedPeer: bobKey })
+ */
+export function performHandshake(connection: Connection, options: HandshakeOptions): Promise<HandshakeResult> {
+  if (typeof connection !== 'object' || connection === null || typeof connection.send !== 'function') {
+    return Promise.reject(new TypeError('"connection" expected a Connection'))
+  }
+  if (typeof options?.identity?.sign !== 'function') return Promise.reject(new TypeError('"options.identity" expected an Identity'))
+  let limits: Readonly<Limits>
+  let versions: readonly number[]
+  try {
+    limits = resolveLimits(options.limits)
+    versions = checkVersions(options.versions ?? SUPPORTED_VERSIONS, limits)
+    if (options.expectedPeer !== undefined) abytes('expectedPeer', options.expectedPeer, 32)
+    if (options.role !== undefined && options.role !== 'initiator' && options.role !== 'responder') {
+      throw new TypeError('"role" expected "initiator" or "responder"')
+    }
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  if (!connection.open) return Promise.reject(new ClosedError('connection closed before the handshake'))
+  const run = new Handshake(connection, options, limits, versions)
+  return run.promise
+}
+
+// ## The state machine
+
+class Handshake {
+  readonly promise: Promise<HandshakeResult>
+  readonly #conn: Connection
+  readonly #identity: Identity
+  readonly #crypto: CryptoProvider
+  readonly #clock: Clock
+  readonly #limits: Readonly<Limits>
+  readonly #versions: readonly number[]
+  readonly #role: HandshakeRole
+  readonly #options: HandshakeOptions
+  readonly #challenges: SeenCache
+  readonly #timer: unknown
+  #resolve!: (r: HandshakeResult) => void
+  #reject!: (e: Error) => void
+  #done = false
+  /** What we wait for next. */
+  #expect: 'hello' | 'welcome' | 'auth'
+  /** The transcript so far (the responder fills it on hello). */
+  #transcript: HandshakeTranscript | undefined
+  #challenge: Uint8Array | undefined
+
+  constructor(conn: Connection, options: HandshakeOptions, limits: Readonly<Limits>, versions: readonly number[]) {
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+    this.#conn = conn
+    this.#options = options
+    this.#identity = options.identity
+    this.#crypto = options.crypto ?? options.identity.crypto
+    this.#clock = options.clock ?? systemClock
+    this.#limits = limits
+    this.#versions = versions
+    this.#role = options.role ?? (conn.direction === 'outbound' ? 'initiator' : 'responder')
+    this.#challenges = options.challenges ?? defaultChallenges(options.identity)
+    this.#expect = this.#role === 'initiator' ? 'welcome' : 'hello'
+    this.#timer = this.#clock.setTimeout(() => this.#timeout(), limits.handshakeTimeoutMs)
+    conn.onClose((info) => this.#fail(new ClosedError(`connection closed during the handshake (${info.code}${info.reason ? ` ${info.reason}` : ''})`)))
+    conn.onFrame((frame) => this.#onFrame(frame))
+    if (this.#role === 'initiator') {
+      this.#challenge = this.#crypto.randomBytes(32)
+      this.#send({ type: 'hello', versions: this.#versions, publicKey: this.#identity.publicKey, challenge: this.#challenge })
+    }
+  }
+
+  #onFrame(frame: Uint8Array): void {
+    if (this.#done) return
+    if (frame.length > this.#limits.maxHandshakeFrameBytes) {
+      return this.#refuse('protocol', `handshake frame of ${frame.length} bytes over the limit of ${this.#limits.maxHandshakeFrameBytes}`)
+    }
+    const decoded = decodeMessage(frame, this.#limits)
+    if (!decoded.ok) return this.#refuse('protocol', `malformed handshake frame (${decoded.error.reason})`)
+    const m = decoded.message
+    if (m.type === 'error') {
+      const reason: HandshakeFailure = m.code === 'version' ? 'version' : 'peer-refused'
+      return this.#fail(new HandshakeError(reason, `peer refused the handshake: ${m.code}${m.reason ? `: ${m.reason}` : ''}`), CLOSE_CODES.normal)
+    }
+    if (m.type !== this.#expect) return this.#refuse('protocol', `expected ${this.#expect}, got ${m.type}`)
+    if (m.type === 'hello') this.#onHello(m.versions, m.publicKey, m.challenge)
+    else if (m.type === 'welcome') this.#onWelcome(m.versions, m.version, m.publicKey, m.challenge, m.signature)
+    else if (m.type === 'auth') this.#onAuth(m.signature)
+  }
+
+  // responder: hello → welcome
+  #onHello(peerVersions: readonly number[], peerKey: Uint8Array, peerChallenge: Uint8Array): void {
+    if (!this.#checkPeer(peerKey)) return
+    if (!this.#challenges.add(peerChallenge)) return this.#refuse('replay', 'hello repeats a challenge seen before')
+    const version = highestCommon(this.#versions, peerVersions)
+    if (version === undefined) {
+      return this.#refuse('version', `no common protocol version (ours: ${this.#versions.join(',')}; theirs: ${peerVersions.join(',')})`, 'version')
+    }
+    const challenge = this.#crypto.randomBytes(32)
+    this.#transcript = {
+      version,
+      initiatorVersions: peerVersions,
+      responderVersions: this.#versions,
+      initiatorKey: peerKey,
+      responderKey: this.#identity.publicKey,
+      initiatorChallenge: peerChallenge,
+      responderChallenge: challenge,
+    }
+    const signature = this.#identity.sign(handshakeSignable('responder', this.#transcript, this.#crypto))
+    this.#expect = 'auth'
+    this.#send({ type: 'welcome', versions: this.#versions, version, publicKey: this.#identity.publicKey, challenge, signature })
+  }
+
+  // initiator: welcome → auth, done
+  #onWelcome(peerVersions: readonly number[], version: number, peerKey: Uint8Array, peerChallenge: Uint8Array, signature: Uint8Array): void {
+    if (!this.#checkPeer(peerKey)) return
+    if (!this.#challenges.add(peerChallenge)) return this.#refuse('replay', 'welcome repeats a challenge seen before')
+    const common = highestCommon(this.#versions, peerVersions)
+    if (common === undefined || version !== common) {
+      return this.#refuse('version', `version ${version} is not the highest common version (${common ?? 'none'})`, 'version')
+    }
+    const transcript: HandshakeTranscript = {
+      version,
+      initiatorVersions: this.#versions,
+      responderVersions: peerVersions,
+      initiatorKey: this.#identity.publicKey,
+      responderKey: peerKey,
+      initiatorChallenge: this.#challenge!,
+      responderChallenge: peerChallenge,
+    }
+    if (!this.#crypto.verify(signature, handshakeSignable('responder', transcript, this.#crypto), peerKey)) {
+      return this.#refuse('bad-signature', `the responder's signature does not verify for ${shortKey(peerKey)}`)
+    }
+    this.#transcript = transcript
+    this.#send({ type: 'auth', signature: this.#identity.sign(handshakeSignable('initiator', transcript, this.#crypto)) })
+    this.#succeed()
+  }
+
+  // responder: auth, done
+  #onAuth(signature: Uint8Array): void {
+    const t = this.#transcript!
+    if (!this.#crypto.verify(signature, handshakeSignable('initiator', t, this.#crypto), t.initiatorKey)) {
+      return this.#refuse('bad-signature', `the initiator's signature does not verify for ${shortKey(t.initiatorKey)}`)
+    }
+    this.#succeed()
+  }
+
+  #checkPeer(peerKey: Uint8Array): boolean {
+    if (equalBytes(peerKey, this.#identity.publicKey)) {
+      this.#refuse('self', 'the peer claims our own key')
+      return false
+    }
+    const expected = this.#options.expectedPeer
+    if (expected !== undefined && !equalBytes(peerKey, expected)) {
+      this.#refuse('wrong-key', `expected ${shortKey(expected)}, the peer is ${shortKey(peerKey)}`)
+      return false
+    }
+    let accepted: boolean
+    try {
+      accepted = this.#options.accept === undefined || this.#options.accept(peerKey) === true
+    } catch {
+      accepted = false
+    }
+    if (!accepted) {
+      this.#refuse('policy', `${shortKey(peerKey)} refused by policy`)
+      return false
+    }
+    return true
+  }
+
+  #send(message: Message): void {
+    this.#conn.send(encodeMessage(message, this.#limits))
+  }
+
+  #succeed(): void {
+    const t = this.#transcript!
+    this.#finish()
+    this.#resolve({
+      peerKey: this.#role === 'initiator' ? t.responderKey : t.initiatorKey,
+      version: t.version,
+      role: this.#role,
+      sessionId: handshakeHash('session', t, this.#crypto),
+    })
+  }
+
+  #timeout(): void {
+    if (this.#done) return
+    this.#sendError('timeout', 'handshake timed out')
+    this.#fail(new DOMException(`handshake timed out after ${this.#limits.handshakeTimeoutMs} ms`, 'TimeoutError'), CLOSE_CODES.policyViolation)
+  }
+
+  /** Tell the peer why (code `code`), close, reject with a HandshakeError. */
+  #refuse(reason: HandshakeFailure, message: string, code: ErrorCode = 'handshake'): void {
+    if (this.#done) return
+    this.#sendError(code, reason)
+    this.#fail(new HandshakeError(reason, message), reason === 'protocol' ? CLOSE_CODES.protocolError : CLOSE_CODES.policyViolation)
+  }
+
+  #sendError(code: ErrorCode, reason: string): void {
+    if (this.#conn.open) this.#send({ type: 'error', requestId: 0, code, reason })
+  }
+
+  #fail(error: Error, closeCode: number = CLOSE_CODES.policyViolation): void {
+    if (this.#done) return
+    this.#finish()
+    this.#conn.close(closeCode, error.message.slice(0, 100))
+    this.#reject(error)
+  }
+
+  #finish(): void {
+    this.#done = true
+    this.#clock.clearTimeout(this.#timer)
+    this.#conn.onFrame(undefined)
+    this.#conn.onClose(undefined)
+  }
+}
+
+// ## Private helpers
+
+const challengeCaches = new WeakMap<Identity, SeenCache>()
+
+function defaultChallenges(identity: Identity): SeenCache {
+  let cache = challengeCaches.get(identity)
+  if (cache === undefined) {
+    cache = createSeenCache({ max: 65_536 })
+    challengeCaches.set(identity, cache)
+  }
+  return cache
+}
+
+function handshakeHash(role: HandshakeRole | 'session', t: HandshakeTranscript, crypto: CryptoProvider): Uint8Array {
+  const transcript = encodeCanonical([
+    role,
+    t.version,
+    t.initiatorVersions,
+    t.responderVersions,
+    t.initiatorKey,
+    t.responderKey,
+    t.initiatorChallenge,
+    t.responderChallenge,
+  ])
+  return crypto.sha256(concatBytes(domainTag('handshake'), transcript))
+}
+
+function highestCommon(ours: readonly number[], theirs: readonly number[]): number | undefined {
+  // both lists are strictly decreasing: the first of ours that they also speak is the highest
+  for (const v of ours) if (theirs.includes(v)) return v
+  return undefined
+}
+
+function checkVersions(versions: readonly number[], limits: Readonly<Limits>): readonly number[] {
+  if (!Array.isArray(versions) || versions.length === 0 || versions.length > limits.maxVersions) {
+    throw new RangeError(`"versions" expected 1-${limits.maxVersions} versions`)
+  }
+  for (let i = 0; i < versions.length; i++) {
+    const v = versions[i]
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > 0xffff) throw new RangeError(`"versions[${i}]" expected an integer in [1, 65535]`)
+    if (i > 0 && v >= versions[i - 1]!) throw new RangeError('"versions" expected strictly decreasing')
+  }
+  return Object.freeze([...versions])
+}

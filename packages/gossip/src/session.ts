@@ -1,0 +1,662 @@
+/**
+ * A session: the authenticated conversation with one peer over one Connection, after the
+ * handshake. It turns frames into typed messages and back, matches replies to requests, and limits
+ * everything the peer can make this node do:
+ *
+ * - frame size (limits.maxFrameBytes), checked before anything else;
+ * - messages and bytes per second (two token buckets on the Clock): frames over the rate are
+ *   dropped unread and cost `floodCost` each, so a flood ends in a disconnect;
+ * - decode: a malformed message costs `malformedCost` (`oversizedCost` when a list is over its
+ *   limit) and is dropped; decoding never throws;
+ * - requests: at most maxIncomingRequests of the peer's requests unanswered (more are answered
+ *   `busy` at once, never queued), at most maxPendingRequests of ours (more are refused locally),
+ *   each ours with a timeout; replies nobody asked for cost `unexpectedCost`;
+ * - a handshake message inside the session (a replayed handshake) costs `violationCost`, which
+ *   with the defaults is an immediate disconnect;
+ * - relayed messages (push, heads announcements, fraud): with a shared SeenCache, a frame whose hash
+ *   was seen before is dropped before decoding, so a message relayed by many peers is handled once.
+ *   Requests and replies are never de-duplicated (two peers may send the same reply bytes).
+ *
+ * The misbehaviour score decays by scoreDecayPerSecond; at maxScore the session sends an error,
+ * closes the connection with 1008 and reports `misbehaviour` in its close info, so the node can
+ * refuse the key for a while. Nothing a peer sends can throw out of the session or make it wait:
+ * every check is synchronous and bounded, and handler errors go to `onError`.
+ * @module
+ */
+import {
+  ClosedError,
+  RefusedError,
+  abytes,
+  nobleCrypto,
+  toHex,
+  type Clock,
+  type CloseInfo,
+  type Connection,
+  type CryptoProvider,
+  type PublicKeyHex,
+  type TimerHandle,
+  type TransportAddress,
+} from '@tally/core'
+import { CLOSE_CODES } from './connection-base.js'
+import { performHandshake, PROTOCOL_VERSION, type HandshakeOptions } from './handshake.js'
+import { resolveLimits, type Limits } from './limits.js'
+import {
+  MAX_REQUEST_ID,
+  decodeMessage,
+  encodeMessage,
+  isHandshakeMessage,
+  peekMessageType,
+  replyTypeOf,
+  type ErrorCode,
+  type ErrorMessage,
+  type Message,
+  type ReplyMessage,
+  type ReplyTypes,
+  type RequestMessage,
+  type SessionMessage,
+} from './messages.js'
+import type { SeenCache } from './seen-cache.js'
+import { systemClock } from './system-clock.js'
+
+/** A message type minus its requestId: what `request` and `reply` take (the session sets the id). */
+export type WithoutRequestId<M> = M extends unknown ? Omit<M, 'requestId'> : never
+
+/** A request as given to `session.request`. */
+export type RequestInput = WithoutRequestId<RequestMessage>
+
+/** A reply as given to `session.reply`. */
+export type ReplyInput = WithoutRequestId<ReplyMessage>
+
+/** Called for every message the peer sends that is not a reply to one of our requests. */
+export type MessageHandler = (message: SessionMessage, session: Session) => void | Promise<void>
+
+/** How a session ended. */
+export interface SessionCloseInfo extends CloseInfo {
+  /** Why the peer was disconnected for misbehaving (the last offence), or undefined. */
+  readonly misbehaviour: string | undefined
+  /** Its misbehaviour score when it closed. */
+  readonly score: number
+}
+
+/** Counters of one session. */
+export interface SessionStats {
+  framesIn: number
+  bytesIn: number
+  framesOut: number
+  bytesOut: number
+  /** Frames dropped by the rate limit. */
+  rateLimited: number
+  /** Frames that did not decode, or were too big. */
+  malformed: number
+  /** Relayed frames dropped as already seen. */
+  duplicates: number
+  /** Replies nobody asked for, handshake messages, reused request ids. */
+  unexpected: number
+  /** Peer requests answered `busy`. */
+  busy: number
+}
+
+/** Options of createSession. */
+export interface SessionOptions {
+  /** The peer's agent key, proved by the handshake (or known by construction, e.g. in a simulator). */
+  peerKey: Uint8Array
+  /** The protocol version agreed (default PROTOCOL_VERSION). */
+  version?: number
+  /** The handshake's session id, for logs. */
+  sessionId?: Uint8Array
+  /** Clock for rates, timeouts and score decay (default systemClock). */
+  clock?: Clock
+  /** Limits (default DEFAULT_LIMITS). */
+  limits?: Partial<Limits>
+  /** Shared seen cache for relayed messages (default: none, every frame is handled). */
+  seen?: SeenCache
+  /** SHA-256 for the seen cache's keys (default nobleCrypto). */
+  crypto?: CryptoProvider
+  /** Message handler (or set it later with onMessage: frames are read once a handler is set). */
+  onMessage?: MessageHandler
+  /** Close handler. */
+  onClose?: (info: SessionCloseInfo, session: Session) => void
+  /** Where handler errors go (a throw or a rejected promise from onMessage); default: ignored. */
+  onError?: (error: unknown, session: Session) => void
+}
+
+/** Options of openSession: the handshake's and the session's. */
+export type OpenSessionOptions = HandshakeOptions & Omit<SessionOptions, 'peerKey' | 'version' | 'sessionId'>
+
+/** The conversation with one authenticated peer. */
+export interface Session {
+  /** The peer's agent key. */
+  readonly peerKey: Uint8Array
+  /** The same, as hex. */
+  readonly peerKeyHex: PublicKeyHex
+  /** The protocol version agreed. */
+  readonly version: number
+  /** The handshake's session id, when there was a handshake. */
+  readonly sessionId: Uint8Array | undefined
+  /** The connection's remote address (not authenticated). */
+  readonly remoteAddress: TransportAddress
+  /** Who dialled. */
+  readonly direction: 'inbound' | 'outbound'
+  /** True until closed. */
+  readonly open: boolean
+  /** True when open and the send buffer is below limits.highWaterMark: gossip that can wait should wait. */
+  readonly writable: boolean
+  /** The peer's misbehaviour score now (decayed). */
+  readonly score: number
+  /** Our requests awaiting a reply. */
+  readonly pendingRequests: number
+  /** Counters. */
+  readonly stats: Readonly<SessionStats>
+  /** The limits in force. */
+  readonly limits: Readonly<Limits>
+  /**
+   * Send a message that expects no reply, or a reply built by hand (prefer `reply`).
+   * @param message any session message but a request (use `request`) or a handshake message
+   * @returns false when closed (dropped) or above the high-water mark (sent; wait for drain)
+   * @throws TypeError / RangeError on a malformed message or one over the limits (a caller mistake)
+   */
+  send(message: SessionMessage): boolean
+  /**
+   * Send a request and wait for its reply. The session picks the request id.
+   * @param message the request without requestId
+   * @param options timeoutMs (default limits.requestTimeoutMs)
+   * @returns the reply, or the peer's error message (a refusal is data, not an exception)
+   * @throws (rejects) ClosedError when the session closes first; RefusedError when maxPendingRequests
+   *   of ours are already waiting; a DOMException named 'TimeoutError' on timeout; TypeError /
+   *   RangeError on a malformed request
+   */
+  request<T extends RequestMessage['type']>(
+    message: RequestInput & { readonly type: T },
+    options?: { timeoutMs?: number },
+  ): Promise<ReplyTypes[T] | ErrorMessage>
+  /**
+   * Answer a request of the peer.
+   * @param request the request as received
+   * @param answer its reply type, or an error, without requestId
+   * @returns as send
+   * @throws TypeError when the answer's type does not answer this request
+   */
+  reply(request: RequestMessage, answer: ReplyInput): boolean
+  /** Set the message handler (frames are read from the connection once one is set). */
+  onMessage(handler: MessageHandler | undefined): void
+  /** Set the close handler (called once). */
+  onClose(handler: ((info: SessionCloseInfo, session: Session) => void) | undefined): void
+  /** Set the handler called when the send buffer drains below the high-water mark. */
+  onDrain(handler: ((session: Session) => void) | undefined): void
+  /**
+   * Add to the peer's misbehaviour score (the node's own findings: an invalid block, a forged proof).
+   * @param cost points to add (the Limits' costs are the scale: 100 disconnects by default)
+   * @param reason what it did, for the close info
+   * @returns true while the session stays open
+   */
+  penalize(cost: number, reason: string): boolean
+  /** Close (idempotent): pending requests reject with ClosedError. */
+  close(reason?: string): void
+}
+
+/**
+ * A session over a connection whose peer key is known (after performHandshake, or by construction).
+ * @param connection the connection (its frame, close and drain handlers are taken over)
+ * @param options peerKey and the rest of SessionOptions
+ * @returns the session
+ * @throws TypeError / RangeError on malformed options
+ * @example
+ * const { peerKey, version, sessionId } = await performHandshake(conn, { identity })
+ * const session = createSession(conn, { peerKey, version, sessionId, onMessage: (m, s) => node.handle(m, s) })
+ */
+export function createSession(connection: Connection, options: SessionOptions): Session {
+  if (typeof connection !== 'object' || connection === null || typeof connection.send !== 'function') {
+    throw new TypeError('"connection" expected a Connection')
+  }
+  if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object')
+  abytes('peerKey', options.peerKey, 32)
+  return new PeerSession(connection, options)
+}
+
+/**
+ * Handshake, then session: the usual way to start talking on a new connection.
+ * @param connection a fresh connection
+ * @param options the handshake's options and the session's
+ * @returns the session
+ * @throws (rejects) as performHandshake
+ * @example
+ * const session = await openSession(await transport.connect(address), { identity, expectedPeer: bob, onMessage })
+ */
+export async function openSession(connection: Connection, options: OpenSessionOptions): Promise<Session> {
+  const result = await performHandshake(connection, options)
+  return createSession(connection, { ...options, peerKey: result.peerKey, version: result.version, sessionId: result.sessionId })
+}
+
+// ## The session
+
+const REQUEST_TYPES = new Set<string>(['proposal', 'crawl-request', 'witness-query', 'peers-request', 'heads-request'])
+const RECENT_EXPIRED = 16
+
+/**
+ * True for frames that peers relay (push, fraud, a heads announcement): those worth de-duplicating.
+ * A heads frame is an announcement when its requestId, the byte after the type code, is 0.
+ */
+function isRelayed(frame: Uint8Array): boolean {
+  const type = peekMessageType(frame)
+  return type === 'push' || type === 'fraud' || (type === 'heads' && frame[2] === 0)
+}
+
+interface Pending {
+  readonly expect: ReplyMessage['type']
+  readonly resolve: (m: ReplyMessage) => void
+  readonly reject: (e: Error) => void
+  readonly timer: TimerHandle
+}
+
+class PeerSession implements Session {
+  readonly peerKey: Uint8Array
+  readonly version: number
+  readonly sessionId: Uint8Array | undefined
+  readonly limits: Readonly<Limits>
+  readonly stats: SessionStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rateLimited: 0, malformed: 0, duplicates: 0, unexpected: 0, busy: 0 }
+  readonly #conn: Connection
+  readonly #clock: Clock
+  readonly #crypto: CryptoProvider
+  readonly #seen: SeenCache | undefined
+  // two token buckets (messages, bytes) inlined as numbers: two objects fewer per session
+  #messageTokens: number
+  #byteTokens: number
+  #refilled: number
+  #peerKeyHex: PublicKeyHex | undefined
+  #onMessage: MessageHandler | undefined
+  #onClose: ((info: SessionCloseInfo, session: Session) => void) | undefined
+  #onDrain: ((session: Session) => void) | undefined
+  readonly #onError: ((error: unknown, session: Session) => void) | undefined
+  #reading = false
+  #closed = false
+  #score = 0
+  #scoreTime: number
+  #misbehaviour: string | undefined
+  #nextId = 0
+  // created on first use: most sessions of a large simulation never hold a request
+  #pending: Map<number, Pending> | undefined
+  #incoming: Map<number, number> | undefined
+  #expired: number[] | undefined
+
+  constructor(conn: Connection, options: SessionOptions) {
+    this.#conn = conn
+    this.peerKey = options.peerKey
+    this.version = options.version ?? PROTOCOL_VERSION
+    this.sessionId = options.sessionId
+    this.limits = resolveLimits(options.limits)
+    this.#clock = options.clock ?? systemClock
+    this.#crypto = options.crypto ?? nobleCrypto
+    this.#seen = options.seen
+    this.#onError = options.onError
+    this.#onClose = options.onClose
+    const now = this.#clock.now()
+    this.#scoreTime = now
+    this.#messageTokens = this.limits.messageBurst
+    this.#byteTokens = this.limits.byteBurst
+    this.#refilled = now
+    // bound methods rather than arrow closures: no context object per session
+    conn.onClose(this.#ended.bind(this))
+    if (!conn.open) {
+      this.#closed = true
+      queueMicrotask(() => this.#ended({ code: CLOSE_CODES.abnormal, reason: 'connection closed before the session', local: false }))
+    }
+    if (options.onMessage !== undefined) this.onMessage(options.onMessage)
+  }
+
+  get peerKeyHex(): PublicKeyHex {
+    return (this.#peerKeyHex ??= toHex(this.peerKey))
+  }
+
+  get remoteAddress(): TransportAddress {
+    return this.#conn.remoteAddress
+  }
+
+  get direction(): 'inbound' | 'outbound' {
+    return this.#conn.direction
+  }
+
+  get open(): boolean {
+    return !this.#closed && this.#conn.open
+  }
+
+  get writable(): boolean {
+    return this.open && this.#conn.bufferedAmount < this.limits.highWaterMark
+  }
+
+  get score(): number {
+    this.#decay(this.#clock.now())
+    return this.#score
+  }
+
+  get pendingRequests(): number {
+    return this.#pending?.size ?? 0
+  }
+
+  // ## Sending
+
+  send(message: SessionMessage): boolean {
+    if (typeof message !== 'object' || message === null) throw new TypeError('"message" expected a message')
+    if (isHandshakeMessage(message as Message)) throw new TypeError(`"message" ${message.type} belongs to the handshake`)
+    if (REQUEST_TYPES.has(message.type)) throw new TypeError(`"message" ${message.type} expects a reply: use request()`)
+    const frame = encodeMessage(message, this.limits)
+    if (!this.open) return false
+    if ('requestId' in message && message.requestId > 0) this.#incoming?.delete(message.requestId)
+    return this.#write(frame)
+  }
+
+  request<T extends RequestMessage['type']>(
+    message: RequestInput & { readonly type: T },
+    options: { timeoutMs?: number } = {},
+  ): Promise<ReplyTypes[T] | ErrorMessage> {
+    if (typeof message !== 'object' || message === null || !REQUEST_TYPES.has(message.type)) {
+      return Promise.reject(new TypeError(`"message" expected a request (${[...REQUEST_TYPES].join(', ')})`))
+    }
+    const timeout = options.timeoutMs ?? this.limits.requestTimeoutMs
+    if (typeof timeout !== 'number' || !(timeout > 0)) return Promise.reject(new RangeError('"timeoutMs" expected a positive number'))
+    if (!this.open) return Promise.reject(new ClosedError('session closed'))
+    const pending = (this.#pending ??= new Map())
+    if (pending.size >= this.limits.maxPendingRequests) {
+      return Promise.reject(new RefusedError(`${pending.size} requests to this peer already wait for a reply (limit ${this.limits.maxPendingRequests})`))
+    }
+    const id = this.#allocateId(pending)
+    let frame: Uint8Array
+    try {
+      frame = encodeMessage({ ...message, requestId: id } as RequestMessage, this.limits)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    this.#read() // a reply can only arrive if frames are read
+    return new Promise<ReplyMessage>((resolve, reject) => {
+      const timer = this.#clock.setTimeout(() => this.#expire(id), timeout)
+      pending.set(id, { expect: replyTypeOf(message.type), resolve, reject, timer })
+      this.#write(frame)
+    }) as Promise<ReplyTypes[T] | ErrorMessage>
+  }
+
+  reply(request: RequestMessage, answer: ReplyInput): boolean {
+    if (typeof request !== 'object' || request === null || !REQUEST_TYPES.has(request.type)) throw new TypeError('"request" expected a request message')
+    if (typeof answer !== 'object' || answer === null) throw new TypeError('"answer" expected a message')
+    const expected = replyTypeOf(request.type)
+    if (answer.type !== expected && answer.type !== 'error') {
+      throw new TypeError(`"answer" to a ${request.type} must be ${expected} or error, got ${String(answer.type)}`)
+    }
+    return this.send({ ...answer, requestId: request.requestId } as SessionMessage)
+  }
+
+  /** Refuse a request of the peer with an error code (no handler involved). */
+  #refuseRequest(requestId: number, code: ErrorCode, reason: string): void {
+    this.#write(encodeMessage({ type: 'error', requestId, code, reason }, this.limits))
+  }
+
+  #write(frame: Uint8Array): boolean {
+    this.stats.framesOut++
+    this.stats.bytesOut += frame.length
+    return this.#conn.send(frame)
+  }
+
+  // ## Handlers
+
+  onMessage(handler: MessageHandler | undefined): void {
+    if (handler !== undefined && typeof handler !== 'function') throw new TypeError('"handler" expected a function')
+    this.#onMessage = handler
+    if (handler !== undefined) this.#read()
+  }
+
+  onClose(handler: ((info: SessionCloseInfo, session: Session) => void) | undefined): void {
+    this.#onClose = handler
+  }
+
+  onDrain(handler: ((session: Session) => void) | undefined): void {
+    if (handler !== undefined && this.#onDrain === undefined) {
+      // registered on demand: most sessions never wait for a drain, and a closure each adds up
+      this.#conn.onDrain(() => {
+        const h = this.#onDrain
+        if (h !== undefined) this.#guard(() => h(this))
+      })
+    }
+    this.#onDrain = handler
+  }
+
+  // ## Misbehaviour
+
+  penalize(cost: number, reason: string): boolean {
+    if (typeof cost !== 'number' || !(cost >= 0) || !Number.isFinite(cost)) throw new RangeError(`"cost" expected a finite number >= 0, got ${String(cost)}`)
+    if (!this.open) return false
+    this.#decay(this.#clock.now())
+    this.#score += cost
+    if (this.#score < this.limits.maxScore) return true
+    this.#misbehaviour = String(reason)
+    try {
+      this.#refuseRequest(0, reason.startsWith('rate') ? 'rate-limited' : 'refused', `disconnected: ${this.#misbehaviour}`.slice(0, this.limits.maxReasonLength))
+    } catch {
+      // telling the peer is a courtesy
+    }
+    this.#shutdown(CLOSE_CODES.policyViolation, `misbehaviour: ${this.#misbehaviour}`)
+    return false
+  }
+
+  close(reason = ''): void {
+    this.#shutdown(CLOSE_CODES.normal, String(reason))
+  }
+
+  // ## Receiving
+
+  #read(): void {
+    if (this.#reading) return
+    this.#reading = true
+    this.#conn.onFrame(this.#onFrame.bind(this))
+  }
+
+  #onFrame(frame: Uint8Array): void {
+    if (this.#closed) return
+    const limits = this.limits
+    const stats = this.stats
+    const now = this.#clock.now()
+    stats.framesIn++
+    stats.bytesIn += frame.length
+    if (frame.length > limits.maxFrameBytes) {
+      stats.malformed++
+      this.penalize(limits.oversizedCost, `a frame of ${frame.length} bytes over the limit of ${limits.maxFrameBytes}`)
+      return
+    }
+    if (!this.#underRate(frame.length, now)) {
+      stats.rateLimited++
+      this.penalize(limits.floodCost, 'rate limit exceeded')
+      return
+    }
+    let id: Uint8Array | undefined
+    if (this.#seen !== undefined && isRelayed(frame)) {
+      // a local cache key, never signed or sent: so no domain tag
+      id = this.#crypto.sha256(frame)
+      if (this.#seen.has(id)) {
+        stats.duplicates++
+        return
+      }
+    }
+    const decoded = decodeMessage(frame, limits)
+    if (!decoded.ok) {
+      stats.malformed++
+      const reason = decoded.error.reason
+      this.penalize(reason === 'too-large' || reason === 'too-many' ? limits.oversizedCost : limits.malformedCost, `malformed message (${reason})`)
+      return
+    }
+    if (id !== undefined) this.#seen!.add(id)
+    this.#dispatch(decoded.message, now)
+  }
+
+  #dispatch(m: Message, now: number): void {
+    switch (m.type) {
+      case 'hello':
+      case 'welcome':
+      case 'auth':
+        this.stats.unexpected++
+        this.penalize(this.limits.violationCost, `a ${m.type} inside the session (a replayed handshake)`)
+        return
+      case 'proposal':
+      case 'crawl-request':
+      case 'witness-query':
+      case 'peers-request':
+      case 'heads-request':
+        this.#onRequest(m, now)
+        return
+      case 'crawl-answer':
+      case 'witness-answer':
+        this.#onReply(m)
+        return
+      case 'agreement':
+      case 'peers':
+      case 'heads':
+      case 'error':
+        // requestId 0: unsolicited (a resent agreement, pushed peers, a head announcement, a notice
+        // before a disconnect)
+        if (m.requestId > 0) this.#onReply(m)
+        else this.#deliver(m)
+        return
+      default:
+        this.#deliver(m)
+    }
+  }
+
+  #onRequest(m: RequestMessage, now: number): void {
+    const incoming = (this.#incoming ??= new Map())
+    if (incoming.has(m.requestId)) {
+      this.stats.unexpected++
+      this.penalize(this.limits.unexpectedCost, `request id ${m.requestId} reused while unanswered`)
+      return
+    }
+    if (incoming.size >= this.limits.maxIncomingRequests) {
+      // forget requests the node never answered (it may drop some on purpose)
+      for (const [id, deadline] of incoming) if (deadline <= now) incoming.delete(id)
+      if (incoming.size >= this.limits.maxIncomingRequests) {
+        this.stats.busy++
+        this.#refuseRequest(m.requestId, 'busy', `${incoming.size} requests unanswered`)
+        return
+      }
+    }
+    if (this.#onMessage === undefined) {
+      this.#refuseRequest(m.requestId, 'not-found', 'no handler')
+      return
+    }
+    incoming.set(m.requestId, now + this.limits.requestTimeoutMs)
+    this.#deliver(m)
+  }
+
+  #onReply(m: ReplyMessage): void {
+    const p = this.#pending?.get(m.requestId)
+    if (p === undefined) {
+      if (this.#expired?.includes(m.requestId)) return // late, not unsolicited: no cost
+      this.stats.unexpected++
+      this.penalize(this.limits.unexpectedCost, `an unsolicited ${m.type} (request id ${m.requestId})`)
+      return
+    }
+    if (m.type !== p.expect && m.type !== 'error') {
+      this.stats.unexpected++
+      this.penalize(this.limits.unexpectedCost, `a ${m.type} answering a request for ${p.expect}`)
+      return
+    }
+    this.#pending!.delete(m.requestId)
+    this.#clock.clearTimeout(p.timer)
+    p.resolve(m)
+  }
+
+  #deliver(m: SessionMessage): void {
+    const handler = this.#onMessage
+    if (handler === undefined) return
+    this.#guard(() => {
+      const result = handler(m, this)
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        ;(result as Promise<void>).then(undefined, (err: unknown) => this.#report(err))
+      }
+    })
+  }
+
+  // ## Private helpers
+
+  #guard(fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.#report(err)
+    }
+  }
+
+  #report(err: unknown): void {
+    const onError = this.#onError
+    if (onError === undefined) return
+    try {
+      onError(err, this)
+    } catch {
+      // an error handler that throws has nowhere left to report to
+    }
+  }
+
+  #allocateId(pending: Map<number, Pending>): number {
+    do this.#nextId = this.#nextId >= MAX_REQUEST_ID ? 1 : this.#nextId + 1
+    while (pending.has(this.#nextId))
+    return this.#nextId
+  }
+
+  #expire(id: number): void {
+    const p = this.#pending?.get(id)
+    if (p === undefined) return
+    this.#pending!.delete(id)
+    const expired = (this.#expired ??= [])
+    expired.push(id)
+    if (expired.length > RECENT_EXPIRED) expired.shift()
+    p.reject(new DOMException(`request ${id} timed out`, 'TimeoutError'))
+  }
+
+  /**
+   * Token buckets: messagesPerSecond and bytesPerSecond refill buckets of messageBurst and
+   * byteBurst; a frame takes one message and its length in bytes. Both are charged for every
+   * frame, so neither many small frames nor a few large ones get through.
+   */
+  #underRate(bytes: number, now: number): boolean {
+    const l = this.limits
+    if (now > this.#refilled) {
+      const seconds = (now - this.#refilled) / 1000
+      this.#messageTokens = Math.min(l.messageBurst, this.#messageTokens + seconds * l.messagesPerSecond)
+      this.#byteTokens = Math.min(l.byteBurst, this.#byteTokens + seconds * l.bytesPerSecond)
+      this.#refilled = now
+    }
+    const ok = this.#messageTokens >= 1 && this.#byteTokens >= bytes
+    this.#messageTokens = Math.max(0, this.#messageTokens - 1)
+    this.#byteTokens = Math.max(0, this.#byteTokens - bytes)
+    return ok
+  }
+
+  #decay(now: number): void {
+    if (now > this.#scoreTime) {
+      this.#score = Math.max(0, this.#score - ((now - this.#scoreTime) / 1000) * this.limits.scoreDecayPerSecond)
+      this.#scoreTime = now
+    }
+  }
+
+  /** Stop everything now: pending requests fail, the connection closes. */
+  #shutdown(code: number, reason: string): void {
+    if (this.#closed) return
+    this.#closed = true
+    const pending = this.#pending
+    this.#pending = undefined
+    this.#incoming = undefined
+    if (pending !== undefined) {
+      for (const p of pending.values()) {
+        this.#clock.clearTimeout(p.timer)
+        p.reject(new ClosedError(`session closed${reason ? `: ${reason}` : ''}`))
+      }
+    }
+    this.#conn.close(code, reason)
+  }
+
+  /** The connection closed (either side): finish, then tell the handler once. */
+  #ended(info: CloseInfo): void {
+    this.#shutdown(info.code, info.reason)
+    const handler = this.#onClose
+    this.#onClose = undefined
+    this.#onMessage = undefined
+    this.#onDrain = undefined
+    if (handler !== undefined) {
+      this.#guard(() => handler({ code: info.code, reason: info.reason, local: info.local, misbehaviour: this.#misbehaviour, score: this.#score }, this))
+    }
+  }
+}

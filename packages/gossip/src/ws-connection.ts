@@ -1,0 +1,230 @@
+/**
+ * A Connection over a WebSocket, for any object with the WHATWG WebSocket API: the browser's
+ * global WebSocket, and `ws`'s WebSocket in Node (which implements the same API). The Node
+ * transport (`ws-transport.ts`) and the browser one (`ws-transport.browser.ts`) both go through
+ * this file, client and server side alike, so they behave the same on the wire.
+ *
+ * - binary frames only: a text frame closes the connection with 1003;
+ * - backpressure: `send` returns false above the high-water mark, and the drain handler runs when
+ *   bufferedAmount falls below it again (polled on the Clock: the WebSocket API has no drain
+ *   event); a peer that does not read until maxBufferedBytes are queued is disconnected (1008);
+ * - close codes: browsers may only send 1000 and 3000-4999, so codes 1001-1015 travel as
+ *   4001-4015 and are mapped back on arrival, on every platform.
+ * @module
+ */
+import { ClosedError, type AbortSignalLike, type Clock, type TransportAddress } from '@tally/core'
+import { BaseConnection, CLOSE_CODES } from './connection-base.js'
+
+/** The part of the WebSocket API used here (browsers' WebSocket and `ws` both have it). */
+export interface WebSocketLike {
+  binaryType: string
+  readonly readyState: number
+  readonly bufferedAmount: number
+  send(data: Uint8Array): void
+  close(code?: number, reason?: string): void
+  addEventListener(type: string, listener: (event: never) => void): void
+  removeEventListener(type: string, listener: (event: never) => void): void
+}
+
+/** Send-side settings of a WebSocket connection. */
+export interface WsConnectionOptions {
+  /** Clock polling the send buffer while it is above the high-water mark. */
+  clock: Clock
+  /** bufferedAmount above which send returns false. */
+  highWaterMark: number
+  /** bufferedAmount above which the peer is disconnected (it does not read). */
+  maxBufferedBytes: number
+  /** Frames queued while no handler is set. */
+  maxQueuedFrames: number
+}
+
+const OPEN = 1
+const DRAIN_POLL_MS = 10
+const MAX_REASON_BYTES = 123 // RFC 6455 §5.5: a control frame's payload is at most 125 bytes
+const utf8 = new TextEncoder()
+
+/** A Connection on a WebSocketLike (internal to the ws transports). */
+export class WsConnection extends BaseConnection {
+  readonly remoteAddress: TransportAddress
+  readonly direction: 'inbound' | 'outbound'
+  readonly #socket: WebSocketLike
+  readonly #options: WsConnectionOptions
+  readonly #onEnd: ((connection: WsConnection) => void) | undefined
+  #polling: unknown
+
+  /**
+   * @param socket an open WebSocket
+   * @param direction who dialled
+   * @param remoteAddress the peer's address as seen
+   * @param options clock and buffer limits
+   * @param onEnd the transport's bookkeeping, called once when the connection has closed
+   */
+  constructor(
+    socket: WebSocketLike,
+    direction: 'inbound' | 'outbound',
+    remoteAddress: TransportAddress,
+    options: WsConnectionOptions,
+    onEnd?: (connection: WsConnection) => void,
+  ) {
+    super(options.maxQueuedFrames)
+    this.#onEnd = onEnd
+    this.#socket = socket
+    this.direction = direction
+    this.remoteAddress = remoteAddress
+    this.#options = options
+    socket.binaryType = 'arraybuffer'
+    socket.addEventListener('message', (event: { data: unknown }) => this.#onMessage(event.data))
+    socket.addEventListener('close', (event: { code: number; reason: string }) => this.#onClose(event.code, event.reason))
+    // an 'error' is always followed by 'close'; listening keeps ws from throwing it
+    socket.addEventListener('error', () => undefined)
+  }
+
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount
+  }
+
+  send(frame: Uint8Array): boolean {
+    if (!this.open || this.#socket.readyState !== OPEN) return false
+    if (!(frame instanceof Uint8Array)) throw new TypeError('"frame" expected Uint8Array')
+    if (this.#socket.bufferedAmount + frame.length > this.#options.maxBufferedBytes) {
+      this.close(CLOSE_CODES.policyViolation, 'send buffer overflow: the peer does not read')
+      return false
+    }
+    try {
+      this.#socket.send(frame)
+    } catch {
+      // the socket closed under us; its close event follows
+      return false
+    }
+    if (this.#socket.bufferedAmount < this.#options.highWaterMark) return true
+    this.#watchDrain()
+    return false
+  }
+
+  protected override ended(): void {
+    this.#onEnd?.(this)
+  }
+
+  protected closeTransport(code: number, reason: string): void {
+    this.#stopPolling()
+    try {
+      this.#socket.close(toWireCode(code), truncate(reason))
+    } catch {
+      this.#socket.close()
+    }
+  }
+
+  #onMessage(data: unknown): void {
+    if (data instanceof ArrayBuffer) this.receive(new Uint8Array(data))
+    else if (data instanceof Uint8Array) this.receive(data)
+    else this.close(CLOSE_CODES.unsupportedData, 'binary frames only')
+  }
+
+  #onClose(code: number, reason: string): void {
+    this.#stopPolling()
+    this.closed({ code: fromWireCode(code), reason: String(reason ?? ''), local: false })
+  }
+
+  #watchDrain(): void {
+    if (this.#polling !== undefined) return
+    const poll = (): void => {
+      this.#polling = undefined
+      if (!this.open) return
+      if (this.#socket.bufferedAmount < this.#options.highWaterMark) this.drained()
+      else this.#polling = this.#options.clock.setTimeout(poll, DRAIN_POLL_MS)
+    }
+    this.#polling = this.#options.clock.setTimeout(poll, DRAIN_POLL_MS)
+  }
+
+  #stopPolling(): void {
+    if (this.#polling !== undefined) this.#options.clock.clearTimeout(this.#polling)
+    this.#polling = undefined
+  }
+}
+
+/**
+ * Open a WebSocket and wrap it once open: the client side shared by Node and browsers.
+ * @param create makes the socket (`new WebSocket(url)` of the platform)
+ * @param address the URL dialled (becomes remoteAddress)
+ * @param options the connection's options, an AbortSignal, the transport's onEnd bookkeeping
+ * @returns the open connection
+ * @throws (rejects) ClosedError when the socket fails or closes before opening, or on abort
+ */
+export function dialWebSocket(
+  create: () => WebSocketLike,
+  address: TransportAddress,
+  options: WsConnectionOptions & { signal?: AbortSignalLike | undefined; onEnd?: (connection: WsConnection) => void },
+): Promise<WsConnection> {
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted === true) {
+      reject(new ClosedError('connect aborted'))
+      return
+    }
+    let socket: WebSocketLike
+    try {
+      socket = create()
+    } catch (err) {
+      reject(new ClosedError(`connect to ${address} failed: ${(err as Error).message}`))
+      return
+    }
+    socket.binaryType = 'arraybuffer'
+    let settled = false
+    const cleanup = (): void => {
+      settled = true
+      socket.removeEventListener('open', onOpen)
+      socket.removeEventListener('error', onError)
+      socket.removeEventListener('close', onClose)
+      options.signal?.removeEventListener('abort', onAbort)
+    }
+    const onOpen = (): void => {
+      if (settled) return
+      cleanup()
+      // wrapped synchronously inside 'open': no message event can come before its listener
+      resolve(new WsConnection(socket, 'outbound', address, options, options.onEnd))
+    }
+    let failure = 'error'
+    const onError = (event: { message?: string; error?: { message?: string } }): void => {
+      failure = event?.error?.message ?? event?.message ?? 'error'
+    }
+    const onClose = (event: { code: number; reason: string }): void => {
+      if (settled) return
+      cleanup()
+      reject(new ClosedError(`connect to ${address} failed: ${failure} (${event.code}${event.reason ? ` ${event.reason}` : ''})`))
+    }
+    const onAbort = (): void => {
+      if (settled) return
+      cleanup()
+      try {
+        socket.close()
+      } catch {
+        // closing a socket that is still connecting may throw; it is abandoned either way
+      }
+      reject(new ClosedError('connect aborted'))
+    }
+    socket.addEventListener('open', onOpen)
+    socket.addEventListener('error', onError)
+    socket.addEventListener('close', onClose)
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+// ## Private helpers
+
+function toWireCode(code: number): number {
+  // browsers throw on close codes other than 1000 and 3000-4999
+  if (code === 1000 || (code >= 3000 && code <= 4999)) return code
+  if (code > 1000 && code <= 1015) return 4000 + (code - 1000)
+  return 1000
+}
+
+function fromWireCode(code: number): number {
+  return code > 4000 && code <= 4015 ? 1000 + (code - 4000) : code
+}
+
+function truncate(reason: string): string {
+  if (utf8.encode(reason).length <= MAX_REASON_BYTES) return reason
+  let out = reason.slice(0, MAX_REASON_BYTES)
+  while (utf8.encode(out).length > MAX_REASON_BYTES) out = out.slice(0, -1)
+  // never cut a surrogate pair in half
+  return out.isWellFormed() ? out : out.slice(0, -1)
+}

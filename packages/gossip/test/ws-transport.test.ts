@@ -1,0 +1,265 @@
+/**
+ * The WebSocket transport on real loopback sockets (port 0): one server, several clients, the
+ * handshake and sessions on top; then bad peers: oversized frames (1009), text frames (1003),
+ * malformed CBOR after the handshake (1008), too many connections (1013), a peer that stops
+ * reading (backpressure, drain, then 1008); and the browser build on the global WebSocket, in a
+ * child process that resolves '@tally/gossip/ws' with the "browser" condition.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn } from 'node:child_process'
+import { connect as tcpConnect, type Socket } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { WebSocket } from 'ws'
+import { ClosedError, equalBytes, toHex, type CloseInfo, type Connection } from '@tally/core'
+import { createSeenCache, encodeMessage, openSession, type Session, type SessionCloseInfo, type SessionMessage } from '@tally/gossip'
+import { createWsTransport } from '@tally/gossip/ws'
+import { alice, bob, carol, chain, mallory, rejection } from './helpers.ts'
+
+const aliceChain = chain(alice, 3)
+
+/** Resolve when `check` is true, polling every 5 ms; fail after `ms`. */
+async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) assert.unreachable(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+/** A server (bob) answering crawls of its own empty chain and recording what it gets. */
+async function server(options: Parameters<typeof createWsTransport>[0] = {}) {
+  const transport = createWsTransport(options)
+  const sessions: Session[] = []
+  const got: [string, SessionMessage][] = []
+  const closes: SessionCloseInfo[] = []
+  const challenges = createSeenCache() // one per node: replayed hellos are refused across connections
+  const address = await transport.listen((conn) => {
+    openSession(conn, {
+      identity: bob,
+      challenges,
+      onMessage: (m, s) => {
+        got.push([s.peerKeyHex, m])
+        if (m.type === 'crawl-request') s.reply(m, { type: 'crawl-answer', publicKey: m.publicKey, latest: 0, blocks: [] })
+      },
+      onClose: (info) => void closes.push(info),
+    }).then(
+      (s) => void sessions.push(s),
+      () => undefined,
+    )
+  })
+  return { transport, address, sessions, got, closes }
+}
+
+const Loopback = suite('ws: loopback')
+
+Loopback('one server, three clients: handshakes, messages both ways, requests, then a clean close', async () => {
+  const s = await server()
+  assert.match(s.address, /^ws:\/\/127\.0\.0\.1:\d+\/$/)
+  const clients = [alice, carol, mallory]
+  const transports = clients.map(() => createWsTransport())
+  const sessions = await Promise.all(
+    clients.map(async (identity, i) => openSession(await transports[i]!.connect(s.address), { identity, expectedPeer: bob.publicKey })),
+  )
+  for (const session of sessions) {
+    assert.ok(equalBytes(session.peerKey, bob.publicKey))
+    session.send({ type: 'push', blocks: [aliceChain[0]!] })
+  }
+  const answers = await Promise.all(sessions.map((session) => session.request({ type: 'crawl-request', publicKey: bob.publicKey, start: 1, end: -1 })))
+  assert.equal(answers.map((a) => a.type), ['crawl-answer', 'crawl-answer', 'crawl-answer'])
+  await until(() => s.got.filter(([, m]) => m.type === 'push').length === 3, 'three pushes')
+  assert.equal(new Set(s.got.map(([k]) => k)), new Set(clients.map((c) => c.publicKeyHex)), 'the server knows each proved key')
+  assert.is(s.transport.connections, 3)
+  const closed: SessionCloseInfo[] = []
+  for (const session of sessions) session.onClose((info) => void closed.push(info))
+  await s.transport.close()
+  await until(() => closed.length === 3, 'clients to see the close')
+  assert.ok(closed.every((c) => c.code === 1001 && !c.local))
+  for (const t of transports) await t.close()
+})
+
+Loopback('a wrong expected key is refused over ws too; nothing listening is a ClosedError', async () => {
+  const s = await server()
+  const t = createWsTransport()
+  const err = await rejection(openSession(await t.connect(s.address), { identity: alice, expectedPeer: carol.publicKey }))
+  assert.is(err.name, 'HandshakeError')
+  await s.transport.close()
+  const refused = await rejection(t.connect(s.address))
+  assert.instance(refused, ClosedError)
+  await rejection(t.connect('http://example.org/')).then((e) => assert.instance(e, RangeError))
+  await t.close()
+})
+
+const Hostile = suite('ws: bad peers')
+
+Hostile('a frame over maxFrameBytes: ws closes with 1009 while reading its header', async () => {
+  const s = await server({ maxFrameBytes: 70_000 })
+  const conn = await createWsTransport().connect(s.address)
+  const infos: CloseInfo[] = []
+  conn.onClose((i) => void infos.push(i))
+  conn.send(new Uint8Array(100_000))
+  await until(() => infos.length === 1, 'the close')
+  assert.is(infos[0]!.code, 1009)
+  assert.is(s.got.length, 0)
+  await s.transport.close()
+})
+
+Hostile('a text frame closes the connection with 1003', async () => {
+  const s = await server()
+  const raw = new WebSocket(s.address)
+  await new Promise((r) => raw.once('open', r))
+  const code = new Promise<number>((r) => raw.once('close', (c: number) => r(c)))
+  raw.send('hello, in text')
+  assert.is(await code, 4003, 'codes 1001-1015 travel as 4001-4015 (browsers may not send them)')
+  await s.transport.close()
+})
+
+Hostile('malformed CBOR after the handshake: scored, then disconnected with 1008', async () => {
+  const s = await server()
+  const conn = await createWsTransport().connect(s.address)
+  const session = await openSession(conn, { identity: alice })
+  const closed = new Promise<SessionCloseInfo>((r) => session.onClose((i) => r(i)))
+  // speak raw frames through the session's connection
+  for (let i = 0; i < 6; i++) conn.send(Uint8Array.from([0xff, i]))
+  const info = await closed
+  assert.is(info.code, 1008, 'the 4008 on the wire is mapped back to 1008')
+  assert.match(info.reason, /misbehaviour: malformed/)
+  await until(() => s.closes.length === 1, 'the server side close')
+  assert.match(s.closes[0]!.misbehaviour ?? '', /malformed/)
+  await s.transport.close()
+})
+
+Hostile('garbage before any handshake, and a replayed hello, never crash the server', async () => {
+  const s = await server()
+  const t = createWsTransport()
+  const garbage = await t.connect(s.address)
+  const codes: number[] = []
+  garbage.onClose((i) => void codes.push(i.code))
+  garbage.send(randomBytes(500))
+  const hello = encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: new Uint8Array(32).fill(42) })
+  const first = await t.connect(s.address)
+  first.onFrame(() => undefined)
+  first.send(hello)
+  const second = await t.connect(s.address)
+  second.onFrame(() => undefined)
+  second.onClose((i) => void codes.push(i.code))
+  await new Promise((r) => setTimeout(r, 50))
+  second.send(hello) // the same challenge: refused as a replay
+  await until(() => codes.length === 2, 'both refused')
+  assert.equal(codes.sort(), [1002, 1008])
+  // the server still works
+  const ok = await openSession(await t.connect(s.address), { identity: carol })
+  assert.ok(ok.open)
+  await t.close()
+  await s.transport.close()
+})
+
+Hostile('too many connections: the next one is closed with 1013', async () => {
+  const s = await server({ maxConnections: 2 })
+  const t = createWsTransport()
+  const a = await t.connect(s.address)
+  const b = await t.connect(s.address)
+  const c = await t.connect(s.address)
+  const info = await new Promise<CloseInfo>((r) => c.onClose(r))
+  assert.is(info.code, 1013)
+  assert.ok(a.open && b.open)
+  a.close()
+  await until(() => s.transport.connections === 1, 'the server to count the close')
+  const d = await t.connect(s.address)
+  await new Promise((r) => setTimeout(r, 50))
+  assert.ok(d.open, 'room again after a close')
+  await t.close()
+  await s.transport.close()
+})
+
+/** A TCP client that upgrades to WebSocket and then reads only when told: a peer that stalls. */
+async function stalledPeer(address: string): Promise<Socket> {
+  const url = new URL(address)
+  const socket = tcpConnect(Number(url.port), url.hostname)
+  await new Promise((r) => socket.once('connect', r))
+  socket.write(
+    [`GET ${url.pathname} HTTP/1.1`, `Host: ${url.host}`, 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', '', ''].join('\r\n'),
+  )
+  await new Promise((r) => socket.once('data', r)) // the 101 response
+  socket.pause()
+  return socket
+}
+
+Hostile('backpressure: send returns false when the peer stalls, drain fires when it reads again', async () => {
+  const transport = createWsTransport({ highWaterMark: 256 * 1024, maxBufferedBytes: 512 * 1024 * 1024 })
+  let conn: Connection | undefined
+  const address = await transport.listen((c) => {
+    conn = c
+  })
+  const peer = await stalledPeer(address)
+  await until(() => conn !== undefined, 'the accept')
+  let drained = 0
+  conn!.onDrain(() => void drained++)
+  const frame = new Uint8Array(64 * 1024)
+  let sent = 0
+  while (conn!.send(frame)) {
+    sent++
+    if (sent > 2000) assert.unreachable('the send buffer never filled')
+  }
+  assert.ok(conn!.bufferedAmount >= 256 * 1024)
+  assert.is(drained, 0)
+  peer.on('data', () => undefined)
+  peer.resume()
+  await until(() => drained === 1, 'the drain')
+  assert.ok(conn!.bufferedAmount < 256 * 1024)
+  peer.destroy()
+  await transport.close()
+})
+
+Hostile('a peer that never reads is disconnected once maxBufferedBytes wait for it (1008)', async () => {
+  const transport = createWsTransport({ highWaterMark: 64 * 1024, maxBufferedBytes: 2 * 1024 * 1024 })
+  let conn: Connection | undefined
+  const address = await transport.listen((c) => {
+    conn = c
+  })
+  const peer = await stalledPeer(address)
+  await until(() => conn !== undefined, 'the accept')
+  const infos: CloseInfo[] = []
+  conn!.onClose((i) => void infos.push(i))
+  const frame = new Uint8Array(64 * 1024)
+  for (let i = 0; i < 4000 && conn!.open; i++) conn!.send(frame)
+  assert.not.ok(conn!.open, 'closed before 256 MB were queued')
+  peer.destroy()
+  await until(() => infos.length === 1, 'the close')
+  assert.is(infos[0]!.code, 1008)
+  assert.ok(infos[0]!.local)
+  await transport.close()
+})
+
+const Browser = suite('ws: browser build')
+
+Browser('the "browser" condition gives the global-WebSocket client; it talks to the Node server', async () => {
+  const s = await server()
+  const fixture = fileURLToPath(new URL('./fixtures/browser-client.ts', import.meta.url))
+  const child = spawn(process.execPath, ['--conditions=browser', '--experimental-websocket', '--no-warnings', '--import', 'tsx', fixture, s.address], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (err += d))
+  const code = await new Promise<number | null>((r) => child.on('close', r))
+  assert.is(code, 0, err)
+  const result = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>
+  assert.equal(result, { globalWebSocket: 'function', listenRefused: 'RefusedError', peer: toHex(bob.publicKey), answer: 'crawl-answer', latest: 0 })
+  await until(() => s.got.some(([, m]) => m.type === 'heads'), 'the heads from the browser client')
+  await s.transport.close()
+})
+
+Browser('without the condition, "./ws" is the Node build (server and client)', async () => {
+  const mod = await import('@tally/gossip/ws')
+  const t = mod.createWsTransport()
+  const address = await t.listen(() => undefined)
+  assert.match(address, /^ws:\/\//)
+  await t.close()
+})
+
+Loopback.run()
+Hostile.run()
+Browser.run()
