@@ -87,19 +87,3 @@ export {
   type MemoryTransport,
   type TrafficStats,
 } from './memory-transport.js'
-// ## Node, witnesses, simulator (node.ts and the files it uses)
-export {
-  DEFAULT_GOSSIP,
-  createNode,
-  type GossipOptions,
-  type Node,
-  type NodeEvents,
-  type NodeOptions,
-  type NodePeer,
-  type NodeStats,
-  type TransactOptions,
-} from './node.js'
-export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node-errors.js'
-export type { Emitter } from './emitter.js'
-export { chooseWitnesses, keyWords, pushScore, slotWord, witnessScore } from './rendezvous.js'
-export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './witness.js'
