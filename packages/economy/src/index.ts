@@ -1,1 +1,157 @@
-export {}
+/**
+ * @tally/economy — the rules of a TrustChain micro-economy (the TTN paper, FR1–FR4): a signed
+ * community configuration, components registered by witness quorum, signed metric reports and a
+ * monitor, scorers and karma, quorum-certified issuance over a Merkle tree, reward claims,
+ * wallet linking, transfers and balances. Pure rules and state machines; isomorphic (no `node:`).
+ * @module
+ */
+export type { Check, Outcome } from './util.js'
+export {
+  checkQuorum,
+  decodeSignatures,
+  encodeSignatures,
+  sortSignatures,
+  witnessSign,
+  type QuorumSignatures,
+  type WitnessSet,
+  type WitnessSignature,
+} from './quorum.js'
+export {
+  CONFIG_LIMITS,
+  configId,
+  createConfig,
+  decodeConfig,
+  decodeSignedConfig,
+  encodeConfig,
+  encodeSignedConfig,
+  epochAt,
+  nextConfig,
+  signConfig,
+  signedConfig,
+  type CommunityConfig,
+  type ComponentTypeConfig,
+  type ConfigFields,
+  type SignedConfig,
+  type TokenConfig,
+} from './config.js'
+export { createCommunity, openCommunity, verifyConfigChain, type Community, type CommunityOptions } from './community.js'
+export {
+  approveRegistration,
+  approveRevocation,
+  approvedRegistration,
+  approvedRevocation,
+  requestRegistration,
+  checkRegistration,
+  checkRevocation,
+  decodeRegistration,
+  decodeRevocation,
+  encodeRegistration,
+  encodeRevocation,
+  registrationDigest,
+  revocationDigest,
+  signRegistration,
+  type Approval,
+  type Registration,
+  type RegistrationRequest,
+  type Revocation,
+  type SignedRegistration,
+  type SignedRevocation,
+} from './statement.js'
+export {
+  approveLink,
+  approvedLink,
+  checkLink,
+  createTokenAuthorizer,
+  decodeLink,
+  encodeLink,
+  issueAccountToken,
+  linkDigest,
+  requestLink,
+  type AccountAuthorizer,
+  type AccountLink,
+  type AuthorizationResult,
+  type LinkRequest,
+  type SignedLink,
+  type TokenAuthorizerOptions,
+} from './wallet-link.js'
+export { createDirectory, type ComponentInfo, type ComponentTable, type Directory, type DirectoryOptions } from './directory.js'
+export { REPORT_LIMITS, decodeReport, reportMessage, signReport, type MetricReport, type SignedReport } from './report.js'
+export {
+  createMonitor,
+  type EpochMetrics,
+  type Monitor,
+  type MonitorOptions,
+  type MonitorStats,
+  type ReportRejection,
+  type ReportVerdict,
+  type SignatureBatchVerifier,
+  type SignedMessage,
+} from './monitor.js'
+export {
+  DEFAULT_GATEWAY_TIERS,
+  MAX_SCORE,
+  SCORERS,
+  createScorers,
+  gatewayScorer,
+  routerUptimeScorer,
+  type GatewayScorerSettings,
+  type Scorer,
+  type ScorerContext,
+  type ScorerFactory,
+  type UptimeScorerSettings,
+} from './scorer.js'
+export { createKarmaLedger, type KarmaLedger } from './karma.js'
+export { allocate } from './allocation.js'
+export {
+  allocationLeaf,
+  allocationLeaves,
+  buildMerkleTree,
+  decodeMerkleProof,
+  emptyRoot,
+  encodeMerkleProof,
+  hashLeaf,
+  verifyMerkleProof,
+  type MerkleProof,
+  type MerkleTree,
+} from './merkle.js'
+export {
+  certificateDigest,
+  certify,
+  decodeCertificate,
+  encodeCertificate,
+  signCertificate,
+  verifyCertificate,
+  verifyCertificateIn,
+  type CertificateBody,
+  type EpochCertificate,
+} from './certificate.js'
+export { closeEpoch, type AllocationTable, type CloseEpochOptions, type EpochResult } from './epoch.js'
+export {
+  createEvidenceStore,
+  decodeRewardEvidence,
+  encodeRewardEvidence,
+  type ClaimKey,
+  type EvidenceSource,
+  type EvidenceStore,
+  type RewardEvidence,
+} from './evidence.js'
+export {
+  BALANCE_TYPES,
+  BURN,
+  REWARD,
+  TRANSFER,
+  balanceEntry,
+  readBurn,
+  readReward,
+  readTransfer,
+  type BalanceEntry,
+  type BurnPayload,
+  type RewardPayload,
+  type TransferPayload,
+} from './payload.js'
+export { BALANCE_FRAUD, balanceOf, verifyBalanceFraud } from './balance.js'
+export { REWARD_CLAIM_FRAUD, rewardPayload, rewardType, verifyRewardClaim, verifyRewardClaimFraud, verifyRewardEvidence, type RewardTypeOptions } from './reward.js'
+export { burnType, transferType, type TransferTypeOptions } from './transfer.js'
+export { createEconomyTypes, economyTypes, type EconomyTypesOptions } from './economy-types.js'
+export { createWallet, type Claim, type Wallet, type WalletOptions } from './wallet.js'
+export { auditSupply, type SupplyReport } from './supply.js'

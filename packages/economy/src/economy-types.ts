@@ -1,0 +1,43 @@
+/**
+ * The economy's block types, ready to register with core.
+ * @module
+ */
+import { createBlockTypes, type BlockType, type BlockTypes } from '@tally/core'
+import type { Community } from './community.js'
+import type { EvidenceSource } from './evidence.js'
+import { rewardType } from './reward.js'
+import { burnType, transferType, type TransferTypeOptions } from './transfer.js'
+
+/** Options of economyTypes. */
+export interface EconomyTypesOptions {
+  /** The community (its configuration chain decides which certificates count). */
+  community: Community
+  /** Where reward claims' certificates and proofs are found. */
+  evidence: EvidenceSource
+  /** The receiver's policy for transfers (default: accept every valid transfer). */
+  accept?: TransferTypeOptions['accept']
+}
+
+/**
+ * The `reward`, `transfer` and `burn` block types, with their fraud kinds ('balance', 'reward-claim').
+ * @param options community, evidence source, transfer policy
+ * @returns the three types
+ * @example const types = createBlockTypes([...economyTypes({ community, evidence }), myNoteType])
+ */
+export function economyTypes(options: EconomyTypesOptions): BlockType[] {
+  return [
+    rewardType({ community: options.community, evidence: options.evidence }),
+    transferType(options.accept === undefined ? {} : { accept: options.accept }),
+    burnType(),
+  ]
+}
+
+/**
+ * A block-type registry holding the economy's types.
+ * @param options community, evidence source, transfer policy
+ * @returns the registry, for createAgent and validate
+ * @example const agent = createAgent({ identity, store, types: createEconomyTypes({ community, evidence }) })
+ */
+export function createEconomyTypes(options: EconomyTypesOptions): BlockTypes {
+  return createBlockTypes(economyTypes(options))
+}

@@ -1,0 +1,124 @@
+/**
+ * Payloads of the economy's block types, and their readers. Payloads are canonical CBOR maps with
+ * exactly these keys (an extra key is malformed, so one payload has one encoding):
+ *
+ *   reward              { epoch: uint, amount: uint ≥ 1, balance: int, root: bstr(32) }      unilateral
+ *   transfer proposal   { amount: uint ≥ 1, balance: int }                                     sender's chain
+ *   transfer agreement  { amount: uint ≥ 1, balance: int, senderBalance: int }                receiver's chain
+ *   burn                { amount: uint ≥ 1, balance: int }                                     unilateral
+ *
+ * `balance` is always the balance of the block's owner after the block (so an agreement carries
+ * the receiver's, and repeats the sender's as senderBalance). Balances and amounts are safe
+ * integers (JS numbers, below 2^53): exact, compact in CBOR, and no bigint on the hot path; a
+ * supply beyond 2^53 − 1 units is refused rather than rounded. A balance is read as any integer,
+ * so that a negative one can be proven fraud rather than dismissed as malformed.
+ * @module
+ */
+import type { CborValue, HalfBlock } from '@tally/core'
+import { asMap, hasExactKeys, isBytes, isInt, isUint } from './util.js'
+
+/** The block type names of the economy. */
+export const REWARD = 'reward'
+export const TRANSFER = 'transfer'
+export const BURN = 'burn'
+
+/** Block types that carry their owner's balance. */
+export const BALANCE_TYPES: ReadonlySet<string> = new Set([REWARD, TRANSFER, BURN])
+
+/** A reward claim. */
+export interface RewardPayload {
+  readonly epoch: number
+  readonly amount: number
+  readonly balance: number
+  readonly root: Uint8Array
+}
+
+/** A transfer half: the proposal (no senderBalance) or the agreement (with it). */
+export interface TransferPayload {
+  readonly amount: number
+  readonly balance: number
+  readonly senderBalance?: number
+}
+
+/** A burn. */
+export interface BurnPayload {
+  readonly amount: number
+  readonly balance: number
+}
+
+/** How a block moves its owner's balance: the balance after it and the change it claims. */
+export interface BalanceEntry {
+  readonly balance: number
+  readonly delta: number
+}
+
+/**
+ * Read a reward payload.
+ * @param payload a block's payload
+ * @returns the fields, or undefined when malformed
+ * @example const r = readReward(block.payload)
+ */
+export function readReward(payload: CborValue): RewardPayload | undefined {
+  const m = asMap(payload)
+  if (m === undefined || !hasExactKeys(m, ['epoch', 'amount', 'balance', 'root'])) return undefined
+  const { epoch, amount, balance, root } = m
+  if (!isUint(epoch) || !isUint(amount) || amount < 1 || !isInt(balance) || !isBytes(root, 32)) return undefined
+  return { epoch, amount, balance, root }
+}
+
+/**
+ * Read a transfer payload.
+ * @param payload a block's payload
+ * @param agreement whether the block is the agreement (it must then carry senderBalance)
+ * @returns the fields, or undefined when malformed
+ * @example const t = readTransfer(block.payload, block.linkSeq > 0)
+ */
+export function readTransfer(payload: CborValue, agreement: boolean): TransferPayload | undefined {
+  const m = asMap(payload)
+  if (m === undefined || !hasExactKeys(m, agreement ? ['amount', 'balance', 'senderBalance'] : ['amount', 'balance'])) return undefined
+  const { amount, balance, senderBalance } = m
+  if (!isUint(amount) || amount < 1 || !isInt(balance)) return undefined
+  if (agreement) return isInt(senderBalance) ? { amount, balance, senderBalance } : undefined
+  return { amount, balance }
+}
+
+/**
+ * Read a burn payload.
+ * @param payload a block's payload
+ * @returns the fields, or undefined when malformed
+ * @example const b = readBurn(block.payload)
+ */
+export function readBurn(payload: CborValue): BurnPayload | undefined {
+  const m = asMap(payload)
+  if (m === undefined || !hasExactKeys(m, ['amount', 'balance'])) return undefined
+  const { amount, balance } = m
+  if (!isUint(amount) || amount < 1 || !isInt(balance)) return undefined
+  return { amount, balance }
+}
+
+/**
+ * How a block moves its owner's balance: rewards and received transfers add, sent transfers and
+ * burns subtract. Undefined for other types and for malformed payloads.
+ * @param block a block
+ * @returns its balance after and its delta
+ * @example const e = balanceEntry(block); e && e.balance === before + e.delta
+ */
+export function balanceEntry(block: HalfBlock): BalanceEntry | undefined {
+  switch (block.type) {
+    case REWARD: {
+      const r = readReward(block.payload)
+      return r && { balance: r.balance, delta: r.amount }
+    }
+    case TRANSFER: {
+      const agreement = block.linkSeq > 0
+      const t = readTransfer(block.payload, agreement)
+      return t && { balance: t.balance, delta: agreement ? t.amount : -t.amount }
+    }
+    case BURN: {
+      const b = readBurn(block.payload)
+      return b && { balance: b.balance, delta: -b.amount }
+    }
+    default:
+      return undefined
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The `reward` block type: a contributor claims its share of an epoch with a unilateral block in
+ * its own chain. Its authority is the witnesses' certificate, not a counterparty's signature.
+ *
+ *   payload = { epoch, amount, balance, root }            (see payload.ts)
+ *
+ * Rules, in order (rule codes in quotes):
+ * 1. the payload is well-formed ('reward-payload') and the block unilateral ('reward-unilateral');
+ * 2. evidence for (owner, epoch, root) is held ('reward-evidence'); its certificate verifies under
+ *    the configuration governing the epoch ('reward-certificate') and is for this epoch and root
+ *    ('reward-certificate-mismatch'); its proof puts the leaf (owner, amount) under the root
+ *    ('reward-proof': a wrong amount or someone else's proof both fail here);
+ * 3. the balance is the previous balance plus the amount ('balance', with a 'balance' fraud proof);
+ * 4. one claim per epoch per chain: claims come in strictly increasing epochs, so the previous
+ *    reward of the chain is the only one to look at ('reward-epoch', with a 'reward-claim' fraud
+ *    proof of the two claims). A validator must know the chain back to that previous reward (or
+ *    to genesis) to accept a claim ('reward-history'): a claim mints tokens, so it is never
+ *    accepted unchecked.
+ *
+ * The block stays small (about 270 bytes) because the evidence travels beside it, see evidence.ts.
+ * @module
+ */
+import {
+  createFraudProof,
+  encodeCanonical,
+  equalBytes,
+  isUnilateral,
+  nobleCrypto,
+  toHex,
+  type BlockType,
+  type FraudVerifier,
+  type HalfBlock,
+  type RuleViolation,
+  type TypeContext,
+  type TypeVerdict,
+} from '@tally/core'
+import { checkBalance, walkBack } from './balance.js'
+import { certificateValue, verifyCertificateIn, type EpochCertificate } from './certificate.js'
+import type { Community } from './community.js'
+import { configId } from './config.js'
+import type { EvidenceSource, RewardEvidence } from './evidence.js'
+import { allocationLeaf, verifyMerkleProof } from './merkle.js'
+import { REWARD, readReward, type RewardPayload } from './payload.js'
+import { taggedHash, violation } from './util.js'
+
+/** The fraud kind of two claims out of epoch order (the same epoch twice, or an older one after a newer). */
+export const REWARD_CLAIM_FRAUD = 'reward-claim'
+
+/** Options of rewardType. */
+export interface RewardTypeOptions {
+  /** The community: its configuration chain says which witnesses certify which epoch. */
+  community: Community
+  /** Where claims' certificates and proofs are found. */
+  evidence: EvidenceSource
+}
+
+/**
+ * The `reward` block type.
+ * @param options community and evidence source
+ * @returns the type, to register with createBlockTypes (economyTypes does)
+ * @example const types = createBlockTypes([rewardType({ community, evidence })])
+ */
+export function rewardType(options: RewardTypeOptions): BlockType {
+  const { community, evidence } = options
+  if (community === undefined || evidence === undefined) throw new TypeError('"community" and "evidence" are required')
+  const verified = cacheOf(community)
+  return Object.freeze({
+    name: REWARD,
+    async validate(block: HalfBlock, ctx: TypeContext): Promise<TypeVerdict> {
+      const payload = readReward(block.payload)
+      if (payload === undefined) return { errors: [violation('reward-payload', 'a reward payload is { epoch, amount >= 1, balance, root (32 bytes) }')] }
+      if (!isUnilateral(block)) return { errors: [violation('reward-unilateral', 'a reward is a unilateral block')] }
+      const errors: RuleViolation[] = []
+      let held: RewardEvidence | undefined
+      try {
+        held = await evidence.evidence({ owner: block.publicKey, epoch: payload.epoch, root: payload.root, amount: payload.amount })
+      } catch {
+        held = undefined // a failing source holds nothing we can use: the claim cannot be accepted now
+      }
+      if (held === undefined) errors.push(violation('reward-evidence', `no certificate and proof held for this claim of ${payload.amount} in epoch ${payload.epoch}`))
+      else errors.push(...checkEvidence(block.publicKey, payload, held, verified))
+
+      const balance = await checkBalance(block, { balance: payload.balance, delta: payload.amount }, ctx.store, ctx.previous, ctx.crypto)
+      errors.push(...balance.errors)
+      let fraud = balance.fraud
+
+      const walk = await walkBack(ctx.store, block.publicKey, block.seq, (b) => b.type === REWARD, ctx.previous, ctx.crypto)
+      if (walk.status === 'unknown') {
+        errors.push(violation('reward-history', 'the chain is not known back to its previous reward: one claim per epoch cannot be checked'))
+      } else if (walk.status === 'found') {
+        const previous = readReward(walk.block.payload)
+        if (previous !== undefined && payload.epoch <= previous.epoch) {
+          const what = payload.epoch === previous.epoch ? `epoch ${payload.epoch} was already claimed` : `epoch ${payload.epoch} comes after a claim for epoch ${previous.epoch}`
+          errors.push(violation('reward-epoch', `${what} (seq ${walk.block.seq}): claims must be in strictly increasing epochs`))
+          fraud ??= createFraudProof(REWARD_CLAIM_FRAUD, [walk.block, block])
+        }
+      }
+      return fraud === undefined ? { errors } : { errors, fraud }
+    },
+    fraudKinds: Object.freeze({ [REWARD_CLAIM_FRAUD]: verifyRewardClaimFraud }),
+  })
+}
+
+/**
+ * Check a reward block and its evidence alone: payload, certificate under the community's
+ * configuration for the epoch, and the proof of (owner, amount). Chain rules (balance, one claim
+ * per epoch) need the chain and are the block type's.
+ * @param block the reward block
+ * @param evidence its certificate and proof
+ * @param community the community
+ * @returns the broken rules (empty when the claim is backed)
+ * @example verifyRewardClaim(block, decodeRewardEvidence(bytes), community).length === 0
+ */
+export function verifyRewardClaim(block: HalfBlock, evidence: RewardEvidence, community: Community): RuleViolation[] {
+  const payload = readReward(block?.payload)
+  if (payload === undefined) return [violation('reward-payload', 'a reward payload is { epoch, amount >= 1, balance, root (32 bytes) }')]
+  if (!isUnilateral(block)) return [violation('reward-unilateral', 'a reward is a unilateral block')]
+  return checkEvidence(block.publicKey, payload, evidence, cacheOf(community))
+}
+
+/**
+ * Check evidence for a claim before making the block: the certificate and the proof of
+ * (owner, amount) under (epoch, root).
+ * @param owner the claimant
+ * @param claim epoch, amount and root of the claim
+ * @param evidence certificate and proof
+ * @param community the community
+ * @returns the broken rules (empty when the evidence backs the claim)
+ * @example verifyRewardEvidence(me, { epoch, amount, root: cert.root }, { certificate: cert, proof }, community)
+ */
+export function verifyRewardEvidence(
+  owner: Uint8Array,
+  claim: { epoch: number; amount: number; root: Uint8Array },
+  evidence: RewardEvidence,
+  community: Community,
+): RuleViolation[] {
+  return checkEvidence(owner, { ...claim, balance: 0 }, evidence, cacheOf(community))
+}
+
+/**
+ * The payload of a claim.
+ * @param claim epoch, amount, the claimant's balance before the claim, and the certified root
+ * @returns the payload (balance after = before + amount)
+ * @throws RangeError when the balance would leave the safe integer range
+ * @example await agent.append('reward', rewardPayload({ epoch: 7, amount: 120, before: 0, root: cert.root }))
+ */
+export function rewardPayload(claim: { epoch: number; amount: number; before: number; root: Uint8Array }): { epoch: number; amount: number; balance: number; root: Uint8Array } {
+  const balance = claim.before + claim.amount
+  if (!Number.isSafeInteger(balance)) throw new RangeError('"amount" would take the balance beyond 2^53 - 1')
+  return { epoch: claim.epoch, amount: claim.amount, balance, root: claim.root }
+}
+
+/**
+ * The stand-alone verifier of 'reward-claim' fraud: two reward blocks by one key, the later (by
+ * seq) claiming an epoch not above the earlier's.
+ * @returns undefined when the evidence proves fraud, else the reason it does not
+ */
+export const verifyRewardClaimFraud: FraudVerifier = (blocks) => {
+  if (blocks.length !== 2) return 'reward-claim fraud needs exactly two blocks'
+  const [a, b] = blocks as [HalfBlock, HalfBlock]
+  if (a.type !== REWARD || b.type !== REWARD) return 'both blocks must be rewards'
+  const ra = readReward(a.payload)
+  const rb = readReward(b.payload)
+  if (ra === undefined || rb === undefined) return 'a reward payload is malformed'
+  if (a.seq >= b.seq) return 'the claims must be at different seqs'
+  return rb.epoch <= ra.epoch ? undefined : 'the claims are in epoch order'
+}
+
+// ## Private helpers
+
+function checkEvidence(owner: Uint8Array, payload: RewardPayload, evidence: RewardEvidence, certificates: CertificateCache): RuleViolation[] {
+  const { certificate, proof } = evidence
+  if (certificate?.epoch !== payload.epoch || !(certificate.root instanceof Uint8Array) || !equalBytes(certificate.root, payload.root)) {
+    return [violation('reward-certificate-mismatch', 'the certificate is for another epoch or root')]
+  }
+  const check = certificates.check(certificate)
+  if (!check.ok) return [violation('reward-certificate', `the certificate does not verify: ${check.reason}`)]
+  if (!verifyMerkleProof(allocationLeaf(owner, payload.amount), proof, certificate.leaves, certificate.root)) {
+    return [violation('reward-proof', `the proof does not put (owner, ${payload.amount}) under the certified root`)]
+  }
+  return []
+}
+
+const caches = new WeakMap<Community, CertificateCache>()
+
+/** The certificate cache of a community, shared by every check of its claims. */
+function cacheOf(community: Community): CertificateCache {
+  let cache = caches.get(community)
+  if (cache === undefined) caches.set(community, (cache = new CertificateCache(community)))
+  return cache
+}
+
+/**
+ * Verified certificates, by the hash of their encoding: a certificate is checked once (k
+ * signature checks), then every claim of its epoch costs a hash lookup and a Merkle proof.
+ */
+class CertificateCache {
+  readonly #community: Community
+  readonly #ok = new Map<string, true>()
+
+  constructor(community: Community) {
+    this.#community = community
+  }
+
+  check(certificate: EpochCertificate): { ok: true } | { ok: false; reason: string } {
+    let key: string
+    try {
+      // keyed by the configuration in force too: an update can change which version governs an epoch
+      const crypto = this.#community.crypto ?? nobleCrypto
+      key = toHex(configId(this.#community.current, crypto)) + toHex(taggedHash('certificate', crypto, encodeCanonical(certificateValue(certificate))))
+    } catch (err) {
+      return { ok: false, reason: `malformed: ${(err as Error).message}` }
+    }
+    if (this.#ok.has(key)) return { ok: true }
+    const check = verifyCertificateIn(certificate, this.#community)
+    if (check.ok) {
+      if (this.#ok.size >= 4096) this.#ok.clear()
+      this.#ok.set(key, true)
+    }
+    return check
+  }
+}
+

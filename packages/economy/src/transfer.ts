@@ -1,0 +1,111 @@
+/**
+ * The `transfer` and `burn` block types (FR4).
+ *
+ * A transfer is a proposal in the sender's chain, { amount, balance }, and an agreement in the
+ * receiver's, { amount, balance, senderBalance }: each carries its owner's balance after the
+ * block. The agreement's payload is made by the receiver (agreementPayload) from its own latest
+ * balance; it repeats the amount and the sender's balance, which is what `matches` compares.
+ * A burn is a unilateral { amount, balance } that destroys tokens.
+ *
+ * Rules (rule codes in quotes): a well-formed payload ('transfer-payload', 'burn-payload'), the
+ * right shape of block ('transfer-unilateral': a transfer has a counterparty; 'burn-unilateral':
+ * a burn has none), and the balance rule of balance.ts ('balance', 'balance-negative', with a
+ * 'balance' fraud proof). Before countersigning, the receiver replays the sender's chain from
+ * genesis as its store holds it (shouldSign): every block present, chained, and every balance
+ * following — it checks that the sender can pay, not only that the sender says so. Replays are
+ * incremental: the next transfer from the same sender replays only the new blocks.
+ * @module
+ */
+import {
+  RefusedError,
+  equalBytes,
+  isUnilateral,
+  type BlockType,
+  type CborValue,
+  type HalfBlock,
+  type TypeContext,
+  type TypeVerdict,
+} from '@tally/core'
+import { BALANCE_FRAUD, balanceOf, checkBalance, replayBalance, verifyBalanceFraud, type ReplayPoint } from './balance.js'
+import { BURN, TRANSFER, readBurn, readTransfer } from './payload.js'
+import { keyString, violation } from './util.js'
+
+/** Options of transferType. */
+export interface TransferTypeOptions {
+  /**
+   * The receiver's own policy, asked after the rules passed and the sender's balance was checked
+   * (default: accept every valid transfer).
+   */
+  accept?: (proposal: HalfBlock, amount: number) => boolean | Promise<boolean>
+}
+
+/**
+ * The `transfer` block type. It also registers the 'balance' fraud kind.
+ * @param options the receiver's policy
+ * @returns the type
+ * @example const types = createBlockTypes([transferType(), burnType()])
+ */
+export function transferType(options: TransferTypeOptions = {}): BlockType {
+  // how far each sender's chain was replayed, so the next transfer replays only what is new
+  const replayed = new Map<string, ReplayPoint>()
+  return Object.freeze({
+    name: TRANSFER,
+    async validate(block: HalfBlock, ctx: TypeContext): Promise<TypeVerdict> {
+      if (isUnilateral(block)) return { errors: [violation('transfer-unilateral', 'a transfer has a counterparty')] }
+      const agreement = block.linkSeq > 0
+      const payload = readTransfer(block.payload, agreement)
+      if (payload === undefined) {
+        const shape = agreement ? '{ amount >= 1, balance, senderBalance }' : '{ amount >= 1, balance }'
+        return { errors: [violation('transfer-payload', `a transfer ${agreement ? 'agreement' : 'proposal'} payload is ${shape}`)] }
+      }
+      const delta = agreement ? payload.amount : -payload.amount
+      return checkBalance(block, { balance: payload.balance, delta }, ctx.store, ctx.previous, ctx.crypto)
+    },
+    matches(proposal: HalfBlock, agreement: HalfBlock): boolean {
+      const p = readTransfer(proposal.payload, false)
+      const a = readTransfer(agreement.payload, true)
+      return p !== undefined && a !== undefined && p.amount === a.amount && a.senderBalance === p.balance
+    },
+    async agreementPayload(proposal: HalfBlock, ctx: TypeContext): Promise<CborValue> {
+      const p = readTransfer(proposal.payload, false)
+      if (p === undefined) throw new RefusedError('malformed transfer proposal')
+      const before = await balanceOf(ctx.store, proposal.linkPublicKey, ctx.crypto)
+      if (before === undefined) throw new RefusedError('own balance unknown: the chain has gaps')
+      const balance = before + p.amount
+      if (!Number.isSafeInteger(balance)) throw new RefusedError('the balance would pass 2^53 - 1')
+      return { amount: p.amount, balance, senderBalance: p.balance }
+    },
+    async shouldSign(proposal: HalfBlock, ctx: TypeContext): Promise<boolean> {
+      const p = readTransfer(proposal.payload, false)
+      if (p === undefined || p.balance < 0) return false
+      // the whole chain, not just the previous block: a block stored before its predecessor was
+      // known had its balance checked against nothing, and a gap may hide an invalid block
+      const sender = keyString(proposal.publicKey)
+      const replay = await replayBalance(ctx.store, proposal.publicKey, proposal.seq - 1, ctx.crypto, replayed.get(sender))
+      if (replay === undefined) return false
+      if (replayed.size >= 10_000) replayed.clear()
+      replayed.set(sender, replay)
+      if (replay.hash !== undefined && !equalBytes(proposal.previousHash, replay.hash)) return false
+      if (replay.balance - p.amount !== p.balance) return false
+      return options.accept === undefined ? true : options.accept(proposal, p.amount)
+    },
+    fraudKinds: Object.freeze({ [BALANCE_FRAUD]: verifyBalanceFraud }),
+  })
+}
+
+/**
+ * The `burn` block type: a unilateral block that destroys `amount` of its owner's tokens.
+ * @returns the type
+ * @example await agent.append('burn', { amount: 5, balance: before - 5 })
+ */
+export function burnType(): BlockType {
+  return Object.freeze({
+    name: BURN,
+    async validate(block: HalfBlock, ctx: TypeContext): Promise<TypeVerdict> {
+      const payload = readBurn(block.payload)
+      if (payload === undefined) return { errors: [violation('burn-payload', 'a burn payload is { amount >= 1, balance }')] }
+      if (!isUnilateral(block)) return { errors: [violation('burn-unilateral', 'a burn is a unilateral block')] }
+      return checkBalance(block, { balance: payload.balance, delta: -payload.amount }, ctx.store, ctx.previous, ctx.crypto)
+    },
+  })
+}

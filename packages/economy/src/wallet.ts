@@ -1,0 +1,159 @@
+/**
+ * The wallet: an agent's economic operations — claim a reward, send, accept, burn — each making a
+ * block whose balance follows from the last one.
+ *
+ * Why a wallet and not bare agent calls: a block's balance is computed from the chain's latest
+ * balance *before* the block is signed. Two operations running at once could both start from the
+ * same balance, and the agent would sign a chain whose balances do not add up — fraud against
+ * itself. The wallet runs its operations one at a time, so an honest agent that does all its
+ * economic work through its wallet can never be accused.
+ * @module
+ */
+import {
+  InvalidBlockError,
+  abytes,
+  blockHash,
+  equalBytes,
+  auint,
+  type Agent,
+  type HalfBlock,
+  type Transaction,
+} from '@tally/core'
+import { balanceOf, walkBack } from './balance.js'
+import type { EpochCertificate } from './certificate.js'
+import type { Community } from './community.js'
+import type { EvidenceStore } from './evidence.js'
+import type { MerkleProof } from './merkle.js'
+import { BURN, REWARD, TRANSFER, readReward } from './payload.js'
+import { rewardPayload, verifyRewardEvidence } from './reward.js'
+
+/** What a contributor needs to claim an epoch's reward: from its witness, or from the published table. */
+export interface Claim {
+  /** Units allocated to this agent (its row of the allocation table). */
+  readonly amount: number
+  /** The epoch certificate. */
+  readonly certificate: EpochCertificate
+  /** The proof of this agent's row under the certificate's root. */
+  readonly proof: MerkleProof
+}
+
+/** An agent's economic operations, one at a time. */
+export interface Wallet {
+  /** The agent. */
+  readonly agent: Agent
+  /** The agent's balance (from its latest balance block; 0 before any). */
+  balance(): Promise<number>
+  /** The last epoch claimed, or -1. */
+  lastClaimedEpoch(): Promise<number>
+  /**
+   * Claim an epoch's reward: checks the evidence first, keeps it in the evidence store (where
+   * validators look for it), and appends the reward block.
+   * @throws RangeError when the epoch is not above the last claimed one; InvalidBlockError when the evidence does not back the claim
+   */
+  claim(claim: Claim): Promise<HalfBlock>
+  /**
+   * Propose a transfer of `amount` to `to`.
+   * @throws RangeError when the amount is not a positive integer or exceeds the balance
+   */
+  send(to: Uint8Array, amount: number): Promise<HalfBlock>
+  /**
+   * Countersign a transfer proposed to this agent, after taking in the sender's recent chain
+   * (`history`: its blocks since its previous balance block, at least) so the sender's balance
+   * can be checked.
+   * @throws InvalidBlockError, FraudError, RefusedError (from the agent)
+   */
+  accept(proposal: HalfBlock, history?: readonly HalfBlock[]): Promise<HalfBlock>
+  /** Take in the receiver's agreement to one of this agent's transfers. */
+  complete(agreement: HalfBlock): Promise<Transaction>
+  /**
+   * Destroy `amount` tokens.
+   * @throws RangeError when the amount is not a positive integer or exceeds the balance
+   */
+  burn(amount: number): Promise<HalfBlock>
+}
+
+/** Options of createWallet. */
+export interface WalletOptions {
+  /** The agent (its types must include the economy's: see createEconomyTypes). */
+  agent: Agent
+  /** The community. */
+  community: Community
+  /** Where claims' evidence is kept for validators. */
+  evidence: EvidenceStore
+}
+
+/**
+ * A wallet over an agent.
+ * @param options agent, community, evidence store
+ * @returns the wallet
+ * @example
+ * const wallet = createWallet({ agent, community, evidence })
+ * await wallet.claim({ amount, certificate, proof })
+ * const p = await wallet.send(bob.publicKey, 10)
+ */
+export function createWallet(options: WalletOptions): Wallet {
+  const { agent, community, evidence } = options
+  if (agent === undefined || community === undefined || evidence === undefined) throw new TypeError('"agent", "community" and "evidence" are required')
+  let tail: Promise<unknown> = Promise.resolve()
+  const serialized = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn)
+    tail = run.catch(() => undefined)
+    return run
+  }
+  const balance = async (): Promise<number> => {
+    const b = await balanceOf(agent.store, agent.publicKey, community.crypto)
+    if (b === undefined) throw new RangeError('the agent\'s balance is unknown: its own chain has a gap or a malformed balance block')
+    return b
+  }
+  const lastClaimedEpoch = async (): Promise<number> => {
+    const latest = await agent.store.latest(agent.publicKey)
+    if (latest === undefined) return -1
+    const walk = await walkBack(agent.store, agent.publicKey, latest.seq + 1, (b) => b.type === REWARD, undefined, community.crypto)
+    return walk.status === 'found' ? (readReward(walk.block.payload)?.epoch ?? -1) : -1
+  }
+  const spend = async (amount: number): Promise<number> => {
+    auint('amount', amount, 1)
+    const before = await balance()
+    if (amount > before) throw new RangeError(`"amount" ${amount} exceeds the balance of ${before}`)
+    return before - amount
+  }
+
+  return Object.freeze({
+    agent,
+    balance: () => serialized(balance),
+    lastClaimedEpoch: () => serialized(lastClaimedEpoch),
+    claim: (claim: Claim) =>
+      serialized(async () => {
+        auint('amount', claim?.amount, 1)
+        const { certificate, proof } = claim
+        const last = await lastClaimedEpoch()
+        if (certificate.epoch <= last) throw new RangeError(`"claim" is for epoch ${certificate.epoch}, not above the last claimed epoch ${last}`)
+        const errors = verifyRewardEvidence(agent.publicKey, { epoch: certificate.epoch, amount: claim.amount, root: certificate.root }, { certificate, proof }, community)
+        if (errors.length > 0) throw new InvalidBlockError('the evidence does not back this claim', errors)
+        evidence.put(agent.publicKey, claim.amount, { certificate, proof })
+        const payload = rewardPayload({ epoch: certificate.epoch, amount: claim.amount, before: await balance(), root: certificate.root })
+        return agent.append(REWARD, payload)
+      }),
+    send: (to: Uint8Array, amount: number) =>
+      serialized(async () => {
+        abytes('to', to, 32)
+        const after = await spend(amount)
+        return agent.propose(to, TRANSFER, { amount, balance: after })
+      }),
+    accept: (proposal: HalfBlock, history: readonly HalfBlock[] = []) =>
+      serialized(async () => {
+        for (const block of history) {
+          // blocks already held need no second check (and no second signature verification)
+          const known = await agent.store.get(block.publicKey, block.seq)
+          if (known === undefined || !equalBytes(blockHash(known, community.crypto), blockHash(block, community.crypto))) await agent.receive(block)
+        }
+        return agent.agree(proposal)
+      }),
+    complete: (agreement: HalfBlock) => serialized(() => agent.complete(agreement)),
+    burn: (amount: number) =>
+      serialized(async () => {
+        const after = await spend(amount)
+        return agent.append(BURN, { amount, balance: after })
+      }),
+  })
+}

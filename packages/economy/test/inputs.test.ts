@@ -1,0 +1,142 @@
+/**
+ * A shared table of bad inputs fed to every public decoder and checker: decoders throw only
+ * DecodeError (or TypeError for a value that is not bytes at all), checkers answer "no" and never
+ * throw, constructors throw TypeError or RangeError naming the argument.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { DecodeError, encodeCanonical } from '@tally/core'
+import {
+  allocate,
+  balanceEntry,
+  checkLink,
+  checkQuorum,
+  checkRegistration,
+  checkRevocation,
+  createConfig,
+  createKarmaLedger,
+  decodeCertificate,
+  decodeConfig,
+  decodeLink,
+  decodeMerkleProof,
+  decodeRegistration,
+  decodeReport,
+  decodeRevocation,
+  decodeRewardEvidence,
+  decodeSignatures,
+  decodeSignedConfig,
+  readBurn,
+  readReward,
+  readTransfer,
+  verifyCertificate,
+  verifyMerkleProof,
+} from '@tally/economy'
+import { genesis, world } from './helpers.ts'
+
+/** Values that are not what anything here expects. */
+const BAD: readonly unknown[] = [
+  undefined, null, 0, -1, 1.5, Number.NaN, 2 ** 64, 10n, '', 'x', true, [], [1, 2], {}, { a: 1 },
+  new Uint8Array(0), new Uint8Array(31), new Uint8Array(1000).fill(0xff), Uint8Array.of(0x80), Uint8Array.of(0xa0),
+  encodeCanonical(['register']), encodeCanonical([1, 2, 3, 4, 5, 6]), encodeCanonical({ version: 0 }),
+]
+const bytesOf = (x: unknown) => (x instanceof Uint8Array ? x : undefined)
+
+const { config, community } = genesis()
+const { monitor } = world()
+
+const Decoders = suite('inputs: decoders')
+
+const decoders: [string, (b: Uint8Array) => unknown][] = [
+  ['decodeConfig', decodeConfig], ['decodeSignedConfig', decodeSignedConfig], ['decodeRegistration', decodeRegistration],
+  ['decodeRevocation', decodeRevocation], ['decodeLink', decodeLink], ['decodeReport', decodeReport],
+  ['decodeCertificate', decodeCertificate], ['decodeMerkleProof', decodeMerkleProof], ['decodeRewardEvidence', decodeRewardEvidence],
+]
+for (const [name, decode] of decoders) {
+  Decoders(`${name} throws DecodeError or TypeError, nothing else`, () => {
+    for (const value of BAD) {
+      try {
+        decode(value as Uint8Array)
+        assert.unreachable(`${name} accepted ${String(value)}`)
+      } catch (err) {
+        const ok = err instanceof DecodeError || (!(value instanceof Uint8Array) && err instanceof TypeError)
+        assert.ok(ok, `${name}(${String(value)}) threw ${String(err)}`)
+      }
+    }
+  })
+}
+
+Decoders('decodeSignatures refuses every bad value with DecodeError', () => {
+  for (const value of BAD) {
+    if (Array.isArray(value) && value.length === 0) continue // the empty list is a valid (empty) list
+    let thrown: unknown
+    try {
+      decodeSignatures(value as never)
+    } catch (err) {
+      thrown = err
+    }
+    assert.ok(thrown instanceof DecodeError, `decodeSignatures(${String(value)})`)
+  }
+})
+
+const Checkers = suite('inputs: checkers answer no, never throw')
+
+Checkers('statement, certificate, quorum and proof checks', () => {
+  for (const value of BAD) {
+    const v = value as never
+    assert.is(checkRegistration(v, config, community.id).ok, false)
+    assert.is(checkRevocation(v, config, community.id).ok, false)
+    assert.is(checkLink(v, config, community.id).ok, false)
+    assert.is(verifyCertificate(v, config).ok, false)
+    assert.ok(typeof checkQuorum(new Uint8Array(32), v, config) === 'string')
+    assert.is(verifyMerkleProof(v, v, 1, v), false)
+    assert.is(verifyMerkleProof(new Uint8Array(32), { index: 0, siblings: v }, 2, new Uint8Array(32).fill(1)), false)
+  }
+})
+
+Checkers('payload readers return undefined for every bad payload', () => {
+  for (const value of BAD) {
+    assert.is(readReward(value as never), undefined)
+    assert.is(readTransfer(value as never, false), undefined)
+    assert.is(readTransfer(value as never, true), undefined)
+    assert.is(readBurn(value as never), undefined)
+    for (const type of ['reward', 'transfer', 'burn']) assert.is(balanceEntry({ type, linkSeq: 0, payload: value } as never), undefined)
+  }
+})
+
+Checkers('the monitor refuses every bad report as malformed', () => {
+  for (const value of BAD) {
+    const bytes = bytesOf(value)
+    if (bytes === undefined) continue
+    const verdict = monitor.submit(bytes)
+    assert.is((verdict as { code?: string }).code, 'malformed', `submit(${String(value)})`)
+  }
+})
+
+const Constructors = suite('inputs: constructors name the argument')
+
+Constructors('allocate, createConfig, createKarmaLedger throw TypeError or RangeError', () => {
+  const notCount = BAD.filter((v) => !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0))
+  const notWindow = BAD.filter((v) => !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && v <= 1024))
+  const notKarma = BAD.filter((v) => typeof v !== 'object' || v === null || (!Array.isArray(v) && !(v instanceof Uint8Array)) || (Array.isArray(v) && v.length > 0 && v.some((x) => typeof x !== 'number')))
+  const cases: [string, readonly unknown[], (v: unknown) => unknown][] = [
+    ['allocate(total)', notCount, (v) => allocate(v as never, [1])],
+    ['allocate(karma)', notKarma, (v) => allocate(10, v as never)],
+    ['createConfig', BAD, (v) => createConfig(v as never)],
+    ['createKarmaLedger', notWindow, (v) => createKarmaLedger({ window: v as never })],
+  ]
+  for (const [name, values, fn] of cases) {
+    for (const value of values) {
+      let thrown: unknown
+      try {
+        fn(value)
+      } catch (err) {
+        thrown = err
+      }
+      assert.ok(thrown instanceof TypeError || thrown instanceof RangeError, `${name}(${String(value)}) gave ${String(thrown)}`)
+    }
+  }
+})
+
+Decoders.run()
+Checkers.run()
+Constructors.run()
