@@ -1,0 +1,165 @@
+/**
+ * The test kit in @tally/core/testing, used the way its README shows: random schedules with
+ * cheaters, run against memory stores, judged by everyForkCaught and nobodyFramed; plus scripted
+ * schedules that pin each adversarial move's effect, a user's own block type, and the replay
+ * message of a failing property.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import fc from 'fast-check'
+import { createBlockTypes, toHex, verifyFraudProof, type BlockType } from '@tally/core'
+import {
+  adversarialMoveArb,
+  check,
+  everyForkCaught,
+  honestChainArb,
+  nobodyFramed,
+  runSchedule,
+  scheduleArb,
+  uncaughtForks,
+  type Schedule,
+} from '@tally/core/testing'
+import { validate, createMemoryStore } from '@tally/core'
+
+const test = suite('testing kit')
+
+test('every fork is caught and nobody is framed, over random schedules with cheaters', async () => {
+  let forks = 0
+  await check(
+    fc.asyncProperty(scheduleArb({ agents: 5, cheaters: 2, maxSteps: 24 }), async (schedule) => {
+      const result = await runSchedule(schedule)
+      forks += result.forks.filter((f) => f.otherHalfPublic).length
+      assert.equal(uncaughtForks(result), [])
+      assert.ok(everyForkCaught(result))
+      assert.ok(nobodyFramed(result))
+    }),
+    { numRuns: 60, seed: 42 },
+  )
+  assert.ok(forks >= 5, `the schedules released forks (${forks})`)
+})
+
+test('a scripted double spend: caught by all honest agents after gossip, cheater refused', async () => {
+  const schedule: Schedule = {
+    agents: 4,
+    cheaters: [3],
+    steps: [
+      { kind: 'transact', from: 3, to: 0, payload: 'pay alice' },
+      { kind: 'attack', agent: 3, move: { kind: 'fork', back: 0 }, target: 1 },
+      { kind: 'gossip', from: 0, to: 2 },
+    ],
+  }
+  const result = await runSchedule(schedule)
+  assert.is(result.forks.length, 1)
+  const cheater = toHex(result.views[3]!.publicKey)
+  for (const view of result.views.filter((v) => v.honest)) {
+    assert.ok(view.accused.has(cheater), `agent ${view.index} holds a proof`)
+    assert.ok(await view.agent.refuses(result.views[3]!.publicKey))
+    for (const proof of view.proofs) assert.ok(verifyFraudProof(proof).ok)
+  }
+  assert.ok(everyForkCaught(result) && nobodyFramed(result))
+})
+
+test('without the settling gossip, a fork shown to one agent is known to that one only', async () => {
+  const result = await runSchedule(
+    {
+      agents: 3,
+      cheaters: [2],
+      steps: [
+        { kind: 'transact', from: 2, to: 0, payload: 1 },
+        { kind: 'gossip', from: 0, to: 1 },
+        { kind: 'attack', agent: 2, move: { kind: 'fork', back: 0 }, target: 1 },
+      ],
+    },
+    { settle: false },
+  )
+  assert.ok(result.views[1]!.accused.size === 1)
+  assert.ok(result.views[0]!.accused.size === 0)
+  assert.is(uncaughtForks(result).length, 1)
+  assert.not.ok(everyForkCaught(result))
+})
+
+test('forged, tampered and replayed blocks change nothing and frame nobody', async () => {
+  const result = await runSchedule({
+    agents: 3,
+    cheaters: [2],
+    steps: [
+      { kind: 'transact', from: 0, to: 1, payload: 'a' },
+      { kind: 'transact', from: 2, to: 0, payload: 'b' },
+      { kind: 'attack', agent: 2, move: { kind: 'forge', victim: 0 }, target: 1 },
+      { kind: 'attack', agent: 2, move: { kind: 'tamper', byte: 70 }, target: 1 },
+      { kind: 'attack', agent: 2, move: { kind: 'replay', back: 1 }, target: 1 },
+    ],
+  })
+  assert.equal(result.acceptedInvalid, [])
+  for (const view of result.views) assert.is(view.accused.size, 0)
+  assert.ok(nobodyFramed(result))
+})
+
+test('double countersign and a fork one block later are proven too', async () => {
+  for (const move of [{ kind: 'double-countersign' as const }, { kind: 'fork-next' as const }]) {
+    const result = await runSchedule({
+      agents: 3,
+      cheaters: [2],
+      steps: [
+        { kind: 'transact', from: 0, to: 2, payload: 'x' },
+        { kind: 'gossip', from: 2, to: 1 },
+        { kind: 'attack', agent: 2, move, target: 1 },
+      ],
+    })
+    assert.is(result.forks.length, 1, move.kind)
+    assert.ok(result.forks[0]!.otherHalfPublic)
+    assert.ok(everyForkCaught(result), move.kind)
+    assert.ok(nobodyFramed(result), move.kind)
+  }
+})
+
+test("a user's own block type plugs in: its rules run on every honest agent", async () => {
+  // 'counter' payloads must be non-negative integers; proposals with a negative one are refused
+  const counter: BlockType = {
+    name: 'counter',
+    validate: (block) => ({
+      errors: typeof block.payload === 'number' && block.payload >= 0 ? [] : [{ rule: 'counter-payload', message: 'counter must be a non-negative integer' }],
+    }),
+  }
+  const types = createBlockTypes([counter])
+  await check(
+    fc.asyncProperty(scheduleArb({ agents: 3, cheaters: 1, maxSteps: 12, payload: fc.integer({ min: -3, max: 5 }) }), async (schedule) => {
+      const result = await runSchedule(schedule, { types, type: 'counter' })
+      assert.ok(nobodyFramed(result))
+      for (const view of result.views.filter((v) => v.honest)) {
+        // an honest agent never countersigned a negative counter
+        for (const block of await view.store.range(view.publicKey)) {
+          if (block.linkSeq > 0) assert.ok((block.payload as number) >= 0)
+        }
+      }
+    }),
+    { numRuns: 15, seed: 7 },
+  )
+})
+
+test('honest chains from honestChainArb validate block by block', async () => {
+  await check(
+    fc.asyncProperty(honestChainArb({ maxLength: 8 }), async ({ blocks }) => {
+      const store = createMemoryStore()
+      for (const block of blocks) {
+        const result = await validate(block, { store })
+        assert.ok(result.level === 'valid' || result.level === 'partial-next', result.level)
+        await store.batch().put(block).commit()
+      }
+    }),
+    { numRuns: 20, seed: 3 },
+  )
+})
+
+test('a failing property names its seed and the command that replays it', async () => {
+  let message = ''
+  try {
+    await check(fc.property(adversarialMoveArb(), (move) => move.kind !== 'withhold'), { seed: 11 })
+  } catch (err) {
+    message = (err as Error).message
+  }
+  assert.match(message, /Replay this run: TALLY_SEED=11 TALLY_PATH=\S+ node --import tsx /)
+  assert.match(message, /withhold/)
+})
+
+test.run()
