@@ -1,0 +1,333 @@
+/**
+ * The fuzzer shared by test/fuzz.test.ts (a seeded sample in `npm test`), test/fuzz.slow.ts
+ * (1,000,000+ inputs in `npm run test:slow`) and bench/reliability.ts.
+ *
+ * A corpus of valid encodings — blocks, fraud proofs, every gossip message type, economy
+ * documents (signed configuration, registration, metric report, certificate, reward evidence) —
+ * is mutated (bit flips, byte sets, truncation, extension, CBOR head and length changes, type
+ * changes, splices, deep nesting) and fed to every decoder. A decoder may accept or refuse with
+ * its documented error (DecodeError, code ERR_DECODE; a `{ ok: false }` result for messages);
+ * anything else is a crash. Accepted blocks go through an honest agent's `receive` into a memory
+ * store: a stored block whose signature does not verify is an invalid block accepted. Accepted
+ * fraud proofs must verify only against the corpus's cheater: a verifying proof against anyone
+ * else is a false accusation.
+ */
+import {
+  UNILATERAL_KEY,
+  blockHash,
+  createAgent,
+  createBlockTypes,
+  createFraudProof,
+  createMemoryStore,
+  decodeBlock,
+  decodeCanonical,
+  decodeFraudProof,
+  encodeBlock,
+
+  encodeFraudProof,
+  equalBytes,
+  identityFromSeed,
+  signBlock,
+  verifyBlock,
+  verifyFraudProof,
+  type CryptoProvider,
+  type HalfBlock,
+  type Identity,
+} from '@tally/core'
+import { createRandom, decodeMessage, encodeMessage, type Message } from '@tally/gossip'
+import {
+  decodeCertificate,
+  decodeRegistration,
+  decodeReport,
+  decodeRewardEvidence,
+  decodeSignedConfig,
+  encodeCertificate,
+  encodeRegistration,
+  encodeRewardEvidence,
+  encodeSignedConfig,
+  signReport,
+} from '@tally/economy'
+import { certificate, genesis, registration, runEpoch, world, alice as ecoAlice, component } from '../../packages/economy/test/helpers.ts'
+
+/** What a fuzz run found. */
+export interface FuzzReport {
+  inputs: number
+  /** Inputs per target. */
+  perTarget: Record<string, number>
+  /** Inputs a decoder accepted. */
+  accepted: number
+  /** Decoders that threw something other than their documented error, with a sample. */
+  crashes: { target: string; error: string; input: string }[]
+  /** Blocks an honest agent stored that do not verify, and proofs that accuse an honest key. */
+  invalidAccepted: { target: string; what: string; input: string }[]
+}
+
+/** One decoder under test. */
+interface Target {
+  readonly name: string
+  readonly corpus: readonly Uint8Array[]
+  /** Decode; return what was accepted (or undefined when refused); throw only what is a crash. */
+  run(input: Uint8Array, report: FuzzReport): Promise<void> | void
+}
+
+const CHEATER_SEED = 0xc4
+const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n)
+
+/**
+ * Build the targets and their corpus.
+ * @param crypto provider for signatures (a native one keeps a million inputs fast)
+ */
+export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
+  const honest = identityFromSeed(seed(1), crypto)
+  const other = identityFromSeed(seed(2), crypto)
+  const cheater = identityFromSeed(seed(CHEATER_SEED), crypto)
+  const blocks = sampleBlocks(honest, other, cheater, crypto)
+  const fork = signBlock({ ...fieldsOf(blocks.cheater[1]!), payload: ['other', 2] }, cheater, crypto)
+  const proof = createFraudProof('double-sign', [blocks.cheater[1]!, fork])
+  const blockBytes = [...blocks.honest, ...blocks.cheater, fork].map(encodeBlock)
+  const proofBytes = [encodeFraudProof(proof)]
+
+  // the honest receiver: an agent over a memory store that keeps what validates
+  const types = createBlockTypes([{ name: 'note' }, { name: 'transfer' }])
+  const receiver = createAgent({ identity: identityFromSeed(seed(3), crypto), store: createMemoryStore({ crypto }), types })
+
+  const messages: Message[] = [
+    { type: 'hello', versions: [1], publicKey: honest.publicKey, challenge: seed(7) },
+    { type: 'welcome', versions: [1], version: 1, publicKey: other.publicKey, challenge: seed(8), signature: new Uint8Array(64).fill(5) },
+    { type: 'auth', signature: new Uint8Array(64).fill(6) },
+    { type: 'error', requestId: 3, code: 'refused', reason: 'no' },
+    { type: 'proposal', requestId: 1, block: blocks.honest[2]!, context: [blocks.honest[1]!] },
+    { type: 'agreement', requestId: 1, block: blocks.honest[3]! },
+    { type: 'push', blocks: blocks.honest.slice(0, 3) },
+    { type: 'heads', requestId: 0, heads: [{ publicKey: honest.publicKey, seq: 4, hash: blockHash(blocks.honest[3]!, crypto) }] },
+    { type: 'crawl-request', requestId: 9, publicKey: honest.publicKey, start: -5, end: -1 },
+    { type: 'crawl-answer', requestId: 9, publicKey: honest.publicKey, latest: 4, blocks: blocks.honest.slice(1, 4) },
+    { type: 'fraud', proof },
+    { type: 'witness-query', requestId: 4, publicKey: cheater.publicKey, seq: 2 },
+    { type: 'witness-answer', requestId: 4, publicKey: cheater.publicKey, seq: 2, block: blocks.cheater[1]! },
+    { type: 'peers-request', requestId: 5, max: 10 } as Message,
+  ]
+  const messageBytes = messages.map((m) => encodeMessage(m))
+
+  const w = world([[ecoAlice, component(1)]])
+  const epoch = runEpoch(w, [[component(1), [75_000, 12]]])
+  const cert = certificate(epoch)
+  const economyCorpus = {
+    config: [encodeSignedConfig(genesis().community.versions[0]!)],
+    registration: [encodeRegistration(registration(w.community, ecoAlice, component(2)))],
+    report: [signReport({ component: component(1).publicKey, epoch: 0, seq: 0, metrics: [75_000, 12] }, component(1), w.community.id)],
+    certificate: [encodeCertificate(cert)],
+    evidence: [encodeRewardEvidence({ certificate: cert, proof: epoch.proofFor(ecoAlice.publicKey)! })],
+  }
+
+  const decodeOnly = (name: string, corpus: Uint8Array[], decode: (b: Uint8Array) => unknown): Target => ({
+    name,
+    corpus,
+    run(input, report) {
+      try {
+        decode(input)
+        report.accepted++
+      } catch (err) {
+        if (!isDecodeError(err)) throw err
+      }
+    },
+  })
+
+  return [
+    {
+      name: 'block',
+      corpus: blockBytes,
+      async run(input, report) {
+        let block: HalfBlock
+        try {
+          block = decodeBlock(input)
+        } catch (err) {
+          if (!isDecodeError(err)) throw err
+          return
+        }
+        report.accepted++
+        const result = await receiver.receive(block)
+        if (result.level !== 'invalid' && !verifyBlock(block, crypto)) {
+          report.invalidAccepted.push({ target: 'block', what: `stored a block whose signature does not verify (${result.level})`, input: hex(input) })
+        }
+        for (const proof of result.fraud) {
+          if (!equalBytes(proof.publicKey, cheater.publicKey)) report.invalidAccepted.push({ target: 'block', what: 'a proof against an honest key', input: hex(input) })
+        }
+      },
+    },
+    {
+      name: 'fraud-proof',
+      corpus: proofBytes,
+      run(input, report) {
+        let decoded
+        try {
+          decoded = decodeFraudProof(input)
+        } catch (err) {
+          if (!isDecodeError(err)) throw err
+          return
+        }
+        report.accepted++
+        if (verifyFraudProof(decoded, { crypto }).ok && !equalBytes(decoded.publicKey, cheater.publicKey)) {
+          report.invalidAccepted.push({ target: 'fraud-proof', what: 'a verifying proof against an honest key', input: hex(input) })
+        }
+      },
+    },
+    decodeOnly('cbor', [...blockBytes.map((b) => b.subarray(0, b.length - 64)), ...economyCorpus.config], (b) => decodeCanonical(b)),
+    {
+      name: 'message',
+      corpus: messageBytes,
+      run(input, report) {
+        // decodeMessage never throws on a frame: any exception is a crash
+        const result = decodeMessage(input)
+        if (result.ok) report.accepted++
+      },
+    },
+    decodeOnly('economy.config', economyCorpus.config, decodeSignedConfig),
+    decodeOnly('economy.registration', economyCorpus.registration, decodeRegistration),
+    decodeOnly('economy.report', economyCorpus.report, decodeReport),
+    decodeOnly('economy.certificate', economyCorpus.certificate, decodeCertificate),
+    decodeOnly('economy.evidence', economyCorpus.evidence, decodeRewardEvidence),
+  ]
+}
+
+/**
+ * Feed `inputs` mutated inputs, spread over the targets, seeded.
+ * @param targets from createTargets
+ * @param inputs how many
+ * @param seedValue the PRNG seed: the same seed gives the same inputs
+ */
+export async function fuzz(targets: readonly Target[], inputs: number, seedValue: number): Promise<FuzzReport> {
+  const random = createRandom(seedValue)
+  const report: FuzzReport = { inputs: 0, perTarget: {}, accepted: 0, crashes: [], invalidAccepted: [] }
+  for (let i = 0; i < inputs; i++) {
+    const target = targets[i % targets.length]!
+    const base = target.corpus[Math.floor(random() * target.corpus.length)]!
+    const input = mutate(base, random, target.corpus)
+    report.inputs++
+    report.perTarget[target.name] = (report.perTarget[target.name] ?? 0) + 1
+    try {
+      await target.run(input, report)
+    } catch (err) {
+      if (report.crashes.length < 20) report.crashes.push({ target: target.name, error: String((err as Error)?.stack ?? err).slice(0, 400), input: hex(input) })
+      else report.crashes.length++ // count past the samples
+    }
+  }
+  return report
+}
+
+// ## Mutations
+
+type Rand = () => number
+
+const HEADS = [0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1f, 0x3b, 0x40, 0x58, 0x59, 0x5a, 0x5b, 0x5f, 0x78, 0x7b, 0x7f, 0x80, 0x98, 0x9b, 0x9f, 0xa0, 0xb8, 0xbb, 0xbf, 0xc0, 0xc2, 0xc3, 0xd8, 0xf4, 0xf5, 0xf6, 0xf7, 0xf9, 0xfa, 0xfb, 0xff]
+
+function mutate(base: Uint8Array, random: Rand, corpus: readonly Uint8Array[]): Uint8Array {
+  const int = (n: number): number => Math.floor(random() * n)
+  let out = base.slice()
+  const rounds = 1 + int(3)
+  for (let r = 0; r < rounds; r++) {
+    const at = out.length === 0 ? 0 : int(out.length)
+    switch (int(10)) {
+      case 0: // bit flip
+        if (out.length > 0) out[at]! ^= 1 << int(8)
+        break
+      case 1: // random byte
+        if (out.length > 0) out[at] = int(256)
+        break
+      case 2: // truncate
+        out = out.slice(0, at)
+        break
+      case 3: // extend with random bytes
+        out = concat(out, Uint8Array.from({ length: 1 + int(16) }, () => int(256)))
+        break
+      case 4: // a CBOR head with another length or width
+        if (out.length > 0) out[at] = HEADS[int(HEADS.length)]!
+        break
+      case 5: // change the major type, keep the argument
+        if (out.length > 0) out[at] = (out[at]! & 0x1f) | (int(8) << 5)
+        break
+      case 6: // a huge length in a 4- or 8-byte argument
+        if (out.length > 5) {
+          out[at] = (out[at]! & 0xe0) | (int(2) === 0 ? 0x1a : 0x1b)
+          for (let k = 1; k <= 4 && at + k < out.length; k++) out[at + k] = 0xff
+        }
+        break
+      case 7: // splice in a piece of another corpus entry
+        {
+          const donor = corpus[int(corpus.length)]!
+          const from = int(donor.length)
+          out = concat(out.slice(0, at), donor.slice(from, from + 1 + int(40)), out.slice(at))
+        }
+        break
+      case 8: // deep nesting: many array or map heads in front
+        out = concat(new Uint8Array(1 + int(2000)).fill(int(2) === 0 ? 0x81 : 0xa1), out)
+        break
+      default: // duplicate a slice (repeated fields, duplicate map keys)
+        {
+          const length = 1 + int(12)
+          out = concat(out.slice(0, at + length), out.slice(at, at + length), out.slice(at + length))
+        }
+        break
+    }
+  }
+  return out
+}
+
+// ## Helpers
+
+function sampleBlocks(honest: Identity, other: Identity, cheater: Identity, crypto: CryptoProvider): { honest: HalfBlock[]; cheater: HalfBlock[] } {
+  const chain = (id: Identity, n: number, link: Uint8Array): HalfBlock[] => {
+    const out: HalfBlock[] = []
+    for (let seq = 1; seq <= n; seq++) {
+      const previous = out[seq - 2]
+      out.push(
+        signBlock(
+          {
+            publicKey: id.publicKey,
+            seq,
+            linkPublicKey: seq % 2 === 0 ? link : UNILATERAL_KEY,
+            linkSeq: 0,
+            previousHash: previous === undefined ? new Uint8Array(32) : blockHash(previous, crypto),
+            type: seq % 3 === 0 ? 'transfer' : 'note',
+            payload: seq % 3 === 0 ? [100 * seq, 5000 - seq] : { n: seq, memo: 'x'.repeat(seq * 3), tags: [seq, -seq, 2n ** 60n] },
+            timestamp: 1_700_000_000_000 + seq,
+          },
+          id,
+          crypto,
+        ),
+      )
+    }
+    return out
+  }
+  return { honest: chain(honest, 4, other.publicKey), cheater: chain(cheater, 3, other.publicKey) }
+}
+
+function fieldsOf(block: HalfBlock): Omit<HalfBlock, 'signature'> {
+  const { signature: _signature, ...fields } = block
+  return fields
+}
+
+function isDecodeError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ERR_DECODE'
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.subarray(0, 256)).toString('hex') + (bytes.length > 256 ? `…(${bytes.length} bytes)` : '')
+}
+
+/** Seed from the environment (TALLY_FUZZ_SEED) or the given default. */
+export function fuzzSeed(fallback: number): number {
+  const env = process.env['TALLY_FUZZ_SEED']
+  return env === undefined ? fallback : Number(env)
+}
+
