@@ -223,7 +223,7 @@ const HEADS = [0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1f, 0x3b, 0x40, 0x58, 0x59, 0x5a,
 
 function mutate(base: Uint8Array, random: Rand, corpus: readonly Uint8Array[]): Uint8Array {
   const int = (n: number): number => Math.floor(random() * n)
-  let out = base.slice()
+  let out: Uint8Array = base.slice()
   const rounds = 1 + int(3)
   for (let r = 0; r < rounds; r++) {
     const at = out.length === 0 ? 0 : int(out.length)
