@@ -12,7 +12,7 @@ import {
   verifyBlock,
   type HalfBlock,
 } from '@tally/core'
-import { createVerifyPool, nodeCrypto } from '@tally/node'
+import { createVerifyPool, nodeCrypto, type SignedMessage } from '@tally/node'
 
 const owner = identityFromSeed(new Uint8Array(32).fill(3), nodeCrypto)
 
@@ -72,6 +72,120 @@ pool('rejects a bad size', () => {
   assert.throws(() => createVerifyPool({ size: 0 }), RangeError)
 })
 
+const signatures = suite('verify pool: signatures')
+
+const other = identityFromSeed(new Uint8Array(32).fill(4), nodeCrypto)
+
+/** `n` valid items by `owner` over messages of varying length (0 to 300 bytes). */
+function signed(n: number): SignedMessage[] {
+  return Array.from({ length: n }, (_, i) => {
+    const message = new Uint8Array((i * 37) % 301).fill(i & 0xff)
+    return { message, signature: owner.sign(message), publicKey: owner.publicKey }
+  })
+}
+
+function forged(item: SignedMessage, byte = 10): SignedMessage {
+  const signature = Uint8Array.from(item.signature)
+  signature[byte]! ^= 1
+  return { ...item, signature }
+}
+
+signatures('answers exactly what one-by-one verification answers, in order, across workers', async () => {
+  const p = createVerifyPool({ size: 2, crypto: 'node' })
+  try {
+    const items = signed(301).map((x, i) => (i % 7 === 3 ? forged(x, i % 64) : i % 11 === 5 ? { ...x, message: Uint8Array.of(...x.message, 0) } : x))
+    const expected = items.map((x) => nodeCrypto.verify(x.signature, x.message, x.publicKey))
+    assert.ok(expected.includes(false) && expected.includes(true))
+    assert.equal(await p.verifySignatures(items), expected)
+  } finally {
+    await p.close()
+  }
+})
+
+signatures('a forged signature, a wrong key, a truncated key or signature: false in place, the rest true', async () => {
+  const p = createVerifyPool({ size: 2, crypto: 'node' })
+  try {
+    const [a, b, c, d, e, f] = signed(6) as [SignedMessage, SignedMessage, SignedMessage, SignedMessage, SignedMessage, SignedMessage]
+    const items = [a, forged(b), { ...c, publicKey: other.publicKey }, { ...d, publicKey: d.publicKey.subarray(0, 31) }, { ...e, signature: e.signature.subarray(0, 63) }, f]
+    assert.equal(await p.verifySignatures(items), [true, false, false, false, false, true])
+    // subarrays of a larger buffer are read at their offset, not from the buffer's start
+    const big = new Uint8Array(200)
+    big.set(a.publicKey, 7)
+    big.set(a.signature, 50)
+    big.set(a.message.subarray(0, 0), 120)
+    const empty = { message: new Uint8Array(0), signature: owner.sign(new Uint8Array(0)), publicKey: big.subarray(7, 39) }
+    assert.equal(await p.verifySignatures([empty, { ...a, signature: big.subarray(50, 114), publicKey: big.subarray(7, 39) }]), [true, true])
+  } finally {
+    await p.close()
+  }
+})
+
+signatures('an empty batch answers [] without a worker round trip; a single item uses one worker', async () => {
+  const p = createVerifyPool({ size: 2, crypto: 'node' })
+  try {
+    assert.equal(await p.verifySignatures([]), [])
+    assert.equal(await p.verifySignatures(signed(1)), [true])
+  } finally {
+    await p.close()
+  }
+})
+
+signatures('every available provider agrees inside the workers', async () => {
+  const items = [...signed(4), forged(signed(1)[0]!)]
+  for (const crypto of ['noble', 'node', 'sodium']) {
+    let p
+    try {
+      p = createVerifyPool({ size: 1, crypto })
+    } catch (err) {
+      if (crypto === 'sodium') continue // sodium-native is optional
+      throw err
+    }
+    try {
+      assert.equal(await p.verifySignatures(items), [true, true, true, true, false], crypto)
+    } finally {
+      await p.close()
+    }
+  }
+})
+
+signatures('blocks and signatures interleave on one pool', async () => {
+  const p = createVerifyPool({ size: 2, crypto: 'node' })
+  try {
+    const [x, y, z] = await Promise.all([p.verifyBlocks(chain(5)), p.verifySignatures(signed(9)), p.verifyBlocks([tamper(chain(1)[0]!)])])
+    assert.equal(x, [true, true, true, true, true])
+    assert.equal(y, Array(9).fill(true))
+    assert.equal(z, [false])
+  } finally {
+    await p.close()
+  }
+})
+
+signatures('rejects what is not an array of byte triples with TypeError', async () => {
+  const p = createVerifyPool({ size: 1, crypto: 'node' })
+  try {
+    const [a] = signed(1) as [SignedMessage]
+    for (const bad of [undefined, 'abc', [null], [{ ...a, message: 'hi' }], [{ signature: a.signature, publicKey: a.publicKey }], [a, { ...a, publicKey: Array.from(a.publicKey) }]]) {
+      try {
+        await p.verifySignatures(bad as unknown as SignedMessage[])
+        assert.unreachable(`should reject ${JSON.stringify(bad)?.slice(0, 40)}`)
+      } catch (err) {
+        assert.instance(err, TypeError)
+        assert.match((err as Error).message, /items/)
+      }
+    }
+  } finally {
+    await p.close()
+  }
+})
+
+signatures('a closed pool rejects with ClosedError, and close() fails pending calls the same way', async () => {
+  const p = createVerifyPool({ size: 1, crypto: 'noble' })
+  const outcome = (call: Promise<unknown>) => call.then(() => 'resolved', (err: { code?: string }) => err.code)
+  const pending = outcome(p.verifySignatures(signed(200)))
+  await p.close()
+  assert.equal(await Promise.all([pending, outcome(p.verifySignatures(signed(1))), outcome(p.verifySignatures([]))]), ['ERR_CLOSED', 'ERR_CLOSED', 'ERR_CLOSED'])
+})
+
 const ingest = suite('ingestBlocks')
 
 ingest('with the pool stores the same chain, refuses the same blocks and finds the same fraud as without', async () => {
@@ -112,4 +226,5 @@ ingest('a block that does not chain to the previous one in the same chunk yields
 })
 
 pool.run()
+signatures.run()
 ingest.run()
