@@ -87,3 +87,23 @@ export {
   type MemoryTransport,
   type TrafficStats,
 } from './memory-transport.js'
+// ## Node, witnesses, simulator (node.ts and the files it uses)
+export {
+  DEFAULT_GOSSIP,
+  createNode,
+  type GossipOptions,
+  type Node,
+  type NodeEvents,
+  type NodeOptions,
+  type NodePeer,
+  type NodeStats,
+  type TransactOptions,
+} from './node.js'
+export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node-errors.js'
+export type { Emitter } from './emitter.js'
+export { chooseWitnesses, keyWords, pushScore, slotWord, slotWordOf, witnessScore } from './rendezvous.js'
+export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './witness.js'
+export { createSimCrypto } from './sim-crypto.js'
+export { createSimulator, type ForkRecord, type Role, type SimPeer, type Simulator, type SimulatorOptions } from './simulator.js'
+export { runContrib, type ContribOptions, type ContribResult } from './scenario.js'
+export { runGossipModel, type GossipModelOptions } from './gossip-model.js'

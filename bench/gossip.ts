@@ -1,0 +1,337 @@
+// Tally's gossip figures: how fast a fork is caught and known everywhere in ConTrib's setup, what
+// it costs in bytes, transactions over ws between two processes, memory per ws connection, and
+// double spends accepted in witness mode.
+//
+// ConTrib's setup (see packages/gossip/src/scenario.ts): each peer knows 100 random peers, every
+// peer proposes to a random one of them once per second, each peer forks once with probability
+// 10% (a second block at the seq of its last block, proposed to another peer), links of 50 ms one
+// way plus uniform 0..20 ms jitter, 0% and 20% of frames dropped. Proofs are relayed to 8 random
+// neighbours (fraudFanout 8; relaying to all ~200 would cost ~100 KB per peer per fork).
+//
+// What runs where (also printed in each figure's `mode` field):
+// - 1,000 peers: the real node code (node.ts, sessions, codec, validation, memory stores) on the
+//   memory transport and virtual time, with two simulator shortcuts: sessions attached without the
+//   handshake, and the simulation crypto provider (keyed SHA-256 instead of Ed25519);
+// - 10,000 peers: the gossip model (gossip-model.ts), the same push/relay/proof rules on abstract
+//   state, because the real code handles ~10,000 frames per second of wall time and this setup is
+//   ~700,000 frames per simulated second. The bench also runs the model at 1,000 peers, beside
+//   the real code, so the two can be compared in one run.
+// The four simulations run two at a time (one per core): their figures are in virtual time, so
+// running side by side does not change them. The ws figures run alone.
+//
+// Run: node --import tsx bench/gossip.ts   (or node bench/run.mjs gossip)
+// Knobs: BENCH_GOSSIP_10K_S (simulated seconds of transactions at 10,000 peers, default 20),
+// BENCH_GOSSIP_1K_S (at 1,000, default 10), BENCH_GOSSIP_WS_TX (default 20,000 transactions),
+// BENCH_GOSSIP_CONNS (default 1,000 connections), BENCH_GOSSIP_PARTS (default sim,ws,witness).
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { loadavg } from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { identityFromSeed, signBlock } from '@tally/core'
+import {
+  createSession,
+  createSimCrypto,
+  createSimulator,
+  performHandshake,
+  runContrib,
+  runGossipModel,
+  type ContribResult,
+  type Session,
+} from '@tally/gossip'
+import { createWsTransport } from '@tally/gossip/ws'
+import { defaultCrypto } from '@tally/node'
+import { emit, note } from './lib.js'
+
+const SECONDS_10K = knob('BENCH_GOSSIP_10K_S', 20)
+const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 10)
+const WS_TX = knob('BENCH_GOSSIP_WS_TX', 20_000)
+const CONNS = knob('BENCH_GOSSIP_CONNS', 1000)
+const PARTS = new Set((process.env['BENCH_GOSSIP_PARTS'] ?? 'sim,ws,witness').split(','))
+const SETTLE_MS = 8000
+const GOSSIP = { fraudFanout: 8 }
+const self = fileURLToPath(import.meta.url)
+
+interface Job {
+  kind: 'model' | 'real'
+  nodes: number
+  loss: number
+  seconds: number
+}
+
+if (process.argv[2] === 'worker') {
+  // ## A simulation in a child process: print its result as one JSON line
+  const job = JSON.parse(process.argv[3]!) as Job
+  const common = { nodes: job.nodes, knows: 100, loss: job.loss, durationMs: job.seconds * 1000, settleMs: SETTLE_MS, seed: 1, gossip: GOSSIP }
+  const progress = (p: { simulatedMs: number; forks: number; transactions: number }): void => {
+    if (p.simulatedMs % 5000 === 0) note(`  ${job.kind} ${job.nodes} loss ${job.loss}: ${p.simulatedMs / 1000} s simulated, ${p.forks} forks, ${p.transactions} tx`)
+  }
+  const result =
+    job.kind === 'model'
+      ? runGossipModel({ ...common, onProgress: progress })
+      : await runContrib({ ...common, sessions: 'attach', crypto: createSimCrypto(defaultCrypto()), onProgress: progress })
+  process.stdout.write(JSON.stringify({ result, heapMB: Math.round(process.memoryUsage().heapUsed / 1e6) }) + '\n')
+  process.exit(0)
+}
+
+// ## Main
+
+note(`gossip bench: node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+const started = performance.now()
+
+if (PARTS.has('sim')) {
+  note(`gossip bench: 10,000 peers (model), ${SECONDS_10K} s of transactions + ${SETTLE_MS / 1000} s settle, loss 0% and 20%, side by side`)
+  const big = await Promise.all([0, 0.2].map((loss) => simulate({ kind: 'model', nodes: 10_000, loss, seconds: SECONDS_10K })))
+  for (const r of big) report(r, 'model: gossip-model.ts (same push/relay/proof rules, abstract state)')
+
+  note(`gossip bench: 1,000 peers, real node code, ${SECONDS_1K} s of transactions + ${SETTLE_MS / 1000} s settle, loss 0% and 20%`)
+  const real = await Promise.all([0, 0.2].map((loss) => simulate({ kind: 'real', nodes: 1000, loss, seconds: SECONDS_1K })))
+  for (const r of real) report(r, 'real node code; simulator shortcuts: attached sessions (no handshake), sim crypto (keyed SHA-256)')
+  note('gossip bench: the model at 1,000 peers, same setup, for comparison')
+  for (const loss of [0, 0.2]) {
+    const m = await simulate({ kind: 'model', nodes: 1000, loss, seconds: SECONDS_1K })
+    emit('gossip.model_check.detect_p99_s.1000', mean(m.detectP99), 's', {
+      loss: pct(loss),
+      real: round(mean(real.find((r) => r.loss === loss)!.detectP99)),
+      model_bytes_per_peer_s: Math.round(m.bytesPerPeerS),
+      real_bytes_per_peer_s: Math.round(real.find((r) => r.loss === loss)!.bytesPerPeerS),
+    })
+  }
+}
+
+if (PARTS.has('ws')) {
+  note(`gossip bench: ws on loopback, two processes, ${WS_TX} transactions`)
+  await wsTransactions()
+
+  note(`gossip bench: memory per ws connection, ${CONNS} connections to one node`)
+  await wsConnections()
+}
+
+if (PARTS.has('witness')) {
+  note('gossip bench: witness mode, double spends with one honest witness of three')
+  await witnessDoubleSpends()
+}
+
+note(`gossip bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+
+// ## Simulations
+
+async function simulate(job: Job): Promise<ContribResult> {
+  const child = spawn(process.execPath, ['--max-old-space-size=8000', '--import', 'tsx', self, 'worker', JSON.stringify(job)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let line = ''
+  child.stdout.on('data', (d) => (line += d))
+  const code = await new Promise<number | null>((r) => child.on('exit', r))
+  if (code !== 0) throw new Error(`${job.kind} simulation of ${job.nodes} (loss ${job.loss}) exited with ${code}`)
+  const { result, heapMB } = JSON.parse(line) as { result: ContribResult; heapMB: number }
+  note(`  ${job.kind} ${job.nodes} loss ${pct(job.loss)}: ${result.forks} forks, ${result.transactions} tx, ${(result.wallMs / 1000).toFixed(1)} s wall, heap ${heapMB} MB`)
+  return result
+}
+
+function report(r: ContribResult, mode: string): void {
+  const extra = { loss: pct(r.loss), mode, forks: r.forks, honest: r.honest, simulated_s: r.durationS }
+  const n = r.nodes
+  emit(`gossip.detect_p99_s.${n}`, mean(r.detectP99), 's', {
+    ...extra,
+    max: round(Math.max(0, ...r.detectP99)),
+    p50_over_forks: round(quantile(r.detectP99, 0.5)),
+    under_99: r.under99,
+    first_holder_mean: round(mean(r.detectFirst)),
+  })
+  emit(`gossip.detect_mean_s.${n}`, r.detectMeanS, 's', { ...extra, what: 'mean over (fork, honest peer) of the time to hold the proof' })
+  emit(`gossip.bytes_per_peer_s.${n}`, r.bytesPerPeerS, 'B/s', {
+    ...extra,
+    proofs: Math.round(r.proofBytesPerPeerS),
+    without_proofs: Math.round(r.bytesPerPeerS - r.proofBytesPerPeerS),
+  })
+  emit(`gossip.undetected.${n}`, r.undetected, 'forks', extra)
+  if (mode.startsWith('real')) emit(`gossip.honest_accused.${n}`, r.honestAccused, 'peers', extra)
+}
+
+// ## ws between processes
+
+interface Peer {
+  key: string
+  address: string
+  call(cmd: string, args?: Record<string, unknown>): Promise<Record<string, unknown>>
+  stop(): Promise<void>
+}
+
+function peer(seed: number, flags: string[] = []): Promise<Peer> {
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(new URL('./_gossip-peer.ts', import.meta.url)), String(seed)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const waiting = new Map<number, (m: Record<string, unknown>) => void>()
+  let id = 0
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = JSON.parse(line) as Record<string, unknown>
+      if (m['ready'] === true) {
+        resolve({
+          key: m['key'] as string,
+          address: m['address'] as string,
+          call: (cmd, args = {}) => {
+            const n = ++id
+            child.stdin.write(JSON.stringify({ id: n, cmd, ...args }) + '\n')
+            return new Promise((res) => waiting.set(n, res))
+          },
+          stop: () => {
+            child.stdin.end()
+            return new Promise((res) => child.on('exit', () => res()))
+          },
+        })
+        return
+      }
+      const w = waiting.get(m['id'] as number)
+      waiting.delete(m['id'] as number)
+      if (m['error'] !== undefined) throw new Error(String(m['error']))
+      w?.(m)
+    })
+  })
+}
+
+async function wsTransactions(): Promise<void> {
+  const [a, b] = await Promise.all([peer(41), peer(42)])
+  try {
+    await a.call('connect', { address: b.address })
+    await a.call('burst', { key: b.key, count: 2000, parallel: 64 }) // warm-up: JIT, socket buffers
+    const r = await a.call('burst', { key: b.key, count: WS_TX, parallel: 64 })
+    const ms = r['ms'] as number
+    emit('gossip.ws_tx_per_s', (WS_TX * 1000) / ms, 'tx/s', {
+      processes: 2,
+      in_flight: 64,
+      transactions: WS_TX,
+      provider: defaultCrypto().name,
+      store: 'memory',
+      what: 'transact() resolved (proposal out, agreement back, both validated and stored) over one ws session',
+    })
+  } finally {
+    await Promise.all([a.stop(), b.stop()])
+  }
+}
+
+async function wsConnections(): Promise<void> {
+  const server = await peer(43, ['--expose-gc'])
+  const crypto = defaultCrypto()
+  const transport = createWsTransport({ maxConnections: CONNS + 10 })
+  const sessions: Session[] = []
+  try {
+    const before = await server.call('memory')
+    for (let i = 0; i < CONNS; i += 50) {
+      await Promise.all(
+        Array.from({ length: Math.min(50, CONNS - i) }, async (_, k) => {
+          const seed = new Uint8Array(32)
+          new DataView(seed.buffer).setUint32(0, 1_000_000 + i + k)
+          const identity = identityFromSeed(seed, crypto)
+          const conn = await transport.connect(server.address)
+          const r = await performHandshake(conn, { identity })
+          sessions.push(createSession(conn, { peerKey: r.peerKey, onMessage: () => undefined }))
+        }),
+      )
+    }
+    await new Promise((r) => setTimeout(r, 500))
+    const after = await server.call('memory')
+    const peers = after['peers'] as number
+    if (peers !== CONNS) note(`  warning: the server holds ${peers} peers, expected ${CONNS}`)
+    const rss = ((after['rss'] as number) - (before['rss'] as number)) / peers
+    const heap = ((after['heap'] as number) - (before['heap'] as number)) / peers
+    emit('gossip.ws_conn_bytes', rss, 'B', {
+      connections: peers,
+      heap_and_external: Math.round(heap),
+      what: 'server RSS growth per authenticated session (ws socket, session, peer table), after GC',
+    })
+  } finally {
+    for (const s of sessions) s.close()
+    await transport.close()
+    await server.stop()
+  }
+}
+
+// ## Witness mode
+
+async function witnessDoubleSpends(): Promise<void> {
+  let attempts = 0
+  let accepted = 0
+  let firstSpends = 0
+  const crypto = defaultCrypto()
+  for (const seed of [1, 2, 3]) {
+    // peers 0 and 1 are liars (witnesses that vouch for anything), peer 2 the one honest witness
+    const sim = createSimulator({
+      nodes: 30,
+      knows: 6,
+      seed,
+      crypto,
+      roles: (i) => (i < 2 ? 'liar' : 'honest'),
+      witnesses: { count: 1, k: 3, timeoutMs: 3000 },
+      gossip: { pullIntervalMs: 0 },
+      cacheSize: 1024,
+    })
+    await sim.connect()
+    // every attempt makes its proposer a proven cheater: proposers are never counterparties later
+    const cheaters = new Set<number>()
+    for (let i = 3; i < sim.peers.length; i++) {
+      const a = sim.peers[i]!
+      const others = a.neighbours.filter((k) => k >= 3 && !cheaters.has(k))
+      if (others.length < 2) continue
+      cheaters.add(i)
+      const [bi, ci] = [others[0]!, others[1]!]
+      const b = sim.peers[bi]!.node!
+      const c = sim.peers[ci]!.node!
+      const x = await a.node!.agent.propose(b.publicKey, 'tx', 1)
+      // the same seq, another counterparty: a double spend of the slot
+      const y = signBlock(
+        { publicKey: x.publicKey, seq: x.seq, linkPublicKey: c.publicKey, linkSeq: 0, previousHash: x.previousHash, type: x.type, payload: 2, timestamp: x.timestamp + 1 },
+        a.identity,
+        crypto,
+      )
+      const delays = [Math.floor(sim.random() * 300), Math.floor(sim.random() * 300)]
+      const runs = [x, y].map((p, k) => new Promise<void>((r) => sim.schedule(delays[k]!, r)).then(() => a.node!.deliver(p)).then(() => 1, () => 0))
+      let done = false
+      const all = Promise.all(runs).then(() => (done = true))
+      for (let t = 0; t < 20_000 && !done; t += 100) await sim.run(100)
+      await all
+      attempts++
+      const signedB = (await b.store.findAgreement(a.publicKey, x.seq, b.publicKey)) !== undefined
+      const signedC = (await c.store.findAgreement(a.publicKey, x.seq, c.publicKey)) !== undefined
+      if (signedB && signedC) accepted++
+      if (signedB || signedC) firstSpends++
+    }
+    await sim.close()
+  }
+  emit('gossip.witness_double_spend_accepted', accepted, 'double spends', {
+    attempts,
+    one_spend_countersigned: firstSpends,
+    witnesses: 'k = 3: one honest, two that vouch for anything',
+    what: 'both conflicting proposals countersigned (must be 0)',
+  })
+}
+
+// ## Helpers
+
+function mean(a: readonly number[]): number {
+  return a.length === 0 ? 0 : a.reduce((x, y) => x + y, 0) / a.length
+}
+
+function quantile(a: readonly number[], q: number): number {
+  if (a.length === 0) return 0
+  const s = [...a].sort((x, y) => x - y)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
+}
+
+function round(x: number): number {
+  return Number(x.toFixed(3))
+}
+
+function pct(loss: number): string {
+  return `${Math.round(loss * 100)}%`
+}
+
+function knob(name: string, fallback: number): number {
+  const v = process.env[name]
+  if (v === undefined || v === '') return fallback
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`${name} expected a positive number, got ${v}`)
+  return n
+}

@@ -1,0 +1,1185 @@
+/**
+ * The node: a core Agent running on the network. It accepts and dials peers (every session starts
+ * with the handshake), carries transactions (`transact` resolves when the agreement is back), and
+ * spreads blocks and fraud proofs so that a fork is caught and everyone learns of it.
+ *
+ * How blocks spread (every number is a GossipOptions field):
+ * - push: the two parties to a transaction each push both halves to `pushFanout` neighbours — the
+ *   ones with the highest push score for the block's (key, seq) (rendezvous.ts), not random ones,
+ *   so that two conflicting blocks at one (key, seq), pushed by different honest counterparties,
+ *   head for the same peers;
+ * - relay: a peer that stores a pushed block it did not know forwards it to up to `relayFanout`
+ *   neighbours that score higher than itself for that (key, seq) — a climb towards the slot's
+ *   local maximum, which ends by itself without a hop count. A first-hop receiver (the sender is a
+ *   party to the block) that is already a local maximum forwards once more to its best neighbours,
+ *   so two climbs that would stop at different maxima still cross;
+ * - pull: every ~`pullIntervalMs` a node asks one random neighbour for its heads (key, seq, hash)
+ *   of the chains this node learnt of most recently; a head that contradicts a stored block (same
+ *   seq, another hash; or the stored next block does not chain to it) makes the node crawl that
+ *   seq from the peer, which turns the conflict into a proof. Heads announced unasked (requestId
+ *   0) are checked the same way. Then it audits `auditsPerPull` random slots of those chains
+ *   (a one-block crawl each): tips move on, and the audit is what eventually finds a fork below
+ *   them that the pushes missed;
+ * - crawl: ranges of a chain on request, at most limits.maxCrawlBlocks blocks (and one frame) per
+ *   answer, ranges clamped by resolveCrawlRange.
+ *
+ * Fraud: a conflicting block from any path (a push, a crawl, a proposal, its context, a witness's
+ * answer) is validated by core's `validate`, which makes the proof. Proofs from peers are verified
+ * with verifyFraudProof before anything else; a forged one costs its sender score. Each proof is
+ * handled once (seen cache on its id) and the first proof against a key is relayed to every
+ * neighbour (or `fraudFanout` random ones) but the one it came from — even when a block at that
+ * (key, seq) was relayed before, because proofs and blocks are cached apart. One proof convicts:
+ * proofs from peers against a key already refused are dropped unverified. A node holding a proof
+ * against a key refuses to transact with it, both ways.
+ *
+ * Concurrency: Agent.agree() and Agent.receive() do not share a lock, so every call that writes
+ * through the agent (receive, agree, complete, addFraudProof) runs on one queue per node; their
+ * reads and the network waits (witness queries, resends) stay outside it.
+ * @module
+ */
+import {
+  ClosedError,
+  ConflictError,
+  FraudError,
+  InvalidBlockError,
+  RefusedError,
+  abytes,
+  blockHash,
+  blockSize,
+  createAgent,
+  createBlockTypes,
+  equalBytes,
+  fraudProofId,
+  isProposal,
+  shortKey,
+  toHex,
+  verifyFraudProof,
+  type Agent,
+  type BlockStore,
+  type BlockTypes,
+  type CborValue,
+  type Clock,
+  type Connection,
+  type CryptoProvider,
+  type FraudProof,
+  type HalfBlock,
+  type Identity,
+  type PublicKeyHex,
+  type TimerHandle,
+  type Transaction,
+  type Transport,
+  type TransportAddress,
+} from '@tally/core'
+import { TypedEmitter, type Emitter } from './emitter.js'
+import { performHandshake } from './handshake.js'
+import { resolveLimits, type Limits } from './limits.js'
+import {
+  resolveCrawlRange,
+  type CrawlRequestMessage,
+  type Head,
+  type HeadsRequestMessage,
+  type ProposalMessage,
+  type SessionMessage,
+  type WitnessQueryMessage,
+} from './messages.js'
+import { NodeError, TransactTimeoutError, UnreachableError } from './node-errors.js'
+import { PeerTable, type Neighbour } from './peer-table.js'
+import { createRandom, type Random } from './random.js'
+import { keyWords, pushScore, slotWord } from './rendezvous.js'
+import { createSeenCache, type SeenCache } from './seen-cache.js'
+import { createSession, type Session, type SessionCloseInfo } from './session.js'
+import { systemClock } from './system-clock.js'
+import { consultWitnesses, type WitnessOptions } from './witness.js'
+
+// ## Options and types
+
+/** How the node spreads blocks and proofs (see the module comment). */
+export interface GossipOptions {
+  /** Neighbours a party pushes each new block to, by push score (default 5). */
+  readonly pushFanout: number
+  /** Higher-scored neighbours a relay forwards a newly learnt pushed block to (default 2; 0: no relay). */
+  readonly relayFanout: number
+  /** Whether a block's owner pushes it too, not only its counterparty (default true). */
+  readonly pushOwn: boolean
+  /** Mean milliseconds between head requests to a random neighbour (default 2000; 0: never). */
+  readonly pullIntervalMs: number
+  /** Chains asked about per head request, most recently learnt first (default 32, at most limits.maxHeads). */
+  readonly headsPerPull: number
+  /** Neighbours a new fraud proof is relayed to (default Infinity: every neighbour; 0: none, a withholding peer). */
+  readonly fraudFanout: number
+  /** Crawls this node runs at once for heads that contradict its store; more are skipped (default 8). */
+  readonly maxCrawls: number
+  /** Random slots compared with the peer after each pull (one-block crawls; default 1). */
+  readonly auditsPerPull: number
+}
+
+/** The default gossip settings. */
+export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
+  pushFanout: 5,
+  relayFanout: 2,
+  pushOwn: true,
+  pullIntervalMs: 2000,
+  headsPerPull: 32,
+  fraudFanout: Number.POSITIVE_INFINITY,
+  maxCrawls: 8,
+  auditsPerPull: 1,
+})
+
+/** Timing of `transact`. */
+export interface TransactOptions {
+  /** Give up after this many ms, resends included (default 30,000). */
+  timeoutMs?: number
+  /** Wait this long for the first answer before resending (default 1000; doubles per resend). */
+  retryMs?: number
+  /** Longest wait between resends (default 8000). */
+  maxRetryMs?: number
+}
+
+/** Options of createNode. */
+export interface NodeOptions {
+  /** The agent's key pair; the handshake proves it to peers. */
+  identity: Identity
+  /** Where the chain and everything learnt is kept (the node does not close it). */
+  store: BlockStore
+  /** How peers are reached (ws, memory, ...). */
+  transport: Transport
+  /** Block-type rules and should-sign policies (default: none, so the node countersigns nothing). */
+  types?: BlockTypes
+  /** Clock for timers and block timestamps (default systemClock). */
+  clock?: Clock
+  /** Limits for every session (default DEFAULT_LIMITS). */
+  limits?: Partial<Limits>
+  /** Gossip settings (default DEFAULT_GOSSIP). */
+  gossip?: Partial<GossipOptions>
+  /** Witness mode: ask witnesses before countersigning (default: off). */
+  witnesses?: WitnessOptions
+  /** Defaults for transact. */
+  transact?: TransactOptions
+  /** Generator for gossip choices (default: seeded from the crypto provider; give one to replay a simulation). */
+  random?: Random
+  /** Entries of each seen cache (relayed frames, proof ids, handshake challenges; default 100,000). */
+  cacheSize?: number
+  /** Milliseconds a peer disconnected for misbehaviour is refused (default 60,000). */
+  banMs?: number
+  /** Provider for hashes and verification (default identity.crypto). */
+  crypto?: CryptoProvider
+}
+
+/** A connected peer. */
+export interface NodePeer {
+  readonly publicKey: Uint8Array
+  /** The remote address of its oldest open session. */
+  readonly address: TransportAddress
+  /** Who dialled that session. */
+  readonly direction: 'inbound' | 'outbound'
+  /** Open sessions to it (two when both dialled at once). */
+  readonly sessions: number
+}
+
+/** The node's events. */
+export interface NodeEvents {
+  /** A block stored for the first time: this node's own, a counterparty's, or one learnt from gossip. */
+  block: { readonly block: HalfBlock; readonly from: Uint8Array | undefined }
+  /** A transaction this node is a party to is complete (both halves stored). */
+  transaction: Transaction
+  /** A verified fraud proof this node did not hold before (found here, or from `from`). */
+  fraud: { readonly proof: FraudProof; readonly from: Uint8Array | undefined }
+  /** A peer's first session opened. */
+  'peer:open': { readonly publicKey: Uint8Array; readonly address: TransportAddress; readonly direction: 'inbound' | 'outbound' }
+  /** A peer's last session closed. */
+  'peer:close': { readonly publicKey: Uint8Array; readonly code: number; readonly reason: string; readonly misbehaviour: string | undefined }
+  /** Something failed that no caller waits for (a handler threw, a store failed while gossiping). */
+  error: { readonly error: unknown; readonly context: string }
+}
+
+/** Counters of a node. */
+export interface NodeStats {
+  /** Transactions completed, as proposer or counterparty. */
+  transactions: number
+  /** Proposals sent, resends included. */
+  proposalsSent: number
+  /** New blocks stored from peers (pushes, crawls, contexts). */
+  blocksReceived: number
+  /** Push frames sent (first pushes and relays). */
+  pushesSent: number
+  /** Head requests sent (pull gossip). */
+  headsSent: number
+  /** Crawl requests sent. */
+  crawlsSent: number
+  /** Fraud proofs newly held. */
+  proofs: number
+  /** Fraud frames sent. */
+  proofsSent: number
+  /** Proofs from peers that did not verify. */
+  forgedProofs: number
+  /** Proposals refused (policy, cheater, witnesses). */
+  refused: number
+}
+
+/** A Tally node. */
+export interface Node extends Emitter<NodeEvents> {
+  /** The agent's public key. */
+  readonly publicKey: Uint8Array
+  /** The protocol agent (propose/agree/complete run through the node; reading from it is fine). */
+  readonly agent: Agent
+  /** The store. */
+  readonly store: BlockStore
+  /** The address `listen` returned, if listening. */
+  readonly address: TransportAddress | undefined
+  /** Connected peers. */
+  readonly peers: readonly NodePeer[]
+  /** Counters. */
+  readonly stats: Readonly<NodeStats>
+  /** True until close() is called. */
+  readonly open: boolean
+  /**
+   * Accept peers on the transport.
+   * @returns the address peers dial
+   * @throws (rejects) as Transport.listen; ClosedError after close
+   */
+  listen(): Promise<TransportAddress>
+  /**
+   * Dial a peer and run the handshake.
+   * @param address where to dial
+   * @param options expectedPeer: refuse any other key
+   * @returns the peer's proved key
+   * @throws (rejects) ClosedError, HandshakeError, or the transport's error
+   */
+  connect(address: TransportAddress, options?: { expectedPeer?: Uint8Array }): Promise<Uint8Array>
+  /**
+   * Adopt a connection whose peer key is known by construction, without a handshake (simulators,
+   * tests, or a transport that authenticates by itself).
+   * @param connection an open connection
+   * @param peerKey the key of the agent at the other end
+   */
+  attach(connection: Connection, peerKey: Uint8Array): void
+  /** Remember where `publicKey` can be dialled (used by transact, crawl and witness mode). */
+  addAddress(publicKey: Uint8Array, address: TransportAddress): void
+  /** Close every session to `publicKey`. */
+  disconnect(publicKey: Uint8Array): void
+  /**
+   * Propose a transaction and wait for the agreement; resends the same proposal with backoff.
+   * @param peerKey the counterparty
+   * @param type block type
+   * @param payload the proposal's payload
+   * @param options timing
+   * @returns both halves, stored
+   * @throws (rejects) RefusedError (the peer declined, or one of us is a proven cheater), FraudError
+   *   (its answer proved it a cheater), InvalidBlockError, TransactTimeoutError, UnreachableError,
+   *   ClosedError; TypeError / RangeError for bad arguments
+   */
+  transact(peerKey: Uint8Array, type: string, payload: CborValue, options?: TransactOptions): Promise<Transaction>
+  /**
+   * Send a proposal this node already signed and wait for its agreement, as transact does: for a
+   * proposal left unanswered (a restart, a timeout given up on). The counterparty answers a
+   * proposal it already agreed to with the same agreement.
+   * @param proposal a proposal in this node's chain
+   * @param options timing
+   * @returns both halves
+   * @throws (rejects) as transact; RangeError when `proposal` is not a proposal signed by this node
+   */
+  deliver(proposal: HalfBlock, options?: TransactOptions): Promise<Transaction>
+  /**
+   * Fetch blocks of `chain` from a connected peer, validate and store them.
+   * @param peerKey whom to ask
+   * @param chain whose blocks
+   * @param range seqs as in a crawl request (negative: from the end; default 1..-1, the whole chain)
+   * @returns the blocks received (in seq order), whether new or already known
+   */
+  crawl(peerKey: Uint8Array, chain: Uint8Array, range?: { start?: number; end?: number }): Promise<HalfBlock[]>
+  /**
+   * Pull gossip now (it also runs on its timer): ask a random neighbour for its heads of the
+   * chains this node learnt of most recently; a head that contradicts the store is crawled.
+   */
+  pull(): void
+  /** Stop: close every session and the transport, cancel timers; pending calls reject with ClosedError. */
+  close(): Promise<void>
+}
+
+/**
+ * A node running `identity`'s agent over `transport`.
+ * @param options identity, store, transport, types, clock, limits, gossip and witness settings
+ * @returns the node (not listening yet: call listen() to accept peers)
+ * @throws TypeError / RangeError on malformed options
+ * @example
+ * const node = createNode({ identity, store: createMemoryStore(), transport: createWsTransport({ port: 0 }), types })
+ * await node.listen()
+ * const bob = await node.connect('ws://127.0.0.1:4001/')
+ * const { agreement } = await node.transact(bob, 'note', 'hello')
+ */
+export function createNode(options: NodeOptions): Node {
+  if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object')
+  if (typeof options.identity?.sign !== 'function') throw new TypeError('"identity" expected an Identity')
+  if (typeof options.store?.batch !== 'function') throw new TypeError('"store" expected a BlockStore')
+  if (typeof options.transport?.connect !== 'function') throw new TypeError('"transport" expected a Transport')
+  return new GossipNode(options)
+}
+
+// ## The node
+
+/** Cost charged for a forged fraud proof (half a disconnect with the default limits). */
+const FORGED_PROOF_COST = 50
+/** Cost charged for a block whose signature or form is broken. */
+const BAD_BLOCK_COST = 20
+/** Cost charged for a block that breaks a chain or type rule (could be honest ignorance, so small). */
+const INVALID_BLOCK_COST = 5
+/** Chains whose latest head is remembered for pull gossip. */
+const RECENT_CHAINS = 1024
+
+type ProofOrigin = 'peer' | 'found' | 'stored'
+type Outcome = 'new' | 'known' | 'invalid' | 'fraud'
+
+class GossipNode implements Node {
+  readonly publicKey: Uint8Array
+  readonly agent: Agent
+  readonly store: BlockStore
+  readonly stats: NodeStats = {
+    transactions: 0,
+    proposalsSent: 0,
+    blocksReceived: 0,
+    pushesSent: 0,
+    headsSent: 0,
+    crawlsSent: 0,
+    proofs: 0,
+    proofsSent: 0,
+    forgedProofs: 0,
+    refused: 0,
+  }
+  readonly #identity: Identity
+  readonly #transport: Transport
+  readonly #types: BlockTypes
+  readonly #clock: Clock
+  readonly #crypto: CryptoProvider
+  readonly #limits: Readonly<Limits>
+  readonly #gossip: Readonly<GossipOptions>
+  readonly #tx: Required<TransactOptions>
+  readonly #witnesses: WitnessOptions | undefined
+  readonly #random: Random
+  readonly #banMs: number
+  readonly #events: TypedEmitter<NodeEvents>
+  readonly #peers: PeerTable
+  readonly #frames: SeenCache
+  readonly #challenges: SeenCache
+  readonly #proofIds: SeenCache
+  readonly #relayedAccused: SeenCache
+  readonly #words: readonly [number, number]
+  readonly #banned = new Map<PublicKeyHex, number>()
+  readonly #dialing = new Map<PublicKeyHex, Promise<Session>>()
+  readonly #agreeing = new Map<string, Promise<HalfBlock>>()
+  readonly #crawling = new Set<string>()
+  readonly #recent = new Map<PublicKeyHex, HalfBlock>()
+  readonly #told = new WeakMap<Session, Set<PublicKeyHex>>()
+  readonly #sleeps = new Set<{ timer: TimerHandle; reject: (e: Error) => void }>()
+  #tail: Promise<unknown> = Promise.resolve()
+  #address: TransportAddress | undefined
+  #pullTimer: TimerHandle | undefined
+  #closed = false
+  #closing: Promise<void> | undefined
+
+  constructor(options: NodeOptions) {
+    this.#identity = options.identity
+    this.publicKey = options.identity.publicKey
+    this.store = options.store
+    this.#transport = options.transport
+    this.#types = options.types ?? createBlockTypes()
+    this.#clock = options.clock ?? systemClock
+    this.#crypto = options.crypto ?? options.identity.crypto
+    this.#limits = resolveLimits(options.limits)
+    this.#gossip = checkGossip({ ...DEFAULT_GOSSIP, ...definedOnly(options.gossip ?? {}) }, this.#limits)
+    this.#tx = checkTransact({ timeoutMs: 30_000, retryMs: 1000, maxRetryMs: 8000, ...definedOnly(options.transact ?? {}) })
+    this.#witnesses = checkWitnesses(options.witnesses)
+    this.#random = options.random ?? seededRandom(this.#crypto)
+    this.#banMs = nonNegative('banMs', options.banMs ?? 60_000)
+    const cacheSize = options.cacheSize ?? 100_000
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 16) throw new RangeError(`"cacheSize" expected an integer >= 16, got ${String(cacheSize)}`)
+    this.#frames = createSeenCache({ max: cacheSize })
+    this.#challenges = createSeenCache({ max: cacheSize })
+    this.#proofIds = createSeenCache({ max: cacheSize })
+    this.#relayedAccused = createSeenCache({ max: cacheSize })
+    this.#peers = new PeerTable(Math.max(1024, cacheSize))
+    this.#words = keyWords(this.publicKey)
+    this.#events = new TypedEmitter<NodeEvents>((error) => this.#events.emit('error', { error, context: 'event handler' }))
+    // block timestamps follow the node's clock (virtual time in a simulation)
+    this.agent = createAgent({ identity: options.identity, store: options.store, types: this.#types, clock: () => Math.floor(this.#clock.now()) })
+  }
+
+  // ## Events
+
+  on<K extends keyof NodeEvents>(event: K, handler: (value: NodeEvents[K]) => void): () => void {
+    return this.#events.on(event, handler)
+  }
+
+  once<K extends keyof NodeEvents>(event: K, handler: (value: NodeEvents[K]) => void): () => void {
+    return this.#events.once(event, handler)
+  }
+
+  off<K extends keyof NodeEvents>(event: K, handler: (value: NodeEvents[K]) => void): void {
+    this.#events.off(event, handler)
+  }
+
+  // ## Peers
+
+  get address(): TransportAddress | undefined {
+    return this.#address
+  }
+
+  get open(): boolean {
+    return !this.#closed
+  }
+
+  get peers(): readonly NodePeer[] {
+    const out: NodePeer[] = []
+    for (const n of this.#peers.list) {
+      const s = n.sessions.find((x) => x.open)
+      if (s !== undefined) out.push({ publicKey: n.publicKey, address: s.remoteAddress, direction: s.direction, sessions: n.sessions.length })
+    }
+    return out
+  }
+
+  async listen(): Promise<TransportAddress> {
+    this.#checkOpen()
+    this.#address = await this.#transport.listen((conn) => {
+      this.#open(conn, undefined).catch(() => undefined) // a failed handshake closes its connection
+    })
+    return this.#address
+  }
+
+  async connect(address: TransportAddress, options: { expectedPeer?: Uint8Array } = {}): Promise<Uint8Array> {
+    this.#checkOpen()
+    if (typeof address !== 'string') throw new TypeError('"address" expected a string')
+    if (options.expectedPeer !== undefined) abytes('expectedPeer', options.expectedPeer, 32)
+    const conn = await this.#transport.connect(address)
+    if (this.#closed) {
+      conn.close(1001, 'node closed')
+      throw new ClosedError('node closed')
+    }
+    const session = await this.#open(conn, options.expectedPeer)
+    this.#peers.setAddress(session.peerKey, address)
+    return session.peerKey
+  }
+
+  attach(connection: Connection, peerKey: Uint8Array): void {
+    this.#checkOpen()
+    abytes('peerKey', peerKey, 32)
+    if (equalBytes(peerKey, this.publicKey)) throw new RangeError('"peerKey" is this node')
+    this.#adopt(createSession(connection, this.#sessionOptions(peerKey)))
+  }
+
+  addAddress(publicKey: Uint8Array, address: TransportAddress): void {
+    abytes('publicKey', publicKey, 32)
+    if (typeof address !== 'string') throw new TypeError('"address" expected a string')
+    this.#peers.setAddress(publicKey, address)
+  }
+
+  disconnect(publicKey: Uint8Array): void {
+    abytes('publicKey', publicKey, 32)
+    const n = this.#peers.get(toHex(publicKey))
+    for (const s of [...(n?.sessions ?? [])]) s.close('disconnect')
+  }
+
+  /** Handshake on a fresh connection, then the session. */
+  async #open(conn: Connection, expectedPeer: Uint8Array | undefined): Promise<Session> {
+    const result = await performHandshake(conn, {
+      identity: this.#identity,
+      clock: this.#clock,
+      limits: this.#limits,
+      challenges: this.#challenges,
+      crypto: this.#crypto,
+      accept: (key) => !this.#isBanned(toHex(key)),
+      ...(expectedPeer !== undefined ? { expectedPeer } : {}),
+    })
+    const session = createSession(conn, { ...this.#sessionOptions(result.peerKey), version: result.version, sessionId: result.sessionId })
+    if (this.#closed) {
+      session.close('node closed')
+      throw new ClosedError('node closed')
+    }
+    this.#adopt(session)
+    return session
+  }
+
+  #sessionOptions(peerKey: Uint8Array): Parameters<typeof createSession>[1] {
+    return {
+      peerKey,
+      clock: this.#clock,
+      limits: this.#limits,
+      seen: this.#frames,
+      crypto: this.#crypto,
+      onError: (error) => this.#report(error, 'message handler'),
+    }
+  }
+
+  /** Register a new session, then start reading it. */
+  #adopt(session: Session): void {
+    const { neighbour, first } = this.#peers.add(session)
+    session.onClose((info) => this.#onSessionClose(session, info))
+    if (first) {
+      this.#events.emit('peer:open', { publicKey: neighbour.publicKey, address: session.remoteAddress, direction: session.direction })
+      if (this.#peers.size === 1) this.#schedulePull()
+    }
+    session.onMessage((m, s) => this.#onMessage(m, s))
+  }
+
+  #onSessionClose(session: Session, info: SessionCloseInfo): void {
+    const { neighbour, last } = this.#peers.remove(session)
+    if (info.misbehaviour !== undefined && this.#banMs > 0) this.#banned.set(session.peerKeyHex, this.#clock.now() + this.#banMs)
+    if (last && neighbour !== undefined) {
+      this.#events.emit('peer:close', { publicKey: neighbour.publicKey, code: info.code, reason: info.reason, misbehaviour: info.misbehaviour })
+    }
+    if (this.#peers.size === 0 && this.#pullTimer !== undefined) {
+      this.#clock.clearTimeout(this.#pullTimer)
+      this.#pullTimer = undefined
+    }
+  }
+
+  #isBanned(hex: PublicKeyHex): boolean {
+    const until = this.#banned.get(hex)
+    if (until === undefined) return false
+    if (until > this.#clock.now()) return true
+    this.#banned.delete(hex)
+    return false
+  }
+
+  /** An open session to `key`, dialling its known address when there is none. */
+  #sessionTo(key: Uint8Array): Promise<Session> {
+    const hex = toHex(key)
+    const open = this.#peers.session(hex)
+    if (open !== undefined) return Promise.resolve(open)
+    const pending = this.#dialing.get(hex)
+    if (pending !== undefined) return pending
+    const address = this.#peers.address(hex)
+    if (address === undefined) return Promise.reject(new UnreachableError(`no session to ${shortKey(key)} and no address to dial`))
+    const dial = (async () => {
+      let conn: Connection
+      try {
+        conn = await this.#transport.connect(address)
+      } catch (err) {
+        throw new UnreachableError(`cannot reach ${shortKey(key)} at ${address}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+      }
+      return this.#open(conn, key)
+    })()
+    this.#dialing.set(hex, dial)
+    const forget = (): void => void this.#dialing.delete(hex)
+    dial.then(forget, forget)
+    return dial
+  }
+
+  // ## Transactions
+
+  async transact(peerKey: Uint8Array, type: string, payload: CborValue, options: TransactOptions = {}): Promise<Transaction> {
+    abytes('peerKey', peerKey, 32)
+    this.#checkOpen()
+    const timing = checkTransact({ ...this.#tx, ...definedOnly(options) })
+    // reachable first: no block is signed for a peer that cannot be reached
+    await this.#sessionTo(peerKey)
+    // agent.propose refuses proven cheaters and checks the arguments before signing
+    const proposal = await this.agent.propose(peerKey, type, payload)
+    this.#learnt(proposal, undefined)
+    return this.#deliver(proposal, timing)
+  }
+
+  async deliver(proposal: HalfBlock, options: TransactOptions = {}): Promise<Transaction> {
+    this.#checkOpen()
+    if (typeof proposal !== 'object' || proposal === null || !isProposal(proposal) || !equalBytes(proposal.publicKey, this.publicKey)) {
+      throw new RangeError('"proposal" expected a proposal signed by this node')
+    }
+    return this.#deliver(proposal, checkTransact({ ...this.#tx, ...definedOnly(options) }))
+  }
+
+  async #deliver(proposal: HalfBlock, timing: Required<TransactOptions>): Promise<Transaction> {
+    const peerKey = proposal.linkPublicKey
+    const deadline = this.#clock.now() + timing.timeoutMs
+    let session: Session | undefined
+    const previous = proposal.seq > 1 ? await this.store.get(this.publicKey, proposal.seq - 1) : undefined
+    const context = previous === undefined ? [] : [previous]
+    let wait = timing.retryMs
+    let attempts = 0
+    let lastError: unknown
+    for (;;) {
+      this.#checkOpen()
+      const remaining = deadline - this.#clock.now()
+      if (remaining <= 0) {
+        throw new TransactTimeoutError(`no agreement from ${shortKey(peerKey)} within ${timing.timeoutMs} ms (${attempts} attempts)`, attempts, { cause: lastError })
+      }
+      let pause = 0
+      try {
+        if (session === undefined || !session.open) session = await this.#sessionTo(peerKey)
+        if (session.pendingRequests >= session.limits.maxPendingRequests) {
+          pause = Math.min(wait, remaining)
+        } else {
+          attempts++
+          this.stats.proposalsSent++
+          const reply = await session.request({ type: 'proposal', block: proposal, context }, { timeoutMs: Math.max(1, Math.min(wait, remaining)) })
+          if (reply.type === 'agreement') return await this.#finish(proposal, reply.block, session)
+          if (reply.code === 'refused' || reply.code === 'bad-request' || reply.code === 'not-found' || reply.code === 'version') {
+            throw new RefusedError(`${shortKey(peerKey)} refused the proposal (${reply.code}): ${reply.reason}`)
+          }
+          lastError = new Error(`${reply.code}: ${reply.reason}`)
+          pause = Math.min(wait, remaining) // busy, rate-limited, internal, timeout: try again later
+        }
+      } catch (err) {
+        if (err instanceof RefusedError || err instanceof FraudError || err instanceof InvalidBlockError) throw err
+        if (this.#closed) throw new ClosedError('node closed')
+        lastError = err
+        // a timeout resends at once; a closed session or a failed dial waits a little
+        if (!isTimeout(err)) pause = Math.min(wait, remaining)
+        if (err instanceof UnreachableError && this.#peers.address(toHex(peerKey)) === undefined) throw err
+      }
+      wait = Math.min(wait * 2, timing.maxRetryMs)
+      if (pause > 0) await this.#sleep(pause)
+    }
+  }
+
+  /** The proposer's side of an agreement: validate and store it, tell the world. */
+  async #finish(proposal: HalfBlock, agreement: HalfBlock, from: Session): Promise<Transaction> {
+    if (agreement.linkSeq !== proposal.seq || !equalBytes(agreement.publicKey, proposal.linkPublicKey)) {
+      from.penalize(BAD_BLOCK_COST, 'an agreement to another proposal')
+      throw new RefusedError(`${shortKey(from.peerKey)} answered with an agreement to another proposal`)
+    }
+    const earlier = await this.store.findAgreement(this.publicKey, proposal.seq, agreement.publicKey)
+    let tx: Transaction
+    try {
+      tx = await this.#serial(() => this.agent.complete(agreement))
+    } catch (err) {
+      if (err instanceof FraudError) await this.#acceptProof(err.proof as FraudProof, undefined, 'stored')
+      else if (err instanceof InvalidBlockError) from.penalize(INVALID_BLOCK_COST, 'an invalid agreement')
+      throw err
+    }
+    if (earlier === undefined) {
+      this.#learnt(agreement, from.peerKey)
+      this.stats.transactions++
+      this.#events.emit('transaction', tx)
+      this.#spread(proposal)
+      this.#spread(agreement)
+    }
+    return tx
+  }
+
+  /** The counterparty's side: witnesses (in witness mode), the policy, the agreement. */
+  async #onProposal(m: ProposalMessage, session: Session): Promise<void> {
+    const p = m.block
+    if (!equalBytes(p.linkPublicKey, this.publicKey) || !equalBytes(p.publicKey, session.peerKey)) {
+      session.penalize(INVALID_BLOCK_COST, 'a proposal not from the sender to this node')
+      session.reply(m, { type: 'error', code: 'bad-request', reason: 'a proposal must be from the sender to this node' })
+      return
+    }
+    const id = toHex(blockHash(p, this.#crypto))
+    const running = this.#agreeing.get(id)
+    if (running !== undefined) {
+      // a resend while the first copy is still being handled: the same answer, once
+      await running.then(
+        (agreement) => session.reply(m, { type: 'agreement', block: agreement }),
+        (err: unknown) => session.reply(m, refusal(err)),
+      )
+      return
+    }
+    const earlier = await this.store.findAgreement(p.publicKey, p.seq, this.publicKey)
+    if (earlier !== undefined) {
+      const known = await this.store.get(p.publicKey, p.seq)
+      if (known !== undefined && equalBytes(blockHash(known, this.#crypto), blockHash(p, this.#crypto))) {
+        session.reply(m, { type: 'agreement', block: earlier })
+        return
+      }
+    }
+    const work = this.#agree(m, session)
+    this.#agreeing.set(id, work)
+    try {
+      const agreement = await work
+      session.reply(m, { type: 'agreement', block: agreement })
+      this.#learnt(p, session.peerKey)
+      this.#learnt(agreement, undefined)
+      this.stats.transactions++
+      this.#events.emit('transaction', { proposal: p, agreement })
+      this.#spread(p)
+      this.#spread(agreement)
+    } catch (err) {
+      this.stats.refused++
+      if (!(err instanceof RefusedError || err instanceof FraudError || err instanceof InvalidBlockError)) this.#report(err, 'agree')
+      session.reply(m, refusal(err))
+    } finally {
+      this.#agreeing.delete(id)
+    }
+  }
+
+  async #agree(m: ProposalMessage, session: Session): Promise<HalfBlock> {
+    const p = m.block
+    if (await this.store.hasFraud(p.publicKey)) throw new RefusedError(`${shortKey(p.publicKey)} is a proven cheater`)
+    // the proposer's earlier blocks first: they may show a fork against what this node holds
+    const context = m.context.filter((c) => equalBytes(c.publicKey, p.publicKey) && c.seq < p.seq)
+    await Promise.all(context.map((c) => this.#ingest(c, session)))
+    const w = this.#witnesses
+    if (w !== undefined && (w.require === undefined || w.require(p))) {
+      const verdict = await consultWitnesses(p, w, {
+        self: this.publicKey,
+        crypto: this.#crypto,
+        clock: this.#clock,
+        sleep: (ms) => this.#sleep(ms),
+        sessionTo: (key) => this.#sessionTo(key),
+        localBlock: (key, seq) => this.store.get(key, seq),
+        verifiers: this.#types.fraudVerifiers(),
+      })
+      if (!verdict.ok) {
+        if (verdict.reason === 'conflict') {
+          await this.#acceptProof(verdict.proof, undefined, 'found')
+          throw new RefusedError(`double spend: witness ${shortKey(verdict.witness)} holds another block at ${shortKey(p.publicKey)}:${p.seq}`)
+        }
+        throw new RefusedError(`witnesses unavailable: ${verdict.answered} of ${verdict.witnesses.length} answered`)
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#serial(() => this.agent.agree(p))
+      } catch (err) {
+        if (err instanceof FraudError) {
+          await this.#acceptProof(err.proof as FraudProof, undefined, 'stored')
+          throw err
+        }
+        if (err instanceof InvalidBlockError) session.penalize(INVALID_BLOCK_COST, 'an invalid proposal')
+        // a conflicting block stored meanwhile: agreeing again finds it and proves the fork
+        if (!(err instanceof ConflictError) || attempt >= 2) throw err
+      }
+    }
+  }
+
+  // ## Receiving
+
+  #onMessage(m: SessionMessage, session: Session): void | Promise<void> {
+    if (this.#closed) return
+    switch (m.type) {
+      case 'proposal':
+        return this.#onProposal(m, session)
+      case 'push':
+        return this.#onPush(m.blocks, session)
+      case 'heads':
+        return this.#onHeads(m.heads, session) // requestId 0: an announcement (replies go to the request)
+      case 'heads-request':
+        return this.#onHeadsRequest(m, session)
+      case 'fraud':
+        return this.#acceptProof(m.proof, session, 'peer').then(() => undefined)
+      case 'crawl-request':
+        return this.#onCrawl(m, session)
+      case 'witness-query':
+        return this.#onWitnessQuery(m, session)
+      case 'peers-request':
+        session.reply(m, { type: 'peers', peers: this.#peers.addresses(Math.min(m.max, session.limits.maxPeers)) })
+        return
+      case 'peers':
+        for (const p of m.peers) if (!equalBytes(p.publicKey, this.publicKey)) this.#peers.setAddress(p.publicKey, p.address)
+        return
+      case 'agreement':
+        // unsolicited (requestId 0): an agreement to a proposal of ours whose answer was lost
+        return this.#onLateAgreement(m.block, session)
+      default:
+        return // errors with no request: notices before a disconnect
+    }
+  }
+
+  async #onPush(blocks: readonly HalfBlock[], session: Session): Promise<void> {
+    // every block joins the queue now, in order: a witness query right behind this push is
+    // answered after the push is stored
+    const outcomes = blocks.map((b) => this.#ingest(b, session))
+    for (let i = 0; i < blocks.length; i++) {
+      if ((await outcomes[i]) === 'new') this.#relay(blocks[i]!, session)
+    }
+  }
+
+  /** Validate and store a block from a peer; proofs it yields are handled here. */
+  async #ingest(block: HalfBlock, from: Session | undefined): Promise<Outcome> {
+    const result = await this.#serial(async () => {
+      const stored = await this.store.get(block.publicKey, block.seq)
+      if (stored !== undefined && equalBytes(blockHash(stored, this.#crypto), blockHash(block, this.#crypto))) return undefined
+      return this.agent.receive(block)
+    })
+    if (result === undefined) return 'known'
+    if (result.fraud.length > 0) {
+      for (const proof of result.fraud) await this.#acceptProof(proof, undefined, 'stored')
+      return 'fraud'
+    }
+    if (result.level === 'invalid') {
+      const broken = result.errors.some((e) => e.rule === 'signature' || e.rule === 'form' || e.rule === 'size')
+      from?.penalize(broken ? BAD_BLOCK_COST : INVALID_BLOCK_COST, `an invalid block (${result.errors.map((e) => e.rule).join(', ')})`)
+      return 'invalid'
+    }
+    this.stats.blocksReceived++
+    this.#learnt(block, from?.peerKey)
+    return 'new'
+  }
+
+  async #onLateAgreement(agreement: HalfBlock, session: Session): Promise<void> {
+    if (!equalBytes(agreement.linkPublicKey, this.publicKey) || !equalBytes(agreement.publicKey, session.peerKey)) return
+    const proposal = await this.store.get(this.publicKey, agreement.linkSeq)
+    if (proposal === undefined) return
+    try {
+      await this.#finish(proposal, agreement, session)
+    } catch {
+      // already reported through the proof or the penalty
+    }
+  }
+
+  async #onHeads(heads: readonly Head[], session: Session): Promise<void> {
+    for (const h of heads) {
+      if (this.#crawling.size >= this.#gossip.maxCrawls) return
+      if (await this.store.hasFraud(h.publicKey)) continue
+      const stored = await this.store.get(h.publicKey, h.seq)
+      if (stored !== undefined) {
+        if (!equalBytes(blockHash(stored, this.#crypto), h.hash)) void this.#crawlSlot(session, h.publicKey, h.seq)
+        continue
+      }
+      const next = await this.store.get(h.publicKey, h.seq + 1)
+      if (next !== undefined && !equalBytes(next.previousHash, h.hash)) void this.#crawlSlot(session, h.publicKey, h.seq)
+    }
+  }
+
+  async #onHeadsRequest(m: HeadsRequestMessage, session: Session): Promise<void> {
+    const heads: Head[] = []
+    const proofs: FraudProof[] = []
+    for (const key of m.publicKeys) {
+      const latest = await this.store.latest(key)
+      if (latest !== undefined) heads.push({ publicKey: key, seq: latest.seq, hash: blockHash(latest, this.#crypto) })
+      // a peer that asks about a proven cheater gets the proof, once per session: this repairs a
+      // proof frame that was lost on the way
+      if (await this.store.hasFraud(key)) {
+        let told = this.#told.get(session)
+        if (told === undefined) this.#told.set(session, (told = new Set()))
+        const hex = toHex(key)
+        if (!told.has(hex)) {
+          told.add(hex)
+          const [proof] = await this.store.fraudProofs(key)
+          if (proof !== undefined) proofs.push(proof)
+        }
+      }
+    }
+    session.reply(m, { type: 'heads', heads })
+    for (const proof of proofs) if (session.send({ type: 'fraud', proof })) this.stats.proofsSent++
+  }
+
+  /** Fetch the block a contradicting head names; validating it yields the proof. */
+  async #crawlSlot(session: Session, key: Uint8Array, seq: number): Promise<void> {
+    const id = `${toHex(key)}:${seq}`
+    if (this.#crawling.has(id) || this.#crawling.size >= this.#gossip.maxCrawls) return
+    this.#crawling.add(id)
+    try {
+      this.stats.crawlsSent++
+      const reply = await session.request({ type: 'crawl-request', publicKey: key, start: seq, end: seq })
+      if (reply.type === 'crawl-answer') for (const b of reply.blocks) await this.#ingest(b, session)
+    } catch {
+      // closed or timed out: a later announcement asks again
+    } finally {
+      this.#crawling.delete(id)
+    }
+  }
+
+  async crawl(peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number } = {}): Promise<HalfBlock[]> {
+    abytes('peerKey', peerKey, 32)
+    abytes('chain', chain, 32)
+    this.#checkOpen()
+    let start = range.start ?? 1
+    const end = range.end ?? -1
+    if (!Number.isSafeInteger(start) || start === 0 || !Number.isSafeInteger(end) || end === 0) {
+      throw new RangeError('"range" expected non-zero safe integer seqs (negative: from the end)')
+    }
+    const session = await this.#sessionTo(peerKey)
+    const out: HalfBlock[] = []
+    for (let rounds = 0; rounds < 1_000_000; rounds++) {
+      this.stats.crawlsSent++
+      const reply = await session.request({ type: 'crawl-request', publicKey: chain, start, end })
+      if (reply.type === 'error') throw new RefusedError(`${shortKey(peerKey)} refused the crawl (${reply.code}): ${reply.reason}`)
+      for (const b of reply.blocks) {
+        await this.#ingest(b, session)
+        out.push(b)
+      }
+      const last = reply.blocks.at(-1)
+      // the answer is capped: ask for the rest until the range (resolved against `latest`) is covered
+      const want = resolveCrawlRange(start, end, reply.latest, Number.MAX_SAFE_INTEGER)
+      if (last === undefined || want === undefined || last.seq >= want.to) break
+      start = last.seq + 1
+    }
+    return out
+  }
+
+  async #onCrawl(m: CrawlRequestMessage, session: Session): Promise<void> {
+    const latest = await this.store.latest(m.publicKey)
+    const top = latest?.seq ?? 0
+    const range = resolveCrawlRange(m.start, m.end, top, session.limits.maxCrawlBlocks)
+    const blocks: HalfBlock[] = []
+    if (range !== undefined) {
+      // at most maxCrawlBlocks blocks, and never more than one frame holds
+      let budget = session.limits.maxFrameBytes - 256
+      for (const b of await this.store.range(m.publicKey, { from: range.from, to: range.to, limit: session.limits.maxCrawlBlocks })) {
+        budget -= blockSize(b) + 5
+        if (budget < 0) break
+        blocks.push(b)
+      }
+    }
+    session.reply(m, { type: 'crawl-answer', publicKey: m.publicKey, latest: top, blocks })
+  }
+
+  async #onWitnessQuery(m: WitnessQueryMessage, session: Session): Promise<void> {
+    // on the queue: behind any push that arrived before this query
+    const block = await this.#serial(() => this.store.get(m.publicKey, m.seq))
+    session.reply(m, { type: 'witness-answer', publicKey: m.publicKey, seq: m.seq, block: block ?? null })
+  }
+
+  // ## Fraud proofs
+
+  /**
+   * Handle a proof once: verify it (when it came from a peer), store it, tell the handlers, and
+   * relay the first proof against its key.
+   * @returns true when it was new and valid
+   */
+  async #acceptProof(proof: FraudProof, from: Session | undefined, origin: ProofOrigin): Promise<boolean> {
+    // one proof convicts: once a key is refused, later proofs against it (the same fork seen as a
+    // chain break, say) change nothing, and are dropped before the cost of verifying them
+    if (origin === 'peer' && (await this.store.hasFraud(proof.publicKey))) return false
+    const id = fraudProofId(proof, this.#crypto)
+    if (this.#proofIds.has(id)) return false
+    if (origin === 'peer') {
+      const verdict = verifyFraudProof(proof, { crypto: this.#crypto, verifiers: this.#types.fraudVerifiers() })
+      if (!verdict.ok) {
+        this.stats.forgedProofs++
+        from?.penalize(FORGED_PROOF_COST, `a fraud proof that does not verify (${verdict.reason})`)
+        return false
+      }
+    }
+    if (!this.#proofIds.add(id)) return false
+    if (origin !== 'stored') await this.#serial(() => this.agent.addFraudProof(proof))
+    this.stats.proofs++
+    this.#events.emit('fraud', { proof, from: from?.peerKey })
+    // one proof convicts: later proofs against the same key are kept, not spread
+    if (this.#gossip.fraudFanout === 0 || !this.#relayedAccused.add(proof.publicKey)) return true
+    const skip = from?.peerKeyHex
+    const fanout = this.#gossip.fraudFanout
+    const targets = fanout >= this.#peers.size ? this.#peers.list : this.#peers.random(fanout + (skip === undefined ? 0 : 1), this.#random)
+    let sent = 0
+    for (const n of targets) {
+      if (n.hex === skip || sent >= fanout) continue
+      const s = firstOpen(n)
+      if (s !== undefined && s.send({ type: 'fraud', proof })) sent++
+    }
+    this.stats.proofsSent += sent
+    return true
+  }
+
+  // ## Spreading blocks
+
+  /** A party's push of a new block to the neighbours that score highest for its (key, seq). */
+  #spread(block: HalfBlock): void {
+    if (this.#closed) return
+    if (!this.#gossip.pushOwn && equalBytes(block.publicKey, this.publicKey)) return
+    const owner = toHex(block.publicKey)
+    const link = toHex(block.linkPublicKey)
+    const targets = this.#peers.top(slotWord(block.publicKey, block.seq), this.#gossip.pushFanout, (n) => n.hex === owner || n.hex === link)
+    this.#push(targets, block)
+  }
+
+  /** A relay's push: up the score gradient, once more from a first-hop local maximum. */
+  #relay(block: HalfBlock, from: Session): void {
+    const r = this.#gossip.relayFanout
+    if (this.#closed || r === 0) return
+    const owner = toHex(block.publicKey)
+    const link = toHex(block.linkPublicKey)
+    const sender = from.peerKeyHex
+    const skip = (n: Neighbour): boolean => n.hex === sender || n.hex === owner || n.hex === link
+    const slot = slotWord(block.publicKey, block.seq)
+    let targets = this.#peers.top(slot, r, skip, pushScore(slot, this.#words[0], this.#words[1]))
+    if (targets.length === 0 && (sender === owner || sender === link)) targets = this.#peers.top(slot, r, skip)
+    this.#push(targets, block)
+  }
+
+  #push(targets: readonly Neighbour[], block: HalfBlock): void {
+    for (const n of targets) {
+      const s = firstOpen(n)
+      if (s === undefined || !s.writable) continue // gossip can wait for a peer that does not keep up
+      s.send({ type: 'push', blocks: [block] })
+      this.stats.pushesSent++
+    }
+  }
+
+  /** A block is stored: remember its chain's head for pull gossip, tell the handlers. */
+  #learnt(block: HalfBlock, from: Uint8Array | undefined): void {
+    const hex = toHex(block.publicKey)
+    const head = this.#recent.get(hex)
+    if (head === undefined || head.seq <= block.seq) {
+      this.#recent.delete(hex)
+      this.#recent.set(hex, block)
+      if (this.#recent.size > RECENT_CHAINS) this.#recent.delete(this.#recent.keys().next().value!)
+    }
+    this.#events.emit('block', { block, from })
+  }
+
+  pull(): void {
+    if (this.#closed) return
+    const [n] = this.#peers.random(1, this.#random)
+    const s = n === undefined ? undefined : firstOpen(n)
+    if (s === undefined || !s.writable || s.pendingRequests >= s.limits.maxPendingRequests) return
+    const count = Math.min(this.#gossip.headsPerPull, s.limits.maxHeads)
+    const keys: Uint8Array[] = []
+    const recent = [...this.#recent.values()]
+    for (let i = recent.length - 1; i >= 0 && keys.length < count; i--) {
+      const b = recent[i]!
+      if (!equalBytes(b.publicKey, n!.publicKey)) keys.push(b.publicKey)
+    }
+    if (keys.length === 0) return
+    this.stats.headsSent++
+    s.request({ type: 'heads-request', publicKeys: keys }).then(
+      async (reply) => {
+        if (reply.type !== 'heads') return
+        await this.#onHeads(reply.heads, s)
+        if (this.#gossip.auditsPerPull > 0) await this.#audit(reply.heads, s)
+      },
+      () => undefined, // closed or timed out: the next round asks someone else
+    )
+  }
+
+  /**
+   * The audit after a pull: compare slots of chains both sides know with the peer's blocks there
+   * (a one-block crawl each). Heads only compare tips; a fork below a tip that moved on is found
+   * here: first our own tip of a chain the peer is ahead in (where a fork left behind sits: the
+   * forker went on from its other block), else a random slot — slowly, but every slot is drawn
+   * eventually, so gossip settles in any connected network even when the pushes missed.
+   */
+  async #audit(heads: readonly Head[], session: Session): Promise<void> {
+    const tips: { key: Uint8Array; seq: number }[] = []
+    const any: { key: Uint8Array; seq: number }[] = []
+    for (const h of heads) {
+      const ours = this.#recent.get(toHex(h.publicKey))
+      if (ours === undefined) continue
+      if (h.seq > ours.seq) tips.push({ key: h.publicKey, seq: ours.seq })
+      else any.push({ key: h.publicKey, seq: 1 + Math.floor(this.#random() * h.seq) })
+    }
+    for (let i = 0; i < this.#gossip.auditsPerPull; i++) {
+      const list = tips.length > 0 ? tips : any
+      if (list.length === 0) return
+      const [slot] = list.splice(Math.floor(this.#random() * list.length), 1)
+      if ((await this.store.hasFraud(slot!.key)) || (await this.store.get(slot!.key, slot!.seq)) === undefined) continue
+      await this.#crawlSlot(session, slot!.key, slot!.seq)
+    }
+  }
+
+  #schedulePull(): void {
+    const interval = this.#gossip.pullIntervalMs
+    if (interval <= 0 || this.#closed || this.#pullTimer !== undefined) return
+    // jittered (0.5 to 1.5 intervals), so that nodes started together do not announce together
+    this.#pullTimer = this.#clock.setTimeout(() => {
+      this.#pullTimer = undefined
+      if (this.#closed || this.#peers.size === 0) return
+      this.pull()
+      this.#schedulePull()
+    }, interval * (0.5 + this.#random()))
+  }
+
+  // ## Closing
+
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing
+    this.#closed = true
+    this.#closing = (async () => {
+      if (this.#pullTimer !== undefined) this.#clock.clearTimeout(this.#pullTimer)
+      this.#pullTimer = undefined
+      for (const sleep of [...this.#sleeps]) {
+        this.#clock.clearTimeout(sleep.timer)
+        sleep.reject(new ClosedError('node closed'))
+      }
+      this.#sleeps.clear()
+      for (const s of this.#peers.sessions()) s.close('node closing')
+      await this.#transport.close()
+      // let writes already queued finish, so the store is left consistent for its owner
+      await this.#tail.catch(() => undefined)
+    })()
+    return this.#closing
+  }
+
+  // ## Private helpers
+
+  /** Run `fn` after every earlier agent write: one at a time per node. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn, fn)
+    this.#tail = run.catch(() => undefined)
+    return run
+  }
+
+  /** Wait on the node's clock; rejects with ClosedError when the node closes first. */
+  #sleep(ms: number): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError('node closed'))
+    return new Promise((resolve, reject) => {
+      const entry = {
+        timer: this.#clock.setTimeout(() => {
+          this.#sleeps.delete(entry)
+          resolve()
+        }, ms),
+        reject,
+      }
+      this.#sleeps.add(entry)
+    })
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError('node closed')
+  }
+
+  #report(error: unknown, context: string): void {
+    this.#events.emit('error', { error, context })
+  }
+}
+
+// ## Helpers
+
+function firstOpen(n: Neighbour): Session | undefined {
+  for (const s of n.sessions) if (s.open) return s
+  return undefined
+}
+
+function refusal(err: unknown): { type: 'error'; code: 'refused' | 'bad-request' | 'internal'; reason: string } {
+  const reason = String((err as Error)?.message ?? err).slice(0, 200)
+  if (err instanceof InvalidBlockError) return { type: 'error', code: 'bad-request', reason }
+  if (err instanceof RefusedError || err instanceof FraudError || err instanceof NodeError) return { type: 'error', code: 'refused', reason }
+  return { type: 'error', code: 'internal', reason: 'internal error' }
+}
+
+function isTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'TimeoutError'
+}
+
+function seededRandom(crypto: CryptoProvider): Random {
+  const b = crypto.randomBytes(4)
+  return createRandom(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0)
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
+  return out
+}
+
+function nonNegative(name: string, v: number): number {
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0) throw new RangeError(`"${name}" expected a number >= 0, got ${String(v)}`)
+  return v
+}
+
+function checkGossip(g: GossipOptions, limits: Readonly<Limits>): Readonly<GossipOptions> {
+  for (const key of ['pushFanout', 'relayFanout', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull'] as const) {
+    const v = g[key]
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`"gossip.${key}" expected a finite number >= 0, got ${String(v)}`)
+  }
+  if (typeof g.fraudFanout !== 'number' || !(g.fraudFanout >= 0)) throw new RangeError(`"gossip.fraudFanout" expected a number >= 0, got ${String(g.fraudFanout)}`)
+  if (typeof g.pushOwn !== 'boolean') throw new TypeError('"gossip.pushOwn" expected a boolean')
+  return Object.freeze({ ...g, headsPerPull: Math.min(g.headsPerPull, limits.maxHeads) })
+}
+
+function checkTransact(t: Required<TransactOptions>): Required<TransactOptions> {
+  for (const key of ['timeoutMs', 'retryMs', 'maxRetryMs'] as const) {
+    const v = t[key]
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`"${key}" expected a positive finite number, got ${String(v)}`)
+  }
+  return t
+}
+
+function checkWitnesses(w: WitnessOptions | undefined): WitnessOptions | undefined {
+  if (w === undefined) return undefined
+  if (typeof w !== 'object' || w === null || !Array.isArray(w.keys)) throw new TypeError('"witnesses.keys" expected an array of keys')
+  w.keys.forEach((k, i) => abytes(`witnesses.keys[${i}]`, k, 32))
+  if (w.keys.length === 0) throw new RangeError('"witnesses.keys" expected at least one witness')
+  const k = w.k ?? 3
+  if (!Number.isSafeInteger(k) || k < 1) throw new RangeError(`"witnesses.k" expected a positive integer, got ${String(k)}`)
+  if (w.require !== undefined && typeof w.require !== 'function') throw new TypeError('"witnesses.require" expected a function')
+  return w
+}

@@ -1,0 +1,270 @@
+/**
+ * Scripted scenarios on the simulator, and what they measure. `runContrib` reproduces the setup of
+ * ConTrib's fraud-detection experiments (de Vos & Pouwelse, Computer Networks 192, 2021) so that the
+ * figures compare:
+ *
+ * - each peer knows `knows` (100) random peers and links to them;
+ * - every peer proposes a transaction to a random peer it knows once per `txIntervalMs` (1 s), at
+ *   its own random phase;
+ * - each peer is a forker with probability `forkProbability` (10%): once, at a random time in the
+ *   fork window, right after a transaction of its own completed, it signs a second block at the
+ *   seq of that last block and proposes it to another peer it knows ("reusing its last sequence
+ *   number"), without spreading it itself (it waits until that last block is complete and held by
+ *   its counterparty: a fork of a block nobody else holds contradicts nothing and is no fork);
+ * - links: the memory network's model (default 50 ms one way + uniform 0..20 ms jitter), with
+ *   `loss` of every frame dropped (0% and 20% in ConTrib's runs).
+ *
+ * Measured, per fork, from the moment its second block is sent (its release):
+ * - the time until 99% of honest peers (peers that never fork, withhold or spam) hold a proof
+ *   against the forker, and until the first one does; forks whose proof never reaches 99% are
+ *   counted apart;
+ * - forks that no honest peer ever holds a proof of (undetected);
+ * - honest peers that any peer holds a verified proof against (must be 0);
+ * - bytes sent per peer per second over the run (every frame of every kind), and the share of
+ *   fraud proofs in them.
+ * @module
+ */
+import { equalBytes, toHex, type CryptoProvider, type PublicKeyHex } from '@tally/core'
+import { encodeMessage } from './messages.js'
+import type { LinkModel } from './memory-transport.js'
+import type { GossipOptions } from './node.js'
+import type { Role, Simulator, SimulatorOptions } from './simulator.js'
+import { createSimulator } from './simulator.js'
+
+/** Options of runContrib. */
+export interface ContribOptions {
+  /** Peers. */
+  nodes: number
+  /** Random peers each knows (default min(100, nodes - 1)). */
+  knows?: number
+  /** Fraction of frames lost (default 0). */
+  loss?: number
+  /** The rest of the link model (default 50 ms + 0..20 ms jitter). */
+  link?: Partial<LinkModel>
+  /** Milliseconds peers transact (default 30,000). */
+  durationMs?: number
+  /** Milliseconds between a peer's proposals (default 1000). */
+  txIntervalMs?: number
+  /** Probability that a peer forks once (default 0.1). */
+  forkProbability?: number
+  /** When forks happen, ms from the start: [from, to) (default [3000, durationMs - 5000)). */
+  forkWindow?: readonly [number, number]
+  /** Milliseconds of gossip after the last transaction before counting (default 10,000). */
+  settleMs?: number
+  /** Fraction of peers that withhold (never push, relay, pull) (default 0). */
+  withholders?: number
+  /** Fraction of peers that spam (default 0), flooding every `spamIntervalMs` (default 1000). */
+  spammers?: number
+  spamIntervalMs?: number
+  /** Seed (default 1). */
+  seed?: number
+  /** Gossip settings (default DEFAULT_GOSSIP). */
+  gossip?: Partial<GossipOptions>
+  /** Simulator shortcuts (see SimulatorOptions): 'attach' sessions, a cheap crypto provider. */
+  sessions?: SimulatorOptions['sessions']
+  crypto?: CryptoProvider
+  /** Seen-cache entries per node (default 2048). */
+  cacheSize?: number
+  /** Called every simulated second with progress (for long runs). */
+  onProgress?: (p: { simulatedMs: number; forks: number; transactions: number }) => void
+}
+
+/** What runContrib measured (times in seconds of virtual time). */
+export interface ContribResult {
+  readonly nodes: number
+  readonly honest: number
+  readonly loss: number
+  readonly durationS: number
+  readonly transactions: number
+  readonly forks: number
+  /** Per fork that reached 99% of honest peers: seconds from release to 99%. */
+  readonly detectP99: readonly number[]
+  /** Forks whose proof never reached 99% of honest peers. */
+  readonly under99: number
+  /** Per detected fork: seconds from release to the first honest holder. */
+  readonly detectFirst: readonly number[]
+  /** Mean over every (fork, honest peer that got the proof) of the seconds to get it. */
+  readonly detectMeanS: number
+  /** Forks no honest peer holds a proof of. */
+  readonly undetected: number
+  /** Honest peers accused by anyone (must be 0). */
+  readonly honestAccused: number
+  /** Bytes sent per peer per second over the run, every frame. */
+  readonly bytesPerPeerS: number
+  /** Of which fraud-proof frames. */
+  readonly proofBytesPerPeerS: number
+  /** Wall-clock milliseconds the run took. */
+  readonly wallMs: number
+}
+
+/**
+ * Run ConTrib's fork-detection setup on the simulator (see the module comment).
+ * @param options size, loss, durations, fork probability, adversaries, shortcuts
+ * @returns the measurements
+ * @example const r = await runContrib({ nodes: 1000, loss: 0.2, sessions: 'attach' })
+ */
+export async function runContrib(options: ContribOptions): Promise<ContribResult> {
+  const t0 = performance.now()
+  const durationMs = options.durationMs ?? 30_000
+  const interval = options.txIntervalMs ?? 1000
+  const settleMs = options.settleMs ?? 10_000
+  const forkP = options.forkProbability ?? 0.1
+  const window = options.forkWindow ?? [Math.min(3000, durationMs / 4), Math.max(durationMs - 5000, durationMs / 2)]
+  const withholders = options.withholders ?? 0
+  const spammers = options.spammers ?? 0
+  const sim = createSimulator({
+    nodes: options.nodes,
+    ...(options.knows !== undefined ? { knows: options.knows } : {}),
+    link: { ...options.link, loss: options.loss ?? 0 },
+    seed: options.seed ?? 1,
+    ...(options.sessions !== undefined ? { sessions: options.sessions } : {}),
+    ...(options.crypto !== undefined ? { crypto: options.crypto } : {}),
+    ...(options.gossip !== undefined ? { gossip: options.gossip } : {}),
+    cacheSize: options.cacheSize ?? 2048,
+    roles: (_, random): Role => {
+      const r = random()
+      if (r < spammers) return 'spammer'
+      if (r < spammers + withholders) return 'withholder'
+      return random() < forkP ? 'forker' : 'honest'
+    },
+  })
+  await sim.connect()
+  const start = sim.clock.now()
+  const bytesAtStart = sim.network.stats.bytesSent
+  let proofBytes = 0
+  const proofFrames = countProofFrames(sim, (bytes) => (proofBytes += bytes))
+
+  // the transaction load, each peer at its own phase; forkers fork once in the window
+  let transactions = 0
+  let running = true
+  for (const p of sim.peers) {
+    if (p.node === undefined) continue
+    const forkAt = p.role === 'forker' ? window[0] + sim.random() * (window[1] - window[0]) : Number.POSITIVE_INFINITY
+    let forked = false
+    let inFlight = 0
+    const tick = (): void => {
+      if (!running) return
+      const elapsed = sim.clock.now() - start
+      if (!forked && elapsed >= forkAt) {
+        forked = true
+        void forkAfterLastCompleted(sim, p.index)
+      } else if (inFlight < 4) {
+        inFlight++
+        void sim.transact(p.index).then((r) => {
+          inFlight--
+          if (!(r instanceof Error)) transactions++
+        })
+      }
+      sim.schedule(interval, tick)
+    }
+    sim.schedule(Math.floor(sim.random() * interval), tick)
+  }
+  const spamPeers = sim.peers.filter((p) => p.role === 'spammer')
+  if (spamPeers.length > 0) {
+    const spamTick = (): void => {
+      if (!running) return
+      for (const p of spamPeers) sim.spam(p.index, { pushes: 20, proofs: 2 })
+      sim.schedule(options.spamIntervalMs ?? 1000, spamTick)
+    }
+    sim.schedule(500, spamTick)
+  }
+
+  for (let t = 0; t < durationMs; t += 1000) {
+    await sim.run(Math.min(1000, durationMs - t))
+    options.onProgress?.({ simulatedMs: t + 1000, forks: sim.forks.length, transactions })
+  }
+  running = false
+  for (let t = 0; t < settleMs; t += 1000) await sim.run(Math.min(1000, settleMs - t))
+  const elapsedS = (sim.clock.now() - start) / 1000
+  const bytes = sim.network.stats.bytesSent - bytesAtStart
+  proofFrames.stop()
+
+  // ## Measures
+  const honest = sim.peers.filter((p) => p.role === 'honest' || (p.role === 'forker' && !sim.forks.some((f) => f.index === p.index)))
+  const honestSet = new Set(honest.map((p) => p.index))
+  const need = Math.ceil(honest.length * 0.99)
+  const detectP99: number[] = []
+  const detectFirst: number[] = []
+  let under99 = 0
+  let undetected = 0
+  let sum = 0
+  let count = 0
+  for (const f of sim.forks) {
+    const times = [...sim.proofTimes(sim.peers[f.index]!.publicKey).entries()].filter(([i]) => honestSet.has(i)).map(([, t]) => Math.max(0, t - f.releasedAt) / 1000)
+    times.sort((a, b) => a - b)
+    if (times.length === 0) undetected++
+    else detectFirst.push(times[0]!)
+    if (times.length >= need) detectP99.push(times[need - 1]!)
+    else under99++
+    for (const t of times) sum += t
+    count += times.length
+  }
+  const honestKeys = new Set<PublicKeyHex>(honest.map((p) => toHex(p.publicKey)))
+  let honestAccused = 0
+  for (const key of sim.accused().keys()) if (honestKeys.has(key)) honestAccused++
+  await sim.close()
+  return {
+    nodes: options.nodes,
+    honest: honest.length,
+    loss: options.loss ?? 0,
+    durationS: elapsedS,
+    transactions,
+    forks: sim.forks.length,
+    detectP99,
+    under99,
+    detectFirst,
+    detectMeanS: count === 0 ? 0 : sum / count,
+    undetected,
+    honestAccused,
+    bytesPerPeerS: bytes / options.nodes / elapsedS,
+    proofBytesPerPeerS: proofBytes / options.nodes / elapsedS,
+    wallMs: performance.now() - t0,
+  }
+}
+
+// ## Private helpers
+
+/**
+ * Fork right after the peer's latest transaction completed and its counterparty holds the block:
+ * a fork of a block nobody else holds contradicts nothing anyone knows.
+ */
+async function forkAfterLastCompleted(sim: Simulator, i: number): Promise<void> {
+  const node = sim.peers[i]!.node!
+  for (let tries = 0; tries < 20; tries++) {
+    const latest = await node.store.latest(node.publicKey)
+    const counterparty = latest === undefined ? undefined : sim.peers.find((p) => equalBytes(p.publicKey, latest.linkPublicKey))?.node
+    const done =
+      latest !== undefined &&
+      (latest.linkSeq > 0 || (await node.store.findAgreement(latest.publicKey, latest.seq, latest.linkPublicKey)) !== undefined) &&
+      (await counterparty?.store.get(latest.publicKey, latest.seq)) !== undefined
+    if (done) {
+      await sim.fork(i)
+      return
+    }
+    await new Promise<void>((resolve) => sim.schedule(250, resolve))
+  }
+}
+
+/** Count the bytes of the fraud frames nodes send (each node relays right after its `fraud` event). */
+function countProofFrames(sim: Simulator, add: (bytes: number) => void): { stop(): void } {
+  const offs: (() => void)[] = []
+  const sizes = new Map<string, number>()
+  for (const p of sim.peers) {
+    const node = p.node
+    if (node === undefined) continue
+    let before = node.stats.proofsSent
+    offs.push(
+      node.on('fraud', ({ proof }) => {
+        // one fork per forker in these scenarios: every proof against a key has one size
+        const key = toHex(proof.publicKey)
+        let size = sizes.get(key)
+        if (size === undefined) sizes.set(key, (size = encodeMessage({ type: 'fraud', proof }).length))
+        queueMicrotask(() => {
+          add((node.stats.proofsSent - before) * size!)
+          before = node.stats.proofsSent
+        })
+      }),
+    )
+  }
+  return { stop: () => offs.forEach((off) => off()) }
+}

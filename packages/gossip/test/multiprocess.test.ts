@@ -1,0 +1,56 @@
+/**
+ * Three nodes, each in its own process, on ws over loopback: they connect, transact, and when one
+ * of them forks its chain the other two catch it and refuse it. Each child is `node --import tsx
+ * fixtures/node-process.ts`, driven by JSON lines.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawnNode, type ChildNode } from './fixtures/node-child.ts'
+
+const Multi = suite('multiprocess: three nodes in three processes')
+
+/** Poll a child until `check` holds, at most `ms` of real time. */
+async function until(check: () => Promise<boolean>, ms = 8000): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (await check()) return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return check()
+}
+
+Multi('transact across processes; a fork is detected by both honest processes', async () => {
+  const nodes: ChildNode[] = await Promise.all([spawnNode(31), spawnNode(32), spawnNode(33)])
+  const [a, b, c] = nodes as [ChildNode, ChildNode, ChildNode]
+  try {
+    assert.is(new Set(nodes.map((n) => n.process.pid)).size, 3, 'three processes')
+    await a.call('connect', { address: b.address })
+    await a.call('connect', { address: c.address })
+    await b.call('connect', { address: c.address })
+
+    const ab = await a.call('transact', { key: b.key, payload: 'a pays b' })
+    assert.is(ab['seq'], 1)
+    const bc = await b.call('transact', { key: c.key, payload: 'b pays c' })
+    assert.is(bc['seq'], 2, "b's second block (its first was the agreement to a)")
+
+    // a signs another block at seq 1 for c: c refuses (it already holds a's seq 1 by gossip) or,
+    // if it did not yet, the fork meets the original at b; either way both end with the proof
+    const forked = await a.call('fork', { key: c.key })
+    assert.ok(['RefusedError', 'agreed', 'RangeError'].includes(forked['outcome'] as string), `outcome ${String(forked['outcome'])}`)
+    const caught = await until(async () => {
+      const [atB, atC] = await Promise.all([b.call('hasFraud', { key: a.key }), c.call('hasFraud', { key: a.key })])
+      return atB['result'] === true && atC['result'] === true
+    })
+    assert.ok(caught, 'both honest processes hold a proof against a')
+    const refused = await b.call('transact', { key: a.key, payload: 'never' }).catch((e: Error) => e)
+    assert.instance(refused, Error)
+    assert.is((refused as Error).name, 'RefusedError')
+    const honest = await c.call('transact', { key: b.key, payload: 'c pays b' })
+    assert.ok((honest['seq'] as number) >= 2, 'honest peers still transact')
+  } finally {
+    const codes = await Promise.all(nodes.map((n) => n.stop()))
+    assert.equal(codes, [0, 0, 0], 'every process closed its node and exited cleanly')
+  }
+})
+
+Multi.run()

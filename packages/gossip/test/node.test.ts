@@ -1,0 +1,354 @@
+/**
+ * The node on the memory network: transactions (agreement back, should-sign policies, resends,
+ * timeouts, clean errors, clean close), and fraud detection from every path — a push, a proposal,
+ * a crawl, a head announcement, a chain that breaks one block later — with the proof relayed to
+ * every neighbour once and the cheater refused both ways.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { ClosedError, RefusedError, blockHash, equalBytes, signBlock, type FraudProof, type HalfBlock } from '@tally/core'
+import { TransactTimeoutError, UnreachableError, createSession, performHandshake, type Node, type SessionMessage } from '@tally/gossip'
+import { crypto, forkOf, identity, line, link, memoryNodes, mesh, settle } from './fixtures/node-kit.ts'
+
+/** Proofs each node holds, by node index. */
+async function proofCounts(nodes: readonly Node[]): Promise<number[]> {
+  return Promise.all(nodes.map(async (n) => (await n.store.fraudProofs()).length))
+}
+
+// ## Transactions
+
+const Tx = suite('node: transactions')
+
+Tx('transact resolves when the agreement is back; both halves are stored on both sides', async () => {
+  const { net, nodes } = await memoryNodes(2)
+  await link(net, nodes, [[0, 1]])
+  const seen: string[] = []
+  nodes[1]!.on('transaction', (t) => seen.push(`b:${t.proposal.seq}`))
+  nodes[0]!.on('transaction', (t) => seen.push(`a:${t.agreement.seq}`))
+  const tx = await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'note', 'hello'))
+  assert.ok(equalBytes(tx.proposal.publicKey, nodes[0]!.publicKey))
+  assert.ok(equalBytes(tx.agreement.publicKey, nodes[1]!.publicKey))
+  assert.is(tx.agreement.linkSeq, tx.proposal.seq)
+  for (const n of nodes) {
+    assert.ok(await n.store.get(tx.proposal.publicKey, 1), 'the proposal is stored')
+    assert.ok(await n.store.get(tx.agreement.publicKey, 1), 'the agreement is stored')
+  }
+  assert.equal(seen.sort(), ['a:1', 'b:1'])
+  assert.is(nodes[0]!.stats.transactions, 1)
+  assert.is(nodes[1]!.stats.transactions, 1)
+})
+
+Tx("the block type's should-sign policy is the counterparty's answer", async () => {
+  const { net, nodes } = await memoryNodes(2)
+  await link(net, nodes, [[0, 1]])
+  const err = await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'note', 'no')).catch((e: unknown) => e)
+  assert.instance(err, RefusedError)
+  assert.match(String((err as Error).message), /declined/)
+  assert.is(await nodes[1]!.store.findAgreement(nodes[0]!.publicKey, 1, nodes[1]!.publicKey), undefined)
+  const unknown = await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'other', 1)).catch((e: unknown) => e)
+  assert.instance(unknown, RefusedError, 'a type without rules is refused')
+  assert.is(nodes[1]!.stats.refused, 2)
+})
+
+Tx('many transactions at once in both directions keep both chains linear', async () => {
+  const { net, nodes } = await memoryNodes(2)
+  await link(net, nodes, [[0, 1]])
+  const runs: Promise<unknown>[] = []
+  for (let i = 0; i < 20; i++) {
+    runs.push(nodes[0]!.transact(nodes[1]!.publicKey, 'note', i))
+    runs.push(nodes[1]!.transact(nodes[0]!.publicKey, 'note', -i))
+  }
+  await settle(net, Promise.all(runs))
+  for (const n of nodes) {
+    const chain = await n.store.range(n.publicKey)
+    assert.is(chain.length, 40)
+    chain.forEach((b, i) => {
+      assert.is(b.seq, i + 1)
+      if (i > 0) assert.ok(equalBytes(b.previousHash, blockHash(chain[i - 1]!, crypto)))
+    })
+    assert.is((await n.store.fraudProofs()).length, 0)
+  }
+})
+
+Tx('lost frames are resent until the agreement comes back, and agreed once', async () => {
+  const { net, nodes } = await memoryNodes(2, { network: { loss: 0.3, seed: 11 }, node: { transact: { retryMs: 300, maxRetryMs: 2000, timeoutMs: 60_000 } } })
+  // dials are never lost (a SYN is retried); the handshake may be: retry the link until it holds
+  for (let i = 0; i < 10 && nodes[0]!.peers.length === 0; i++) {
+    nodes[0]!.connect(nodes[1]!.address!).catch(() => undefined)
+    await net.clock.runFor(12_000)
+  }
+  assert.is(nodes[0]!.peers.length, 1, 'linked despite the loss')
+  const txs = await settle(net, Promise.all([0, 1, 2, 3, 4].map((i) => nodes[0]!.transact(nodes[1]!.publicKey, 'note', i))))
+  assert.is(txs.length, 5)
+  assert.ok(nodes[0]!.stats.proposalsSent > 5, `resent (${nodes[0]!.stats.proposalsSent} sends)`)
+  const bobChain = await nodes[1]!.store.range(nodes[1]!.publicKey)
+  assert.is(bobChain.length, 5, 'one agreement per proposal, however often it came')
+})
+
+Tx('a peer that never answers: resends with backoff, then TransactTimeoutError', async () => {
+  const { net, nodes } = await memoryNodes(1, { node: { transact: { timeoutMs: 10_000, retryMs: 500, maxRetryMs: 2000 } } })
+  const mute = identity(99)
+  const raw = net.transport('mem://mute')
+  const got: SessionMessage[] = []
+  await raw.listen((conn) => {
+    performHandshake(conn, { identity: mute, clock: net.clock }).then(
+      (r) => createSession(conn, { peerKey: r.peerKey, clock: net.clock, onMessage: (m) => void got.push(m) }),
+      () => undefined,
+    )
+  })
+  await settle(net, nodes[0]!.connect('mem://mute'))
+  const err = await settle(net, nodes[0]!.transact(mute.publicKey, 'note', 'anyone?')).catch((e: unknown) => e)
+  assert.instance(err, TransactTimeoutError)
+  assert.is((err as TransactTimeoutError).code, 'ERR_TIMEOUT')
+  assert.ok((err as TransactTimeoutError).attempts >= 4, `attempts: ${(err as TransactTimeoutError).attempts}`)
+  assert.ok(got.filter((m) => m.type === 'proposal').length >= 4)
+  assert.ok(got.filter((m) => m.type === 'proposal').every((m) => m.type === 'proposal' && equalBytes(m.block.signature, (got[0] as { block: HalfBlock }).block.signature)), 'the same proposal every time')
+})
+
+Tx('no session and no address: UnreachableError, and nothing is signed', async () => {
+  const { net, nodes } = await memoryNodes(1)
+  const err = await settle(net, nodes[0]!.transact(identity(77).publicKey, 'note', 1)).catch((e: unknown) => e)
+  assert.instance(err, UnreachableError)
+  assert.is((err as UnreachableError).code, 'ERR_UNREACHABLE')
+  assert.is(await nodes[0]!.store.latest(nodes[0]!.publicKey), undefined)
+})
+
+Tx('a known address is dialled on demand', async () => {
+  const { net, nodes } = await memoryNodes(2)
+  nodes[0]!.addAddress(nodes[1]!.publicKey, nodes[1]!.address!)
+  const tx = await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'note', 'dial me'))
+  assert.is(tx.proposal.seq, 1)
+  assert.is(nodes[0]!.peers.length, 1)
+})
+
+Tx('close(): pending calls reject with ClosedError, and no timer is left on the clock', async () => {
+  const { net, nodes } = await memoryNodes(3, { node: { gossip: { pullIntervalMs: 500 } } })
+  await link(net, nodes, mesh(3))
+  await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'note', 1))
+  // a transaction with a peer that will vanish: close its counterparty first
+  await nodes[2]!.close()
+  const pending = nodes[0]!.transact(nodes[1]!.publicKey, 'note', 2).catch((e: unknown) => e)
+  await nodes[0]!.close()
+  await nodes[1]!.close()
+  await net.clock.runUntilIdle()
+  const err = await pending
+  assert.ok(err instanceof ClosedError || (err as { name?: string }).name === 'ClosedError', `got ${String(err)}`)
+  assert.is(net.clock.pending, 0, 'no timer outlives the nodes')
+  assert.not.ok(nodes[0]!.open)
+  const late = await nodes[0]!.listen().catch((e: unknown) => e)
+  assert.instance(late, ClosedError)
+})
+
+// ## Fraud
+
+const Fraud = suite('node: fraud detection and proofs')
+
+/** Node 0 transacts with node 1 (X), then delivers a fork of that slot (Y) to `victim`. */
+async function forkTo(net: Awaited<ReturnType<typeof memoryNodes>>['net'], nodes: Node[], ids: ReturnType<typeof identity>[], victim: number): Promise<{ x: HalfBlock; y: HalfBlock }> {
+  const tx = await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'note', 'first'))
+  const y = forkOf(ids[0]!, tx.proposal, nodes[victim]!.publicKey)
+  await settle(net, nodes[0]!.deliver(y).catch(() => undefined))
+  await net.clock.runFor(5000)
+  return { x: tx.proposal, y }
+}
+
+Fraud('a fork pushed by the victim meets the first block: the proof reaches every node once', async () => {
+  // a line 0-1-2-3-4 plus the forker linked to the victim: the victim holds Y, node 1 holds X
+  const { net, nodes, ids } = await memoryNodes(5, { node: { gossip: { pullIntervalMs: 0 } } })
+  await link(net, nodes, [...line(5), [0, 4]])
+  const proofs: string[][] = nodes.map(() => [])
+  nodes.forEach((n, i) => n.on('fraud', ({ proof }) => proofs[i]!.push(proof.kind)))
+  await forkTo(net, nodes, ids, 4)
+  for (let i = 1; i < 5; i++) {
+    assert.ok(await nodes[i]!.store.hasFraud(nodes[0]!.publicKey), `node ${i} holds a proof`)
+    assert.is(proofs[i]!.length, 1, `node ${i} handled one proof once`)
+  }
+  const sent = nodes.reduce((s, n) => s + n.stats.proofsSent, 0)
+  const edges = line(5).length + 1
+  assert.ok(sent <= 2 * edges, `each neighbour got it at most once per link direction (${sent} sends over ${edges} links)`)
+})
+
+Fraud('a node holding a proof refuses the cheater both ways', async () => {
+  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pullIntervalMs: 0 } } })
+  await link(net, nodes, mesh(3))
+  await forkTo(net, nodes, ids, 2)
+  for (const i of [1, 2]) assert.ok(await nodes[i]!.store.hasFraud(nodes[0]!.publicKey), `node ${i} holds the proof`)
+  const out = await settle(net, nodes[1]!.transact(nodes[0]!.publicKey, 'note', 'no way')).catch((e: unknown) => e)
+  assert.instance(out, RefusedError, 'an honest node does not propose to the cheater')
+  const into = await settle(net, nodes[0]!.transact(nodes[2]!.publicKey, 'note', 'please')).catch((e: unknown) => e)
+  assert.instance(into, RefusedError, 'nor countersign for it')
+  assert.is((await nodes[2]!.store.range(nodes[2]!.publicKey)).length, 0, 'the victim signed nothing')
+})
+
+Fraud('a fork found by a crawl yields a proof', async () => {
+  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pushFanout: 0, relayFanout: 0, pullIntervalMs: 0 } } })
+  await link(net, nodes, [[0, 1], [0, 2], [1, 2]])
+  const { x } = await forkTo(net, nodes, ids, 2)
+  // no gossip: node 2 agreed to the fork, and only a crawl of node 1 shows it X
+  assert.not.ok(await nodes[2]!.store.hasFraud(nodes[0]!.publicKey))
+  const got = await settle(net, nodes[2]!.crawl(nodes[1]!.publicKey, nodes[0]!.publicKey))
+  assert.ok(got.some((b) => equalBytes(b.signature, x.signature)))
+  assert.ok(await nodes[2]!.store.hasFraud(nodes[0]!.publicKey))
+  await net.clock.runFor(2000)
+  assert.ok(await nodes[1]!.store.hasFraud(nodes[0]!.publicKey), 'and relays it to node 1')
+})
+
+Fraud('a fork seen through a head (pull gossip) is crawled and proved', async () => {
+  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pushFanout: 0, relayFanout: 0, pullIntervalMs: 0 } } })
+  await link(net, nodes, [[0, 1], [0, 2], [1, 2]])
+  await forkTo(net, nodes, ids, 2)
+  assert.equal(await proofCounts(nodes.slice(1)), [0, 0])
+  // node 1 asks node 2 for the heads of the chains it knows: node 0's head there is Y
+  for (let i = 0; i < 20 && !(await nodes[1]!.store.hasFraud(nodes[0]!.publicKey)); i++) {
+    nodes[1]!.pull()
+    await net.clock.runFor(500)
+  }
+  assert.ok(await nodes[1]!.store.hasFraud(nodes[0]!.publicKey), 'the head request found the conflict')
+  assert.ok(nodes[1]!.stats.crawlsSent >= 1)
+  await net.clock.runFor(1000)
+  assert.ok(await nodes[2]!.store.hasFraud(nodes[0]!.publicKey), 'and the proof was relayed')
+})
+
+Fraud('a fork seen one block later (a chain that breaks) is proved too', async () => {
+  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pushFanout: 0, relayFanout: 0, pullIntervalMs: 0 } } })
+  await link(net, nodes, mesh(3))
+  const { y } = await forkTo(net, nodes, ids, 2)
+  // the forker goes on from X with node 1; node 2 holds Y and learns only X's successor, which
+  // does not chain to Y
+  const next = await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'note', 'after'))
+  await settle(net, nodes[2]!.crawl(nodes[1]!.publicKey, nodes[0]!.publicKey, { start: next.proposal.seq, end: next.proposal.seq }))
+  const proofs = await nodes[2]!.store.fraudProofs(nodes[0]!.publicKey)
+  assert.equal(proofs.map((p) => p.kind), ['chain-break'])
+  assert.ok(equalBytes(proofs[0]!.blocks[0]!.signature, y.signature), 'evidence: Y and the block after X')
+  const refused = await settle(net, nodes[0]!.transact(nodes[2]!.publicKey, 'note', 'again').catch((e: unknown) => e))
+  assert.instance(refused, RefusedError)
+})
+
+Fraud('the proof is relayed even when a block at that (key, seq) was relayed before', async () => {
+  const { net, nodes, ids } = await memoryNodes(4, { node: { gossip: { pullIntervalMs: 0 } } })
+  await link(net, nodes, mesh(4))
+  const tx = await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'note', 'x'))
+  await net.clock.runFor(2000)
+  for (const i of [2, 3]) assert.ok(await nodes[i]!.store.get(nodes[0]!.publicKey, 1), `X reached node ${i} by push`)
+  const y = forkOf(ids[0]!, tx.proposal, nodes[3]!.publicKey)
+  // node 3 already holds X: it refuses Y at once and proves it
+  const err = await settle(net, nodes[0]!.deliver(y).catch((e: unknown) => e))
+  assert.instance(err, RefusedError)
+  await net.clock.runFor(2000)
+  assert.equal(await proofCounts(nodes.slice(1)), [1, 1, 1])
+})
+
+// ## Hostile peers
+
+const Hostile = suite('node: hostile peers')
+
+/** A raw, authenticated session from `mallory` to a node, speaking whatever it likes. */
+async function rawPeer(net: Awaited<ReturnType<typeof memoryNodes>>['net'], node: Node, seed: number) {
+  const mallory = identity(seed)
+  const conn = await settle(net, net.transport().connect(node.address!))
+  const r = await settle(net, performHandshake(conn, { identity: mallory, clock: net.clock }))
+  await net.clock.runFor(200) // our auth reaches the node, which then opens its session
+  let closed: { code: number } | undefined
+  const replies: SessionMessage[] = []
+  const session = createSession(conn, {
+    peerKey: r.peerKey,
+    clock: net.clock,
+    limits: { messagesPerSecond: 1e6, messageBurst: 1e6 },
+    onMessage: (m) => void replies.push(m),
+    onClose: (info) => void (closed = info),
+  })
+  return { mallory, session, conn, replies, closed: () => closed }
+}
+
+Hostile('a forged proof is neither stored nor relayed, and costs its sender', async () => {
+  const { net, nodes, ids } = await memoryNodes(2, { node: { gossip: { pullIntervalMs: 0 } } })
+  await link(net, nodes, [[0, 1]])
+  const m = await rawPeer(net, nodes[0]!, 60)
+  const honest = ids[1]!
+  // "evidence" against an honest key: one of its blocks and a block signed by mallory instead
+  const real = signBlock({ publicKey: honest.publicKey, seq: 1, linkPublicKey: m.mallory.publicKey, linkSeq: 0, previousHash: new Uint8Array(32), type: 'note', payload: 1, timestamp: 1 }, honest, crypto)
+  const fake = { ...real, payload: 2, signature: m.mallory.sign(new Uint8Array(32)) }
+  const forged: FraudProof = { kind: 'double-sign', publicKey: honest.publicKey, blocks: [real, Object.freeze(fake)] }
+  const sameTwice: FraudProof = { kind: 'double-sign', publicKey: honest.publicKey, blocks: [real, real] }
+  let refusedFrames = 0
+  for (const proof of [sameTwice, forged]) {
+    try {
+      m.session.send({ type: 'fraud', proof })
+    } catch {
+      refusedFrames++ // a proof the codec will not even encode is refused earlier still
+    }
+  }
+  await net.clock.runFor(2000)
+  assert.not.ok(await nodes[0]!.store.hasFraud(honest.publicKey), 'the honest key is not accused')
+  assert.not.ok(await nodes[1]!.store.hasFraud(honest.publicKey), 'nothing was relayed')
+  assert.is(nodes[0]!.stats.forgedProofs + refusedFrames, 2)
+  assert.is(nodes[0]!.stats.proofsSent, 0)
+  // the same again: each forged proof costs half a disconnect, so the next ones end the session
+  for (let i = 0; i < 3 && m.closed() === undefined; i++) {
+    const again = Object.freeze({ ...real, payload: 10 + i, signature: m.mallory.sign(new Uint8Array(32).fill(i)) })
+    m.session.send({ type: 'fraud', proof: { kind: 'double-sign', publicKey: honest.publicKey, blocks: [real, again] } })
+    await net.clock.runFor(500)
+  }
+  assert.is(m.closed()?.code, 1008, 'disconnected for misbehaviour')
+  assert.not.ok(await nodes[0]!.store.hasFraud(honest.publicKey))
+})
+
+Hostile('a flood of pushes ends in a disconnect; the node keeps serving honest peers', async () => {
+  const { net, nodes } = await memoryNodes(2, { node: { gossip: { pullIntervalMs: 0 } } })
+  await link(net, nodes, [[0, 1]])
+  const m = await rawPeer(net, nodes[0]!, 61)
+  const spam = signBlock({ publicKey: m.mallory.publicKey, seq: 1, linkPublicKey: nodes[0]!.publicKey, linkSeq: 0, previousHash: new Uint8Array(32), type: 'note', payload: 's', timestamp: 1 }, m.mallory, crypto)
+  for (let i = 0; i < 3000 && m.session.open; i++) m.session.send({ type: 'push', blocks: [spam] })
+  await net.clock.runFor(2000)
+  assert.is(m.closed()?.code, 1008)
+  const tx = await settle(net, nodes[1]!.transact(nodes[0]!.publicKey, 'note', 'still here'))
+  assert.is(tx.agreement.seq, 1)
+  // the banned key cannot come straight back
+  const back = await settle(net, net.transport().connect(nodes[0]!.address!))
+  const again = await settle(net, performHandshake(back, { identity: m.mallory, clock: net.clock })).catch((e: unknown) => e)
+  assert.instance(again, Error)
+})
+
+Hostile('blocks with broken signatures are not stored and cost the sender', async () => {
+  const { net, nodes } = await memoryNodes(1)
+  const m = await rawPeer(net, nodes[0]!, 62)
+  const good = signBlock({ publicKey: m.mallory.publicKey, seq: 1, linkPublicKey: nodes[0]!.publicKey, linkSeq: 0, previousHash: new Uint8Array(32), type: 'note', payload: 'x', timestamp: 1 }, m.mallory, crypto)
+  const bad = Object.freeze({ ...good, payload: 'y' })
+  for (let i = 0; i < 6 && m.closed() === undefined; i++) {
+    m.session.send({ type: 'push', blocks: [Object.freeze({ ...bad, timestamp: 2 + i })] })
+    await net.clock.runFor(200)
+  }
+  assert.is(await nodes[0]!.store.latest(m.mallory.publicKey), undefined)
+  assert.is(m.closed()?.code, 1008)
+})
+
+Hostile('a crawl of 1..2^31 is answered with at most maxCrawlBlocks blocks', async () => {
+  const { net, nodes } = await memoryNodes(2, { node: { limits: { maxCrawlBlocks: 8 } } })
+  await link(net, nodes, [[0, 1]])
+  for (let i = 0; i < 12; i++) await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'note', i))
+  const m = await rawPeer(net, nodes[0]!, 63)
+  const reply = await settle(net, m.session.request({ type: 'crawl-request', publicKey: nodes[0]!.publicKey, start: 1, end: 2 ** 31 }))
+  assert.is(reply.type, 'crawl-answer')
+  if (reply.type !== 'crawl-answer') return
+  assert.is(reply.blocks.length, 8)
+  assert.is(reply.latest, 12)
+  const tail = await settle(net, m.session.request({ type: 'crawl-request', publicKey: nodes[0]!.publicKey, start: -3, end: -1 }))
+  assert.equal(tail.type === 'crawl-answer' ? tail.blocks.map((b) => b.seq) : [], [10, 11, 12])
+  // crawling the whole chain through the node's own API walks past the cap
+  const all = await settle(net, nodes[1]!.crawl(nodes[0]!.publicKey, nodes[0]!.publicKey))
+  assert.is(all.length, 12)
+})
+
+Hostile('a proposal that is not from the sender, or not to this node, is refused', async () => {
+  const { net, nodes, ids } = await memoryNodes(2)
+  await link(net, nodes, [[0, 1]])
+  const m = await rawPeer(net, nodes[0]!, 64)
+  const notMine = signBlock({ publicKey: ids[1]!.publicKey, seq: 1, linkPublicKey: nodes[0]!.publicKey, linkSeq: 0, previousHash: new Uint8Array(32), type: 'note', payload: 'relayed', timestamp: 1 }, ids[1]!, crypto)
+  const reply = await settle(net, m.session.request({ type: 'proposal', block: notMine, context: [] }))
+  assert.is(reply.type, 'error')
+  assert.is(await nodes[0]!.store.latest(nodes[0]!.publicKey), undefined, 'nothing countersigned')
+})
+
+Tx.run()
+Fraud.run()
+Hostile.run()
