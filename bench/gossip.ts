@@ -20,8 +20,9 @@
 // running side by side does not change them. The ws figures run alone.
 //
 // Run: node --import tsx bench/gossip.ts   (or node bench/run.mjs gossip)
-// Knobs: BENCH_GOSSIP_10K_S (simulated seconds of transactions at 10,000 peers, default 20),
-// BENCH_GOSSIP_1K_S (at 1,000, default 10), BENCH_GOSSIP_WS_TX (default 20,000 transactions),
+// Knobs: BENCH_GOSSIP_10K_S (simulated seconds of transactions at 10,000 peers, default 15),
+// BENCH_GOSSIP_1K_S (at 1,000, default 4: the real code spends ~0.5 ms per peer per fork on the
+// proof, so the run's cost is the 100 forks' floods, ~3 minutes), BENCH_GOSSIP_WS_TX (default 20,000 transactions),
 // BENCH_GOSSIP_CONNS (default 1,000 connections), BENCH_GOSSIP_PARTS (default sim,ws,witness).
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -43,12 +44,12 @@ import { createWsTransport } from '@tally/gossip/ws'
 import { defaultCrypto } from '@tally/node'
 import { emit, note } from './lib.js'
 
-const SECONDS_10K = knob('BENCH_GOSSIP_10K_S', 20)
-const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 10)
+const SECONDS_10K = knob('BENCH_GOSSIP_10K_S', 15)
+const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 4)
 const WS_TX = knob('BENCH_GOSSIP_WS_TX', 20_000)
 const CONNS = knob('BENCH_GOSSIP_CONNS', 1000)
 const PARTS = new Set((process.env['BENCH_GOSSIP_PARTS'] ?? 'sim,ws,witness').split(','))
-const SETTLE_MS = 8000
+const SETTLE_MS = { model: 8000, real: 5000 } as const
 const GOSSIP = { fraudFanout: 8 }
 const self = fileURLToPath(import.meta.url)
 
@@ -62,14 +63,14 @@ interface Job {
 if (process.argv[2] === 'worker') {
   // ## A simulation in a child process: print its result as one JSON line
   const job = JSON.parse(process.argv[3]!) as Job
-  const common = { nodes: job.nodes, knows: 100, loss: job.loss, durationMs: job.seconds * 1000, settleMs: SETTLE_MS, seed: 1, gossip: GOSSIP }
+  const common = { nodes: job.nodes, knows: 100, loss: job.loss, durationMs: job.seconds * 1000, settleMs: SETTLE_MS[job.kind], seed: 1, gossip: GOSSIP }
   const progress = (p: { simulatedMs: number; forks: number; transactions: number }): void => {
     if (p.simulatedMs % 5000 === 0) note(`  ${job.kind} ${job.nodes} loss ${job.loss}: ${p.simulatedMs / 1000} s simulated, ${p.forks} forks, ${p.transactions} tx`)
   }
   const result =
     job.kind === 'model'
       ? runGossipModel({ ...common, onProgress: progress })
-      : await runContrib({ ...common, sessions: 'attach', crypto: createSimCrypto(defaultCrypto()), onProgress: progress })
+      : await runContrib({ ...common, sessions: 'attach', crypto: createSimCrypto(defaultCrypto()), cacheSize: 1024, onProgress: progress })
   process.stdout.write(JSON.stringify({ result, heapMB: Math.round(process.memoryUsage().heapUsed / 1e6) }) + '\n')
   process.exit(0)
 }
@@ -80,11 +81,11 @@ note(`gossip bench: node ${process.version}, load average ${loadavg().map((x) =>
 const started = performance.now()
 
 if (PARTS.has('sim')) {
-  note(`gossip bench: 10,000 peers (model), ${SECONDS_10K} s of transactions + ${SETTLE_MS / 1000} s settle, loss 0% and 20%, side by side`)
+  note(`gossip bench: 10,000 peers (model), ${SECONDS_10K} s of transactions + ${SETTLE_MS.model / 1000} s settle, loss 0% and 20%, side by side`)
   const big = await Promise.all([0, 0.2].map((loss) => simulate({ kind: 'model', nodes: 10_000, loss, seconds: SECONDS_10K })))
   for (const r of big) report(r, 'model: gossip-model.ts (same push/relay/proof rules, abstract state)')
 
-  note(`gossip bench: 1,000 peers, real node code, ${SECONDS_1K} s of transactions + ${SETTLE_MS / 1000} s settle, loss 0% and 20%`)
+  note(`gossip bench: 1,000 peers, real node code, ${SECONDS_1K} s of transactions + ${SETTLE_MS.real / 1000} s settle, loss 0% and 20%`)
   const real = await Promise.all([0, 0.2].map((loss) => simulate({ kind: 'real', nodes: 1000, loss, seconds: SECONDS_1K })))
   for (const r of real) report(r, 'real node code; simulator shortcuts: attached sessions (no handshake), sim crypto (keyed SHA-256)')
   note('gossip bench: the model at 1,000 peers, same setup, for comparison')

@@ -70,7 +70,22 @@ import {
   type Transport,
   type TransportAddress,
 } from '@tally/core'
-import { TypedEmitter, type Emitter } from './emitter.js'
+import { TypedEmitter } from './emitter.js'
+import {
+  DEFAULT_GOSSIP,
+  checkGossip,
+  checkTransact,
+  checkWitnesses,
+  definedOnly,
+  nonNegative,
+  type GossipOptions,
+  type Node,
+  type NodeEvents,
+  type NodeOptions,
+  type NodePeer,
+  type NodeStats,
+  type TransactOptions,
+} from './node-options.js'
 import { performHandshake } from './handshake.js'
 import { resolveLimits, type Limits } from './limits.js'
 import {
@@ -91,211 +106,6 @@ import { createSession, type Session, type SessionCloseInfo } from './session.js
 import { systemClock } from './system-clock.js'
 import { consultWitnesses, type WitnessOptions } from './witness.js'
 
-// ## Options and types
-
-/** How the node spreads blocks and proofs (see the module comment). */
-export interface GossipOptions {
-  /** Neighbours a party pushes each new block to, by push score (default 5). */
-  readonly pushFanout: number
-  /** Higher-scored neighbours a relay forwards a newly learnt pushed block to (default 2; 0: no relay). */
-  readonly relayFanout: number
-  /** Whether a block's owner pushes it too, not only its counterparty (default true). */
-  readonly pushOwn: boolean
-  /** Mean milliseconds between head requests to a random neighbour (default 2000; 0: never). */
-  readonly pullIntervalMs: number
-  /** Chains asked about per head request, most recently learnt first (default 32, at most limits.maxHeads). */
-  readonly headsPerPull: number
-  /** Neighbours a new fraud proof is relayed to (default Infinity: every neighbour; 0: none, a withholding peer). */
-  readonly fraudFanout: number
-  /** Crawls this node runs at once for heads that contradict its store; more are skipped (default 8). */
-  readonly maxCrawls: number
-  /** Random slots compared with the peer after each pull (one-block crawls; default 1). */
-  readonly auditsPerPull: number
-}
-
-/** The default gossip settings. */
-export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
-  pushFanout: 5,
-  relayFanout: 2,
-  pushOwn: true,
-  pullIntervalMs: 2000,
-  headsPerPull: 32,
-  fraudFanout: Number.POSITIVE_INFINITY,
-  maxCrawls: 8,
-  auditsPerPull: 1,
-})
-
-/** Timing of `transact`. */
-export interface TransactOptions {
-  /** Give up after this many ms, resends included (default 30,000). */
-  timeoutMs?: number
-  /** Wait this long for the first answer before resending (default 1000; doubles per resend). */
-  retryMs?: number
-  /** Longest wait between resends (default 8000). */
-  maxRetryMs?: number
-}
-
-/** Options of createNode. */
-export interface NodeOptions {
-  /** The agent's key pair; the handshake proves it to peers. */
-  identity: Identity
-  /** Where the chain and everything learnt is kept (the node does not close it). */
-  store: BlockStore
-  /** How peers are reached (ws, memory, ...). */
-  transport: Transport
-  /** Block-type rules and should-sign policies (default: none, so the node countersigns nothing). */
-  types?: BlockTypes
-  /** Clock for timers and block timestamps (default systemClock). */
-  clock?: Clock
-  /** Limits for every session (default DEFAULT_LIMITS). */
-  limits?: Partial<Limits>
-  /** Gossip settings (default DEFAULT_GOSSIP). */
-  gossip?: Partial<GossipOptions>
-  /** Witness mode: ask witnesses before countersigning (default: off). */
-  witnesses?: WitnessOptions
-  /** Defaults for transact. */
-  transact?: TransactOptions
-  /** Generator for gossip choices (default: seeded from the crypto provider; give one to replay a simulation). */
-  random?: Random
-  /** Entries of each seen cache (relayed frames, proof ids, handshake challenges; default 100,000). */
-  cacheSize?: number
-  /** Milliseconds a peer disconnected for misbehaviour is refused (default 60,000). */
-  banMs?: number
-  /** Provider for hashes and verification (default identity.crypto). */
-  crypto?: CryptoProvider
-}
-
-/** A connected peer. */
-export interface NodePeer {
-  readonly publicKey: Uint8Array
-  /** The remote address of its oldest open session. */
-  readonly address: TransportAddress
-  /** Who dialled that session. */
-  readonly direction: 'inbound' | 'outbound'
-  /** Open sessions to it (two when both dialled at once). */
-  readonly sessions: number
-}
-
-/** The node's events. */
-export interface NodeEvents {
-  /** A block stored for the first time: this node's own, a counterparty's, or one learnt from gossip. */
-  block: { readonly block: HalfBlock; readonly from: Uint8Array | undefined }
-  /** A transaction this node is a party to is complete (both halves stored). */
-  transaction: Transaction
-  /** A verified fraud proof this node did not hold before (found here, or from `from`). */
-  fraud: { readonly proof: FraudProof; readonly from: Uint8Array | undefined }
-  /** A peer's first session opened. */
-  'peer:open': { readonly publicKey: Uint8Array; readonly address: TransportAddress; readonly direction: 'inbound' | 'outbound' }
-  /** A peer's last session closed. */
-  'peer:close': { readonly publicKey: Uint8Array; readonly code: number; readonly reason: string; readonly misbehaviour: string | undefined }
-  /** Something failed that no caller waits for (a handler threw, a store failed while gossiping). */
-  error: { readonly error: unknown; readonly context: string }
-}
-
-/** Counters of a node. */
-export interface NodeStats {
-  /** Transactions completed, as proposer or counterparty. */
-  transactions: number
-  /** Proposals sent, resends included. */
-  proposalsSent: number
-  /** New blocks stored from peers (pushes, crawls, contexts). */
-  blocksReceived: number
-  /** Push frames sent (first pushes and relays). */
-  pushesSent: number
-  /** Head requests sent (pull gossip). */
-  headsSent: number
-  /** Crawl requests sent. */
-  crawlsSent: number
-  /** Fraud proofs newly held. */
-  proofs: number
-  /** Fraud frames sent. */
-  proofsSent: number
-  /** Proofs from peers that did not verify. */
-  forgedProofs: number
-  /** Proposals refused (policy, cheater, witnesses). */
-  refused: number
-}
-
-/** A Tally node. */
-export interface Node extends Emitter<NodeEvents> {
-  /** The agent's public key. */
-  readonly publicKey: Uint8Array
-  /** The protocol agent (propose/agree/complete run through the node; reading from it is fine). */
-  readonly agent: Agent
-  /** The store. */
-  readonly store: BlockStore
-  /** The address `listen` returned, if listening. */
-  readonly address: TransportAddress | undefined
-  /** Connected peers. */
-  readonly peers: readonly NodePeer[]
-  /** Counters. */
-  readonly stats: Readonly<NodeStats>
-  /** True until close() is called. */
-  readonly open: boolean
-  /**
-   * Accept peers on the transport.
-   * @returns the address peers dial
-   * @throws (rejects) as Transport.listen; ClosedError after close
-   */
-  listen(): Promise<TransportAddress>
-  /**
-   * Dial a peer and run the handshake.
-   * @param address where to dial
-   * @param options expectedPeer: refuse any other key
-   * @returns the peer's proved key
-   * @throws (rejects) ClosedError, HandshakeError, or the transport's error
-   */
-  connect(address: TransportAddress, options?: { expectedPeer?: Uint8Array }): Promise<Uint8Array>
-  /**
-   * Adopt a connection whose peer key is known by construction, without a handshake (simulators,
-   * tests, or a transport that authenticates by itself).
-   * @param connection an open connection
-   * @param peerKey the key of the agent at the other end
-   */
-  attach(connection: Connection, peerKey: Uint8Array): void
-  /** Remember where `publicKey` can be dialled (used by transact, crawl and witness mode). */
-  addAddress(publicKey: Uint8Array, address: TransportAddress): void
-  /** Close every session to `publicKey`. */
-  disconnect(publicKey: Uint8Array): void
-  /**
-   * Propose a transaction and wait for the agreement; resends the same proposal with backoff.
-   * @param peerKey the counterparty
-   * @param type block type
-   * @param payload the proposal's payload
-   * @param options timing
-   * @returns both halves, stored
-   * @throws (rejects) RefusedError (the peer declined, or one of us is a proven cheater), FraudError
-   *   (its answer proved it a cheater), InvalidBlockError, TransactTimeoutError, UnreachableError,
-   *   ClosedError; TypeError / RangeError for bad arguments
-   */
-  transact(peerKey: Uint8Array, type: string, payload: CborValue, options?: TransactOptions): Promise<Transaction>
-  /**
-   * Send a proposal this node already signed and wait for its agreement, as transact does: for a
-   * proposal left unanswered (a restart, a timeout given up on). The counterparty answers a
-   * proposal it already agreed to with the same agreement.
-   * @param proposal a proposal in this node's chain
-   * @param options timing
-   * @returns both halves
-   * @throws (rejects) as transact; RangeError when `proposal` is not a proposal signed by this node
-   */
-  deliver(proposal: HalfBlock, options?: TransactOptions): Promise<Transaction>
-  /**
-   * Fetch blocks of `chain` from a connected peer, validate and store them.
-   * @param peerKey whom to ask
-   * @param chain whose blocks
-   * @param range seqs as in a crawl request (negative: from the end; default 1..-1, the whole chain)
-   * @returns the blocks received (in seq order), whether new or already known
-   */
-  crawl(peerKey: Uint8Array, chain: Uint8Array, range?: { start?: number; end?: number }): Promise<HalfBlock[]>
-  /**
-   * Pull gossip now (it also runs on its timer): ask a random neighbour for its heads of the
-   * chains this node learnt of most recently; a head that contradicts the store is crawled.
-   */
-  pull(): void
-  /** Stop: close every session and the transport, cancel timers; pending calls reject with ClosedError. */
-  close(): Promise<void>
-}
-
 /**
  * A node running `identity`'s agent over `transport`.
  * @param options identity, store, transport, types, clock, limits, gossip and witness settings
@@ -314,6 +124,8 @@ export function createNode(options: NodeOptions): Node {
   if (typeof options.transport?.connect !== 'function') throw new TypeError('"transport" expected a Transport')
   return new GossipNode(options)
 }
+
+export { DEFAULT_GOSSIP, type GossipOptions, type Node, type NodeEvents, type NodeOptions, type NodePeer, type NodeStats, type TransactOptions }
 
 // ## The node
 
@@ -1142,44 +954,4 @@ function isTimeout(err: unknown): boolean {
 function seededRandom(crypto: CryptoProvider): Random {
   const b = crypto.randomBytes(4)
   return createRandom(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0)
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {}
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
-  return out
-}
-
-function nonNegative(name: string, v: number): number {
-  if (typeof v !== 'number' || Number.isNaN(v) || v < 0) throw new RangeError(`"${name}" expected a number >= 0, got ${String(v)}`)
-  return v
-}
-
-function checkGossip(g: GossipOptions, limits: Readonly<Limits>): Readonly<GossipOptions> {
-  for (const key of ['pushFanout', 'relayFanout', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull'] as const) {
-    const v = g[key]
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`"gossip.${key}" expected a finite number >= 0, got ${String(v)}`)
-  }
-  if (typeof g.fraudFanout !== 'number' || !(g.fraudFanout >= 0)) throw new RangeError(`"gossip.fraudFanout" expected a number >= 0, got ${String(g.fraudFanout)}`)
-  if (typeof g.pushOwn !== 'boolean') throw new TypeError('"gossip.pushOwn" expected a boolean')
-  return Object.freeze({ ...g, headsPerPull: Math.min(g.headsPerPull, limits.maxHeads) })
-}
-
-function checkTransact(t: Required<TransactOptions>): Required<TransactOptions> {
-  for (const key of ['timeoutMs', 'retryMs', 'maxRetryMs'] as const) {
-    const v = t[key]
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`"${key}" expected a positive finite number, got ${String(v)}`)
-  }
-  return t
-}
-
-function checkWitnesses(w: WitnessOptions | undefined): WitnessOptions | undefined {
-  if (w === undefined) return undefined
-  if (typeof w !== 'object' || w === null || !Array.isArray(w.keys)) throw new TypeError('"witnesses.keys" expected an array of keys')
-  w.keys.forEach((k, i) => abytes(`witnesses.keys[${i}]`, k, 32))
-  if (w.keys.length === 0) throw new RangeError('"witnesses.keys" expected at least one witness')
-  const k = w.k ?? 3
-  if (!Number.isSafeInteger(k) || k < 1) throw new RangeError(`"witnesses.k" expected a positive integer, got ${String(k)}`)
-  if (w.require !== undefined && typeof w.require !== 'function') throw new TypeError('"witnesses.require" expected a function')
-  return w
 }
