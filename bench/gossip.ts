@@ -20,10 +20,10 @@
 // running side by side does not change them. The ws figures run alone.
 //
 // Run: node --import tsx bench/gossip.ts   (or node bench/run.mjs gossip)
-// Knobs: BENCH_GOSSIP_10K_S (simulated seconds of transactions at 10,000 peers, default 15),
+// Knobs: BENCH_GOSSIP_10K_S (simulated seconds of transactions at 10,000 peers, default 12),
 // BENCH_GOSSIP_1K_S (at 1,000, default 4: the real code spends ~0.5 ms per peer per fork on the
 // proof, so the run's cost is the 100 forks' floods, ~3 minutes), BENCH_GOSSIP_WS_TX (default 20,000 transactions),
-// BENCH_GOSSIP_CONNS (default 1,000 connections), BENCH_GOSSIP_PARTS (default sim,ws,witness).
+// BENCH_GOSSIP_CONNS (default 1,000 connections), BENCH_GOSSIP_PARTS (default sim,sim10k,ws,witness).
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -44,26 +44,33 @@ import { createWsTransport } from '@tally/gossip/ws'
 import { defaultCrypto } from '@tally/node'
 import { emit, note } from './lib.js'
 
-const SECONDS_10K = knob('BENCH_GOSSIP_10K_S', 15)
+const SECONDS_10K = knob('BENCH_GOSSIP_10K_S', 12)
 const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 4)
 const WS_TX = knob('BENCH_GOSSIP_WS_TX', 20_000)
 const CONNS = knob('BENCH_GOSSIP_CONNS', 1000)
-const PARTS = new Set((process.env['BENCH_GOSSIP_PARTS'] ?? 'sim,ws,witness').split(','))
+const PARTS = new Set((process.env['BENCH_GOSSIP_PARTS'] ?? 'sim,sim10k,ws,witness').split(','))
 const SETTLE_MS = { model: 8000, real: 5000 } as const
 const GOSSIP = { fraudFanout: 8 }
 const self = fileURLToPath(import.meta.url)
 
 interface Job {
-  kind: 'model' | 'real'
+  kind: 'model' | 'real' | 'real-10k'
   nodes: number
   loss: number
   seconds: number
+  settleMs?: number
+}
+
+if (process.argv[2] === 'worker' && (JSON.parse(process.argv[3]!) as Job).kind === 'real-10k') {
+  process.stdout.write(JSON.stringify(await real10k()) + '\n')
+  process.exit(0)
 }
 
 if (process.argv[2] === 'worker') {
   // ## A simulation in a child process: print its result as one JSON line
   const job = JSON.parse(process.argv[3]!) as Job
-  const common = { nodes: job.nodes, knows: 100, loss: job.loss, durationMs: job.seconds * 1000, settleMs: SETTLE_MS[job.kind], seed: 1, gossip: GOSSIP }
+  const settleMs = job.settleMs ?? (job.kind === 'model' ? SETTLE_MS.model : SETTLE_MS.real)
+  const common = { nodes: job.nodes, knows: 100, loss: job.loss, durationMs: job.seconds * 1000, settleMs, seed: 1, gossip: GOSSIP }
   const progress = (p: { simulatedMs: number; forks: number; transactions: number }): void => {
     if (p.simulatedMs % 5000 === 0) note(`  ${job.kind} ${job.nodes} loss ${job.loss}: ${p.simulatedMs / 1000} s simulated, ${p.forks} forks, ${p.transactions} tx`)
   }
@@ -90,7 +97,7 @@ if (PARTS.has('sim')) {
   for (const r of real) report(r, 'real node code; simulator shortcuts: attached sessions (no handshake), sim crypto (keyed SHA-256)')
   note('gossip bench: the model at 1,000 peers, same setup, for comparison')
   for (const loss of [0, 0.2]) {
-    const m = await simulate({ kind: 'model', nodes: 1000, loss, seconds: SECONDS_1K })
+    const m = await simulate({ kind: 'model', nodes: 1000, loss, seconds: SECONDS_1K, settleMs: SETTLE_MS.real })
     emit('gossip.model_check.detect_p99_s.1000', mean(m.detectP99), 's', {
       loss: pct(loss),
       real: round(mean(real.find((r) => r.loss === loss)!.detectP99)),
@@ -98,6 +105,26 @@ if (PARTS.has('sim')) {
       real_bytes_per_peer_s: Math.round(real.find((r) => r.loss === loss)!.bytesPerPeerS),
     })
   }
+}
+
+if (PARTS.has('sim10k')) {
+  note('gossip bench: 10,000 real nodes in one process (knows 10), a light load: 500 transactions, 3 forks')
+  const child = spawn(process.execPath, ['--max-old-space-size=8000', '--import', 'tsx', self, 'worker', JSON.stringify({ kind: 'real-10k', nodes: 10_000, loss: 0, seconds: 2 })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let line = ''
+  child.stdout.on('data', (d) => (line += d))
+  await new Promise((r) => child.on('exit', r))
+  const r = JSON.parse(line) as { setupMs: number; heapMB: number; transactions: number; forks: number; p99: number[]; undetected: number; wallMs: number }
+  emit('gossip.real_nodes_10000.detect_p99_s', mean(r.p99), 's', {
+    mode: 'real node code, 10,000 nodes in one process; attached sessions, sim crypto; knows 10 (not 100), 500 tx and 3 forks (not ConTrib load)',
+    forks: r.forks,
+    undetected: r.undetected,
+    transactions: r.transactions,
+    setup_ms: Math.round(r.setupMs),
+    heap_mb: r.heapMB,
+    wall_ms: Math.round(r.wallMs),
+  })
 }
 
 if (PARTS.has('ws')) {
@@ -148,6 +175,39 @@ function report(r: ContribResult, mode: string): void {
   })
   emit(`gossip.undetected.${n}`, r.undetected, 'forks', extra)
   if (mode.startsWith('real')) emit(`gossip.honest_accused.${n}`, r.honestAccused, 'peers', extra)
+}
+
+/**
+ * 10,000 real nodes in one process: the simulator's own scale, on a load it can carry in a bench
+ * (the real code handles ~10,000 frames a second; ConTrib's load at this size is ~700,000 per
+ * simulated second, which is what the model is for).
+ */
+async function real10k(): Promise<object> {
+  const t0 = performance.now()
+  const sim = createSimulator({ nodes: 10_000, knows: 10, seed: 5, sessions: 'attach', crypto: createSimCrypto(defaultCrypto()), cacheSize: 256, gossip: GOSSIP })
+  await sim.connect()
+  const setupMs = performance.now() - t0
+  let transactions = 0
+  const forkers = [0, 3333, 6666]
+  // the forkers transact first, so that each has a block its counterparty holds
+  for (const i of forkers) void sim.transact(i).then((r) => void (r instanceof Error || transactions++))
+  for (let k = 0; k < 497; k++) {
+    const i = 1 + Math.floor(sim.random() * 9999)
+    sim.schedule(Math.floor(sim.random() * 1000), () => void sim.transact(i).then((r) => void (r instanceof Error || transactions++)))
+  }
+  await sim.run(1000)
+  for (const i of forkers) void sim.fork(i)
+  await sim.run(3000)
+  const forkerSet = new Set(sim.forks.map((f) => f.index))
+  const honest = sim.peers.filter((p) => !forkerSet.has(p.index)).length
+  const p99: number[] = []
+  let undetected = 0
+  for (const f of sim.forks) {
+    const times = [...sim.proofTimes(sim.peers[f.index]!.publicKey).entries()].filter(([i]) => !forkerSet.has(i)).map(([, t]) => (t - f.releasedAt) / 1000).sort((a, b) => a - b)
+    if (times.length === 0) undetected++
+    if (times.length >= Math.ceil(honest * 0.99)) p99.push(times[Math.ceil(honest * 0.99) - 1]!)
+  }
+  return { setupMs, heapMB: Math.round(process.memoryUsage().heapUsed / 1e6), transactions, forks: sim.forks.length, p99, undetected, wallMs: performance.now() - t0 }
 }
 
 // ## ws between processes

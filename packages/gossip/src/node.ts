@@ -379,6 +379,7 @@ class GossipNode implements Node {
 
   async transact(peerKey: Uint8Array, type: string, payload: CborValue, options: TransactOptions = {}): Promise<Transaction> {
     abytes('peerKey', peerKey, 32)
+    if (equalBytes(peerKey, this.publicKey)) throw new RangeError('"peerKey" is this node: a transaction needs a counterparty')
     this.#checkOpen()
     const timing = checkTransact({ ...this.#tx, ...definedOnly(options) })
     // reachable first: no block is signed for a peer that cannot be reached
