@@ -36,7 +36,7 @@ import {
   type IngestOptions,
 } from '@tally/core'
 import { createVerifyPool, cryptoProviders, defaultCrypto, openLevelStore, type VerifyPool } from '@tally/node'
-import { emit, measure, note, type Measurement } from './lib.js'
+import { emit, knob, measure, note, round } from './lib.js'
 
 const TX_MS = knob('BENCH_CORE_TX_MS', 3000)
 const INGEST_BLOCKS = knob('BENCH_CORE_INGEST_BLOCKS', 100_000)
@@ -424,16 +424,4 @@ function seed(n: number): Uint8Array {
 
 function isTransferPayload(payload: CborValue): boolean {
   return Array.isArray(payload) && payload.length === 2 && payload.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)
-}
-
-function knob(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`"${name}" expected a positive integer, got ${raw}`)
-  return value
-}
-
-function round(x: number, digits = 0): number {
-  return Number(x.toFixed(digits))
 }

@@ -68,7 +68,7 @@ import {
   type KarmaLedger,
 } from '@tally/economy'
 import { createVerifyPool, defaultCrypto } from '@tally/node'
-import { emit, measure, note } from './lib.js'
+import { emit, knob, measure, note, round } from './lib.js'
 
 const INGEST = knob('BENCH_ECONOMY_INGEST', 1_000_000)
 const CLAIM_MS = knob('BENCH_ECONOMY_CLAIM_MS', 2000)
@@ -498,16 +498,4 @@ function seed(tag: number, n: number): Uint8Array {
 
 function componentSeed(c: number): Uint8Array {
   return seed(0xe0, c)
-}
-
-function knob(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`"${name}" expected a positive integer, got ${raw}`)
-  return value
-}
-
-function round(x: number, digits = 0): number {
-  return Number(x.toFixed(digits))
 }

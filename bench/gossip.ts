@@ -42,12 +42,12 @@ import {
 } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { defaultCrypto } from '@tally/node'
-import { emit, note } from './lib.js'
+import { emit, knob, note, round } from './lib.js'
 
-const SECONDS_10K = knob('BENCH_GOSSIP_10K_S', 12)
-const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 4)
-const WS_TX = knob('BENCH_GOSSIP_WS_TX', 20_000)
-const CONNS = knob('BENCH_GOSSIP_CONNS', 1000)
+const SECONDS_10K = knob('BENCH_GOSSIP_10K_S', 12, 'positive-number')
+const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 4, 'positive-number')
+const WS_TX = knob('BENCH_GOSSIP_WS_TX', 20_000, 'positive-number')
+const CONNS = knob('BENCH_GOSSIP_CONNS', 1000, 'positive-number')
 const PARTS = new Set((process.env['BENCH_GOSSIP_PARTS'] ?? 'sim,sim10k,ws,witness').split(','))
 const SETTLE_MS = { model: 8000, real: 5000 } as const
 const GOSSIP = { fraudFanout: 8 }
@@ -100,7 +100,7 @@ if (PARTS.has('sim')) {
     const m = await simulate({ kind: 'model', nodes: 1000, loss, seconds: SECONDS_1K, settleMs: SETTLE_MS.real })
     emit('gossip.model_check.detect_p99_s.1000', mean(m.detectP99), 's', {
       loss: pct(loss),
-      real: round(mean(real.find((r) => r.loss === loss)!.detectP99)),
+      real: round(mean(real.find((r) => r.loss === loss)!.detectP99), 3),
       model_bytes_per_peer_s: Math.round(m.bytesPerPeerS),
       real_bytes_per_peer_s: Math.round(real.find((r) => r.loss === loss)!.bytesPerPeerS),
     })
@@ -162,10 +162,10 @@ function report(r: ContribResult, mode: string): void {
   const n = r.nodes
   emit(`gossip.detect_p99_s.${n}`, mean(r.detectP99), 's', {
     ...extra,
-    max: round(Math.max(0, ...r.detectP99)),
-    p50_over_forks: round(quantile(r.detectP99, 0.5)),
+    max: round(Math.max(0, ...r.detectP99), 3),
+    p50_over_forks: round(quantile(r.detectP99, 0.5), 3),
     under_99: r.under99,
-    first_holder_mean: round(mean(r.detectFirst)),
+    first_holder_mean: round(mean(r.detectFirst), 3),
   })
   emit(`gossip.detect_mean_s.${n}`, r.detectMeanS, 's', { ...extra, what: 'mean over (fork, honest peer) of the time to hold the proof' })
   emit(`gossip.bytes_per_peer_s.${n}`, r.bytesPerPeerS, 'B/s', {
@@ -380,19 +380,6 @@ function quantile(a: readonly number[], q: number): number {
   const s = [...a].sort((x, y) => x - y)
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!
 }
-
-function round(x: number): number {
-  return Number(x.toFixed(3))
-}
-
 function pct(loss: number): string {
   return `${Math.round(loss * 100)}%`
-}
-
-function knob(name: string, fallback: number): number {
-  const v = process.env[name]
-  if (v === undefined || v === '') return fallback
-  const n = Number(v)
-  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`${name} expected a positive number, got ${v}`)
-  return n
 }

@@ -51,7 +51,7 @@ export function emit(metric: string, value: number, unit: string, extra: Record<
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new TypeError(`"value" expected a finite number for ${metric}, got ${String(value)}`)
   }
-  const figure: Figure = { metric, value: round(value), unit, ...extra }
+  const figure: Figure = { metric, value: significant(value), unit, ...extra }
   process.stdout.write(JSON.stringify(figure) + '\n')
   return figure
 }
@@ -150,6 +150,36 @@ export async function time(fn: () => unknown): Promise<number> {
   return performance.now() - t0
 }
 
+/** What a knob accepts. */
+export type KnobKind = 'positive-integer' | 'non-negative-integer' | 'positive-number'
+
+/**
+ * A number from the environment, for a benchmark's size or duration.
+ * @param name environment variable, e.g. `BENCH_CORE_TX_MS`
+ * @param fallback the value when it is unset or empty
+ * @param kind what it accepts (default a positive integer)
+ * @returns the value
+ * @throws {RangeError} when it is set to something else
+ * @example const TX_MS = knob('BENCH_CORE_TX_MS', 3000)
+ */
+export function knob(name: string, fallback: number, kind: KnobKind = 'positive-integer'): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  const ok =
+    kind === 'positive-number' ? Number.isFinite(value) && value > 0 : Number.isSafeInteger(value) && value >= (kind === 'positive-integer' ? 1 : 0)
+  if (!ok) throw new RangeError(`"${name}" expected a ${kind.replace('-', ' ')}, got ${raw}`)
+  return value
+}
+
+/**
+ * `x` rounded to `digits` decimals, as a number (for JSON fields).
+ * @example round(0.123456, 3) // 0.123
+ */
+export function round(x: number, digits = 0): number {
+  return Number(x.toFixed(digits))
+}
+
 // ## Private helpers
 
 function isThenable(r: unknown): r is PromiseLike<unknown> {
@@ -157,7 +187,7 @@ function isThenable(r: unknown): r is PromiseLike<unknown> {
 }
 
 // Whole numbers from 1000 up, 4 significant digits below: enough for a benchmark, short to read.
-function round(x: number): number {
+function significant(x: number): number {
   if (x === 0) return 0
   const digits = Math.max(0, 3 - Math.floor(Math.log10(Math.abs(x))))
   return Number(x.toFixed(Math.min(digits, 20)))

@@ -20,11 +20,11 @@ import { runSchedule, scheduleArb } from '@tally/core/testing'
 import { defaultCrypto, openLevelStore } from '@tally/node'
 import { createTargets, fuzz } from '../test/fuzz/harness.ts'
 import { identity as crashIdentity, runAndKill } from '../packages/node/test/fixtures/crash-trials.ts'
-import { emit, note } from './lib.js'
+import { emit, knob, note } from './lib.js'
 
-const FUZZ_INPUTS = knob('BENCH_FUZZ_INPUTS', 200_000)
-const CRASH_TRIALS = knob('BENCH_CRASH_TRIALS', 30)
-const SCHEDULES = knob('BENCH_SCHEDULES', 200)
+const FUZZ_INPUTS = knob('BENCH_FUZZ_INPUTS', 200_000, 'non-negative-integer')
+const CRASH_TRIALS = knob('BENCH_CRASH_TRIALS', 30, 'non-negative-integer')
+const SCHEDULES = knob('BENCH_SCHEDULES', 200, 'non-negative-integer')
 
 note(`reliability bench: node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
 const started = performance.now()
@@ -90,11 +90,3 @@ const crypto = defaultCrypto()
 }
 
 note(`reliability bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-
-function knob(name: string, fallback: number): number {
-  const value = process.env[name]
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${value}`)
-  return n
-}

@@ -4,7 +4,7 @@
  * Not a test file itself (the runner only runs *.test.ts).
  */
 import * as assert from 'uvu/assert'
-import { GENESIS_HASH, UNILATERAL_KEY, blockHash, createMemoryStore, identityFromSeed, signBlock, type BlockStore, type HalfBlock, type Identity } from '@tally/core'
+import { GENESIS_HASH, UNILATERAL_KEY, blockHash, identityFromSeed, signBlock, type HalfBlock, type Identity } from '@tally/core'
 import {
   approveRegistration,
   approvedRegistration,
@@ -135,35 +135,8 @@ export function certificate(result: EpochResult, signers: readonly Identity[] = 
   return certify(result.body, signers.map((w) => signCertificate(result.body, w, result.config)), result.config)
 }
 
-/** A memory store already holding `blocks`. */
-export async function storeWith(blocks: readonly HalfBlock[]): Promise<BlockStore> {
-  const store = createMemoryStore()
-  const batch = store.batch()
-  for (const b of blocks) batch.put(b)
-  await batch.commit()
-  return store
-}
-
-/** The rule codes of a list of violations. */
-export function rules(errors: readonly { rule: string }[]): string[] {
-  return errors.map((e) => e.rule)
-}
-
-/**
- * Assert that `fn` throws an instance of `cls` whose message matches `pattern`.
- * (uvu's `throws(fn, Class)` calls the class as a predicate and so passes for any error.)
- */
-export function throwsLike(fn: () => unknown, cls: abstract new (...args: never[]) => Error, pattern?: RegExp): void {
-  let thrown: unknown
-  try {
-    fn()
-  } catch (err) {
-    thrown = err
-  }
-  assert.ok(thrown !== undefined, `expected ${cls.name}, nothing was thrown`)
-  assert.ok(thrown instanceof cls, `expected ${cls.name}, got ${String(thrown)}`)
-  if (pattern !== undefined) assert.match((thrown as Error).message, pattern)
-}
+// a memory store holding given blocks, rule codes of violations, and throwsLike: as in core's tests
+export { rules, storeWith, throwsLike } from '../../core/test/helpers.ts'
 
 /** The same for a promise. */
 export async function rejectsLike(p: Promise<unknown>, cls: abstract new (...args: never[]) => Error, pattern?: RegExp): Promise<Error> {

@@ -30,6 +30,7 @@ import { encodeMessage } from './messages.js'
 import { DEFAULT_GOSSIP, type GossipOptions } from './node.js'
 import { createRandom, type Random } from './random.js'
 import { pushScore, slotWordOf } from './rendezvous.js'
+import { detectionStats } from './detection.js'
 import type { ContribResult } from './scenario.js'
 
 /** Options of runGossipModel (the ContribOptions that apply, and the node's timings). */
@@ -753,27 +754,15 @@ class Model {
     const forkers = new Set(this.#forks.map((f) => f.forker))
     const honest: number[] = []
     for (let i = 0; i < n; i++) if (!forkers.has(i)) honest.push(i)
-    const need = Math.ceil(honest.length * 0.99)
-    const detectP99: number[] = []
-    const detectFirst: number[] = []
-    let under99 = 0
-    let undetected = 0
-    let sum = 0
-    let count = 0
-    for (const f of this.#forks) {
+    const perFork = this.#forks.map((f) => {
       const times: number[] = []
       for (const i of honest) {
         const t = f.held[i]!
         if (t !== Number.POSITIVE_INFINITY) times.push(Math.max(0, t - f.releasedAt) / 1000)
       }
-      times.sort((a, b) => a - b)
-      if (times.length === 0) undetected++
-      else detectFirst.push(times[0]!)
-      if (times.length >= need) detectP99.push(times[need - 1]!)
-      else under99++
-      for (const t of times) sum += t
-      count += times.length
-    }
+      return times
+    })
+    const stats = detectionStats(perFork, honest.length)
     return {
       nodes: n,
       honest: honest.length,
@@ -781,11 +770,7 @@ class Model {
       durationS: seconds,
       transactions: this.#transactions,
       forks: this.#forks.length,
-      detectP99,
-      under99,
-      detectFirst,
-      detectMeanS: count === 0 ? 0 : sum / count,
-      undetected,
+      ...stats,
       honestAccused: 0,
       bytesPerPeerS: this.#bytes / n / seconds,
       proofBytesPerPeerS: this.#proofBytes / n / seconds,

@@ -25,6 +25,7 @@
  * @module
  */
 import { equalBytes, toHex, type CryptoProvider, type PublicKeyHex } from '@tally/core'
+import { detectionStats } from './detection.js'
 import { encodeMessage } from './messages.js'
 import type { LinkModel } from './memory-transport.js'
 import type { GossipOptions } from './node.js'
@@ -182,23 +183,10 @@ export async function runContrib(options: ContribOptions): Promise<ContribResult
   // ## Measures
   const honest = sim.peers.filter((p) => p.role === 'honest' || (p.role === 'forker' && !sim.forks.some((f) => f.index === p.index)))
   const honestSet = new Set(honest.map((p) => p.index))
-  const need = Math.ceil(honest.length * 0.99)
-  const detectP99: number[] = []
-  const detectFirst: number[] = []
-  let under99 = 0
-  let undetected = 0
-  let sum = 0
-  let count = 0
-  for (const f of sim.forks) {
-    const times = [...sim.proofTimes(sim.peers[f.index]!.publicKey).entries()].filter(([i]) => honestSet.has(i)).map(([, t]) => Math.max(0, t - f.releasedAt) / 1000)
-    times.sort((a, b) => a - b)
-    if (times.length === 0) undetected++
-    else detectFirst.push(times[0]!)
-    if (times.length >= need) detectP99.push(times[need - 1]!)
-    else under99++
-    for (const t of times) sum += t
-    count += times.length
-  }
+  const stats = detectionStats(
+    sim.forks.map((f) => [...sim.proofTimes(sim.peers[f.index]!.publicKey).entries()].filter(([i]) => honestSet.has(i)).map(([, t]) => Math.max(0, t - f.releasedAt) / 1000)),
+    honest.length,
+  )
   const honestKeys = new Set<PublicKeyHex>(honest.map((p) => toHex(p.publicKey)))
   let honestAccused = 0
   for (const key of sim.accused().keys()) if (honestKeys.has(key)) honestAccused++
@@ -210,11 +198,7 @@ export async function runContrib(options: ContribOptions): Promise<ContribResult
     durationS: elapsedS,
     transactions,
     forks: sim.forks.length,
-    detectP99,
-    under99,
-    detectFirst,
-    detectMeanS: count === 0 ? 0 : sum / count,
-    undetected,
+    ...stats,
     honestAccused,
     bytesPerPeerS: bytes / options.nodes / elapsedS,
     proofBytesPerPeerS: proofBytes / options.nodes / elapsedS,

@@ -5,7 +5,7 @@
  * accept connections, so `listen` rejects.
  * @module
  */
-import { ClosedError, RefusedError, type AbortSignalLike, type Clock, type Connection, type TransportAddress } from '@tally/core'
+import { ClosedError, RefusedError, type AbortSignalLike, type Connection, type TransportAddress } from '@tally/core'
 import { CLOSE_CODES } from './connection-base.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import { systemClock } from './system-clock.js'

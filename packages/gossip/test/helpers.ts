@@ -7,7 +7,6 @@ import {
   GENESIS_HASH,
   UNILATERAL_KEY,
   blockHash,
-  identityFromSeed,
   signBlock,
   type CborValue,
   type Connection,
@@ -24,19 +23,10 @@ import {
   type Session,
   type SessionOptions,
 } from '@tally/gossip'
+import { T0, alice, bob, carol, mallory, seedOf } from '../../core/test/helpers.ts'
 
-/** A 32-byte seed whose every byte is `n`. */
-export function seedOf(n: number): Uint8Array {
-  return new Uint8Array(32).fill(n)
-}
-
-export const alice: Identity = identityFromSeed(seedOf(1))
-export const bob: Identity = identityFromSeed(seedOf(2))
-export const carol: Identity = identityFromSeed(seedOf(3))
-export const mallory: Identity = identityFromSeed(seedOf(4))
-
-/** A fixed timestamp so that blocks are reproducible. */
-export const T0 = 1_700_000_000_000
+// the fixed identities and timestamp of core's tests
+export { T0, alice, bob, carol, mallory, seedOf }
 
 /** A block by `id`: a seq-1 proposal of type 'note' to bob (alice for bob) unless told otherwise. */
 export function block(

@@ -74,12 +74,6 @@ function plain(value: unknown): unknown {
   return value
 }
 
-function decodes(frame: Uint8Array): Message {
-  const r = decodeMessage(frame)
-  if (!r.ok) assert.unreachable(`decode failed: ${r.error.reason}: ${r.error.message}`)
-  return (r as { message: Message }).message
-}
-
 function refuses(frame: Uint8Array, reason: DecodeReason, note = ''): void {
   const r = decodeMessage(frame)
   assert.not.ok(r.ok, `expected a refusal (${reason}) ${note}`)

@@ -7,7 +7,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ClosedError, RefusedError, encodeCanonical, equalBytes, toHex, type Connection, type HalfBlock } from '@tally/core'
+import { ClosedError, RefusedError, encodeCanonical, equalBytes, toHex, type HalfBlock } from '@tally/core'
 import {
   createSeenCache,
   createSession,

@@ -307,9 +307,9 @@ async function apply(run: Run, step: Step): Promise<void> {
 /** `to` learns what `from` holds: blocks through Agent.receive, proofs once verified. */
 async function exchange(run: Run, from: Person, to: Person): Promise<void> {
   const verifiers = run.types.fraudVerifiers()
-  const proofs = (await from.store.fraudProofs()).filter((p) => verifyFraudProof(p, { verifiers }).ok)
-  for (const proof of proofs) {
-    if (to.proofs.has(toHex(fraudProofId(proof)))) continue
+  for (const proof of await from.store.fraudProofs()) {
+    // a proof `to` holds already needs no second verification
+    if (to.proofs.has(toHex(fraudProofId(proof))) || !verifyFraudProof(proof, { verifiers }).ok) continue
     await to.agent.addFraudProof(proof)
   }
   for (const key of await from.store.agents()) {
