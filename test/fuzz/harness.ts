@@ -106,6 +106,12 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     { type: 'witness-query', requestId: 4, publicKey: cheater.publicKey, seq: 2 },
     { type: 'witness-answer', requestId: 4, publicKey: cheater.publicKey, seq: 2, block: blocks.cheater[1]! },
     { type: 'peers-request', requestId: 5, max: 10 } as Message,
+    { type: 'peers', requestId: 5, peers: [{ publicKey: other.publicKey, address: 'ws://127.0.0.1:9000' }] },
+    { type: 'heads-request', requestId: 6, publicKeys: [honest.publicKey, cheater.publicKey] },
+    { type: 'neighbours', ids: [honest.publicKey.slice(0, 8), other.publicKey.slice(0, 8)] },
+    { type: 'push-via', to: other.publicKey.slice(0, 8), blocks: blocks.honest.slice(0, 2) },
+    { type: 'fraud-have', publicKey: cheater.publicKey },
+    { type: 'fraud-want', publicKey: cheater.publicKey },
   ]
   const messageBytes = messages.map((m) => encodeMessage(m))
 

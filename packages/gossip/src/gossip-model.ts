@@ -7,13 +7,16 @@
  * - the same topology rule (each peer links to `knows` random peers), link model (one-way latency
  *   + uniform jitter, each frame lost with probability `loss`) and transaction load (a proposal to
  *   a random neighbour every `txIntervalMs`, resent after retryMs, doubling, until timeoutMs);
- * - the same push rule, through the same functions (rendezvous.ts): each party pushes a new block
- *   to its `pushFanout` best-scored neighbours, a peer that learns a block relays it to its
- *   `relayFanout` best neighbours that score higher than itself, and a first-hop receiver at a
- *   local maximum relays once more;
+ * - the same push rule (two-hop.ts, rendezvous.ts): each party (the counterparty only, unless
+ *   pushOwn) sends a new block to the `pushFanout` peers nearest the block's slot on the push ring
+ *   among its neighbours and theirs — directly to a neighbour, otherwise as a `push-via` to the
+ *   neighbour that knows the target, which stores the block and forwards it once; nobody else
+ *   relays. Neighbour lists are exchanged once at the start (their bytes are not counted);
  * - the same detection rule: a peer holding one block at a (key, seq) that receives another one
- *   there (or the forker's next block, which does not chain to the fork) makes the proof; a proof
- *   spreads to `fraudFanout` random neighbours of each peer that gets it first;
+ *   there (or the forker's next block, which does not chain to the fork) makes the proof; each
+ *   peer that gets a proof first tells `fraudFanout` random neighbours (proofRelay 'announce': a
+ *   `fraud-have`, answered by a `fraud-want` from a neighbour without it, answered by the proof,
+ *   asked again of the next announcer after wantTimeoutMs; 'push': the proof itself);
  * - the same refusals: a peer holding a proof neither proposes to nor countersigns for the cheater;
  * - bytes: every frame is counted with the size of its real encoding (measured once from
  *   encodeMessage on blocks shaped like the simulator's).
@@ -27,9 +30,9 @@
  */
 import { GENESIS_HASH, createFraudProof, identityFromSeed, signBlock, type HalfBlock } from '@tally/core'
 import { encodeMessage } from './messages.js'
-import { DEFAULT_GOSSIP, type GossipOptions } from './node.js'
+import { DEFAULT_GOSSIP, WANT_ATTEMPTS, type GossipOptions } from './node-options.js'
 import { createRandom, type Random } from './random.js'
-import { pushScore, slotWordOf } from './rendezvous.js'
+import { ringDistance, ringPosition, ringSearch, slotWordOf } from './rendezvous.js'
 import { detectionStats } from './detection.js'
 import type { ContribResult } from './scenario.js'
 
@@ -80,7 +83,10 @@ interface Sizes {
   proposal: number
   agreement: number
   push: number
+  pushVia: number
   fraud: number
+  fraudHave: number
+  fraudWant: number
   error: number
   headsRequestBase: number
   headsRequestPerKey: number
@@ -114,7 +120,10 @@ function frameSizes(): Sizes {
     proposal: encodeMessage({ type: 'proposal', requestId: 1000, block: p, context: [prev] }).length,
     agreement: encodeMessage({ type: 'agreement', requestId: 1000, block: g }).length,
     push: encodeMessage({ type: 'push', blocks: [p] }).length,
+    pushVia: encodeMessage({ type: 'push-via', to: key.subarray(0, 8), blocks: [p] }).length,
     fraud: encodeMessage({ type: 'fraud', proof }).length,
+    fraudHave: encodeMessage({ type: 'fraud-have', publicKey: key }).length,
+    fraudWant: encodeMessage({ type: 'fraud-want', publicKey: key }).length,
     error: encodeMessage({ type: 'error', requestId: 1000, code: 'refused', reason: 'xxxxxxxx is a proven cheater' }).length,
     headsRequestBase: one - (two - one),
     headsRequestPerKey: two - one,
@@ -137,6 +146,7 @@ const enum Ev {
   PushArrives,
   Pull,
   Fork,
+  RelayArrives,
 }
 
 class Queue {
@@ -249,6 +259,10 @@ class Queue {
 
 // ## The model
 
+const PROOF_ARRIVES = 0
+const ANNOUNCEMENT_ARRIVES = 1
+const WANT_TIMEOUT = 2
+
 /** A block being spread: who holds it. */
 interface Spread {
   readonly owner: number
@@ -270,6 +284,9 @@ interface ForkState {
   releasedAt: number
   /** When each peer first holds the proof (Infinity: never; may lie ahead of the model's now). */
   readonly held: Float64Array
+  /** proofRelay 'announce': until when each peer waits for the proof it asked for, and how often it asked. */
+  wantUntil: Float64Array | undefined
+  asked: Uint8Array | undefined
 }
 
 interface Tx {
@@ -293,8 +310,8 @@ class Model {
   readonly #q = new Queue()
   readonly #sizes = frameSizes()
   #now = 0
-  #bytes = 0
-  #proofBytes = 0
+  /** Bytes sent, by kind of frame (fraud: the proof frames and their announcements and requests). */
+  readonly #bytes = { transact: 0, push: 0, fraud: 0, pull: 0 }
   #transactions = 0
   #running = true
   // per peer
@@ -313,7 +330,10 @@ class Model {
   readonly #recentCount: Int32Array
   readonly #forks: ForkState[] = []
   readonly #isForker: Uint8Array
-  readonly #scratch: Float64Array
+  // per peer: its neighbours' ring positions, sorted, and the neighbours in that order
+  readonly #ringPos: Uint32Array[] = []
+  readonly #ringPeer: Int32Array[] = []
+  readonly #position: Uint32Array
   readonly #buckets: (number[] | undefined)[] = []
   readonly #pick: number[] = []
 
@@ -336,7 +356,6 @@ class Model {
     if (!(this.#o.loss >= 0 && this.#o.loss < 1)) throw new RangeError(`"loss" expected a probability in [0, 1), got ${String(this.#o.loss)}`)
     this.#window = options.forkWindow ?? [Math.min(3000, durationMs / 4), Math.max(durationMs - 5000, durationMs / 2)]
     this.#g = { ...DEFAULT_GOSSIP, ...options.gossip }
-    this.#scratch = new Float64Array(Math.max(1, this.#g.pushFanout, this.#g.relayFanout))
     this.#tx = { timeoutMs: 10_000, retryMs: 1000, maxRetryMs: 8000, ...options.transact }
     this.#onProgress = options.onProgress
     this.#random = createRandom(this.#o.seed)
@@ -360,6 +379,13 @@ class Model {
       }
     }
     for (let i = 0; i < n; i++) this.#adj.push(Int32Array.from(sets[i]!))
+    this.#position = new Uint32Array(n)
+    for (let i = 0; i < n; i++) this.#position[i] = ringPosition(this.#w0[i]!, this.#w1[i]!)
+    for (let i = 0; i < n; i++) {
+      const peers = Array.from(this.#adj[i]!).sort((a, b) => this.#position[a]! - this.#position[b]!)
+      this.#ringPeer.push(Int32Array.from(peers))
+      this.#ringPos.push(Uint32Array.from(peers, (k) => this.#position[k]!))
+    }
     this.#seq = new Int32Array(n)
     this.#inFlight = new Int32Array(n)
     this.#latest = new Array(n).fill(undefined)
@@ -421,6 +447,10 @@ class Model {
         return this.#pull(a)
       case Ev.Fork:
         return this.#fork(a, b)
+      case Ev.RelayArrives: {
+        const r = x as { s: Spread; t: number }
+        return this.#onRelay(r.s, a, b, r.t)
+      }
     }
   }
 
@@ -445,7 +475,7 @@ class Model {
   }
 
   #send(from: number, to: number, kind: Ev, size: number, tx: Tx): void {
-    this.#bytes += size
+    this.#count('transact', size)
     if (kind === Ev.ProposalArrives) this.#q.push(this.#now + tx.wait, Ev.Retry, 0, 0, tx)
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, kind, to, from, tx)
@@ -534,7 +564,7 @@ class Model {
     const choices = Array.from(adj).filter((k) => k !== x.link)
     if (choices.length === 0) return
     const victim = choices[Math.floor(this.#random() * choices.length)]!
-    const f: ForkState = { index: this.#forks.length, forker: i, x, y: undefined, z: undefined, releasedAt: this.#now, held: new Float64Array(this.#o.nodes).fill(Number.POSITIVE_INFINITY) }
+    const f: ForkState = { index: this.#forks.length, forker: i, x, y: undefined, z: undefined, releasedAt: this.#now, held: new Float64Array(this.#o.nodes).fill(Number.POSITIVE_INFINITY), wantUntil: undefined, asked: undefined }
     x.fork = f
     x.role = 0
     const y: Spread = { owner: i, seq: x.seq, link: victim, slot: x.slot, holders: new Set(), fork: f, role: 1 }
@@ -556,13 +586,72 @@ class Model {
 
   // ## Push gossip (the node's #spread and #relay)
 
+  /** A party's push: to the `pushFanout` peers nearest the slot in its two-hop neighbourhood (two-hop.ts). */
   #spread(s: Spread, by: number): void {
     if (!this.#g.pushOwn && s.owner === by) return
-    const targets = this.#top(by, s, this.#g.pushFanout, -1, by)
-    for (const t of targets) this.#push(s, by, t)
+    const m = this.#g.pushFanout
+    if (m <= 0) return
+    const best: number[] = []
+    const via: number[] = []
+    const dist: number[] = []
+    const slot = s.slot
+    const adj = this.#adj[by]!
+    const consider = (t: number, k: number, d: number): void => {
+      if (t === s.owner || t === s.link || t === by) return
+      if (best.length === m && d >= dist[m - 1]!) return
+      for (let x = 0; x < best.length; x++) if (best[x] === t) return // direct neighbours come first
+      let j = best.length < m ? best.length : m - 1
+      if (best.length < m) {
+        best.push(t)
+        via.push(k)
+        dist.push(d)
+      }
+      while (j > 0 && dist[j - 1]! > d) {
+        best[j] = best[j - 1]!
+        via[j] = via[j - 1]!
+        dist[j] = dist[j - 1]!
+        j--
+      }
+      best[j] = t
+      via[j] = k
+      dist[j] = d
+    }
+    const scan = (owner: number, k: number): void => {
+      const pos = this.#ringPos[owner]!
+      const peer = this.#ringPeer[owner]!
+      const len = pos.length
+      if (len === 0) return
+      const at = ringSearch(pos, slot)
+      const span = Math.min(len, m + 3)
+      for (let e = 0; e < span; e++) {
+        const up = (at + e) % len
+        const down = (at - 1 - e + len) % len
+        consider(peer[up]!, k, ringDistance(slot, pos[up]!))
+        consider(peer[down]!, k, ringDistance(slot, pos[down]!))
+      }
+    }
+    scan(by, -1)
+    for (let i = 0; i < adj.length; i++) scan(adj[i]!, adj[i]!)
+    for (let i = 0; i < best.length; i++) {
+      const t = best[i]!
+      const k = via[i]!
+      if (k === -1) this.#push(s, by, t)
+      else {
+        this.#count('push', this.#sizes.pushVia)
+        const d = this.#delay()
+        if (d >= 0) this.#q.push(this.#now + d, Ev.RelayArrives, k, by, { s, t })
+      }
+    }
   }
 
-  #onPush(s: Spread, to: number, from: number): void {
+  /** A `push-via` at its relay: stored there (and checked), then forwarded to the target. */
+  #onRelay(s: Spread, at: number, from: number, t: number): void {
+    this.#onPush(s, at, from)
+    // the relay forwards only blocks it holds (a conflicting one became a proof instead)
+    if (s.holders.has(at)) this.#push(s, at, t)
+  }
+
+  #onPush(s: Spread, to: number, _from: number): void {
     if (s.holders.has(to)) return // a duplicate: dropped by the session's seen cache
     const f = s.fork
     if (f !== undefined && to !== f.forker) {
@@ -574,62 +663,13 @@ class Model {
       }
     }
     this.#hold(s, to)
-    const r = this.#g.relayFanout
-    if (r === 0) return
-    const mine = pushScore(s.slot, this.#w0[to]!, this.#w1[to]!)
-    let targets = this.#top(to, s, r, mine, from)
-    if (targets.length === 0 && (from === s.owner || from === s.link)) targets = this.#top(to, s, r, -1, from)
-    for (const t of targets) this.#push(s, to, t)
   }
 
   #push(s: Spread, from: number, to: number): void {
-    this.#bytes += this.#sizes.push
+    this.#count('push', this.#sizes.push)
     const d = this.#delay()
     // a peer that already holds the block drops the copy unread: only its bytes count
     if (d >= 0 && !s.holders.has(to)) this.#q.push(this.#now + d, Ev.PushArrives, to, from, s)
-  }
-
-  /** PeerTable.top for peer `at`: best `count` neighbours above `minScore`, not the parties nor `sender`. */
-  #top(at: number, s: Spread, count: number, minScore: number, sender: number): number[] {
-    const best: number[] = []
-    if (count <= 0) return best
-    const scores = this.#scratch
-    const adj = this.#adj[at]!
-    const w0 = this.#w0
-    const w1 = this.#w1
-    const slot = s.slot
-    const owner = s.owner
-    const link = s.link
-    let worst = minScore // the score a neighbour must beat to enter the list
-    for (let i = 0; i < adj.length; i++) {
-      const k = adj[i]!
-      // pushScore(slot, w0[k], w1[k]), inlined: this loop is the model's hot spot
-      let h = (slot ^ w0[k]!) >>> 0
-      h ^= h >>> 16
-      h = Math.imul(h, 0x85ebca6b)
-      h ^= h >>> 13
-      h = Math.imul(h, 0xc2b2ae35)
-      h ^= h >>> 16
-      h = (h ^ w1[k]!) >>> 0
-      h ^= h >>> 16
-      h = Math.imul(h, 0x85ebca6b)
-      h ^= h >>> 13
-      h = Math.imul(h, 0xc2b2ae35)
-      h ^= h >>> 16
-      const sc = h >>> 0
-      if (sc <= worst || k === owner || k === link || k === sender) continue
-      let j = best.length < count ? best.length : count - 1
-      if (best.length < count) best.push(k)
-      while (j > 0 && scores[j - 1]! < sc) {
-        best[j] = best[j - 1]!
-        scores[j] = scores[j - 1]!
-        j--
-      }
-      best[j] = k
-      scores[j] = sc
-      if (best.length === count) worst = Math.max(minScore, scores[count - 1]!)
-    }
-    return best
   }
 
   #hold(s: Spread, u: number): void {
@@ -643,11 +683,14 @@ class Model {
   // ## Proofs
   //
   // A proof's spread depends on nothing but the links: so it is computed at once when a peer makes
-  // the proof — a Dijkstra over the random relay choices (each peer relays once, when it first
-  // holds the proof, to `fraudFanout` random neighbours but the sender; each frame is lost with
-  // probability `loss`) — and `held` records when each peer will hold it. Checks that depend on a
-  // proof (refusals, detection) compare those times with now. A second peer that makes the proof
-  // later starts a second spread from there, which only ever makes holding times earlier.
+  // the proof — a Dijkstra over the random relay choices — and `held` records when each peer will
+  // hold it. Each peer relays once, when it first holds the proof, to `fraudFanout` random
+  // neighbours but the sender: with proofRelay 'push' the proof itself; with 'announce' a
+  // `fraud-have`, which a neighbour without the proof (and without a request of its own younger
+  // than WANT_TIMEOUT_MS) answers with a `fraud-want`, which the announcer answers with the proof.
+  // Each frame is lost with probability `loss`. Checks that depend on a proof (refusals,
+  // detection) compare those times with now. A second peer that makes the proof later starts a
+  // second spread from there, which only ever makes holding times earlier.
 
   #detect(f: ForkState, u: number): void {
     if (f.held[u]! <= this.#now) return
@@ -655,21 +698,52 @@ class Model {
   }
 
   #flood(f: ForkState, origin: number, t0: number): void {
-    // times are whole milliseconds from t0: a bucket queue, one list of (peer, sender) per ms
+    // times are whole milliseconds from t0: a bucket queue, one list of (event, peer, sender) per ms
     const buckets = this.#buckets
     buckets.length = 0
-    buckets.push([origin, -1])
+    buckets.push([PROOF_ARRIVES, origin, -1])
     const fanout = this.#g.fraudFanout
+    const announce = this.#g.proofRelay === 'announce'
+    const wantTimeoutMs = this.#g.wantTimeoutMs
+    if (announce && f.wantUntil === undefined) {
+      f.wantUntil = new Float64Array(this.#o.nodes).fill(Number.NEGATIVE_INFINITY)
+      f.asked = new Uint8Array(this.#o.nodes)
+    }
+    const wantUntil = f.wantUntil!
+    const asked = f.asked!
+    const sizes = this.#sizes
     const pick = this.#pick
+    const schedule = (slot: number, event: number, peer: number, from: number): void => {
+      while (buckets.length <= slot) buckets.push(undefined)
+      const next = buckets[slot]
+      if (next === undefined) buckets[slot] = [event, peer, from]
+      else next.push(event, peer, from)
+    }
     for (let at = 0; at < buckets.length; at++) {
       const list = buckets[at]
       if (list === undefined) continue
       buckets[at] = undefined
       const t = t0 + at
-      for (let e = 0; e < list.length; e += 2) {
-        const u = list[e]!
-        const from = list[e + 1]!
+      for (let e = 0; e < list.length; e += 3) {
+        const event = list[e]!
+        const u = list[e + 1]!
+        const from = list[e + 2]!
         if (f.held[u]! <= t) continue
+        if (event === ANNOUNCEMENT_ARRIVES || event === WANT_TIMEOUT) {
+          // u asks the announcer `from` for the proof, unless it asked someone a moment ago; when
+          // the answer does not come in time it asks again (another announcer, in the node)
+          if (event === ANNOUNCEMENT_ARRIVES ? wantUntil[u]! > t : wantUntil[u]! > t + 0.5 || asked[u]! >= WANT_ATTEMPTS) continue
+          wantUntil[u] = t + wantTimeoutMs
+          asked[u]!++
+          this.#count('fraud', sizes.fraudWant)
+          const d1 = this.#delay()
+          const d2 = d1 < 0 ? -1 : this.#delay()
+          if (d1 >= 0) this.#count('fraud', sizes.fraud)
+          if (d2 >= 0) {
+            if (t + d1 + d2 < f.held[u]!) schedule(at + d1 + d2, PROOF_ARRIVES, u, from)
+          } else if (asked[u]! < WANT_ATTEMPTS) schedule(at + Math.max(1, wantTimeoutMs), WANT_TIMEOUT, u, from)
+          continue
+        }
         // a peer relays once, when it first holds the proof: a later spread that reaches it
         // earlier moves its time forward and carries on from it, but its frames were counted
         const counted = f.held[u] !== Number.POSITIVE_INFINITY
@@ -684,17 +758,10 @@ class Model {
           const k = all ? adj[i]! : pick[i]!
           if (k === from) continue
           sent++
-          if (!counted) {
-            this.#bytes += this.#sizes.fraud
-            this.#proofBytes += this.#sizes.fraud
-          }
+          if (!counted) this.#count('fraud', announce ? sizes.fraudHave : sizes.fraud)
           const d = this.#delay()
           if (d < 0 || t + d >= f.held[k]!) continue
-          const slot = at + d
-          while (buckets.length <= slot) buckets.push(undefined)
-          const next = buckets[slot]
-          if (next === undefined) buckets[slot] = [k, u]
-          else next.push(k, u)
+          schedule(at + d, announce ? ANNOUNCEMENT_ARRIVES : PROOF_ARRIVES, k, u)
         }
       }
     }
@@ -714,13 +781,13 @@ class Model {
       const j = adj[Math.floor(this.#random() * adj.length)]!
       const count = Math.min(this.#g.headsPerPull, this.#recentCount[i]!)
       if (count > 0) {
-        this.#bytes += this.#sizes.headsRequestBase + this.#sizes.headsRequestPerKey * count
+        this.#count('pull', this.#sizes.headsRequestBase + this.#sizes.headsRequestPerKey * count)
         let known = 0
         for (let k = 0; k < count; k++) if (this.#knows(j, this.#recent[i * 32 + ((this.#recentCount[i]! - 1 - k) & 31)]!)) known++
         // the reply is lost or not: its bytes are sent either way
-        this.#bytes += this.#sizes.headsBase + this.#sizes.headsPerHead * known
+        this.#count('pull', this.#sizes.headsBase + this.#sizes.headsPerHead * known)
         // the audit: a one-block crawl of a chain both know
-        if (known > 0) this.#bytes += this.#g.auditsPerPull * (this.#sizes.crawlRequest + this.#sizes.crawlAnswer)
+        if (known > 0) this.#count('pull', this.#g.auditsPerPull * (this.#sizes.crawlRequest + this.#sizes.crawlAnswer))
       }
       this.#q.push(this.#now + this.#g.pullIntervalMs * (0.5 + this.#random()), Ev.Pull, i, 0, undefined)
     }
@@ -740,6 +807,10 @@ class Model {
   }
 
   // ## Links
+
+  #count(kind: 'transact' | 'push' | 'fraud' | 'pull', bytes: number): void {
+    this.#bytes[kind] += bytes
+  }
 
   /** One-way delay of a frame, or -1 when it is lost. */
   #delay(): number {
@@ -763,6 +834,7 @@ class Model {
       return times
     })
     const stats = detectionStats(perFork, honest.length)
+    const b = this.#bytes
     return {
       nodes: n,
       honest: honest.length,
@@ -772,8 +844,9 @@ class Model {
       forks: this.#forks.length,
       ...stats,
       honestAccused: 0,
-      bytesPerPeerS: this.#bytes / n / seconds,
-      proofBytesPerPeerS: this.#proofBytes / n / seconds,
+      bytesPerPeerS: (b.transact + b.push + b.fraud + b.pull) / n / seconds,
+      proofBytesPerPeerS: b.fraud / n / seconds,
+      bytesPerPeerSByKind: { transact: b.transact / n / seconds, push: b.push / n / seconds, fraud: b.fraud / n / seconds, pull: b.pull / n / seconds },
       wallMs,
     }
   }

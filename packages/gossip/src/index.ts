@@ -27,18 +27,22 @@ export {
   type DecodeResult,
   type ErrorCode,
   type ErrorMessage,
+  type FraudHaveMessage,
   type FraudMessage,
+  type FraudWantMessage,
   type HandshakeMessage,
   type Head,
   type HeadsMessage,
   type HelloMessage,
   type Message,
   type MessageType,
+  type NeighboursMessage,
   type PeerInfo,
   type PeersMessage,
   type PeersRequestMessage,
   type ProposalMessage,
   type PushMessage,
+  type PushViaMessage,
   type ReplyMessage,
   type ReplyTo,
   type ReplyTypes,
@@ -90,6 +94,7 @@ export {
 // ## Node, witnesses, simulator (node.ts and the files it uses)
 export {
   DEFAULT_GOSSIP,
+  WANT_ATTEMPTS,
   createNode,
   type GossipOptions,
   type Node,
@@ -101,7 +106,7 @@ export {
 } from './node.js'
 export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node-errors.js'
 export type { Emitter } from './emitter.js'
-export { chooseWitnesses, keyWords, pushScore, slotWord, slotWordOf, witnessScore } from './rendezvous.js'
+export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './rendezvous.js'
 export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './witness.js'
 export { createSimCrypto } from './sim-crypto.js'
 export { createSimulator, type ForkRecord, type Role, type SimPeer, type Simulator, type SimulatorOptions } from './simulator.js'

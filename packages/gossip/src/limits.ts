@@ -29,6 +29,8 @@ export interface Limits {
   readonly maxCrawlBlocks: number
   /** Peers in one peer exchange. */
   readonly maxPeers: number
+  /** Ids in one `neighbours` list (a node with more neighbours announces this many of them). */
+  readonly maxNeighbourIds: number
   /** Characters of a peer address in a peer exchange. */
   readonly maxAddressLength: number
   /** Characters of the reason text of an error. */
@@ -37,9 +39,13 @@ export interface Limits {
   readonly maxVersions: number
 
   // ## Rates (token buckets on the session's Clock)
-  /** Messages per second a peer may send, sustained. */
+  /**
+   * Messages per second a peer may send, sustained. A message asking for more than one item of
+   * work (blocks pushed, keys asked about, heads announced, blocks a crawl may return) counts once
+   * per item: a heads request of 64 keys counts 64.
+   */
   readonly messagesPerSecond: number
-  /** Messages a peer may send in a burst. */
+  /** Messages a peer may send in a burst (counted as messagesPerSecond counts them). */
   readonly messageBurst: number
   /** Bytes per second a peer may send, sustained. */
   readonly bytesPerSecond: number
@@ -53,6 +59,12 @@ export interface Limits {
   readonly maxIncomingRequests: number
   /** Milliseconds a request waits for its reply. */
   readonly requestTimeoutMs: number
+  /**
+   * A peer's messages handled at once (handlers whose promise is pending); more wait in order, and
+   * a disconnect drops them unhandled. Bounds the work a peer can start before its misbehaviour,
+   * found by those handlers (a forged proof, an invalid block), disconnects it.
+   */
+  readonly maxConcurrentHandlers: number
   /** Milliseconds a handshake may take. */
   readonly handshakeTimeoutMs: number
 
@@ -87,6 +99,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxHeads: 64,
   maxCrawlBlocks: 32,
   maxPeers: 32,
+  maxNeighbourIds: 256,
   maxAddressLength: 256,
   maxReasonLength: 256,
   maxVersions: 16,
@@ -99,6 +112,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxPendingRequests: 64,
   maxIncomingRequests: 32,
   requestTimeoutMs: 10_000,
+  maxConcurrentHandlers: 8,
   handshakeTimeoutMs: 10_000,
 
   maxScore: 100,
@@ -146,7 +160,7 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Readonly<Limits>
   if (l.messageBurst < 1 || l.messagesPerSecond <= 0 || l.bytesPerSecond <= 0) {
     throw new RangeError('"limits" rates expected > 0 and messageBurst >= 1')
   }
-  for (const key of ['maxPushBlocks', 'maxHeads', 'maxCrawlBlocks', 'maxPeers', 'maxVersions', 'maxPendingRequests', 'maxIncomingRequests'] as const) {
+  for (const key of ['maxPushBlocks', 'maxHeads', 'maxCrawlBlocks', 'maxPeers', 'maxNeighbourIds', 'maxVersions', 'maxPendingRequests', 'maxIncomingRequests', 'maxConcurrentHandlers'] as const) {
     if (!Number.isSafeInteger(l[key]) || l[key] < 1) throw new RangeError(`"limits.${key}" expected an integer >= 1, got ${l[key]}`)
   }
   if (l.maxScore <= 0) throw new RangeError('"limits.maxScore" expected > 0')

@@ -15,6 +15,8 @@
  * |      |                | challenge: bstr32, signature: bstr64                           |
  * |  3   | auth           | signature: bstr64                                              |
  * |  4   | error          | requestId: uint (0 = none), code: uint, reason: tstr           |
+ * |  8   | fraud-have     | publicKey: bstr32 (the accused)                                |
+ * |  9   | fraud-want     | publicKey: bstr32 (the accused)                                |
  * | 10   | proposal       | requestId: uint ≥ 1, block: bstr, context: [bstr]              |
  * | 11   | agreement      | requestId: uint (0 = unsolicited), block: bstr                 |
  * | 12   | push           | blocks: [bstr] (1..maxPushBlocks)                              |
@@ -28,6 +30,11 @@
  * | 19   | peers-request  | requestId ≥ 1, max: uint (1..maxPeers)                         |
  * | 20   | peers          | requestId (0 = unsolicited), peers: [[publicKey: bstr32, address: tstr]] |
  * | 21   | heads-request  | requestId ≥ 1, publicKeys: [bstr32] (1..maxHeads)              |
+ * | 22   | neighbours     | ids: [bstr8] (0..maxNeighbourIds; first 8 bytes of each key)   |
+ * | 23   | push-via       | to: bstr8, blocks: [bstr] (1..maxPushBlocks)                   |
+ *
+ * Type codes stay below 24, so that each is one byte on the wire (peekMessageType reads it there):
+ * 5, 6 and 7 are the codes left.
  *
  * Request ids are uints below 2^32 chosen by the requester; a reply (agreement, crawl-answer,
  * witness-answer, peers, heads, error) carries the id of the request it answers. Each side numbers its own
@@ -186,6 +193,32 @@ export interface FraudMessage {
   readonly proof: FraudProof
 }
 
+/** The sender holds a fraud proof against `publicKey` (ask for it with a `fraud-want`). */
+export interface FraudHaveMessage {
+  readonly type: 'fraud-have'
+  readonly publicKey: Uint8Array
+}
+
+/** Asks the peer that announced a proof against `publicKey` for it (answered by a `fraud`, or not at all). */
+export interface FraudWantMessage {
+  readonly type: 'fraud-want'
+  readonly publicKey: Uint8Array
+}
+
+/** The sender's neighbours now, each by the first 8 bytes of its key (the whole list each time). */
+export interface NeighboursMessage {
+  readonly type: 'neighbours'
+  readonly ids: readonly Uint8Array[]
+}
+
+/** Blocks for the receiver to check, store, and forward in a `push` to its neighbour whose key starts with `to`. */
+export interface PushViaMessage {
+  readonly type: 'push-via'
+  /** The first 8 bytes of the target's key. */
+  readonly to: Uint8Array
+  readonly blocks: readonly HalfBlock[]
+}
+
 /** Asks a witness which block it holds at (publicKey, seq). */
 export interface WitnessQueryMessage {
   readonly type: 'witness-query'
@@ -232,15 +265,19 @@ export type SessionMessage =
   | ProposalMessage
   | AgreementMessage
   | PushMessage
+  | PushViaMessage
   | HeadsMessage
   | CrawlRequestMessage
   | CrawlAnswerMessage
   | FraudMessage
+  | FraudHaveMessage
+  | FraudWantMessage
   | WitnessQueryMessage
   | WitnessAnswerMessage
   | PeersRequestMessage
   | PeersMessage
   | HeadsRequestMessage
+  | NeighboursMessage
 
 /** Every message. */
 export type Message = HandshakeMessage | SessionMessage
@@ -296,6 +333,8 @@ export const MESSAGE_CODES: Readonly<Record<MessageType, number>> = Object.freez
   welcome: 2,
   auth: 3,
   error: 4,
+  'fraud-have': 8,
+  'fraud-want': 9,
   proposal: 10,
   agreement: 11,
   push: 12,
@@ -308,6 +347,8 @@ export const MESSAGE_CODES: Readonly<Record<MessageType, number>> = Object.freez
   'peers-request': 19,
   peers: 20,
   'heads-request': 21,
+  neighbours: 22,
+  'push-via': 23,
 })
 
 /** The wire value of every error code. */
@@ -611,6 +652,8 @@ const SAFE = Number.MAX_SAFE_INTEGER
 const requestId = uintField(1, MAX_REQUEST_ID)
 const replyId = uintField(0, MAX_REQUEST_ID)
 const key = bytesField(32)
+/** A peer id in a neighbour list: the first 8 bytes of its key. */
+const peerId = bytesField(8)
 const bytes32 = bytesField(32)
 const signature = bytesField(64)
 const seq = uintField(1, SAFE)
@@ -692,6 +735,10 @@ const SCHEMAS: readonly Schema[] = [
   { type: 'peers-request', code: 19, fields: [['requestId', requestId], ['max', uintField(1, SAFE)]] },
   { type: 'peers', code: 20, fields: [['requestId', replyId], ['peers', listField(peer, 0, (l) => l.maxPeers)]] },
   { type: 'heads-request', code: 21, fields: [['requestId', requestId], ['publicKeys', listField(key, 1, (l) => l.maxHeads)]] },
+  { type: 'fraud-have', code: 8, fields: [['publicKey', key]] },
+  { type: 'fraud-want', code: 9, fields: [['publicKey', key]] },
+  { type: 'neighbours', code: 22, fields: [['ids', listField(peerId, 0, (l) => l.maxNeighbourIds)]] },
+  { type: 'push-via', code: 23, fields: [['to', peerId], ['blocks', blocks(1, (l) => l.maxPushBlocks)]] },
 ]
 
 const SCHEMAS_BY_TYPE = new Map<string, Schema>(SCHEMAS.map((s) => [s.type, s]))

@@ -26,32 +26,51 @@ import type { WitnessOptions } from './witness.js'
 
 /** How the node spreads blocks and proofs (see node.ts). */
 export interface GossipOptions {
-  /** Neighbours a party pushes each new block to, by push score (default 6). */
+  /**
+   * Peers a party pushes each new block to: those nearest the block's slot on the push ring among
+   * its neighbours and theirs (default 3). 0: no push gossip, neither pushing nor forwarding the
+   * `push-via` of others.
+   */
   readonly pushFanout: number
-  /** Higher-scored neighbours a relay forwards a newly learnt pushed block to (default 2; 0: no relay). */
-  readonly relayFanout: number
+  /** Least milliseconds between two announcements of this node's neighbour list to all neighbours (default 1000). */
+  readonly neighboursIntervalMs: number
   /** Whether a block's owner pushes it too, not only its counterparty (default true). */
   readonly pushOwn: boolean
   /** Mean milliseconds between head requests to a random neighbour (default 2000; 0: never). */
   readonly pullIntervalMs: number
   /** Chains asked about per head request, most recently learnt first (default 32, at most limits.maxHeads). */
   readonly headsPerPull: number
-  /** Neighbours a new fraud proof is relayed to (default Infinity: every neighbour; 0: none, a withholding peer). */
+  /**
+   * Neighbours told of a new fraud proof (default Infinity: every neighbour; 0: none, a withholding
+   * peer), in the way `proofRelay` says.
+   */
   readonly fraudFanout: number
+  /**
+   * 'announce' (default): tell `fraudFanout` neighbours that this node holds a proof against the key
+   * (`fraud-have`); those without one ask for it (`fraud-want`). 'push': send them the proof itself.
+   */
+  readonly proofRelay: 'announce' | 'push'
+  /** Milliseconds a `fraud-want` waits for its proof before the node asks again, the next announcer (default 250; 0: ask at every announcement). */
+  readonly wantTimeoutMs: number
   /** Crawls this node runs at once for heads that contradict its store; more are skipped (default 8). */
   readonly maxCrawls: number
   /** Random slots compared with the peer after each pull (one-block crawls; default 1). */
   readonly auditsPerPull: number
 }
 
+/** Requests a node makes for one awaited proof, wantTimeoutMs apart, before it waits for a new announcement. */
+export const WANT_ATTEMPTS = 8
+
 /** The default gossip settings. */
 export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
-  pushFanout: 6,
-  relayFanout: 2,
-  pushOwn: true,
+  pushFanout: 3,
+  neighboursIntervalMs: 1000,
+  pushOwn: false,
   pullIntervalMs: 2000,
   headsPerPull: 32,
   fraudFanout: Number.POSITIVE_INFINITY,
+  proofRelay: 'announce',
+  wantTimeoutMs: 250,
   maxCrawls: 8,
   auditsPerPull: 1,
 })
@@ -131,8 +150,14 @@ export interface NodeStats {
   proposalsSent: number
   /** New blocks stored from peers (pushes, crawls, contexts). */
   blocksReceived: number
-  /** Push frames sent (first pushes and relays). */
+  /** Push frames sent (this node's pushes as a party, and forwards of a `push-via`). */
   pushesSent: number
+  /** `push-via` frames sent (pushes to a peer through the neighbour that named it). */
+  pushViaSent: number
+  /** Push frames sent to forward a `push-via`. */
+  forwarded: number
+  /** `push-via` frames not forwarded: the target is no neighbour (any more), or its session does not keep up. */
+  forwardMissed: number
   /** Head requests sent (pull gossip). */
   headsSent: number
   /** Crawl requests sent. */
@@ -141,6 +166,10 @@ export interface NodeStats {
   proofs: number
   /** Fraud frames sent. */
   proofsSent: number
+  /** `fraud-have` frames sent (announcements of a proof held). */
+  proofAnnouncements: number
+  /** `fraud-want` frames sent (requests for an announced proof). */
+  proofWants: number
   /** Proofs from peers that did not verify. */
   forgedProofs: number
   /** Proposals refused (policy, cheater, witnesses). */
@@ -241,12 +270,13 @@ export function nonNegative(name: string, v: number): number {
 }
 
 export function checkGossip(g: GossipOptions, limits: Readonly<Limits>): Readonly<GossipOptions> {
-  for (const key of ['pushFanout', 'relayFanout', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull'] as const) {
+  for (const key of ['pushFanout', 'neighboursIntervalMs', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull', 'wantTimeoutMs'] as const) {
     const v = g[key]
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`"gossip.${key}" expected a finite number >= 0, got ${String(v)}`)
   }
   if (typeof g.fraudFanout !== 'number' || !(g.fraudFanout >= 0)) throw new RangeError(`"gossip.fraudFanout" expected a number >= 0, got ${String(g.fraudFanout)}`)
   if (typeof g.pushOwn !== 'boolean') throw new TypeError('"gossip.pushOwn" expected a boolean')
+  if (g.proofRelay !== 'announce' && g.proofRelay !== 'push') throw new TypeError(`"gossip.proofRelay" expected 'announce' or 'push', got ${String(g.proofRelay)}`)
   return Object.freeze({ ...g, headsPerPull: Math.min(g.headsPerPull, limits.maxHeads) })
 }
 

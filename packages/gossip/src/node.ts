@@ -4,15 +4,23 @@
  * spreads blocks and fraud proofs so that a fork is caught and everyone learns of it.
  *
  * How blocks spread (every number is a GossipOptions field):
- * - push: the two parties to a transaction each push both halves to `pushFanout` neighbours — the
- *   ones with the highest push score for the block's (key, seq) (rendezvous.ts), not random ones,
- *   so that two conflicting blocks at one (key, seq), pushed by different honest counterparties,
- *   head for the same peers;
- * - relay: a peer that stores a pushed block it did not know forwards it to up to `relayFanout`
- *   neighbours that score higher than itself for that (key, seq) — a climb towards the slot's
- *   local maximum, which ends by itself without a hop count. A first-hop receiver (the sender is a
- *   party to the block) that is already a local maximum forwards once more to its best neighbours,
- *   so two climbs that would stop at different maxima still cross;
+ * - neighbour lists: each node tells each neighbour the 8-byte ids (first 8 key bytes) of its
+ *   neighbours in a `neighbours` message — the whole list to a peer when its first session opens,
+ *   and to every neighbour when the set changed, at most once per `neighboursIntervalMs` (on the
+ *   node's clock). Each neighbour's last list is kept sorted by ring position (two-hop.ts) and
+ *   forgotten when the neighbour goes. A node that does not push (pushFanout 0) sends none;
+ * - push: the two parties to a transaction each push both halves (their own half only with `pushOwn`)
+ *   to the `pushFanout` peers nearest the block's slot (slotWord(key, seq)) on the push ring
+ *   (ringPosition of the first 8 key bytes, rendezvous.ts), chosen among its neighbours and the
+ *   peers they listed, but itself and the block's two parties. A neighbour gets a `push`; a peer
+ *   two hops away a `push-via` { to: its id, blocks } sent to a neighbour that listed it. Two
+ *   conflicting blocks at one (key, seq), pushed by different honest counterparties, so head for
+ *   the same few peers: the nearest to the slot in two overlapping two-hop neighbourhoods;
+ * - forward: a node that gets a push-via checks and stores its blocks as a push, and when every
+ *   block was valid (new or known: an invalid one, or one that contradicts the store and became a
+ *   proof, is never forwarded) sends them in a plain `push` to its neighbour whose key starts with
+ *   `to`, at most once per (block hash, to); a target that is no neighbour (any more) is counted
+ *   in stats.forwardMissed. A plain push is never relayed: the ring replaces the relays;
  * - pull: every ~`pullIntervalMs` a node asks one random neighbour for its heads (key, seq, hash)
  *   of the chains this node learnt of most recently; a head that contradicts a stored block (same
  *   seq, another hash; or the stored next block does not chain to it) makes the node crawl that
@@ -23,14 +31,25 @@
  * - crawl: ranges of a chain on request, at most limits.maxCrawlBlocks blocks (and one frame) per
  *   answer, ranges clamped by resolveCrawlRange.
  *
- * Fraud: a conflicting block from any path (a push, a crawl, a proposal, its context, a witness's
- * answer) is validated by core's `validate`, which makes the proof. Proofs from peers are verified
- * with verifyFraudProof before anything else; a forged one costs its sender score. Each proof is
- * handled once (seen cache on its id) and the first proof against a key is relayed to every
- * neighbour (or `fraudFanout` random ones) but the one it came from — even when a block at that
- * (key, seq) was relayed before, because proofs and blocks are cached apart. One proof convicts:
- * proofs from peers against a key already refused are dropped unverified. A node holding a proof
- * against a key refuses to transact with it, both ways.
+ * Fraud: a conflicting block from any path (a push, a push-via, a crawl, a proposal, its context, a
+ * witness's answer) is validated by core's `validate`, which makes the proof. Proofs from peers are
+ * verified with verifyFraudProof before anything else; a forged one costs its sender score. Each
+ * proof is handled once (seen cache on its id). The first proof a node holds against a key —
+ * even when a block at that (key, seq) went by before, because proofs and blocks are cached apart —
+ * is made known to every neighbour (or `fraudFanout` random ones) but the one it came from, as
+ * `proofRelay` says:
+ * - 'announce' (default): a `fraud-have` { publicKey } (36 bytes). A node that holds no proof
+ *   against that key and has not asked for one in the last `wantTimeoutMs` answers with a
+ *   `fraud-want` { publicKey }; a node asked answers with a `fraud` carrying a proof it holds, once
+ *   per (peer, key) per wantTimeoutMs, nothing when it holds none. So each node receives about one
+ *   proof per fork, not one per neighbour that has it. A want unanswered after wantTimeoutMs is
+ *   asked again of the next neighbour that announced the proof (or the same one), WANT_ATTEMPTS
+ *   times in all;
+ * - 'push': the `fraud` itself.
+ * A proof received in answer is handled as any other (verified, stored, announced onwards). One
+ * proof convicts: proofs from peers against a key already refused are dropped unverified. A node
+ * holding a proof against a key refuses to transact with it, both ways, and a peer that asks about
+ * the key in a heads request gets the proof too (once per session).
  *
  * Concurrency: Agent.agree() and Agent.receive() do not share a lock, so every call that writes
  * through the agent (receive, agree, complete, addFraudProof) runs on one queue per node; their
@@ -46,6 +65,7 @@ import {
   abytes,
   blockHash,
   blockSize,
+  concatBytes,
   createAgent,
   createBlockTypes,
   equalBytes,
@@ -73,6 +93,7 @@ import {
 import { TypedEmitter } from './emitter.js'
 import {
   DEFAULT_GOSSIP,
+  WANT_ATTEMPTS,
   checkGossip,
   checkTransact,
   checkWitnesses,
@@ -94,16 +115,18 @@ import {
   type Head,
   type HeadsRequestMessage,
   type ProposalMessage,
+  type PushViaMessage,
   type SessionMessage,
   type WitnessQueryMessage,
 } from './messages.js'
 import { NodeError, TransactTimeoutError, UnreachableError } from './node-errors.js'
 import { PeerTable, type Neighbour } from './peer-table.js'
 import { createRandom, type Random } from './random.js'
-import { keyWords, pushScore, slotWord } from './rendezvous.js'
+import { slotWord } from './rendezvous.js'
 import { createSeenCache, type SeenCache } from './seen-cache.js'
 import { createSession, type Session, type SessionCloseInfo } from './session.js'
 import { systemClock } from './system-clock.js'
+import { TwoHopTable } from './two-hop.js'
 import { consultWitnesses, type WitnessOptions } from './witness.js'
 
 /**
@@ -125,7 +148,7 @@ export function createNode(options: NodeOptions): Node {
   return new GossipNode(options)
 }
 
-export { DEFAULT_GOSSIP, type GossipOptions, type Node, type NodeEvents, type NodeOptions, type NodePeer, type NodeStats, type TransactOptions }
+export { DEFAULT_GOSSIP, WANT_ATTEMPTS, type GossipOptions, type Node, type NodeEvents, type NodeOptions, type NodePeer, type NodeStats, type TransactOptions }
 
 // ## The node
 
@@ -139,6 +162,19 @@ const INVALID_BLOCK_COST = 5
 const RECENT_CHAINS = 1024
 
 type ProofOrigin = 'peer' | 'found' | 'stored'
+/** Neighbours kept per awaited proof, to ask in turn. */
+const MAX_ANNOUNCERS = 8
+/** Proofs awaited at once; announcements beyond wait for a later one. */
+const MAX_WANTS = 1024
+
+/** A proof this node asked for. */
+interface Want {
+  readonly key: Uint8Array
+  /** The neighbours that announced it, the first one asked first. */
+  announcers: Session[]
+  asked: number
+  timer: TimerHandle | undefined
+}
 type Outcome = 'new' | 'known' | 'invalid' | 'fraud'
 
 class GossipNode implements Node {
@@ -150,10 +186,15 @@ class GossipNode implements Node {
     proposalsSent: 0,
     blocksReceived: 0,
     pushesSent: 0,
+    pushViaSent: 0,
+    forwarded: 0,
+    forwardMissed: 0,
     headsSent: 0,
     crawlsSent: 0,
     proofs: 0,
     proofsSent: 0,
+    proofAnnouncements: 0,
+    proofWants: 0,
     forgedProofs: 0,
     refused: 0,
   }
@@ -174,7 +215,13 @@ class GossipNode implements Node {
   readonly #challenges: SeenCache
   readonly #proofIds: SeenCache
   readonly #relayedAccused: SeenCache
-  readonly #words: readonly [number, number]
+  /** (block hash, target id) of the blocks forwarded on a push-via. */
+  readonly #forwards: SeenCache
+  /** Proofs this node asked for and waits for, by accused key. */
+  readonly #wants = new Map<PublicKeyHex, Want>()
+  /** (peer key, accused key) of the fraud-wants answered in the last wantTimeoutMs. */
+  readonly #answered: SeenCache
+  readonly #twoHop: TwoHopTable<Neighbour>
   readonly #banned = new Map<PublicKeyHex, number>()
   readonly #dialing = new Map<PublicKeyHex, Promise<Session>>()
   readonly #agreeing = new Map<string, Promise<HalfBlock>>()
@@ -185,6 +232,8 @@ class GossipNode implements Node {
   #tail: Promise<unknown> = Promise.resolve()
   #address: TransportAddress | undefined
   #pullTimer: TimerHandle | undefined
+  #neighboursTimer: TimerHandle | undefined
+  #neighboursSentAt = Number.NEGATIVE_INFINITY
   #closed = false
   #closing: Promise<void> | undefined
 
@@ -208,8 +257,12 @@ class GossipNode implements Node {
     this.#challenges = createSeenCache({ max: cacheSize })
     this.#proofIds = createSeenCache({ max: cacheSize })
     this.#relayedAccused = createSeenCache({ max: cacheSize })
+    this.#forwards = createSeenCache({ max: cacheSize })
+    // a peer whose first answer was lost asks again after wantTimeoutMs: answer it again then
+    const want = this.#gossip.wantTimeoutMs
+    this.#answered = createSeenCache({ max: cacheSize, ...(want > 0 ? { ttlMs: want, clock: this.#clock } : {}) })
     this.#peers = new PeerTable(Math.max(1024, cacheSize))
-    this.#words = keyWords(this.publicKey)
+    this.#twoHop = new TwoHopTable(this.publicKey)
     this.#events = new TypedEmitter<NodeEvents>((error) => this.#events.emit('error', { error, context: 'event handler' }))
     // block timestamps follow the node's clock (virtual time in a simulation)
     this.agent = createAgent({ identity: options.identity, store: options.store, types: this.#types, clock: () => Math.floor(this.#clock.now()) })
@@ -325,8 +378,12 @@ class GossipNode implements Node {
     const { neighbour, first } = this.#peers.add(session)
     session.onClose((info) => this.#onSessionClose(session, info))
     if (first) {
+      this.#twoHop.add(neighbour, neighbour.publicKey)
       this.#events.emit('peer:open', { publicKey: neighbour.publicKey, address: session.remoteAddress, direction: session.direction })
       if (this.#peers.size === 1) this.#schedulePull()
+      // the newcomer gets the whole list now; the others hear of it with the next change
+      this.#sendNeighbours([session])
+      this.#neighboursChanged()
     }
     session.onMessage((m, s) => this.#onMessage(m, s))
   }
@@ -335,6 +392,8 @@ class GossipNode implements Node {
     const { neighbour, last } = this.#peers.remove(session)
     if (info.misbehaviour !== undefined && this.#banMs > 0) this.#banned.set(session.peerKeyHex, this.#clock.now() + this.#banMs)
     if (last && neighbour !== undefined) {
+      this.#twoHop.remove(neighbour)
+      this.#neighboursChanged()
       this.#events.emit('peer:close', { publicKey: neighbour.publicKey, code: info.code, reason: info.reason, misbehaviour: info.misbehaviour })
     }
     if (this.#peers.size === 0 && this.#pullTimer !== undefined) {
@@ -562,12 +621,23 @@ class GossipNode implements Node {
         return this.#onProposal(m, session)
       case 'push':
         return this.#onPush(m.blocks, session)
+      case 'push-via':
+        return this.#onPushVia(m, session)
+      case 'neighbours': {
+        const n = this.#peers.get(session.peerKeyHex)
+        if (n !== undefined) this.#twoHop.announce(n, m.ids)
+        return
+      }
       case 'heads':
         return this.#onHeads(m.heads, session) // requestId 0: an announcement (replies go to the request)
       case 'heads-request':
         return this.#onHeadsRequest(m, session)
       case 'fraud':
         return this.#acceptProof(m.proof, session, 'peer').then(() => undefined)
+      case 'fraud-have':
+        return this.#onFraudHave(m.publicKey, session)
+      case 'fraud-want':
+        return this.#onFraudWant(m.publicKey, session)
       case 'crawl-request':
         return this.#onCrawl(m, session)
       case 'witness-query':
@@ -588,11 +658,32 @@ class GossipNode implements Node {
 
   async #onPush(blocks: readonly HalfBlock[], session: Session): Promise<void> {
     // every block joins the queue now, in order: a witness query right behind this push is
-    // answered after the push is stored
-    const outcomes = blocks.map((b) => this.#ingest(b, session))
-    for (let i = 0; i < blocks.length; i++) {
-      if ((await outcomes[i]) === 'new') this.#relay(blocks[i]!, session)
+    // answered after the push is stored. A push is not relayed: a push-via says where to forward.
+    await Promise.all(blocks.map((b) => this.#ingest(b, session)))
+  }
+
+  /**
+   * A push for this node to check and store, then forward to its neighbour whose key starts with
+   * `to`: only when every block checked out (new or known; an invalid block, or one that
+   * contradicts the store and became a proof, is never forwarded), each block once per target.
+   */
+  async #onPushVia(m: PushViaMessage, session: Session): Promise<void> {
+    const outcomes = await Promise.all(m.blocks.map((b) => this.#ingest(b, session)))
+    if (this.#closed || this.#gossip.pushFanout === 0 || outcomes.some((o) => o !== 'new' && o !== 'known')) return
+    const target = this.#twoHop.direct(m.to)
+    if (target === undefined || target.hex === session.peerKeyHex) {
+      this.stats.forwardMissed++
+      return
     }
+    const ids = m.blocks.map((b) => concatBytes(blockHash(b, this.#crypto), m.to))
+    const blocks = m.blocks.filter((_, i) => !this.#forwards.has(ids[i]!))
+    if (blocks.length === 0) return
+    if (!this.#push(target, blocks)) {
+      this.stats.forwardMissed++
+      return
+    }
+    for (const id of ids) this.#forwards.add(id)
+    this.stats.forwarded++
   }
 
   /** Validate and store a block from a peer; proofs it yields are handled here. */
@@ -754,6 +845,7 @@ class GossipNode implements Node {
       }
     }
     if (!this.#proofIds.add(id)) return false
+    this.#stopWanting(proof.publicKey)
     if (origin !== 'stored') await this.#serial(() => this.agent.addFraudProof(proof))
     this.stats.proofs++
     this.#events.emit('fraud', { proof, from: from?.peerKey })
@@ -761,50 +853,135 @@ class GossipNode implements Node {
     if (this.#gossip.fraudFanout === 0 || !this.#relayedAccused.add(proof.publicKey)) return true
     const skip = from?.peerKeyHex
     const fanout = this.#gossip.fraudFanout
+    const announce = this.#gossip.proofRelay === 'announce'
+    const message: SessionMessage = announce ? { type: 'fraud-have', publicKey: proof.publicKey } : { type: 'fraud', proof }
     const targets = fanout >= this.#peers.size ? this.#peers.list : this.#peers.random(fanout + (skip === undefined ? 0 : 1), this.#random)
     let sent = 0
     for (const n of targets) {
       if (n.hex === skip || sent >= fanout) continue
       const s = firstOpen(n)
-      if (s !== undefined && s.send({ type: 'fraud', proof })) sent++
+      if (s !== undefined && s.send(message)) sent++
     }
-    this.stats.proofsSent += sent
+    if (announce) this.stats.proofAnnouncements += sent
+    else this.stats.proofsSent += sent
     return true
+  }
+
+  /**
+   * A neighbour holds a proof against `key`: ask it for the proof, unless this node holds one or
+   * waits for one already (then the neighbour is kept as one more to ask, should the answer not
+   * come within wantTimeoutMs).
+   */
+  async #onFraudHave(key: Uint8Array, session: Session): Promise<void> {
+    if (this.#relayedAccused.has(key) || (await this.store.hasFraud(key))) return
+    if (this.#closed) return
+    const hex = toHex(key)
+    const waiting = this.#wants.get(hex)
+    if (waiting !== undefined) {
+      if (waiting.announcers.length < MAX_ANNOUNCERS && !waiting.announcers.includes(session)) waiting.announcers.push(session)
+      return
+    }
+    if (this.#wants.size >= MAX_WANTS) return // the next announcement asks again
+    const want: Want = { key, announcers: [session], asked: 0, timer: undefined }
+    if (this.#gossip.wantTimeoutMs > 0) this.#wants.set(hex, want)
+    this.#askForProof(hex, want)
+  }
+
+  #stopWanting(key: Uint8Array): void {
+    const hex = toHex(key)
+    const want = this.#wants.get(hex)
+    if (want === undefined) return
+    if (want.timer !== undefined) this.#clock.clearTimeout(want.timer)
+    this.#wants.delete(hex)
+  }
+
+  /** Send the next fraud-want of `want` (the announcers in turn), and its timeout. */
+  #askForProof(hex: PublicKeyHex, want: Want): void {
+    const session = want.announcers[want.asked % want.announcers.length]!
+    want.asked++
+    if (session.open && session.send({ type: 'fraud-want', publicKey: want.key })) this.stats.proofWants++
+    const timeout = this.#gossip.wantTimeoutMs
+    if (timeout <= 0) return
+    want.timer = this.#clock.setTimeout(() => {
+      want.timer = undefined
+      if (this.#closed || this.#wants.get(hex) !== want) return
+      if (this.#relayedAccused.has(want.key) || want.asked >= WANT_ATTEMPTS) {
+        this.#wants.delete(hex)
+        return
+      }
+      want.announcers = want.announcers.filter((s) => s.open)
+      if (want.announcers.length === 0) this.#wants.delete(hex)
+      else this.#askForProof(hex, want)
+    }, timeout)
+  }
+
+  /** A neighbour asks for a proof against `key`: send one, once per (peer, key); nothing when none is held. */
+  async #onFraudWant(key: Uint8Array, session: Session): Promise<void> {
+    const id = concatBytes(session.peerKey, key)
+    if (this.#answered.has(id)) return
+    const [proof] = await this.store.fraudProofs(key)
+    if (proof === undefined || this.#closed || !this.#answered.add(id)) return
+    if (session.send({ type: 'fraud', proof })) this.stats.proofsSent++
   }
 
   // ## Spreading blocks
 
-  /** A party's push of a new block to the neighbours that score highest for its (key, seq). */
+  /**
+   * A party's push of a new block to the `pushFanout` peers nearest its slot on the push ring
+   * among this node's neighbours and theirs: a push to a neighbour, a push-via to the neighbour
+   * that named a peer two hops away.
+   */
   #spread(block: HalfBlock): void {
-    if (this.#closed) return
+    if (this.#closed || this.#gossip.pushFanout === 0) return
     if (!this.#gossip.pushOwn && equalBytes(block.publicKey, this.publicKey)) return
-    const owner = toHex(block.publicKey)
-    const link = toHex(block.linkPublicKey)
-    const targets = this.#peers.top(slotWord(block.publicKey, block.seq), this.#gossip.pushFanout, (n) => n.hex === owner || n.hex === link)
-    this.#push(targets, block)
-  }
-
-  /** A relay's push: up the score gradient, once more from a first-hop local maximum. */
-  #relay(block: HalfBlock, from: Session): void {
-    const r = this.#gossip.relayFanout
-    if (this.#closed || r === 0) return
-    const owner = toHex(block.publicKey)
-    const link = toHex(block.linkPublicKey)
-    const sender = from.peerKeyHex
-    const skip = (n: Neighbour): boolean => n.hex === sender || n.hex === owner || n.hex === link
     const slot = slotWord(block.publicKey, block.seq)
-    let targets = this.#peers.top(slot, r, skip, pushScore(slot, this.#words[0], this.#words[1]))
-    if (targets.length === 0 && (sender === owner || sender === link)) targets = this.#peers.top(slot, r, skip)
-    this.#push(targets, block)
+    for (const t of this.#twoHop.nearest(slot, this.#gossip.pushFanout, [block.publicKey, block.linkPublicKey])) {
+      if (t.via === undefined) {
+        const n = this.#twoHop.direct(t.id)
+        if (n !== undefined) this.#push(n, [block])
+        continue
+      }
+      const s = firstOpen(t.via)
+      if (s === undefined || !s.writable) continue // gossip can wait for a peer that does not keep up
+      s.send({ type: 'push-via', to: t.id, blocks: [block] })
+      this.stats.pushViaSent++
+    }
   }
 
-  #push(targets: readonly Neighbour[], block: HalfBlock): void {
-    for (const n of targets) {
-      const s = firstOpen(n)
-      if (s === undefined || !s.writable) continue // gossip can wait for a peer that does not keep up
-      s.send({ type: 'push', blocks: [block] })
-      this.stats.pushesSent++
-    }
+  /** A push frame to `n`; false when it has no session that keeps up. */
+  #push(n: Neighbour, blocks: readonly HalfBlock[]): boolean {
+    const s = firstOpen(n)
+    if (s === undefined || !s.writable) return false // gossip can wait for a peer that does not keep up
+    s.send({ type: 'push', blocks })
+    this.stats.pushesSent++
+    return true
+  }
+
+  /** This node's neighbours changed: tell every neighbour, at most once per neighboursIntervalMs. */
+  #neighboursChanged(): void {
+    if (this.#closed || this.#neighboursTimer !== undefined || this.#gossip.pushFanout === 0) return
+    const wait = Math.max(0, this.#neighboursSentAt + this.#gossip.neighboursIntervalMs - this.#clock.now())
+    this.#neighboursTimer = this.#clock.setTimeout(() => {
+      this.#neighboursTimer = undefined
+      if (this.#closed) return
+      this.#neighboursSentAt = this.#clock.now()
+      const sessions: Session[] = []
+      for (const n of this.#peers.list) {
+        const s = firstOpen(n)
+        if (s !== undefined) sessions.push(s)
+      }
+      this.#sendNeighbours(sessions)
+    }, wait)
+  }
+
+  /**
+   * Send the ids of this node's neighbours (the whole list, up to limits.maxNeighbourIds) to
+   * `sessions`. A node that does not push (pushFanout 0) forwards nothing either: it names none.
+   */
+  #sendNeighbours(sessions: readonly Session[]): void {
+    if (this.#closed || this.#gossip.pushFanout === 0 || sessions.length === 0) return
+    const ids = this.#twoHop.ids(this.#limits.maxNeighbourIds)
+    for (const s of sessions) s.send({ type: 'neighbours', ids })
   }
 
   /** A block is stored: remember its chain's head for pull gossip, tell the handlers. */
@@ -888,6 +1065,10 @@ class GossipNode implements Node {
     this.#closing = (async () => {
       if (this.#pullTimer !== undefined) this.#clock.clearTimeout(this.#pullTimer)
       this.#pullTimer = undefined
+      if (this.#neighboursTimer !== undefined) this.#clock.clearTimeout(this.#neighboursTimer)
+      this.#neighboursTimer = undefined
+      for (const want of this.#wants.values()) if (want.timer !== undefined) this.#clock.clearTimeout(want.timer)
+      this.#wants.clear()
       for (const sleep of [...this.#sleeps]) {
         this.#clock.clearTimeout(sleep.timer)
         sleep.reject(new ClosedError('node closed'))

@@ -1,22 +1,18 @@
 /**
  * The node's view of other peers: its neighbours (peers with at least one open, authenticated
- * session) and an address book (where to dial a key). It also picks neighbours for gossip: at
- * random, or by push score for a chain position (see rendezvous.ts).
+ * session) and an address book (where to dial a key). It also picks neighbours at random for
+ * gossip (pushes go by the push ring instead: two-hop.ts).
  * @module
  */
 import { toHex, type PublicKeyHex, type TransportAddress } from '@tally/core'
 import type { PeerInfo } from './messages.js'
 import type { Random } from './random.js'
-import { keyWords, pushScore } from './rendezvous.js'
 import type { Session } from './session.js'
 
 /** A peer with open sessions. */
 export interface Neighbour {
   readonly publicKey: Uint8Array
   readonly hex: PublicKeyHex
-  /** Key words for pushScore. */
-  readonly w0: number
-  readonly w1: number
   /** Open sessions to this peer, oldest first (two peers that dial each other at once have two). */
   readonly sessions: Session[]
 }
@@ -53,8 +49,7 @@ export class PeerTable {
     let n = this.#byHex.get(hex)
     const first = n === undefined
     if (n === undefined) {
-      const [w0, w1] = keyWords(session.peerKey)
-      n = { publicKey: session.peerKey, hex, w0, w1, sessions: [] }
+      n = { publicKey: session.peerKey, hex, sessions: [] }
       this.#byHex.set(hex, n)
       this.#index.set(hex, this.#list.length)
       this.#list.push(n)
@@ -127,42 +122,6 @@ export class PeerTable {
       if (skip === undefined || !skip(n)) out.push(n)
     }
     return out
-  }
-
-  /**
-   * The `count` neighbours with the highest push score for `slot`, among those above `minScore`.
-   * @param slot slotWord(key, seq)
-   * @param count how many at most
-   * @param skip neighbours not to pick (the block's parties, the sender)
-   * @param minScore only scores strictly above it (default: any)
-   */
-  top(slot: number, count: number, skip: (n: Neighbour) => boolean, minScore = -1): Neighbour[] {
-    const best: Neighbour[] = []
-    const scores: number[] = []
-    if (count <= 0) return best
-    for (const n of this.#list) {
-      const s = pushScore(slot, n.w0, n.w1)
-      if (s <= minScore) continue
-      if (best.length === count && s <= scores[count - 1]!) continue
-      if (skip(n)) continue
-      // insertion into the small sorted list (count is a handful)
-      if (best.length < count) {
-        best.push(n)
-        scores.push(s)
-      } else {
-        best[count - 1] = n
-        scores[count - 1] = s
-      }
-      for (let i = best.length - 1; i > 0 && scores[i - 1]! < scores[i]!; i--) {
-        const tn = best[i - 1]!
-        best[i - 1] = best[i]!
-        best[i] = tn
-        const ts = scores[i - 1]!
-        scores[i - 1] = scores[i]!
-        scores[i] = ts
-      }
-    }
-    return best
   }
 
   /**

@@ -3,7 +3,7 @@
  * honest node that learns a block at (key, seq) sends it the same way, and two conflicting blocks at
  * one (key, seq) meet.
  *
- * Two scores, for two uses:
+ * Two uses:
  * - `witnessScore` chooses witnesses for witness mode. It is SHA-256 based, so nobody can make a
  *   key that wins a chosen (key, seq) without grinding a hash:
  *
@@ -12,11 +12,11 @@
  *     witnesses(key, seq, k)    = the k keys of the witness set with the highest scores (bytes
  *                                 compared big-endian; ties impossible for distinct keys)
  *
- * - `pushScore` routes pushed blocks between neighbours. It runs for every neighbour of every
- *   block a node relays (hundreds per block in a large overlay), so it is a 32-bit integer mix
- *   (murmur3's finalizer) of the first 8 bytes of each key and the seq: cheap, uniform, and
- *   deterministic; it needs no resistance to grinding, because a peer that games its push score
- *   only attracts more blocks to check.
+ * - the push ring routes pushed blocks: a block goes to the peers whose `ringPosition` is nearest
+ *   its `slotWord` (two-hop.ts picks them from a node's neighbours and theirs). Both are 32-bit
+ *   integer mixes (murmur3's finalizer) of the first 8 bytes of a key and the seq: cheap, uniform
+ *   and deterministic; they need no resistance to grinding, because a peer that games its
+ *   position only attracts more blocks to check.
  * @module
  */
 import { compareBytes, concatBytes, encodeCanonical, type CryptoProvider } from '@tally/core'
@@ -64,7 +64,7 @@ export function chooseWitnesses(key: Uint8Array, seq: number, witnesses: readonl
   return scored.slice(0, k).map((s) => s.key)
 }
 
-/** The two 32-bit words of a key that pushScore uses (its first 8 bytes). */
+/** The two 32-bit words of a key that ringPosition uses (its first 8 bytes). */
 export function keyWords(key: Uint8Array): readonly [number, number] {
   return [word(key, 0), word(key, 4)]
 }
@@ -92,15 +92,50 @@ export function slotWordOf(w0: number, w1: number, seq: number): number {
   return fmix32(fmix32(w0 ^ Math.imul(lo, 0x9e3779b1)) ^ w1 ^ hi)
 }
 
+// ## The push ring
+//
+// Pushed blocks go to the peers nearest to the block's slot on a ring of 32-bit positions, chosen
+// from the pusher's two-hop neighbourhood (its neighbours and theirs: see two-hop.ts). Nearness on
+// a ring, unlike a score per (slot, peer), lets a node keep each neighbour's list sorted and find
+// the nearest entries by binary search, instead of scoring every entry for every block.
+
 /**
- * The push score of a peer (given by its key words) for a slot: higher is closer to the slot.
- * @param slot slotWord(key, seq)
+ * A peer's position on the push ring, from its key words (keyWords(key), the first 8 key bytes).
  * @param w0 the peer's first key word
  * @param w1 the peer's second key word
  * @returns a 32-bit unsigned integer
  */
-export function pushScore(slot: number, w0: number, w1: number): number {
-  return fmix32(fmix32(slot ^ w0) ^ w1)
+export function ringPosition(w0: number, w1: number): number {
+  return fmix32(fmix32(w0 ^ 0x5bd1e995) ^ w1)
+}
+
+/**
+ * How far a position is from a slot on the ring (the shorter way round).
+ * @param slot slotWord(key, seq)
+ * @param position ringPosition of a peer
+ * @returns 0..2^31
+ */
+export function ringDistance(slot: number, position: number): number {
+  const d = (slot - position) >>> 0
+  return d > 0x8000_0000 ? 0x1_0000_0000 - d : d
+}
+
+/**
+ * The index range of a sorted list of positions nearest to a slot: the binary-search point, from
+ * which the nearest entries lie within `count` steps each way (the list wraps round).
+ * @param sorted positions in ascending order
+ * @param slot the slot
+ * @returns the index of the first position >= slot (sorted.length when none)
+ */
+export function ringSearch(sorted: Uint32Array, slot: number): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid]! < slot) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 // ## Private helpers

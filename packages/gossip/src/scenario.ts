@@ -94,6 +94,8 @@ export interface ContribResult {
   readonly bytesPerPeerS: number
   /** Of which fraud-proof frames. */
   readonly proofBytesPerPeerS: number
+  /** Bytes per peer per second by kind of frame (transact, push, fraud, pull), where measured. */
+  readonly bytesPerPeerSByKind?: Readonly<Record<string, number>>
   /** Wall-clock milliseconds the run took. */
   readonly wallMs: number
 }
@@ -132,8 +134,7 @@ export async function runContrib(options: ContribOptions): Promise<ContribResult
   await sim.connect()
   const start = sim.clock.now()
   const bytesAtStart = sim.network.stats.bytesSent
-  let proofBytes = 0
-  const proofFrames = countProofFrames(sim, (bytes) => (proofBytes += bytes))
+  const proofFrames = countProofFrames(sim)
 
   // the transaction load, each peer at its own phase; forkers fork once in the window
   let transactions = 0
@@ -178,7 +179,7 @@ export async function runContrib(options: ContribOptions): Promise<ContribResult
   for (let t = 0; t < settleMs; t += 1000) await sim.run(Math.min(1000, settleMs - t))
   const elapsedS = (sim.clock.now() - start) / 1000
   const bytes = sim.network.stats.bytesSent - bytesAtStart
-  proofFrames.stop()
+  const proofBytes = proofFrames.stop()
 
   // ## Measures
   const honest = sim.peers.filter((p) => p.role === 'honest' || (p.role === 'forker' && !sim.forks.some((f) => f.index === p.index)))
@@ -229,26 +230,41 @@ async function forkAfterLastCompleted(sim: Simulator, i: number): Promise<void> 
   }
 }
 
-/** Count the bytes of the fraud frames nodes send (each node relays right after its `fraud` event). */
-function countProofFrames(sim: Simulator, add: (bytes: number) => void): { stop(): void } {
-  const offs: (() => void)[] = []
-  const sizes = new Map<string, number>()
-  for (const p of sim.peers) {
-    const node = p.node
-    if (node === undefined) continue
-    let before = node.stats.proofsSent
-    offs.push(
-      node.on('fraud', ({ proof }) => {
-        // one fork per forker in these scenarios: every proof against a key has one size
-        const key = toHex(proof.publicKey)
-        let size = sizes.get(key)
-        if (size === undefined) sizes.set(key, (size = encodeMessage({ type: 'fraud', proof }).length))
-        queueMicrotask(() => {
-          add((node.stats.proofsSent - before) * size!)
-          before = node.stats.proofsSent
-        })
-      }),
-    )
+/**
+ * Count the bytes of the frames nodes send about proofs: the proofs themselves, and with
+ * proofRelay 'announce' the fraud-have and fraud-want frames (from the nodes' counters).
+ * @returns stop(): the bytes since the start
+ */
+function countProofFrames(sim: Simulator): { stop(): number } {
+  const nodes = sim.peers.flatMap((p) => (p.node === undefined ? [] : [p.node]))
+  const counters = (): { proofs: number; haves: number; wants: number } => {
+    const c = { proofs: 0, haves: 0, wants: 0 }
+    for (const n of nodes) {
+      c.proofs += n.stats.proofsSent
+      c.haves += n.stats.proofAnnouncements
+      c.wants += n.stats.proofWants
+    }
+    return c
   }
-  return { stop: () => offs.forEach((off) => off()) }
+  const before = counters()
+  // one fork per forker in these scenarios: proof frames differ only in their blocks' payloads
+  let proofSizes = 0
+  let proofCount = 0
+  const offs = nodes.map((n) =>
+    n.on('fraud', ({ proof }) => {
+      proofSizes += encodeMessage({ type: 'fraud', proof }).length
+      proofCount++
+    }),
+  )
+  const key = new Uint8Array(32)
+  const haveSize = encodeMessage({ type: 'fraud-have', publicKey: key }).length
+  const wantSize = encodeMessage({ type: 'fraud-want', publicKey: key }).length
+  return {
+    stop: () => {
+      offs.forEach((off) => off())
+      const after = counters()
+      const proofSize = proofCount === 0 ? 0 : proofSizes / proofCount
+      return (after.proofs - before.proofs) * proofSize + (after.haves - before.haves) * haveSize + (after.wants - before.wants) * wantSize
+    },
+  }
 }

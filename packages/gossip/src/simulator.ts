@@ -10,7 +10,8 @@
  * - 'honest': transacts, gossips, relays proofs;
  * - 'forker': honest until told to fork (`fork(i)`): it signs a second block at the seq of its last
  *   block and proposes it to another peer, and does not spread it itself;
- * - 'withholder': transacts but never pushes, relays or pulls anything, nor relays proofs;
+ * - 'withholder': transacts but never pushes, forwards or pulls anything, nor announces proofs
+ *   (with pushFanout 0 it names no neighbours either, so nobody pushes through it);
  * - 'spammer': no node at all: raw sessions that flood their neighbours with pushes of useless
  *   blocks and with forged fraud proofs against honest keys (`spam(i)`);
  * - 'liar': no node either: a witness that vouches for anything — it answers every witness query
@@ -43,7 +44,7 @@ import {
 import { performHandshake } from './handshake.js'
 import type { Limits } from './limits.js'
 import { createMemoryNetwork, type LinkModel, type MemoryNetwork, type MemoryTransport } from './memory-transport.js'
-import { createNode, type GossipOptions, type Node, type TransactOptions } from './node.js'
+import { DEFAULT_GOSSIP, createNode, type GossipOptions, type Node, type TransactOptions } from './node.js'
 import { createRandom, type Random } from './random.js'
 import { createSession, type Session } from './session.js'
 import { createVirtualClock, type VirtualClock } from './virtual-time.js'
@@ -115,7 +116,7 @@ export interface Simulator {
   readonly peers: readonly SimPeer[]
   /** The simulation's seeded generator. */
   readonly random: Random
-  /** Open every link; runs virtual time until they are up. */
+  /** Open every link; runs virtual time until they are up and the nodes have told each other their neighbours. */
   connect(): Promise<void>
   /** Run virtual time for `ms`. */
   run(ms: number): Promise<void>
@@ -238,7 +239,7 @@ class Simulation implements Simulator {
     }
 
     const base: Partial<GossipOptions> = options.gossip ?? {}
-    const silent: Partial<GossipOptions> = { pushFanout: 0, relayFanout: 0, pullIntervalMs: 0, pushOwn: false, fraudFanout: 0, auditsPerPull: 0 }
+    const silent: Partial<GossipOptions> = { pushFanout: 0, pullIntervalMs: 0, pushOwn: false, fraudFanout: 0, auditsPerPull: 0 }
     for (let i = 0; i < n; i++) {
       const { identity, role } = made[i]!
       const transport = this.network.transport(`mem://${i}`)
@@ -300,6 +301,9 @@ class Simulation implements Simulator {
     void all.then(() => (done = true))
     for (let t = 0; t < 60_000 && !done; t += 100) await this.clock.runFor(100)
     await all
+    // then one neighbour-list interval more, for the lists announced after the last links opened
+    // (debounced): a measurement that starts now sees a settled overlay, as in a long-running network
+    await this.clock.runFor((this.#options.gossip?.neighboursIntervalMs ?? DEFAULT_GOSSIP.neighboursIntervalMs) + 200)
   }
 
   /** An inbound connection to a peer that does not run the handshake itself (attach mode, spammers). */

@@ -31,6 +31,7 @@ import {
 import { alice, block, bob, chain } from './helpers.ts'
 
 const key = (n: number): Uint8Array => new Uint8Array(32).fill(n)
+const id8 = (n: number): Uint8Array => new Uint8Array(8).fill(n)
 const aliceChain = chain(alice, 6)
 const proposal = block(alice, { seq: 1 })
 const agreement = block(bob, { seq: 1, link: alice.publicKey, linkSeq: 1 })
@@ -60,6 +61,11 @@ const SAMPLES: Message[] = [
   { type: 'peers', requestId: 0, peers: [] },
   { type: 'heads-request', requestId: 6, publicKeys: [alice.publicKey, bob.publicKey] },
   { type: 'heads', requestId: 6, heads: [] },
+  { type: 'fraud-have', publicKey: alice.publicKey },
+  { type: 'fraud-want', publicKey: alice.publicKey },
+  { type: 'neighbours', ids: [id8(1), id8(2), alice.publicKey.slice(0, 8)] },
+  { type: 'neighbours', ids: [] },
+  { type: 'push-via', to: bob.publicKey.slice(0, 8), blocks: [proposal] },
 ]
 
 /** A message with blocks, proofs and bytes as hex: comparable with assert.equal. */
@@ -133,6 +139,27 @@ Layout('blocks travel as their own bytes: the block hash survives the trip', () 
   assert.ok(toHex(frame).includes(toHex(blockBytes)))
 })
 
+Layout('fraud-have and fraud-want are [8 | 9, key]: 36 bytes', () => {
+  const have = encodeMessage({ type: 'fraud-have', publicKey: key(1) })
+  assert.is(toHex(have), `8208${'5820'}${'01'.repeat(32)}`)
+  assert.is(encodeMessage({ type: 'fraud-want', publicKey: key(1) }).length, 36)
+  assert.is(encodeMessage({ type: 'fraud-want', publicKey: key(1) })[1], 9)
+})
+
+Layout('a neighbour list is [22, [bstr8, ...]]: 9 bytes an id, 904 for 100', () => {
+  assert.is(toHex(encodeMessage({ type: 'neighbours', ids: [id8(1)] })), `821681${'48'}${'01'.repeat(8)}`)
+  const hundred = Array.from({ length: 100 }, (_, i) => id8(i))
+  assert.is(encodeMessage({ type: 'neighbours', ids: hundred }).length, 904)
+})
+
+Layout('a push-via is [23, to, [block]]: a push plus the 9 bytes of its target id', () => {
+  const via = encodeMessage({ type: 'push-via', to: id8(7), blocks: [proposal] })
+  const push = encodeMessage({ type: 'push', blocks: [proposal] })
+  assert.is(toHex(via.slice(0, 11)), `8317${'48'}${'07'.repeat(8)}`)
+  assert.is(via.length, push.length + 9)
+  assert.ok(toHex(via).includes(toHex(encodeBlock(proposal))))
+})
+
 Layout('an error carries its code as a small uint', () => {
   assert.is(toHex(encodeMessage({ type: 'error', requestId: 0, code: 'refused', reason: '' })), '84040001' + '60')
 })
@@ -194,6 +221,14 @@ Refusals('fields of the wrong type, length or range', () => {
   refuses(enc([4, 0, 99, 'x']), 'bad-field', 'unknown error code')
   refuses(enc([19, 1, 0]), 'bad-field', 'peers-request max 0')
   refuses(enc([20, 0, [[bytesOf(32), 5]]]), 'bad-field', 'address not text')
+  refuses(enc([8, bytesOf(31)]), 'bad-field', 'fraud-have with a short key')
+  refuses(enc([9, 'x']), 'bad-field', 'fraud-want with a key as text')
+  refuses(enc([22, [bytesOf(8), bytesOf(7)]]), 'bad-field', 'a neighbour id of 7 bytes')
+  refuses(enc([22, [bytesOf(32)]]), 'bad-field', 'a whole key as a neighbour id')
+  refuses(enc([22, bytesOf(8)]), 'bad-field', 'ids not a list')
+  refuses(enc([23, bytesOf(8), []]), 'bad-field', 'a push-via of no block')
+  refuses(enc([23, bytesOf(32), [encodeBlock(proposal)]]), 'bad-field', 'a push-via to a whole key')
+  refuses(enc([23, [encodeBlock(proposal)]]), 'bad-shape', 'a push-via without its target')
 })
 
 Refusals('lists and texts over their limits', () => {
@@ -207,12 +242,20 @@ Refusals('lists and texts over their limits', () => {
   refuses(enc([20, 0, [[bytesOf(32), 'x'.repeat(DEFAULT_LIMITS.maxAddressLength + 1)]]]), 'too-many', 'address')
   refuses(enc([4, 0, 1, 'x'.repeat(DEFAULT_LIMITS.maxReasonLength + 1)]), 'too-many', 'reason')
   refuses(enc([1, Array.from({ length: 17 }, (_, i) => 100 - i), bytesOf(32), bytesOf(32)]), 'too-many', 'versions')
+  refuses(enc([22, Array.from({ length: DEFAULT_LIMITS.maxNeighbourIds + 1 }, () => bytesOf(8))]), 'too-many', 'neighbour ids')
+  refuses(enc([23, bytesOf(8), Array.from({ length: DEFAULT_LIMITS.maxPushBlocks + 1 }, () => blockBytes)]), 'too-many', 'push-via')
+  const few = resolveLimits({ maxNeighbourIds: 2 })
+  const three = encodeMessage({ type: 'neighbours', ids: [bytesOf(8, 1), bytesOf(8, 2), bytesOf(8, 3)] })
+  const r = decodeMessage(three, few)
+  assert.is(r.ok ? 'ok' : r.error.reason, 'too-many', 'a smaller maxNeighbourIds refuses a longer list')
+  assert.throws(() => encodeMessage({ type: 'neighbours', ids: [bytesOf(8, 1), bytesOf(8, 2), bytesOf(8, 3)] }, few), /message\.ids/)
 })
 
 Refusals('embedded blocks and proofs are decoded in full', () => {
   refuses(enc([12, [bytesOf(100)]]), 'bad-block')
   refuses(enc([12, [encodeBlock(proposal).slice(0, 80)]]), 'bad-block', 'truncated block')
   refuses(enc([16, bytesOf(50)]), 'bad-proof')
+  refuses(enc([23, bytesOf(8), [bytesOf(100)]]), 'bad-block', 'a push-via of a broken block')
   const reordered = enc(['double-sign', [...proof.blocks].reverse().map((b) => encodeBlock(b))])
   refuses(enc([16, reordered]), 'bad-proof', 'evidence out of canonical order')
 })
@@ -236,6 +279,9 @@ Refusals('encodeMessage refuses caller mistakes, naming the field', () => {
   assert.throws(() => encodeMessage({ type: 'push', blocks: [] }), /message\.blocks/)
   assert.throws(() => encodeMessage({ type: 'hello', versions: [1, 2], publicKey: key(1), challenge: key(2) }), /decreasing/)
   assert.throws(() => encodeMessage({ type: 'error', requestId: 0, code: 'nope' as 'busy', reason: '' }), /ErrorCode/)
+  assert.throws(() => encodeMessage({ type: 'neighbours', ids: [bytesOf(8), bytesOf(9)] }), /message\.ids\[1\]/)
+  assert.throws(() => encodeMessage({ type: 'push-via', to: bytesOf(32), blocks: [proposal] }), /message\.to/)
+  assert.throws(() => encodeMessage({ type: 'fraud-have', publicKey: bytesOf(8) }), /message\.publicKey/)
 })
 
 // ## Crawl ranges
@@ -322,6 +368,9 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
     blocks: fc.subarray(aliceChain),
   }),
   fc.record({ type: fc.constant('fraud' as const), proof: fc.constant(proof) }),
+  fc.record({ type: fc.constantFrom('fraud-have' as const, 'fraud-want' as const), publicKey: u8(32) }),
+  fc.record({ type: fc.constant('neighbours' as const), ids: fc.array(u8(8), { maxLength: 256 }) }),
+  fc.record({ type: fc.constant('push-via' as const), to: u8(8), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }) }),
   fc.record({ type: fc.constant('witness-query' as const), requestId: requestIdArb, publicKey: u8(32), seq: seqArb }),
   fc.oneof(
     fc.record({ type: fc.constant('witness-answer' as const), requestId: requestIdArb, publicKey: u8(32), seq: seqArb, block: fc.constant(null) }),

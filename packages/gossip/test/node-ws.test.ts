@@ -57,10 +57,13 @@ Ws('four nodes: handshakes, a ring of transactions, a fork proved everywhere, a 
     // every block reached every node by push
     assert.ok(
       await until(async () => {
-        for (const n of nodes) for (const m of nodes) if ((await n.store.latest(m.publicKey)) === undefined) return false
+        for (const m of nodes) {
+          const top = (await m.store.latest(m.publicKey))!.seq
+          for (const n of nodes) if ((await n.store.latest(m.publicKey))?.seq !== top) return false
+        }
         return true
       }),
-      'every chain is known everywhere',
+      'every chain is known everywhere, to its last block',
     )
 
     // node 0 forks its last block to node 2, which already holds the original: refused, proved, spread

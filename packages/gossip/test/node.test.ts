@@ -6,8 +6,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ClosedError, RefusedError, blockHash, equalBytes, signBlock, type FraudProof, type HalfBlock } from '@tally/core'
-import { TransactTimeoutError, UnreachableError, createSession, performHandshake, type Node, type SessionMessage } from '@tally/gossip'
+import { ClosedError, RefusedError, blockHash, createFraudProof, equalBytes, signBlock, toHex, type FraudProof, type HalfBlock, type Identity } from '@tally/core'
+import { DEFAULT_GOSSIP, TransactTimeoutError, WANT_ATTEMPTS, UnreachableError, createSession, encodeMessage, performHandshake, resolveLimits, type Node, type SessionMessage } from '@tally/gossip'
 import { crypto, forkOf, identity, line, link, memoryNodes, mesh, settle } from './fixtures/node-kit.ts'
 
 /** Proofs each node holds, by node index. */
@@ -101,8 +101,10 @@ Tx('a peer that never answers: resends with backoff, then TransactTimeoutError',
   assert.instance(err, TransactTimeoutError)
   assert.is((err as TransactTimeoutError).code, 'ERR_TIMEOUT')
   assert.ok((err as TransactTimeoutError).attempts >= 4, `attempts: ${(err as TransactTimeoutError).attempts}`)
-  assert.ok(got.filter((m) => m.type === 'proposal').length >= 4)
-  assert.ok(got.filter((m) => m.type === 'proposal').every((m) => m.type === 'proposal' && equalBytes(m.block.signature, (got[0] as { block: HalfBlock }).block.signature)), 'the same proposal every time')
+  // (the node's neighbour list comes first: proposals are picked out)
+  const proposals = got.flatMap((m) => (m.type === 'proposal' ? [m.block] : []))
+  assert.ok(proposals.length >= 4)
+  assert.ok(proposals.every((b) => equalBytes(b.signature, proposals[0]!.signature)), 'the same proposal every time')
 })
 
 Tx('no session and no address: UnreachableError, and nothing is signed', async () => {
@@ -181,7 +183,7 @@ Fraud('a node holding a proof refuses the cheater both ways', async () => {
 })
 
 Fraud('a fork found by a crawl yields a proof', async () => {
-  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pushFanout: 0, relayFanout: 0, pullIntervalMs: 0 } } })
+  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pushFanout: 0, pullIntervalMs: 0 } } })
   await link(net, nodes, [[0, 1], [0, 2], [1, 2]])
   const { x } = await forkTo(net, nodes, ids, 2)
   // no gossip: node 2 agreed to the fork, and only a crawl of node 1 shows it X
@@ -194,7 +196,7 @@ Fraud('a fork found by a crawl yields a proof', async () => {
 })
 
 Fraud('a fork seen through a head (pull gossip) is crawled and proved', async () => {
-  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pushFanout: 0, relayFanout: 0, pullIntervalMs: 0 } } })
+  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pushFanout: 0, pullIntervalMs: 0 } } })
   await link(net, nodes, [[0, 1], [0, 2], [1, 2]])
   await forkTo(net, nodes, ids, 2)
   assert.equal(await proofCounts(nodes.slice(1)), [0, 0])
@@ -210,7 +212,7 @@ Fraud('a fork seen through a head (pull gossip) is crawled and proved', async ()
 })
 
 Fraud('a fork seen one block later (a chain that breaks) is proved too', async () => {
-  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pushFanout: 0, relayFanout: 0, pullIntervalMs: 0 } } })
+  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pushFanout: 0, pullIntervalMs: 0 } } })
   await link(net, nodes, mesh(3))
   const { y } = await forkTo(net, nodes, ids, 2)
   // the forker goes on from X with node 1; node 2 holds Y and learns only X's successor, which
@@ -349,6 +351,169 @@ Hostile('a proposal that is not from the sender, or not to this node, is refused
   assert.is(await nodes[0]!.store.latest(nodes[0]!.publicKey), undefined, 'nothing countersigned')
 })
 
+// ## The push ring and lazy proofs
+
+const Ring = suite('node: push ring, neighbour lists and lazy proofs')
+
+const id8 = (key: Uint8Array): Uint8Array => key.slice(0, 8)
+const hex8 = (key: Uint8Array): string => toHex(key.subarray(0, 8))
+
+/** A block mallory signs at seq 1 of its own chain, proposing to `to`. */
+function mallorysBlock(m: Identity, to: Uint8Array, payload: number): HalfBlock {
+  return signBlock({ publicKey: m.publicKey, seq: 1, linkPublicKey: to, linkSeq: 0, previousHash: new Uint8Array(32), type: 'note', payload, timestamp: 1 }, m, crypto)
+}
+
+Ring('a block reaches a peer two hops away through a push-via, which its relay forwards once', async () => {
+  // 0 and 1 transact; 3 is two hops from 0 (through 2) and three from 1 (through 0 and 2)
+  // pushOwn: each party pushes both halves, so node 0 sends its own proposal on too
+  const { net, nodes } = await memoryNodes(4, { node: { gossip: { pullIntervalMs: 0, pushFanout: 3, pushOwn: true } } })
+  await link(net, nodes, [[0, 1], [0, 2], [2, 3]])
+  await net.clock.runFor(DEFAULT_GOSSIP.neighboursIntervalMs + 500) // the lists of links made since the first
+  const from: string[] = []
+  nodes[3]!.on('block', ({ from: sender }) => from.push(sender === undefined ? 'none' : toHex(sender)))
+  const tx = await settle(net, nodes[0]!.transact(nodes[1]!.publicKey, 'note', 'far'))
+  await net.clock.runFor(1000)
+  for (const b of [tx.proposal, tx.agreement]) assert.ok(await nodes[3]!.store.get(b.publicKey, b.seq), 'node 3 holds both halves')
+  assert.equal(from, [toHex(nodes[2]!.publicKey), toHex(nodes[2]!.publicKey)], 'forwarded by node 2')
+  assert.is(nodes[0]!.stats.pushViaSent, 2, 'node 0 sent each half to node 3 through node 2')
+  assert.is(nodes[2]!.stats.forwarded, 2, 'node 2 forwarded each once')
+  assert.is(nodes[2]!.stats.forwardMissed, 0)
+  // node 1 knows node 2 only through node 0: node 0 forwards those (node 2 holds them already)
+  assert.ok(nodes[1]!.stats.pushViaSent >= 2)
+  assert.ok(await nodes[2]!.store.get(tx.proposal.publicKey, 1))
+  for (const n of nodes) assert.is(n.stats.proofs, 0)
+})
+
+Ring('push-via from a peer: forwarded when every block checks out, once per block and target; counted when the target is gone', async () => {
+  const { net, nodes } = await memoryNodes(2, { node: { gossip: { pullIntervalMs: 0 } } })
+  await link(net, nodes, [[0, 1]])
+  const m = await rawPeer(net, nodes[0]!, 65)
+  const good = mallorysBlock(m.mallory, nodes[0]!.publicKey, 1)
+  m.session.send({ type: 'push-via', to: id8(nodes[1]!.publicKey), blocks: [good] })
+  await net.clock.runFor(500)
+  assert.ok(await nodes[1]!.store.get(m.mallory.publicKey, 1), 'forwarded to node 1')
+  assert.is(nodes[0]!.stats.forwarded, 1)
+  m.session.send({ type: 'push-via', to: id8(nodes[1]!.publicKey), blocks: [good] })
+  await net.clock.runFor(500)
+  assert.is(nodes[0]!.stats.forwarded, 1, 'the same block to the same target: once')
+  m.session.send({ type: 'push-via', to: id8(identity(90).publicKey), blocks: [good] })
+  await net.clock.runFor(500)
+  assert.is(nodes[0]!.stats.forwardMissed, 1, 'no such neighbour')
+  // a broken signature: stored nowhere, forwarded nowhere, and it costs the sender
+  const other = mallorysBlock(identity(66), nodes[0]!.publicKey, 2)
+  const broken = Object.freeze({ ...other, payload: 3 })
+  m.session.send({ type: 'push-via', to: id8(nodes[1]!.publicKey), blocks: [broken] })
+  await net.clock.runFor(500)
+  assert.is(nodes[0]!.stats.forwarded, 1)
+  assert.is(await nodes[1]!.store.latest(other.publicKey), undefined)
+  // a fork of the block node 0 holds: proved, not forwarded
+  const fork = forkOf(m.mallory, good, nodes[0]!.publicKey, 'fork')
+  m.session.send({ type: 'push-via', to: id8(nodes[1]!.publicKey), blocks: [fork] })
+  await net.clock.runFor(1000)
+  assert.ok(await nodes[0]!.store.hasFraud(m.mallory.publicKey))
+  assert.is(nodes[0]!.stats.forwarded, 1, 'a block that became a proof is not forwarded')
+  assert.ok(await nodes[1]!.store.hasFraud(m.mallory.publicKey), 'its proof went instead')
+})
+
+Ring('neighbour lists: the newcomer gets the list at once, every neighbour the changes (debounced)', async () => {
+  const { net, nodes } = await memoryNodes(5, { node: { gossip: { pullIntervalMs: 0 } } })
+  await link(net, nodes, [[0, 1]])
+  await net.clock.runFor(2000)
+  const m = await rawPeer(net, nodes[0]!, 67)
+  const lists = (): string[][] => m.replies.flatMap((r) => (r.type === 'neighbours' ? [r.ids.map(toHex).sort()] : []))
+  assert.equal(lists()[0], [hex8(nodes[1]!.publicKey), hex8(m.mallory.publicKey)].sort(), 'at once: node 1 and the newcomer itself')
+  await net.clock.runFor(DEFAULT_GOSSIP.neighboursIntervalMs)
+  const before = lists().length
+  // three more peers within a few ms: one more list within the interval, then one with all of them
+  await link(net, nodes, [[2, 0], [3, 0], [4, 0]])
+  await net.clock.runFor(DEFAULT_GOSSIP.neighboursIntervalMs + 500)
+  const after = lists().slice(before)
+  assert.ok(after.length >= 1 && after.length <= 2, `debounced: ${after.length} lists for three changes`)
+  assert.equal(after.at(-1), [1, 2, 3, 4].map((i) => hex8(nodes[i]!.publicKey)).concat(hex8(m.mallory.publicKey)).sort())
+  // a peer that leaves is left out of the next list
+  nodes[4]!.disconnect(nodes[0]!.publicKey)
+  await net.clock.runFor(DEFAULT_GOSSIP.neighboursIntervalMs + 500)
+  assert.equal(lists().at(-1), [1, 2, 3].map((i) => hex8(nodes[i]!.publicKey)).concat(hex8(m.mallory.publicKey)).sort())
+})
+
+Ring('a neighbour list over limits.maxNeighbourIds costs its sender like any list over its limit', async () => {
+  const { net, nodes } = await memoryNodes(1, { node: { gossip: { pullIntervalMs: 0 } } })
+  const m = await rawPeer(net, nodes[0]!, 68)
+  const long = encodeMessage({ type: 'neighbours', ids: Array.from({ length: 257 }, (_, i) => new Uint8Array(8).fill(i & 0xff)) }, resolveLimits({ maxNeighbourIds: 300 }))
+  for (let i = 0; i < 3 && m.closed() === undefined; i++) {
+    m.conn.send(long)
+    await net.clock.runFor(200)
+  }
+  assert.is(m.closed()?.code, 1008, 'disconnected (oversizedCost 50 each)')
+})
+
+Ring("lazy proofs: each node gets the proof once, by asking an announcer; 'push' sends the proof itself", async () => {
+  for (const proofRelay of ['announce', 'push'] as const) {
+    const { net, nodes, ids } = await memoryNodes(5, { node: { gossip: { pullIntervalMs: 0, proofRelay } } })
+    await link(net, nodes, [...line(5), [0, 4]])
+    const received: number[] = nodes.map(() => 0)
+    nodes.forEach((n, i) => n.on('fraud', ({ from }) => void (from !== undefined && received[i]!++)))
+    await forkTo(net, nodes, ids, 4)
+    for (let i = 1; i < 5; i++) assert.ok(await nodes[i]!.store.hasFraud(nodes[0]!.publicKey), `${proofRelay}: node ${i} holds the proof`)
+    const sum = (f: (n: Node) => number): number => nodes.reduce((s, n) => s + f(n), 0)
+    if (proofRelay === 'announce') {
+      assert.ok(sum((n) => n.stats.proofAnnouncements) >= 3, 'announced')
+      assert.is(sum((n) => n.stats.proofWants), sum((n) => n.stats.proofsSent), 'every want answered once')
+      assert.ok(sum((n) => n.stats.proofsSent) <= 4, `at most one proof frame per honest node (${sum((n) => n.stats.proofsSent)})`)
+    } else {
+      assert.is(sum((n) => n.stats.proofAnnouncements), 0)
+      assert.is(sum((n) => n.stats.proofWants), 0)
+      assert.ok(sum((n) => n.stats.proofsSent) >= 3)
+    }
+    assert.ok(received.every((r) => r <= 1), 'no node handled a proof from a peer twice')
+  }
+})
+
+Ring('fraud-want is answered once per peer and key, and not at all without a proof; fraud-have is asked about once per wantTimeoutMs', async () => {
+  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pullIntervalMs: 0 } } })
+  await link(net, nodes, mesh(3))
+  await forkTo(net, nodes, ids, 2)
+  assert.ok(await nodes[1]!.store.hasFraud(nodes[0]!.publicKey))
+  const m = await rawPeer(net, nodes[1]!, 69)
+  const of = (type: string): SessionMessage[] => m.replies.filter((r) => r.type === type)
+  m.session.send({ type: 'fraud-want', publicKey: nodes[0]!.publicKey })
+  m.session.send({ type: 'fraud-want', publicKey: nodes[0]!.publicKey })
+  m.session.send({ type: 'fraud-want', publicKey: nodes[2]!.publicKey })
+  await net.clock.runFor(500)
+  const proofs = of('fraud')
+  assert.is(proofs.length, 1, 'one proof, for the one key with a proof')
+  assert.ok(proofs[0]!.type === 'fraud' && equalBytes(proofs[0]!.proof.publicKey, nodes[0]!.publicKey))
+  // announcements: a key the node holds a proof against is not asked about; another one is, once
+  const honest = nodes[2]!.publicKey
+  const wantsBefore = nodes[1]!.stats.proofWants
+  m.session.send({ type: 'fraud-have', publicKey: nodes[0]!.publicKey })
+  m.session.send({ type: 'fraud-have', publicKey: honest })
+  await net.clock.runFor(100)
+  // a second announcement while the want waits adds an announcer to ask later, not a want now
+  m.session.send({ type: 'fraud-have', publicKey: honest })
+  await net.clock.runFor(100)
+  const wants = (): Uint8Array[] => m.replies.flatMap((r) => (r.type === 'fraud-want' ? [r.publicKey] : []))
+  assert.is(wants().length, 1)
+  assert.ok(equalBytes(wants()[0]!, honest))
+  await net.clock.runFor(DEFAULT_GOSSIP.wantTimeoutMs)
+  assert.is(wants().length, 2, 'asked again (the only announcer) once the want is older than wantTimeoutMs')
+  // unanswered, it asks WANT_ATTEMPTS times in all, then waits for a new announcement
+  await net.clock.runFor(DEFAULT_GOSSIP.wantTimeoutMs * (WANT_ATTEMPTS + 2))
+  assert.is(wants().length, WANT_ATTEMPTS)
+  assert.is(nodes[1]!.stats.proofWants - wantsBefore, WANT_ATTEMPTS)
+  m.session.send({ type: 'fraud-have', publicKey: honest })
+  await net.clock.runFor(200)
+  assert.is(wants().length, WANT_ATTEMPTS + 1, 'a new announcement starts over')
+  // the announcer answers with a forged proof: refused and charged, as any forged proof
+  const real = signBlock({ publicKey: honest, seq: 1, linkPublicKey: m.mallory.publicKey, linkSeq: 0, previousHash: new Uint8Array(32), type: 'note', payload: 1, timestamp: 1 }, ids[2]!, crypto)
+  const fake = Object.freeze({ ...real, payload: 2, signature: m.mallory.sign(new Uint8Array(32)) })
+  m.session.send({ type: 'fraud', proof: createFraudProof('double-sign', [real, fake]) })
+  await net.clock.runFor(500)
+  assert.is(nodes[1]!.stats.forgedProofs, 1)
+  assert.not.ok(await nodes[1]!.store.hasFraud(honest))
+})
+
 Tx.run()
 Fraud.run()
 Hostile.run()
+Ring.run()

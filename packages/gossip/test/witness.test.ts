@@ -71,7 +71,7 @@ const Mode = suite('witness mode')
 async function witnessWorld(liars: number, options: { offline?: boolean } = {}) {
   const witnessIds = [identity(50), identity(51), identity(52)]
   const honestCount = 3 - liars
-  const { net, nodes, ids } = await memoryNodes(3 + honestCount, { node: { gossip: { pushFanout: 0, relayFanout: 0, pullIntervalMs: 0 } } })
+  const { net, nodes, ids } = await memoryNodes(3 + honestCount, { node: { gossip: { pushFanout: 0, pullIntervalMs: 0 } } })
   const witnessNodes = nodes.slice(3)
   const witnessKeys = [...witnessNodes.map((n) => n.publicKey), ...witnessIds.slice(honestCount).map((w) => w.publicKey)]
   const lies: number[] = []
@@ -109,7 +109,7 @@ async function counterparties(world: Awaited<ReturnType<typeof witnessWorld>>, k
       types: noteTypes(),
       clock: world.net.clock,
       cacheSize: 1024,
-      gossip: { pushFanout: 0, relayFanout: 0, pullIntervalMs: 0 },
+      gossip: { pushFanout: 0, pullIntervalMs: 0 },
       witnesses: { keys: world.witnessKeys, k, timeoutMs: 3000, retryMs: 500 },
     })
     await node.listen()

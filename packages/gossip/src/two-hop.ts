@@ -1,0 +1,231 @@
+/**
+ * The two-hop table: the peers a node reaches in one hop (its neighbours) or in two (the peers
+ * each neighbour named in its last `neighbours` message), each by its 8-byte id (the first 8 bytes
+ * of its key), and which of them are nearest to a slot on the push ring (rendezvous.ts). A party
+ * pushes a new block to the `pushFanout` nearest: directly when the peer is a neighbour, else in a
+ * `push-via` to the neighbour that named it.
+ *
+ * Every list is kept sorted by ring position, so the nearest entries of one list lie within a few
+ * steps of its binary-search point: `nearest` costs O(lists × (log(list) + count)), not
+ * O(lists × entries). A list entry takes 12 bytes (position and id words), because a node of a
+ * 10,000-peer overlay holds ~200 lists of ~200 entries.
+ * @module
+ */
+import { keyWords, ringDistance, ringPosition, ringSearch } from './rendezvous.js'
+
+/** Bytes of a peer id: the first 8 bytes of its public key. */
+export const PEER_ID_BYTES = 8
+
+/** A peer to push a block to. */
+export interface RingTarget<N> {
+  /** The peer's 8-byte id. */
+  readonly id: Uint8Array
+  /** The neighbour to send the block through (a `push-via`), or undefined: the peer is a neighbour. */
+  readonly via: N | undefined
+  /** ringDistance of the peer from the slot. */
+  readonly distance: number
+}
+
+/** One peer list, sorted by ring position. */
+interface RingList {
+  readonly positions: Uint32Array
+  /** Id words, two per entry (keyWords of the id), in the order of `positions`. */
+  readonly words: Uint32Array
+}
+
+/**
+ * Neighbours, the lists they announced, and the search over both.
+ * @example
+ * const table = new TwoHopTable<Neighbour>(myKey)
+ * table.add(n, n.publicKey)
+ * table.announce(n, message.ids)
+ * for (const t of table.nearest(slotWord(block.publicKey, block.seq), 3, [block.publicKey, block.linkPublicKey])) ...
+ */
+export class TwoHopTable<N> {
+  readonly #self: readonly [number, number]
+  readonly #direct = new Map<string, N>()
+  readonly #ids = new Map<N, readonly [number, number]>()
+  readonly #announced = new Map<N, RingList>()
+  #own: RingList | undefined
+
+  /** @param self this node's public key (or its id): never a target */
+  constructor(self: Uint8Array) {
+    this.#self = keyWords(self)
+  }
+
+  /** Neighbours now. */
+  get size(): number {
+    return this.#ids.size
+  }
+
+  /**
+   * A neighbour came (its first session opened).
+   * @param neighbour the caller's handle for it
+   * @param publicKey its key (or its id)
+   */
+  add(neighbour: N, publicKey: Uint8Array): void {
+    if (this.#ids.has(neighbour)) return
+    const words = keyWords(publicKey)
+    this.#ids.set(neighbour, words)
+    const key = idKey(words[0], words[1])
+    // two neighbours whose keys share 8 bytes: the first one keeps the id
+    if (!this.#direct.has(key)) this.#direct.set(key, neighbour)
+    this.#own = undefined
+  }
+
+  /**
+   * A neighbour went (its last session closed): forget it and the list it announced.
+   * @param neighbour as given to add
+   */
+  remove(neighbour: N): void {
+    const words = this.#ids.get(neighbour)
+    if (words === undefined) return
+    this.#ids.delete(neighbour)
+    this.#announced.delete(neighbour)
+    const key = idKey(words[0], words[1])
+    if (this.#direct.get(key) === neighbour) {
+      this.#direct.delete(key)
+      // another neighbour with the same id takes it over
+      for (const [n, w] of this.#ids) {
+        if (w[0] === words[0] && w[1] === words[1]) {
+          this.#direct.set(key, n)
+          break
+        }
+      }
+    }
+    this.#own = undefined
+  }
+
+  /**
+   * Replace the list of peers `neighbour` announced. Ids that are not 8 bytes long, and repeats,
+   * are left out; a neighbour not added is ignored.
+   * @param neighbour as given to add
+   * @param ids the ids it announced
+   */
+  announce(neighbour: N, ids: readonly Uint8Array[]): void {
+    if (!this.#ids.has(neighbour)) return
+    const entries: [number, number, number][] = []
+    for (const id of ids) {
+      if (!(id instanceof Uint8Array) || id.length !== PEER_ID_BYTES) continue
+      const [w0, w1] = keyWords(id)
+      entries.push([ringPosition(w0, w1), w0, w1])
+    }
+    this.#announced.set(neighbour, sortedList(entries))
+  }
+
+  /**
+   * The neighbour whose key starts with `id`.
+   * @param id 8 bytes (or a whole key)
+   */
+  direct(id: Uint8Array): N | undefined {
+    const [w0, w1] = keyWords(id)
+    return this.#direct.get(idKey(w0, w1))
+  }
+
+  /**
+   * Ids of the neighbours, for this node's own `neighbours` message.
+   * @param max at most this many
+   * @returns 8-byte ids
+   */
+  ids(max: number): Uint8Array[] {
+    const out: Uint8Array[] = []
+    for (const [w0, w1] of this.#ids.values()) {
+      if (out.length >= max) break
+      out.push(idBytes(w0, w1))
+    }
+    return out
+  }
+
+  /**
+   * The peers nearest to `slot` on the ring (smallest ringDistance) among this node's neighbours
+   * and the peers they announced, but this node and the peers in `skip`; each once, and directly
+   * (via undefined) when it is a neighbour.
+   * @param slot slotWord(key, seq) of the block
+   * @param count how many at most
+   * @param skip peers never chosen (keys or ids: the block's owner and its link)
+   * @returns up to `count` targets, nearest first
+   */
+  nearest(slot: number, count: number, skip: readonly Uint8Array[] = []): RingTarget<N>[] {
+    if (count <= 0) return []
+    const skipWords = [this.#self, ...skip.map((k) => keyWords(k))]
+    // the nearest `count` of a list that are not skipped lie within count + |skipped| steps of the
+    // search point on each side (each peer is in a list at most once)
+    const span = count + skipWords.length
+    const best: Candidate<N>[] = []
+    const consider = (w0: number, w1: number, distance: number, via: N | undefined): void => {
+      if (best.length === count && distance >= best[count - 1]!.distance) return
+      for (const s of skipWords) if (s[0] === w0 && s[1] === w1) return
+      for (const b of best) if (b.w0 === w0 && b.w1 === w1) return
+      const c: Candidate<N> = { w0, w1, distance, via }
+      let i = best.length < count ? best.push(c) - 1 : count - 1
+      best[i] = c
+      for (; i > 0 && best[i - 1]!.distance > distance; i--) {
+        best[i] = best[i - 1]!
+        best[i - 1] = c
+      }
+    }
+    // own neighbours first: a neighbour among the nearest is in `best` before any list names it,
+    // and a repeat never displaces an entry, so a neighbour is always a direct target
+    scan(this.#ownList(), slot, span, (w0, w1, d) => consider(w0, w1, d, undefined))
+    for (const [n, list] of this.#announced) scan(list, slot, span, (w0, w1, d) => consider(w0, w1, d, n))
+    return best.map((c) => ({ id: idBytes(c.w0, c.w1), via: c.via, distance: c.distance }))
+  }
+
+  // the list of own neighbours, rebuilt after a change
+  #ownList(): RingList {
+    if (this.#own !== undefined) return this.#own
+    const entries: [number, number, number][] = []
+    for (const [w0, w1] of this.#ids.values()) entries.push([ringPosition(w0, w1), w0, w1])
+    this.#own = sortedList(entries)
+    return this.#own
+  }
+}
+
+// ## Private helpers
+
+interface Candidate<N> {
+  readonly w0: number
+  readonly w1: number
+  readonly distance: number
+  readonly via: N | undefined
+}
+
+/** Visit the entries within `span` steps of the slot's search point, both ways round. */
+function scan(list: RingList, slot: number, span: number, visit: (w0: number, w1: number, distance: number) => void): void {
+  const { positions, words } = list
+  const len = positions.length
+  if (len === 0) return
+  const at = ringSearch(positions, slot)
+  const steps = Math.min(len, span)
+  for (let e = 0; e < steps; e++) {
+    const up = (at + e) % len
+    const down = (at - 1 - e + len) % len
+    visit(words[2 * up]!, words[2 * up + 1]!, ringDistance(slot, positions[up]!))
+    visit(words[2 * down]!, words[2 * down + 1]!, ringDistance(slot, positions[down]!))
+  }
+}
+
+/** A list from [position, w0, w1] entries: sorted, each id once (equal ids sort next to each other). */
+function sortedList(entries: [number, number, number][]): RingList {
+  entries.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
+  const kept = entries.filter((e, i) => i === 0 || e[1] !== entries[i - 1]![1] || e[2] !== entries[i - 1]![2])
+  const positions = Uint32Array.from(kept, (e) => e[0])
+  const words = new Uint32Array(2 * kept.length)
+  kept.forEach((e, i) => {
+    words[2 * i] = e[1]
+    words[2 * i + 1] = e[2]
+  })
+  return { positions, words }
+}
+
+function idKey(w0: number, w1: number): string {
+  return `${w0}:${w1}`
+}
+
+function idBytes(w0: number, w1: number): Uint8Array {
+  const id = new Uint8Array(PEER_ID_BYTES)
+  const view = new DataView(id.buffer)
+  view.setUint32(0, w0)
+  view.setUint32(4, w1)
+  return id
+}
