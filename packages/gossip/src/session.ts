@@ -8,6 +8,15 @@
  *   dropped unread and cost `floodCost` each, so a flood ends in a disconnect;
  * - decode: a malformed message costs `malformedCost` (`oversizedCost` when a list is over its
  *   limit) and is dropped; decoding never throws;
+ * - work: once decoded, a message takes one more message token per item it asks this node to
+ *   handle beyond the first (blocks pushed or proposed, keys asked about, heads announced, blocks
+ *   in a proof, the blocks or peers an answer may hold): a heads request of 64 keys costs the node
+ *   ~64 times a push of one block, and takes 64 tokens. Replies to our requests take one. A message
+ *   the bucket cannot pay for is dropped and leaves it in debt, so the frames after it are dropped
+ *   undecoded until the rate has paid for it;
+ * - handlers: at most maxConcurrentHandlers of the peer's messages are handled at once (handlers
+ *   whose promise is pending); later ones wait in order, and a close drops them unhandled. A peer
+ *   disconnected for its second forged proof has not had a hundred more started already;
  * - requests: at most maxIncomingRequests of the peer's requests unanswered (more are answered
  *   `busy` at once, never queued), at most maxPendingRequests of ours (more are refused locally),
  *   each ours with a timeout; replies nobody asked for cost `unexpectedCost`;
@@ -19,8 +28,11 @@
  *
  * The misbehaviour score decays by scoreDecayPerSecond; at maxScore the session sends an error,
  * closes the connection with 1008 and reports `misbehaviour` in its close info, so the node can
- * refuse the key for a while. Nothing a peer sends can throw out of the session or make it wait:
- * every check is synchronous and bounded, and handler errors go to `onError`.
+ * refuse the key for a while. A connection that its transport closed for the peer's fault (a
+ * frame over the transport's limit 1009, a protocol error 1002, a text frame 1003, invalid data
+ * 1007, a policy breach 1008 such as a peer that never reads) is reported as misbehaviour too.
+ * Nothing a peer sends can throw out of the session or make it wait: every check is synchronous
+ * and bounded, and handler errors go to `onError`.
  * @module
  */
 import {
@@ -231,6 +243,8 @@ export async function openSession(connection: Connection, options: OpenSessionOp
 
 const REQUEST_TYPES = new Set<string>(['proposal', 'crawl-request', 'witness-query', 'peers-request', 'heads-request'])
 const RECENT_EXPIRED = 16
+/** Close codes a transport uses when it closes a connection for the peer's fault (RFC 6455 §7.4.1). */
+const FAULT_CODES = new Set<number>([CLOSE_CODES.protocolError, CLOSE_CODES.unsupportedData, 1007, CLOSE_CODES.policyViolation, CLOSE_CODES.tooBig])
 
 /**
  * True for frames that peers relay (push, fraud, a heads announcement): those worth de-duplicating.
@@ -277,6 +291,10 @@ class PeerSession implements Session {
   #pending: Map<number, Pending> | undefined
   #incoming: Map<number, number> | undefined
   #expired: number[] | undefined
+  /** Handlers of the peer's messages still running (their promise pending). */
+  #handling = 0
+  /** Messages waiting for a handler to finish, in order (created on first use). */
+  #backlog: SessionMessage[] | undefined
 
   constructor(conn: Connection, options: SessionOptions) {
     this.#conn = conn
@@ -480,6 +498,21 @@ class PeerSession implements Session {
       this.penalize(reason === 'too-large' || reason === 'too-many' ? limits.oversizedCost : limits.malformedCost, `malformed message (${reason})`)
       return
     }
+    // the frame took one message token; a message asking for more work takes more (see weightOf).
+    // One that the bucket cannot pay for leaves it in debt (down to minus a burst): the frames
+    // that follow are dropped before they are decoded until the debt is paid, so a peer cannot
+    // make this node decode large requests faster than the rate allows
+    const more = Math.min(weightOf(decoded.message, limits.maxCrawlBlocks, limits.maxPeers), limits.messageBurst) - 1
+    if (more > 0) {
+      const ok = this.#messageTokens >= more
+      this.#messageTokens = Math.max(-limits.messageBurst, this.#messageTokens - more)
+      if (!ok) {
+        stats.rateLimited++
+        this.penalize(limits.floodCost, 'rate limit exceeded')
+        return
+      }
+    }
+    // marked seen only once accepted: a frame dropped by the rate limit may come again
     if (id !== undefined) this.#seen!.add(id)
     this.#dispatch(decoded.message, now)
   }
@@ -559,15 +592,42 @@ class PeerSession implements Session {
     p.resolve(m)
   }
 
+  /** Hand a message to the handler, or queue it behind the handlers already running. */
   #deliver(m: SessionMessage): void {
+    if (this.#onMessage === undefined) return
+    if (this.#backlog === undefined && this.#handling < this.limits.maxConcurrentHandlers) {
+      this.#handle(m)
+      return
+    }
+    ;(this.#backlog ??= []).push(m)
+    this.#drain()
+  }
+
+  #handle(m: SessionMessage): void {
     const handler = this.#onMessage
     if (handler === undefined) return
     this.#guard(() => {
       const result = handler(m, this)
       if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        ;(result as Promise<void>).then(undefined, (err: unknown) => this.#report(err))
+        this.#handling++
+        ;(result as Promise<void>).then(this.#handled.bind(this), (err: unknown) => {
+          this.#report(err)
+          this.#handled()
+        })
       }
     })
+  }
+
+  #handled(): void {
+    this.#handling--
+    this.#drain()
+  }
+
+  /** Run queued messages, in order, while handler slots are free (none once closed). */
+  #drain(): void {
+    const backlog = this.#backlog
+    while (backlog !== undefined && backlog.length > 0 && this.#handling < this.limits.maxConcurrentHandlers && !this.#closed) this.#handle(backlog.shift()!)
+    if (backlog !== undefined && backlog.length === 0 && this.#backlog === backlog) this.#backlog = undefined
   }
 
   // ## Private helpers
@@ -620,7 +680,8 @@ class PeerSession implements Session {
       this.#refilled = now
     }
     const ok = this.#messageTokens >= 1 && this.#byteTokens >= bytes
-    this.#messageTokens = Math.max(0, this.#messageTokens - 1)
+    // a debt left by a message that weighed more than the bucket held (see #onFrame) stays as it is
+    if (this.#messageTokens > 0) this.#messageTokens = Math.max(0, this.#messageTokens - 1)
     this.#byteTokens = Math.max(0, this.#byteTokens - bytes)
     return ok
   }
@@ -639,6 +700,7 @@ class PeerSession implements Session {
     const pending = this.#pending
     this.#pending = undefined
     this.#incoming = undefined
+    this.#backlog = undefined
     if (pending !== undefined) {
       for (const p of pending.values()) {
         this.#clock.clearTimeout(p.timer)
@@ -650,6 +712,10 @@ class PeerSession implements Session {
 
   /** The connection closed (either side): finish, then tell the handler once. */
   #ended(info: CloseInfo): void {
+    // closed by our transport, not by us: for the peer's fault when the code says so
+    if (!this.#closed && info.local && this.#misbehaviour === undefined && FAULT_CODES.has(info.code)) {
+      this.#misbehaviour = `closed by the transport (${info.code}${info.reason ? `: ${info.reason}` : ''})`
+    }
     this.#shutdown(info.code, info.reason)
     const handler = this.#onClose
     this.#onClose = undefined
@@ -658,5 +724,36 @@ class PeerSession implements Session {
     if (handler !== undefined) {
       this.#guard(() => handler({ code: info.code, reason: info.reason, local: info.local, misbehaviour: this.#misbehaviour, score: this.#score }, this))
     }
+  }
+}
+
+/**
+ * Message tokens a decoded message takes: one per item it asks this node to handle — blocks pushed,
+ * a proposal and its context, keys asked about, heads announced, peers offered, blocks in a proof,
+ * the blocks or peers an answer may hold — and at least one. Replies to our own requests take one:
+ * we asked for them.
+ */
+function weightOf(m: Message, maxCrawlBlocks: number, maxPeers: number): number {
+  switch (m.type) {
+    case 'push':
+    case 'push-via':
+      return m.blocks.length
+    case 'proposal':
+      return 1 + m.context.length
+    case 'heads':
+      return m.requestId === 0 ? m.heads.length : 1
+    case 'heads-request':
+      return m.publicKeys.length
+    case 'peers':
+      return m.requestId === 0 ? Math.max(1, m.peers.length) : 1
+    case 'peers-request':
+      return Math.min(m.max, maxPeers)
+    case 'fraud':
+      return m.proof.blocks.length
+    case 'crawl-request':
+      // ends of one sign: the range's length is known without the chain; else as much as an answer holds
+      return (m.start > 0) === (m.end > 0) ? Math.min(maxCrawlBlocks, Math.max(1, m.end - m.start + 1)) : maxCrawlBlocks
+    default:
+      return 1
   }
 }

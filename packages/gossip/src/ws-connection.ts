@@ -9,7 +9,14 @@
  *   bufferedAmount falls below it again (polled on the Clock: the WebSocket API has no drain
  *   event); a peer that does not read until maxBufferedBytes are queued is disconnected (1008);
  * - close codes: browsers may only send 1000 and 3000-4999, so codes 1001-1015 travel as
- *   4001-4015 and are mapped back on arrival, on every platform.
+ *   4001-4015 and are mapped back on arrival, on every platform;
+ * - a close for the peer's fault (1002, 1003, 1007, 1008, 1009: the session's misbehaviour
+ *   disconnect, a frame over the limit, ...) reads nothing more from it: ws would otherwise parse
+ *   and unmask every frame a flooder already sent until its close frame arrives, or for 30 s (its
+ *   close timeout) when it never does. Where the socket can (`ws`), reading stops at once, the
+ *   socket is dropped FAULT_GRACE_MS later, and the close is reported now, so the node can refuse
+ *   the key before the peer dials again. `ws`'s own protocol errors (a frame over maxPayload, a bad
+ *   opcode, invalid UTF-8) close the same way, with their code, as a local close.
  * @module
  */
 import { ClosedError, type AbortSignalLike, type Clock, type TransportAddress } from '@tally/core'
@@ -22,6 +29,10 @@ export interface WebSocketLike {
   readonly bufferedAmount: number
   send(data: Uint8Array): void
   close(code?: number, reason?: string): void
+  /** Stop reading from the socket (`ws` only; browsers have no such thing). */
+  pause?(): void
+  /** Drop the socket without the closing handshake (`ws` only). */
+  terminate?(): void
   addEventListener(type: string, listener: (event: never) => void): void
   removeEventListener(type: string, listener: (event: never) => void): void
 }
@@ -40,6 +51,10 @@ export interface WsConnectionOptions {
 
 const OPEN = 1
 const DRAIN_POLL_MS = 10
+/** After a close for the peer's fault: time for our close frame to leave before the socket is dropped. */
+const FAULT_GRACE_MS = 200
+/** Close codes that blame the peer (RFC 6455 §7.4.1). */
+const FAULT_CODES = new Set<number>([CLOSE_CODES.protocolError, CLOSE_CODES.unsupportedData, 1007, CLOSE_CODES.policyViolation, CLOSE_CODES.tooBig])
 const MAX_REASON_BYTES = 123 // RFC 6455 §5.5: a control frame's payload is at most 125 bytes
 const utf8 = new TextEncoder()
 
@@ -51,6 +66,7 @@ export class WsConnection extends BaseConnection {
   readonly #options: WsConnectionOptions
   readonly #onEnd: ((connection: WsConnection) => void) | undefined
   #polling: unknown
+  #faulted = false
 
   /**
    * @param socket an open WebSocket
@@ -76,11 +92,16 @@ export class WsConnection extends BaseConnection {
     socket.addEventListener('message', (event: { data: unknown }) => this.#onMessage(event.data))
     socket.addEventListener('close', (event: { code: number; reason: string }) => this.#onClose(event.code, event.reason))
     // an 'error' is always followed by 'close'; listening keeps ws from throwing it
-    socket.addEventListener('error', () => undefined)
+    socket.addEventListener('error', (event: { error?: { code?: unknown; message?: unknown } }) => this.#onError(event?.error))
   }
 
   get bufferedAmount(): number {
     return this.#socket.bufferedAmount
+  }
+
+  /** True once this side closed the connection for the peer's fault (1002, 1003, 1007, 1008, 1009). */
+  get faulted(): boolean {
+    return this.#faulted
   }
 
   send(frame: Uint8Array): boolean {
@@ -112,6 +133,25 @@ export class WsConnection extends BaseConnection {
     } catch {
       this.#socket.close()
     }
+    const socket = this.#socket
+    if (!FAULT_CODES.has(code)) return
+    this.#faulted = true
+    if (socket.pause === undefined || socket.terminate === undefined) return
+    // the peer's fault: not one more frame of it is read (see the module comment). On a microtask:
+    // after a protocol error ws resumes the socket on process.nextTick, to drain it unparsed
+    queueMicrotask(() => {
+      socket.pause!()
+      this.closed({ code, reason, local: true })
+    })
+    this.#options.clock.setTimeout(() => socket.terminate!(), FAULT_GRACE_MS)
+  }
+
+  /** `ws` refused a frame (its code is WS_ERR_*): a local close for the peer's fault, with ws's status. */
+  #onError(error: { code?: unknown; message?: unknown } | undefined): void {
+    const code = typeof error?.code === 'string' ? error.code : ''
+    if (!code.startsWith('WS_ERR_')) return // a socket error: its 'close' follows
+    const status = code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH' ? CLOSE_CODES.tooBig : code === 'WS_ERR_INVALID_UTF8' ? 1007 : CLOSE_CODES.protocolError
+    this.close(status, String(error?.message ?? code))
   }
 
   #onMessage(data: unknown): void {

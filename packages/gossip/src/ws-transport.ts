@@ -8,13 +8,23 @@
  * - permessage-deflate is off (a 1 KiB frame could inflate to the limit for nothing: CPU and
  *   memory for the attacker's benefit); text frames close the connection (1003);
  * - at most maxConnections inbound connections; more are closed at once with 1013;
+ * - faults by address: each inbound connection this side closes for the peer's fault (the
+ *   session's misbehaviour disconnect, a handshake refused — a banned key, say —, a frame over the
+ *   limit) adds one to its remote address's count, which decays by faultDecayPerSecond; while it
+ *   is above maxFaults - 1, new connections from that address are dropped as they are accepted (on
+ *   a server given in `server`: refused with HTTP 429 before the WebSocket upgrade). So an address
+ *   may fault maxFaults times in a row, then about faultDecayPerSecond times a second. Why: the
+ *   node bans a key, but keys are free, and a peer that comes back under a fresh one costs an
+ *   upgrade, a handshake and whatever it gets away with before it is cut off again. An honest peer
+ *   behind the same address (a NAT, loopback) is refused too while the count is up; it keeps the
+ *   connections it has. Attackers on many addresses are not slowed by this;
  * - every socket has an error listener, and handlers run behind try/catch: a broken frame, a reset
  *   or a handler bug closes one connection, never the process;
  * - a peer that stops reading is disconnected once maxBufferedBytes wait for it.
  * @module
  */
-import type { AddressInfo } from 'node:net'
-import type { IncomingMessage, Server } from 'node:http'
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket as NetSocket } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import { ClosedError, type AbortSignalLike, type Clock, type Connection, type Transport, type TransportAddress } from '@tally/core'
 import { CLOSE_CODES } from './connection-base.js'
@@ -44,6 +54,10 @@ export interface WsTransportOptions {
   maxBufferedBytes?: number
   /** Frames queued while no handler is set (default DEFAULT_LIMITS.maxQueuedFrames). */
   maxQueuedFrames?: number
+  /** Faults an address may run up before its new connections are refused (default 10; Infinity: never). */
+  maxFaults?: number
+  /** Faults forgiven per second, per address (default 1). */
+  faultDecayPerSecond?: number
   /** Milliseconds to open a client connection (default 10,000). */
   connectTimeoutMs?: number
   /** Clock for drain polling (default systemClock). */
@@ -76,8 +90,14 @@ class NodeWsTransport implements WsTransport {
   readonly #maxFrameBytes: number
   readonly #maxConnections: number
   readonly #open = new Set<WsConnection>()
+  readonly #maxFaults: number
+  readonly #faultDecay: number
+  /** Remote address → its fault count and when it was last decayed (oldest first, bounded). */
+  readonly #faults = new Map<string, { count: number; at: number }>()
   #inbound = 0
   #server: WebSocketServer | undefined
+  /** The HTTP server this transport made for listen() (none when given one). */
+  #http: Server | undefined
   #closed = false
 
   constructor(options: WsTransportOptions) {
@@ -89,6 +109,12 @@ class NodeWsTransport implements WsTransport {
       highWaterMark: positive('highWaterMark', options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark),
       maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? 16 * 1024 * 1024),
       maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames ?? DEFAULT_LIMITS.maxQueuedFrames),
+    }
+    this.#maxFaults = options.maxFaults ?? 10
+    if (!(this.#maxFaults >= 1)) throw new RangeError(`"maxFaults" expected a number >= 1 (Infinity: never refuse), got ${String(options.maxFaults)}`)
+    this.#faultDecay = options.faultDecayPerSecond ?? 1
+    if (!(this.#faultDecay > 0 && Number.isFinite(this.#faultDecay))) {
+      throw new RangeError(`"faultDecayPerSecond" expected a positive number, got ${String(options.faultDecayPerSecond)}`)
     }
     if (options.port !== undefined && !(Number.isSafeInteger(options.port) && options.port >= 0 && options.port <= 65535)) {
       throw new RangeError(`"port" expected an integer in [0, 65535], got ${String(options.port)}`)
@@ -106,12 +132,23 @@ class NodeWsTransport implements WsTransport {
     const o = this.#options
     const path = o.path ?? '/'
     const host = o.host ?? '127.0.0.1'
+    // our own HTTP server unless given one: so that a refused address is dropped as it connects,
+    // before a byte of HTTP is parsed (on a server given to us, other routes may want it)
+    const own = o.server === undefined ? createServer(refuseHttp) : undefined
+    own?.prependListener('connection', (socket: NetSocket) => {
+      if (!this.#admits(socket.remoteAddress ?? 'unknown')) socket.destroy()
+    })
+    const http = o.server ?? own!
+    this.#http = own
     const server = new WebSocketServer({
-      ...(o.server !== undefined ? { server: o.server } : { host, port: o.port ?? 0 }),
+      server: http,
       path,
       maxPayload: this.#maxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // before the upgrade: a refused address costs an HTTP response, not a WebSocket
+      verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) =>
+        this.#admits(remoteOf(info.req)) ? done(true) : done(false, 429, 'Too Many Requests'),
     })
     this.#server = server
     server.on('connection', (socket: WebSocket, request: IncomingMessage) => this.#accept(socket, request, onConnection))
@@ -121,19 +158,21 @@ class NodeWsTransport implements WsTransport {
         // later server errors (e.g. EMFILE on accept) must not crash the process: ws closes what failed
         server.on('error', () => undefined)
         if (o.publicAddress !== undefined) return resolve(o.publicAddress)
-        const bound = (o.server ?? server).address() as AddressInfo | string | null
+        const bound = http.address() as AddressInfo | string | null
         const port = typeof bound === 'object' && bound !== null ? bound.port : o.port
         resolve(`ws://${formatHost(host)}:${port}${path}`)
       }
       const fail = (err: Error): void => {
         this.#server = undefined
+        this.#http = undefined
         server.close()
+        own?.close()
         reject(err)
       }
-      server.once('error', fail)
-      if (o.server !== undefined && o.server.listening) done()
-      else if (o.server !== undefined) o.server.once('listening', done)
-      else server.once('listening', done)
+      server.once('error', fail) // ws forwards the HTTP server's errors
+      if (http.listening) done()
+      else http.once('listening', done)
+      own?.listen(o.port ?? 0, host)
     })
   }
 
@@ -165,8 +204,11 @@ class NodeWsTransport implements WsTransport {
     this.#closed = true
     for (const conn of [...this.#open]) conn.close(CLOSE_CODES.goingAway, 'transport closed')
     const server = this.#server
+    const http = this.#http
     this.#server = undefined
+    this.#http = undefined
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()))
+    if (http !== undefined) await new Promise<void>((resolve) => http.close(() => resolve()))
   }
 
   #accept(socket: WebSocket, request: IncomingMessage, onConnection: (connection: Connection) => void): void {
@@ -175,12 +217,13 @@ class NodeWsTransport implements WsTransport {
       socket.close(4000 + (CLOSE_CODES.tryAgainLater - 1000), 'too many connections')
       return
     }
-    const remote = request.socket.remoteAddress ?? 'unknown'
+    const remote = remoteOf(request)
     const address = `ws://${formatHost(remote)}:${request.socket.remotePort ?? 0}`
     this.#inbound++
     const conn = new WsConnection(socket as unknown as WebSocketLike, 'inbound', address, this.#connection, (c) => {
       this.#open.delete(c)
       this.#inbound--
+      if (c.faulted) this.#fault(remote)
     })
     this.#open.add(conn)
     try {
@@ -189,9 +232,44 @@ class NodeWsTransport implements WsTransport {
       conn.close(CLOSE_CODES.internalError, 'internal error')
     }
   }
+
+  /** Whether a new connection from `remote` is let in: one more fault would not take it over maxFaults. */
+  #admits(remote: string): boolean {
+    const entry = this.#faults.get(remote)
+    return entry === undefined || this.#decayed(entry) + 1 <= this.#maxFaults
+  }
+
+  #fault(remote: string): void {
+    const entry = this.#faults.get(remote)
+    const count = (entry === undefined ? 0 : this.#decayed(entry)) + 1
+    // re-inserted: the map stays in order of the last fault, and the oldest go first
+    this.#faults.delete(remote)
+    this.#faults.set(remote, { count, at: this.#connection.clock.now() })
+    if (this.#faults.size > MAX_FAULTY_ADDRESSES) this.#faults.delete(this.#faults.keys().next().value!)
+  }
+
+  #decayed(entry: { count: number; at: number }): number {
+    const now = this.#connection.clock.now()
+    entry.count = Math.max(0, entry.count - ((now - entry.at) / 1000) * this.#faultDecay)
+    entry.at = now
+    return entry.count
+  }
 }
 
 // ## Private helpers
+
+/** Addresses whose faults are remembered (the oldest are forgotten first). */
+const MAX_FAULTY_ADDRESSES = 4096
+
+/** A plain HTTP request to the WebSocket port: 426 Upgrade Required (what ws's own server answers). */
+function refuseHttp(_request: IncomingMessage, response: ServerResponse): void {
+  response.writeHead(426, { 'Content-Type': 'text/plain' })
+  response.end(STATUS_CODES[426])
+}
+
+function remoteOf(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? 'unknown'
+}
 
 function parseUrl(address: string): string {
   let url: URL
