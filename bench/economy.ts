@@ -68,6 +68,7 @@ import {
   type KarmaLedger,
 } from '@tally/economy'
 import { createVerifyPool, defaultCrypto } from '@tally/node'
+import { normal, random } from '../examples/ttn-gateways/traffic.ts'
 import { emit, knob, measure, note, round } from './lib.js'
 
 const INGEST = knob('BENCH_ECONOMY_INGEST', 1_000_000)
@@ -194,7 +195,7 @@ function emitClose(size: number, { seconds, leaves }: { seconds: number[]; leave
 /** `size` components, each with its own owner; keys from a PRNG (no signature is checked at close). */
 function syntheticDirectory(size: number): Directory {
   const directory = createDirectory(community, { capacity: size })
-  const rng = prng(size)
+  const rng = random(size)
   const key = (): Uint8Array => {
     const k = new Uint8Array(32)
     for (let i = 0; i < 32; i += 4) new DataView(k.buffer).setUint32(i, rng() * 2 ** 32)
@@ -208,7 +209,7 @@ function syntheticDirectory(size: number): Directory {
 function warmKarma(size: number): KarmaLedger {
   const karma = createKarmaLedger({ window: WINDOW })
   const tiers = DEFAULT_GATEWAY_TIERS.map((t) => t[1])
-  const rng = prng(size + 1)
+  const rng = random(size + 1)
   const scores = new Uint32Array(size)
   for (let e = 0; e < WINDOW - 1; e++) {
     for (let c = 0; c < size; c++) scores[c] = rng() < 0.1 ? 0 : tiers[Math.floor(rng() * tiers.length)]!
@@ -233,9 +234,9 @@ function syntheticMetrics(size: number, epoch: number): EpochMetrics {
  * tailed: a few gateways carry most traffic), capped at the hour; messages at ~60 ms each.
  */
 function trafficOf(component: number, epoch: number): [number, number] {
-  const rng = prng(component * 7919 + epoch * 104_729 + 1)
+  const rng = random(component * 7919 + epoch * 104_729 + 1)
   if (rng() < 0.1) return [0, 0]
-  const z = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng())
+  const z = normal(rng)
   const airtime = Math.min(3_600_000, Math.round(20_000 * Math.exp(1.6 * z)))
   return [airtime, Math.ceil(airtime / 60)]
 }
@@ -250,7 +251,7 @@ async function claims(): Promise<void> {
   note('economy bench: claim check against a table of 1,000,000 owners')
   const rows = 1_000_000
   const owners = new Uint8Array(rows * 32)
-  const rng = prng(42)
+  const rng = random(42)
   const view = new DataView(owners.buffer)
   for (let i = 0; i < owners.length; i += 4) view.setUint32(i, rng() * 2 ** 32)
   const claimants = Array.from({ length: 64 }, (_, i) => identityFromSeed(seed(0xc1, i), crypto))
@@ -477,18 +478,6 @@ function child(role: string, env: Record<string, string>): Promise<string> {
 }
 
 // ## Private helpers
-
-/** Mulberry32: a small deterministic PRNG in [0, 1). */
-function prng(s: number): () => number {
-  let a = (s ^ 0x9e3779b9) >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
 
 function seed(tag: number, n: number): Uint8Array {
   const s = new Uint8Array(32).fill(tag)

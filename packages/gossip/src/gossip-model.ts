@@ -442,14 +442,14 @@ class Model {
       case Ev.Retry:
         return this.#retry(x as Tx)
       case Ev.PushArrives:
-        return this.#onPush(x as Spread, a, b)
+        return this.#onPush(x as Spread, a)
       case Ev.Pull:
         return this.#pull(a)
       case Ev.Fork:
         return this.#fork(a, b)
       case Ev.RelayArrives: {
         const r = x as { s: Spread; t: number }
-        return this.#onRelay(r.s, a, b, r.t)
+        return this.#onRelay(r.s, a, r.t)
       }
     }
   }
@@ -635,7 +635,7 @@ class Model {
     for (let i = 0; i < best.length; i++) {
       const t = best[i]!
       const k = via[i]!
-      if (k === -1) this.#push(s, by, t)
+      if (k === -1) this.#push(s, t)
       else {
         this.#count('push', this.#sizes.pushVia)
         const d = this.#delay()
@@ -645,13 +645,13 @@ class Model {
   }
 
   /** A `push-via` at its relay: stored there (and checked), then forwarded to the target. */
-  #onRelay(s: Spread, at: number, from: number, t: number): void {
-    this.#onPush(s, at, from)
+  #onRelay(s: Spread, at: number, t: number): void {
+    this.#onPush(s, at)
     // the relay forwards only blocks it holds (a conflicting one became a proof instead)
-    if (s.holders.has(at)) this.#push(s, at, t)
+    if (s.holders.has(at)) this.#push(s, t)
   }
 
-  #onPush(s: Spread, to: number, _from: number): void {
+  #onPush(s: Spread, to: number): void {
     if (s.holders.has(to)) return // a duplicate: dropped by the session's seen cache
     const f = s.fork
     if (f !== undefined && to !== f.forker) {
@@ -665,11 +665,11 @@ class Model {
     this.#hold(s, to)
   }
 
-  #push(s: Spread, from: number, to: number): void {
+  #push(s: Spread, to: number): void {
     this.#count('push', this.#sizes.push)
     const d = this.#delay()
     // a peer that already holds the block drops the copy unread: only its bytes count
-    if (d >= 0 && !s.holders.has(to)) this.#q.push(this.#now + d, Ev.PushArrives, to, from, s)
+    if (d >= 0 && !s.holders.has(to)) this.#q.push(this.#now + d, Ev.PushArrives, to, 0, s)
   }
 
   #hold(s: Spread, u: number): void {

@@ -941,19 +941,22 @@ class GossipNode implements Node {
         if (n !== undefined) this.#push(n, [block])
         continue
       }
-      const s = firstOpen(t.via)
-      if (s === undefined || !s.writable) continue // gossip can wait for a peer that does not keep up
-      s.send({ type: 'push-via', to: t.id, blocks: [block] })
-      this.stats.pushViaSent++
+      if (this.#gossipTo(t.via, { type: 'push-via', to: t.id, blocks: [block] })) this.stats.pushViaSent++
     }
   }
 
   /** A push frame to `n`; false when it has no session that keeps up. */
   #push(n: Neighbour, blocks: readonly HalfBlock[]): boolean {
-    const s = firstOpen(n)
-    if (s === undefined || !s.writable) return false // gossip can wait for a peer that does not keep up
-    s.send({ type: 'push', blocks })
+    if (!this.#gossipTo(n, { type: 'push', blocks })) return false
     this.stats.pushesSent++
+    return true
+  }
+
+  /** A gossip frame to `n`'s oldest open session; false when there is none that keeps up (gossip can wait). */
+  #gossipTo(n: Neighbour, m: SessionMessage): boolean {
+    const s = firstOpen(n)
+    if (s === undefined || !s.writable) return false
+    s.send(m)
     return true
   }
 

@@ -247,12 +247,17 @@ function countProofFrames(sim: Simulator): { stop(): number } {
     return c
   }
   const before = counters()
-  // one fork per forker in these scenarios: proof frames differ only in their blocks' payloads
+  // one fork per forker in these scenarios: proof frames differ only in their blocks' payloads,
+  // so each accused key's frame is encoded once, and the sizes averaged over the nodes' events
+  const sizeOf = new Map<string, number>()
   let proofSizes = 0
   let proofCount = 0
   const offs = nodes.map((n) =>
     n.on('fraud', ({ proof }) => {
-      proofSizes += encodeMessage({ type: 'fraud', proof }).length
+      const key = toHex(proof.publicKey)
+      let size = sizeOf.get(key)
+      if (size === undefined) sizeOf.set(key, (size = encodeMessage({ type: 'fraud', proof }).length))
+      proofSizes += size
       proofCount++
     }),
   )

@@ -102,6 +102,20 @@ export async function sessionPair(
   return { net, client, server, clientConn, serverConn }
 }
 
+/**
+ * Poll `check` in real time until it holds, at most `ms`; for sockets and child processes, which
+ * virtual time does not drive.
+ * @returns whether it held
+ */
+export async function until(check: () => boolean | Promise<boolean>, ms = 5000, everyMs = 10): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (await check()) return true
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  return check()
+}
+
 /** Await a promise that must reject; returns the error. */
 export async function rejection(p: Promise<unknown>): Promise<Error> {
   try {

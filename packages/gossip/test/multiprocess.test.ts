@@ -6,18 +6,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnNode, type ChildNode } from './fixtures/node-child.ts'
+import { until } from './helpers.ts'
 
 const Multi = suite('multiprocess: three nodes in three processes')
-
-/** Poll a child until `check` holds, at most `ms` of real time. */
-async function until(check: () => Promise<boolean>, ms = 8000): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await check()) return true
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return check()
-}
 
 Multi('transact across processes; a fork is detected by both honest processes', async () => {
   const nodes: ChildNode[] = await Promise.all([spawnNode(31), spawnNode(32), spawnNode(33)])
@@ -40,7 +31,7 @@ Multi('transact across processes; a fork is detected by both honest processes', 
     const caught = await until(async () => {
       const [atB, atC] = await Promise.all([b.call('hasFraud', { key: a.key }), c.call('hasFraud', { key: a.key })])
       return atB['result'] === true && atC['result'] === true
-    })
+    }, 8000, 50)
     assert.ok(caught, 'both honest processes hold a proof against a')
     const refused = await b.call('transact', { key: a.key, payload: 'never' }).catch((e: Error) => e)
     assert.instance(refused, Error)

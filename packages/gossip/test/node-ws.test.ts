@@ -9,18 +9,9 @@ import { RefusedError, createMemoryStore, equalBytes } from '@tally/core'
 import { createNode, type Node } from '@tally/gossip'
 import { createWsTransport, type WsTransport } from '@tally/gossip/ws'
 import { crypto, forkOf, identity, noteTypes } from './fixtures/node-kit.ts'
+import { until } from './helpers.ts'
 
 const Ws = suite('node: ws on loopback')
-
-/** Wait (real time) until `check` holds, at most `ms`. */
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await check()) return true
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  return check()
-}
 
 async function wsNodes(count: number): Promise<{ nodes: Node[]; transports: WsTransport[] }> {
   const transports = Array.from({ length: count }, () => createWsTransport({ port: 0 }))
