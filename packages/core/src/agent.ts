@@ -21,12 +21,14 @@ import {
   blockHash,
   isAgreement,
   isProposal,
+  isWellFormed,
   signBlock,
   type HalfBlock,
 } from './half-block.js'
 import type { Identity } from './identity.js'
+import type { SignatureVerifier } from './ingest.js'
 import type { BlockStore } from './store.js'
-import { validate, type ValidationResult } from './validate.js'
+import { validate, type ValidateOptions, type ValidationResult } from './validate.js'
 
 /** A complete transaction: both halves. */
 export interface Transaction {
@@ -44,6 +46,13 @@ export interface AgentOptions {
   types?: BlockTypes
   /** Milliseconds since the epoch for new blocks (default Date.now). */
   clock?: () => number
+  /**
+   * Where the signatures of received blocks are checked (default: on this thread, inside
+   * validate). With @tally/node's worker pool (`pool.verifyBlocks`) they are checked on the other
+   * cores, before the append lock is taken, so that many transactions in flight overlap their
+   * checks with this thread's signing and storing.
+   */
+  verifySignatures?: SignatureVerifier
 }
 
 /** The protocol of one agent. */
@@ -102,6 +111,7 @@ class ProtocolAgent implements Agent {
   readonly #crypto: CryptoProvider
   readonly #types: BlockTypes
   readonly #clock: () => number
+  readonly #verifySignatures: SignatureVerifier | undefined
   #tail: Promise<unknown> = Promise.resolve()
 
   constructor(options: AgentOptions) {
@@ -113,6 +123,7 @@ class ProtocolAgent implements Agent {
     this.store = options.store
     this.#types = options.types ?? createBlockTypes()
     this.#clock = options.clock ?? Date.now
+    this.#verifySignatures = options.verifySignatures
   }
 
   async propose(counterparty: Uint8Array, type: string, payload: CborValue): Promise<HalfBlock> {
@@ -133,6 +144,8 @@ class ProtocolAgent implements Agent {
     if (await this.store.hasFraud(proposal.publicKey)) throw new RefusedError(`${shortKey(proposal.publicKey)} is a proven cheater`)
     const type = this.#types.get(proposal.type)
     if (type === undefined) throw new RefusedError(`no rules for block type "${proposal.type}"`)
+    // the signature needs no store: check it before taking the lock, so checks overlap appends
+    const signatureValid = await this.#signatureValid(proposal)
     return this.#serialized(async () => {
       // idempotent: a resent proposal gets the agreement already signed, never a second one
       const earlier = await this.store.findAgreement(proposal.publicKey, proposal.seq, this.publicKey)
@@ -140,7 +153,7 @@ class ProtocolAgent implements Agent {
         const known = await this.store.get(proposal.publicKey, proposal.seq)
         if (known !== undefined && equalBytes(blockHash(known, this.#crypto), blockHash(proposal, this.#crypto))) return earlier
       }
-      await this.#check(proposal)
+      await this.#check(proposal, signatureValid)
       const ctx: TypeContext = { store: this.store, crypto: this.#crypto, previous: undefined, linked: undefined }
       if (type.shouldSign !== undefined && !(await type.shouldSign(proposal, ctx))) {
         throw new RefusedError(`policy for "${proposal.type}" declined the proposal`)
@@ -160,7 +173,7 @@ class ProtocolAgent implements Agent {
     if (proposal === undefined || !equalBytes(proposal.linkPublicKey, agreement.publicKey)) {
       throw new RangeError(`"agreement" answers seq ${agreement.linkSeq}, which is not a proposal of this agent to its signer`)
     }
-    await this.#check(agreement)
+    await this.#check(agreement, await this.#signatureValid(agreement))
     await this.store.batch().put(agreement).commit()
     return { proposal, agreement }
   }
@@ -177,8 +190,9 @@ class ProtocolAgent implements Agent {
     // Two conflicting blocks received at once (a fork relayed by two peers) both validate against a
     // store holding neither; the second commit then fails with ConflictError. Validate it again: now
     // against the block that won, which turns the conflict into a fraud proof instead of losing it.
+    const signatureValid = await this.#signatureValid(block)
     for (let attempt = 1; ; attempt++) {
-      const result = await validate(block, { store: this.store, crypto: this.#crypto, types: this.#types })
+      const result = await validate(block, this.#validateOptions(signatureValid))
       const batch = this.store.batch()
       for (const proof of result.fraud) batch.putFraudProof(proof)
       if (result.level !== 'invalid') batch.put(block)
@@ -199,9 +213,25 @@ class ProtocolAgent implements Agent {
     return this.store.hasFraud(publicKey)
   }
 
+  /**
+   * The block's signature checked by the configured verifier, or undefined when there is none
+   * (validate then checks it) or the block is malformed (validate reports that first).
+   */
+  async #signatureValid(block: HalfBlock): Promise<boolean | undefined> {
+    if (this.#verifySignatures === undefined || !isWellFormed(block)) return undefined
+    const [valid] = await this.#verifySignatures([block])
+    return valid === true
+  }
+
+  #validateOptions(signatureValid: boolean | undefined): ValidateOptions {
+    const options: ValidateOptions = { store: this.store, crypto: this.#crypto, types: this.#types }
+    if (signatureValid !== undefined) options.signatureValid = signatureValid
+    return options
+  }
+
   /** Validate a counterparty's block; store and throw on fraud, throw on invalid. */
-  async #check(block: HalfBlock): Promise<ValidationResult> {
-    const result = await validate(block, { store: this.store, crypto: this.#crypto, types: this.#types })
+  async #check(block: HalfBlock, signatureValid: boolean | undefined): Promise<ValidationResult> {
+    const result = await validate(block, this.#validateOptions(signatureValid))
     if (result.fraud.length > 0) {
       const batch = this.store.batch()
       for (const proof of result.fraud) batch.putFraudProof(proof)

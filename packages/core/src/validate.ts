@@ -60,6 +60,11 @@ export interface ValidateOptions {
   types?: BlockTypes
   /** Skip the signature check: only for a block this process has just signed itself. */
   trustSignature?: boolean
+  /**
+   * The outcome of checking this block's signature elsewhere (a worker pool): true skips the
+   * check here, false fails the block on rule 'signature' as the check itself would.
+   */
+  signatureValid?: boolean
 }
 
 /**
@@ -79,7 +84,7 @@ export async function validate(block: HalfBlock, options: ValidateOptions): Prom
   if (!isWellFormed(block)) checkForm(block, errors)
   if (errors.length > 0) return invalid(errors, fraud)
   checkInvariants(block, errors)
-  if (errors.length === 0 && options.trustSignature !== true && !verifyBlock(block, crypto)) {
+  if (errors.length === 0 && options.trustSignature !== true && !(options.signatureValid ?? verifyBlock(block, crypto))) {
     errors.push(v('signature', 'signature does not verify'))
   }
   if (errors.length > 0) return invalid(errors, fraud)
