@@ -5,15 +5,15 @@
  * key) triples the same way: it has the shape of @tally/economy's SignatureBatchVerifier, so a
  * monitor ingesting metric reports uses every core through it.
  *
- * A call is split into one slice per worker; each slice travels as one transferable buffer of
- * packed items and their end offsets (layouts above `packBlocks` and `packSignatures`), and comes
- * back as one byte per item.
+ * Items of every call wait in one queue per kind, and idle workers take their share of it (see
+ * createVerifyPool); a share travels as one transferable buffer of packed items and their end
+ * offsets (layouts above `packBlocks` and `packSignatures`), and comes back as one byte per item.
  * @module
  */
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { ClosedError, encodeBlock, type HalfBlock, type SignatureVerifier } from '@tally/core'
-import { defaultCrypto } from './crypto.js'
+import { ClosedError, encodeBlock, verifyBlock, type CryptoProvider, type HalfBlock, type SignatureVerifier } from '@tally/core'
+import { cryptoProviders, defaultCrypto } from './crypto.js'
 
 /** Options of createVerifyPool. */
 export interface VerifyPoolOptions {
@@ -21,6 +21,12 @@ export interface VerifyPoolOptions {
   size?: number
   /** Provider name used in the workers: 'sodium', 'node' or 'noble' (default: defaultCrypto()). */
   crypto?: string
+  /**
+   * Let this thread check signatures too, when it has nothing else to do and every worker has
+   * its fill (default false). With one worker fewer than cores, this keeps every core busy
+   * without running more threads than cores.
+   */
+  mainThread?: boolean
 }
 
 /** One Ed25519 signature to check: `signature` by `publicKey` over `message`. */
@@ -53,85 +59,212 @@ export interface VerifyPool {
   close(): Promise<void>
 }
 
-interface Pending {
-  resolve: (out: Uint8Array) => void
+/**
+ * Jobs a worker may have at once: while it checks one, the next ones are already in its port, so
+ * it goes on while this thread is busy for a few milliseconds and cannot hand it work.
+ */
+const DEPTH = 4
+/**
+ * Items per job while the queue is short. Small jobs return their first flags early, so this
+ * thread validates and signs while the workers check the rest, rather than both taking turns
+ * waiting on each other. A long queue (ingest's chunk) is cut into size × DEPTH jobs instead, so
+ * that all of it is with the workers at once.
+ */
+const SMALL_JOB = 8
+
+/** One call waiting for its flags: `left` items are still with the workers or in the queue. */
+interface Call {
+  readonly out: boolean[]
+  left: number
+  resolve: (out: boolean[]) => void
   reject: (err: Error) => void
+}
+
+/** Items of one kind waiting for a worker, each with the call and the index its flag goes to. */
+interface Queue<T> {
+  readonly kind: JobKind
+  /**
+   * Calls not answered yet, in the order they were made: each is answered only after every
+   * earlier one, so checking never reorders the blocks an agent then validates and stores.
+   */
+  readonly open: Call[]
+  readonly items: T[]
+  readonly calls: Call[]
+  readonly indexes: number[]
+  readonly pack: (items: readonly T[], start: number, end: number) => Packed
+}
+
+/** A job sent to a worker: which call each flag of its answer belongs to. */
+interface Sent {
+  readonly queue: Queue<unknown>
+  readonly calls: Call[]
+  readonly indexes: number[]
 }
 
 /**
  * Start a verification pool.
+ *
+ * Items of every call join a queue per kind. Each worker is given jobs from it, up to DEPTH at a
+ * time: small ones (SMALL_JOB items) while the queue is short, size × DEPTH equal parts of it
+ * when it is long. A big call (ingest's chunk) goes out at once, split across every worker; small
+ * calls made while the workers are busy (an agent checking one block per transaction, with many
+ * transactions in flight) wait for the end of the event loop's turn or a worker's answer, and so
+ * travel as a few batches. Calls of one kind are answered in the order they were made.
  * @param options size and provider
  * @returns the pool; close it when done
- * @throws RangeError on a size below 1
+ * @throws RangeError on a size below 1, or a provider name not available on this machine;
+ *   TypeError on a mainThread that is not boolean
  * @example
  * const pool = createVerifyPool()
  * await ingestBlocks(blocks, { store, verifySignatures: pool.verifyBlocks })
+ * const agent = createAgent({ identity, store, types, verifySignatures: pool.verifyBlocks })
  * const monitor = createMonitor({ directory, epoch, verify: pool.verifySignatures }) // @tally/economy
  * await pool.close()
  */
 export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
   const size = options.size ?? Math.max(1, availableParallelism())
   if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`"size" expected a positive integer, got ${size}`)
+  if (options.mainThread !== undefined && typeof options.mainThread !== 'boolean') throw new TypeError(`"mainThread" expected boolean, got ${typeof options.mainThread}`)
   const crypto = options.crypto ?? defaultCrypto().name
+  // a name no worker could load is the caller's error here, not a crashed worker later
+  const provider = providerNamed(crypto)
+  const local = options.mainThread === true ? provider : undefined
   const workers = Array.from({ length: size }, () => new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: { crypto } }))
-  const pending = new Map<number, Pending & { worker: Worker }>()
-  const busy = new Map<Worker, number>()
+  /** Jobs sent to each worker and not answered yet. */
+  const outstanding = workers.map(() => 0)
+  const sent = new Map<number, Sent>()
+  const blockQueue: Queue<HalfBlock> = { kind: 'blocks', open: [], items: [], calls: [], indexes: [], pack: packBlocks }
+  const signatureQueue: Queue<SignedMessage> = { kind: 'signatures', open: [], items: [], calls: [], indexes: [], pack: packSignatures }
   let nextId = 0
+  let flushing = false
   let closed = false
 
-  for (const worker of workers) {
+  workers.forEach((worker, w) => {
     worker.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
-      const job = pending.get(id)
-      pending.delete(id)
-      if (job !== undefined) settle(job.worker)
-      job?.resolve(out)
+      const job = sent.get(id)
+      if (job === undefined) return
+      sent.delete(id)
+      for (let i = 0; i < out.length; i++) {
+        const call = job.calls[i]!
+        call.out[job.indexes[i]!] = out[i] === 1
+        call.left--
+      }
+      answer(job.queue)
+      // an idle pool must not keep the process alive; a busy one must
+      if (--outstanding[w]! === 0) worker.unref()
+      dispatch()
     })
-    worker.on('error', (err) => {
-      for (const job of pending.values()) job.reject(err)
-      pending.clear()
-    })
-    // an idle pool must not keep the process alive; a busy one must
+    worker.on('error', (err) => fail(err))
     worker.unref()
+  })
+
+  /** Answer the calls at the head of the queue's order whose every item is checked. */
+  function answer(queue: Queue<unknown>): void {
+    let done = 0
+    while (done < queue.open.length && queue.open[done]!.left === 0) done++
+    for (const call of queue.open.splice(0, done)) call.resolve(call.out)
   }
 
-  function settle(worker: Worker): void {
-    const left = (busy.get(worker) ?? 1) - 1
-    busy.set(worker, left)
-    if (left === 0) worker.unref()
+  /** Reject every call still waiting: a worker died, or the pool closed. */
+  function fail(err: Error): void {
+    const calls = new Set<Call>()
+    for (const job of sent.values()) for (const call of job.calls) calls.add(call)
+    for (const queue of [blockQueue, signatureQueue]) {
+      for (const call of queue.open) calls.add(call)
+      queue.items.length = queue.calls.length = queue.indexes.length = queue.open.length = 0
+    }
+    sent.clear()
+    for (const call of calls) call.reject(err)
   }
 
-  function run(worker: Worker, kind: JobKind, { data, ends }: Packed): Promise<Uint8Array> {
-    const id = nextId++
-    return new Promise<Uint8Array>((resolve, reject) => {
-      pending.set(id, { resolve, reject, worker })
-      const jobs = busy.get(worker) ?? 0
-      if (jobs === 0) worker.ref()
-      busy.set(worker, jobs + 1)
-      worker.postMessage({ id, kind, data, ends }, [data.buffer, ends.buffer])
+  function enqueue<T>(queue: Queue<T>, items: readonly T[]): Promise<boolean[]> {
+    return new Promise<boolean[]>((resolve, reject) => {
+      const call: Call = { out: new Array<boolean>(items.length), left: items.length, resolve, reject }
+      queue.open.push(call)
+      for (let i = 0; i < items.length; i++) {
+        queue.items.push(items[i]!)
+        queue.calls.push(call)
+        queue.indexes.push(i)
+      }
+      // A worker with nothing to do, or a job's worth of items, goes out now: a busy caller (ingest
+      // validating the previous chunk) may not let the event loop turn for a while. Otherwise the
+      // calls made in this turn of the event loop travel together, at its end.
+      if (items.length >= SMALL_JOB || outstanding.includes(0)) dispatch()
+      later()
     })
   }
 
-  /** One slice per worker, so every core gets an equal share; flags back in input order. */
-  async function split(count: number, kind: JobKind, pack: (start: number, end: number) => Packed): Promise<boolean[]> {
-    const share = Math.ceil(count / size)
-    const parts = await Promise.all(workers.map((w, i) => (i * share < count ? run(w, kind, pack(i * share, Math.min(count, (i + 1) * share))) : Promise.resolve(new Uint8Array(0)))))
-    const out: boolean[] = new Array(count)
-    let at = 0
-    for (const part of parts) for (const flag of part) out[at++] = flag === 1
-    return out
+  /** Dispatch once this turn of the event loop has run its course. */
+  function later(): void {
+    if (flushing) return
+    flushing = true
+    setImmediate(() => {
+      flushing = false
+      dispatch()
+      if (local !== undefined && !closed) help(local)
+    })
+  }
+
+  /** This thread is idle and the workers are full: check one small job's worth here. */
+  function help(provider: CryptoProvider): void {
+    const queue = waiting()
+    if (queue === undefined) return
+    const count = Math.min(SMALL_JOB, queue.items.length)
+    const items = queue.items.splice(0, count)
+    const calls = queue.calls.splice(0, count)
+    const indexes = queue.indexes.splice(0, count)
+    for (let i = 0; i < count; i++) {
+      const call = calls[i]!
+      call.out[indexes[i]!] = queue.kind === 'blocks' ? verifyBlock(items[i] as HalfBlock, provider) : signedMessageValid(items[i] as SignedMessage, provider)
+      call.left--
+    }
+    answer(queue)
+    if (waiting() !== undefined) later()
+  }
+
+  /** Give each worker with room its share of the waiting items. */
+  function dispatch(): void {
+    for (let round = 0; round < DEPTH && !closed; round++) {
+      for (let w = 0; w < size; w++) {
+        if (outstanding[w]! > round) continue
+        const queue = waiting()
+        if (queue === undefined) return
+        const length = queue.items.length
+        send(w, queue, Math.max(Math.min(SMALL_JOB, Math.ceil(length / size)), Math.ceil(length / (size * DEPTH))))
+      }
+    }
+    // every worker has its fill and items still wait: this thread checks some once it is idle
+    if (local !== undefined && waiting() !== undefined) later()
+  }
+
+  /** The queue to take from next: blocks first (an agent waits on them), then signatures. */
+  function waiting(): Queue<unknown> | undefined {
+    if (blockQueue.items.length > 0) return blockQueue as Queue<unknown>
+    if (signatureQueue.items.length > 0) return signatureQueue as Queue<unknown>
+    return undefined
+  }
+
+  function send(w: number, queue: Queue<unknown>, count: number): void {
+    const { data, ends } = queue.pack(queue.items, 0, count)
+    const id = nextId++
+    sent.set(id, { queue, calls: queue.calls.splice(0, count), indexes: queue.indexes.splice(0, count) })
+    queue.items.splice(0, count)
+    const worker = workers[w]!
+    if (outstanding[w]!++ === 0) worker.ref()
+    worker.postMessage({ id, kind: queue.kind, data, ends }, [data.buffer, ends.buffer])
   }
 
   const verifyBlocks: SignatureVerifier = async (blocks) => {
     if (closed) throw new ClosedError('verify pool is closed')
     if (blocks.length === 0) return []
-    return split(blocks.length, 'blocks', (start, end) => packBlocks(blocks, start, end))
+    return enqueue(blockQueue, blocks)
   }
 
   const verifySignatures: MessageVerifier = async (items) => {
     if (closed) throw new ClosedError('verify pool is closed')
     checkItems(items)
     if (items.length === 0) return []
-    return split(items.length, 'signatures', (start, end) => packSignatures(items, start, end))
+    return enqueue(signatureQueue, items)
   }
 
   return {
@@ -141,11 +274,20 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     async close() {
       if (closed) return
       closed = true
-      for (const job of pending.values()) job.reject(new ClosedError('verify pool is closed'))
-      pending.clear()
+      fail(new ClosedError('verify pool is closed'))
       await Promise.all(workers.map((w) => w.terminate()))
     },
   }
+}
+
+function providerNamed(name: string): CryptoProvider {
+  const provider = cryptoProviders().find((p) => p.name === name)
+  if (provider === undefined) throw new RangeError(`"crypto" names no provider available here: ${name}`)
+  return provider
+}
+
+function signedMessageValid({ message, signature, publicKey }: SignedMessage, provider: CryptoProvider): boolean {
+  return publicKey.length === 32 && signature.length === 64 && provider.verify(signature, message, publicKey)
 }
 
 // ## Packing

@@ -328,6 +328,28 @@ test('concurrent batches at one slot: exactly one wins', async ({ store }) => {
   }
 })
 
+test('many batches at once (an agent with transactions in flight): rivals refused alone, every resolved batch readable and kept', async (ctx) => {
+  const honest = chain(alice, 120)
+  const rivals = [10, 40, 41, 90].map((seq) => block(alice, seq, { payload: 'rival' }))
+  const others = chain(bob, 30)
+  // all queued in one turn: they are checked and written one after another
+  const batches = [...honest.map((b) => [b]), ...rivals.map((b) => [b]), [others[0]!, others[1]!], ...others.slice(2).map((b) => [b])]
+  const results = await Promise.allSettled(batches.map(async (blocks) => {
+    await putAll(ctx.store, blocks)
+    // resolved means written: readable at once
+    for (const b of blocks) same(await ctx.store.get(b.publicKey, b.seq), b)
+  }))
+  const refused = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []))
+  // the honest block at each rival's seq was queued first, so every rival is the one refused
+  assert.equal(refused, rivals.map((_, k) => honest.length + k))
+  for (const i of refused) assert.is(((results[i] as PromiseRejectedResult).reason as { code?: string }).code, 'ERR_CONFLICT')
+  await ctx.store.close()
+  ctx.store = await openLevelStore({ path: ctx.path })
+  assert.equal(seqs(await ctx.store.range(alice.publicKey)), honest.map((b) => b.seq))
+  assert.equal(seqs(await ctx.store.range(bob.publicKey)), others.map((b) => b.seq))
+  for (const b of [...honest, ...others]) same(await ctx.store.get(b.publicKey, b.seq), b)
+})
+
 test('putting the same block again is a no-op, alone, twice in a batch, or decoded', async ({ store }) => {
   const blocks = chain(alice, 3)
   await putAll(store, blocks)

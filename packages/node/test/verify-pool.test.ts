@@ -4,7 +4,11 @@ import {
   GENESIS_HASH,
   UNILATERAL_KEY,
   blockHash,
+  createAgent,
+  createBlockTypes,
   createMemoryStore,
+  decodeBlock,
+  encodeBlock,
   identityFromSeed,
   ingestBlocks,
   signBlock,
@@ -185,6 +189,67 @@ signatures('a closed pool rejects with ClosedError, and close() fails pending ca
   await p.close()
   assert.equal(await Promise.all([pending, outcome(p.verifySignatures(signed(1))), outcome(p.verifySignatures([]))]), ['ERR_CLOSED', 'ERR_CLOSED', 'ERR_CLOSED'])
 })
+
+const small = suite('verify pool: many small calls')
+
+small('calls of one block each, made together: every answer right, answered in the order made', async () => {
+  for (const mainThread of [false, true]) {
+    const p = createVerifyPool({ size: 1, crypto: 'node', mainThread })
+    try {
+      const blocks = chain(120).map((b, i) => (i % 9 === 4 ? tamper(b) : b))
+      const order: number[] = []
+      const answers = await Promise.all(blocks.map((b, i) => p.verifyBlocks([b]).then(([ok]) => (order.push(i), ok))))
+      assert.equal(answers, blocks.map((b) => verifyBlock(b, nodeCrypto)), `mainThread ${mainThread}`)
+      assert.equal(order, blocks.map((_, i) => i), `mainThread ${mainThread}: answered out of order`)
+    } finally {
+      await p.close()
+    }
+  }
+})
+
+small('with mainThread, a call made while the worker is full is still answered right (noble: slow enough to fill it)', async () => {
+  const p = createVerifyPool({ size: 1, crypto: 'noble', mainThread: true })
+  try {
+    const items = signed(60).map((x, i) => (i % 5 === 2 ? forged(x) : x))
+    const calls = items.map((x) => p.verifySignatures([x]))
+    const blocks = [chain(3)[0]!, tamper(chain(3)[1]!)]
+    const [verdicts, flags] = await Promise.all([Promise.all(calls), p.verifyBlocks(blocks)])
+    assert.equal(verdicts.flat(), items.map((_, i) => i % 5 !== 2))
+    assert.equal(flags, [true, false])
+  } finally {
+    await p.close()
+  }
+})
+
+small('a provider name that does not exist here is a RangeError, before any worker starts', () => {
+  for (const mainThread of [false, true]) assert.throws(() => createVerifyPool({ size: 1, crypto: 'nonesuch', mainThread }), RangeError)
+  assert.throws(() => createVerifyPool({ size: 1, crypto: 'node', mainThread: 'yes' as unknown as boolean }), TypeError)
+})
+
+small('two agents with 32 transactions in flight through one pool: one block per seq, both chains whole', async () => {
+  const p = createVerifyPool({ size: 1, crypto: 'node', mainThread: true })
+  try {
+    const types = createBlockTypes([{ name: 'note' }])
+    const ids = [owner, other] as const
+    const [a, b] = ids.map((identity) => createAgent({ identity, store: createMemoryStore({ crypto: nodeCrypto }), types, verifySignatures: p.verifyBlocks }))
+    await Promise.all(Array.from({ length: 32 }, async (_, i) => a!.complete(await b!.agree(await a!.propose(other.publicKey, 'note', i)))))
+    for (const [agent, id] of [[a!, owner], [b!, other]] as const) {
+      assert.equal((await agent.store.range(id.publicKey)).map((x) => x.seq), Array.from({ length: 32 }, (_, i) => i + 1))
+    }
+    // a forged proposal through the pool is refused like any invalid block
+    const forgedProposal = decodeBlock(encodeBlock(await a!.propose(other.publicKey, 'note', 'x')).map((x, i, all) => (i === all.length - 1 ? x ^ 1 : x)))
+    try {
+      await b!.agree(forgedProposal)
+      assert.unreachable('agreed to a forged proposal')
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'ERR_INVALID_BLOCK')
+    }
+  } finally {
+    await p.close()
+  }
+})
+
+small.run()
 
 const ingest = suite('ingestBlocks')
 
