@@ -1,6 +1,7 @@
 // Tally's core figures: signing and verifying per crypto provider, transactions per second between
-// two agents in one process (memory and LevelDB stores), ingesting a received chain (with and
-// without the worker-thread verify pool), durable appends, and the size of a transfer block.
+// two agents in one process (memory and LevelDB stores; one at a time on one thread, and many in
+// flight with signatures checked on every core), ingesting a received chain (with and without the
+// worker-thread verify pool), durable appends, and the size of a transfer block.
 //
 // Everything is measured in one run, and every ratio is taken between figures of that run: the CI
 // machine is a noisy 2-core VM, so a ratio to a figure from another run says little. Signing,
@@ -8,11 +9,11 @@
 // activity, so a drift of the machine during the run falls on every side of a ratio alike.
 //
 // Run: node --import tsx bench/core.ts   (or node bench/run.mjs core)
-// Knobs: BENCH_CORE_TX_MS (default 3000), BENCH_CORE_INGEST_BLOCKS (default 100000),
+// Knobs: BENCH_CORE_TX_MS (default 3000), BENCH_CORE_IN_FLIGHT (default 64), BENCH_CORE_INGEST_BLOCKS (default 100000),
 // BENCH_CORE_APPEND_MS (default 3000), BENCH_CORE_BUDGET_S (default 170: LevelDB ingest runs that
 // would end later are skipped, with a note).
 import { mkdtemp, rm } from 'node:fs/promises'
-import { loadavg, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import {
@@ -39,6 +40,10 @@ import { createVerifyPool, cryptoProviders, defaultCrypto, openLevelStore, type 
 import { emit, knob, measure, note, round } from './lib.js'
 
 const TX_MS = knob('BENCH_CORE_TX_MS', 3000)
+/** Transactions in flight at once in the pipelined runs. */
+const IN_FLIGHT = knob('BENCH_CORE_IN_FLIGHT', 64)
+/** Worker threads of the agents' verify pool: one per core but this one, which helps when idle. */
+const TX_WORKERS = Math.max(1, availableParallelism() - 1)
 const INGEST_BLOCKS = knob('BENCH_CORE_INGEST_BLOCKS', 100_000)
 const APPEND_MS = knob('BENCH_CORE_APPEND_MS', 3000)
 /** The whole script should end within this; the optional LevelDB ingest runs are cut to fit. */
@@ -83,39 +88,64 @@ try {
     // machine's speed during the run (other processes, CPU steal) falls on all of them alike
     const withLevel = crypto.name === fallback.name
     note(`core bench: ${crypto.name}: sign, verify, tx (memory${withLevel ? ', level' : ''}) interleaved`)
-    const level = withLevel ? ([await levelStore(crypto), await levelStore(crypto)] as const) : undefined
+    const level = withLevel ? await Promise.all([levelStore(crypto), levelStore(crypto), levelStore(crypto), levelStore(crypto)]) : undefined
+    // the pipelined runs: IN_FLIGHT transactions at once, signatures checked by a pool (noble is
+    // too slow for the figure to say anything, and is left out)
+    const pool = crypto.name === 'noble' ? undefined : createVerifyPool({ size: TX_WORKERS, crypto: crypto.name, mainThread: true })
     try {
       const crypt = cryptoSteps(crypto)
-      const memoryTx = txSteps(crypto, [memoryStore(crypto), memoryStore(crypto)])
-      const levelTx = level === undefined ? undefined : txSteps(crypto, [level[0].store, level[1].store])
-      const tasks = [crypt.sign, crypt.verify, memoryTx.task, ...(levelTx === undefined ? [] : [levelTx.task])]
+      const runs: { name: string; store: 'memory' | 'level'; pipelined: boolean; tx: ReturnType<typeof txSteps> }[] = [
+        { name: 'memory serial', store: 'memory', pipelined: false, tx: txSteps(crypto, [memoryStore(crypto), memoryStore(crypto)]) },
+      ]
+      if (pool !== undefined) runs.push({ name: 'memory pipelined', store: 'memory', pipelined: true, tx: txSteps(crypto, [memoryStore(crypto), memoryStore(crypto)], pool) })
+      if (level !== undefined) {
+        runs.push({ name: 'level serial', store: 'level', pipelined: false, tx: txSteps(crypto, [level[0]!.store, level[1]!.store]) })
+        if (pool !== undefined) runs.push({ name: 'level pipelined', store: 'level', pipelined: true, tx: txSteps(crypto, [level[2]!.store, level[3]!.store], pool) })
+      }
+      const tasks = [crypt.sign, crypt.verify, ...runs.map((r) => r.tx.task)]
       const sliceMs = crypto.name === 'noble' ? 150 : TX_SLICE_MS
       const rounds = Math.max(2, Math.round((crypto.name === 'noble' ? NOBLE_TX_MS : TX_MS) / sliceMs))
       await interleave(tasks, 1, sliceMs) // warm-up: JIT, caches, the first blocks of each chain
       for (const t of tasks) t.reset()
       await interleave(tasks, rounds, sliceMs)
-      await memoryTx.check()
-      await levelTx?.check()
+      for (const r of runs) await r.tx.check()
       const sign = crypt.sign.perSecond()
       const verify = crypt.verify.perSecond()
       const bound = txBound(sign, verify)
-      const tx = memoryTx.task.perSecond()
       signRates.set(crypto.name, sign)
       emit('core.sign_per_s', sign, 'ops/s', { provider: crypto.name })
       emit('core.verify_per_s', verify, 'ops/s', { provider: crypto.name })
-      emit('core.crypto_bound_tx_per_s', bound, 'tx/s', { provider: crypto.name, rounds, slice_ms: sliceMs })
-      emit('core.tx_per_s.memory', tx, 'tx/s', { provider: crypto.name, ratio_to_bound: round(tx / bound, 3) })
-      if (levelTx !== undefined) {
-        const levelRate = levelTx.task.perSecond()
-        emit('core.tx_per_s.level', levelRate, 'tx/s', {
-          provider: crypto.name,
-          ratio_to_memory: round(levelRate / tx, 3),
-          ratio_to_bound: round(levelRate / bound, 3),
-        })
+      emit('core.crypto_bound_tx_per_s', bound, 'tx/s', { provider: crypto.name, rounds, slice_ms: sliceMs, what: 'one thread: 1 / (2 sign + 2 verify)' })
+      const rate = (name: string): number | undefined => runs.find((r) => r.name === name)?.tx.task.perSecond()
+      for (const store of ['memory', 'level'] as const) {
+        const serial = rate(`${store} serial`)
+        const pipelined = rate(`${store} pipelined`)
+        const memorySerial = rate('memory serial')!
+        const memoryPipelined = rate('memory pipelined')
+        if (serial !== undefined) {
+          emit(`core.tx_per_s.${store}.serial`, serial, 'tx/s', {
+            provider: crypto.name,
+            in_flight: 1,
+            ratio_to_bound: round(serial / bound, 3),
+            ...(store === 'level' ? { ratio_to_memory: round(serial / memorySerial, 3) } : {}),
+            what: 'one transaction at a time, every signature checked on this thread',
+          })
+        }
+        if (pipelined !== undefined) {
+          emit(`core.tx_per_s.${store}`, pipelined, 'tx/s', {
+            provider: crypto.name,
+            in_flight: IN_FLIGHT,
+            verify: `pool of ${TX_WORKERS} + main thread`,
+            ratio_to_bound: round(pipelined / bound, 3),
+            ...(store === 'level' && memoryPipelined !== undefined ? { ratio_to_memory: round(pipelined / memoryPipelined, 3) } : {}),
+            ...(serial !== undefined ? { ratio_to_serial: round(pipelined / serial, 3) } : {}),
+            what: `${IN_FLIGHT} transactions in flight, signatures checked by the verify pool`,
+          })
+        }
       }
     } finally {
-      await level?.[0].dispose()
-      await level?.[1].dispose()
+      await pool?.close()
+      for (const l of level ?? []) await l.dispose()
     }
   }
 
@@ -175,9 +205,13 @@ note(`core bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s
 
 // ## Crypto
 
-/** A measured activity: `step` is one operation; slices of it are timed and summed. */
+/**
+ * A measured activity: `step` is one operation; slices of it are timed and summed. A task with
+ * `slice` runs a whole slice itself (many operations in flight) and says how many it finished.
+ */
 interface Task {
   step(): unknown
+  slice?(ms: number): Promise<number>
   perSecond(): number
   reset(): void
   /** Timed so far: operations and milliseconds. */
@@ -205,6 +239,11 @@ async function interleave(tasks: readonly Task[], rounds: number, sliceMs: numbe
   for (let r = 0; r < rounds; r++) {
     for (const t of tasks) {
       const start = performance.now()
+      if (t.slice !== undefined) {
+        t.ops += await t.slice(sliceMs)
+        t.ms += performance.now() - start
+        continue
+      }
       let n = 0
       let now = start
       do {
@@ -246,22 +285,41 @@ function txBound(sign: number, verify: number): number {
 // ## Transactions
 
 /**
- * Transactions between two agents in this process, one after another: propose (A), agree (B
- * validates, countersigns), complete (A validates, stores). `check` asserts afterwards that both
- * chains hold one block per transaction.
+ * Transactions between two agents in this process: propose (A), agree (B validates, countersigns),
+ * complete (A validates, stores). Without a pool, one after another on this thread; with one,
+ * IN_FLIGHT at once, both agents checking signatures through the pool. A slice starts no
+ * transaction after its end and counts its time until the last one finished. `check` asserts
+ * afterwards that both chains hold one block per transaction.
  */
-function txSteps(crypto: CryptoProvider, stores: readonly [BlockStore, BlockStore]): { task: Task; check(): Promise<void> } {
-  const a = createAgent({ identity: identityFromSeed(seed(10), crypto), store: stores[0], types })
-  const b = createAgent({ identity: identityFromSeed(seed(11), crypto), store: stores[1], types })
+function txSteps(crypto: CryptoProvider, stores: readonly [BlockStore, BlockStore], pool?: VerifyPool): { task: Task; check(): Promise<void> } {
+  const verify = pool === undefined ? {} : { verifySignatures: pool.verifyBlocks }
+  const a = createAgent({ identity: identityFromSeed(seed(10), crypto), store: stores[0], types, ...verify })
+  const b = createAgent({ identity: identityFromSeed(seed(11), crypto), store: stores[1], types, ...verify })
   let n = 0
   let balance = 4_000_000_000
+  const transact = async (): Promise<void> => {
+    const amount = 1 + (n % 60_000)
+    balance = balance >= amount ? balance - amount : 4_000_000_000
+    n++
+    await a.complete(await b.agree(await a.propose(b.publicKey, 'transfer', [amount, balance])))
+  }
+  const t = task(transact)
+  if (pool !== undefined) {
+    t.slice = async (ms) => {
+      const end = performance.now() + ms
+      let done = 0
+      const lane = async (): Promise<void> => {
+        while (performance.now() < end) {
+          await transact()
+          done++
+        }
+      }
+      await Promise.all(Array.from({ length: IN_FLIGHT }, lane))
+      return done
+    }
+  }
   return {
-    task: task(async () => {
-      const amount = 1 + (n % 60_000)
-      balance = balance >= amount ? balance - amount : 4_000_000_000
-      n++
-      await a.complete(await b.agree(await a.propose(b.publicKey, 'transfer', [amount, balance])))
-    }),
+    task: t,
     async check() {
       const seqA = (await stores[0].latest(a.publicKey))?.seq
       const seqB = (await stores[1].latest(b.publicKey))?.seq
