@@ -5,14 +5,16 @@
  * key) triples the same way: it has the shape of @tally/economy's SignatureBatchVerifier, so a
  * monitor ingesting metric reports uses every core through it.
  *
- * Items of every call wait in one queue per kind, and idle workers take their share of it (see
- * createVerifyPool); a share travels as one transferable buffer of packed items and their end
- * offsets (layouts above `packBlocks` and `packSignatures`), and comes back as one byte per item.
+ * A block is checked as the signature over its hash, which this thread computes (and caches on
+ * the block, where validation finds it again). Items of every call wait in one queue, and the
+ * workers take their share of it (see createVerifyPool); a share travels as one transferable
+ * buffer of packed items and their end offsets (layout above `packSignatures`), and comes back as
+ * one byte per item.
  * @module
  */
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { ClosedError, encodeBlock, verifyBlock, type CryptoProvider, type HalfBlock, type SignatureVerifier } from '@tally/core'
+import { ClosedError, blockHash, type CryptoProvider, type SignatureVerifier } from '@tally/core'
 import { cryptoProviders, defaultCrypto } from './crypto.js'
 
 /** Options of createVerifyPool. */
@@ -80,23 +82,20 @@ interface Call {
   reject: (err: Error) => void
 }
 
-/** Items of one kind waiting for a worker, each with the call and the index its flag goes to. */
-interface Queue<T> {
-  readonly kind: JobKind
+/** Items waiting for a worker, each with the call and the index its flag goes to. */
+interface Queue {
   /**
    * Calls not answered yet, in the order they were made: each is answered only after every
    * earlier one, so checking never reorders the blocks an agent then validates and stores.
    */
   readonly open: Call[]
-  readonly items: T[]
+  readonly items: SignedMessage[]
   readonly calls: Call[]
   readonly indexes: number[]
-  readonly pack: (items: readonly T[], start: number, end: number) => Packed
 }
 
 /** A job sent to a worker: which call each flag of its answer belongs to. */
 interface Sent {
-  readonly queue: Queue<unknown>
   readonly calls: Call[]
   readonly indexes: number[]
 }
@@ -104,12 +103,12 @@ interface Sent {
 /**
  * Start a verification pool.
  *
- * Items of every call join a queue per kind. Each worker is given jobs from it, up to DEPTH at a
+ * Items of every call join one queue. Each worker is given jobs from it, up to DEPTH at a
  * time: small ones (SMALL_JOB items) while the queue is short, size × DEPTH equal parts of it
  * when it is long. A big call (ingest's chunk) goes out at once, split across every worker; small
  * calls made while the workers are busy (an agent checking one block per transaction, with many
  * transactions in flight) wait for the end of the event loop's turn or a worker's answer, and so
- * travel as a few batches. Calls of one kind are answered in the order they were made.
+ * travel as a few batches. Calls are answered in the order they were made.
  * @param options size and provider
  * @returns the pool; close it when done
  * @throws RangeError on a size below 1, or a provider name not available on this machine;
@@ -133,8 +132,7 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
   /** Jobs sent to each worker and not answered yet. */
   const outstanding = workers.map(() => 0)
   const sent = new Map<number, Sent>()
-  const blockQueue: Queue<HalfBlock> = { kind: 'blocks', open: [], items: [], calls: [], indexes: [], pack: packBlocks }
-  const signatureQueue: Queue<SignedMessage> = { kind: 'signatures', open: [], items: [], calls: [], indexes: [], pack: packSignatures }
+  const queue: Queue = { open: [], items: [], calls: [], indexes: [] }
   let nextId = 0
   let flushing = false
   let closed = false
@@ -144,12 +142,7 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
       const job = sent.get(id)
       if (job === undefined) return
       sent.delete(id)
-      for (let i = 0; i < out.length; i++) {
-        const call = job.calls[i]!
-        call.out[job.indexes[i]!] = out[i] === 1
-        call.left--
-      }
-      answer(job.queue)
+      record(job.calls, job.indexes, (i) => out[i] === 1)
       // an idle pool must not keep the process alive; a busy one must
       if (--outstanding[w]! === 0) worker.unref()
       dispatch()
@@ -158,8 +151,18 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     worker.unref()
   })
 
+  /** Give each item's call its flag, then answer the calls whose every item is checked. */
+  function record(calls: readonly Call[], indexes: readonly number[], valid: (i: number) => boolean): void {
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i]!
+      call.out[indexes[i]!] = valid(i)
+      call.left--
+    }
+    answer()
+  }
+
   /** Answer the calls at the head of the queue's order whose every item is checked. */
-  function answer(queue: Queue<unknown>): void {
+  function answer(): void {
     let done = 0
     while (done < queue.open.length && queue.open[done]!.left === 0) done++
     for (const call of queue.open.splice(0, done)) call.resolve(call.out)
@@ -169,15 +172,13 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
   function fail(err: Error): void {
     const calls = new Set<Call>()
     for (const job of sent.values()) for (const call of job.calls) calls.add(call)
-    for (const queue of [blockQueue, signatureQueue]) {
-      for (const call of queue.open) calls.add(call)
-      queue.items.length = queue.calls.length = queue.indexes.length = queue.open.length = 0
-    }
+    for (const call of queue.open) calls.add(call)
+    queue.items.length = queue.calls.length = queue.indexes.length = queue.open.length = 0
     sent.clear()
     for (const call of calls) call.reject(err)
   }
 
-  function enqueue<T>(queue: Queue<T>, items: readonly T[]): Promise<boolean[]> {
+  function enqueue(items: readonly SignedMessage[]): Promise<boolean[]> {
     return new Promise<boolean[]>((resolve, reject) => {
       const call: Call = { out: new Array<boolean>(items.length), left: items.length, resolve, reject }
       queue.open.push(call)
@@ -207,19 +208,11 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
 
   /** This thread is idle and the workers are full: check one small job's worth here. */
   function help(provider: CryptoProvider): void {
-    const queue = waiting()
-    if (queue === undefined) return
+    if (queue.items.length === 0) return
     const count = Math.min(SMALL_JOB, queue.items.length)
     const items = queue.items.splice(0, count)
-    const calls = queue.calls.splice(0, count)
-    const indexes = queue.indexes.splice(0, count)
-    for (let i = 0; i < count; i++) {
-      const call = calls[i]!
-      call.out[indexes[i]!] = queue.kind === 'blocks' ? verifyBlock(items[i] as HalfBlock, provider) : signedMessageValid(items[i] as SignedMessage, provider)
-      call.left--
-    }
-    answer(queue)
-    if (waiting() !== undefined) later()
+    record(queue.calls.splice(0, count), queue.indexes.splice(0, count), (i) => signedMessageValid(items[i]!, provider))
+    if (queue.items.length > 0) later()
   }
 
   /** Give each worker with room its share of the waiting items. */
@@ -227,44 +220,36 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     for (let round = 0; round < DEPTH && !closed; round++) {
       for (let w = 0; w < size; w++) {
         if (outstanding[w]! > round) continue
-        const queue = waiting()
-        if (queue === undefined) return
         const length = queue.items.length
-        send(w, queue, Math.max(Math.min(SMALL_JOB, Math.ceil(length / size)), Math.ceil(length / (size * DEPTH))))
+        if (length === 0) return
+        send(w, Math.max(Math.min(SMALL_JOB, Math.ceil(length / size)), Math.ceil(length / (size * DEPTH))))
       }
     }
     // every worker has its fill and items still wait: this thread checks some once it is idle
-    if (local !== undefined && waiting() !== undefined) later()
+    if (local !== undefined && queue.items.length > 0) later()
   }
 
-  /** The queue to take from next: blocks first (an agent waits on them), then signatures. */
-  function waiting(): Queue<unknown> | undefined {
-    if (blockQueue.items.length > 0) return blockQueue as Queue<unknown>
-    if (signatureQueue.items.length > 0) return signatureQueue as Queue<unknown>
-    return undefined
-  }
-
-  function send(w: number, queue: Queue<unknown>, count: number): void {
-    const { data, ends } = queue.pack(queue.items, 0, count)
+  function send(w: number, count: number): void {
+    const { data, ends } = packSignatures(queue.items, count)
     const id = nextId++
-    sent.set(id, { queue, calls: queue.calls.splice(0, count), indexes: queue.indexes.splice(0, count) })
+    sent.set(id, { calls: queue.calls.splice(0, count), indexes: queue.indexes.splice(0, count) })
     queue.items.splice(0, count)
     const worker = workers[w]!
     if (outstanding[w]!++ === 0) worker.ref()
-    worker.postMessage({ id, kind: queue.kind, data, ends }, [data.buffer, ends.buffer])
+    worker.postMessage({ id, data, ends }, [data.buffer, ends.buffer])
   }
 
   const verifyBlocks: SignatureVerifier = async (blocks) => {
     if (closed) throw new ClosedError('verify pool is closed')
     if (blocks.length === 0) return []
-    return enqueue(blockQueue, blocks)
+    return enqueue(blocks.map((b) => ({ message: blockHash(b, provider), signature: b.signature, publicKey: b.publicKey })))
   }
 
   const verifySignatures: MessageVerifier = async (items) => {
     if (closed) throw new ClosedError('verify pool is closed')
     checkItems(items)
     if (items.length === 0) return []
-    return enqueue(signatureQueue, items)
+    return enqueue(items)
   }
 
   return {
@@ -292,9 +277,6 @@ function signedMessageValid({ message, signature, publicKey }: SignedMessage, pr
 
 // ## Packing
 
-/** What a worker is asked to check (see verify-worker.ts). */
-type JobKind = 'blocks' | 'signatures'
-
 /** Items packed back to back in one buffer, and the offset where each ends. */
 interface Packed {
   data: Uint8Array<ArrayBuffer>
@@ -302,19 +284,7 @@ interface Packed {
 }
 
 /**
- * blocks[start .. end) as one buffer:
- *
- *   data    = encodeBlock(b_0) ‖ encodeBlock(b_1) ‖ ...
- *   ends[i] = offset just past block i
- */
-function packBlocks(blocks: readonly HalfBlock[], start: number, end: number): Packed {
-  const encoded: Uint8Array[] = []
-  for (let i = start; i < end; i++) encoded.push(encodeBlock(blocks[i]!))
-  return pack(encoded.length, (i) => encoded[i]!.length, (i, data, at) => data.set(encoded[i]!, at))
-}
-
-/**
- * items[start .. end) as one buffer:
+ * The first `count` items as one buffer:
  *
  *   data    = item_0 ‖ item_1 ‖ ...,  item = publicKey (32) ‖ signature (64) ‖ message
  *   ends[i] = offset just past item i
@@ -322,27 +292,22 @@ function packBlocks(blocks: readonly HalfBlock[], start: number, end: number): P
  * An item whose key is not 32 bytes or whose signature is not 64 cannot verify: it is packed
  * empty (ends[i] = ends[i - 1]) and the worker answers 0 for it.
  */
-function packSignatures(items: readonly SignedMessage[], start: number, end: number): Packed {
-  const length = (i: number): number => {
-    const { message, signature, publicKey } = items[start + i]!
-    return publicKey.length === 32 && signature.length === 64 ? 96 + message.length : 0
-  }
-  return pack(end - start, length, (i, data, at) => {
-    const { message, signature, publicKey } = items[start + i]!
-    data.set(publicKey, at)
-    data.set(signature, at + 32)
-    data.set(message, at + 96)
-  })
-}
-
-function pack(count: number, length: (i: number) => number, write: (i: number, data: Uint8Array, at: number) => void): Packed {
+function packSignatures(items: readonly SignedMessage[], count: number): Packed {
   const ends = new Uint32Array(count)
   let total = 0
-  for (let i = 0; i < count; i++) ends[i] = total += length(i)
+  for (let i = 0; i < count; i++) {
+    const { message, signature, publicKey } = items[i]!
+    ends[i] = total += publicKey.length === 32 && signature.length === 64 ? 96 + message.length : 0
+  }
   const data = new Uint8Array(total)
   let at = 0
   for (let i = 0; i < count; i++) {
-    if (ends[i]! > at) write(i, data, at)
+    const { message, signature, publicKey } = items[i]!
+    if (ends[i]! > at) {
+      data.set(publicKey, at)
+      data.set(signature, at + 32)
+      data.set(message, at + 96)
+    }
     at = ends[i]!
   }
   return { data, ends }

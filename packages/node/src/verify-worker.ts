@@ -1,19 +1,15 @@
 /**
  * The verification worker of the VerifyPool. Receives one packed buffer of items and their end
- * offsets (layouts in verify-pool.ts) and answers one byte per item (1 = valid):
- *
- * - kind 'blocks' (or none): encoded half-blocks, each checked against its owner's key;
- * - kind 'signatures': publicKey (32) ‖ signature (64) ‖ message, an empty item answering 0.
+ * offsets (layout in verify-pool.ts: publicKey (32) ‖ signature (64) ‖ message, an empty item
+ * answering 0) and answers one byte per item (1 = valid). A block comes as the signature over its
+ * hash, which the pool's thread has computed.
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { CryptoProvider } from '@tally/core'
-import { blockSignatureValid } from './block-signature.js'
 import { cryptoProviders } from './crypto.js'
 
 interface Job {
   id: number
-  kind?: 'blocks' | 'signatures'
   data: Uint8Array
   ends: Uint32Array
 }
@@ -24,19 +20,14 @@ if (crypto === undefined) throw new Error(`crypto provider "${name}" is not avai
 const port = parentPort
 if (port === null) throw new Error('verify-worker.js must run as a worker thread')
 
-port.on('message', ({ id, kind, data, ends }: Job) => {
-  const check = kind === 'signatures' ? signatureValid : blockSignatureValid
+port.on('message', ({ id, data, ends }: Job) => {
   const out = new Uint8Array(ends.length)
   let start = 0
   for (let i = 0; i < ends.length; i++) {
     const end = ends[i]!
-    out[i] = check(data.subarray(start, end), crypto) ? 1 : 0
+    const item = data.subarray(start, end)
+    out[i] = item.length >= 96 && crypto.verify(item.subarray(32, 96), item.subarray(96), item.subarray(0, 32)) ? 1 : 0
     start = end
   }
   port.postMessage({ id, out }, [out.buffer])
 })
-
-/** One packed item: publicKey (32) ‖ signature (64) ‖ message. */
-function signatureValid(item: Uint8Array, provider: CryptoProvider): boolean {
-  return item.length >= 96 && provider.verify(item.subarray(32, 96), item.subarray(96), item.subarray(0, 32))
-}
