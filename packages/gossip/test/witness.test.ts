@@ -134,8 +134,9 @@ async function countersigned(cheater: Uint8Array, seq: number, bs: readonly Node
   return n
 }
 
-Mode('all witnesses honest: the first spend passes, the second is refused with a proof', async () => {
-  const world = await witnessWorld(0)
+/** Node 0 pays b, then delivers a fork of that proposal paying c: what c answered, and the rest. */
+async function doubleSpend(liars: number) {
+  const world = await witnessWorld(liars)
   const [b, c] = await counterparties(world)
   const a = world.nodes[0]!
   await dial(world.net, a, b!)
@@ -143,24 +144,22 @@ Mode('all witnesses honest: the first spend passes, the second is refused with a
   const tx = await settle(world.net, a.transact(b!.publicKey, 'note', 'pay b'))
   const y = forkOf(world.ids[0]!, tx.proposal, c!.publicKey, 'pay c too')
   const err = await settle(world.net, a.deliver(y).catch((e: unknown) => e))
+  return { world, a, b: b!, c: c!, tx, err }
+}
+
+Mode('all witnesses honest: the first spend passes, the second is refused with a proof', async () => {
+  const { world, a, b, c, tx, err } = await doubleSpend(0)
   assert.instance(err, RefusedError)
   assert.match(String((err as Error).message), /double spend|cheater|fraud/)
-  assert.is(await countersigned(a.publicKey, tx.proposal.seq, [b!, c!]), 1)
-  assert.ok(await c!.store.hasFraud(a.publicKey), 'the refusing counterparty holds the proof')
+  assert.is(await countersigned(a.publicKey, tx.proposal.seq, [b, c]), 1)
+  assert.ok(await c.store.hasFraud(a.publicKey), 'the refusing counterparty holds the proof')
   for (const w of world.witnessNodes) assert.ok(await w.store.get(a.publicKey, tx.proposal.seq), 'every witness keeps the first block')
 })
 
 Mode('one honest witness of three: the two liars cannot get the double spend through', async () => {
-  const world = await witnessWorld(2)
-  const [b, c] = await counterparties(world)
-  const a = world.nodes[0]!
-  await dial(world.net, a, b!)
-  await dial(world.net, a, c!)
-  const tx = await settle(world.net, a.transact(b!.publicKey, 'note', 'pay b'))
-  const y = forkOf(world.ids[0]!, tx.proposal, c!.publicKey, 'pay c too')
-  const err = await settle(world.net, a.deliver(y).catch((e: unknown) => e))
+  const { world, a, b, c, tx, err } = await doubleSpend(2)
   assert.instance(err, RefusedError)
-  assert.is(await countersigned(a.publicKey, tx.proposal.seq, [b!, c!]), 1)
+  assert.is(await countersigned(a.publicKey, tx.proposal.seq, [b, c]), 1)
   assert.ok(world.lies.length >= 2, 'the liars were asked and vouched')
 })
 
