@@ -6,8 +6,6 @@
 /** Hex encoding of a 32-byte Ed25519 public key: the agent's identity as a string. */
 export type PublicKeyHex = string
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
-
 /**
  * Check that `value` is a Uint8Array, optionally of an exact length. Throws at the API boundary.
  * @param name argument name used in the message
@@ -54,10 +52,20 @@ export function auint(name: string, value: unknown, min = 0, max = Number.MAX_SA
  * @example toHex(new Uint8Array([1, 255])) // '01ff'
  */
 export function toHex(bytes: Uint8Array): string {
-  let out = ''
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!]
-  return out
+  // hex digits as ASCII bytes, decoded at once: 2-3x faster than adding 2-character strings (a
+  // rope that V8 flattens again when the string is hashed as a Map key); keys are hexed often
+  const out = bytes.length <= HEX_SCRATCH.length / 2 ? HEX_SCRATCH.subarray(0, 2 * bytes.length) : new Uint8Array(2 * bytes.length)
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!
+    out[2 * i] = HEX_DIGITS[b >> 4]!
+    out[2 * i + 1] = HEX_DIGITS[b & 15]!
+  }
+  return LATIN1.decode(out)
 }
+
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef')
+const HEX_SCRATCH = new Uint8Array(128)
+const LATIN1 = new TextDecoder('latin1')
 
 /**
  * Bytes from lowercase or uppercase hex.

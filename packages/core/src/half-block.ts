@@ -142,7 +142,7 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
     throw new DecodeError(`block of ${bytes.length} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
   }
   if (bytes.length <= SIGNATURE_BYTES) throw new DecodeError('block too short')
-  // one copy of the input, shared by the cached encoding, the unsigned part and the signature
+  // one copy of the input, shared by the cached encoding, the unsigned part, the keys and the signature
   const own = bytes.slice()
   const unsigned = own.subarray(0, own.length - SIGNATURE_BYTES)
   const fields = parseUnsigned(unsigned)
@@ -359,7 +359,8 @@ function readKey(r: Reader, name: string): Uint8Array {
     throw new DecodeError(`malformed block: "${name}" must be a canonical byte string of length 32`)
   }
   r.at = at + 34
-  return bytes.slice(at + 2, at + 34)
+  // a view of the block's private copy, like the signature: one buffer per decoded block
+  return bytes.subarray(at + 2, at + 34)
 }
 
 function readUint(r: Reader, name: string): number {
