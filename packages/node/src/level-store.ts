@@ -214,6 +214,17 @@ class LevelStore implements BlockStore {
     if (cached !== undefined) return cached
     const key = blockKey(publicKey, seq)
     return this.#read(async () => {
+      if (head === undefined && this.#headCacheSize > 0) {
+        // learn the chain's head (one seek), as latest() does: then reads at or above it, and
+        // every read of a chain with no blocks, need no LevelDB round trip. Validating agreements
+        // asks for proposals in chains this store has never seen; each such get waited for the
+        // journal to reach LevelDB and read it (a pooled ingest into LevelDB idled ~25%).
+        const commits = this.#commits
+        const found = await this.#readHead(publicKey)
+        if (commits === this.#commits) this.#touch(this.#heads, owner, found ?? null)
+        if (found === undefined || seq > found.seq) return undefined
+        if (seq === found.seq) return found
+      }
       await this.#settled()
       const bytes = await this.#db.get(key)
       if (bytes === undefined) return undefined

@@ -167,6 +167,41 @@ test('latest read while a commit is in flight is never stale afterwards', async 
   }
 })
 
+test('get on a chain not cached yet: below, at and above its head, and a chain with no blocks, after a reopen', async (ctx) => {
+  const blocks = chain(alice, 5)
+  const far = block(alice, 9)
+  await putAll(ctx.store, [...blocks, far])
+  await ctx.store.close()
+  ctx.store = await openLevelStore({ path: ctx.path }) // every cache empty
+  same(await ctx.store.get(alice.publicKey, 3), blocks[2]!)
+  assert.is(await ctx.store.get(alice.publicKey, 7), undefined) // a gap below the head
+  same(await ctx.store.get(alice.publicKey, 9), far)
+  assert.is(await ctx.store.get(alice.publicKey, 10), undefined)
+  assert.is(await ctx.store.get(bob.publicKey, 1), undefined) // learned empty...
+  const bobs = chain(bob, 2)
+  await putAll(ctx.store, bobs)
+  same(await ctx.store.get(bob.publicKey, 1), bobs[0]!) // ...and a commit keeps that up to date
+  same(await ctx.store.get(bob.publicKey, 2), bobs[1]!)
+  assert.is(await ctx.store.get(bob.publicKey, 3), undefined)
+})
+
+test('get read while a commit to its chain is in flight is never stale afterwards', async ({ store }) => {
+  for (let round = 1; round <= 12; round++) {
+    // a new chain each round, so that get has to learn its head while the commit runs
+    const owner = identityFromSeed(new Uint8Array(32).fill(100 + round))
+    const first = block(owner, 1)
+    const getFirst = round % 2 === 0
+    const early = getFirst ? store.get(owner.publicKey, 1) : undefined
+    const commit = putAll(store, [first])
+    const during = getFirst ? early! : store.get(owner.publicKey, 1)
+    await commit
+    const seen = await during
+    if (seen !== undefined) same(seen, first)
+    same(await store.get(owner.publicKey, 1), first, `round ${round}`)
+    assert.is(await store.get(owner.publicKey, 2), undefined)
+  }
+})
+
 test('range: every option, alone and together, with gaps', async ({ store }) => {
   await putAll(store, chain(alice, 10).filter((b) => b.seq !== 6))
   await putAll(store, chain(bob, 3))
