@@ -15,7 +15,6 @@ const CHUNK = 4
 /** A verifier that records when each chunk was asked for and answers on a later turn. */
 function laterVerifier(fail?: (chunk: number) => boolean) {
   const asked: number[] = []
-  let committed = 0
   const verify = async (chunk: readonly HalfBlock[]): Promise<boolean[]> => {
     const index = (chunk[0]!.seq - 1) / CHUNK
     asked.push(index)
@@ -23,7 +22,33 @@ function laterVerifier(fail?: (chunk: number) => boolean) {
     if (fail?.(index) === true) throw new Error(`verifier failed on chunk ${index}`)
     return chunk.map((b) => b.seq !== 7 && verifyBlock(b))
   }
-  return { verify, asked, committed: () => committed, onCommit: () => committed++ }
+  return { verify, asked }
+}
+
+/** The error `promise` rejects with (undefined when it resolves). */
+async function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (err) {
+    return err
+  }
+  return undefined
+}
+
+/** Run `fn`; fail if a promise rejection went unhandled during it or in the 20 ms after. */
+async function withoutUnhandledRejections(fn: () => Promise<void>): Promise<void> {
+  let unhandled: unknown
+  const onUnhandled = (reason: unknown): void => {
+    unhandled = reason
+  }
+  process.on('unhandledRejection', onUnhandled)
+  try {
+    await fn()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.is(unhandled, undefined)
+  } finally {
+    process.off('unhandledRejection', onUnhandled)
+  }
 }
 
 test('the verifier is asked in order, at most two chunks beyond the one being validated, and decides the signature rule', async () => {
@@ -31,14 +56,13 @@ test('the verifier is asked in order, at most two chunks beyond the one being va
   const store = createMemoryStore()
   const inner = store.batch.bind(store)
   let aheadAtCommit = 0
+  let committed = 0
   store.batch = () => {
     const batch = inner()
     const commit = batch.commit.bind(batch)
     batch.commit = async () => {
       // chunk k is being committed: the verifier has been asked up to chunk k + 2 (and no further)
-      const k = v.committed()
-      aheadAtCommit = Math.max(aheadAtCommit, v.asked.length - 1 - k)
-      v.onCommit()
+      aheadAtCommit = Math.max(aheadAtCommit, v.asked.length - 1 - committed++)
       return commit()
     }
     return batch
@@ -52,61 +76,30 @@ test('the verifier is asked in order, at most two chunks beyond the one being va
 })
 
 test('a verifier that fails on a chunk ahead: ingestBlocks rejects with its error, earlier chunks are stored', async () => {
-  let unhandled: unknown
-  const onUnhandled = (reason: unknown): void => {
-    unhandled = reason
-  }
-  process.on('unhandledRejection', onUnhandled)
-  try {
+  await withoutUnhandledRejections(async () => {
     const v = laterVerifier((chunk) => chunk === 3)
     const store = createMemoryStore()
-    let thrown: unknown
-    try {
-      await ingestBlocks(blocks, { store, verifySignatures: v.verify, chunkSize: CHUNK })
-    } catch (err) {
-      thrown = err
-    }
+    const thrown = await errorOf(ingestBlocks(blocks, { store, verifySignatures: v.verify, chunkSize: CHUNK }))
     assert.match(String(thrown), /verifier failed on chunk 3/)
     // chunks 0-2 went in (seq 7 refused); nothing of chunk 3 or later
     assert.is((await store.latest(alice.publicKey))?.seq, 12)
     assert.is(await store.get(alice.publicKey, 7), undefined)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    assert.is(unhandled, undefined)
-  } finally {
-    process.off('unhandledRejection', onUnhandled)
-  }
+  })
 })
 
 test('a verifier that fails while an earlier chunk is still validated: no unhandled rejection either', async () => {
-  let unhandled: unknown
-  const onUnhandled = (reason: unknown): void => {
-    unhandled = reason
-  }
-  process.on('unhandledRejection', onUnhandled)
-  try {
+  await withoutUnhandledRejections(async () => {
     // chunk 1 fails at once, while chunk 0 (answered later) is awaited
-    const asked: number[] = []
     const verify = async (chunk: readonly HalfBlock[]): Promise<boolean[]> => {
-      const index = (chunk[0]!.seq - 1) / CHUNK
-      asked.push(index)
-      if (index === 1) throw new Error('chunk 1 failed')
+      if ((chunk[0]!.seq - 1) / CHUNK === 1) throw new Error('chunk 1 failed')
       await new Promise((resolve) => setTimeout(resolve, 10))
       return chunk.map(() => true)
     }
     const store = createMemoryStore()
-    let thrown: unknown
-    try {
-      await ingestBlocks(blocks, { store, verifySignatures: verify, chunkSize: CHUNK })
-    } catch (err) {
-      thrown = err
-    }
+    const thrown = await errorOf(ingestBlocks(blocks, { store, verifySignatures: verify, chunkSize: CHUNK }))
     assert.match(String(thrown), /chunk 1 failed/)
     assert.is((await store.latest(alice.publicKey))?.seq, 4)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    assert.is(unhandled, undefined)
-  } finally {
-    process.off('unhandledRejection', onUnhandled)
-  }
+  })
 })
 
 test.run()

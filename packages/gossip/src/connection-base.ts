@@ -22,11 +22,24 @@ export const CLOSE_CODES = Object.freeze({
   protocolError: 1002,
   unsupportedData: 1003,
   abnormal: 1006,
+  invalidData: 1007,
   policyViolation: 1008,
   tooBig: 1009,
   internalError: 1011,
   tryAgainLater: 1013,
 })
+
+/**
+ * Close codes that blame the peer (RFC 6455 §7.4.1): the session's misbehaviour disconnect, a
+ * frame over the limit, a protocol error, a text frame, invalid data.
+ */
+export const FAULT_CODES: ReadonlySet<number> = new Set<number>([
+  CLOSE_CODES.protocolError,
+  CLOSE_CODES.unsupportedData,
+  CLOSE_CODES.invalidData,
+  CLOSE_CODES.policyViolation,
+  CLOSE_CODES.tooBig,
+])
 
 /** The base class of every Connection in this package (not exported from the package). */
 export abstract class BaseConnection implements Connection {

@@ -49,7 +49,7 @@ import {
   type TimerHandle,
   type TransportAddress,
 } from '@tally/core'
-import { CLOSE_CODES } from './connection-base.js'
+import { CLOSE_CODES, FAULT_CODES } from './connection-base.js'
 import { performHandshake, PROTOCOL_VERSION, type HandshakeOptions } from './handshake.js'
 import { resolveLimits, type Limits } from './limits.js'
 import {
@@ -243,8 +243,6 @@ export async function openSession(connection: Connection, options: OpenSessionOp
 
 const REQUEST_TYPES = new Set<string>(['proposal', 'crawl-request', 'witness-query', 'peers-request', 'heads-request'])
 const RECENT_EXPIRED = 16
-/** Close codes a transport uses when it closes a connection for the peer's fault (RFC 6455 §7.4.1). */
-const FAULT_CODES = new Set<number>([CLOSE_CODES.protocolError, CLOSE_CODES.unsupportedData, 1007, CLOSE_CODES.policyViolation, CLOSE_CODES.tooBig])
 
 /**
  * True for frames that peers relay (push, fraud, a heads announcement): those worth de-duplicating.

@@ -20,7 +20,7 @@
  * @module
  */
 import { ClosedError, type AbortSignalLike, type Clock, type TransportAddress } from '@tally/core'
-import { BaseConnection, CLOSE_CODES } from './connection-base.js'
+import { BaseConnection, CLOSE_CODES, FAULT_CODES } from './connection-base.js'
 
 /** The part of the WebSocket API used here (browsers' WebSocket and `ws` both have it). */
 export interface WebSocketLike {
@@ -53,8 +53,6 @@ const OPEN = 1
 const DRAIN_POLL_MS = 10
 /** After a close for the peer's fault: time for our close frame to leave before the socket is dropped. */
 const FAULT_GRACE_MS = 200
-/** Close codes that blame the peer (RFC 6455 §7.4.1). */
-const FAULT_CODES = new Set<number>([CLOSE_CODES.protocolError, CLOSE_CODES.unsupportedData, 1007, CLOSE_CODES.policyViolation, CLOSE_CODES.tooBig])
 const MAX_REASON_BYTES = 123 // RFC 6455 §5.5: a control frame's payload is at most 125 bytes
 const utf8 = new TextEncoder()
 
@@ -150,7 +148,7 @@ export class WsConnection extends BaseConnection {
   #onError(error: { code?: unknown; message?: unknown } | undefined): void {
     const code = typeof error?.code === 'string' ? error.code : ''
     if (!code.startsWith('WS_ERR_')) return // a socket error: its 'close' follows
-    const status = code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH' ? CLOSE_CODES.tooBig : code === 'WS_ERR_INVALID_UTF8' ? 1007 : CLOSE_CODES.protocolError
+    const status = code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH' ? CLOSE_CODES.tooBig : code === 'WS_ERR_INVALID_UTF8' ? CLOSE_CODES.invalidData : CLOSE_CODES.protocolError
     this.close(status, String(error?.message ?? code))
   }
 

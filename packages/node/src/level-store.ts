@@ -219,9 +219,7 @@ class LevelStore implements BlockStore {
         // every read of a chain with no blocks, need no LevelDB round trip. Validating agreements
         // asks for proposals in chains this store has never seen; each such get waited for the
         // journal to reach LevelDB and read it (a pooled ingest into LevelDB idled ~25%).
-        const commits = this.#commits
-        const found = await this.#readHead(publicKey)
-        if (commits === this.#commits) this.#touch(this.#heads, owner, found ?? null)
+        const found = await this.#learnHead(publicKey, owner)
         if (found === undefined || seq > found.seq) return undefined
         if (seq === found.seq) return found
       }
@@ -255,12 +253,7 @@ class LevelStore implements BlockStore {
       this.#touch(this.#heads, owner, head)
       return head ?? undefined
     }
-    return this.#read(async () => {
-      const commits = this.#commits
-      const block = await this.#readHead(publicKey)
-      if (commits === this.#commits) this.#touch(this.#heads, owner, block ?? null)
-      return block
-    })
+    return this.#read(() => this.#learnHead(publicKey, owner))
   }
 
   async range(publicKey: Uint8Array, options: RangeOptions = {}): Promise<HalfBlock[]> {
@@ -606,6 +599,17 @@ class LevelStore implements BlockStore {
   /** Keep a stored block (its encoding `size` bytes long) in the block cache. */
   #remember(owner: PublicKeyHex, block: HalfBlock, size: number): void {
     this.#blocks?.set(slotId(owner, block.seq), block, { size: Math.max(1, size) })
+  }
+
+  /**
+   * The chain's head read from LevelDB, and cached (null: no blocks) unless a commit finished
+   * meanwhile: that commit may have moved the head past what was read.
+   */
+  async #learnHead(publicKey: Uint8Array, owner: PublicKeyHex): Promise<HalfBlock | undefined> {
+    const commits = this.#commits
+    const block = await this.#readHead(publicKey)
+    if (commits === this.#commits) this.#touch(this.#heads, owner, block ?? null)
+    return block
   }
 
   /** The highest-seq block of a chain, read from LevelDB. */
