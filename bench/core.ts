@@ -33,7 +33,7 @@ import {
   type CborValue,
   type CryptoProvider,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
   type IngestOptions,
 } from '@tally/core'
 import { createVerifyPool, cryptoProviders, defaultCrypto, openLevelStore, type VerifyPool } from '@tally/node'
@@ -334,7 +334,7 @@ function txSteps(crypto: CryptoProvider, stores: readonly [BlockStore, BlockStor
  * One agent's chain of `n` blocks, signed directly (no store): half unilateral ('reward'), a quarter
  * transfer proposals to 16 counterparties, a quarter agreements to their proposals.
  */
-function buildChain(identity: Identity, crypto: CryptoProvider, n: number): HalfBlock[] {
+function buildChain(identity: SeedIdentity, crypto: CryptoProvider, n: number): HalfBlock[] {
   const timestamp = Date.now() - n // one block a millisecond, ending now
   const others = Array.from({ length: 16 }, (_, i) => identityFromSeed(seed(100 + i), crypto).publicKey)
   const chain: HalfBlock[] = []

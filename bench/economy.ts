@@ -38,7 +38,7 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { UNILATERAL_KEY, decodeBlock, encodeBlock, identityFromSeed, signBlock, verifyBlock, type CryptoProvider, type Identity } from '@tally/core'
+import { UNILATERAL_KEY, decodeBlock, encodeBlock, identityFromSeed, signBlock, verifyBlock, type CryptoProvider, type SeedIdentity } from '@tally/core'
 import {
   DEFAULT_GATEWAY_TIERS,
   allocate,
@@ -85,7 +85,7 @@ const PAPER_S = 1223
 const YEAR = 8760
 
 const crypto: CryptoProvider = defaultCrypto()
-const witnesses: Identity[] = [1, 2, 3].map((i) => identityFromSeed(seed(0xa0, i), crypto))
+const witnesses: SeedIdentity[] = [1, 2, 3].map((i) => identityFromSeed(seed(0xa0, i), crypto))
 const config: CommunityConfig = createConfig({
   name: 'bench',
   token: { name: 'Wavelet', unit: 'WVL', decimals: 3 },

@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createAgent, createMemoryStore, identityFromSeed, type BlockStore, type HalfBlock, type Identity } from '@tally/core'
+import { createAgent, createMemoryStore, identityFromSeed, type BlockStore, type HalfBlock, type SeedIdentity } from '@tally/core'
 import {
   DEFAULT_GATEWAY_TIERS,
   approveLink,
@@ -64,7 +64,7 @@ const HOUR = 3_600_000
 const started = performance.now()
 const crypto = defaultCrypto()
 const rng = random(SEED)
-const newKey = (): Identity => identityFromSeed(Uint8Array.from({ length: 32 }, () => Math.floor(rng() * 256)), crypto)
+const newKey = (): SeedIdentity => identityFromSeed(Uint8Array.from({ length: 32 }, () => Math.floor(rng() * 256)), crypto)
 
 // ## The community
 
@@ -88,7 +88,7 @@ let now = config.start // the simulated clock: block timestamps and token expiry
 // checked on one pool of worker threads, every core.
 interface Witness {
   readonly name: string
-  readonly id: Identity
+  readonly id: SeedIdentity
   readonly directory: Directory
   readonly monitor: Monitor
   readonly karma: KarmaLedger
@@ -104,7 +104,7 @@ const witnesses: Witness[] = ['A', 'B', 'C'].map((name, i) => {
 
 interface Owner {
   readonly index: number
-  readonly id: Identity
+  readonly id: SeedIdentity
   readonly account: string
   readonly gateways: number
   /** Most claim every hour; some every few hours (catching up in order); a few not at all today. */

@@ -32,7 +32,7 @@ import {
   verifyFraudProof,
   type CryptoProvider,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
 } from '@tally/core'
 import { createRandom, decodeMessage, encodeMessage, type Message } from '@tally/gossip'
 import {
@@ -281,8 +281,8 @@ function mutate(base: Uint8Array, random: Rand, corpus: readonly Uint8Array[]): 
 
 // ## Helpers
 
-function sampleBlocks(honest: Identity, other: Identity, cheater: Identity, crypto: CryptoProvider): { honest: HalfBlock[]; cheater: HalfBlock[] } {
-  const chain = (id: Identity, n: number, link: Uint8Array): HalfBlock[] => {
+function sampleBlocks(honest: SeedIdentity, other: SeedIdentity, cheater: SeedIdentity, crypto: CryptoProvider): { honest: HalfBlock[]; cheater: HalfBlock[] } {
+  const chain = (id: SeedIdentity, n: number, link: Uint8Array): HalfBlock[] => {
     const out: HalfBlock[] = []
     for (let seq = 1; seq <= n; seq++) {
       const previous = out[seq - 2]

@@ -28,7 +28,7 @@ import {
   verifyFraudProof,
   type CborValue,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
   type UnsignedHalfBlock,
 } from '@tally/core'
 
@@ -51,7 +51,7 @@ function toJson(v: CborValue): Json {
 const seedOf = (label: string): Uint8Array => new Uint8Array(createHash('sha256').update(`tally/v1/test-vector/${label}`).digest())
 const names = ['alice', 'bob'] as const
 const seeds = Object.fromEntries(names.map((n) => [n, seedOf(n)])) as Record<(typeof names)[number], Uint8Array>
-const ids = Object.fromEntries(names.map((n) => [n, identityFromSeed(seeds[n])])) as Record<(typeof names)[number], Identity>
+const ids = Object.fromEntries(names.map((n) => [n, identityFromSeed(seeds[n])])) as Record<(typeof names)[number], SeedIdentity>
 
 // ## CBOR values
 

@@ -246,7 +246,7 @@ class ProtocolAgent implements Agent {
   async #next(linkPublicKey: Uint8Array, linkSeq: number, type: string, payload: CborValue): Promise<HalfBlock> {
     const latest = await this.store.latest(this.publicKey)
     const previousHash = latest === undefined ? GENESIS_HASH : blockHash(latest, this.#crypto)
-    return signBlock(
+    return await signBlock(
       {
         publicKey: this.publicKey,
         seq: (latest?.seq ?? 0) + 1,

@@ -6,22 +6,41 @@
  */
 
 /**
- * A signing key held by a provider. The secret never leaves it: implementations keep it in a
- * closure or a native handle, and expose only the public key and `sign`.
+ * A signing key. The secret never leaves it: implementations keep it in a closure, a native handle
+ * or a key store (a non-extractable WebCrypto key), and expose only the public key and `sign`.
+ *
+ * Signing may be asynchronous: a WebCrypto key signs through a Promise. Every caller awaits the
+ * result (`await key.sign(m)` costs nothing more than a microtask when it is a plain value);
+ * verifying and hashing stay synchronous fast paths.
  */
 export interface SigningKey {
   /** 32-byte Ed25519 public key. */
   readonly publicKey: Uint8Array
+  /** Ed25519 signature (64 bytes) over `message`, or a promise of it. */
+  sign(message: Uint8Array): Uint8Array | Promise<Uint8Array>
+}
+
+/**
+ * A signing key that signs synchronously: every key a provider makes from a seed. Functions that
+ * sign accept any `SigningKey` and answer synchronously when given one of these (see `SignResult`).
+ */
+export interface SyncSigningKey extends SigningKey {
   /** Ed25519 signature (64 bytes) over `message`. */
   sign(message: Uint8Array): Uint8Array
 }
+
+/**
+ * What a function that signs with a key of type `K` returns when it would return `T`: `T` itself
+ * for a synchronous key, else `T` or a promise of it (await it).
+ */
+export type SignResult<K extends SigningKey, T> = K extends SyncSigningKey ? T : T | Promise<T>
 
 /** Sign, verify and hash. Every method is synchronous: all three are CPU-bound and short. */
 export interface CryptoProvider {
   /** Short name for benchmarks and logs: 'noble', 'node', 'sodium'. */
   readonly name: string
-  /** A signing key from a 32-byte Ed25519 seed (the RFC 8032 secret key). */
-  signingKey(seed: Uint8Array): SigningKey
+  /** A signing key from a 32-byte Ed25519 seed (the RFC 8032 secret key); it signs synchronously. */
+  signingKey(seed: Uint8Array): SyncSigningKey
   /** True iff `signature` is a valid Ed25519 signature of `message` by `publicKey`; never throws on bad input. */
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
   /** SHA-256 digest. */

@@ -17,10 +17,11 @@
  */
 import { abytes, auint, concatBytes, describe, equalBytes } from './bytes.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from './cbor.js'
-import type { CryptoProvider, SigningKey } from './crypto-provider.js'
+import type { CryptoProvider, SignResult, SigningKey } from './crypto-provider.js'
 import { domainTag } from './domain.js'
 import { DecodeError } from './errors.js'
 import { nobleCrypto } from './noble-crypto.js'
+import { signThen } from './signing.js'
 
 /** One record in one agent's chain. Blocks are frozen: never mutate one. */
 export interface HalfBlock {
@@ -77,11 +78,11 @@ const cache = new WeakMap<HalfBlock, Cached>()
  * @param fields every field but the signature
  * @param key the owner's signing key; its public key must equal `fields.publicKey`
  * @param crypto provider used for the hash (default nobleCrypto)
- * @returns the frozen, signed block
+ * @returns the frozen, signed block; a promise of it when `key` signs asynchronously
  * @throws TypeError / RangeError naming the first malformed field
  * @example const b = signBlock({ publicKey, seq: 1, linkPublicKey: bob, linkSeq: 0, previousHash: GENESIS_HASH, type: 'note', payload: 'hi', timestamp: Date.now() }, key)
  */
-export function signBlock(fields: UnsignedHalfBlock, key: SigningKey, crypto: CryptoProvider = nobleCrypto): HalfBlock {
+export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: K, crypto: CryptoProvider = nobleCrypto): SignResult<K, HalfBlock> {
   checkFields(fields)
   auint('seq', fields.seq, 1)
   if (!equalBytes(key.publicKey, fields.publicKey)) {
@@ -98,20 +99,23 @@ export function signBlock(fields: UnsignedHalfBlock, key: SigningKey, crypto: Cr
     throw new RangeError(`"payload" nested deeper than ${BLOCK_LIMITS.maxDepth - 1} levels`)
   }
   const hash = crypto.sha256(concatBytes(domainTag('block'), unsigned))
-  const block: HalfBlock = Object.freeze({
-    publicKey: fields.publicKey,
-    seq: fields.seq,
-    linkPublicKey: fields.linkPublicKey,
-    linkSeq: fields.linkSeq,
-    previousHash: fields.previousHash,
-    type: fields.type,
-    payload: fields.payload,
-    timestamp: fields.timestamp,
-    signature: key.sign(hash),
+  return signThen(key, hash, (signature) => {
+    abytes('signature', signature, SIGNATURE_BYTES)
+    const block: HalfBlock = Object.freeze({
+      publicKey: fields.publicKey,
+      seq: fields.seq,
+      linkPublicKey: fields.linkPublicKey,
+      linkSeq: fields.linkSeq,
+      previousHash: fields.previousHash,
+      type: fields.type,
+      payload: fields.payload,
+      timestamp: fields.timestamp,
+      signature,
+    })
+    bytes.set(signature, unsigned.length)
+    cache.set(block, { unsigned, bytes, hash })
+    return block
   })
-  bytes.set(block.signature, unsigned.length)
-  cache.set(block, { unsigned, bytes, hash })
-  return block
 }
 
 /**

@@ -1,21 +1,30 @@
 /**
  * Identity: an agent's Ed25519 key pair. The 32-byte public key is the agent's identity.
- * The secret seed lives in a private field; `toString`, `toJSON` and `util.inspect` show only the
- * public key, and no error message ever includes the seed.
+ *
+ * Two kinds: a `SeedIdentity` holds its secret seed in a private field and signs synchronously;
+ * `createIdentity(key)` wraps a key held elsewhere (a non-extractable WebCrypto key, a hardware
+ * token), which may sign through a Promise. `toString`, `toJSON` and `util.inspect` show only the
+ * public key, and no error message ever includes a secret.
  * @module
  */
 import { abytes, toHex, type PublicKeyHex } from './bytes.js'
-import type { CryptoProvider, SigningKey } from './crypto-provider.js'
+import type { CryptoProvider, SigningKey, SyncSigningKey } from './crypto-provider.js'
 import { nobleCrypto } from './noble-crypto.js'
 
-/** An agent's key pair. */
+/** An agent's key pair: what an agent, a node or a wallet signs with. */
 export interface Identity extends SigningKey {
   /** 32-byte public key. */
   readonly publicKey: Uint8Array
   /** Public key as lowercase hex. */
   readonly publicKeyHex: PublicKeyHex
-  /** The provider that signs for this identity. */
+  /** The provider that verifies and hashes for this identity. */
   readonly crypto: CryptoProvider
+  /** Ed25519 signature over `message`, or a promise of it (await it). */
+  sign(message: Uint8Array): Uint8Array | Promise<Uint8Array>
+}
+
+/** An identity made from a 32-byte seed: signs synchronously, and can give its seed back. */
+export interface SeedIdentity extends Identity, SyncSigningKey {
   /** Ed25519 signature over `message`. */
   sign(message: Uint8Array): Uint8Array
   /**
@@ -27,12 +36,12 @@ export interface Identity extends SigningKey {
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom')
 
-class KeyPairIdentity implements Identity {
+class KeyPairIdentity implements SeedIdentity {
   readonly publicKey: Uint8Array
   readonly publicKeyHex: PublicKeyHex
   readonly crypto: CryptoProvider
   readonly #seed: Uint8Array
-  readonly #key: SigningKey
+  readonly #key: SyncSigningKey
 
   constructor(seed: Uint8Array, crypto: CryptoProvider) {
     this.#seed = Uint8Array.from(seed)
@@ -70,7 +79,7 @@ class KeyPairIdentity implements Identity {
  * @returns the identity
  * @example const alice = generateIdentity()
  */
-export function generateIdentity(crypto: CryptoProvider = nobleCrypto): Identity {
+export function generateIdentity(crypto: CryptoProvider = nobleCrypto): SeedIdentity {
   const seed = crypto.randomBytes(32)
   try {
     return new KeyPairIdentity(seed, crypto)
@@ -87,7 +96,53 @@ export function generateIdentity(crypto: CryptoProvider = nobleCrypto): Identity
  * @throws TypeError / RangeError when seed is not 32 bytes
  * @example const alice = identityFromSeed(savedSeed)
  */
-export function identityFromSeed(seed: Uint8Array, crypto: CryptoProvider = nobleCrypto): Identity {
+export function identityFromSeed(seed: Uint8Array, crypto: CryptoProvider = nobleCrypto): SeedIdentity {
   abytes('seed', seed, 32)
   return new KeyPairIdentity(seed, crypto)
+}
+
+/**
+ * An identity backed by a key held elsewhere: a non-extractable WebCrypto key, a hardware token.
+ * Its `sign` may return a Promise; everything that signs for an agent awaits it.
+ * @param key the signing key (its public key is the identity)
+ * @param crypto the provider that verifies and hashes (default nobleCrypto)
+ * @returns the identity
+ * @throws TypeError when key has no sign function, RangeError when its public key is not 32 bytes
+ * @example const id = createIdentity({ publicKey, sign: (m) => webCryptoSign(cryptoKey, m) })
+ */
+export function createIdentity(key: SigningKey, crypto: CryptoProvider = nobleCrypto): Identity {
+  if (typeof key?.sign !== 'function') throw new TypeError('"key" expected a SigningKey with a sign function')
+  abytes('key.publicKey', key.publicKey, 32)
+  return new KeyIdentity(key, crypto)
+}
+
+class KeyIdentity implements Identity {
+  readonly publicKey: Uint8Array
+  readonly publicKeyHex: PublicKeyHex
+  readonly crypto: CryptoProvider
+  readonly #key: SigningKey
+
+  constructor(key: SigningKey, crypto: CryptoProvider) {
+    this.#key = key
+    this.crypto = crypto
+    this.publicKey = Uint8Array.from(key.publicKey)
+    this.publicKeyHex = toHex(this.publicKey)
+    Object.freeze(this)
+  }
+
+  sign(message: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    return this.#key.sign(message)
+  }
+
+  toString(): string {
+    return `Identity(${this.publicKeyHex})`
+  }
+
+  toJSON(): { publicKey: PublicKeyHex } {
+    return { publicKey: this.publicKeyHex }
+  }
+
+  [INSPECT](): string {
+    return this.toString()
+  }
 }

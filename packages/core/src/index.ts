@@ -6,9 +6,10 @@
  */
 export { abytes, auint, compareBytes, concatBytes, equalBytes, fromHex, shortKey, toHex, type PublicKeyHex } from './bytes.js'
 export * from './errors.js'
-export type { CryptoProvider, SigningKey } from './crypto-provider.js'
+export type { CryptoProvider, SigningKey, SignResult, SyncSigningKey } from './crypto-provider.js'
 export { nobleCrypto } from './noble-crypto.js'
-export { generateIdentity, identityFromSeed, type Identity } from './identity.js'
+export { signThen } from './signing.js'
+export { createIdentity, generateIdentity, identityFromSeed, type Identity, type SeedIdentity } from './identity.js'
 export { DEFAULT_DECODE_LIMITS, cborEqual, decodeCanonical, encodeCanonical, type CborValue, type DecodeLimits } from './cbor.js'
 export { domainTag, type DomainName } from './domain.js'
 export {

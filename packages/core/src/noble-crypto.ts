@@ -6,7 +6,7 @@ import * as ed from '@noble/ed25519'
 import { sha256 as nobleSha256, sha512 } from '@noble/hashes/sha2.js'
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js'
 import { abytes } from './bytes.js'
-import type { CryptoProvider, SigningKey } from './crypto-provider.js'
+import type { CryptoProvider, SyncSigningKey } from './crypto-provider.js'
 
 // Verification follows libsodium's rules exactly (the nodeCrypto provider checks the same before
 // OpenSSL): S < L, R and A canonical and not of small order, and the cofactorless equation
@@ -21,7 +21,7 @@ const L = 2n ** 252n + 27742317777372353535851937790883648493n
  */
 export const nobleCrypto: CryptoProvider = {
   name: 'noble',
-  signingKey(seed: Uint8Array): SigningKey {
+  signingKey(seed: Uint8Array): SyncSigningKey {
     abytes('seed', seed, 32)
     useSyncHashes()
     const secret = Uint8Array.from(seed)

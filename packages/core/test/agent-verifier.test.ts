@@ -18,7 +18,7 @@ import {
   validate,
   verifyBlock,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
   type SignatureVerifier,
 } from '@tally/core'
 import { T0, alice, bob, carol, fields, rules } from './helpers.js'
@@ -36,7 +36,7 @@ function countingVerifier(lie?: (block: HalfBlock) => boolean | undefined): Sign
   return Object.assign(verifier, { asked })
 }
 
-function makeAgent(identity: Identity, verifySignatures: SignatureVerifier) {
+function makeAgent(identity: SeedIdentity, verifySignatures: SignatureVerifier) {
   let tick = 0
   return createAgent({ identity, store: createMemoryStore(), types: types(), clock: () => T0 + tick++, verifySignatures })
 }

@@ -390,7 +390,7 @@ Flip('a block survives decode → encode byte for byte (no malleable encodings)'
 
 Flip.run()
 
-// ## Identity
+// ## SeedIdentity
 
 const Id = suite('identity')
 

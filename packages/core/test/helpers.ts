@@ -15,7 +15,7 @@ import {
   type CborValue,
   type FraudProof,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
   type UnsignedHalfBlock,
 } from '@tally/core'
 
@@ -24,10 +24,10 @@ export function seedOf(n: number): Uint8Array {
   return new Uint8Array(32).fill(n)
 }
 
-export const alice: Identity = identityFromSeed(seedOf(1))
-export const bob: Identity = identityFromSeed(seedOf(2))
-export const carol: Identity = identityFromSeed(seedOf(3))
-export const mallory: Identity = identityFromSeed(seedOf(4))
+export const alice: SeedIdentity = identityFromSeed(seedOf(1))
+export const bob: SeedIdentity = identityFromSeed(seedOf(2))
+export const carol: SeedIdentity = identityFromSeed(seedOf(3))
+export const mallory: SeedIdentity = identityFromSeed(seedOf(4))
 
 /** A fixed timestamp (2023-11-14T22:13:20Z) so that blocks are reproducible. */
 export const T0 = 1_700_000_000_000
@@ -44,7 +44,7 @@ export interface BlockSpec {
 }
 
 /** The unsigned fields of a block by `id`, with defaults. */
-export function fields(id: Identity, spec: BlockSpec = {}): UnsignedHalfBlock {
+export function fields(id: SeedIdentity, spec: BlockSpec = {}): UnsignedHalfBlock {
   const seq = spec.seq ?? 1
   return {
     publicKey: id.publicKey,
@@ -59,7 +59,7 @@ export function fields(id: Identity, spec: BlockSpec = {}): UnsignedHalfBlock {
 }
 
 /** A block signed by `id` through the public API (signBlock). */
-export function block(id: Identity, spec: BlockSpec = {}): HalfBlock {
+export function block(id: SeedIdentity, spec: BlockSpec = {}): HalfBlock {
   return signBlock(fields(id, spec), id)
 }
 
@@ -68,7 +68,7 @@ export function block(id: Identity, spec: BlockSpec = {}): HalfBlock {
  * signBlock enforces (seq 0, oversize). The hash is computed on an unfrozen draft (blockHash does
  * not cache those), then signed with the identity, as an attacker holding the key could.
  */
-export function signRaw(f: UnsignedHalfBlock, id: Identity): HalfBlock {
+export function signRaw(f: UnsignedHalfBlock, id: SeedIdentity): HalfBlock {
   const draft = { ...f, signature: new Uint8Array(64) }
   return Object.freeze({ ...f, signature: id.sign(blockHash(draft)) })
 }
@@ -77,7 +77,7 @@ export function signRaw(f: UnsignedHalfBlock, id: Identity): HalfBlock {
  * An honest chain of `n` blocks by `id`, each chaining to the one before: unilateral blocks
  * unless `link` is given (then proposals to `link`).
  */
-export function chain(id: Identity, n: number, opts: { link?: Uint8Array; tag?: string; start?: HalfBlock } = {}): HalfBlock[] {
+export function chain(id: SeedIdentity, n: number, opts: { link?: Uint8Array; tag?: string; start?: HalfBlock } = {}): HalfBlock[] {
   const out: HalfBlock[] = []
   let prev = opts.start
   for (let i = 0; i < n; i++) {

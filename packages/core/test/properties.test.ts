@@ -28,12 +28,12 @@ import {
   type Agent,
   type CborValue,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
 } from '@tally/core'
 import { T0, alice, bob, block, carol, mallory, storeWith } from './helpers.ts'
 
 const types = createBlockTypes([{ name: 'note' }])
-const people: Identity[] = [alice, bob, carol]
+const people: SeedIdentity[] = [alice, bob, carol]
 
 // ## Random honest histories
 
@@ -181,7 +181,7 @@ type ForkKind = 'resign' | 'one-later' | 'one-earlier'
  * - one-later: a block at s+1 whose previousHash is not hash(s); the observer knows the chain up to s;
  * - one-earlier: another block at s; the observer knows the chain from s+1 on, which does not chain to it.
  */
-function forge(kind: ForkKind, victim: Identity, chain: readonly HalfBlock[], s: number, salt: number): { forged: HalfBlock; known: HalfBlock[] } {
+function forge(kind: ForkKind, victim: SeedIdentity, chain: readonly HalfBlock[], s: number, salt: number): { forged: HalfBlock; known: HalfBlock[] } {
   const honest = chain[s - 1]!
   if (kind === 'resign' || kind === 'one-earlier') {
     const forged = block(victim, {

@@ -27,7 +27,7 @@ import {
   type BlockTypes,
   type FraudProof,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
   type TypeContext,
   type ValidationResult,
 } from '@tally/core'
@@ -43,7 +43,7 @@ function expect(result: ValidationResult, level: string, expectedRules: string[]
 }
 
 /** Assert that `proofs` holds exactly one proof of `kind`, that it verifies alone, and accuses `who`. */
-function expectProof(proofs: readonly FraudProof[], kind: string, who: Identity): FraudProof {
+function expectProof(proofs: readonly FraudProof[], kind: string, who: SeedIdentity): FraudProof {
   assert.is(proofs.length, 1, `expected one proof, got ${proofs.map((p) => p.kind).join(', ') || 'none'}`)
   const proof = proofs[0]!
   assert.is(proof.kind, kind)
@@ -445,7 +445,7 @@ Types.run()
 
 const Agents = suite('agent: the proposal/agreement protocol')
 
-function makeAgent(identity: Identity, types: BlockTypes = noteTypes()) {
+function makeAgent(identity: SeedIdentity, types: BlockTypes = noteTypes()) {
   let tick = 0
   return createAgent({ identity, store: createMemoryStore(), types, clock: () => T0 + tick++ })
 }

@@ -16,7 +16,7 @@
  * witnesses by index (2 + 64 bytes each), so a certificate of k = 3 is about 290 bytes.
  * @module
  */
-import { DecodeError, abytes, auint, decodeCanonical, encodeCanonical, equalBytes, nobleCrypto, type CborValue, type CryptoProvider, type SigningKey } from '@tally/core'
+import { DecodeError, abytes, auint, decodeCanonical, encodeCanonical, equalBytes, nobleCrypto, type CborValue, type CryptoProvider, type SignResult, type SigningKey } from '@tally/core'
 import type { Community } from './community.js'
 import { configId, type CommunityConfig } from './config.js'
 import { checkQuorum, decodeSignatures, encodeSignatures, sortSignatures, witnessSign, type QuorumSignatures, type WitnessSignature } from './quorum.js'
@@ -64,7 +64,7 @@ export function certificateDigest(body: CertificateBody, crypto: CryptoProvider 
  * @throws RangeError when the key is not a witness of `config`, or config is not body.configId
  * @example const s = signCertificate(result.body, w1, config)
  */
-export function signCertificate(body: CertificateBody, witness: SigningKey, config: CommunityConfig, crypto: CryptoProvider = nobleCrypto): WitnessSignature {
+export function signCertificate<K extends SigningKey>(body: CertificateBody, witness: K, config: CommunityConfig, crypto: CryptoProvider = nobleCrypto): SignResult<K, WitnessSignature> {
   if (!equalBytes(configId(config, crypto), body.configId)) throw new RangeError('"config" is not the configuration named by the body')
   return witnessSign(witness, config, certificateDigest(body, crypto))
 }

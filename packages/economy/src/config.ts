@@ -30,6 +30,7 @@ import {
   toHex,
   type CborValue,
   type CryptoProvider,
+  type SignResult,
   type SigningKey,
 } from '@tally/core'
 import { decodeSignatures, encodeSignatures, sortSignatures, witnessSign, type QuorumSignatures, type WitnessSignature } from './quorum.js'
@@ -196,12 +197,12 @@ export function decodeConfig(bytes: Uint8Array): CommunityConfig {
  * @throws RangeError when the key is not in `signers`
  * @example const s = signConfig(v1, w1, genesis)
  */
-export function signConfig(
+export function signConfig<K extends SigningKey>(
   config: CommunityConfig,
-  witness: SigningKey,
+  witness: K,
   signers: CommunityConfig = config,
   crypto: CryptoProvider = nobleCrypto,
-): WitnessSignature {
+): SignResult<K, WitnessSignature> {
   return witnessSign(witness, signers, configId(config, crypto))
 }
 

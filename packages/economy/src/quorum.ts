@@ -12,7 +12,7 @@
  * Every listed signature must verify (no padding with junk), and at least k must be listed.
  * @module
  */
-import { DecodeError, abytes, equalBytes, nobleCrypto, type CborValue, type CryptoProvider, type SigningKey } from '@tally/core'
+import { DecodeError, abytes, equalBytes, nobleCrypto, type CborValue, type CryptoProvider, type SignResult, type SigningKey, signThen } from '@tally/core'
 import { isBytes, isUint } from './util.js'
 
 /** One witness's signature: its index in the configuration's witness list and 64 bytes. */
@@ -43,11 +43,11 @@ export interface WitnessSet {
  * @throws RangeError when the key is not in the witness set; TypeError/RangeError on a bad digest
  * @example const sig = witnessSign(w1, config, certificateDigest(body))
  */
-export function witnessSign(witness: SigningKey, set: WitnessSet, digest: Uint8Array): WitnessSignature {
+export function witnessSign<K extends SigningKey>(witness: K, set: WitnessSet, digest: Uint8Array): SignResult<K, WitnessSignature> {
   abytes('digest', digest, 32)
   const index = set.witnesses.findIndex((w) => equalBytes(w, witness.publicKey))
   if (index < 0) throw new RangeError('"witness" is not one of the configuration\'s witnesses')
-  return Object.freeze({ index, signature: witness.sign(digest) })
+  return signThen(witness, digest, (signature): WitnessSignature => Object.freeze({ index, signature }))
 }
 
 /**

@@ -15,7 +15,7 @@
  * A typical report is about 110 bytes.
  * @module
  */
-import { DecodeError, abytes, auint, concatBytes, decodeCanonical, domainTag, encodeCanonical, type CborValue, type SigningKey } from '@tally/core'
+import { DecodeError, abytes, auint, concatBytes, decodeCanonical, domainTag, encodeCanonical, type CborValue, type SignResult, type SigningKey, signThen } from '@tally/core'
 import { isBytes, isUint } from './util.js'
 
 /** What a component reports. */
@@ -56,7 +56,7 @@ const SIGNATURE_BYTES = 64
  * @throws TypeError / RangeError on malformed fields or a key that is not the component's
  * @example const bytes = signReport({ component: gw.publicKey, epoch: 7, seq: 0, metrics: [52_000, 140] }, gw, community.id)
  */
-export function signReport(report: MetricReport, key: SigningKey, community: Uint8Array): Uint8Array {
+export function signReport<K extends SigningKey>(report: MetricReport, key: K, community: Uint8Array): SignResult<K, Uint8Array> {
   abytes('component', report?.component, 32)
   abytes('community', community, 32)
   auint('epoch', report.epoch)
@@ -69,7 +69,7 @@ export function signReport(report: MetricReport, key: SigningKey, community: Uin
     throw new RangeError('"key" is not the component\'s key: a report is signed by its component')
   }
   const body = encodeCanonical([report.component, report.epoch, report.seq, [...report.metrics]])
-  return concatBytes(body, key.sign(reportMessage(community, body)))
+  return signThen(key, reportMessage(community, body), (signature) => concatBytes(body, signature))
 }
 
 /**

@@ -24,7 +24,10 @@ import {
   nobleCrypto,
   type CborValue,
   type CryptoProvider,
+  type SignResult,
   type SigningKey,
+  type SyncSigningKey,
+  signThen,
 } from '@tally/core'
 import type { CommunityConfig } from './config.js'
 import { checkQuorum, decodeSignatures, encodeSignatures, sortSignatures, witnessSign, type QuorumSignatures, type WitnessSignature } from './quorum.js'
@@ -92,11 +95,11 @@ export function registrationDigest(registration: Registration, crypto: CryptoPro
  * @throws RangeError when the key is neither the owner nor the component
  * @example const ownerSignature = signRegistration(reg, owner)
  */
-export function signRegistration(registration: Registration, key: SigningKey, crypto: CryptoProvider = nobleCrypto): Uint8Array {
+export function signRegistration<K extends SigningKey>(registration: Registration, key: K, crypto: CryptoProvider = nobleCrypto): SignResult<K, Uint8Array> {
   if (!equalBytes(key.publicKey, registration.owner) && !equalBytes(key.publicKey, registration.component)) {
     throw new RangeError('"key" is neither the owner nor the component of the registration')
   }
-  return key.sign(registrationDigest(registration, crypto))
+  return signThen(key, registrationDigest(registration, crypto), (signature) => signature)
 }
 
 /**
@@ -110,10 +113,12 @@ export function signRegistration(registration: Registration, key: SigningKey, cr
  * @throws TypeError / RangeError on malformed fields
  * @example const request = requestRegistration(alice, gateway, community.id, 'gateway')
  */
-export function requestRegistration(owner: SigningKey, component: SigningKey, community: Uint8Array, type: string, crypto: CryptoProvider = nobleCrypto): RegistrationRequest {
+export function requestRegistration<K extends SigningKey>(owner: K, component: SyncSigningKey, community: Uint8Array, type: string, crypto: CryptoProvider = nobleCrypto): SignResult<K, RegistrationRequest> {
   const registration: Registration = { community, owner: owner.publicKey, component: component.publicKey, type }
   const digest = registrationDigest(registration, crypto)
-  return Object.freeze({ ...registration, ownerSignature: owner.sign(digest), componentSignature: component.sign(digest) })
+  // the component's key lives with the component's software, from a seed; the owner's may be a wallet's
+  const componentSignature = component.sign(digest)
+  return signThen(owner, digest, (ownerSignature): RegistrationRequest => Object.freeze({ ...registration, ownerSignature, componentSignature }))
 }
 
 /**
@@ -140,16 +145,18 @@ export function approvedRegistration(request: RegistrationRequest, approvals: re
  * @throws RangeError when `witness` is not a witness of `config`
  * @example const a = approveRegistration(request, w1, community.current, community.id)
  */
-export function approveRegistration(
+export function approveRegistration<K extends SigningKey>(
   request: RegistrationRequest,
-  witness: SigningKey,
+  witness: K,
   config: CommunityConfig,
   community: Uint8Array,
   crypto: CryptoProvider = nobleCrypto,
-): Approval {
+): SignResult<K, Approval> {
   const check = checkRequest(request, config, community, crypto)
-  if (!check.ok) return check
-  return { ok: true, signature: witnessSign(witness, config, registrationDigest(request, crypto)) }
+  if (!check.ok) return check as SignResult<K, Approval>
+  const signature = witnessSign(witness, config, registrationDigest(request, crypto))
+  const approval = (s: WitnessSignature): Approval => ({ ok: true, signature: s })
+  return (signature instanceof Promise ? signature.then(approval) : approval(signature as WitnessSignature)) as SignResult<K, Approval>
 }
 
 /**
@@ -220,7 +227,7 @@ export function revocationDigest(revocation: Revocation, crypto: CryptoProvider 
  * @throws RangeError when `witness` is not a witness of `config`
  * @example const s = approveRevocation({ community, component }, w1, config)
  */
-export function approveRevocation(revocation: Revocation, witness: SigningKey, config: CommunityConfig, crypto: CryptoProvider = nobleCrypto): WitnessSignature {
+export function approveRevocation<K extends SigningKey>(revocation: Revocation, witness: K, config: CommunityConfig, crypto: CryptoProvider = nobleCrypto): SignResult<K, WitnessSignature> {
   return witnessSign(witness, config, revocationDigest(revocation, crypto))
 }
 

@@ -31,7 +31,9 @@ import {
   nobleCrypto,
   type CborValue,
   type CryptoProvider,
+  type SignResult,
   type SigningKey,
+  signThen,
 } from '@tally/core'
 import type { CommunityConfig } from './config.js'
 import { checkQuorum, decodeSignatures, encodeSignatures, sortSignatures, witnessSign, type QuorumSignatures, type WitnessSignature } from './quorum.js'
@@ -108,10 +110,10 @@ export function linkDigest(link: AccountLink, crypto: CryptoProvider = nobleCryp
  * @returns the request to send to the witnesses
  * @example const req = requestLink(alice, community.id, 'alice@ttn', token)
  */
-export function requestLink(agent: SigningKey, community: Uint8Array, account: string, credential: Uint8Array, crypto: CryptoProvider = nobleCrypto): LinkRequest {
+export function requestLink<K extends SigningKey>(agent: K, community: Uint8Array, account: string, credential: Uint8Array, crypto: CryptoProvider = nobleCrypto): SignResult<K, LinkRequest> {
   abytes('credential', credential)
   const link = { community, agent: agent.publicKey, account }
-  return Object.freeze({ ...link, agentSignature: agent.sign(linkDigest(link, crypto)), credential })
+  return signThen(agent, linkDigest(link, crypto), (agentSignature): LinkRequest => Object.freeze({ ...link, agentSignature, credential }))
 }
 
 /**
@@ -139,7 +141,7 @@ export async function approveLink(
     result = { ok: false, reason: `authorizer failed: ${(err as Error).message}` }
   }
   if (!result.ok) return { ok: false, reason: `not authorized: ${result.reason}` }
-  return { ok: true, signature: witnessSign(options.witness, options.config, digest) }
+  return { ok: true, signature: await witnessSign(options.witness, options.config, digest) }
 }
 
 /**
@@ -215,12 +217,12 @@ export function decodeLink(bytes: Uint8Array): SignedLink {
  * @throws TypeError / RangeError on malformed claims
  * @example const token = issueAccountToken(idp, { account: 'alice@ttn', agent: alice.publicKey, expires: Date.now() + 60_000 })
  */
-export function issueAccountToken(issuer: SigningKey, claims: { account: string; agent: Uint8Array; expires: number }): Uint8Array {
+export function issueAccountToken<K extends SigningKey>(issuer: K, claims: { account: string; agent: Uint8Array; expires: number }): SignResult<K, Uint8Array> {
   checkAccount(claims.account)
   abytes('agent', claims.agent, 32)
   auint('expires', claims.expires)
   const body = encodeCanonical([claims.account, claims.agent, claims.expires])
-  return concatBytes(body, issuer.sign(concatBytes(domainTag('account-token'), body)))
+  return signThen(issuer, concatBytes(domainTag('account-token'), body), (signature) => concatBytes(body, signature))
 }
 
 /**

@@ -4,7 +4,7 @@
  * Not a test file itself (the runner only runs *.test.ts).
  */
 import * as assert from 'uvu/assert'
-import { GENESIS_HASH, UNILATERAL_KEY, blockHash, identityFromSeed, signBlock, type HalfBlock, type Identity } from '@tally/core'
+import { GENESIS_HASH, UNILATERAL_KEY, blockHash, identityFromSeed, signBlock, type HalfBlock, type SeedIdentity } from '@tally/core'
 import {
   approveRegistration,
   approvedRegistration,
@@ -40,23 +40,23 @@ export function seedOf(n: number): Uint8Array {
   return seed
 }
 
-const identities = new Map<number, Identity>()
+const identities = new Map<number, SeedIdentity>()
 /** The identity of seed n (cached: noble key generation costs about a millisecond). */
-export function id(n: number): Identity {
+export function id(n: number): SeedIdentity {
   let identity = identities.get(n)
   if (identity === undefined) identities.set(n, (identity = identityFromSeed(seedOf(n))))
   return identity
 }
 
 /** Three witnesses (quorum 2), an identity provider, owners and components. */
-export const witnesses: readonly Identity[] = [id(1), id(2), id(3)]
-export const idp: Identity = id(9)
-export const alice: Identity = id(10)
-export const bob: Identity = id(11)
-export const carol: Identity = id(12)
-export const mallory: Identity = id(13)
+export const witnesses: readonly SeedIdentity[] = [id(1), id(2), id(3)]
+export const idp: SeedIdentity = id(9)
+export const alice: SeedIdentity = id(10)
+export const bob: SeedIdentity = id(11)
+export const carol: SeedIdentity = id(12)
+export const mallory: SeedIdentity = id(13)
 /** Component n (a gateway or router key). */
-export const component = (n: number): Identity => id(100 + n)
+export const component = (n: number): SeedIdentity => id(100 + n)
 
 /** A fixed timestamp (2023-11-14T22:13:20Z). */
 export const T0 = 1_700_000_000_000
@@ -81,14 +81,14 @@ export function configFields(overrides: Partial<ConfigFields> = {}): ConfigField
 }
 
 /** A genesis configuration signed by its first `signers` witnesses. */
-export function genesis(overrides: Partial<ConfigFields> = {}, signers: readonly Identity[] = witnesses.slice(0, 2)): { config: CommunityConfig; community: Community } {
+export function genesis(overrides: Partial<ConfigFields> = {}, signers: readonly SeedIdentity[] = witnesses.slice(0, 2)): { config: CommunityConfig; community: Community } {
   const config = createConfig(configFields(overrides))
   const community = createCommunity(signedConfig(config, signers.map((w) => signConfig(config, w))))
   return { config, community }
 }
 
 /** A registration of `comp` to `owner`, signed by both and approved by `approvers`. */
-export function registration(community: Community, owner: Identity, comp: Identity, type = 'gateway', approvers: readonly Identity[] = witnesses.slice(0, 2)): SignedRegistration {
+export function registration(community: Community, owner: SeedIdentity, comp: SeedIdentity, type = 'gateway', approvers: readonly SeedIdentity[] = witnesses.slice(0, 2)): SignedRegistration {
   const request = requestRegistration(owner, comp, community.id, type)
   const approvals = approvers.map((w) => {
     const a = approveRegistration(request, w, community.current, community.id)
@@ -108,7 +108,7 @@ export interface World {
 }
 
 /** A fresh world with `components` = [owner, component, type] registered through statements. */
-export function world(entries: readonly [Identity, Identity, string?][] = [], overrides: Partial<ConfigFields> = {}): World {
+export function world(entries: readonly [SeedIdentity, SeedIdentity, string?][] = [], overrides: Partial<ConfigFields> = {}): World {
   const { config, community } = genesis(overrides)
   const directory = createDirectory(community)
   for (const [owner, comp, type] of entries) {
@@ -119,8 +119,8 @@ export function world(entries: readonly [Identity, Identity, string?][] = [], ov
 }
 
 /** Submit one report per [component, metrics] for the monitor's open epoch, then close it. */
-export function runEpoch(w: World, reports: readonly [Identity, number[]][]): EpochResult {
-  const seqs = new Map<Identity, number>()
+export function runEpoch(w: World, reports: readonly [SeedIdentity, number[]][]): EpochResult {
+  const seqs = new Map<SeedIdentity, number>()
   for (const [comp, metrics] of reports) {
     const seq = seqs.get(comp) ?? 0
     seqs.set(comp, seq + 1)
@@ -131,7 +131,7 @@ export function runEpoch(w: World, reports: readonly [Identity, number[]][]): Ep
 }
 
 /** The certificate of an epoch result, signed by `signers`. */
-export function certificate(result: EpochResult, signers: readonly Identity[] = witnesses.slice(0, 2)): EpochCertificate {
+export function certificate(result: EpochResult, signers: readonly SeedIdentity[] = witnesses.slice(0, 2)): EpochCertificate {
   return certify(result.body, signers.map((w) => signCertificate(result.body, w, result.config)), result.config)
 }
 
@@ -164,7 +164,7 @@ export interface Step {
  * Blocks by `who`, each chaining to the one before (after `start`, if given), signed as an
  * attacker holding the key could: no rule is checked.
  */
-export function chainOf(who: Identity, steps: readonly Step[], start?: HalfBlock): HalfBlock[] {
+export function chainOf(who: SeedIdentity, steps: readonly Step[], start?: HalfBlock): HalfBlock[] {
   const out: HalfBlock[] = []
   let prev = start
   for (const step of steps) {

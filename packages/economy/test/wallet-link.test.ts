@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DecodeError, concatBytes } from '@tally/core'
+import { DecodeError, concatBytes, createIdentity } from '@tally/core'
 import {
   approveLink,
   approvedLink,
@@ -45,6 +45,15 @@ const Token = suite('wallet-link: token authorizer')
 
 Token('a fresh token for this agent and account authorizes', async () => {
   const request = requestLink(alice, community.id, 'alice@ttn', token())
+  assert.equal(await authorizer.authorize(request), { ok: true })
+})
+
+Token('a wallet whose key signs through a Promise makes the same request as its seed', async () => {
+  const wallet = createIdentity({ publicKey: alice.publicKey, sign: async (m) => alice.sign(m) })
+  const later = requestLink(wallet, community.id, 'alice@ttn', token())
+  assert.instance(later, Promise)
+  const request = await later
+  assert.equal(request, requestLink(alice, community.id, 'alice@ttn', token()))
   assert.equal(await authorizer.authorize(request), { ok: true })
 })
 

@@ -204,6 +204,7 @@ class Handshake {
   #resolve!: (r: HandshakeResult) => void
   #reject!: (e: Error) => void
   #done = false
+  #signing = false
   /** What we wait for next. */
   #expect: 'hello' | 'welcome' | 'auth'
   /** The transcript so far (the responder fills it on hello). */
@@ -246,6 +247,7 @@ class Handshake {
       const reason: HandshakeFailure = m.code === 'version' ? 'version' : 'peer-refused'
       return this.#fail(new HandshakeError(reason, `peer refused the handshake: ${m.code}${m.reason ? `: ${m.reason}` : ''}`), CLOSE_CODES.normal)
     }
+    if (this.#signing) return this.#refuse('protocol', `${m.type} arrived before our signature was sent`)
     if (m.type !== this.#expect) return this.#refuse('protocol', `expected ${this.#expect}, got ${m.type}`)
     if (m.type === 'hello') this.#onHello(m.versions, m.publicKey, m.challenge)
     else if (m.type === 'welcome') this.#onWelcome(m.versions, m.version, m.publicKey, m.challenge, m.signature)
@@ -270,9 +272,10 @@ class Handshake {
       initiatorChallenge: peerChallenge,
       responderChallenge: challenge,
     }
-    const signature = this.#identity.sign(handshakeSignable('responder', this.#transcript, this.#crypto))
     this.#expect = 'auth'
-    this.#send({ type: 'welcome', versions: this.#versions, version, publicKey: this.#identity.publicKey, challenge, signature })
+    this.#signThen(handshakeSignable('responder', this.#transcript, this.#crypto), (signature) => {
+      this.#send({ type: 'welcome', versions: this.#versions, version, publicKey: this.#identity.publicKey, challenge, signature })
+    })
   }
 
   // initiator: welcome → auth, done
@@ -296,8 +299,10 @@ class Handshake {
       return this.#refuse('bad-signature', `the responder's signature does not verify for ${shortKey(peerKey)}`)
     }
     this.#transcript = transcript
-    this.#send({ type: 'auth', signature: this.#identity.sign(handshakeSignable('initiator', transcript, this.#crypto)) })
-    this.#succeed()
+    this.#signThen(handshakeSignable('initiator', transcript, this.#crypto), (signature) => {
+      this.#send({ type: 'auth', signature })
+      this.#succeed()
+    })
   }
 
   // responder: auth, done
@@ -330,6 +335,23 @@ class Handshake {
       return false
     }
     return true
+  }
+
+  /**
+   * Sign with the identity, which may answer through a Promise (a WebCrypto key), then go on.
+   * No frame is expected meanwhile: one that arrives is a protocol error.
+   */
+  #signThen(message: Uint8Array, then: (signature: Uint8Array) => void): void {
+    const signed = this.#identity.sign(message)
+    if (signed instanceof Uint8Array) return then(signed)
+    this.#signing = true
+    signed.then(
+      (signature) => {
+        this.#signing = false
+        if (!this.#done) then(signature)
+      },
+      (err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err)), CLOSE_CODES.internalError),
+    )
   }
 
   #send(message: Message): void {

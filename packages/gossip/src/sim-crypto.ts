@@ -16,7 +16,7 @@
  *   tag(x)              = canonical CBOR text "tally/v1/<x>" (core's domain-tag layout)
  * @module
  */
-import { concatBytes, encodeCanonical, equalBytes, nobleCrypto, toHex, type CryptoProvider, type SigningKey } from '@tally/core'
+import { concatBytes, encodeCanonical, equalBytes, nobleCrypto, toHex, type CryptoProvider, type SyncSigningKey } from '@tally/core'
 
 const KEY_TAG = encodeCanonical('tally/v1/sim-key')
 const SECRET_TAG = encodeCanonical('tally/v1/sim-secret')
@@ -34,7 +34,7 @@ export function createSimCrypto(base: CryptoProvider = nobleCrypto): CryptoProvi
     concatBytes(sha256(concatBytes(secret, message)), sha256(concatBytes(message, secret)))
   return Object.freeze({
     name: 'sim',
-    signingKey(seed: Uint8Array): SigningKey {
+    signingKey(seed: Uint8Array): SyncSigningKey {
       if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new RangeError(`"seed" expected Uint8Array of length 32, got length=${(seed as Uint8Array)?.length}`)
       const publicKey = sha256(concatBytes(KEY_TAG, seed))
       const secret = sha256(concatBytes(SECRET_TAG, seed))

@@ -37,7 +37,7 @@ import {
   type CryptoProvider,
   type FraudProof,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
   type PublicKeyHex,
   type Transaction,
 } from '@tally/core'
@@ -88,7 +88,7 @@ export interface SimulatorOptions {
 export interface SimPeer {
   readonly index: number
   readonly role: Role
-  readonly identity: Identity
+  readonly identity: SeedIdentity
   readonly publicKey: Uint8Array
   /** Its node (undefined for a spammer or a liar, which run no node). */
   readonly node: Node | undefined
@@ -197,7 +197,7 @@ class Simulation implements Simulator {
     const roles = options.roles ?? (() => 'honest' as const)
 
     // identities and roles first: witness mode needs every witness key before any node exists
-    const made: { identity: Identity; role: Role }[] = []
+    const made: { identity: SeedIdentity; role: Role }[] = []
     for (let i = 0; i < n; i++) {
       const seedBytes = new Uint8Array(32)
       new DataView(seedBytes.buffer).setUint32(0, seed)

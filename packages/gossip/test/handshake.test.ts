@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ClosedError, RefusedError, domainTag, equalBytes, toHex, type Connection, type Identity } from '@tally/core'
+import { ClosedError, RefusedError, createIdentity, domainTag, equalBytes, toHex, type Connection, type Identity, type SeedIdentity } from '@tally/core'
 import {
   HandshakeError,
   createSeenCache,
@@ -90,6 +90,22 @@ Success('both sides learn the proved key, the version and the same session id', 
   assert.is(toHex(c.value.sessionId), toHex(s.value.sessionId))
   assert.is(c.value.sessionId.length, 32)
   assert.ok(clientConn.open && serverConn.open, 'the connection stays open for the session')
+})
+
+Success('identities that sign through a Promise (a WebCrypto key) complete the handshake', async () => {
+  const later = (id: SeedIdentity) => createIdentity({ publicKey: id.publicKey, sign: async (m) => { await Promise.resolve(); return id.sign(m) } })
+  const { c, s } = await both({ identity: later(alice), expectedPeer: bob.publicKey }, { identity: later(bob) })
+  assert.is(c.status, 'fulfilled', String((c as PromiseRejectedResult).reason))
+  assert.is(s.status, 'fulfilled', String((s as PromiseRejectedResult).reason))
+  if (c.status === 'fulfilled' && s.status === 'fulfilled') assert.is(toHex(c.value.sessionId), toHex(s.value.sessionId))
+})
+
+Success('a key that fails to sign fails the handshake and closes the connection', async () => {
+  const broken = createIdentity({ publicKey: bob.publicKey, sign: async () => { throw new Error('key store locked') } })
+  const { c, s, serverConn } = await both({ identity: alice }, { identity: broken })
+  assert.is(s.status, 'rejected')
+  assert.is(c.status, 'rejected')
+  assert.not.ok(serverConn.open)
 })
 
 Success('the highest common version is chosen', async () => {
@@ -334,7 +350,7 @@ Failures('the connection closes mid-handshake: ClosedError', async () => {
 
 Failures('bad options are caller mistakes', async () => {
   const { net, client } = await connectedPair()
-  assert.instance(await rejection(performHandshake(client, { identity: undefined as unknown as Identity })), TypeError)
+  assert.instance(await rejection(performHandshake(client, { identity: undefined as unknown as SeedIdentity })), TypeError)
   assert.instance(await rejection(performHandshake(client, { identity: alice, versions: [1, 2] })), RangeError)
   assert.instance(await rejection(performHandshake(client, { identity: alice, expectedPeer: new Uint8Array(3) })), RangeError)
   client.close()

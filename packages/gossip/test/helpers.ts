@@ -11,7 +11,7 @@ import {
   type CborValue,
   type Connection,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
 } from '@tally/core'
 import {
   createMemoryNetwork,
@@ -30,7 +30,7 @@ export { T0, alice, bob, carol, mallory, seedOf }
 
 /** A block by `id`: a seq-1 proposal of type 'note' to bob (alice for bob) unless told otherwise. */
 export function block(
-  id: Identity,
+  id: SeedIdentity,
   spec: { seq?: number; link?: Uint8Array; linkSeq?: number; previousHash?: Uint8Array; payload?: CborValue; type?: string } = {},
 ): HalfBlock {
   const seq = spec.seq ?? 1
@@ -50,7 +50,7 @@ export function block(
 }
 
 /** An honest chain of `n` unilateral blocks by `id`. */
-export function chain(id: Identity, n: number): HalfBlock[] {
+export function chain(id: SeedIdentity, n: number): HalfBlock[] {
   const out: HalfBlock[] = []
   let previous: HalfBlock | undefined
   for (let seq = 1; seq <= n; seq++) {

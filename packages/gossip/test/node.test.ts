@@ -6,7 +6,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ClosedError, RefusedError, blockHash, createFraudProof, equalBytes, signBlock, toHex, type FraudProof, type HalfBlock, type Identity } from '@tally/core'
+import { ClosedError, RefusedError, blockHash, createFraudProof, equalBytes, signBlock, toHex, type FraudProof, type HalfBlock, type SeedIdentity } from '@tally/core'
 import { DEFAULT_GOSSIP, TransactTimeoutError, WANT_ATTEMPTS, UnreachableError, createSession, encodeMessage, performHandshake, resolveLimits, type Node, type SessionMessage } from '@tally/gossip'
 import { crypto, forkOf, identity, line, link, memoryNodes, mesh, settle } from './fixtures/node-kit.ts'
 
@@ -359,7 +359,7 @@ const id8 = (key: Uint8Array): Uint8Array => key.slice(0, 8)
 const hex8 = (key: Uint8Array): string => toHex(key.subarray(0, 8))
 
 /** A block mallory signs at seq 1 of its own chain, proposing to `to`. */
-function mallorysBlock(m: Identity, to: Uint8Array, payload: number): HalfBlock {
+function mallorysBlock(m: SeedIdentity, to: Uint8Array, payload: number): HalfBlock {
   return signBlock({ publicKey: m.publicKey, seq: 1, linkPublicKey: to, linkSeq: 0, previousHash: new Uint8Array(32), type: 'note', payload, timestamp: 1 }, m, crypto)
 }
 

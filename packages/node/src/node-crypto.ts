@@ -14,7 +14,7 @@ import {
 import * as nodeCryptoModule from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { abytes, auint } from '@tally/core'
-import type { CryptoProvider, SigningKey } from '@tally/core'
+import type { CryptoProvider, SyncSigningKey } from '@tally/core'
 
 // RFC 8410 §7: the DER of a PKCS#8 OneAsymmetricKey for Ed25519 (OID 1.3.101.112) is this fixed
 // prefix followed by the 32-byte seed.
@@ -37,7 +37,7 @@ const publicKeys = new LRUCache<string, KeyObject>({ max: PUBLIC_KEY_CACHE_SIZE 
  */
 export const nodeCrypto: CryptoProvider = {
   name: 'node',
-  signingKey(seed: Uint8Array): SigningKey {
+  signingKey(seed: Uint8Array): SyncSigningKey {
     abytes('seed', seed, 32)
     const der = Buffer.concat([PKCS8_PREFIX, seed])
     const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })

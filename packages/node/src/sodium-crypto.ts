@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module'
 import { abytes, auint } from '@tally/core'
-import type { CryptoProvider, SigningKey } from '@tally/core'
+import type { CryptoProvider, SyncSigningKey } from '@tally/core'
 
 type Sodium = typeof import('sodium-native')
 
@@ -40,7 +40,7 @@ function load(): CryptoProvider | null {
 function sodiumProvider(sodium: Sodium): CryptoProvider {
   return {
     name: 'sodium',
-    signingKey(seed: Uint8Array): SigningKey {
+    signingKey(seed: Uint8Array): SyncSigningKey {
       abytes('seed', seed, 32)
       const publicKey = new Uint8Array(32)
       // libsodium's 64-byte secret key is seed ‖ publicKey; it stays in this closure.

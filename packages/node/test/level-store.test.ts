@@ -21,7 +21,7 @@ import {
   toHex,
   type BlockStore,
   type HalfBlock,
-  type Identity,
+  type SeedIdentity,
 } from '@tally/core'
 import { storeSuite } from '@tally/core/testing'
 import { openLevelStore } from '../src/level-store.js'
@@ -60,7 +60,7 @@ const bob = identityFromSeed(new Uint8Array(32).fill(2))
 const carol = identityFromSeed(new Uint8Array(32).fill(3))
 
 /** A signed block at any seq; `previous` chains it, else it links to nothing in particular. */
-function block(owner: Identity, seq: number, options: { previous?: HalfBlock; payload?: string; link?: Uint8Array; linkSeq?: number } = {}): HalfBlock {
+function block(owner: SeedIdentity, seq: number, options: { previous?: HalfBlock; payload?: string; link?: Uint8Array; linkSeq?: number } = {}): HalfBlock {
   const previousHash = options.previous !== undefined ? blockHash(options.previous) : seq === 1 ? GENESIS_HASH : new Uint8Array(32).fill(9)
   return signBlock(
     {
@@ -77,7 +77,7 @@ function block(owner: Identity, seq: number, options: { previous?: HalfBlock; pa
   )
 }
 
-function chain(owner: Identity, length: number, variant = ''): HalfBlock[] {
+function chain(owner: SeedIdentity, length: number, variant = ''): HalfBlock[] {
   const out: HalfBlock[] = []
   for (let seq = 1; seq <= length; seq++) {
     const previous = out[seq - 2]

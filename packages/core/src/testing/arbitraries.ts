@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import type { CborValue } from '../cbor.js'
 import type { CryptoProvider } from '../crypto-provider.js'
 import { GENESIS_HASH, UNILATERAL_KEY, blockHash, signBlock, type HalfBlock } from '../half-block.js'
-import { identityFromSeed, type Identity } from '../identity.js'
+import { identityFromSeed, type SeedIdentity } from '../identity.js'
 import type { AdversarialMove, Schedule, Step } from './scenario.js'
 
 /**
@@ -18,7 +18,7 @@ import type { AdversarialMove, Schedule, Step } from './scenario.js'
  * @returns an arbitrary of identities
  * @example fc.property(identityArb(), (id) => id.publicKey.length === 32)
  */
-export function identityArb(crypto?: CryptoProvider): fc.Arbitrary<Identity> {
+export function identityArb(crypto?: CryptoProvider): fc.Arbitrary<SeedIdentity> {
   return fc.uint8Array({ minLength: 32, maxLength: 32 }).map((seed) => identityFromSeed(seed, crypto))
 }
 
@@ -60,7 +60,7 @@ export function payloadArb(options: { depth?: number } = {}): fc.Arbitrary<CborV
  */
 export function honestChainArb(
   options: { minLength?: number; maxLength?: number; type?: string; crypto?: CryptoProvider } = {},
-): fc.Arbitrary<{ identity: Identity; blocks: HalfBlock[] }> {
+): fc.Arbitrary<{ identity: SeedIdentity; blocks: HalfBlock[] }> {
   const type = options.type ?? 'note'
   const entry = fc.record({ to: fc.option(fc.uint8Array({ minLength: 32, maxLength: 32 }), { nil: undefined }), payload: payloadArb({ depth: 2 }) })
   return fc

@@ -20,7 +20,7 @@ import type { CryptoProvider } from '../crypto-provider.js'
 import { FraudError, InvalidBlockError, RefusedError } from '../errors.js'
 import { fraudProofId, verifyFraudProof, type FraudProof } from '../fraud-proof.js'
 import { blockHash, decodeBlock, encodeBlock, signBlock, UNILATERAL_KEY, verifyBlock, type HalfBlock } from '../half-block.js'
-import { identityFromSeed, type Identity } from '../identity.js'
+import { identityFromSeed, type SeedIdentity } from '../identity.js'
 import { createMemoryStore } from '../memory-store.js'
 import type { BlockStore } from '../store.js'
 
@@ -221,7 +221,7 @@ export function nobodyFramed(result: ScenarioResult): boolean {
 
 interface Person {
   readonly index: number
-  readonly identity: Identity
+  readonly identity: SeedIdentity
   readonly honest: boolean
   readonly store: BlockStore
   readonly agent: Agent

@@ -10,7 +10,7 @@ import { createBlockTypes } from '../block-types.js'
 import { equalBytes, toHex } from '../bytes.js'
 import { createFraudProof, fraudProofId } from '../fraud-proof.js'
 import { GENESIS_HASH, UNILATERAL_KEY, blockHash, signBlock, type HalfBlock } from '../half-block.js'
-import { identityFromSeed, type Identity } from '../identity.js'
+import { identityFromSeed, type SeedIdentity } from '../identity.js'
 import type { BlockStore } from '../store.js'
 
 /** How the suite gets a fresh store and disposes of it. */
@@ -197,8 +197,8 @@ export function storeSuite(name: string, options: StoreSuiteOptions): void {
 
 // ## Private helpers
 
-const ids = new Map<string, Identity>()
-function id(name: string): Identity {
+const ids = new Map<string, SeedIdentity>()
+function id(name: string): SeedIdentity {
   let identity = ids.get(name)
   if (identity === undefined) {
     const seed = new Uint8Array(32)
@@ -212,7 +212,7 @@ const bob = () => id('bob')
 const carol = () => id('carol')
 
 /** An honest chain of unilateral blocks; `variant` changes the payloads (a fork of another variant). */
-function makeChain(owner: Identity, length: number, variant = ''): HalfBlock[] {
+function makeChain(owner: SeedIdentity, length: number, variant = ''): HalfBlock[] {
   const out: HalfBlock[] = []
   for (let seq = 1; seq <= length; seq++) {
     const previousHash = seq === 1 ? GENESIS_HASH : blockHash(out[seq - 2]!)
@@ -222,7 +222,7 @@ function makeChain(owner: Identity, length: number, variant = ''): HalfBlock[] {
 }
 
 /** A validly signed block at any seq, not chained to anything (stores do not validate). */
-function looseBlock(owner: Identity, seq: number): HalfBlock {
+function looseBlock(owner: SeedIdentity, seq: number): HalfBlock {
   const previousHash = seq === 1 ? GENESIS_HASH : new Uint8Array(32).fill(1)
   return signBlock({ publicKey: owner.publicKey, seq, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash, type: 'note', payload: seq, timestamp: 1 }, owner)
 }
