@@ -53,11 +53,18 @@ export class FraudError extends TallyError {
   }
 }
 
-/** The agent declined to countersign (policy, unknown type, or a counterparty known to cheat). */
+/**
+ * Something was declined: the agent would not countersign (policy, unknown type, a counterparty
+ * known to cheat), or a peer refused a request. `reason`, when set, is a stable machine-readable
+ * code (`'unknown-sender'`, `'insufficient-balance'`, ...) that travels back to whoever asked.
+ */
 export class RefusedError extends TallyError {
-  constructor(message: string) {
-    super('ERR_REFUSED', message)
+  /** Stable reason code, when the refusal has one. */
+  readonly reason: string | undefined
+  constructor(message: string, options?: { reason?: string; cause?: unknown }) {
+    super('ERR_REFUSED', message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'RefusedError'
+    this.reason = options?.reason
   }
 }
 

@@ -79,7 +79,7 @@ export type HandshakeFailure =
 /** A refused handshake: a core RefusedError (code ERR_REFUSED) with the failure's kind. */
 export class HandshakeError extends RefusedError {
   /** Why it was refused. */
-  readonly reason: HandshakeFailure
+  override readonly reason: HandshakeFailure
   /**
    * @param reason the kind of failure
    * @param message a description

@@ -1,0 +1,119 @@
+/**
+ * The protocol interface (type-only): what an application protocol hosted by a node is made of.
+ *
+ * Everything above blocks and fraud proofs — the economy's reports and certificates, markets,
+ * channels, data streams — is a `Protocol`: a name, message kinds with their codecs, limits and
+ * rate costs, and handlers that get a typed peer context. A node (@tally/gossip's `createNode`)
+ * hosts any number of them over one wire message code; protocol code never touches sockets, so it
+ * runs the same over ws, the memory network of the simulator, or a test double.
+ *
+ * On the wire a protocol message is `[name, kind, requestId, body]` inside the node's encrypted
+ * session, where `body` is the canonical CBOR value that the kind's `encode` returned. The host
+ * checks, before any handler runs: the protocol is hosted, the kind is one of its kinds, the
+ * body's encoding is within the kind's `maxBytes`, and `decode` accepts it. A frame that fails any
+ * of these costs its sender as any malformed frame does, and the handler never sees it.
+ *
+ * Writing one: see @tally/gossip's README ("Writing a protocol") for a worked example.
+ * @module
+ */
+import type { Agent } from './agent.js'
+import type { CborValue } from './cbor.js'
+import type { Clock } from './clock.js'
+import type { BlockStore } from './store.js'
+
+/** One kind of message of a protocol: its codec, its limit and what it costs its sender. */
+export interface MessageKind<T> {
+  /** Largest encoded body accepted, in bytes; a larger one is refused before it is decoded. */
+  readonly maxBytes: number
+  /**
+   * Tokens this message takes from its sender's rate budget, in units of one small gossip frame
+   * (a `push` of one block costs 1). Make expensive work expensive: a report that needs a
+   * signature check and a disk write costs more than a ping.
+   */
+  readonly cost: number
+  /** The body as a CBOR value (encoded canonically by the host). */
+  encode(message: T): CborValue
+  /**
+   * The message from a body the host decoded (canonical CBOR, within `maxBytes`). Throw a
+   * `DecodeError`, `TypeError` or `RangeError` naming what is wrong: the sender is charged and the
+   * message dropped.
+   */
+  decode(body: CborValue): T
+}
+
+/** A protocol's message kinds by name: `{ report: ReportMessage, ack: AckMessage }`. */
+export type ProtocolMessages = { readonly [kind: string]: unknown }
+
+/** A reply a handler gives to a request: one of the protocol's message kinds. */
+export type ProtocolReply<M extends ProtocolMessages> = { readonly [K in keyof M & string]: { readonly kind: K; readonly message: M[K] } }[keyof M & string]
+
+/** Options of a request. */
+export interface ProtocolRequestOptions {
+  /** Milliseconds to wait for the reply (default: the node's request timeout). */
+  readonly timeoutMs?: number
+}
+
+/** What a protocol can do with one connected peer. */
+export interface PeerContext<M extends ProtocolMessages> {
+  /** The peer's public key, proven by the session's handshake. */
+  readonly peer: Uint8Array
+  /** The hosting node's agent (its identity, chain and store). */
+  readonly agent: Agent
+  /** The hosting node's store. */
+  readonly store: BlockStore
+  /** The hosting node's clock (virtual in the simulator). */
+  readonly clock: Clock
+  /**
+   * Send a one-way message to this peer.
+   * @returns false when the session is closed or its send queue is full (the message is dropped)
+   */
+  send<K extends keyof M & string>(kind: K, message: M[K]): boolean
+  /**
+   * Send a request and wait for the peer's reply.
+   * @returns the reply (any kind of this protocol the peer's handler returned)
+   * @throws RefusedError (with the peer's reason code) when the peer refuses; a TimeoutError
+   *   DOMException after the timeout; ClosedError when the session closes first
+   */
+  request<K extends keyof M & string>(kind: K, message: M[K], options?: ProtocolRequestOptions): Promise<ProtocolReply<M>>
+}
+
+/**
+ * A handler for one kind of message. For a message sent with `request` it returns the reply (or
+ * throws a `ProtocolRefusal`, which reaches the requester as a `RefusedError` with its code); for
+ * a one-way message its return value is ignored. Any other exception is logged by the host and
+ * answered with a generic `internal` refusal: a handler never crashes its node.
+ */
+export type ProtocolHandler<M extends ProtocolMessages, K extends keyof M & string> = (
+  message: M[K],
+  context: PeerContext<M>,
+) => void | ProtocolReply<M> | Promise<void | ProtocolReply<M>>
+
+/** An application protocol that a node hosts. */
+export interface Protocol<M extends ProtocolMessages> {
+  /**
+   * Unique name with a version, lowercase, `a-z0-9` and `/._-`, at most 64 characters:
+   * `tally/economy/reports/1`. Peers that do not host it refuse its messages.
+   */
+  readonly name: string
+  /** Every message kind the protocol sends or accepts. */
+  readonly messages: { readonly [K in keyof M & string]: MessageKind<M[K]> }
+  /** Handlers for the kinds a peer may send unasked; a kind without one is refused. */
+  readonly handlers: { readonly [K in keyof M & string]?: ProtocolHandler<M, K> }
+  /** Called when a session to a peer opens (after the handshake). */
+  onPeer?(context: PeerContext<M>): void
+  /** Called when that session closes. */
+  onPeerGone?(peer: Uint8Array): void
+}
+
+/**
+ * What a node gives back when it starts hosting a protocol: the way to reach peers from outside a
+ * handler (a wallet sending a transfer, a component delivering its reports).
+ */
+export interface ProtocolHandle<M extends ProtocolMessages> {
+  /** The context for `peer`, connecting to it first when the node knows its address. */
+  peer(peer: Uint8Array): Promise<PeerContext<M>>
+  /** Contexts of every peer with an open session now. */
+  peers(): PeerContext<M>[]
+  /** Stop hosting the protocol: later messages of it are refused. */
+  close(): void
+}
