@@ -154,7 +154,7 @@ try {
     note(`core bench: appends on LevelDB, sync ${sync}`)
     const { store, dispose } = await levelStore(fallback, sync)
     try {
-      const agent = createAgent({ identity: identityFromSeed(seed(30), fallback), store })
+      const agent = createAgent({ head: 'local', identity: identityFromSeed(seed(30), fallback), store })
       let i = 0
       const m = await measure(() => agent.append('note', i++), { minMs: sync ? APPEND_MS / 2 : APPEND_MS })
       const seq = (await store.latest(agent.publicKey))?.seq
@@ -293,8 +293,8 @@ function txBound(sign: number, verify: number): number {
  */
 function txSteps(crypto: CryptoProvider, stores: readonly [BlockStore, BlockStore], pool?: VerifyPool): { task: Task; check(): Promise<void> } {
   const verify = pool === undefined ? {} : { verifySignatures: pool.verifyBlocks }
-  const a = createAgent({ identity: identityFromSeed(seed(10), crypto), store: stores[0], types, ...verify })
-  const b = createAgent({ identity: identityFromSeed(seed(11), crypto), store: stores[1], types, ...verify })
+  const a = createAgent({ head: 'local', identity: identityFromSeed(seed(10), crypto), store: stores[0], types, ...verify })
+  const b = createAgent({ head: 'local', identity: identityFromSeed(seed(11), crypto), store: stores[1], types, ...verify })
   let n = 0
   let balance = 4_000_000_000
   const transact = async (): Promise<void> => {
@@ -426,8 +426,8 @@ async function transferSizes(crypto: CryptoProvider): Promise<{ proposal: number
     for (const block of buildChain(ids[k]!, crypto, 9_999 + k)) batch.put(block)
     await batch.commit()
   }
-  const a = createAgent({ identity: ids[0], store: stores[0], types })
-  const b = createAgent({ identity: ids[1], store: stores[1], types })
+  const a = createAgent({ head: 'local', identity: ids[0], store: stores[0], types })
+  const b = createAgent({ head: 'local', identity: ids[1], store: stores[1], types })
   const proposal = await a.propose(b.publicKey, 'transfer', [54_321, 3_987_654_321])
   const agreement = await b.agree(proposal)
   await a.complete(agreement)

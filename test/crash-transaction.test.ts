@@ -24,7 +24,7 @@ const CHILD = join(import.meta.dirname, 'fixtures', 'tx-child.ts')
 const aliceSeed = new Uint8Array(32).fill(0x41)
 const alice = identityFromSeed(aliceSeed)
 const types = createBlockTypes([{ name: 'transfer' }])
-const bob = createAgent({ identity: identityFromSeed(new Uint8Array(32).fill(0x42)), store: createMemoryStore(), types })
+const bob = createAgent({ head: 'local', identity: identityFromSeed(new Uint8Array(32).fill(0x42)), store: createMemoryStore(), types })
 const dir = mkdtempSync(join(tmpdir(), 'tally-tx-crash-'))
 const path = join(dir, 'alice')
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
@@ -93,7 +93,7 @@ for (let trial = 1; trial <= TRIALS; trial++) {
       for (const [seq, hash] of reported) assert.is(known.get(seq), hash, `reported proposal ${seq} is stored`)
       // resume in this process: complete the open transaction if its agreement never arrived,
       // then propose once more, at latest + 1
-      const agent = createAgent({ identity: alice, store, types })
+      const agent = createAgent({ head: 'local', identity: alice, store, types })
       if (open !== undefined) {
         killedMidTransaction++
         const proposal = decodeBlock(open)

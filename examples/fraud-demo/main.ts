@@ -36,7 +36,7 @@ const head = (text: string) => console.log(`\n▶ ${text}`)
 const describe = (b: HalfBlock) => `#${b.seq} ${b.type} ${JSON.stringify(b.payload)} (${encodeBlock(b).length} bytes)`
 
 function agent(identity = generateIdentity()): Agent {
-  return createAgent({ identity, store: createMemoryStore(), types })
+  return createAgent({ head: 'local', identity, store: createMemoryStore(), types })
 }
 
 const aliceIdentity = generateIdentity()
@@ -70,7 +70,7 @@ const backup = createMemoryStore()
 const paid = await alice.propose(bob.publicKey, 'payment', { amount: 50 })
 await alice.complete(await bob.agree(paid))
 say('Alice', `pays Bob: ${describe(paid)} — Bob countersigned`)
-const cheatingAlice = createAgent({ identity: aliceIdentity, store: backup, types })
+const cheatingAlice = createAgent({ head: 'local', identity: aliceIdentity, store: backup, types })
 const doubleSpend = await cheatingAlice.propose(carol.publicKey, 'payment', { amount: 50 })
 say('Alice', `from the backup, signs ${describe(doubleSpend)} for Carol — the same seq ${doubleSpend.seq} again`)
 await carol.agree(doubleSpend)

@@ -126,7 +126,7 @@ for (const [index, gatewayCount] of counts.entries()) {
   const account = accountName(index, rng)
   const r = rng()
   const store = levelDir === undefined ? createMemoryStore({ crypto }) : await openLevelStore({ path: join(levelDir, String(index)), crypto })
-  const wallet = createWallet({ agent: createAgent({ identity: id, store, types, clock: () => now }), community, evidence })
+  const wallet = createWallet({ agent: createAgent({ head: 'local', identity: id, store, types, clock: () => now }), community, evidence })
   const policy = index === 0 || r < 0.75 ? 'prompt' : r < 0.95 ? 'batch' : 'dormant'
   ownerList.push({ index, id, account, gateways: gatewayCount, policy, phase: Math.floor(rng() * 6), store, wallet, lastClaimed: -1 })
 }
@@ -314,7 +314,7 @@ console.log(`Certificates: ${epochs.length} (${[...signers].map(([s, n]) => `${s
 console.log(`Owners: ${plural(claims, 'reward claim')}, ${plural(transfers, 'transfer')} (${units(moved)} ${config.token.unit}), ${plural(burns, 'burn')}`)
 
 // an auditor that saw nothing but the blocks: validates every one, then audits supply
-const auditor = createAgent({ identity: newKey(), store: createMemoryStore({ crypto }), types })
+const auditor = createAgent({ head: 'local', identity: newKey(), store: createMemoryStore({ crypto }), types })
 let invalid = 0
 let fraud = 0
 for (const block of created) {

@@ -89,7 +89,7 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
 
   // the honest receiver: an agent over a memory store that keeps what validates
   const types = createBlockTypes([{ name: 'note' }, { name: 'transfer' }])
-  const receiver = createAgent({ identity: identityFromSeed(seed(3), crypto), store: createMemoryStore({ crypto }), types })
+  const receiver = createAgent({ head: 'local', identity: identityFromSeed(seed(3), crypto), store: createMemoryStore({ crypto }), types })
 
   const messages: Message[] = [
     { type: 'hello', versions: [1], publicKey: honest.publicKey, challenge: seed(7) },

@@ -1,11 +1,17 @@
 /**
  * The agent: the proposal/agreement protocol, independent of any transport.
  *
- * Two promises it keeps:
- * - appends to its own chain are serialized: two concurrent calls never produce two blocks at one
- *   seq (one lock around read-latest → sign → store);
- * - a block is durable in the store before it is handed out, and the next seq is read from the
- *   store, so a restart can never make an honest agent sign two blocks at one seq.
+ * The promises it keeps (DESIGN.md, "The agent's promises"):
+ * - never sign twice at one seq: appends to its own chain are serialized (one lock around
+ *   read-latest → check → sign → store), a block is durable in the store before it is handed out,
+ *   and the next seq is read from the store, so neither concurrency nor a restart makes an honest
+ *   agent sign two blocks at one seq;
+ * - know your own head before signing: an agent whose store may be stale (a seed restored on a new
+ *   device, a backup restored, cleared site data) asks a `HeadSource` (its peers) for its chain's
+ *   head and recovers the missing blocks before its first signature; until then it refuses to sign
+ *   (`HeadUnknownError`). A brand-new identity says so (`generateIdentity()`, or `head: 'new'`);
+ * - never sign what its own rules reject: a new block is checked by its type's rules, under the
+ *   lock, before it is signed; an unregistered type is refused.
  * @module
  */
 import { abytes, equalBytes, shortKey } from './bytes.js'
@@ -13,7 +19,7 @@ import type { BlockTypes, TypeContext } from './block-types.js'
 import { createBlockTypes } from './block-types.js'
 import type { CborValue } from './cbor.js'
 import type { CryptoProvider } from './crypto-provider.js'
-import { ConflictError, FraudError, InvalidBlockError, RefusedError } from './errors.js'
+import { ConflictError, FraudError, HeadUnknownError, InvalidBlockError, RefusedError } from './errors.js'
 import { describeFraudProof, type FraudProof } from './fraud-proof.js'
 import {
   GENESIS_HASH,
@@ -23,9 +29,10 @@ import {
   isProposal,
   isWellFormed,
   signBlock,
+  verifyBlock,
   type HalfBlock,
 } from './half-block.js'
-import type { Identity } from './identity.js'
+import { isNewIdentity, type Identity } from './identity.js'
 import type { SignatureVerifier } from './ingest.js'
 import type { BlockStore } from './store.js'
 import { validate, type ValidateOptions, type ValidationResult } from './validate.js'
@@ -53,7 +60,36 @@ export interface AgentOptions {
    * checks with this thread's signing and storing.
    */
   verifySignatures?: SignatureVerifier
+  /**
+   * How the agent knows its own chain's head before its first signature:
+   * - a `HeadSource` (a node's peers): asked once, before the first signature of this agent
+   *   object; blocks the store lacks are fetched, checked and stored first. When nobody answers,
+   *   signing is refused with `HeadUnknownError` (and asked again at the next attempt);
+   * - `'local'`: the store is the whole truth: the identity is brand new (its chain is empty
+   *   everywhere), or this store is the chain's only copy and is never restored from a backup;
+   * - default: the store when it holds blocks of this chain, or an identity that
+   *   `generateIdentity()` just made; otherwise signing is refused with `HeadUnknownError`.
+   */
+  head?: HeadSource | 'local'
 }
+
+/** Where an agent learns its own chain's head: the peers or witnesses that hold copies of it. */
+export interface HeadSource {
+  /**
+   * The highest block of `publicKey`'s chain that anyone asked holds (undefined when nobody holds
+   * one). The agent checks that it is signed by `publicKey`, so a peer cannot make up a head.
+   * @throws when nobody could be asked (no peer reachable): the head is then unknown
+   */
+  head(publicKey: Uint8Array): Promise<HalfBlock | undefined>
+  /** Blocks of `publicKey`'s chain from seq `start` to `end` inclusive; may be partial, any order. */
+  fetch(publicKey: Uint8Array, start: number, end: number): Promise<readonly HalfBlock[]>
+}
+
+/**
+ * A payload, or a function that computes it under the agent's append lock from the chain's latest
+ * block (a balance that must follow from the last one: nothing else is appended in between).
+ */
+export type PayloadSource = CborValue | ((latest: HalfBlock | undefined) => CborValue | Promise<CborValue>)
 
 /** The protocol of one agent. */
 export interface Agent {
@@ -65,7 +101,7 @@ export interface Agent {
    * Propose a transaction to `counterparty`: a new block in this agent's chain, durable when returned.
    * @throws RefusedError when the counterparty is known to cheat
    */
-  propose(counterparty: Uint8Array, type: string, payload: CborValue): Promise<HalfBlock>
+  propose(counterparty: Uint8Array, type: string, payload: PayloadSource): Promise<HalfBlock>
   /**
    * Receive a proposal addressed to this agent: validate, apply the type's policy, append the
    * agreement. Idempotent: a proposal already agreed to returns the same agreement.
@@ -77,8 +113,12 @@ export interface Agent {
    * @throws InvalidBlockError, FraudError
    */
   complete(agreement: HalfBlock): Promise<Transaction>
-  /** Append a unilateral block (a reward claim), durable when returned. */
-  append(type: string, payload: CborValue): Promise<HalfBlock>
+  /**
+   * Append a unilateral block (a reward claim), durable when returned.
+   * @throws RefusedError for an unregistered type; InvalidBlockError when the type's rules reject
+   *   it (nothing is signed); HeadUnknownError while the chain's head is unknown
+   */
+  append(type: string, payload: PayloadSource): Promise<HalfBlock>
   /**
    * Ingest a block learnt from anyone (gossip, a crawl): validate, store it unless invalid, store
    * any fraud proof it produced. Returns the validation result; never throws on a bad block.
@@ -88,6 +128,13 @@ export interface Agent {
   addFraudProof(proof: FraudProof): Promise<void>
   /** True iff this agent holds a fraud proof against `publicKey` and so refuses it. */
   refuses(publicKey: Uint8Array): Promise<boolean>
+  /**
+   * Learn the chain's head now (from the `head` option's source) and recover missing blocks;
+   * otherwise this happens before the first signature.
+   * @returns the head's seq (0 for an empty chain)
+   * @throws HeadUnknownError when it cannot be known
+   */
+  recover(): Promise<number>
 }
 
 /**
@@ -104,6 +151,8 @@ export function createAgent(options: AgentOptions): Agent {
   return new ProtocolAgent(options)
 }
 
+const UNSIGNED = new Uint8Array(64)
+
 class ProtocolAgent implements Agent {
   readonly publicKey: Uint8Array
   readonly store: BlockStore
@@ -112,6 +161,8 @@ class ProtocolAgent implements Agent {
   readonly #types: BlockTypes
   readonly #clock: () => number
   readonly #verifySignatures: SignatureVerifier | undefined
+  readonly #head: HeadSource | 'local' | undefined
+  #headKnown = false
   #tail: Promise<unknown> = Promise.resolve()
 
   constructor(options: AgentOptions) {
@@ -124,14 +175,20 @@ class ProtocolAgent implements Agent {
     this.#types = options.types ?? createBlockTypes()
     this.#clock = options.clock ?? Date.now
     this.#verifySignatures = options.verifySignatures
+    const head = options.head
+    if (head !== undefined && head !== 'local' && (typeof head?.head !== 'function' || typeof head.fetch !== 'function')) {
+      throw new TypeError('"head" expected \'local\' or a HeadSource with head() and fetch()')
+    }
+    this.#head = head
   }
 
-  async propose(counterparty: Uint8Array, type: string, payload: CborValue): Promise<HalfBlock> {
+  async propose(counterparty: Uint8Array, type: string, payload: PayloadSource): Promise<HalfBlock> {
     abytes('counterparty', counterparty, 32)
     if (equalBytes(counterparty, this.publicKey)) throw new RangeError('"counterparty" is this agent: a block may not link to its own chain')
-    if (await this.store.hasFraud(counterparty)) throw new RefusedError(`${shortKey(counterparty)} is a proven cheater`)
+    this.#registered(type)
+    if (await this.store.hasFraud(counterparty)) throw new RefusedError(`${shortKey(counterparty)} is a proven cheater`, { reason: 'cheater' })
     return this.#serialized(async () => {
-      const block = await this.#next(counterparty, 0, type, payload)
+      const block = await this.#next(counterparty, 0, type, payload, undefined)
       await this.store.batch().put(block).commit()
       return block
     })
@@ -159,7 +216,7 @@ class ProtocolAgent implements Agent {
         throw new RefusedError(`policy for "${proposal.type}" declined the proposal`)
       }
       const payload = type.agreementPayload !== undefined ? await type.agreementPayload(proposal, ctx) : proposal.payload
-      const agreement = await this.#next(proposal.publicKey, proposal.seq, proposal.type, payload)
+      const agreement = await this.#next(proposal.publicKey, proposal.seq, proposal.type, payload, proposal)
       await this.store.batch().put(proposal).put(agreement).commit()
       return agreement
     })
@@ -178,9 +235,10 @@ class ProtocolAgent implements Agent {
     return { proposal, agreement }
   }
 
-  async append(type: string, payload: CborValue): Promise<HalfBlock> {
+  async append(type: string, payload: PayloadSource): Promise<HalfBlock> {
+    this.#registered(type)
     return this.#serialized(async () => {
-      const block = await this.#next(UNILATERAL_KEY, 0, type, payload)
+      const block = await this.#next(UNILATERAL_KEY, 0, type, payload, undefined)
       await this.store.batch().put(block).commit()
       return block
     })
@@ -210,7 +268,75 @@ class ProtocolAgent implements Agent {
   }
 
   async refuses(publicKey: Uint8Array): Promise<boolean> {
+    abytes('publicKey', publicKey, 32)
     return this.store.hasFraud(publicKey)
+  }
+
+  async recover(): Promise<number> {
+    return this.#serialized(async () => {
+      await this.#knowHead()
+      return (await this.store.latest(this.publicKey))?.seq ?? 0
+    })
+  }
+
+  /** Refuse a block type without rules: nobody would countersign or accept it. */
+  #registered(type: string): void {
+    if (typeof type !== 'string') throw new TypeError('"type" expected string')
+    if (this.#types.get(type) === undefined) throw new RefusedError(`no rules for block type "${type}": register it with createBlockTypes`, { reason: 'unknown-type' })
+  }
+
+  /** Make sure the chain's head is known before signing (call inside #serialized). */
+  async #knowHead(): Promise<void> {
+    if (this.#headKnown) return
+    const head = this.#head
+    if (head === 'local') {
+      this.#headKnown = true
+      return
+    }
+    const local = (await this.store.latest(this.publicKey))?.seq ?? 0
+    if (head === undefined) {
+      if (local === 0 && !isNewIdentity(this.#identity)) {
+        throw new HeadUnknownError(
+          `the store holds no block of ${shortKey(this.publicKey)} and the identity was not just generated: ` +
+            "its chain may exist elsewhere (a restored seed). Give the agent a head source (its node's peers) to recover it, or head: 'local' for a brand-new identity",
+        )
+      }
+      this.#headKnown = true
+      return
+    }
+    let top: HalfBlock | undefined
+    try {
+      top = await head.head(this.publicKey)
+    } catch (err) {
+      throw new HeadUnknownError(`nobody could tell the head of ${shortKey(this.publicKey)}'s chain: ${(err as Error)?.message ?? err}`, { cause: err })
+    }
+    if (top !== undefined) {
+      // only a block this identity signed can say where its chain is
+      if (!isWellFormed(top) || !equalBytes(top.publicKey, this.publicKey) || !verifyBlock(top, this.#crypto)) {
+        throw new HeadUnknownError(`the head offered for ${shortKey(this.publicKey)}'s chain is not a block it signed`)
+      }
+      if (top.seq > local) await this.#recoverBlocks(head, local, top)
+    }
+    this.#headKnown = true
+  }
+
+  /** Fetch, check and store the blocks of this chain from seq `local + 1` to `remote`. */
+  async #recoverBlocks(source: HeadSource, local: number, top: HalfBlock): Promise<void> {
+    const end = top.seq
+    const got = end - 1 > local ? [...(await source.fetch(this.publicKey, local + 1, end - 1)), top] : [top]
+    const bySeq = new Map<number, HalfBlock>()
+    for (const block of got) {
+      if (isWellFormed(block) && equalBytes(block.publicKey, this.publicKey) && block.seq > local && block.seq <= end) bySeq.set(block.seq, block)
+    }
+    for (let seq = local + 1; seq <= end; seq++) {
+      const block = bySeq.get(seq)
+      if (block === undefined) throw new HeadUnknownError(`recovery of ${shortKey(this.publicKey)}'s chain got no block at seq ${seq} of ${end}`)
+      const result = await validate(block, this.#validateOptions(undefined))
+      if (result.level === 'invalid' || result.fraud.length > 0) {
+        throw new HeadUnknownError(`recovery of ${shortKey(this.publicKey)}'s chain got an invalid block at seq ${seq}: ${result.errors.map((e) => e.rule).join(', ')}`)
+      }
+      await this.store.batch().put(block).commit()
+    }
   }
 
   /**
@@ -242,24 +368,35 @@ class ProtocolAgent implements Agent {
     return result
   }
 
-  /** Sign the next block of this agent's chain (call inside #serialized). */
-  async #next(linkPublicKey: Uint8Array, linkSeq: number, type: string, payload: CborValue): Promise<HalfBlock> {
+  /**
+   * Sign the next block of this agent's chain (call inside #serialized): know the head, compute
+   * the payload, check the block by its type's rules, and only then sign it.
+   */
+  async #next(linkPublicKey: Uint8Array, linkSeq: number, type: string, source: PayloadSource, linked: HalfBlock | undefined): Promise<HalfBlock> {
+    await this.#knowHead()
     const latest = await this.store.latest(this.publicKey)
-    const previousHash = latest === undefined ? GENESIS_HASH : blockHash(latest, this.#crypto)
-    return await signBlock(
-      {
-        publicKey: this.publicKey,
-        seq: (latest?.seq ?? 0) + 1,
-        linkPublicKey,
-        linkSeq,
-        previousHash,
-        type,
-        payload,
-        timestamp: this.#clock(),
-      },
-      this.#identity,
-      this.#crypto,
-    )
+    const payload = typeof source === 'function' ? await source(latest) : source
+    const fields = {
+      publicKey: this.publicKey,
+      seq: (latest?.seq ?? 0) + 1,
+      linkPublicKey,
+      linkSeq,
+      previousHash: latest === undefined ? GENESIS_HASH : blockHash(latest, this.#crypto),
+      type,
+      payload,
+      timestamp: this.#clock(),
+    }
+    const rules = this.#types.get(type)
+    if (rules?.validate !== undefined) {
+      // the block as it will be, but for the signature its rules never read
+      const draft: HalfBlock = Object.freeze({ ...fields, signature: UNSIGNED })
+      const verdict = await rules.validate(draft, { store: this.store, crypto: this.#crypto, previous: latest, linked })
+      if (verdict.errors.length > 0 || verdict.fraud !== undefined) {
+        const errors = verdict.errors.length > 0 ? verdict.errors : [{ rule: 'type-fraud', message: `the ${type} rules found fraud: ${verdict.fraud!.kind}` }]
+        throw new InvalidBlockError(`refused to sign a ${type} block that its own rules reject`, errors)
+      }
+    }
+    return await signBlock(fields, this.#identity, this.#crypto)
   }
 
   /** Run `fn` after every earlier append finished: one append at a time. */

@@ -14,6 +14,7 @@ export type TallyErrorCode =
   | 'ERR_CONFLICT'
   | 'ERR_CLOSED'
   | 'ERR_STORE_VERSION'
+  | 'ERR_HEAD_UNKNOWN'
 
 /** Base class: every Tally operational error has `name` and `code`. */
 export class TallyError extends Error {
@@ -97,5 +98,17 @@ export class ClosedError extends TallyError {
   constructor(message = 'closed') {
     super('ERR_CLOSED', message)
     this.name = 'ClosedError'
+  }
+}
+
+/**
+ * The agent does not know its own chain's head, so it refuses to sign: its store may be stale (a
+ * restored seed or backup) and signing could repeat a seq, which is fraud. Recover from peers
+ * (a `head` source), or declare that the store is the whole truth (`head: 'local'`).
+ */
+export class HeadUnknownError extends TallyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_HEAD_UNKNOWN', message, options)
+    this.name = 'HeadUnknownError'
   }
 }

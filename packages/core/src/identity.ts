@@ -82,10 +82,26 @@ class KeyPairIdentity implements SeedIdentity {
 export function generateIdentity(crypto: CryptoProvider = nobleCrypto): SeedIdentity {
   const seed = crypto.randomBytes(32)
   try {
-    return new KeyPairIdentity(seed, crypto)
+    const identity = new KeyPairIdentity(seed, crypto)
+    generated.add(identity)
+    return identity
   } finally {
     seed.fill(0)
   }
+}
+
+// Identities made from fresh random bytes in this process: their chains cannot exist anywhere yet.
+const generated = new WeakSet<Identity>()
+
+/**
+ * Whether `identity` was made by `generateIdentity()` in this process, so that its chain is
+ * certainly empty (an agent needs no peer to learn its head).
+ * @param identity any identity
+ * @returns true for a freshly generated one
+ * @example isNewIdentity(generateIdentity()) // true; identityFromSeed(seed) gives false
+ */
+export function isNewIdentity(identity: Identity): boolean {
+  return generated.has(identity)
 }
 
 /**

@@ -38,7 +38,7 @@ function countingVerifier(lie?: (block: HalfBlock) => boolean | undefined): Sign
 
 function makeAgent(identity: SeedIdentity, verifySignatures: SignatureVerifier) {
   let tick = 0
-  return createAgent({ identity, store: createMemoryStore(), types: types(), clock: () => T0 + tick++, verifySignatures })
+  return createAgent({ head: 'local', identity, store: createMemoryStore(), types: types(), clock: () => T0 + tick++, verifySignatures })
 }
 
 /** The block with one bit of its signature flipped, decoded from bytes as a received block is. */

@@ -92,8 +92,8 @@ const Agent = suite('agent: an identity that signs asynchronously')
 Agent('transacts with a seed identity; both halves validate', async () => {
   const types = createBlockTypes([{ name: 'note' }])
   const aliceSeed = identityFromSeed(new Uint8Array(32).fill(1))
-  const alice = createAgent({ identity: asyncTwin(aliceSeed).identity, store: createMemoryStore(), types })
-  const bob = createAgent({ identity: identityFromSeed(new Uint8Array(32).fill(2)), store: createMemoryStore(), types })
+  const alice = createAgent({ head: 'local', identity: asyncTwin(aliceSeed).identity, store: createMemoryStore(), types })
+  const bob = createAgent({ head: 'local', identity: identityFromSeed(new Uint8Array(32).fill(2)), store: createMemoryStore(), types })
   const proposal = await alice.propose(bob.publicKey, 'note', 'hi')
   const agreement = await bob.agree(proposal)
   await alice.complete(agreement)
@@ -104,7 +104,7 @@ Agent('transacts with a seed identity; both halves validate', async () => {
 Agent('many racing appends with a slow key still make one block per seq, chained', async () => {
   const types = createBlockTypes([{ name: 'note' }])
   const twin = asyncTwin(identityFromSeed(new Uint8Array(32).fill(3)))
-  const agent = createAgent({ identity: twin.identity, store: createMemoryStore(), types })
+  const agent = createAgent({ head: 'local', identity: twin.identity, store: createMemoryStore(), types })
   const blocks = await Promise.all(Array.from({ length: 50 }, (_, i) => agent.append('note', i)))
   assert.equal(blocks.map((b) => b.seq).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1))
   assert.is(twin.calls(), 50)
@@ -124,7 +124,7 @@ Agent('a key that fails to sign leaves the chain as it was', async () => {
       return seed.sign(m)
     },
   })
-  const agent = createAgent({ identity: flaky, store: createMemoryStore(), types })
+  const agent = createAgent({ head: 'local', identity: flaky, store: createMemoryStore(), types })
   try {
     await agent.append('note', 'x')
     assert.unreachable('a failed signature must reject')

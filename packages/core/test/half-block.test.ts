@@ -450,7 +450,7 @@ Id('toString, JSON.stringify, util.inspect and template strings never show the s
 
 Id('an agent built on an identity does not show the seed either', () => {
   const id = identityFromSeed(SEED)
-  const agent = createAgent({ identity: id, store: createMemoryStore() })
+  const agent = createAgent({ head: 'local', identity: id, store: createMemoryStore() })
   const shown = [inspect(agent, { showHidden: true, depth: 4 }), JSON.stringify(agent, (_k, v) => (v instanceof Uint8Array ? toHex(v) : v))]
   for (const s of shown) assert.not.ok(s.includes(SEED_HEX), `seed shown in: ${s.slice(0, 80)}`)
 })

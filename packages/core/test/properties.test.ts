@@ -65,7 +65,7 @@ interface History {
 async function play(ops: readonly Op[]): Promise<History> {
   let tick = 0
   const clock = (): number => T0 + tick++
-  const agents = people.map((identity) => createAgent({ identity, store: createMemoryStore(), types, clock }))
+  const agents = people.map((identity) => createAgent({ head: 'local', identity, store: createMemoryStore(), types, clock }))
   const blocks: HalfBlock[] = []
   const later: [Agent, Agent, HalfBlock][] = []
   const answer = async (proposer: Agent, counterparty: Agent, p: HalfBlock): Promise<void> => {
@@ -118,7 +118,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out
 }
 
-const observerOf = (): Agent => createAgent({ identity: mallory, store: createMemoryStore(), types })
+const observerOf = (): Agent => createAgent({ head: 'local', identity: mallory, store: createMemoryStore(), types })
 
 // ## Honest histories validate
 

@@ -11,6 +11,7 @@ import {
   GENESIS_HASH,
   InvalidBlockError,
   RefusedError,
+  signBlock,
   UNILATERAL_KEY,
   blockHash,
   createAgent,
@@ -447,7 +448,7 @@ const Agents = suite('agent: the proposal/agreement protocol')
 
 function makeAgent(identity: SeedIdentity, types: BlockTypes = noteTypes()) {
   let tick = 0
-  return createAgent({ identity, store: createMemoryStore(), types, clock: () => T0 + tick++ })
+  return createAgent({ head: 'local', identity, store: createMemoryStore(), types, clock: () => T0 + tick++ })
 }
 
 Agents('propose → agree → complete: both halves in both stores, linked, validating elsewhere', async () => {
@@ -495,7 +496,13 @@ Agents('agree is idempotent: the same proposal, even re-decoded, gets the same a
 Agents('an unknown type is refused with RefusedError (ERR_REFUSED) and nothing is appended', async () => {
   const a = makeAgent(alice)
   const b = makeAgent(bob, createBlockTypes())
-  const p = await a.propose(bob.publicKey, 'mystery', 1)
+  // the proposer refuses to sign a type it has no rules for
+  const own = await rejectsLike(a.propose(bob.publicKey, 'mystery', 1), RefusedError, 'ERR_REFUSED')
+  assert.is((own as RefusedError).reason, 'unknown-type')
+  await rejectsLike(a.append('mystery', 1), RefusedError, 'ERR_REFUSED')
+  assert.is(await a.store.latest(alice.publicKey), undefined)
+  // and the counterparty refuses one signed elsewhere
+  const p = signBlock(fields(alice, { type: 'mystery', link: bob.publicKey, payload: 1 }), alice)
   await rejectsLike(b.agree(p), RefusedError, 'ERR_REFUSED')
   assert.is(await b.store.latest(bob.publicKey), undefined)
 })

@@ -2,11 +2,11 @@
  * The wallet: an agent's economic operations — claim a reward, send, accept, burn — each making a
  * block whose balance follows from the last one.
  *
- * Why a wallet and not bare agent calls: a block's balance is computed from the chain's latest
- * balance *before* the block is signed. Two operations running at once could both start from the
- * same balance, and the agent would sign a chain whose balances do not add up — fraud against
- * itself. The wallet runs its operations one at a time, so an honest agent that does all its
- * economic work through its wallet can never be accused.
+ * A block's balance follows from the chain's latest balance, so it is computed under the agent's
+ * append lock (a payload function given to `propose`/`append`): nothing the node appends meanwhile
+ * (an agreement to an incoming transfer) can come between reading the balance and signing. The
+ * agent also checks the block by the economy's rules before it signs, so even a caller that goes
+ * around the wallet cannot make an honest agent sign a balance that does not add up.
  * @module
  */
 import {
@@ -131,14 +131,14 @@ export function createWallet(options: WalletOptions): Wallet {
         const errors = verifyRewardEvidence(agent.publicKey, { epoch: certificate.epoch, amount: claim.amount, root: certificate.root }, { certificate, proof }, community)
         if (errors.length > 0) throw new InvalidBlockError('the evidence does not back this claim', errors)
         evidence.put(agent.publicKey, claim.amount, { certificate, proof })
-        const payload = rewardPayload({ epoch: certificate.epoch, amount: claim.amount, before: await balance(), root: certificate.root })
-        return agent.append(REWARD, payload)
+        // the balance is read under the agent's append lock: nothing can be appended in between
+        return agent.append(REWARD, async () => rewardPayload({ epoch: certificate.epoch, amount: claim.amount, before: await balance(), root: certificate.root }))
       }),
     send: (to: Uint8Array, amount: number) =>
       serialized(async () => {
         abytes('to', to, 32)
-        const after = await spend(amount)
-        return agent.propose(to, TRANSFER, { amount, balance: after })
+        auint('amount', amount, 1)
+        return agent.propose(to, TRANSFER, async () => ({ amount, balance: await spend(amount) }))
       }),
     accept: (proposal: HalfBlock, history: readonly HalfBlock[] = []) =>
       serialized(async () => {
@@ -152,8 +152,8 @@ export function createWallet(options: WalletOptions): Wallet {
     complete: (agreement: HalfBlock) => serialized(() => agent.complete(agreement)),
     burn: (amount: number) =>
       serialized(async () => {
-        const after = await spend(amount)
-        return agent.append(BURN, { amount, balance: after })
+        auint('amount', amount, 1)
+        return agent.append(BURN, async () => ({ amount, balance: await spend(amount) }))
       }),
   })
 }

@@ -13,7 +13,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { createAgent, createMemoryStore, validate, type Agent, type HalfBlock } from '@tally/core'
+import { createAgent, createMemoryStore, validate, type Agent, type CborValue, type HalfBlock } from '@tally/core'
 import {
   auditSupply,
   createEconomyTypes,
@@ -63,9 +63,9 @@ async function simulate(program: readonly Command[]): Promise<void> {
   everyone.forEach((who, i) => w.directory.addVerified({ component: component(i + 1).publicKey, owner: who.publicKey, type: 'gateway' }))
   const evidence = createEvidenceStore(w.community)
   const types = createEconomyTypes({ community: w.community, evidence })
-  const agents = everyone.map((identity) => createAgent({ identity, store: createMemoryStore(), types }))
+  const agents = everyone.map((identity) => createAgent({ head: 'local', identity, store: createMemoryStore(), types }))
   const wallets: Wallet[] = agents.map((agent) => createWallet({ agent, community: w.community, evidence }))
-  const observer = createAgent({ identity: observerId, store: createMemoryStore(), types })
+  const observer = createAgent({ head: 'local', identity: observerId, store: createMemoryStore(), types })
   const results: EpochResult[] = []
   const certs: (EpochCertificate | undefined)[] = []
   const weak: (EpochCertificate | undefined)[] = []
@@ -177,16 +177,22 @@ async function simulate(program: readonly Command[]): Promise<void> {
         const balance = await wallets[3]!.balance()
         const target = everyone[cmd.to]!.publicKey
         const history = async () => chainOfAgent(mal)
+        // an honest agent refuses to sign what its own rules reject, so the cheater signs by hand
+        const forge = async (type: string, payload: CborValue, link?: Uint8Array): Promise<HalfBlock> => {
+          const [forged] = chainOf(mallory, [{ type, payload, ...(link === undefined ? {} : { link }) }], await mal.store.latest(mal.publicKey))
+          await mal.store.batch().put(forged!).commit()
+          return forged!
+        }
         let block: HalfBlock | undefined
         let allowed: string[] = []
         switch (cmd.what) {
           case 'inflate':
-            block = await mal.propose(target, 'transfer', { amount: 1, balance: balance + 4 })
+            block = await forge('transfer', { amount: 1, balance: balance + 4 }, target)
             await refusedByHonest(wallets[cmd.to]!.accept(block, await history()), 'an inflating transfer')
             allowed = ['balance']
             break
           case 'overspend':
-            block = await mal.propose(target, 'transfer', { amount: Math.max(balance, 0) + 3, balance: Math.min(balance, 0) - 3 })
+            block = await forge('transfer', { amount: Math.max(balance, 0) + 3, balance: Math.min(balance, 0) - 3 }, target)
             await refusedByHonest(wallets[cmd.to]!.accept(block, await history()), 'an overspend')
             allowed = ['balance-negative', 'balance']
             break
@@ -194,7 +200,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
             const e = lastCertified[3]!
             if (e < 0) break
             const amount = results[e]!.amountOf(mallory.publicKey)
-            block = await mal.append('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root }))
+            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root }))
             allowed = ['reward-epoch', 'reward-history']
             break
           }
@@ -203,7 +209,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
             if (e < 0) break
             const amount = results[e]!.amountOf(mallory.publicKey) + 1
             assert.is(evidence.put(mallory.publicKey, amount, { certificate: certs[e]!, proof: results[e]!.proofFor(mallory.publicKey)! }).ok, false)
-            block = await mal.append('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root }))
+            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root }))
             lastClaimed[3] = e
             allowed = ['reward-evidence']
             break
@@ -213,7 +219,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
             if (e < 0) break
             const amount = results[e]!.amountOf(alice.publicKey)
             assert.is(evidence.put(mallory.publicKey, amount, { certificate: certs[e]!, proof: results[e]!.proofFor(alice.publicKey)! }).ok, false)
-            block = await mal.append('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root }))
+            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root }))
             lastClaimed[3] = e
             allowed = ['reward-evidence']
             break
@@ -223,7 +229,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
             if (e < 0) break
             const amount = results[e]!.amountOf(mallory.publicKey)
             assert.is(evidence.put(mallory.publicKey, amount, { certificate: weak[e]!, proof: results[e]!.proofFor(mallory.publicKey)! }).ok, false)
-            block = await mal.append('reward', rewardPayload({ epoch: e, amount, before: balance, root: weak[e]!.root }))
+            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: weak[e]!.root }))
             lastClaimed[3] = e
             allowed = ['reward-evidence']
             break

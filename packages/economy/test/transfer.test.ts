@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import {
   FraudError,
+  InvalidBlockError,
   RefusedError,
   blockSize,
   createAgent,
@@ -132,9 +133,9 @@ Fraud('property: honest random chains are never accused', async () => {
 const Protocol = suite('transfer: proposal and agreement')
 
 async function agents() {
-  const a = createAgent({ identity: alice, store: createMemoryStore(), types })
-  const b = createAgent({ identity: bob, store: createMemoryStore(), types })
-  const c = createAgent({ identity: carol, store: createMemoryStore(), types })
+  const a = createAgent({ head: 'local', identity: alice, store: createMemoryStore(), types })
+  const b = createAgent({ head: 'local', identity: bob, store: createMemoryStore(), types })
+  const c = createAgent({ head: 'local', identity: carol, store: createMemoryStore(), types })
   await a.append('reward', reward.payload)
   return { a, b, c }
 }
@@ -162,8 +163,12 @@ Protocol('the receiver refuses when it cannot see the sender\'s previous balance
 Protocol('the receiver refuses an overspend with a fraud proof', async () => {
   const { a, b } = await agents()
   await b.receive((await a.store.get(alice.publicKey, 1))!)
-  const p = await a.propose(bob.publicKey, 'transfer', { amount: 250, balance: 900 })
-  const err = await rejectsLike(b.agree(p), FraudError)
+  // an honest agent never signs it: its own rules reject the balance, and nothing is appended
+  await rejectsLike(a.propose(bob.publicKey, 'transfer', { amount: 250, balance: 900 }), InvalidBlockError)
+  assert.is((await a.store.latest(alice.publicKey))?.seq, 1)
+  // a cheater signs it by hand
+  const [p] = chainOf(alice, [{ type: 'transfer', payload: { amount: 250, balance: 900 }, link: bob.publicKey }], (await a.store.get(alice.publicKey, 1))!)
+  const err = await rejectsLike(b.agree(p!), FraudError)
   assert.is(((err as FraudError).proof as { kind: string }).kind, BALANCE_FRAUD)
   assert.ok(await b.refuses(alice.publicKey), 'and refuses the cheater from then on')
 })
@@ -185,7 +190,7 @@ Protocol('the receiver replays the sender\'s whole chain: tokens from an invalid
   // mallory's first block claims 1000 without evidence (invalid), then she spends from it
   const bogus: Step = { type: 'reward', payload: rewardPayload({ epoch: 0, amount: 1_000, before: 0, root: cert0.root }) }
   const blocks = chainOf(mallory, [bogus, send(carol.publicKey, 10, 990), send(bob.publicKey, 5, 985)])
-  const b = createAgent({ identity: bob, store: createMemoryStore(), types })
+  const b = createAgent({ head: 'local', identity: bob, store: createMemoryStore(), types })
   for (const block of blocks.slice(0, 2)) await b.receive(block)
   assert.is(await b.store.get(mallory.publicKey, 1), undefined, 'the bogus claim was refused')
   assert.ok((await b.store.get(mallory.publicKey, 2)) !== undefined, 'the next block was kept, unchecked: its predecessor is unknown')
@@ -196,7 +201,7 @@ Protocol('the receiver replays the sender\'s whole chain: tokens from an invalid
 Protocol('a receiver policy can decline valid transfers', async () => {
   const strict = createEconomyTypes({ community: w.community, evidence, accept: (_p, amount) => amount <= 100 })
   const { a } = await agents()
-  const b = createAgent({ identity: bob, store: createMemoryStore(), types: strict })
+  const b = createAgent({ head: 'local', identity: bob, store: createMemoryStore(), types: strict })
   await b.receive((await a.store.get(alice.publicKey, 1))!)
   const declined = await a.propose(bob.publicKey, 'transfer', { amount: 250, balance: 750 })
   await rejectsLike(b.agree(declined), RefusedError)

@@ -15,7 +15,7 @@ function setup() {
   const claimOf = (who: typeof alice, e: number): Claim => ({ amount: results[e]!.amountOf(who.publicKey), certificate: certs[e]!, proof: results[e]!.proofFor(who.publicKey)! })
   const evidence = createEvidenceStore(w.community)
   const types = createEconomyTypes({ community: w.community, evidence })
-  const wallet = (who: typeof alice): Wallet => createWallet({ agent: createAgent({ identity: who, store: createMemoryStore(), types }), community: w.community, evidence })
+  const wallet = (who: typeof alice): Wallet => createWallet({ agent: createAgent({ head: 'local', identity: who, store: createMemoryStore(), types }), community: w.community, evidence })
   return { w, results, certs, claimOf, evidence, types, wallet }
 }
 
@@ -37,12 +37,31 @@ Wallet('claim, send, accept, complete, burn: balances on both sides', async () =
   await wb.burn(40)
   assert.is(await wb.balance(), 60)
   // an observer that validates everything sees the same
-  const observer = createAgent({ identity: carol, store: createMemoryStore(), types })
+  const observer = createAgent({ head: 'local', identity: carol, store: createMemoryStore(), types })
   for (const b of [r, p, agreement, ...(await wb.agent.store.range(bob.publicKey))]) assert.not.equal((await observer.receive(b)).level, 'invalid')
   const supply = await auditSupply(observer.store)
   assert.ok(supply.ok)
   assert.is(supply.balances, c0.amount - 40)
   assert.is(supply.burned, 40)
+})
+
+Wallet('a send and an agreement the node makes at the same moment still add up', async () => {
+  const { claimOf, wallet, types } = setup()
+  const wa = wallet(alice)
+  const wb = wallet(bob)
+  const ra = await wa.claim(claimOf(alice, 0))
+  const rb = await wb.claim(claimOf(bob, 0))
+  const incoming = await wb.send(alice.publicKey, 7)
+  await wa.agent.receive(rb)
+  // the node answers Bob's transfer directly through the agent while Alice's wallet sends
+  const [sent, agreed] = await Promise.all([wa.send(carol.publicKey, 100), wa.agent.agree(incoming)])
+  const observer = createAgent({ head: 'local', identity: carol, store: createMemoryStore(), types })
+  for (const b of [ra, rb, incoming, ...(await wa.agent.store.range(alice.publicKey))]) {
+    const result = await observer.receive(b)
+    assert.not.equal(result.level, 'invalid', `${b.type} at seq ${b.seq}: ${result.errors.map((e) => e.rule)}`)
+  }
+  assert.ok(sent.seq !== agreed.seq)
+  assert.is(await wa.balance(), claimOf(alice, 0).amount + 7 - 100)
 })
 
 Wallet('claims are refused before signing: a claimed epoch, an older one, a wrong amount', async () => {

@@ -14,6 +14,7 @@ import {
   type CryptoProvider,
   type FraudProof,
   type HalfBlock,
+  type HeadSource,
   type Identity,
   type Transaction,
   type Transport,
@@ -91,6 +92,8 @@ export interface NodeOptions {
   identity: Identity
   /** Where the chain and everything learnt is kept (the node does not close it). */
   store: BlockStore
+  /** How the agent learns its own chain's head before signing (see core's AgentOptions.head). */
+  head?: HeadSource | 'local'
   /** How peers are reached (ws, memory, ...). */
   transport: Transport
   /** Block-type rules and should-sign policies (default: none, so the node countersigns nothing). */

@@ -265,7 +265,8 @@ class GossipNode implements Node {
     this.#twoHop = new TwoHopTable(this.publicKey)
     this.#events = new TypedEmitter<NodeEvents>((error) => this.#events.emit('error', { error, context: 'event handler' }))
     // block timestamps follow the node's clock (virtual time in a simulation)
-    this.agent = createAgent({ identity: options.identity, store: options.store, types: this.#types, clock: () => Math.floor(this.#clock.now()) })
+    // the node's peers as the head source land with the node's recovery; until then the store is trusted
+    this.agent = createAgent({ head: options.head ?? 'local', identity: options.identity, store: options.store, types: this.#types, clock: () => Math.floor(this.#clock.now()) })
   }
 
   // ## Events

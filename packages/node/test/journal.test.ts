@@ -75,10 +75,10 @@ test('a store replays what a process journaled before it exited without close', 
   const path = join(freshDir(), 'store')
   // the child appends and exits at once: nothing flushed to LevelDB, everything journaled
   const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
-    import { createAgent, identityFromSeed, toHex, blockHash } from '@tally/core'
+    import { createAgent, createBlockTypes, identityFromSeed, toHex, blockHash } from '@tally/core'
     import { openLevelStore } from ${JSON.stringify(join(import.meta.dirname, '../src/level-store.ts'))}
     const store = await openLevelStore({ path: ${JSON.stringify(path)} })
-    const agent = createAgent({ identity: identityFromSeed(new Uint8Array(32).fill(9)), store })
+    const agent = createAgent({ head: 'local', identity: identityFromSeed(new Uint8Array(32).fill(9)), store, types: createBlockTypes([{ name: 'note' }]) })
     for (let i = 0; i < 50; i++) await agent.append('note', i)
     process.stdout.write(toHex(blockHash(await store.latest(agent.publicKey))))
     process.exit(0)
@@ -99,8 +99,8 @@ test('a store replays what a process journaled before it exited without close', 
 test('a closed store leaves no journal; reopening finds everything in LevelDB', async () => {
   const path = join(freshDir(), 'store')
   const store = await openLevelStore({ path })
-  const { createAgent } = await import('@tally/core')
-  const agent = createAgent({ identity: identityFromSeed(new Uint8Array(32).fill(4)), store })
+  const { createAgent, createBlockTypes } = await import('@tally/core')
+  const agent = createAgent({ head: 'local', identity: identityFromSeed(new Uint8Array(32).fill(4)), store, types: createBlockTypes([{ name: 'note' }]) })
   for (let i = 0; i < 3000; i++) await agent.append('note', i)
   await store.close()
   assert.equal(journalFiles(path), [])

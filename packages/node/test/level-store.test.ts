@@ -12,6 +12,7 @@ import {
   UNILATERAL_KEY,
   blockHash,
   createAgent,
+  createBlockTypes,
   createFraudProof,
   encodeCanonical,
   fraudProofId,
@@ -137,7 +138,7 @@ test('put then get, latest and getByHash; unknown slots are undefined', async ({
 })
 
 test('an agent appends through the store, one seq after the other', async ({ store }) => {
-  const agent = createAgent({ identity: alice, store })
+  const agent = createAgent({ head: 'local', identity: alice, store, types: createBlockTypes([{ name: 'note' }]) })
   const appended = await Promise.all([0, 1, 2, 3, 4].map((i) => agent.append('note', i)))
   assert.equal(seqs(appended), [1, 2, 3, 4, 5])
   const stored = await store.range(alice.publicKey)
@@ -417,7 +418,7 @@ test('reopening the same path returns everything', async (ctx) => {
   assert.is(toHex(fraudProofId((await ctx.store.fraudProofs(alice.publicKey))[0]!)), toHex(fraudProofId(proof)))
   assert.equal((await ctx.store.agents()).map(toHex), [alice, bob, carol].map((i) => i.publicKeyHex).sort())
   // and an agent picks up where its chain ends
-  const agent = createAgent({ identity: alice, store: ctx.store })
+  const agent = createAgent({ head: 'local', identity: alice, store: ctx.store, types: createBlockTypes([{ name: 'note' }]) })
   const next = await agent.append('note', 'after reopen')
   assert.is(next.seq, 31)
   assert.is(toHex(next.previousHash), toHex(blockHash(blocks[29]!)))
@@ -519,7 +520,7 @@ test('format version: written on create, newer versions and foreign databases re
 test('sync: true commits the same way', async () => {
   const path = freshPath()
   const store = await openLevelStore({ path, sync: true })
-  const agent = createAgent({ identity: alice, store })
+  const agent = createAgent({ head: 'local', identity: alice, store, types: createBlockTypes([{ name: 'note' }]) })
   for (let i = 0; i < 5; i++) await agent.append('note', i)
   await store.close()
   const again = await openLevelStore({ path })

@@ -231,7 +231,7 @@ small('two agents with 32 transactions in flight through one pool: one block per
   try {
     const types = createBlockTypes([{ name: 'note' }])
     const ids = [owner, other] as const
-    const [a, b] = ids.map((identity) => createAgent({ identity, store: createMemoryStore({ crypto: nodeCrypto }), types, verifySignatures: p.verifyBlocks }))
+    const [a, b] = ids.map((identity) => createAgent({ head: 'local', identity, store: createMemoryStore({ crypto: nodeCrypto }), types, verifySignatures: p.verifyBlocks }))
     await Promise.all(Array.from({ length: 32 }, async (_, i) => a!.complete(await b!.agree(await a!.propose(other.publicKey, 'note', i)))))
     for (const [agent, id] of [[a!, owner], [b!, other]] as const) {
       assert.equal((await agent.store.range(id.publicKey)).map((x) => x.seq), Array.from({ length: 32 }, (_, i) => i + 1))

@@ -145,7 +145,7 @@ export async function runSchedule(schedule: Schedule, options: RunOptions = {}):
       identity: identities[i]!,
       honest: !cheaters.has(i),
       store,
-      agent: createAgent({ identity: identities[i]!, store, types, clock: () => 1_700_000_000_000 }),
+      agent: createAgent({ head: 'local', identity: identities[i]!, store, types, clock: () => 1_700_000_000_000 }),
       proofs: new Map(),
       refusals: [],
       withholding: false,
@@ -255,7 +255,8 @@ async function apply(run: Run, step: Step): Promise<void> {
       try {
         proposal = await from.agent.propose(to.identity.publicKey, run.type, step.payload)
       } catch (err) {
-        if (err instanceof RefusedError) return
+        // a refused counterparty, or a payload the proposer's own rules reject: nothing was signed
+        if (err instanceof RefusedError || err instanceof InvalidBlockError) return
         throw err
       }
       let agreement: HalfBlock

@@ -99,8 +99,8 @@ export function storeSuite(name: string, options: StoreSuiteOptions): void {
 
   test('findAgreement finds the agreement by its signer, not by anyone else', async ({ store }) => {
     const types = createBlockTypes([{ name: 'note' }])
-    const a = createAgent({ identity: alice(), store, types, clock: () => 1 })
-    const b = createAgent({ identity: bob(), store: await options.setup(), types, clock: () => 2 })
+    const a = createAgent({ head: 'local', identity: alice(), store, types, clock: () => 1 })
+    const b = createAgent({ head: 'local', identity: bob(), store: await options.setup(), types, clock: () => 2 })
     const proposal = await a.propose(bob().publicKey, 'note', 'hi')
     const agreement = await b.agree(proposal)
     await a.complete(agreement)
