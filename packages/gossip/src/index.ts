@@ -5,7 +5,7 @@
  * @module
  */
 export type { AbortSignalLike, Clock, CloseInfo, Connection, TimerHandle, Transport, TransportAddress } from '@tally/core'
-export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js'
+export { DEFAULT_LIMITS, resolveLimits, type Limits } from './wire/limits.js'
 export {
   ERROR_CODES,
   MAX_REQUEST_ID,
@@ -51,7 +51,7 @@ export {
   type WelcomeMessage,
   type WitnessAnswerMessage,
   type WitnessQueryMessage,
-} from './messages.js'
+} from './wire/messages.js'
 export {
   HandshakeError,
   PROTOCOL_VERSION,
@@ -63,7 +63,7 @@ export {
   type HandshakeResult,
   type HandshakeRole,
   type HandshakeTranscript,
-} from './handshake.js'
+} from './wire/handshake.js'
 export {
   createSession,
   openSession,
@@ -76,11 +76,11 @@ export {
   type SessionOptions,
   type SessionStats,
   type WithoutRequestId,
-} from './session.js'
-export { createSeenCache, type SeenCache, type SeenCacheOptions } from './seen-cache.js'
-export { CLOSE_CODES } from './connection-base.js'
-export { systemClock } from './system-clock.js'
-export { createVirtualClock, type RunOptions, type Task, type VirtualClock, type VirtualClockOptions } from './virtual-time.js'
+} from './wire/session.js'
+export { createSeenCache, type SeenCache, type SeenCacheOptions } from './wire/seen-cache.js'
+export { CLOSE_CODES } from './transport/connection-base.js'
+export { systemClock } from './time/system-clock.js'
+export { createVirtualClock, type RunOptions, type Task, type VirtualClock, type VirtualClockOptions } from './time/virtual-time.js'
 export { createRandom, type Random } from './random.js'
 export {
   DEFAULT_LINK,
@@ -90,8 +90,8 @@ export {
   type MemoryNetworkOptions,
   type MemoryTransport,
   type TrafficStats,
-} from './memory-transport.js'
-// ## Node, witnesses, simulator (node.ts and the files it uses)
+} from './transport/memory-transport.js'
+// ## Node, witnesses, simulator (node/ and sim/)
 export {
   DEFAULT_GOSSIP,
   WANT_ATTEMPTS,
@@ -103,12 +103,12 @@ export {
   type NodePeer,
   type NodeStats,
   type TransactOptions,
-} from './node.js'
-export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node-errors.js'
-export type { Emitter } from './emitter.js'
-export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './rendezvous.js'
-export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './witness.js'
-export { createSimCrypto } from './sim-crypto.js'
-export { createSimulator, type ForkRecord, type Role, type SimPeer, type Simulator, type SimulatorOptions } from './simulator.js'
-export { runContrib, type ContribOptions, type ContribResult } from './scenario.js'
-export { runGossipModel, type GossipModelOptions } from './gossip-model.js'
+} from './node/node.js'
+export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node/errors.js'
+export type { Emitter } from './node/emitter.js'
+export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'
+export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './node/witness.js'
+export { createSimCrypto } from './sim/sim-crypto.js'
+export { createSimulator, type ForkRecord, type Role, type SimPeer, type Simulator, type SimulatorOptions } from './sim/simulator.js'
+export { runContrib, type ContribOptions, type ContribResult } from './sim/scenario.js'
+export { runGossipModel, type GossipModelOptions } from './sim/gossip-model.js'

@@ -106,9 +106,9 @@ import {
   type NodePeer,
   type NodeStats,
   type TransactOptions,
-} from './node-options.js'
-import { performHandshake } from './handshake.js'
-import { resolveLimits, type Limits } from './limits.js'
+} from './options.js'
+import { performHandshake } from '../wire/handshake.js'
+import { resolveLimits, type Limits } from '../wire/limits.js'
 import {
   resolveCrawlRange,
   type CrawlRequestMessage,
@@ -118,14 +118,14 @@ import {
   type PushViaMessage,
   type SessionMessage,
   type WitnessQueryMessage,
-} from './messages.js'
-import { NodeError, TransactTimeoutError, UnreachableError } from './node-errors.js'
+} from '../wire/messages.js'
+import { NodeError, TransactTimeoutError, UnreachableError } from './errors.js'
 import { PeerTable, type Neighbour } from './peer-table.js'
-import { createRandom, type Random } from './random.js'
+import { createRandom, type Random } from '../random.js'
 import { slotWord } from './rendezvous.js'
-import { createSeenCache, type SeenCache } from './seen-cache.js'
-import { createSession, type Session, type SessionCloseInfo } from './session.js'
-import { systemClock } from './system-clock.js'
+import { createSeenCache, type SeenCache } from '../wire/seen-cache.js'
+import { createSession, type Session, type SessionCloseInfo } from '../wire/session.js'
+import { systemClock } from '../time/system-clock.js'
 import { TwoHopTable } from './two-hop.js'
 import { consultWitnesses, type WitnessOptions } from './witness.js'
 
