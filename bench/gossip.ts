@@ -35,16 +35,8 @@ import { fileURLToPath } from 'node:url'
 import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { identityFromSeed, signBlock } from '@tally/core'
-import {
-  createSession,
-  createSimCrypto,
-  createSimulator,
-  performHandshake,
-  runContrib,
-  runGossipModel,
-  type ContribResult,
-  type Session,
-} from '@tally/gossip'
+import { createSession, performHandshake, type Session } from '@tally/gossip'
+import { createSimCrypto, createSimulator, runContrib, runGossipModel, type ContribResult } from '@tally/gossip/sim'
 import { createWsTransport } from '@tally/gossip/ws'
 import { defaultCrypto } from '@tally/node'
 import { emit, knob, note, round } from './lib.js'

@@ -1,6 +1,7 @@
 /**
  * @tally/gossip — Tally's network layer: transports (in-memory here; WebSocket from
- * '@tally/gossip/ws'), the handshake, peer sessions with limits, the wire messages, virtual time.
+ * '@tally/gossip/ws'), the handshake, peer sessions with limits, the wire messages, virtual time,
+ * the node. The simulator is '@tally/gossip/sim'.
  * This entry is isomorphic: nothing in its import graph uses `node:` modules or `ws`.
  * @module
  */
@@ -91,7 +92,7 @@ export {
   type MemoryTransport,
   type TrafficStats,
 } from './transport/memory-transport.js'
-// ## Node, witnesses, simulator (node/ and sim/)
+// ## Node and witnesses (node/)
 export {
   DEFAULT_GOSSIP,
   WANT_ATTEMPTS,
@@ -108,7 +109,4 @@ export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode }
 export type { Emitter } from './node/emitter.js'
 export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'
 export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './node/witness.js'
-export { createSimCrypto } from './sim/sim-crypto.js'
-export { createSimulator, type ForkRecord, type Role, type SimPeer, type Simulator, type SimulatorOptions } from './sim/simulator.js'
-export { runContrib, type ContribOptions, type ContribResult } from './sim/scenario.js'
-export { runGossipModel, type GossipModelOptions } from './sim/gossip-model.js'
+// The simulator and its (insecure) crypto are '@tally/gossip/sim'.
