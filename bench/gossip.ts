@@ -2,7 +2,7 @@
 // it costs in bytes, transactions over ws between two processes, memory per ws connection, and
 // double spends accepted in witness mode.
 //
-// ConTrib's setup (see packages/gossip/src/scenario.ts): each peer knows 100 random peers, every
+// ConTrib's setup (see packages/gossip/src/sim/scenario.ts): each peer knows 100 random peers, every
 // peer proposes to a random one of them once per second, each peer forks once with probability
 // 10% (a second block at the seq of its last block, proposed to another peer), links of 50 ms one
 // way plus uniform 0..20 ms jitter, 0% and 20% of frames dropped. Proofs are relayed to 8 random
@@ -35,16 +35,8 @@ import { fileURLToPath } from 'node:url'
 import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { identityFromSeed, signBlock } from '@tally/core'
-import {
-  createSession,
-  createSimCrypto,
-  createSimulator,
-  performHandshake,
-  runContrib,
-  runGossipModel,
-  type ContribResult,
-  type Session,
-} from '@tally/gossip'
+import { createSession, performHandshake, type Session } from '@tally/gossip'
+import { createSimCrypto, createSimulator, runContrib, runGossipModel, type ContribResult } from '@tally/gossip/sim'
 import { createWsTransport } from '@tally/gossip/ws'
 import { defaultCrypto } from '@tally/node'
 import { emit, knob, note, round } from './lib.js'

@@ -1,11 +1,12 @@
 /**
  * @tally/gossip — Tally's network layer: transports (in-memory here; WebSocket from
- * '@tally/gossip/ws'), the handshake, peer sessions with limits, the wire messages, virtual time.
+ * '@tally/gossip/ws'), the handshake, peer sessions with limits, the wire messages, virtual time,
+ * the node. The simulator is '@tally/gossip/sim'.
  * This entry is isomorphic: nothing in its import graph uses `node:` modules or `ws`.
  * @module
  */
 export type { AbortSignalLike, Clock, CloseInfo, Connection, TimerHandle, Transport, TransportAddress } from '@tally/core'
-export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js'
+export { DEFAULT_LIMITS, resolveLimits, type Limits } from './wire/limits.js'
 export {
   ERROR_CODES,
   MAX_REQUEST_ID,
@@ -51,7 +52,7 @@ export {
   type WelcomeMessage,
   type WitnessAnswerMessage,
   type WitnessQueryMessage,
-} from './messages.js'
+} from './wire/messages.js'
 export {
   HandshakeError,
   PROTOCOL_VERSION,
@@ -63,7 +64,7 @@ export {
   type HandshakeResult,
   type HandshakeRole,
   type HandshakeTranscript,
-} from './handshake.js'
+} from './wire/handshake.js'
 export {
   createSession,
   openSession,
@@ -76,11 +77,11 @@ export {
   type SessionOptions,
   type SessionStats,
   type WithoutRequestId,
-} from './session.js'
-export { createSeenCache, type SeenCache, type SeenCacheOptions } from './seen-cache.js'
-export { CLOSE_CODES } from './connection-base.js'
-export { systemClock } from './system-clock.js'
-export { createVirtualClock, type RunOptions, type Task, type VirtualClock, type VirtualClockOptions } from './virtual-time.js'
+} from './wire/session.js'
+export { createSeenCache, type SeenCache, type SeenCacheOptions } from './wire/seen-cache.js'
+export { CLOSE_CODES } from './transport/connection-base.js'
+export { systemClock } from './time/system-clock.js'
+export { createVirtualClock, type RunOptions, type Task, type VirtualClock, type VirtualClockOptions } from './time/virtual-time.js'
 export { createRandom, type Random } from './random.js'
 export {
   DEFAULT_LINK,
@@ -90,8 +91,8 @@ export {
   type MemoryNetworkOptions,
   type MemoryTransport,
   type TrafficStats,
-} from './memory-transport.js'
-// ## Node, witnesses, simulator (node.ts and the files it uses)
+} from './transport/memory-transport.js'
+// ## Node and witnesses (node/)
 export {
   DEFAULT_GOSSIP,
   WANT_ATTEMPTS,
@@ -103,12 +104,9 @@ export {
   type NodePeer,
   type NodeStats,
   type TransactOptions,
-} from './node.js'
-export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node-errors.js'
-export type { Emitter } from './emitter.js'
-export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './rendezvous.js'
-export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './witness.js'
-export { createSimCrypto } from './sim-crypto.js'
-export { createSimulator, type ForkRecord, type Role, type SimPeer, type Simulator, type SimulatorOptions } from './simulator.js'
-export { runContrib, type ContribOptions, type ContribResult } from './scenario.js'
-export { runGossipModel, type GossipModelOptions } from './gossip-model.js'
+} from './node/node.js'
+export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node/errors.js'
+export type { Emitter } from './node/emitter.js'
+export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'
+export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './node/witness.js'
+// The simulator and its (insecure) crypto are '@tally/gossip/sim'.

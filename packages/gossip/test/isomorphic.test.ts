@@ -36,7 +36,7 @@ const Iso = suite('isomorphic entry points')
 
 Iso('the built files exist (run `npx tsc -b packages/gossip` first)', () => {
   assert.ok(existsSync(join(dist, 'index.js')))
-  assert.ok(existsSync(join(dist, 'ws-transport.browser.js')))
+  assert.ok(existsSync(join(dist, 'transport/ws-transport.browser.js')))
 })
 
 Iso('index.js reaches no node: module and no ws', () => {
@@ -47,13 +47,13 @@ Iso('index.js reaches no node: module and no ws', () => {
 })
 
 Iso('ws-transport.browser.js reaches no node: module and no ws', () => {
-  const { files, external } = graph('ws-transport.browser.js')
+  const { files, external } = graph('transport/ws-transport.browser.js')
   assert.ok(files.some((f) => f.endsWith('ws-connection.js')), 'it uses the shared connection code')
   assert.equal([...external].sort(), ['@tally/core'])
 })
 
 Iso('the Node build is the one that imports ws', () => {
-  const { external } = graph('ws-transport.js')
+  const { external } = graph('transport/ws-transport.js')
   assert.ok(external.has('ws'))
 })
 

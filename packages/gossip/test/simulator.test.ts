@@ -11,7 +11,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { blockHash, equalBytes, toHex } from '@tally/core'
-import { createSimCrypto, createSimulator, runContrib, runGossipModel, type Role, type Simulator } from '@tally/gossip'
+import { createSimCrypto, createSimulator, runContrib, runGossipModel, type Role, type Simulator } from '@tally/gossip/sim'
 import { crypto } from './fixtures/node-kit.ts'
 
 // ## Helpers

@@ -7,8 +7,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { toHex } from '@tally/core'
-import { keyWords, ringDistance, ringPosition } from '../src/rendezvous.js'
-import { TwoHopTable, type RingTarget } from '../src/two-hop.js'
+import { keyWords, ringDistance, ringPosition } from '../src/node/rendezvous.js'
+import { TwoHopTable, type RingTarget } from '../src/node/two-hop.js'
 
 /** A neighbour handle: only its name matters to the table. */
 interface Peer {

@@ -50,11 +50,11 @@ import {
   type CryptoProvider,
   type Identity,
 } from '@tally/core'
-import { CLOSE_CODES } from './connection-base.js'
+import { CLOSE_CODES } from '../transport/connection-base.js'
 import { resolveLimits, type Limits } from './limits.js'
 import { decodeMessage, encodeMessage, type ErrorCode, type Message } from './messages.js'
 import { createSeenCache, type SeenCache } from './seen-cache.js'
-import { systemClock } from './system-clock.js'
+import { systemClock } from '../time/system-clock.js'
 
 /** The protocol version this code speaks best. */
 export const PROTOCOL_VERSION = 1

@@ -49,7 +49,7 @@ import {
   type TimerHandle,
   type TransportAddress,
 } from '@tally/core'
-import { CLOSE_CODES, FAULT_CODES } from './connection-base.js'
+import { CLOSE_CODES, FAULT_CODES } from '../transport/connection-base.js'
 import { performHandshake, PROTOCOL_VERSION, type HandshakeOptions } from './handshake.js'
 import { resolveLimits, type Limits } from './limits.js'
 import {
@@ -68,7 +68,7 @@ import {
   type SessionMessage,
 } from './messages.js'
 import type { SeenCache } from './seen-cache.js'
-import { systemClock } from './system-clock.js'
+import { systemClock } from '../time/system-clock.js'
 
 /** A message type minus its requestId: what `request` and `reply` take (the session sets the id). */
 export type WithoutRequestId<M> = M extends unknown ? Omit<M, 'requestId'> : never

@@ -28,8 +28,8 @@ import type { AddressInfo, Socket as NetSocket } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import { ClosedError, type AbortSignalLike, type Clock, type Connection, type Transport, type TransportAddress } from '@tally/core'
 import { CLOSE_CODES } from './connection-base.js'
-import { DEFAULT_LIMITS } from './limits.js'
-import { systemClock } from './system-clock.js'
+import { DEFAULT_LIMITS } from '../wire/limits.js'
+import { systemClock } from '../time/system-clock.js'
 import { WsConnection, dialWebSocket, type WebSocketLike, type WsConnectionOptions } from './ws-connection.js'
 
 /** Options of createWsTransport. */

@@ -26,9 +26,9 @@
  */
 import { equalBytes, toHex, type CryptoProvider, type PublicKeyHex } from '@tally/core'
 import { detectionStats } from './detection.js'
-import { encodeMessage } from './messages.js'
-import type { LinkModel } from './memory-transport.js'
-import type { GossipOptions } from './node.js'
+import { encodeMessage } from '../wire/messages.js'
+import type { LinkModel } from '../transport/memory-transport.js'
+import type { GossipOptions } from '../node/node.js'
 import type { Role, Simulator, SimulatorOptions } from './simulator.js'
 import { createSimulator } from './simulator.js'
 

@@ -21,8 +21,8 @@ import {
   type TransportAddress,
 } from '@tally/core'
 import type { Emitter } from './emitter.js'
-import type { Limits } from './limits.js'
-import type { Random } from './random.js'
+import type { Limits } from '../wire/limits.js'
+import type { Random } from '../random.js'
 import type { WitnessOptions } from './witness.js'
 
 /** How the node spreads blocks and proofs (see node.ts). */

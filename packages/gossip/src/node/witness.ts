@@ -25,7 +25,7 @@ import {
   type HalfBlock,
 } from '@tally/core'
 import { chooseWitnesses } from './rendezvous.js'
-import type { Session } from './session.js'
+import type { Session } from '../wire/session.js'
 
 /** Options of witness mode (node option `witnesses`). */
 export interface WitnessOptions {

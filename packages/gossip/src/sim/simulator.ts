@@ -1,5 +1,5 @@
 /**
- * The network simulator: many real nodes (node.ts, unchanged) in one process, on the in-memory
+ * The network simulator: many real nodes (node/node.ts, unchanged) in one process, on the in-memory
  * transport and a virtual clock, with adversaries. Time moves only when the simulation runs it,
  * every random choice comes from the seed, so a run replays exactly (handshake challenges aside).
  *
@@ -41,13 +41,13 @@ import {
   type PublicKeyHex,
   type Transaction,
 } from '@tally/core'
-import { performHandshake } from './handshake.js'
-import type { Limits } from './limits.js'
-import { createMemoryNetwork, type LinkModel, type MemoryNetwork, type MemoryTransport } from './memory-transport.js'
-import { DEFAULT_GOSSIP, createNode, type GossipOptions, type Node, type TransactOptions } from './node.js'
-import { createRandom, type Random } from './random.js'
-import { createSession, type Session } from './session.js'
-import { createVirtualClock, type VirtualClock } from './virtual-time.js'
+import { performHandshake } from '../wire/handshake.js'
+import type { Limits } from '../wire/limits.js'
+import { createMemoryNetwork, type LinkModel, type MemoryNetwork, type MemoryTransport } from '../transport/memory-transport.js'
+import { DEFAULT_GOSSIP, createNode, type GossipOptions, type Node, type TransactOptions } from '../node/node.js'
+import { createRandom, type Random } from '../random.js'
+import { createSession, type Session } from '../wire/session.js'
+import { createVirtualClock, type VirtualClock } from '../time/virtual-time.js'
 
 /** What a simulated peer does. */
 export type Role = 'honest' | 'forker' | 'withholder' | 'spammer' | 'liar'

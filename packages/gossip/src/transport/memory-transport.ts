@@ -23,9 +23,9 @@
  */
 import { ClosedError, type CloseInfo, type Connection, type Transport, type TransportAddress } from '@tally/core'
 import { BaseConnection, CLOSE_CODES } from './connection-base.js'
-import { DEFAULT_LIMITS } from './limits.js'
-import { createRandom, type Random } from './random.js'
-import { createVirtualClock, type VirtualClock } from './virtual-time.js'
+import { DEFAULT_LIMITS } from '../wire/limits.js'
+import { createRandom, type Random } from '../random.js'
+import { createVirtualClock, type VirtualClock } from '../time/virtual-time.js'
 
 /** The latency and loss model of one direction of a link. */
 export interface LinkModel {

@@ -5,9 +5,9 @@
  * @module
  */
 import { toHex, type PublicKeyHex, type TransportAddress } from '@tally/core'
-import type { PeerInfo } from './messages.js'
-import type { Random } from './random.js'
-import type { Session } from './session.js'
+import type { PeerInfo } from '../wire/messages.js'
+import type { Random } from '../random.js'
+import type { Session } from '../wire/session.js'
 
 /** A peer with open sessions. */
 export interface Neighbour {

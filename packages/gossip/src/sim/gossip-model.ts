@@ -7,7 +7,7 @@
  * - the same topology rule (each peer links to `knows` random peers), link model (one-way latency
  *   + uniform jitter, each frame lost with probability `loss`) and transaction load (a proposal to
  *   a random neighbour every `txIntervalMs`, resent after retryMs, doubling, until timeoutMs);
- * - the same push rule (two-hop.ts, rendezvous.ts): each party (the counterparty only, unless
+ * - the same push rule (node/two-hop.ts, node/rendezvous.ts): each party (the counterparty only, unless
  *   pushOwn) sends a new block to the `pushFanout` peers nearest the block's slot on the push ring
  *   among its neighbours and theirs — directly to a neighbour, otherwise as a `push-via` to the
  *   neighbour that knows the target, which stores the block and forwards it once; nobody else
@@ -29,10 +29,10 @@
  * @module
  */
 import { GENESIS_HASH, createFraudProof, identityFromSeed, signBlock, type HalfBlock } from '@tally/core'
-import { encodeMessage } from './messages.js'
-import { DEFAULT_GOSSIP, WANT_ATTEMPTS, type GossipOptions } from './node-options.js'
-import { createRandom, type Random } from './random.js'
-import { ringDistance, ringPosition, ringSearch, slotWordOf } from './rendezvous.js'
+import { encodeMessage } from '../wire/messages.js'
+import { DEFAULT_GOSSIP, WANT_ATTEMPTS, type GossipOptions } from '../node/options.js'
+import { createRandom, type Random } from '../random.js'
+import { ringDistance, ringPosition, ringSearch, slotWordOf } from '../node/rendezvous.js'
 import { detectionStats } from './detection.js'
 import type { ContribResult } from './scenario.js'
 
@@ -586,7 +586,7 @@ class Model {
 
   // ## Push gossip (the node's #spread and #relay)
 
-  /** A party's push: to the `pushFanout` peers nearest the slot in its two-hop neighbourhood (two-hop.ts). */
+  /** A party's push: to the `pushFanout` peers nearest the slot in its two-hop neighbourhood (node/two-hop.ts). */
   #spread(s: Spread, by: number): void {
     if (!this.#g.pushOwn && s.owner === by) return
     const m = this.#g.pushFanout

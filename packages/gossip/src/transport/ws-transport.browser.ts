@@ -7,8 +7,8 @@
  */
 import { ClosedError, RefusedError, type AbortSignalLike, type Connection, type TransportAddress } from '@tally/core'
 import { CLOSE_CODES } from './connection-base.js'
-import { DEFAULT_LIMITS } from './limits.js'
-import { systemClock } from './system-clock.js'
+import { DEFAULT_LIMITS } from '../wire/limits.js'
+import { systemClock } from '../time/system-clock.js'
 import { dialWebSocket, type WebSocketLike, type WsConnection, type WsConnectionOptions } from './ws-connection.js'
 import type { WsTransport, WsTransportOptions } from './ws-transport.js'
 

@@ -1,0 +1,92 @@
+/**
+ * What the parts of a node share. GossipNode (node.ts) creates one NodeContext, owns it, and hands
+ * it to the functions of its parts, which keep no state of their own:
+ * - peers.ts: the neighbours' list, bans, dialling a known address, the peer exchange;
+ * - ingest.ts: a block from a peer checked and stored; the chains learnt of, for pull gossip;
+ * - transactions.ts: transact and deliver, proposals and agreements, witness queries;
+ * - push.ts: pushes on the push ring, push-via forwards, neighbour lists;
+ * - pull.ts: head requests, audits, crawls (asked and served);
+ * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud).
+ * A context is internal: the package exports the Node interface only.
+ * @module
+ */
+import type { Agent, BlockStore, BlockTypes, Clock, Connection, CryptoProvider, HalfBlock, PublicKeyHex, TimerHandle, Transport } from '@tally/core'
+import type { Random } from '../random.js'
+import type { Limits } from '../wire/limits.js'
+import type { SeenCache } from '../wire/seen-cache.js'
+import type { Session } from '../wire/session.js'
+import type { TypedEmitter } from './emitter.js'
+import type { Want } from './fraud-relay.js'
+import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
+import type { Neighbour, PeerTable } from './peer-table.js'
+import type { TwoHopTable } from './two-hop.js'
+import type { WitnessOptions } from './witness.js'
+
+/** A node's settings, state and primitives, as its parts see them. */
+export interface NodeContext {
+  // ## Settings, fixed at construction
+  readonly publicKey: Uint8Array
+  readonly agent: Agent
+  readonly store: BlockStore
+  readonly stats: NodeStats
+  readonly transport: Transport
+  readonly types: BlockTypes
+  readonly clock: Clock
+  readonly crypto: CryptoProvider
+  readonly limits: Readonly<Limits>
+  readonly gossip: Readonly<GossipOptions>
+  /** Default timing of transact and deliver. */
+  readonly tx: Required<TransactOptions>
+  readonly witnesses: WitnessOptions | undefined
+  readonly random: Random
+  readonly banMs: number
+  readonly events: TypedEmitter<NodeEvents>
+
+  // ## Peers (node.ts, peers.ts)
+  readonly peers: PeerTable
+  readonly twoHop: TwoHopTable<Neighbour>
+  /** Keys refused at the handshake, until the time given. */
+  readonly banned: Map<PublicKeyHex, number>
+  readonly dialing: Map<PublicKeyHex, Promise<Session>>
+  /** Set once by close(): every part stops sending and scheduling then. */
+  closed: boolean
+
+  // ## Transactions (transactions.ts)
+  /** Proposals being agreed to, by block hash: a resend meanwhile gets the same answer. */
+  readonly agreeing: Map<string, Promise<HalfBlock>>
+
+  // ## Push (push.ts)
+  /** (block hash, target id) of the blocks forwarded on a push-via. */
+  readonly forwards: SeenCache
+  neighboursTimer: TimerHandle | undefined
+  neighboursSentAt: number
+
+  // ## Pull and crawl (ingest.ts, pull.ts)
+  /** The latest block of the chains learnt of most recently, oldest first. */
+  readonly recent: Map<PublicKeyHex, HalfBlock>
+  /** Slots being crawled, as `key:seq`. */
+  readonly crawling: Set<string>
+  /** Per session, the keys whose proof it was sent with a heads answer. */
+  readonly told: WeakMap<Session, Set<PublicKeyHex>>
+  pullTimer: TimerHandle | undefined
+
+  // ## Fraud proofs (fraud-relay.ts)
+  readonly proofIds: SeenCache
+  readonly relayedAccused: SeenCache
+  /** Proofs this node asked for and waits for, by accused key. */
+  readonly wants: Map<PublicKeyHex, Want>
+  /** (peer key, accused key) of the fraud-wants answered in the last wantTimeoutMs. */
+  readonly answered: SeenCache
+
+  // ## Primitives (node.ts)
+  /** Run `fn` after every earlier agent write: one at a time per node. */
+  serial<T>(fn: () => Promise<T>): Promise<T>
+  /** Wait on the node's clock; rejects with ClosedError when the node closes first. */
+  sleep(ms: number): Promise<void>
+  /** @throws ClosedError once the node is closed */
+  checkOpen(): void
+  /** An `error` event. */
+  report(error: unknown, context: string): void
+  /** Handshake on a fresh connection, then the session, adopted by the node. */
+  open(conn: Connection, expectedPeer: Uint8Array | undefined): Promise<Session>
+}

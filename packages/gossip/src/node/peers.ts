@@ -1,0 +1,74 @@
+/**
+ * A node's peers as its other parts use them (the table itself is peer-table.ts): the list of
+ * connected peers, bans after misbehaviour, a session to a key (dialling its known address when
+ * there is none), and the peer exchange (`peers-request`, `peers`).
+ * @module
+ */
+import { shortKey, toHex, equalBytes, type Connection, type PublicKeyHex } from '@tally/core'
+import type { PeersMessage, PeersRequestMessage } from '../wire/messages.js'
+import type { Session } from '../wire/session.js'
+import type { NodeContext } from './context.js'
+import { UnreachableError } from './errors.js'
+import type { NodePeer } from './options.js'
+import type { Neighbour } from './peer-table.js'
+
+/** The connected peers, each with its oldest open session. */
+export function listPeers(ctx: NodeContext): readonly NodePeer[] {
+  const out: NodePeer[] = []
+  for (const n of ctx.peers.list) {
+    const s = n.sessions.find((x) => x.open)
+    if (s !== undefined) out.push({ publicKey: n.publicKey, address: s.remoteAddress, direction: s.direction, sessions: n.sessions.length })
+  }
+  return out
+}
+
+/** Refuse `hex` at the handshake for banMs (a session of it closed for misbehaviour). */
+export function ban(ctx: NodeContext, hex: PublicKeyHex): void {
+  if (ctx.banMs > 0) ctx.banned.set(hex, ctx.clock.now() + ctx.banMs)
+}
+
+export function isBanned(ctx: NodeContext, hex: PublicKeyHex): boolean {
+  const until = ctx.banned.get(hex)
+  if (until === undefined) return false
+  if (until > ctx.clock.now()) return true
+  ctx.banned.delete(hex)
+  return false
+}
+
+/** An open session to `key`, dialling its known address when there is none. */
+export function sessionTo(ctx: NodeContext, key: Uint8Array): Promise<Session> {
+  const hex = toHex(key)
+  const open = ctx.peers.session(hex)
+  if (open !== undefined) return Promise.resolve(open)
+  const pending = ctx.dialing.get(hex)
+  if (pending !== undefined) return pending
+  const address = ctx.peers.address(hex)
+  if (address === undefined) return Promise.reject(new UnreachableError(`no session to ${shortKey(key)} and no address to dial`))
+  const dial = (async () => {
+    let conn: Connection
+    try {
+      conn = await ctx.transport.connect(address)
+    } catch (err) {
+      throw new UnreachableError(`cannot reach ${shortKey(key)} at ${address}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+    }
+    return ctx.open(conn, key)
+  })()
+  ctx.dialing.set(hex, dial)
+  const forget = (): void => void ctx.dialing.delete(hex)
+  dial.then(forget, forget)
+  return dial
+}
+
+export function onPeersRequest(ctx: NodeContext, m: PeersRequestMessage, session: Session): void {
+  session.reply(m, { type: 'peers', peers: ctx.peers.addresses(Math.min(m.max, session.limits.maxPeers)) })
+}
+
+export function onPeers(ctx: NodeContext, m: PeersMessage): void {
+  for (const p of m.peers) if (!equalBytes(p.publicKey, ctx.publicKey)) ctx.peers.setAddress(p.publicKey, p.address)
+}
+
+/** `n`'s oldest open session. */
+export function firstOpen(n: Neighbour): Session | undefined {
+  for (const s of n.sessions) if (s.open) return s
+  return undefined
+}

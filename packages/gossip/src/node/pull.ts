@@ -1,0 +1,181 @@
+/**
+ * Pull gossip and crawls on a node (the rules are in node.ts's module comment): head requests to a
+ * random neighbour on a jittered timer, heads that contradict the store crawled, the audit of a
+ * slot after each pull; the heads and crawls this node serves; and `crawl`, a chain's range on
+ * request.
+ * @module
+ */
+import { RefusedError, abytes, blockHash, blockSize, equalBytes, shortKey, toHex, type FraudProof, type HalfBlock } from '@tally/core'
+import { resolveCrawlRange, type CrawlRequestMessage, type Head, type HeadsRequestMessage } from '../wire/messages.js'
+import type { Session } from '../wire/session.js'
+import type { NodeContext } from './context.js'
+import { ingest } from './ingest.js'
+import { firstOpen, sessionTo } from './peers.js'
+
+// ## Asking
+
+/** Node.pull: ask a random neighbour for its heads of the chains learnt of most recently. */
+export function pull(ctx: NodeContext): void {
+  if (ctx.closed) return
+  const [n] = ctx.peers.random(1, ctx.random)
+  const s = n === undefined ? undefined : firstOpen(n)
+  if (s === undefined || !s.writable || s.pendingRequests >= s.limits.maxPendingRequests) return
+  const count = Math.min(ctx.gossip.headsPerPull, s.limits.maxHeads)
+  const keys: Uint8Array[] = []
+  const recent = [...ctx.recent.values()]
+  for (let i = recent.length - 1; i >= 0 && keys.length < count; i--) {
+    const b = recent[i]!
+    if (!equalBytes(b.publicKey, n!.publicKey)) keys.push(b.publicKey)
+  }
+  if (keys.length === 0) return
+  ctx.stats.headsSent++
+  s.request({ type: 'heads-request', publicKeys: keys }).then(
+    async (reply) => {
+      if (reply.type !== 'heads') return
+      await onHeads(ctx, reply.heads, s)
+      if (ctx.gossip.auditsPerPull > 0) await audit(ctx, reply.heads, s)
+    },
+    () => undefined, // closed or timed out: the next round asks someone else
+  )
+}
+
+export function schedulePull(ctx: NodeContext): void {
+  const interval = ctx.gossip.pullIntervalMs
+  if (interval <= 0 || ctx.closed || ctx.pullTimer !== undefined) return
+  // jittered (0.5 to 1.5 intervals), so that nodes started together do not announce together
+  ctx.pullTimer = ctx.clock.setTimeout(() => {
+    ctx.pullTimer = undefined
+    if (ctx.closed || ctx.peers.size === 0) return
+    pull(ctx)
+    schedulePull(ctx)
+  }, interval * (0.5 + ctx.random()))
+}
+
+/** Heads from a peer (a reply to a pull, or announced unasked): crawl the slots that contradict the store. */
+export async function onHeads(ctx: NodeContext, heads: readonly Head[], session: Session): Promise<void> {
+  for (const h of heads) {
+    if (ctx.crawling.size >= ctx.gossip.maxCrawls) return
+    if (await ctx.store.hasFraud(h.publicKey)) continue
+    const stored = await ctx.store.get(h.publicKey, h.seq)
+    if (stored !== undefined) {
+      if (!equalBytes(blockHash(stored, ctx.crypto), h.hash)) void crawlSlot(ctx, session, h.publicKey, h.seq)
+      continue
+    }
+    const next = await ctx.store.get(h.publicKey, h.seq + 1)
+    if (next !== undefined && !equalBytes(next.previousHash, h.hash)) void crawlSlot(ctx, session, h.publicKey, h.seq)
+  }
+}
+
+/** Node.crawl: blocks of `chain` from `peerKey`, validated and stored, in as many requests as the range takes. */
+export async function crawl(ctx: NodeContext, peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number }): Promise<HalfBlock[]> {
+  abytes('peerKey', peerKey, 32)
+  abytes('chain', chain, 32)
+  ctx.checkOpen()
+  let start = range.start ?? 1
+  const end = range.end ?? -1
+  if (!Number.isSafeInteger(start) || start === 0 || !Number.isSafeInteger(end) || end === 0) {
+    throw new RangeError('"range" expected non-zero safe integer seqs (negative: from the end)')
+  }
+  const session = await sessionTo(ctx, peerKey)
+  const out: HalfBlock[] = []
+  for (let rounds = 0; rounds < 1_000_000; rounds++) {
+    ctx.stats.crawlsSent++
+    const reply = await session.request({ type: 'crawl-request', publicKey: chain, start, end })
+    if (reply.type === 'error') throw new RefusedError(`${shortKey(peerKey)} refused the crawl (${reply.code}): ${reply.reason}`)
+    for (const b of reply.blocks) {
+      await ingest(ctx, b, session)
+      out.push(b)
+    }
+    const last = reply.blocks.at(-1)
+    // the answer is capped: ask for the rest until the range (resolved against `latest`) is covered
+    const want = resolveCrawlRange(start, end, reply.latest, Number.MAX_SAFE_INTEGER)
+    if (last === undefined || want === undefined || last.seq >= want.to) break
+    start = last.seq + 1
+  }
+  return out
+}
+
+// ## Serving
+
+export async function onHeadsRequest(ctx: NodeContext, m: HeadsRequestMessage, session: Session): Promise<void> {
+  const heads: Head[] = []
+  const proofs: FraudProof[] = []
+  for (const key of m.publicKeys) {
+    const latest = await ctx.store.latest(key)
+    if (latest !== undefined) heads.push({ publicKey: key, seq: latest.seq, hash: blockHash(latest, ctx.crypto) })
+    // a peer that asks about a proven cheater gets the proof, once per session: this repairs a
+    // proof frame that was lost on the way
+    if (await ctx.store.hasFraud(key)) {
+      let told = ctx.told.get(session)
+      if (told === undefined) ctx.told.set(session, (told = new Set()))
+      const hex = toHex(key)
+      if (!told.has(hex)) {
+        told.add(hex)
+        const [proof] = await ctx.store.fraudProofs(key)
+        if (proof !== undefined) proofs.push(proof)
+      }
+    }
+  }
+  session.reply(m, { type: 'heads', heads })
+  for (const proof of proofs) if (session.send({ type: 'fraud', proof })) ctx.stats.proofsSent++
+}
+
+export async function onCrawl(ctx: NodeContext, m: CrawlRequestMessage, session: Session): Promise<void> {
+  const latest = await ctx.store.latest(m.publicKey)
+  const top = latest?.seq ?? 0
+  const range = resolveCrawlRange(m.start, m.end, top, session.limits.maxCrawlBlocks)
+  const blocks: HalfBlock[] = []
+  if (range !== undefined) {
+    // at most maxCrawlBlocks blocks, and never more than one frame holds
+    let budget = session.limits.maxFrameBytes - 256
+    for (const b of await ctx.store.range(m.publicKey, { from: range.from, to: range.to, limit: session.limits.maxCrawlBlocks })) {
+      budget -= blockSize(b) + 5
+      if (budget < 0) break
+      blocks.push(b)
+    }
+  }
+  session.reply(m, { type: 'crawl-answer', publicKey: m.publicKey, latest: top, blocks })
+}
+
+// ## Helpers
+
+/**
+ * The audit after a pull: compare slots of chains both sides know with the peer's blocks there
+ * (a one-block crawl each). Heads only compare tips; a fork below a tip that moved on is found
+ * here: first our own tip of a chain the peer is ahead in (where a fork left behind sits: the
+ * forker went on from its other block), else a random slot — slowly, but every slot is drawn
+ * eventually, so gossip settles in any connected network even when the pushes missed.
+ */
+async function audit(ctx: NodeContext, heads: readonly Head[], session: Session): Promise<void> {
+  const tips: { key: Uint8Array; seq: number }[] = []
+  const any: { key: Uint8Array; seq: number }[] = []
+  for (const h of heads) {
+    const ours = ctx.recent.get(toHex(h.publicKey))
+    if (ours === undefined) continue
+    if (h.seq > ours.seq) tips.push({ key: h.publicKey, seq: ours.seq })
+    else any.push({ key: h.publicKey, seq: 1 + Math.floor(ctx.random() * h.seq) })
+  }
+  for (let i = 0; i < ctx.gossip.auditsPerPull; i++) {
+    const list = tips.length > 0 ? tips : any
+    if (list.length === 0) return
+    const [slot] = list.splice(Math.floor(ctx.random() * list.length), 1)
+    if ((await ctx.store.hasFraud(slot!.key)) || (await ctx.store.get(slot!.key, slot!.seq)) === undefined) continue
+    await crawlSlot(ctx, session, slot!.key, slot!.seq)
+  }
+}
+
+/** Fetch the block a contradicting head names; validating it yields the proof. */
+async function crawlSlot(ctx: NodeContext, session: Session, key: Uint8Array, seq: number): Promise<void> {
+  const id = `${toHex(key)}:${seq}`
+  if (ctx.crawling.has(id) || ctx.crawling.size >= ctx.gossip.maxCrawls) return
+  ctx.crawling.add(id)
+  try {
+    ctx.stats.crawlsSent++
+    const reply = await session.request({ type: 'crawl-request', publicKey: key, start: seq, end: seq })
+    if (reply.type === 'crawl-answer') for (const b of reply.blocks) await ingest(ctx, b, session)
+  } catch {
+    // closed or timed out: a later announcement asks again
+  } finally {
+    ctx.crawling.delete(id)
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Push gossip on a node (the rules are in node.ts's module comment): a party's push of a new block
+ * to the peers nearest its slot on the push ring (two-hop.ts), directly or as a push-via through
+ * the neighbour that named the peer; a push-via forwarded once checked; pushes stored; and the
+ * neighbour lists that make the two-hop neighbourhood.
+ * @module
+ */
+import { blockHash, concatBytes, equalBytes, type HalfBlock } from '@tally/core'
+import type { NeighboursMessage, PushViaMessage, SessionMessage } from '../wire/messages.js'
+import type { Session } from '../wire/session.js'
+import type { NodeContext } from './context.js'
+import { ingest } from './ingest.js'
+import type { Neighbour } from './peer-table.js'
+import { firstOpen } from './peers.js'
+import { slotWord } from './rendezvous.js'
+
+// ## Receiving
+
+export async function onPush(ctx: NodeContext, blocks: readonly HalfBlock[], session: Session): Promise<void> {
+  // every block joins the queue now, in order: a witness query right behind this push is
+  // answered after the push is stored. A push is not relayed: a push-via says where to forward.
+  await Promise.all(blocks.map((b) => ingest(ctx, b, session)))
+}
+
+/**
+ * A push for this node to check and store, then forward to its neighbour whose key starts with
+ * `to`: only when every block checked out (new or known; an invalid block, or one that
+ * contradicts the store and became a proof, is never forwarded), each block once per target.
+ */
+export async function onPushVia(ctx: NodeContext, m: PushViaMessage, session: Session): Promise<void> {
+  const outcomes = await Promise.all(m.blocks.map((b) => ingest(ctx, b, session)))
+  if (ctx.closed || ctx.gossip.pushFanout === 0 || outcomes.some((o) => o !== 'new' && o !== 'known')) return
+  const target = ctx.twoHop.direct(m.to)
+  if (target === undefined || target.hex === session.peerKeyHex) {
+    ctx.stats.forwardMissed++
+    return
+  }
+  const ids = m.blocks.map((b) => concatBytes(blockHash(b, ctx.crypto), m.to))
+  const blocks = m.blocks.filter((_, i) => !ctx.forwards.has(ids[i]!))
+  if (blocks.length === 0) return
+  if (!push(ctx, target, blocks)) {
+    ctx.stats.forwardMissed++
+    return
+  }
+  for (const id of ids) ctx.forwards.add(id)
+  ctx.stats.forwarded++
+}
+
+/** A neighbour's list of its neighbours: kept for the two-hop neighbourhood. */
+export function onNeighbours(ctx: NodeContext, m: NeighboursMessage, session: Session): void {
+  const n = ctx.peers.get(session.peerKeyHex)
+  if (n !== undefined) ctx.twoHop.announce(n, m.ids)
+}
+
+// ## Spreading blocks
+
+/**
+ * A party's push of a new block to the `pushFanout` peers nearest its slot on the push ring
+ * among this node's neighbours and theirs: a push to a neighbour, a push-via to the neighbour
+ * that named a peer two hops away.
+ */
+export function spread(ctx: NodeContext, block: HalfBlock): void {
+  if (ctx.closed || ctx.gossip.pushFanout === 0) return
+  if (!ctx.gossip.pushOwn && equalBytes(block.publicKey, ctx.publicKey)) return
+  const slot = slotWord(block.publicKey, block.seq)
+  for (const t of ctx.twoHop.nearest(slot, ctx.gossip.pushFanout, [block.publicKey, block.linkPublicKey])) {
+    if (t.via === undefined) {
+      const n = ctx.twoHop.direct(t.id)
+      if (n !== undefined) push(ctx, n, [block])
+      continue
+    }
+    if (gossipTo(t.via, { type: 'push-via', to: t.id, blocks: [block] })) ctx.stats.pushViaSent++
+  }
+}
+
+/** This node's neighbours changed: tell every neighbour, at most once per neighboursIntervalMs. */
+export function neighboursChanged(ctx: NodeContext): void {
+  if (ctx.closed || ctx.neighboursTimer !== undefined || ctx.gossip.pushFanout === 0) return
+  const wait = Math.max(0, ctx.neighboursSentAt + ctx.gossip.neighboursIntervalMs - ctx.clock.now())
+  ctx.neighboursTimer = ctx.clock.setTimeout(() => {
+    ctx.neighboursTimer = undefined
+    if (ctx.closed) return
+    ctx.neighboursSentAt = ctx.clock.now()
+    const sessions: Session[] = []
+    for (const n of ctx.peers.list) {
+      const s = firstOpen(n)
+      if (s !== undefined) sessions.push(s)
+    }
+    sendNeighbours(ctx, sessions)
+  }, wait)
+}
+
+/**
+ * Send the ids of this node's neighbours (the whole list, up to limits.maxNeighbourIds) to
+ * `sessions`. A node that does not push (pushFanout 0) forwards nothing either: it names none.
+ */
+export function sendNeighbours(ctx: NodeContext, sessions: readonly Session[]): void {
+  if (ctx.closed || ctx.gossip.pushFanout === 0 || sessions.length === 0) return
+  const ids = ctx.twoHop.ids(ctx.limits.maxNeighbourIds)
+  for (const s of sessions) s.send({ type: 'neighbours', ids })
+}
+
+// ## Helpers
+
+/** A push frame to `n`; false when it has no session that keeps up. */
+function push(ctx: NodeContext, n: Neighbour, blocks: readonly HalfBlock[]): boolean {
+  if (!gossipTo(n, { type: 'push', blocks })) return false
+  ctx.stats.pushesSent++
+  return true
+}
+
+/** A gossip frame to `n`'s oldest open session; false when there is none that keeps up (gossip can wait). */
+function gossipTo(n: Neighbour, m: SessionMessage): boolean {
+  const s = firstOpen(n)
+  if (s === undefined || !s.writable) return false
+  s.send(m)
+  return true
+}

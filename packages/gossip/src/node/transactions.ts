@@ -1,0 +1,250 @@
+/**
+ * Transactions on a node. The proposer's side: `transact` signs a proposal for a reachable peer,
+ * `deliver` resends it with backoff until the agreement is back, then it is validated, stored and
+ * pushed; an agreement that comes late (its answer was lost) is finished the same way. The
+ * counterparty's side: the proposal's context first, the witnesses (witness mode), the policy, the
+ * agreement, with a resend answered alike. And a seq witness's answer to a witness query.
+ * @module
+ */
+import {
+  ClosedError,
+  ConflictError,
+  FraudError,
+  InvalidBlockError,
+  RefusedError,
+  abytes,
+  blockHash,
+  equalBytes,
+  isProposal,
+  shortKey,
+  toHex,
+  type CborValue,
+  type FraudProof,
+  type HalfBlock,
+  type Transaction,
+} from '@tally/core'
+import type { ProposalMessage, WitnessQueryMessage } from '../wire/messages.js'
+import type { Session } from '../wire/session.js'
+import type { NodeContext } from './context.js'
+import { NodeError, TransactTimeoutError, UnreachableError } from './errors.js'
+import { acceptProof } from './fraud-relay.js'
+import { BAD_BLOCK_COST, INVALID_BLOCK_COST, ingest, learnt } from './ingest.js'
+import { checkTransact, definedOnly, type TransactOptions } from './options.js'
+import { sessionTo } from './peers.js'
+import { spread } from './push.js'
+import { consultWitnesses } from './witness.js'
+
+// ## The proposer's side
+
+/** Node.transact: sign a proposal to a reachable `peerKey`, then deliver it. */
+export async function transact(ctx: NodeContext, peerKey: Uint8Array, type: string, payload: CborValue, options: TransactOptions): Promise<Transaction> {
+  abytes('peerKey', peerKey, 32)
+  if (equalBytes(peerKey, ctx.publicKey)) throw new RangeError('"peerKey" is this node: a transaction needs a counterparty')
+  ctx.checkOpen()
+  const timing = checkTransact({ ...ctx.tx, ...definedOnly(options) })
+  // reachable first: no block is signed for a peer that cannot be reached
+  await sessionTo(ctx, peerKey)
+  // agent.propose refuses proven cheaters and checks the arguments before signing
+  const proposal = await ctx.agent.propose(peerKey, type, payload)
+  learnt(ctx, proposal, undefined)
+  return send(ctx, proposal, timing)
+}
+
+/** Node.deliver: a proposal this node signed earlier, sent until its agreement is back. */
+export async function deliver(ctx: NodeContext, proposal: HalfBlock, options: TransactOptions): Promise<Transaction> {
+  ctx.checkOpen()
+  if (typeof proposal !== 'object' || proposal === null || !isProposal(proposal) || !equalBytes(proposal.publicKey, ctx.publicKey)) {
+    throw new RangeError('"proposal" expected a proposal signed by this node')
+  }
+  return send(ctx, proposal, checkTransact({ ...ctx.tx, ...definedOnly(options) }))
+}
+
+/** An unsolicited agreement (requestId 0): to a proposal of ours whose answer was lost. */
+export async function onLateAgreement(ctx: NodeContext, agreement: HalfBlock, session: Session): Promise<void> {
+  if (!equalBytes(agreement.linkPublicKey, ctx.publicKey) || !equalBytes(agreement.publicKey, session.peerKey)) return
+  const proposal = await ctx.store.get(ctx.publicKey, agreement.linkSeq)
+  if (proposal === undefined) return
+  try {
+    await finish(ctx, proposal, agreement, session)
+  } catch {
+    // already reported through the proof or the penalty
+  }
+}
+
+// ## The counterparty's side
+
+/** The counterparty's side: witnesses (in witness mode), the policy, the agreement. */
+export async function onProposal(ctx: NodeContext, m: ProposalMessage, session: Session): Promise<void> {
+  const p = m.block
+  if (!equalBytes(p.linkPublicKey, ctx.publicKey) || !equalBytes(p.publicKey, session.peerKey)) {
+    session.penalize(INVALID_BLOCK_COST, 'a proposal not from the sender to this node')
+    session.reply(m, { type: 'error', code: 'bad-request', reason: 'a proposal must be from the sender to this node' })
+    return
+  }
+  const id = toHex(blockHash(p, ctx.crypto))
+  const running = ctx.agreeing.get(id)
+  if (running !== undefined) {
+    // a resend while the first copy is still being handled: the same answer, once
+    await running.then(
+      (agreement) => session.reply(m, { type: 'agreement', block: agreement }),
+      (err: unknown) => session.reply(m, refusal(err)),
+    )
+    return
+  }
+  const earlier = await ctx.store.findAgreement(p.publicKey, p.seq, ctx.publicKey)
+  if (earlier !== undefined) {
+    const known = await ctx.store.get(p.publicKey, p.seq)
+    if (known !== undefined && equalBytes(blockHash(known, ctx.crypto), blockHash(p, ctx.crypto))) {
+      session.reply(m, { type: 'agreement', block: earlier })
+      return
+    }
+  }
+  const work = agree(ctx, m, session)
+  ctx.agreeing.set(id, work)
+  try {
+    const agreement = await work
+    session.reply(m, { type: 'agreement', block: agreement })
+    learnt(ctx, p, session.peerKey)
+    learnt(ctx, agreement, undefined)
+    ctx.stats.transactions++
+    ctx.events.emit('transaction', { proposal: p, agreement })
+    spread(ctx, p)
+    spread(ctx, agreement)
+  } catch (err) {
+    ctx.stats.refused++
+    if (!(err instanceof RefusedError || err instanceof FraudError || err instanceof InvalidBlockError)) ctx.report(err, 'agree')
+    session.reply(m, refusal(err))
+  } finally {
+    ctx.agreeing.delete(id)
+  }
+}
+
+/** A seq witness's answer: the block this node holds at (key, seq), if any. */
+export async function onWitnessQuery(ctx: NodeContext, m: WitnessQueryMessage, session: Session): Promise<void> {
+  // on the queue: behind any push that arrived before this query
+  const block = await ctx.serial(() => ctx.store.get(m.publicKey, m.seq))
+  session.reply(m, { type: 'witness-answer', publicKey: m.publicKey, seq: m.seq, block: block ?? null })
+}
+
+// ## Helpers
+
+/** Send `proposal` to its counterparty, again with backoff, until the agreement is back or the deadline. */
+async function send(ctx: NodeContext, proposal: HalfBlock, timing: Required<TransactOptions>): Promise<Transaction> {
+  const peerKey = proposal.linkPublicKey
+  const deadline = ctx.clock.now() + timing.timeoutMs
+  let session: Session | undefined
+  const previous = proposal.seq > 1 ? await ctx.store.get(ctx.publicKey, proposal.seq - 1) : undefined
+  const context = previous === undefined ? [] : [previous]
+  let wait = timing.retryMs
+  let attempts = 0
+  let lastError: unknown
+  for (;;) {
+    ctx.checkOpen()
+    const remaining = deadline - ctx.clock.now()
+    if (remaining <= 0) {
+      throw new TransactTimeoutError(`no agreement from ${shortKey(peerKey)} within ${timing.timeoutMs} ms (${attempts} attempts)`, attempts, { cause: lastError })
+    }
+    let pause = 0
+    try {
+      if (session === undefined || !session.open) session = await sessionTo(ctx, peerKey)
+      if (session.pendingRequests >= session.limits.maxPendingRequests) {
+        pause = Math.min(wait, remaining)
+      } else {
+        attempts++
+        ctx.stats.proposalsSent++
+        const reply = await session.request({ type: 'proposal', block: proposal, context }, { timeoutMs: Math.max(1, Math.min(wait, remaining)) })
+        if (reply.type === 'agreement') return await finish(ctx, proposal, reply.block, session)
+        if (reply.code === 'refused' || reply.code === 'bad-request' || reply.code === 'not-found' || reply.code === 'version') {
+          throw new RefusedError(`${shortKey(peerKey)} refused the proposal (${reply.code}): ${reply.reason}`)
+        }
+        lastError = new Error(`${reply.code}: ${reply.reason}`)
+        pause = Math.min(wait, remaining) // busy, rate-limited, internal, timeout: try again later
+      }
+    } catch (err) {
+      if (err instanceof RefusedError || err instanceof FraudError || err instanceof InvalidBlockError) throw err
+      if (ctx.closed) throw new ClosedError('node closed')
+      lastError = err
+      // a timeout resends at once; a closed session or a failed dial waits a little
+      if (!isTimeout(err)) pause = Math.min(wait, remaining)
+      if (err instanceof UnreachableError && ctx.peers.address(toHex(peerKey)) === undefined) throw err
+    }
+    wait = Math.min(wait * 2, timing.maxRetryMs)
+    if (pause > 0) await ctx.sleep(pause)
+  }
+}
+
+/** The proposer's side of an agreement: validate and store it, tell the world. */
+async function finish(ctx: NodeContext, proposal: HalfBlock, agreement: HalfBlock, from: Session): Promise<Transaction> {
+  if (agreement.linkSeq !== proposal.seq || !equalBytes(agreement.publicKey, proposal.linkPublicKey)) {
+    from.penalize(BAD_BLOCK_COST, 'an agreement to another proposal')
+    throw new RefusedError(`${shortKey(from.peerKey)} answered with an agreement to another proposal`)
+  }
+  const earlier = await ctx.store.findAgreement(ctx.publicKey, proposal.seq, agreement.publicKey)
+  let tx: Transaction
+  try {
+    tx = await ctx.serial(() => ctx.agent.complete(agreement))
+  } catch (err) {
+    if (err instanceof FraudError) await acceptProof(ctx, err.proof as FraudProof, undefined, 'stored')
+    else if (err instanceof InvalidBlockError) from.penalize(INVALID_BLOCK_COST, 'an invalid agreement')
+    throw err
+  }
+  if (earlier === undefined) {
+    learnt(ctx, agreement, from.peerKey)
+    ctx.stats.transactions++
+    ctx.events.emit('transaction', tx)
+    spread(ctx, proposal)
+    spread(ctx, agreement)
+  }
+  return tx
+}
+
+async function agree(ctx: NodeContext, m: ProposalMessage, session: Session): Promise<HalfBlock> {
+  const p = m.block
+  if (await ctx.store.hasFraud(p.publicKey)) throw new RefusedError(`${shortKey(p.publicKey)} is a proven cheater`)
+  // the proposer's earlier blocks first: they may show a fork against what this node holds
+  const context = m.context.filter((c) => equalBytes(c.publicKey, p.publicKey) && c.seq < p.seq)
+  await Promise.all(context.map((c) => ingest(ctx, c, session)))
+  const w = ctx.witnesses
+  if (w !== undefined && (w.require === undefined || w.require(p))) {
+    const verdict = await consultWitnesses(p, w, {
+      self: ctx.publicKey,
+      crypto: ctx.crypto,
+      clock: ctx.clock,
+      sleep: (ms) => ctx.sleep(ms),
+      sessionTo: (key) => sessionTo(ctx, key),
+      localBlock: (key, seq) => ctx.store.get(key, seq),
+      verifiers: ctx.types.fraudVerifiers(),
+    })
+    if (!verdict.ok) {
+      if (verdict.reason === 'conflict') {
+        await acceptProof(ctx, verdict.proof, undefined, 'found')
+        throw new RefusedError(`double spend: witness ${shortKey(verdict.witness)} holds another block at ${shortKey(p.publicKey)}:${p.seq}`)
+      }
+      throw new RefusedError(`witnesses unavailable: ${verdict.answered} of ${verdict.witnesses.length} answered`)
+    }
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.serial(() => ctx.agent.agree(p))
+    } catch (err) {
+      if (err instanceof FraudError) {
+        await acceptProof(ctx, err.proof as FraudProof, undefined, 'stored')
+        throw err
+      }
+      if (err instanceof InvalidBlockError) session.penalize(INVALID_BLOCK_COST, 'an invalid proposal')
+      // a conflicting block stored meanwhile: agreeing again finds it and proves the fork
+      if (!(err instanceof ConflictError) || attempt >= 2) throw err
+    }
+  }
+}
+
+function refusal(err: unknown): { type: 'error'; code: 'refused' | 'bad-request' | 'internal'; reason: string } {
+  const reason = String((err as Error)?.message ?? err).slice(0, 200)
+  if (err instanceof InvalidBlockError) return { type: 'error', code: 'bad-request', reason }
+  if (err instanceof RefusedError || err instanceof FraudError || err instanceof NodeError) return { type: 'error', code: 'refused', reason }
+  return { type: 'error', code: 'internal', reason: 'internal error' }
+}
+
+function isTimeout(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'TimeoutError'
+}
