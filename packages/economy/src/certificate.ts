@@ -81,6 +81,9 @@ export function signCertificate<K extends SigningKey>(body: CertificateBody, wit
  * @example const cert = certify(result.body, [s1, s2], config)
  */
 export function certify(body: CertificateBody, signatures: readonly WitnessSignature[], config: CommunityConfig, crypto: CryptoProvider = nobleCrypto): EpochCertificate {
+  // never assemble what verifyCertificate would reject
+  const fits = bodyFits(body, config, crypto)
+  if (!fits.ok) throw new RangeError(`"body" does not fit the configuration: ${fits.reason}`)
   const digest = certificateDigest(body, crypto)
   const valid = sortSignatures(signatures).filter((s) => s.index < config.witnesses.length && crypto.verify(s.signature, digest, config.witnesses[s.index]!))
   if (valid.length < config.quorum) throw new RangeError(`"signatures" hold ${valid.length} valid witness signatures, the quorum is ${config.quorum}`)
@@ -96,14 +99,8 @@ export function certify(body: CertificateBody, signatures: readonly WitnessSigna
  * @example verifyCertificate(cert, community.configAt(cert.epoch)!).ok
  */
 export function verifyCertificate(cert: EpochCertificate, config: CommunityConfig, crypto: CryptoProvider = nobleCrypto): Check {
-  const form = checkBody(cert)
-  if (!form.ok) return form
-  if (!equalBytes(cert.configId, configId(config, crypto))) return { ok: false, reason: 'certificate names another configuration' }
-  if (cert.epoch < config.fromEpoch) return { ok: false, reason: `epoch ${cert.epoch} is before the configuration's first epoch ${config.fromEpoch}` }
-  if (cert.total !== config.rewardPerEpoch && !(cert.total === 0 && cert.leaves === 0)) {
-    return { ok: false, reason: `total ${cert.total} is not the reward per epoch ${config.rewardPerEpoch}` }
-  }
-  if (cert.leaves > cert.total) return { ok: false, reason: 'more leaves than units: every leaf holds at least one unit' }
+  const fits = bodyFits(cert, config, crypto)
+  if (!fits.ok) return fits
   const reason = checkQuorum(certificateDigest(cert, crypto), cert.signatures, config, crypto)
   return reason === undefined ? OK : { ok: false, reason: `witnesses: ${reason}` }
 }
@@ -190,5 +187,18 @@ function pickBody(b: CertificateBody): CertificateBody {
 function checkBody(b: CertificateBody): Check {
   if (!isBytes(b?.configId, 32) || !isBytes(b.root, 32)) return { ok: false, reason: 'configId and root must be 32 bytes' }
   if (!isUint(b.epoch) || !isUint(b.leaves) || !isUint(b.total)) return { ok: false, reason: 'epoch, leaves and total must be non-negative integers' }
+  return OK
+}
+
+/** The body's own form, and its fit with the configuration it names (everything but the signatures). */
+function bodyFits(body: CertificateBody, config: CommunityConfig, crypto: CryptoProvider): Check {
+  const form = checkBody(body)
+  if (!form.ok) return form
+  if (!equalBytes(body.configId, configId(config, crypto))) return { ok: false, reason: 'certificate names another configuration' }
+  if (body.epoch < config.fromEpoch) return { ok: false, reason: `epoch ${body.epoch} is before the configuration's first epoch ${config.fromEpoch}` }
+  if (body.total !== config.rewardPerEpoch && !(body.total === 0 && body.leaves === 0)) {
+    return { ok: false, reason: `total ${body.total} is not the reward per epoch ${config.rewardPerEpoch}` }
+  }
+  if (body.leaves > body.total) return { ok: false, reason: 'more leaves than units: every leaf holds at least one unit' }
   return OK
 }
