@@ -15,12 +15,12 @@
  * @module
  */
 import { abytes, equalBytes, shortKey } from './bytes.js'
-import type { BlockTypes, TypeContext } from './block-types.js'
+import type { BlockTypes, Refusal, TypeContext } from './block-types.js'
 import { createBlockTypes } from './block-types.js'
 import type { CborValue } from './cbor.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { ConflictError, FraudError, HeadUnknownError, InvalidBlockError, RefusedError } from './errors.js'
-import { describeFraudProof, type FraudProof } from './fraud-proof.js'
+import { describeFraudProof, verifyFraudProof, type FraudProof } from './fraud-proof.js'
 import {
   GENESIS_HASH,
   UNILATERAL_KEY,
@@ -212,9 +212,8 @@ class ProtocolAgent implements Agent {
       }
       await this.#check(proposal, signatureValid)
       const ctx: TypeContext = { store: this.store, crypto: this.#crypto, previous: undefined, linked: undefined }
-      if (type.shouldSign !== undefined && !(await type.shouldSign(proposal, ctx))) {
-        throw new RefusedError(`policy for "${proposal.type}" declined the proposal`)
-      }
+      const verdict = type.shouldSign === undefined ? true : await type.shouldSign(proposal, ctx)
+      if (verdict !== true) await this.#decline(proposal, verdict)
       const payload = type.agreementPayload !== undefined ? await type.agreementPayload(proposal, ctx) : proposal.payload
       const agreement = await this.#next(proposal.publicKey, proposal.seq, proposal.type, payload, proposal)
       await this.store.batch().put(proposal).put(agreement).commit()
@@ -353,6 +352,17 @@ class ProtocolAgent implements Agent {
     const options: ValidateOptions = { store: this.store, crypto: this.#crypto, types: this.#types }
     if (signatureValid !== undefined) options.signatureValid = signatureValid
     return options
+  }
+
+  /** Throw the refusal a type's policy gave; store its proof of fraud first, once verified. */
+  async #decline(proposal: HalfBlock, verdict: false | Refusal): Promise<never> {
+    if (verdict === false) throw new RefusedError(`policy for "${proposal.type}" declined the proposal`, { reason: 'declined' })
+    const proof = verdict.fraud
+    if (proof !== undefined && equalBytes(proof.publicKey, proposal.publicKey) && verifyFraudProof(proof, { crypto: this.#crypto, verifiers: this.#types.fraudVerifiers() }).ok) {
+      await this.store.batch().putFraudProof(proof).commit()
+      throw new FraudError(`fraud by ${shortKey(proposal.publicKey)}: ${describeFraudProof(proof)}`, proof)
+    }
+    throw new RefusedError(`policy for "${proposal.type}" declined the proposal: ${verdict.message}`, { reason: verdict.reason })
   }
 
   /** Validate a counterparty's block; store and throw on fraud, throw on invalid. */

@@ -45,10 +45,24 @@ export interface BlockType {
   matches?(proposal: HalfBlock, agreement: HalfBlock): boolean
   /** The payload of the agreement to `proposal`. Default: the proposal's payload. */
   agreementPayload?(proposal: HalfBlock, ctx: TypeContext): CborValue | Promise<CborValue>
-  /** Whether this agent countersigns `proposal`. Default when absent: yes for a registered type. */
-  shouldSign?(proposal: HalfBlock, ctx: TypeContext): boolean | Promise<boolean>
+  /**
+   * Whether this agent countersigns `proposal`. Default when absent: yes for a registered type.
+   * Return a `Refusal` to say why not with a stable reason code (it reaches the proposer), and
+   * with the fraud proof when what the type looked at proves the proposer a cheater.
+   */
+  shouldSign?(proposal: HalfBlock, ctx: TypeContext): boolean | Refusal | Promise<boolean | Refusal>
   /** Fraud kinds this type adds, with their stand-alone verifiers. */
   readonly fraudKinds?: Readonly<Record<string, FraudVerifier>>
+}
+
+/** Why a type declines to countersign: a stable code, words for people, and any proof of fraud. */
+export interface Refusal {
+  /** Stable reason code, e.g. 'balance-mismatch', 'history-missing'. */
+  readonly reason: string
+  /** What is wrong, for people. Never contains secrets. */
+  readonly message: string
+  /** A proof of fraud by the proposer, when the type found one (the agent verifies and keeps it). */
+  readonly fraud?: FraudProof
 }
 
 /** What a type's validate returns. */

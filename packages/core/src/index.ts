@@ -45,6 +45,7 @@ export {
   createBlockTypes,
   samePayload,
   type BlockType,
+  type Refusal,
   type BlockTypes,
   type RuleViolation,
   type TypeContext,

@@ -165,7 +165,7 @@ export interface ReplayPoint {
  * @param upTo the last seq to replay
  * @param crypto provider for hashes
  * @param from a point an earlier replay reached (resumed from when the store still holds that block)
- * @returns where the replay ended, or undefined
+ * @returns where the replay ended, or why it stopped
  * @internal
  */
 export async function replayBalance(
@@ -174,30 +174,53 @@ export async function replayBalance(
   upTo: number,
   crypto: CryptoProvider,
   from?: ReplayPoint,
-): Promise<ReplayPoint | undefined> {
+): Promise<Replay> {
   let seq = 0
   let balance = 0
   let hash: Uint8Array | undefined
+  // the blocks since the last balance block (or genesis): the evidence if the next one is wrong
+  let segment: HalfBlock[] | undefined = []
   if (from !== undefined && from.seq <= upTo && from.seq > 0 && from.hash !== undefined) {
     const there = await store.get(publicKey, from.seq)
-    if (there !== undefined && equalBytes(blockHash(there, crypto), from.hash)) ({ seq, balance, hash } = from)
+    if (there !== undefined && equalBytes(blockHash(there, crypto), from.hash)) {
+      ;({ seq, balance, hash } = from)
+      segment = isBalanceBlock(there) ? [there] : undefined
+    }
   }
   while (seq < upTo) {
     const chunk = await store.range(publicKey, { from: seq + 1, to: upTo, limit: 256 })
-    if (chunk.length === 0) return undefined
+    if (chunk.length === 0) return { ok: false, reason: 'history-missing', seq: seq + 1 }
     for (const b of chunk) {
-      if (b.seq !== seq + 1 || (hash !== undefined && !equalBytes(b.previousHash, hash))) return undefined
+      if (b.seq !== seq + 1) return { ok: false, reason: 'history-missing', seq: seq + 1 }
+      if (hash !== undefined && !equalBytes(b.previousHash, hash)) return { ok: false, reason: 'history-broken', seq: b.seq }
       if (isBalanceBlock(b)) {
         const entry = balanceEntry(b)
-        if (entry === undefined || entry.balance !== balance + entry.delta || entry.balance < 0) return undefined
+        if (entry === undefined || entry.balance !== balance + entry.delta || entry.balance < 0) {
+          const fraud = segment !== undefined && segment.length < FRAUD_PROOF_LIMITS.maxBlocks ? createFraudProof(BALANCE_FRAUD, [...segment, b]) : undefined
+          const proven = fraud !== undefined && verifyBalanceFraud(fraud.blocks, crypto) === undefined
+          return proven ? { ok: false, reason: 'balance', seq: b.seq, fraud } : { ok: false, reason: 'balance', seq: b.seq }
+        }
         balance = entry.balance
+        segment = [b]
+      } else if (segment !== undefined) {
+        segment.push(b)
+        if (segment.length >= FRAUD_PROOF_LIMITS.maxBlocks) segment = undefined
       }
       seq = b.seq
       hash = blockHash(b, crypto)
     }
   }
-  return { seq, hash, balance }
+  return { ok: true, point: { seq, hash, balance } }
 }
+
+/**
+ * The outcome of a replay: where it ended, or why it stopped (a block missing from the store, one
+ * that does not chain, or a balance that does not follow — with the proof when the segment since
+ * the last balance block fits in one).
+ */
+export type Replay =
+  | { readonly ok: true; readonly point: ReplayPoint }
+  | { readonly ok: false; readonly reason: 'history-missing' | 'history-broken' | 'balance'; readonly seq: number; readonly fraud?: FraudProof }
 
 /**
  * The balance rule for one block: its balance equals the previous balance plus its delta, and is

@@ -23,6 +23,7 @@ import {
   type BlockType,
   type CborValue,
   type HalfBlock,
+  type Refusal,
   type TypeContext,
   type TypeVerdict,
 } from '@tally/core'
@@ -75,19 +76,27 @@ export function transferType(options: TransferTypeOptions = {}): BlockType {
       if (!Number.isSafeInteger(balance)) throw new RefusedError('the balance would pass 2^53 - 1')
       return { amount: p.amount, balance, senderBalance: p.balance }
     },
-    async shouldSign(proposal: HalfBlock, ctx: TypeContext): Promise<boolean> {
+    async shouldSign(proposal: HalfBlock, ctx: TypeContext): Promise<boolean | Refusal> {
       const p = readTransfer(proposal.payload, false)
-      if (p === undefined || p.balance < 0) return false
+      if (p === undefined || p.balance < 0) return { reason: 'malformed', message: 'not a transfer proposal with a non-negative balance' }
       // the whole chain, not just the previous block: a block stored before its predecessor was
       // known had its balance checked against nothing, and a gap may hide an invalid block
       const sender = keyString(proposal.publicKey)
       const replay = await replayBalance(ctx.store, proposal.publicKey, proposal.seq - 1, ctx.crypto, replayed.get(sender))
-      if (replay === undefined) return false
+      if (!replay.ok) {
+        const message = replay.reason === 'history-missing' ? `the sender's block at seq ${replay.seq} is not known here: send the history` : `the sender's chain fails at seq ${replay.seq} (${replay.reason})`
+        return replay.fraud === undefined ? { reason: replay.reason, message } : { reason: replay.reason, message, fraud: replay.fraud }
+      }
       if (replayed.size >= 10_000) replayed.clear()
-      replayed.set(sender, replay)
-      if (replay.hash !== undefined && !equalBytes(proposal.previousHash, replay.hash)) return false
-      if (replay.balance - p.amount !== p.balance) return false
-      return options.accept === undefined ? true : options.accept(proposal, p.amount)
+      replayed.set(sender, replay.point)
+      if (replay.point.hash !== undefined && !equalBytes(proposal.previousHash, replay.point.hash)) {
+        return { reason: 'history-broken', message: 'the proposal does not chain to the sender\'s block before it' }
+      }
+      if (replay.point.balance - p.amount !== p.balance) {
+        return { reason: 'balance', message: `the balance ${p.balance} does not follow from ${replay.point.balance} - ${p.amount}` }
+      }
+      if (options.accept !== undefined && !(await options.accept(proposal, p.amount))) return { reason: 'declined', message: 'the receiver declines' }
+      return true
     },
     fraudKinds: Object.freeze({ [BALANCE_FRAUD]: verifyBalanceFraud }),
   })

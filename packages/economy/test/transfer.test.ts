@@ -194,8 +194,25 @@ Protocol('the receiver replays the sender\'s whole chain: tokens from an invalid
   for (const block of blocks.slice(0, 2)) await b.receive(block)
   assert.is(await b.store.get(mallory.publicKey, 1), undefined, 'the bogus claim was refused')
   assert.ok((await b.store.get(mallory.publicKey, 2)) !== undefined, 'the next block was kept, unchecked: its predecessor is unknown')
-  // block 3 follows from block 2, but the chain does not add up from genesis
-  await rejectsLike(b.agree(blocks[2]!), RefusedError)
+  // block 3 follows from block 2, but the chain does not add up from genesis: block 1 is missing
+  const err = await rejectsLike(b.agree(blocks[2]!), RefusedError)
+  assert.is((err as RefusedError).reason, 'history-missing', 'the refusal says what the receiver lacks')
+})
+
+Protocol('history that proves fraud makes the receiver keep and throw the proof, not just refuse', async () => {
+  // mallory's second block claims a balance that does not follow from her first
+  const { a } = await agents()
+  const r = (await a.store.get(alice.publicKey, 1))!
+  const blocks = chainOf(alice, [send(mallory.publicKey, 10, 5_000)], r)
+  const b = createAgent({ head: 'local', identity: bob, store: createMemoryStore(), types })
+  // the bad block reaches bob before alice's reward, so it was stored unchecked
+  await b.receive(blocks[0]!)
+  await b.receive(r)
+  const next = chainOf(alice, [send(bob.publicKey, 1, 4_999)], blocks[0]!)[0]!
+  const err = await rejectsLike(b.agree(next), FraudError)
+  assert.is(((err as FraudError).proof as { kind: string }).kind, BALANCE_FRAUD)
+  assert.ok(await b.refuses(alice.publicKey), 'the proof is kept: alice is refused from then on')
+  assert.ok(verifyFraudProof((err as FraudError).proof as never, { verifiers: types.fraudVerifiers() }).ok)
 })
 
 Protocol('a receiver policy can decline valid transfers', async () => {
@@ -204,7 +221,8 @@ Protocol('a receiver policy can decline valid transfers', async () => {
   const b = createAgent({ head: 'local', identity: bob, store: createMemoryStore(), types: strict })
   await b.receive((await a.store.get(alice.publicKey, 1))!)
   const declined = await a.propose(bob.publicKey, 'transfer', { amount: 250, balance: 750 })
-  await rejectsLike(b.agree(declined), RefusedError)
+  const err = await rejectsLike(b.agree(declined), RefusedError)
+  assert.is((err as RefusedError).reason, 'declined')
   // the declined proposal stays in alice's chain: its amount is in flight, her balance is 750
   await b.receive(declined)
   const ok = await b.agree(await a.propose(bob.publicKey, 'transfer', { amount: 100, balance: 650 }))
