@@ -150,7 +150,7 @@ export {
   type TransferPayload,
 } from './payload.js'
 export { BALANCE_FRAUD, balanceOf, verifyBalanceFraud } from './balance.js'
-export { REWARD_CLAIM_FRAUD, rewardPayload, rewardType, verifyRewardClaim, verifyRewardClaimFraud, verifyRewardEvidence, type RewardTypeOptions } from './reward.js'
+export { LATE_CLAIM_EPOCHS, REWARD_CLAIM_FRAUD, rewardPayload, rewardType, verifyRewardClaim, verifyRewardClaimFraud, verifyRewardEvidence, type RewardTypeOptions } from './reward.js'
 export { burnType, transferType, type TransferTypeOptions } from './transfer.js'
 export { createEconomyTypes, economyTypes, type EconomyTypesOptions } from './economy-types.js'
 export { createWallet, type Claim, type Wallet, type WalletOptions } from './wallet.js'

@@ -11,9 +11,13 @@
  *    ('reward-certificate-mismatch'); its proof puts the leaf (owner, amount) under the root
  *    ('reward-proof': a wrong amount or someone else's proof both fail here);
  * 3. the balance is the previous balance plus the amount ('balance', with a 'balance' fraud proof);
- * 4. one claim per epoch per chain: claims come in strictly increasing epochs, so the previous
- *    reward of the chain is the only one to look at ('reward-epoch', with a 'reward-claim' fraud
- *    proof of the two claims). A validator must know the chain back to that previous reward (or
+ * 4. one claim per epoch per chain, and none later than LATE_CLAIM_EPOCHS behind the highest
+ *    epoch claimed before it ('reward-epoch', with a 'reward-claim' fraud proof of the two claims).
+ *    A certificate that reaches its owner late (a witness was down, the owner offline) can still
+ *    be claimed after newer ones, within that window. Because every claim is within the window of
+ *    the highest before it, an earlier claim of the same epoch can only sit after the last reward
+ *    at or below epoch - LATE_CLAIM_EPOCHS, so the walk back stops there (about that many rewards
+ *    in a chain that claims every epoch). A validator must know the chain back to that point (or
  *    to genesis) to accept a claim ('reward-history'): a claim mints tokens, so it is never
  *    accepted unchecked.
  *
@@ -43,8 +47,11 @@ import { allocationLeaf, verifyMerkleProof } from './merkle.js'
 import { REWARD, readReward, type RewardPayload } from './payload.js'
 import { taggedHash, violation } from './util.js'
 
-/** The fraud kind of two claims out of epoch order (the same epoch twice, or an older one after a newer). */
+/** The fraud kind of two claims that may not both stand: the same epoch twice, or one too late after a newer. */
 export const REWARD_CLAIM_FRAUD = 'reward-claim'
+
+/** How far behind the highest epoch claimed so far a late certificate may still be claimed. */
+export const LATE_CLAIM_EPOCHS = 64
 
 /** Options of rewardType. */
 export interface RewardTypeOptions {
@@ -84,16 +91,16 @@ export function rewardType(options: RewardTypeOptions): BlockType {
       errors.push(...balance.errors)
       let fraud = balance.fraud
 
-      const walk = await walkBack(ctx.store, block.publicKey, block.seq, (b) => b.type === REWARD, ctx.previous, ctx.crypto)
-      if (walk.status === 'unknown') {
-        errors.push(violation('reward-history', 'the chain is not known back to its previous reward: one claim per epoch cannot be checked'))
-      } else if (walk.status === 'found') {
-        const previous = readReward(walk.block.payload)
-        if (previous !== undefined && payload.epoch <= previous.epoch) {
-          const what = payload.epoch === previous.epoch ? `epoch ${payload.epoch} was already claimed` : `epoch ${payload.epoch} comes after a claim for epoch ${previous.epoch}`
-          errors.push(violation('reward-epoch', `${what} (seq ${walk.block.seq}): claims must be in strictly increasing epochs`))
-          fraud ??= createFraudProof(REWARD_CLAIM_FRAUD, [walk.block, block])
-        }
+      const claims = await earlierClaims(block, payload.epoch, ctx)
+      if (claims === undefined) {
+        errors.push(violation('reward-history', `the chain is not known back to a claim at or below epoch ${payload.epoch - LATE_CLAIM_EPOCHS}: one claim per epoch cannot be checked`))
+      } else if (claims.conflict !== undefined) {
+        const earlier = claims.conflict
+        const what = readReward(earlier.payload)!.epoch === payload.epoch
+          ? `epoch ${payload.epoch} was already claimed`
+          : `epoch ${payload.epoch} is more than ${LATE_CLAIM_EPOCHS} epochs behind the claim for epoch ${readReward(earlier.payload)!.epoch}`
+        errors.push(violation('reward-epoch', `${what} (seq ${earlier.seq})`))
+        fraud ??= createFraudProof(REWARD_CLAIM_FRAUD, [earlier, block])
       }
       return fraud === undefined ? { errors } : { errors, fraud }
     },
@@ -152,7 +159,7 @@ export function rewardPayload(claim: { epoch: number; amount: number; before: nu
 
 /**
  * The stand-alone verifier of 'reward-claim' fraud: two reward blocks by one key, the later (by
- * seq) claiming an epoch not above the earlier's.
+ * seq) claiming the same epoch as the earlier, or one more than LATE_CLAIM_EPOCHS behind it.
  * @returns undefined when the evidence proves fraud, else the reason it does not
  */
 export const verifyRewardClaimFraud: FraudVerifier = (blocks) => {
@@ -163,7 +170,43 @@ export const verifyRewardClaimFraud: FraudVerifier = (blocks) => {
   const rb = readReward(b.payload)
   if (ra === undefined || rb === undefined) return 'a reward payload is malformed'
   if (a.seq >= b.seq) return 'the claims must be at different seqs'
-  return rb.epoch <= ra.epoch ? undefined : 'the claims are in epoch order'
+  if (rb.epoch === ra.epoch) return undefined
+  return rb.epoch <= ra.epoch - LATE_CLAIM_EPOCHS ? undefined : 'a later claim within the window of the earlier is allowed'
+}
+
+/**
+ * The earlier claim that a claim of `epoch` in `block` conflicts with, if any, found by walking back
+ * to the last reward at or below epoch - LATE_CLAIM_EPOCHS (see rule 4).
+ * @returns `{ conflict }` (undefined: no conflict), or undefined when the chain is not known that far
+ */
+async function earlierClaims(block: HalfBlock, epoch: number, ctx: TypeContext): Promise<{ conflict: HalfBlock | undefined } | undefined> {
+  let same: HalfBlock | undefined
+  let highest: HalfBlock | undefined
+  let highestEpoch = -1
+  const walk = await walkBack(
+    ctx.store,
+    block.publicKey,
+    block.seq,
+    (b) => {
+      if (b.type !== REWARD) return false
+      const r = readReward(b.payload)
+      if (r === undefined) return false
+      if (r.epoch === epoch) {
+        same = b
+        return true
+      }
+      if (r.epoch > highestEpoch) {
+        highestEpoch = r.epoch
+        highest = b
+      }
+      return r.epoch <= epoch - LATE_CLAIM_EPOCHS
+    },
+    ctx.previous,
+    ctx.crypto,
+  )
+  if (walk.status === 'unknown') return undefined
+  if (same !== undefined) return { conflict: same }
+  return { conflict: highest !== undefined && epoch <= highestEpoch - LATE_CLAIM_EPOCHS ? highest : undefined }
 }
 
 // ## Private helpers

@@ -48,7 +48,10 @@ export interface Wallet {
   /**
    * Claim an epoch's reward: checks the evidence first, keeps it in the evidence store (where
    * validators look for it), and appends the reward block.
-   * @throws RangeError when the epoch is not above the last claimed one; InvalidBlockError when the evidence does not back the claim
+   * A certificate that arrives late can still be claimed after newer ones, within
+   * LATE_CLAIM_EPOCHS of the highest epoch claimed.
+   * @throws InvalidBlockError when the evidence does not back the claim, or the epoch was already
+   *   claimed or is too late (rule 'reward-epoch'; nothing is signed)
    */
   claim(claim: Claim): Promise<HalfBlock>
   /**
@@ -126,8 +129,6 @@ export function createWallet(options: WalletOptions): Wallet {
       serialized(async () => {
         auint('amount', claim?.amount, 1)
         const { certificate, proof } = claim
-        const last = await lastClaimedEpoch()
-        if (certificate.epoch <= last) throw new RangeError(`"claim" is for epoch ${certificate.epoch}, not above the last claimed epoch ${last}`)
         const errors = verifyRewardEvidence(agent.publicKey, { epoch: certificate.epoch, amount: claim.amount, root: certificate.root }, { certificate, proof }, community)
         if (errors.length > 0) throw new InvalidBlockError('the evidence does not back this claim', errors)
         evidence.put(agent.publicKey, claim.amount, { certificate, proof })

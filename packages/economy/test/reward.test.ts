@@ -16,6 +16,7 @@ import {
   rewardPayload,
   verifyRewardClaim,
   verifyRewardClaimFraud,
+  LATE_CLAIM_EPOCHS,
   type EpochCertificate,
   type EpochResult,
   type EvidenceSource,
@@ -94,6 +95,13 @@ Store('keeps only evidence that backs its claim, and finds it by the whole claim
   throwsLike(() => store.put(alice.publicKey, 0, good), RangeError, /amount/)
 })
 
+Valid('a certificate that arrives late is claimed after a newer one', async () => {
+  const blocks = chainOf(alice, [claim(1, 0), claim(0, amount(1))])
+  const result = await check(blocks)
+  assert.equal(result.errors, [])
+  assert.equal(result.fraud, [])
+})
+
 const Invalid = suite('reward: each rule')
 
 /** A source that hands over whatever evidence it was built with, checked or not: the rules must catch it. */
@@ -115,7 +123,11 @@ const cases: [string, () => HalfBlock[], string, EvidenceSource?][] = [
   }, 'reward-proof', handing(bob)],
   ['a balance that does not add the amount', () => chainOf(alice, [claim(0, 0, { balance: amount(0) + 5 })]), 'balance'],
   ['the same epoch claimed twice', () => chainOf(alice, [claim(0, 0), claim(0, amount(0))]), 'reward-epoch'],
-  ['an older epoch after a newer one', () => chainOf(alice, [claim(1, 0), { ...claim(0, amount(1)) }]), 'reward-epoch'],
+  ['an epoch claimed twice with a late claim between', () => chainOf(alice, [claim(1, 0), claim(0, amount(1)), claim(1, amount(1) + amount(0))]), 'reward-epoch'],
+  ['a claim more than LATE_CLAIM_EPOCHS behind a newer one', () => {
+    const far: Step = { type: 'reward', payload: rewardPayload({ epoch: LATE_CLAIM_EPOCHS + 1, amount: 5, before: 0, root: certs[1]!.root }) }
+    return chainOf(alice, [far, claim(1, 5)])
+  }, 'reward-epoch'],
 ]
 for (const [what, make, rule, source] of cases) {
   Invalid(`${what} → '${rule}'`, async () => {
@@ -162,9 +174,13 @@ Fraud('a double claim yields a reward-claim proof that verifies alone', async ()
   assert.equal(verifyFraudProof(proof!, { verifiers: types.fraudVerifiers() }), { ok: true })
 })
 
-Fraud('honest claims never make a reward-claim proof', () => {
+Fraud('honest claims never make a reward-claim proof, late ones within the window included', () => {
   const [a, b] = chainOf(alice, [claim(0, 0), claim(1, amount(0))])
-  assert.match(verifyRewardClaimFraud([a!, b!], undefined as never)!, /in epoch order/)
+  assert.match(verifyRewardClaimFraud([a!, b!], undefined as never)!, /within the window/)
+  const [newer, late] = chainOf(alice, [claim(1, 0), claim(0, amount(1))])
+  assert.match(verifyRewardClaimFraud([newer!, late!], undefined as never)!, /within the window/)
+  const twice = chainOf(alice, [claim(0, 0), claim(0, amount(0))])
+  assert.is(verifyRewardClaimFraud(twice, undefined as never), undefined, 'the same epoch twice is fraud')
   assert.match(verifyRewardClaimFraud([a!], undefined as never)!, /exactly two/)
   const [note] = chainOf(alice, [{ type: 'note', payload: 1 }])
   assert.match(verifyRewardClaimFraud([note!, b!], undefined as never)!, /rewards/)
