@@ -3,7 +3,7 @@
  * synchronous inside `commit()`, so every read sees a consistent view.
  * @module
  */
-import { equalBytes, fromHex, type PublicKeyHex } from './bytes.js'
+import { abytes, equalBytes, fromHex, type PublicKeyHex } from './bytes.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { ClosedError, ConflictError } from './errors.js'
 import { fraudProofId, type FraudProof } from './fraud-proof.js'
@@ -51,16 +51,19 @@ class MemoryStore implements BlockStore {
 
   async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
     this.#open()
+    abytes('publicKey', publicKey, 32)
     return this.#chains.get(toHex(publicKey))?.blocks.get(seq)
   }
 
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
     this.#open()
+    abytes('hash', hash, 32)
     return this.#byHash.get(hexOf(hash))
   }
 
   async latest(publicKey: Uint8Array): Promise<HalfBlock | undefined> {
     this.#open()
+    abytes('publicKey', publicKey, 32)
     const chain = this.#chains.get(toHex(publicKey))
     if (chain === undefined || chain.seqs.length === 0) return undefined
     return chain.blocks.get(chain.seqs[chain.seqs.length - 1]!)
@@ -68,6 +71,7 @@ class MemoryStore implements BlockStore {
 
   async range(publicKey: Uint8Array, options: RangeOptions = {}): Promise<HalfBlock[]> {
     this.#open()
+    abytes('publicKey', publicKey, 32)
     const chain = this.#chains.get(toHex(publicKey))
     if (chain === undefined) return []
     const from = options.from ?? 1
@@ -86,18 +90,22 @@ class MemoryStore implements BlockStore {
 
   async findAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Promise<HalfBlock | undefined> {
     this.#open()
+    abytes('proposalKey', proposalKey, 32)
+    abytes('signer', signer, 32)
     return this.#chains.get(toHex(signer))?.answers.get(toHex(proposalKey))?.get(proposalSeq)
   }
 
   async fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]> {
     this.#open()
     if (publicKey === undefined) return [...this.#proofs.values()]
+    abytes('publicKey', publicKey, 32)
     const ids = this.#accused.get(toHex(publicKey))
     return ids === undefined ? [] : [...ids].map((id) => this.#proofs.get(id)!)
   }
 
   async hasFraud(publicKey: Uint8Array): Promise<boolean> {
     this.#open()
+    abytes('publicKey', publicKey, 32)
     return this.#accused.has(toHex(publicKey))
   }
 
