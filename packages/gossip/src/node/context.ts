@@ -6,7 +6,8 @@
  * - transactions.ts: transact and deliver, proposals and agreements, witness queries;
  * - push.ts: pushes on the push ring, push-via forwards, neighbour lists;
  * - pull.ts: head requests, audits, crawls (asked and served);
- * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud).
+ * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud);
+ * - protocol-host.ts: the application protocols hosted over `app` messages.
  * A context is internal: the package exports the Node interface only.
  * @module
  */
@@ -17,6 +18,7 @@ import type { SeenCache } from '../wire/seen-cache.js'
 import type { Session } from '../wire/session.js'
 import type { TypedEmitter } from './emitter.js'
 import type { Want } from './fraud-relay.js'
+import type { Hosted } from './protocol-host.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
 import type { TwoHopTable } from './two-hop.js'
@@ -77,6 +79,12 @@ export interface NodeContext {
   readonly wants: Map<PublicKeyHex, Want>
   /** (peer key, accused key) of the fraud-wants answered in the last wantTimeoutMs. */
   readonly answered: SeenCache
+
+  // ## Protocols (protocol-host.ts)
+  /** Hosted protocols by name. */
+  readonly protocols: Map<string, Hosted>
+  /** Names whose hosting was closed: a message of one still on its way is refused without a charge. */
+  readonly closedProtocols: Set<string>
 
   // ## Primitives (node.ts)
   /** Run `fn` after every earlier agent write: one at a time per node. */

@@ -74,6 +74,9 @@ import {
   type CryptoProvider,
   type HalfBlock,
   type Identity,
+  type Protocol,
+  type ProtocolHandle,
+  type ProtocolMessages,
   type TimerHandle,
   type Transaction,
   type TransportAddress,
@@ -82,7 +85,7 @@ import { createRandom, type Random } from '../random.js'
 import { systemClock } from '../time/system-clock.js'
 import { performHandshake } from '../wire/handshake.js'
 import { resolveLimits } from '../wire/limits.js'
-import type { SessionMessage } from '../wire/messages.js'
+import type { AppMessage, SessionMessage } from '../wire/messages.js'
 import { createSeenCache, type SeenCache } from '../wire/seen-cache.js'
 import { createSession, type Session, type SessionCloseInfo } from '../wire/session.js'
 import type { NodeContext } from './context.js'
@@ -105,6 +108,7 @@ import {
   type TransactOptions,
 } from './options.js'
 import { PeerTable } from './peer-table.js'
+import { appCost, hostProtocol, onApp, protocolsPeerClosed, protocolsPeerOpened } from './protocol-host.js'
 import { ban, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
@@ -161,6 +165,8 @@ class GossipNode implements Node {
   readonly #frames: SeenCache
   readonly #challenges: SeenCache
   readonly #sleeps = new Set<{ timer: TimerHandle; reject: (e: Error) => void }>()
+  /** Tokens an `app` message takes (one function shared by every session). */
+  readonly #appCost = (m: AppMessage): number => appCost(this.#ctx, m)
   #tail: Promise<unknown> = Promise.resolve()
   #address: TransportAddress | undefined
   #closing: Promise<void> | undefined
@@ -222,6 +228,8 @@ class GossipNode implements Node {
       relayedAccused: createSeenCache({ max: cacheSize }),
       wants: new Map(),
       answered,
+      protocols: new Map(),
+      closedProtocols: new Set(),
       serial: (fn) => this.#serial(fn),
       sleep: (ms) => this.#sleep(ms),
       checkOpen: () => this.#checkOpen(),
@@ -330,6 +338,7 @@ class GossipNode implements Node {
       seen: this.#frames,
       crypto: this.#ctx.crypto,
       onError: (error) => this.#report(error, 'message handler'),
+      appCost: this.#appCost,
     }
   }
 
@@ -345,6 +354,7 @@ class GossipNode implements Node {
       // the newcomer gets the whole list now; the others hear of it with the next change
       sendNeighbours(ctx, [session])
       neighboursChanged(ctx)
+      protocolsPeerOpened(ctx, neighbour.publicKey)
     }
     session.onMessage((m, s) => this.#onMessage(m, s))
   }
@@ -356,6 +366,7 @@ class GossipNode implements Node {
     if (last && neighbour !== undefined) {
       ctx.twoHop.remove(neighbour)
       neighboursChanged(ctx)
+      protocolsPeerClosed(ctx, neighbour.publicKey)
       ctx.events.emit('peer:close', { publicKey: neighbour.publicKey, code: info.code, reason: info.reason, misbehaviour: info.misbehaviour })
     }
     if (ctx.peers.size === 0 && ctx.pullTimer !== undefined) {
@@ -396,6 +407,8 @@ class GossipNode implements Node {
         return onPeersRequest(ctx, m, session)
       case 'peers':
         return onPeers(ctx, m)
+      case 'app':
+        return onApp(ctx, m, session) // a request or one-way (replies go to the request)
       case 'agreement':
         // unsolicited (requestId 0): an agreement to a proposal of ours whose answer was lost
         return onLateAgreement(ctx, m.block, session)
@@ -420,6 +433,12 @@ class GossipNode implements Node {
 
   pull(): void {
     pull(this.#ctx)
+  }
+
+  // ## Protocols (protocol-host.ts)
+
+  host<M extends ProtocolMessages>(protocol: Protocol<M>): ProtocolHandle<M> {
+    return hostProtocol(this.#ctx, protocol)
   }
 
   // ## Closing

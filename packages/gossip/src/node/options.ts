@@ -16,6 +16,9 @@ import {
   type HalfBlock,
   type HeadSource,
   type Identity,
+  type Protocol,
+  type ProtocolHandle,
+  type ProtocolMessages,
   type Transaction,
   type Transport,
   type TransportAddress,
@@ -255,6 +258,18 @@ export interface Node extends Emitter<NodeEvents> {
    * chains this node learnt of most recently; a head that contradicts the store is crawled.
    */
   pull(): void
+  /**
+   * Host an application protocol (core's `Protocol`): its messages travel as `app` frames, checked
+   * before its handlers see them (see the README, "Writing a protocol"). Its `onPeer` is called at
+   * once for the peers already connected, then for each peer whose first session opens.
+   * @param protocol name, message kinds, handlers, hooks
+   * @returns the handle: `peer(key)` (dials a known address), `peers()`, `close()`
+   * @throws TypeError / RangeError for a malformed protocol: a name that is not 1..64 characters
+   *   of a-z, 0-9 and /._-, a name already hosted, a kind without codecs, a maxBytes beyond a
+   *   frame, a handler for a kind it does not have; ClosedError after close
+   * @example const handle = node.host(pingProtocol); const { message } = await (await handle.peer(bob)).request('ping', 1)
+   */
+  host<M extends ProtocolMessages>(protocol: Protocol<M>): ProtocolHandle<M>
   /** Stop: close every session and the transport, cancel timers; pending calls reject with ClosedError. */
   close(): Promise<void>
 }
