@@ -98,9 +98,11 @@ export {
 // ## Node and witnesses (node/)
 export {
   DEFAULT_GOSSIP,
+  DEFAULT_RECOVERY,
   WANT_ATTEMPTS,
   createNode,
   type GossipOptions,
+  type RecoveryOptions,
   type Node,
   type NodeEvents,
   type NodeOptions,

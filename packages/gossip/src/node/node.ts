@@ -66,6 +66,7 @@ import {
   createAgent,
   createBlockTypes,
   equalBytes,
+  isNewIdentity,
   toHex,
   type Agent,
   type BlockStore,
@@ -73,6 +74,7 @@ import {
   type Connection,
   type CryptoProvider,
   type HalfBlock,
+  type HeadSource,
   type Identity,
   type Protocol,
   type ProtocolHandle,
@@ -95,6 +97,7 @@ import {
   DEFAULT_GOSSIP,
   WANT_ATTEMPTS,
   checkGossip,
+  checkRecovery,
   checkTransact,
   checkWitnesses,
   definedOnly,
@@ -109,6 +112,7 @@ import {
 } from './options.js'
 import { PeerTable } from './peer-table.js'
 import { appCost, hostProtocol, onApp, protocolsPeerClosed, protocolsPeerOpened } from './protocol-host.js'
+import { DEFAULT_RECOVERY, fetchFromPeers, headFromPeers, type RecoveryState } from './recovery.js'
 import { ban, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
@@ -134,6 +138,7 @@ export function createNode(options: NodeOptions): Node {
   return new GossipNode(options)
 }
 
+export { DEFAULT_RECOVERY, type RecoveryOptions } from './recovery.js'
 export { DEFAULT_GOSSIP, WANT_ATTEMPTS, type GossipOptions, type Node, type NodeEvents, type NodeOptions, type NodePeer, type NodeStats, type TransactOptions }
 
 // ## The node
@@ -192,9 +197,17 @@ class GossipNode implements Node {
     const want = gossip.wantTimeoutMs
     const answered = createSeenCache({ max: cacheSize, ...(want > 0 ? { ttlMs: want, clock } : {}) })
     const events: TypedEmitter<NodeEvents> = new TypedEmitter<NodeEvents>((error) => events.emit('error', { error, context: 'event handler' }))
+    // the agent's head: from this node's peers unless told otherwise (recovery.ts); an identity
+    // generateIdentity() just made has no chain anywhere to recover
+    const recovery: RecoveryState | undefined =
+      options.head === undefined && !isNewIdentity(options.identity)
+        ? { options: checkRecovery({ ...DEFAULT_RECOVERY, ...definedOnly(options.recovery ?? {}) }), holders: new Map() }
+        : undefined
+    const head: HeadSource | 'local' =
+      options.head ??
+      (recovery === undefined ? 'local' : { head: (key) => headFromPeers(this.#ctx, key), fetch: (key, start, end) => fetchFromPeers(this.#ctx, key, start, end) })
     // block timestamps follow the node's clock (virtual time in a simulation)
-    // the node's peers as the head source land with the node's recovery; until then the store is trusted
-    this.agent = createAgent({ head: options.head ?? 'local', identity: options.identity, store: options.store, types, clock: () => Math.floor(clock.now()) })
+    this.agent = createAgent({ head, identity: options.identity, store: options.store, types, clock: () => Math.floor(clock.now()) })
     this.#ctx = {
       publicKey: this.publicKey,
       agent: this.agent,
@@ -230,8 +243,9 @@ class GossipNode implements Node {
       answered,
       protocols: new Map(),
       closedProtocols: new Set(),
+      recovery,
       serial: (fn) => this.#serial(fn),
-      sleep: (ms) => this.#sleep(ms),
+      sleep: (ms, wake) => this.#sleep(ms, wake),
       checkOpen: () => this.#checkOpen(),
       report: (error, context) => this.#report(error, context),
       open: (conn, expectedPeer) => this.#open(conn, expectedPeer),
@@ -476,18 +490,18 @@ class GossipNode implements Node {
     return run
   }
 
-  /** Wait on the node's clock; rejects with ClosedError when the node closes first. */
-  #sleep(ms: number): Promise<void> {
+  /** Wait on the node's clock until `ms` passed or `wake` settles; rejects with ClosedError when the node closes first. */
+  #sleep(ms: number, wake?: Promise<unknown>): Promise<void> {
     if (this.#ctx.closed) return Promise.reject(new ClosedError('node closed'))
     return new Promise((resolve, reject) => {
-      const entry = {
-        timer: this.#ctx.clock.setTimeout(() => {
-          this.#sleeps.delete(entry)
-          resolve()
-        }, ms),
-        reject,
+      const done = (): void => {
+        if (!this.#sleeps.delete(entry)) return
+        this.#ctx.clock.clearTimeout(entry.timer)
+        resolve()
       }
+      const entry = { timer: this.#ctx.clock.setTimeout(done, ms), reject }
       this.#sleeps.add(entry)
+      wake?.then(done, done)
     })
   }
 
