@@ -7,11 +7,14 @@
  * hosts any number of them over one wire message code; protocol code never touches sockets, so it
  * runs the same over ws, the memory network of the simulator, or a test double.
  *
- * On the wire a protocol message is `[name, kind, requestId, body]` inside the node's encrypted
- * session, where `body` is the canonical CBOR value that the kind's `encode` returned. The host
- * checks, before any handler runs: the protocol is hosted, the kind is one of its kinds, the
- * body's encoding is within the kind's `maxBytes`, and `decode` accepts it. A frame that fails any
- * of these costs its sender as any malformed frame does, and the handler never sees it.
+ * On the wire a protocol message is one gossip `app` frame `[5, id, name, kind, body]` inside the
+ * node's session, where `body` is a byte string holding the canonical CBOR encoding of the value
+ * the kind's `encode` returned, and `id` is 0 for a one-way message, n for request n and -n for
+ * its reply. The host checks, before any handler runs: the protocol is hosted, the kind is one of
+ * its kinds, the body is within the kind's `maxBytes`, it is canonical CBOR, and `decode` accepts
+ * it. A frame that fails any of these costs its sender as any malformed frame does, and the
+ * handler never sees it; a request that fails is refused (reason `unknown-protocol`,
+ * `unknown-kind`, `too-large` or `malformed`).
  *
  * Writing one: see @tally/gossip's README ("Writing a protocol") for a worked example.
  * @module
@@ -23,12 +26,15 @@ import type { BlockStore } from './store.js'
 
 /** One kind of message of a protocol: its codec, its limit and what it costs its sender. */
 export interface MessageKind<T> {
-  /** Largest encoded body accepted, in bytes; a larger one is refused before it is decoded. */
+  /**
+   * Largest encoded body accepted, in bytes; a larger one is refused before it is decoded. At most
+   * the node's frame limit less 256 bytes of envelope (128 KiB - 256 by default).
+   */
   readonly maxBytes: number
   /**
    * Tokens this message takes from its sender's rate budget, in units of one small gossip frame
-   * (a `push` of one block costs 1). Make expensive work expensive: a report that needs a
-   * signature check and a disk write costs more than a ping.
+   * (a `push` of one block costs 1; every frame takes at least one). Make expensive work
+   * expensive: a report that needs a signature check and a disk write costs more than a ping.
    */
   readonly cost: number
   /** The body as a CBOR value (encoded canonically by the host). */
@@ -41,7 +47,11 @@ export interface MessageKind<T> {
   decode(body: CborValue): T
 }
 
-/** A protocol's message kinds by name: `{ report: ReportMessage, ack: AckMessage }`. */
+/**
+ * A protocol's message kinds by name: `{ report: ReportMessage, ack: AckMessage }`. Declare it with
+ * `type`, not `interface` (an interface has no index signature). Kind names are 1..64 characters of
+ * `A-Za-z0-9` and `/._-`.
+ */
 export type ProtocolMessages = { readonly [kind: string]: unknown }
 
 /** A reply a handler gives to a request: one of the protocol's message kinds. */
@@ -65,23 +75,31 @@ export interface PeerContext<M extends ProtocolMessages> {
   readonly clock: Clock
   /**
    * Send a one-way message to this peer.
-   * @returns false when the session is closed or its send queue is full (the message is dropped)
+   * @returns false when no session to the peer is open, its send queue is full, or the protocol is
+   *   no longer hosted (the message is dropped)
+   * @throws TypeError for a kind the protocol does not have; RangeError when the message encodes
+   *   to more than the kind's maxBytes (caller mistakes: nothing is sent)
    */
   send<K extends keyof M & string>(kind: K, message: M[K]): boolean
   /**
    * Send a request and wait for the peer's reply.
    * @returns the reply (any kind of this protocol the peer's handler returned)
-   * @throws RefusedError (with the peer's reason code) when the peer refuses; a TimeoutError
-   *   DOMException after the timeout; ClosedError when the session closes first
+   * @throws RefusedError (with the peer's reason code) when the peer refuses — a handler's own
+   *   RefusedError keeps its `reason`; a handler that failed otherwise gives `internal`; the host's
+   *   checks give `unknown-protocol`, `unknown-kind`, `too-large`, `malformed` or `no-handler`;
+   *   a TimeoutError DOMException after the timeout; ClosedError when no session is open or it
+   *   closes first; DecodeError when the reply fails the host's checks (its sender is charged);
+   *   TypeError / RangeError as `send`
    */
   request<K extends keyof M & string>(kind: K, message: M[K], options?: ProtocolRequestOptions): Promise<ProtocolReply<M>>
 }
 
 /**
  * A handler for one kind of message. For a message sent with `request` it returns the reply (or
- * throws a `ProtocolRefusal`, which reaches the requester as a `RefusedError` with its code); for
- * a one-way message its return value is ignored. Any other exception is logged by the host and
- * answered with a generic `internal` refusal: a handler never crashes its node.
+ * throws a `RefusedError`, which reaches the requester as a `RefusedError` with the same `reason`);
+ * for a one-way message its return value is ignored. Any other exception (and a request's handler
+ * that returns no reply) is reported by the host (the node's `error` event) and answered with a
+ * generic `internal` refusal: a handler never crashes its node.
  */
 export type ProtocolHandler<M extends ProtocolMessages, K extends keyof M & string> = (
   message: M[K],
@@ -97,11 +115,17 @@ export interface Protocol<M extends ProtocolMessages> {
   readonly name: string
   /** Every message kind the protocol sends or accepts. */
   readonly messages: { readonly [K in keyof M & string]: MessageKind<M[K]> }
-  /** Handlers for the kinds a peer may send unasked; a kind without one is refused. */
+  /**
+   * Handlers for the kinds a peer may send unasked; a kind without one is refused (`no-handler`)
+   * and costs its sender as an unexpected message does. Reply-only kinds need none.
+   */
   readonly handlers: { readonly [K in keyof M & string]?: ProtocolHandler<M, K> }
-  /** Called when a session to a peer opens (after the handshake). */
+  /**
+   * Called when a peer's first session opens (after the handshake), and, when hosting starts, for
+   * each peer already connected.
+   */
   onPeer?(context: PeerContext<M>): void
-  /** Called when that session closes. */
+  /** Called when that peer's last session closes, and for each connected peer when hosting stops. */
   onPeerGone?(peer: Uint8Array): void
 }
 
@@ -110,10 +134,14 @@ export interface Protocol<M extends ProtocolMessages> {
  * handler (a wallet sending a transfer, a component delivering its reports).
  */
 export interface ProtocolHandle<M extends ProtocolMessages> {
-  /** The context for `peer`, connecting to it first when the node knows its address. */
+  /**
+   * The context for `peer`, connecting to it first when the node knows its address.
+   * @throws (rejects) when there is no session and the peer cannot be dialled (the node's
+   *   UnreachableError), or the handle is closed (ClosedError)
+   */
   peer(peer: Uint8Array): Promise<PeerContext<M>>
-  /** Contexts of every peer with an open session now. */
+  /** Contexts of every peer with an open session now (none once closed). */
   peers(): PeerContext<M>[]
-  /** Stop hosting the protocol: later messages of it are refused. */
+  /** Stop hosting the protocol: later messages of it are refused; the name may be hosted again. */
   close(): void
 }

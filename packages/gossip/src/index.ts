@@ -9,9 +9,11 @@ export type { AbortSignalLike, Clock, CloseInfo, Connection, TimerHandle, Transp
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './wire/limits.js'
 export {
   ERROR_CODES,
+  KIND_NAME,
   MAX_REQUEST_ID,
   MESSAGE_CODES,
   MessageDecodeError,
+  PROTOCOL_NAME,
   decodeMessage,
   encodeMessage,
   isHandshakeMessage,
@@ -21,6 +23,7 @@ export {
   replyTypeOf,
   resolveCrawlRange,
   type AgreementMessage,
+  type AppMessage,
   type AuthMessage,
   type CrawlAnswerMessage,
   type CrawlRequestMessage,
@@ -95,9 +98,11 @@ export {
 // ## Node and witnesses (node/)
 export {
   DEFAULT_GOSSIP,
+  DEFAULT_RECOVERY,
   WANT_ATTEMPTS,
   createNode,
   type GossipOptions,
+  type RecoveryOptions,
   type Node,
   type NodeEvents,
   type NodeOptions,

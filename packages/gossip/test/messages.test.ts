@@ -66,6 +66,9 @@ const SAMPLES: Message[] = [
   { type: 'neighbours', ids: [id8(1), id8(2), alice.publicKey.slice(0, 8)] },
   { type: 'neighbours', ids: [] },
   { type: 'push-via', to: bob.publicKey.slice(0, 8), blocks: [proposal] },
+  { type: 'app', requestId: 0, reply: false, protocol: 'tally/test/1', kind: 'note', body: encodeCanonical('hi') },
+  { type: 'app', requestId: 8, reply: false, protocol: 'a.b/c_d-2', kind: 'getQuote', body: encodeCanonical({ item: 'x', n: 2 }) },
+  { type: 'app', requestId: 8, reply: true, protocol: 'a.b/c_d-2', kind: 'quote', body: encodeCanonical(250) },
 ]
 
 /** A message with blocks, proofs and bytes as hex: comparable with assert.equal. */
@@ -160,6 +163,16 @@ Layout('a push-via is [23, to, [block]]: a push plus the 9 bytes of its target i
   assert.ok(toHex(via).includes(toHex(encodeBlock(proposal))))
 })
 
+Layout("an app message is [5, id, protocol, kind, body]: the id negated in a reply", () => {
+  const body = encodeCanonical(7)
+  const m = { type: 'app', requestId: 3, reply: false, protocol: 'p/1', kind: 'k', body } as const
+  assert.is(toHex(encodeMessage(m)), `8505${'03'}${'63'}${toHex(new TextEncoder().encode('p/1'))}${'616b'}${'4107'}`)
+  assert.is(toHex(encodeMessage({ ...m, reply: true }).slice(0, 3)), '850522', 'reply to 3: -3 (0x22)')
+  assert.is(toHex(encodeMessage({ ...m, requestId: 0 }).slice(0, 3)), '850500', 'one-way: 0')
+  assert.throws(() => encodeMessage({ ...m, requestId: 0, reply: true }), RangeError, 'a reply needs the id it answers')
+  assert.throws(() => encodeMessage({ ...m, protocol: 'P/1' }), RangeError, 'protocol names are lowercase')
+})
+
 Layout('an error carries its code as a small uint', () => {
   assert.is(toHex(encodeMessage({ type: 'error', requestId: 0, code: 'refused', reason: '' })), '84040001' + '60')
 })
@@ -229,6 +242,14 @@ Refusals('fields of the wrong type, length or range', () => {
   refuses(enc([23, bytesOf(8), []]), 'bad-field', 'a push-via of no block')
   refuses(enc([23, bytesOf(32), [encodeBlock(proposal)]]), 'bad-field', 'a push-via to a whole key')
   refuses(enc([23, [encodeBlock(proposal)]]), 'bad-shape', 'a push-via without its target')
+  refuses(enc([5, 2 ** 32, 'p', 'k', enc(1)]), 'bad-field', 'an app id of 2^32')
+  refuses(enc([5, -(2 ** 32), 'p', 'k', enc(1)]), 'bad-field', 'an app reply id below -(2^32 - 1)')
+  refuses(enc([5, 1, 'P', 'k', enc(1)]), 'bad-field', 'an app protocol name in upper case')
+  refuses(enc([5, 1, 'p'.repeat(65), 'k', enc(1)]), 'bad-field', 'an app protocol name of 65 characters')
+  refuses(enc([5, 1, 'p', '', enc(1)]), 'bad-field', 'an empty app kind')
+  refuses(enc([5, 1, 'p', 'a b', enc(1)]), 'bad-field', 'an app kind with a space')
+  refuses(enc([5, 1, 'p', 'k', 1]), 'bad-field', 'an app body that is not a byte string')
+  refuses(enc([5, 1, 'p', 'k']), 'bad-shape', 'an app message without its body')
 })
 
 Refusals('lists and texts over their limits', () => {
@@ -372,6 +393,19 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('neighbours' as const), ids: fc.array(u8(8), { maxLength: 256 }) }),
   fc.record({ type: fc.constant('push-via' as const), to: u8(8), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }) }),
   fc.record({ type: fc.constant('witness-query' as const), requestId: requestIdArb, publicKey: u8(32), seq: seqArb }),
+  fc.oneof(
+    fc.record({ requestId: replyIdArb, reply: fc.constant(false) }),
+    fc.record({ requestId: requestIdArb, reply: fc.constant(true) }),
+  ).chain(({ requestId, reply }) =>
+    fc.record({
+      type: fc.constant('app' as const),
+      requestId: fc.constant(requestId),
+      reply: fc.constant(reply),
+      protocol: fc.stringMatching(/^[a-z0-9/._-]{1,64}$/),
+      kind: fc.stringMatching(/^[A-Za-z0-9/._-]{1,64}$/),
+      body: u8(200),
+    }),
+  ),
   fc.oneof(
     fc.record({ type: fc.constant('witness-answer' as const), requestId: requestIdArb, publicKey: u8(32), seq: seqArb, block: fc.constant(null) }),
     blockArb.chain((b) =>

@@ -1,14 +1,19 @@
 /**
- * Three nodes, each in its own process, on ws over loopback: they connect, transact, and when one
- * of them forks its chain the other two catch it and refuse it. Each child is `node --import tsx
+ * Nodes, each in its own process, on ws over loopback. Three connect, transact, and when one of
+ * them forks its chain the other two catch it and refuse it. And a process killed outright, its
+ * store directory deleted, restarted from its seed: it recovers its chain from the other process
+ * before it signs, and signs at the next seq. Each child is `node --import tsx
  * fixtures/node-process.ts`, driven by JSON lines.
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnNode, type ChildNode } from './fixtures/node-child.ts'
 import { until } from './helpers.ts'
 
-const Multi = suite('multiprocess: three nodes in three processes')
+const Multi = suite('multiprocess: nodes in their own processes')
 
 Multi('transact across processes; a fork is detected by both honest processes', async () => {
   const nodes: ChildNode[] = await Promise.all([spawnNode(31), spawnNode(32), spawnNode(33)])
@@ -41,6 +46,36 @@ Multi('transact across processes; a fork is detected by both honest processes', 
   } finally {
     const codes = await Promise.all(nodes.map((n) => n.stop()))
     assert.equal(codes, [0, 0, 0], 'every process closed its node and exited cleanly')
+  }
+})
+
+Multi('SIGKILL, store deleted, restarted from the seed: the chain comes back from the other process, the next block is at the right seq', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-restore-'))
+  const storeDir = join(dir, 'store')
+  let a = await spawnNode(41, ['500', storeDir])
+  const b = await spawnNode(42)
+  try {
+    await a.call('connect', { address: b.address })
+    // a network's first boot: b holds nothing of a's chain, and says so
+    assert.is((await a.call('transact', { key: b.key, payload: 'one' }))['seq'], 1)
+    assert.is((await a.call('append', { payload: 'alone' }))['seq'], 2)
+    assert.is((await a.call('append', { payload: 'alone again' }))['seq'], 3)
+    assert.is((await a.call('transact', { key: b.key, payload: 'four' }))['seq'], 4)
+    await b.call('crawl', { key: a.key, chain: a.key }) // b keeps a copy of the whole chain
+    assert.is((await b.call('latest', { key: a.key }))['seq'], 4)
+
+    await a.kill()
+    rmSync(storeDir, { recursive: true, force: true })
+    a = await spawnNode(41, ['500', storeDir])
+    assert.is((await a.call('latest', { key: a.key }))['seq'], 0, 'the restarted process starts from an empty store')
+    await a.call('connect', { address: b.address })
+    assert.is((await a.call('transact', { key: b.key, payload: 'five' }))['seq'], 5, 'the next seq, not seq 1 again')
+    assert.is((await a.call('latest', { key: a.key }))['seq'], 5, 'blocks 1..4 recovered below it')
+    assert.is((await b.call('hasFraud', { key: a.key }))['result'], false, 'b saw no fork')
+  } finally {
+    const codes = await Promise.all([a.stop(), b.stop()])
+    rmSync(dir, { recursive: true, force: true })
+    assert.equal(codes, [0, 0], 'both processes closed their nodes and exited cleanly')
   }
 })
 

@@ -72,7 +72,8 @@ Tx('many transactions at once in both directions keep both chains linear', async
 })
 
 Tx('lost frames are resent until the agreement comes back, and agreed once', async () => {
-  const { net, nodes } = await memoryNodes(2, { network: { loss: 0.3, seed: 11 }, node: { transact: { retryMs: 300, maxRetryMs: 2000, timeoutMs: 60_000 } } })
+  // new identities (head: 'local'): what is tested is the resends, not a head asked over a lossy link
+  const { net, nodes } = await memoryNodes(2, { network: { loss: 0.3, seed: 11 }, node: { head: 'local', transact: { retryMs: 300, maxRetryMs: 2000, timeoutMs: 60_000 } } })
   // dials are never lost (a SYN is retried); the handshake may be: retry the link until it holds
   for (let i = 0; i < 10 && nodes[0]!.peers.length === 0; i++) {
     nodes[0]!.connect(nodes[1]!.address!).catch(() => undefined)
@@ -87,7 +88,8 @@ Tx('lost frames are resent until the agreement comes back, and agreed once', asy
 })
 
 Tx('a peer that never answers: resends with backoff, then TransactTimeoutError', async () => {
-  const { net, nodes } = await memoryNodes(1, { node: { transact: { timeoutMs: 10_000, retryMs: 500, maxRetryMs: 2000 } } })
+  // a new identity: a peer that never answers could not tell it its head either
+  const { net, nodes } = await memoryNodes(1, { node: { head: 'local', transact: { timeoutMs: 10_000, retryMs: 500, maxRetryMs: 2000 } } })
   const mute = identity(99)
   const raw = net.transport('mem://mute')
   const got: SessionMessage[] = []

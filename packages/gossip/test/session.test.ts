@@ -150,6 +150,37 @@ Requests('frames sent right after the handshake wait for the session: none is lo
   assert.equal(got, [1, 2])
 })
 
+Requests('app: one type asks, answers (its id negated) and goes one-way; appCost weighs what the peer sends', async () => {
+  const weighed: string[] = []
+  const { net, client, server } = await sessionPair({ appCost: (m) => (weighed.push(m.kind), 1) })
+  const got: string[] = []
+  server.onMessage((m, s) => {
+    if (m.type !== 'app') return
+    got.push(`${m.kind}:${m.requestId}`)
+    if (m.requestId > 0) s.reply(m, { type: 'app', reply: true, protocol: m.protocol, kind: 'pong', body: m.body })
+  })
+  const body = encodeCanonical(['ping', 1])
+  const answer = client.request({ type: 'app', reply: false, protocol: 'test/1', kind: 'ping', body })
+  assert.ok(client.send({ type: 'app', requestId: 0, reply: false, protocol: 'test/1', kind: 'note', body }))
+  assert.throws(() => client.send({ type: 'app', requestId: 5, reply: false, protocol: 'test/1', kind: 'ping', body }), TypeError, 'a request goes through request()')
+  await net.clock.runUntilIdle()
+  const r = await answer
+  assert.ok(r.type === 'app' && r.reply && r.kind === 'pong' && equalBytes(r.body, body), 'the reply resolves the request')
+  assert.equal(got, ['ping:1', 'note:0'])
+  assert.equal(weighed, ['ping', 'note'], 'a request and a one-way message are weighed; the reply to ours is not')
+  assert.is(client.pendingRequests, 0)
+})
+
+Requests('malformed(): a layer above the codec charges as the codec would', async () => {
+  const { server } = await sessionPair()
+  assert.ok(server.malformed('bad-field', 'a body its decoder refused'))
+  assert.ok(server.malformed('too-large', ''))
+  assert.is(server.stats.malformed, 2)
+  assert.is(Math.round(server.score), 70, '20 + 50')
+  assert.not.ok(server.malformed('too-many', 'one more'))
+  assert.not.ok(server.open, 'at 100 the peer is cut off')
+})
+
 Requests('caller mistakes throw: requests through send, handshake messages, a reply of the wrong type', async () => {
   const { client, server } = await sessionPair()
   assert.throws(() => client.send({ type: 'crawl-request', requestId: 1, publicKey: alice.publicKey, start: 1, end: 1 } as SessionMessage), /request\(\)/)

@@ -71,7 +71,9 @@ const Mode = suite('witness mode')
 async function witnessWorld(liars: number, options: { offline?: boolean } = {}) {
   const witnessIds = [identity(50), identity(51), identity(52)]
   const honestCount = 3 - liars
-  const { net, nodes, ids } = await memoryNodes(3 + honestCount, { node: { gossip: { pushFanout: 0, pullIntervalMs: 0 } } })
+  // a fresh network of new identities (head: 'local'): what is tested is the witnesses, whose lying
+  // raw peers would not answer a head request either
+  const { net, nodes, ids } = await memoryNodes(3 + honestCount, { node: { head: 'local', gossip: { pushFanout: 0, pullIntervalMs: 0 } } })
   const witnessNodes = nodes.slice(3)
   const witnessKeys = [...witnessNodes.map((n) => n.publicKey), ...witnessIds.slice(honestCount).map((w) => w.publicKey)]
   const lies: number[] = []
@@ -109,6 +111,7 @@ async function counterparties(world: Awaited<ReturnType<typeof witnessWorld>>, k
       types: noteTypes(),
       clock: world.net.clock,
       cacheSize: 1024,
+      head: 'local',
       gossip: { pushFanout: 0, pullIntervalMs: 0 },
       witnesses: { keys: world.witnessKeys, k, timeoutMs: 3000, retryMs: 500 },
     })
@@ -216,6 +219,7 @@ Mode('`require` limits witness mode to the proposals that need it', async () => 
     types: noteTypes(),
     clock: world.net.clock,
     cacheSize: 1024,
+    head: 'local',
     witnesses: { keys: [identity(71).publicKey], k: 1, timeoutMs: 1000, require: (p) => typeof p.payload === 'number' && p.payload >= 100 },
   })
   await b.listen()

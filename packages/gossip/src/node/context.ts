@@ -6,7 +6,9 @@
  * - transactions.ts: transact and deliver, proposals and agreements, witness queries;
  * - push.ts: pushes on the push ring, push-via forwards, neighbour lists;
  * - pull.ts: head requests, audits, crawls (asked and served);
- * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud).
+ * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud);
+ * - protocol-host.ts: the application protocols hosted over `app` messages;
+ * - recovery.ts: the node as its agent's head source (its own chain's head, from its peers).
  * A context is internal: the package exports the Node interface only.
  * @module
  */
@@ -17,6 +19,8 @@ import type { SeenCache } from '../wire/seen-cache.js'
 import type { Session } from '../wire/session.js'
 import type { TypedEmitter } from './emitter.js'
 import type { Want } from './fraud-relay.js'
+import type { Hosted } from './protocol-host.js'
+import type { RecoveryState } from './recovery.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
 import type { TwoHopTable } from './two-hop.js'
@@ -78,11 +82,24 @@ export interface NodeContext {
   /** (peer key, accused key) of the fraud-wants answered in the last wantTimeoutMs. */
   readonly answered: SeenCache
 
+  // ## Protocols (protocol-host.ts)
+  /** Hosted protocols by name. */
+  readonly protocols: Map<string, Hosted>
+  /** Names whose hosting was closed: a message of one still on its way is refused without a charge. */
+  readonly closedProtocols: Set<string>
+
+  // ## The agent's head (recovery.ts)
+  /** Set when the node is its agent's head source (NodeOptions.head left to the default). */
+  readonly recovery: RecoveryState | undefined
+
   // ## Primitives (node.ts)
   /** Run `fn` after every earlier agent write: one at a time per node. */
   serial<T>(fn: () => Promise<T>): Promise<T>
-  /** Wait on the node's clock; rejects with ClosedError when the node closes first. */
-  sleep(ms: number): Promise<void>
+  /**
+   * Wait on the node's clock, until `ms` passed or `wake` settles; rejects with ClosedError when
+   * the node closes first.
+   */
+  sleep(ms: number, wake?: Promise<unknown>): Promise<void>
   /** @throws ClosedError once the node is closed */
   checkOpen(): void
   /** An `error` event. */

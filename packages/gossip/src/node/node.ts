@@ -66,6 +66,7 @@ import {
   createAgent,
   createBlockTypes,
   equalBytes,
+  isNewIdentity,
   toHex,
   type Agent,
   type BlockStore,
@@ -73,7 +74,11 @@ import {
   type Connection,
   type CryptoProvider,
   type HalfBlock,
+  type HeadSource,
   type Identity,
+  type Protocol,
+  type ProtocolHandle,
+  type ProtocolMessages,
   type TimerHandle,
   type Transaction,
   type TransportAddress,
@@ -82,7 +87,7 @@ import { createRandom, type Random } from '../random.js'
 import { systemClock } from '../time/system-clock.js'
 import { performHandshake } from '../wire/handshake.js'
 import { resolveLimits } from '../wire/limits.js'
-import type { SessionMessage } from '../wire/messages.js'
+import type { AppMessage, SessionMessage } from '../wire/messages.js'
 import { createSeenCache, type SeenCache } from '../wire/seen-cache.js'
 import { createSession, type Session, type SessionCloseInfo } from '../wire/session.js'
 import type { NodeContext } from './context.js'
@@ -92,6 +97,7 @@ import {
   DEFAULT_GOSSIP,
   WANT_ATTEMPTS,
   checkGossip,
+  checkRecovery,
   checkTransact,
   checkWitnesses,
   definedOnly,
@@ -105,6 +111,8 @@ import {
   type TransactOptions,
 } from './options.js'
 import { PeerTable } from './peer-table.js'
+import { appCost, hostProtocol, onApp, protocolsPeerClosed, protocolsPeerOpened } from './protocol-host.js'
+import { DEFAULT_RECOVERY, fetchFromPeers, headFromPeers, type RecoveryState } from './recovery.js'
 import { ban, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
@@ -130,6 +138,7 @@ export function createNode(options: NodeOptions): Node {
   return new GossipNode(options)
 }
 
+export { DEFAULT_RECOVERY, type RecoveryOptions } from './recovery.js'
 export { DEFAULT_GOSSIP, WANT_ATTEMPTS, type GossipOptions, type Node, type NodeEvents, type NodeOptions, type NodePeer, type NodeStats, type TransactOptions }
 
 // ## The node
@@ -161,6 +170,8 @@ class GossipNode implements Node {
   readonly #frames: SeenCache
   readonly #challenges: SeenCache
   readonly #sleeps = new Set<{ timer: TimerHandle; reject: (e: Error) => void }>()
+  /** Tokens an `app` message takes (one function shared by every session). */
+  readonly #appCost = (m: AppMessage): number => appCost(this.#ctx, m)
   #tail: Promise<unknown> = Promise.resolve()
   #address: TransportAddress | undefined
   #closing: Promise<void> | undefined
@@ -186,9 +197,17 @@ class GossipNode implements Node {
     const want = gossip.wantTimeoutMs
     const answered = createSeenCache({ max: cacheSize, ...(want > 0 ? { ttlMs: want, clock } : {}) })
     const events: TypedEmitter<NodeEvents> = new TypedEmitter<NodeEvents>((error) => events.emit('error', { error, context: 'event handler' }))
+    // the agent's head: from this node's peers unless told otherwise (recovery.ts); an identity
+    // generateIdentity() just made has no chain anywhere to recover
+    const recovery: RecoveryState | undefined =
+      options.head === undefined && !isNewIdentity(options.identity)
+        ? { options: checkRecovery({ ...DEFAULT_RECOVERY, ...definedOnly(options.recovery ?? {}) }), holders: new Map() }
+        : undefined
+    const head: HeadSource | 'local' =
+      options.head ??
+      (recovery === undefined ? 'local' : { head: (key) => headFromPeers(this.#ctx, key), fetch: (key, start, end) => fetchFromPeers(this.#ctx, key, start, end) })
     // block timestamps follow the node's clock (virtual time in a simulation)
-    // the node's peers as the head source land with the node's recovery; until then the store is trusted
-    this.agent = createAgent({ head: options.head ?? 'local', identity: options.identity, store: options.store, types, clock: () => Math.floor(clock.now()) })
+    this.agent = createAgent({ head, identity: options.identity, store: options.store, types, clock: () => Math.floor(clock.now()) })
     this.#ctx = {
       publicKey: this.publicKey,
       agent: this.agent,
@@ -222,8 +241,11 @@ class GossipNode implements Node {
       relayedAccused: createSeenCache({ max: cacheSize }),
       wants: new Map(),
       answered,
+      protocols: new Map(),
+      closedProtocols: new Set(),
+      recovery,
       serial: (fn) => this.#serial(fn),
-      sleep: (ms) => this.#sleep(ms),
+      sleep: (ms, wake) => this.#sleep(ms, wake),
       checkOpen: () => this.#checkOpen(),
       report: (error, context) => this.#report(error, context),
       open: (conn, expectedPeer) => this.#open(conn, expectedPeer),
@@ -330,6 +352,7 @@ class GossipNode implements Node {
       seen: this.#frames,
       crypto: this.#ctx.crypto,
       onError: (error) => this.#report(error, 'message handler'),
+      appCost: this.#appCost,
     }
   }
 
@@ -345,6 +368,7 @@ class GossipNode implements Node {
       // the newcomer gets the whole list now; the others hear of it with the next change
       sendNeighbours(ctx, [session])
       neighboursChanged(ctx)
+      protocolsPeerOpened(ctx, neighbour.publicKey)
     }
     session.onMessage((m, s) => this.#onMessage(m, s))
   }
@@ -356,6 +380,7 @@ class GossipNode implements Node {
     if (last && neighbour !== undefined) {
       ctx.twoHop.remove(neighbour)
       neighboursChanged(ctx)
+      protocolsPeerClosed(ctx, neighbour.publicKey)
       ctx.events.emit('peer:close', { publicKey: neighbour.publicKey, code: info.code, reason: info.reason, misbehaviour: info.misbehaviour })
     }
     if (ctx.peers.size === 0 && ctx.pullTimer !== undefined) {
@@ -396,6 +421,8 @@ class GossipNode implements Node {
         return onPeersRequest(ctx, m, session)
       case 'peers':
         return onPeers(ctx, m)
+      case 'app':
+        return onApp(ctx, m, session) // a request or one-way (replies go to the request)
       case 'agreement':
         // unsolicited (requestId 0): an agreement to a proposal of ours whose answer was lost
         return onLateAgreement(ctx, m.block, session)
@@ -420,6 +447,12 @@ class GossipNode implements Node {
 
   pull(): void {
     pull(this.#ctx)
+  }
+
+  // ## Protocols (protocol-host.ts)
+
+  host<M extends ProtocolMessages>(protocol: Protocol<M>): ProtocolHandle<M> {
+    return hostProtocol(this.#ctx, protocol)
   }
 
   // ## Closing
@@ -457,18 +490,18 @@ class GossipNode implements Node {
     return run
   }
 
-  /** Wait on the node's clock; rejects with ClosedError when the node closes first. */
-  #sleep(ms: number): Promise<void> {
+  /** Wait on the node's clock until `ms` passed or `wake` settles; rejects with ClosedError when the node closes first. */
+  #sleep(ms: number, wake?: Promise<unknown>): Promise<void> {
     if (this.#ctx.closed) return Promise.reject(new ClosedError('node closed'))
     return new Promise((resolve, reject) => {
-      const entry = {
-        timer: this.#ctx.clock.setTimeout(() => {
-          this.#sleeps.delete(entry)
-          resolve()
-        }, ms),
-        reject,
+      const done = (): void => {
+        if (!this.#sleeps.delete(entry)) return
+        this.#ctx.clock.clearTimeout(entry.timer)
+        resolve()
       }
+      const entry = { timer: this.#ctx.clock.setTimeout(done, ms), reject }
       this.#sleeps.add(entry)
+      wake?.then(done, done)
     })
   }
 

@@ -16,6 +16,9 @@ import {
   type HalfBlock,
   type HeadSource,
   type Identity,
+  type Protocol,
+  type ProtocolHandle,
+  type ProtocolMessages,
   type Transaction,
   type Transport,
   type TransportAddress,
@@ -23,6 +26,7 @@ import {
 import type { Emitter } from './emitter.js'
 import type { Limits } from '../wire/limits.js'
 import type { Random } from '../random.js'
+import type { RecoveryOptions } from './recovery.js'
 import type { WitnessOptions } from './witness.js'
 
 /** How the node spreads blocks and proofs (see node.ts). */
@@ -92,8 +96,17 @@ export interface NodeOptions {
   identity: Identity
   /** Where the chain and everything learnt is kept (the node does not close it). */
   store: BlockStore
-  /** How the agent learns its own chain's head before signing (see core's AgentOptions.head). */
+  /**
+   * How the agent learns its own chain's head before its first signature (core's AgentOptions.head):
+   * - default: from this node's peers (recovery.ts; `recovery` says how many and how long), except
+   *   for an identity `generateIdentity()` just made, whose chain cannot exist anywhere yet;
+   * - 'local': the store is the whole truth (a brand-new identity, or a store that is the chain's
+   *   only copy and is never restored from a backup);
+   * - any other HeadSource.
+   */
   head?: HeadSource | 'local'
+  /** How the node asks its peers for its own chain's head, when it is the head source (default DEFAULT_RECOVERY). */
+  recovery?: Partial<RecoveryOptions>
   /** How peers are reached (ws, memory, ...). */
   transport: Transport
   /** Block-type rules and should-sign policies (default: none, so the node countersigns nothing). */
@@ -255,6 +268,18 @@ export interface Node extends Emitter<NodeEvents> {
    * chains this node learnt of most recently; a head that contradicts the store is crawled.
    */
   pull(): void
+  /**
+   * Host an application protocol (core's `Protocol`): its messages travel as `app` frames, checked
+   * before its handlers see them (see the README, "Writing a protocol"). Its `onPeer` is called at
+   * once for the peers already connected, then for each peer whose first session opens.
+   * @param protocol name, message kinds, handlers, hooks
+   * @returns the handle: `peer(key)` (dials a known address), `peers()`, `close()`
+   * @throws TypeError / RangeError for a malformed protocol: a name that is not 1..64 characters
+   *   of a-z, 0-9 and /._-, a name already hosted, a kind without codecs, a maxBytes beyond a
+   *   frame, a handler for a kind it does not have; ClosedError after close
+   * @example const handle = node.host(pingProtocol); const { message } = await (await handle.peer(bob)).request('ping', 1)
+   */
+  host<M extends ProtocolMessages>(protocol: Protocol<M>): ProtocolHandle<M>
   /** Stop: close every session and the transport, cancel timers; pending calls reject with ClosedError. */
   close(): Promise<void>
 }
@@ -289,6 +314,17 @@ export function checkTransact(t: Required<TransactOptions>): Required<TransactOp
     if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new RangeError(`"${key}" expected a positive finite number, got ${String(v)}`)
   }
   return t
+}
+
+export function checkRecovery(r: RecoveryOptions): Readonly<RecoveryOptions> {
+  for (const key of ['answers', 'maxPeers'] as const) {
+    if (!Number.isSafeInteger(r[key]) || r[key] < 1) throw new RangeError(`"recovery.${key}" expected an integer >= 1, got ${String(r[key])}`)
+  }
+  if (r.maxPeers < r.answers) throw new RangeError(`"recovery.maxPeers" (${r.maxPeers}) expected at least "recovery.answers" (${r.answers})`)
+  if (typeof r.timeoutMs !== 'number' || !(r.timeoutMs > 0) || !Number.isFinite(r.timeoutMs)) {
+    throw new RangeError(`"recovery.timeoutMs" expected a positive finite number, got ${String(r.timeoutMs)}`)
+  }
+  return Object.freeze({ ...r })
 }
 
 export function checkWitnesses(w: WitnessOptions | undefined): WitnessOptions | undefined {

@@ -254,6 +254,9 @@ class Simulation implements Simulator {
               transport,
               types,
               clock: this.clock,
+              // a simulation's identities are new: their chains start empty everywhere, and the
+              // head round trip before each first signature is not what a simulation measures
+              head: 'local',
               cacheSize: options.cacheSize ?? 2048,
               random: createRandom(seed * 7919 + i),
               gossip: role === 'withholder' ? { ...base, ...silent } : base,

@@ -15,6 +15,8 @@
  * |      |                | challenge: bstr32, signature: bstr64                           |
  * |  3   | auth           | signature: bstr64                                              |
  * |  4   | error          | requestId: uint (0 = none), code: uint, reason: tstr           |
+ * |  5   | app            | id: int (0 one-way, n > 0 request n, -n reply to request n),   |
+ * |      |                |   protocol: tstr, kind: tstr, body: bstr (canonical CBOR)      |
  * |  8   | fraud-have     | publicKey: bstr32 (the accused)                                |
  * |  9   | fraud-want     | publicKey: bstr32 (the accused)                                |
  * | 10   | proposal       | requestId: uint ≥ 1, block: bstr, context: [bstr]              |
@@ -34,7 +36,16 @@
  * | 23   | push-via       | to: bstr8, blocks: [bstr] (1..maxPushBlocks)                   |
  *
  * Type codes stay below 24, so that each is one byte on the wire (peekMessageType reads it there):
- * 5, 6 and 7 are the codes left.
+ * 6 and 7 are the codes left.
+ *
+ * `app` carries the messages of every application protocol a node hosts (core's `Protocol`, see
+ * node/protocol-host.ts): one code for all of them, the protocol and kind named in the frame. Its
+ * body is a byte string holding the canonical CBOR of the kind's value, so the host can check its
+ * size against the kind's own limit before decoding it, as blocks are nested. Its id is signed,
+ * because the one type both asks and answers: 0 is a one-way message, n > 0 the request n, -n
+ * the reply to request n (a refusal is an `error` with requestId n, as for any request). Protocol
+ * and kind names are 1..64 characters; a protocol name is lowercase `a-z0-9` and `/._-`, a kind
+ * name may use upper case too.
  *
  * Request ids are uints below 2^32 chosen by the requester; a reply (agreement, crawl-answer,
  * witness-answer, peers, heads, error) carries the id of the request it answers. Each side numbers its own
@@ -90,6 +101,24 @@ export interface Head {
 export interface PeerInfo {
   readonly publicKey: Uint8Array
   readonly address: string
+}
+
+/**
+ * A message of an application protocol hosted by the node (core's `Protocol`): a one-way message
+ * (requestId 0), a request (requestId n ≥ 1) or the reply to request n (`reply`: true, requestId n).
+ * On the wire the two are one signed id: n, or -n for the reply.
+ */
+export interface AppMessage {
+  readonly type: 'app'
+  readonly requestId: number
+  /** True when this answers the request `requestId`. */
+  readonly reply: boolean
+  /** The protocol's name (`tally/economy/reports/1`). */
+  readonly protocol: string
+  /** The message kind, one of the protocol's. */
+  readonly kind: string
+  /** The kind's value as canonical CBOR (checked and decoded by the host, not here). */
+  readonly body: Uint8Array
 }
 
 /** Handshake step 1, initiator → responder: offered versions, claimed key, fresh challenge. */
@@ -253,11 +282,11 @@ export interface PeersMessage {
 /** Messages of the handshake; inside a session they are a violation. */
 export type HandshakeMessage = HelloMessage | WelcomeMessage | AuthMessage
 
-/** Messages that expect a reply carrying their requestId. */
-export type RequestMessage = ProposalMessage | CrawlRequestMessage | WitnessQueryMessage | PeersRequestMessage | HeadsRequestMessage
+/** Messages that expect a reply carrying their requestId (an `app` message when it is a request: see isRequest). */
+export type RequestMessage = ProposalMessage | CrawlRequestMessage | WitnessQueryMessage | PeersRequestMessage | HeadsRequestMessage | AppMessage
 
-/** Messages that may answer a request. */
-export type ReplyMessage = AgreementMessage | CrawlAnswerMessage | WitnessAnswerMessage | PeersMessage | HeadsMessage | ErrorMessage
+/** Messages that may answer a request (an `app` message when `reply` is set). */
+export type ReplyMessage = AgreementMessage | CrawlAnswerMessage | WitnessAnswerMessage | PeersMessage | HeadsMessage | ErrorMessage | AppMessage
 
 /** Every message of a session (after the handshake). */
 export type SessionMessage =
@@ -278,6 +307,7 @@ export type SessionMessage =
   | PeersMessage
   | HeadsRequestMessage
   | NeighboursMessage
+  | AppMessage
 
 /** Every message. */
 export type Message = HandshakeMessage | SessionMessage
@@ -292,6 +322,7 @@ export interface ReplyTypes {
   'witness-query': WitnessAnswerMessage
   'peers-request': PeersMessage
   'heads-request': HeadsMessage
+  app: AppMessage
 }
 
 /** The reply to a request message (an error may come instead). */
@@ -333,6 +364,7 @@ export const MESSAGE_CODES: Readonly<Record<MessageType, number>> = Object.freez
   welcome: 2,
   auth: 3,
   error: 4,
+  app: 5,
   'fraud-have': 8,
   'fraud-want': 9,
   proposal: 10,
@@ -383,7 +415,7 @@ export function encodeMessage(message: Message, limits: Readonly<Limits> = DEFAU
   if (typeof message !== 'object' || message === null) throw new TypeError('"message" expected an object')
   const schema = SCHEMAS_BY_TYPE.get(message.type)
   if (schema === undefined) throw new TypeError(`"message.type" unknown: ${JSON.stringify(String(message.type).slice(0, 40))}`)
-  const record = message as unknown as Record<string, unknown>
+  const record = schema.toWire?.(message as unknown as Record<string, unknown>) ?? (message as unknown as Record<string, unknown>)
   const array: unknown[] = [schema.code]
   for (const [name, field] of schema.fields) array.push(field.encode(record[name], `message.${name}`, limits))
   const frame = encodeCanonical(array)
@@ -430,22 +462,26 @@ export function peekMessageType(frame: Uint8Array): MessageType | undefined {
 }
 
 /**
- * True iff the message expects a reply (proposal, crawl-request, witness-query, peers-request, heads-request).
+ * True iff the message expects a reply (proposal, crawl-request, witness-query, peers-request,
+ * heads-request, and an `app` message with a requestId that is not a reply).
  * @param message a decoded message
  * @returns whether it is a request
  * @example if (isRequest(m)) session.reply(m, { type: 'error', code: 'refused', reason: '' })
  */
 export function isRequest(message: Message): message is RequestMessage {
+  if (message.type === 'app') return !message.reply && message.requestId > 0
   return message.type in REPLY_TYPE
 }
 
 /**
- * True iff the message type can answer a request (agreement, crawl-answer, witness-answer, peers, heads, error).
+ * True iff the message type can answer a request (agreement, crawl-answer, witness-answer, peers,
+ * heads, error; app when it is marked as a reply).
  * @param message a decoded message
  * @returns whether it may be a reply (it is one when its requestId is not 0)
  * @example isReply({ type: 'heads', requestId: 0, heads }) // true: the type can answer
  */
 export function isReply(message: Message): message is ReplyMessage {
+  if (message.type === 'app') return message.reply
   return REPLY_TYPES.has(message.type)
 }
 
@@ -513,6 +549,10 @@ interface Schema {
   readonly fields: readonly (readonly [string, Field])[]
   /** Cross-field checks after every field decoded; returns a reason when inconsistent. */
   readonly check?: (message: Record<string, unknown>) => string | undefined
+  /** When the fields on the wire are not the message's own: the message → its wire fields. */
+  readonly toWire?: (message: Record<string, unknown>) => Record<string, unknown>
+  /** ... and the wire fields → the message (after `check`). */
+  readonly fromWire?: (fields: Record<string, unknown>) => Record<string, unknown>
 }
 
 const MAX_VERSION = 0xffff
@@ -526,6 +566,33 @@ const uintField = (min: number, max: number): Field<number> => ({
   decode(value, name) {
     if (typeof value !== 'number') fail('bad-field', `${name} must be an integer`)
     if (value < min || value > max) fail('bad-field', `${name} out of range [${min}, ${max}]`)
+    return value
+  },
+})
+
+/** An integer in [-max, max]. */
+const uintOrNegative = (max: number): Field<number> => ({
+  encode(value, name) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`"${name}" expected an integer, got ${typeof value}`)
+    if (value < -max || value > max) throw new RangeError(`"${name}" expected an integer in [${-max}, ${max}], got ${value}`)
+    return value
+  },
+  decode(value, name) {
+    if (typeof value !== 'number') fail('bad-field', `${name} must be an integer`)
+    if (value < -max || value > max) fail('bad-field', `${name} out of range [${-max}, ${max}]`)
+    return value
+  },
+})
+
+/** A name matching `rule` (a protocol or kind name). */
+const nameField = (rule: RegExp): Field<string> => ({
+  encode(value, name) {
+    if (typeof value !== 'string') throw new TypeError(`"${name}" expected a string, got ${typeof value}`)
+    if (!rule.test(value)) throw new RangeError(`"${name}" expected 1..64 characters matching ${rule.source}, got ${JSON.stringify(value.slice(0, 80))}`)
+    return value
+  },
+  decode(value, name) {
+    if (typeof value !== 'string' || !rule.test(value)) fail('bad-field', `${name} must be 1..64 characters matching ${rule.source}`)
     return value
   },
 })
@@ -648,6 +715,11 @@ const proofField: Field<FraudProof> = {
   },
 }
 
+/** A protocol's name: lowercase, `a-z0-9` and `/._-`, 1..64 characters (`tally/economy/reports/1`). */
+export const PROTOCOL_NAME = /^[a-z0-9/._-]{1,64}$/
+/** A protocol's message kind: `A-Za-z0-9` and `/._-`, 1..64 characters (`report`, `getQuote`). */
+export const KIND_NAME = /^[A-Za-z0-9/._-]{1,64}$/
+
 const SAFE = Number.MAX_SAFE_INTEGER
 const requestId = uintField(1, MAX_REQUEST_ID)
 const replyId = uintField(0, MAX_REQUEST_ID)
@@ -666,6 +738,21 @@ const crawlSeq: Field<number> = {
   decode(value, name) {
     // decodeCanonical hands out integers beyond 2^53 as bigint: those are refused here
     if (typeof value !== 'number' || value === 0) fail('bad-field', `${name} must be a non-zero safe integer`)
+    return value
+  },
+}
+/** An `app` id: a request id, negated for its reply, 0 for a one-way message. */
+const appId = uintOrNegative(MAX_REQUEST_ID)
+/** A protocol name as on the wire; hosting checks the same rule (node/protocol-host.ts). */
+const protocolName = nameField(PROTOCOL_NAME)
+const kindName = nameField(KIND_NAME)
+const bodyField: Field<Uint8Array> = {
+  encode(value, name) {
+    if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array (canonical CBOR)`)
+    return value
+  },
+  decode(value, name) {
+    if (!(value instanceof Uint8Array)) fail('bad-field', `${name} must be a byte string`)
     return value
   },
 }
@@ -735,6 +822,18 @@ const SCHEMAS: readonly Schema[] = [
   { type: 'peers-request', code: 19, fields: [['requestId', requestId], ['max', uintField(1, SAFE)]] },
   { type: 'peers', code: 20, fields: [['requestId', replyId], ['peers', listField(peer, 0, (l) => l.maxPeers)]] },
   { type: 'heads-request', code: 21, fields: [['requestId', requestId], ['publicKeys', listField(key, 1, (l) => l.maxHeads)]] },
+  {
+    type: 'app',
+    code: 5,
+    fields: [['id', appId], ['protocol', protocolName], ['kind', kindName], ['body', bodyField]],
+    toWire: (m) => {
+      const requestId = m['requestId']
+      if (m['reply'] === true && (typeof requestId !== 'number' || requestId < 1)) throw new RangeError('"message.requestId" of a reply expected an integer >= 1')
+      if (m['reply'] !== true && m['reply'] !== false) throw new TypeError('"message.reply" expected a boolean')
+      return { ...m, id: m['reply'] === true ? -(requestId as number) : requestId }
+    },
+    fromWire: ({ id, protocol, kind, body }) => ({ type: 'app', requestId: Math.abs(id as number), reply: (id as number) < 0, protocol, kind, body }),
+  },
   { type: 'fraud-have', code: 8, fields: [['publicKey', key]] },
   { type: 'fraud-want', code: 9, fields: [['publicKey', key]] },
   { type: 'neighbours', code: 22, fields: [['ids', listField(peerId, 0, (l) => l.maxNeighbourIds)]] },
@@ -751,6 +850,7 @@ const REPLY_TYPE: Readonly<Record<RequestMessage['type'], ReplyTo<RequestMessage
   'witness-query': 'witness-answer',
   'peers-request': 'peers',
   'heads-request': 'heads',
+  app: 'app',
 })
 const REPLY_TYPES = new Set<string>(['agreement', 'crawl-answer', 'witness-answer', 'peers', 'heads', 'error'])
 
@@ -777,7 +877,7 @@ function decodeOrThrow(frame: Uint8Array, limits: Readonly<Limits>): Message {
   }
   const problem = schema.check?.(out)
   if (problem !== undefined) fail('inconsistent', `${schema.type}: ${problem}`)
-  return Object.freeze(out) as unknown as Message
+  return Object.freeze(schema.fromWire?.(out) ?? out) as unknown as Message
 }
 
 function fail(reason: DecodeReason, message: string, cause?: unknown): never {

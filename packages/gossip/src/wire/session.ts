@@ -11,7 +11,8 @@
  * - work: once decoded, a message takes one more message token per item it asks this node to
  *   handle beyond the first (blocks pushed or proposed, keys asked about, heads announced, blocks
  *   in a proof, the blocks or peers an answer may hold): a heads request of 64 keys costs the node
- *   ~64 times a push of one block, and takes 64 tokens. Replies to our requests take one. A message
+ *   ~64 times a push of one block, and takes 64 tokens; an `app` message what `appCost` says (the
+ *   node's protocol host: its kind's cost). Replies to our requests take one. A message
  *   the bucket cannot pay for is dropped and leaves it in debt, so the frames after it are dropped
  *   undecoded until the rate has paid for it;
  * - handlers: at most maxConcurrentHandlers of the peer's messages are handled at once (handlers
@@ -57,8 +58,11 @@ import {
   decodeMessage,
   encodeMessage,
   isHandshakeMessage,
+  isRequest,
   peekMessageType,
   replyTypeOf,
+  type AppMessage,
+  type DecodeReason,
   type ErrorCode,
   type ErrorMessage,
   type Message,
@@ -130,6 +134,11 @@ export interface SessionOptions {
   onClose?: (info: SessionCloseInfo, session: Session) => void
   /** Where handler errors go (a throw or a rejected promise from onMessage); default: ignored. */
   onError?: (error: unknown, session: Session) => void
+  /**
+   * Message tokens an `app` message from the peer takes (the node's protocol host: its kind's
+   * `cost`); default 1. Replies to our requests take one.
+   */
+  appCost?: (message: AppMessage) => number
 }
 
 /** Options of openSession: the handshake's and the session's. */
@@ -202,6 +211,15 @@ export interface Session {
    * @returns true while the session stays open
    */
   penalize(cost: number, reason: string): boolean
+  /**
+   * Charge the peer for a message that a layer above the codec found malformed (an application
+   * protocol's body), exactly as for a frame that did not decode: it counts in stats.malformed and
+   * costs `oversizedCost` for 'too-large' or 'too-many', `malformedCost` otherwise.
+   * @param reason what was wrong, as decodeMessage says it
+   * @param detail a description, for the close info
+   * @returns true while the session stays open
+   */
+  malformed(reason: DecodeReason, detail: string): boolean
   /** Close (idempotent): pending requests reject with ClosedError. */
   close(reason?: string): void
 }
@@ -241,7 +259,7 @@ export async function openSession(connection: Connection, options: OpenSessionOp
 
 // ## The session
 
-const REQUEST_TYPES = new Set<string>(['proposal', 'crawl-request', 'witness-query', 'peers-request', 'heads-request'])
+const REQUEST_TYPES = new Set<string>(['proposal', 'crawl-request', 'witness-query', 'peers-request', 'heads-request', 'app'])
 const RECENT_EXPIRED = 16
 
 /**
@@ -279,6 +297,7 @@ class PeerSession implements Session {
   #onClose: ((info: SessionCloseInfo, session: Session) => void) | undefined
   #onDrain: ((session: Session) => void) | undefined
   readonly #onError: ((error: unknown, session: Session) => void) | undefined
+  readonly #appCost: ((message: AppMessage) => number) | undefined
   #reading = false
   #closed = false
   #score = 0
@@ -304,6 +323,7 @@ class PeerSession implements Session {
     this.#crypto = options.crypto ?? nobleCrypto
     this.#seen = options.seen
     this.#onError = options.onError
+    this.#appCost = options.appCost
     this.#onClose = options.onClose
     const now = this.#clock.now()
     this.#scoreTime = now
@@ -353,7 +373,7 @@ class PeerSession implements Session {
   send(message: SessionMessage): boolean {
     if (typeof message !== 'object' || message === null) throw new TypeError('"message" expected a message')
     if (isHandshakeMessage(message as Message)) throw new TypeError(`"message" ${message.type} belongs to the handshake`)
-    if (REQUEST_TYPES.has(message.type)) throw new TypeError(`"message" ${message.type} expects a reply: use request()`)
+    if (isRequest(message)) throw new TypeError(`"message" ${message.type} expects a reply: use request()`)
     const frame = encodeMessage(message, this.limits)
     if (!this.open) return false
     if ('requestId' in message && message.requestId > 0) this.#incoming?.delete(message.requestId)
@@ -377,7 +397,8 @@ class PeerSession implements Session {
     const id = this.#allocateId(pending)
     let frame: Uint8Array
     try {
-      frame = encodeMessage({ ...message, requestId: id } as RequestMessage, this.limits)
+      // an app message is a request by its id; `reply` says it is not an answer
+      frame = encodeMessage({ ...message, requestId: id, ...(message.type === 'app' ? { reply: false } : {}) } as RequestMessage, this.limits)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -390,13 +411,13 @@ class PeerSession implements Session {
   }
 
   reply(request: RequestMessage, answer: ReplyInput): boolean {
-    if (typeof request !== 'object' || request === null || !REQUEST_TYPES.has(request.type)) throw new TypeError('"request" expected a request message')
+    if (typeof request !== 'object' || request === null || !isRequest(request)) throw new TypeError('"request" expected a request message')
     if (typeof answer !== 'object' || answer === null) throw new TypeError('"answer" expected a message')
     const expected = replyTypeOf(request.type)
     if (answer.type !== expected && answer.type !== 'error') {
       throw new TypeError(`"answer" to a ${request.type} must be ${expected} or error, got ${String(answer.type)}`)
     }
-    return this.send({ ...answer, requestId: request.requestId } as SessionMessage)
+    return this.send({ ...answer, requestId: request.requestId, ...(answer.type === 'app' ? { reply: true } : {}) } as SessionMessage)
   }
 
   /** Refuse a request of the peer with an error code (no handler involved). */
@@ -451,6 +472,12 @@ class PeerSession implements Session {
     return false
   }
 
+  malformed(reason: DecodeReason, detail: string): boolean {
+    this.stats.malformed++
+    const l = this.limits
+    return this.penalize(reason === 'too-large' || reason === 'too-many' ? l.oversizedCost : l.malformedCost, `malformed message (${reason}${detail ? `: ${detail}` : ''})`)
+  }
+
   close(reason = ''): void {
     this.#shutdown(CLOSE_CODES.normal, String(reason))
   }
@@ -491,16 +518,16 @@ class PeerSession implements Session {
     }
     const decoded = decodeMessage(frame, limits)
     if (!decoded.ok) {
-      stats.malformed++
-      const reason = decoded.error.reason
-      this.penalize(reason === 'too-large' || reason === 'too-many' ? limits.oversizedCost : limits.malformedCost, `malformed message (${reason})`)
+      this.malformed(decoded.error.reason, '')
       return
     }
     // the frame took one message token; a message asking for more work takes more (see weightOf).
     // One that the bucket cannot pay for leaves it in debt (down to minus a burst): the frames
     // that follow are dropped before they are decoded until the debt is paid, so a peer cannot
     // make this node decode large requests faster than the rate allows
-    const more = Math.min(weightOf(decoded.message, limits.maxCrawlBlocks, limits.maxPeers), limits.messageBurst) - 1
+    const m = decoded.message
+    const weight = m.type === 'app' && !m.reply && this.#appCost !== undefined ? this.#appCost(m) : weightOf(m, limits.maxCrawlBlocks, limits.maxPeers)
+    const more = Math.min(weight >= 1 ? weight : 1, limits.messageBurst) - 1
     if (more > 0) {
       const ok = this.#messageTokens >= more
       this.#messageTokens = Math.max(-limits.messageBurst, this.#messageTokens - more)
@@ -512,7 +539,7 @@ class PeerSession implements Session {
     }
     // marked seen only once accepted: a frame dropped by the rate limit may come again
     if (id !== undefined) this.#seen!.add(id)
-    this.#dispatch(decoded.message, now)
+    this.#dispatch(m, now)
   }
 
   #dispatch(m: Message, now: number): void {
@@ -533,6 +560,12 @@ class PeerSession implements Session {
       case 'crawl-answer':
       case 'witness-answer':
         this.#onReply(m)
+        return
+      case 'app':
+        // one type both ways: a reply to our request, a request of the peer, or one-way
+        if (m.reply) this.#onReply(m)
+        else if (m.requestId > 0) this.#onRequest(m, now)
+        else this.#deliver(m)
         return
       case 'agreement':
       case 'peers':
