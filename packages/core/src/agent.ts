@@ -9,7 +9,7 @@
  * - know your own head before signing: an agent whose store may be stale (a seed restored on a new
  *   device, a backup restored, cleared site data) asks a `HeadSource` (its peers) for its chain's
  *   head and recovers the missing blocks before its first signature; until then it refuses to sign
- *   (`HeadUnknownError`). A brand-new identity says so (`generateIdentity()`, or `head: 'new'`);
+ *   (`HeadUnknownError`). A brand-new identity says so (`generateIdentity()`, or `head: 'local'`);
  * - never sign what its own rules reject: a new block is checked by its type's rules, under the
  *   lock, before it is signed; an unregistered type is refused.
  * @module
