@@ -172,6 +172,40 @@ test("a user's own block type plugs in: its rules run on every honest agent", as
   )
 })
 
+test('compose makes each step\'s block from the agent\'s state (or skips it), and context hands the proposer\'s chain over first', async () => {
+  const asked: string[] = []
+  const result = await runSchedule(
+    {
+      agents: 3,
+      cheaters: [2],
+      steps: [
+        { kind: 'append', agent: 0, payload: 'a' },
+        { kind: 'append', agent: 0, payload: 'skip' },
+        { kind: 'transact', from: 0, to: 1, payload: 'b' },
+        { kind: 'transact', from: 2, to: 1, payload: 'c' },
+      ],
+    },
+    {
+      settle: false,
+      context: true,
+      compose: async ({ kind, agent, honest, counterparty, payload }) => {
+        asked.push(`${kind}:${honest}:${counterparty === undefined ? '-' : 'to'}`)
+        if (payload === 'skip') return undefined
+        const latest = await agent.store.latest(agent.publicKey)
+        return { type: 'note', payload: ['composed', payload, (latest?.seq ?? 0) + 1] }
+      },
+    },
+  )
+  assert.equal(asked, ['append:true:-', 'append:true:-', 'transact:true:to', 'transact:false:to'])
+  const [a, , c] = result.views
+  assert.equal((await a!.store.range(a!.publicKey)).map((b) => b.payload), [['composed', 'a', 1], ['composed', 'b', 2]])
+  // the receiver got the proposer's earlier block with the proposal, not by gossip
+  const b = result.views[1]!
+  assert.ok((await b.store.get(a!.publicKey, 1)) !== undefined)
+  assert.equal((await b.store.range(c!.publicKey)).map((x) => x.payload), [['composed', 'c', 1]])
+  assert.ok(nobodyFramed(result))
+})
+
 test('honest chains from honestChainArb validate block by block', async () => {
   await check(
     fc.asyncProperty(honestChainArb({ maxLength: 8 }), async ({ blocks }) => {
