@@ -1,19 +1,29 @@
 /**
- * A seeded sample of the fuzzer (test/fuzz/harness.ts) in `npm test`: 30,000 mutated blocks,
- * fraud proofs, gossip messages and economy documents into every decoder; no crash, no invalid
- * block stored, no honest key accused. The slow script (fuzz.slow.ts) runs 1,000,000+.
+ * A seeded sample of the fuzzers in `npm test`:
+ * - test/fuzz/harness.ts: 30,000 mutated blocks, fraud proofs of every kind, gossip messages and
+ *   economy documents into every decoder; no crash, no invalid block stored, no honest chain accused;
+ * - test/fuzz/fraud-kinds.ts: 20,000 mutated proofs of every fraud kind (core's and the
+ *   economy's) and random byte strings into verifyFraudProof with every registered verifier; no
+ *   throw, no proof verifying against evidence that could be an honest chain, bounded work.
+ * The slow script (fuzz.slow.ts) runs 1,000,000+ and 500,000+.
  * Replay another sample: TALLY_FUZZ_SEED=<n> node --import tsx test/fuzz.test.ts
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { decodeFraudProof, encodeFraudProof, verifyFraudProof } from '@tally/core'
 import { defaultCrypto } from '@tally/node'
+import { genesis } from '../packages/economy/test/helpers.ts'
 import { createTargets, fuzz, fuzzSeed } from './fuzz/harness.ts'
+import { FRAUD_KINDS, fuzzFraudKinds, honestChain, kindContext, provesNothing, registeredVerifiers } from './fuzz/fraud-kinds.ts'
+
+const crypto = defaultCrypto()
+const verifiers = registeredVerifiers(genesis().community)
 
 const test = suite('fuzz (seeded sample)')
 
 test('30,000 mutated inputs: every decoder refuses cleanly or accepts what is valid', async () => {
   const seed = fuzzSeed(20261121)
-  const targets = await createTargets(defaultCrypto())
+  const targets = await createTargets(crypto)
   const report = await fuzz(targets, 30_000, seed)
   assert.is(report.inputs, 30_000)
   assert.equal(report.crashes, [], `seed ${seed}: decoders crashed`)
@@ -24,3 +34,56 @@ test('30,000 mutated inputs: every decoder refuses cleanly or accepts what is va
 })
 
 test.run()
+
+const Kinds = suite('fuzz: every fraud-proof verifier')
+
+Kinds('the table of kinds holds every kind a node verifies: core\'s three and every registered type\'s', () => {
+  const kinds = FRAUD_KINDS.map((row) => row.kind)
+  assert.is(new Set(kinds).size, kinds.length, 'one row a kind')
+  const known = new Set(['double-sign', 'chain-break', 'double-countersign', ...verifiers.keys()])
+  assert.equal([...kinds].sort(), [...known].sort(), 'a registered kind without a generator, or a row for no kind')
+  assert.ok(verifiers.has('balance') && verifiers.has('reward-claim'))
+})
+
+Kinds('each generator makes valid proofs, from their bytes too, and the judge sees the fraud in them', () => {
+  const ctx = kindContext(fuzzSeed(7), crypto)
+  for (const row of FRAUD_KINDS) {
+    for (let i = 0; i < 40; i++) {
+      const proof = row.valid(ctx)
+      assert.is(proof.kind, row.kind)
+      assert.equal(verifyFraudProof(proof, { crypto, verifiers }), { ok: true }, row.kind)
+      assert.equal(verifyFraudProof(decodeFraudProof(encodeFraudProof(proof)), { crypto, verifiers }), { ok: true }, row.kind)
+      assert.not.ok(provesNothing(proof, crypto), `the judge calls a ${row.kind} proof honest`)
+    }
+  }
+})
+
+Kinds('the judge clears honest chains, so that it can catch a false accusation', () => {
+  const ctx = kindContext(fuzzSeed(8), crypto)
+  for (let i = 0; i < 40; i++) {
+    const chain = honestChain(ctx, ctx.cheater, 1 + (i % 16))
+    assert.ok(new Set(chain.map((b) => b.type)).size >= Math.min(2, chain.length), 'chains mix block types')
+    for (const kind of FRAUD_KINDS.map((row) => row.kind)) {
+      assert.ok(provesNothing({ kind, publicKey: ctx.cheater.publicKey, blocks: chain }, crypto), `chain ${i}`)
+      assert.ok(provesNothing({ kind, publicKey: ctx.cheater.publicKey, blocks: [...chain.slice(i % chain.length), chain[0]!].reverse() }, crypto))
+    }
+  }
+})
+
+Kinds('20,000 mutated proofs of every kind and random bytes: no throw, no false accusation, bounded work', () => {
+  const seed = fuzzSeed(20261122)
+  const report = fuzzFraudKinds(20_000, seed, crypto, verifiers)
+  assert.equal(report.invalidGenerated, [], `seed ${seed}: a generator made a proof that does not verify`)
+  assert.equal(report.crashes, [], `seed ${seed}: a verifier threw`)
+  assert.equal(report.falseAccusations, [], `seed ${seed}: a proof against an honest chain verified`)
+  assert.equal(report.overBudget, [], `seed ${seed}: a proof cost more signature checks or hashes than its evidence`)
+  assert.ok(report.randomBytes >= 1000, 'random bytes')
+  for (const row of FRAUD_KINDS) {
+    const { inputs, accepted } = report.perKind[row.kind] ?? { inputs: 0, accepted: 0 }
+    assert.ok(inputs >= 3000, `${row.kind}: ${inputs} inputs`)
+    // both outcomes happen: some mutations keep the fraud (and verify), most do not
+    assert.ok(accepted > inputs / 50 && accepted < inputs / 2, `${row.kind}: ${accepted} of ${inputs} verified`)
+  }
+})
+
+Kinds.run()

@@ -8,9 +8,10 @@
  * changes, splices, deep nesting) and fed to every decoder. A decoder may accept or refuse with
  * its documented error (DecodeError, code ERR_DECODE; a `{ ok: false }` result for messages);
  * anything else is a crash. Accepted blocks go through an honest agent's `receive` into a memory
- * store: a stored block whose signature does not verify is an invalid block accepted. Accepted
- * fraud proofs must verify only against the corpus's cheater: a verifying proof against anyone
- * else is a false accusation.
+ * store: a stored block whose signature does not verify is an invalid block accepted. Fraud
+ * proofs of every kind (core's and the economy's, test/fuzz/fraud-kinds.ts) are verified with every
+ * registered verifier: a verifying proof whose evidence could be an honest chain is a false
+ * accusation.
  */
 import {
   UNILATERAL_KEY,
@@ -48,6 +49,7 @@ import {
   signReport,
 } from '@tally/economy'
 import { certificate, genesis, registration, runEpoch, world, alice as ecoAlice, component } from '../../packages/economy/test/helpers.ts'
+import { FRAUD_KINDS, kindContext, provesNothing, registeredVerifiers } from './fraud-kinds.ts'
 
 /** What a fuzz run found. */
 export interface FuzzReport {
@@ -85,7 +87,10 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const fork = signBlock({ ...fieldsOf(blocks.cheater[1]!), payload: ['other', 2] }, cheater, crypto)
   const proof = createFraudProof('double-sign', [blocks.cheater[1]!, fork])
   const blockBytes = [...blocks.honest, ...blocks.cheater, fork].map(encodeBlock)
-  const proofBytes = [encodeFraudProof(proof)]
+  // three valid proofs of every kind, against the fraud-kind fuzzer's cheater
+  const kinds = kindContext(0x5eed, crypto)
+  const proofBytes = [encodeFraudProof(proof), ...FRAUD_KINDS.flatMap((row) => [1, 2, 3].map(() => encodeFraudProof(row.valid(kinds))))]
+  const verifiers = registeredVerifiers(genesis().community)
 
   // the honest receiver: an agent over a memory store that keeps what validates
   const types = createBlockTypes([{ name: 'note' }, { name: 'transfer' }])
@@ -173,8 +178,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
           return
         }
         report.accepted++
-        if (verifyFraudProof(decoded, { crypto }).ok && !equalBytes(decoded.publicKey, cheater.publicKey)) {
-          report.invalidAccepted.push({ target: 'fraud-proof', what: 'a verifying proof against an honest key', input: hex(input) })
+        if (verifyFraudProof(decoded, { crypto, verifiers }).ok && provesNothing(decoded, crypto)) {
+          report.invalidAccepted.push({ target: 'fraud-proof', what: 'a verifying proof whose evidence could be an honest chain', input: hex(input) })
         }
       },
     },

@@ -21,7 +21,7 @@ import { decodeCanonical, encodeCanonical } from './cbor.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { domainTag } from './domain.js'
 import { DecodeError } from './errors.js'
-import { blockHash, decodeBlock, encodeBlock, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
+import { BLOCK_LIMITS, blockHash, blockSize, decodeBlock, encodeBlock, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
 
 /** Fraud kinds known to core; block types may add their own. */
@@ -111,6 +111,8 @@ export function fraudProofId(proof: FraudProof, crypto: CryptoProvider = nobleCr
 /**
  * Verify a proof alone: every block validly signed by the accused, and the blocks in the relation
  * the kind claims. Forged or invalid evidence never verifies, so nobody honest can be framed.
+ * Any value is answered, never thrown on: a proof is untrusted input, and a malformed one (not an
+ * object, a kind or key of the wrong type, evidence that is not 1-16 blocks) is `{ ok: false }`.
  * @param proof the proof
  * @param options crypto provider and verifiers for kinds that block types add
  * @returns `{ ok: true }`, or `{ ok: false, reason }`
@@ -121,8 +123,9 @@ export function verifyFraudProof(
   options: { crypto?: CryptoProvider; verifiers?: ReadonlyMap<string, FraudVerifier> } = {},
 ): { ok: true } | { ok: false; reason: string } {
   const crypto = options.crypto ?? nobleCrypto
+  const malformed = malformedReason(proof)
+  if (malformed !== undefined) return { ok: false, reason: malformed }
   const { blocks } = proof
-  if (blocks.length === 0) return { ok: false, reason: 'no evidence' }
   for (const b of blocks) {
     if (!equalBytes(b.publicKey, proof.publicKey)) return { ok: false, reason: 'evidence signed by different keys' }
     if (!verifyBlock(b, crypto)) return { ok: false, reason: 'a signature does not verify' }
@@ -165,6 +168,29 @@ const CORE_VERIFIERS: ReadonlyMap<string, FraudVerifier> = new Map<string, Fraud
     return undefined
   }],
 ])
+
+/** Why a value from outside is not a proof the checks can read (its shape only), or undefined. */
+function malformedReason(proof: unknown): string | undefined {
+  if (typeof proof !== 'object' || proof === null) return 'not a fraud proof'
+  const { kind, publicKey, blocks } = proof as Record<string, unknown>
+  if (typeof kind !== 'string' || !KIND_PATTERN.test(kind)) return 'malformed kind'
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return 'the accused key is not 32 bytes'
+  if (!Array.isArray(blocks)) return 'the evidence is not a list'
+  if (blocks.length === 0) return 'no evidence'
+  if (blocks.length > FRAUD_PROOF_LIMITS.maxBlocks) return `more than ${FRAUD_PROOF_LIMITS.maxBlocks} blocks of evidence`
+  for (const b of blocks as unknown[]) if (!isBlock(b)) return 'the evidence holds something that is not a block'
+  return undefined
+}
+
+/** A value with a block's fields (blockSize checks and encodes them, as hashing will) within the size limit. */
+function isBlock(b: unknown): boolean {
+  try {
+    const { signature } = b as HalfBlock
+    return signature instanceof Uint8Array && signature.length === 64 && blockSize(b as HalfBlock) <= BLOCK_LIMITS.maxBytes
+  } catch {
+    return false // the field checks name what is wrong; for a proof it is enough that it is not a block
+  }
+}
 
 function pair(blocks: readonly HalfBlock[]): [HalfBlock | undefined, HalfBlock | undefined] {
   return blocks.length === 2 ? [blocks[0], blocks[1]] : [undefined, undefined]

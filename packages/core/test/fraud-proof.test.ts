@@ -23,9 +23,12 @@ import {
   verifyFraudProof,
   type FraudProof,
   type FraudVerifier,
+  type CryptoProvider,
   type HalfBlock,
+  nobleCrypto,
 } from '@tally/core'
-import { alice, block, bob, carol, chain, throwsLike } from './helpers.ts'
+import fc from 'fast-check'
+import { alice, block, bob, carol, chain, signRaw, fields, throwsLike } from './helpers.ts'
 
 // ## Evidence: one instance of each fraud by alice, and bob's honest blocks
 
@@ -262,3 +265,148 @@ Decode('a flipped bit anywhere in a proof: decode refuses it, or the proof no lo
 })
 
 Decode.run()
+
+// ## verifyFraudProof of malformed input
+
+const Malformed = suite('fraud-proof: verifyFraudProof answers any value, never throws')
+
+const cyclic: Record<string, unknown> = {}
+cyclic['self'] = cyclic
+const blocks = [at(3), forkAt3] as const
+const proofOf = (over: Record<string, unknown>): unknown => ({ kind: 'double-sign', publicKey: alice.publicKey, blocks, ...over })
+const blockWith = (over: Record<string, unknown>): unknown => ({ ...forkAt3, ...over })
+
+/** A shared table of values that are not fraud proofs: each must come back { ok: false, reason }. */
+const BAD_PROOFS: readonly [string, unknown][] = [
+  ['undefined', undefined],
+  ['null', null],
+  ['a number', 0],
+  ['a bigint', 1n],
+  ['a string', 'double-sign'],
+  ['a boolean', true],
+  ['a symbol', Symbol('proof')],
+  ['a function', () => 1],
+  ['bytes', encodeFraudProof(createFraudProof('double-sign', [...blocks]))],
+  ['an empty array', []],
+  ['an array [kind, blocks]', ['double-sign', blocks]],
+  ['an empty object', {}],
+  ['{ kind, blocks: [] }', { kind: 'x', blocks: [] }],
+  ['no kind', proofOf({ kind: undefined })],
+  ['a numeric kind', proofOf({ kind: 42 })],
+  ['a symbol kind', proofOf({ kind: Symbol('double-sign') })],
+  ['a kind out of pattern', proofOf({ kind: 'Double Sign' })],
+  ['a kind of 100 characters', proofOf({ kind: 'x'.repeat(100) })],
+  ['no key', proofOf({ publicKey: undefined })],
+  ['a key of 31 bytes', proofOf({ publicKey: alice.publicKey.subarray(1) })],
+  ['a key in hex', proofOf({ publicKey: alice.publicKeyHex })],
+  ['a key as a plain array', proofOf({ publicKey: [...alice.publicKey] })],
+  ['no blocks', proofOf({ blocks: undefined })],
+  ['blocks as a string', proofOf({ blocks: 'ab' })],
+  ['blocks as an array-like', proofOf({ blocks: { length: 2, 0: blocks[0], 1: blocks[1] } })],
+  ['empty evidence', proofOf({ blocks: [] })],
+  ['17 blocks', proofOf({ blocks: Array(FRAUD_PROOF_LIMITS.maxBlocks + 1).fill(at(3)) })],
+  ['10,000 blocks', proofOf({ blocks: Array(10_000).fill(at(3)) })],
+  ['evidence of undefined', proofOf({ blocks: [undefined, undefined] })],
+  ['evidence with a hole', proofOf({ blocks: [, at(3)] })],
+  ['evidence of null and a block', proofOf({ blocks: [null, at(3)] })],
+  ['evidence of numbers', proofOf({ blocks: [1, 2] })],
+  ['evidence of encoded blocks', proofOf({ blocks: blocks.map(encodeBlock) })],
+  ['evidence of empty objects', proofOf({ blocks: [{}, {}] })],
+  ['a block without a signature', proofOf({ blocks: [at(3), blockWith({ signature: undefined })] })],
+  ['a block with a 63-byte signature', proofOf({ blocks: [at(3), blockWith({ signature: forkAt3.signature.subarray(1) })] })],
+  ['a block with a 31-byte key', proofOf({ blocks: [at(3), blockWith({ publicKey: alice.publicKey.subarray(1) })] })],
+  ['a block without a payload', proofOf({ blocks: [at(3), blockWith({ payload: undefined })] })],
+  ['a block with a function payload', proofOf({ blocks: [at(3), blockWith({ payload: () => 1 })] })],
+  ['a block with a cyclic payload', proofOf({ blocks: [at(3), blockWith({ payload: cyclic })] })],
+  ['a block with a float payload', proofOf({ blocks: [at(3), blockWith({ payload: 1.5 })] })],
+  ['a block at seq -1', proofOf({ blocks: [at(3), blockWith({ seq: -1 })] })],
+  ['a block at seq 1.5', proofOf({ blocks: [at(3), blockWith({ seq: 1.5 })] })],
+  ['a block at seq "3"', proofOf({ blocks: [at(3), blockWith({ seq: '3' })] })],
+  ['a block with a numeric type', proofOf({ blocks: [at(3), blockWith({ type: 42 })] })],
+  ['a block with previousHash null', proofOf({ blocks: [at(3), blockWith({ previousHash: null })] })],
+  ['a validly signed block over the size limit', proofOf({ blocks: [at(3), signRaw(fields(alice, { seq: 3, previousHash: at(3).previousHash, payload: new Uint8Array(20_000) }), alice)] })],
+]
+
+/** A provider that counts its work, to show where checking stops. */
+function counting(): CryptoProvider & { verifies: number; hashes: number } {
+  const c = {
+    ...nobleCrypto,
+    verifies: 0,
+    hashes: 0,
+    verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) {
+      c.verifies++
+      return nobleCrypto.verify(signature, message, publicKey)
+    },
+    sha256(data: Uint8Array) {
+      c.hashes++
+      return nobleCrypto.sha256(data)
+    },
+  }
+  return c
+}
+
+Malformed('each value of the shared table of bad proofs comes back { ok: false, reason }, before any signature is checked', () => {
+  // a lenient verifier for every kind: the shape checks come first, whatever a type would say
+  const lenient = new Map<string, FraudVerifier>([['double-sign', () => undefined], ['x', () => undefined]])
+  for (const [name, value] of BAD_PROOFS) {
+    for (const verifiers of [undefined, lenient]) {
+      const crypto = counting()
+      let result: ReturnType<typeof verifyFraudProof> | undefined
+      try {
+        result = verifyFraudProof(value as FraudProof, verifiers === undefined ? { crypto } : { crypto, verifiers })
+      } catch (err) {
+        assert.unreachable(`${name}: threw ${String(err)}`)
+      }
+      assert.is(result?.ok, false, name)
+      const reason = (result as { reason?: unknown }).reason
+      assert.ok(typeof reason === 'string' && reason.length > 0 && reason.length < 100, `${name}: reason ${String(reason)}`)
+      assert.is(crypto.verifies, 0, `${name}: a signature was checked`)
+    }
+  }
+})
+
+Malformed('the reasons say what is wrong', () => {
+  const reason = (value: unknown): string => (verifyFraudProof(value as FraudProof) as { reason: string }).reason
+  assert.is(reason(undefined), 'not a fraud proof')
+  assert.is(reason({ kind: 'x', blocks: [] }), 'the accused key is not 32 bytes')
+  assert.is(reason(proofOf({ kind: 7 })), 'malformed kind')
+  assert.is(reason(proofOf({ blocks: 'ab' })), 'the evidence is not a list')
+  assert.is(reason(proofOf({ blocks: [] })), 'no evidence')
+  assert.is(reason(proofOf({ blocks: Array(10_000).fill(at(3)) })), `more than ${FRAUD_PROOF_LIMITS.maxBlocks} blocks of evidence`)
+  assert.is(reason(proofOf({ blocks: [at(3), 'block'] })), 'the evidence holds something that is not a block')
+  // and the well-formed proof these are variations of verifies
+  assert.equal(verifyFraudProof(proofOf({}) as FraudProof), { ok: true })
+})
+
+Malformed('random values and random proof-shaped values never throw, and verify only as real fraud', () => {
+  const real = new Set([at(3), forkAt3, afterFork, agree1, agree2])
+  const kinds = ['double-sign', 'chain-break', 'double-countersign'] as const
+  const value = fc.oneof(
+    // the fixtures' blocks under any core kind and either key: now and then a real fraud
+    fc.record({ kind: fc.constantFrom(...kinds), publicKey: fc.constantFrom(alice.publicKey, bob.publicKey), blocks: fc.array(fc.constantFrom(...real), { minLength: 1, maxLength: 3 }) }),
+    fc.anything({ withBigInt: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true }),
+    fc.record({
+      kind: fc.oneof(fc.constantFrom(...kinds, 'made-up'), fc.anything()),
+      publicKey: fc.oneof(fc.constantFrom(alice.publicKey, bob.publicKey), fc.uint8Array({ maxLength: 40 }), fc.anything()),
+      blocks: fc.oneof(
+        fc.array(fc.oneof(fc.constantFrom(...real), fc.anything({ withTypedArray: true }), fc.anything().map((seq) => ({ ...forkAt3, seq }))), { maxLength: 20 }),
+        fc.anything(),
+      ),
+    }),
+  )
+  let verified = 0
+  fc.assert(
+    fc.property(value, (x) => {
+      const result = verifyFraudProof(x as FraudProof)
+      if (!result.ok) return typeof result.reason === 'string'
+      verified++
+      const proof = x as FraudProof
+      // only the fixtures' frauds verify: two real blocks by one key
+      return proof.blocks.length === 2 && proof.blocks.every((b) => real.has(b))
+    }),
+    { numRuns: 2000, seed: 17 },
+  )
+  assert.ok(verified > 0, 'some random proofs were real frauds')
+})
+
+Malformed.run()

@@ -113,20 +113,28 @@ export interface ScheduleArbOptions {
   agents?: number
   /** Number of cheaters among them (default 1; the first `cheaters` indexes after a shuffle-free pick). */
   cheaters?: number
-  /** Steps, at most (default 30). */
+  /** Random steps, at most (default 30); a planted fork (see `forks`) adds two. */
   maxSteps?: number
   /** Payloads of transactions and appends (default payloadArb({ depth: 1 })). */
   payload?: fc.Arbitrary<CborValue>
   /** Moves of cheaters (default adversarialMoveArb()). */
   moves?: fc.Arbitrary<AdversarialMove>
+  /**
+   * Share of schedules, 0 to 1, that get a planted fork: a cheater's transaction followed at once
+   * by a fork of it (`fork` or `fork-next` of its proposal, or `double-countersign` of an honest
+   * proposal it answered) somewhere in the schedule (default 0.5; 0 leaves forks to the random
+   * moves alone). Ignored without cheaters.
+   */
+  forks?: number
 }
 
 /**
  * Transaction schedules between n agents, of which some cheat: transactions, unilateral appends,
  * gossip between pairs, and adversarial moves. Cheaters are the highest indexes, so a schedule
  * reads the same whatever shrinks.
- * @param options agents, cheaters, steps, payloads, moves
+ * @param options agents, cheaters, steps, payloads, moves, share of planted forks
  * @returns an arbitrary of schedules for runSchedule
+ * @throws RangeError on fewer than 2 agents, more cheaters than agents, a negative maxSteps or a share outside 0-1
  * @example fc.assert(fc.asyncProperty(scheduleArb({ agents: 20, cheaters: 3 }), async (s) => everyForkCaught(await runSchedule(s))))
  */
 export function scheduleArb(options: ScheduleArbOptions = {}): fc.Arbitrary<Schedule> {
@@ -134,6 +142,10 @@ export function scheduleArb(options: ScheduleArbOptions = {}): fc.Arbitrary<Sche
   const cheaters = options.cheaters ?? 1
   if (!Number.isSafeInteger(agents) || agents < 2) throw new RangeError(`"agents" expected at least 2, got ${agents}`)
   if (!Number.isSafeInteger(cheaters) || cheaters < 0 || cheaters > agents) throw new RangeError(`"cheaters" expected 0-${agents}, got ${cheaters}`)
+  const maxSteps = options.maxSteps ?? 30
+  if (!Number.isSafeInteger(maxSteps) || maxSteps < 0) throw new RangeError(`"maxSteps" expected a non-negative integer, got ${maxSteps}`)
+  const forks = options.forks ?? 0.5
+  if (typeof forks !== 'number' || !(forks >= 0 && forks <= 1)) throw new RangeError(`"forks" expected a share from 0 to 1, got ${forks}`)
   const who = fc.nat(agents - 1)
   const payload = options.payload ?? payloadArb({ depth: 1 })
   const cheaterIndexes = Array.from({ length: cheaters }, (_, i) => agents - 1 - i)
@@ -144,9 +156,53 @@ export function scheduleArb(options: ScheduleArbOptions = {}): fc.Arbitrary<Sche
     { arbitrary: fc.record({ kind: fc.constant('gossip' as const), from: who, to: who }), weight: 2 },
     { arbitrary: fc.record({ kind: fc.constant('attack' as const), agent: cheater, move: options.moves ?? adversarialMoveArb(), target: who }), weight: cheaters > 0 ? 2 : 0 },
   )
+  // size 'max': with maxLength alone, fast-check's default size would cap the length near 10
+  const steps = fc.array(step, { maxLength: maxSteps, size: 'max' })
+  const planted = cheaters > 0 && forks > 0 ? plantedForkArb(who, cheater, payload, forks) : fc.constant(undefined)
   return fc
-    .record({ steps: fc.array(step, { maxLength: options.maxSteps ?? 30 }), seed: fc.nat() })
-    .map(({ steps, seed }) => ({ agents, cheaters: cheaterIndexes, steps, seed }))
+    .record({ steps, planted, seed: fc.nat() })
+    .map(({ steps, planted, seed }) => ({ agents, cheaters: cheaterIndexes, steps: plant(steps, planted), seed }))
+}
+
+/** A planted fork: where it goes, and the transaction and attack it is made of. */
+interface PlantedFork {
+  readonly at: number
+  readonly steps: readonly [Step, Step]
+}
+
+/**
+ * A fork planted with probability `rate`: undefined first, so that a failing schedule shrinks
+ * to one without it.
+ */
+function plantedForkArb(who: fc.Arbitrary<number>, cheater: fc.Arbitrary<number>, payload: fc.Arbitrary<CborValue>, rate: number): fc.Arbitrary<PlantedFork | undefined> {
+  const yes = Math.round(rate * 1000)
+  const fork = fc
+    .record({
+      at: fc.nat(),
+      cheater,
+      other: who,
+      payload,
+      move: fc.oneof(
+        fc.record({ kind: fc.constant('fork' as const), back: fc.constant(0) }),
+        fc.constant({ kind: 'fork-next' as const }),
+        fc.constant({ kind: 'double-countersign' as const }),
+      ),
+      target: who,
+    })
+    .map(({ at, cheater, other, payload, move, target }): PlantedFork => {
+      // the cheater proposes (its proposal is then forked), or answers an honest proposal (then answers it twice)
+      const twice = move.kind === 'double-countersign'
+      const transact: Step = { kind: 'transact', from: twice ? other : cheater, to: twice ? cheater : other, payload }
+      return { at, steps: [transact, { kind: 'attack', agent: cheater, move, target }] }
+    })
+  if (yes >= 1000) return fork
+  return fc.oneof({ arbitrary: fc.constant(undefined), weight: 1000 - yes }, { arbitrary: fork, weight: yes })
+}
+
+function plant(steps: readonly Step[], planted: PlantedFork | undefined): Step[] {
+  if (planted === undefined) return [...steps]
+  const at = planted.at % (steps.length + 1)
+  return [...steps.slice(0, at), ...planted.steps, ...steps.slice(at)]
 }
 
 // ## Reproducible runs

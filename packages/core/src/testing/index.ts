@@ -23,6 +23,8 @@ export {
   uncaughtForks,
   type AdversarialMove,
   type AgentView,
+  type BlockContent,
+  type ComposeStep,
   type ForkRecord,
   type RunOptions,
   type ScenarioResult,

@@ -39,9 +39,9 @@ export type Step =
 
 /** What a cheater can do. */
 export type AdversarialMove =
-  /** Sign a second block at seq `latest - back` (a double spend from a restored backup) and show it to the target. */
+  /** Sign a second block at seq `latest - back` (a double spend from a restored backup: the same content at another time) and show it to the target. */
   | { readonly kind: 'fork'; readonly back: number }
-  /** Sign block latest + 1 that does not chain to latest, and show it to the target. */
+  /** Sign block latest + 1, latest's content, that does not chain to latest, and show it to the target. */
   | { readonly kind: 'fork-next' }
   /** Agree a second time to the last proposal it answered, in a new block, and show it to the target. */
   | { readonly kind: 'double-countersign' }
@@ -77,6 +77,37 @@ export interface RunOptions {
   settle?: boolean
   /** Provider for identities and stores (default nobleCrypto; a native one makes big runs fast). */
   crypto?: CryptoProvider
+  /**
+   * The block an agent signs for a `transact` or `append` step, made from its own state: a type
+   * and payload, or undefined to skip the step (default: `type` and the step's payload). Block
+   * types whose payloads follow from the chain (balances, claims) need it; `honest` is false for
+   * a cheater, which may lie here too.
+   */
+  compose?: (step: ComposeStep) => BlockContent | undefined | Promise<BlockContent | undefined>
+  /**
+   * The proposer hands the counterparty its chain before each proposal, as a proposal message's
+   * context does (default false; a withholding cheater hands nothing). A counterparty that must
+   * replay the proposer's chain before it signs (transfers) needs it.
+   */
+  context?: boolean
+}
+
+/** What compose is asked to make. */
+export interface ComposeStep {
+  readonly kind: 'transact' | 'append'
+  /** The agent that signs the block (the proposer of a transaction). */
+  readonly agent: Agent
+  readonly honest: boolean
+  /** The counterparty of a transaction. */
+  readonly counterparty?: Agent
+  /** The schedule's payload for the step (a source of randomness for compose). */
+  readonly payload: CborValue
+}
+
+/** A block's type and payload. */
+export interface BlockContent {
+  readonly type: string
+  readonly payload: CborValue
 }
 
 // ## Results
@@ -152,7 +183,7 @@ export async function runSchedule(schedule: Schedule, options: RunOptions = {}):
       answered: [],
     })
   }
-  const run: Run = { people, crypto, types, type, forks: [], acceptedInvalid: [], step: 0 }
+  const run: Run = { people, crypto, types, type, forks: [], acceptedInvalid: [], step: 0, compose: options.compose, context: options.context === true }
   for (const [i, step] of schedule.steps.entries()) {
     run.step = i
     await apply(run, step)
@@ -240,6 +271,8 @@ interface Run {
   readonly forks: ForkRecord[]
   readonly acceptedInvalid: { agent: number; step: number; what: string }[]
   step: number
+  readonly compose: RunOptions['compose']
+  readonly context: boolean
 }
 
 async function apply(run: Run, step: Step): Promise<void> {
@@ -251,13 +284,21 @@ async function apply(run: Run, step: Step): Promise<void> {
       let to = people[mod(step.to, n)]!
       if (to === from) to = people[(from.index + 1) % n]!
       if (from.honest && (await from.agent.refuses(to.identity.publicKey))) return
+      const content = await compose(run, 'transact', from, step.payload, to)
+      if (content === undefined) return
       let proposal: HalfBlock
       try {
-        proposal = await from.agent.propose(to.identity.publicKey, run.type, step.payload)
+        proposal = await from.agent.propose(to.identity.publicKey, content.type, content.payload)
       } catch (err) {
         // a refused counterparty, or a payload the proposer's own rules reject: nothing was signed
         if (err instanceof RefusedError || err instanceof InvalidBlockError) return
         throw err
+      }
+      if (run.context && !from.withholding) {
+        for (const block of await from.store.range(from.identity.publicKey, { to: proposal.seq - 1 })) {
+          const held = await to.store.get(block.publicKey, block.seq)
+          if (held === undefined || !equalBytes(blockHash(held), blockHash(block))) await deliver(run, to, block, 'context')
+        }
       }
       let agreement: HalfBlock
       try {
@@ -281,9 +322,12 @@ async function apply(run: Run, step: Step): Promise<void> {
       await remember(to, await to.store.fraudProofs())
       return
     }
-    case 'append':
-      await people[mod(step.agent, n)]!.agent.append(run.type, step.payload)
+    case 'append': {
+      const person = people[mod(step.agent, n)]!
+      const content = await compose(run, 'append', person, step.payload)
+      if (content !== undefined) await person.agent.append(content.type, content.payload)
       return
+    }
     case 'gossip': {
       const from = people[mod(step.from, n)]!
       const to = people[mod(step.to, n)]!
@@ -303,6 +347,13 @@ async function apply(run: Run, step: Step): Promise<void> {
       return
     }
   }
+}
+
+/** What `person` signs for a step: compose's answer, or the run's type and the step's payload. */
+async function compose(run: Run, kind: ComposeStep['kind'], person: Person, payload: CborValue, counterparty?: Person): Promise<BlockContent | undefined> {
+  if (run.compose === undefined) return { type: run.type, payload }
+  const step: ComposeStep = { kind, agent: person.agent, honest: person.honest, payload, ...(counterparty === undefined ? {} : { counterparty: counterparty.agent }) }
+  return run.compose(step)
 }
 
 /** `to` learns what `from` holds: blocks through Agent.receive, proofs once verified. */
@@ -352,14 +403,15 @@ async function attack(run: Run, cheater: Person, target: Person, move: Adversari
       const seq = Math.max(1, latest.seq - mod(move.back, latest.seq))
       const original = (await cheater.store.get(own, seq))!
       const previous = seq === 1 ? original.previousHash : blockHash((await cheater.store.get(own, seq - 1))!)
-      const fork = signBlock({ ...fieldsOf(original), previousHash: previous, payload: ['fork', run.step] }, cheater.identity)
+      // the original's content at another time: as well-formed for its type as the original was
+      const fork = signBlock({ ...fieldsOf(original), previousHash: previous, timestamp: original.timestamp + 1 + run.step }, cheater.identity)
       await release(run, cheater, target, fork, 'fork', await isPublic(run, original))
       return
     }
     case 'fork-next': {
       if (latest === undefined) return
       const fork = signBlock(
-        { ...fieldsOf(latest), seq: latest.seq + 1, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash: new Uint8Array(32).fill(0xee), payload: ['fork-next', run.step] },
+        { ...fieldsOf(latest), seq: latest.seq + 1, previousHash: new Uint8Array(32).fill(0xee), timestamp: latest.timestamp + 1 + run.step },
         cheater.identity,
       )
       await release(run, cheater, target, fork, 'fork-next', await isPublic(run, latest))
@@ -369,8 +421,17 @@ async function attack(run: Run, cheater: Person, target: Person, move: Adversari
       const proposal = cheater.answered.at(-1)
       if (proposal === undefined || latest === undefined) return
       const first = await cheater.store.findAgreement(proposal.publicKey, proposal.seq, own)
+      // the payload its agent would give an agreement now (a transfer's balance after it), so the type's rules accept it
+      const type = run.types.get(proposal.type)
+      const ctx = { store: cheater.store, crypto: cheater.identity.crypto, previous: undefined, linked: undefined }
+      let payload: CborValue = proposal.payload
+      try {
+        if (type?.agreementPayload !== undefined) payload = await type.agreementPayload(proposal, ctx)
+      } catch {
+        return // its own rules would not let it answer now (its balance unknown)
+      }
       const second = signBlock(
-        { publicKey: own, seq: latest.seq + 1, linkPublicKey: proposal.publicKey, linkSeq: proposal.seq, previousHash: blockHash(latest), type: proposal.type, payload: proposal.payload, timestamp: latest.timestamp },
+        { publicKey: own, seq: latest.seq + 1, linkPublicKey: proposal.publicKey, linkSeq: proposal.seq, previousHash: blockHash(latest), type: proposal.type, payload, timestamp: latest.timestamp },
         cheater.identity,
       )
       // the second agreement extends the cheater's chain: keep it, so that later blocks chain to it
