@@ -44,7 +44,7 @@ import {
   type UnsignedHalfBlock,
 } from '@tally/core'
 import { createRandom } from '@tally/gossip'
-import { BALANCE_FRAUD, BALANCE_TYPES, REWARD_CLAIM_FRAUD, balanceEntry, createEconomyTypes, createEvidenceStore, type Community } from '@tally/economy'
+import { BALANCE_FRAUD, BALANCE_TYPES, LATE_CLAIM_EPOCHS, REWARD_CLAIM_FRAUD, balanceEntry, createEconomyTypes, createEvidenceStore, type Community } from '@tally/economy'
 import { ROOT, START, T0, balanceBefore, bytes, differentNext, grow, honestNext, int, pick, provesNothing, type KindContext } from './honest-chain.ts'
 
 export { honestChain, provesNothing, type KindContext } from './honest-chain.ts'
@@ -106,10 +106,12 @@ const ECONOMY_KINDS: readonly FraudKindRow[] = [
     kind: REWARD_CLAIM_FRAUD,
     valid: (ctx) => {
       const before = grow(ctx, ctx.cheater, int(ctx, 4))
-      const first = honestNext(ctx, ctx.cheater, before.tip, { move: 'reward' })
+      // a claim far enough ahead that a claim beyond the late-claim window behind it exists
+      const high = before.tip.epoch + 1 + LATE_CLAIM_EPOCHS + int(ctx, 8)
+      const first = honestNext(ctx, ctx.cheater, before.tip, { move: 'reward', epoch: high })
       const between = grow(ctx, ctx.cheater, int(ctx, 5), first.tip)
-      // a claim of an epoch already claimed, or older, with its balance right
-      const epoch = int(ctx, first.tip.epoch + 1)
+      // a claim of the epoch already claimed, or one more than LATE_CLAIM_EPOCHS behind it, with its balance right
+      const epoch = int(ctx, 2) === 0 ? high : int(ctx, high - LATE_CLAIM_EPOCHS + 1)
       return createFraudProof(REWARD_CLAIM_FRAUD, [first.block, honestNext(ctx, ctx.cheater, between.tip, { move: 'reward', epoch }).block])
     },
   },

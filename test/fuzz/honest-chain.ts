@@ -5,7 +5,7 @@
  * accusation. The judge is written apart from the verifiers, from what an honest agent never signs.
  */
 import { GENESIS_HASH, UNILATERAL_KEY, blockHash, equalBytes, signBlock, toHex, verifyBlock, type CborValue, type CryptoProvider, type HalfBlock, type SeedIdentity } from '@tally/core'
-import { BALANCE_TYPES, REWARD, balanceEntry } from '@tally/economy'
+import { BALANCE_TYPES, LATE_CLAIM_EPOCHS, REWARD, balanceEntry } from '@tally/economy'
 
 /** What a generator of valid proofs works with. */
 export interface KindContext {
@@ -133,7 +133,8 @@ export function differentNext(ctx: KindContext, tip: Tip, not: HalfBlock): HalfB
  * block breaking the invariants (genesis hash, self link, a unilateral block with a linkSeq), a
  * second agreement to one proposal, a reward, transfer or burn of the wrong shape, a negative
  * balance or one that does not follow from the previous balance block (or from 0 at genesis) where
- * the evidence holds the chain between them, and reward claims not in strictly increasing epochs.
+ * the evidence holds the chain between them, and two reward claims of one epoch or one claim more
+ * than LATE_CLAIM_EPOCHS behind a claim before it.
  * @param proof any value
  * @param crypto provider for signatures and hashes
  */
@@ -177,8 +178,16 @@ function couldBeHonest(blocks: readonly HalfBlock[], crypto: CryptoProvider): bo
     const before = balanceBefore(b, bySeq)
     if (before !== undefined && entry.balance !== before + entry.delta) return false
   }
+  // one claim per epoch, each within LATE_CLAIM_EPOCHS of the highest claimed before it
   const epochs = blocks.filter((b) => b.type === REWARD).sort((a, b) => a.seq - b.seq).map((b) => (b.payload as { epoch: number }).epoch)
-  return epochs.every((e, i) => i === 0 || e > epochs[i - 1]!)
+  let highest = Number.NEGATIVE_INFINITY
+  const seen = new Set<number>()
+  for (const e of epochs) {
+    if (seen.has(e) || e <= highest - LATE_CLAIM_EPOCHS) return false
+    seen.add(e)
+    highest = Math.max(highest, e)
+  }
+  return true
 }
 
 /** The owner's balance before `b`, when the blocks back to its previous balance block (or genesis) are all there. */

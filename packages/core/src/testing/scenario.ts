@@ -19,7 +19,7 @@ import type { CborValue } from '../cbor.js'
 import type { CryptoProvider } from '../crypto-provider.js'
 import { FraudError, InvalidBlockError, RefusedError } from '../errors.js'
 import { fraudProofId, verifyFraudProof, type FraudProof } from '../fraud-proof.js'
-import { blockHash, decodeBlock, encodeBlock, signBlock, UNILATERAL_KEY, verifyBlock, type HalfBlock } from '../half-block.js'
+import { GENESIS_HASH, blockHash, decodeBlock, encodeBlock, signBlock, UNILATERAL_KEY, verifyBlock, type HalfBlock } from '../half-block.js'
 import { identityFromSeed, type SeedIdentity } from '../identity.js'
 import { createMemoryStore } from '../memory-store.js'
 import type { BlockStore } from '../store.js'
@@ -176,7 +176,7 @@ export async function runSchedule(schedule: Schedule, options: RunOptions = {}):
       identity: identities[i]!,
       honest: !cheaters.has(i),
       store,
-      agent: createAgent({ head: 'local', identity: identities[i]!, store, types, clock: () => 1_700_000_000_000 }),
+      agent: createAgent({ head: 'local', identity: identities[i]!, store, types, clock: () => CLOCK_MS }),
       proofs: new Map(),
       refusals: [],
       withholding: false,
@@ -250,6 +250,9 @@ export function nobodyFramed(result: ScenarioResult): boolean {
 
 // ## Running steps
 
+/** Every block of a run carries this timestamp: runs replay byte for byte. */
+const CLOCK_MS = 1_700_000_000_000
+
 interface Person {
   readonly index: number
   readonly identity: SeedIdentity
@@ -288,7 +291,8 @@ async function apply(run: Run, step: Step): Promise<void> {
       if (content === undefined) return
       let proposal: HalfBlock
       try {
-        proposal = await from.agent.propose(to.identity.publicKey, content.type, content.payload)
+        // an honest agent's own rules refuse a lie before it is signed; a cheater signs it anyway
+        proposal = from.honest ? await from.agent.propose(to.identity.publicKey, content.type, content.payload) : await signAsCheater(run, from, to.identity.publicKey, 0, content)
       } catch (err) {
         // a refused counterparty, or a payload the proposer's own rules reject: nothing was signed
         if (err instanceof RefusedError || err instanceof InvalidBlockError) return
@@ -325,7 +329,17 @@ async function apply(run: Run, step: Step): Promise<void> {
     case 'append': {
       const person = people[mod(step.agent, n)]!
       const content = await compose(run, 'append', person, step.payload)
-      if (content !== undefined) await person.agent.append(content.type, content.payload)
+      if (content === undefined) return
+      if (!person.honest) {
+        await signAsCheater(run, person, UNILATERAL_KEY, 0, content)
+        return
+      }
+      try {
+        await person.agent.append(content.type, content.payload)
+      } catch (err) {
+        // the honest agent's own rules refused it: nothing was signed
+        if (!(err instanceof InvalidBlockError || err instanceof RefusedError)) throw err
+      }
       return
     }
     case 'gossip': {
@@ -347,6 +361,30 @@ async function apply(run: Run, step: Step): Promise<void> {
       return
     }
   }
+}
+
+/**
+ * A cheater signs what it likes: the next block of its own chain, by hand, past the checks its
+ * agent would make (an honest agent refuses to sign what its own rules reject), and keeps it.
+ */
+async function signAsCheater(run: Run, person: Person, linkPublicKey: Uint8Array, linkSeq: number, content: BlockContent): Promise<HalfBlock> {
+  const latest = await person.store.latest(person.identity.publicKey)
+  const block = signBlock(
+    {
+      publicKey: person.identity.publicKey,
+      seq: (latest?.seq ?? 0) + 1,
+      linkPublicKey,
+      linkSeq,
+      previousHash: latest === undefined ? GENESIS_HASH : blockHash(latest, run.crypto),
+      type: content.type,
+      payload: content.payload,
+      timestamp: CLOCK_MS,
+    },
+    person.identity,
+    run.crypto,
+  )
+  await person.store.batch().put(block).commit()
+  return block
 }
 
 /** What `person` signs for a step: compose's answer, or the run's type and the step's payload. */
