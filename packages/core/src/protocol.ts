@@ -11,7 +11,11 @@
  * session, where `body` is the canonical CBOR value that the kind's `encode` returned. The host
  * checks, before any handler runs: the protocol is hosted, the kind is one of its kinds, the
  * body's encoding is within the kind's `maxBytes`, and `decode` accepts it. A frame that fails any
- * of these costs its sender as any malformed frame does, and the handler never sees it.
+ * of these costs its sender as any malformed frame does, and the handler never sees it; when it
+ * was a request, the requester's `request` rejects with a `RefusedError` whose `reason` says which
+ * check failed: `'not-hosted'`, `'unknown-kind'`, `'too-large'`, `'malformed'`, or `'unexpected'`
+ * (a kind without a handler). A reply goes through the same checks against the requester's codec
+ * of the reply's kind (`'malformed-reply'` when it fails them).
  *
  * Writing one: see @tally/gossip's README ("Writing a protocol") for a worked example.
  * @module
@@ -79,9 +83,9 @@ export interface PeerContext<M extends ProtocolMessages> {
 
 /**
  * A handler for one kind of message. For a message sent with `request` it returns the reply (or
- * throws a `ProtocolRefusal`, which reaches the requester as a `RefusedError` with its code); for
- * a one-way message its return value is ignored. Any other exception is logged by the host and
- * answered with a generic `internal` refusal: a handler never crashes its node.
+ * throws core's `RefusedError`, which reaches the requester as a `RefusedError` with the same
+ * `reason` code); for a one-way message its return value is ignored. Any other exception is
+ * logged by the host and answered with a generic `'internal'` refusal: a handler never crashes its node.
  */
 export type ProtocolHandler<M extends ProtocolMessages, K extends keyof M & string> = (
   message: M[K],
@@ -110,10 +114,25 @@ export interface Protocol<M extends ProtocolMessages> {
  * handler (a wallet sending a transfer, a component delivering its reports).
  */
 export interface ProtocolHandle<M extends ProtocolMessages> {
+  /** The hosting node's clock, for work started outside a handler (retries, timers). */
+  readonly clock: Clock
   /** The context for `peer`, connecting to it first when the node knows its address. */
   peer(peer: Uint8Array): Promise<PeerContext<M>>
   /** Contexts of every peer with an open session now. */
   peers(): PeerContext<M>[]
   /** Stop hosting the protocol: later messages of it are refused. */
   close(): void
+}
+
+/**
+ * What hosts protocols: a node (`@tally/gossip`'s `createNode`) or a test double. Protocol code
+ * that starts its own work (a witness, a wallet) takes a `ProtocolHost` and hosts what it needs.
+ */
+export interface ProtocolHost {
+  /**
+   * Start hosting `protocol`: its handlers answer peers from now on.
+   * @returns the handle to reach peers from outside a handler
+   * @throws RangeError when a protocol of that name is hosted already, or the name is malformed
+   */
+  host<M extends ProtocolMessages>(protocol: Protocol<M>): ProtocolHandle<M>
 }
