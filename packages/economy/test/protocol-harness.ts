@@ -56,8 +56,15 @@ export interface Harness {
   silent(key: Uint8Array, silent?: boolean): void
   /** Cut (or restore) the link between two parties. */
   cut(a: Uint8Array, b: Uint8Array, cut?: boolean): void
-  /** A request whose body is given as a CBOR value, bypassing the sender's codec (malformed input). */
-  inject(from: Uint8Array, to: Uint8Array, protocol: string, kind: string, body: CborValue): Promise<{ kind: string; message: unknown }>
+  /** How a party is doing: 'up', 'down' or 'silent'. */
+  state(key: Uint8Array): 'up' | 'down' | 'silent'
+  /** A party that stops serving one protocol (a witness that withholds): its frames are refused as 'not-hosted'. */
+  withhold(key: Uint8Array, protocol: string, withhold?: boolean): void
+  /**
+   * A request (or with `oneWay`, a one-way message, delivered before this resolves) whose body is
+   * given as a CBOR value, bypassing the sender's codec: malformed input.
+   */
+  inject(from: Uint8Array, to: Uint8Array, protocol: string, kind: string, body: CborValue, options?: { oneWay?: boolean }): Promise<{ kind: string; message: unknown } | undefined>
   /** Wait until no delivery is under way. */
   settle(): Promise<void>
   /** Tokens charged to each sender (hex key). */
@@ -82,6 +89,7 @@ export function createHarness(start = 0): Harness {
   const downs = new Set<string>()
   const silents = new Set<string>()
   const cuts = new Set<string>()
+  const withheld = new Set<string>()
   const charged = new Map<string, number>()
   const frames = new Map<string, number>()
   const log: string[] = []
@@ -100,7 +108,7 @@ export function createHarness(start = 0): Harness {
       await new Promise((r) => setImmediate(r))
       const target = parties.get(toHex(to))
       if (target === undefined || !linked(from, to)) throw new ClosedError('no session')
-      const protocol = target.hosted.get(name)
+      const protocol = withheld.has(`${toHex(to)}|${name}`) ? undefined : target.hosted.get(name)
       if (protocol === undefined) throw new RefusedError(`${name} is not hosted`, { reason: 'not-hosted' })
       const codec = (protocol.messages as Record<string, AnyProtocol['messages'][string]>)[kind]
       if (codec === undefined) throw new RefusedError(`${name} has no kind ${kind}`, { reason: 'unknown-kind' })
@@ -220,7 +228,10 @@ export function createHarness(start = 0): Harness {
     down: (key, down = true) => void (down ? downs.add(toHex(key)) : downs.delete(toHex(key))),
     silent: (key, silent = true) => void (silent ? silents.add(toHex(key)) : silents.delete(toHex(key))),
     cut: (a, b, cut = true) => void (cut ? cuts.add(`${toHex(a)}|${toHex(b)}`) : (cuts.delete(`${toHex(a)}|${toHex(b)}`), cuts.delete(`${toHex(b)}|${toHex(a)}`))),
-    inject: (from, to, protocol, kind, body) => requestBytes(from, to, protocol, kind, encodeCanonical(body), 30_000),
+    state: (key) => (downs.has(toHex(key)) ? 'down' : silents.has(toHex(key)) ? 'silent' : 'up'),
+    withhold: (key, protocol, withhold = true) => void (withhold ? withheld.add(`${toHex(key)}|${protocol}`) : withheld.delete(`${toHex(key)}|${protocol}`)),
+    inject: (from, to, protocol, kind, body, options) =>
+      options?.oneWay === true ? deliver(from, to, protocol, kind, encodeCanonical(body), false) : requestBytes(from, to, protocol, kind, encodeCanonical(body), 30_000),
     settle,
     charged,
     frames,

@@ -19,4 +19,21 @@
 export type { MessageKind, PeerContext, Protocol, ProtocolHandle, ProtocolHost } from '@tally/core'
 export { DEFAULT_RETRY, backoff, createMemoryOutbox, type OutboxRecord, type OutboxStore, type RetryPolicy } from './outbox.js'
 export { REPORTS_PROTOCOL, REPORT_BATCH, createReporter, reportsProtocol, type ReportCode, type ReportMessages, type ReportOutcome, type ReportSink, type Reporter, type ReporterOptions, type WireVerdict } from './reports.js'
+export { REGISTRY_PROTOCOL, createRegistrar, registryProtocol, type Delivered, type Registrar, type RegistryMessages, type RegistryService } from './registry.js'
+export { SYNC_LIMITS, SYNC_PROTOCOL, syncProtocol, type PullStats, type SetName, type SyncMessages, type SyncSource } from './sync.js'
+export { EPOCHS_PROTOCOL, epochsProtocol, fetchClaim, type EpochMessages, type EpochService, type SignatureNote } from './epochs.js'
+export {
+  MAX_PROPOSAL_BYTES,
+  TICKETS_PROTOCOL,
+  collectTicket,
+  createMemoryDecisions,
+  createTicketStore,
+  ticketsProtocol,
+  type Decision,
+  type DecisionStore,
+  type TicketMessages,
+  type TicketStore,
+  type TicketWitnessOptions,
+} from './tickets.js'
+export { WITNESS_LIMITS, createWitness, type CloseOutcome, type Witness, type WitnessEvent, type WitnessLimits, type WitnessOptions } from './witness.js'
 export type { Collected, Refusal } from './collect.js'
