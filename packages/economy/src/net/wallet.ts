@@ -318,7 +318,7 @@ class NetworkWallet implements NetWallet {
     if (p?.expires === undefined || !equalBytes(proposal.linkPublicKey, me) || !verifyBlock(proposal, this.#community.crypto)) return { accepted: false, reason: 'malformed' }
     if (!equalBytes(proposal.publicKey, ctx.peer)) return { accepted: false, reason: 'not-sender' }
     const hash = blockHash(proposal, this.#community.crypto)
-    if (this.#tickets.ticket(hash) !== undefined) return { accepted: true, reason: '' }
+    if ((await this.#tickets.ticket(hash)) !== undefined) return { accepted: true, reason: '' }
     if (ctx.clock.now() >= p.expires) return { accepted: false, reason: 'expired' }
     if (await this.#agent.refuses(proposal.publicKey)) return this.#decline(proposal, 'cheater')
     try {
