@@ -3,7 +3,8 @@
  * (1,000,000+ inputs in `npm run test:slow`) and bench/reliability.ts.
  *
  * A corpus of valid encodings — blocks, fraud proofs, every gossip message type, economy
- * documents (signed configuration, registration, metric report, certificate, reward evidence) —
+ * documents (signed configuration, registration, metric report, certificate, reward evidence,
+ * ticket conflict, refund-twice proof, the bodies of every economy protocol message) —
  * is mutated (bit flips, byte sets, truncation, extension, CBOR head and length changes, type
  * changes, splices, deep nesting) and fed to every decoder. A decoder may accept or refuse with
  * its documented error (DecodeError, code ERR_DECODE; a `{ ok: false }` result for messages);
@@ -12,6 +13,7 @@
  * proofs of every kind (core's and the economy's, test/fuzz/fraud-kinds.ts) are verified with every
  * registered verifier: a verifying proof whose evidence could be an honest chain is a false
  * accusation.
+ * Ticket conflicts must verify only against the corpus's cheating witness.
  */
 import {
   UNILATERAL_KEY,
@@ -24,6 +26,7 @@ import {
   decodeCanonical,
   decodeFraudProof,
   encodeBlock,
+  encodeCanonical,
 
   encodeFraudProof,
   equalBytes,
@@ -37,18 +40,28 @@ import {
 } from '@tally/core'
 import { createRandom, decodeMessage, encodeMessage, type Message } from '@tally/gossip'
 import {
+  createEconomyTypes,
+  createEvidenceStore,
+  createWallet,
   decodeCertificate,
   decodeRegistration,
   decodeReport,
   decodeRewardEvidence,
   decodeSignedConfig,
+  decodeTicketConflict,
   encodeCertificate,
   encodeRegistration,
   encodeRewardEvidence,
   encodeSignedConfig,
+  encodeTicketConflict,
+  findTicketConflict,
   signReport,
+  signTicket,
+  ticketConfig,
+  verifyTicketConflict,
 } from '@tally/economy'
-import { certificate, genesis, registration, runEpoch, world, alice as ecoAlice, component } from '../../packages/economy/test/helpers.ts'
+import { createNetWallet, createTicketStore, createWitness, type Protocol, type ProtocolHost } from '@tally/economy/net'
+import { certificate, chainOf, genesis, registration, runEpoch, world, alice as ecoAlice, bob as ecoBob, component, witnesses as ecoWitnesses } from '../../packages/economy/test/helpers.ts'
 import { FRAUD_KINDS, kindContext, provesNothing, registeredVerifiers } from './fraud-kinds.ts'
 
 /** What a fuzz run found. */
@@ -131,6 +144,40 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     evidence: [encodeRewardEvidence({ certificate: cert, proof: epoch.proofFor(ecoAlice.publicKey)! })],
   }
 
+  // a witness (index 1) that signed both tickets of one proposal, and two refunds of one proposal
+  const expires = 1_700_000_600_000
+  const [transfer] = chainOf(ecoAlice, [{ type: 'transfer', payload: { amount: 5, balance: 0, expires }, link: ecoBob.publicKey }])
+  const ticketsOf = (decision: 'accept' | 'void') => [ecoWitnesses[1]!].map((wi) => signTicket(decision, transfer!, wi, ticketConfig(w.community, expires), w.community.id))
+  const conflict = findTicketConflict(blockHash(transfer!), expires, ticketsOf('accept'), ticketsOf('void'), w.community)!
+  const voidTicket = [ecoWitnesses[0]!, ecoWitnesses[1]!].map((wi) => signTicket('void', transfer!, wi, ticketConfig(w.community, expires), w.community.id))
+  const refundPayload = (balance: number) => ({ seq: 1, amount: 5, balance, ticket: voidTicket.map((t) => [t.index, t.signature]) })
+  const refunds = chainOf(ecoAlice, [{ type: 'refund', payload: refundPayload(5) }, { type: 'refund', payload: refundPayload(10) }], transfer)
+  const refundProof = createFraudProof('refund-twice', refunds)
+  const economyTypes = createEconomyTypes({ community: w.community, evidence: createEvidenceStore(w.community) })
+
+  // every economy protocol, as a witness and a wallet host them
+  const hosted: Protocol<Record<string, unknown>>[] = []
+  const capture: ProtocolHost = {
+    host(protocol) {
+      hosted.push(protocol as unknown as Protocol<Record<string, unknown>>)
+      return { clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} }, peer: async () => Promise.reject(new Error('offline')), peers: () => [], close: () => {} }
+    },
+  }
+  createWitness({ key: ecoWitnesses[0]!, community: w.community, host: capture, epoch: 0 })
+  const walletEvidence = createEvidenceStore(w.community)
+  const ecoWallet = createWallet({ agent: createAgent({ head: 'local', identity: ecoAlice, store: createMemoryStore() }), community: w.community, evidence: walletEvidence })
+  createNetWallet({ wallet: ecoWallet, community: w.community, evidence: walletEvidence, tickets: createTicketStore(), host: capture, port: { deliver: () => Promise.reject(new Error('offline')) } })
+  const kinds = hosted.flatMap((p) => Object.values(p.messages))
+  const messageBodies = [
+    encodeCanonical([[economyCorpus.report[0]!]]),
+    encodeCanonical([encodeBlock(transfer!)]),
+    encodeCanonical([cert.configId, 0, cert.root, cert.leaves, cert.total, [0, new Uint8Array(64)], new Uint8Array(32), new Uint8Array(32)]),
+    encodeCanonical([['reports', 3], new Uint8Array([7, 9]), null]),
+    encodeCanonical([[[new Uint8Array(40), new Uint8Array(16)]], true]),
+    encodeCanonical([economyCorpus.registration[0]!]),
+    encodeCanonical([true, 'policy']),
+  ]
+
   const decodeOnly = (name: string, corpus: Uint8Array[], decode: (b: Uint8Array) => unknown): Target => ({
     name,
     corpus,
@@ -198,6 +245,65 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     decodeOnly('economy.report', economyCorpus.report, decodeReport),
     decodeOnly('economy.certificate', economyCorpus.certificate, decodeCertificate),
     decodeOnly('economy.evidence', economyCorpus.evidence, decodeRewardEvidence),
+    {
+      name: 'economy.ticket-conflict',
+      corpus: [encodeTicketConflict(conflict)],
+      run(input, report) {
+        let decoded
+        try {
+          decoded = decodeTicketConflict(input)
+        } catch (err) {
+          if (!isDecodeError(err)) throw err
+          return
+        }
+        report.accepted++
+        if (verifyTicketConflict(decoded).ok && !equalBytes(decoded.witness, ecoWitnesses[1]!.publicKey)) {
+          report.invalidAccepted.push({ target: 'economy.ticket-conflict', what: 'a verifying conflict against an honest witness', input: hex(input) })
+        }
+      },
+    },
+    {
+      name: 'economy.refund-proof',
+      corpus: [encodeFraudProof(refundProof)],
+      run(input, report) {
+        let decoded
+        try {
+          decoded = decodeFraudProof(input)
+        } catch (err) {
+          if (!isDecodeError(err)) throw err
+          return
+        }
+        report.accepted++
+        if (verifyFraudProof(decoded, { verifiers: economyTypes.fraudVerifiers() }).ok && !equalBytes(decoded.publicKey, ecoAlice.publicKey)) {
+          report.invalidAccepted.push({ target: 'economy.refund-proof', what: 'a verifying proof against an honest key', input: hex(input) })
+        }
+      },
+    },
+    {
+      name: 'economy.protocol-messages',
+      corpus: messageBodies,
+      run(input, report) {
+        // what a host does: canonical CBOR within the limit, then the kind's decode; each may only refuse
+        let value
+        try {
+          value = decodeCanonical(input, { maxBytes: 65_536, maxDepth: 32 })
+        } catch (err) {
+          if (!isDecodeError(err)) throw err
+          return
+        }
+        let accepted = false
+        for (const kind of kinds) {
+          if (input.length > kind.maxBytes) continue
+          try {
+            kind.decode(value)
+            accepted = true
+          } catch (err) {
+            if (!isDecodeError(err) && !(err instanceof TypeError) && !(err instanceof RangeError)) throw err
+          }
+        }
+        if (accepted) report.accepted++
+      },
+    },
   ]
 }
 

@@ -15,6 +15,8 @@
  * it. A frame that fails any of these costs its sender as any malformed frame does, and the
  * handler never sees it; a request that fails is refused (reason `unknown-protocol`,
  * `unknown-kind`, `too-large` or `malformed`).
+ * A reply goes through the same checks against the requester's codec of the reply's kind; one
+ * that fails them rejects the requester's `request` with a `DecodeError` and costs the replier.
  *
  * Writing one: see @tally/gossip's README ("Writing a protocol") for a worked example.
  * @module
@@ -134,6 +136,8 @@ export interface Protocol<M extends ProtocolMessages> {
  * handler (a wallet sending a transfer, a component delivering its reports).
  */
 export interface ProtocolHandle<M extends ProtocolMessages> {
+  /** The hosting node's clock, for work started outside a handler (retries, timers). */
+  readonly clock: Clock
   /**
    * The context for `peer`, connecting to it first when the node knows its address.
    * @throws (rejects) when there is no session and the peer cannot be dialled (the node's
@@ -144,4 +148,17 @@ export interface ProtocolHandle<M extends ProtocolMessages> {
   peers(): PeerContext<M>[]
   /** Stop hosting the protocol: later messages of it are refused; the name may be hosted again. */
   close(): void
+}
+
+/**
+ * What hosts protocols: a node (`@tally/gossip`'s `createNode`) or a test double. Protocol code
+ * that starts its own work (a witness, a wallet) takes a `ProtocolHost` and hosts what it needs.
+ */
+export interface ProtocolHost {
+  /**
+   * Start hosting `protocol`: its handlers answer peers from now on.
+   * @returns the handle to reach peers from outside a handler
+   * @throws RangeError when a protocol of that name is hosted already, or the name is malformed
+   */
+  host<M extends ProtocolMessages>(protocol: Protocol<M>): ProtocolHandle<M>
 }

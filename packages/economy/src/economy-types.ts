@@ -5,7 +5,9 @@
 import { createBlockTypes, type BlockType, type BlockTypes } from '@tally/core'
 import type { Community } from './community.js'
 import type { EvidenceSource } from './evidence.js'
+import { refundType } from './refund.js'
 import { rewardType } from './reward.js'
+import type { TicketSource } from './ticket.js'
 import { burnType, transferType, type TransferTypeOptions } from './transfer.js'
 
 /** Options of economyTypes. */
@@ -16,19 +18,27 @@ export interface EconomyTypesOptions {
   evidence: EvidenceSource
   /** The receiver's policy for transfers (default: accept every valid transfer). */
   accept?: TransferTypeOptions['accept']
+  /** Where this agent's accept tickets are found, to countersign expiring transfers (default: none held). */
+  tickets?: TicketSource
 }
 
 /**
- * The `reward`, `transfer` and `burn` block types, with their fraud kinds ('balance', 'reward-claim').
+ * The `reward`, `transfer`, `burn` and `refund` block types, with their fraud kinds ('balance',
+ * 'reward-claim', 'refund-twice').
  * @param options community, evidence source, transfer policy
- * @returns the three types
+ * @returns the four types
  * @example const types = createBlockTypes([...economyTypes({ community, evidence }), myNoteType])
  */
 export function economyTypes(options: EconomyTypesOptions): BlockType[] {
   return [
     rewardType({ community: options.community, evidence: options.evidence }),
-    transferType(options.accept === undefined ? {} : { accept: options.accept }),
+    transferType({
+      community: options.community,
+      ...(options.accept === undefined ? {} : { accept: options.accept }),
+      ...(options.tickets === undefined ? {} : { tickets: options.tickets }),
+    }),
     burnType(),
+    refundType({ community: options.community }),
   ]
 }
 

@@ -138,20 +138,38 @@ export {
 export {
   BALANCE_TYPES,
   BURN,
+  REFUND,
   REWARD,
   TRANSFER,
   balanceEntry,
   readBurn,
+  readRefund,
   readReward,
   readTransfer,
   type BalanceEntry,
   type BurnPayload,
+  type RefundPayload,
   type RewardPayload,
   type TransferPayload,
 } from './payload.js'
 export { BALANCE_FRAUD, balanceOf, verifyBalanceFraud } from './balance.js'
 export { LATE_CLAIM_EPOCHS, REWARD_CLAIM_FRAUD, rewardPayload, rewardType, verifyRewardClaim, verifyRewardClaimFraud, verifyRewardEvidence, type RewardTypeOptions } from './reward.js'
 export { burnType, transferType, type TransferTypeOptions } from './transfer.js'
+export { REFUND_FRAUD, refundType, verifyRefundFraud } from './refund.js'
+export {
+  TICKET_CONFLICT,
+  checkTicket,
+  decodeTicketConflict,
+  encodeTicketConflict,
+  findTicketConflict,
+  signTicket,
+  ticketConfig,
+  ticketDigest,
+  verifyTicketConflict,
+  type TicketConflict,
+  type TicketDecision,
+  type TicketSource,
+} from './ticket.js'
 export { createEconomyTypes, economyTypes, type EconomyTypesOptions } from './economy-types.js'
 export { createWallet, type Claim, type Wallet, type WalletOptions } from './wallet.js'
 export { auditSupply, type SupplyReport } from './supply.js'

@@ -3,9 +3,15 @@
  * exactly these keys (an extra key is malformed, so one payload has one encoding):
  *
  *   reward              { epoch: uint, amount: uint ≥ 1, balance: int, root: bstr(32) }      unilateral
- *   transfer proposal   { amount: uint ≥ 1, balance: int }                                     sender's chain
- *   transfer agreement  { amount: uint ≥ 1, balance: int, senderBalance: int }                receiver's chain
+ *   transfer proposal   { amount: uint ≥ 1, balance: int, expires?: uint }                     sender's chain
+ *   transfer agreement  { amount: uint ≥ 1, balance: int, senderBalance: int, ticket? }       receiver's chain
  *   burn                { amount: uint ≥ 1, balance: int }                                     unilateral
+ *   refund              { seq: uint ≥ 1, amount: uint ≥ 1, balance: int, ticket }              unilateral
+ *
+ * An *expiring* transfer names, in `expires` (ms since 1970), when the community witnesses may
+ * void it; its agreement must carry the witnesses' accept ticket, and a `refund` carries their
+ * void ticket (`ticket` = [[witness index, signature]...], see ticket.ts). A transfer without
+ * `expires` has no ticket and never comes back.
  *
  * `balance` is always the balance of the block's owner after the block (so an agreement carries
  * the receiver's, and repeats the sender's as senderBalance). Balances and amounts are safe
@@ -14,16 +20,18 @@
  * so that a negative one can be proven fraud rather than dismissed as malformed.
  * @module
  */
-import type { CborValue, HalfBlock } from '@tally/core'
+import { DecodeError, type CborValue, type HalfBlock } from '@tally/core'
+import { decodeSignatures, type QuorumSignatures } from './quorum.js'
 import { asMap, hasExactKeys, isBytes, isInt, isUint } from './util.js'
 
 /** The block type names of the economy. */
 export const REWARD = 'reward'
 export const TRANSFER = 'transfer'
 export const BURN = 'burn'
+export const REFUND = 'refund'
 
 /** Block types that carry their owner's balance. */
-export const BALANCE_TYPES: ReadonlySet<string> = new Set([REWARD, TRANSFER, BURN])
+export const BALANCE_TYPES: ReadonlySet<string> = new Set([REWARD, TRANSFER, BURN, REFUND])
 
 /** A reward claim. */
 export interface RewardPayload {
@@ -38,6 +46,20 @@ export interface TransferPayload {
   readonly amount: number
   readonly balance: number
   readonly senderBalance?: number
+  /** A proposal's expiry (ms since 1970): set on expiring transfers only. */
+  readonly expires?: number
+  /** An agreement's accept ticket: set on agreements to expiring transfers only. */
+  readonly ticket?: QuorumSignatures
+}
+
+/** A refund: an expiring transfer of this chain (at `seq`) came back, voided by the witnesses. */
+export interface RefundPayload {
+  /** The seq of the voided proposal in the same chain. */
+  readonly seq: number
+  readonly amount: number
+  readonly balance: number
+  /** The witnesses' void ticket. */
+  readonly ticket: QuorumSignatures
 }
 
 /** A burn. */
@@ -75,11 +97,33 @@ export function readReward(payload: CborValue): RewardPayload | undefined {
  */
 export function readTransfer(payload: CborValue, agreement: boolean): TransferPayload | undefined {
   const m = asMap(payload)
-  if (m === undefined || !hasExactKeys(m, agreement ? ['amount', 'balance', 'senderBalance'] : ['amount', 'balance'])) return undefined
-  const { amount, balance, senderBalance } = m
+  if (m === undefined) return undefined
+  const { amount, balance, senderBalance, expires, ticket } = m
   if (!isUint(amount) || amount < 1 || !isInt(balance)) return undefined
-  if (agreement) return isInt(senderBalance) ? { amount, balance, senderBalance } : undefined
-  return { amount, balance }
+  if (agreement) {
+    if (!isInt(senderBalance)) return undefined
+    if (hasExactKeys(m, ['amount', 'balance', 'senderBalance'])) return { amount, balance, senderBalance }
+    if (!hasExactKeys(m, ['amount', 'balance', 'senderBalance', 'ticket'])) return undefined
+    const signatures = readTicket(ticket)
+    return signatures === undefined ? undefined : { amount, balance, senderBalance, ticket: signatures }
+  }
+  if (hasExactKeys(m, ['amount', 'balance'])) return { amount, balance }
+  return hasExactKeys(m, ['amount', 'balance', 'expires']) && isUint(expires) ? { amount, balance, expires } : undefined
+}
+
+/**
+ * Read a refund payload.
+ * @param payload a block's payload
+ * @returns the fields, or undefined when malformed
+ * @example const r = readRefund(block.payload)
+ */
+export function readRefund(payload: CborValue): RefundPayload | undefined {
+  const m = asMap(payload)
+  if (m === undefined || !hasExactKeys(m, ['seq', 'amount', 'balance', 'ticket'])) return undefined
+  const { seq, amount, balance, ticket } = m
+  if (!isUint(seq) || seq < 1 || !isUint(amount) || amount < 1 || !isInt(balance)) return undefined
+  const signatures = readTicket(ticket)
+  return signatures === undefined ? undefined : { seq, amount, balance, ticket: signatures }
 }
 
 /**
@@ -97,8 +141,8 @@ export function readBurn(payload: CborValue): BurnPayload | undefined {
 }
 
 /**
- * How a block moves its owner's balance: rewards and received transfers add, sent transfers and
- * burns subtract. Undefined for other types and for malformed payloads.
+ * How a block moves its owner's balance: rewards, received transfers and refunds add, sent
+ * transfers and burns subtract. Undefined for other types and for malformed payloads.
  * @param block a block
  * @returns its balance after and its delta
  * @example const e = balanceEntry(block); e && e.balance === before + e.delta
@@ -118,7 +162,23 @@ export function balanceEntry(block: HalfBlock): BalanceEntry | undefined {
       const b = readBurn(block.payload)
       return b && { balance: b.balance, delta: -b.amount }
     }
+    case REFUND: {
+      const r = readRefund(block.payload)
+      return r && { balance: r.balance, delta: r.amount }
+    }
     default:
       return undefined
+  }
+}
+
+// ## Private helpers
+
+/** A ticket's signatures (form only: ticket.ts checks them), or undefined when malformed. */
+function readTicket(value: CborValue | undefined): QuorumSignatures | undefined {
+  try {
+    return decodeSignatures(value)
+  } catch (err) {
+    if (err instanceof DecodeError) return undefined
+    throw err
   }
 }

@@ -10,10 +10,15 @@
  * counted, and is reported). `unmatched` sums agreements whose proposal is not in the valid prefix
  * of its chain: 0 in a complete honest view. `balances` is the sum of the balances the chains
  * claim, so the equation holds exactly when no counted block created or lost a token.
+ *
+ * A transfer proposal that its sender's chain refunds (a `refund` block with the witnesses' void
+ * ticket) is back in the sender's balance, not in flight. A proposal both agreed to and refunded
+ * would count twice, and the equation fails: that is the token a conflicting witness created
+ * (ticket.ts finds the witness).
  * @module
  */
 import { blockHash, equalBytes, nobleCrypto, type BlockStore, type CryptoProvider, type HalfBlock } from '@tally/core'
-import { BALANCE_TYPES, BURN, REWARD, TRANSFER, balanceEntry } from './payload.js'
+import { BALANCE_TYPES, BURN, REFUND, REWARD, TRANSFER, balanceEntry, readRefund } from './payload.js'
 import { keyString } from './util.js'
 
 /** What auditSupply found. */
@@ -26,8 +31,10 @@ export interface SupplyReport {
   readonly rewards: number
   /** Sum of burned amounts. */
   readonly burned: number
-  /** Sum of transfer proposals without their agreement in view. */
+  /** Sum of transfer proposals without their agreement in view, and not refunded. */
   readonly inFlight: number
+  /** Sum of refunds (expiring transfers that came back to their senders). */
+  readonly refunded: number
   /** Sum of transfer agreements without their proposal in view. */
   readonly unmatched: number
   /** Chains whose valid prefix ends before their last stored block (a gap, a break or a balance that does not follow). */
@@ -63,8 +70,11 @@ export async function auditSupply(store: BlockStore, crypto: CryptoProvider = no
   let rewards = 0
   let burned = 0
   let inFlight = 0
+  let refunded = 0
   let unmatched = 0
   for (const prefix of prefixes.values()) {
+    const back = new Set<number>()
+    for (const block of prefix) if (block.type === REFUND) back.add(readRefund(block.payload)!.seq)
     let last = 0
     for (const block of prefix) {
       if (!BALANCE_TYPES.has(block.type)) continue
@@ -74,8 +84,10 @@ export async function auditSupply(store: BlockStore, crypto: CryptoProvider = no
       else if (block.type === BURN) burned -= entry.delta
       else if (block.type === TRANSFER && block.linkSeq === 0) {
         const agreement = await store.findAgreement(block.publicKey, block.seq, block.linkPublicKey)
-        if (agreement === undefined || !counted(agreement.publicKey, agreement.seq, blockHash(agreement, crypto))) inFlight -= entry.delta
-      } else if (block.type === TRANSFER) {
+        const agreed = agreement !== undefined && counted(agreement.publicKey, agreement.seq, blockHash(agreement, crypto))
+        if (!agreed && !back.has(block.seq)) inFlight -= entry.delta
+      } else if (block.type === REFUND) refunded += entry.delta
+      else if (block.type === TRANSFER) {
         const proposal = await store.get(block.linkPublicKey, block.linkSeq)
         // a received amount counts as moved only when the proposal is counted and sent the same
         if (proposal === undefined || !counted(proposal.publicKey, proposal.seq) || balanceEntry(proposal)?.delta !== -entry.delta) unmatched += entry.delta
@@ -84,7 +96,7 @@ export async function auditSupply(store: BlockStore, crypto: CryptoProvider = no
     balances += last
   }
   const ok = balances + inFlight - unmatched === rewards - burned
-  return { chains: prefixes.size, balances, rewards, burned, inFlight, unmatched, truncated, ok }
+  return { chains: prefixes.size, balances, rewards, burned, inFlight, refunded, unmatched, truncated, ok }
 }
 
 /** The blocks from seq 1 while contiguous, chained, and with balances that follow. */

@@ -14,10 +14,16 @@
  * genesis as its store holds it (shouldSign): every block present, chained, and every balance
  * following — it checks that the sender can pay, not only that the sender says so. Replays are
  * incremental: the next transfer from the same sender replays only the new blocks.
+ *
+ * An *expiring* transfer (a proposal with `expires`) can come back to its sender (refund.ts):
+ * its agreement must carry an accept ticket of k witnesses for exactly that proposal
+ * ('transfer-ticket'), which the receiver obtains before countersigning (a `TicketSource` gives
+ * it to agreementPayload). A proposal without `expires` takes no ticket.
  * @module
  */
 import {
   RefusedError,
+  blockHash,
   equalBytes,
   isUnilateral,
   type BlockType,
@@ -28,8 +34,11 @@ import {
   type TypeVerdict,
 } from '@tally/core'
 import { BALANCE_FRAUD, balanceOf, checkBalance, replayBalance, verifyBalanceFraud, type ReplayPoint } from './balance.js'
-import { BURN, TRANSFER, readBurn, readTransfer } from './payload.js'
-import { keyString, violation } from './util.js'
+import type { Community } from './community.js'
+import { BURN, TRANSFER, readBurn, readTransfer, type TransferPayload } from './payload.js'
+import { encodeSignatures } from './quorum.js'
+import { checkTicket, type TicketSource } from './ticket.js'
+import { keyString, violation, type Check } from './util.js'
 
 /** Options of transferType. */
 export interface TransferTypeOptions {
@@ -38,6 +47,10 @@ export interface TransferTypeOptions {
    * (default: accept every valid transfer).
    */
   accept?: (proposal: HalfBlock, amount: number) => boolean | Promise<boolean>
+  /** The community, whose witnesses sign the tickets of expiring transfers (without it, expiring transfers are refused). */
+  community?: Community
+  /** Where this agent finds the accept tickets it obtained, to put them in its agreements. */
+  tickets?: TicketSource
 }
 
 /**
@@ -60,12 +73,18 @@ export function transferType(options: TransferTypeOptions = {}): BlockType {
         return { errors: [violation('transfer-payload', `a transfer ${agreement ? 'agreement' : 'proposal'} payload is ${shape}`)] }
       }
       const delta = agreement ? payload.amount : -payload.amount
-      return checkBalance(block, { balance: payload.balance, delta }, ctx.store, ctx.previous, ctx.crypto)
+      const verdict = await checkBalance(block, { balance: payload.balance, delta }, ctx.store, ctx.previous, ctx.crypto)
+      const linked = agreement ? ctx.linked : undefined
+      const p = linked === undefined ? undefined : readTransfer(linked.payload, false)
+      if (linked === undefined || p === undefined) return verdict
+      const ticket = ticketCheck(linked, p, payload, options.community, ctx)
+      return ticket.ok ? verdict : { ...verdict, errors: [...verdict.errors, violation('transfer-ticket', ticket.reason)] }
     },
     matches(proposal: HalfBlock, agreement: HalfBlock): boolean {
       const p = readTransfer(proposal.payload, false)
       const a = readTransfer(agreement.payload, true)
-      return p !== undefined && a !== undefined && p.amount === a.amount && a.senderBalance === p.balance
+      if (p === undefined || a === undefined || p.amount !== a.amount || a.senderBalance !== p.balance) return false
+      return ticketCheck(proposal, p, a, options.community, undefined).ok
     },
     async agreementPayload(proposal: HalfBlock, ctx: TypeContext): Promise<CborValue> {
       const p = readTransfer(proposal.payload, false)
@@ -74,7 +93,10 @@ export function transferType(options: TransferTypeOptions = {}): BlockType {
       if (before === undefined) throw new RefusedError('own balance unknown: the chain has gaps')
       const balance = before + p.amount
       if (!Number.isSafeInteger(balance)) throw new RefusedError('the balance would pass 2^53 - 1')
-      return { amount: p.amount, balance, senderBalance: p.balance }
+      if (p.expires === undefined) return { amount: p.amount, balance, senderBalance: p.balance }
+      const ticket = await options.tickets?.ticket(blockHash(proposal, ctx.crypto))
+      if (ticket === undefined) throw new RefusedError('an expiring transfer is countersigned only with the witnesses\' accept ticket, and none is held', { reason: 'no-ticket' })
+      return { amount: p.amount, balance, senderBalance: p.balance, ticket: encodeSignatures(ticket) }
     },
     async shouldSign(proposal: HalfBlock, ctx: TypeContext): Promise<boolean | Refusal> {
       const p = readTransfer(proposal.payload, false)
@@ -117,4 +139,14 @@ export function burnType(): BlockType {
       return checkBalance(block, { balance: payload.balance, delta: -payload.amount }, ctx.store, ctx.previous, ctx.crypto)
     },
   })
+}
+
+// ## Private helpers
+
+/** An agreement carries an accept ticket for its proposal exactly when the proposal expires. */
+function ticketCheck(proposal: HalfBlock, p: TransferPayload, a: TransferPayload, community: Community | undefined, ctx: TypeContext | undefined): Check {
+  if (p.expires === undefined) return a.ticket === undefined ? { ok: true } : { ok: false, reason: 'an agreement to a transfer without expiry carries no ticket' }
+  if (a.ticket === undefined) return { ok: false, reason: 'an agreement to an expiring transfer carries the witnesses\' accept ticket' }
+  if (community === undefined) return { ok: false, reason: 'expiring transfers need the community (transferType({ community }))' }
+  return checkTicket('accept', blockHash(proposal, ctx?.crypto ?? community.crypto), p.expires, a.ticket, community)
 }

@@ -1,6 +1,6 @@
 /**
- * The wallet: an agent's economic operations — claim a reward, send, accept, burn — each making a
- * block whose balance follows from the last one.
+ * The wallet: an agent's economic operations — claim a reward, send, accept, burn, refund — each
+ * making a block whose balance follows from the last one.
  *
  * A block's balance follows from the chain's latest balance, so it is computed under the agent's
  * append lock (a payload function given to `propose`/`append`): nothing the node appends meanwhile
@@ -16,6 +16,7 @@ import {
   equalBytes,
   auint,
   type Agent,
+  type CborValue,
   type HalfBlock,
   type Transaction,
 } from '@tally/core'
@@ -24,7 +25,8 @@ import type { EpochCertificate } from './certificate.js'
 import type { Community } from './community.js'
 import type { EvidenceStore } from './evidence.js'
 import type { MerkleProof } from './merkle.js'
-import { BURN, REWARD, TRANSFER, readReward } from './payload.js'
+import { BURN, REFUND, REWARD, TRANSFER, readReward, readTransfer } from './payload.js'
+import { encodeSignatures, type QuorumSignatures } from './quorum.js'
 import { rewardPayload, verifyRewardEvidence } from './reward.js'
 
 /** What a contributor needs to claim an epoch's reward: from its witness, or from the published table. */
@@ -55,10 +57,22 @@ export interface Wallet {
    */
   claim(claim: Claim): Promise<HalfBlock>
   /**
-   * Propose a transfer of `amount` to `to`.
+   * Propose a transfer of `amount` to `to`. With `expires` (ms since 1970) the transfer is an
+   * expiring one: the receiver needs the witnesses' accept ticket to countersign it, and after
+   * `expires` (or once the receiver declined) the witnesses can void it and `refund` brings the
+   * amount back.
    * @throws RangeError when the amount is not a positive integer or exceeds the balance
    */
-  send(to: Uint8Array, amount: number): Promise<HalfBlock>
+  send(to: Uint8Array, amount: number, options?: { expires?: number }): Promise<HalfBlock>
+  /**
+   * Take back the amount of an expiring transfer of this agent that the witnesses voided.
+   * @param proposal the transfer proposal (a block of this agent's chain)
+   * @param ticket the void ticket: k witness signatures (see ticket.ts)
+   * @returns the refund block
+   * @throws RangeError when `proposal` is not an expiring transfer of this chain; InvalidBlockError
+   *   when the ticket does not verify or the proposal was refunded already (nothing is signed)
+   */
+  refund(proposal: HalfBlock, ticket: QuorumSignatures): Promise<HalfBlock>
   /**
    * Countersign a transfer proposed to this agent, after taking in the sender's recent chain
    * (`history`: its blocks since its previous balance block, at least) so the sender's balance
@@ -135,11 +149,29 @@ export function createWallet(options: WalletOptions): Wallet {
         // the balance is read under the agent's append lock: nothing can be appended in between
         return agent.append(REWARD, async () => rewardPayload({ epoch: certificate.epoch, amount: claim.amount, before: await balance(), root: certificate.root }))
       }),
-    send: (to: Uint8Array, amount: number) =>
+    send: (to: Uint8Array, amount: number, options: { expires?: number } = {}) =>
       serialized(async () => {
         abytes('to', to, 32)
         auint('amount', amount, 1)
-        return agent.propose(to, TRANSFER, async () => ({ amount, balance: await spend(amount) }))
+        const expires = options?.expires
+        if (expires !== undefined) auint('expires', expires)
+        return agent.propose(to, TRANSFER, async (): Promise<CborValue> => {
+          const balance = await spend(amount)
+          return expires === undefined ? { amount, balance } : { amount, balance, expires }
+        })
+      }),
+    refund: (proposal: HalfBlock, ticket: QuorumSignatures) =>
+      serialized(async () => {
+        const p = proposal?.type === TRANSFER && proposal.linkSeq === 0 ? readTransfer(proposal.payload, false) : undefined
+        if (p?.expires === undefined || !equalBytes(proposal.publicKey, agent.publicKey)) throw new RangeError('"proposal" is not an expiring transfer of this agent')
+        const held = await agent.store.get(agent.publicKey, proposal.seq)
+        if (held === undefined || !equalBytes(blockHash(held, community.crypto), blockHash(proposal, community.crypto))) throw new RangeError('"proposal" is not the block at its seq of this agent\'s chain')
+        // the balance is read under the append lock; the refund type's rules check the ticket and that it is the first refund
+        return agent.append(REFUND, async () => {
+          const after = (await balance()) + p.amount
+          if (!Number.isSafeInteger(after)) throw new RangeError('the refund would take the balance beyond 2^53 - 1')
+          return { seq: proposal.seq, amount: p.amount, balance: after, ticket: encodeSignatures(ticket) }
+        })
       }),
     accept: (proposal: HalfBlock, history: readonly HalfBlock[] = []) =>
       serialized(async () => {

@@ -13,7 +13,10 @@ import {
   checkQuorum,
   checkRegistration,
   checkRevocation,
+  checkTicket,
   createConfig,
+  createEvidenceStore,
+  createWallet,
   createKarmaLedger,
   decodeCertificate,
   decodeConfig,
@@ -25,13 +28,18 @@ import {
   decodeRewardEvidence,
   decodeSignatures,
   decodeSignedConfig,
+  decodeTicketConflict,
   readBurn,
+  readRefund,
   readReward,
   readTransfer,
   verifyCertificate,
   verifyMerkleProof,
+  verifyTicketConflict,
 } from '@tally/economy'
-import { genesis, world } from './helpers.ts'
+import { createNetWallet, createTicketStore, createWitness, type Protocol, type ProtocolHost } from '@tally/economy/net'
+import { createAgent, createMemoryStore, type ProtocolMessages } from '@tally/core'
+import { alice, genesis, witnesses, world } from './helpers.ts'
 
 /** Values that are not what anything here expects. */
 const BAD: readonly unknown[] = [
@@ -50,6 +58,7 @@ const decoders: [string, (b: Uint8Array) => unknown][] = [
   ['decodeConfig', decodeConfig], ['decodeSignedConfig', decodeSignedConfig], ['decodeRegistration', decodeRegistration],
   ['decodeRevocation', decodeRevocation], ['decodeLink', decodeLink], ['decodeReport', decodeReport],
   ['decodeCertificate', decodeCertificate], ['decodeMerkleProof', decodeMerkleProof], ['decodeRewardEvidence', decodeRewardEvidence],
+  ['decodeTicketConflict', decodeTicketConflict],
 ]
 for (const [name, decode] of decoders) {
   Decoders(`${name} throws DecodeError or TypeError, nothing else`, () => {
@@ -90,6 +99,9 @@ Checkers('statement, certificate, quorum and proof checks', () => {
     assert.ok(typeof checkQuorum(new Uint8Array(32), v, config) === 'string')
     assert.is(verifyMerkleProof(v, v, 1, v), false)
     assert.is(verifyMerkleProof(new Uint8Array(32), { index: 0, siblings: v }, 2, new Uint8Array(32).fill(1)), false)
+    assert.is(verifyTicketConflict(v).ok, false)
+    assert.is(checkTicket('accept', v, 0, v, community).ok, false)
+    assert.is(checkTicket('void', new Uint8Array(32), 0, v, community).ok, false)
   }
 })
 
@@ -99,7 +111,8 @@ Checkers('payload readers return undefined for every bad payload', () => {
     assert.is(readTransfer(value as never, false), undefined)
     assert.is(readTransfer(value as never, true), undefined)
     assert.is(readBurn(value as never), undefined)
-    for (const type of ['reward', 'transfer', 'burn']) assert.is(balanceEntry({ type, linkSeq: 0, payload: value } as never), undefined)
+    assert.is(readRefund(value as never), undefined)
+    for (const type of ['reward', 'transfer', 'burn', 'refund']) assert.is(balanceEntry({ type, linkSeq: 0, payload: value } as never), undefined)
   }
 })
 
@@ -137,6 +150,41 @@ Constructors('allocate, createConfig, createKarmaLedger throw TypeError or Range
   }
 })
 
+const Messages = suite('inputs: protocol message codecs')
+
+Messages('every kind of every economy protocol refuses bad bodies with DecodeError, TypeError or RangeError', () => {
+  // the protocols as a witness and a wallet host them, captured by a host that only records
+  const hosted: Protocol<ProtocolMessages>[] = []
+  const host: ProtocolHost = {
+    host(protocol) {
+      hosted.push(protocol as unknown as Protocol<ProtocolMessages>)
+      return { clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} }, peer: async () => { throw new Error('offline') }, peers: () => [], close: () => {} }
+    },
+  }
+  createWitness({ key: witnesses[0]!, community, host, epoch: 0 })
+  const evidence = createEvidenceStore(community)
+  const wallet = createWallet({ agent: createAgent({ identity: alice, store: createMemoryStore(), head: 'local' }), community, evidence })
+  createNetWallet({ wallet, community, evidence, tickets: createTicketStore(), host, port: { deliver: async () => { throw new Error('offline') } } })
+  assert.is(new Set(hosted.map((p) => p.name)).size, 6)
+  let kinds = 0
+  for (const protocol of hosted) {
+    for (const [name, kind] of Object.entries(protocol.messages)) {
+      kinds++
+      assert.ok(kind.maxBytes > 0 && kind.maxBytes <= 65_536 && kind.cost >= 1, `${protocol.name}/${name} limits`)
+      for (const value of [...BAD, [BAD], [new Uint8Array(32), -1], ['statements', 1]]) {
+        try {
+          kind.decode(value as never)
+        } catch (err) {
+          const ok = err instanceof DecodeError || err instanceof TypeError || err instanceof RangeError
+          assert.ok(ok, `${protocol.name}/${name} decode(${String(value)}) threw ${String(err)}`)
+        }
+      }
+    }
+  }
+  assert.ok(kinds >= 30)
+})
+
 Decoders.run()
 Checkers.run()
 Constructors.run()
+Messages.run()

@@ -81,6 +81,7 @@ export function hostProtocol<M extends ProtocolMessages>(ctx: NodeContext, proto
   ctx.closedProtocols.delete(hosted.name)
   for (const n of ctx.peers.list) peerOpened(ctx, hosted, n.publicKey)
   const handle: ProtocolHandle<ProtocolMessages> = {
+    clock: ctx.clock,
     async peer(peer) {
       abytes('peer', peer, 32)
       if (!hosted.open) throw new ClosedError(`protocol ${hosted.name} is no longer hosted`)

@@ -1,0 +1,94 @@
+/**
+ * Message codecs of the economy's protocols: small readers that turn a decoded CBOR body into a
+ * typed message or throw a DecodeError naming the field. Bodies are positional arrays (as
+ * gossip's wire messages: a field name costs bytes on every message); the host has already
+ * checked the body's size against the kind's `maxBytes` and its canonical encoding.
+ * @module
+ */
+import { DecodeError, decodeBlock, encodeBlock, type CborValue, type HalfBlock, type MessageKind } from '@tally/core'
+import { decodeSignatures, encodeSignatures, type QuorumSignatures, type WitnessSignature } from '../quorum.js'
+import { isBytes, isUint } from '../util.js'
+
+/**
+ * A message kind from its limit, cost and codec (frozen).
+ * @param maxBytes largest encoded body accepted
+ * @param cost rate-limit tokens per message
+ * @param encode message → CBOR body
+ * @param decode CBOR body → message (throws DecodeError)
+ * @returns the kind
+ * @internal
+ */
+export function kind<T>(maxBytes: number, cost: number, encode: (message: T) => CborValue, decode: (body: CborValue) => T): MessageKind<T> {
+  return Object.freeze({ maxBytes, cost, encode, decode })
+}
+
+/** The body as an array of exactly `n` fields. */
+export function fields(body: CborValue, n: number, what: string): readonly CborValue[] {
+  if (!Array.isArray(body) || body.length !== n) throw new DecodeError(`${what} must be an array of ${n} fields`)
+  return body as readonly CborValue[]
+}
+
+/** A byte string, of exactly `length` bytes or at most `max`. */
+export function bytes(v: CborValue | undefined, what: string, length?: number, max = 1 << 20): Uint8Array {
+  if (!(v instanceof Uint8Array) || (length !== undefined ? v.length !== length : v.length > max)) {
+    throw new DecodeError(`${what} must be ${length !== undefined ? `${length}` : `at most ${max}`} bytes`)
+  }
+  return v
+}
+
+/** A safe non-negative integer, at most `max`. */
+export function uint(v: CborValue | undefined, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!isUint(v) || v > max) throw new DecodeError(`${what} must be an integer in [0, ${max}]`)
+  return v
+}
+
+/** A text string of at most `max` characters. */
+export function text(v: CborValue | undefined, what: string, max: number): string {
+  if (typeof v !== 'string' || v.length > max) throw new DecodeError(`${what} must be text of at most ${max} characters`)
+  return v
+}
+
+/** A boolean. */
+export function bool(v: CborValue | undefined, what: string): boolean {
+  if (typeof v !== 'boolean') throw new DecodeError(`${what} must be a boolean`)
+  return v
+}
+
+/** An array of at most `max` items, each read by `item`. */
+export function list<T>(v: CborValue | undefined, what: string, max: number, item: (x: CborValue, what: string) => T): T[] {
+  if (!Array.isArray(v) || v.length > max) throw new DecodeError(`${what} must be a list of at most ${max}`)
+  return (v as readonly CborValue[]).map((x, i) => item(x, `${what}[${i}]`))
+}
+
+/** A half-block carried as its encoding (so its hash never depends on the envelope). */
+export function block(v: CborValue | undefined, what: string, max: number): HalfBlock {
+  return decodeBlock(bytes(v, what, undefined, max))
+}
+
+/** A block's body field. */
+export function blockValue(b: HalfBlock): Uint8Array {
+  return encodeBlock(b)
+}
+
+/** One witness signature: [index, signature]. */
+export function witnessSignature(v: CborValue | undefined, what: string): WitnessSignature {
+  const [index, signature] = fields(v ?? null, 2, what)
+  if (!isUint(index) || index > 254) throw new DecodeError(`${what} index must be a witness index`)
+  if (!isBytes(signature, 64)) throw new DecodeError(`${what} signature must be 64 bytes`)
+  return Object.freeze({ index, signature })
+}
+
+/** A witness signature's body. */
+export function witnessSignatureValue(s: WitnessSignature): CborValue {
+  return [s.index, s.signature]
+}
+
+/** A quorum of signatures (form only). */
+export function signatures(v: CborValue | undefined): QuorumSignatures {
+  return decodeSignatures(v)
+}
+
+/** A quorum's body. */
+export function signaturesValue(s: QuorumSignatures): CborValue {
+  return encodeSignatures(s)
+}

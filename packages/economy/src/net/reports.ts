@@ -1,0 +1,381 @@
+/**
+ * Report submission (`tally/economy/reports/1`): a component signs its metric reports, keeps them
+ * in an outbox, and delivers them to every witness, retrying with backoff until each witness has
+ * answered for good; each answer says why a report was refused or late.
+ *
+ *   kind       body                                         max bytes  cost  reply
+ *   submit     [[report bytes...≤32]]                            8400    16  verdicts
+ *   verdicts   [[[code, reason]...]] (one per report, in order)  7200     1
+ *
+ * Codes: 'ok', the monitor's refusals ('malformed', 'late', 'early', 'unregistered', 'revoked',
+ * 'duplicate', 'signature') and 'quota' (the witness's per-peer or per-component limit for the
+ * epoch). The component treats 'ok' and 'duplicate' as delivered, 'late', 'malformed', 'revoked'
+ * and 'signature' as final refusals, and retries 'early' (the witness has not opened the epoch
+ * yet), 'unregistered' (its directory lags: it catches up from the other witnesses), 'quota',
+ * refusals without a report verdict and transport failures. Reports need not reach every witness:
+ * witnesses reconcile their report sets before each close (sync.ts), so one witness that has a
+ * report is enough for all of them to count it.
+ *
+ * Outbox records (see outbox.ts): `c:seq` → [epoch, next seq] (the seq cursor: a restarted
+ * component never reuses a seq), `r:<epoch>:<seq>` (zero-padded, so ids sort in delivery order)
+ * → [report, [witness keys still to answer], attempts, next attempt at].
+ * @module
+ */
+import {
+  DecodeError,
+  RefusedError,
+  auint,
+  decodeCanonical,
+  encodeCanonical,
+  equalBytes,
+  type CborValue,
+  type PeerContext,
+  type Protocol,
+  type ProtocolHandle,
+  type ProtocolHost,
+  type SigningKey,
+  type TimerHandle,
+} from '@tally/core'
+import type { Community } from '../community.js'
+import type { ReportRejection } from '../monitor.js'
+import { REPORT_LIMITS, signReport } from '../report.js'
+import { isBytes, isUint } from '../util.js'
+import { bytes, fields, kind, list, text } from './codec.js'
+import { describe } from './collect.js'
+import { DEFAULT_RETRY, backoff, type OutboxStore, type RetryPolicy } from './outbox.js'
+
+/** A witness's answer to one report. */
+export type ReportCode = 'ok' | ReportRejection | 'quota'
+
+/** One report's verdict on the wire. */
+export interface WireVerdict {
+  readonly code: ReportCode
+  readonly reason: string
+}
+
+/** The reports protocol's messages. */
+export type ReportMessages = {
+  submit: { readonly reports: readonly Uint8Array[] }
+  verdicts: { readonly verdicts: readonly WireVerdict[] }
+}
+
+/** The protocol's name. */
+export const REPORTS_PROTOCOL = 'tally/economy/reports/1'
+
+/** Reports per submit. */
+export const REPORT_BATCH = 32
+
+/** Where a witness takes submitted reports. */
+export interface ReportSink {
+  /**
+   * Take a batch from `peer`.
+   * @returns one verdict per report, in order
+   */
+  take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly WireVerdict[]>
+}
+
+/**
+ * The reports protocol: with a sink (a witness) it accepts reports; without one it only sends.
+ * @param sink where reports go
+ * @returns the protocol, to host
+ * @example host.host(reportsProtocol(witness))
+ */
+export function reportsProtocol(sink?: ReportSink): Protocol<ReportMessages> {
+  const handlers: Protocol<ReportMessages>['handlers'] =
+    sink === undefined
+      ? {}
+      : {
+          async submit(m, ctx) {
+            const verdicts = await sink.take(m.reports, ctx.peer)
+            return { kind: 'verdicts', message: { verdicts: verdicts.map((v) => ({ code: v.code, reason: v.reason.slice(0, 200) })) } }
+          },
+        }
+  return Object.freeze({ name: REPORTS_PROTOCOL, messages: REPORT_MESSAGES, handlers: Object.freeze(handlers) })
+}
+
+/** What became of one report at one witness. */
+export interface ReportOutcome {
+  readonly epoch: number
+  readonly seq: number
+  /** The witness that answered (or never did). */
+  readonly witness: Uint8Array
+  /**
+   * accepted: the witness holds it ('ok' or 'duplicate'); late: its epoch was closed there;
+   * refused: for good (`code` says why); gave-up: no final answer after every attempt.
+   */
+  readonly status: 'accepted' | 'late' | 'refused' | 'gave-up'
+  /** The witness's code, or for gave-up the last failure ('timeout', 'closed', a refusal reason). */
+  readonly code: string
+  /** Why, for people. */
+  readonly reason: string
+}
+
+/** Options of createReporter. */
+export interface ReporterOptions {
+  /** The component's key: its reports are signed with it. */
+  key: SigningKey
+  /** The community. */
+  community: Community
+  /** The node that hosts the reports protocol for this component. */
+  host: ProtocolHost
+  /** Where signed, undelivered reports are kept. */
+  outbox: OutboxStore
+  /** Whom to deliver to (default: the current configuration's witnesses). */
+  witnesses?: readonly Uint8Array[]
+  /** Retries (default DEFAULT_RETRY). */
+  retry?: RetryPolicy
+  /** Told what became of each report at each witness. */
+  onOutcome?: (outcome: ReportOutcome) => void
+  /** Request timeout (ms; default the host's). */
+  timeoutMs?: number
+}
+
+/** A component's report client. */
+export interface Reporter {
+  /**
+   * Sign a report with the next seq of its epoch and keep it in the outbox; delivery follows (a
+   * delivery round is scheduled at once on the host's clock).
+   * @returns its epoch and seq, once it is durable
+   * @throws RangeError on malformed metrics
+   */
+  report(report: { epoch: number; metrics: readonly number[] }): Promise<{ epoch: number; seq: number }>
+  /** Run a delivery round now for every report that is due. */
+  flush(): Promise<void>
+  /** Reports still to be delivered somewhere. */
+  pending(): Promise<number>
+  /** Stop the timer (the outbox keeps what is undelivered for the next reporter). */
+  close(): void
+}
+
+/**
+ * A component's reporter: signs, keeps and delivers its reports.
+ * @param options key, community, host, outbox, witnesses, retry policy, outcome callback
+ * @returns the reporter (it resumes whatever the outbox holds)
+ * @example
+ * const reporter = createReporter({ key: gateway, community, host: node, outbox: createMemoryOutbox(), onOutcome: console.log })
+ * await reporter.report({ epoch, metrics: [52_000, 140] })
+ */
+export function createReporter(options: ReporterOptions): Reporter {
+  return new ComponentReporter(options)
+}
+
+const CURSOR = 'c:seq'
+const RETRYABLE = new Set<string>(['early', 'unregistered', 'quota'])
+
+interface Pending {
+  readonly id: string
+  readonly report: Uint8Array
+  readonly epoch: number
+  readonly seq: number
+  remaining: Uint8Array[]
+  attempts: number
+  nextAt: number
+  lastFailure: { code: string; reason: string } | undefined
+}
+
+class ComponentReporter implements Reporter {
+  readonly #key: SigningKey
+  readonly #community: Community
+  readonly #handle: ProtocolHandle<ReportMessages>
+  readonly #outbox: OutboxStore
+  readonly #witnesses: readonly Uint8Array[]
+  readonly #retry: RetryPolicy
+  readonly #onOutcome: (o: ReportOutcome) => void
+  readonly #timeoutMs: number | undefined
+  #tail: Promise<unknown> = Promise.resolve()
+  #timer: TimerHandle | undefined
+  #closed = false
+
+  constructor(options: ReporterOptions) {
+    if (options?.key === undefined || options.community === undefined || options.host === undefined || options.outbox === undefined) {
+      throw new TypeError('"key", "community", "host" and "outbox" are required')
+    }
+    this.#key = options.key
+    this.#community = options.community
+    this.#outbox = options.outbox
+    this.#witnesses = options.witnesses ?? options.community.current.witnesses
+    this.#retry = options.retry ?? DEFAULT_RETRY
+    this.#onOutcome = options.onOutcome ?? (() => {})
+    this.#timeoutMs = options.timeoutMs
+    this.#handle = options.host.host(reportsProtocol())
+    this.#arm(0)
+  }
+
+  report(report: { epoch: number; metrics: readonly number[] }): Promise<{ epoch: number; seq: number }> {
+    auint('epoch', report?.epoch)
+    return this.#serialized(async () => {
+      const cursor = await this.#cursor()
+      const seq = cursor.epoch === report.epoch ? cursor.seq : 0
+      if (cursor.epoch > report.epoch) throw new RangeError(`"epoch" ${report.epoch} is before the reporter's epoch ${cursor.epoch}`)
+      // the cursor is durable before the seq is used: a crash skips a seq, never repeats one
+      await this.#outbox.put(CURSOR, encodeCanonical([report.epoch, seq + 1]))
+      const bytes = await signReport({ component: this.#key.publicKey, epoch: report.epoch, seq, metrics: [...report.metrics] }, this.#key, this.#community.id)
+      const entry: Pending = { id: reportId(report.epoch, seq), report: bytes, epoch: report.epoch, seq, remaining: [...this.#witnesses], attempts: 0, nextAt: 0, lastFailure: undefined }
+      await this.#save(entry)
+      this.#arm(0)
+      return { epoch: report.epoch, seq }
+    })
+  }
+
+  flush(): Promise<void> {
+    return this.#serialized(() => this.#round())
+  }
+
+  async pending(): Promise<number> {
+    return (await this.#outbox.list()).filter((r) => r.id.startsWith('r:')).length
+  }
+
+  close(): void {
+    this.#closed = true
+    if (this.#timer !== undefined) this.#handle.clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  // ## Delivery
+
+  async #round(): Promise<void> {
+    const now = this.#handle.clock.now()
+    const all = (await this.#outbox.list()).filter((r) => r.id.startsWith('r:')).map((r) => readEntry(r.id, r.record))
+    const due = all.filter((e): e is Pending => e !== undefined && e.nextAt <= now)
+    const byWitness = new Map<number, Pending[]>()
+    due.forEach((e) => {
+      for (const w of e.remaining) {
+        const i = this.#witnesses.findIndex((x) => equalBytes(x, w))
+        if (i < 0) continue
+        let list = byWitness.get(i)
+        if (list === undefined) byWitness.set(i, (list = []))
+        list.push(e)
+      }
+    })
+    await Promise.all([...byWitness].map(([i, entries]) => this.#deliver(this.#witnesses[i]!, entries)))
+    for (const e of due) {
+      if (e.remaining.length === 0) {
+        await this.#outbox.remove(e.id)
+        continue
+      }
+      e.attempts++
+      if (e.attempts >= this.#retry.attempts) {
+        const last = e.lastFailure ?? { code: 'unanswered', reason: 'no final answer' }
+        for (const w of e.remaining) this.#tell({ epoch: e.epoch, seq: e.seq, witness: w, status: 'gave-up', code: last.code, reason: `after ${e.attempts} attempts: ${last.reason}` })
+        await this.#outbox.remove(e.id)
+        continue
+      }
+      e.nextAt = now + backoff(this.#retry, e.attempts)
+      await this.#save(e)
+    }
+    const next = all.filter((e): e is Pending => e !== undefined && e.remaining.length > 0 && e.attempts < this.#retry.attempts)
+    if (next.length > 0) this.#arm(Math.max(0, Math.min(...next.map((e) => e.nextAt)) - now))
+  }
+
+  /** Send `entries` to one witness in batches; update each entry's remaining witnesses. */
+  async #deliver(witness: Uint8Array, entries: Pending[]): Promise<void> {
+    let ctx: PeerContext<ReportMessages>
+    try {
+      ctx = await this.#handle.peer(witness)
+    } catch (err) {
+      for (const e of entries) e.lastFailure = failure(err)
+      return
+    }
+    for (let at = 0; at < entries.length; at += REPORT_BATCH) {
+      const batch = entries.slice(at, at + REPORT_BATCH)
+      let verdicts: readonly WireVerdict[]
+      try {
+        const reply = await ctx.request('submit', { reports: batch.map((e) => e.report) }, this.#timeoutMs === undefined ? undefined : { timeoutMs: this.#timeoutMs })
+        if (reply.kind !== 'verdicts' || reply.message.verdicts.length !== batch.length) throw new RefusedError('the witness answered with something other than one verdict per report', { reason: 'protocol' })
+        verdicts = reply.message.verdicts
+      } catch (err) {
+        for (const e of batch) e.lastFailure = failure(err)
+        continue
+      }
+      batch.forEach((e, i) => {
+        const v = verdicts[i]!
+        if (RETRYABLE.has(v.code)) {
+          e.lastFailure = { code: v.code, reason: v.reason }
+          return
+        }
+        e.remaining = e.remaining.filter((w) => !equalBytes(w, witness))
+        const status = v.code === 'ok' || v.code === 'duplicate' ? 'accepted' : v.code === 'late' ? 'late' : 'refused'
+        this.#tell({ epoch: e.epoch, seq: e.seq, witness, status, code: v.code, reason: v.reason })
+      })
+    }
+  }
+
+  // ## State
+
+  async #cursor(): Promise<{ epoch: number; seq: number }> {
+    const record = (await this.#outbox.list()).find((r) => r.id === CURSOR)
+    if (record === undefined) return { epoch: 0, seq: 0 }
+    const v = decodeCanonical(record.record)
+    if (!Array.isArray(v) || !isUint(v[0]) || !isUint(v[1])) throw new DecodeError('the outbox cursor is malformed')
+    return { epoch: v[0], seq: v[1] }
+  }
+
+  async #save(e: Pending): Promise<void> {
+    await this.#outbox.put(e.id, encodeCanonical([e.report, e.remaining, e.attempts, e.nextAt, e.lastFailure === undefined ? null : [e.lastFailure.code, e.lastFailure.reason.slice(0, 200)]]))
+  }
+
+  #arm(delay: number): void {
+    if (this.#closed) return
+    const clock = this.#handle.clock
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer)
+    this.#timer = clock.setTimeout(() => {
+      this.#timer = undefined
+      this.flush().catch(() => {})
+    }, delay)
+  }
+
+  #tell(outcome: ReportOutcome): void {
+    try {
+      this.#onOutcome(outcome)
+    } catch {
+      // a throwing callback must not stop delivery
+    }
+  }
+
+  #serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn, fn)
+    this.#tail = run.catch(() => undefined)
+    return run
+  }
+}
+
+// ## Codecs and private helpers
+
+const REPORT_MESSAGES: Protocol<ReportMessages>['messages'] = Object.freeze({
+  submit: kind<ReportMessages['submit']>(8400, 16, (m) => [[...m.reports]], (b) => ({
+    reports: list(fields(b, 1, 'submit')[0], 'reports', REPORT_BATCH, (r, what) => bytes(r, what, undefined, REPORT_LIMITS.maxBytes)),
+  })),
+  verdicts: kind<ReportMessages['verdicts']>(7200, 1, (m) => [m.verdicts.map((v) => [v.code, v.reason])], (b) => ({
+    verdicts: list(fields(b, 1, 'verdicts')[0], 'verdicts', REPORT_BATCH, (v, what) => {
+      const [code, reason] = fields(v, 2, what)
+      const c = text(code, `${what} code`, 16)
+      if (!CODES.has(c)) throw new DecodeError(`${what} code ${JSON.stringify(c)} is unknown`)
+      return { code: c as ReportCode, reason: text(reason, `${what} reason`, 200) }
+    }),
+  })),
+})
+
+const CODES = new Set<string>(['ok', 'malformed', 'late', 'early', 'unregistered', 'revoked', 'duplicate', 'signature', 'quota'])
+
+function reportId(epoch: number, seq: number): string {
+  return `r:${String(epoch).padStart(12, '0')}:${String(seq).padStart(16, '0')}`
+}
+
+function readEntry(id: string, record: Uint8Array): Pending | undefined {
+  const [, epoch, seq] = id.split(':').map(Number)
+  let v: CborValue
+  try {
+    v = decodeCanonical(record)
+  } catch {
+    return undefined // a record this version cannot read is left alone
+  }
+  if (!Array.isArray(v) || v.length !== 5 || !(v[0] instanceof Uint8Array) || !Array.isArray(v[1]) || !isUint(v[2]) || !isUint(v[3])) return undefined
+  const remaining = (v[1] as CborValue[]).filter((w): w is Uint8Array => isBytes(w, 32))
+  const last = Array.isArray(v[4]) && typeof v[4][0] === 'string' && typeof v[4][1] === 'string' ? { code: v[4][0], reason: v[4][1] } : undefined
+  return { id, report: v[0], epoch: epoch!, seq: seq!, remaining, attempts: v[2], nextAt: v[3], lastFailure: last }
+}
+
+function failure(err: unknown): { code: string; reason: string } {
+  const d = describe(err)
+  return { code: d.reason, reason: d.message }
+}

@@ -1,0 +1,143 @@
+/**
+ * Report submission over the protocol host: a component's reporter signs, keeps in its outbox and
+ * delivers its reports to the witnesses, retrying with backoff on the host's clock; each witness
+ * says why a report was refused or late; malformed input is refused and nothing is stored.
+ */
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { RefusedError, toHex } from '@tally/core'
+import { signReport } from '@tally/economy'
+import { createMemoryOutbox, createReporter, reportsProtocol, REPORTS_PROTOCOL, type ReportOutcome } from '@tally/economy/net'
+import { alice, bob, component, rejectsLike, witnesses } from './helpers.ts'
+import { network, register, reporter } from './net-fixtures.ts'
+
+const test = suite('reports over the network')
+
+test('a registered component\'s report reaches every witness, and it is told so', async () => {
+  const net = network()
+  await register(net, alice, component(1))
+  const { reporter: r, outcomes, party } = reporter(net, component(1))
+  assert.equal(await r.report({ epoch: 0, metrics: [60_000, 5] }), { epoch: 0, seq: 0 })
+  await r.flush()
+  assert.equal(outcomes.map((o) => [o.status, o.code]), [['accepted', 'ok'], ['accepted', 'ok'], ['accepted', 'ok']])
+  assert.equal(net.witnesses.map((w) => w.reportCount(0)), [1, 1, 1])
+  assert.is(await r.pending(), 0)
+  // a submit costs its sender 16 tokens at each witness
+  assert.is(net.harness.charged.get(toHex(party.key)), 48)
+})
+
+test('refusals carry the monitor\'s reason: late, signature, malformed; nothing is stored', async () => {
+  const net = network()
+  await register(net, alice, component(1))
+  const report = signReport({ component: component(1).publicKey, epoch: 0, seq: 0, metrics: [60_000, 5] }, component(1), net.community.id)
+  const forged = Uint8Array.from(report)
+  forged[forged.length - 1]! ^= 1
+  const sender = net.harness.party(bob)
+  sender.host(reportsProtocol())
+  const reply = await net.harness.inject(bob.publicKey, witnesses[0]!.publicKey, REPORTS_PROTOCOL, 'submit', [[forged, new Uint8Array([1, 2, 3])]])
+  assert.is(reply!.kind, 'verdicts')
+  const verdicts = (reply!.message as { verdicts: { code: string; reason: string }[] }).verdicts
+  assert.equal(verdicts.map((v) => v.code), ['signature', 'malformed'])
+  assert.ok(verdicts.every((v) => v.reason.length > 0))
+  assert.is(net.witnesses[0]!.reportCount(0), 0)
+  // bodies the codec refuses never reach the witness
+  for (const body of [[[42]], [['not bytes']], [], [Array.from({ length: 33 }, () => report)]]) {
+    const err = (await rejectsLike(net.harness.inject(bob.publicKey, witnesses[0]!.publicKey, REPORTS_PROTOCOL, 'submit', body), RefusedError)) as RefusedError
+    assert.ok(err.reason === 'malformed' || err.reason === 'too-large', String(err.reason))
+  }
+  assert.is(net.witnesses[0]!.reportCount(0), 0)
+  assert.ok((net.harness.charged.get(toHex(sender.key)) ?? 0) >= 40, 'malformed frames cost their sender')
+  // a report for a closed epoch is late, and the reporter says so
+  for (const w of net.witnesses) await w.close()
+  const { reporter: r, outcomes } = reporter(net, component(1))
+  await r.report({ epoch: 0, metrics: [1, 1] })
+  await r.flush()
+  assert.equal(outcomes.map((o) => o.status), ['late', 'late', 'late'])
+  assert.match(outcomes[0]!.reason, /closed/)
+  assert.is(await r.pending(), 0)
+})
+
+test('quotas: per peer and per component in an epoch', async () => {
+  const net = network({ limits: { reportsPerPeer: 2, reportsPerComponent: 64 } })
+  await register(net, alice, component(1))
+  await register(net, bob, component(2))
+  const reports = [0, 1, 2].map((seq) => signReport({ component: component(1).publicKey, epoch: 0, seq, metrics: [1, 1] }, component(1), net.community.id))
+  net.harness.party(alice).host(reportsProtocol())
+  const reply = await net.harness.inject(alice.publicKey, witnesses[0]!.publicKey, REPORTS_PROTOCOL, 'submit', [reports])
+  assert.equal((reply!.message as { verdicts: { code: string }[] }).verdicts.map((v) => v.code), ['ok', 'ok', 'quota'])
+  const tight = network({ limits: { reportsPerComponent: 1 } })
+  await register(tight, bob, component(2))
+  const two = [0, 1].map((seq) => signReport({ component: component(2).publicKey, epoch: 0, seq, metrics: [1, 1] }, component(2), tight.community.id))
+  tight.harness.party(bob).host(reportsProtocol())
+  const r2 = await tight.harness.inject(bob.publicKey, witnesses[1]!.publicKey, REPORTS_PROTOCOL, 'submit', [two])
+  assert.equal((r2!.message as { verdicts: { code: string }[] }).verdicts.map((v) => v.code), ['ok', 'quota'])
+})
+
+test('a witness that is down gets the report at the retry, after the backoff on the host\'s clock', async () => {
+  const net = network()
+  await register(net, alice, component(1))
+  const { reporter: r, outcomes } = reporter(net, component(1))
+  net.harness.down(witnesses[0]!.publicKey)
+  await r.report({ epoch: 0, metrics: [60_000, 5] })
+  await r.flush()
+  assert.is(outcomes.length, 2)
+  net.harness.down(witnesses[0]!.publicKey, false)
+  await net.harness.clock.advance(900)
+  assert.is(outcomes.length, 2, 'not retried before the 1 s backoff')
+  await net.harness.clock.advance(200)
+  assert.is(outcomes.length, 3)
+  assert.equal(outcomes[2]!.witness, witnesses[0]!.publicKey)
+  assert.is(net.witnesses[0]!.reportCount(0), 1)
+  r.close()
+})
+
+test('the outbox survives a restart: undelivered reports go out, and no seq is used twice', async () => {
+  const net = network()
+  await register(net, alice, component(1))
+  const outbox = createMemoryOutbox()
+  for (const w of witnesses) net.harness.down(w.publicKey)
+  const first = reporter(net, component(1), outbox)
+  await first.reporter.report({ epoch: 0, metrics: [10_000, 1] })
+  await first.reporter.report({ epoch: 0, metrics: [20_000, 1] })
+  await first.reporter.flush()
+  assert.is(first.outcomes.length, 0)
+  first.reporter.close()
+  for (const w of witnesses) net.harness.down(w.publicKey, false)
+  const second = reporter(net, component(1), outbox)
+  assert.is(await second.reporter.pending(), 2)
+  assert.equal(await second.reporter.report({ epoch: 0, metrics: [30_000, 1] }), { epoch: 0, seq: 2 })
+  await second.reporter.flush()
+  assert.is(second.outcomes.length, 3, 'the new report goes out at once; the old ones wait for their backoff')
+  await net.harness.clock.advance(1000)
+  assert.is(second.outcomes.filter((o) => o.status === 'accepted').length, 9)
+  assert.equal(net.witnesses.map((w) => w.reportCount(0)), [3, 3, 3])
+  second.reporter.close()
+})
+
+test('early and unregistered are retried; after the last attempt the reporter gives up and says why', async () => {
+  const net = network()
+  const outcomes: ReportOutcome[] = []
+  const r = createReporter({ key: component(3), community: net.community, host: net.harness.party(component(3)), outbox: createMemoryOutbox(), retry: { baseMs: 1000, maxMs: 2000, attempts: 3 }, onOutcome: (o) => outcomes.push(o) })
+  await r.report({ epoch: 0, metrics: [1, 1] })
+  await r.flush()
+  assert.is(outcomes.length, 0, 'unregistered: the directory may lag, so it is retried')
+  await net.harness.clock.advance(1000)
+  assert.is(outcomes.length, 0)
+  await net.harness.clock.advance(2000)
+  assert.equal(outcomes.map((o) => [o.status, o.code]), [['gave-up', 'unregistered'], ['gave-up', 'unregistered'], ['gave-up', 'unregistered']])
+  assert.is(await r.pending(), 0)
+  // early: a report for the next epoch waits until the witnesses open it
+  await register(net, alice, component(1))
+  const e = reporter(net, component(1))
+  await e.reporter.report({ epoch: 1, metrics: [60_000, 1] })
+  await e.reporter.flush()
+  assert.is(e.outcomes.length, 0)
+  for (const w of net.witnesses) await w.close()
+  await net.harness.clock.advance(1000)
+  assert.equal(e.outcomes.map((o) => o.status), ['accepted', 'accepted', 'accepted'])
+  assert.equal(net.witnesses.map((w) => w.reportCount(1)), [1, 1, 1])
+  r.close()
+  e.reporter.close()
+})
+
+test.run()
