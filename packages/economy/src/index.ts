@@ -155,3 +155,16 @@ export { burnType, transferType, type TransferTypeOptions } from './transfer.js'
 export { createEconomyTypes, economyTypes, type EconomyTypesOptions } from './economy-types.js'
 export { createWallet, type Claim, type Wallet, type WalletOptions } from './wallet.js'
 export { auditSupply, type SupplyReport } from './supply.js'
+export {
+  VOUCHER_MAX_BYTES,
+  decodeVoucher,
+  encodeVoucher,
+  signVoucher,
+  verifyVoucher,
+  voucherFromValue,
+  voucherMessage,
+  voucherValue,
+  type Voucher,
+  type VoucherBody,
+} from './lock/voucher.js'
+export { releaseConsentDigest, signReleaseConsent, verifyReleaseConsent } from './lock/consent.js'
