@@ -5,6 +5,7 @@
 import { createBlockTypes, type BlockType, type BlockTypes } from '@tally/core'
 import type { Community } from './community.js'
 import type { EvidenceSource } from './evidence.js'
+import { lockTypes, type LockTypesOptions } from './lock/lock-type.js'
 import { rewardType } from './reward.js'
 import { burnType, transferType, type TransferTypeOptions } from './transfer.js'
 
@@ -16,12 +17,15 @@ export interface EconomyTypesOptions {
   evidence: EvidenceSource
   /** The receiver's policy for transfers (default: accept every valid transfer). */
   accept?: TransferTypeOptions['accept']
+  /** Redeem authorities, the voucher source and the lock policies (see lockTypes; default: vouchers, accept every lock, no counter-lock). */
+  lock?: Omit<LockTypesOptions, 'community'>
 }
 
 /**
- * The `reward`, `transfer` and `burn` block types, with their fraud kinds ('balance', 'reward-claim').
- * @param options community, evidence source, transfer policy
- * @returns the three types
+ * The `reward`, `transfer`, `burn`, `lock`, `redeem` and `release` block types, with their fraud
+ * kinds ('balance', 'reward-claim', 'redeem-excess', 'release-excess', 'release-twice').
+ * @param options community, evidence source, transfer policy, lock options
+ * @returns the six types
  * @example const types = createBlockTypes([...economyTypes({ community, evidence }), myNoteType])
  */
 export function economyTypes(options: EconomyTypesOptions): BlockType[] {
@@ -29,6 +33,7 @@ export function economyTypes(options: EconomyTypesOptions): BlockType[] {
     rewardType({ community: options.community, evidence: options.evidence }),
     transferType(options.accept === undefined ? {} : { accept: options.accept }),
     burnType(),
+    ...lockTypes({ ...options.lock, community: options.community }),
   ]
 }
 

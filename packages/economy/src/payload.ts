@@ -6,6 +6,7 @@
  *   transfer proposal   { amount: uint ≥ 1, balance: int }                                     sender's chain
  *   transfer agreement  { amount: uint ≥ 1, balance: int, senderBalance: int }                receiver's chain
  *   burn                { amount: uint ≥ 1, balance: int }                                     unilateral
+ *   lock, redeem, release                                   see lock/lock-payload.ts
  *
  * `balance` is always the balance of the block's owner after the block (so an agreement carries
  * the receiver's, and repeats the sender's as senderBalance). Balances and amounts are safe
@@ -15,6 +16,7 @@
  * @module
  */
 import type { CborValue, HalfBlock } from '@tally/core'
+import { LOCK, REDEEM, RELEASE, readLock, readRedeem, readRelease } from './lock/lock-payload.js'
 import { asMap, hasExactKeys, isBytes, isInt, isUint } from './util.js'
 
 /** The block type names of the economy. */
@@ -23,7 +25,7 @@ export const TRANSFER = 'transfer'
 export const BURN = 'burn'
 
 /** Block types that carry their owner's balance. */
-export const BALANCE_TYPES: ReadonlySet<string> = new Set([REWARD, TRANSFER, BURN])
+export const BALANCE_TYPES: ReadonlySet<string> = new Set([REWARD, TRANSFER, BURN, LOCK, REDEEM, RELEASE])
 
 /** A reward claim. */
 export interface RewardPayload {
@@ -98,7 +100,8 @@ export function readBurn(payload: CborValue): BurnPayload | undefined {
 
 /**
  * How a block moves its owner's balance: rewards and received transfers add, sent transfers and
- * burns subtract. Undefined for other types and for malformed payloads.
+ * burns subtract; a lock subtracts what it locks, a redeem and a release add what they take.
+ * Undefined for other types and for malformed payloads.
  * @param block a block
  * @returns its balance after and its delta
  * @example const e = balanceEntry(block); e && e.balance === before + e.delta
@@ -117,6 +120,18 @@ export function balanceEntry(block: HalfBlock): BalanceEntry | undefined {
     case BURN: {
       const b = readBurn(block.payload)
       return b && { balance: b.balance, delta: -b.amount }
+    }
+    case LOCK: {
+      const l = readLock(block)
+      return l && { balance: l.balance, delta: -l.amount }
+    }
+    case REDEEM: {
+      const r = readRedeem(block.payload)
+      return r && { balance: r.balance, delta: r.amount }
+    }
+    case RELEASE: {
+      const r = readRelease(block.payload)
+      return r && { balance: r.balance, delta: r.amount }
     }
     default:
       return undefined
