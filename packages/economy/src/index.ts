@@ -198,3 +198,4 @@ export {
   verifyReleaseTwice,
 } from './lock/lock-fraud.js'
 export { lockTypes, redeemedLocks, type LockTypesOptions } from './lock/lock-type.js'
+export type { EarlyRelease, LockOperations, LockRequest } from './lock/lock-wallet.js'

@@ -1,6 +1,6 @@
 /**
- * The wallet: an agent's economic operations — claim a reward, send, accept, burn — each making a
- * block whose balance follows from the last one.
+ * The wallet: an agent's economic operations — claim a reward, send, accept, burn, and the lock
+ * operations of lock/lock-wallet.ts — each making a block whose balance follows from the last one.
  *
  * A block's balance follows from the chain's latest balance, so it is computed under the agent's
  * append lock (a payload function given to `propose`/`append`): nothing the node appends meanwhile
@@ -17,6 +17,7 @@ import {
   auint,
   type Agent,
   type HalfBlock,
+  type SigningKey,
   type Transaction,
 } from '@tally/core'
 import { balanceOf, walkBack } from './balance.js'
@@ -26,6 +27,9 @@ import type { EvidenceStore } from './evidence.js'
 import type { MerkleProof } from './merkle.js'
 import { BURN, REWARD, TRANSFER, readReward } from './payload.js'
 import { rewardPayload, verifyRewardEvidence } from './reward.js'
+import { voucherAuthority, type RedeemAuthority } from './lock/authority.js'
+import { lockOperations, type LockOperations } from './lock/lock-wallet.js'
+import { createVoucherBook, type VoucherBook } from './lock/voucher-book.js'
 
 /** What a contributor needs to claim an epoch's reward: from its witness, or from the published table. */
 export interface Claim {
@@ -37,8 +41,8 @@ export interface Claim {
   readonly proof: MerkleProof
 }
 
-/** An agent's economic operations, one at a time. */
-export interface Wallet {
+/** An agent's economic operations, one at a time (the lock operations are LockOperations'). */
+export interface Wallet extends LockOperations {
   /** The agent. */
   readonly agent: Agent
   /** The agent's balance (from its latest balance block; 0 before any). */
@@ -80,6 +84,15 @@ export interface WalletOptions {
   community: Community
   /** Where claims' evidence is kept for validators. */
   evidence: EvidenceStore
+  /** The agent's signing key, to sign vouchers and release consents (blocks are signed by the agent). */
+  key?: SigningKey
+  /**
+   * The latest vouchers per lock, signed and accepted (default: a new in-memory book). A payer's
+   * book must be as durable as its chain: what it forgets, its release would take back.
+   */
+  vouchers?: VoucherBook
+  /** Redeem authorities, the same the lock types were given (default: vouchers alone). */
+  authorities?: readonly RedeemAuthority[]
 }
 
 /**
@@ -118,8 +131,30 @@ export function createWallet(options: WalletOptions): Wallet {
     return before - amount
   }
 
+  const take = async (blocks: readonly HalfBlock[]): Promise<void> => {
+    for (const block of blocks) {
+      const known = await agent.store.get(block.publicKey, block.seq)
+      if (known === undefined || !equalBytes(blockHash(known, community.crypto), blockHash(block, community.crypto))) await agent.receive(block)
+    }
+  }
+  const locks = lockOperations({
+    agent,
+    community,
+    key: options.key,
+    vouchers: options.vouchers ?? createVoucherBook(),
+    authorities: new Map((options.authorities ?? [voucherAuthority()]).map((a) => [a.kind, a])),
+    balance,
+    take,
+  })
+
   return Object.freeze({
     agent,
+    lock: (request: Parameters<LockOperations['lock']>[0]) => serialized(() => locks.lock(request)),
+    voucher: (lock: HalfBlock, amount: number) => serialized(() => locks.voucher(lock, amount)),
+    acceptVoucher: (...args: Parameters<LockOperations['acceptVoucher']>) => serialized(() => locks.acceptVoucher(...args)),
+    redeem: (...args: Parameters<LockOperations['redeem']>) => serialized(() => locks.redeem(...args)),
+    consent: (lock: HalfBlock, amount: number) => serialized(() => locks.consent(lock, amount)),
+    release: (...args: Parameters<LockOperations['release']>) => serialized(() => locks.release(...args)),
     balance: () => serialized(balance),
     lastClaimedEpoch: () => serialized(lastClaimedEpoch),
     claim: (claim: Claim) =>
