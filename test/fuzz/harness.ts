@@ -36,11 +36,14 @@ import {
 } from '@tally/core'
 import { createRandom, decodeMessage, encodeMessage, type Message } from '@tally/gossip'
 import {
+  createEconomyTypes,
+  createEvidenceStore,
   decodeCertificate,
   decodeRegistration,
   decodeReport,
   decodeRewardEvidence,
   decodeSignedConfig,
+  decodeVoucher,
   encodeCertificate,
   encodeRegistration,
   encodeRewardEvidence,
@@ -48,6 +51,7 @@ import {
   signReport,
 } from '@tally/economy'
 import { certificate, genesis, registration, runEpoch, world, alice as ecoAlice, component } from '../../packages/economy/test/helpers.ts'
+import { lockCorpus } from './lock-corpus.ts'
 
 /** What a fuzz run found. */
 export interface FuzzReport {
@@ -118,6 +122,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const w = world([[ecoAlice, component(1)]])
   const epoch = runEpoch(w, [[component(1), [75_000, 12]]])
   const cert = certificate(epoch)
+  const locks = lockCorpus(honest, cheater, crypto)
+  const lockVerifiers = createEconomyTypes({ community: w.community, evidence: createEvidenceStore(w.community) }).fraudVerifiers()
   const economyCorpus = {
     config: [encodeSignedConfig(genesis().community.versions[0]!)],
     registration: [encodeRegistration(registration(w.community, ecoAlice, component(2)))],
@@ -193,6 +199,25 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     decodeOnly('economy.report', economyCorpus.report, decodeReport),
     decodeOnly('economy.certificate', economyCorpus.certificate, decodeCertificate),
     decodeOnly('economy.evidence', economyCorpus.evidence, decodeRewardEvidence),
+    decodeOnly('economy.voucher', locks.vouchers, decodeVoucher),
+    {
+      // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
+      name: 'economy.lock-proof',
+      corpus: locks.proofs,
+      run(input, report) {
+        let decoded
+        try {
+          decoded = decodeFraudProof(input)
+        } catch (err) {
+          if (!isDecodeError(err)) throw err
+          return
+        }
+        report.accepted++
+        if (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey)) {
+          report.invalidAccepted.push({ target: 'economy.lock-proof', what: 'a verifying proof against an honest key', input: hex(input) })
+        }
+      },
+    },
   ]
 }
 
