@@ -10,7 +10,7 @@
  *   consent   = Ed25519 by the lock's beneficiary over digest (64 bytes, in the release payload)
  *
  * It is a statement like the registrations of statement.ts: the kind string comes first, so it can
- * never be read as another statement; the lock id names owner, beneficiary and community.
+ * never be read as another statement; the lock id names the lock's owner, beneficiary and amount.
  * @module
  */
 import { abytes, auint, encodeCanonical, nobleCrypto, signThen, type CryptoProvider, type SignResult, type SigningKey } from '@tally/core'

@@ -8,14 +8,15 @@
  * Layout (signed, so fixed here):
  *
  *   body      = canonical CBOR array [lock: bstr(32), amount: uint, counter: uint]
- *   voucher   = canonical CBOR array [lock, amount, counter, signature: bstr(64)]     (104-120 bytes)
+ *   voucher   = canonical CBOR array [lock, amount, counter, signature: bstr(64)]     (104-119 bytes)
  *   signature = Ed25519 by the lock's owner over domainTag('voucher') ‖ body
  *
  * `lock` is the lock id (the lock block's hash): it names the owner (whose key is hashed into it),
- * the beneficiary, the amount and the terms, so a voucher cannot be replayed against another lock,
- * another payee or another community. `amount` is cumulative; `counter` numbers the payer's
- * vouchers for the lock (1, 2, ...), so both sides can tell the latest and notice a lost one. The
- * payee checks one signature to accept a voucher. Inside a redeem block a voucher travels without
+ * the beneficiary, the amount and the terms, so a voucher cannot be replayed against another lock
+ * or another payee. (Blocks do not name their community, so neither does a voucher: the lock it
+ * names is one block of one chain, whichever community judges it.) `amount` is cumulative;
+ * `counter` numbers the payer's vouchers for the lock (1, 2, ...), so both sides can tell the
+ * latest and notice a lost one. The payee checks one signature to accept a voucher. Inside a redeem block a voucher travels without
  * its lock id (the redeem names the lock): `[amount, counter, signature]`.
  * @module
  */
