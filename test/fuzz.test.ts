@@ -37,12 +37,33 @@ test.run()
 
 const Kinds = suite('fuzz: every fraud-proof verifier')
 
-Kinds('the table of kinds holds every kind a node verifies: core\'s three and every registered type\'s', () => {
+/**
+ * Kinds fuzzed by a dedicated harness target instead of a row here: their evidence carries
+ * attachments (vouchers, the lock a redeem names) or tickets that the honest-chain judge cannot
+ * read, so their targets judge by who the corpus's cheater is. The test below checks that each
+ * target's corpus really holds valid proofs of the kind.
+ */
+const FUZZED_BY_TARGET: Readonly<Record<string, string>> = {
+  'release-excess': 'economy.lock-proof',
+  'release-twice': 'economy.lock-proof',
+  'redeem-excess': 'economy.lock-proof',
+  'refund-twice': 'economy.refund-proof',
+}
+
+Kinds('every kind a node verifies is fuzzed: core\'s three and every registered type\'s, by a row or a target', async () => {
   const kinds = FRAUD_KINDS.map((row) => row.kind)
   assert.is(new Set(kinds).size, kinds.length, 'one row a kind')
   const known = new Set(['double-sign', 'chain-break', 'double-countersign', ...verifiers.keys()])
-  assert.equal([...kinds].sort(), [...known].sort(), 'a registered kind without a generator, or a row for no kind')
+  const covered = [...kinds, ...Object.keys(FUZZED_BY_TARGET)]
+  assert.equal([...covered].sort(), [...known].sort(), 'a registered kind without a generator or target, or one for no kind')
   assert.ok(verifiers.has('balance') && verifiers.has('reward-claim'))
+  const targets = await createTargets(crypto)
+  for (const [kind, name] of Object.entries(FUZZED_BY_TARGET)) {
+    const target = targets.find((t) => t.name === name)
+    assert.ok(target !== undefined, `no target ${name}`)
+    const valid = target.corpus.map((bytes) => decodeFraudProof(bytes)).filter((p) => p.kind === kind && verifyFraudProof(p, { crypto, verifiers }).ok)
+    assert.ok(valid.length > 0, `${name} holds no valid ${kind} proof`)
+  }
 })
 
 Kinds('each generator makes valid proofs, from their bytes too, and the judge sees the fraud in them', () => {

@@ -49,6 +49,7 @@ import {
   decodeRewardEvidence,
   decodeSignedConfig,
   decodeTicketConflict,
+  decodeVoucher,
   encodeCertificate,
   encodeRegistration,
   encodeRewardEvidence,
@@ -63,6 +64,7 @@ import {
 import { createNetWallet, createTicketStore, createWitness, type Protocol, type ProtocolHost } from '@tally/economy/net'
 import { certificate, chainOf, genesis, registration, runEpoch, world, alice as ecoAlice, bob as ecoBob, component, witnesses as ecoWitnesses } from '../../packages/economy/test/helpers.ts'
 import { FRAUD_KINDS, kindContext, provesNothing, registeredVerifiers } from './fraud-kinds.ts'
+import { lockCorpus } from './lock-corpus.ts'
 
 /** What a fuzz run found. */
 export interface FuzzReport {
@@ -101,8 +103,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const proof = createFraudProof('double-sign', [blocks.cheater[1]!, fork])
   const blockBytes = [...blocks.honest, ...blocks.cheater, fork].map(encodeBlock)
   // three valid proofs of every kind, against the fraud-kind fuzzer's cheater
-  const kinds = kindContext(0x5eed, crypto)
-  const proofBytes = [encodeFraudProof(proof), ...FRAUD_KINDS.flatMap((row) => [1, 2, 3].map(() => encodeFraudProof(row.valid(kinds))))]
+  const kindCtx = kindContext(0x5eed, crypto)
+  const proofBytes = [encodeFraudProof(proof), ...FRAUD_KINDS.flatMap((row) => [1, 2, 3].map(() => encodeFraudProof(row.valid(kindCtx))))]
   const verifiers = registeredVerifiers(genesis().community)
 
   // the honest receiver: an agent over a memory store that keeps what validates
@@ -136,6 +138,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const w = world([[ecoAlice, component(1)]])
   const epoch = runEpoch(w, [[component(1), [75_000, 12]]])
   const cert = certificate(epoch)
+  const locks = lockCorpus(honest, cheater, crypto)
+  const lockVerifiers = createEconomyTypes({ community: w.community, evidence: createEvidenceStore(w.community) }).fraudVerifiers()
   const economyCorpus = {
     config: [encodeSignedConfig(genesis().community.versions[0]!)],
     registration: [encodeRegistration(registration(w.community, ecoAlice, component(2)))],
@@ -302,6 +306,25 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
           }
         }
         if (accepted) report.accepted++
+      },
+    },
+    decodeOnly('economy.voucher', locks.vouchers, decodeVoucher),
+    {
+      // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
+      name: 'economy.lock-proof',
+      corpus: locks.proofs,
+      run(input, report) {
+        let decoded
+        try {
+          decoded = decodeFraudProof(input)
+        } catch (err) {
+          if (!isDecodeError(err)) throw err
+          return
+        }
+        report.accepted++
+        if (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey)) {
+          report.invalidAccepted.push({ target: 'economy.lock-proof', what: 'a verifying proof against an honest key', input: hex(input) })
+        }
       },
     },
   ]

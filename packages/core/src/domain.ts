@@ -9,7 +9,7 @@
 import { encodeCanonical } from './cbor.js'
 
 /** The names of everything Tally hashes or signs. */
-export type DomainName = 'block' | 'fraud-proof' | 'handshake' | 'certificate' | 'statement' | 'merkle-leaf' | 'merkle-node' | 'config' | 'report' | 'account-token'
+export type DomainName = 'block' | 'fraud-proof' | 'handshake' | 'certificate' | 'statement' | 'merkle-leaf' | 'merkle-node' | 'config' | 'report' | 'account-token' | 'voucher'
 
 const cache = new Map<DomainName, Uint8Array>()
 

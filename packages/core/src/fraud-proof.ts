@@ -11,9 +11,13 @@
  *
  * Wire layout:
  *   proof = canonical CBOR array [kind: tstr, evidence: array of bstr (encoded blocks)]
+ *         | [kind, evidence, attachments: array of 1-4 bstr]      (type kinds that need them)
  *   id    = SHA-256(domainTag('fraud-proof') ‖ proof)
  * Evidence is put in a canonical order (by seq, then hash) so one fraud has one encoding and id,
- * whoever found it first.
+ * whoever found it first. Attachments are signed statements that are not blocks of the accused's
+ * chain — a voucher the accused signed, another agent's block the evidence names by hash — in the
+ * order the kind defines; the kind's verifier checks them, signatures included. An empty list is
+ * never encoded (one encoding), and core's kinds take none.
  * @module
  */
 import { compareBytes, concatBytes, equalBytes, shortKey } from './bytes.js'
@@ -35,13 +39,26 @@ export interface FraudProof {
   readonly publicKey: Uint8Array
   /** The evidence, in canonical order. */
   readonly blocks: readonly HalfBlock[]
+  /**
+   * Signed statements the kind's verifier reads beside the blocks (a voucher the accused signed,
+   * another agent's block named by hash), in the order the kind defines. Absent when none.
+   */
+  readonly attachments?: readonly Uint8Array[]
 }
 
-/** Checks a fraud kind's evidence; returns a reason when it does not prove fraud. */
-export type FraudVerifier = (blocks: readonly HalfBlock[], crypto: CryptoProvider) => string | undefined
+/**
+ * Checks a fraud kind's evidence; returns a reason when it does not prove fraud. The blocks'
+ * signatures are checked before it runs; `attachments` are not: a verifier that reads them checks
+ * them itself, and one that takes none must refuse any (so that one fraud has one encoding).
+ */
+export type FraudVerifier = (blocks: readonly HalfBlock[], crypto: CryptoProvider, attachments?: readonly Uint8Array[]) => string | undefined
 
 /** Limits on a proof from a peer. */
-export const FRAUD_PROOF_LIMITS: Readonly<{ maxBlocks: number; maxBytes: number }> = Object.freeze({ maxBlocks: 16, maxBytes: 64 * 1024 })
+export const FRAUD_PROOF_LIMITS: Readonly<{ maxBlocks: number; maxBytes: number; maxAttachments: number }> = Object.freeze({
+  maxBlocks: 16,
+  maxBytes: 64 * 1024,
+  maxAttachments: 4,
+})
 
 const KIND_PATTERN = /^[a-z0-9][a-z0-9.:_-]{0,63}$/
 
@@ -49,17 +66,24 @@ const KIND_PATTERN = /^[a-z0-9][a-z0-9.:_-]{0,63}$/
  * Build a proof, putting the evidence in canonical order. Does not verify it: call verifyFraudProof.
  * @param kind the fraud kind
  * @param blocks the evidence (at least one block)
+ * @param attachments signed statements the kind's verifier reads, in the kind's order (default none)
  * @returns the proof
- * @throws RangeError on an empty or oversized evidence list or a malformed kind
+ * @throws RangeError on an empty or oversized evidence list, a malformed kind, or more than
+ *   `FRAUD_PROOF_LIMITS.maxAttachments` attachments; TypeError on an attachment that is not bytes
  * @example createFraudProof('double-sign', [stored, received])
  */
-export function createFraudProof(kind: string, blocks: readonly HalfBlock[]): FraudProof {
+export function createFraudProof(kind: string, blocks: readonly HalfBlock[], attachments: readonly Uint8Array[] = []): FraudProof {
   if (typeof kind !== 'string' || !KIND_PATTERN.test(kind)) throw new RangeError(`"kind" malformed: ${JSON.stringify(String(kind).slice(0, 70))}`)
   if (!Array.isArray(blocks) || blocks.length === 0 || blocks.length > FRAUD_PROOF_LIMITS.maxBlocks) {
     throw new RangeError(`"blocks" expected 1-${FRAUD_PROOF_LIMITS.maxBlocks} blocks`)
   }
+  if (!Array.isArray(attachments) || attachments.length > FRAUD_PROOF_LIMITS.maxAttachments) {
+    throw new RangeError(`"attachments" expected at most ${FRAUD_PROOF_LIMITS.maxAttachments}`)
+  }
+  for (const a of attachments) if (!(a instanceof Uint8Array)) throw new TypeError('"attachments" expected Uint8Array items')
   const sorted = [...blocks].sort((a, b) => a.seq - b.seq || compareBytes(blockHash(a), blockHash(b)))
-  return Object.freeze({ kind, publicKey: sorted[0]!.publicKey, blocks: Object.freeze(sorted) })
+  const proof = { kind, publicKey: sorted[0]!.publicKey, blocks: Object.freeze(sorted) }
+  return Object.freeze(attachments.length === 0 ? proof : { ...proof, attachments: Object.freeze([...attachments]) })
 }
 
 /**
@@ -69,7 +93,9 @@ export function createFraudProof(kind: string, blocks: readonly HalfBlock[]): Fr
  * @example transport.send(encodeFraudProof(proof))
  */
 export function encodeFraudProof(proof: FraudProof): Uint8Array {
-  return encodeCanonical([proof.kind, proof.blocks.map(encodeBlock)])
+  const attachments = proof.attachments ?? []
+  const evidence = proof.blocks.map(encodeBlock)
+  return encodeCanonical(attachments.length === 0 ? [proof.kind, evidence] : [proof.kind, evidence, [...attachments]])
 }
 
 /**
@@ -81,8 +107,8 @@ export function encodeFraudProof(proof: FraudProof): Uint8Array {
  */
 export function decodeFraudProof(bytes: Uint8Array): FraudProof {
   const value = decodeCanonical(bytes, { maxBytes: FRAUD_PROOF_LIMITS.maxBytes, maxDepth: 3 })
-  if (!Array.isArray(value) || value.length !== 2) throw new DecodeError('fraud proof must be [kind, evidence]')
-  const [kind, evidence] = value as unknown[]
+  if (!Array.isArray(value) || (value.length !== 2 && value.length !== 3)) throw new DecodeError('fraud proof must be [kind, evidence] or [kind, evidence, attachments]')
+  const [kind, evidence, attachments = []] = value as unknown[]
   if (typeof kind !== 'string' || !KIND_PATTERN.test(kind)) throw new DecodeError('fraud proof kind malformed')
   if (!Array.isArray(evidence) || evidence.length === 0 || evidence.length > FRAUD_PROOF_LIMITS.maxBlocks) {
     throw new DecodeError(`fraud proof evidence must hold 1-${FRAUD_PROOF_LIMITS.maxBlocks} blocks`)
@@ -91,7 +117,12 @@ export function decodeFraudProof(bytes: Uint8Array): FraudProof {
     if (!(b instanceof Uint8Array)) throw new DecodeError('fraud proof evidence must be encoded blocks')
     return decodeBlock(b)
   })
-  const proof = createFraudProof(kind, blocks)
+  // an empty attachment list is never encoded: [kind, evidence, []] is not canonical
+  if (!Array.isArray(attachments) || (value.length === 3 && attachments.length === 0) || attachments.length > FRAUD_PROOF_LIMITS.maxAttachments) {
+    throw new DecodeError(`fraud proof attachments must hold 1-${FRAUD_PROOF_LIMITS.maxAttachments} byte strings`)
+  }
+  if (!attachments.every((a) => a instanceof Uint8Array)) throw new DecodeError('fraud proof attachments must be byte strings')
+  const proof = createFraudProof(kind, blocks, attachments as Uint8Array[])
   // the canonical order is part of the format: a reordered proof is a different, non-canonical encoding
   if (!equalBytes(encodeFraudProof(proof), bytes)) throw new DecodeError('fraud proof evidence not in canonical order')
   return proof
@@ -130,16 +161,23 @@ export function verifyFraudProof(
     if (!equalBytes(b.publicKey, proof.publicKey)) return { ok: false, reason: 'evidence signed by different keys' }
     if (!verifyBlock(b, crypto)) return { ok: false, reason: 'a signature does not verify' }
   }
-  const verifier = CORE_VERIFIERS.get(proof.kind) ?? options.verifiers?.get(proof.kind)
+  const attachments = proof.attachments ?? []
+  if (!Array.isArray(attachments) || attachments.length > FRAUD_PROOF_LIMITS.maxAttachments || !attachments.every((a) => a instanceof Uint8Array)) {
+    return { ok: false, reason: `attachments must be at most ${FRAUD_PROOF_LIMITS.maxAttachments} byte strings` }
+  }
+  const core = CORE_VERIFIERS.get(proof.kind)
+  if (core !== undefined && attachments.length > 0) return { ok: false, reason: `${proof.kind} takes no attachments` }
+  const verifier = core ?? options.verifiers?.get(proof.kind)
   if (verifier === undefined) return { ok: false, reason: `unknown fraud kind ${proof.kind}` }
-  const reason = verifier(blocks, crypto)
+  const reason = verifier(blocks, crypto, attachments)
   return reason === undefined ? { ok: true } : { ok: false, reason }
 }
 
 /** A short human description of a proof, for logs (no secrets; keys shortened). */
 export function describeFraudProof(proof: FraudProof): string {
   const seqs = proof.blocks.map((b) => b.seq).join(', ')
-  return `${proof.kind} by ${shortKey(proof.publicKey)} (blocks at seq ${seqs})`
+  const n = proof.attachments?.length ?? 0
+  return `${proof.kind} by ${shortKey(proof.publicKey)} (blocks at seq ${seqs}${n === 0 ? '' : `; ${n} attachment${n === 1 ? '' : 's'}`})`
 }
 
 // ## Core verifiers

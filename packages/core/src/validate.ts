@@ -213,12 +213,16 @@ async function checkLinked(
   if (isUnilateral(block)) return undefined
   const matches = types?.get(block.type)?.matches ?? samePayload
   if (isAgreement(block)) {
-    const proposal = await store.get(block.linkPublicKey, block.linkSeq)
+    let proposal = await store.get(block.linkPublicKey, block.linkSeq)
     if (proposal !== undefined) {
-      if (!isProposal(proposal)) errors.push(v('link-target', 'the linked block is not a proposal'))
-      else if (!equalBytes(proposal.linkPublicKey, block.publicKey)) errors.push(v('link-public-key-mismatch', 'the proposal is addressed to another key'))
-      if (proposal.type !== block.type) errors.push(v('link-type', 'type differs from the proposal'))
-      else if (!matches(proposal, block)) errors.push(v('link-payload', 'payload does not match the proposal'))
+      const mismatch = linkMismatch(proposal, block, matches)
+      if (mismatch.length > 0) {
+        // The proposer forked at that seq (a proof is held): the honest agreement may answer the
+        // other branch, which the proof carries, signed. Check against that one instead.
+        const branch = await otherBranch(store, block, (candidate) => linkMismatch(candidate, block, matches).length === 0)
+        if (branch === undefined) errors.push(...mismatch)
+        else proposal = branch
+      }
     }
     const earlier = await store.findAgreement(block.linkPublicKey, block.linkSeq, block.publicKey)
     if (earlier !== undefined && !equalBytes(blockHash(earlier, crypto), blockHash(block, crypto))) {
@@ -234,6 +238,31 @@ async function checkLinked(
     else if (!matches(block, agreement)) errors.push(v('linked-payload', 'payload does not match the stored agreement'))
   }
   return agreement
+}
+
+/** How `agreement` fails to answer the stored block at its link: the broken rules, none when it answers it. */
+function linkMismatch(proposal: HalfBlock, agreement: HalfBlock, matches: (p: HalfBlock, a: HalfBlock) => boolean): RuleViolation[] {
+  const out: RuleViolation[] = []
+  if (!isProposal(proposal)) out.push(v('link-target', 'the linked block is not a proposal'))
+  else if (!equalBytes(proposal.linkPublicKey, agreement.publicKey)) out.push(v('link-public-key-mismatch', 'the proposal is addressed to another key'))
+  if (proposal.type !== agreement.type) out.push(v('link-type', 'type differs from the proposal'))
+  else if (!matches(proposal, agreement)) out.push(v('link-payload', 'payload does not match the proposal'))
+  return out
+}
+
+/**
+ * A block at the agreement's link taken from a held fraud proof against the proposer (the other
+ * branch of its fork) that `fits`, if any. Proofs in a store were verified, so the block is signed
+ * by the proposer.
+ */
+async function otherBranch(store: BlockStore, agreement: HalfBlock, fits: (candidate: HalfBlock) => boolean): Promise<HalfBlock | undefined> {
+  if (!(await store.hasFraud(agreement.linkPublicKey))) return undefined
+  for (const proof of await store.fraudProofs(agreement.linkPublicKey)) {
+    for (const candidate of proof.blocks) {
+      if (candidate.seq === agreement.linkSeq && equalBytes(candidate.publicKey, agreement.linkPublicKey) && fits(candidate)) return candidate
+    }
+  }
+  return undefined
 }
 
 /** py-ipv8's chain-consistency levels. */

@@ -217,11 +217,12 @@ Decode('evidence in a non-canonical order (the same proof with its blocks swappe
   refused(chainSwapped, /canonical order/)
 })
 
-Decode('not [kind, evidence]: a map, one element, three elements', () => {
+Decode('not [kind, evidence]: a map, one element, four elements (three: see attachments)', () => {
   const blocks = [at(3), forkAt3].map(encodeBlock)
   refused(encodeCanonical({ kind: 'double-sign', evidence: blocks }), /\[kind, evidence\]/)
   refused(encodeCanonical(['double-sign']), /\[kind, evidence\]/)
-  refused(encodeCanonical(['double-sign', blocks, 0]), /\[kind, evidence\]/)
+  refused(encodeCanonical(['double-sign', blocks, [Uint8Array.of(1)], 0]), /\[kind, evidence\]/)
+  refused(encodeCanonical(['double-sign', blocks, 0]), /attachments/)
 })
 
 Decode('a malformed kind', () => {
@@ -410,3 +411,52 @@ Malformed('random values and random proof-shaped values never throw, and verify 
 })
 
 Malformed.run()
+
+// ## Attachments
+
+const Attachments = suite('fraud-proof: attachments')
+
+// a type kind that reads one attachment: it proves fraud when the attachment is the byte 1
+const reads: FraudVerifier = (_blocks, _crypto, attachments = []) =>
+  attachments.length === 1 && attachments[0]!.length === 1 && attachments[0]![0] === 1 ? undefined : 'the attachment does not prove it'
+const withAttachment = new Map<string, FraudVerifier>([['reads-one', reads]])
+
+Attachments('kept in order, encoded as a third element, decoded and verified from the bytes alone', () => {
+  const proof = createFraudProof('reads-one', [at(2)], [Uint8Array.of(1)])
+  assert.equal(proof.attachments, [Uint8Array.of(1)])
+  const bytes = encodeFraudProof(proof)
+  assert.is(toHex(bytes), toHex(encodeCanonical(['reads-one', [encodeBlock(at(2))], [Uint8Array.of(1)]])))
+  const back = decodeFraudProof(bytes)
+  assert.equal(back.attachments, [Uint8Array.of(1)])
+  assert.equal(verifyFraudProof(back, { verifiers: withAttachment }), { ok: true })
+  assert.match(describeFraudProof(back), /1 attachment/)
+  // the attachment is part of the id: another attachment is another proof
+  assert.is.not(toHex(fraudProofId(back)), toHex(fraudProofId(createFraudProof('reads-one', [at(2)], [Uint8Array.of(2)]))))
+  const order = createFraudProof('reads-one', [at(2)], [Uint8Array.of(2), Uint8Array.of(1)])
+  assert.equal(decodeFraudProof(encodeFraudProof(order)).attachments, [Uint8Array.of(2), Uint8Array.of(1)])
+})
+
+Attachments('without attachments a proof has none, and its encoding is the two-element one', () => {
+  const proof = createFraudProof('double-sign', [at(3), forkAt3], [])
+  assert.is(proof.attachments, undefined)
+  assert.is(toHex(encodeFraudProof(proof)), toHex(encodeCanonical(['double-sign', [at(3), forkAt3].map(encodeBlock)])))
+  assert.is(reasonOf(createFraudProof('reads-one', [at(2)]), withAttachment), 'the attachment does not prove it')
+})
+
+Attachments('core kinds take none: a genuine fork with an attachment does not verify', () => {
+  assert.is(reasonOf(createFraudProof('double-sign', [at(3), forkAt3], [Uint8Array.of(1)])), 'double-sign takes no attachments')
+})
+
+Attachments('malformed attachments are refused by create, decode and verify', () => {
+  throwsLike(() => createFraudProof('reads-one', [at(2)], Array(FRAUD_PROOF_LIMITS.maxAttachments + 1).fill(Uint8Array.of(1))), RangeError, /"attachments"/)
+  throwsLike(() => createFraudProof('reads-one', [at(2)], ['x' as never]), TypeError, /"attachments"/)
+  const evidence = [encodeBlock(at(2))]
+  refused(encodeCanonical(['reads-one', evidence, []]), /attachments/)
+  refused(encodeCanonical(['reads-one', evidence, ['text']]), /attachments/)
+  refused(encodeCanonical(['reads-one', evidence, 7]), /attachments/)
+  refused(encodeCanonical(['reads-one', evidence, Array(FRAUD_PROOF_LIMITS.maxAttachments + 1).fill(Uint8Array.of(1))]), /attachments/)
+  const forged = { kind: 'reads-one', publicKey: alice.publicKey, blocks: [at(2)], attachments: ['x'] } as unknown as FraudProof
+  assert.match(reasonOf(forged, withAttachment), /attachments/)
+})
+
+Attachments.run()

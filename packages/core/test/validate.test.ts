@@ -221,6 +221,24 @@ Linked('payload mismatch: an agreement that does not repeat the proposal (rule l
   expect(await validate(agreement, { store: await storeWith([proposal]) }), 'invalid', ['link-payload'])
 })
 
+Linked('an honest agreement to one branch of a proven fork is checked against that branch, from the proof', async () => {
+  // alice signed two blocks at seq 1: a proposal to bob, and a proposal to carol
+  const toBob = block(alice, { link: bob.publicKey, payload: { amount: 3 } })
+  const toCarol = block(alice, { link: carol.publicKey, payload: { amount: 9 } })
+  const agreement = block(bob, { link: alice.publicKey, linkSeq: 1, payload: { amount: 3 } })
+  const store = await storeWith([toCarol])
+  // without the proof the agreement cannot be told from one answering nothing: invalid
+  expect(await validate(agreement, { store }), 'invalid', ['link-public-key-mismatch', 'link-payload'])
+  // with the proof (both branches, signed by alice) bob's agreement is checked against its own branch
+  await store.batch().putFraudProof(createFraudProof('double-sign', [toBob, toCarol])).commit()
+  const result = await validate(agreement, { store })
+  assert.equal(result.errors, [])
+  assert.equal(result.fraud, [])
+  // and an agreement that matches neither branch is still invalid
+  const greedy = block(bob, { link: alice.publicKey, linkSeq: 1, payload: { amount: 30 } })
+  expect(await validate(greedy, { store }), 'invalid', ['link-public-key-mismatch', 'link-payload'])
+})
+
 Linked('payload mismatch seen from the proposal: the stored agreement differs (rules linked-payload, linked-type)', async () => {
   const proposal = block(alice, { link: bob.publicKey, payload: 'x' })
   const wrongPayload = block(bob, { link: alice.publicKey, linkSeq: 1, payload: 'y' })

@@ -268,7 +268,8 @@ export async function checkBalance(
  * or is negative. The blocks' signatures are checked by core's verifyFraudProof before this.
  * @returns undefined when the evidence proves fraud, else the reason it does not
  */
-export const verifyBalanceFraud: FraudVerifier = (blocks, crypto) => {
+export const verifyBalanceFraud: FraudVerifier = (blocks, crypto, attachments) => {
+  if ((attachments?.length ?? 0) > 0) return 'balance fraud takes no attachments'
   const n = blocks.length
   if (n < 1 || n > FRAUD_PROOF_LIMITS.maxBlocks) return 'balance fraud needs 1 to 16 blocks'
   for (let i = 1; i < n; i++) {

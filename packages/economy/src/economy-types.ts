@@ -6,6 +6,7 @@ import { createBlockTypes, type BlockType, type BlockTypes } from '@tally/core'
 import type { Community } from './community.js'
 import type { EvidenceSource } from './evidence.js'
 import { refundType } from './refund.js'
+import { lockTypes, type LockTypesOptions } from './lock/lock-type.js'
 import { rewardType } from './reward.js'
 import type { TicketSource } from './ticket.js'
 import { burnType, transferType, type TransferTypeOptions } from './transfer.js'
@@ -20,13 +21,16 @@ export interface EconomyTypesOptions {
   accept?: TransferTypeOptions['accept']
   /** Where this agent's accept tickets are found, to countersign expiring transfers (default: none held). */
   tickets?: TicketSource
+  /** Redeem authorities, the voucher source and the lock policies (see lockTypes; default: vouchers, accept every lock, no counter-lock). */
+  lock?: Omit<LockTypesOptions, 'community'>
 }
 
 /**
- * The `reward`, `transfer`, `burn` and `refund` block types, with their fraud kinds ('balance',
- * 'reward-claim', 'refund-twice').
- * @param options community, evidence source, transfer policy
- * @returns the four types
+ * The `reward`, `transfer`, `burn`, `refund`, `lock`, `redeem` and `release` block types, with
+ * their fraud kinds ('balance', 'reward-claim', 'refund-twice', 'redeem-excess', 'release-excess',
+ * 'release-twice').
+ * @param options community, evidence source, transfer policy, tickets, lock options
+ * @returns the seven types
  * @example const types = createBlockTypes([...economyTypes({ community, evidence }), myNoteType])
  */
 export function economyTypes(options: EconomyTypesOptions): BlockType[] {
@@ -39,6 +43,7 @@ export function economyTypes(options: EconomyTypesOptions): BlockType[] {
     }),
     burnType(),
     refundType({ community: options.community }),
+    ...lockTypes({ ...options.lock, community: options.community }),
   ]
 }
 

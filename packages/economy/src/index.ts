@@ -2,7 +2,8 @@
  * @tally/economy — the rules of a TrustChain micro-economy (the TTN paper, FR1–FR4): a signed
  * community configuration, components registered by witness quorum, signed metric reports and a
  * monitor, scorers and karma, quorum-certified issuance over a Merkle tree, reward claims,
- * wallet linking, transfers and balances. Pure rules and state machines; isomorphic (no `node:`).
+ * wallet linking, transfers and balances, and locks (vouchers, redeems, releases) for the markets
+ * built on them. Pure rules and state machines; isomorphic (no `node:`).
  * @module
  */
 export type { Check, Outcome } from './util.js'
@@ -173,3 +174,46 @@ export {
 export { createEconomyTypes, economyTypes, type EconomyTypesOptions } from './economy-types.js'
 export { createWallet, type Claim, type Wallet, type WalletOptions } from './wallet.js'
 export { auditSupply, type SupplyReport } from './supply.js'
+export {
+  LOCK,
+  LOCK_LIMITS,
+  REDEEM,
+  RELEASE,
+  lockView,
+  readLock,
+  readRedeem,
+  readRelease,
+  type Authorization,
+  type LockPayload,
+  type LockRef,
+  type LockView,
+  type RedeemPayload,
+  type ReleasePayload,
+} from './lock/lock-payload.js'
+export {
+  VOUCHER_MAX_BYTES,
+  decodeVoucher,
+  encodeVoucher,
+  signVoucher,
+  verifyVoucher,
+  voucherFromValue,
+  voucherMessage,
+  voucherValue,
+  type Voucher,
+  type VoucherBody,
+} from './lock/voucher.js'
+export { releaseConsentDigest, signReleaseConsent, verifyReleaseConsent } from './lock/consent.js'
+export { VOUCHER, voucherAuthority, type AuthorityContext, type Entitlement, type RedeemAuthority, type VoucherSource } from './lock/authority.js'
+export { createVoucherBook, type VoucherBook } from './lock/voucher-book.js'
+export {
+  REDEEM_EXCESS_FRAUD,
+  RELEASE_EXCESS_FRAUD,
+  RELEASE_TWICE_FRAUD,
+  redeemExcessVerifier,
+  releaseExcessProof,
+  verifyRedeemExcess,
+  verifyReleaseExcess,
+  verifyReleaseTwice,
+} from './lock/lock-fraud.js'
+export { lockTypes, redeemedLocks, type LockTypesOptions } from './lock/lock-type.js'
+export type { EarlyRelease, LockOperations, LockRequest } from './lock/lock-wallet.js'

@@ -12,6 +12,7 @@
  * void it; its agreement must carry the witnesses' accept ticket, and a `refund` carries their
  * void ticket (`ticket` = [[witness index, signature]...], see ticket.ts). A transfer without
  * `expires` has no ticket and never comes back.
+ *   lock, redeem, release                                   see lock/lock-payload.ts
  *
  * `balance` is always the balance of the block's owner after the block (so an agreement carries
  * the receiver's, and repeats the sender's as senderBalance). Balances and amounts are safe
@@ -21,6 +22,7 @@
  * @module
  */
 import { DecodeError, type CborValue, type HalfBlock } from '@tally/core'
+import { LOCK, REDEEM, RELEASE, readLock, readRedeem, readRelease } from './lock/lock-payload.js'
 import { decodeSignatures, type QuorumSignatures } from './quorum.js'
 import { asMap, hasExactKeys, isBytes, isInt, isUint } from './util.js'
 
@@ -31,7 +33,7 @@ export const BURN = 'burn'
 export const REFUND = 'refund'
 
 /** Block types that carry their owner's balance. */
-export const BALANCE_TYPES: ReadonlySet<string> = new Set([REWARD, TRANSFER, BURN, REFUND])
+export const BALANCE_TYPES: ReadonlySet<string> = new Set([REWARD, TRANSFER, BURN, REFUND, LOCK, REDEEM, RELEASE])
 
 /** A reward claim. */
 export interface RewardPayload {
@@ -142,7 +144,8 @@ export function readBurn(payload: CborValue): BurnPayload | undefined {
 
 /**
  * How a block moves its owner's balance: rewards, received transfers and refunds add, sent
- * transfers and burns subtract. Undefined for other types and for malformed payloads.
+ * transfers and burns subtract; a lock subtracts what it locks, a redeem and a release add what
+ * they take. Undefined for other types and for malformed payloads.
  * @param block a block
  * @returns its balance after and its delta
  * @example const e = balanceEntry(block); e && e.balance === before + e.delta
@@ -164,6 +167,18 @@ export function balanceEntry(block: HalfBlock): BalanceEntry | undefined {
     }
     case REFUND: {
       const r = readRefund(block.payload)
+      return r && { balance: r.balance, delta: r.amount }
+    }
+    case LOCK: {
+      const l = readLock(block)
+      return l && { balance: l.balance, delta: -l.amount }
+    }
+    case REDEEM: {
+      const r = readRedeem(block.payload)
+      return r && { balance: r.balance, delta: r.amount }
+    }
+    case RELEASE: {
+      const r = readRelease(block.payload)
       return r && { balance: r.balance, delta: r.amount }
     }
     default:

@@ -162,7 +162,8 @@ export function rewardPayload(claim: { epoch: number; amount: number; before: nu
  * seq) claiming the same epoch as the earlier, or one more than LATE_CLAIM_EPOCHS behind it.
  * @returns undefined when the evidence proves fraud, else the reason it does not
  */
-export const verifyRewardClaimFraud: FraudVerifier = (blocks) => {
+export const verifyRewardClaimFraud: FraudVerifier = (blocks, _crypto, attachments) => {
+  if ((attachments?.length ?? 0) > 0) return 'reward-claim fraud takes no attachments'
   if (blocks.length !== 2) return 'reward-claim fraud needs exactly two blocks'
   const [a, b] = blocks as [HalfBlock, HalfBlock]
   if (a.type !== REWARD || b.type !== REWARD) return 'both blocks must be rewards'

@@ -1,9 +1,14 @@
 /**
  * Supply audit: replay every chain a store holds and check that supply is conserved — the sum of
  * all balances equals the rewards claimed minus what was burned, counting transfers whose
- * agreement is not (yet) in view as in flight:
+ * agreement is not (yet) in view as in flight, and what open locks still hold:
  *
- *   balances + inFlight − unmatched = rewards − burned
+ *   balances + inFlight − unmatched + locked − unbacked = rewards − burned
+ *
+ * `locked` sums, over the locks in view, the amount minus what was released and redeemed from it;
+ * `unbacked` sums redeems and releases of locks that are not in view (0 in a complete honest view).
+ * A lock that paid out more than it held (a release that contradicted a voucher, which a
+ * 'release-excess' proof shows) is `overdrawn`, and then the equation fails by that much.
  *
  * Each chain counts from seq 1 for as long as it is contiguous and its balances follow (its
  * *valid prefix*; a stored block after a gap or after a balance that does not follow is not
@@ -18,6 +23,7 @@
  * @module
  */
 import { blockHash, equalBytes, nobleCrypto, type BlockStore, type CryptoProvider, type HalfBlock } from '@tally/core'
+import { LOCK, REDEEM, RELEASE, readLock, readRedeem, readRelease } from './lock/lock-payload.js'
 import { BALANCE_TYPES, BURN, REFUND, REWARD, TRANSFER, balanceEntry, readRefund } from './payload.js'
 import { keyString } from './util.js'
 
@@ -39,7 +45,13 @@ export interface SupplyReport {
   readonly unmatched: number
   /** Chains whose valid prefix ends before their last stored block (a gap, a break or a balance that does not follow). */
   readonly truncated: number
-  /** True iff balances + inFlight − unmatched = rewards − burned. */
+  /** What the locks in view still hold: Σ (amount − released − redeemed), over locks not overdrawn. */
+  readonly locked: number
+  /** Sum of redeems and releases whose lock is not in view. */
+  readonly unbacked: number
+  /** Sum of what locks paid out beyond their amount. */
+  readonly overdrawn: number
+  /** True iff balances + inFlight − unmatched + locked − unbacked = rewards − burned. */
   readonly ok: boolean
 }
 
@@ -95,8 +107,46 @@ export async function auditSupply(store: BlockStore, crypto: CryptoProvider = no
     }
     balances += last
   }
-  const ok = balances + inFlight - unmatched === rewards - burned
-  return { chains: prefixes.size, balances, rewards, burned, inFlight, refunded, unmatched, truncated, ok }
+  const { locked, unbacked, overdrawn } = auditLocks(prefixes, counted)
+  const ok = balances + inFlight - unmatched + locked - unbacked === rewards - burned
+  return { chains: prefixes.size, balances, rewards, burned, inFlight, refunded, unmatched, truncated, locked, unbacked, overdrawn, ok }
+}
+
+/** What the locks in the valid prefixes still hold, what was taken from locks not in view, and what locks overpaid. */
+function auditLocks(
+  prefixes: ReadonlyMap<string, HalfBlock[]>,
+  counted: (key: Uint8Array, seq: number, hash?: Uint8Array) => boolean,
+): { locked: number; unbacked: number; overdrawn: number } {
+  const locks = new Map<string, { amount: number; taken: number }>()
+  const slot = (key: Uint8Array, seq: number): string => `${keyString(key)}|${seq}`
+  for (const prefix of prefixes.values()) {
+    for (const block of prefix) {
+      if (block.type === LOCK) locks.set(slot(block.publicKey, block.seq), { amount: readLock(block)!.amount, taken: 0 })
+    }
+  }
+  let unbacked = 0
+  for (const prefix of prefixes.values()) {
+    for (const block of prefix) {
+      if (block.type === RELEASE) {
+        const r = readRelease(block.payload)!
+        const lock = locks.get(slot(block.publicKey, r.lock))
+        if (lock === undefined) unbacked += r.amount
+        else lock.taken += r.amount
+      } else if (block.type === REDEEM) {
+        const r = readRedeem(block.payload)!
+        const lock = counted(r.lock.owner, r.lock.seq, r.lock.hash) ? locks.get(slot(r.lock.owner, r.lock.seq)) : undefined
+        if (lock === undefined) unbacked += r.amount
+        else lock.taken += r.amount
+      }
+    }
+  }
+  let locked = 0
+  let overdrawn = 0
+  for (const { amount, taken } of locks.values()) {
+    if (taken <= amount) locked += amount - taken
+    else overdrawn += taken - amount
+  }
+  return { locked, unbacked, overdrawn }
 }
 
 /** The blocks from seq 1 while contiguous, chained, and with balances that follow. */

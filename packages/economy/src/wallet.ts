@@ -1,6 +1,6 @@
 /**
- * The wallet: an agent's economic operations — claim a reward, send, accept, burn, refund — each
- * making a block whose balance follows from the last one.
+ * The wallet: an agent's economic operations — claim a reward, send, accept, burn, refund, and the
+ * lock operations of lock/lock-wallet.ts — each making a block whose balance follows from the last one.
  *
  * A block's balance follows from the chain's latest balance, so it is computed under the agent's
  * append lock (a payload function given to `propose`/`append`): nothing the node appends meanwhile
@@ -18,6 +18,7 @@ import {
   type Agent,
   type CborValue,
   type HalfBlock,
+  type SigningKey,
   type Transaction,
 } from '@tally/core'
 import { balanceOf, walkBack } from './balance.js'
@@ -28,6 +29,9 @@ import type { MerkleProof } from './merkle.js'
 import { BURN, REFUND, REWARD, TRANSFER, readReward, readTransfer } from './payload.js'
 import { encodeSignatures, type QuorumSignatures } from './quorum.js'
 import { rewardPayload, verifyRewardEvidence } from './reward.js'
+import { voucherAuthority, type RedeemAuthority } from './lock/authority.js'
+import { lockOperations, type LockOperations } from './lock/lock-wallet.js'
+import { createVoucherBook, type VoucherBook } from './lock/voucher-book.js'
 
 /** What a contributor needs to claim an epoch's reward: from its witness, or from the published table. */
 export interface Claim {
@@ -39,8 +43,8 @@ export interface Claim {
   readonly proof: MerkleProof
 }
 
-/** An agent's economic operations, one at a time. */
-export interface Wallet {
+/** An agent's economic operations, one at a time (the lock operations are LockOperations'). */
+export interface Wallet extends LockOperations {
   /** The agent. */
   readonly agent: Agent
   /** The agent's balance (from its latest balance block; 0 before any). */
@@ -97,6 +101,15 @@ export interface WalletOptions {
   community: Community
   /** Where claims' evidence is kept for validators. */
   evidence: EvidenceStore
+  /** The agent's signing key, to sign vouchers and release consents (blocks are signed by the agent). */
+  key?: SigningKey
+  /**
+   * The latest vouchers per lock, signed and accepted (default: a new in-memory book). A payer's
+   * book must be as durable as its chain: what it forgets, its release would take back.
+   */
+  vouchers?: VoucherBook
+  /** Redeem authorities, the same the lock types were given (default: vouchers alone). */
+  authorities?: readonly RedeemAuthority[]
 }
 
 /**
@@ -135,8 +148,30 @@ export function createWallet(options: WalletOptions): Wallet {
     return before - amount
   }
 
+  const take = async (blocks: readonly HalfBlock[]): Promise<void> => {
+    for (const block of blocks) {
+      const known = await agent.store.get(block.publicKey, block.seq)
+      if (known === undefined || !equalBytes(blockHash(known, community.crypto), blockHash(block, community.crypto))) await agent.receive(block)
+    }
+  }
+  const locks = lockOperations({
+    agent,
+    community,
+    key: options.key,
+    vouchers: options.vouchers ?? createVoucherBook(),
+    authorities: new Map((options.authorities ?? [voucherAuthority()]).map((a) => [a.kind, a])),
+    balance,
+    take,
+  })
+
   return Object.freeze({
     agent,
+    lock: (request: Parameters<LockOperations['lock']>[0]) => serialized(() => locks.lock(request)),
+    voucher: (lock: HalfBlock, amount: number) => serialized(() => locks.voucher(lock, amount)),
+    acceptVoucher: (...args: Parameters<LockOperations['acceptVoucher']>) => serialized(() => locks.acceptVoucher(...args)),
+    redeem: (...args: Parameters<LockOperations['redeem']>) => serialized(() => locks.redeem(...args)),
+    consent: (lock: HalfBlock, amount: number) => serialized(() => locks.consent(lock, amount)),
+    release: (...args: Parameters<LockOperations['release']>) => serialized(() => locks.release(...args)),
     balance: () => serialized(balance),
     lastClaimedEpoch: () => serialized(lastClaimedEpoch),
     claim: (claim: Claim) =>

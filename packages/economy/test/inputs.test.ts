@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DecodeError, encodeCanonical } from '@tally/core'
+import { DecodeError, UNILATERAL_KEY, encodeCanonical } from '@tally/core'
 import {
   allocate,
   balanceEntry,
@@ -29,8 +29,17 @@ import {
   decodeSignatures,
   decodeSignedConfig,
   decodeTicketConflict,
+  decodeVoucher,
+  lockView,
   readBurn,
   readRefund,
+  readLock,
+  readRedeem,
+  readRelease,
+  signReleaseConsent,
+  signVoucher,
+  verifyReleaseConsent,
+  verifyVoucher,
   readReward,
   readTransfer,
   verifyCertificate,
@@ -59,6 +68,7 @@ const decoders: [string, (b: Uint8Array) => unknown][] = [
   ['decodeRevocation', decodeRevocation], ['decodeLink', decodeLink], ['decodeReport', decodeReport],
   ['decodeCertificate', decodeCertificate], ['decodeMerkleProof', decodeMerkleProof], ['decodeRewardEvidence', decodeRewardEvidence],
   ['decodeTicketConflict', decodeTicketConflict],
+  ['decodeVoucher', decodeVoucher],
 ]
 for (const [name, decode] of decoders) {
   Decoders(`${name} throws DecodeError or TypeError, nothing else`, () => {
@@ -113,6 +123,24 @@ Checkers('payload readers return undefined for every bad payload', () => {
     assert.is(readBurn(value as never), undefined)
     assert.is(readRefund(value as never), undefined)
     for (const type of ['reward', 'transfer', 'burn', 'refund']) assert.is(balanceEntry({ type, linkSeq: 0, payload: value } as never), undefined)
+    for (const linkPublicKey of [UNILATERAL_KEY, alice.publicKey]) {
+      const block = { type: 'lock', publicKey: alice.publicKey, linkPublicKey, linkSeq: 0, payload: value } as never
+      assert.is(readLock(block), undefined)
+      assert.is(lockView(block), undefined)
+    }
+    assert.is(readRedeem(value as never), undefined)
+    assert.is(readRelease(value as never), undefined)
+    for (const type of ['lock', 'redeem', 'release']) assert.is(balanceEntry({ type, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, payload: value } as never), undefined)
+  }
+})
+
+Checkers('voucher and consent checks answer no', () => {
+  for (const value of BAD) {
+    const v = value as never
+    assert.is(verifyVoucher(v, alice.publicKey), false)
+    assert.is(verifyVoucher({ lock: new Uint8Array(32), amount: 1, counter: 1, signature: v }, alice.publicKey), false)
+    assert.is(verifyReleaseConsent(v, new Uint8Array(32), 1, alice.publicKey), false)
+    assert.is(verifyReleaseConsent(new Uint8Array(64), v, 1, alice.publicKey), false)
   }
 })
 
@@ -136,6 +164,10 @@ Constructors('allocate, createConfig, createKarmaLedger throw TypeError or Range
     ['allocate(karma)', notKarma, (v) => allocate(10, v as never)],
     ['createConfig', BAD, (v) => createConfig(v as never)],
     ['createKarmaLedger', notWindow, (v) => createKarmaLedger({ window: v as never })],
+    ['signVoucher(lock)', BAD.filter((v) => !(v instanceof Uint8Array && v.length === 32)), (v) => signVoucher(alice, { lock: v as never, amount: 1, counter: 1 })],
+    ['signVoucher(amount)', notCount, (v) => signVoucher(alice, { lock: new Uint8Array(32), amount: v as never, counter: 1 })],
+    ['signVoucher(counter)', notCount.concat([0]), (v) => signVoucher(alice, { lock: new Uint8Array(32), amount: 1, counter: v as never })],
+    ['signReleaseConsent(amount)', notCount, (v) => signReleaseConsent(alice, new Uint8Array(32), v as never)],
   ]
   for (const [name, values, fn] of cases) {
     for (const value of values) {
