@@ -12,6 +12,9 @@ export {
   MAX_REQUEST_ID,
   MESSAGE_CODES,
   MessageDecodeError,
+  NOISE_AUTH_BYTES,
+  NOISE_HELLO_BYTES,
+  NOISE_WELCOME_BYTES,
   decodeMessage,
   encodeMessage,
   isHandshakeMessage,
@@ -79,6 +82,7 @@ export {
   type WithoutRequestId,
 } from './wire/session.js'
 export { createSeenCache, type SeenCache, type SeenCacheOptions } from './wire/seen-cache.js'
+export { NOISE_PROTOCOL, type SessionCipher } from './wire/noise.js'
 export { CLOSE_CODES } from './transport/connection-base.js'
 export { systemClock } from './time/system-clock.js'
 export { createVirtualClock, type RunOptions, type Task, type VirtualClock, type VirtualClockOptions } from './time/virtual-time.js'

@@ -351,8 +351,8 @@ Hostile('a list over its limit costs as an oversized frame', async () => {
 
 Hostile('a replayed handshake inside the session: disconnected at once', async () => {
   for (const frame of [
-    encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: alice.crypto.randomBytes(32) }),
-    encodeMessage({ type: 'auth', signature: new Uint8Array(64) }),
+    encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: alice.crypto.randomBytes(32), noise: alice.crypto.randomBytes(32) }),
+    encodeMessage({ type: 'auth', signature: new Uint8Array(64), noise: new Uint8Array(64) }),
   ]) {
     const h = await hostile()
     h.raw.send(frame)

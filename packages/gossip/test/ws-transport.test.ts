@@ -137,7 +137,7 @@ Hostile('garbage before any handshake, and a replayed hello, never crash the ser
   const codes: number[] = []
   garbage.onClose((i) => void codes.push(i.code))
   garbage.send(randomBytes(500))
-  const hello = encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: new Uint8Array(32).fill(42) })
+  const hello = encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: new Uint8Array(32).fill(42), noise: new Uint8Array(32).fill(9) })
   const first = await t.connect(s.address)
   first.onFrame(() => undefined)
   first.send(hello)
