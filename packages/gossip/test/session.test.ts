@@ -22,6 +22,7 @@ import {
   type Session,
   type SessionCloseInfo,
   type SessionMessage,
+  type MemoryNetworkOptions,
   type SessionOptions,
 } from '@tally/gossip'
 import { alice, block, bob, chain, connectedPair, rejection, sessionPair } from './helpers.ts'
@@ -445,8 +446,8 @@ Hostile('a flood of requests never queues work: over the incoming cap they are a
 const Sealed = suite('session: encrypted frames')
 
 /** A session pair whose client connection lets the test rewrite each sealed frame it sends. */
-async function tapped(options: Partial<SessionOptions> = {}) {
-  const pair = await sessionPair(options)
+async function tapped(options: Partial<SessionOptions> = {}, network: MemoryNetworkOptions = {}) {
+  const pair = await sessionPair(options, network)
   const wire: Uint8Array[] = []
   const deliver = pair.clientConn.send.bind(pair.clientConn)
   let rewrite: (frame: Uint8Array, index: number) => Uint8Array[] = (f) => [f]
@@ -567,6 +568,20 @@ Sealed('a reordered frame closes the session, and so does a frame missing from t
   await dropped.net.clock.runUntilIdle()
   assert.equal(seqs(dropped.handled), [1])
   unauthenticated(dropped)
+})
+
+Sealed('what comes from below the cipher is never blamed on the peer: frames over the transport\'s or the session\'s limit', async () => {
+  // injected by whoever is on the path: the peer cannot be told from them, so no ban follows
+  const atTransport = await tapped()
+  atTransport.deliver(new Uint8Array(atTransport.server.limits.maxFrameBytes + 1))
+  await atTransport.net.clock.runUntilIdle()
+  assert.is(atTransport.closed()?.code, 1009)
+  assert.is(atTransport.closed()?.misbehaviour, undefined)
+  const atSession = await tapped({}, { maxFrameBytes: 1024 * 1024 })
+  atSession.deliver(new Uint8Array(200 * 1024))
+  await atSession.net.clock.runUntilIdle()
+  unauthenticated(atSession)
+  assert.is(atSession.server.stats.malformed, 0, 'not opened, so not counted as the peer\'s')
 })
 
 Sealed('a frame from another session between the same two agents is refused too', async () => {

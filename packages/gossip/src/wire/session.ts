@@ -3,15 +3,16 @@
  * handshake. It turns frames into typed messages and back, matches replies to requests, and limits
  * everything the peer can make this node do:
  *
- * - frame size (limits.maxFrameBytes), checked before anything else;
  * - encryption: with the handshake's Noise ciphers (openSession, or `cipher` from performHandshake's
  *   result) every frame sent is sealed and every frame received opened, in order, before anything
  *   else reads it. A frame that fails to open — altered, injected, replayed, reordered or dropped on
  *   the way — closes the session at once with 1007 (invalid data) and `unauthenticated` in its close
  *   info. That is not counted as the peer's misbehaviour: an attacker on the path can cause it, and
- *   must not get an honest key banned. A message is then at most maxFrameBytes − 16 bytes (the tag);
- *   the frame on the wire, what transports limit, stays within maxFrameBytes. Without a cipher
- *   (createSession for a simulation, keys known by construction) frames travel in the clear;
+ *   must not get an honest key banned (nor can a transport's own fault closes, below the cipher).
+ *   A message is then at most maxFrameBytes − 16 bytes (the tag); the frame on the wire, what
+ *   transports limit, stays within maxFrameBytes. Without a cipher (createSession for a simulation,
+ *   keys known by construction) frames travel in the clear;
+ * - frame size (limits.maxFrameBytes), checked first (once opened, when encrypted);
  * - messages and bytes per second (two token buckets on the Clock): frames over the rate are
  *   dropped unread and cost `floodCost` each, so a flood ends in a disconnect;
  * - decode: a malformed message costs `malformedCost` (`oversizedCost` when a list is over its
@@ -38,7 +39,8 @@
  * closes the connection with 1008 and reports `misbehaviour` in its close info, so the node can
  * refuse the key for a while. A connection that its transport closed for the peer's fault (a
  * frame over the transport's limit 1009, a protocol error 1002, a text frame 1003, invalid data
- * 1007, a policy breach 1008 such as a peer that never reads) is reported as misbehaviour too.
+ * 1007, a policy breach 1008 such as a peer that never reads) is reported as misbehaviour too, in a
+ * session without encryption.
  * Nothing a peer sends can throw out of the session or make it wait: every check is synchronous
  * and bounded, and handler errors go to `onError`.
  * @module
@@ -518,16 +520,12 @@ class PeerSession implements Session {
     const now = this.#clock.now()
     stats.framesIn++
     stats.bytesIn += frame.length
-    if (frame.length > limits.maxFrameBytes) {
-      // (encrypted, it is not opened: its nonce is skipped, so the peer's next frame fails to open)
-      stats.malformed++
-      this.penalize(limits.oversizedCost, `a frame of ${frame.length} bytes over the limit of ${limits.maxFrameBytes}`)
-      return
-    }
     const wireBytes = frame.length
     if (this.#cipher !== undefined) {
-      // every frame is opened, in order, even one the rate limit will drop: skipping one would
-      // break the nonce sequence. The work is bounded: a flood is cut off after ~50 dropped frames
+      // opened first, so that whatever is blamed on the peer below is known to come from it; and
+      // every frame, in order, even one the limits will drop: skipping one would break the nonce
+      // sequence. The work is bounded by the transport's frame limit, and a flood is cut off after
+      // ~50 frames over the rate
       let plain: Uint8Array | undefined
       try {
         plain = this.#cipher.open(frame)
@@ -543,6 +541,11 @@ class PeerSession implements Session {
         return
       }
       frame = plain
+    }
+    if (wireBytes > limits.maxFrameBytes) {
+      stats.malformed++
+      this.penalize(limits.oversizedCost, `a frame of ${wireBytes} bytes over the limit of ${limits.maxFrameBytes}`)
+      return
     }
     if (!this.#underRate(wireBytes, now)) {
       stats.rateLimited++
@@ -779,8 +782,10 @@ class PeerSession implements Session {
 
   /** The connection closed (either side): finish, then tell the handler once. */
   #ended(info: CloseInfo): void {
-    // closed by our transport, not by us: for the peer's fault when the code says so
-    if (!this.#closed && info.local && this.#misbehaviour === undefined && FAULT_CODES.has(info.code)) {
+    // closed by our transport, not by us: for the peer's fault when the code says so. Not when
+    // encrypted: below the cipher nothing is known to come from the peer (anyone on the path can
+    // send an oversized or a text frame), and what is not authenticated is not blamed on a key
+    if (!this.#closed && info.local && this.#misbehaviour === undefined && this.#cipher === undefined && FAULT_CODES.has(info.code)) {
       this.#misbehaviour = `closed by the transport (${info.code}${info.reason ? `: ${info.reason}` : ''})`
     }
     this.#shutdown(info.code, info.reason)
