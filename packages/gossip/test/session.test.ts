@@ -615,6 +615,12 @@ Sealed('the tag counts in the frame limit: a message may take maxFrameBytes - 16
   assert.is(t.wire.at(-1)!.length, maxFrameBytes, 'the sealed frame is the limit exactly')
   assert.equal(seqs(t.handled), [1])
   assert.ok(t.server.open)
+  // the smallest frame limit allowed: its messages are 16 bytes under what resolveLimits accepts
+  const smallest = await tapped({ limits: { maxFrameBytes: 64 * 1024 + 256 } })
+  smallest.client.send(push(1))
+  await smallest.net.clock.runUntilIdle()
+  assert.equal(seqs(smallest.handled), [1])
+  assert.ok(smallest.server.open)
 })
 
 Sealed('a session whose nonces run out closes instead of reusing one', async () => {

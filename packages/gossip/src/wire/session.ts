@@ -62,7 +62,7 @@ import {
 import { CLOSE_CODES, FAULT_CODES } from '../transport/connection-base.js'
 import { performHandshake, PROTOCOL_VERSION, type HandshakeOptions } from './handshake.js'
 import type { SessionCipher } from './noise.js'
-import { resolveLimits, type Limits } from './limits.js'
+import { resolveLimits, sealedLimits, type Limits } from './limits.js'
 import {
   MAX_REQUEST_ID,
   decodeMessage,
@@ -799,23 +799,6 @@ class PeerSession implements Session {
       )
     }
   }
-}
-
-const sealed = new WeakMap<Readonly<Limits>, Readonly<Limits>>()
-
-/**
- * The limits of messages inside sealed frames: maxFrameBytes less the cipher's overhead, so that a
- * sealed frame stays within maxFrameBytes on the wire (one object per Limits, shared by sessions).
- */
-function sealedLimits(limits: Readonly<Limits>, overhead: number): Readonly<Limits> {
-  let out = sealed.get(limits)
-  if (out === undefined || out.maxFrameBytes !== limits.maxFrameBytes - overhead) {
-    // not through resolveLimits: its lower bound is for the frame; the fraud proof's 64 KiB still
-    // fits, with 240 bytes of the bound's 256 left for the envelope
-    out = Object.freeze({ ...limits, maxFrameBytes: limits.maxFrameBytes - overhead })
-    sealed.set(limits, out)
-  }
-  return out
 }
 
 /**
