@@ -6,6 +6,7 @@
 //   in:   {"id":n,"cmd":"connect","address":..}                    out: {"id":n,"ok":true}
 //         {"id":n,"cmd":"burst","key":hex,"count":c,"parallel":p}    {"id":n,"ok":true,"ms":t,"done":d}
 //         {"id":n,"cmd":"memory"}                                    {"id":n,"ok":true,"heap":..,"rss":..,"peers":..}
+//         {"id":n,"cmd":"cpu"}                                       {"id":n,"ok":true,"us":t} (user + system CPU so far)
 //         (stdin closed)                                             closes the node, exits 0
 // Files named _*.ts are not benchmark groups (bench/run.mjs skips them).
 import { createInterface } from 'node:readline'
@@ -61,6 +62,10 @@ async function run(m: { cmd: string; [k: string]: unknown }): Promise<object> {
         }),
       )
       return { ms: performance.now() - t0, done }
+    }
+    case 'cpu': {
+      const { user, system } = process.cpuUsage()
+      return { us: user + system }
     }
     case 'memory': {
       globalThis.gc?.()

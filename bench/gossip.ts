@@ -25,26 +25,33 @@
 // every honest peer must receive every proof (~400 B) at least once, ~400 KB per peer in all. The
 // default 150 s of transactions (+ 8 s settle) is ~7 forks per second network-wide; the bytes
 // figure also prints each fork's cost per peer and the bytes by kind, to carry to other rates.
+// The ws transactions are encrypted (Noise, as every handshaked session) and their figure carries
+// ratio_to_in_process: the ws rate over the rate of the same two-party transactions between two
+// agents in this process (memory stores, same provider, one at a time on one thread), measured in
+// the same run just before and just after the ws burst (the mean of the two), so that the ratio
+// says what the network (sockets, codec, sessions, encryption, two processes) costs or gains.
 // Knobs: BENCH_GOSSIP_10K_S (simulated seconds of transactions at 10,000 peers, default 150),
 // BENCH_GOSSIP_1K_S (at 1,000, default 4: the real code spends ~0.5 ms per peer per fork on the
 // proof, so the run's cost is the 100 forks' floods, ~3 minutes), BENCH_GOSSIP_WS_TX (default 20,000 transactions),
-// BENCH_GOSSIP_CONNS (default 1,000 connections), BENCH_GOSSIP_PARTS (default sim,sim10k,ws,witness).
+// BENCH_GOSSIP_CONNS (default 1,000 connections), BENCH_GOSSIP_IN_PROCESS_MS (default 2000 each, before
+// and after), BENCH_GOSSIP_PARTS (default sim,sim10k,ws,witness; ws-tx is the ws transactions alone).
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
-import { identityFromSeed, signBlock } from '@tally/core'
-import { createSession, performHandshake, type Session } from '@tally/gossip'
+import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, signBlock } from '@tally/core'
+import { NOISE_PROTOCOL, createSession, performHandshake, type Session } from '@tally/gossip'
 import { createSimCrypto, createSimulator, runContrib, runGossipModel, type ContribResult } from '@tally/gossip/sim'
 import { createWsTransport } from '@tally/gossip/ws'
 import { defaultCrypto } from '@tally/node'
-import { emit, knob, note, round } from './lib.js'
+import { emit, knob, measure, note, round } from './lib.js'
 
 const SECONDS_10K = knob('BENCH_GOSSIP_10K_S', 150, 'positive-number')
 const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 4, 'positive-number')
 const WS_TX = knob('BENCH_GOSSIP_WS_TX', 20_000, 'positive-number')
 const CONNS = knob('BENCH_GOSSIP_CONNS', 1000, 'positive-number')
+const IN_PROCESS_MS = knob('BENCH_GOSSIP_IN_PROCESS_MS', 2000)
 const PARTS = new Set((process.env['BENCH_GOSSIP_PARTS'] ?? 'sim,sim10k,ws,witness').split(','))
 const SETTLE_MS = { model: 8000, real: 5000 } as const
 const GOSSIP = { fraudFanout: 8 }
@@ -124,10 +131,12 @@ if (PARTS.has('sim10k')) {
   })
 }
 
-if (PARTS.has('ws')) {
-  note(`gossip bench: ws on loopback, two processes, ${WS_TX} transactions`)
+if (PARTS.has('ws') || PARTS.has('ws-tx')) {
+  note(`gossip bench: ws on loopback, two processes, ${WS_TX} transactions, encrypted; in process before and after`)
   await wsTransactions()
+}
 
+if (PARTS.has('ws')) {
   note(`gossip bench: memory per ws connection, ${CONNS} connections to one node`)
   await wsConnections()
 }
@@ -261,19 +270,56 @@ async function wsTransactions(): Promise<void> {
   try {
     await a.call('connect', { address: b.address })
     await a.call('burst', { key: b.key, count: 2000, parallel: 64 }) // warm-up: JIT, socket buffers
+    const before = await inProcessTransactions() // the peers are idle meanwhile
+    const cpu = async (): Promise<number> => ((await a.call('cpu'))['us'] as number) + ((await b.call('cpu'))['us'] as number)
+    const cpu0 = await cpu()
     const r = await a.call('burst', { key: b.key, count: WS_TX, parallel: 64 })
+    const wsCpuUs = (await cpu()) - cpu0
+    const after = await inProcessTransactions()
     const ms = r['ms'] as number
-    emit('gossip.ws_tx_per_s', (WS_TX * 1000) / ms, 'tx/s', {
+    const ws = (WS_TX * 1000) / ms
+    const inProcess = (before.perSecond + after.perSecond) / 2
+    const inProcessCpuUs = (before.cpuUsPerTx + after.cpuUsPerTx) / 2
+    emit('gossip.ws_tx_per_s', ws, 'tx/s', {
       processes: 2,
       in_flight: 64,
       transactions: WS_TX,
       provider: defaultCrypto().name,
       store: 'memory',
-      what: 'transact() resolved (proposal out, agreement back, both validated and stored) over one ws session',
+      encryption: NOISE_PROTOCOL,
+      in_process_tx_per_s: Math.round(inProcess),
+      in_process_drift: round(after.perSecond / before.perSecond, 3),
+      ratio_to_in_process: round(ws / inProcess, 3),
+      // CPU time per transaction, both processes together: steadier than rates on a shared machine
+      cpu_us_per_tx: Math.round(wsCpuUs / WS_TX),
+      in_process_cpu_us_per_tx: Math.round(inProcessCpuUs),
+      what: 'transact() resolved (proposal out, agreement back, both validated and stored) over one encrypted ws session; in process: the same transactions between two agents on one thread',
     })
   } finally {
     await Promise.all([a.stop(), b.stop()])
   }
+}
+
+/**
+ * Two-party transactions between two agents in this process, one at a time on one thread, as
+ * bench/core.ts's `core.tx_per_s.memory.serial` measures them: propose (A), agree (B validates and
+ * countersigns), complete (A validates and stores); the block type of the ws peers, no rules.
+ * @returns transactions per second over IN_PROCESS_MS (after a warm-up), and CPU µs per transaction
+ */
+async function inProcessTransactions(): Promise<{ perSecond: number; cpuUsPerTx: number }> {
+  const crypto = defaultCrypto()
+  const types = createBlockTypes([{ name: 'tx' }])
+  const agent = (n: number) => createAgent({ head: 'local', identity: identityFromSeed(new Uint8Array(32).fill(n), crypto), store: createMemoryStore({ crypto }), types })
+  const a = agent(51)
+  const b = agent(52)
+  let n = 0
+  const transact = async (): Promise<void> => void (await a.complete(await b.agree(await a.propose(b.publicKey, 'tx', ++n))))
+  for (let i = 0; i < 500; i++) await transact() // warm-up (measure's own is not in the CPU count below)
+  const start = n
+  const cpu0 = process.cpuUsage()
+  const m = await measure(transact, { minMs: IN_PROCESS_MS, warmupMs: 1 })
+  const cpu = process.cpuUsage(cpu0)
+  return { perSecond: m.perSecond, cpuUsPerTx: (cpu.user + cpu.system) / (n - start) }
 }
 
 async function wsConnections(): Promise<void> {
@@ -291,7 +337,7 @@ async function wsConnections(): Promise<void> {
           const identity = identityFromSeed(seed, crypto)
           const conn = await transport.connect(server.address)
           const r = await performHandshake(conn, { identity })
-          sessions.push(createSession(conn, { peerKey: r.peerKey, onMessage: () => undefined }))
+          sessions.push(createSession(conn, { peerKey: r.peerKey, cipher: r.cipher, onMessage: () => undefined }))
         }),
       )
     }

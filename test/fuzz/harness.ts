@@ -112,9 +112,9 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const receiver = createAgent({ head: 'local', identity: identityFromSeed(seed(3), crypto), store: createMemoryStore({ crypto }), types })
 
   const messages: Message[] = [
-    { type: 'hello', versions: [1], publicKey: honest.publicKey, challenge: seed(7) },
-    { type: 'welcome', versions: [1], version: 1, publicKey: other.publicKey, challenge: seed(8), signature: new Uint8Array(64).fill(5) },
-    { type: 'auth', signature: new Uint8Array(64).fill(6) },
+    { type: 'hello', versions: [1], publicKey: honest.publicKey, challenge: seed(7), noise: seed(9) },
+    { type: 'welcome', versions: [1], version: 1, publicKey: other.publicKey, challenge: seed(8), signature: new Uint8Array(64).fill(5), noise: new Uint8Array(96).fill(7) },
+    { type: 'auth', signature: new Uint8Array(64).fill(6), noise: new Uint8Array(64).fill(8) },
     { type: 'error', requestId: 3, code: 'refused', reason: 'no' },
     { type: 'proposal', requestId: 1, block: blocks.honest[2]!, context: [blocks.honest[1]!] },
     { type: 'agreement', requestId: 1, block: blocks.honest[3]! },

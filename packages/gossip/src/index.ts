@@ -14,6 +14,9 @@ export {
   MESSAGE_CODES,
   MessageDecodeError,
   PROTOCOL_NAME,
+  NOISE_AUTH_BYTES,
+  NOISE_HELLO_BYTES,
+  NOISE_WELCOME_BYTES,
   decodeMessage,
   encodeMessage,
   isHandshakeMessage,
@@ -82,6 +85,7 @@ export {
   type WithoutRequestId,
 } from './wire/session.js'
 export { createSeenCache, type SeenCache, type SeenCacheOptions } from './wire/seen-cache.js'
+export { NOISE_PROTOCOL, type SessionCipher } from './wire/noise.js'
 export { CLOSE_CODES } from './transport/connection-base.js'
 export { systemClock } from './time/system-clock.js'
 export { createVirtualClock, type RunOptions, type Task, type VirtualClock, type VirtualClockOptions } from './time/virtual-time.js'

@@ -5,7 +5,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ClosedError, RefusedError, createIdentity, domainTag, equalBytes, toHex, type Connection, type Identity, type SeedIdentity } from '@tally/core'
+import { ClosedError, RefusedError, concatBytes, createIdentity, domainTag, encodeCanonical, equalBytes, toHex, type Connection, type Identity, type SeedIdentity } from '@tally/core'
 import {
   HandshakeError,
   createSeenCache,
@@ -19,6 +19,7 @@ import {
   type Message,
   type WelcomeMessage,
 } from '@tally/gossip'
+import { NoiseHandshake, keyPairFromSecret } from '../src/wire/noise.js'
 import { alice, bob, carol, connectedPair, mallory, rejection } from './helpers.ts'
 
 /** Run both sides of a handshake to the end. */
@@ -108,6 +109,18 @@ Success('a key that fails to sign fails the handshake and closes the connection'
   assert.not.ok(serverConn.open)
 })
 
+Success('both sides get the session\'s Noise ciphers: what one seals the other opens, once and in order', async () => {
+  const { c, s } = await both({ identity: alice }, { identity: bob })
+  if (c.status !== 'fulfilled' || s.status !== 'fulfilled') return assert.unreachable('the handshake failed')
+  const text = new TextEncoder().encode('hello bob')
+  const sealed = c.value.cipher.seal(text)
+  assert.is(sealed.length, text.length + 16)
+  assert.is.not(toHex(sealed.subarray(0, text.length)), toHex(text), 'encrypted')
+  assert.equal(s.value.cipher.open(sealed), text)
+  assert.is(s.value.cipher.open(sealed), undefined, 'not twice')
+  assert.equal(c.value.cipher.open(s.value.cipher.seal(text)), text, 'and back')
+})
+
 Success('the highest common version is chosen', async () => {
   const { c, s } = await both({ identity: alice, versions: [5, 3, 2, 1] }, { identity: bob, versions: [4, 3, 1] })
   assert.is(c.status === 'fulfilled' && c.value.version, 3)
@@ -123,7 +136,7 @@ Success('two handshakes between the same agents get different session ids', asyn
   }
 })
 
-Success('what is signed: domain tag, then a hash binding role, version, both version lists, keys and challenges', () => {
+Success('what is signed: domain tag, then a hash binding role, version, both version lists, keys, challenges and the Noise hash', () => {
   const t: HandshakeTranscript = {
     version: 1,
     initiatorVersions: [1],
@@ -132,6 +145,7 @@ Success('what is signed: domain tag, then a hash binding role, version, both ver
     responderKey: bob.publicKey,
     initiatorChallenge: new Uint8Array(32).fill(1),
     responderChallenge: new Uint8Array(32).fill(2),
+    noiseHash: new Uint8Array(32).fill(9),
   }
   const tag = domainTag('handshake')
   const i = handshakeSignable('initiator', t, alice.crypto)
@@ -147,6 +161,7 @@ Success('what is signed: domain tag, then a hash binding role, version, both ver
     { responderKey: carol.publicKey },
     { initiatorChallenge: new Uint8Array(32).fill(3) },
     { responderChallenge: new Uint8Array(32).fill(3) },
+    { noiseHash: new Uint8Array(32).fill(3) },
   ]
   for (const v of variants) {
     assert.is.not(toHex(handshakeSignable('initiator', { ...t, ...v }, alice.crypto)), toHex(i), `${Object.keys(v)[0]} is bound`)
@@ -178,81 +193,84 @@ Refused('our own key ("self") and a key refused by policy ("policy")', async () 
   refusedWith(policy.c, 'peer-refused')
 })
 
+/** An identity that claims `claimed`'s key but signs with `signer`'s: it runs the whole handshake, Noise included. */
+function impostor(claimed: SeedIdentity, signer: SeedIdentity): Identity {
+  return createIdentity({ publicKey: claimed.publicKey, sign: (m) => signer.sign(m) })
+}
+
 Refused('an impostor initiator: claims alice\'s key, cannot sign for it ("bad-signature")', async () => {
   const { net, client, server } = await connectedPair()
   const hs = settle(performHandshake(server, { identity: bob, clock: net.clock }))
-  const got: Uint8Array[] = []
-  client.onFrame((f) => got.push(f))
-  client.send(encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: new Uint8Array(32).fill(7) }))
-  await net.clock.runFor(200)
-  const welcome = decoded(got[0]!) as WelcomeMessage
-  assert.is(welcome.type, 'welcome')
-  const t: HandshakeTranscript = {
-    version: 1,
-    initiatorVersions: [1],
-    responderVersions: welcome.versions,
-    initiatorKey: alice.publicKey,
-    responderKey: welcome.publicKey,
-    initiatorChallenge: new Uint8Array(32).fill(7),
-    responderChallenge: welcome.challenge,
-  }
-  client.send(encodeMessage({ type: 'auth', signature: mallory.sign(handshakeSignable('initiator', t, mallory.crypto)) }))
-  await net.clock.runFor(200)
+  const hc = settle(performHandshake(client, { identity: impostor(alice, mallory), clock: net.clock }))
+  await net.clock.runFor(400)
   refusedWith(await hs, 'bad-signature')
   assert.not.ok(server.open)
+  assert.is((await hc).status, 'fulfilled', 'the initiator is done once it sent its auth; its session sees the close')
 })
 
 Refused('an impostor responder: claims bob\'s key, cannot sign for it ("bad-signature")', async () => {
   const { net, client, server } = await connectedPair()
   const hc = settle(performHandshake(client, { identity: alice, clock: net.clock, expectedPeer: bob.publicKey }))
-  const got: Uint8Array[] = []
-  server.onFrame((f) => got.push(f))
-  await net.clock.runFor(100)
-  const hello = decoded(got[0]!)
-  assert.is(hello.type, 'hello')
-  if (hello.type !== 'hello') return
-  const challenge = alice.crypto.randomBytes(32)
-  const t: HandshakeTranscript = {
-    version: 1,
-    initiatorVersions: hello.versions,
-    responderVersions: [1],
-    initiatorKey: hello.publicKey,
-    responderKey: bob.publicKey,
-    initiatorChallenge: hello.challenge,
-    responderChallenge: challenge,
-  }
-  server.send(encodeMessage({ type: 'welcome', versions: [1], version: 1, publicKey: bob.publicKey, challenge, signature: mallory.sign(handshakeSignable('responder', t, mallory.crypto)) }))
-  await net.clock.runFor(200)
+  const hs = settle(performHandshake(server, { identity: impostor(bob, mallory), clock: net.clock }))
+  await net.clock.runFor(400)
   refusedWith(await hc, 'bad-signature')
+  assert.is((await hs).status, 'rejected')
+})
+
+Refused('a relay that runs its own Noise with each side, passing the signatures on: refused ("bad-signature")', async () => {
+  // on the path between alice and bob, it swaps every Noise message for its own: a Noise run with
+  // bob as alice's stand-in, another with alice as bob's. Each run is valid Noise, but bob's
+  // signature covers bob's run (its handshake hash), not the one alice sees
+  const { net, client, server } = await connectedPair()
+  const prologue = (m: Message & { type: 'hello' }): Uint8Array => concatBytes(domainTag('handshake'), encodeCanonical(['prologue', [...m.versions], m.publicKey, m.challenge]))
+  const fresh = (): ReturnType<typeof keyPairFromSecret> => keyPairFromSecret(crypto.getRandomValues(new Uint8Array(32)))
+  let toBob: NoiseHandshake | undefined
+  let toAlice: NoiseHandshake | undefined
+  let relayedWelcome = false
+  const fromAlice = client.send.bind(client)
+  client.send = (frame) => {
+    const m = decoded(frame)
+    if (m.type !== 'hello') return fromAlice(frame)
+    toBob = new NoiseHandshake({ initiator: true, prologue: prologue(m), staticKey: fresh() })
+    toAlice = new NoiseHandshake({ initiator: false, prologue: prologue(m), staticKey: fresh() })
+    assert.ok(toAlice.readMessage(m.noise) !== undefined)
+    return fromAlice(encodeMessage({ ...m, noise: toBob.writeMessage()! }))
+  }
+  const fromBob = server.send.bind(server)
+  server.send = (frame) => {
+    const m = decoded(frame)
+    if (m.type !== 'welcome') return fromBob(frame)
+    relayedWelcome = toBob!.readMessage(m.noise) !== undefined
+    return fromBob(encodeMessage({ ...m, noise: toAlice!.writeMessage()! }))
+  }
+  const hc = settle(performHandshake(client, { identity: alice, clock: net.clock, expectedPeer: bob.publicKey }))
+  const hs = settle(performHandshake(server, { identity: bob, clock: net.clock }))
+  await net.clock.runFor(400)
+  assert.ok(relayedWelcome, 'the relay\'s Noise run with bob is valid')
+  refusedWith(await hc, 'bad-signature')
+  assert.match(reasonOf(await hc).message, /signature does not verify/, 'refused for the signature, not for Noise')
+  assert.is((await hs).status, 'rejected')
 })
 
 Refused('a downgrade: a welcome choosing a lower version than the highest common one', async () => {
   const { net, client, server } = await connectedPair()
-  const hc = settle(performHandshake(client, { identity: alice, clock: net.clock, versions: [2, 1] }))
-  const got: Uint8Array[] = []
-  server.onFrame((f) => got.push(f))
-  await net.clock.runFor(100)
-  const hello = decoded(got[0]!)
-  if (hello.type !== 'hello') return assert.unreachable('hello expected')
-  const challenge = alice.crypto.randomBytes(32)
-  const t: HandshakeTranscript = {
-    version: 1,
-    initiatorVersions: hello.versions,
-    responderVersions: [2, 1],
-    initiatorKey: hello.publicKey,
-    responderKey: bob.publicKey,
-    initiatorChallenge: hello.challenge,
-    responderChallenge: challenge,
+  // on the path: version 2 is struck from alice's hello, so bob, who speaks 2 and 1, honestly
+  // chooses and signs version 1 while both speak 2
+  const send = client.send.bind(client)
+  client.send = (frame) => {
+    const m = decoded(frame)
+    return send(m.type === 'hello' ? encodeMessage({ ...m, versions: [1] }) : frame)
   }
-  // a validly signed welcome, but version 1 while both speak 2
-  server.send(encodeMessage({ type: 'welcome', versions: [2, 1], version: 1, publicKey: bob.publicKey, challenge, signature: bob.sign(handshakeSignable('responder', t, bob.crypto)) }))
-  await net.clock.runFor(200)
+  const hc = settle(performHandshake(client, { identity: alice, clock: net.clock, versions: [2, 1] }))
+  const hs = settle(performHandshake(server, { identity: bob, clock: net.clock, versions: [2, 1] }))
+  await net.clock.runFor(300)
   refusedWith(await hc, 'version')
+  assert.is((await hs).status, 'rejected')
 })
 
 Refused('a frame that is not the expected step, oversized, or malformed ("protocol")', async () => {
   for (const frame of [
-    encodeMessage({ type: 'auth', signature: new Uint8Array(64) }), // auth before hello
+    encodeMessage({ type: 'auth', signature: new Uint8Array(64), noise: new Uint8Array(64) }), // auth before hello
     encodeMessage({ type: 'heads', requestId: 0, heads: [{ publicKey: alice.publicKey, seq: 1, hash: new Uint8Array(32) }] }), // a session message
     new Uint8Array(2000).fill(0x41), // over maxHandshakeFrameBytes
     Uint8Array.from([0xff, 0x00]), // not CBOR

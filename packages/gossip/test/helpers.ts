@@ -84,8 +84,8 @@ export async function connectedPair(options: MemoryNetworkOptions = {}): Promise
 }
 
 /**
- * Two sessions (alice dials bob) over a handshake on a memory network.
- * `options` go to both sessions; `serverOptions` to bob's only.
+ * Two sessions (alice dials bob) over a handshake on a memory network, encrypted with its ciphers.
+ * `options` go to both sessions.
  */
 export async function sessionPair(
   options: Partial<SessionOptions> = {},
@@ -97,8 +97,8 @@ export async function sessionPair(
   const hs = performHandshake(serverConn, { identity: bob, clock })
   await clock.runUntilIdle()
   const [rc, rs] = await Promise.all([hc, hs])
-  const client = createSession(clientConn, { clock, ...options, peerKey: rc.peerKey, version: rc.version, sessionId: rc.sessionId })
-  const server = createSession(serverConn, { clock, ...options, peerKey: rs.peerKey, version: rs.version, sessionId: rs.sessionId })
+  const client = createSession(clientConn, { clock, ...options, peerKey: rc.peerKey, version: rc.version, sessionId: rc.sessionId, cipher: rc.cipher })
+  const server = createSession(serverConn, { clock, ...options, peerKey: rs.peerKey, version: rs.version, sessionId: rs.sessionId, cipher: rs.cipher })
   return { net, client, server, clientConn, serverConn }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The package's main entry and its browser WebSocket build are isomorphic: following every
  * import from the built files, nothing reaches a `node:` module or `ws`; the only packages used
- * are @tally/core and lru-cache (which picks its own browser build). The public API is what the
+ * are @tally/core, lru-cache (which picks its own browser build) and @noble's ciphers, curves and
+ * hashes for Noise, whose own files reach no `node:` module either. The public API is what the
  * README documents.
  */
 import { suite } from 'uvu'
@@ -14,11 +15,11 @@ import * as gossip from '@tally/gossip'
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '../dist')
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s+['"]([^'"]+)['"]/g
 
-/** Every module reached from `entry` inside dist, and every specifier that leaves it. */
+/** Every module reached from `entry` inside dist (or from an absolute path), and every specifier that leaves it. */
 function graph(entry: string): { files: string[]; external: Set<string> } {
   const files: string[] = []
   const external = new Set<string>()
-  const todo = [join(dist, entry)]
+  const todo = [entry.startsWith('/') ? entry : join(dist, entry)]
   while (todo.length > 0) {
     const file = todo.pop()!
     if (files.includes(file)) continue
@@ -43,7 +44,23 @@ Iso('index.js reaches no node: module and no ws', () => {
   const { files, external } = graph('index.js')
   assert.ok(files.length >= 10, `followed ${files.length} files`)
   assert.ok(!files.some((f) => f.includes('ws-transport') || f.includes('ws-connection')), 'no WebSocket code in the main entry')
-  assert.equal([...external].sort(), ['@tally/core', 'lru-cache'])
+  const packages = [...external].map((s) => s.split('/').slice(0, s.startsWith('@') ? 2 : 1).join('/'))
+  assert.equal([...new Set(packages)].sort(), ['@noble/ciphers', '@noble/curves', '@noble/hashes', '@tally/core', 'lru-cache'])
+})
+
+Iso('the @noble modules that Noise uses reach no node: module, and no package beyond @noble', () => {
+  const { external } = graph('index.js')
+  const todo = [...external].filter((s) => s.startsWith('@noble/'))
+  assert.ok(todo.length >= 3, todo.join(', '))
+  const done = new Set<string>()
+  for (let spec = todo.pop(); spec !== undefined; spec = todo.pop()) {
+    if (done.has(spec)) continue
+    done.add(spec)
+    const reached = graph(fileURLToPath(import.meta.resolve(spec)))
+    const outside = [...reached.external].filter((s) => !s.startsWith('@noble/'))
+    assert.equal(outside, [], `${spec} imports ${outside.join(', ')}`)
+    todo.push(...reached.external)
+  }
 })
 
 Iso('ws-transport.browser.js reaches no node: module and no ws', () => {

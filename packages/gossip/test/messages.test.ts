@@ -20,6 +20,9 @@ import {
   DEFAULT_LIMITS,
   MESSAGE_CODES,
   MessageDecodeError,
+  NOISE_AUTH_BYTES,
+  NOISE_HELLO_BYTES,
+  NOISE_WELCOME_BYTES,
   decodeMessage,
   encodeMessage,
   peekMessageType,
@@ -41,9 +44,9 @@ const proof = createFraudProof('double-sign', [forkA, forkB])
 
 /** One message of every type. */
 const SAMPLES: Message[] = [
-  { type: 'hello', versions: [3, 1], publicKey: key(1), challenge: key(2) },
-  { type: 'welcome', versions: [2, 1], version: 2, publicKey: key(3), challenge: key(4), signature: new Uint8Array(64).fill(5) },
-  { type: 'auth', signature: new Uint8Array(64).fill(6) },
+  { type: 'hello', versions: [3, 1], publicKey: key(1), challenge: key(2), noise: key(10) },
+  { type: 'welcome', versions: [2, 1], version: 2, publicKey: key(3), challenge: key(4), signature: new Uint8Array(64).fill(5), noise: new Uint8Array(96).fill(11) },
+  { type: 'auth', signature: new Uint8Array(64).fill(6), noise: new Uint8Array(64).fill(12) },
   { type: 'error', requestId: 7, code: 'busy', reason: 'later' },
   { type: 'proposal', requestId: 1, block: proposal, context: [aliceChain[0]!] },
   { type: 'agreement', requestId: 1, block: agreement },
@@ -120,9 +123,19 @@ RoundTrip('every message type has a sample', () => {
 
 const Layout = suite('messages: layout')
 
-Layout('auth is [3, bstr(64)]: 68 bytes', () => {
-  const frame = encodeMessage({ type: 'auth', signature: new Uint8Array(64) })
-  assert.is(toHex(frame), `8203${'5840'}${'00'.repeat(64)}`)
+Layout('auth is [3, bstr(64), bstr(64)]: 134 bytes, signature then Noise message 3', () => {
+  const frame = encodeMessage({ type: 'auth', signature: new Uint8Array(64), noise: new Uint8Array(64).fill(1) })
+  assert.is(toHex(frame), `8303${'5840'}${'00'.repeat(64)}${'5840'}${'01'.repeat(64)}`)
+  assert.is(frame.length, 134)
+})
+
+Layout('the Noise messages of the handshake have fixed sizes: 32, 96 and 64 bytes', () => {
+  assert.equal([NOISE_HELLO_BYTES, NOISE_WELCOME_BYTES, NOISE_AUTH_BYTES], [32, 96, 64])
+  assert.throws(() => encodeMessage({ type: 'hello', versions: [1], publicKey: key(1), challenge: key(2), noise: new Uint8Array(33) }), /message\.noise/)
+  const short = encodeCanonical([3, new Uint8Array(64), new Uint8Array(63)])
+  const r = decodeMessage(short)
+  assert.is(r.ok, false)
+  assert.is(!r.ok && r.error.reason, 'bad-field')
 })
 
 Layout('a head announcement is [13, 0, [[key, seq, hash], ...]]: 74 bytes for one head', () => {
@@ -189,7 +202,7 @@ Refusals('bytes that are not canonical CBOR', () => {
   refuses(fromHex('ff'), 'malformed', 'a break byte')
   refuses(fromHex('820d1805'), 'malformed', 'non-shortest integer')
   refuses(fromHex('9f0dff'), 'malformed', 'indefinite length')
-  refuses(Uint8Array.from([...encodeMessage({ type: 'auth', signature: bytesOf(64) }), 0]), 'malformed', 'trailing bytes')
+  refuses(Uint8Array.from([...encodeMessage({ type: 'auth', signature: bytesOf(64), noise: bytesOf(64) }), 0]), 'malformed', 'trailing bytes')
   refuses(fromHex('8203fb3ff0000000000000'), 'malformed', 'a float')
   refuses(new Uint8Array(200).fill(0x81), 'malformed', 'nesting 200 deep')
 })
@@ -208,12 +221,14 @@ Refusals('shapes: not an array, empty, unknown type, wrong arity', () => {
   refuses(enc([99]), 'unknown-type')
   refuses(enc(['auth']), 'unknown-type')
   refuses(enc([3]), 'bad-shape')
-  refuses(enc([3, bytesOf(64), 1]), 'bad-shape')
+  refuses(enc([3, bytesOf(64)]), 'bad-shape', 'an auth without its Noise message')
+  refuses(enc([3, bytesOf(64), bytesOf(64), 1]), 'bad-shape')
 })
 
 Refusals('fields of the wrong type, length or range', () => {
-  refuses(enc([3, bytesOf(63)]), 'bad-field', 'short signature')
-  refuses(enc([3, 'x']), 'bad-field', 'signature as text')
+  refuses(enc([3, bytesOf(63), bytesOf(64)]), 'bad-field', 'short signature')
+  refuses(enc([3, 'x', bytesOf(64)]), 'bad-field', 'signature as text')
+  refuses(enc([3, bytesOf(64), bytesOf(63)]), 'bad-field', 'short Noise message')
   refuses(enc([14, 1, bytesOf(32), 0, 5]), 'bad-field', 'crawl start 0')
   refuses(enc([14, 1, bytesOf(32), 1, 2n ** 63n]), 'bad-field', 'crawl end beyond 2^53')
   refuses(enc([14, 1, bytesOf(32), -(2n ** 60n), 1]), 'bad-field', 'crawl start below -2^53')
@@ -228,9 +243,9 @@ Refusals('fields of the wrong type, length or range', () => {
   refuses(enc([21, 1, []]), 'bad-field', 'a heads request for no key')
   refuses(enc([21, 1, [bytesOf(31)]]), 'bad-field', 'a heads request for a short key')
   refuses(enc([12, []]), 'bad-field', 'empty push')
-  refuses(enc([1, [1, 2], bytesOf(32), bytesOf(32)]), 'bad-field', 'versions not decreasing')
-  refuses(enc([1, [], bytesOf(32), bytesOf(32)]), 'bad-field', 'no versions')
-  refuses(enc([1, [70000], bytesOf(32), bytesOf(32)]), 'bad-field', 'version over 65535')
+  refuses(enc([1, [1, 2], bytesOf(32), bytesOf(32), bytesOf(32)]), 'bad-field', 'versions not decreasing')
+  refuses(enc([1, [], bytesOf(32), bytesOf(32), bytesOf(32)]), 'bad-field', 'no versions')
+  refuses(enc([1, [70000], bytesOf(32), bytesOf(32), bytesOf(32)]), 'bad-field', 'version over 65535')
   refuses(enc([4, 0, 99, 'x']), 'bad-field', 'unknown error code')
   refuses(enc([19, 1, 0]), 'bad-field', 'peers-request max 0')
   refuses(enc([20, 0, [[bytesOf(32), 5]]]), 'bad-field', 'address not text')
@@ -262,7 +277,7 @@ Refusals('lists and texts over their limits', () => {
   refuses(enc([20, 0, Array.from({ length: DEFAULT_LIMITS.maxPeers + 1 }, () => [bytesOf(32), 'x'])]), 'too-many', 'peers')
   refuses(enc([20, 0, [[bytesOf(32), 'x'.repeat(DEFAULT_LIMITS.maxAddressLength + 1)]]]), 'too-many', 'address')
   refuses(enc([4, 0, 1, 'x'.repeat(DEFAULT_LIMITS.maxReasonLength + 1)]), 'too-many', 'reason')
-  refuses(enc([1, Array.from({ length: 17 }, (_, i) => 100 - i), bytesOf(32), bytesOf(32)]), 'too-many', 'versions')
+  refuses(enc([1, Array.from({ length: 17 }, (_, i) => 100 - i), bytesOf(32), bytesOf(32), bytesOf(32)]), 'too-many', 'versions')
   refuses(enc([22, Array.from({ length: DEFAULT_LIMITS.maxNeighbourIds + 1 }, () => bytesOf(8))]), 'too-many', 'neighbour ids')
   refuses(enc([23, bytesOf(8), Array.from({ length: DEFAULT_LIMITS.maxPushBlocks + 1 }, () => blockBytes)]), 'too-many', 'push-via')
   const few = resolveLimits({ maxNeighbourIds: 2 })
@@ -287,18 +302,18 @@ Refusals('fields that contradict each other', () => {
   refuses(enc([15, 1, alice.publicKey, 1, [blockBytes(aliceChain[1]!)]]), 'inconsistent', 'a block beyond latest')
   refuses(enc([15, 1, alice.publicKey, 6, [blockBytes(aliceChain[2]!), blockBytes(aliceChain[1]!)]]), 'inconsistent', 'descending seqs')
   refuses(enc([18, 1, alice.publicKey, 2, blockBytes(aliceChain[0]!)]), 'inconsistent', 'witness answer at another seq')
-  refuses(enc([2, [1], 2, bytesOf(32), bytesOf(32), bytesOf(64)]), 'inconsistent', 'chosen version not offered')
+  refuses(enc([2, [1], 2, bytesOf(32), bytesOf(32), bytesOf(64), bytesOf(96)]), 'inconsistent', 'chosen version not offered')
   refuses(enc([10, 1, blockBytes(agreement), []]), 'inconsistent', 'an agreement sent as a proposal')
   refuses(enc([11, 1, blockBytes(proposal)]), 'inconsistent', 'a proposal sent as an agreement')
 })
 
 Refusals('encodeMessage refuses caller mistakes, naming the field', () => {
   assert.throws(() => encodeMessage({ type: 'nope' } as unknown as Message), /type/)
-  assert.throws(() => encodeMessage({ type: 'auth', signature: bytesOf(3) }), /message\.signature/)
+  assert.throws(() => encodeMessage({ type: 'auth', signature: bytesOf(3), noise: bytesOf(64) }), /message\.signature/)
   assert.throws(() => encodeMessage({ type: 'crawl-request', requestId: 1, publicKey: key(1), start: 0, end: 1 }), /message\.start/)
   assert.throws(() => encodeMessage({ type: 'witness-query', requestId: 0, publicKey: key(1), seq: 1 }), /message\.requestId/)
   assert.throws(() => encodeMessage({ type: 'push', blocks: [] }), /message\.blocks/)
-  assert.throws(() => encodeMessage({ type: 'hello', versions: [1, 2], publicKey: key(1), challenge: key(2) }), /decreasing/)
+  assert.throws(() => encodeMessage({ type: 'hello', versions: [1, 2], publicKey: key(1), challenge: key(2), noise: key(3) }), /decreasing/)
   assert.throws(() => encodeMessage({ type: 'error', requestId: 0, code: 'nope' as 'busy', reason: '' }), /ErrorCode/)
   assert.throws(() => encodeMessage({ type: 'neighbours', ids: [bytesOf(8), bytesOf(9)] }), /message\.ids\[1\]/)
   assert.throws(() => encodeMessage({ type: 'push-via', to: bytesOf(32), blocks: [proposal] }), /message\.to/)
@@ -362,11 +377,11 @@ const proposalArb = fc.constantFrom(proposal, forkA, forkB)
 const errorCodes = ['refused', 'bad-request', 'rate-limited', 'busy', 'not-found', 'version', 'handshake', 'too-large', 'timeout', 'internal'] as const
 
 const messageArb: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({ type: fc.constant('hello' as const), versions: versionsArb, publicKey: u8(32), challenge: u8(32) }),
+  fc.record({ type: fc.constant('hello' as const), versions: versionsArb, publicKey: u8(32), challenge: u8(32), noise: u8(32) }),
   versionsArb.chain((versions) =>
-    fc.record({ type: fc.constant('welcome' as const), versions: fc.constant(versions), version: fc.constantFrom(...versions), publicKey: u8(32), challenge: u8(32), signature: u8(64) }),
+    fc.record({ type: fc.constant('welcome' as const), versions: fc.constant(versions), version: fc.constantFrom(...versions), publicKey: u8(32), challenge: u8(32), signature: u8(64), noise: u8(96) }),
   ),
-  fc.record({ type: fc.constant('auth' as const), signature: u8(64) }),
+  fc.record({ type: fc.constant('auth' as const), signature: u8(64), noise: u8(64) }),
   fc.record({ type: fc.constant('error' as const), requestId: replyIdArb, code: fc.constantFrom(...errorCodes), reason: textArb(256) }),
   fc.record({ type: fc.constant('proposal' as const), requestId: requestIdArb, block: proposalArb, context: fc.array(blockArb, { maxLength: 4 }) }),
   fc.record({ type: fc.constant('agreement' as const), requestId: replyIdArb, block: fc.constant(agreement) }),

@@ -7,7 +7,7 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ClosedError, RefusedError, encodeCanonical, equalBytes, toHex, type HalfBlock } from '@tally/core'
+import { ClosedError, RefusedError, encodeBlock, encodeCanonical, equalBytes, toHex, type HalfBlock } from '@tally/core'
 import {
   createSeenCache,
   createSession,
@@ -15,12 +15,15 @@ import {
   encodeMessage,
   performHandshake,
   resolveCrawlRange,
+  resolveLimits,
   type CrawlRequestMessage,
   type Limits,
   type Message,
   type Session,
   type SessionCloseInfo,
   type SessionMessage,
+  type MemoryNetworkOptions,
+  type SessionOptions,
 } from '@tally/gossip'
 import { alice, block, bob, chain, connectedPair, rejection, sessionPair } from './helpers.ts'
 
@@ -138,14 +141,14 @@ Requests('frames sent right after the handshake wait for the session: none is lo
   const hc = performHandshake(clientConn, { identity: alice, clock: net.clock })
   const hs = performHandshake(serverConn, { identity: bob, clock: net.clock })
   // alice sends as soon as her side is done, in the same virtual instant as her auth
-  void hc.then(() => {
-    clientConn.send(encodeMessage({ type: 'push', blocks: [aliceChain[0]!] }))
-    clientConn.send(encodeMessage({ type: 'push', blocks: [aliceChain[1]!] }))
+  void hc.then(({ cipher }) => {
+    clientConn.send(cipher.seal(encodeMessage({ type: 'push', blocks: [aliceChain[0]!] })))
+    clientConn.send(cipher.seal(encodeMessage({ type: 'push', blocks: [aliceChain[1]!] })))
   })
   await net.clock.runUntilIdle()
   const r = await hs
   const got: number[] = []
-  createSession(serverConn, { peerKey: r.peerKey, clock: net.clock, onMessage: (m) => void (m.type === 'push' && got.push(m.blocks[0]!.seq)) })
+  createSession(serverConn, { peerKey: r.peerKey, cipher: r.cipher, clock: net.clock, onMessage: (m) => void (m.type === 'push' && got.push(m.blocks[0]!.seq)) })
   await net.clock.runUntilIdle()
   assert.equal(got, [1, 2])
 })
@@ -261,24 +264,28 @@ const Hostile = suite('session: hostile peers')
 
 /**
  * An honest session (bob) facing a raw connection (after a real handshake by "alice"), through
- * which the test sends whatever it likes.
+ * which the test sends whatever it likes: `raw.send` seals each frame with alice's cipher, as an
+ * authenticated peer would, so it reaches bob's limits and decoder.
  */
 async function hostile(limits: Partial<Limits> = {}, networkMaxFrame?: number) {
-  const { net, client: raw, server: serverConn } = await connectedPair(networkMaxFrame === undefined ? {} : { maxFrameBytes: networkMaxFrame })
-  const hc = performHandshake(raw, { identity: alice, clock: net.clock })
+  const { net, client: conn, server: serverConn } = await connectedPair(networkMaxFrame === undefined ? {} : { maxFrameBytes: networkMaxFrame })
+  const hc = performHandshake(conn, { identity: alice, clock: net.clock })
   const hs = performHandshake(serverConn, { identity: bob, clock: net.clock })
   await net.clock.runUntilIdle()
-  await hc
+  const { cipher } = await hc
   const r = await hs
   const handled: SessionMessage[] = []
   const fromBob: Message[] = []
   let closed: SessionCloseInfo | undefined
-  raw.onFrame((f) => {
-    const d = decodeMessage(f)
-    if (d.ok) fromBob.push(d.message)
+  const raw = { send: (frame: Uint8Array): boolean => conn.send(cipher.seal(frame)) }
+  conn.onFrame((f) => {
+    const plain = cipher.open(f)
+    const d = plain === undefined ? undefined : decodeMessage(plain)
+    if (d?.ok) fromBob.push(d.message)
   })
   const session = createSession(serverConn, {
     peerKey: r.peerKey,
+    cipher: r.cipher,
     clock: net.clock,
     limits,
     onMessage: (m, s) => {
@@ -382,8 +389,8 @@ Hostile('a list over its limit costs as an oversized frame', async () => {
 
 Hostile('a replayed handshake inside the session: disconnected at once', async () => {
   for (const frame of [
-    encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: alice.crypto.randomBytes(32) }),
-    encodeMessage({ type: 'auth', signature: new Uint8Array(64) }),
+    encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: alice.crypto.randomBytes(32), noise: alice.crypto.randomBytes(32) }),
+    encodeMessage({ type: 'auth', signature: new Uint8Array(64), noise: new Uint8Array(64) }),
   ]) {
     const h = await hostile()
     h.raw.send(frame)
@@ -465,5 +472,210 @@ Hostile('a flood of requests never queues work: over the incoming cap they are a
   assert.ok(h.session.open)
 })
 
+// ## Encryption
+
+const Sealed = suite('session: encrypted frames')
+
+/** A session pair whose client connection lets the test rewrite each sealed frame it sends. */
+async function tapped(options: Partial<SessionOptions> = {}, network: MemoryNetworkOptions = {}) {
+  const pair = await sessionPair(options, network)
+  const wire: Uint8Array[] = []
+  const deliver = pair.clientConn.send.bind(pair.clientConn)
+  let rewrite: (frame: Uint8Array, index: number) => Uint8Array[] = (f) => [f]
+  pair.clientConn.send = (frame) => {
+    const out = rewrite(frame, wire.length)
+    wire.push(frame)
+    let ok = true
+    for (const f of out) ok = deliver(f) && ok
+    return ok
+  }
+  const handled: SessionMessage[] = []
+  let closed: SessionCloseInfo | undefined
+  let clientClosed: SessionCloseInfo | undefined
+  pair.server.onMessage((m) => void handled.push(m))
+  pair.server.onClose((info) => void (closed = info))
+  pair.client.onClose((info) => void (clientClosed = info))
+  return {
+    ...pair,
+    wire,
+    deliver,
+    handled,
+    closed: () => closed,
+    clientClosed: () => clientClosed,
+    /** From now on, each frame the client sends goes through `fn` (which returns what to deliver). */
+    rewrite: (fn: typeof rewrite) => void (rewrite = fn),
+  }
+}
+
+const push = (seq: number): SessionMessage => ({ type: 'push', blocks: [aliceChain[seq - 1]!] })
+const seqs = (handled: readonly SessionMessage[]): number[] => handled.flatMap((m) => (m.type === 'push' ? [m.blocks[0]!.seq] : []))
+
+/** The session ended for a frame that failed authentication: 1007, not misbehaviour. */
+function unauthenticated(t: Awaited<ReturnType<typeof tapped>>): void {
+  assert.not.ok(t.server.open)
+  assert.is(t.closed()?.code, 1007)
+  assert.is(t.closed()?.unauthenticated, true)
+  assert.is(t.closed()?.misbehaviour, undefined, 'not blamed on the peer: an attacker on the path can do it')
+  assert.is(t.server.stats.unauthenticated, 1)
+  assert.is(t.clientClosed()?.code, 1007, 'the peer learns it')
+}
+
+Sealed('the plaintext of a message never appears on the wire; each frame is 16 bytes longer', async () => {
+  const t = await tapped()
+  const secret = block(alice, { seq: 1, payload: 'meet at the old mill at nine' })
+  const message: SessionMessage = { type: 'push', blocks: [secret] }
+  assert.ok(t.client.encrypted && t.server.encrypted)
+  t.client.send(message)
+  await t.net.clock.runUntilIdle()
+  assert.is(t.handled.length, 1)
+  const got = t.handled[0]
+  assert.ok(got?.type === 'push' && equalBytes(encodeBlock(got.blocks[0]!), encodeBlock(secret)), 'bob got it')
+  const plain = encodeMessage(message)
+  assert.is(t.wire.length, 1)
+  assert.is(t.wire[0]!.length, plain.length + 16)
+  for (const needle of [plain, encodeBlock(secret), new TextEncoder().encode('old mill'), secret.signature, alice.publicKey]) {
+    assert.not.ok(contains(t.wire[0]!, needle), `${needle.length} bytes of plaintext on the wire`)
+  }
+  assert.is(t.client.stats.bytesOut, plain.length + 16, 'stats count the bytes on the wire')
+})
+
+Sealed('a byte flipped in flight: the session closes (1007) before the frame is read', async () => {
+  for (const at of [0, 40, -1]) {
+    const t = await tapped()
+    t.client.send(push(1))
+    await t.net.clock.runUntilIdle()
+    const pending = t.client.request({ type: 'peers-request', max: 1 }).catch((e: Error) => e)
+    t.rewrite((f) => {
+      const g = Uint8Array.from(f)
+      g[at < 0 ? g.length + at : at]! ^= 0x01 // a negative index counts from the end: the tag
+      return [g]
+    })
+    t.client.send(push(2))
+    t.client.send(push(3))
+    await t.net.clock.runUntilIdle()
+    assert.equal(seqs(t.handled), [1], `byte ${at}: nothing after the flipped frame is handled`)
+    unauthenticated(t)
+    assert.instance(await pending, ClosedError)
+  }
+})
+
+Sealed('an injected frame closes the session: plaintext, or a sealed frame replayed', async () => {
+  const plain = await tapped()
+  plain.client.send(push(1))
+  plain.deliver(encodeMessage(push(2)))
+  plain.client.send(push(3))
+  await plain.net.clock.runUntilIdle()
+  assert.equal(seqs(plain.handled), [1])
+  unauthenticated(plain)
+
+  const replayed = await tapped()
+  replayed.client.send(push(1))
+  replayed.client.send(push(2))
+  await replayed.net.clock.runUntilIdle()
+  replayed.deliver(replayed.wire[0]!)
+  await replayed.net.clock.runUntilIdle()
+  assert.equal(seqs(replayed.handled), [1, 2])
+  unauthenticated(replayed)
+})
+
+Sealed('a reordered frame closes the session, and so does a frame missing from the sequence', async () => {
+  const reordered = await tapped()
+  let held: Uint8Array | undefined
+  reordered.rewrite((f, i) => {
+    if (i === 1) {
+      held = f
+      return []
+    }
+    return i === 2 ? [f, held!] : [f]
+  })
+  for (const n of [1, 2, 3, 4]) reordered.client.send(push(n))
+  await reordered.net.clock.runUntilIdle()
+  assert.equal(seqs(reordered.handled), [1])
+  unauthenticated(reordered)
+
+  const dropped = await tapped()
+  dropped.rewrite((f, i) => (i === 1 ? [] : [f]))
+  for (const n of [1, 2, 3]) dropped.client.send(push(n))
+  await dropped.net.clock.runUntilIdle()
+  assert.equal(seqs(dropped.handled), [1])
+  unauthenticated(dropped)
+})
+
+Sealed('what comes from below the cipher is never blamed on the peer: frames over the transport\'s or the session\'s limit', async () => {
+  // injected by whoever is on the path: the peer cannot be told from them, so no ban follows
+  const atTransport = await tapped()
+  atTransport.deliver(new Uint8Array(atTransport.server.limits.maxFrameBytes + 1))
+  await atTransport.net.clock.runUntilIdle()
+  assert.is(atTransport.closed()?.code, 1009)
+  assert.is(atTransport.closed()?.misbehaviour, undefined)
+  const atSession = await tapped({}, { maxFrameBytes: 1024 * 1024 })
+  atSession.deliver(new Uint8Array(200 * 1024))
+  await atSession.net.clock.runUntilIdle()
+  unauthenticated(atSession)
+  assert.is(atSession.server.stats.malformed, 0, 'not opened, so not counted as the peer\'s')
+})
+
+Sealed('a frame from another session between the same two agents is refused too', async () => {
+  const one = await tapped()
+  const two = await tapped()
+  two.client.send(push(1))
+  await two.net.clock.runUntilIdle()
+  one.deliver(two.wire[0]!)
+  await one.net.clock.runUntilIdle()
+  assert.equal(seqs(one.handled), [])
+  unauthenticated(one)
+})
+
+Sealed('the tag counts in the frame limit: a message may take maxFrameBytes - 16 bytes, not one more', async () => {
+  const maxFrameBytes = 70_000
+  /** A push of 6 blocks whose frame is exactly `size` bytes. */
+  const pushOf = (size: number): SessionMessage => {
+    const make = (extra: number): SessionMessage => ({
+      type: 'push',
+      blocks: Array.from({ length: 6 }, (_, i) => block(alice, { seq: i + 1, payload: 'x'.repeat(11_500 + (i === 5 ? extra : 0)) })),
+    })
+    const probe = encodeMessage(make(0), resolveLimits({ maxFrameBytes: 1 << 20, byteBurst: 1 << 20 }))
+    return make(size - probe.length)
+  }
+  const t = await tapped({ limits: { maxFrameBytes } })
+  const fits = pushOf(maxFrameBytes - 16)
+  assert.is(encodeMessage(fits, resolveLimits({ maxFrameBytes })).length, maxFrameBytes - 16)
+  assert.throws(() => t.client.send(pushOf(maxFrameBytes - 15)), (e: Error) => e instanceof RangeError && /over the frame limit of 69984/.test(e.message))
+  assert.ok(t.client.send(fits))
+  await t.net.clock.runUntilIdle()
+  assert.is(t.wire.at(-1)!.length, maxFrameBytes, 'the sealed frame is the limit exactly')
+  assert.equal(seqs(t.handled), [1])
+  assert.ok(t.server.open)
+  // the smallest frame limit allowed: its messages are 16 bytes under what resolveLimits accepts
+  const smallest = await tapped({ limits: { maxFrameBytes: 64 * 1024 + 256 } })
+  smallest.client.send(push(1))
+  await smallest.net.clock.runUntilIdle()
+  assert.equal(seqs(smallest.handled), [1])
+  assert.ok(smallest.server.open)
+})
+
+Sealed('a session whose nonces run out closes instead of reusing one', async () => {
+  const { net, clientConn, serverConn } = await sessionPair()
+  // a cipher that refuses, as a CipherState at 2^53 - 1 does (noise.test.ts checks that one)
+  const spent = { overhead: 16, seal: (): Uint8Array => { throw new RangeError('nonce exhausted after 9007199254740991 messages: a new session is needed') }, open: () => undefined }
+  const closes: SessionCloseInfo[] = []
+  const session = createSession(clientConn, { peerKey: bob.publicKey, clock: net.clock, cipher: spent, onClose: (i) => void closes.push(i) })
+  assert.not.ok(session.send(push(1)))
+  assert.not.ok(session.open)
+  await net.clock.runUntilIdle()
+  assert.match(closes[0]?.reason ?? '', /nonce exhausted/)
+  assert.not.ok(serverConn.open)
+  assert.throws(() => createSession(serverConn, { peerKey: alice.publicKey, cipher: {} as never }), TypeError)
+})
+
+function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer
+    return true
+  }
+  return false
+}
+
 Requests.run()
 Hostile.run()
+Sealed.run()

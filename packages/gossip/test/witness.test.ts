@@ -85,6 +85,7 @@ async function witnessWorld(liars: number, options: { offline?: boolean } = {}) 
         let last: HalfBlock | null = null
         const s = createSession(conn, {
           peerKey: r.peerKey,
+          cipher: r.cipher,
           clock: net.clock,
           onMessage: (m) => {
             if (m.type === 'push') last = m.blocks[0] ?? null

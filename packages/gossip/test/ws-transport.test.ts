@@ -2,8 +2,10 @@
  * The WebSocket transport on real loopback sockets (port 0): one server, several clients, the
  * handshake and sessions on top; then bad peers: oversized frames (1009), text frames (1003),
  * malformed CBOR after the handshake (1008), too many connections (1013), a peer that stops
- * reading (backpressure, drain, then 1008); and the browser build on the global WebSocket, in a
- * child process that resolves '@tally/gossip/ws' with the "browser" condition.
+ * reading (backpressure, drain, then 1008); a relay on the path (127.0.0.1) that reads, alters,
+ * injects and replays frames: it sees no plaintext and each change closes the session (1007);
+ * and the browser build on the global WebSocket, in a child process that resolves
+ * '@tally/gossip/ws' with the "browser" condition.
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -11,11 +13,11 @@ import { spawn } from 'node:child_process'
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { WebSocket } from 'ws'
-import { ClosedError, equalBytes, toHex, type CloseInfo, type Connection } from '@tally/core'
-import { createSeenCache, encodeMessage, openSession, type Session, type SessionCloseInfo, type SessionMessage } from '@tally/gossip'
+import { WebSocket, WebSocketServer } from 'ws'
+import { ClosedError, encodeBlock, equalBytes, toHex, type CloseInfo, type Connection } from '@tally/core'
+import { createSeenCache, createSession, encodeMessage, openSession, performHandshake, type Session, type SessionCloseInfo, type SessionMessage } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
-import { alice, bob, carol, chain, mallory, rejection } from './helpers.ts'
+import { alice, block, bob, carol, chain, mallory, rejection } from './helpers.ts'
 
 const aliceChain = chain(alice, 3)
 
@@ -118,10 +120,11 @@ Hostile('a text frame closes the connection with 1003', async () => {
 Hostile('malformed CBOR after the handshake: scored, then disconnected with 1008', async () => {
   const s = await server()
   const conn = await createWsTransport().connect(s.address)
-  const session = await openSession(conn, { identity: alice })
+  const { peerKey, cipher } = await performHandshake(conn, { identity: alice })
+  const session = createSession(conn, { peerKey, cipher })
   const closed = new Promise<SessionCloseInfo>((r) => session.onClose((i) => r(i)))
-  // speak raw frames through the session's connection
-  for (let i = 0; i < 6; i++) conn.send(Uint8Array.from([0xff, i]))
+  // speak raw frames through the session's connection, sealed with its keys as an authenticated peer would
+  for (let i = 0; i < 6; i++) conn.send(cipher.seal(Uint8Array.from([0xff, i])))
   const info = await closed
   assert.is(info.code, 1008, 'the 4008 on the wire is mapped back to 1008')
   assert.match(info.reason, /misbehaviour: malformed/)
@@ -137,7 +140,7 @@ Hostile('garbage before any handshake, and a replayed hello, never crash the ser
   const codes: number[] = []
   garbage.onClose((i) => void codes.push(i.code))
   garbage.send(randomBytes(500))
-  const hello = encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: new Uint8Array(32).fill(42) })
+  const hello = encodeMessage({ type: 'hello', versions: [1], publicKey: alice.publicKey, challenge: new Uint8Array(32).fill(42), noise: new Uint8Array(32).fill(9) })
   const first = await t.connect(s.address)
   first.onFrame(() => undefined)
   first.send(hello)
@@ -232,6 +235,130 @@ Hostile('a peer that never reads is disconnected once maxBufferedBytes wait for 
   await transport.close()
 })
 
+const OnPath = suite('ws: a relay on the path')
+
+/** What the relay does with each frame: deliver returns it, or others, or nothing. */
+type Tamper = (frame: Uint8Array, direction: 'up' | 'down', index: number) => Uint8Array[]
+
+/**
+ * A WebSocket relay on 127.0.0.1 between clients and `upstream`, as a proxy or a network on the
+ * path would be: it forwards every binary frame (through `tamper`), records them, and passes closes on.
+ */
+async function relay(upstream: string, tamper: Tamper = (f) => [f]) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await new Promise((r) => wss.once('listening', r))
+  const frames = { up: [] as Uint8Array[], down: [] as Uint8Array[] }
+  const sockets: WebSocket[] = []
+  const closeCode = (code: number): number => (code === 1005 || code === 1006 ? 1000 : code)
+  wss.on('connection', (down) => {
+    const up = new WebSocket(upstream)
+    sockets.push(up, down)
+    const early: Uint8Array[] = []
+    const counts = { up: 0, down: 0 }
+    const pass = (direction: 'up' | 'down', data: Uint8Array, to: WebSocket): void => {
+      frames[direction].push(data)
+      for (const f of tamper(data, direction, counts[direction]++)) to.send(f)
+    }
+    up.on('open', () => {
+      for (const f of early.splice(0)) pass('up', f, up)
+    })
+    down.on('message', (data: Buffer) => {
+      const frame = new Uint8Array(data)
+      if (up.readyState === WebSocket.OPEN) pass('up', frame, up)
+      else early.push(frame)
+    })
+    up.on('message', (data: Buffer) => pass('down', new Uint8Array(data), down))
+    up.on('close', (code, reason) => down.close(closeCode(code), reason))
+    down.on('close', (code, reason) => (up.readyState === WebSocket.CONNECTING ? up.terminate() : up.close(closeCode(code), reason)))
+    up.on('error', () => down.terminate())
+    down.on('error', () => up.terminate())
+  })
+  const port = (wss.address() as { port: number }).port
+  return {
+    address: `ws://127.0.0.1:${port}/`,
+    frames,
+    async close(): Promise<void> {
+      for (const socket of sockets) socket.terminate()
+      await new Promise((r) => wss.close(r))
+    },
+  }
+}
+
+/** A session from alice to the server through `r`. */
+async function through(r: { address: string }): Promise<{ session: Session; closed: Promise<SessionCloseInfo>; transport: ReturnType<typeof createWsTransport> }> {
+  const transport = createWsTransport()
+  const session = await openSession(await transport.connect(r.address), { identity: alice, expectedPeer: bob.publicKey })
+  const closed = new Promise<SessionCloseInfo>((resolve) => session.onClose(resolve))
+  return { session, closed, transport }
+}
+
+/** The server's session ended for a frame that failed authentication (1007), and the client learnt it. */
+async function endedUnauthenticated(s: Awaited<ReturnType<typeof server>>, closed: Promise<SessionCloseInfo>): Promise<void> {
+  const info = await closed
+  assert.is(info.code, 1007, 'the 4007 on the wire is mapped back to 1007')
+  await until(() => s.closes.length === 1, 'the server side close')
+  assert.is(s.closes[0]!.code, 1007)
+  assert.ok(s.closes[0]!.unauthenticated)
+  assert.is(s.closes[0]!.misbehaviour, undefined)
+}
+
+OnPath('an honest relay passes the session on, and sees no plaintext: neither the message nor the block', async () => {
+  const s = await server()
+  const r = await relay(s.address)
+  const { session, transport } = await through(r)
+  const secret = block(alice, { seq: 1, payload: 'the combination is 4-8-15-16' })
+  session.send({ type: 'push', blocks: [secret] })
+  const answer = await session.request({ type: 'crawl-request', publicKey: bob.publicKey, start: 1, end: -1 })
+  assert.is(answer.type, 'crawl-answer')
+  await until(() => s.got.some(([, m]) => m.type === 'push'), 'the push')
+  const got = s.got.find(([, m]) => m.type === 'push')![1]
+  assert.ok(got.type === 'push' && equalBytes(encodeBlock(got.blocks[0]!), encodeBlock(secret)))
+  const wire = [...r.frames.up.slice(2), ...r.frames.down.slice(1)] // after hello, auth and welcome
+  assert.ok(wire.length >= 3)
+  for (const needle of [encodeMessage({ type: 'push', blocks: [secret] }), encodeBlock(secret), new TextEncoder().encode('4-8-15-16')]) {
+    assert.not.ok(wire.some((f) => Buffer.from(f).includes(Buffer.from(needle))), 'plaintext on the wire')
+  }
+  await transport.close()
+  await r.close()
+  await s.transport.close()
+})
+
+OnPath('a relay that flips one byte of a frame: the session closes (1007), the frame is never read', async () => {
+  const s = await server()
+  const r = await relay(s.address, (f, direction, i) => {
+    if (direction !== 'up' || i !== 3) return [f]
+    const g = Uint8Array.from(f)
+    g[g.length >> 1]! ^= 0x04
+    return [g]
+  })
+  const { session, closed, transport } = await through(r)
+  session.send({ type: 'push', blocks: [aliceChain[0]!] }) // frame 2 (after hello and auth): passes
+  session.send({ type: 'push', blocks: [aliceChain[1]!] }) // frame 3: altered
+  await endedUnauthenticated(s, closed)
+  assert.equal(s.got.flatMap(([, m]) => (m.type === 'push' ? [m.blocks[0]!.seq] : [])), [1])
+  await transport.close()
+  await r.close()
+  await s.transport.close()
+})
+
+OnPath('a relay that injects a plaintext frame, or replays a sealed one: the session closes (1007)', async () => {
+  for (const inject of ['plaintext', 'replay'] as const) {
+    const s = await server()
+    const r = await relay(s.address, (f, direction, i) => {
+      if (direction !== 'up' || i !== 2) return [f]
+      const extra = inject === 'plaintext' ? encodeMessage({ type: 'push', blocks: [aliceChain[2]!] }) : f
+      return [f, extra]
+    })
+    const { session, closed, transport } = await through(r)
+    session.send({ type: 'push', blocks: [aliceChain[0]!] })
+    await endedUnauthenticated(s, closed)
+    assert.equal(s.got.flatMap(([, m]) => (m.type === 'push' ? [m.blocks[0]!.seq] : [])), [1], inject)
+    await transport.close()
+    await r.close()
+    await s.transport.close()
+  }
+})
+
 const Browser = suite('ws: browser build')
 
 Browser('the "browser" condition gives the global-WebSocket client; it talks to the Node server', async () => {
@@ -247,7 +374,7 @@ Browser('the "browser" condition gives the global-WebSocket client; it talks to 
   const code = await new Promise<number | null>((r) => child.on('close', r))
   assert.is(code, 0, err)
   const result = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>
-  assert.equal(result, { globalWebSocket: 'function', listenRefused: 'RefusedError', peer: toHex(bob.publicKey), answer: 'crawl-answer', latest: 0 })
+  assert.equal(result, { globalWebSocket: 'function', listenRefused: 'RefusedError', peer: toHex(bob.publicKey), encrypted: true, answer: 'crawl-answer', latest: 0 })
   await until(() => s.got.some(([, m]) => m.type === 'heads'), 'the heads from the browser client')
   await s.transport.close()
 })
@@ -262,4 +389,5 @@ Browser('without the condition, "./ws" is the Node build (server and client)', a
 
 Loopback.run()
 Hostile.run()
+OnPath.run()
 Browser.run()

@@ -163,6 +163,7 @@ class GossipNode implements Node {
     proofWants: 0,
     forgedProofs: 0,
     refused: 0,
+    unauthenticated: 0,
   }
   /** The state the node's parts share (context.ts). */
   readonly #ctx: NodeContext
@@ -335,7 +336,7 @@ class GossipNode implements Node {
       accept: (key) => !isBanned(ctx, toHex(key)),
       ...(expectedPeer !== undefined ? { expectedPeer } : {}),
     })
-    const session = createSession(conn, { ...this.#sessionOptions(result.peerKey), version: result.version, sessionId: result.sessionId })
+    const session = createSession(conn, { ...this.#sessionOptions(result.peerKey), version: result.version, sessionId: result.sessionId, cipher: result.cipher })
     if (ctx.closed) {
       session.close('node closed')
       throw new ClosedError('node closed')
@@ -377,6 +378,7 @@ class GossipNode implements Node {
     const ctx = this.#ctx
     const { neighbour, last } = ctx.peers.remove(session)
     if (info.misbehaviour !== undefined) ban(ctx, session.peerKeyHex)
+    if (info.unauthenticated) ctx.stats.unauthenticated++
     if (last && neighbour !== undefined) {
       ctx.twoHop.remove(neighbour)
       neighboursChanged(ctx)

@@ -190,6 +190,11 @@ export interface NodeStats {
   forgedProofs: number
   /** Proposals refused (policy, cheater, witnesses). */
   refused: number
+  /**
+   * Sessions closed because a frame failed authentication (altered, injected, replayed or reordered
+   * between the peers): a sign of an attacker on the path, or of a broken peer. No ban follows.
+   */
+  unauthenticated: number
 }
 
 /** A Tally node. */

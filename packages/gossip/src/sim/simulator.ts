@@ -47,6 +47,7 @@ import { createMemoryNetwork, type LinkModel, type MemoryNetwork, type MemoryTra
 import { DEFAULT_GOSSIP, createNode, type GossipOptions, type Node, type TransactOptions } from '../node/node.js'
 import { createRandom, type Random } from '../random.js'
 import { createSession, type Session } from '../wire/session.js'
+import type { SessionCipher } from '../wire/noise.js'
 import { createVirtualClock, type VirtualClock } from '../time/virtual-time.js'
 
 /** What a simulated peer does. */
@@ -320,7 +321,7 @@ class Simulation implements Simulator {
     }
     // a spammer accepting with the handshake
     performHandshake(conn, { identity: p.identity, clock: this.clock }).then(
-      (r) => this.#spamSession(p, conn, r.peerKey),
+      (r) => this.#spamSession(p, conn, r.peerKey, r.cipher),
       () => undefined,
     )
   }
@@ -334,17 +335,21 @@ class Simulation implements Simulator {
     }
     try {
       const r = await performHandshake(conn, { identity: from.identity, clock: this.clock, expectedPeer: to.publicKey })
-      this.#spamSession(from, conn, r.peerKey)
+      this.#spamSession(from, conn, r.peerKey, r.cipher)
     } catch {
       // refused: the spammer has one neighbour less
     }
   }
 
-  /** A raw session of a peer that runs no node: a spammer ignores what it gets, a liar vouches. */
-  #spamSession(p: SimPeer, conn: Connection, peerKey: Uint8Array): void {
+  /**
+   * A raw session of a peer that runs no node: a spammer ignores what it gets, a liar vouches.
+   * Encrypted when it came through the handshake (`cipher`), as the node's side is.
+   */
+  #spamSession(p: SimPeer, conn: Connection, peerKey: Uint8Array, cipher?: SessionCipher): void {
     let last: HalfBlock | null = null
     const s = createSession(conn, {
       peerKey,
+      ...(cipher !== undefined ? { cipher } : {}),
       clock: this.clock,
       crypto: this.#crypto,
       onMessage: (m) => {

@@ -1,21 +1,26 @@
 /**
  * The handshake: before a session, each side proves possession of its agent key by signing a
- * transcript that holds the other side's fresh 32-byte challenge, and both agree on a protocol
- * version.
+ * transcript that holds the other side's fresh 32-byte challenge, both agree on a protocol
+ * version, and a Noise XX handshake (wire/noise.ts) riding in the same three frames gives the
+ * session its keys. Every frame after it is encrypted and authenticated (session.ts).
  *
  * Transcript (three frames, 1.5 round trips):
  *
- *   initiator → responder   hello   { versions: Vi, publicKey: Ki, challenge: Ci }
+ *   initiator → responder   hello   { versions: Vi, publicKey: Ki, challenge: Ci, noise: → e }
  *   responder → initiator   welcome { versions: Vr, version: v, publicKey: Kr, challenge: Cr,
- *                                     signature: sign_Kr(signable('responder')) }
- *   initiator → responder   auth    { signature: sign_Ki(signable('initiator')) }
+ *                                     signature: sign_Kr(signable('responder', h2)),
+ *                                     noise: ← e, ee, s, es }
+ *   initiator → responder   auth    { signature: sign_Ki(signable('initiator', h3)), noise: → s, se }
  *
- *   v            = the highest version in both Vi and Vr (none: the responder refuses, code 'version')
- *   transcript(r) = canonical CBOR array [r: tstr, v: uint, Vi: [uint], Vr: [uint], Ki: bstr32,
- *                                         Kr: bstr32, Ci: bstr32, Cr: bstr32]
- *   hash(r)       = SHA-256(domainTag('handshake') ‖ transcript(r))
- *   signable(r)   = domainTag('handshake') ‖ hash(r)
- *   sessionId     = hash('session')
+ *   v             = the highest version in both Vi and Vr (none: the responder refuses, code 'version')
+ *   prologue      = domainTag('handshake') ‖ canonical CBOR ['prologue', Vi, Ki, Ci]   (Noise's, §6)
+ *   h2, h3        = Noise's handshake hash after message 2, after message 3
+ *   transcript(r, h) = canonical CBOR array [r: tstr, v: uint, Vi: [uint], Vr: [uint], Ki: bstr32,
+ *                                            Kr: bstr32, Ci: bstr32, Cr: bstr32, h: bstr32]
+ *   hash(r, h)    = SHA-256(domainTag('handshake') ‖ transcript(r, h))
+ *   signable(r, h) = domainTag('handshake') ‖ hash(r, h)
+ *   sessionId     = hash('session', h3)
+ *   ciphers       = Noise's Split() after message 3: the initiator sends with the first
  *
  * Why this shape:
  * - Identity.sign signs any bytes, and a block signature signs a bare 32-byte block hash; a
@@ -29,8 +34,19 @@
  *   breaks the responder's signature (downgrade protection); the initiator also checks that v is the
  *   highest common version.
  * - Both keys are signed, so a signature is bound to this pair of agents.
- * The handshake authenticates keys; it does not encrypt or protect later frames (use wss:// for
- * that across untrusted networks).
+ * - The Ed25519 identity and the Noise keys are bound both ways. Each side signs the Noise
+ *   handshake hash as it stands after its own Noise message: h2 covers the prologue (the hello),
+ *   both ephemeral keys and the responder's static key; h3 adds the initiator's static key. So a
+ *   signature says "the holder of this agent key runs this Noise handshake, with these ephemeral
+ *   and static keys", and cannot be moved to another run. Noise in turn proves possession of the
+ *   X25519 keys signed (their DH results key the tags a side must produce), and its session keys
+ *   depend on the ephemeral-ephemeral DH, which only the two signers can compute. An agent key may
+ *   sign only through a Promise (a WebCrypto key that cannot be exported), so it cannot be turned
+ *   into an X25519 key: each identity gets a random static X25519 key, kept in memory, that its
+ *   signatures certify for each session (as libp2p-noise certifies a static key with the peer's
+ *   identity key; here the signature covers the whole handshake hash, not only the static key).
+ * - A Noise message that fails to read (a tag that does not verify) is refused as 'bad-signature':
+ *   like a bad signature, the peer does not hold the keys it claims, or replays another run.
  *
  * The initiator's handshake resolves when it sends `auth`; if the responder refuses the auth, it
  * sends an error and closes, which the initiator's session sees.
@@ -53,6 +69,7 @@ import {
 import { CLOSE_CODES } from '../transport/connection-base.js'
 import { resolveLimits, type Limits } from './limits.js'
 import { decodeMessage, encodeMessage, type ErrorCode, type Message } from './messages.js'
+import { NoiseHandshake, keyPairFromSecret, type KeyPair, type SessionCipher } from './noise.js'
 import { createSeenCache, type SeenCache } from './seen-cache.js'
 import { systemClock } from '../time/system-clock.js'
 
@@ -124,11 +141,16 @@ export interface HandshakeResult {
   readonly version: number
   /** Our role. */
   readonly role: HandshakeRole
-  /** hash('session'): the same 32 bytes on both sides, unique to this handshake. */
+  /**
+   * hash('session', h3): the same 32 bytes on both sides, unique to this handshake, bound to its
+   * Noise keys (a channel binding: sign it to tie a statement to this session).
+   */
   readonly sessionId: Uint8Array
+  /** The session's Noise ciphers: give them to createSession (openSession does), which seals every frame. */
+  readonly cipher: SessionCipher
 }
 
-/** The values both sides sign (see the module comment). */
+/** The values a side signs (see the module comment). */
 export interface HandshakeTranscript {
   readonly version: number
   readonly initiatorVersions: readonly number[]
@@ -137,15 +159,20 @@ export interface HandshakeTranscript {
   readonly responderKey: Uint8Array
   readonly initiatorChallenge: Uint8Array
   readonly responderChallenge: Uint8Array
+  /**
+   * Noise's handshake hash when the signer signs: after message 2 for the responder, after message 3
+   * for the initiator and the session id.
+   */
+  readonly noiseHash: Uint8Array
 }
 
 /**
  * The bytes a side signs: domainTag('handshake') ‖ SHA-256(domainTag('handshake') ‖ transcript(role)).
  * @param role 'initiator' or 'responder' (the signer's role), or 'session' for the session id's preimage
- * @param transcript the values of this handshake
+ * @param transcript the values of this handshake, with the Noise handshake hash of the signer's turn
  * @param crypto provider for SHA-256
  * @returns the signable bytes
- * @example identity.sign(handshakeSignable('responder', transcript, identity.crypto))
+ * @example identity.sign(handshakeSignable('responder', { ...transcript, noiseHash }, identity.crypto))
  */
 export function handshakeSignable(role: HandshakeRole | 'session', transcript: HandshakeTranscript, crypto: CryptoProvider): Uint8Array {
   return concatBytes(domainTag('handshake'), handshakeHash(role, transcript, crypto))
@@ -207,9 +234,11 @@ class Handshake {
   #signing = false
   /** What we wait for next. */
   #expect: 'hello' | 'welcome' | 'auth'
-  /** The transcript so far (the responder fills it on hello). */
+  /** The transcript so far (the responder fills it on hello), with the last Noise hash signed. */
   #transcript: HandshakeTranscript | undefined
   #challenge: Uint8Array | undefined
+  /** Noise XX, one message in each frame (the responder starts it on hello). */
+  #noise: NoiseHandshake | undefined
 
   constructor(conn: Connection, options: HandshakeOptions, limits: Readonly<Limits>, versions: readonly number[]) {
     this.promise = new Promise((resolve, reject) => {
@@ -230,8 +259,10 @@ class Handshake {
     conn.onClose((info) => this.#fail(new ClosedError(`connection closed during the handshake (${info.code}${info.reason ? ` ${info.reason}` : ''})`)))
     conn.onFrame((frame) => this.#onFrame(frame))
     if (this.#role === 'initiator') {
-      this.#challenge = this.#crypto.randomBytes(32)
-      this.#send({ type: 'hello', versions: this.#versions, publicKey: this.#identity.publicKey, challenge: this.#challenge })
+      const challenge = (this.#challenge = this.#crypto.randomBytes(32))
+      const noise = (this.#noise = this.#startNoise(this.#versions, this.#identity.publicKey, challenge))
+      // message 1 is a fresh public key: it cannot fail
+      this.#send({ type: 'hello', versions: this.#versions, publicKey: this.#identity.publicKey, challenge, noise: noise.writeMessage()! })
     }
   }
 
@@ -249,19 +280,22 @@ class Handshake {
     }
     if (this.#signing) return this.#refuse('protocol', `${m.type} arrived before our signature was sent`)
     if (m.type !== this.#expect) return this.#refuse('protocol', `expected ${this.#expect}, got ${m.type}`)
-    if (m.type === 'hello') this.#onHello(m.versions, m.publicKey, m.challenge)
-    else if (m.type === 'welcome') this.#onWelcome(m.versions, m.version, m.publicKey, m.challenge, m.signature)
-    else if (m.type === 'auth') this.#onAuth(m.signature)
+    if (m.type === 'hello') this.#onHello(m.versions, m.publicKey, m.challenge, m.noise)
+    else if (m.type === 'welcome') this.#onWelcome(m.versions, m.version, m.publicKey, m.challenge, m.signature, m.noise)
+    else if (m.type === 'auth') this.#onAuth(m.signature, m.noise)
   }
 
   // responder: hello → welcome
-  #onHello(peerVersions: readonly number[], peerKey: Uint8Array, peerChallenge: Uint8Array): void {
+  #onHello(peerVersions: readonly number[], peerKey: Uint8Array, peerChallenge: Uint8Array, message1: Uint8Array): void {
     if (!this.#checkPeer(peerKey)) return
     if (!this.#challenges.add(peerChallenge)) return this.#refuse('replay', 'hello repeats a challenge seen before')
     const version = highestCommon(this.#versions, peerVersions)
     if (version === undefined) {
       return this.#refuse('version', `no common protocol version (ours: ${this.#versions.join(',')}; theirs: ${peerVersions.join(',')})`, 'version')
     }
+    const noise = (this.#noise = this.#startNoise(peerVersions, peerKey, peerChallenge))
+    const message2 = noise.readMessage(message1) === undefined ? undefined : noise.writeMessage()
+    if (message2 === undefined) return this.#refuse('protocol', 'the hello\'s Noise key is not a usable X25519 key')
     const challenge = this.#crypto.randomBytes(32)
     this.#transcript = {
       version,
@@ -271,20 +305,25 @@ class Handshake {
       responderKey: this.#identity.publicKey,
       initiatorChallenge: peerChallenge,
       responderChallenge: challenge,
+      noiseHash: noise.handshakeHash,
     }
     this.#expect = 'auth'
     this.#signThen(handshakeSignable('responder', this.#transcript, this.#crypto), (signature) => {
-      this.#send({ type: 'welcome', versions: this.#versions, version, publicKey: this.#identity.publicKey, challenge, signature })
+      this.#send({ type: 'welcome', versions: this.#versions, version, publicKey: this.#identity.publicKey, challenge, signature, noise: message2 })
     })
   }
 
   // initiator: welcome → auth, done
-  #onWelcome(peerVersions: readonly number[], version: number, peerKey: Uint8Array, peerChallenge: Uint8Array, signature: Uint8Array): void {
+  #onWelcome(peerVersions: readonly number[], version: number, peerKey: Uint8Array, peerChallenge: Uint8Array, signature: Uint8Array, message2: Uint8Array): void {
     if (!this.#checkPeer(peerKey)) return
     if (!this.#challenges.add(peerChallenge)) return this.#refuse('replay', 'welcome repeats a challenge seen before')
     const common = highestCommon(this.#versions, peerVersions)
     if (common === undefined || version !== common) {
       return this.#refuse('version', `version ${version} is not the highest common version (${common ?? 'none'})`, 'version')
+    }
+    const noise = this.#noise!
+    if (noise.readMessage(message2) === undefined) {
+      return this.#refuse('bad-signature', `the responder's Noise message does not authenticate (claimed key ${shortKey(peerKey)})`)
     }
     const transcript: HandshakeTranscript = {
       version,
@@ -294,24 +333,43 @@ class Handshake {
       responderKey: peerKey,
       initiatorChallenge: this.#challenge!,
       responderChallenge: peerChallenge,
+      noiseHash: noise.handshakeHash,
     }
     if (!this.#crypto.verify(signature, handshakeSignable('responder', transcript, this.#crypto), peerKey)) {
       return this.#refuse('bad-signature', `the responder's signature does not verify for ${shortKey(peerKey)}`)
     }
-    this.#transcript = transcript
-    this.#signThen(handshakeSignable('initiator', transcript, this.#crypto), (signature) => {
-      this.#send({ type: 'auth', signature })
+    const message3 = noise.writeMessage()
+    if (message3 === undefined) return this.#refuse('protocol', 'the welcome\'s Noise key is not a usable X25519 key')
+    this.#transcript = { ...transcript, noiseHash: noise.handshakeHash }
+    this.#signThen(handshakeSignable('initiator', this.#transcript, this.#crypto), (signature) => {
+      this.#send({ type: 'auth', signature, noise: message3 })
       this.#succeed()
     })
   }
 
   // responder: auth, done
-  #onAuth(signature: Uint8Array): void {
-    const t = this.#transcript!
-    if (!this.#crypto.verify(signature, handshakeSignable('initiator', t, this.#crypto), t.initiatorKey)) {
-      return this.#refuse('bad-signature', `the initiator's signature does not verify for ${shortKey(t.initiatorKey)}`)
+  #onAuth(signature: Uint8Array, message3: Uint8Array): void {
+    const noise = this.#noise!
+    const key = this.#transcript!.initiatorKey
+    if (noise.readMessage(message3) === undefined) {
+      return this.#refuse('bad-signature', `the initiator's Noise message does not authenticate (claimed key ${shortKey(key)})`)
+    }
+    const t = (this.#transcript = { ...this.#transcript!, noiseHash: noise.handshakeHash })
+    if (!this.#crypto.verify(signature, handshakeSignable('initiator', t, this.#crypto), key)) {
+      return this.#refuse('bad-signature', `the initiator's signature does not verify for ${shortKey(key)}`)
     }
     this.#succeed()
+  }
+
+  /** Noise XX with the hello's fields as prologue and this identity's static key. */
+  #startNoise(initiatorVersions: readonly number[], initiatorKey: Uint8Array, initiatorChallenge: Uint8Array): NoiseHandshake {
+    const prologue = concatBytes(domainTag('handshake'), encodeCanonical(['prologue', [...initiatorVersions], initiatorKey, initiatorChallenge]))
+    return new NoiseHandshake({
+      initiator: this.#role === 'initiator',
+      prologue,
+      staticKey: staticKeyOf(this.#identity, this.#crypto),
+      randomBytes: (n) => this.#crypto.randomBytes(n),
+    })
   }
 
   #checkPeer(peerKey: Uint8Array): boolean {
@@ -359,6 +417,7 @@ class Handshake {
   }
 
   #succeed(): void {
+    // the transcript holds h3 now, on both sides
     const t = this.#transcript!
     this.#finish()
     this.#resolve({
@@ -366,6 +425,7 @@ class Handshake {
       version: t.version,
       role: this.#role,
       sessionId: handshakeHash('session', t, this.#crypto),
+      cipher: this.#noise!.split(),
     })
   }
 
@@ -404,6 +464,21 @@ class Handshake {
 // ## Private helpers
 
 const challengeCaches = new WeakMap<Identity, SeenCache>()
+const staticKeys = new WeakMap<Identity, KeyPair>()
+
+/**
+ * The identity's static X25519 key for Noise: random, made on first use and kept in memory only
+ * (an agent key may not be exportable, so it cannot be converted); each handshake's signatures
+ * certify it anew.
+ */
+function staticKeyOf(identity: Identity, crypto: CryptoProvider): KeyPair {
+  let key = staticKeys.get(identity)
+  if (key === undefined) {
+    key = keyPairFromSecret(crypto.randomBytes(32))
+    staticKeys.set(identity, key)
+  }
+  return key
+}
 
 function defaultChallenges(identity: Identity): SeenCache {
   let cache = challengeCaches.get(identity)
@@ -424,6 +499,7 @@ function handshakeHash(role: HandshakeRole | 'session', t: HandshakeTranscript, 
     t.responderKey,
     t.initiatorChallenge,
     t.responderChallenge,
+    t.noiseHash,
   ])
   return crypto.sha256(concatBytes(domainTag('handshake'), transcript))
 }

@@ -169,5 +169,27 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Readonly<Limits>
   return frozen
 }
 
+/**
+ * The limits of the messages inside an encrypted session's frames: maxFrameBytes less the cipher's
+ * overhead (the 16-byte tag), so that a sealed frame stays within maxFrameBytes on the wire; the
+ * rest unchanged. One object per Limits, shared by sessions, and already checked for resolveLimits
+ * (the codec resolves the limits it is given): a 64 KiB fraud proof and its envelope still fit the
+ * smallest frame allowed, with 240 of MIN_FRAME_BYTES' 256 spare bytes left.
+ * @param limits resolved limits (session.limits)
+ * @param overhead bytes a sealed frame adds
+ * @returns the limits to encode and decode messages with
+ * @example encodeMessage(message, sealedLimits(session.limits, TAG_BYTES))
+ */
+export function sealedLimits(limits: Readonly<Limits>, overhead: number): Readonly<Limits> {
+  let out = sealed.get(limits)
+  if (out === undefined || out.maxFrameBytes !== limits.maxFrameBytes - overhead) {
+    out = Object.freeze({ ...limits, maxFrameBytes: limits.maxFrameBytes - overhead })
+    checked.add(out)
+    sealed.set(limits, out)
+  }
+  return out
+}
+
 // Limits objects that already passed the checks (resolving them again is free).
 const checked = new WeakSet<object>([DEFAULT_LIMITS])
+const sealed = new WeakMap<Readonly<Limits>, Readonly<Limits>>()

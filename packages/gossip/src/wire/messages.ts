@@ -10,10 +10,12 @@
  *
  * | code | type           | fields after the code                                          |
  * |------|----------------|----------------------------------------------------------------|
- * |  1   | hello          | versions: [uint], publicKey: bstr32, challenge: bstr32         |
+ * |  1   | hello          | versions: [uint], publicKey: bstr32, challenge: bstr32,        |
+ * |      |                | noise: bstr32 (Noise XX message 1: e)                          |
  * |  2   | welcome        | versions: [uint], version: uint, publicKey: bstr32,            |
- * |      |                | challenge: bstr32, signature: bstr64                           |
- * |  3   | auth           | signature: bstr64                                              |
+ * |      |                | challenge: bstr32, signature: bstr64,                          |
+ * |      |                | noise: bstr96 (message 2: e, ee, s, es; an empty payload)      |
+ * |  3   | auth           | signature: bstr64, noise: bstr64 (message 3: s, se; empty)     |
  * |  4   | error          | requestId: uint (0 = none), code: uint, reason: tstr           |
  * |  5   | app            | id: int (0 one-way, n > 0 request n, -n reply to request n),   |
  * |      |                |   protocol: tstr, kind: tstr, body: bstr (canonical CBOR)      |
@@ -47,6 +49,9 @@
  * and kind names are 1..64 characters; a protocol name is lowercase `a-z0-9` and `/._-`, a kind
  * name may use upper case too.
  *
+ * The handshake's three messages travel as they are; every frame after them is sealed by the
+ * session's Noise ciphers (wire/noise.ts): the frame above, encrypted, followed by a 16-byte tag.
+ *
  * Request ids are uints below 2^32 chosen by the requester; a reply (agreement, crawl-answer,
  * witness-answer, peers, heads, error) carries the id of the request it answers. Each side numbers its own
  * requests, and request and reply types never overlap, so the two id spaces cannot collide.
@@ -74,6 +79,7 @@ import {
   type HalfBlock,
 } from '@tally/core'
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js'
+import { KEY_BYTES, TAG_BYTES } from './noise.js'
 
 // ## Message types
 
@@ -121,16 +127,18 @@ export interface AppMessage {
   readonly body: Uint8Array
 }
 
-/** Handshake step 1, initiator → responder: offered versions, claimed key, fresh challenge. */
+/** Handshake step 1, initiator → responder: offered versions, claimed key, fresh challenge, Noise's first message. */
 export interface HelloMessage {
   readonly type: 'hello'
   /** Supported protocol versions, strictly decreasing. */
   readonly versions: readonly number[]
   readonly publicKey: Uint8Array
   readonly challenge: Uint8Array
+  /** Noise XX message 1 (the initiator's ephemeral key): NOISE_HELLO_BYTES. */
+  readonly noise: Uint8Array
 }
 
-/** Handshake step 2, responder → initiator: its versions, the chosen one, key, challenge, signature. */
+/** Handshake step 2, responder → initiator: its versions, the chosen one, key, challenge, signature, Noise's second message. */
 export interface WelcomeMessage {
   readonly type: 'welcome'
   readonly versions: readonly number[]
@@ -138,13 +146,24 @@ export interface WelcomeMessage {
   readonly publicKey: Uint8Array
   readonly challenge: Uint8Array
   readonly signature: Uint8Array
+  /** Noise XX message 2 (ephemeral key, encrypted static key, empty payload): NOISE_WELCOME_BYTES. */
+  readonly noise: Uint8Array
 }
 
-/** Handshake step 3, initiator → responder: the initiator's signature. */
+/** Handshake step 3, initiator → responder: the initiator's signature and Noise's third message. */
 export interface AuthMessage {
   readonly type: 'auth'
   readonly signature: Uint8Array
+  /** Noise XX message 3 (encrypted static key, empty payload): NOISE_AUTH_BYTES. */
+  readonly noise: Uint8Array
 }
+
+/** Bytes of Noise XX message 1 in a hello: the initiator's ephemeral X25519 key. */
+export const NOISE_HELLO_BYTES: number = KEY_BYTES
+/** Bytes of Noise XX message 2 in a welcome: ephemeral key, static key and its tag, the empty payload's tag. */
+export const NOISE_WELCOME_BYTES: number = 2 * KEY_BYTES + 2 * TAG_BYTES
+/** Bytes of Noise XX message 3 in an auth: static key and its tag, the empty payload's tag. */
+export const NOISE_AUTH_BYTES: number = KEY_BYTES + 2 * TAG_BYTES
 
 /** A refusal or failure; answers request `requestId`, or none when 0. */
 export interface ErrorMessage {
@@ -761,14 +780,21 @@ const head = tupleField<Head>([['publicKey', key], ['seq', seq], ['hash', bytes3
 const peer = tupleField<PeerInfo>([['publicKey', key], ['address', textField((l) => l.maxAddressLength)]])
 
 const SCHEMAS: readonly Schema[] = [
-  { type: 'hello', code: 1, fields: [['versions', versionsField], ['publicKey', key], ['challenge', bytes32]] },
+  { type: 'hello', code: 1, fields: [['versions', versionsField], ['publicKey', key], ['challenge', bytes32], ['noise', bytesField(NOISE_HELLO_BYTES)]] },
   {
     type: 'welcome',
     code: 2,
-    fields: [['versions', versionsField], ['version', uintField(1, MAX_VERSION)], ['publicKey', key], ['challenge', bytes32], ['signature', signature]],
+    fields: [
+      ['versions', versionsField],
+      ['version', uintField(1, MAX_VERSION)],
+      ['publicKey', key],
+      ['challenge', bytes32],
+      ['signature', signature],
+      ['noise', bytesField(NOISE_WELCOME_BYTES)],
+    ],
     check: (m) => ((m['versions'] as number[]).includes(m['version'] as number) ? undefined : 'version not among the offered versions'),
   },
-  { type: 'auth', code: 3, fields: [['signature', signature]] },
+  { type: 'auth', code: 3, fields: [['signature', signature], ['noise', bytesField(NOISE_AUTH_BYTES)]] },
   { type: 'error', code: 4, fields: [['requestId', replyId], ['code', errorCodeField], ['reason', textField((l) => l.maxReasonLength)]] },
   {
     type: 'proposal',

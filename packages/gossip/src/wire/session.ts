@@ -3,7 +3,16 @@
  * handshake. It turns frames into typed messages and back, matches replies to requests, and limits
  * everything the peer can make this node do:
  *
- * - frame size (limits.maxFrameBytes), checked before anything else;
+ * - encryption: with the handshake's Noise ciphers (openSession, or `cipher` from performHandshake's
+ *   result) every frame sent is sealed and every frame received opened, in order, before anything
+ *   else reads it. A frame that fails to open — altered, injected, replayed, reordered or dropped on
+ *   the way — closes the session at once with 1007 (invalid data) and `unauthenticated` in its close
+ *   info. That is not counted as the peer's misbehaviour: an attacker on the path can cause it, and
+ *   must not get an honest key banned (nor can a transport's own fault closes, below the cipher).
+ *   A message is then at most maxFrameBytes − 16 bytes (the tag); the frame on the wire, what
+ *   transports limit, stays within maxFrameBytes. Without a cipher (createSession for a simulation,
+ *   keys known by construction) frames travel in the clear;
+ * - frame size (limits.maxFrameBytes), checked first (once opened, when encrypted);
  * - messages and bytes per second (two token buckets on the Clock): frames over the rate are
  *   dropped unread and cost `floodCost` each, so a flood ends in a disconnect;
  * - decode: a malformed message costs `malformedCost` (`oversizedCost` when a list is over its
@@ -31,7 +40,8 @@
  * closes the connection with 1008 and reports `misbehaviour` in its close info, so the node can
  * refuse the key for a while. A connection that its transport closed for the peer's fault (a
  * frame over the transport's limit 1009, a protocol error 1002, a text frame 1003, invalid data
- * 1007, a policy breach 1008 such as a peer that never reads) is reported as misbehaviour too.
+ * 1007, a policy breach 1008 such as a peer that never reads) is reported as misbehaviour too, in a
+ * session without encryption.
  * Nothing a peer sends can throw out of the session or make it wait: every check is synchronous
  * and bounded, and handler errors go to `onError`.
  * @module
@@ -52,7 +62,8 @@ import {
 } from '@tally/core'
 import { CLOSE_CODES, FAULT_CODES } from '../transport/connection-base.js'
 import { performHandshake, PROTOCOL_VERSION, type HandshakeOptions } from './handshake.js'
-import { resolveLimits, type Limits } from './limits.js'
+import type { SessionCipher } from './noise.js'
+import { resolveLimits, sealedLimits, type Limits } from './limits.js'
 import {
   MAX_REQUEST_ID,
   decodeMessage,
@@ -92,6 +103,12 @@ export interface SessionCloseInfo extends CloseInfo {
   readonly misbehaviour: string | undefined
   /** Its misbehaviour score when it closed. */
   readonly score: number
+  /**
+   * True when a frame failed authentication (altered, injected, replayed or reordered on the way),
+   * which closed the session with 1007. Not misbehaviour (an on-path attacker can cause it): count
+   * it, alert on it, do not ban the key for it.
+   */
+  readonly unauthenticated: boolean
 }
 
 /** Counters of one session. */
@@ -110,6 +127,8 @@ export interface SessionStats {
   unexpected: number
   /** Peer requests answered `busy`. */
   busy: number
+  /** Frames that failed authentication (at most one: the first closes the session). */
+  unauthenticated: number
 }
 
 /** Options of createSession. */
@@ -120,6 +139,12 @@ export interface SessionOptions {
   version?: number
   /** The handshake's session id, for logs. */
   sessionId?: Uint8Array
+  /**
+   * The handshake's Noise ciphers (HandshakeResult.cipher): every frame is sealed and opened with
+   * them. Without, frames travel in the clear: only for connections whose both ends are known by
+   * construction (a simulation).
+   */
+  cipher?: SessionCipher
   /** Clock for rates, timeouts and score decay (default systemClock). */
   clock?: Clock
   /** Limits (default DEFAULT_LIMITS). */
@@ -142,7 +167,7 @@ export interface SessionOptions {
 }
 
 /** Options of openSession: the handshake's and the session's. */
-export type OpenSessionOptions = HandshakeOptions & Omit<SessionOptions, 'peerKey' | 'version' | 'sessionId'>
+export type OpenSessionOptions = HandshakeOptions & Omit<SessionOptions, 'peerKey' | 'version' | 'sessionId' | 'cipher'>
 
 /** The conversation with one authenticated peer. */
 export interface Session {
@@ -154,6 +179,8 @@ export interface Session {
   readonly version: number
   /** The handshake's session id, when there was a handshake. */
   readonly sessionId: Uint8Array | undefined
+  /** True when frames are encrypted and authenticated (a cipher from the handshake). */
+  readonly encrypted: boolean
   /** The connection's remote address (not authenticated). */
   readonly remoteAddress: TransportAddress
   /** Who dialled. */
@@ -231,8 +258,8 @@ export interface Session {
  * @returns the session
  * @throws TypeError / RangeError on malformed options
  * @example
- * const { peerKey, version, sessionId } = await performHandshake(conn, { identity })
- * const session = createSession(conn, { peerKey, version, sessionId, onMessage: (m, s) => node.handle(m, s) })
+ * const { peerKey, version, sessionId, cipher } = await performHandshake(conn, { identity })
+ * const session = createSession(conn, { peerKey, version, sessionId, cipher, onMessage: (m, s) => node.handle(m, s) })
  */
 export function createSession(connection: Connection, options: SessionOptions): Session {
   if (typeof connection !== 'object' || connection === null || typeof connection.send !== 'function') {
@@ -240,6 +267,10 @@ export function createSession(connection: Connection, options: SessionOptions): 
   }
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object')
   abytes('peerKey', options.peerKey, 32)
+  const cipher = options.cipher
+  if (cipher !== undefined && (typeof cipher !== 'object' || cipher === null || typeof cipher.seal !== 'function' || typeof cipher.open !== 'function')) {
+    throw new TypeError('"cipher" expected a SessionCipher')
+  }
   return new PeerSession(connection, options)
 }
 
@@ -254,7 +285,7 @@ export function createSession(connection: Connection, options: SessionOptions): 
  */
 export async function openSession(connection: Connection, options: OpenSessionOptions): Promise<Session> {
   const result = await performHandshake(connection, options)
-  return createSession(connection, { ...options, peerKey: result.peerKey, version: result.version, sessionId: result.sessionId })
+  return createSession(connection, { ...options, peerKey: result.peerKey, version: result.version, sessionId: result.sessionId, cipher: result.cipher })
 }
 
 // ## The session
@@ -283,8 +314,11 @@ class PeerSession implements Session {
   readonly version: number
   readonly sessionId: Uint8Array | undefined
   readonly limits: Readonly<Limits>
-  readonly stats: SessionStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rateLimited: 0, malformed: 0, duplicates: 0, unexpected: 0, busy: 0 }
+  readonly stats: SessionStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rateLimited: 0, malformed: 0, duplicates: 0, unexpected: 0, busy: 0, unauthenticated: 0 }
   readonly #conn: Connection
+  readonly #cipher: SessionCipher | undefined
+  /** The limits messages are encoded and decoded with: maxFrameBytes less the cipher's tag. */
+  readonly #codec: Readonly<Limits>
   readonly #clock: Clock
   readonly #crypto: CryptoProvider
   readonly #seen: SeenCache | undefined
@@ -303,6 +337,7 @@ class PeerSession implements Session {
   #score = 0
   #scoreTime: number
   #misbehaviour: string | undefined
+  #unauthenticated = false
   #nextId = 0
   // created on first use: most sessions of a large simulation never hold a request
   #pending: Map<number, Pending> | undefined
@@ -319,6 +354,8 @@ class PeerSession implements Session {
     this.version = options.version ?? PROTOCOL_VERSION
     this.sessionId = options.sessionId
     this.limits = resolveLimits(options.limits)
+    this.#cipher = options.cipher
+    this.#codec = options.cipher === undefined ? this.limits : sealedLimits(this.limits, options.cipher.overhead)
     this.#clock = options.clock ?? systemClock
     this.#crypto = options.crypto ?? nobleCrypto
     this.#seen = options.seen
@@ -355,6 +392,10 @@ class PeerSession implements Session {
     return !this.#closed && this.#conn.open
   }
 
+  get encrypted(): boolean {
+    return this.#cipher !== undefined
+  }
+
   get writable(): boolean {
     return this.open && this.#conn.bufferedAmount < this.limits.highWaterMark
   }
@@ -374,7 +415,7 @@ class PeerSession implements Session {
     if (typeof message !== 'object' || message === null) throw new TypeError('"message" expected a message')
     if (isHandshakeMessage(message as Message)) throw new TypeError(`"message" ${message.type} belongs to the handshake`)
     if (isRequest(message)) throw new TypeError(`"message" ${message.type} expects a reply: use request()`)
-    const frame = encodeMessage(message, this.limits)
+    const frame = encodeMessage(message, this.#codec)
     if (!this.open) return false
     if ('requestId' in message && message.requestId > 0) this.#incoming?.delete(message.requestId)
     return this.#write(frame)
@@ -398,7 +439,7 @@ class PeerSession implements Session {
     let frame: Uint8Array
     try {
       // an app message is a request by its id; `reply` says it is not an answer
-      frame = encodeMessage({ ...message, requestId: id, ...(message.type === 'app' ? { reply: false } : {}) } as RequestMessage, this.limits)
+      frame = encodeMessage({ ...message, requestId: id, ...(message.type === 'app' ? { reply: false } : {}) } as RequestMessage, this.#codec)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -422,10 +463,19 @@ class PeerSession implements Session {
 
   /** Refuse a request of the peer with an error code (no handler involved). */
   #refuseRequest(requestId: number, code: ErrorCode, reason: string): void {
-    this.#write(encodeMessage({ type: 'error', requestId, code, reason }, this.limits))
+    this.#write(encodeMessage({ type: 'error', requestId, code, reason }, this.#codec))
   }
 
   #write(frame: Uint8Array): boolean {
+    if (this.#cipher !== undefined) {
+      try {
+        frame = this.#cipher.seal(frame)
+      } catch (err) {
+        // our nonces are exhausted (2^53 frames): this session can say nothing more
+        this.#shutdown(CLOSE_CODES.normal, (err as Error).message.slice(0, 100))
+        return false
+      }
+    }
     this.stats.framesOut++
     this.stats.bytesOut += frame.length
     return this.#conn.send(frame)
@@ -497,12 +547,34 @@ class PeerSession implements Session {
     const now = this.#clock.now()
     stats.framesIn++
     stats.bytesIn += frame.length
-    if (frame.length > limits.maxFrameBytes) {
+    const wireBytes = frame.length
+    if (this.#cipher !== undefined) {
+      // opened first, so that whatever is blamed on the peer below is known to come from it; and
+      // every frame, in order, even one the limits will drop: skipping one would break the nonce
+      // sequence. The work is bounded by the transport's frame limit, and a flood is cut off after
+      // ~50 frames over the rate
+      let plain: Uint8Array | undefined
+      try {
+        plain = this.#cipher.open(frame)
+      } catch (err) {
+        // the peer's nonces are exhausted (2^53 frames)
+        this.#shutdown(CLOSE_CODES.normal, (err as Error).message.slice(0, 100))
+        return
+      }
+      if (plain === undefined) {
+        stats.unauthenticated++
+        this.#unauthenticated = true
+        this.#shutdown(CLOSE_CODES.invalidData, 'a frame failed authentication')
+        return
+      }
+      frame = plain
+    }
+    if (wireBytes > limits.maxFrameBytes) {
       stats.malformed++
-      this.penalize(limits.oversizedCost, `a frame of ${frame.length} bytes over the limit of ${limits.maxFrameBytes}`)
+      this.penalize(limits.oversizedCost, `a frame of ${wireBytes} bytes over the limit of ${limits.maxFrameBytes}`)
       return
     }
-    if (!this.#underRate(frame.length, now)) {
+    if (!this.#underRate(wireBytes, now)) {
       stats.rateLimited++
       this.penalize(limits.floodCost, 'rate limit exceeded')
       return
@@ -516,7 +588,7 @@ class PeerSession implements Session {
         return
       }
     }
-    const decoded = decodeMessage(frame, limits)
+    const decoded = decodeMessage(frame, this.#codec)
     if (!decoded.ok) {
       this.malformed(decoded.error.reason, '')
       return
@@ -743,8 +815,10 @@ class PeerSession implements Session {
 
   /** The connection closed (either side): finish, then tell the handler once. */
   #ended(info: CloseInfo): void {
-    // closed by our transport, not by us: for the peer's fault when the code says so
-    if (!this.#closed && info.local && this.#misbehaviour === undefined && FAULT_CODES.has(info.code)) {
+    // closed by our transport, not by us: for the peer's fault when the code says so. Not when
+    // encrypted: below the cipher nothing is known to come from the peer (anyone on the path can
+    // send an oversized or a text frame), and what is not authenticated is not blamed on a key
+    if (!this.#closed && info.local && this.#misbehaviour === undefined && this.#cipher === undefined && FAULT_CODES.has(info.code)) {
       this.#misbehaviour = `closed by the transport (${info.code}${info.reason ? `: ${info.reason}` : ''})`
     }
     this.#shutdown(info.code, info.reason)
@@ -753,7 +827,9 @@ class PeerSession implements Session {
     this.#onMessage = undefined
     this.#onDrain = undefined
     if (handler !== undefined) {
-      this.#guard(() => handler({ code: info.code, reason: info.reason, local: info.local, misbehaviour: this.#misbehaviour, score: this.#score }, this))
+      this.#guard(() =>
+        handler({ code: info.code, reason: info.reason, local: info.local, misbehaviour: this.#misbehaviour, score: this.#score, unauthenticated: this.#unauthenticated }, this),
+      )
     }
   }
 }
