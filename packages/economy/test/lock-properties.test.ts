@@ -278,7 +278,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
 const Locks = suite('properties: locks')
 
 Locks('no honest schedule accuses an honest agent, every cheat is proven, supply is conserved', async () => {
-  await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 36 }), (program) => simulate(program)), { numRuns: 25 })
+  await fc.assert(fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 36 }), (program) => simulate(program)), { numRuns: 25, seed: 20261205 })
 })
 
 Locks('a fixed schedule that exercises every move', async () => {

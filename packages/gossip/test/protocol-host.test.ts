@@ -87,6 +87,10 @@ async function rawPeer(net: MemoryNetwork, node: Node, seed: number): Promise<{ 
   const session = createSession(conn, {
     peerKey: r.peerKey,
     clock: net.clock,
+    // sessions are encrypted: the raw peer seals what it sends with the handshake's keys
+    cipher: r.cipher,
+    sessionId: r.sessionId,
+    version: r.version,
     onMessage: (m) => void got.push(m),
     onClose: (info) => void (closed = `${info.code} ${info.reason}`),
   })

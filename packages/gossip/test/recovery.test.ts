@@ -52,6 +52,9 @@ async function liar(net: MemoryNetwork, node: Node, seed: number, answer: (start
         const s = createSession(conn, {
           peerKey: r.peerKey,
           clock: net.clock,
+          cipher: r.cipher,
+          sessionId: r.sessionId,
+          version: r.version,
           onMessage: (m) => {
             const a = m.type === 'crawl-request' ? answer(m.start, m.end) : undefined
             if (m.type === 'crawl-request' && a !== undefined) s.reply(m, { type: 'crawl-answer', publicKey: m.publicKey, ...a })
