@@ -105,7 +105,7 @@ export {
   type NodeStats,
   type TransactOptions,
 } from './node/node.js'
-export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node/errors.js'
+export { BusyError, NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node/errors.js'
 export type { Emitter } from './node/emitter.js'
 export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'
 export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './node/witness.js'

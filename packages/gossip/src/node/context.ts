@@ -79,8 +79,13 @@ export interface NodeContext {
   readonly answered: SeenCache
 
   // ## Primitives (node.ts)
-  /** Run `fn` after every earlier agent write: one at a time per node. */
-  serial<T>(fn: () => Promise<T>): Promise<T>
+  /**
+   * Run `fn` with the agent writes, one at a time (write-queue.ts): after the earlier jobs of its
+   * lane, in turn with the other lanes.
+   * @param lane the peer whose work it is (its key hex); default the node's own lane
+   * @throws (rejects) BusyError when that peer's lane is full
+   */
+  serial<T>(fn: () => Promise<T>, lane?: string): Promise<T>
   /** Wait on the node's clock; rejects with ClosedError when the node closes first. */
   sleep(ms: number): Promise<void>
   /** @throws ClosedError once the node is closed */

@@ -1,14 +1,15 @@
 /**
  * How a block from a peer enters a node: compared with the block stored at its (key, seq), else
- * validated and stored through the agent on the node's write queue; a proof it yields is handled
- * (fraud-relay.ts), a sender of a broken block is charged. Every path comes through here: a push, a
- * push-via, a crawl, a proposal's context. A block stored is `learnt`: its chain's head is kept
- * for pull gossip (pull.ts) and the `block` event fires.
+ * validated and stored through the agent on the node's write queue, in the sender's lane; a proof
+ * it yields is handled (fraud-relay.ts), a sender of a broken block is charged. Every path comes
+ * through here: a push, a push-via, a crawl, a proposal's context. A block stored is `learnt`: its
+ * chain's head is kept for pull gossip (pull.ts) and the `block` event fires.
  * @module
  */
-import { blockHash, equalBytes, toHex, type HalfBlock } from '@tally/core'
+import { blockHash, equalBytes, toHex, type HalfBlock, type ValidationResult } from '@tally/core'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
+import { BusyError } from './errors.js'
 import { acceptProof } from './fraud-relay.js'
 
 /** Cost charged for a block whose signature or form is broken. */
@@ -18,16 +19,27 @@ export const INVALID_BLOCK_COST = 5
 /** Chains whose latest head is remembered for pull gossip. */
 const RECENT_CHAINS = 1024
 
-export type Outcome = 'new' | 'known' | 'invalid' | 'fraud'
+/**
+ * What became of a block: stored (`new`), held already (`known`), broken (`invalid`), a proof
+ * (`fraud`), or not queued (`dropped`: its sender's write lane was full).
+ */
+export type Outcome = 'new' | 'known' | 'invalid' | 'fraud' | 'dropped'
 
 /** Validate and store a block from a peer; proofs it yields are handled here. */
 export async function ingest(ctx: NodeContext, block: HalfBlock, from: Session | undefined): Promise<Outcome> {
-  const result = await ctx.serial(async () => {
-    const stored = await ctx.store.get(block.publicKey, block.seq)
-    if (stored !== undefined && equalBytes(blockHash(stored, ctx.crypto), blockHash(block, ctx.crypto))) return undefined
-    return ctx.agent.receive(block)
-  })
-  if (result === undefined) return 'known'
+  let result: ValidationResult | 'known'
+  try {
+    result = await ctx.serial(async () => {
+      const stored = await ctx.store.get(block.publicKey, block.seq)
+      if (stored !== undefined && equalBytes(blockHash(stored, ctx.crypto), blockHash(block, ctx.crypto))) return 'known'
+      return ctx.agent.receive(block)
+    }, from?.peerKeyHex)
+  } catch (err) {
+    if (!(err instanceof BusyError)) throw err
+    ctx.stats.dropped++
+    return 'dropped'
+  }
+  if (result === 'known') return 'known'
   if (result.fraud.length > 0) {
     for (const proof of result.fraud) await acceptProof(ctx, proof, undefined, 'stored')
     return 'fraud'

@@ -52,8 +52,9 @@
  * the key in a heads request gets the proof too (once per session).
  *
  * Concurrency: Agent.agree() and Agent.receive() do not share a lock, so every call that writes
- * through the agent (receive, agree, complete, addFraudProof) runs on one queue per node; their
- * reads and the network waits (witness queries, resends) stay outside it.
+ * through the agent (receive, agree, complete, addFraudProof) runs on the node's write queue, one
+ * at a time, from one bounded lane per peer taken in turn (write-queue.ts); their reads and the
+ * network waits (witness queries, resends) stay outside it.
  *
  * Where it lives: this file holds the node (its lifecycle, sessions and the dispatch of their
  * messages) and owns its state, a NodeContext (context.ts) that it hands to its parts:
@@ -110,6 +111,7 @@ import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './p
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
 import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact } from './transactions.js'
 import { TwoHopTable } from './two-hop.js'
+import { WriteQueue } from './write-queue.js'
 
 /**
  * A node running `identity`'s agent over `transport`.
@@ -154,6 +156,7 @@ class GossipNode implements Node {
     proofWants: 0,
     forgedProofs: 0,
     refused: 0,
+    dropped: 0,
   }
   /** The state the node's parts share (context.ts). */
   readonly #ctx: NodeContext
@@ -161,7 +164,8 @@ class GossipNode implements Node {
   readonly #frames: SeenCache
   readonly #challenges: SeenCache
   readonly #sleeps = new Set<{ timer: TimerHandle; reject: (e: Error) => void }>()
-  #tail: Promise<unknown> = Promise.resolve()
+  /** Agent writes, one at a time, a bounded lane per peer taken in turn (write-queue.ts). */
+  readonly #writes = new WriteQueue()
   #address: TransportAddress | undefined
   #closing: Promise<void> | undefined
 
@@ -222,7 +226,7 @@ class GossipNode implements Node {
       relayedAccused: createSeenCache({ max: cacheSize }),
       wants: new Map(),
       answered,
-      serial: (fn) => this.#serial(fn),
+      serial: (fn, lane) => this.#writes.run(fn, lane),
       sleep: (ms) => this.#sleep(ms),
       checkOpen: () => this.#checkOpen(),
       report: (error, context) => this.#report(error, context),
@@ -443,19 +447,12 @@ class GossipNode implements Node {
       for (const s of ctx.peers.sessions()) s.close('node closing')
       await ctx.transport.close()
       // let writes already queued finish, so the store is left consistent for its owner
-      await this.#tail.catch(() => undefined)
+      await this.#writes.idle()
     })()
     return this.#closing
   }
 
   // ## Private helpers
-
-  /** Run `fn` after every earlier agent write: one at a time per node. */
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(fn, fn)
-    this.#tail = run.catch(() => undefined)
-    return run
-  }
 
   /** Wait on the node's clock; rejects with ClosedError when the node closes first. */
   #sleep(ms: number): Promise<void> {

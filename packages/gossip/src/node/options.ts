@@ -177,6 +177,8 @@ export interface NodeStats {
   forgedProofs: number
   /** Proposals refused (policy, cheater, witnesses). */
   refused: number
+  /** Blocks from peers not queued: the sender's write lane was full. */
+  dropped: number
 }
 
 /** A Tally node. */
