@@ -107,6 +107,7 @@ export {
 } from './node/node.js'
 export { BusyError, NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node/errors.js'
 export type { Emitter } from './node/emitter.js'
+export { DEFAULT_KEEP, type KeepOptions } from './node/stranger-quota.js'
 export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'
 export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './node/witness.js'
 // The simulator and its (insecure) crypto are '@tally/gossip/sim'.

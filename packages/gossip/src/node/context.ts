@@ -2,7 +2,8 @@
  * What the parts of a node share. GossipNode (node.ts) creates one NodeContext, owns it, and hands
  * it to the functions of its parts, which keep no state of their own:
  * - peers.ts: the neighbours' list, bans, dialling a known address, the peer exchange;
- * - ingest.ts: a block from a peer checked and stored; the chains learnt of, for pull gossip;
+ * - ingest.ts: a block from a peer checked and stored (within the quotas of stranger-quota.ts);
+ *   the chains learnt of, for pull gossip;
  * - transactions.ts: transact and deliver, proposals and agreements, witness queries;
  * - push.ts: pushes on the push ring, push-via forwards, neighbour lists;
  * - pull.ts: head requests, audits, crawls (asked and served);
@@ -19,6 +20,7 @@ import type { TypedEmitter } from './emitter.js'
 import type { Want } from './fraud-relay.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
+import type { StrangerQuota } from './stranger-quota.js'
 import type { TwoHopTable } from './two-hop.js'
 import type { WitnessOptions } from './witness.js'
 
@@ -60,6 +62,9 @@ export interface NodeContext {
   readonly forwards: SeenCache
   neighboursTimer: TimerHandle | undefined
   neighboursSentAt: number
+
+  // ## What is kept for others (ingest.ts, stranger-quota.ts)
+  readonly quota: StrangerQuota
 
   // ## Pull and crawl (ingest.ts, pull.ts)
   /** The latest block of the chains learnt of most recently, oldest first. */

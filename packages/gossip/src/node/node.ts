@@ -110,6 +110,7 @@ import { ban, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
 import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact } from './transactions.js'
+import { StrangerQuota } from './stranger-quota.js'
 import { TwoHopTable } from './two-hop.js'
 import { WriteQueue } from './write-queue.js'
 
@@ -156,6 +157,10 @@ class GossipNode implements Node {
     proofWants: 0,
     forgedProofs: 0,
     refused: 0,
+    strangerBytes: 0,
+    strangerChains: 0,
+    evicted: 0,
+    unknownRefused: 0,
     dropped: 0,
   }
   /** The state the node's parts share (context.ts). */
@@ -218,6 +223,10 @@ class GossipNode implements Node {
       forwards: createSeenCache({ max: cacheSize }),
       neighboursTimer: undefined,
       neighboursSentAt: Number.NEGATIVE_INFINITY,
+      quota: new StrangerQuota(
+        { self: this.publicKey, store: options.store, crypto, witnesses, stats: this.stats, onEvicted: (hex) => this.#ctx.recent.delete(hex) },
+        options.keep,
+      ),
       recent: new Map(),
       crawling: new Set(),
       told: new WeakMap(),

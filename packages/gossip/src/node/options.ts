@@ -23,6 +23,7 @@ import {
 import type { Emitter } from './emitter.js'
 import type { Limits } from '../wire/limits.js'
 import type { Random } from '../random.js'
+import type { KeepOptions } from './stranger-quota.js'
 import type { WitnessOptions } from './witness.js'
 
 /** How the node spreads blocks and proofs (see node.ts). */
@@ -114,6 +115,11 @@ export interface NodeOptions {
   cacheSize?: number
   /** Milliseconds a peer disconnected for misbehaviour is refused (default 60,000). */
   banMs?: number
+  /**
+   * What the node keeps for others (stranger-quota.ts): strangers' chains within `perKeyBytes`
+   * (default 256 KiB) each and `totalBytes` (default 32 MiB) in all; `pin(block)` keeps more.
+   */
+  keep?: Partial<KeepOptions>
   /** Provider for hashes and verification (default identity.crypto). */
   crypto?: CryptoProvider
 }
@@ -177,6 +183,14 @@ export interface NodeStats {
   forgedProofs: number
   /** Proposals refused (policy, cheater, witnesses). */
   refused: number
+  /** Bytes of strangers' blocks stored now (encoded blocks; within keep.totalBytes). */
+  strangerBytes: number
+  /** Strangers' chains with blocks counted now. */
+  strangerChains: number
+  /** Strangers' blocks evicted to keep within the quotas. */
+  evicted: number
+  /** Blocks from peers of a type this node has no rules for, not stored. */
+  unknownRefused: number
   /** Blocks from peers not queued: the sender's write lane was full. */
   dropped: number
 }

@@ -102,7 +102,10 @@ export async function onHeadsRequest(ctx: NodeContext, m: HeadsRequestMessage, s
   const proofs: FraudProof[] = []
   for (const key of m.publicKeys) {
     const latest = await ctx.store.latest(key)
-    if (latest !== undefined) heads.push({ publicKey: key, seq: latest.seq, hash: blockHash(latest, ctx.crypto) })
+    if (latest !== undefined) {
+      heads.push({ publicKey: key, seq: latest.seq, hash: blockHash(latest, ctx.crypto) })
+      ctx.quota.useful(key) // a peer asked about it: a stranger's chain worth keeping a while
+    }
     // a peer that asks about a proven cheater gets the proof, once per session: this repairs a
     // proof frame that was lost on the way
     if (await ctx.store.hasFraud(key)) {
@@ -134,6 +137,7 @@ export async function onCrawl(ctx: NodeContext, m: CrawlRequestMessage, session:
       blocks.push(b)
     }
   }
+  if (blocks.length > 0) ctx.quota.useful(m.publicKey)
   session.reply(m, { type: 'crawl-answer', publicKey: m.publicKey, latest: top, blocks })
 }
 

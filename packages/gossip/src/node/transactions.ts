@@ -130,6 +130,7 @@ export async function onWitnessQuery(ctx: NodeContext, m: WitnessQueryMessage, s
     session.reply(m, { type: 'error', code: 'busy', reason: err.message })
     return
   }
+  if (block !== undefined) ctx.quota.useful(m.publicKey)
   session.reply(m, { type: 'witness-answer', publicKey: m.publicKey, seq: m.seq, block: block ?? null })
 }
 
