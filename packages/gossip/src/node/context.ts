@@ -16,6 +16,7 @@ import type { Random } from '../random.js'
 import type { Limits } from '../wire/limits.js'
 import type { SeenCache } from '../wire/seen-cache.js'
 import type { Session } from '../wire/session.js'
+import type { BanList } from './ban-list.js'
 import type { TypedEmitter } from './emitter.js'
 import type { Want } from './fraud-relay.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
@@ -47,8 +48,8 @@ export interface NodeContext {
   // ## Peers (node.ts, peers.ts)
   readonly peers: PeerTable
   readonly twoHop: TwoHopTable<Neighbour>
-  /** Keys refused at the handshake, until the time given. */
-  readonly banned: Map<PublicKeyHex, number>
+  /** Keys refused at the handshake, each until a time (bounded: ban-list.ts). */
+  readonly banned: BanList
   readonly dialing: Map<PublicKeyHex, Promise<Session>>
   /** Set once by close(): every part stops sending and scheduling then. */
   closed: boolean

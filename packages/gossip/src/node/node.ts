@@ -87,6 +87,7 @@ import type { SessionMessage } from '../wire/messages.js'
 import { createSeenCache, type SeenCache } from '../wire/seen-cache.js'
 import { createSession, type Session, type SessionCloseInfo } from '../wire/session.js'
 import type { NodeContext } from './context.js'
+import { BanList } from './ban-list.js'
 import { TypedEmitter } from './emitter.js'
 import { acceptProof, onFraudHave, onFraudWant } from './fraud-relay.js'
 import {
@@ -216,7 +217,7 @@ class GossipNode implements Node {
       events,
       peers: new PeerTable(Math.max(1024, cacheSize)),
       twoHop: new TwoHopTable(this.publicKey),
-      banned: new Map(),
+      banned: new BanList(Math.max(1024, cacheSize)),
       dialing: new Map(),
       closed: false,
       agreeing: new Map(),

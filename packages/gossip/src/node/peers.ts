@@ -24,15 +24,12 @@ export function listPeers(ctx: NodeContext): readonly NodePeer[] {
 
 /** Refuse `hex` at the handshake for banMs (a session of it closed for misbehaviour). */
 export function ban(ctx: NodeContext, hex: PublicKeyHex): void {
-  if (ctx.banMs > 0) ctx.banned.set(hex, ctx.clock.now() + ctx.banMs)
+  const now = ctx.clock.now()
+  if (ctx.banMs > 0) ctx.banned.ban(hex, now + ctx.banMs, now)
 }
 
 export function isBanned(ctx: NodeContext, hex: PublicKeyHex): boolean {
-  const until = ctx.banned.get(hex)
-  if (until === undefined) return false
-  if (until > ctx.clock.now()) return true
-  ctx.banned.delete(hex)
-  return false
+  return ctx.banned.has(hex, ctx.clock.now())
 }
 
 /** An open session to `key`, dialling its known address when there is none. */
