@@ -428,7 +428,7 @@ class GossipNode implements Node {
     return deliver(this.#ctx, proposal, options)
   }
 
-  crawl(peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number } = {}): Promise<HalfBlock[]> {
+  crawl(peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number; maxBlocks?: number } = {}): Promise<HalfBlock[]> {
     return crawl(this.#ctx, peerKey, chain, range)
   }
 

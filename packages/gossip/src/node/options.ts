@@ -259,13 +259,18 @@ export interface Node extends Emitter<NodeEvents> {
    */
   deliver(proposal: HalfBlock, options?: TransactOptions): Promise<Transaction>
   /**
-   * Fetch blocks of `chain` from a connected peer, validate and store them.
+   * Fetch blocks of `chain` from a connected peer, validate and store them. Each answer must be
+   * for `chain` and within the range asked, and the walk stops after `maxBlocks` blocks, whatever
+   * head the peer claims.
    * @param peerKey whom to ask
    * @param chain whose blocks
-   * @param range seqs as in a crawl request (negative: from the end; default 1..-1, the whole chain)
+   * @param range seqs as in a crawl request (negative: from the end; default 1..-1, the whole
+   *   chain); maxBlocks: at most this many blocks in all (default 10,000)
    * @returns the blocks received (in seq order), whether new or already known
+   * @throws (rejects) RefusedError when the peer refuses, or answers for another chain or outside
+   *   the range (it is charged for that); RangeError on a bad range
    */
-  crawl(peerKey: Uint8Array, chain: Uint8Array, range?: { start?: number; end?: number }): Promise<HalfBlock[]>
+  crawl(peerKey: Uint8Array, chain: Uint8Array, range?: { start?: number; end?: number; maxBlocks?: number }): Promise<HalfBlock[]>
   /**
    * Pull gossip now (it also runs on its timer): ask a random neighbour for its heads of the
    * chains this node learnt of most recently; a head that contradicts the store is crawled.
