@@ -60,8 +60,15 @@ export function onPeersRequest(ctx: NodeContext, m: PeersRequestMessage, session
   session.reply(m, { type: 'peers', peers: ctx.peers.addresses(Math.min(m.max, session.limits.maxPeers)) })
 }
 
+/**
+ * A peer list. One nobody asked for (requestId 0: every `peers` that reaches the node's handler,
+ * replies go to their request) is ignored: anyone could send one to point a known key at an
+ * address of its choosing. An answer to our request adds addresses for keys this node has none
+ * for; it never replaces one (an address dialled and proved by a handshake, or given by the user).
+ */
 export function onPeers(ctx: NodeContext, m: PeersMessage): void {
-  for (const p of m.peers) if (!equalBytes(p.publicKey, ctx.publicKey)) ctx.peers.setAddress(p.publicKey, p.address)
+  if (m.requestId === 0) return
+  for (const p of m.peers) if (!equalBytes(p.publicKey, ctx.publicKey)) ctx.peers.hearAddress(p.publicKey, p.address)
 }
 
 /** `n`'s oldest open session. */
