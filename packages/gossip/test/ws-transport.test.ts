@@ -15,7 +15,7 @@ import { WebSocket } from 'ws'
 import { ClosedError, equalBytes, toHex, type CloseInfo, type Connection } from '@tally/core'
 import { createSeenCache, encodeMessage, openSession, type Session, type SessionCloseInfo, type SessionMessage } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
-import { alice, bob, carol, chain, mallory, rejection } from './helpers.ts'
+import { alice, block, bob, carol, chain, mallory, rejection } from './helpers.ts'
 
 const aliceChain = chain(alice, 3)
 
@@ -103,6 +103,34 @@ Hostile('a frame over maxFrameBytes: ws closes with 1009 while reading its heade
   assert.is(infos[0]!.code, 1009)
   assert.is(s.got.length, 0)
   await s.transport.close()
+})
+
+Hostile("before the handshake a frame over the handshake's limit is refused from its header (1009); after it, session-sized frames pass both ways", async () => {
+  const s = await server()
+  const t = createWsTransport()
+  try {
+    // a stranger: 2 KiB before any handshake. ws refuses it reading its header, before buffering
+    // it (the handshake's own check, on a frame taken whole, would have closed with 1002)
+    const stranger = await t.connect(s.address)
+    const infos: CloseInfo[] = []
+    stranger.onClose((i) => void infos.push(i))
+    stranger.send(new Uint8Array(2048))
+    await until(() => infos.length === 1, 'the close')
+    assert.is(infos[0]!.code, 1009)
+    // a peer that proved its key: 16 blocks of ~1 KiB in one frame, to the server and back
+    const big = Array.from({ length: 16 }, (_, i) => block(alice, { seq: 1 + i, payload: 'x'.repeat(1000) }))
+    const got: SessionMessage[] = []
+    const session = await openSession(await t.connect(s.address), { identity: alice, onMessage: (m) => void got.push(m) })
+    session.send({ type: 'push', blocks: big })
+    await until(() => s.got.some(([, m]) => m.type === 'push' && m.blocks.length === 16), 'the push at the server')
+    await until(() => s.sessions.length === 1, 'the server session')
+    s.sessions[0]!.send({ type: 'push', blocks: big })
+    await until(() => got.some((m) => m.type === 'push' && m.blocks.length === 16), 'the push at the client')
+    assert.ok(session.open && s.sessions[0]!.open)
+  } finally {
+    await t.close()
+    await s.transport.close()
+  }
 })
 
 Hostile('a text frame closes the connection with 1003', async () => {

@@ -4,7 +4,10 @@
  * wrap their sockets with the same code (`ws-connection.ts`).
  *
  * Hardening against bad peers:
- * - maxPayload = the frame limit: ws refuses a bigger frame while reading its header, closing 1009;
+ * - maxPayload = the handshake's frame limit (1 KiB) until the peer has proved its key, then the
+ *   session's (128 KiB): ws refuses a bigger frame while reading its header, before buffering its
+ *   payload, closing 1009. An unauthenticated peer so never makes this side hold more than 1 KiB
+ *   of a frame (the handshake used to apply its 1 KiB limit to frames ws had taken whole);
  * - permessage-deflate is off (a 1 KiB frame could inflate to the limit for nothing: CPU and
  *   memory for the attacker's benefit); text frames close the connection (1003);
  * - at most maxConnections inbound connections; more are closed at once with 1013;
@@ -46,6 +49,11 @@ export interface WsTransportOptions {
   publicAddress?: TransportAddress
   /** Largest frame, both directions (default DEFAULT_LIMITS.maxFrameBytes). */
   maxFrameBytes?: number
+  /**
+   * Largest frame read before the handshake is done (default DEFAULT_LIMITS.maxHandshakeFrameBytes):
+   * ws's maxPayload until the peer has proved its key, then maxFrameBytes.
+   */
+  maxHandshakeFrameBytes?: number
   /** Most inbound connections at once (default 4096). */
   maxConnections?: number
   /** bufferedAmount above which send returns false (default DEFAULT_LIMITS.highWaterMark). */
@@ -88,6 +96,7 @@ class NodeWsTransport implements WsTransport {
   readonly #options: WsTransportOptions
   readonly #connection: WsConnectionOptions
   readonly #maxFrameBytes: number
+  readonly #maxHandshakeFrameBytes: number
   readonly #maxConnections: number
   readonly #open = new Set<WsConnection>()
   readonly #maxFaults: number
@@ -103,9 +112,11 @@ class NodeWsTransport implements WsTransport {
   constructor(options: WsTransportOptions) {
     this.#options = options
     this.#maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes)
+    this.#maxHandshakeFrameBytes = Math.min(this.#maxFrameBytes, positive('maxHandshakeFrameBytes', options.maxHandshakeFrameBytes ?? DEFAULT_LIMITS.maxHandshakeFrameBytes))
     this.#maxConnections = positive('maxConnections', options.maxConnections ?? 4096)
     this.#connection = {
       clock: options.clock ?? systemClock,
+      maxFrameBytes: this.#maxFrameBytes,
       highWaterMark: positive('highWaterMark', options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark),
       maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? 16 * 1024 * 1024),
       maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames ?? DEFAULT_LIMITS.maxQueuedFrames),
@@ -143,7 +154,8 @@ class NodeWsTransport implements WsTransport {
     const server = new WebSocketServer({
       server: http,
       path,
-      maxPayload: this.#maxFrameBytes,
+      // the handshake's limit until the peer proved its key (WsConnection.handshakeDone lifts it)
+      maxPayload: this.#maxHandshakeFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
       // before the upgrade: a refused address costs an HTTP response, not a WebSocket
@@ -183,7 +195,7 @@ class NodeWsTransport implements WsTransport {
     const conn: WsConnection = await dialWebSocket(
       () =>
         new WebSocket(url, {
-          maxPayload: this.#maxFrameBytes,
+          maxPayload: this.#maxHandshakeFrameBytes,
           perMessageDeflate: false,
           handshakeTimeout: this.#options.connectTimeoutMs ?? 10_000,
           followRedirects: false,

@@ -50,7 +50,7 @@ import {
   type CryptoProvider,
   type Identity,
 } from '@tally/core'
-import { CLOSE_CODES } from '../transport/connection-base.js'
+import { CLOSE_CODES, handshakeDone } from '../transport/connection-base.js'
 import { resolveLimits, type Limits } from './limits.js'
 import { decodeMessage, encodeMessage, type ErrorCode, type Message } from './messages.js'
 import { createSeenCache, type SeenCache } from './seen-cache.js'
@@ -361,6 +361,8 @@ class Handshake {
   #succeed(): void {
     const t = this.#transcript!
     this.#finish()
+    // now, before the next frame is read: the session's frames may be larger than the handshake's
+    handshakeDone(this.#conn)
     this.#resolve({
       peerKey: this.#role === 'initiator' ? t.responderKey : t.initiatorKey,
       version: t.version,
