@@ -57,4 +57,4 @@ export { ingestBlocks, type IngestOptions, type IngestResult, type SignatureVeri
 export { createAgent, type Agent, type AgentOptions, type HeadSource, type PayloadSource, type Transaction } from './agent.js'
 export type { Clock, TimerHandle } from './clock.js'
 export type { MessageKind, PeerContext, Protocol, ProtocolHandle, ProtocolHandler, ProtocolMessages, ProtocolReply, ProtocolRequestOptions } from './protocol.js'
-export type { AbortSignalLike, CloseInfo, Connection, Transport, TransportAddress } from './transport.js'
+export type { AbortSignalLike, CloseInfo, Connection, RefusedConnection, Transport, TransportAddress } from './transport.js'
