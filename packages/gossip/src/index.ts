@@ -5,7 +5,7 @@
  * This entry is isomorphic: nothing in its import graph uses `node:` modules or `ws`.
  * @module
  */
-export type { AbortSignalLike, Clock, CloseInfo, Connection, TimerHandle, Transport, TransportAddress } from '@tally/core'
+export type { AbortSignalLike, Clock, CloseInfo, Connection, RefusedConnection, TimerHandle, Transport, TransportAddress } from '@tally/core'
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './wire/limits.js'
 export {
   ERROR_CODES,

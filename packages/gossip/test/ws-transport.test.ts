@@ -12,7 +12,7 @@ import { connect as tcpConnect, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
-import { ClosedError, equalBytes, toHex, type CloseInfo, type Connection } from '@tally/core'
+import { ClosedError, equalBytes, toHex, type CloseInfo, type Connection, type RefusedConnection } from '@tally/core'
 import { createSeenCache, encodeMessage, openSession, type Session, type SessionCloseInfo, type SessionMessage } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { alice, block, bob, carol, chain, mallory, rejection } from './helpers.ts'
@@ -183,14 +183,19 @@ Hostile('garbage before any handshake, and a replayed hello, never crash the ser
   await s.transport.close()
 })
 
-Hostile('too many connections: the next one is closed with 1013', async () => {
+Hostile('too many connections: the next one is closed with 1013, and onRefuse is told', async () => {
   const s = await server({ maxConnections: 2 })
+  const refused: RefusedConnection[] = []
+  s.transport.onRefuse((e) => void refused.push(e))
   const t = createWsTransport()
   const a = await t.connect(s.address)
   const b = await t.connect(s.address)
   const c = await t.connect(s.address)
   const info = await new Promise<CloseInfo>((r) => c.onClose(r))
   assert.is(info.code, 1013)
+  assert.is(refused.length, 1)
+  assert.is(refused[0]!.reason, 'too-many-connections')
+  assert.match(refused[0]!.remoteAddress, /^ws:\/\/127\.0\.0\.1:\d+$/)
   assert.ok(a.open && b.open)
   a.close()
   await until(() => s.transport.connections === 1, 'the server to count the close')

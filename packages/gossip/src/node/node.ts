@@ -107,7 +107,7 @@ import {
   type TransactOptions,
 } from './options.js'
 import { PeerTable } from './peer-table.js'
-import { ban, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
+import { ban, handshakeFailed, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
 import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact } from './transactions.js'
@@ -274,8 +274,13 @@ class GossipNode implements Node {
 
   async listen(): Promise<TransportAddress> {
     this.#checkOpen()
-    this.#address = await this.#ctx.transport.listen((conn) => {
-      this.#open(conn, undefined).catch(() => undefined) // a failed handshake closes its connection
+    const ctx = this.#ctx
+    // what the transport refused or held back before any handshake: the operator sees it
+    ctx.transport.onRefuse?.((info) => {
+      if (!ctx.closed) ctx.events.emit('connection:refused', { address: info.remoteAddress, reason: info.reason, delayMs: info.delayMs })
+    })
+    this.#address = await ctx.transport.listen((conn) => {
+      this.#open(conn, undefined).catch(() => undefined) // a failed handshake closes its connection (and is an event)
     })
     return this.#address
   }
@@ -318,14 +323,23 @@ class GossipNode implements Node {
   /** Handshake on a fresh connection, then the session. */
   async #open(conn: Connection, expectedPeer: Uint8Array | undefined): Promise<Session> {
     const ctx = this.#ctx
+    let claimed: Uint8Array | undefined
+    let banned = false
     const result = await performHandshake(conn, {
       identity: this.#identity,
       clock: ctx.clock,
       limits: ctx.limits,
       challenges: this.#challenges,
       crypto: ctx.crypto,
-      accept: (key) => !isBanned(ctx, toHex(key)),
+      accept: (key) => {
+        claimed = key
+        banned = isBanned(ctx, toHex(key))
+        return !banned
+      },
       ...(expectedPeer !== undefined ? { expectedPeer } : {}),
+    }).catch((err: unknown) => {
+      handshakeFailed(ctx, conn, claimed, banned, err)
+      throw err
     })
     const session = createSession(conn, { ...this.#sessionOptions(result.peerKey), version: result.version, sessionId: result.sessionId })
     if (ctx.closed) {
@@ -455,6 +469,7 @@ class GossipNode implements Node {
       }
       this.#sleeps.clear()
       for (const s of ctx.peers.sessions()) s.close('node closing')
+      ctx.transport.onRefuse?.(undefined)
       await ctx.transport.close()
       // let writes already queued finish, so the store is left consistent for its owner
       await this.#writes.idle()

@@ -147,6 +147,26 @@ export interface NodeEvents {
   'peer:open': { readonly publicKey: Uint8Array; readonly address: TransportAddress; readonly direction: 'inbound' | 'outbound' }
   /** A peer's last session closed. */
   'peer:close': { readonly publicKey: Uint8Array; readonly code: number; readonly reason: string; readonly misbehaviour: string | undefined }
+  /**
+   * An inbound connection the transport refused or held back before any handshake, by its own
+   * limits (ws: 'too-many-connections'; 'address-backoff', held `delayMs` because connections from
+   * that address keep misbehaving; 'address-busy', refused with 429 because too many from there
+   * wait already). Honest peers behind the same address (a NAT) show up here too.
+   */
+  'connection:refused': { readonly address: TransportAddress; readonly reason: string; readonly delayMs: number | undefined }
+  /**
+   * A handshake that failed, either way. `publicKey`: the key the peer claimed, when it got that
+   * far (not proved). `reason`: 'banned' (a key this node refuses for a while after it
+   * misbehaved), a HandshakeError's reason ('bad-signature', 'wrong-key', 'replay', 'protocol',
+   * 'version', 'self', 'policy', 'peer-refused'), 'timeout' or 'closed'.
+   */
+  'handshake:failed': {
+    readonly address: TransportAddress
+    readonly publicKey: Uint8Array | undefined
+    readonly direction: 'inbound' | 'outbound'
+    readonly reason: string
+    readonly error: unknown
+  }
   /** Something failed that no caller waits for (a handler threw, a store failed while gossiping). */
   error: { readonly error: unknown; readonly context: string }
 }

@@ -4,7 +4,8 @@
  * there is none), and the peer exchange (`peers-request`, `peers`).
  * @module
  */
-import { shortKey, toHex, equalBytes, type Connection, type PublicKeyHex } from '@tally/core'
+import { ClosedError, shortKey, toHex, equalBytes, type Connection, type PublicKeyHex } from '@tally/core'
+import { HandshakeError } from '../wire/handshake.js'
 import type { PeersMessage, PeersRequestMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
@@ -30,6 +31,24 @@ export function ban(ctx: NodeContext, hex: PublicKeyHex): void {
 
 export function isBanned(ctx: NodeContext, hex: PublicKeyHex): boolean {
   return ctx.banned.has(hex, ctx.clock.now())
+}
+
+/**
+ * A handshake on `conn` failed: tell the operator ('handshake:failed'), with the key the peer
+ * claimed if it got that far, and why — 'banned' when it was a key this node refuses.
+ */
+export function handshakeFailed(ctx: NodeContext, conn: Connection, claimed: Uint8Array | undefined, banned: boolean, error: unknown): void {
+  if (ctx.closed) return
+  const reason = banned
+    ? 'banned'
+    : error instanceof HandshakeError
+      ? error.reason
+      : (error as { name?: unknown } | undefined)?.name === 'TimeoutError'
+        ? 'timeout'
+        : error instanceof ClosedError
+          ? 'closed'
+          : 'error'
+  ctx.events.emit('handshake:failed', { address: conn.remoteAddress, publicKey: claimed, direction: conn.direction, reason, error })
 }
 
 /** An open session to `key`, dialling its known address when there is none. */
