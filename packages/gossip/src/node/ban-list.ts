@@ -9,7 +9,13 @@
  */
 import type { PublicKeyHex } from '@tally/core'
 
-/** A bounded list of banned keys, each until a time. */
+/**
+ * A bounded list of banned keys, each until a time.
+ * @example
+ * const bans = new BanList(1024)
+ * bans.ban(session.peerKeyHex, clock.now() + 60_000, clock.now())
+ * if (bans.has(hex, clock.now())) refuse()
+ */
 export class BanList {
   /** Key → end of its ban, the earliest given first. */
   readonly #until = new Map<PublicKeyHex, number>()

@@ -87,7 +87,13 @@ interface Entry {
   bytes: number
 }
 
-/** The accounting of strangers' blocks, and their eviction. Its async methods run on the node's write queue. */
+/**
+ * The accounting of strangers' blocks, and their eviction. Its async methods run on the node's
+ * write queue.
+ * @example
+ * const quota = new StrangerQuota({ self, store, crypto, witnesses, stats, onEvicted }, { totalBytes: 1 << 20 })
+ * if (!quota.kept(block) && quota.admits(block) && (await agent.receive(block)).level !== 'invalid') await quota.stored(block)
+ */
 export class StrangerQuota {
   readonly options: Readonly<KeepOptions>
   readonly #ctx: QuotaContext

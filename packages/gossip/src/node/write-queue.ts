@@ -30,7 +30,12 @@ interface Job {
   readonly reject: (error: unknown) => void
 }
 
-/** Writes one at a time, taken in turn from one bounded lane per peer. */
+/**
+ * Writes one at a time, taken in turn from one bounded lane per peer.
+ * @example
+ * const queue = new WriteQueue()
+ * await Promise.all([queue.run(pushA, 'a'), queue.run(pushA2, 'a'), queue.run(proposalB, 'b')]) // pushA, proposalB, pushA2
+ */
 export class WriteQueue {
   /** Lanes with jobs waiting, in the order they get their next turn. */
   readonly #lanes = new Map<string, Job[]>()
@@ -56,6 +61,7 @@ export class WriteQueue {
    * @param lane whose job (a peer's key hex; LOCAL_LANE for the node's own)
    * @returns what `fn` returns
    * @throws (rejects) BusyError when a peer's lane is full; whatever `fn` throws
+   * @example const result = await queue.run(() => agent.receive(block), session.peerKeyHex)
    */
   run<T>(fn: () => Promise<T>, lane: string = LOCAL_LANE): Promise<T> {
     let jobs = this.#lanes.get(lane)

@@ -171,6 +171,7 @@ export abstract class BaseConnection implements Connection {
  * Tell `connection`'s transport that its handshake succeeded (see BaseConnection.handshakeDone);
  * connections of other implementations need nothing.
  * @param connection the connection whose peer just proved its key
+ * @example handshakeDone(conn) // ws: frames up to maxFrameBytes from now on
  */
 export function handshakeDone(connection: Connection): void {
   if (connection instanceof BaseConnection) connection.handshakeDone()
