@@ -15,11 +15,17 @@
 //   second of this process). The target is 0.8. The target node runs the ws transport's defaults:
 //   the hostile peers all dial from 127.0.0.1, and once their faults add up most of their dials
 //   are dropped as they come in (dropped_dials); with that off (maxFaults: Infinity) the sessions'
-//   own defences carry the attack alone.
+//   own defences carry the attack alone;
+// - reliability.quota_bytes: bytes of strangers' blocks a node stores after 10,000 junk blocks
+//   from 1,000 fresh keys were pushed at it on the memory network (half of unknown types, half
+//   proposals nobody agreed to, chained) while two honest counterparties transacted with it
+//   (packages/gossip/test/fixtures/stranger-flood.ts), measured in its store, with its quota beside
+//   it; honest_problems must be 0 (every honest chain whole, on its owner and on the node).
 //
 // Run: node --import tsx bench/reliability.ts   (or node bench/run.mjs reliability)
 // Knobs: BENCH_FUZZ_INPUTS (default 200000), BENCH_CRASH_TRIALS (default 30), BENCH_SCHEDULES (default 200),
-// BENCH_FLOOD_S (seconds of measured windows for the flood figure, half of them attacked; default 40).
+// BENCH_FLOOD_S (seconds of measured windows for the flood figure, half of them attacked; default 40),
+// BENCH_QUOTA_KEYS (fresh keys of the stranger flood, 10 blocks each; default 1000).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,6 +36,7 @@ import { runSchedule, scheduleArb } from '@tally/core/testing'
 import { defaultCrypto, openLevelStore } from '@tally/node'
 import { createTargets, fuzz } from '../test/fuzz/harness.ts'
 import { HOSTILE_KINDS, runFloodTrial } from '../test/fixtures/hostile-peers.ts'
+import { runStrangerFlood } from '../packages/gossip/test/fixtures/stranger-flood.ts'
 import { identity as crashIdentity, runAndKill } from '../packages/node/test/fixtures/crash-trials.ts'
 import { emit, knob, note, round } from './lib.js'
 
@@ -37,6 +44,7 @@ const FUZZ_INPUTS = knob('BENCH_FUZZ_INPUTS', 200_000, 'non-negative-integer')
 const CRASH_TRIALS = knob('BENCH_CRASH_TRIALS', 30, 'non-negative-integer')
 const SCHEDULES = knob('BENCH_SCHEDULES', 200, 'non-negative-integer')
 const FLOOD_S = knob('BENCH_FLOOD_S', 40, 'non-negative-integer')
+const QUOTA_KEYS = knob('BENCH_QUOTA_KEYS', 1000, 'non-negative-integer')
 /** Each measured window of the flood figure. */
 const FLOOD_WINDOW_MS = 2500
 
@@ -131,6 +139,30 @@ if (FLOOD_S > 0) {
     window_s: FLOOD_WINDOW_MS / 1000,
     target: 0.8,
   })
+}
+
+// ## Strangers: what a node keeps for others
+if (QUOTA_KEYS > 0) {
+  note(`reliability bench: ${QUOTA_KEYS * 10} junk blocks from ${QUOTA_KEYS} fresh keys at one node (memory network)`)
+  const t0 = performance.now()
+  const r = await runStrangerFlood({ transport: 'memory', keys: QUOTA_KEYS, blocksPerKey: 10, attackers: 10 })
+  emit('reliability.quota_bytes', r.storedStrangerBytes, 'bytes', {
+    quota_bytes: r.totalBytes,
+    per_key_quota_bytes: r.perKeyBytes,
+    largest_stranger_chain_bytes: r.largestStrangerChain,
+    max_counted_bytes: r.maxStrangerBytes,
+    junk_blocks: r.junk,
+    junk_keys: r.junkKeys,
+    junk_blocks_left: r.junkStored,
+    evicted: r.evicted,
+    unknown_type_refused: r.unknownRefused,
+    honest_transactions: r.transactions,
+    honest_failed: r.failed,
+    honest_blocks_checked: r.honestBlocks,
+    honest_problems: r.honestProblems.length,
+    seconds: round((performance.now() - t0) / 1000, 1),
+  })
+  for (const p of r.honestProblems.slice(0, 3)) note(`honest chain: ${p}`)
 }
 
 note(`reliability bench: done in ${((performance.now() - started) / 1000).toFixed(1)} s`)

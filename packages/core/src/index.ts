@@ -52,10 +52,10 @@ export {
   type TypeVerdict,
 } from './block-types.js'
 export { checkBlock, validate, type ValidateOptions, type ValidationLevel, type ValidationResult } from './validate.js'
-export { collectBatch, type BlockStore, type RangeOptions, type StoreBatch } from './store.js'
+export { collectBatch, type BlockStore, type EvictRange, type RangeOptions, type StoreBatch } from './store.js'
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export { ingestBlocks, type IngestOptions, type IngestResult, type SignatureVerifier } from './ingest.js'
 export { createAgent, type Agent, type AgentOptions, type HeadSource, type PayloadSource, type Transaction } from './agent.js'
 export type { Clock, TimerHandle } from './clock.js'
 export type { MessageKind, PeerContext, Protocol, ProtocolHandle, ProtocolHandler, ProtocolHost, ProtocolMessages, ProtocolReply, ProtocolRequestOptions } from './protocol.js'
-export type { AbortSignalLike, CloseInfo, Connection, Transport, TransportAddress } from './transport.js'
+export type { AbortSignalLike, CloseInfo, Connection, RefusedConnection, Transport, TransportAddress } from './transport.js'

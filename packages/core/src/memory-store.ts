@@ -3,14 +3,14 @@
  * synchronous inside `commit()`, so every read sees a consistent view.
  * @module
  */
-import { abytes, equalBytes, fromHex, type PublicKeyHex } from './bytes.js'
+import { abytes, auint, equalBytes, fromHex, type PublicKeyHex } from './bytes.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { ClosedError, ConflictError } from './errors.js'
 import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
 import { toHex as hexOf } from './bytes.js'
-import { collectBatch, type BlockStore, type RangeOptions, type StoreBatch } from './store.js'
+import { collectBatch, type BlockStore, type EvictRange, type RangeOptions, type StoreBatch } from './store.js'
 
 /** Options of createMemoryStore. */
 export interface MemoryStoreOptions {
@@ -122,6 +122,39 @@ class MemoryStore implements BlockStore {
     this.#closed = true
   }
 
+  async evict(publicKey: Uint8Array, range: EvictRange = {}): Promise<number> {
+    abytes('publicKey', publicKey, 32)
+    const from = auint('range.from', range.from ?? 1)
+    const to = auint('range.to', range.to ?? Number.MAX_SAFE_INTEGER)
+    this.#open()
+    const key = toHex(publicKey)
+    const chain = this.#chains.get(key)
+    if (chain === undefined || from > to) return 0
+    const { seqs, blocks } = chain
+    const start = lowerBound(seqs, from)
+    const end = lowerBound(seqs, to + 1)
+    let unindexed = false
+    for (let i = start; i < end; i++) {
+      const block = blocks.get(seqs[i]!)!
+      blocks.delete(block.seq)
+      this.#byHash.delete(hexOf(blockHash(block, this.#crypto)))
+      if (isAgreement(block)) {
+        const proposer = toHex(block.linkPublicKey)
+        const answers = chain.answers.get(proposer)
+        if (answers?.get(block.linkSeq) === block) {
+          answers.delete(block.linkSeq)
+          if (answers.size === 0) chain.answers.delete(proposer)
+          unindexed = true
+        }
+      }
+    }
+    seqs.splice(start, end - start)
+    if (seqs.length === 0) this.#chains.delete(key)
+    // a cheater's second agreement to the same proposal may remain: it answers now (rare, so a scan)
+    else if (unindexed) for (const seq of seqs) this.#index(chain, blocks.get(seq)!, false)
+    return end - start
+  }
+
   #commit(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): void {
     this.#open()
     // check everything first, then write: a refused batch leaves no trace
@@ -164,12 +197,16 @@ class MemoryStore implements BlockStore {
     if (seqs.length === 0 || seqs[seqs.length - 1]! < block.seq) seqs.push(block.seq)
     else seqs.splice(lowerBound(seqs, block.seq), 0, block.seq)
     this.#byHash.set(hexOf(blockHash(block, this.#crypto)), block) // unique per block: not worth caching
-    if (isAgreement(block)) {
-      const proposer = toHex(block.linkPublicKey)
-      let answers = chain.answers.get(proposer)
-      if (answers === undefined) chain.answers.set(proposer, (answers = new Map()))
-      answers.set(block.linkSeq, block)
-    }
+    this.#index(chain, block, true)
+  }
+
+  /** Index an agreement under its proposal; `replace`: over one indexed already. */
+  #index(chain: Chain, block: HalfBlock, replace: boolean): void {
+    if (!isAgreement(block)) return
+    const proposer = toHex(block.linkPublicKey)
+    let answers = chain.answers.get(proposer)
+    if (answers === undefined) chain.answers.set(proposer, (answers = new Map()))
+    if (replace || !answers.has(block.linkSeq)) answers.set(block.linkSeq, block)
   }
 
   #open(): void {

@@ -7,7 +7,9 @@
  * - one block per (key, seq), the first one stored; a different block there is a ConflictError
  *   and the whole batch is refused (forks are kept as fraud proofs, not as blocks);
  * - a batch is committed atomically: after a crash either all of it is there or none of it;
- * - when `commit()` resolves, the batch is durable (for durable stores) and visible to reads.
+ * - when `commit()` resolves, the batch is durable (for durable stores) and visible to reads;
+ * - blocks leave only through `evict` (optional): a node keeps other agents' blocks within quotas
+ *   and drops what it does not need. Fraud proofs are never evicted.
  * @module
  */
 import type { FraudProof } from './fraud-proof.js'
@@ -23,6 +25,14 @@ export interface RangeOptions {
   limit?: number
   /** Highest seq first. */
   reverse?: boolean
+}
+
+/** Seqs of one chain to evict (`BlockStore.evict`). Bounds are inclusive. */
+export interface EvictRange {
+  /** Lowest seq removed (default 1). */
+  from?: number
+  /** Highest seq removed (default: no bound). */
+  to?: number
 }
 
 /** Writes committed together. */
@@ -60,6 +70,19 @@ export interface BlockStore {
   agents(): Promise<Uint8Array[]>
   /** A new batch of writes. */
   batch(): StoreBatch
+  /**
+   * Remove the stored blocks of one chain whose seq is within `range` (inclusive; default the whole
+   * chain), with everything that indexes them (by hash, agreements, the chain in `agents()`).
+   * Fraud proofs stay. Optional: a store without it keeps everything, and a node then cannot evict.
+   * Runs in order with commits: a commit before it is evicted too, one after it is kept.
+   * @param publicKey the chain's owner
+   * @param range lowest and highest seq to remove (default 1 and no bound)
+   * @returns how many blocks were removed
+   * @throws TypeError / RangeError on a malformed key or range; ClosedError after close
+   * @example await store.evict?.(stranger)                  // the whole chain
+   * @example await store.evict?.(stranger, { to: 40 })      // its blocks 1..40, keeping the tip
+   */
+  evict?(publicKey: Uint8Array, range?: EvictRange): Promise<number>
   /** Release resources. Later calls reject with ClosedError. */
   close(): Promise<void>
 }

@@ -79,6 +79,19 @@ export interface Connection {
   close(code?: number, reason?: string): void
 }
 
+/**
+ * An inbound connection the transport refused or held back before handing it to `listen`'s
+ * callback (its own limits: too many connections, an address that keeps misbehaving).
+ */
+export interface RefusedConnection {
+  /** The remote address as the transport sees it (not authenticated). */
+  readonly remoteAddress: TransportAddress
+  /** Why, in a word or two: 'too-many-connections', 'address-backoff', 'address-busy', ... */
+  readonly reason: string
+  /** When held back rather than refused: how long it waits before it is let in. */
+  readonly delayMs?: number
+}
+
 /** A way to accept and open connections. */
 export interface Transport {
   /**
@@ -98,4 +111,10 @@ export interface Transport {
   connect(address: TransportAddress, options?: { signal?: AbortSignalLike }): Promise<Connection>
   /** Stop listening and close every connection (code 1001). Idempotent. */
   close(): Promise<void>
+  /**
+   * Optional: be told of inbound connections refused or held back before `listen`'s callback saw
+   * them, so that an operator sees them (a node turns them into events).
+   * @param handler called for each; undefined removes it
+   */
+  onRefuse?(handler: ((info: RefusedConnection) => void) | undefined): void
 }

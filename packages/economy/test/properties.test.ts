@@ -13,7 +13,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { createAgent, createMemoryStore, validate, type Agent, type CborValue, type HalfBlock } from '@tally/core'
+import { InvalidBlockError, createAgent, createMemoryStore, validate, type Agent, type CborValue, type HalfBlock } from '@tally/core'
 import {
   auditSupply,
   createEconomyTypes,
@@ -160,6 +160,18 @@ async function simulate(program: readonly Command[]): Promise<void> {
           // a chain that once cheated is refused, whatever this transfer looks like
           await refusedByHonest(wallets[to]!.accept(proposal, history), 'a transfer from a cheating chain')
           await observe(proposal)
+          break
+        }
+        if (to === 3 && dirty) {
+          // the cheater's agent cannot countersign on top of its own forged balance: its rules refuse
+          const answered = await wallets[to]!.accept(proposal, history).catch((err: unknown) => {
+            assert.instance(err, InvalidBlockError)
+            return undefined
+          })
+          await observe(proposal)
+          if (answered === undefined) break
+          await wallets[from]!.complete(answered)
+          await observe(answered)
           break
         }
         const agreement = await wallets[to]!.accept(proposal, history)

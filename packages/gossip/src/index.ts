@@ -5,7 +5,7 @@
  * This entry is isomorphic: nothing in its import graph uses `node:` modules or `ws`.
  * @module
  */
-export type { AbortSignalLike, Clock, CloseInfo, Connection, TimerHandle, Transport, TransportAddress } from '@tally/core'
+export type { AbortSignalLike, Clock, CloseInfo, Connection, RefusedConnection, TimerHandle, Transport, TransportAddress } from '@tally/core'
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './wire/limits.js'
 export {
   ERROR_CODES,
@@ -114,8 +114,9 @@ export {
   type NodeStats,
   type TransactOptions,
 } from './node/node.js'
-export { NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node/errors.js'
+export { BusyError, NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node/errors.js'
 export type { Emitter } from './node/emitter.js'
+export { DEFAULT_KEEP, type KeepOptions } from './node/stranger-quota.js'
 export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'
 export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './node/witness.js'
 // The simulator and its (insecure) crypto are '@tally/gossip/sim'.

@@ -8,7 +8,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ClosedError, RefusedError, blockHash, createFraudProof, equalBytes, signBlock, toHex, type FraudProof, type HalfBlock, type SeedIdentity } from '@tally/core'
 import { DEFAULT_GOSSIP, TransactTimeoutError, WANT_ATTEMPTS, UnreachableError, createSession, encodeMessage, performHandshake, resolveLimits, type Node, type SessionMessage } from '@tally/gossip'
-import { crypto, forkOf, identity, line, link, memoryNodes, mesh, settle } from './fixtures/node-kit.ts'
+import { crypto, forkOf, identity, line, link, memoryNodes, mesh, rawPeer, settle } from './fixtures/node-kit.ts'
 
 /** Proofs each node holds, by node index. */
 async function proofCounts(nodes: readonly Node[]): Promise<number[]> {
@@ -249,27 +249,6 @@ Fraud('the proof is relayed even when a block at that (key, seq) was relayed bef
 // ## Hostile peers
 
 const Hostile = suite('node: hostile peers')
-
-/** A raw, authenticated session from `mallory` to a node, speaking whatever it likes. */
-async function rawPeer(net: Awaited<ReturnType<typeof memoryNodes>>['net'], node: Node, seed: number) {
-  const mallory = identity(seed)
-  const conn = await settle(net, net.transport().connect(node.address!))
-  const r = await settle(net, performHandshake(conn, { identity: mallory, clock: net.clock }))
-  await net.clock.runFor(200) // our auth reaches the node, which then opens its session
-  let closed: { code: number } | undefined
-  const replies: SessionMessage[] = []
-  const session = createSession(conn, {
-    peerKey: r.peerKey,
-    cipher: r.cipher,
-    clock: net.clock,
-    limits: { messagesPerSecond: 1e6, messageBurst: 1e6 },
-    onMessage: (m) => void replies.push(m),
-    onClose: (info) => void (closed = info),
-  })
-  // raw frames go through `send`: sealed with the session's cipher, as the session's own are
-  const send = (frame: Uint8Array): boolean => conn.send(r.cipher.seal(frame))
-  return { mallory, session, conn, send, replies, closed: () => closed }
-}
 
 Hostile('a forged proof is neither stored nor relayed, and costs its sender', async () => {
   const { net, nodes, ids } = await memoryNodes(2, { node: { gossip: { pullIntervalMs: 0 } } })

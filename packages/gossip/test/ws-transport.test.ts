@@ -14,7 +14,7 @@ import { connect as tcpConnect, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { WebSocket, WebSocketServer } from 'ws'
-import { ClosedError, encodeBlock, equalBytes, toHex, type CloseInfo, type Connection } from '@tally/core'
+import { ClosedError, encodeBlock, equalBytes, toHex, type CloseInfo, type Connection, type RefusedConnection } from '@tally/core'
 import { createSeenCache, createSession, encodeMessage, openSession, performHandshake, type Session, type SessionCloseInfo, type SessionMessage } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { alice, block, bob, carol, chain, mallory, rejection } from './helpers.ts'
@@ -107,6 +107,34 @@ Hostile('a frame over maxFrameBytes: ws closes with 1009 while reading its heade
   await s.transport.close()
 })
 
+Hostile("before the handshake a frame over the handshake's limit is refused from its header (1009); after it, session-sized frames pass both ways", async () => {
+  const s = await server()
+  const t = createWsTransport()
+  try {
+    // a stranger: 2 KiB before any handshake. ws refuses it reading its header, before buffering
+    // it (the handshake's own check, on a frame taken whole, would have closed with 1002)
+    const stranger = await t.connect(s.address)
+    const infos: CloseInfo[] = []
+    stranger.onClose((i) => void infos.push(i))
+    stranger.send(new Uint8Array(2048))
+    await until(() => infos.length === 1, 'the close')
+    assert.is(infos[0]!.code, 1009)
+    // a peer that proved its key: 16 blocks of ~1 KiB in one frame, to the server and back
+    const big = Array.from({ length: 16 }, (_, i) => block(alice, { seq: 1 + i, payload: 'x'.repeat(1000) }))
+    const got: SessionMessage[] = []
+    const session = await openSession(await t.connect(s.address), { identity: alice, onMessage: (m) => void got.push(m) })
+    session.send({ type: 'push', blocks: big })
+    await until(() => s.got.some(([, m]) => m.type === 'push' && m.blocks.length === 16), 'the push at the server')
+    await until(() => s.sessions.length === 1, 'the server session')
+    s.sessions[0]!.send({ type: 'push', blocks: big })
+    await until(() => got.some((m) => m.type === 'push' && m.blocks.length === 16), 'the push at the client')
+    assert.ok(session.open && s.sessions[0]!.open)
+  } finally {
+    await t.close()
+    await s.transport.close()
+  }
+})
+
 Hostile('a text frame closes the connection with 1003', async () => {
   const s = await server()
   const raw = new WebSocket(s.address)
@@ -158,14 +186,19 @@ Hostile('garbage before any handshake, and a replayed hello, never crash the ser
   await s.transport.close()
 })
 
-Hostile('too many connections: the next one is closed with 1013', async () => {
+Hostile('too many connections: the next one is closed with 1013, and onRefuse is told', async () => {
   const s = await server({ maxConnections: 2 })
+  const refused: RefusedConnection[] = []
+  s.transport.onRefuse((e) => void refused.push(e))
   const t = createWsTransport()
   const a = await t.connect(s.address)
   const b = await t.connect(s.address)
   const c = await t.connect(s.address)
   const info = await new Promise<CloseInfo>((r) => c.onClose(r))
   assert.is(info.code, 1013)
+  assert.is(refused.length, 1)
+  assert.is(refused[0]!.reason, 'too-many-connections')
+  assert.match(refused[0]!.remoteAddress, /^ws:\/\/127\.0\.0\.1:\d+$/)
   assert.ok(a.open && b.open)
   a.close()
   await until(() => s.transport.connections === 1, 'the server to count the close')

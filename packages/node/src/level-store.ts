@@ -51,6 +51,7 @@ import {
   toHex,
   type BlockStore,
   type CryptoProvider,
+  type EvictRange,
   type FraudProof,
   type HalfBlock,
   type PublicKeyHex,
@@ -636,6 +637,54 @@ class LevelStore implements BlockStore {
     if (cache.size > this.#headCacheSize) {
       const oldest = cache.keys().next()
       if (oldest.done !== true) cache.delete(oldest.value)
+    }
+  }
+
+  // ## Eviction (BlockStore.evict)
+
+  /**
+   * Remove a chain's blocks in `range`, with their 'h' and 'a' keys, and its 'k' key when nothing of
+   * the chain is left. Runs on the commit queue, once every journaled op is in LevelDB: the deletes
+   * then go to LevelDB directly, in one batch, and no journal file holds a put they undo (the
+   * journal stays put-only: a replay after a crash never brings an evicted block back).
+   */
+  async evict(publicKey: Uint8Array, range: EvictRange = {}): Promise<number> {
+    abytes('publicKey', publicKey, 32)
+    const from = auint('range.from', range.from ?? 1)
+    const to = auint('range.to', range.to ?? MAX_SEQ)
+    this.#open()
+    const run = this.#tail.then(() => this.#evict(publicKey, from, to))
+    this.#tail = run.catch(() => undefined)
+    return run
+  }
+
+  async #evict(publicKey: Uint8Array, from: number, to: number): Promise<number> {
+    try {
+      if (from > to) return 0
+      await this.#settled()
+      const entries = await this.#db.iterator(chainBounds(publicKey, from, to)).all()
+      if (entries.length === 0) return 0
+      const owner = toHex(publicKey)
+      const batch = this.#db.batch()
+      for (const [key, bytes] of entries) {
+        const block = decode(bytes)
+        batch.del(key)
+        batch.del(tableKey(TABLE.hash, blockHash(block, this.#crypto)))
+        if (isAgreement(block)) {
+          batch.del(agreementKey(block.linkPublicKey, block.linkSeq, key.subarray(1)))
+          this.#answered.delete(toHex(block.linkPublicKey)) // its highest answered seq is learnt again
+        }
+        this.#blocks?.delete(slotId(owner, block.seq))
+      }
+      const [below] = from > 0 ? await this.#db.keys({ ...chainBounds(publicKey, 0, from - 1), limit: 1 }).all() : []
+      const [above] = to < MAX_SEQ ? await this.#db.keys({ ...chainBounds(publicKey, to + 1, MAX_SEQ), limit: 1 }).all() : []
+      if (below === undefined && above === undefined) batch.del(tableKey(TABLE.agent, publicKey))
+      await batch.write({ sync: this.#sync })
+      this.#heads.delete(owner) // learnt again on the next read
+      this.#commits++ // a read that raced this must not cache what it read before
+      return entries.length
+    } catch (err) {
+      throw this.#closedError(err)
     }
   }
 }

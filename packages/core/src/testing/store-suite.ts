@@ -21,6 +21,8 @@ export interface StoreSuiteOptions {
   teardown?: (store: BlockStore) => Promise<void>
   /** Reopen a store after close, when the implementation is durable: the suite then checks persistence. */
   reopen?: (closed: BlockStore) => Promise<BlockStore>
+  /** Whether the store implements the optional `evict` (default true: the suite checks it; false skips those cases). */
+  evicts?: boolean
 }
 
 /**
@@ -176,6 +178,111 @@ export function storeSuite(name: string, options: StoreSuiteOptions): void {
       assert.is(code, 'ERR_CLOSED')
     }
   })
+
+  // ## Eviction (optional: a store without `evict` says so with `evicts: false`)
+
+  const evicts = options.evicts ?? true
+  /** The store's evict, which it must have. */
+  const evictOf = (store: BlockStore): NonNullable<BlockStore['evict']> => {
+    assert.type(store.evict, 'function', 'the store implements evict (or the suite is told evicts: false)')
+    return store.evict!.bind(store)
+  }
+  if (evicts) {
+    test('evict removes a whole chain and its indexes; its proofs and the other chains stay', async ({ store }) => {
+      const evict = evictOf(store)
+      const types = createBlockTypes([{ name: 'note' }])
+      const a = createAgent({ head: 'local', identity: alice(), store, types, clock: () => 1 })
+      const b = createAgent({ head: 'local', identity: bob(), store: await options.setup(), types, clock: () => 2 })
+      const proposal = await a.propose(bob().publicKey, 'note', 'hi')
+      const agreement = await b.agree(proposal)
+      await a.complete(agreement)
+      await putAll(store, makeChain(carol(), 3))
+      const fork = makeChain(carol(), 2, 'fork')[1]!
+      await store.batch().putFraudProof(createFraudProof('double-sign', [(await store.get(carol().publicKey, 2))!, fork])).commit()
+      assert.is(await evict(bob().publicKey), 1)
+      assert.is(await store.get(bob().publicKey, agreement.seq), undefined)
+      assert.is(await store.latest(bob().publicKey), undefined)
+      assert.equal(await store.range(bob().publicKey), [])
+      assert.is(await store.getByHash(blockHash(agreement)), undefined)
+      assert.is(await store.findAgreement(alice().publicKey, proposal.seq, bob().publicKey), undefined)
+      assert.equal((await store.agents()).map(toHex).sort(), [alice().publicKeyHex, carol().publicKeyHex].sort())
+      assertSame((await store.get(alice().publicKey, proposal.seq))!, proposal)
+      assert.is(await evict(carol().publicKey), 3)
+      assert.is(await store.hasFraud(carol().publicKey), true, 'proofs are never evicted')
+      assert.is((await store.fraudProofs(carol().publicKey)).length, 1)
+      await teardown(b.store)
+    })
+
+    test('evict a range: the rest of the chain stays, latest follows, and evicted blocks can come back', async ({ store }) => {
+      const evict = evictOf(store)
+      const chain = makeChain(alice(), 6)
+      await putAll(store, chain)
+      assert.is(await evict(alice().publicKey, { to: 3 }), 3)
+      assert.equal((await store.range(alice().publicKey)).map((b) => b.seq), [4, 5, 6])
+      assert.is((await store.latest(alice().publicKey))!.seq, 6)
+      assert.is(await evict(alice().publicKey, { from: 6 }), 1)
+      assert.is((await store.latest(alice().publicKey))!.seq, 5)
+      assert.is(await store.get(alice().publicKey, 6), undefined)
+      assert.is(await store.getByHash(blockHash(chain[0]!)), undefined)
+      await putAll(store, [chain[0]!, chain[5]!])
+      assert.equal((await store.range(alice().publicKey)).map((b) => b.seq), [1, 4, 5, 6])
+      assertSame((await store.getByHash(blockHash(chain[0]!)))!, chain[0]!)
+      // a block evicted is no longer there to conflict with: a fork of it is stored (forks are caught
+      // by validation against what is held, not by the store)
+      await evict(alice().publicKey, { from: 6, to: 6 })
+      const other = makeChain(alice(), 6, 'other')[5]!
+      await putAll(store, [other])
+      assertSame((await store.get(alice().publicKey, 6))!, other)
+    })
+
+    test('evict of nothing removes nothing; a malformed key or range is the caller mistake', async ({ store }) => {
+      const evict = evictOf(store)
+      await putAll(store, makeChain(alice(), 3))
+      assert.is(await evict(bob().publicKey), 0)
+      assert.is(await evict(alice().publicKey, { from: 4 }), 0)
+      assert.is(await evict(alice().publicKey, { from: 3, to: 2 }), 0)
+      assert.is((await store.range(alice().publicKey)).length, 3)
+      for (const bad of [() => evict(new Uint8Array(31)), () => evict(alice().publicKey, { from: -1 }), () => evict(alice().publicKey, { to: 1.5 })]) {
+        let error: unknown
+        try {
+          await bad()
+        } catch (err) {
+          error = err
+        }
+        assert.ok(error instanceof TypeError || error instanceof RangeError, String(error))
+      }
+    })
+
+    test('evict runs in order with commits: a block committed just before is evicted too', async ({ store }) => {
+      const evict = evictOf(store)
+      const chain = makeChain(alice(), 4)
+      await putAll(store, chain.slice(0, 2))
+      const commit = putAll(store, chain.slice(2))
+      const evicted = evict(alice().publicKey)
+      await commit
+      assert.is(await evicted, 4)
+      assert.is(await store.latest(alice().publicKey), undefined)
+      await putAll(store, chain.slice(0, 1))
+      assert.is((await store.latest(alice().publicKey))!.seq, 1)
+    })
+
+    if (options.reopen !== undefined) {
+      const reopen = options.reopen
+      test('evicted blocks stay gone after close and reopen', async (ctx) => {
+        const evict = evictOf(ctx.store)
+        const chain = makeChain(alice(), 4)
+        await putAll(ctx.store, [...chain, ...makeChain(bob(), 2)])
+        await evict(alice().publicKey, { to: 2 })
+        await evict(bob().publicKey)
+        await ctx.store.close()
+        ctx.store = await reopen(ctx.store)
+        assert.equal((await ctx.store.range(alice().publicKey)).map((b) => b.seq), [3, 4])
+        assert.is(await ctx.store.latest(bob().publicKey), undefined)
+        assert.equal((await ctx.store.agents()).map(toHex), [alice().publicKeyHex])
+        assert.is(await ctx.store.getByHash(blockHash(chain[0]!)), undefined)
+      })
+    }
+  }
 
   if (options.reopen !== undefined) {
     const reopen = options.reopen

@@ -2,7 +2,8 @@
  * What the parts of a node share. GossipNode (node.ts) creates one NodeContext, owns it, and hands
  * it to the functions of its parts, which keep no state of their own:
  * - peers.ts: the neighbours' list, bans, dialling a known address, the peer exchange;
- * - ingest.ts: a block from a peer checked and stored; the chains learnt of, for pull gossip;
+ * - ingest.ts: a block from a peer checked and stored (within the quotas of stranger-quota.ts);
+ *   the chains learnt of, for pull gossip;
  * - transactions.ts: transact and deliver, proposals and agreements, witness queries;
  * - push.ts: pushes on the push ring, push-via forwards, neighbour lists;
  * - pull.ts: head requests, audits, crawls (asked and served);
@@ -17,12 +18,14 @@ import type { Random } from '../random.js'
 import type { Limits } from '../wire/limits.js'
 import type { SeenCache } from '../wire/seen-cache.js'
 import type { Session } from '../wire/session.js'
+import type { BanList } from './ban-list.js'
 import type { TypedEmitter } from './emitter.js'
 import type { Want } from './fraud-relay.js'
 import type { Hosted } from './protocol-host.js'
 import type { RecoveryState } from './recovery.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
+import type { StrangerQuota } from './stranger-quota.js'
 import type { TwoHopTable } from './two-hop.js'
 import type { WitnessOptions } from './witness.js'
 
@@ -49,8 +52,8 @@ export interface NodeContext {
   // ## Peers (node.ts, peers.ts)
   readonly peers: PeerTable
   readonly twoHop: TwoHopTable<Neighbour>
-  /** Keys refused at the handshake, until the time given. */
-  readonly banned: Map<PublicKeyHex, number>
+  /** Keys refused at the handshake, each until a time (bounded: ban-list.ts). */
+  readonly banned: BanList
   readonly dialing: Map<PublicKeyHex, Promise<Session>>
   /** Set once by close(): every part stops sending and scheduling then. */
   closed: boolean
@@ -64,6 +67,9 @@ export interface NodeContext {
   readonly forwards: SeenCache
   neighboursTimer: TimerHandle | undefined
   neighboursSentAt: number
+
+  // ## What is kept for others (ingest.ts, stranger-quota.ts)
+  readonly quota: StrangerQuota
 
   // ## Pull and crawl (ingest.ts, pull.ts)
   /** The latest block of the chains learnt of most recently, oldest first. */
@@ -93,8 +99,13 @@ export interface NodeContext {
   readonly recovery: RecoveryState | undefined
 
   // ## Primitives (node.ts)
-  /** Run `fn` after every earlier agent write: one at a time per node. */
-  serial<T>(fn: () => Promise<T>): Promise<T>
+  /**
+   * Run `fn` with the agent writes, one at a time (write-queue.ts): after the earlier jobs of its
+   * lane, in turn with the other lanes.
+   * @param lane the peer whose work it is (its key hex); default the node's own lane
+   * @throws (rejects) BusyError when that peer's lane is full
+   */
+  serial<T>(fn: () => Promise<T>, lane?: string): Promise<T>
   /**
    * Wait on the node's clock, until `ms` passed or `wake` settles; rejects with ClosedError when
    * the node closes first.

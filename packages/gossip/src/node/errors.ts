@@ -7,7 +7,7 @@
  */
 
 /** Stable codes of the node's own errors. */
-export type NodeErrorCode = 'ERR_TIMEOUT' | 'ERR_UNREACHABLE'
+export type NodeErrorCode = 'ERR_TIMEOUT' | 'ERR_UNREACHABLE' | 'ERR_BUSY'
 
 /** Base of the node's own errors. */
 export class NodeError extends Error {
@@ -44,5 +44,18 @@ export class UnreachableError extends NodeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_UNREACHABLE', message, options)
     this.name = 'UnreachableError'
+  }
+}
+
+/**
+ * A peer's work was not queued: its queue of writes on this node is full (code ERR_BUSY). The
+ * node answers its proposal `busy` (the proposer resends later) and drops its gossip unstored
+ * (pull gossip brings it back).
+ */
+export class BusyError extends NodeError {
+  /** @param message whose queue, and how full */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BUSY', message, options)
+    this.name = 'BusyError'
   }
 }

@@ -1,14 +1,18 @@
 /**
  * How a block from a peer enters a node: compared with the block stored at its (key, seq), else
- * validated and stored through the agent on the node's write queue; a proof it yields is handled
- * (fraud-relay.ts), a sender of a broken block is charged. Every path comes through here: a push, a
- * push-via, a crawl, a proposal's context. A block stored is `learnt`: its chain's head is kept
- * for pull gossip (pull.ts) and the `block` event fires.
+ * validated and stored through the agent on the node's write queue, in the sender's lane; a proof
+ * it yields is handled (fraud-relay.ts), a sender of a broken block is charged. Every path comes
+ * through here: a push, a push-via, a crawl, a proposal's context. What is stored for others is
+ * kept within quotas (stranger-quota.ts): a block of a type this node has no rules for is refused
+ * unless it is one the node always keeps, and a stranger's block is counted, which may evict
+ * others. A block stored is `learnt`: its chain's head is kept for pull gossip (pull.ts) and the
+ * `block` event fires.
  * @module
  */
-import { blockHash, equalBytes, toHex, type HalfBlock } from '@tally/core'
+import { UNILATERAL_KEY, blockHash, equalBytes, toHex, type HalfBlock, type ValidationResult } from '@tally/core'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
+import { BusyError } from './errors.js'
 import { acceptProof } from './fraud-relay.js'
 
 /** Cost charged for a block whose signature or form is broken. */
@@ -18,16 +22,42 @@ export const INVALID_BLOCK_COST = 5
 /** Chains whose latest head is remembered for pull gossip. */
 const RECENT_CHAINS = 1024
 
-export type Outcome = 'new' | 'known' | 'invalid' | 'fraud'
+/**
+ * What became of a block: stored (`new`), held already (`known`), broken (`invalid`), a proof
+ * (`fraud`), not stored by choice (`refused`: a type without rules, or over a quota on a store that
+ * cannot evict), or not queued (`dropped`: its sender's write lane was full).
+ */
+export type Outcome = 'new' | 'known' | 'invalid' | 'fraud' | 'refused' | 'dropped'
 
 /** Validate and store a block from a peer; proofs it yields are handled here. */
 export async function ingest(ctx: NodeContext, block: HalfBlock, from: Session | undefined): Promise<Outcome> {
-  const result = await ctx.serial(async () => {
-    const stored = await ctx.store.get(block.publicKey, block.seq)
-    if (stored !== undefined && equalBytes(blockHash(stored, ctx.crypto), blockHash(block, ctx.crypto))) return undefined
-    return ctx.agent.receive(block)
-  })
-  if (result === undefined) return 'known'
+  const quota = ctx.quota
+  // the table is rebuilt from the store before the first block from a peer is counted
+  if (!quota.loaded) await ctx.serial(() => quota.load())
+  // a type this node has no rules for is no business of its: it cannot check it, so never stores it
+  if (ctx.types.get(block.type) === undefined && !quota.kept(block)) {
+    ctx.stats.unknownRefused++
+    return 'refused'
+  }
+  let result: ValidationResult | 'known' | 'over'
+  try {
+    result = await ctx.serial(async () => {
+      const stored = await ctx.store.get(block.publicKey, block.seq)
+      if (stored !== undefined && equalBytes(blockHash(stored, ctx.crypto), blockHash(block, ctx.crypto))) return 'known'
+      const stranger = !quota.kept(block)
+      if (stranger && !quota.admits(block)) return 'over'
+      const r = await ctx.agent.receive(block)
+      // the agent stores every block that is not invalid
+      if (stranger && r.level !== 'invalid') await quota.stored(block)
+      return r
+    }, from?.peerKeyHex)
+  } catch (err) {
+    if (!(err instanceof BusyError)) throw err
+    ctx.stats.dropped++
+    return 'dropped'
+  }
+  if (result === 'known') return 'known'
+  if (result === 'over') return 'refused'
   if (result.fraud.length > 0) {
     for (const proof of result.fraud) await acceptProof(ctx, proof, undefined, 'stored')
     return 'fraud'
@@ -42,8 +72,12 @@ export async function ingest(ctx: NodeContext, block: HalfBlock, from: Session |
   return 'new'
 }
 
-/** A block is stored: remember its chain's head for pull gossip, tell the handlers. */
+/**
+ * A block is stored: remember its chain's head for pull gossip, tell the handlers. A block of this
+ * node's own chain makes its counterparty one whose chain is always kept.
+ */
 export function learnt(ctx: NodeContext, block: HalfBlock, from: Uint8Array | undefined): void {
+  if (equalBytes(block.publicKey, ctx.publicKey) && !equalBytes(block.linkPublicKey, UNILATERAL_KEY)) ctx.quota.counterparty(block.linkPublicKey)
   const hex = toHex(block.publicKey)
   const head = ctx.recent.get(hex)
   if (head === undefined || head.seq <= block.seq) {

@@ -52,8 +52,9 @@
  * the key in a heads request gets the proof too (once per session).
  *
  * Concurrency: Agent.agree() and Agent.receive() do not share a lock, so every call that writes
- * through the agent (receive, agree, complete, addFraudProof) runs on one queue per node; their
- * reads and the network waits (witness queries, resends) stay outside it.
+ * through the agent (receive, agree, complete, addFraudProof) runs on the node's write queue, one
+ * at a time, from one bounded lane per peer taken in turn (write-queue.ts); their reads and the
+ * network waits (witness queries, resends) stay outside it.
  *
  * Where it lives: this file holds the node (its lifecycle, sessions and the dispatch of their
  * messages) and owns its state, a NodeContext (context.ts) that it hands to its parts:
@@ -91,6 +92,7 @@ import type { AppMessage, SessionMessage } from '../wire/messages.js'
 import { createSeenCache, type SeenCache } from '../wire/seen-cache.js'
 import { createSession, type Session, type SessionCloseInfo } from '../wire/session.js'
 import type { NodeContext } from './context.js'
+import { BanList } from './ban-list.js'
 import { TypedEmitter } from './emitter.js'
 import { acceptProof, onFraudHave, onFraudWant } from './fraud-relay.js'
 import {
@@ -113,11 +115,13 @@ import {
 import { PeerTable } from './peer-table.js'
 import { appCost, hostProtocol, onApp, protocolsPeerClosed, protocolsPeerOpened } from './protocol-host.js'
 import { DEFAULT_RECOVERY, fetchFromPeers, headFromPeers, type RecoveryState } from './recovery.js'
-import { ban, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
+import { ban, handshakeFailed, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
 import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact } from './transactions.js'
+import { StrangerQuota } from './stranger-quota.js'
 import { TwoHopTable } from './two-hop.js'
+import { WriteQueue } from './write-queue.js'
 
 /**
  * A node running `identity`'s agent over `transport`.
@@ -164,6 +168,11 @@ class GossipNode implements Node {
     forgedProofs: 0,
     refused: 0,
     unauthenticated: 0,
+    strangerBytes: 0,
+    strangerChains: 0,
+    evicted: 0,
+    unknownRefused: 0,
+    dropped: 0,
   }
   /** The state the node's parts share (context.ts). */
   readonly #ctx: NodeContext
@@ -173,7 +182,8 @@ class GossipNode implements Node {
   readonly #sleeps = new Set<{ timer: TimerHandle; reject: (e: Error) => void }>()
   /** Tokens an `app` message takes (one function shared by every session). */
   readonly #appCost = (m: AppMessage): number => appCost(this.#ctx, m)
-  #tail: Promise<unknown> = Promise.resolve()
+  /** Agent writes, one at a time, a bounded lane per peer taken in turn (write-queue.ts). */
+  readonly #writes = new WriteQueue()
   #address: TransportAddress | undefined
   #closing: Promise<void> | undefined
 
@@ -227,13 +237,17 @@ class GossipNode implements Node {
       events,
       peers: new PeerTable(Math.max(1024, cacheSize)),
       twoHop: new TwoHopTable(this.publicKey),
-      banned: new Map(),
+      banned: new BanList(Math.max(1024, cacheSize)),
       dialing: new Map(),
       closed: false,
       agreeing: new Map(),
       forwards: createSeenCache({ max: cacheSize }),
       neighboursTimer: undefined,
       neighboursSentAt: Number.NEGATIVE_INFINITY,
+      quota: new StrangerQuota(
+        { self: this.publicKey, store: options.store, crypto, witnesses, stats: this.stats, onEvicted: (hex) => this.#ctx.recent.delete(hex) },
+        options.keep,
+      ),
       recent: new Map(),
       crawling: new Set(),
       told: new WeakMap(),
@@ -245,7 +259,7 @@ class GossipNode implements Node {
       protocols: new Map(),
       closedProtocols: new Set(),
       recovery,
-      serial: (fn) => this.#serial(fn),
+      serial: (fn, lane) => this.#writes.run(fn, lane),
       sleep: (ms, wake) => this.#sleep(ms, wake),
       checkOpen: () => this.#checkOpen(),
       report: (error, context) => this.#report(error, context),
@@ -283,8 +297,13 @@ class GossipNode implements Node {
 
   async listen(): Promise<TransportAddress> {
     this.#checkOpen()
-    this.#address = await this.#ctx.transport.listen((conn) => {
-      this.#open(conn, undefined).catch(() => undefined) // a failed handshake closes its connection
+    const ctx = this.#ctx
+    // what the transport refused or held back before any handshake: the operator sees it
+    ctx.transport.onRefuse?.((info) => {
+      if (!ctx.closed) ctx.events.emit('connection:refused', { address: info.remoteAddress, reason: info.reason, delayMs: info.delayMs })
+    })
+    this.#address = await ctx.transport.listen((conn) => {
+      this.#open(conn, undefined).catch(() => undefined) // a failed handshake closes its connection (and is an event)
     })
     return this.#address
   }
@@ -327,14 +346,23 @@ class GossipNode implements Node {
   /** Handshake on a fresh connection, then the session. */
   async #open(conn: Connection, expectedPeer: Uint8Array | undefined): Promise<Session> {
     const ctx = this.#ctx
+    let claimed: Uint8Array | undefined
+    let banned = false
     const result = await performHandshake(conn, {
       identity: this.#identity,
       clock: ctx.clock,
       limits: ctx.limits,
       challenges: this.#challenges,
       crypto: ctx.crypto,
-      accept: (key) => !isBanned(ctx, toHex(key)),
+      accept: (key) => {
+        claimed = key
+        banned = isBanned(ctx, toHex(key))
+        return !banned
+      },
       ...(expectedPeer !== undefined ? { expectedPeer } : {}),
+    }).catch((err: unknown) => {
+      handshakeFailed(ctx, conn, claimed, banned, err)
+      throw err
     })
     const session = createSession(conn, { ...this.#sessionOptions(result.peerKey), version: result.version, sessionId: result.sessionId, cipher: result.cipher })
     if (ctx.closed) {
@@ -443,7 +471,7 @@ class GossipNode implements Node {
     return deliver(this.#ctx, proposal, options)
   }
 
-  crawl(peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number } = {}): Promise<HalfBlock[]> {
+  crawl(peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number; maxBlocks?: number } = {}): Promise<HalfBlock[]> {
     return crawl(this.#ctx, peerKey, chain, range)
   }
 
@@ -476,21 +504,15 @@ class GossipNode implements Node {
       }
       this.#sleeps.clear()
       for (const s of ctx.peers.sessions()) s.close('node closing')
+      ctx.transport.onRefuse?.(undefined)
       await ctx.transport.close()
       // let writes already queued finish, so the store is left consistent for its owner
-      await this.#tail.catch(() => undefined)
+      await this.#writes.idle()
     })()
     return this.#closing
   }
 
   // ## Private helpers
-
-  /** Run `fn` after every earlier agent write: one at a time per node. */
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(fn, fn)
-    this.#tail = run.catch(() => undefined)
-    return run
-  }
 
   /** Wait on the node's clock until `ms` passed or `wake` settles; rejects with ClosedError when the node closes first. */
   #sleep(ms: number, wake?: Promise<unknown>): Promise<void> {

@@ -27,6 +27,7 @@ import type { Emitter } from './emitter.js'
 import type { Limits } from '../wire/limits.js'
 import type { Random } from '../random.js'
 import type { RecoveryOptions } from './recovery.js'
+import type { KeepOptions } from './stranger-quota.js'
 import type { WitnessOptions } from './witness.js'
 
 /** How the node spreads blocks and proofs (see node.ts). */
@@ -127,6 +128,11 @@ export interface NodeOptions {
   cacheSize?: number
   /** Milliseconds a peer disconnected for misbehaviour is refused (default 60,000). */
   banMs?: number
+  /**
+   * What the node keeps for others (stranger-quota.ts): strangers' chains within `perKeyBytes`
+   * (default 256 KiB) each and `totalBytes` (default 32 MiB) in all; `pin(block)` keeps more.
+   */
+  keep?: Partial<KeepOptions>
   /** Provider for hashes and verification (default identity.crypto). */
   crypto?: CryptoProvider
 }
@@ -154,6 +160,26 @@ export interface NodeEvents {
   'peer:open': { readonly publicKey: Uint8Array; readonly address: TransportAddress; readonly direction: 'inbound' | 'outbound' }
   /** A peer's last session closed. */
   'peer:close': { readonly publicKey: Uint8Array; readonly code: number; readonly reason: string; readonly misbehaviour: string | undefined }
+  /**
+   * An inbound connection the transport refused or held back before any handshake, by its own
+   * limits (ws: 'too-many-connections'; 'address-backoff', held `delayMs` because connections from
+   * that address keep misbehaving; 'address-busy', refused with 429 because too many from there
+   * wait already). Honest peers behind the same address (a NAT) show up here too.
+   */
+  'connection:refused': { readonly address: TransportAddress; readonly reason: string; readonly delayMs: number | undefined }
+  /**
+   * A handshake that failed, either way. `publicKey`: the key the peer claimed, when it got that
+   * far (not proved). `reason`: 'banned' (a key this node refuses for a while after it
+   * misbehaved), a HandshakeError's reason ('bad-signature', 'wrong-key', 'replay', 'protocol',
+   * 'version', 'self', 'policy', 'peer-refused'), 'timeout' or 'closed'.
+   */
+  'handshake:failed': {
+    readonly address: TransportAddress
+    readonly publicKey: Uint8Array | undefined
+    readonly direction: 'inbound' | 'outbound'
+    readonly reason: string
+    readonly error: unknown
+  }
   /** Something failed that no caller waits for (a handler threw, a store failed while gossiping). */
   error: { readonly error: unknown; readonly context: string }
 }
@@ -195,6 +221,16 @@ export interface NodeStats {
    * between the peers): a sign of an attacker on the path, or of a broken peer. No ban follows.
    */
   unauthenticated: number
+  /** Bytes of strangers' blocks stored now (encoded blocks; within keep.totalBytes). */
+  strangerBytes: number
+  /** Strangers' chains with blocks counted now. */
+  strangerChains: number
+  /** Strangers' blocks evicted to keep within the quotas. */
+  evicted: number
+  /** Blocks from peers of a type this node has no rules for, not stored. */
+  unknownRefused: number
+  /** Blocks from peers not queued: the sender's write lane was full. */
+  dropped: number
 }
 
 /** A Tally node. */
@@ -261,13 +297,18 @@ export interface Node extends Emitter<NodeEvents> {
    */
   deliver(proposal: HalfBlock, options?: TransactOptions): Promise<Transaction>
   /**
-   * Fetch blocks of `chain` from a connected peer, validate and store them.
+   * Fetch blocks of `chain` from a connected peer, validate and store them. Each answer must be
+   * for `chain` and within the range asked, and the walk stops after `maxBlocks` blocks, whatever
+   * head the peer claims.
    * @param peerKey whom to ask
    * @param chain whose blocks
-   * @param range seqs as in a crawl request (negative: from the end; default 1..-1, the whole chain)
+   * @param range seqs as in a crawl request (negative: from the end; default 1..-1, the whole
+   *   chain); maxBlocks: at most this many blocks in all (default 10,000)
    * @returns the blocks received (in seq order), whether new or already known
+   * @throws (rejects) RefusedError when the peer refuses, or answers for another chain or outside
+   *   the range (it is charged for that); RangeError on a bad range
    */
-  crawl(peerKey: Uint8Array, chain: Uint8Array, range?: { start?: number; end?: number }): Promise<HalfBlock[]>
+  crawl(peerKey: Uint8Array, chain: Uint8Array, range?: { start?: number; end?: number; maxBlocks?: number }): Promise<HalfBlock[]>
   /**
    * Pull gossip now (it also runs on its timer): ask a random neighbour for its heads of the
    * chains this node learnt of most recently; a head that contradicts the store is crawled.

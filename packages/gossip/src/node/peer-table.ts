@@ -139,6 +139,16 @@ export class PeerTable {
     }
   }
 
+  /**
+   * Remember an address a peer told of (a peer exchange), unless one is known for the key already:
+   * a told address never replaces one dialled or given.
+   * @param publicKey the key
+   * @param address where the teller says it can be dialled
+   */
+  hearAddress(publicKey: Uint8Array, address: TransportAddress): void {
+    if (!this.#addresses.has(toHex(publicKey))) this.setAddress(publicKey, address)
+  }
+
   /** Where to dial `hex`, if known. */
   address(hex: PublicKeyHex): TransportAddress | undefined {
     return this.#addresses.get(hex)?.address

@@ -4,7 +4,8 @@
  * there is none), and the peer exchange (`peers-request`, `peers`).
  * @module
  */
-import { shortKey, toHex, equalBytes, type Connection, type PublicKeyHex } from '@tally/core'
+import { ClosedError, shortKey, toHex, equalBytes, type Connection, type PublicKeyHex } from '@tally/core'
+import { HandshakeError } from '../wire/handshake.js'
 import type { PeersMessage, PeersRequestMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
@@ -24,15 +25,30 @@ export function listPeers(ctx: NodeContext): readonly NodePeer[] {
 
 /** Refuse `hex` at the handshake for banMs (a session of it closed for misbehaviour). */
 export function ban(ctx: NodeContext, hex: PublicKeyHex): void {
-  if (ctx.banMs > 0) ctx.banned.set(hex, ctx.clock.now() + ctx.banMs)
+  const now = ctx.clock.now()
+  if (ctx.banMs > 0) ctx.banned.ban(hex, now + ctx.banMs, now)
 }
 
 export function isBanned(ctx: NodeContext, hex: PublicKeyHex): boolean {
-  const until = ctx.banned.get(hex)
-  if (until === undefined) return false
-  if (until > ctx.clock.now()) return true
-  ctx.banned.delete(hex)
-  return false
+  return ctx.banned.has(hex, ctx.clock.now())
+}
+
+/**
+ * A handshake on `conn` failed: tell the operator ('handshake:failed'), with the key the peer
+ * claimed if it got that far, and why — 'banned' when it was a key this node refuses.
+ */
+export function handshakeFailed(ctx: NodeContext, conn: Connection, claimed: Uint8Array | undefined, banned: boolean, error: unknown): void {
+  if (ctx.closed) return
+  const reason = banned
+    ? 'banned'
+    : error instanceof HandshakeError
+      ? error.reason
+      : (error as { name?: unknown } | undefined)?.name === 'TimeoutError'
+        ? 'timeout'
+        : error instanceof ClosedError
+          ? 'closed'
+          : 'error'
+  ctx.events.emit('handshake:failed', { address: conn.remoteAddress, publicKey: claimed, direction: conn.direction, reason, error })
 }
 
 /** An open session to `key`, dialling its known address when there is none. */
@@ -63,8 +79,15 @@ export function onPeersRequest(ctx: NodeContext, m: PeersRequestMessage, session
   session.reply(m, { type: 'peers', peers: ctx.peers.addresses(Math.min(m.max, session.limits.maxPeers)) })
 }
 
+/**
+ * A peer list. One nobody asked for (requestId 0: every `peers` that reaches the node's handler,
+ * replies go to their request) is ignored: anyone could send one to point a known key at an
+ * address of its choosing. An answer to our request adds addresses for keys this node has none
+ * for; it never replaces one (an address dialled and proved by a handshake, or given by the user).
+ */
 export function onPeers(ctx: NodeContext, m: PeersMessage): void {
-  for (const p of m.peers) if (!equalBytes(p.publicKey, ctx.publicKey)) ctx.peers.setAddress(p.publicKey, p.address)
+  if (m.requestId === 0) return
+  for (const p of m.peers) if (!equalBytes(p.publicKey, ctx.publicKey)) ctx.peers.hearAddress(p.publicKey, p.address)
 }
 
 /** `n`'s oldest open session. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { RefusedError, abytes, blockHash, blockSize, equalBytes, shortKey, toHex, type FraudProof, type HalfBlock } from '@tally/core'
-import { resolveCrawlRange, type CrawlRequestMessage, type Head, type HeadsRequestMessage } from '../wire/messages.js'
+import { resolveCrawlRange, type CrawlAnswerMessage, type CrawlRequestMessage, type Head, type HeadsRequestMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { ingest } from './ingest.js'
@@ -66,29 +66,46 @@ export async function onHeads(ctx: NodeContext, heads: readonly Head[], session:
   }
 }
 
-/** Node.crawl: blocks of `chain` from `peerKey`, validated and stored, in as many requests as the range takes. */
-export async function crawl(ctx: NodeContext, peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number }): Promise<HalfBlock[]> {
+/** Blocks one Node.crawl fetches at most, by default, whatever the peer says its chain holds. */
+export const DEFAULT_CRAWL_BLOCKS = 10_000
+
+/**
+ * Node.crawl: blocks of `chain` from `peerKey`, validated and stored, in as many requests as the
+ * range takes. The peer's answers are not trusted to end the walk: each must be for the chain
+ * asked, hold only blocks in the range asked (so every answer moves the start up), and the walk
+ * stops after `maxBlocks` blocks, whatever `latest` the peer claims.
+ */
+export async function crawl(ctx: NodeContext, peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number; maxBlocks?: number }): Promise<HalfBlock[]> {
   abytes('peerKey', peerKey, 32)
   abytes('chain', chain, 32)
   ctx.checkOpen()
   let start = range.start ?? 1
   const end = range.end ?? -1
+  const maxBlocks = range.maxBlocks ?? DEFAULT_CRAWL_BLOCKS
   if (!Number.isSafeInteger(start) || start === 0 || !Number.isSafeInteger(end) || end === 0) {
     throw new RangeError('"range" expected non-zero safe integer seqs (negative: from the end)')
   }
+  if (!Number.isSafeInteger(maxBlocks) || maxBlocks < 1) throw new RangeError(`"range.maxBlocks" expected a positive integer, got ${String(maxBlocks)}`)
   const session = await sessionTo(ctx, peerKey)
   const out: HalfBlock[] = []
-  for (let rounds = 0; rounds < 1_000_000; rounds++) {
+  while (out.length < maxBlocks) {
     ctx.stats.crawlsSent++
     const reply = await session.request({ type: 'crawl-request', publicKey: chain, start, end })
     if (reply.type === 'error') throw new RefusedError(`${shortKey(peerKey)} refused the crawl (${reply.code}): ${reply.reason}`)
-    for (const b of reply.blocks) {
+    // the range asked, resolved against the chain's head as the peer gives it
+    const want = resolveCrawlRange(start, end, reply.latest, Number.MAX_SAFE_INTEGER)
+    const wrong = wrongAnswer(reply, chain, want)
+    if (wrong !== undefined) {
+      session.penalize(session.limits.malformedCost, `a crawl answer ${wrong}`)
+      throw new RefusedError(`${shortKey(peerKey)} answered the crawl of ${shortKey(chain)} with ${wrong}`)
+    }
+    for (const b of reply.blocks.slice(0, maxBlocks - out.length)) {
       await ingest(ctx, b, session)
       out.push(b)
     }
     const last = reply.blocks.at(-1)
-    // the answer is capped: ask for the rest until the range (resolved against `latest`) is covered
-    const want = resolveCrawlRange(start, end, reply.latest, Number.MAX_SAFE_INTEGER)
+    // the answer is capped: ask for the rest until the range is covered. Every block was at or
+    // above `start`, so the next start is higher: a peer cannot keep the walk on the spot
     if (last === undefined || want === undefined || last.seq >= want.to) break
     start = last.seq + 1
   }
@@ -102,7 +119,10 @@ export async function onHeadsRequest(ctx: NodeContext, m: HeadsRequestMessage, s
   const proofs: FraudProof[] = []
   for (const key of m.publicKeys) {
     const latest = await ctx.store.latest(key)
-    if (latest !== undefined) heads.push({ publicKey: key, seq: latest.seq, hash: blockHash(latest, ctx.crypto) })
+    if (latest !== undefined) {
+      heads.push({ publicKey: key, seq: latest.seq, hash: blockHash(latest, ctx.crypto) })
+      ctx.quota.useful(key) // a peer asked about it: a stranger's chain worth keeping a while
+    }
     // a peer that asks about a proven cheater gets the proof, once per session: this repairs a
     // proof frame that was lost on the way
     if (await ctx.store.hasFraud(key)) {
@@ -134,10 +154,27 @@ export async function onCrawl(ctx: NodeContext, m: CrawlRequestMessage, session:
       blocks.push(b)
     }
   }
+  if (blocks.length > 0) ctx.quota.useful(m.publicKey)
   session.reply(m, { type: 'crawl-answer', publicKey: m.publicKey, latest: top, blocks })
 }
 
 // ## Helpers
+
+/**
+ * What is wrong with a crawl answer (undefined: nothing): it must be for `chain`, and hold only
+ * blocks in `want` (the range asked, resolved with the answer's `latest`). The decoder already
+ * checked that its blocks are of the chain it names, ascending, and at most `latest`.
+ */
+function wrongAnswer(reply: CrawlAnswerMessage, chain: Uint8Array, want: { from: number; to: number } | undefined): string | undefined {
+  if (!equalBytes(reply.publicKey, chain)) return `for another chain (${shortKey(reply.publicKey)})`
+  const first = reply.blocks[0]
+  const last = reply.blocks.at(-1)
+  if (first === undefined) return undefined
+  if (want === undefined || first.seq < want.from || last!.seq > want.to) {
+    return `holding seqs ${first.seq}..${last!.seq} outside the range asked (${want === undefined ? 'none' : `${want.from}..${want.to}`})`
+  }
+  return undefined
+}
 
 /**
  * The audit after a pull: compare slots of chains both sides know with the peer's blocks there
@@ -172,7 +209,10 @@ async function crawlSlot(ctx: NodeContext, session: Session, key: Uint8Array, se
   try {
     ctx.stats.crawlsSent++
     const reply = await session.request({ type: 'crawl-request', publicKey: key, start: seq, end: seq })
-    if (reply.type === 'crawl-answer') for (const b of reply.blocks) await ingest(ctx, b, session)
+    if (reply.type !== 'crawl-answer') return
+    const wrong = wrongAnswer(reply, key, resolveCrawlRange(seq, seq, reply.latest))
+    if (wrong !== undefined) session.penalize(session.limits.malformedCost, `a crawl answer ${wrong}`)
+    else for (const b of reply.blocks) await ingest(ctx, b, session)
   } catch {
     // closed or timed out: a later announcement asks again
   } finally {

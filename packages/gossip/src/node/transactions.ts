@@ -26,7 +26,7 @@ import {
 import type { ProposalMessage, WitnessQueryMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
-import { NodeError, TransactTimeoutError, UnreachableError } from './errors.js'
+import { BusyError, NodeError, TransactTimeoutError, UnreachableError } from './errors.js'
 import { acceptProof } from './fraud-relay.js'
 import { BAD_BLOCK_COST, INVALID_BLOCK_COST, ingest, learnt } from './ingest.js'
 import { checkTransact, definedOnly, type TransactOptions } from './options.js'
@@ -111,8 +111,8 @@ export async function onProposal(ctx: NodeContext, m: ProposalMessage, session: 
     spread(ctx, p)
     spread(ctx, agreement)
   } catch (err) {
-    ctx.stats.refused++
-    if (!(err instanceof RefusedError || err instanceof FraudError || err instanceof InvalidBlockError)) ctx.report(err, 'agree')
+    if (!(err instanceof BusyError)) ctx.stats.refused++
+    if (!(err instanceof RefusedError || err instanceof FraudError || err instanceof InvalidBlockError || err instanceof BusyError)) ctx.report(err, 'agree')
     session.reply(m, refusal(err))
   } finally {
     ctx.agreeing.delete(id)
@@ -121,8 +121,16 @@ export async function onProposal(ctx: NodeContext, m: ProposalMessage, session: 
 
 /** A seq witness's answer: the block this node holds at (key, seq), if any. */
 export async function onWitnessQuery(ctx: NodeContext, m: WitnessQueryMessage, session: Session): Promise<void> {
-  // on the queue: behind any push that arrived before this query
-  const block = await ctx.serial(() => ctx.store.get(m.publicKey, m.seq))
+  // on the queue, in this peer's lane: behind any push it sent before this query
+  let block: HalfBlock | undefined
+  try {
+    block = await ctx.serial(() => ctx.store.get(m.publicKey, m.seq), session.peerKeyHex)
+  } catch (err) {
+    if (!(err instanceof BusyError)) throw err
+    session.reply(m, { type: 'error', code: 'busy', reason: err.message })
+    return
+  }
+  if (block !== undefined) ctx.quota.useful(m.publicKey)
   session.reply(m, { type: 'witness-answer', publicKey: m.publicKey, seq: m.seq, block: block ?? null })
 }
 
@@ -225,7 +233,7 @@ async function agree(ctx: NodeContext, m: ProposalMessage, session: Session): Pr
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      return await ctx.serial(() => ctx.agent.agree(p))
+      return await ctx.serial(() => ctx.agent.agree(p), session.peerKeyHex)
     } catch (err) {
       if (err instanceof FraudError) {
         await acceptProof(ctx, err.proof as FraudProof, undefined, 'stored')
@@ -238,9 +246,10 @@ async function agree(ctx: NodeContext, m: ProposalMessage, session: Session): Pr
   }
 }
 
-function refusal(err: unknown): { type: 'error'; code: 'refused' | 'bad-request' | 'internal'; reason: string } {
+function refusal(err: unknown): { type: 'error'; code: 'refused' | 'bad-request' | 'busy' | 'internal'; reason: string } {
   const reason = String((err as Error)?.message ?? err).slice(0, 200)
   if (err instanceof InvalidBlockError) return { type: 'error', code: 'bad-request', reason }
+  if (err instanceof BusyError) return { type: 'error', code: 'busy', reason } // the proposer resends later
   if (err instanceof RefusedError || err instanceof FraudError || err instanceof NodeError) return { type: 'error', code: 'refused', reason }
   return { type: 'error', code: 'internal', reason: 'internal error' }
 }

@@ -88,6 +88,13 @@ export abstract class BaseConnection implements Connection {
     this.closeTransport(code, reason)
   }
 
+  /**
+   * The handshake on this connection succeeded: the peer has proved its key. A transport that
+   * holds frames to the handshake's size limit until then (ws: maxPayload) lifts it to the
+   * session's here. Called synchronously from the handshake, before the next frame is read.
+   */
+  handshakeDone(): void {}
+
   /** Ask the transport to close; it calls `closed` when done. */
   protected abstract closeTransport(code: number, reason: string): void
 
@@ -158,6 +165,16 @@ export abstract class BaseConnection implements Connection {
     }
     this.#delivering = false
   }
+}
+
+/**
+ * Tell `connection`'s transport that its handshake succeeded (see BaseConnection.handshakeDone);
+ * connections of other implementations need nothing.
+ * @param connection the connection whose peer just proved its key
+ * @example handshakeDone(conn) // ws: frames up to maxFrameBytes from now on
+ */
+export function handshakeDone(connection: Connection): void {
+  if (connection instanceof BaseConnection) connection.handshakeDone()
 }
 
 // A close or drain handler that throws must not break the transport's own bookkeeping.

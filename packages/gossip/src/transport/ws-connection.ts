@@ -47,6 +47,12 @@ export interface WsConnectionOptions {
   maxBufferedBytes: number
   /** Frames queued while no handler is set. */
   maxQueuedFrames: number
+  /**
+   * Largest frame read once the handshake is done, when the socket was opened with the
+   * handshake's (smaller) limit: `handshakeDone` lifts ws's maxPayload to it. Undefined: the
+   * socket's limit stays as it was opened (browsers: they have none to set).
+   */
+  maxFrameBytes?: number | undefined
 }
 
 const OPEN = 1
@@ -122,6 +128,18 @@ export class WsConnection extends BaseConnection {
 
   protected override ended(): void {
     this.#onEnd?.(this)
+  }
+
+  /**
+   * The peer proved its key: frames up to maxFrameBytes from now on. `ws` checks a frame's length
+   * against its receiver's maxPayload as it reads the header, before buffering the payload; the
+   * socket was opened with the handshake's limit, so before this an unauthenticated peer could
+   * not make this side buffer more than that.
+   */
+  override handshakeDone(): void {
+    const max = this.#options.maxFrameBytes
+    const receiver = (this.#socket as { _receiver?: { _maxPayload?: unknown } })._receiver
+    if (max !== undefined && receiver !== undefined && receiver !== null && typeof receiver._maxPayload === 'number') receiver._maxPayload = max
   }
 
   protected closeTransport(code: number, reason: string): void {

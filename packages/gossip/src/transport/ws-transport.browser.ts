@@ -47,6 +47,9 @@ class BrowserWsTransport implements WsTransport {
     return this.#open.size
   }
 
+  /** Nothing is ever refused here: a browser accepts no connections. */
+  onRefuse(): void {}
+
   listen(): Promise<TransportAddress> {
     return Promise.reject(new RefusedError('a browser cannot accept WebSocket connections: listen() is not available'))
   }

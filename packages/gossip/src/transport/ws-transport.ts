@@ -4,29 +4,35 @@
  * wrap their sockets with the same code (`ws-connection.ts`).
  *
  * Hardening against bad peers:
- * - maxPayload = the frame limit: ws refuses a bigger frame while reading its header, closing 1009;
+ * - maxPayload = the handshake's frame limit (1 KiB) until the peer has proved its key, then the
+ *   session's (128 KiB): ws refuses a bigger frame while reading its header, before buffering its
+ *   payload, closing 1009. An unauthenticated peer so never makes this side hold more than 1 KiB
+ *   of a frame (the handshake used to apply its 1 KiB limit to frames ws had taken whole);
  * - permessage-deflate is off (a 1 KiB frame could inflate to the limit for nothing: CPU and
  *   memory for the attacker's benefit); text frames close the connection (1003);
  * - at most maxConnections inbound connections; more are closed at once with 1013;
- * - faults by address: each inbound connection this side closes for the peer's fault (the
- *   session's misbehaviour disconnect, a handshake refused — a banned key, say —, a frame over the
- *   limit) adds one to its remote address's count, which decays by faultDecayPerSecond; while it
- *   is above maxFaults - 1, new connections from that address are dropped as they are accepted (on
- *   a server given in `server`: refused with HTTP 429 before the WebSocket upgrade). So an address
- *   may fault maxFaults times in a row, then about faultDecayPerSecond times a second. Why: the
- *   node bans a key, but keys are free, and a peer that comes back under a fresh one costs an
- *   upgrade, a handshake and whatever it gets away with before it is cut off again. An honest peer
- *   behind the same address (a NAT, loopback) is refused too while the count is up; it keeps the
- *   connections it has. Attackers on many addresses are not slowed by this;
+ * - faults by address, a short and growing wait, never a lockout: each inbound connection this
+ *   side closes for the peer's fault (the session's misbehaviour disconnect, a handshake refused
+ *   — a banned key, say —, a frame over the limit) adds one to its remote address's count, which
+ *   decays by faultDecayPerSecond. Over maxFaults, a new connection from that address waits
+ *   before its upgrade: faultDelayMs, doubled per fault beyond, at most maxFaultDelayMs (1 s by
+ *   default); at most MAX_HELD_PER_ADDRESS wait at once per address (more are answered 429 with
+ *   a Retry-After). Why: keys are free, and a peer that comes back under a fresh key each time it
+ *   is cut off costs an upgrade, a handshake and whatever it gets away with before it is cut off
+ *   again; the wait slows that to about one connection per waiting dialler per second. It used to
+ *   be a hard refusal while the count was up, which locked out honest peers behind the same
+ *   address (a NAT, loopback): they saw only "socket hang up". Now they wait a second at most,
+ *   like everyone there. What the node refuses is keys (its ban list), not addresses. Refusals
+ *   and waits are told to `onRefuse` (a node turns them into 'connection:refused' events);
  * - every socket has an error listener, and handlers run behind try/catch: a broken frame, a reset
  *   or a handler bug closes one connection, never the process;
  * - a peer that stops reading is disconnected once maxBufferedBytes wait for it.
  * @module
  */
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket as NetSocket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
-import { ClosedError, type AbortSignalLike, type Clock, type Connection, type Transport, type TransportAddress } from '@tally/core'
+import { ClosedError, type AbortSignalLike, type Clock, type Connection, type RefusedConnection, type TimerHandle, type Transport, type TransportAddress } from '@tally/core'
 import { CLOSE_CODES } from './connection-base.js'
 import { DEFAULT_LIMITS } from '../wire/limits.js'
 import { systemClock } from '../time/system-clock.js'
@@ -46,6 +52,11 @@ export interface WsTransportOptions {
   publicAddress?: TransportAddress
   /** Largest frame, both directions (default DEFAULT_LIMITS.maxFrameBytes). */
   maxFrameBytes?: number
+  /**
+   * Largest frame read before the handshake is done (default DEFAULT_LIMITS.maxHandshakeFrameBytes):
+   * ws's maxPayload until the peer has proved its key, then maxFrameBytes.
+   */
+  maxHandshakeFrameBytes?: number
   /** Most inbound connections at once (default 4096). */
   maxConnections?: number
   /** bufferedAmount above which send returns false (default DEFAULT_LIMITS.highWaterMark). */
@@ -54,10 +65,14 @@ export interface WsTransportOptions {
   maxBufferedBytes?: number
   /** Frames queued while no handler is set (default DEFAULT_LIMITS.maxQueuedFrames). */
   maxQueuedFrames?: number
-  /** Faults an address may run up before its new connections are refused (default 10; Infinity: never). */
+  /** Faults an address may run up before its new connections wait (default 10; Infinity: never). */
   maxFaults?: number
   /** Faults forgiven per second, per address (default 1). */
   faultDecayPerSecond?: number
+  /** The wait of a connection from an address at maxFaults, doubled per fault beyond (default 50 ms). */
+  faultDelayMs?: number
+  /** The longest a connection from a faulty address waits (default 1000 ms). */
+  maxFaultDelayMs?: number
   /** Milliseconds to open a client connection (default 10,000). */
   connectTimeoutMs?: number
   /** Clock for drain polling (default systemClock). */
@@ -68,6 +83,8 @@ export interface WsTransportOptions {
 export interface WsTransport extends Transport {
   /** Inbound and outbound connections open now. */
   readonly connections: number
+  /** Be told of inbound connections refused or held back before the handshake (see the module comment). */
+  onRefuse(handler: ((info: RefusedConnection) => void) | undefined): void
 }
 
 /**
@@ -88,12 +105,19 @@ class NodeWsTransport implements WsTransport {
   readonly #options: WsTransportOptions
   readonly #connection: WsConnectionOptions
   readonly #maxFrameBytes: number
+  readonly #maxHandshakeFrameBytes: number
   readonly #maxConnections: number
   readonly #open = new Set<WsConnection>()
   readonly #maxFaults: number
   readonly #faultDecay: number
+  readonly #faultDelay: number
+  readonly #maxFaultDelay: number
   /** Remote address → its fault count and when it was last decayed (oldest first, bounded). */
   readonly #faults = new Map<string, { count: number; at: number }>()
+  /** Upgrades waiting out their address's faults: per address, and each one's timer. */
+  readonly #heldPerAddress = new Map<string, number>()
+  readonly #held = new Set<{ timer: TimerHandle; release: (ok: boolean) => void }>()
+  #onRefuse: ((info: RefusedConnection) => void) | undefined
   #inbound = 0
   #server: WebSocketServer | undefined
   /** The HTTP server this transport made for listen() (none when given one). */
@@ -103,9 +127,11 @@ class NodeWsTransport implements WsTransport {
   constructor(options: WsTransportOptions) {
     this.#options = options
     this.#maxFrameBytes = positive('maxFrameBytes', options.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes)
+    this.#maxHandshakeFrameBytes = Math.min(this.#maxFrameBytes, positive('maxHandshakeFrameBytes', options.maxHandshakeFrameBytes ?? DEFAULT_LIMITS.maxHandshakeFrameBytes))
     this.#maxConnections = positive('maxConnections', options.maxConnections ?? 4096)
     this.#connection = {
       clock: options.clock ?? systemClock,
+      maxFrameBytes: this.#maxFrameBytes,
       highWaterMark: positive('highWaterMark', options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark),
       maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? 16 * 1024 * 1024),
       maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames ?? DEFAULT_LIMITS.maxQueuedFrames),
@@ -116,6 +142,8 @@ class NodeWsTransport implements WsTransport {
     if (!(this.#faultDecay > 0 && Number.isFinite(this.#faultDecay))) {
       throw new RangeError(`"faultDecayPerSecond" expected a positive number, got ${String(options.faultDecayPerSecond)}`)
     }
+    this.#faultDelay = positive('faultDelayMs', options.faultDelayMs ?? 50)
+    this.#maxFaultDelay = positive('maxFaultDelayMs', options.maxFaultDelayMs ?? 1000)
     if (options.port !== undefined && !(Number.isSafeInteger(options.port) && options.port >= 0 && options.port <= 65535)) {
       throw new RangeError(`"port" expected an integer in [0, 65535], got ${String(options.port)}`)
     }
@@ -125,6 +153,11 @@ class NodeWsTransport implements WsTransport {
     return this.#open.size
   }
 
+  onRefuse(handler: ((info: RefusedConnection) => void) | undefined): void {
+    if (handler !== undefined && typeof handler !== 'function') throw new TypeError('"handler" expected a function')
+    this.#onRefuse = handler
+  }
+
   listen(onConnection: (connection: Connection) => void): Promise<TransportAddress> {
     if (typeof onConnection !== 'function') return Promise.reject(new TypeError('"onConnection" expected a function'))
     if (this.#closed) return Promise.reject(new ClosedError('transport closed'))
@@ -132,23 +165,19 @@ class NodeWsTransport implements WsTransport {
     const o = this.#options
     const path = o.path ?? '/'
     const host = o.host ?? '127.0.0.1'
-    // our own HTTP server unless given one: so that a refused address is dropped as it connects,
-    // before a byte of HTTP is parsed (on a server given to us, other routes may want it)
+    // our own HTTP server unless given one
     const own = o.server === undefined ? createServer(refuseHttp) : undefined
-    own?.prependListener('connection', (socket: NetSocket) => {
-      if (!this.#admits(socket.remoteAddress ?? 'unknown')) socket.destroy()
-    })
     const http = o.server ?? own!
     this.#http = own
     const server = new WebSocketServer({
       server: http,
       path,
-      maxPayload: this.#maxFrameBytes,
+      // the handshake's limit until the peer proved its key (WsConnection.handshakeDone lifts it)
+      maxPayload: this.#maxHandshakeFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
-      // before the upgrade: a refused address costs an HTTP response, not a WebSocket
-      verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) =>
-        this.#admits(remoteOf(info.req)) ? done(true) : done(false, 429, 'Too Many Requests'),
+      // before the upgrade: a connection from a faulty address waits here, costing a socket, not a WebSocket
+      verifyClient: (info: { req: IncomingMessage }, done: VerifyDone) => this.#verify(info.req, done),
     })
     this.#server = server
     server.on('connection', (socket: WebSocket, request: IncomingMessage) => this.#accept(socket, request, onConnection))
@@ -183,7 +212,7 @@ class NodeWsTransport implements WsTransport {
     const conn: WsConnection = await dialWebSocket(
       () =>
         new WebSocket(url, {
-          maxPayload: this.#maxFrameBytes,
+          maxPayload: this.#maxHandshakeFrameBytes,
           perMessageDeflate: false,
           handshakeTimeout: this.#options.connectTimeoutMs ?? 10_000,
           followRedirects: false,
@@ -202,6 +231,7 @@ class NodeWsTransport implements WsTransport {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    for (const hold of [...this.#held]) hold.release(false)
     for (const conn of [...this.#open]) conn.close(CLOSE_CODES.goingAway, 'transport closed')
     const server = this.#server
     const http = this.#http
@@ -213,12 +243,13 @@ class NodeWsTransport implements WsTransport {
 
   #accept(socket: WebSocket, request: IncomingMessage, onConnection: (connection: Connection) => void): void {
     socket.on('error', () => undefined) // before anything else: an early reset must not throw
+    const remote = remoteOf(request)
+    const address = addressOf(request)
     if (this.#closed || this.#inbound >= this.#maxConnections) {
       socket.close(4000 + (CLOSE_CODES.tryAgainLater - 1000), 'too many connections')
+      if (!this.#closed) this.#refused(address, 'too-many-connections')
       return
     }
-    const remote = remoteOf(request)
-    const address = `ws://${formatHost(remote)}:${request.socket.remotePort ?? 0}`
     this.#inbound++
     const conn = new WsConnection(socket as unknown as WebSocketLike, 'inbound', address, this.#connection, (c) => {
       this.#open.delete(c)
@@ -233,10 +264,53 @@ class NodeWsTransport implements WsTransport {
     }
   }
 
-  /** Whether a new connection from `remote` is let in: one more fault would not take it over maxFaults. */
-  #admits(remote: string): boolean {
+  /**
+   * An upgrade request: let it in now, or after its address's wait (see the module comment), or
+   * answer 429 when too many from that address wait already.
+   */
+  #verify(request: IncomingMessage, done: VerifyDone): void {
+    const remote = remoteOf(request)
+    const delay = this.#delay(remote)
+    if (this.#closed) return done(false, 503)
+    if (delay === 0) return done(true)
+    const waiting = this.#heldPerAddress.get(remote) ?? 0
+    if (waiting >= MAX_HELD_PER_ADDRESS || this.#held.size >= this.#maxConnections) {
+      this.#refused(addressOf(request), 'address-busy')
+      return done(false, 429, 'Too Many Requests', { 'Retry-After': String(Math.ceil(delay / 1000)) })
+    }
+    this.#refused(addressOf(request), 'address-backoff', delay)
+    this.#heldPerAddress.set(remote, waiting + 1)
+    const hold = {
+      timer: this.#connection.clock.setTimeout(() => hold.release(true), delay),
+      release: (ok: boolean): void => {
+        if (!this.#held.delete(hold)) return
+        this.#connection.clock.clearTimeout(hold.timer)
+        const left = (this.#heldPerAddress.get(remote) ?? 1) - 1
+        if (left > 0) this.#heldPerAddress.set(remote, left)
+        else this.#heldPerAddress.delete(remote)
+        if (ok && !this.#closed) done(true)
+        else done(false, 503)
+      },
+    }
+    this.#held.add(hold)
+  }
+
+  /** How long a new connection from `remote` waits: 0 up to maxFaults, then doubling from faultDelayMs, capped. */
+  #delay(remote: string): number {
     const entry = this.#faults.get(remote)
-    return entry === undefined || this.#decayed(entry) + 1 <= this.#maxFaults
+    if (entry === undefined) return 0
+    const over = this.#decayed(entry) - this.#maxFaults
+    return over < 0 ? 0 : Math.min(this.#maxFaultDelay, this.#faultDelay * 2 ** Math.floor(over))
+  }
+
+  #refused(remoteAddress: string, reason: string, delayMs?: number): void {
+    const handler = this.#onRefuse
+    if (handler === undefined) return
+    try {
+      handler(delayMs === undefined ? { remoteAddress, reason } : { remoteAddress, reason, delayMs })
+    } catch {
+      // the operator's handler must not break the transport
+    }
   }
 
   #fault(remote: string): void {
@@ -260,6 +334,11 @@ class NodeWsTransport implements WsTransport {
 
 /** Addresses whose faults are remembered (the oldest are forgotten first). */
 const MAX_FAULTY_ADDRESSES = 4096
+/** Upgrades from one address that may wait out its faults at once; more are answered 429. */
+const MAX_HELD_PER_ADDRESS = 64
+
+/** ws's verifyClient callback. */
+type VerifyDone = (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void
 
 /** A plain HTTP request to the WebSocket port: 426 Upgrade Required (what ws's own server answers). */
 function refuseHttp(_request: IncomingMessage, response: ServerResponse): void {
@@ -269,6 +348,11 @@ function refuseHttp(_request: IncomingMessage, response: ServerResponse): void {
 
 function remoteOf(request: IncomingMessage): string {
   return request.socket.remoteAddress ?? 'unknown'
+}
+
+/** The peer's address as a connection's remoteAddress says it: ws://host:port. */
+function addressOf(request: IncomingMessage): TransportAddress {
+  return `ws://${formatHost(remoteOf(request))}:${request.socket.remotePort ?? 0}`
 }
 
 function parseUrl(address: string): string {

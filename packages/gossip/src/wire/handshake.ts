@@ -66,7 +66,7 @@ import {
   type CryptoProvider,
   type Identity,
 } from '@tally/core'
-import { CLOSE_CODES } from '../transport/connection-base.js'
+import { CLOSE_CODES, handshakeDone } from '../transport/connection-base.js'
 import { resolveLimits, type Limits } from './limits.js'
 import { decodeMessage, encodeMessage, type ErrorCode, type Message } from './messages.js'
 import { NoiseHandshake, keyPairFromSecret, type KeyPair, type SessionCipher } from './noise.js'
@@ -420,6 +420,8 @@ class Handshake {
     // the transcript holds h3 now, on both sides
     const t = this.#transcript!
     this.#finish()
+    // now, before the next frame is read: the session's frames may be larger than the handshake's
+    handshakeDone(this.#conn)
     this.#resolve({
       peerKey: this.#role === 'initiator' ? t.responderKey : t.initiatorKey,
       version: t.version,

@@ -60,7 +60,7 @@ import {
   type TimerHandle,
   type TransportAddress,
 } from '@tally/core'
-import { CLOSE_CODES, FAULT_CODES } from '../transport/connection-base.js'
+import { CLOSE_CODES, FAULT_CODES, handshakeDone } from '../transport/connection-base.js'
 import { performHandshake, PROTOCOL_VERSION, type HandshakeOptions } from './handshake.js'
 import type { SessionCipher } from './noise.js'
 import { resolveLimits, sealedLimits, type Limits } from './limits.js'
@@ -367,6 +367,8 @@ class PeerSession implements Session {
     this.#messageTokens = this.limits.messageBurst
     this.#byteTokens = this.limits.byteBurst
     this.#refilled = now
+    // the key is proved (or known by construction): the session's frame limit applies from now
+    handshakeDone(conn)
     // bound methods rather than arrow closures: no context object per session
     conn.onClose(this.#ended.bind(this))
     if (!conn.open) {
