@@ -40,6 +40,9 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ]
 
+/** Terminal colours, which uvu also writes in a page. */
+const ANSI = /\x1b\[[0-9;]*m/g
+
 /** Longest wait for one in-page phase: a safety stop so a hung page cannot hang `npm test`. */
 const PHASE_LIMIT_MS = 120_000
 
@@ -172,7 +175,7 @@ async function runPhase(page: Page, phase: string, params: Record<string, unknow
       timer = setTimeout(() => reject(new Error(`phase "${phase}" did not finish within ${PHASE_LIMIT_MS / 1000} s\n${errors.join('\n')}`)), PHASE_LIMIT_MS)
     })
     const { results, log, out } = await Promise.race([run, limit])
-    const text = log.replace(/\x1b\[[0-9;]*m/g, '')
+    const text = log.replace(ANSI, '')
     const count = (label: string) => Number([...text.matchAll(new RegExp(`${label}:\\s+(\\d+)`, 'g'))].at(-1)?.[1] ?? NaN)
     return { results, total: count('Total'), passed: count('Passed'), skipped: count('Skipped'), out }
   } finally {
@@ -218,7 +221,7 @@ export async function browserSuite(title: string, entry: string, drive: (session
   runs.forEach((run, i) => {
     for (const r of run.results) {
       test(`[chromium] ${r.suite} › ${r.name}`, () => {
-        assert.ok(r.ok, r.error)
+        assert.ok(r.ok, r.error?.replace(ANSI, ''))
       })
     }
     test(`[chromium] phase ${i + 1}: every in-page test was recorded (uvu counted ${run.total}, ${run.passed} passed)`, () => {
