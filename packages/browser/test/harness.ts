@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build, type Plugin } from 'esbuild'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { suite } from 'uvu'
+import { suite, type Test } from 'uvu'
 import * as assert from 'uvu/assert'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -82,12 +82,15 @@ export function chromiumMissing(): string | undefined {
   return existsSync(CHROMIUM) ? undefined : `Chromium not found at ${CHROMIUM}`
 }
 
+/** A page to bundle: a file, or module text whose imports resolve from `resolveDir`. */
+export type PageEntry = string | { contents: string; resolveDir: string }
+
 /**
  * Bundle a page entry for the browser, with uvu's suites recorded.
- * @param entry a file under test/page (or any path)
+ * @param entry a file under test/page (or any path), or module text
  * @returns the ES module's text
  */
-export async function bundlePage(entry: string): Promise<string> {
+export async function bundlePage(entry: PageEntry): Promise<string> {
   const recorder = join(here, 'page', 'uvu-recorder.ts')
   const swapUvu: Plugin = {
     name: 'uvu-recorder',
@@ -96,7 +99,7 @@ export async function bundlePage(entry: string): Promise<string> {
     },
   }
   const result = await build({
-    entryPoints: [entry],
+    ...(typeof entry === 'string' ? { entryPoints: [entry] } : { stdin: { contents: entry.contents, resolveDir: entry.resolveDir, loader: 'ts' as const } }),
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -113,7 +116,7 @@ export async function bundlePage(entry: string): Promise<string> {
  * Bundle `entry`, serve it on 127.0.0.1, start Chromium with a fresh profile, run `fn`, and close
  * everything whatever happens.
  */
-export async function withBrowser<T>(entry: string, fn: (session: BrowserSession) => Promise<T>): Promise<T> {
+export async function withBrowser<T>(entry: PageEntry, fn: (session: BrowserSession) => Promise<T>): Promise<T> {
   const script = await bundlePage(entry)
   const server = await serve(script)
   const address = server.address()
@@ -192,22 +195,9 @@ async function runPhase(page: Page, phase: string, params: Record<string, unknow
  * @param entry the page entry to bundle
  * @param drive runs the phases, in tabs it opens, and returns their runs in order
  */
-export async function browserSuite(title: string, entry: string, drive: (session: BrowserSession) => Promise<PageRun[]>): Promise<void> {
+export async function browserSuite(title: string, entry: PageEntry, drive: (session: BrowserSession) => Promise<PageRun[]>): Promise<void> {
   const test = suite(title)
-  const missing = chromiumMissing()
-  if (missing !== undefined) {
-    const how = 'install it with `apt-get install -y chromium` (Debian/Ubuntu), or point TALLY_CHROMIUM at a Chromium binary'
-    if (process.env.CI === 'true') {
-      test('Chromium is installed (CI=true: browser suites may not be skipped)', () => {
-        assert.unreachable(`${missing}: ${how}`)
-      })
-    } else {
-      console.log(`\nSKIPPED: ${title}: ${missing}; ${how}\n`)
-      test.skip(`${title} (no Chromium)`)
-    }
-    test.run()
-    return
-  }
+  if (skippedWithoutChromium(test, title)) return
   let runs: PageRun[]
   try {
     runs = await withBrowser(entry, drive)
@@ -231,6 +221,27 @@ export async function browserSuite(title: string, entry: string, drive: (session
     })
   })
   test.run()
+}
+
+/**
+ * When Chromium is missing: say so loudly and count `title` as skipped, or, with CI=true, fail it;
+ * then run `test` (nothing else may be added to it).
+ * @returns true when the caller must not go on
+ */
+export function skippedWithoutChromium(test: Test, title: string): boolean {
+  const missing = chromiumMissing()
+  if (missing === undefined) return false
+  const how = 'install it with `apt-get install -y chromium` (Debian/Ubuntu), or point TALLY_CHROMIUM at a Chromium binary'
+  if (process.env.CI === 'true') {
+    test('Chromium is installed (CI=true: browser suites may not be skipped)', () => {
+      assert.unreachable(`${missing}: ${how}`)
+    })
+  } else {
+    console.log(`\nSKIPPED: ${title}: ${missing}; ${how}\n`)
+    test.skip(`${title} (no Chromium)`)
+  }
+  test.run()
+  return true
 }
 
 function serve(script: string): Promise<Server> {
