@@ -22,7 +22,12 @@ import { ClosedError, toHex } from '@tally/core'
 /** Where this tab stands with the signing lock of one identity. */
 export type SignerRole = 'signer' | 'follower' | 'closed'
 
-/** The lock name of an identity. */
+/**
+ * The Web Lock name of an identity's signing lock (for `navigator.locks.query()`).
+ * @param publicKey the identity's 32-byte public key
+ * @returns 'tally-signer:' and the key in hex
+ * @example (await navigator.locks.query()).held.some((l) => l.name === lockName(identity.publicKey))
+ */
 export function lockName(publicKey: Uint8Array): string {
   return `tally-signer:${toHex(publicKey)}`
 }
