@@ -2,7 +2,9 @@
 // Runs every test file in its own Node process (so each file runs on its own, as it must also
 // run alone), two at a time for the 2-core CI machine, and sums uvu's totals into one closing line
 // `N passed, N failed` that CI reads. A file that exits non-zero without a readable uvu summary
-// counts as one failure, so a crash can never pass silently.
+// counts as one failure, so a crash can never pass silently. A file that skips tests says why on a
+// line starting with `SKIPPED:`; those lines are repeated in a banner above the closing line, so
+// a skip is never silent either.
 //
 // Usage: node scripts/test.mjs [dir ...]   (default: packages/*/test and test/)
 // TALLY_SLOW=1 also runs files named *.slow.ts (the long versions).
@@ -27,6 +29,7 @@ let passed = 0
 let failed = 0
 let skipped = 0
 const failures = []
+const skipNotes = []
 const queue = [...files]
 const started = Date.now()
 
@@ -37,6 +40,12 @@ await Promise.all(Array.from({ length: concurrency }, async () => {
 const seconds = ((Date.now() - started) / 1000).toFixed(1)
 console.log(`\n${files.length} test files in ${seconds} s`)
 for (const f of failures) console.log(`FAILED: ${f}`)
+if (skipped > 0) {
+  const bar = '!'.repeat(100)
+  console.log(`\n${bar}\n${skipped} test${skipped === 1 ? '' : 's'} SKIPPED, not run:`)
+  for (const note of new Set(skipNotes)) console.log(`  ${note}`)
+  console.log(bar)
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
 process.exit(failed > 0 || files.length === 0 ? 1 : 0)
 
@@ -69,8 +78,11 @@ function runFile(file) {
       }
       failed += fileFailed
       const ms = Date.now() - t0
-      const status = fileFailed > 0 ? 'FAIL' : 'ok  '
-      console.log(`${status} ${name} (${ok ?? 0} passed, ${fileFailed} failed, ${ms} ms)`)
+      const notes = [...out.matchAll(/^SKIPPED: .*$/gm)].map((m) => m[0])
+      skipNotes.push(...notes)
+      const status = fileFailed > 0 ? 'FAIL' : skip > 0 ? 'SKIP' : 'ok  '
+      console.log(`${status} ${name} (${ok ?? 0} passed, ${fileFailed} failed${skip > 0 ? `, ${skip} skipped` : ''}, ${ms} ms)`)
+      for (const note of notes) console.log(`     ${note}`)
       if (fileFailed > 0) console.log(indent(out.slice(-6000)))
       done()
     })

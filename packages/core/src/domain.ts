@@ -9,7 +9,21 @@
 import { encodeCanonical } from './cbor.js'
 
 /** The names of everything Tally hashes or signs. */
-export type DomainName = 'block' | 'fraud-proof' | 'handshake' | 'certificate' | 'statement' | 'merkle-leaf' | 'merkle-node' | 'config' | 'report' | 'account-token' | 'voucher'
+export type DomainName =
+  | 'block'
+  | 'fraud-proof'
+  | 'handshake'
+  | 'certificate'
+  | 'statement'
+  | 'merkle-leaf'
+  | 'merkle-node'
+  | 'config'
+  | 'report'
+  | 'account-token'
+  // @tally/economy locks: a payer's cumulative voucher
+  | 'voucher'
+  // @tally/browser: the Ed25519 seed hashed from a recovery phrase's BIP-39 seed
+  | 'recovery-seed'
 
 const cache = new Map<DomainName, Uint8Array>()
 

@@ -1,0 +1,22 @@
+/**
+ * @tally/browser — Tally in the browser: a BlockStore on IndexedDB, Ed25519 keys kept as WebCrypto
+ * keys that cannot be exported, a recovery phrase as their only backup, and one signing tab at a
+ * time. Browser-only (IndexedDB, WebCrypto, Web Locks, BroadcastChannel).
+ * @module
+ */
+export { IDB_STORE_FORMAT, IDB_STORE_VERSION, openIdbStore, type IdbStore, type IdbStoreOptions, type StoreChange } from './idb-store.js'
+export {
+  createBrowserIdentity,
+  deleteBrowserIdentity,
+  openBrowserIdentity,
+  restoreBrowserIdentity,
+  type BrowserIdentity,
+  type BrowserIdentityOptions,
+  type CreateBrowserIdentityOptions,
+  type CreatedBrowserIdentity,
+  type NewBrowserIdentityOptions,
+} from './browser-identity.js'
+export { KEY_STORE_VERSION, type IdentityOrigin, type KeyBackend } from './key-store.js'
+export { generatePhrase, normalizePhrase, seedFromPhrase, type RecoveryPhrase } from './recovery-phrase.js'
+export { lockName, type SignerRole } from './signer-lock.js'
+export { webCryptoEd25519 } from './webcrypto-ed25519.js'
