@@ -35,6 +35,7 @@ import {
   ClosedError,
   ConflictError,
   abytes,
+  auint,
   blockHash,
   decodeBlock,
   decodeFraudProof,
@@ -48,6 +49,7 @@ import {
   collectBatch,
   type BlockStore,
   type CryptoProvider,
+  type EvictRange,
   type FraudProof,
   type HalfBlock,
   type RangeOptions,
@@ -256,6 +258,27 @@ class Store implements IdbStore {
 
   batch(): StoreBatch {
     return collectBatch((blocks, proofs) => this.#commit(blocks, proofs))
+  }
+
+  /**
+   * Remove a chain's blocks from `from` to `to` (inclusive; default all), with their indexes, in one
+   * strict transaction. IndexedDB runs transactions over the same store in the order they were
+   * made, so a commit made before is evicted too and one made after is kept. Proofs stay.
+   */
+  async evict(publicKey: Uint8Array, range: EvictRange = {}): Promise<number> {
+    this.#open()
+    abytes('publicKey', publicKey, 32)
+    const from = range.from ?? 1
+    const to = range.to ?? Number.MAX_SAFE_INTEGER
+    auint('range.from', from, 1)
+    auint('range.to', to, 1)
+    if (from > to) return 0
+    const tx = this.#db.transaction(BLOCKS, 'readwrite', { durability: 'strict' })
+    const keys = chainRange(publicKey, from, to)
+    const count = await tx.store.count(keys)
+    if (count > 0) await tx.store.delete(keys)
+    await tx.done
+    return count
   }
 
   watch(listener: (change: StoreChange) => void): () => void {
