@@ -14,6 +14,8 @@ export type TallyErrorCode =
   | 'ERR_CONFLICT'
   | 'ERR_CLOSED'
   | 'ERR_STORE_VERSION'
+  | 'ERR_LOCKED'
+  | 'ERR_CORRUPT'
 
 /** Base class: every Tally operational error has `name` and `code`. */
 export class TallyError extends Error {
@@ -90,5 +92,24 @@ export class ClosedError extends TallyError {
   constructor(message = 'closed') {
     super('ERR_CLOSED', message)
     this.name = 'ClosedError'
+  }
+}
+
+/** A store directory is open already, by this process or another; `cause` is the database's own error. */
+export class LockedError extends TallyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_LOCKED', message, options)
+    this.name = 'LockedError'
+  }
+}
+
+/**
+ * Stored bytes that were synced to disk are damaged (the disk, or something outside Tally, changed
+ * them): the store refuses to open rather than silently lose what it had acknowledged.
+ */
+export class CorruptError extends TallyError {
+  constructor(message: string) {
+    super('ERR_CORRUPT', message)
+    this.name = 'CorruptError'
   }
 }
