@@ -33,6 +33,7 @@ import { LRUCache } from 'lru-cache'
 import {
   ClosedError,
   ConflictError,
+  LockedError,
   StoreVersionError,
   abytes,
   collectBatch,
@@ -87,9 +88,9 @@ export const LEVEL_STORE_VERSION = 1
  * Open (or create) a durable block store in the directory `options.path`.
  * @param options path, crypto provider, sync
  * @returns the open store; `close()` it to release the directory
- * @throws TypeError on a malformed option; an error with code ERR_STORE_VERSION when the directory
- *   holds a store of a newer format or a LevelDB database that is not a Tally store; classic-level's
- *   LEVEL_DATABASE_NOT_OPEN (cause LEVEL_LOCKED) when another store has the directory open
+ * @throws TypeError on a malformed option; LockedError (ERR_LOCKED) when another store, in this
+ *   process or another, has the directory open; StoreVersionError (ERR_STORE_VERSION) when the
+ *   directory holds a store of a newer format or a LevelDB database that is not a Tally store
  * @example
  * const store = await openLevelStore({ path: './tally-db' })
  * const alice = createAgent({ identity, store })
@@ -104,7 +105,14 @@ export async function openLevelStore(options: LevelStoreOptions): Promise<BlockS
   auint('headCacheSize', headCacheSize)
   auint('blockCacheSize', blockCacheSize)
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
-  await db.open()
+  try {
+    await db.open()
+  } catch (err) {
+    if ((err as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
+      throw new LockedError(`${path} is open already, in this process or another: a store directory has one writer at a time`, { cause: err })
+    }
+    throw err
+  }
   let accused: Accused
   let journal: Journal | undefined
   try {

@@ -17,6 +17,7 @@ import {
   fraudProofId,
   isAgreement,
   identityFromSeed,
+  LockedError,
   signBlock,
   toHex,
   type BlockStore,
@@ -480,15 +481,23 @@ test('caller mistakes are TypeError or RangeError naming the argument', async ({
   await rejects(openLevelStore({ path: '' }), TypeError, 'path')
 })
 
-test('the directory is locked while a store has it open', async ({ store, path }) => {
+test('the directory is locked while a store has it open: ERR_LOCKED, and the store keeps working', async ({ store, path }) => {
   let error: unknown
   try {
     await openLevelStore({ path })
   } catch (err) {
     error = err
   }
-  assert.ok(error instanceof Error)
-  void store
+  assert.instance(error, LockedError)
+  assert.is((error as LockedError).code, 'ERR_LOCKED')
+  assert.match((error as Error).message, path)
+  assert.is(((error as Error).cause as { code?: string }).code, 'LEVEL_DATABASE_NOT_OPEN')
+  await putAll(store, chain(alice, 2))
+  assert.is((await store.latest(alice.publicKey))?.seq, 2)
+  await store.close()
+  const again = await openLevelStore({ path }) // released on close
+  assert.is((await again.latest(alice.publicKey))?.seq, 2)
+  await again.close()
 })
 
 test('format version: written on create, newer versions and foreign databases refused', async ({ path }) => {
