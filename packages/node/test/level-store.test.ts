@@ -52,6 +52,7 @@ storeSuite('LevelDB', {
     paths.set(store, path)
     return store
   },
+  checksKeyLength: true,
 })
 
 // ## Fixtures

@@ -21,6 +21,11 @@ export interface StoreSuiteOptions {
   teardown?: (store: BlockStore) => Promise<void>
   /** Reopen a store after close, when the implementation is durable: the suite then checks persistence. */
   reopen?: (closed: BlockStore) => Promise<BlockStore>
+  /**
+   * Run the cases that pass public keys of a wrong length (default false until the memory store
+   * checks them; then every store runs them and this option goes).
+   */
+  checksKeyLength?: boolean
 }
 
 /**
@@ -176,6 +181,35 @@ export function storeSuite(name: string, options: StoreSuiteOptions): void {
       assert.is(code, 'ERR_CLOSED')
     }
   })
+
+  if (options.checksKeyLength === true) {
+    test('a public key of a wrong length is a RangeError naming the argument', async ({ store }) => {
+      await putAll(store, makeChain(alice(), 1))
+      const key = alice().publicKey
+      for (const bad of [new Uint8Array(31), new Uint8Array(33), new Uint8Array(0)]) {
+        const calls: [string, () => Promise<unknown>][] = [
+          ['publicKey', () => store.get(bad, 1)],
+          ['publicKey', () => store.latest(bad)],
+          ['publicKey', () => store.range(bad)],
+          ['publicKey', () => store.range(bad, { reverse: true, limit: 1 })],
+          ['proposalKey', () => store.findAgreement(bad, 1, key)],
+          ['signer', () => store.findAgreement(key, 1, bad)],
+          ['publicKey', () => store.hasFraud(bad)],
+          ['publicKey', () => store.fraudProofs(bad)],
+        ]
+        for (const [name, call] of calls) {
+          let error: unknown
+          try {
+            await call()
+          } catch (err) {
+            error = err
+          }
+          assert.instance(error, RangeError, `${name} of length ${bad.length}: ${String(error)}`)
+          assert.match((error as Error).message, `"${name}"`)
+        }
+      }
+    })
+  }
 
   if (options.reopen !== undefined) {
     const reopen = options.reopen
