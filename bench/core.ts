@@ -1,7 +1,8 @@
 // Tally's core figures: signing and verifying per crypto provider, transactions per second between
 // two agents in one process (memory and LevelDB stores; one at a time on one thread, and many in
 // flight with signatures checked on every core), ingesting a received chain (with and without the
-// worker-thread verify pool), durable appends, and the size of a transfer block.
+// worker-thread verify pool), durable appends (synced and not; one and many in flight), and the
+// size of a transfer block.
 //
 // Everything is measured in one run, and every ratio is taken between figures of that run: the CI
 // machine is a noisy 2-core VM, so a ratio to a figure from another run says little. Signing,
@@ -10,7 +11,7 @@
 //
 // Run: node --import tsx bench/core.ts   (or node bench/run.mjs core)
 // Knobs: BENCH_CORE_TX_MS (default 3000), BENCH_CORE_IN_FLIGHT (default 64), BENCH_CORE_INGEST_BLOCKS (default 100000),
-// BENCH_CORE_APPEND_MS (default 3000), BENCH_CORE_BUDGET_S (default 170: LevelDB ingest runs that
+// BENCH_CORE_APPEND_MS (default 1500, per append run), BENCH_CORE_BUDGET_S (default 170: LevelDB ingest runs that
 // would end later are skipped, with a note).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -37,7 +38,7 @@ import {
   type IngestOptions,
 } from '@tally/core'
 import { createVerifyPool, cryptoProviders, defaultCrypto, openLevelStore, type VerifyPool } from '@tally/node'
-import { emit, knob, measure, note, round } from './lib.js'
+import { emit, knob, note, round } from './lib.js'
 
 const TX_MS = knob('BENCH_CORE_TX_MS', 3000)
 /** Transactions in flight at once in the pipelined runs. */
@@ -45,7 +46,9 @@ const IN_FLIGHT = knob('BENCH_CORE_IN_FLIGHT', 64)
 /** Worker threads of the agents' verify pool: one per core but this one, which helps when idle. */
 const TX_WORKERS = Math.max(1, availableParallelism() - 1)
 const INGEST_BLOCKS = knob('BENCH_CORE_INGEST_BLOCKS', 100_000)
-const APPEND_MS = knob('BENCH_CORE_APPEND_MS', 3000)
+const APPEND_MS = knob('BENCH_CORE_APPEND_MS', 1500)
+/** Length of one slice of an append run when the four take turns. */
+const APPEND_SLICE_MS = 250
 /** The whole script should end within this; the optional LevelDB ingest runs are cut to fit. */
 const BUDGET_MS = knob('BENCH_CORE_BUDGET_S', 170) * 1000
 /** Length of one slice of sign, verify or transactions when they take turns. */
@@ -61,6 +64,9 @@ interface BenchStore {
 
 // A 'transfer' is [amount, balance]; its rule checks the shape only, so the figures measure the
 // protocol, not an economy.
+/** The appends' block type: a note with the default rules (an agent signs only registered types). */
+const noteTypes = createBlockTypes([{ name: 'note' }])
+
 const types = createBlockTypes([
   {
     name: 'transfer',
@@ -150,19 +156,39 @@ try {
   }
 
   // ## Durable appends
-  for (const sync of [false, true]) {
-    note(`core bench: appends on LevelDB, sync ${sync}`)
-    const { store, dispose } = await levelStore(fallback, sync)
-    try {
-      const agent = createAgent({ head: 'local', identity: identityFromSeed(seed(30), fallback), store })
-      let i = 0
-      const m = await measure(() => agent.append('note', i++), { minMs: sync ? APPEND_MS / 2 : APPEND_MS })
-      const seq = (await store.latest(agent.publicKey))?.seq
-      if (seq !== i) throw new Error(`append: ${i} appends but the chain ends at seq ${seq}`)
-      emit('core.append_per_s.level', m.perSecond, 'ops/s', { provider: fallback.name, sync })
-    } finally {
-      await dispose()
+  // One agent appending (one append in flight), and IN_FLIGHT agents appending to one store (an
+  // append each in flight), synced (the default: fdatasync before an append resolves, shared by
+  // the appends in flight) and not. The four runs take turns in slices, so that the ratio of
+  // synced to unsynced falls within one stretch of the machine's speed.
+  {
+    note(`core bench: appends on LevelDB, 1 and ${IN_FLIGHT} in flight, sync false and true, interleaved`)
+    const shapes = [1, IN_FLIGHT].flatMap((inFlight) => [false, true].map((sync) => ({ inFlight, sync })))
+    const runs = await Promise.all(
+      shapes.map(async ({ inFlight, sync }) => {
+        const bench = await levelStore(fallback, sync)
+        return { inFlight, sync, bench, ...appendSteps(fallback, bench.store, inFlight) }
+      }),
+    )
+    const rounds = Math.max(2, Math.round(APPEND_MS / APPEND_SLICE_MS))
+    const tasks = runs.map((r) => r.task)
+    await interleave(tasks, 1, APPEND_SLICE_MS) // warm-up: JIT, the first blocks of each chain, LevelDB's files
+    for (const t of tasks) t.reset()
+    await interleave(tasks, rounds, APPEND_SLICE_MS)
+    for (const r of runs) await r.check()
+    for (const r of runs) {
+      const rate = r.task.perSecond()
+      const unsynced = runs.find((u) => u.inFlight === r.inFlight && !u.sync)!.task.perSecond()
+      emit('core.append_per_s.level', rate, 'ops/s', {
+        provider: fallback.name,
+        sync: r.sync,
+        in_flight: r.inFlight,
+        ...(r.sync ? { ratio_to_unsynced: round(rate / unsynced, 3) } : {}),
+        rounds,
+        slice_ms: APPEND_SLICE_MS,
+        what: `${r.inFlight === 1 ? 'one agent' : `${r.inFlight} agents, one store`}, ${r.sync ? 'fdatasync before an append resolves (group commit)' : 'written to the OS, not synced'}`,
+      })
     }
+    for (const r of runs) await r.bench.dispose()
   }
 
   // ## Size of a transfer
@@ -324,6 +350,44 @@ function txSteps(crypto: CryptoProvider, stores: readonly [BlockStore, BlockStor
       const seqA = (await stores[0].latest(a.publicKey))?.seq
       const seqB = (await stores[1].latest(b.publicKey))?.seq
       if (seqA !== n || seqB !== n) throw new Error(`tx (${crypto.name}): ${n} transactions but chains end at seq ${seqA} and ${seqB}`)
+    },
+  }
+}
+
+// ## Appends
+
+/**
+ * `inFlight` agents appending unilateral blocks to one store, each one append at a time (the agent
+ * serializes its own chain): a step is one append of one agent; a slice keeps every agent busy
+ * and starts no append after its end. `check` asserts that every chain holds what was appended.
+ */
+function appendSteps(crypto: CryptoProvider, store: BlockStore, inFlight: number): { task: Task; check(): Promise<void> } {
+  const agents = Array.from({ length: inFlight }, (_, i) => createAgent({ head: 'local', identity: identityFromSeed(seed(30 + i), crypto), store, types: noteTypes }))
+  const counts = agents.map(() => 0)
+  const append = (i: number): Promise<unknown> => agents[i]!.append('note', counts[i]!++)
+  const t = task(() => append(0))
+  if (inFlight > 1) {
+    t.slice = async (ms) => {
+      const end = performance.now() + ms
+      let done = 0
+      await Promise.all(
+        agents.map(async (_, i) => {
+          while (performance.now() < end) {
+            await append(i)
+            done++
+          }
+        }),
+      )
+      return done
+    }
+  }
+  return {
+    task: t,
+    async check() {
+      for (const [i, agent] of agents.entries()) {
+        const seq = (await store.latest(agent.publicKey))?.seq
+        if (seq !== counts[i]) throw new Error(`append: ${counts[i]} appends but the chain ends at seq ${seq}`)
+      }
     },
   }
 }

@@ -15,6 +15,8 @@ export type TallyErrorCode =
   | 'ERR_CLOSED'
   | 'ERR_STORE_VERSION'
   | 'ERR_HEAD_UNKNOWN'
+  | 'ERR_LOCKED'
+  | 'ERR_CORRUPT'
 
 /** Base class: every Tally operational error has `name` and `code`. */
 export class TallyError extends Error {
@@ -110,5 +112,24 @@ export class HeadUnknownError extends TallyError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_HEAD_UNKNOWN', message, options)
     this.name = 'HeadUnknownError'
+  }
+}
+
+/** A store directory is open already, by this process or another; `cause` is the database's own error. */
+export class LockedError extends TallyError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_LOCKED', message, options)
+    this.name = 'LockedError'
+  }
+}
+
+/**
+ * Stored bytes that were synced to disk are damaged (the disk, or something outside Tally, changed
+ * them): the store refuses to open rather than silently lose what it had acknowledged.
+ */
+export class CorruptError extends TallyError {
+  constructor(message: string) {
+    super('ERR_CORRUPT', message)
+    this.name = 'CorruptError'
   }
 }

@@ -33,6 +33,7 @@ import { LRUCache } from 'lru-cache'
 import {
   ClosedError,
   ConflictError,
+  LockedError,
   StoreVersionError,
   abytes,
   collectBatch,
@@ -59,6 +60,7 @@ import {
   type StoreBatch,
 } from '@tally/core'
 import { Journal, type PutOp } from './journal.js'
+import { nodeFiles, type JournalFiles } from './journal-files.js'
 
 /** Options of openLevelStore. */
 export interface LevelStoreOptions {
@@ -67,9 +69,10 @@ export interface LevelStoreOptions {
   /** Provider for block hashes and fraud-proof ids (default nobleCrypto; all providers agree). */
   crypto?: CryptoProvider
   /**
-   * fsync every commit. Default false: a resolved commit survives a process crash (SIGKILL),
-   * because LevelDB has written it to its log before the write returns; set true to also survive
-   * power loss and OS crashes, at the cost of an fsync per commit.
+   * Default true: a commit resolves once an fdatasync covers it, so every resolved commit survives
+   * a power cut or an OS crash. Commits in flight together share one fdatasync (group commit).
+   * false: a commit resolves once written to the OS; that survives a killed process, not a
+   * power cut (an agent could then sign its last seq again: a double sign).
    */
   sync?: boolean
   /**
@@ -88,40 +91,58 @@ export const LEVEL_STORE_VERSION = 1
  * Open (or create) a durable block store in the directory `options.path`.
  * @param options path, crypto provider, sync
  * @returns the open store; `close()` it to release the directory
- * @throws TypeError on a malformed option; an error with code ERR_STORE_VERSION when the directory
- *   holds a store of a newer format or a LevelDB database that is not a Tally store; classic-level's
- *   LEVEL_DATABASE_NOT_OPEN (cause LEVEL_LOCKED) when another store has the directory open
+ * @throws TypeError on a malformed option; LockedError (ERR_LOCKED) when another store, in this
+ *   process or another, has the directory open; StoreVersionError (ERR_STORE_VERSION) when the
+ *   directory holds a store of a newer format or a LevelDB database that is not a Tally store;
+ *   CorruptError (ERR_CORRUPT) when journal records that were synced are damaged
  * @example
  * const store = await openLevelStore({ path: './tally-db' })
  * const alice = createAgent({ identity, store })
  * await alice.append('note', 'hello')
  * await store.close()
  */
-export async function openLevelStore(options: LevelStoreOptions): Promise<BlockStore> {
+export function openLevelStore(options: LevelStoreOptions): Promise<BlockStore> {
+  return openLevelStoreOn({ files: nodeFiles }, options)
+}
+
+/**
+ * openLevelStore with the journal on another file layer: tests put one there that can lose what
+ * was not synced, as a power cut does, and make its files small. Not exported from the package.
+ * @param journal the journal's file operations, and when it starts a new file
+ * @param options as openLevelStore
+ * @returns the open store
+ */
+export async function openLevelStoreOn(journal: { files: JournalFiles; fileBytes?: number }, options: LevelStoreOptions): Promise<BlockStore> {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected object')
-  const { path, crypto = nobleCrypto, sync = false, headCacheSize = 1024, blockCacheSize = 4096 } = options
+  const { path, crypto = nobleCrypto, sync = true, headCacheSize = 1024, blockCacheSize = 4096 } = options
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('"path" expected a non-empty string')
   if (typeof sync !== 'boolean') throw new TypeError('"sync" expected boolean')
   auint('headCacheSize', headCacheSize)
   auint('blockCacheSize', blockCacheSize)
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
-  await db.open()
+  try {
+    await db.open()
+  } catch (err) {
+    if ((err as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
+      throw new LockedError(`${path} is open already, in this process or another: a store directory has one writer at a time`, { cause: err })
+    }
+    throw err
+  }
   let accused: Accused
-  let journal: Journal | undefined
+  let opened: ReturnType<typeof Journal.open> | undefined
   try {
     await checkVersion(db, path)
     // what the last run journaled but had not handed to LevelDB yet: in LevelDB before anything else
-    const opened = Journal.open(path, sync)
-    journal = opened.journal
-    if (opened.found.ops.length > 0) await db.batch(opened.found.ops, { sync: true })
-    journal.release(opened.found.ids)
+    opened = Journal.open(path, { ...journal, sync })
+    if (opened.found.ops.length > 0) await db.batch(withAgents(opened.found.ops), { sync: true })
+    opened.journal.release(opened.found.ids)
     accused = await loadAccused(db)
   } catch (err) {
-    journal?.close(false)
+    opened?.journal.close(false)
     await db.close()
     throw err
   }
-  return new LevelStore(db, journal, crypto, sync, headCacheSize, blockCacheSize, accused)
+  return new LevelStore(db, opened.journal, crypto, sync, headCacheSize, blockCacheSize, accused)
 }
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>
@@ -133,6 +154,24 @@ interface Pending {
   readonly bytes: Uint8Array
   readonly key: Uint8Array
   readonly owner: PublicKeyHex
+  /** slotId(owner, seq) */
+  readonly slot: string
+}
+
+/** A commit written to the journal: what it changes in the caches once it is synced. */
+interface Written {
+  readonly ops: Op[]
+  /** The journal file it went to. */
+  readonly file: number
+  /** Its blocks for free slots. */
+  readonly fresh: Pending[]
+  /**
+   * The head of each chain it touches before it, counting every commit written before it (null:
+   * no blocks); missing when not known. Once this commit is synced, all those are too (syncs end
+   * in write order), so these are then exact for what the caches describe.
+   */
+  readonly heads: Map<PublicKeyHex, HalfBlock | null>
+  readonly accused: readonly PublicKeyHex[]
 }
 
 /** The keys accused by a stored fraud proof, as far as known: `complete` when it is all of them. */
@@ -159,11 +198,17 @@ class LevelStore implements BlockStore {
   readonly #journal: Journal
   readonly #crypto: CryptoProvider
   readonly #sync: boolean
-  // The caches below are coherent because every write goes through #commit, one at a time (the
-  // directory lock makes this store the only writer): a commit updates every entry it affects
-  // after its write, and a read caches an answer that a commit may change only when no commit
-  // finished while it ran (see #commits). A read that raced a commit's write but finished first
-  // is corrected by that commit's update, which runs after it. A refused batch changes nothing.
+  // Reads see synced commits only: a block that a power cut could still take away is never handed
+  // out (see #apply). Commits are checked and written one at a time (#write; the directory lock
+  // makes this store the only writer), then wait for the journal's group sync, and are applied
+  // (caches, then LevelDB) in write order once synced. Until then the blocks they wrote are known
+  // to the commits that follow (#unsynced), so that those cannot take their slots.
+  //
+  // The caches below describe the synced commits. They are coherent because a commit updates
+  // every entry it affects when it is applied, and a read caches an answer that a commit may
+  // change only when no commit was applied while it ran (see #commits). A read that raced a
+  // commit but finished first is corrected by that commit's update, which runs after it. A
+  // refused batch changes nothing.
   //
   // Latest block of recently used chains (null: known empty), least recently used first. It makes
   // an append one LevelDB write: latest() needs no iterator and the conflict check knows that seq
@@ -179,15 +224,20 @@ class LevelStore implements BlockStore {
   readonly #blocks: LRUCache<string, HalfBlock> | undefined
   // Keys accused by a stored proof (a subset, all of them while complete): hasFraud without a read.
   readonly #accused: Accused
-  /** Commits written so far. */
+  /** Commits applied so far. */
   #commits = 0
-  /** The last commit queued: commits run one at a time, so check-then-write cannot interleave. */
+  /** The last commit queued: commits are written one at a time, so check-then-write cannot interleave. */
   #tail: Promise<unknown> = Promise.resolve()
+  /** The last commit's sync and apply: close waits for it. */
+  #lastSync: Promise<unknown> = Promise.resolve()
+  // Written and not synced yet: blocks by slot, and the highest such block of each chain.
+  readonly #unsynced = { blocks: new Map<string, Uint8Array>(), heads: new Map<PublicKeyHex, HalfBlock>() }
   #closed = false
-  // Committed (journaled) ops not yet in LevelDB. A read that goes to LevelDB first waits until
-  // they are there (#settled), so reads see every resolved commit; reads answered from the caches
-  // above do not wait.
+  // Applied (synced) ops not yet in LevelDB, and the journal file of each of their commits. A
+  // read that goes to LevelDB first waits until they are there (#settled), so reads see every
+  // resolved commit; reads answered from the caches above do not wait.
   #unflushed: Op[] = []
+  #unflushedFiles: number[] = []
   #flushing: Promise<void> | undefined
   #flushTimer: ReturnType<typeof setTimeout> | undefined
 
@@ -373,6 +423,7 @@ class LevelStore implements BlockStore {
     this.#closed = true
     // commits accepted before close() still finish, and reach LevelDB
     await this.#tail
+    await this.#lastSync
     let flushed = true
     try {
       await this.#settled()
@@ -386,6 +437,8 @@ class LevelStore implements BlockStore {
     this.#blocks?.clear()
     this.#accused.keys.clear()
     this.#accused.complete = false
+    this.#unsynced.blocks.clear()
+    this.#unsynced.heads.clear()
     await this.#db.close()
   }
 
@@ -404,9 +457,10 @@ class LevelStore implements BlockStore {
     } catch (err) {
       return Promise.reject(err)
     }
-    const run = this.#tail.then(() => this.#commit(pending, proofOps, accused))
-    this.#tail = run.catch(() => undefined)
-    return run
+    // the next commit is checked and written as soon as this one is written; its sync is shared
+    const written = this.#tail.then(() => this.#write(pending, proofOps, accused))
+    this.#tail = written.catch(() => undefined)
+    return written.then(({ done }) => done)
   }
 
   /** The batch's blocks by slot; two different blocks at one slot conflict already here. */
@@ -421,7 +475,7 @@ class LevelStore implements BlockStore {
         if (!sameUnsigned(earlier.bytes, bytes)) throw ConflictError.at(block)
         continue
       }
-      pending.set(slot, { block, bytes, key: blockKey(block.publicKey, block.seq), owner })
+      pending.set(slot, { block, bytes, key: blockKey(block.publicKey, block.seq), owner, slot })
     }
     return pending
   }
@@ -435,32 +489,55 @@ class LevelStore implements BlockStore {
     ]
   }
 
-  /** Check every slot, then write everything in one LevelDB batch. Runs under the commit lock. */
-  async #commit(pending: Map<string, Pending>, proofOps: Op[], accused: readonly PublicKeyHex[]): Promise<void> {
+  /**
+   * Check every slot and append the commit to the journal. Runs under the commit lock; `done`
+   * resolves once the commit is synced and applied (undefined: nothing to wait for).
+   */
+  async #write(pending: Map<string, Pending>, proofOps: Op[], accused: readonly PublicKeyHex[]): Promise<{ done: Promise<void> | undefined }> {
     try {
-      // The head of every chain of the batch, exact under the commit lock: cached, or looked up
-      // (one seek per chain, for a few chains) so that the next commit to it finds it cached.
+      // Slots written by commits not synced yet are checked against those first. The rest is
+      // checked against the head of its chain, exact under the commit lock: the highest of what
+      // is cached or looked up (one seek per chain, for a few chains; the lookup sees synced
+      // commits) and what is written but not synced. Both are taken here, before any await:
+      // a commit synced meanwhile leaves #unsynced but is then in what the lookup reads.
+      let waitsForSync = false
       const heads = new Map<PublicKeyHex, HalfBlock | null>()
+      const unsyncedHeads = new Map<PublicKeyHex, HalfBlock>()
       const lookups = new Map<PublicKeyHex, Uint8Array>()
+      const checked: Pending[] = []
       for (const p of pending.values()) {
+        const written = this.#unsynced.blocks.get(p.slot)
+        if (written !== undefined) {
+          if (!sameUnsigned(written, p.bytes)) throw ConflictError.at(p.block)
+          waitsForSync = true // the same block, written by a commit not synced yet: wait for it
+          continue
+        }
+        checked.push(p)
+        const top = this.#unsynced.heads.get(p.owner)
+        if (top !== undefined) unsyncedHeads.set(p.owner, top)
         const head = this.#heads.get(p.owner)
         if (head !== undefined) heads.set(p.owner, head)
         else lookups.set(p.owner, p.block.publicKey)
       }
+      const commits = this.#commits
       if (lookups.size > 0 && lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) {
         const found = await Promise.all([...lookups.values()].map((publicKey) => this.#readHead(publicKey)))
         let i = 0
         for (const owner of lookups.keys()) heads.set(owner, found[i++] ?? null)
       }
+      for (const [owner, top] of unsyncedHeads) {
+        const head = heads.get(owner)
+        if (head === null || (head !== undefined && top.seq > head.seq)) heads.set(owner, top)
+      }
       const fresh: Pending[] = []
       const unknown: Pending[] = []
-      for (const p of pending.values()) {
+      for (const p of checked) {
         const head = heads.get(p.owner)
         if (head === null || (head !== undefined && p.block.seq > head.seq)) fresh.push(p)
         else if (head !== undefined && p.block.seq === head.seq) {
           if (!sameUnsigned(encodeBlock(head), p.bytes)) throw ConflictError.at(p.block)
         } else {
-          const cached = this.#blocks?.get(slotId(p.owner, p.block.seq))
+          const cached = this.#blocks?.get(p.slot)
           if (cached === undefined) unknown.push(p)
           else if (!sameUnsigned(encodeBlock(cached), p.bytes)) throw ConflictError.at(p.block)
         }
@@ -492,46 +569,69 @@ class LevelStore implements BlockStore {
       }
       ops.push(...proofOps)
       if (ops.length === 0) {
-        // nothing to write, but the heads looked up are exact: keep them
-        for (const owner of lookups.keys()) {
-          const head = heads.get(owner)
-          if (head !== undefined) this.#touch(this.#heads, owner, head)
+        // nothing to write, but a head looked up is exact for what is synced when no commit was
+        // applied since and none of the chain is waiting for a sync: keep it
+        if (commits === this.#commits) {
+          for (const owner of lookups.keys()) {
+            const head = heads.get(owner)
+            if (head !== undefined && !unsyncedHeads.has(owner)) this.#touch(this.#heads, owner, head)
+          }
         }
-        return
+        return { done: waitsForSync ? this.#journal.synced() : undefined }
       }
       if (this.#unflushed.length >= FLUSH_NOW) await this.#settled()
-      this.#journal.append(ops)
-      for (const op of ops) this.#unflushed.push(op)
-      this.#scheduleFlush()
-      // written: bring every cache up to date (and correct a read that raced the write)
-      for (const { block, bytes, owner } of fresh) {
-        const known = heads.get(owner)
-        if (known === null || (known !== undefined && block.seq > known.seq)) heads.set(owner, block)
-        const head = this.#heads.get(owner)
-        if (head === null || (head !== undefined && block.seq > head.seq)) this.#heads.set(owner, block)
-        this.#remember(owner, block, bytes.length)
-        if (isAgreement(block)) {
-          const proposer = toHex(block.linkPublicKey)
-          const answered = this.#answered.get(proposer)
-          if (answered === null || (answered !== undefined && block.linkSeq > answered)) this.#answered.set(proposer, block.linkSeq)
-        }
+      const written: Written = { ops, file: this.#journal.append(ops), fresh, heads, accused }
+      if (!this.#sync) {
+        this.#apply(written)
+        return { done: undefined }
       }
-      for (const [owner, head] of heads) if (lookups.has(owner) || head !== this.#heads.get(owner)) this.#touch(this.#heads, owner, head)
-      for (const key of accused) {
-        if (this.#accused.keys.has(key)) continue
-        if (this.#accused.keys.size < ACCUSED_CACHE_SIZE) this.#accused.keys.add(key)
-        else this.#accused.complete = false
+      for (const p of fresh) {
+        this.#unsynced.blocks.set(p.slot, p.bytes)
+        const top = this.#unsynced.heads.get(p.owner)
+        if (top === undefined || p.block.seq > top.seq) this.#unsynced.heads.set(p.owner, p.block)
       }
-      this.#commits++
+      const done = this.#journal.synced().then(() => this.#apply(written))
+      this.#lastSync = done.catch(() => undefined)
+      return { done }
     } catch (err) {
       throw this.#closedError(err)
     }
   }
 
+  /** A written commit is synced: bring every cache up to date, and queue its ops for LevelDB. */
+  #apply({ ops, file, fresh, heads, accused }: Written): void {
+    for (const op of ops) this.#unflushed.push(op)
+    this.#unflushedFiles.push(file)
+    this.#scheduleFlush()
+    // (and correct a read that raced the commit)
+    for (const { block, bytes, owner, slot } of fresh) {
+      const known = heads.get(owner)
+      if (known === null || (known !== undefined && block.seq > known.seq)) heads.set(owner, block)
+      const head = this.#heads.get(owner)
+      if (head === null || (head !== undefined && block.seq > head.seq)) this.#heads.set(owner, block)
+      this.#remember(owner, block, bytes.length)
+      if (isAgreement(block)) {
+        const proposer = toHex(block.linkPublicKey)
+        const answered = this.#answered.get(proposer)
+        if (answered === null || (answered !== undefined && block.linkSeq > answered)) this.#answered.set(proposer, block.linkSeq)
+      }
+      this.#unsynced.blocks.delete(slot)
+      if (this.#unsynced.heads.get(owner) === block) this.#unsynced.heads.delete(owner)
+    }
+    // every commit written before this one is applied now: these heads are exact
+    for (const [owner, head] of heads) if (head !== this.#heads.get(owner)) this.#touch(this.#heads, owner, head)
+    for (const key of accused) {
+      if (this.#accused.keys.has(key)) continue
+      if (this.#accused.keys.size < ACCUSED_CACHE_SIZE) this.#accused.keys.add(key)
+      else this.#accused.complete = false
+    }
+    this.#commits++
+  }
+
   // ## Journal to LevelDB
 
   /**
-   * Wait until every journaled op is in LevelDB (undefined when they are: no await needed). A
+   * Wait until every applied op is in LevelDB (undefined when they are: no await needed). A
    * read that caches what it finds counts #commits before calling this, as an await lets commits in.
    */
   #settled(): Promise<void> | undefined {
@@ -557,28 +657,32 @@ class LevelStore implements BlockStore {
     this.#flushing ??= this.#drain().finally(() => {
       this.#flushing = undefined
     })
-    // ops journaled after the drain's last round are taken by the next drain
+    // ops applied after the drain's last round are taken by the next drain
     return this.#flushing.then(() => (this.#unflushed.length > 0 ? this.#flush() : undefined))
   }
 
-  /** Hand journaled ops to LevelDB, one batch per round, then delete the journal files they filled. */
+  /** Hand applied ops to LevelDB, one batch per round; the journal then deletes files it holds whole. */
   async #drain(): Promise<void> {
     while (this.#unflushed.length > 0) {
       const ops = this.#unflushed
+      const files = this.#unflushedFiles
       this.#unflushed = []
-      const sealed = this.#journal.rotate()
+      this.#unflushedFiles = []
       try {
         // a chained batch: abstract-level's array batch copies every op into a new object on
         // this thread, several times the cost of one native put per op (measured: 30,000 ops
         // took ~120 ms as an array, ~70 ms chained, ~25 ms of it on this thread)
         const batch = this.#db.batch()
         for (const op of ops) batch.put(op.key, op.value)
+        // synced when the store syncs: the journal files holding these ops are deleted next
         await batch.write({ sync: this.#sync })
       } catch (err) {
-        this.#unflushed = ops.concat(this.#unflushed) // the journal still has them, too
+        // the journal still has them, too
+        this.#unflushed = ops.concat(this.#unflushed)
+        this.#unflushedFiles = files.concat(this.#unflushedFiles)
         throw this.#closedError(err)
       }
-      this.#journal.release([sealed])
+      this.#journal.stored(files)
     }
   }
 
@@ -826,6 +930,21 @@ function optionalInt(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`"${name}" expected a safe integer, got ${typeof value === 'number' ? value : typeof value}`)
   return value
+}
+
+/**
+ * The journal's ops, and a 'k' entry for every chain they hold a block of. A commit lists a chain
+ * only with its first block; replay may have skipped the record that did (a write the power cut
+ * tore), and then a later record of that chain would be stored unlisted.
+ */
+function withAgents(ops: readonly Op[]): Op[] {
+  const agents = new Map<string, Op>()
+  for (const { key } of ops) {
+    if (key[0] !== TABLE.block[0] || key.length !== 1 + 32 + 8) continue
+    const publicKey = key.subarray(1, 33)
+    agents.set(toHex(publicKey), { type: 'put', key: tableKey(TABLE.agent, publicKey), value: EMPTY })
+  }
+  return [...ops, ...agents.values()]
 }
 
 async function checkVersion(db: Db, path: string): Promise<void> {

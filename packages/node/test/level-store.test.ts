@@ -18,6 +18,7 @@ import {
   fraudProofId,
   isAgreement,
   identityFromSeed,
+  LockedError,
   signBlock,
   toHex,
   type BlockStore,
@@ -481,15 +482,23 @@ test('caller mistakes are TypeError or RangeError naming the argument', async ({
   await rejects(openLevelStore({ path: '' }), TypeError, 'path')
 })
 
-test('the directory is locked while a store has it open', async ({ store, path }) => {
+test('the directory is locked while a store has it open: ERR_LOCKED, and the store keeps working', async ({ store, path }) => {
   let error: unknown
   try {
     await openLevelStore({ path })
   } catch (err) {
     error = err
   }
-  assert.ok(error instanceof Error)
-  void store
+  assert.instance(error, LockedError)
+  assert.is((error as LockedError).code, 'ERR_LOCKED')
+  assert.match((error as Error).message, path)
+  assert.is(((error as Error).cause as { code?: string }).code, 'LEVEL_DATABASE_NOT_OPEN')
+  await putAll(store, chain(alice, 2))
+  assert.is((await store.latest(alice.publicKey))?.seq, 2)
+  await store.close()
+  const again = await openLevelStore({ path }) // released on close
+  assert.is((await again.latest(alice.publicKey))?.seq, 2)
+  await again.close()
 })
 
 test('format version: written on create, newer versions and foreign databases refused', async ({ path }) => {
@@ -517,9 +526,9 @@ test('format version: written on create, newer versions and foreign databases re
   void path
 })
 
-test('sync: true commits the same way', async () => {
+test('sync: false commits the same way', async () => {
   const path = freshPath()
-  const store = await openLevelStore({ path, sync: true })
+  const store = await openLevelStore({ path, sync: false })
   const agent = createAgent({ head: 'local', identity: alice, store, types: createBlockTypes([{ name: 'note' }]) })
   for (let i = 0; i < 5; i++) await agent.append('note', i)
   await store.close()

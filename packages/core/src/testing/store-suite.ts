@@ -284,6 +284,34 @@ export function storeSuite(name: string, options: StoreSuiteOptions): void {
     }
   }
 
+  // every store checks key lengths (memory, LevelDB, IndexedDB)
+  test('a public key of a wrong length is a RangeError naming the argument', async ({ store }) => {
+    await putAll(store, makeChain(alice(), 1))
+    const key = alice().publicKey
+    for (const bad of [new Uint8Array(31), new Uint8Array(33), new Uint8Array(0)]) {
+      const calls: [string, () => Promise<unknown>][] = [
+        ['publicKey', () => store.get(bad, 1)],
+        ['publicKey', () => store.latest(bad)],
+        ['publicKey', () => store.range(bad)],
+        ['publicKey', () => store.range(bad, { reverse: true, limit: 1 })],
+        ['proposalKey', () => store.findAgreement(bad, 1, key)],
+        ['signer', () => store.findAgreement(key, 1, bad)],
+        ['publicKey', () => store.hasFraud(bad)],
+        ['publicKey', () => store.fraudProofs(bad)],
+      ]
+      for (const [name, call] of calls) {
+        let error: unknown
+        try {
+          await call()
+        } catch (err) {
+          error = err
+        }
+        assert.instance(error, RangeError, `${name} of length ${bad.length}: ${String(error)}`)
+        assert.match((error as Error).message, `"${name}"`)
+      }
+    }
+  })
+
   if (options.reopen !== undefined) {
     const reopen = options.reopen
     test('everything committed is there after close and reopen', async (ctx) => {
