@@ -9,10 +9,13 @@ import { basename, join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { blockHash, checkBlock, createAgent, createMemoryStore, identityFromSeed, toHex, type BlockStore, type HalfBlock, type Identity } from '@tally/core'
+import { blockHash, checkBlock, createAgent, createBlockTypes, createMemoryStore, identityFromSeed, toHex, type BlockStore, type HalfBlock, type Identity } from '@tally/core'
 import { defaultCrypto } from '../src/crypto.js'
 import { openLevelStoreOn } from '../src/level-store.js'
 import { PowerCutFiles, type DiskImage } from './fixtures/power-cut-files.js'
+
+/** The appends' block type (an agent signs only registered types). */
+const noteTypes = createBlockTypes([{ name: 'note' }])
 
 const root = mkdtempSync(join(tmpdir(), 'tally-power-cut-'))
 process.on('exit', () => rmSync(root, { recursive: true, force: true }))
@@ -72,7 +75,7 @@ test('the trials recovered acknowledged appends from the journal, not only from 
 async function heldStore(): Promise<{ store: BlockStore; files: PowerCutFiles; agents: ReturnType<typeof createAgent>[] }> {
   const files = new PowerCutFiles()
   const store = await openLevelStoreOn({ files }, { path: join(freshDir(), 'store'), crypto })
-  const agents = identities.map((identity) => createAgent({ identity, store }))
+  const agents = identities.map((identity) => createAgent({ head: 'local', types: noteTypes, identity, store }))
   await Promise.all(agents.map((agent) => agent.append('note', 'first')))
   await agents[0]!.append('note', 'x'.repeat(12_000))
   await agents[0]!.append('note', 'and one more group')
@@ -136,7 +139,7 @@ test('groups are acknowledged in the order they started, and at most two sync at
 test('the same block committed again while its first commit awaits the sync resolves only after it', async () => {
   const { store, files } = await heldStore()
   try {
-    const block = await createAgent({ identity: identityFromSeed(new Uint8Array(32).fill(200), crypto), store: createMemoryStore() }).append('note', 'x')
+    const block = await createAgent({ head: 'local', types: noteTypes, identity: identityFromSeed(new Uint8Array(32).fill(200), crypto), store: createMemoryStore() }).append('note', 'x')
     const order: string[] = []
     const one = store.batch().put(block).commit().then(() => order.push('first'))
     await until(() => files.held === 1)
@@ -189,7 +192,7 @@ async function cutWhileAppending(seed: number, torn: boolean, fileBytes: number 
   const acked: HalfBlock[] = []
   await Promise.all(
     identities.map(async (identity, i) => {
-      const agent = createAgent({ identity, store })
+      const agent = createAgent({ head: 'local', types: noteTypes, identity, store })
       try {
         for (let n = 0; ; n++) acked.push(await agent.append('note', { n, pad: 'x'.repeat((n * 131 + i * 17) % 700) }))
       } catch (err) {
@@ -229,7 +232,7 @@ async function checkChain(store: BlockStore, identity: Identity, where: string):
     assert.equal(checkBlock(block, crypto), [], `${where}: block ${block.seq} invalid`)
     previous = block
   }
-  const next = await createAgent({ identity, store }).append('note', 'after the cut')
+  const next = await createAgent({ head: 'local', types: noteTypes, identity, store }).append('note', 'after the cut')
   assert.is(next.seq, (previous?.seq ?? 0) + 1, `${where}: a restarted agent signed at ${next.seq}`)
 }
 
@@ -241,7 +244,7 @@ async function cutRightAfterOneAppend(sync: boolean): Promise<{ acked: HalfBlock
   const files = new PowerCutFiles()
   const store = await openLevelStoreOn({ files }, { path: live, sync, crypto })
   const identity = identities[0]!
-  const acked = await createAgent({ identity, store }).append('note', 'acknowledged')
+  const acked = await createAgent({ head: 'local', types: noteTypes, identity, store }).append('note', 'acknowledged')
   // nothing ran in between: no timer, no LevelDB write
   cpSync(live, path, { recursive: true, filter: (src) => basename(src) !== 'LOCK' })
   const image = files.cut()
@@ -249,7 +252,7 @@ async function cutRightAfterOneAppend(sync: boolean): Promise<{ acked: HalfBlock
   const again = await openLevelStoreOn({ files: new PowerCutFiles(path, image) }, { path, sync, crypto })
   try {
     const after = await again.get(identity.publicKey, acked.seq)
-    const resigned = await createAgent({ identity, store: again }).append('note', 'after the cut')
+    const resigned = await createAgent({ head: 'local', types: noteTypes, identity, store: again }).append('note', 'after the cut')
     return { acked, after, resigned }
   } finally {
     await again.close()
