@@ -182,6 +182,27 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     encodeCanonical([true, 'policy']),
   ]
 
+  /**
+   * A target whose decoder may only refuse (DecodeError), and whose accepted values are judged:
+   * `falseAccusation` says what is wrong with one that verifies against someone honest.
+   */
+  const judged = <T>(name: string, corpus: Uint8Array[], decode: (b: Uint8Array) => T, falseAccusation: (decoded: T) => string | undefined): Target => ({
+    name,
+    corpus,
+    run(input, report) {
+      let decoded: T
+      try {
+        decoded = decode(input)
+      } catch (err) {
+        if (!isDecodeError(err)) throw err
+        return
+      }
+      report.accepted++
+      const what = falseAccusation(decoded)
+      if (what !== undefined) report.invalidAccepted.push({ target: name, what, input: hex(input) })
+    },
+  })
+
   const decodeOnly = (name: string, corpus: Uint8Array[], decode: (b: Uint8Array) => unknown): Target => ({
     name,
     corpus,
@@ -217,23 +238,7 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
         }
       },
     },
-    {
-      name: 'fraud-proof',
-      corpus: proofBytes,
-      run(input, report) {
-        let decoded
-        try {
-          decoded = decodeFraudProof(input)
-        } catch (err) {
-          if (!isDecodeError(err)) throw err
-          return
-        }
-        report.accepted++
-        if (verifyFraudProof(decoded, { crypto, verifiers }).ok && provesNothing(decoded, crypto)) {
-          report.invalidAccepted.push({ target: 'fraud-proof', what: 'a verifying proof whose evidence could be an honest chain', input: hex(input) })
-        }
-      },
-    },
+    judged('fraud-proof', proofBytes, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers }).ok && provesNothing(decoded, crypto) ? 'a verifying proof whose evidence could be an honest chain' : undefined)),
     decodeOnly('cbor', [...blockBytes.map((b) => b.subarray(0, b.length - 64)), ...economyCorpus.config], (b) => decodeCanonical(b)),
     {
       name: 'message',
@@ -249,40 +254,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     decodeOnly('economy.report', economyCorpus.report, decodeReport),
     decodeOnly('economy.certificate', economyCorpus.certificate, decodeCertificate),
     decodeOnly('economy.evidence', economyCorpus.evidence, decodeRewardEvidence),
-    {
-      name: 'economy.ticket-conflict',
-      corpus: [encodeTicketConflict(conflict)],
-      run(input, report) {
-        let decoded
-        try {
-          decoded = decodeTicketConflict(input)
-        } catch (err) {
-          if (!isDecodeError(err)) throw err
-          return
-        }
-        report.accepted++
-        if (verifyTicketConflict(decoded).ok && !equalBytes(decoded.witness, ecoWitnesses[1]!.publicKey)) {
-          report.invalidAccepted.push({ target: 'economy.ticket-conflict', what: 'a verifying conflict against an honest witness', input: hex(input) })
-        }
-      },
-    },
-    {
-      name: 'economy.refund-proof',
-      corpus: [encodeFraudProof(refundProof)],
-      run(input, report) {
-        let decoded
-        try {
-          decoded = decodeFraudProof(input)
-        } catch (err) {
-          if (!isDecodeError(err)) throw err
-          return
-        }
-        report.accepted++
-        if (verifyFraudProof(decoded, { verifiers: economyTypes.fraudVerifiers() }).ok && !equalBytes(decoded.publicKey, ecoAlice.publicKey)) {
-          report.invalidAccepted.push({ target: 'economy.refund-proof', what: 'a verifying proof against an honest key', input: hex(input) })
-        }
-      },
-    },
+    judged('economy.ticket-conflict', [encodeTicketConflict(conflict)], decodeTicketConflict, (decoded) => (verifyTicketConflict(decoded).ok && !equalBytes(decoded.witness, ecoWitnesses[1]!.publicKey) ? 'a verifying conflict against an honest witness' : undefined)),
+    judged('economy.refund-proof', [encodeFraudProof(refundProof)], decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { verifiers: economyTypes.fraudVerifiers() }).ok && !equalBytes(decoded.publicKey, ecoAlice.publicKey) ? 'a verifying proof against an honest key' : undefined)),
     {
       name: 'economy.protocol-messages',
       corpus: messageBodies,
@@ -309,24 +282,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
       },
     },
     decodeOnly('economy.voucher', locks.vouchers, decodeVoucher),
-    {
-      // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
-      name: 'economy.lock-proof',
-      corpus: locks.proofs,
-      run(input, report) {
-        let decoded
-        try {
-          decoded = decodeFraudProof(input)
-        } catch (err) {
-          if (!isDecodeError(err)) throw err
-          return
-        }
-        report.accepted++
-        if (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey)) {
-          report.invalidAccepted.push({ target: 'economy.lock-proof', what: 'a verifying proof against an honest key', input: hex(input) })
-        }
-      },
-    },
+    // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
+    judged('economy.lock-proof', locks.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
   ]
 }
 

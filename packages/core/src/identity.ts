@@ -36,7 +36,24 @@ export interface SeedIdentity extends Identity, SyncSigningKey {
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom')
 
-class KeyPairIdentity implements SeedIdentity {
+/** What every identity shows of itself: its public key only (never a secret, in logs or JSON). */
+abstract class ShownByPublicKey {
+  abstract readonly publicKeyHex: PublicKeyHex
+
+  toString(): string {
+    return `Identity(${this.publicKeyHex})`
+  }
+
+  toJSON(): { publicKey: PublicKeyHex } {
+    return { publicKey: this.publicKeyHex }
+  }
+
+  [INSPECT](): string {
+    return this.toString()
+  }
+}
+
+class KeyPairIdentity extends ShownByPublicKey implements SeedIdentity {
   readonly publicKey: Uint8Array
   readonly publicKeyHex: PublicKeyHex
   readonly crypto: CryptoProvider
@@ -44,6 +61,7 @@ class KeyPairIdentity implements SeedIdentity {
   readonly #key: SyncSigningKey
 
   constructor(seed: Uint8Array, crypto: CryptoProvider) {
+    super()
     this.#seed = Uint8Array.from(seed)
     this.#key = crypto.signingKey(this.#seed)
     this.crypto = crypto
@@ -60,17 +78,6 @@ class KeyPairIdentity implements SeedIdentity {
     return Uint8Array.from(this.#seed)
   }
 
-  toString(): string {
-    return `Identity(${this.publicKeyHex})`
-  }
-
-  toJSON(): { publicKey: PublicKeyHex } {
-    return { publicKey: this.publicKeyHex }
-  }
-
-  [INSPECT](): string {
-    return this.toString()
-  }
 }
 
 /**
@@ -132,13 +139,14 @@ export function createIdentity(key: SigningKey, crypto: CryptoProvider = nobleCr
   return new KeyIdentity(key, crypto)
 }
 
-class KeyIdentity implements Identity {
+class KeyIdentity extends ShownByPublicKey implements Identity {
   readonly publicKey: Uint8Array
   readonly publicKeyHex: PublicKeyHex
   readonly crypto: CryptoProvider
   readonly #key: SigningKey
 
   constructor(key: SigningKey, crypto: CryptoProvider) {
+    super()
     this.#key = key
     this.crypto = crypto
     this.publicKey = Uint8Array.from(key.publicKey)
@@ -150,15 +158,4 @@ class KeyIdentity implements Identity {
     return this.#key.sign(message)
   }
 
-  toString(): string {
-    return `Identity(${this.publicKeyHex})`
-  }
-
-  toJSON(): { publicKey: PublicKeyHex } {
-    return { publicKey: this.publicKeyHex }
-  }
-
-  [INSPECT](): string {
-    return this.toString()
-  }
 }
