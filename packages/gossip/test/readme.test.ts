@@ -5,7 +5,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { assertReadmeQuotes, runSample } from '../../../test/readme-blocks.ts'
+import { DEFAULT_GOSSIP, DEFAULT_LIMITS } from '@tally/gossip'
+import { assertReadmeQuotes, readmeBlock, runSample } from '../../../test/readme-blocks.ts'
 
 const readme = new URL('../README.md', import.meta.url)
 const sample = (name: string) => new URL(`./readme-${name}.sample.ts`, import.meta.url)
@@ -27,6 +28,21 @@ Readme('a session over ws on loopback', async () => {
 
 Readme('two nodes transact over ws, and nobody cheats', async () => {
   assert.equal(await runSample(sample('transact')), [[1, 1, 'hello']])
+})
+
+/** `name: literal` pairs of an option listing (comments dropped). */
+function listed(text: string): Record<string, unknown> {
+  const pairs = [...text.replace(/\/\/.*$/gm, '').matchAll(/(\w+): ([\w.'-]+)/g)]
+  return Object.fromEntries(pairs.map(([, key, v]) => [key, v === 'Infinity' ? Infinity : v === 'true' ? true : v === 'false' ? false : v!.startsWith("'") ? v!.slice(1, -1) : Number(v!.replaceAll('_', ''))]))
+}
+
+Readme('the limits listing names every limit, with its default', () => {
+  assert.equal(listed(readmeBlock(readme, { after: '## Limits' })), { ...DEFAULT_LIMITS })
+})
+
+Readme("the node options listing's gossip settings are DEFAULT_GOSSIP", () => {
+  const options = readmeBlock(readme, { after: "const { proposal, agreement } = await alice.transact(bobKey, 'note', 'hello')" })
+  assert.equal(listed(/gossip: \{([\s\S]*?)\n {2}\},/.exec(options)![1]!), { ...DEFAULT_GOSSIP })
 })
 
 Readme.run()
