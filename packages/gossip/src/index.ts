@@ -114,7 +114,7 @@ export {
   type NodeStats,
   type TransactOptions,
 } from './node/node.js'
-export { BusyError, NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './node/errors.js'
+export { BusyError, NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './errors.js'
 export type { Emitter } from './node/emitter.js'
 export { DEFAULT_KEEP, type KeepOptions } from './node/stranger-quota.js'
 export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { WebSocket, WebSocketServer } from 'ws'
 import { ClosedError, encodeBlock, equalBytes, toHex, type CloseInfo, type Connection, type RefusedConnection } from '@tally/core'
-import { createSeenCache, createSession, encodeMessage, openSession, performHandshake, type Session, type SessionCloseInfo, type SessionMessage } from '@tally/gossip'
+import { UnreachableError, createSeenCache, createSession, encodeMessage, openSession, performHandshake, type Session, type SessionCloseInfo, type SessionMessage } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { alice, block, bob, carol, chain, mallory, rejection } from './helpers.ts'
 
@@ -81,14 +81,17 @@ Loopback('one server, three clients: handshakes, messages both ways, requests, t
   for (const t of transports) await t.close()
 })
 
-Loopback('a wrong expected key is refused over ws too; nothing listening is a ClosedError', async () => {
+Loopback('a wrong expected key is refused over ws too; nothing listening is an UnreachableError, not a ClosedError', async () => {
   const s = await server()
   const t = createWsTransport()
   const err = await rejection(openSession(await t.connect(s.address), { identity: alice, expectedPeer: carol.publicKey }))
   assert.is(err.name, 'HandshakeError')
   await s.transport.close()
   const refused = await rejection(t.connect(s.address))
-  assert.instance(refused, ClosedError)
+  assert.instance(refused, UnreachableError)
+  assert.is((refused as UnreachableError).code, 'ERR_UNREACHABLE')
+  assert.match(refused.message, /ECONNREFUSED/)
+  assert.not.instance(refused, ClosedError)
   await rejection(t.connect('http://example.org/')).then((e) => assert.instance(e, RangeError))
   await t.close()
 })

@@ -12,7 +12,7 @@
 import { UNILATERAL_KEY, blockHash, equalBytes, toHex, type HalfBlock, type ValidationResult } from '@tally/core'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
-import { BusyError } from './errors.js'
+import { BusyError } from '../errors.js'
 import { acceptProof } from './fraud-relay.js'
 
 /** Cost charged for a block whose signature or form is broken. */

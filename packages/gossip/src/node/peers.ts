@@ -9,7 +9,7 @@ import { HandshakeError } from '../wire/handshake.js'
 import type { PeersMessage, PeersRequestMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
-import { UnreachableError } from './errors.js'
+import { UnreachableError } from '../errors.js'
 import type { NodePeer } from './options.js'
 import type { Neighbour } from './peer-table.js'
 

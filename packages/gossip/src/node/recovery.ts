@@ -36,7 +36,7 @@
 import { equalBytes, shortKey, verifyBlock, type HalfBlock, type PublicKeyHex } from '@tally/core'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
-import { UnreachableError } from './errors.js'
+import { UnreachableError } from '../errors.js'
 import { BAD_BLOCK_COST } from './ingest.js'
 import { firstOpen } from './peers.js'
 

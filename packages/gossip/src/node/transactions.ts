@@ -26,7 +26,7 @@ import {
 import type { ProposalMessage, WitnessQueryMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
-import { BusyError, NodeError, TransactTimeoutError, UnreachableError } from './errors.js'
+import { BusyError, NodeError, TransactTimeoutError, UnreachableError } from '../errors.js'
 import { acceptProof } from './fraud-relay.js'
 import { BAD_BLOCK_COST, INVALID_BLOCK_COST, ingest, learnt } from './ingest.js'
 import { checkTransact, definedOnly, type TransactOptions } from './options.js'

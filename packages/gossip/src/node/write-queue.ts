@@ -16,7 +16,7 @@
  * same session sees the pushed block); jobs of different lanes interleave.
  * @module
  */
-import { BusyError } from './errors.js'
+import { BusyError } from '../errors.js'
 
 /** The lane of the node's own work. */
 export const LOCAL_LANE = ''

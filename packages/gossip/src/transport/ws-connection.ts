@@ -20,6 +20,7 @@
  * @module
  */
 import { ClosedError, type AbortSignalLike, type Clock, type TransportAddress } from '@tally/core'
+import { UnreachableError } from '../errors.js'
 import { BaseConnection, CLOSE_CODES, FAULT_CODES } from './connection-base.js'
 
 /** The part of the WebSocket API used here (browsers' WebSocket and `ws` both have it). */
@@ -204,7 +205,8 @@ export class WsConnection extends BaseConnection {
  * @param address the URL dialled (becomes remoteAddress)
  * @param options the connection's options, an AbortSignal, the transport's onEnd bookkeeping
  * @returns the open connection
- * @throws (rejects) ClosedError when the socket fails or closes before opening, or on abort
+ * @throws (rejects) UnreachableError (ERR_UNREACHABLE) when the socket fails or closes before
+ *   opening (ECONNREFUSED, a timeout, a refused upgrade); ClosedError on abort
  */
 export function dialWebSocket(
   create: () => WebSocketLike,
@@ -220,7 +222,7 @@ export function dialWebSocket(
     try {
       socket = create()
     } catch (err) {
-      reject(new ClosedError(`connect to ${address} failed: ${(err as Error).message}`))
+      reject(new UnreachableError(`connect to ${address} failed: ${(err as Error).message}`, { cause: err }))
       return
     }
     socket.binaryType = 'arraybuffer'
@@ -245,7 +247,8 @@ export function dialWebSocket(
     const onClose = (event: { code: number; reason: string }): void => {
       if (settled) return
       cleanup()
-      reject(new ClosedError(`connect to ${address} failed: ${failure} (${event.code}${event.reason ? ` ${event.reason}` : ''})`))
+      // nothing listening, refused, timed out, or the upgrade answered no: a peer not reached, not a closed transport
+      reject(new UnreachableError(`connect to ${address} failed: ${failure} (${event.code}${event.reason ? ` ${event.reason}` : ''})`))
     }
     const onAbort = (): void => {
       if (settled) return
