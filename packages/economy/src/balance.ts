@@ -24,10 +24,12 @@ import {
   type FraudProof,
   type FraudVerifier,
   type HalfBlock,
+  type Refusal,
+  type TypeContext,
   type TypeVerdict,
 } from '@tally/core'
 import { BALANCE_TYPES, balanceEntry, type BalanceEntry } from './payload.js'
-import { violation } from './util.js'
+import { keyString, violation } from './util.js'
 
 /** The fraud kind of a balance that does not follow. */
 export const BALANCE_FRAUD = 'balance'
@@ -308,4 +310,41 @@ export function isBalanceBlock(block: HalfBlock): boolean {
 
 function sign(delta: number): string {
   return delta >= 0 ? `+ ${delta}` : `- ${-delta}`
+}
+
+/**
+ * Before countersigning a proposal that spends `amount` leaving `balance`: the proposer's chain
+ * replays from genesis (every block present, chained, every balance following), the proposal
+ * chains to it, and its balance follows. A block stored before its predecessor was known had its
+ * balance checked against nothing, and a gap may hide an invalid block: hence the whole chain.
+ * @param proposal the proposal
+ * @param amount what it takes from the proposer's balance
+ * @param balance the balance it claims after
+ * @param ctx the type context (store, crypto)
+ * @param replayed where earlier replays ended, by proposer (resumed from; bounded here)
+ * @param who how refusals name the proposer ('sender', 'payer')
+ * @returns undefined when it follows, else the refusal (with the proof when the history proves fraud)
+ * @internal
+ */
+export async function proposerCanPay(
+  proposal: HalfBlock,
+  amount: number,
+  balance: number,
+  ctx: TypeContext,
+  replayed: Map<string, ReplayPoint>,
+  who: string,
+): Promise<Refusal | undefined> {
+  const proposer = keyString(proposal.publicKey)
+  const replay = await replayBalance(ctx.store, proposal.publicKey, proposal.seq - 1, ctx.crypto, replayed.get(proposer))
+  if (!replay.ok) {
+    const message = replay.reason === 'history-missing' ? `the ${who}'s block at seq ${replay.seq} is not known here: send the history` : `the ${who}'s chain fails at seq ${replay.seq} (${replay.reason})`
+    return replay.fraud === undefined ? { reason: replay.reason, message } : { reason: replay.reason, message, fraud: replay.fraud }
+  }
+  if (replayed.size >= 10_000) replayed.clear()
+  replayed.set(proposer, replay.point)
+  if (replay.point.hash !== undefined && !equalBytes(proposal.previousHash, replay.point.hash)) {
+    return { reason: 'history-broken', message: `the proposal does not chain to the ${who}'s block before it` }
+  }
+  if (replay.point.balance - amount !== balance) return { reason: 'balance', message: `the balance ${balance} does not follow from ${replay.point.balance} - ${amount}` }
+  return undefined
 }

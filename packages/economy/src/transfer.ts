@@ -24,7 +24,6 @@
 import {
   RefusedError,
   blockHash,
-  equalBytes,
   isUnilateral,
   type BlockType,
   type CborValue,
@@ -33,12 +32,12 @@ import {
   type TypeContext,
   type TypeVerdict,
 } from '@tally/core'
-import { BALANCE_FRAUD, balanceOf, checkBalance, replayBalance, verifyBalanceFraud, type ReplayPoint } from './balance.js'
+import { BALANCE_FRAUD, balanceOf, checkBalance, proposerCanPay, verifyBalanceFraud, type ReplayPoint } from './balance.js'
 import type { Community } from './community.js'
 import { BURN, TRANSFER, readBurn, readTransfer, type TransferPayload } from './payload.js'
 import { encodeSignatures } from './quorum.js'
 import { checkTicket, type TicketSource } from './ticket.js'
-import { keyString, violation, type Check } from './util.js'
+import { violation, type Check } from './util.js'
 
 /** Options of transferType. */
 export interface TransferTypeOptions {
@@ -101,22 +100,8 @@ export function transferType(options: TransferTypeOptions = {}): BlockType {
     async shouldSign(proposal: HalfBlock, ctx: TypeContext): Promise<boolean | Refusal> {
       const p = readTransfer(proposal.payload, false)
       if (p === undefined || p.balance < 0) return { reason: 'malformed', message: 'not a transfer proposal with a non-negative balance' }
-      // the whole chain, not just the previous block: a block stored before its predecessor was
-      // known had its balance checked against nothing, and a gap may hide an invalid block
-      const sender = keyString(proposal.publicKey)
-      const replay = await replayBalance(ctx.store, proposal.publicKey, proposal.seq - 1, ctx.crypto, replayed.get(sender))
-      if (!replay.ok) {
-        const message = replay.reason === 'history-missing' ? `the sender's block at seq ${replay.seq} is not known here: send the history` : `the sender's chain fails at seq ${replay.seq} (${replay.reason})`
-        return replay.fraud === undefined ? { reason: replay.reason, message } : { reason: replay.reason, message, fraud: replay.fraud }
-      }
-      if (replayed.size >= 10_000) replayed.clear()
-      replayed.set(sender, replay.point)
-      if (replay.point.hash !== undefined && !equalBytes(proposal.previousHash, replay.point.hash)) {
-        return { reason: 'history-broken', message: 'the proposal does not chain to the sender\'s block before it' }
-      }
-      if (replay.point.balance - p.amount !== p.balance) {
-        return { reason: 'balance', message: `the balance ${p.balance} does not follow from ${replay.point.balance} - ${p.amount}` }
-      }
+      const refusal = await proposerCanPay(proposal, p.amount, p.balance, ctx, replayed, 'sender')
+      if (refusal !== undefined) return refusal
       if (options.accept !== undefined && !(await options.accept(proposal, p.amount))) return { reason: 'declined', message: 'the receiver declines' }
       return true
     },

@@ -65,7 +65,7 @@ import {
   type TypeContext,
   type TypeVerdict,
 } from '@tally/core'
-import { balanceOf, checkBalance, replayBalance, walkBack, type ReplayPoint } from '../balance.js'
+import { balanceOf, checkBalance, proposerCanPay, walkBack, type ReplayPoint } from '../balance.js'
 import type { Community } from '../community.js'
 import { asMap, keyString, violation } from '../util.js'
 import { voucherAuthority, type Entitlement, type RedeemAuthority, type VoucherSource } from './authority.js'
@@ -155,7 +155,7 @@ function lockType(options: LockTypesOptions): BlockType {
       const view = lockView(proposal, ctx.crypto)
       const p = readLock(proposal)
       if (view === undefined || p === undefined || p.balance < 0) return { reason: 'malformed', message: 'not a lock proposal with a non-negative balance' }
-      const refusal = await payerCanPay(proposal, p.amount, p.balance, ctx, replayed)
+      const refusal = await proposerCanPay(proposal, p.amount, p.balance, ctx, replayed, 'payer')
       if (refusal !== undefined) return refusal
       if (options.accept !== undefined && !(await options.accept(proposal, view))) return { reason: 'declined', message: 'the beneficiary declines' }
       return true
@@ -365,22 +365,6 @@ export function epochStart(community: Community, epoch: number): number {
 
 // ## Private helpers
 
-/** Before countersigning a lock: the proposer's chain replays from genesis and its balance covers the lock. */
-async function payerCanPay(proposal: HalfBlock, amount: number, balance: number, ctx: TypeContext, replayed: Map<string, ReplayPoint>): Promise<Refusal | undefined> {
-  const payer = keyString(proposal.publicKey)
-  const replay = await replayBalance(ctx.store, proposal.publicKey, proposal.seq - 1, ctx.crypto, replayed.get(payer))
-  if (!replay.ok) {
-    const message = replay.reason === 'history-missing' ? `the payer's block at seq ${replay.seq} is not known here: send the history` : `the payer's chain fails at seq ${replay.seq} (${replay.reason})`
-    return replay.fraud === undefined ? { reason: replay.reason, message } : { reason: replay.reason, message, fraud: replay.fraud }
-  }
-  if (replayed.size >= 10_000) replayed.clear()
-  replayed.set(payer, replay.point)
-  if (replay.point.hash !== undefined && !equalBytes(proposal.previousHash, replay.point.hash)) {
-    return { reason: 'history-broken', message: 'the proposal does not chain to the payer\'s block before it' }
-  }
-  if (replay.point.balance - amount !== balance) return { reason: 'balance', message: `the balance ${balance} does not follow from ${replay.point.balance} - ${amount}` }
-  return undefined
-}
 
 function safeRead(authority: RedeemAuthority, value: CborValue): Entitlement | undefined {
   try {
