@@ -292,6 +292,8 @@ export async function openSession(connection: Connection, options: OpenSessionOp
 
 const REQUEST_TYPES = new Set<string>(['proposal', 'crawl-request', 'witness-query', 'peers-request', 'heads-request', 'app'])
 const RECENT_EXPIRED = 16
+/** Messages held for a session whose handler is not set yet (see Session.#handlerSet). */
+const EARLY_MESSAGES = 64
 
 /**
  * True for frames that peers relay (push, fraud, a heads announcement): those worth de-duplicating.
@@ -347,6 +349,12 @@ class PeerSession implements Session {
   #handling = 0
   /** Messages waiting for a handler to finish, in order (created on first use). */
   #backlog: SessionMessage[] | undefined
+  /**
+   * True once a message handler was set. Before that, messages read (a request of this side
+   * starts reading) wait in the backlog, EARLY_MESSAGES at most: the peer may ask as soon as its
+   * side is open, before this side's node has set its handler.
+   */
+  #handlerSet = false
 
   constructor(conn: Connection, options: SessionOptions) {
     this.#conn = conn
@@ -488,7 +496,10 @@ class PeerSession implements Session {
   onMessage(handler: MessageHandler | undefined): void {
     if (handler !== undefined && typeof handler !== 'function') throw new TypeError('"handler" expected a function')
     this.#onMessage = handler
-    if (handler !== undefined) this.#read()
+    if (handler === undefined) return
+    this.#handlerSet = true
+    this.#read()
+    this.#drain() // what arrived before the handler
   }
 
   onClose(handler: ((info: SessionCloseInfo, session: Session) => void) | undefined): void {
@@ -671,7 +682,7 @@ class PeerSession implements Session {
         return
       }
     }
-    if (this.#onMessage === undefined) {
+    if (this.#onMessage === undefined && (this.#handlerSet || (this.#backlog?.length ?? 0) >= EARLY_MESSAGES)) {
       this.#refuseRequest(m.requestId, 'not-found', 'no handler')
       return
     }
@@ -699,7 +710,11 @@ class PeerSession implements Session {
 
   /** Hand a message to the handler, or queue it behind the handlers already running. */
   #deliver(m: SessionMessage): void {
-    if (this.#onMessage === undefined) return
+    if (this.#onMessage === undefined) {
+      // before the first handler: held, within a bound (a request over it was refused already)
+      if (!this.#handlerSet && (this.#backlog?.length ?? 0) < EARLY_MESSAGES) (this.#backlog ??= []).push(m)
+      return
+    }
     if (this.#backlog === undefined && this.#handling < this.limits.maxConcurrentHandlers) {
       this.#handle(m)
       return
