@@ -1,0 +1,471 @@
+/**
+ * The streams service: one `Protocol` (`tally/economy/streams/1`, codec.ts) that a node hosts to
+ * take part in the data-stream market in any of its roles —
+ *
+ * - **everyone** keeps a listing index (listing-index.ts), fed by announcements that spread
+ *   through the peers (each new listing or withdrawal passed on to `fanout` peers) and by a
+ *   catalog fetched from each peer when its session opens;
+ * - a **seller** (the sensor's owner) publishes its sensors' streams (message.ts), answers
+ *   purchases with key grants after finding the payment in its own chain (purchase.ts), and
+ *   grants each later period's key while the subscription runs;
+ * - a **relay** follows a stream from another node, checks every message's signature and chain,
+ *   and serves it on — without any key, so it reads nothing;
+ * - a **reader** fetches from a position and follows live, from the seller or any relay.
+ *
+ * Limits on what a peer can ask: fetches of at most 64 messages (and 120 kB) at once, 16 streams
+ * followed per peer and 1,024 followers in all, the protocol's body limits and costs (codec.ts),
+ * the index's and the message store's bounds. A follower that stops reading is the host's
+ * business (its send buffer): pushes to it are dropped and it sees the gap.
+ * @module
+ */
+import {
+  RefusedError,
+  abytes,
+  auint,
+  equalBytes,
+  nobleCrypto,
+  toHex,
+  type CryptoProvider,
+  type HalfBlock,
+  type PeerContext,
+  type Protocol,
+  type ProtocolHandle,
+  type ProtocolHost,
+  type SigningKey,
+} from '@tally/core'
+import { STREAMS_CODECS, STREAMS_LIMITS, STREAMS_PROTOCOL, type StreamsMessages } from './codec.js'
+import { openGrant, signGrant, verifyGrant, type KeyGrant } from './grant.js'
+import { createListingIndex, type ListingIndex, type ListingIndexOptions, type ListingQuery, type ListingEntry } from './listing-index.js'
+import { listingOf, periodAt, type Listing } from './listing.js'
+import { createMessageStore, type MessageStore } from './message-store.js'
+import { STREAM_GENESIS, createPublisher, verifyMessage, type Published, type Publisher, type StreamMessage, type StreamPosition } from './message.js'
+import { verifyPurchase, type PaymentSource, type Purchase } from './purchase.js'
+import type { BoxKeyPair } from './seal.js'
+
+type Ctx = PeerContext<StreamsMessages>
+type Messages = StreamsMessages['messages']
+
+/** Options of createStreamService. */
+export interface StreamServiceOptions {
+  /** The node (or test double) that hosts the protocol. */
+  readonly host: ProtocolHost
+  /** Where payments are found (a seller needs it): transferPayments(node.store, node.publicKey). */
+  readonly payments?: PaymentSource
+  /** Provider for signatures (default nobleCrypto). */
+  readonly crypto?: CryptoProvider
+  /** The listing index's options, or an index of your own. */
+  readonly index?: ListingIndex | ListingIndexOptions
+  /** Where served messages are kept (default: memory, 4,096 a stream). */
+  readonly messages?: MessageStore
+  /** Fetch every peer's catalog when its session opens (default true). */
+  readonly syncOnConnect?: boolean
+  /** Limits (defaults in brackets). */
+  readonly limits?: {
+    /** Streams one peer may follow here [16]. */
+    readonly maxFollowsPerPeer?: number
+    /** Followers in all [1,024]. */
+    readonly maxFollowers?: number
+    /** Peers a new listing is passed on to [8]. */
+    readonly fanout?: number
+    /** Catalog pages fetched from one peer [64]. */
+    readonly maxCatalogPages?: number
+    /** Messages a follow buffers ahead of a gap [256]. */
+    readonly maxAhead?: number
+  }
+}
+
+/** A sensor this node sells. */
+export interface SellOptions<K extends SigningKey> {
+  /** The sensor's signing key and public key (the listing's `sensor`). */
+  readonly sensor: K & { readonly publicKey: Uint8Array }
+  /** The stream's 32-byte secret (keep it with the key; every period's key comes from it). */
+  readonly secret: Uint8Array
+  /** The owner's listing block for it (in this node's chain). */
+  readonly listing: HalfBlock
+  /** Where to resume publishing. */
+  readonly resume?: StreamPosition & { readonly period?: number }
+}
+
+/** A subscription as the seller keeps it. */
+export interface Subscription {
+  readonly buyer: Uint8Array
+  readonly recipient: Uint8Array
+  /** First period bought. */
+  readonly first: number
+  /** The period after the last one bought. */
+  readonly end: number
+}
+
+/** A sensor's stream on its seller's node. */
+export interface SoldStream {
+  readonly sensor: Uint8Array
+  readonly listing: Listing
+  readonly publisher: Publisher
+  /**
+   * Publish a reading: encrypt, chain and sign it, keep it, push it to followers.
+   * @param plaintext the reading
+   * @param time when (default the host's clock): picks the key period
+   */
+  publish(plaintext: Uint8Array, time?: number): Promise<Published>
+  /** The subscriptions sold. */
+  subscriptions(): Subscription[]
+}
+
+/** A live follow of a stream. */
+export interface Follow {
+  /** Stop following (tells the server). */
+  close(): void
+  /** The next seq expected. */
+  readonly next: number
+}
+
+/** The service. */
+export interface StreamService {
+  readonly index: ListingIndex
+  readonly handle: ProtocolHandle<StreamsMessages>
+  /** Add listing or withdrawal blocks and spread them. @returns how many were new */
+  announce(blocks: readonly HalfBlock[]): number
+  /** Search the index. */
+  search(query: ListingQuery): ListingEntry[]
+  /** Sell a sensor's stream from this node. @throws RangeError when the listing is malformed or not for this sensor */
+  sell<K extends SigningKey>(options: SellOptions<K>): SoldStream
+  /**
+   * Buy: send the purchase to the seller, get the grant, check it and open it.
+   * @returns the grant and the period's key
+   * @throws RefusedError ('not-paid', 'underpaid', 'payment-used', ...; 'bad-grant' when the answer does not open)
+   */
+  subscribe(seller: Uint8Array, purchase: Purchase, keys: BoxKeyPair): Promise<{ grant: KeyGrant; key: Uint8Array }>
+  /** Ask for another period's key of a subscription. @throws RefusedError ('lapsed', 'not-paid', 'bad-grant', ...) */
+  requestKey(seller: Uint8Array, sensor: Uint8Array, period: number, keys: BoxKeyPair): Promise<{ grant: KeyGrant; key: Uint8Array }>
+  /** Fetch messages from a position. */
+  fetch(peer: Uint8Array, sensor: Uint8Array, from: number, max?: number): Promise<Messages>
+  /**
+   * Follow a stream live from a position: `onMessage` gets each message once, in seq order (gaps
+   * are fetched); messages are not verified here (the reader does that).
+   */
+  follow(peer: Uint8Array, sensor: Uint8Array, from: number, onMessage: (message: StreamMessage, from: Uint8Array) => void): Promise<Follow>
+  /**
+   * Relay a stream: follow it from `upstream`, check each message in its place, keep and serve it.
+   * @returns the follow (close it to stop)
+   */
+  relay(upstream: Uint8Array, sensor: Uint8Array, from?: number): Promise<Follow>
+  /** Stop hosting. */
+  close(): void
+}
+
+/**
+ * Host the streams protocol.
+ * @param options the host and the roles' needs
+ * @returns the service
+ * @example const streams = createStreamService({ host: node, payments: transferPayments(node.store, node.publicKey) })
+ */
+export function createStreamService(options: StreamServiceOptions): StreamService {
+  const crypto = options.crypto ?? nobleCrypto
+  const index: ListingIndex = isIndex(options.index) ? options.index : createListingIndex({ crypto, ...(options.index ?? {}) })
+  const store = options.messages ?? createMessageStore()
+  const maxFollowsPerPeer = auint('limits.maxFollowsPerPeer', options.limits?.maxFollowsPerPeer ?? 16, 1)
+  const maxFollowers = auint('limits.maxFollowers', options.limits?.maxFollowers ?? 1024, 1)
+  const fanout = auint('limits.fanout', options.limits?.fanout ?? 8, 0)
+  const maxCatalogPages = auint('limits.maxCatalogPages', options.limits?.maxCatalogPages ?? 64, 0)
+  const maxAhead = auint('limits.maxAhead', options.limits?.maxAhead ?? 256, 1)
+
+  interface Sold { stream: SoldStream; sign: (body: Parameters<typeof signGrant>[1]) => Promise<KeyGrant>; subs: Map<string, Subscription>; used: Set<string> }
+  const sold = new Map<string, Sold>()
+  // server side: sensor hex → peer hex → context
+  const followers = new Map<string, Map<string, Ctx>>()
+  let followerCount = 0
+  // client side: peer hex + sensor hex → the follow's receiver
+  const following = new Map<string, (m: Messages) => void>()
+  let handle: ProtocolHandle<StreamsMessages>
+
+  const push = (sensor: Uint8Array, message: StreamMessage, prev: Uint8Array): void => {
+    const peers = followers.get(toHex(sensor))
+    if (peers === undefined) return
+    const body: Messages = { sensor, from: message.seq, prev, messages: [message], head: message.seq + 1 }
+    for (const ctx of peers.values()) ctx.send('messages', body)
+  }
+  const spread = (blocks: HalfBlock[], except?: Uint8Array): void => {
+    if (blocks.length === 0 || fanout === 0) return
+    const peers = handle.peers().filter((p) => except === undefined || !equalBytes(p.peer, except))
+    shuffle(peers)
+    for (const ctx of peers.slice(0, fanout)) {
+      for (let i = 0; i < blocks.length; i += STREAMS_LIMITS.maxAnnounce) ctx.send('announce', blocks.slice(i, i + STREAMS_LIMITS.maxAnnounce))
+    }
+  }
+  const take = (blocks: readonly HalfBlock[]): HalfBlock[] => blocks.filter((b) => {
+    const r = index.add(b)
+    return r === 'added' || r === 'superseded' || r === 'withdrawn'
+  })
+  const grantFor = async (s: Sold, sub: Subscription, period: number): Promise<KeyGrant> =>
+    s.sign({ period, recipient: sub.recipient, from: s.stream.publisher.head, key: s.stream.publisher.periodKey(period) })
+
+  const protocol: Protocol<StreamsMessages> = {
+    name: STREAMS_PROTOCOL,
+    messages: STREAMS_CODECS,
+    handlers: {
+      announce(blocks, ctx) {
+        spread(take(blocks), ctx.peer)
+      },
+      catalog({ after, max }) {
+        const blocks: HalfBlock[] = []
+        let i = 0
+        let next = 0
+        for (const e of index.entries()) {
+          if (i++ < after) continue
+          if (blocks.length === max) {
+            next = i - 1
+            break
+          }
+          blocks.push(e.block)
+        }
+        return { kind: 'listings', message: { blocks, next } }
+      },
+      fetch({ sensor, from, max }) {
+        const range = store.range(sensor, from, max, STREAMS_LIMITS.maxMessagesBytes - 256)
+        if (range === undefined) throw new RefusedError('no such stream here', { reason: 'unknown-stream' })
+        return { kind: 'messages', message: { sensor, ...range } }
+      },
+      follow({ sensor, from }, ctx) {
+        const key = toHex(sensor)
+        const range = store.range(sensor, from, STREAMS_LIMITS.maxFetch, STREAMS_LIMITS.maxMessagesBytes - 256)
+        if (range === undefined) throw new RefusedError('no such stream here', { reason: 'unknown-stream' })
+        const peer = toHex(ctx.peer)
+        let peers = followers.get(key)
+        if (peers?.has(peer) !== true) {
+          let mine = 0
+          for (const p of followers.values()) if (p.has(peer)) mine++
+          if (mine >= maxFollowsPerPeer || followerCount >= maxFollowers) throw new RefusedError('too many streams followed', { reason: 'too-many-follows' })
+          if (peers === undefined) followers.set(key, (peers = new Map()))
+          peers.set(peer, ctx)
+          followerCount++
+        }
+        return { kind: 'messages', message: { sensor, ...range } }
+      },
+      unfollow(sensor, ctx) {
+        const peers = followers.get(toHex(sensor))
+        if (peers?.delete(toHex(ctx.peer)) === true) followerCount--
+      },
+      messages(m, ctx) {
+        following.get(`${toHex(ctx.peer)}:${toHex(m.sensor)}`)?.(m)
+      },
+      async subscribe(purchase, ctx) {
+        const s = sold.get(toHex(purchase.sensor))
+        if (s === undefined) throw new RefusedError('this node sells no such stream', { reason: 'unknown-stream' })
+        if (!equalBytes(purchase.buyer, ctx.peer)) throw new RefusedError('a purchase comes from its buyer', { reason: 'not-buyer' })
+        if (!verifyPurchase(purchase, crypto)) throw new RefusedError('the purchase is not signed by its buyer', { reason: 'bad-purchase' })
+        const paymentKey = `${toHex(purchase.buyer)}:${purchase.payment}`
+        if (s.used.has(paymentKey)) throw new RefusedError('this payment bought a subscription already', { reason: 'payment-used' })
+        const payment = await options.payments?.payment(purchase.buyer, purchase.payment)
+        if (payment === undefined) throw new RefusedError('no payment from the buyer at that seq', { reason: 'not-paid' })
+        const periods = Math.floor(payment.amount / s.stream.listing.price)
+        if (periods < 1) throw new RefusedError(`the payment is below one period's price (${s.stream.listing.price})`, { reason: 'underpaid' })
+        if (s.used.has(paymentKey)) throw new RefusedError('this payment bought a subscription already', { reason: 'payment-used' })
+        s.used.add(paymentKey)
+        const recipient = toHex(purchase.recipient)
+        const before = s.subs.get(recipient)
+        if (before !== undefined && !equalBytes(before.buyer, purchase.buyer)) throw new RefusedError('that key belongs to another buyer', { reason: 'not-buyer' })
+        const paidAt = periodAt(s.stream.listing, payment.time)
+        const first = before === undefined ? paidAt : before.first
+        const from = before === undefined ? paidAt : Math.max(before.end, paidAt)
+        const sub: Subscription = Object.freeze({ buyer: purchase.buyer, recipient: purchase.recipient, first: before === undefined ? first : Math.min(first, from), end: from + periods })
+        s.subs.set(recipient, sub)
+        const now = periodAt(s.stream.listing, ctx.clock.now())
+        const period = Math.min(Math.max(now, from), sub.end - 1)
+        if (period < now) throw new RefusedError('the periods this payment bought are over', { reason: 'lapsed' })
+        return { kind: 'grant', message: await grantFor(s, sub, period) }
+      },
+      async key({ sensor, period, recipient }, ctx) {
+        const s = sold.get(toHex(sensor))
+        if (s === undefined) throw new RefusedError('this node sells no such stream', { reason: 'unknown-stream' })
+        const sub = s.subs.get(toHex(recipient))
+        if (sub === undefined) throw new RefusedError('no subscription for that key', { reason: 'not-paid' })
+        if (!equalBytes(sub.buyer, ctx.peer)) throw new RefusedError('a key goes to its buyer', { reason: 'not-buyer' })
+        if (period >= sub.end) throw new RefusedError(`the subscription ended with period ${sub.end - 1}`, { reason: 'lapsed' })
+        if (period < sub.first) throw new RefusedError(`the subscription starts at period ${sub.first}`, { reason: 'not-paid' })
+        const now = periodAt(s.stream.listing, ctx.clock.now())
+        if (period > now + 1) throw new RefusedError('keys are granted for this period and the next', { reason: 'too-early' })
+        return { kind: 'grant', message: await grantFor(s, sub, period) }
+      },
+    },
+    onPeer(ctx) {
+      if (options.syncOnConnect === false || maxCatalogPages === 0) return
+      void (async () => {
+        let after = 0
+        for (let page = 0; page < maxCatalogPages; page++) {
+          const reply = await ctx.request('catalog', { after, max: STREAMS_LIMITS.maxCatalog })
+          if (reply.kind !== 'listings') return
+          const fresh = take(reply.message.blocks)
+          spread(fresh, ctx.peer)
+          if (reply.message.next <= after) return
+          after = reply.message.next
+        }
+      })().catch(() => {})
+    },
+    onPeerGone(peer) {
+      const hex = toHex(peer)
+      for (const peers of followers.values()) if (peers.delete(hex)) followerCount--
+    },
+  }
+  handle = options.host.host(protocol)
+
+  const openAnswer = (grant: KeyGrant, sensor: Uint8Array, keys: BoxKeyPair): { grant: KeyGrant; key: Uint8Array } => {
+    if (!equalBytes(grant.sensor, sensor) || !equalBytes(grant.recipient, keys.publicKey) || !verifyGrant(grant, crypto)) {
+      throw new RefusedError('the grant is not the sensor\'s, or not for this key', { reason: 'bad-grant' })
+    }
+    const key = openGrant(keys, grant)
+    if (key === undefined) throw new RefusedError('the grant does not open with this key', { reason: 'bad-grant' })
+    return { grant, key }
+  }
+
+  const follow = async (peer: Uint8Array, sensor: Uint8Array, from: number, onMessage: (message: StreamMessage, from: Uint8Array) => void): Promise<Follow> => {
+    abytes('peer', peer, 32)
+    abytes('sensor', sensor, 32)
+    auint('from', from, 1)
+    const ctx = await handle.peer(peer)
+    const key = `${toHex(peer)}:${toHex(sensor)}`
+    let next = from
+    let closed = false
+    let fetching = false
+    const ahead = new Map<number, StreamMessage>()
+    const drain = (): void => {
+      for (let m = ahead.get(next); m !== undefined && !closed; m = ahead.get(next)) {
+        ahead.delete(next)
+        next++
+        onMessage(m, peer)
+      }
+      if (ahead.size > 0 && !fetching && !closed) {
+        fetching = true
+        // a gap: fetch it (the pushes after it wait in `ahead`)
+        ctx.request('fetch', { sensor, from: next, max: STREAMS_LIMITS.maxFetch }).then((r) => {
+          fetching = false
+          if (r.kind === 'messages') receive(r.message)
+        }, () => {
+          fetching = false
+        })
+      }
+    }
+    const receive = (m: Messages): void => {
+      if (closed) return
+      for (const message of m.messages) {
+        if (message.seq < next || ahead.size >= maxAhead) continue
+        ahead.set(message.seq, message)
+      }
+      drain()
+    }
+    following.set(key, receive)
+    const reply = await ctx.request('follow', { sensor, from })
+    if (reply.kind === 'messages') receive(reply.message)
+    return {
+      get next() {
+        return next
+      },
+      close() {
+        if (closed) return
+        closed = true
+        if (following.get(key) === receive) following.delete(key)
+        ctx.send('unfollow', sensor)
+      },
+    }
+  }
+
+  const fetchFrom = async (peer: Uint8Array, sensor: Uint8Array, from: number, max: number): Promise<Messages> => {
+    const ctx = await handle.peer(peer)
+    const reply = await ctx.request('fetch', { sensor, from, max })
+    if (reply.kind !== 'messages') throw new RefusedError(`the peer answered ${reply.kind}`, { reason: 'unexpected' })
+    return reply.message
+  }
+
+  return {
+    index,
+    handle,
+    announce(blocks) {
+      const fresh = take(blocks)
+      spread(fresh)
+      return fresh.length
+    },
+    search: (query) => index.search(query),
+    sell(o) {
+      const listing = listingOf(o.listing)
+      if (listing === undefined) throw new RangeError('"listing" expected a stream-listing block')
+      if (!equalBytes(listing.sensor, o.sensor.publicKey)) throw new RangeError('"listing" names another sensor')
+      const publisher = createPublisher({ sensor: o.sensor, secret: o.secret, ...(o.resume === undefined ? {} : { resume: o.resume }) })
+      const sensorKey = Uint8Array.from(o.sensor.publicKey)
+      const s: Sold = {
+        subs: new Map(),
+        used: new Set(),
+        sign: async (body) => await (signGrant(o.sensor, body) as KeyGrant | Promise<KeyGrant>),
+        stream: {
+          sensor: sensorKey,
+          listing,
+          publisher,
+          async publish(plaintext, time = handle.clock.now()) {
+            const published = await publisher.publish(plaintext, periodAt(listing, time))
+            store.put(sensorKey, published.message, published.hash, published.prev)
+            push(sensorKey, published.message, published.prev)
+            return published
+          },
+          subscriptions: () => [...s.subs.values()],
+        },
+      }
+      sold.set(toHex(sensorKey), s)
+      take([o.listing])
+      return s.stream
+    },
+    async subscribe(seller, purchase, keys) {
+      const ctx = await handle.peer(seller)
+      const reply = await ctx.request('subscribe', purchase)
+      if (reply.kind !== 'grant') throw new RefusedError(`the seller answered ${reply.kind}`, { reason: 'bad-grant' })
+      return openAnswer(reply.message, purchase.sensor, keys)
+    },
+    async requestKey(seller, sensor, period, keys) {
+      const ctx = await handle.peer(seller)
+      const reply = await ctx.request('key', { sensor, period, recipient: keys.publicKey })
+      if (reply.kind !== 'grant') throw new RefusedError(`the seller answered ${reply.kind}`, { reason: 'bad-grant' })
+      if (reply.message.period !== period) throw new RefusedError('the grant is for another period', { reason: 'bad-grant' })
+      return openAnswer(reply.message, sensor, keys)
+    },
+    fetch: (peer, sensor, from, max = STREAMS_LIMITS.maxFetch) => fetchFrom(peer, sensor, from, max),
+    follow,
+    async relay(upstream, sensor, from = 1) {
+      let position: StreamPosition | undefined = store.head(sensor)
+      if (position === undefined) {
+        // where to start: the genesis, or (joining mid-stream) the upstream's word for the first
+        // prev — every later link is checked against the sensor's signature
+        const r = await fetchFrom(upstream, sensor, from, 1)
+        const prev = r.from === 1 ? STREAM_GENESIS : r.prev
+        if (prev === null) throw new RefusedError('the upstream does not know where the stream stands', { reason: 'unavailable' })
+        position = { seq: r.from, prev }
+      }
+      let at = position
+      const f = await follow(upstream, sensor, at.seq, (message) => {
+        if (message.seq !== at.seq) return
+        const hash = verifyMessage(sensor, message, at.prev, crypto)
+        if (hash === undefined) {
+          f.close() // the upstream serves what the sensor did not sign here: stop taking from it
+          return
+        }
+        store.put(sensor, message, hash, at.prev)
+        push(sensor, message, at.prev)
+        at = { seq: message.seq + 1, prev: hash }
+      })
+      return f
+    },
+    close() {
+      for (const key of [...following.keys()]) following.delete(key)
+      handle.close()
+    },
+  }
+}
+
+// ## Private helpers
+
+function isIndex(x: unknown): x is ListingIndex {
+  return typeof (x as ListingIndex | undefined)?.search === 'function' && typeof (x as ListingIndex).add === 'function'
+}
+
+function shuffle<T>(a: T[]): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[a[i], a[j]] = [a[j]!, a[i]!]
+  }
+}
