@@ -102,7 +102,7 @@ export function readListing(payload: CborValue): Listing | undefined {
   if (!Array.isArray(served) || served.length < 1 || served.length > LISTING_LIMITS.maxServed) return undefined
   if (!served.every((s) => typeof s === 'string' && s.length >= 1 && s.length <= LISTING_LIMITS.maxAddress)) return undefined
   if (encodeCanonical(payload).length > LISTING_LIMITS.maxPayloadBytes) return undefined
-  return Object.freeze({ device, sensor, lat, lon, kind, price, period, start, served: Object.freeze([...(served as string[])]) })
+  return Object.freeze({ device, sensor: Uint8Array.from(sensor), lat, lon, kind, price, period, start, served: Object.freeze([...(served as string[])]) })
 }
 
 /**

@@ -101,8 +101,8 @@ export function periodKey(secret: Uint8Array, sensor: Uint8Array, period: number
  * @param prev the hash before it
  * @returns 32 bytes
  */
-export function messageHash(sensor: Uint8Array, message: Pick<StreamMessage, 'seq' | 'period' | 'box'>, prev: Uint8Array): Uint8Array {
-  return sha256(concatBytes(streamTag('message'), header(sensor, message.seq, message.period, prev), message.box))
+export function messageHash(sensor: Uint8Array, message: Pick<StreamMessage, 'seq' | 'period' | 'box'>, prev: Uint8Array, crypto: CryptoProvider = nobleCrypto): Uint8Array {
+  return crypto.sha256(concatBytes(streamTag('message'), header(sensor, message.seq, message.period, prev), message.box))
 }
 
 /**
@@ -114,7 +114,7 @@ export function messageHash(sensor: Uint8Array, message: Pick<StreamMessage, 'se
  * @returns the message's hash when the sensor signed it there, else undefined
  */
 export function verifyMessage(sensor: Uint8Array, message: StreamMessage, prev: Uint8Array, crypto: CryptoProvider = nobleCrypto): Uint8Array | undefined {
-  const hash = messageHash(sensor, message, prev)
+  const hash = messageHash(sensor, message, prev, crypto)
   return crypto.verify(message.signature, concatBytes(streamTag('message'), hash), sensor) ? hash : undefined
 }
 
@@ -208,6 +208,8 @@ export interface PublisherOptions<K extends SigningKey> {
   readonly secret: Uint8Array
   /** Where to go on from (default: the start of the stream). */
   readonly resume?: StreamPosition & { readonly period?: number }
+  /** Provider for the chain's hashes (default nobleCrypto; a native one is faster). */
+  readonly crypto?: CryptoProvider
 }
 
 /**
@@ -223,6 +225,7 @@ export function createPublisher<K extends SigningKey>(options: PublisherOptions<
   let seq = options.resume === undefined ? 1 : auint('resume.seq', options.resume.seq, 1, MESSAGE_LIMITS.maxSeq)
   let prev: Uint8Array = options.resume === undefined ? STREAM_GENESIS : Uint8Array.from(abytes('resume.prev', options.resume.prev, 32))
   let lastPeriod = options.resume?.period ?? 0
+  const crypto = options.crypto ?? nobleCrypto
   // one cipher key per period, derived once
   let keyPeriod = -1
   let key: Uint8Array = new Uint8Array(32)
@@ -248,7 +251,7 @@ export function createPublisher<K extends SigningKey>(options: PublisherOptions<
       const before = prev
       const h = header(sensor, at, period, before)
       const box = xchacha20poly1305(keyOf(period), nonce(at), h).encrypt(plaintext)
-      const hash = sha256(concatBytes(streamTag('message'), h, box))
+      const hash = crypto.sha256(concatBytes(streamTag('message'), h, box))
       // the position moves before the signature: an asynchronous key cannot sign twice at one seq
       seq = at + 1
       prev = hash
