@@ -123,7 +123,7 @@ export interface Follow {
 export interface StreamService {
   readonly index: ListingIndex
   readonly handle: ProtocolHandle<StreamsMessages>
-  /** Add listing or withdrawal blocks and spread them. @returns how many were new */
+  /** Add listing or withdrawal blocks and spread them to `fanout` peers (known ones too). @returns how many were new here */
   announce(blocks: readonly HalfBlock[]): number
   /** Search the index. */
   search(query: ListingQuery): ListingEntry[]
@@ -178,10 +178,23 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   const following = new Map<string, (m: Messages) => void>()
   let handle: ProtocolHandle<StreamsMessages>
 
-  const push = (sensor: Uint8Array, message: StreamMessage, prev: Uint8Array): void => {
+  // streams relayed here: where each stands (so they are served before their first message)
+  const relayed = new Map<string, () => StreamPosition>()
+  const rangeOf = (sensor: Uint8Array, from: number, max: number) => {
+    const range = store.range(sensor, from, max, STREAMS_LIMITS.maxMessagesBytes - 256)
+    if (range !== undefined) return range
+    const hex = toHex(sensor)
+    const head = sold.get(hex)?.stream.publisher.head ?? relayed.get(hex)?.()
+    if (head === undefined) throw new RefusedError('no such stream here', { reason: 'unknown-stream' })
+    return { from: head.seq, prev: head.prev, messages: [], head: head.seq }
+  }
+  // everything served comes from the store, live pushes included
+  const push = (sensor: Uint8Array, seq: number): void => {
     const peers = followers.get(toHex(sensor))
     if (peers === undefined) return
-    const body: Messages = { sensor, from: message.seq, prev, messages: [message], head: message.seq + 1 }
+    const range = store.range(sensor, seq, 1)
+    if (range === undefined || range.messages[0]?.seq !== seq) return
+    const body: Messages = { sensor, ...range }
     for (const ctx of peers.values()) ctx.send('messages', body)
   }
   const spread = (blocks: HalfBlock[], except?: Uint8Array): void => {
@@ -221,14 +234,11 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
         return { kind: 'listings', message: { blocks, next } }
       },
       fetch({ sensor, from, max }) {
-        const range = store.range(sensor, from, max, STREAMS_LIMITS.maxMessagesBytes - 256)
-        if (range === undefined) throw new RefusedError('no such stream here', { reason: 'unknown-stream' })
-        return { kind: 'messages', message: { sensor, ...range } }
+        return { kind: 'messages', message: { sensor, ...rangeOf(sensor, from, max) } }
       },
       follow({ sensor, from }, ctx) {
         const key = toHex(sensor)
-        const range = store.range(sensor, from, STREAMS_LIMITS.maxFetch, STREAMS_LIMITS.maxMessagesBytes - 256)
-        if (range === undefined) throw new RefusedError('no such stream here', { reason: 'unknown-stream' })
+        const range = rangeOf(sensor, from, STREAMS_LIMITS.maxFetch)
         const peer = toHex(ctx.peer)
         let peers = followers.get(key)
         if (peers?.has(peer) !== true) {
@@ -379,9 +389,15 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     index,
     handle,
     announce(blocks) {
-      const fresh = take(blocks)
-      spread(fresh)
-      return fresh.length
+      // what the caller announces goes out even when this index knew it (its own listings)
+      let fresh = 0
+      const valid = blocks.filter((b) => {
+        const r = index.add(b)
+        if (r === 'added' || r === 'superseded' || r === 'withdrawn') fresh++
+        return r !== 'invalid' && r !== 'older' && r !== 'full'
+      })
+      spread(valid)
+      return fresh
     },
     search: (query) => index.search(query),
     sell(o) {
@@ -401,14 +417,14 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
           async publish(plaintext, time = handle.clock.now()) {
             const published = await publisher.publish(plaintext, periodAt(listing, time))
             store.put(sensorKey, published.message, published.hash, published.prev)
-            push(sensorKey, published.message, published.prev)
+            push(sensorKey, published.message.seq)
             return published
           },
           subscriptions: () => [...s.subs.values()],
         },
       }
       sold.set(toHex(sensorKey), s)
-      take([o.listing])
+      spread(take([o.listing]))
       return s.stream
     },
     async subscribe(seller, purchase, keys) {
@@ -437,6 +453,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
         position = { seq: r.from, prev }
       }
       let at = position
+      relayed.set(toHex(sensor), () => at)
       const f = await follow(upstream, sensor, at.seq, (message) => {
         if (message.seq !== at.seq) return
         const hash = verifyMessage(sensor, message, at.prev, crypto)
@@ -445,7 +462,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
           return
         }
         store.put(sensor, message, hash, at.prev)
-        push(sensor, message, at.prev)
+        push(sensor, message.seq)
         at = { seq: message.seq + 1, prev: hash }
       })
       return f
