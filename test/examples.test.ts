@@ -59,4 +59,16 @@ examples('the TTN community (200 gateways, 4 epochs) certifies every epoch and i
   assert.not.match(stderr, /\x1b\[2K/)
 })
 
+examples('the smart-city data market: found by area, paid, read live; a lapse cut off; a tampering relay caught', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/smart-city/main.ts'))
+  assert.is(status, 0, stderr + stdout)
+  assert.match(stdout, /12 listings spread: every buyer's index holds 12 \/ 12 \/ 12/)
+  assert.is(stdout.match(/paid \d+ DTM \(transfer, seq \d\) → [a-z-]+\d: key of period 0 sealed to its X25519 key/g)?.length, 6)
+  assert.match(stdout, /NoiseMap: key of period 2 of noise-\d refused \(lapsed\)/)
+  assert.match(stdout, /NoiseMap cannot read noise-\d #\d+ \(period 2\): no key/)
+  assert.match(stdout, /HealthLab: message #\d+ of air-quality-\d from the relay fails the sensor's signature: tampering caught/)
+  assert.match(stdout, /the relay held \d+ messages of air-quality-\d and could read 0 of them/)
+  assert.match(stdout, /\nmarket check: OK\n/)
+})
+
 examples.run()

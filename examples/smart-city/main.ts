@@ -1,0 +1,339 @@
+// npm start, part three: a data-stream market in a smart city (seed 003, PEGASUS), on Tally.
+//
+// Three operators own 12 sensors in Turin — air quality, parking, noise — and list each stream
+// in their own chains; the listings spread through the nodes. Every sensor publishes a reading
+// every 20 s of city time (compressed: 100 ms here), encrypted with its period's key, signed and
+// chained. Three buyers find streams by area and kind, pay with a transfer, send an X25519 key,
+// and get the period's key sealed to it; they read live and decrypt. One lets its subscription
+// lapse and is cut off at the next period; a relay that tampers with a message is caught.
+// Every party is a real gossip node on ws over loopback, hosting the streams protocol.
+//
+// Knobs: TALLY_CITY_PERIOD_MS (1500: one key period, "5 min" of city time), TALLY_CITY_PERIODS (4).
+import { createMemoryStore, identityFromSeed, toHex, type SeedIdentity } from '@tally/core'
+import {
+  approveRegistration,
+  approvedRegistration,
+  certify,
+  closeEpoch,
+  createCommunity,
+  createConfig,
+  createDirectory,
+  createEconomyTypes,
+  createEvidenceStore,
+  createKarmaLedger,
+  createMonitor,
+  createWallet,
+  requestRegistration,
+  signCertificate,
+  signConfig,
+  signReport,
+  signedConfig,
+  type WitnessSignature,
+} from '@tally/economy'
+import {
+  STREAM_LISTING,
+  boxKeyPair,
+  createMessageStore,
+  createReader,
+  createStreamService,
+  listingPayload,
+  signPurchase,
+  streamTypes,
+  transferPayments,
+  type BoxKeyPair,
+  type Listing,
+  type ListingEntry,
+  type MessageStore,
+  type Reader,
+  type SoldStream,
+  type StreamMessage,
+  type StreamService,
+} from '@tally/economy/streams'
+import { createNode, type Node } from '@tally/gossip'
+import { createWsTransport } from '@tally/gossip/ws'
+import { defaultCrypto } from '@tally/node'
+
+const PERIOD_MS = knob('TALLY_CITY_PERIOD_MS', 1500)
+const PERIODS = knob('TALLY_CITY_PERIODS', 4)
+const TICK_MS = 100 // 20 s of city time
+const crypto = defaultCrypto()
+const seedId = (n: number): SeedIdentity => identityFromSeed(new Uint8Array(32).fill(n), crypto)
+const say = (line: string): void => void process.stdout.write(line + '\n')
+const t0 = Date.now()
+const clockOf = (): string => `[${((Date.now() - t0) / 1000).toFixed(1).padStart(4)} s]`
+
+// ## Money: a community whose witnesses certified one epoch in which the buyers earned tokens
+const witnesses = [seedId(1), seedId(2), seedId(3)]
+const buyerIds = [seedId(21), seedId(22), seedId(23)]
+const config = createConfig({
+  name: 'turin-data', token: { name: 'Datum', unit: 'DTM', decimals: 0 }, start: 0, epochLength: 3_600_000, rewardPerEpoch: 3_000, window: 1,
+  witnesses: witnesses.map((w) => w.publicKey), quorum: 2,
+  components: { gateway: { metrics: ['airtime', 'messages'], scorer: 'airtime-tiers', params: { tiers: [[1_000, 1], [60_000, 4]] } } },
+})
+const community = createCommunity(signedConfig(config, [signConfig(config, witnesses[0]!), signConfig(config, witnesses[1]!)]))
+const directory = createDirectory(community)
+const gateways = buyerIds.map((_, i) => seedId(31 + i))
+for (const [i, owner] of buyerIds.entries()) {
+  const request = requestRegistration(owner, gateways[i]!, community.id, 'gateway')
+  const sigs = witnesses.slice(0, 2).map((w) => (approveRegistration(request, w, config, community.id) as { signature: WitnessSignature }).signature)
+  directory.register(approvedRegistration(request, sigs))
+}
+const monitor = createMonitor({ directory, epoch: 0 })
+for (const g of gateways) monitor.submit(signReport({ component: g.publicKey, epoch: 0, seq: 0, metrics: [75_000, 12] }, g, community.id))
+const epoch = closeEpoch({ directory, karma: createKarmaLedger({ window: 1 }), metrics: monitor.close() })
+const certificate = certify(epoch.body, witnesses.slice(0, 2).map((w) => signCertificate(epoch.body, w, config)), config)
+const evidence = createEvidenceStore(community) // certificates are public: every node here holds them
+const types = createEconomyTypes({ community, evidence })
+for (const t of streamTypes()) types.define(t)
+
+// ## The nodes
+const makeNode = (identity: SeedIdentity): Node =>
+  createNode({ identity, store: createMemoryStore({ crypto }), transport: createWsTransport({ port: 0 }), types, head: 'local', gossip: { pullIntervalMs: 0 } })
+
+interface Operator { name: string; node: Node; streams: StreamService; sold: SoldStream[] }
+interface Buyer { name: string; id: SeedIdentity; node: Node; streams: StreamService; balance: number }
+
+const TURIN = { lat: 45_070_000, lon: 7_686_000 }
+const kinds = [
+  { operator: 'AirCo', kind: 'air-quality', price: 4, reading: (t: number, i: number) => ({ pm25: Math.round(12 + 8 * Math.sin(t / 7 + i)), no2: 20 + ((t + i) % 9) }) },
+  { operator: 'ParkCo', kind: 'parking', price: 3, reading: (t: number, i: number) => ({ free: Math.max(0, 40 - ((t * (i + 2)) % 37)) }) },
+  { operator: 'NoiseCo', kind: 'noise', price: 2, reading: (t: number, i: number) => ({ dbA: 55 + ((t * 3 + i * 5) % 17) }) },
+] as const
+
+const operators: Operator[] = []
+const relayMessages = tamperable(createMessageStore())
+const relayNode = makeNode(seedId(40))
+const relay = createStreamService({ host: relayNode, crypto, messages: relayMessages.store })
+const buyers: Buyer[] = buyerIds.map((id, i) => {
+  const node = makeNode(id)
+  return { name: ['MobilityApp', 'HealthLab', 'NoiseMap'][i]!, id, node, streams: createStreamService({ host: node, crypto }), balance: 0 }
+})
+let start = 0 // when key period 0 begins: set when the sensors are listed
+
+let closing = false
+try {
+  for (const [k, spec] of kinds.entries()) {
+    const node = makeNode(seedId(10 + k))
+    operators.push({ name: spec.operator, node, streams: createStreamService({ host: node, crypto, payments: transferPayments(node.store, node.publicKey) }), sold: [] })
+  }
+  const addresses = await Promise.all([...operators.map((o) => o.node), relayNode, ...buyers.map((b) => b.node)].map((n) => n.listen()))
+  for (const o of operators) await relayNode.connect(o.node.address!)
+  for (const b of buyers) {
+    for (const o of operators) await b.node.connect(o.node.address!)
+    await b.node.connect(relayNode.address!)
+  }
+  say(`${clockOf()} ${addresses.length} nodes on ws://127.0.0.1 (3 operators, 1 relay, 3 buyers); 1 key period = ${PERIOD_MS / 1000} s here ("5 min" in the city), a reading every 20 city-seconds`)
+
+  // ## Listings: 4 sensors per operator, in the operator's chain, spread by gossip
+  start = Date.now() + 200
+  for (const [k, spec] of kinds.entries()) {
+    const o = operators[k]!
+    for (let i = 0; i < 4; i++) {
+      const sensor = seedId(100 + k * 4 + i)
+      const at = { lat: TURIN.lat + (i - 1.5) * 4_000 + k * 700, lon: TURIN.lon + (k - 1) * 6_000 + i * 900 }
+      const fields: Listing = { device: `${spec.kind}-${i + 1}`, sensor: sensor.publicKey, ...at, kind: spec.kind, price: spec.price, period: PERIOD_MS, start, served: [o.node.address!] }
+      const listing = await o.node.agent.append(STREAM_LISTING, listingPayload(fields))
+      o.sold.push(o.streams.sell({ sensor, secret: crypto.randomBytes(32), listing }))
+    }
+  }
+  await until(() => buyers.every((b) => b.streams.index.size === 12), 5000)
+  say(`${clockOf()} 12 listings spread: every buyer's index holds ${buyers.map((b) => b.streams.index.size).join(' / ')}`)
+
+  // ## The sensors publish every tick
+  let tick = 0
+  const publishing = setInterval(() => {
+    tick++
+    for (const [k, spec] of kinds.entries()) {
+      for (const [i, s] of operators[k]!.sold.entries()) {
+        if (Date.now() < start) continue
+        void s.publish(new TextEncoder().encode(JSON.stringify({ t: tick, ...spec.reading(tick, i) })))
+      }
+    }
+  }, TICK_MS)
+
+  // ## Buyers: find by area, pay, subscribe, read
+  for (const b of buyers) {
+    const wallet = createWallet({ agent: b.node.agent, community, evidence })
+    await wallet.claim({ amount: epoch.amountOf(b.id.publicKey), certificate, proof: epoch.proofFor(b.id.publicKey)! })
+    b.balance = await wallet.balance()
+  }
+  const wants = [
+    { buyer: buyers[0]!, query: { near: { ...TURIN, meters: 4_000 }, kind: 'parking' }, periods: PERIODS + 1, area: 'within 4 km of Piazza Castello' },
+    { buyer: buyers[1]!, query: { box: { south: 45_060_000, west: 7_670_000, north: 45_080_000, east: 7_700_000 }, kind: 'air-quality', maxPrice: 5 }, periods: PERIODS + 1, area: 'in the centre box, ≤ 5 DTM a period' },
+    { buyer: buyers[2]!, query: { near: { ...TURIN, meters: 10_000 }, kind: 'noise' }, periods: 2, area: 'within 10 km (two periods only)' },
+  ]
+  const readers: Follower[] = []
+  for (const want of wants) {
+    const found = want.buyer.streams.search(want.query)
+    say(`${clockOf()} ${want.buyer.name} searches ${want.query.kind} ${want.area}: ${found.length} found, buys ${found.slice(0, 2).map((e) => e.listing.device).join(' and ')} for ${want.periods} period(s)`)
+    for (const entry of found.slice(0, 2)) readers.push(await buy(want.buyer, entry, want.periods))
+  }
+  // HealthLab reads its second stream through the relay (closer to it, say)
+  const viaRelay = readers[3]!
+  await relay.relay(viaRelay.entry.owner, viaRelay.entry.listing.sensor, 1)
+
+  for (const r of readers) await r.start(r === viaRelay ? [relayNode.publicKey, r.entry.owner] : [r.entry.owner])
+
+  // mid-way, the relay starts flipping a byte in what it serves
+  const tamperAt = start + PERIOD_MS * 1.5
+  await sleep(tamperAt - Date.now())
+  relayMessages.tamper(true)
+  // the last reading of period PERIODS − 1, then a moment for it to arrive
+  await sleep(start + PERIOD_MS * PERIODS - TICK_MS / 2 - Date.now())
+  clearInterval(publishing)
+  await sleep(300)
+
+  // ## Summary
+  say('')
+  say('buyer        stream          source        read  lost to        cut off')
+  for (const r of readers) {
+    say(`${r.buyer.name.padEnd(12)} ${r.entry.listing.device.padEnd(15)} ${r.sources().padEnd(12)} ${String(r.read).padStart(4)}  ${r.failures().padEnd(14)} ${r.cutOff ?? '-'}`)
+  }
+  const relayRead = relayMessages.blindRead(viaRelay.entry.listing.sensor)
+  say('')
+  say(`the relay held ${relayRead.held} messages of ${viaRelay.entry.listing.device} and could read ${relayRead.read} of them (no key)`)
+  const lapsed = readers.filter((r) => r.buyer === buyers[2])
+  const ok =
+    readers.filter((r) => r.buyer !== buyers[2]).every((r) => r.read >= PERIODS * (PERIOD_MS / TICK_MS) * 0.6 && r.cutOff === undefined) &&
+    lapsed.every((r) => r.cutOff === 'period 2' && r.read <= (2 * PERIOD_MS) / TICK_MS + 2) &&
+    viaRelay.caught !== undefined &&
+    relayRead.read === 0
+  say(ok ? 'market check: OK' : 'market check: FAILED')
+  if (!ok) process.exitCode = 1
+} finally {
+  closing = true
+  await Promise.all([...operators.map((o) => o.node.close()), relayNode.close(), ...buyers.map((b) => b.node.close())])
+}
+
+// ## A buyer's subscription to one stream
+
+interface Follower {
+  buyer: Buyer
+  entry: ListingEntry
+  read: number
+  caught?: string
+  cutOff?: string
+  start(sources: Uint8Array[]): Promise<void>
+  sources(): string
+  failures(): string
+}
+
+async function buy(buyer: Buyer, entry: ListingEntry, periods: number): Promise<Follower> {
+  const amount = entry.listing.price * periods
+  const tx = await buyer.node.transact(entry.owner, 'transfer', { amount, balance: buyer.balance - amount })
+  buyer.balance -= amount
+  const keys: BoxKeyPair = boxKeyPair() // one X25519 key per subscription
+  const purchase = await signPurchase(buyer.id, { sensor: entry.listing.sensor, payment: tx.proposal.seq, recipient: keys.publicKey })
+  const { grant, key } = await buyer.streams.subscribe(entry.owner, purchase, keys)
+  const reader: Reader = createReader({ sensor: entry.listing.sensor, from: { seq: grant.start, prev: grant.prev }, crypto })
+  reader.addKey(grant.period, key)
+  const lost = new Map<string, number>()
+  const used: string[] = []
+  let asked = grant.period
+  say(`${clockOf()}   ${buyer.name} paid ${amount} DTM (transfer, seq ${tx.proposal.seq}) → ${entry.listing.device}: key of period ${grant.period} sealed to its X25519 key, start at #${grant.start}`)
+  const f: Follower = {
+    buyer,
+    entry,
+    read: 0,
+    sources: () => used.join('→'),
+    failures: () => [...lost].map(([k, n]) => `${n} ${k}`).join(', ') || '-',
+    async start(sources) {
+      const name = (k: Uint8Array): string => (k === relayNode.publicKey ? 'relay' : 'owner')
+      used.push(name(sources[0]!))
+      const onMessage = (message: StreamMessage, from: Uint8Array): void => {
+        if (closing) return
+        // ask for the next period's key as soon as this one's first message is read
+        if (message.period >= asked && f.cutOff === undefined) {
+          const next = message.period + 1
+          asked = next
+          buyer.streams.requestKey(entry.owner, entry.listing.sensor, next, keys).then(
+            (g) => reader.addKey(g.grant.period, g.key),
+            (err: { reason?: string }) => {
+              if (err.reason === 'lapsed' && f.cutOff === undefined) {
+                f.cutOff = `period ${next}`
+                say(`${clockOf()}   ${buyer.name}: key of period ${next} of ${entry.listing.device} refused (${err.reason}): cut off when it begins`)
+              }
+            },
+          )
+        }
+        const r = reader.read(message)
+        if (r.ok) {
+          f.read++
+          if (f.read === 1) say(`${clockOf()}   ${buyer.name} reads ${entry.listing.device} #${r.seq}: ${new TextDecoder().decode(r.plaintext)}`)
+          return
+        }
+        lost.set(r.reason, (lost.get(r.reason) ?? 0) + 1)
+        if (r.reason === 'no-key' && lost.get('no-key') === 1) say(`${clockOf()}   ${buyer.name} cannot read ${entry.listing.device} #${r.seq} (period ${r.period}): no key — it stopped paying`)
+        if (r.reason === 'tampered') {
+          f.caught = toHex(from).slice(0, 8)
+          say(`${clockOf()}   ${buyer.name}: message #${r.seq} of ${entry.listing.device} from the ${name(from)} fails the sensor's signature: tampering caught, switching source`)
+          follow?.close()
+          sources.shift()
+          if (sources.length > 0) {
+            used.push(name(sources[0]!))
+            void buyer.streams.follow(sources[0]!, entry.listing.sensor, reader.position.seq, onMessage).then((x) => (follow = x))
+          }
+        }
+      }
+      let follow = await buyer.streams.follow(sources[0]!, entry.listing.sensor, reader.position.seq, onMessage)
+    },
+  }
+  return f
+}
+
+// ## Helpers
+
+/** The relay's message store, which can start lying: one byte of every box it serves flipped. */
+function tamperable(inner: MessageStore): { store: MessageStore; tamper(on: boolean): void; blindRead(sensor: Uint8Array): { held: number; read: number } } {
+  let on = false
+  return {
+    tamper: (x) => void (on = x),
+    store: {
+      put: (...a) => inner.put(...a),
+      head: (s) => inner.head(s),
+      range(sensor, from, max, maxBytes) {
+        const r = inner.range(sensor, from, max, maxBytes)
+        if (r === undefined || !on) return r
+        return { ...r, messages: r.messages.map((m) => ({ ...m, box: flipped(m.box) })) }
+      },
+    },
+    blindRead(sensor) {
+      // what the relay can do with what it holds: verify, never decrypt
+      const range = inner.range(sensor, 1, 64)
+      const blind = createReader({ sensor, from: { seq: 1, prev: new Uint8Array(32) }, crypto })
+      let read = 0
+      let held = 0
+      for (let from = 1, r = range; r !== undefined && r.messages.length > 0; from += r.messages.length, r = inner.range(sensor, from, 64)) {
+        for (const m of r.messages) {
+          held++
+          if (blind.read(m).ok) read++
+        }
+      }
+      return { held, read }
+    },
+  }
+}
+
+function flipped(box: Uint8Array): Uint8Array {
+  const out = box.slice()
+  out[0]! ^= 1
+  return out
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)))
+}
+
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end && !check()) await sleep(20)
+  return check()
+}
+
+function knob(name: string, fallback: number): number {
+  const v = process.env[name]
+  const n = v === undefined ? fallback : Number(v)
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`${name} expected a positive integer, got ${v}`)
+  return n
+}
+
