@@ -231,6 +231,35 @@ Index('bounded: one owner cannot fill the index', () => {
   assert.equal(results, ['added', 'added', 'added', 'full', 'full'])
 })
 
+Index('pages walk every listing once, skip the ones gone, and fit a byte budget', () => {
+  const owner = id(312)
+  const index = createListingIndex()
+  let prev: HalfBlock | undefined
+  const served = ['ws://' + 'x'.repeat(240) + '/', 'ws://' + 'y'.repeat(240) + '/', 'ws://' + 'z'.repeat(240) + '/']
+  for (let i = 0; i < 300; i++) {
+    const s = identityFromSeed(Uint8Array.from({ length: 32 }, (_, k) => (k === 0 ? i & 0xff : k === 1 ? i >> 8 : 7)))
+    prev = listingBlock(owner, i + 1, { sensor: s.publicKey, device: `p-${i}`, served: i % 2 === 0 ? served : ['ws://h/'] }, prev)
+    index.add(prev)
+  }
+  const gone = signBlock({ publicKey: owner.publicKey, seq: 301, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash: blockHash(prev!), type: STREAM_WITHDRAW, payload: { listing: 5 }, timestamp: 400 }, owner)
+  assert.is(index.add(gone), 'withdrawn')
+  const seen: string[] = []
+  let pages = 0
+  for (let after = 0; ; pages++) {
+    const page = index.page(after, 128, 20_000)
+    const bytes = page.entries.reduce((n, e) => n + encodeBlock(e.block).length, 0)
+    assert.ok(bytes <= 20_000, `page of ${bytes} bytes`)
+    seen.push(...page.entries.map((e) => e.listing.device))
+    if (page.next === 0) break
+    assert.ok(page.next > after)
+    after = page.next
+  }
+  assert.is(seen.length, 299)
+  assert.is(new Set(seen).size, 299)
+  assert.not.ok(seen.includes('p-4'), 'the withdrawn listing is not paged')
+  assert.ok(pages >= 10, `${pages} pages: large listings make short pages`)
+})
+
 Index.run()
 
 // ## The service: paid, unpaid, lapsed

@@ -14,7 +14,8 @@
  *   key        [sensor, period: uint, recipient: bstr(32)]                      80     4  grant
  *   grant      grant (grant.ts)                                                320     1
  *
- * `messages.from` is the seq of its first message; `prev` the hash before it when the server
+ * A `listings` page is cut to fit its limit (a few large listings make a short page; `next` says
+ * where to go on). `messages.from` is the seq of its first message; `prev` the hash before it when the server
  * knows it (a reader checks it against its own chain, never trusts it); `head` the next seq the
  * server expects. Refusal reasons: 'unknown-stream', 'not-paid', 'underpaid', 'payment-used',
  * 'lapsed', 'bad-purchase', 'not-buyer', 'too-many-follows', 'unavailable'.

@@ -14,9 +14,8 @@
  * stranger cannot fill a node's memory.
  * @module
  */
-import { auint, nobleCrypto, toHex, verifyBlock, blockHash, type CryptoProvider, type HalfBlock } from '@tally/core'
+import { auint, blockHash, encodeBlock, isUnilateral, nobleCrypto, toHex, verifyBlock, type CryptoProvider, type HalfBlock } from '@tally/core'
 import { STREAM_LISTING, STREAM_WITHDRAW, listingOf, readWithdraw, type Listing } from './listing.js'
-import { isUnilateral } from '@tally/core'
 
 /** A listing as the index holds it. */
 export interface ListingEntry {
@@ -61,8 +60,16 @@ export interface ListingIndex {
   bySensor(sensor: Uint8Array): ListingEntry[]
   /** Search. @throws TypeError / RangeError on a malformed query */
   search(query: ListingQuery): ListingEntry[]
-  /** Every listing, in the order they were added (for catalog replies). */
+  /** Every listing, in the order they were added. */
   entries(): IterableIterator<ListingEntry>
+  /**
+   * A page of listings in the order they were added, for catalog replies: O(max) a page.
+   * @param after the cursor a previous page returned (0 for the first)
+   * @param max listings at most
+   * @param maxBytes encoded blocks at most, in bytes (default: no limit; at least one listing)
+   * @returns the listings and the next cursor (0 when none are left)
+   */
+  page(after: number, max: number, maxBytes?: number): { entries: ListingEntry[]; next: number }
 }
 
 /** Options of createListingIndex. */
@@ -100,6 +107,12 @@ export function createListingIndex(options: ListingIndexOptions = {}): ListingIn
   const byOwnerSeq = new Map<string, ListingEntry>()
   const perOwner = new Map<string, number>()
   const withdrawn = new Set<string>()
+  // sensor hex → its live entries (by any owner)
+  const bySensorHex = new Map<string, Set<ListingEntry>>()
+  // insertion order with holes where entries left; compacted when holes outnumber entries
+  let order: (ListingEntry | undefined)[] = []
+  const slotOf = new Map<ListingEntry, number>()
+  let holes = 0
 
   const cellOf = (lat: number, lon: number): number => Math.floor((lat + 90_000_000) / cell) * lonCells + Math.floor((lon + 180_000_000) / cell)
   const remove = (e: ListingEntry, owner: string): void => {
@@ -111,6 +124,21 @@ export function createListingIndex(options: ListingIndexOptions = {}): ListingIn
     const set = grid.get(c)
     set?.delete(e)
     if (set?.size === 0) grid.delete(c)
+    const sensorHex = toHex(e.listing.sensor)
+    const same = bySensorHex.get(sensorHex)
+    same?.delete(e)
+    if (same?.size === 0) bySensorHex.delete(sensorHex)
+    const at = slotOf.get(e)
+    slotOf.delete(e)
+    if (at !== undefined) {
+      order[at] = undefined
+      holes++
+    }
+    if (holes > 1024 && holes > slotOf.size) {
+      order = order.filter((x) => x !== undefined)
+      order.forEach((x, i) => slotOf.set(x!, i))
+      holes = 0
+    }
   }
 
   const index: ListingIndex = {
@@ -151,14 +179,34 @@ export function createListingIndex(options: ListingIndexOptions = {}): ListingIn
       let set = grid.get(c)
       if (set === undefined) grid.set(c, (set = new Set()))
       set.add(entry)
+      const sensorHex = toHex(listing.sensor)
+      let same = bySensorHex.get(sensorHex)
+      if (same === undefined) bySensorHex.set(sensorHex, (same = new Set()))
+      same.add(entry)
+      slotOf.set(entry, order.length)
+      order.push(entry)
       return before === undefined ? 'added' : 'superseded'
     },
     get: (id) => byId.get(id),
     bySensor(sensor) {
-      const hex = toHex(sensor)
-      return [...bySlot.entries()].filter(([k]) => k.endsWith(hex)).map(([, e]) => e).sort((a, b) => b.block.timestamp - a.block.timestamp)
+      return [...(bySensorHex.get(toHex(sensor)) ?? [])].sort((a, b) => b.block.timestamp - a.block.timestamp)
     },
     entries: () => byId.values(),
+    page(after, max, maxBytes = Infinity) {
+      auint('after', after)
+      auint('max', max, 1)
+      const entries: ListingEntry[] = []
+      let bytes = 0
+      let i = after
+      for (; i < order.length && entries.length < max; i++) {
+        const e = order[i]
+        if (e === undefined) continue
+        bytes += encodeBlock(e.block).length + 4
+        if (bytes > maxBytes && entries.length > 0) break
+        entries.push(e)
+      }
+      return { entries, next: i < order.length ? i : 0 }
+    },
     search(query) {
       const limit = auint('limit', query?.limit ?? 100, 1, 10_000)
       if (query.kind !== undefined && typeof query.kind !== 'string') throw new TypeError('"kind" expected a string')
@@ -196,8 +244,10 @@ export function createListingIndex(options: ListingIndexOptions = {}): ListingIn
           }
         }
       }
-      if (near !== undefined) found.sort((x, y) => distanceMeters(near.lat, near.lon, x.listing.lat, x.listing.lon) - distanceMeters(near.lat, near.lon, y.listing.lat, y.listing.lon))
-      else found.sort((x, y) => x.listing.price - y.listing.price || (x.id < y.id ? -1 : 1))
+      if (near !== undefined) {
+        const d = new Map(found.map((e) => [e, distanceMeters(near.lat, near.lon, e.listing.lat, e.listing.lon)]))
+        found.sort((x, y) => d.get(x)! - d.get(y)!)
+      } else found.sort((x, y) => x.listing.price - y.listing.price || (x.id < y.id ? -1 : 1))
       return found.slice(0, limit)
     },
   }

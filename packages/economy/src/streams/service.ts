@@ -220,18 +220,8 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
         spread(take(blocks), ctx.peer)
       },
       catalog({ after, max }) {
-        const blocks: HalfBlock[] = []
-        let i = 0
-        let next = 0
-        for (const e of index.entries()) {
-          if (i++ < after) continue
-          if (blocks.length === max) {
-            next = i - 1
-            break
-          }
-          blocks.push(e.block)
-        }
-        return { kind: 'listings', message: { blocks, next } }
+        const page = index.page(after, max, STREAMS_LIMITS.maxMessagesBytes - 1024)
+        return { kind: 'listings', message: { blocks: page.entries.map((e) => e.block), next: page.next } }
       },
       fetch({ sensor, from, max }) {
         return { kind: 'messages', message: { sensor, ...rangeOf(sensor, from, max) } }
@@ -299,17 +289,27 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
     },
     onPeer(ctx) {
       if (options.syncOnConnect === false || maxCatalogPages === 0) return
+      const sleep = (ms: number): Promise<void> => new Promise((resolve) => ctx.clock.setTimeout(resolve, ms))
       void (async () => {
         let after = 0
-        for (let page = 0; page < maxCatalogPages; page++) {
-          const reply = await ctx.request('catalog', { after, max: STREAMS_LIMITS.maxCatalog })
+        for (let page = 0, retries = 0; page < maxCatalogPages; page++) {
+          let reply
+          try {
+            reply = await ctx.request('catalog', { after, max: STREAMS_LIMITS.maxCatalog })
+          } catch (err) {
+            // a dialler's first request can reach the other side before its session takes
+            // requests ('not-found', 'no handler'): try again a little later, a few times
+            if ((err as RefusedError).reason !== 'not-found' || ++retries > 3) throw err
+            await sleep(100 * retries)
+            page--
+            continue
+          }
           if (reply.kind !== 'listings') return
-          const fresh = take(reply.message.blocks)
-          spread(fresh, ctx.peer)
+          spread(take(reply.message.blocks), ctx.peer)
           if (reply.message.next <= after) return
           after = reply.message.next
         }
-      })().catch(() => {})
+      })().catch(() => {}) // a peer that does not host the protocol, or left: its listings come by announcements
     },
     onPeerGone(peer) {
       const hex = toHex(peer)
