@@ -364,6 +364,16 @@ Service('a subscription runs for the periods paid; renewed it gets the next key,
   assert.ok(r2.read(published.bytes).ok)
   assert.is(await reasonOf(m.buyerSvc.requestKey(bob.publicKey, sensorId.publicKey, 3, keys)), 'lapsed')
   assert.equal(m.stream.subscriptions().map((s) => [s.first, s.end]), [[0, 3]])
+  // lapsed again, renewed in period 5: periods 3 and 4 stay unpaid, 5 and 6 are bought
+  await m.harness.clock.advance(180_000)
+  const late = await m.pay(m.buyer, 20)
+  const back = await m.buyerSvc.subscribe(bob.publicKey, await signPurchase(alice, { sensor: sensorId.publicKey, payment: late.seq, recipient: keys.publicKey }), keys)
+  assert.is(back.grant.period, 5)
+  assert.is(await reasonOf(m.buyerSvc.requestKey(bob.publicKey, sensorId.publicKey, 4, keys)), 'not-paid')
+  assert.is(await reasonOf(m.buyerSvc.requestKey(bob.publicKey, sensorId.publicKey, 3, keys)), 'not-paid')
+  assert.is((await m.buyerSvc.requestKey(bob.publicKey, sensorId.publicKey, 6, keys)).grant.period, 6)
+  assert.is((await m.buyerSvc.requestKey(bob.publicKey, sensorId.publicKey, 2, keys)).grant.period, 2, 'a period paid stays readable')
+  assert.equal(m.stream.subscriptions()[0]!.ranges, [[0, 3], [5, 7]])
 })
 
 Service('an announced listing spreads and is searchable; the catalog serves it', async () => {

@@ -94,6 +94,8 @@ export interface Subscription {
   readonly first: number
   /** The period after the last one bought. */
   readonly end: number
+  /** The periods bought, as [start, end) ranges in order (a renewal after a lapse leaves a gap). */
+  readonly ranges: readonly (readonly [number, number])[]
 }
 
 /** A sensor's stream on its seller's node. */
@@ -259,15 +261,19 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
         if (payment === undefined) throw new RefusedError('no payment from the buyer at that seq', { reason: 'not-paid' })
         const periods = Math.floor(payment.amount / s.stream.listing.price)
         if (periods < 1) throw new RefusedError(`the payment is below one period's price (${s.stream.listing.price})`, { reason: 'underpaid' })
-        if (s.used.has(paymentKey)) throw new RefusedError('this payment bought a subscription already', { reason: 'payment-used' })
-        s.used.add(paymentKey)
         const recipient = toHex(purchase.recipient)
         const before = s.subs.get(recipient)
         if (before !== undefined && !equalBytes(before.buyer, purchase.buyer)) throw new RefusedError('that key belongs to another buyer', { reason: 'not-buyer' })
+        if (s.used.has(paymentKey)) throw new RefusedError('this payment bought a subscription already', { reason: 'payment-used' })
+        s.used.add(paymentKey)
+        // the periods bought follow on from the ones before, or start when the payment was countersigned
         const paidAt = periodAt(s.stream.listing, payment.time)
-        const first = before === undefined ? paidAt : before.first
         const from = before === undefined ? paidAt : Math.max(before.end, paidAt)
-        const sub: Subscription = Object.freeze({ buyer: purchase.buyer, recipient: purchase.recipient, first: before === undefined ? first : Math.min(first, from), end: from + periods })
+        const ranges = before === undefined ? [] : [...before.ranges]
+        const last = ranges.at(-1)
+        if (last !== undefined && last[1] === from) ranges[ranges.length - 1] = [last[0], from + periods]
+        else ranges.push([from, from + periods])
+        const sub: Subscription = Object.freeze({ buyer: purchase.buyer, recipient: purchase.recipient, first: ranges[0]![0], end: from + periods, ranges: Object.freeze(ranges) })
         s.subs.set(recipient, sub)
         const now = periodAt(s.stream.listing, ctx.clock.now())
         const period = Math.min(Math.max(now, from), sub.end - 1)
@@ -281,7 +287,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
         if (sub === undefined) throw new RefusedError('no subscription for that key', { reason: 'not-paid' })
         if (!equalBytes(sub.buyer, ctx.peer)) throw new RefusedError('a key goes to its buyer', { reason: 'not-buyer' })
         if (period >= sub.end) throw new RefusedError(`the subscription ended with period ${sub.end - 1}`, { reason: 'lapsed' })
-        if (period < sub.first) throw new RefusedError(`the subscription starts at period ${sub.first}`, { reason: 'not-paid' })
+        if (!sub.ranges.some(([a, b]) => period >= a && period < b)) throw new RefusedError(`period ${period} was not paid for`, { reason: 'not-paid' })
         const now = periodAt(s.stream.listing, ctx.clock.now())
         if (period > now + 1) throw new RefusedError('keys are granted for this period and the next', { reason: 'too-early' })
         return { kind: 'grant', message: await grantFor(s, sub, period) }
