@@ -170,6 +170,32 @@ Messages('an encoded message round-trips; malformed input is refused', async () 
   }
 })
 
+Messages('a sensor that persists its head resumes after a crash without forking; a failed persist signs nothing', async () => {
+  let durable: { seq: number; prev: Uint8Array; period: number } | undefined
+  const persist = async (head: { seq: number; prev: Uint8Array; period: number }) => {
+    await new Promise((r) => setTimeout(r, 1))
+    durable = head
+  }
+  const first = createPublisher({ sensor: sensorId, secret, persist })
+  const out: Published[] = []
+  for (let i = 0; i < 3; i++) out.push(await first.publish(new Uint8Array([i]), 0))
+  // the process dies; a new one resumes from what was made durable
+  const second = createPublisher({ sensor: sensorId, secret, persist, resume: durable! })
+  for (let i = 3; i < 5; i++) out.push(await second.publish(new Uint8Array([i]), 1))
+  const reader = createReader({ sensor: sensorId.publicKey, from: { seq: 1, prev: new Uint8Array(32) } })
+  reader.addKey(0, periodKey(secret, sensorId.publicKey, 0))
+  reader.addKey(1, periodKey(secret, sensorId.publicKey, 1))
+  assert.equal(out.map((p) => reader.read(p.bytes).ok), [true, true, true, true, true], 'one chain across the restart')
+  // a persist that fails: no message, and the position is given back
+  let fail = true
+  const flaky = createPublisher({ sensor: sensorId, secret, persist: () => { if (fail) throw new Error('disk full') } })
+  assert.throws(() => flaky.publish(new Uint8Array(1), 0), /disk full/)
+  assert.is(flaky.head.seq, 1)
+  fail = false
+  const ok = (await flaky.publish(new Uint8Array(1), 0)) as Published
+  assert.is(ok.message.seq, 1)
+})
+
 Messages.run()
 
 // ## The index

@@ -210,6 +210,14 @@ export interface PublisherOptions<K extends SigningKey> {
   readonly resume?: StreamPosition & { readonly period?: number }
   /** Provider for the chain's hashes (default nobleCrypto; a native one is faster). */
   readonly crypto?: CryptoProvider
+  /**
+   * Make the new head durable (fsync it, a LevelDB put with sync): called for each message after
+   * its position is taken and before it is signed, so a message never leaves a sensor whose head
+   * could go back after a crash (a restarted sensor resumes from the last head persisted and never
+   * signs a seq twice: that would be a 'stream-fork'). A throw or a rejection stops the message:
+   * nothing is signed, and the position is given back when no later message took one meanwhile.
+   */
+  readonly persist?: (head: StreamPosition & { readonly period: number }) => void | Promise<void>
 }
 
 /**
@@ -253,13 +261,30 @@ export function createPublisher<K extends SigningKey>(options: PublisherOptions<
       const box = xchacha20poly1305(keyOf(period), nonce(at), h).encrypt(plaintext)
       const hash = crypto.sha256(concatBytes(streamTag('message'), h, box))
       // the position moves before the signature: an asynchronous key cannot sign twice at one seq
+      const beforePeriod = lastPeriod
       seq = at + 1
       prev = hash
       lastPeriod = period
-      return signThen(options.sensor, concatBytes(streamTag('message'), hash), (signature): Published => {
-        const message: StreamMessage = Object.freeze({ seq: at, period, box, signature })
-        return { message, bytes: encodeMessage(message), hash, prev: before }
-      }) as SignResult<K, Published>
+      const giveBack = (): void => {
+        if (seq !== at + 1) return
+        seq = at
+        prev = before
+        lastPeriod = beforePeriod
+      }
+      const sign = (): Published | Promise<Published> =>
+        signThen(options.sensor, concatBytes(streamTag('message'), hash), (signature): Published => {
+          const message: StreamMessage = Object.freeze({ seq: at, period, box, signature })
+          return { message, bytes: encodeMessage(message), hash, prev: before }
+        }) as Published | Promise<Published>
+      if (options.persist === undefined) return sign()
+      let persisted: void | Promise<void>
+      try {
+        persisted = options.persist({ seq: at + 1, prev: hash, period })
+      } catch (err) {
+        giveBack()
+        throw err
+      }
+      return persisted instanceof Promise ? persisted.then(sign, (err: unknown) => { giveBack(); throw err }) : sign()
     },
   }
 }

@@ -82,8 +82,10 @@ export interface SellOptions<K extends SigningKey> {
   readonly secret: Uint8Array
   /** The owner's listing block for it (in this node's chain). */
   readonly listing: HalfBlock
-  /** Where to resume publishing. */
+  /** Where to resume publishing (the last head `persist` was given). */
   readonly resume?: StreamPosition & { readonly period?: number }
+  /** Make each new head durable before its message leaves (see PublisherOptions.persist). */
+  readonly persist?: (head: StreamPosition & { readonly period: number }) => void | Promise<void>
 }
 
 /** A subscription as the seller keeps it. */
@@ -410,7 +412,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       const listing = listingOf(o.listing)
       if (listing === undefined) throw new RangeError('"listing" expected a stream-listing block')
       if (!equalBytes(listing.sensor, o.sensor.publicKey)) throw new RangeError('"listing" names another sensor')
-      const publisher = createPublisher({ sensor: o.sensor, secret: o.secret, ...(o.resume === undefined ? {} : { resume: o.resume }) })
+      const publisher = createPublisher({ sensor: o.sensor, secret: o.secret, crypto, ...(o.resume === undefined ? {} : { resume: o.resume }), ...(o.persist === undefined ? {} : { persist: o.persist }) })
       const sensorKey = Uint8Array.from(o.sensor.publicKey)
       const s: Sold = {
         subs: new Map(),
