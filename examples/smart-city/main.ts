@@ -141,12 +141,17 @@ try {
 
   // ## The sensors publish every tick
   let tick = 0
+  const periodsOf = new Map<string, number[]>() // sensor → the period of each message published, by seq
   const publishing = setInterval(() => {
     tick++
     for (const [k, spec] of kinds.entries()) {
       for (const [i, s] of operators[k]!.sold.entries()) {
         if (Date.now() < start) continue
-        void s.publish(new TextEncoder().encode(JSON.stringify({ t: tick, ...spec.reading(tick, i) })))
+        void s.publish(new TextEncoder().encode(JSON.stringify({ t: tick, ...spec.reading(tick, i) }))).then((p) => {
+          const list = periodsOf.get(toHex(s.sensor)) ?? []
+          list[p.message.seq] = p.message.period
+          periodsOf.set(toHex(s.sensor), list)
+        })
       }
     }
   }, TICK_MS)
@@ -172,7 +177,7 @@ try {
   const viaRelay = readers[3]!
   await relay.relay(viaRelay.entry.owner, viaRelay.entry.listing.sensor, 1)
 
-  for (const r of readers) await r.start(r === viaRelay ? [relayNode.publicKey, r.entry.owner] : [r.entry.owner])
+  for (const r of readers) await r.follow(r === viaRelay ? [relayNode.publicKey, r.entry.owner] : [r.entry.owner])
 
   // mid-way, the relay starts flipping a byte in what it serves
   const tamperAt = start + PERIOD_MS * 1.5
@@ -181,7 +186,10 @@ try {
   // the last reading of period PERIODS − 1, then a moment for it to arrive
   await sleep(start + PERIOD_MS * PERIODS - TICK_MS / 2 - Date.now())
   clearInterval(publishing)
-  await sleep(300)
+  await sleep(50)
+  // every reader has seen the last message of its stream (or waited 5 s)
+  const headOf = (r: Follower): number => operators.flatMap((o) => o.sold).find((x) => x.sensor === r.entry.listing.sensor || toHex(x.sensor) === toHex(r.entry.listing.sensor))!.publisher.head.seq
+  await until(() => readers.every((r) => r.next() >= headOf(r)), 5000)
 
   // ## Summary
   say('')
@@ -192,12 +200,24 @@ try {
   const relayRead = relayMessages.blindRead(viaRelay.entry.listing.sensor)
   say('')
   say(`the relay held ${relayRead.held} messages of ${viaRelay.entry.listing.device} and could read ${relayRead.read} of them (no key)`)
+  // what each buyer should have read: every message from where its grant started, in the periods
+  // its operator's subscription book says it paid for — no more, no less
+  const expected = (r: Follower): number => {
+    const sold = operators.flatMap((o) => o.sold).find((x) => toHex(x.sensor) === toHex(r.entry.listing.sensor))!
+    const sub = sold.subscriptions().find((x) => toHex(x.recipient) === toHex(r.recipient))!
+    const periods = periodsOf.get(toHex(sold.sensor)) ?? []
+    let n = 0
+    for (let seq = r.start; seq < periods.length; seq++) if (sub.ranges.some(([a, b]) => periods[seq]! >= a && periods[seq]! < b)) n++
+    return n
+  }
   const lapsed = readers.filter((r) => r.buyer === buyers[2])
   const ok =
-    readers.filter((r) => r.buyer !== buyers[2]).every((r) => r.read >= PERIODS * (PERIOD_MS / TICK_MS) * 0.6 && r.cutOff === undefined) &&
-    lapsed.every((r) => r.cutOff === 'period 2' && r.read <= (2 * PERIOD_MS) / TICK_MS + 2) &&
+    readers.every((r) => r.read === expected(r)) &&
+    readers.filter((r) => r.buyer !== buyers[2]).every((r) => r.cutOff === undefined) &&
+    lapsed.every((r) => r.cutOff !== undefined) &&
     viaRelay.caught !== undefined &&
     relayRead.read === 0
+  if (!ok) say(`expected reads: ${readers.map(expected).join(' ')}`)
   say(ok ? 'market check: OK' : 'market check: FAILED')
   if (!ok) process.exitCode = 1
 } finally {
@@ -210,10 +230,14 @@ try {
 interface Follower {
   buyer: Buyer
   entry: ListingEntry
+  recipient: Uint8Array
+  /** Where its grant said to start. */
+  start: number
   read: number
+  next(): number
   caught?: string
   cutOff?: string
-  start(sources: Uint8Array[]): Promise<void>
+  follow(sources: Uint8Array[]): Promise<void>
   sources(): string
   failures(): string
 }
@@ -234,10 +258,13 @@ async function buy(buyer: Buyer, entry: ListingEntry, periods: number): Promise<
   const f: Follower = {
     buyer,
     entry,
+    recipient: keys.publicKey,
+    start: grant.start,
     read: 0,
+    next: () => reader.position.seq,
     sources: () => used.join('→'),
     failures: () => [...lost].map(([k, n]) => `${n} ${k}`).join(', ') || '-',
-    async start(sources) {
+    async follow(sources) {
       const name = (k: Uint8Array): string => (k === relayNode.publicKey ? 'relay' : 'owner')
       used.push(name(sources[0]!))
       const onMessage = (message: StreamMessage, from: Uint8Array): void => {
