@@ -35,7 +35,10 @@ import {
   streamTypes,
   type StreamsMessages,
 } from '@tally/economy/streams'
+import { defaultCrypto } from '@tally/node'
 import { fuzz, fuzzSeed, type FuzzReport } from './fuzz/harness.ts'
+
+const crypto = defaultCrypto()
 
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 const honest = identityFromSeed(seed(0x31))
@@ -120,7 +123,7 @@ async function targets() {
       corpus: c.messages,
       run(input: Uint8Array, report: FuzzReport) {
         // a reader at seq 1 with every period's key: only the genuine first message reads
-        const reader = createReader({ sensor: sensor.publicKey, from: { seq: 1, prev: new Uint8Array(32) } })
+        const reader = createReader({ sensor: sensor.publicKey, from: { seq: 1, prev: new Uint8Array(32) }, crypto })
         for (let p = 0; p < 3; p++) reader.addKey(p, periodKey(secret, sensor.publicKey, p))
         const r = reader.read(input)
         if (r.ok) {
@@ -171,11 +174,11 @@ async function targets() {
           if (!isDecodeError(err)) throw err
           return
         }
-        const index = createListingIndex()
+        const index = createListingIndex({ crypto })
         const r = index.add(block)
         if (r === 'added' || r === 'withdrawn') {
           report.accepted++
-          if (!verifyBlock(block)) report.invalidAccepted.push({ target: 'streams.listing-index', what: `took a block whose signature fails (${r})`, input: hex(input) })
+          if (!verifyBlock(block, crypto)) report.invalidAccepted.push({ target: 'streams.listing-index', what: `took a block whose signature fails (${r})`, input: hex(input) })
         }
       },
     },
@@ -190,7 +193,7 @@ async function targets() {
           if (!isDecodeError(err)) throw err
           return
         }
-        if (verifyFraudProof(proof, { verifiers }).ok) {
+        if (verifyFraudProof(proof, { crypto, verifiers }).ok) {
           report.accepted++
           if (!equalBytes(proof.publicKey, cheater.publicKey)) report.invalidAccepted.push({ target: 'streams.proof', what: 'a verifying proof against an honest key', input: hex(input) })
         }
