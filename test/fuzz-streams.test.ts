@@ -35,6 +35,7 @@ import {
   streamTypes,
   type StreamsMessages,
 } from '@tally/economy/streams'
+import { encodeVoucher, signVoucher } from '@tally/economy'
 import { defaultCrypto } from '@tally/node'
 import { fuzz, fuzzSeed, type FuzzReport } from './fuzz/harness.ts'
 
@@ -82,6 +83,8 @@ async function corpus() {
   body('unfollow', sensor.publicKey)
   body('messages', { sensor: sensor.publicKey, from: 1, prev: new Uint8Array(32), messages: published.slice(0, 3).map((p) => p.message), head: 7 })
   body('subscribe', purchase)
+  const lock = signBlock({ publicKey: honest.publicKey, seq: 3, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash: blockHashOf(withdraw), type: 'lock', payload: { amount: 50, to: cheater.publicKey, terms: null, expiry: 9, balance: 0 }, timestamp: 4 }, honest)
+  body('receipt', { purchase, lock, voucher: encodeVoucher(signVoucher(honest, { lock: blockHashOf(lock), amount: 20, counter: 1 })), history: [honestListing, withdraw] })
   body('key', { sensor: sensor.publicKey, period: 2, recipient: buyer.publicKey })
   body('grant', grant)
   return {

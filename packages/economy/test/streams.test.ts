@@ -8,7 +8,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { RefusedError, createAgent, createMemoryStore, encodeBlock, identityFromSeed, signBlock, GENESIS_HASH, UNILATERAL_KEY, blockHash, type HalfBlock, type SeedIdentity } from '@tally/core'
-import { createEconomyTypes, createEvidenceStore, createWallet, type Claim } from '@tally/economy'
+import { createEconomyTypes, createEvidenceStore, createWallet, encodeVoucher, type Claim } from '@tally/economy'
 import {
   STREAM_LISTING,
   STREAM_WITHDRAW,
@@ -302,7 +302,7 @@ async function market() {
   const types = createEconomyTypes({ community: w.community, evidence })
   for (const t of streamTypes()) types.define(t)
   const clock = () => harness.clock.now()
-  const wallet = (who: SeedIdentity) => createWallet({ agent: createAgent({ head: 'local', identity: who, store: createMemoryStore(), types, clock }), community: w.community, evidence })
+  const wallet = (who: SeedIdentity) => createWallet({ agent: createAgent({ head: 'local', identity: who, store: createMemoryStore(), types, clock }), community: w.community, evidence, key: who })
   const owner = wallet(bob)
   const buyer = wallet(alice)
   const stranger = wallet(carol)
@@ -311,7 +311,11 @@ async function market() {
   // the owner lists the sensor in its own chain (period 60 s from the harness start)
   const listing = await owner.agent.append(STREAM_LISTING, listingPayload(listingFields({ start: 1_000_000, price: 10, period: 60_000 })))
   const ownerParty = harness.party(bob, owner.agent)
-  const seller = createStreamService({ host: ownerParty, payments: transferPayments(owner.agent.store, bob.publicKey) })
+  const seller = createStreamService({
+    host: ownerParty,
+    payments: transferPayments(owner.agent.store, bob.publicKey),
+    channels: { accept: (lock, voucher, history) => owner.acceptVoucher(lock, voucher, history) },
+  })
   const stream = seller.sell({ sensor: sensorId, secret, listing })
   const buyerSvc = createStreamService({ host: harness.party(alice, buyer.agent) })
   const strangerSvc = createStreamService({ host: harness.party(carol, stranger.agent) })
@@ -421,6 +425,31 @@ Service('an announced listing spreads and is searchable; the catalog serves it',
   await m.harness.settle()
   assert.equal(m.strangerSvc.search({ kind: 'noise' }).map((e) => e.listing.device), ['noise-1'])
   assert.ok(encodeBlock(second).length < 400)
+})
+
+Service('a payment channel: a lock for the owner, and each higher voucher buys the next periods', async () => {
+  const m = await market()
+  const lock = await m.buyer.lock({ to: bob.publicKey, amount: 50, expiry: 1_000 })
+  const keys = boxKeyPair()
+  const purchase = await signPurchase(alice, { sensor: sensorId.publicKey, payment: lock.seq, recipient: keys.publicKey })
+  const receipt = async (amount: number) => ({ purchase, lock, voucher: encodeVoucher(await m.buyer.voucher(lock, amount)), history: [m.aliceClaim] })
+  const first = await m.buyerSvc.subscribeByReceipt(bob.publicKey, await receipt(10), keys)
+  assert.is(first.grant.period, 0)
+  const reasonOf = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e) => e)) as RefusedError | undefined)?.reason
+  assert.is(await reasonOf(m.buyerSvc.requestKey(bob.publicKey, sensorId.publicKey, 1, keys)), 'lapsed')
+  // the same voucher again buys nothing; a higher one buys one more period
+  assert.is(await reasonOf(m.buyerSvc.subscribeByReceipt(bob.publicKey, await receipt(10), keys)), 'payment-used')
+  await m.buyerSvc.subscribeByReceipt(bob.publicKey, await receipt(20), keys)
+  assert.is((await m.buyerSvc.requestKey(bob.publicKey, sensorId.publicKey, 1, keys)).grant.period, 1)
+  assert.equal(m.stream.subscriptions()[0]!.ranges, [[0, 2]])
+  // a voucher the lock's owner did not sign, another's lock, a lock that is not the purchase's: refused
+  const forged = encodeVoucher({ ...(await m.buyer.voucher(lock, 30)), amount: 40 })
+  assert.is(await reasonOf(m.buyerSvc.subscribeByReceipt(bob.publicKey, { purchase, lock, voucher: forged, history: [] }, keys)), 'bad-receipt')
+  const wrongSeq = await signPurchase(alice, { sensor: sensorId.publicKey, payment: lock.seq - 1, recipient: keys.publicKey })
+  assert.is(await reasonOf(m.buyerSvc.subscribeByReceipt(bob.publicKey, { purchase: wrongSeq, lock, voucher: encodeVoucher(await m.buyer.voucher(lock, 40)), history: [] }, keys)), 'bad-receipt')
+  const carolsKeys = boxKeyPair()
+  const stolen = await signPurchase(carol, { sensor: sensorId.publicKey, payment: lock.seq, recipient: carolsKeys.publicKey })
+  assert.is(await reasonOf(m.strangerSvc.subscribeByReceipt(bob.publicKey, { purchase: stolen, lock, voucher: encodeVoucher(await m.buyer.voucher(lock, 50)), history: [] }, carolsKeys)), 'bad-receipt')
 })
 
 Service.run()

@@ -11,14 +11,19 @@
  *   messages   [sensor, from: uint ≥ 1, prev: bstr(32) | null, [message] (0–64), head: uint]
  *                                                                          120,000     1  —   (a reply, or pushed to followers)
  *   subscribe  purchase (purchase.ts)                                          200     8  grant
+ *   receipt    [purchase, lock: block bytes, voucher: bytes (≤ 119), history: [block bytes] (0–8)]
+ *                                                                           12,000    16  grant
  *   key        [sensor, period: uint, recipient: bstr(32)]                      80     4  grant
  *   grant      grant (grant.ts)                                                320     1
  *
  * A `listings` page is cut to fit its limit (a few large listings make a short page; `next` says
  * where to go on). `messages.from` is the seq of its first message; `prev` the hash before it when the server
  * knows it (a reader checks it against its own chain, never trusts it); `head` the next seq the
- * server expects. Refusal reasons: 'unknown-stream', 'not-paid', 'underpaid', 'payment-used',
- * 'lapsed', 'bad-purchase', 'not-buyer', 'too-many-follows', 'unavailable'.
+ * server expects. A `receipt` pays through a payment channel: `purchase.payment` is the seq of the
+ * buyer's lock for the owner, the voucher its latest cumulative receipt, the history what the
+ * owner needs to replay the lock's balance the first time. Refusal reasons: 'unknown-stream',
+ * 'not-paid', 'underpaid', 'payment-used', 'lapsed', 'bad-purchase', 'bad-receipt', 'not-buyer',
+ * 'no-channels', 'too-many-follows', 'unavailable'.
  * @module
  */
 import { DecodeError, decodeBlock, encodeBlock, type CborValue, type HalfBlock, type MessageKind } from '@tally/core'
@@ -50,6 +55,7 @@ export type StreamsMessages = {
   unfollow: Uint8Array
   messages: { readonly sensor: Uint8Array; readonly from: number; readonly prev: Uint8Array | null; readonly messages: readonly StreamMessage[]; readonly head: number }
   subscribe: Purchase
+  receipt: { readonly purchase: Purchase; readonly lock: HalfBlock; readonly voucher: Uint8Array; readonly history: readonly HalfBlock[] }
   key: { readonly sensor: Uint8Array; readonly period: number; readonly recipient: Uint8Array }
   grant: KeyGrant
 }
@@ -129,6 +135,17 @@ export const STREAMS_CODECS: { readonly [K in keyof StreamsMessages]: MessageKin
     },
   },
   subscribe: { maxBytes: 200, cost: 8, encode: purchaseValue, decode: purchaseFromValue },
+  receipt: {
+    maxBytes: 12_000,
+    cost: 16,
+    encode: (m: StreamsMessages['receipt']) => [purchaseValue(m.purchase), encodeBlock(m.lock), m.voucher, m.history.map(encodeBlock)],
+    decode: (v: CborValue) => {
+      const [purchase, lock, voucher, history] = tuple(v, 4)
+      if (!(voucher instanceof Uint8Array) || voucher.length > 119) throw new DecodeError('receipt.voucher must be at most 119 bytes')
+      const [block] = blocksFrom([lock!], 1, 1)
+      return { purchase: purchaseFromValue(purchase!), lock: block!, voucher, history: blocksFrom(history!, 0, 8) }
+    },
+  },
   key: {
     maxBytes: 80,
     cost: 4,

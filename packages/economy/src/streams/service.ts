@@ -51,6 +51,12 @@ export interface StreamServiceOptions {
   readonly host: ProtocolHost
   /** Where payments are found (a seller needs it): transferPayments(node.store, node.publicKey). */
   readonly payments?: PaymentSource
+  /**
+   * Payment channels (a seller that takes channel receipts): check a buyer's lock for the owner and
+   * its voucher, keep the voucher, and give its cumulative amount — the owner's wallet does it:
+   * `{ accept: (lock, voucher, history) => wallet.acceptVoucher(lock, voucher, history) }`.
+   */
+  readonly channels?: { accept(lock: HalfBlock, voucher: Uint8Array, history: readonly HalfBlock[]): Promise<{ readonly amount: number; readonly lock: Uint8Array }> }
   /** Provider for signatures (default nobleCrypto). */
   readonly crypto?: CryptoProvider
   /** The listing index's options, or an index of your own. */
@@ -139,6 +145,12 @@ export interface StreamService {
    * @throws RefusedError ('not-paid', 'underpaid', 'payment-used', ...; 'bad-grant' when the answer does not open)
    */
   subscribe(seller: Uint8Array, purchase: Purchase, keys: BoxKeyPair): Promise<{ grant: KeyGrant; key: Uint8Array }>
+  /**
+   * Buy (or renew) through a payment channel: the purchase names the lock's seq; the voucher is the
+   * latest cumulative receipt; `history` the buyer's chain the owner needs the first time.
+   * @throws RefusedError as subscribe, and 'bad-receipt' when the owner refuses the lock or voucher
+   */
+  subscribeByReceipt(seller: Uint8Array, receipt: StreamsMessages['receipt'], keys: BoxKeyPair): Promise<{ grant: KeyGrant; key: Uint8Array }>
   /** Ask for another period's key of a subscription. @throws RefusedError ('lapsed', 'not-paid', 'bad-grant', ...) */
   requestKey(seller: Uint8Array, sensor: Uint8Array, period: number, keys: BoxKeyPair): Promise<{ grant: KeyGrant; key: Uint8Array }>
   /** Fetch messages from a position. */
@@ -173,7 +185,8 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   const maxCatalogPages = auint('limits.maxCatalogPages', options.limits?.maxCatalogPages ?? 64, 0)
   const maxAhead = auint('limits.maxAhead', options.limits?.maxAhead ?? 256, 1)
 
-  interface Sold { stream: SoldStream; sign: (body: Parameters<typeof signGrant>[1]) => Promise<KeyGrant>; subs: Map<string, Subscription>; used: Set<string> }
+  // credited: payment key → the amount of it already turned into periods
+  interface Sold { stream: SoldStream; sign: (body: Parameters<typeof signGrant>[1]) => Promise<KeyGrant>; subs: Map<string, Subscription>; credited: Map<string, number> }
   const sold = new Map<string, Sold>()
   // server side: sensor hex → peer hex → context
   const followers = new Map<string, Map<string, Ctx>>()
@@ -216,6 +229,43 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
   const grantFor = async (s: Sold, sub: Subscription, period: number): Promise<KeyGrant> =>
     s.sign({ period, recipient: sub.recipient, from: s.stream.publisher.head, key: s.stream.publisher.periodKey(period) })
 
+  const checkPurchase = (purchase: Purchase, ctx: Ctx): Sold => {
+    const s = sold.get(toHex(purchase.sensor))
+    if (s === undefined) throw new RefusedError('this node sells no such stream', { reason: 'unknown-stream' })
+    if (!equalBytes(purchase.buyer, ctx.peer)) throw new RefusedError('a purchase comes from its buyer', { reason: 'not-buyer' })
+    if (!verifyPurchase(purchase, crypto)) throw new RefusedError('the purchase is not signed by its buyer', { reason: 'bad-purchase' })
+    const before = s.subs.get(toHex(purchase.recipient))
+    if (before !== undefined && !equalBytes(before.buyer, purchase.buyer)) throw new RefusedError('that key belongs to another buyer', { reason: 'not-buyer' })
+    return s
+  }
+  /** Turn what a payment has not yet bought into periods for the purchase's key, and grant the current one. */
+  const credit = async (s: Sold, purchase: Purchase, paymentKey: string, amount: number, time: number, now: number): Promise<KeyGrant> => {
+    const price = s.stream.listing.price
+    const done = s.credited.get(paymentKey) ?? 0
+    const periods = Math.floor((amount - done) / price)
+    if (periods < 1) {
+      throw done > 0
+        ? new RefusedError('this payment bought its periods already', { reason: 'payment-used' })
+        : new RefusedError(`the payment is below one period's price (${price})`, { reason: 'underpaid' })
+    }
+    s.credited.set(paymentKey, done + periods * price)
+    // the periods bought follow on from the ones before, or start when the payment was made
+    const recipient = toHex(purchase.recipient)
+    const before = s.subs.get(recipient)
+    const paidAt = periodAt(s.stream.listing, time)
+    const from = before === undefined ? paidAt : Math.max(before.end, paidAt)
+    const ranges = before === undefined ? [] : [...before.ranges]
+    const last = ranges.at(-1)
+    if (last !== undefined && last[1] === from) ranges[ranges.length - 1] = [last[0], from + periods]
+    else ranges.push([from, from + periods])
+    const sub: Subscription = Object.freeze({ buyer: purchase.buyer, recipient: purchase.recipient, first: ranges[0]![0], end: from + periods, ranges: Object.freeze(ranges) })
+    s.subs.set(recipient, sub)
+    const current = periodAt(s.stream.listing, now)
+    const period = Math.min(Math.max(current, from), sub.end - 1)
+    if (period < current) throw new RefusedError('the periods this payment bought are over', { reason: 'lapsed' })
+    return grantFor(s, sub, period)
+  }
+
   const protocol: Protocol<StreamsMessages> = {
     name: STREAMS_PROTOCOL,
     messages: STREAMS_CODECS,
@@ -253,34 +303,24 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
         following.get(`${toHex(ctx.peer)}:${toHex(m.sensor)}`)?.(m)
       },
       async subscribe(purchase, ctx) {
-        const s = sold.get(toHex(purchase.sensor))
-        if (s === undefined) throw new RefusedError('this node sells no such stream', { reason: 'unknown-stream' })
-        if (!equalBytes(purchase.buyer, ctx.peer)) throw new RefusedError('a purchase comes from its buyer', { reason: 'not-buyer' })
-        if (!verifyPurchase(purchase, crypto)) throw new RefusedError('the purchase is not signed by its buyer', { reason: 'bad-purchase' })
-        const paymentKey = `${toHex(purchase.buyer)}:${purchase.payment}`
-        if (s.used.has(paymentKey)) throw new RefusedError('this payment bought a subscription already', { reason: 'payment-used' })
+        const s = checkPurchase(purchase, ctx)
         const payment = await options.payments?.payment(purchase.buyer, purchase.payment)
         if (payment === undefined) throw new RefusedError('no payment from the buyer at that seq', { reason: 'not-paid' })
-        const periods = Math.floor(payment.amount / s.stream.listing.price)
-        if (periods < 1) throw new RefusedError(`the payment is below one period's price (${s.stream.listing.price})`, { reason: 'underpaid' })
-        const recipient = toHex(purchase.recipient)
-        const before = s.subs.get(recipient)
-        if (before !== undefined && !equalBytes(before.buyer, purchase.buyer)) throw new RefusedError('that key belongs to another buyer', { reason: 'not-buyer' })
-        if (s.used.has(paymentKey)) throw new RefusedError('this payment bought a subscription already', { reason: 'payment-used' })
-        s.used.add(paymentKey)
-        // the periods bought follow on from the ones before, or start when the payment was countersigned
-        const paidAt = periodAt(s.stream.listing, payment.time)
-        const from = before === undefined ? paidAt : Math.max(before.end, paidAt)
-        const ranges = before === undefined ? [] : [...before.ranges]
-        const last = ranges.at(-1)
-        if (last !== undefined && last[1] === from) ranges[ranges.length - 1] = [last[0], from + periods]
-        else ranges.push([from, from + periods])
-        const sub: Subscription = Object.freeze({ buyer: purchase.buyer, recipient: purchase.recipient, first: ranges[0]![0], end: from + periods, ranges: Object.freeze(ranges) })
-        s.subs.set(recipient, sub)
-        const now = periodAt(s.stream.listing, ctx.clock.now())
-        const period = Math.min(Math.max(now, from), sub.end - 1)
-        if (period < now) throw new RefusedError('the periods this payment bought are over', { reason: 'lapsed' })
-        return { kind: 'grant', message: await grantFor(s, sub, period) }
+        return { kind: 'grant', message: await credit(s, purchase, `transfer:${toHex(purchase.buyer)}:${purchase.payment}`, payment.amount, payment.time, ctx.clock.now()) }
+      },
+      async receipt({ purchase, lock, voucher, history }, ctx) {
+        const s = checkPurchase(purchase, ctx)
+        if (options.channels === undefined) throw new RefusedError('this seller takes no channel receipts', { reason: 'no-channels' })
+        if (!equalBytes(lock.publicKey, purchase.buyer) || lock.seq !== purchase.payment) throw new RefusedError('the lock is not the purchase\'s payment', { reason: 'bad-receipt' })
+        let accepted: { amount: number }
+        try {
+          accepted = await options.channels.accept(lock, voucher, history)
+        } catch (err) {
+          throw new RefusedError(`the receipt does not check out: ${(err as Error)?.message ?? err}`, { reason: 'bad-receipt' })
+        }
+        // a voucher is cumulative: what it adds over the amount already credited buys periods from now
+        const now = ctx.clock.now()
+        return { kind: 'grant', message: await credit(s, purchase, `lock:${toHex(purchase.buyer)}:${purchase.payment}`, accepted.amount, now, now) }
       },
       async key({ sensor, period, recipient }, ctx) {
         const s = sold.get(toHex(sensor))
@@ -416,7 +456,7 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       const sensorKey = Uint8Array.from(o.sensor.publicKey)
       const s: Sold = {
         subs: new Map(),
-        used: new Set(),
+        credited: new Map(),
         sign: async (body) => await (signGrant(o.sensor, body) as KeyGrant | Promise<KeyGrant>),
         stream: {
           sensor: sensorKey,
@@ -440,6 +480,12 @@ export function createStreamService(options: StreamServiceOptions): StreamServic
       const reply = await ctx.request('subscribe', purchase)
       if (reply.kind !== 'grant') throw new RefusedError(`the seller answered ${reply.kind}`, { reason: 'bad-grant' })
       return openAnswer(reply.message, purchase.sensor, keys)
+    },
+    async subscribeByReceipt(seller, receipt, keys) {
+      const ctx = await handle.peer(seller)
+      const reply = await ctx.request('receipt', receipt)
+      if (reply.kind !== 'grant') throw new RefusedError(`the seller answered ${reply.kind}`, { reason: 'bad-grant' })
+      return openAnswer(reply.message, receipt.purchase.sensor, keys)
     },
     async requestKey(seller, sensor, period, keys) {
       const ctx = await handle.peer(seller)
