@@ -3,13 +3,14 @@
 // Three operators own 12 sensors in Turin — air quality, parking, noise — and list each stream
 // in their own chains; the listings spread through the nodes. Every sensor publishes a reading
 // every 20 s of city time (compressed: 100 ms here), encrypted with its period's key, signed and
-// chained. Three buyers find streams by area and kind, pay with a transfer, send an X25519 key,
-// and get the period's key sealed to it; they read live and decrypt. One lets its subscription
-// lapse and is cut off at the next period; a relay that tampers with a message is caught.
+// chained. Three buyers find streams by area and kind, pay (a transfer, or a payment channel: a
+// lock and a voucher per period), send an X25519 key, and get the period's key sealed to it;
+// they read live and decrypt. One lets its subscription lapse and is cut off at the next
+// period; a relay that tampers with a message is caught.
 // Every party is a real gossip node on ws over loopback, hosting the streams protocol.
 //
 // Knobs: TALLY_CITY_PERIOD_MS (1500: one key period, "5 min" of city time), TALLY_CITY_PERIODS (4).
-import { createMemoryStore, identityFromSeed, toHex, type SeedIdentity } from '@tally/core'
+import { createMemoryStore, identityFromSeed, toHex, type HalfBlock, type SeedIdentity } from '@tally/core'
 import {
   approveRegistration,
   approvedRegistration,
@@ -23,11 +24,13 @@ import {
   createKarmaLedger,
   createMonitor,
   createWallet,
+  encodeVoucher,
   requestRegistration,
   signCertificate,
   signConfig,
   signReport,
   signedConfig,
+  type Wallet,
   type WitnessSignature,
 } from '@tally/economy'
 import {
@@ -41,6 +44,7 @@ import {
   streamTypes,
   transferPayments,
   type BoxKeyPair,
+  type KeyGrant,
   type Listing,
   type ListingEntry,
   type MessageStore,
@@ -91,7 +95,7 @@ const makeNode = (identity: SeedIdentity): Node =>
   createNode({ identity, store: createMemoryStore({ crypto }), transport: createWsTransport({ port: 0 }), types, head: 'local', gossip: { pullIntervalMs: 0 } })
 
 interface Operator { name: string; node: Node; streams: StreamService; sold: SoldStream[] }
-interface Buyer { name: string; id: SeedIdentity; node: Node; streams: StreamService; balance: number }
+interface Buyer { name: string; id: SeedIdentity; node: Node; streams: StreamService; wallet?: Wallet; claim?: HalfBlock }
 
 const TURIN = { lat: 45_070_000, lon: 7_686_000 }
 const kinds = [
@@ -106,7 +110,7 @@ const relayNode = makeNode(seedId(40))
 const relay = createStreamService({ host: relayNode, crypto, messages: relayMessages.store })
 const buyers: Buyer[] = buyerIds.map((id, i) => {
   const node = makeNode(id)
-  return { name: ['MobilityApp', 'HealthLab', 'NoiseMap'][i]!, id, node, streams: createStreamService({ host: node, crypto }), balance: 0 }
+  return { name: ['MobilityApp', 'HealthLab', 'NoiseMap'][i]!, id, node, streams: createStreamService({ host: node, crypto }) }
 })
 let start = 0 // when key period 0 begins: set when the sensors are listed
 
@@ -114,7 +118,10 @@ let closing = false
 try {
   for (const [k, spec] of kinds.entries()) {
     const node = makeNode(seedId(10 + k))
-    operators.push({ name: spec.operator, node, streams: createStreamService({ host: node, crypto, payments: transferPayments(node.store, node.publicKey) }), sold: [] })
+    // paid by transfer (found in the operator's own chain) or through a channel (its wallet checks the lock and keeps the vouchers)
+    const wallet = createWallet({ agent: node.agent, community, evidence })
+    const channels = { accept: (lock: HalfBlock, voucher: Uint8Array, history: readonly HalfBlock[]) => wallet.acceptVoucher(lock, voucher, history) }
+    operators.push({ name: spec.operator, node, streams: createStreamService({ host: node, crypto, payments: transferPayments(node.store, node.publicKey), channels }), sold: [] })
   }
   const addresses = await Promise.all([...operators.map((o) => o.node), relayNode, ...buyers.map((b) => b.node)].map((n) => n.listen()))
   for (const o of operators) await relayNode.connect(o.node.address!)
@@ -158,20 +165,20 @@ try {
 
   // ## Buyers: find by area, pay, subscribe, read
   for (const b of buyers) {
-    const wallet = createWallet({ agent: b.node.agent, community, evidence })
-    await wallet.claim({ amount: epoch.amountOf(b.id.publicKey), certificate, proof: epoch.proofFor(b.id.publicKey)! })
-    b.balance = await wallet.balance()
+    b.wallet = createWallet({ agent: b.node.agent, community, evidence, key: b.id }) // the key signs vouchers
+    b.claim = await b.wallet.claim({ amount: epoch.amountOf(b.id.publicKey), certificate, proof: epoch.proofFor(b.id.publicKey)! })
   }
   const wants = [
-    { buyer: buyers[0]!, query: { near: { ...TURIN, meters: 4_000 }, kind: 'parking' }, periods: PERIODS + 1, area: 'within 4 km of Piazza Castello' },
+    { buyer: buyers[0]!, query: { near: { ...TURIN, meters: 4_000 }, kind: 'parking' }, periods: PERIODS + 1, area: 'within 4 km of Piazza Castello', channel: true },
     { buyer: buyers[1]!, query: { box: { south: 45_060_000, west: 7_670_000, north: 45_080_000, east: 7_700_000 }, kind: 'air-quality', maxPrice: 5 }, periods: PERIODS + 1, area: 'in the centre box, ≤ 5 DTM a period' },
     { buyer: buyers[2]!, query: { near: { ...TURIN, meters: 10_000 }, kind: 'noise' }, periods: 2, area: 'within 10 km (two periods only)' },
   ]
   const readers: Follower[] = []
   for (const want of wants) {
     const found = want.buyer.streams.search(want.query)
-    say(`${clockOf()} ${want.buyer.name} searches ${want.query.kind} ${want.area}: ${found.length} found, buys ${found.slice(0, 2).map((e) => e.listing.device).join(' and ')} for ${want.periods} period(s)`)
-    for (const entry of found.slice(0, 2)) readers.push(await buy(want.buyer, entry, want.periods))
+    const how = 'channel' in want ? `through a payment channel, a period at a time (up to ${want.periods})` : `for ${want.periods} period(s)`
+    say(`${clockOf()} ${want.buyer.name} searches ${want.query.kind} ${want.area}: ${found.length} found, buys ${found.slice(0, 2).map((e) => e.listing.device).join(' and ')} ${how}`)
+    for (const entry of found.slice(0, 2)) readers.push(await buy(want.buyer, entry, want.periods, 'channel' in want))
   }
   // HealthLab reads its second stream through the relay (closer to it, say)
   const viaRelay = readers[3]!
@@ -242,19 +249,39 @@ interface Follower {
   failures(): string
 }
 
-async function buy(buyer: Buyer, entry: ListingEntry, periods: number): Promise<Follower> {
-  const amount = entry.listing.price * periods
-  const tx = await buyer.node.transact(entry.owner, 'transfer', { amount, balance: buyer.balance - amount })
-  buyer.balance -= amount
+async function buy(buyer: Buyer, entry: ListingEntry, periods: number, channel: boolean): Promise<Follower> {
+  const price = entry.listing.price
   const keys: BoxKeyPair = boxKeyPair() // one X25519 key per subscription
-  const purchase = await signPurchase(buyer.id, { sensor: entry.listing.sensor, payment: tx.proposal.seq, recipient: keys.publicKey })
-  const { grant, key } = await buyer.streams.subscribe(entry.owner, purchase, keys)
+  let bought = channel ? 1 : periods
+  let renew: (() => Promise<{ grant: KeyGrant; key: Uint8Array }>) | undefined
+  let answer: { grant: KeyGrant; key: Uint8Array }
+  if (channel) {
+    // a lock for the operator holds the whole budget; each voucher (cumulative) pays one more period
+    const lock = await buyer.wallet!.lock({ to: entry.owner, amount: price * periods, expiry: 1_000 })
+    const purchase = await signPurchase(buyer.id, { sensor: entry.listing.sensor, payment: lock.seq, recipient: keys.publicKey })
+    const receipt = async () => ({ purchase, lock, voucher: encodeVoucher(await buyer.wallet!.voucher(lock, price * bought)), history: [buyer.claim!] })
+    answer = await buyer.streams.subscribeByReceipt(entry.owner, await receipt(), keys)
+    say(`${clockOf()}   ${buyer.name} locked ${price * periods} DTM for ${entry.listing.device} (lock, seq ${lock.seq}) and sent a ${price} DTM voucher → key of period ${answer.grant.period} sealed to its X25519 key, start at #${answer.grant.start}`)
+    renew = async () => {
+      if (bought >= periods) throw Object.assign(new Error('budget spent'), { reason: 'lapsed' })
+      bought++
+      return buyer.streams.subscribeByReceipt(entry.owner, await receipt(), keys)
+    }
+  } else {
+    const amount = price * periods
+    const balance = await buyer.wallet!.balance()
+    const tx = await buyer.node.transact(entry.owner, 'transfer', { amount, balance: balance - amount })
+    const purchase = await signPurchase(buyer.id, { sensor: entry.listing.sensor, payment: tx.proposal.seq, recipient: keys.publicKey })
+    answer = await buyer.streams.subscribe(entry.owner, purchase, keys)
+    say(`${clockOf()}   ${buyer.name} paid ${amount} DTM (transfer, seq ${tx.proposal.seq}) → ${entry.listing.device}: key of period ${answer.grant.period} sealed to its X25519 key, start at #${answer.grant.start}`)
+  }
+  const { grant, key } = answer
   const reader: Reader = createReader({ sensor: entry.listing.sensor, from: { seq: grant.start, prev: grant.prev }, crypto })
   reader.addKey(grant.period, key)
   const lost = new Map<string, number>()
   const used: string[] = []
   let asked = grant.period
-  say(`${clockOf()}   ${buyer.name} paid ${amount} DTM (transfer, seq ${tx.proposal.seq}) → ${entry.listing.device}: key of period ${grant.period} sealed to its X25519 key, start at #${grant.start}`)
+  let told = false
   const f: Follower = {
     buyer,
     entry,
@@ -263,7 +290,7 @@ async function buy(buyer: Buyer, entry: ListingEntry, periods: number): Promise<
     read: 0,
     next: () => reader.position.seq,
     sources: () => used.join('→'),
-    failures: () => [...lost].map(([k, n]) => `${n} ${k}`).join(', ') || '-',
+    failures: () => [...(reader.pending > 0 ? [['no-key', reader.pending] as const] : []), ...lost].map(([k, n]) => `${n} ${k}`).join(', ') || '-',
     async follow(sources) {
       const name = (k: Uint8Array): string => (k === relayNode.publicKey ? 'relay' : 'owner')
       used.push(name(sources[0]!))
@@ -273,8 +300,13 @@ async function buy(buyer: Buyer, entry: ListingEntry, periods: number): Promise<
         if (message.period >= asked && f.cutOff === undefined) {
           const next = message.period + 1
           asked = next
-          buyer.streams.requestKey(entry.owner, entry.listing.sensor, next, keys).then(
-            (g) => reader.addKey(g.grant.period, g.key),
+          const ask = renew === undefined ? buyer.streams.requestKey(entry.owner, entry.listing.sensor, next, keys) : renew()
+          ask.then(
+            (g) => {
+              // messages of that period that came before its key were held by the reader: read them now
+              for (const r of reader.addKey(g.grant.period, g.key)) if (r.ok) f.read++
+              if (renew !== undefined && next === grant.period + 1) say(`${clockOf()}   ${buyer.name} signs a ${price * bought} DTM voucher (cumulative) for ${entry.listing.device} → key of period ${g.grant.period}`)
+            },
             (err: { reason?: string }) => {
               if (err.reason === 'lapsed' && f.cutOff === undefined) {
                 f.cutOff = `period ${next}`
@@ -289,8 +321,15 @@ async function buy(buyer: Buyer, entry: ListingEntry, periods: number): Promise<
           if (f.read === 1) say(`${clockOf()}   ${buyer.name} reads ${entry.listing.device} #${r.seq}: ${new TextDecoder().decode(r.plaintext)}`)
           return
         }
+        if (r.reason === 'no-key') {
+          // held by the reader until the period's key comes; reported when it never does
+          if (f.cutOff !== undefined && r.period! >= Number(f.cutOff.split(' ')[1]) && !told) {
+            told = true
+            say(`${clockOf()}   ${buyer.name} cannot read ${entry.listing.device} #${r.seq} (period ${r.period}): no key — it stopped paying`)
+          }
+          return
+        }
         lost.set(r.reason, (lost.get(r.reason) ?? 0) + 1)
-        if (r.reason === 'no-key' && lost.get('no-key') === 1) say(`${clockOf()}   ${buyer.name} cannot read ${entry.listing.device} #${r.seq} (period ${r.period}): no key — it stopped paying`)
         if (r.reason === 'tampered') {
           f.caught = toHex(from).slice(0, 8)
           say(`${clockOf()}   ${buyer.name}: message #${r.seq} of ${entry.listing.device} from the ${name(from)} fails the sensor's signature: tampering caught, switching source`)

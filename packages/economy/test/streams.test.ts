@@ -196,6 +196,19 @@ Messages('a sensor that persists its head resumes after a crash without forking;
   assert.is(ok.message.seq, 1)
 })
 
+Messages('a message that arrives before its period\'s key is held, and read when the key comes', async () => {
+  const published = await publishAll(4, (i) => (i < 1 ? 0 : 1))
+  const reader = createReader({ sensor: sensorId.publicKey, from: { seq: 1, prev: new Uint8Array(32) }, maxPending: 2 })
+  reader.addKey(0, periodKey(secret, sensorId.publicKey, 0))
+  assert.ok(reader.read(published[0]!.bytes).ok)
+  assert.equal(published.slice(1).map((p) => (reader.read(p.bytes) as { reason: string }).reason), ['no-key', 'no-key', 'no-key'])
+  assert.is(reader.pending, 2, 'bounded: the oldest went')
+  const late = reader.addKey(1, periodKey(secret, sensorId.publicKey, 1))
+  assert.equal(late.map((r) => r.ok && r.seq), [3, 4])
+  assert.equal(late.map((r) => r.ok && new TextDecoder().decode(r.plaintext)), ['reading 2', 'reading 3'])
+  assert.is(reader.pending, 0)
+})
+
 Messages.run()
 
 // ## The index

@@ -303,7 +303,10 @@ export type ReadFailure =
   | 'tampered'
   /** Signed by the sensor, but its period goes back. */
   | 'period'
-  /** Signed and in place, but no key is held for its period (not paid, or lapsed); the reader moved on. */
+  /**
+   * Signed and in place, but no key is held for its period (not paid, lapsed, or the key is still
+   * on its way); the reader moved on and holds the message: `addKey` of that period reads it.
+   */
   | 'no-key'
   /** Signed and in place, but the period's key does not open it (the sensor's fault); the reader moved on. */
   | 'undecryptable'
@@ -320,8 +323,13 @@ export interface Reader {
   readonly position: StreamPosition
   /** Periods whose key is held. */
   readonly periods: readonly number[]
-  /** Hold a period's key (from a grant the subscriber opened). */
-  addKey(period: number, key: Uint8Array): void
+  /**
+   * Hold a period's key (from a grant the subscriber opened).
+   * @returns the held messages of that period that arrived before the key, now read, in seq order
+   */
+  addKey(period: number, key: Uint8Array): ReadResult[]
+  /** Messages held for want of their period's key. */
+  readonly pending: number
   /**
    * Read the next message: verify its place and signature, then decrypt it.
    * @param message the message or its encoding
@@ -340,6 +348,8 @@ export interface ReaderOptions {
   readonly crypto?: CryptoProvider
   /** Keys held at most (default 64: oldest dropped). */
   readonly maxKeys?: number
+  /** Messages held for want of a key at most (default 256: oldest dropped). */
+  readonly maxPending?: number
 }
 
 /**
@@ -355,7 +365,14 @@ export function createReader(options: ReaderOptions): Reader {
   let prev: Uint8Array = Uint8Array.from(abytes('from.prev', options.from.prev, 32))
   const crypto = options.crypto ?? nobleCrypto
   const maxKeys = auint('maxKeys', options.maxKeys ?? 64, 1)
+  const maxPending = auint('maxPending', options.maxPending ?? 256, 0)
   const keys = new Map<number, Uint8Array>()
+  // signed, in place, waiting for their period's key
+  const held: { message: StreamMessage; prev: Uint8Array; hash: Uint8Array }[] = []
+  const open = (m: StreamMessage, prev: Uint8Array, hash: Uint8Array, key: Uint8Array): ReadResult => {
+    const plaintext = decryptMessage(sensor, m, prev, key)
+    return plaintext === undefined ? { ok: false, reason: 'undecryptable', seq: m.seq, period: m.period } : { ok: true, seq: m.seq, period: m.period, plaintext, hash }
+  }
   let lastPeriod = 0
   return {
     sensor,
@@ -365,11 +382,26 @@ export function createReader(options: ReaderOptions): Reader {
     get periods() {
       return [...keys.keys()].sort((a, b) => a - b)
     },
+    get pending() {
+      return held.length
+    },
     addKey(period, key) {
       auint('period', period)
       abytes('key', key, 32)
-      keys.set(period, Uint8Array.from(key))
+      const k = Uint8Array.from(key)
+      keys.set(period, k)
       while (keys.size > maxKeys) keys.delete(Math.min(...keys.keys()))
+      const out: ReadResult[] = []
+      for (let i = 0; i < held.length; ) {
+        const h = held[i]!
+        if (h.message.period !== period) {
+          i++
+          continue
+        }
+        held.splice(i, 1)
+        out.push(open(h.message, h.prev, h.hash, k))
+      }
+      return out
     },
     read(input) {
       let message: StreamMessage
@@ -388,10 +420,14 @@ export function createReader(options: ReaderOptions): Reader {
       prev = hash
       lastPeriod = message.period
       const key = keys.get(message.period)
-      if (key === undefined) return { ok: false, reason: 'no-key', seq: message.seq, period: message.period }
-      const plaintext = decryptMessage(sensor, message, before, key)
-      if (plaintext === undefined) return { ok: false, reason: 'undecryptable', seq: message.seq, period: message.period }
-      return { ok: true, seq: message.seq, period: message.period, plaintext, hash }
+      if (key === undefined) {
+        if (maxPending > 0) {
+          held.push({ message, prev: before, hash })
+          if (held.length > maxPending) held.shift()
+        }
+        return { ok: false, reason: 'no-key', seq: message.seq, period: message.period }
+      }
+      return open(message, before, hash, key)
     },
   }
 }
