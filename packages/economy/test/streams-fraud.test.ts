@@ -15,6 +15,8 @@ import {
   STREAM_LISTING,
   boxKeyPair,
   createPublisher,
+  createReader,
+  openGrant,
   encodeGrant,
   encodePlaced,
   grantMessage,
@@ -126,6 +128,19 @@ Fraud('no honest schedule yields a stream proof (every candidate pair and grant 
     ),
     { numRuns: 40 },
   )
+})
+
+Fraud('a reader that cannot open a paid message has the evidence at hand: the proof verifies', async () => {
+  const pub = createPublisher({ sensor, secret })
+  const buyer = boxKeyPair()
+  // the cheat: the grant carries another period's key
+  const grant = signGrant(sensor, { period: 0, recipient: buyer.publicKey, from: pub.head, key: periodKey(secret, sensor.publicKey, 7) })
+  const reader = createReader({ sensor: sensor.publicKey, from: { seq: grant.start, prev: grant.prev } })
+  reader.addKey(grant.period, openGrant(buyer, grant)!)
+  const r = reader.read((await pub.publish(new Uint8Array([42]), 0)).bytes)
+  assert.is(!r.ok && r.reason, 'undecryptable')
+  if (r.ok || r.placed === undefined) throw new Error('no evidence')
+  assert.equal(verify(streamBadKeyProof(listing, grant, buyer.secretKey, r.placed)), { ok: true })
 })
 
 Fraud.run()

@@ -155,7 +155,9 @@ Messages('keys rotate: a reader holding period 0\'s key reads nothing of period 
   assert.equal(reader.read(published[2]!.bytes), { ok: false, reason: 'no-key', seq: 3, period: 1 })
   // a wrong key for period 1 (period 0's, relabelled) does not open it
   reader.addKey(1, periodKey(secret, sensorId.publicKey, 0))
-  assert.equal(reader.read(published[3]!.bytes), { ok: false, reason: 'undecryptable', seq: 4, period: 1 })
+  const bad = reader.read(published[3]!.bytes)
+  assert.equal({ ...bad, placed: undefined }, { ok: false, reason: 'undecryptable', seq: 4, period: 1, placed: undefined })
+  assert.equal((bad as { placed: unknown }).placed, { prev: published[3]!.prev, message: published[3]!.message }, 'the evidence of a stream-bad-key proof')
   // and the period cannot go back
   const pub = createPublisher({ sensor: sensorId, secret })
   await pub.publish(new Uint8Array(1), 2)

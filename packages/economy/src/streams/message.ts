@@ -314,7 +314,14 @@ export type ReadFailure =
 /** What reading one message gives. */
 export type ReadResult =
   | { readonly ok: true; readonly seq: number; readonly period: number; readonly plaintext: Uint8Array; readonly hash: Uint8Array }
-  | { readonly ok: false; readonly reason: ReadFailure; readonly seq?: number; readonly period?: number }
+  | {
+      readonly ok: false
+      readonly reason: ReadFailure
+      readonly seq?: number
+      readonly period?: number
+      /** With 'undecryptable': the message in its place, the evidence of a 'stream-bad-key' proof (fraud.ts) with the grant. */
+      readonly placed?: { readonly prev: Uint8Array; readonly message: StreamMessage }
+    }
 
 /** A subscriber's reader of one stream. */
 export interface Reader {
@@ -371,7 +378,7 @@ export function createReader(options: ReaderOptions): Reader {
   const held: { message: StreamMessage; prev: Uint8Array; hash: Uint8Array }[] = []
   const open = (m: StreamMessage, prev: Uint8Array, hash: Uint8Array, key: Uint8Array): ReadResult => {
     const plaintext = decryptMessage(sensor, m, prev, key)
-    return plaintext === undefined ? { ok: false, reason: 'undecryptable', seq: m.seq, period: m.period } : { ok: true, seq: m.seq, period: m.period, plaintext, hash }
+    return plaintext === undefined ? { ok: false, reason: 'undecryptable', seq: m.seq, period: m.period, placed: { prev, message: m } } : { ok: true, seq: m.seq, period: m.period, plaintext, hash }
   }
   let lastPeriod = 0
   return {
