@@ -2,7 +2,7 @@
  * The messages of the streams protocol (`tally/economy/streams/1`), their codecs and limits.
  *
  *   kind       body                                                      max bytes  cost  reply
- *   announce   [[block bytes (≤ 1,280)] (1–16)]                             21,000     4  —         (one-way)
+ *   announce   [[block bytes (≤ 1,280)] (1–16)]                             21,000    16  —         (one-way; a signature check a block)
  *   catalog    [after: uint, max: uint 1–128]                                   24     4  listings
  *   listings   [[block bytes (≤ 1,280)] (0–128), next: uint (0 = done)]   120,000     1
  *   fetch      [sensor: bstr(32), from: uint ≥ 1, max: uint 1–64]               48     2  messages
@@ -64,7 +64,7 @@ export type StreamsMessages = {
 export const STREAMS_CODECS: { readonly [K in keyof StreamsMessages]: MessageKind<StreamsMessages[K]> } = Object.freeze({
   announce: {
     maxBytes: 21_000,
-    cost: 4,
+    cost: 16,
     encode: (blocks: readonly HalfBlock[]) => blocks.map(encodeBlock),
     decode: (v: CborValue) => blocksFrom(v, 1, STREAMS_LIMITS.maxAnnounce),
   },

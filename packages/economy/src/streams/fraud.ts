@@ -44,6 +44,7 @@ export interface PlacedMessage {
 /**
  * Encode a placed message (a proof attachment).
  * @returns canonical CBOR [prev, message]
+ * @example const attachment = encodePlaced({ prev, message })
  */
 export function encodePlaced(placed: PlacedMessage): Uint8Array {
   return encodeCanonical([placed.prev, messageValue(placed.message)])
@@ -51,6 +52,7 @@ export function encodePlaced(placed: PlacedMessage): Uint8Array {
 
 /**
  * Decode a placed message, or undefined when malformed (never throws).
+ * @example const placed = decodePlaced(attachment)
  */
 export function decodePlaced(bytes: Uint8Array): PlacedMessage | undefined {
   if (!(bytes instanceof Uint8Array) || bytes.length > MESSAGE_LIMITS.maxMessageBytes + 40) return undefined
@@ -69,6 +71,7 @@ export function decodePlaced(bytes: Uint8Array): PlacedMessage | undefined {
  * @param a one message the sensor signed, with its prev
  * @param b another at the same seq
  * @returns the proof (verify it with verifyFraudProof and streamTypes()' verifiers)
+ * @example const proof = streamForkProof(listingBlock, { prev: p1, message: m1 }, { prev: p2, message: m2 })
  */
 export function streamForkProof(listing: HalfBlock, a: PlacedMessage, b: PlacedMessage): FraudProof {
   const pair = [encodePlaced(a), encodePlaced(b)].sort(compareBytes)
@@ -81,6 +84,7 @@ export function streamForkProof(listing: HalfBlock, a: PlacedMessage, b: PlacedM
  * @param grant the grant the sensor signed
  * @param secretKey the recipient's X25519 secret (revealed)
  * @param placed a message of the grant's period the sensor signed, with its prev
+ * @example const proof = streamBadKeyProof(listingBlock, grant, keys.secretKey, result.placed)
  */
 export function streamBadKeyProof(listing: HalfBlock, grant: KeyGrant, secretKey: Uint8Array, placed: PlacedMessage): FraudProof {
   return createFraudProof(STREAM_BAD_KEY_FRAUD, [listing], [encodeGrant(grant), Uint8Array.from(secretKey), encodePlaced(placed)])

@@ -84,6 +84,7 @@ export function signGrant<K extends SigningKey>(sensor: K & { readonly publicKey
 /**
  * The bytes a grant's signature covers.
  * @returns streamTag('grant') ‖ canonical body
+ * @example crypto.verify(g.signature, grantMessage(g), g.sensor)
  */
 export function grantMessage(g: Omit<KeyGrant, 'signature'>): Uint8Array {
   return concatBytes(streamTag('grant'), encodeCanonical([g.sensor, g.period, g.recipient, g.start, g.prev, g.sealed]))
@@ -94,6 +95,7 @@ export function grantMessage(g: Omit<KeyGrant, 'signature'>): Uint8Array {
  * @param grant the grant
  * @param crypto provider (default nobleCrypto)
  * @returns true iff the named sensor signed exactly this grant
+ * @example if (!verifyGrant(grant)) refuse()
  */
 export function verifyGrant(grant: KeyGrant, crypto: CryptoProvider = nobleCrypto): boolean {
   return crypto.verify(grant.signature, grantMessage(grant), grant.sensor)
@@ -104,18 +106,25 @@ export function verifyGrant(grant: KeyGrant, crypto: CryptoProvider = nobleCrypt
  * @param keys the recipient's X25519 key pair
  * @param grant the grant
  * @returns the period's key, or undefined when the grant is for another key or does not open
+ * @example const key = openGrant(myKeys, grant); if (key) reader.addKey(grant.period, key)
  */
 export function openGrant(keys: BoxKeyPair, grant: KeyGrant): Uint8Array | undefined {
   const key = open(keys, grant.sealed, grantContext(grant.sensor, grant.period, grant.recipient))
   return key !== undefined && key.length === 32 ? key : undefined
 }
 
-/** Encode a grant for the wire: canonical CBOR [sensor, period, recipient, start, prev, sealed, signature]. */
+/**
+ * Encode a grant for the wire: canonical CBOR [sensor, period, recipient, start, prev, sealed, signature].
+ * @example const bytes = encodeGrant(grant)
+ */
 export function encodeGrant(grant: KeyGrant): Uint8Array {
   return encodeCanonical(grantValue(grant))
 }
 
-/** The grant as a CBOR value. */
+/**
+ * The grant as a CBOR value.
+ * @example { kind: 'grant', message: grantValue(g) }
+ */
 export function grantValue(g: KeyGrant): CborValue {
   return [g.sensor, g.period, g.recipient, g.start, g.prev, g.sealed, g.signature]
 }
@@ -123,6 +132,7 @@ export function grantValue(g: KeyGrant): CborValue {
 /**
  * Decode a grant from untrusted bytes (form only: verifyGrant checks the signature).
  * @throws DecodeError when not a canonical grant
+ * @example const g = decodeGrant(bytes); verifyGrant(g)
  */
 export function decodeGrant(bytes: Uint8Array): KeyGrant {
   abytes('bytes', bytes)
@@ -133,6 +143,7 @@ export function decodeGrant(bytes: Uint8Array): KeyGrant {
 /**
  * A grant from a decoded CBOR value.
  * @throws DecodeError when malformed
+ * @example const g = grantFromValue(decodeCanonical(bytes))
  */
 export function grantFromValue(v: CborValue): KeyGrant {
   if (!Array.isArray(v) || v.length !== 7) throw new DecodeError('a grant is [sensor, period, recipient, start, prev, sealed, signature]')

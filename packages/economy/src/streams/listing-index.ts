@@ -257,6 +257,7 @@ export function createListingIndex(options: ListingIndexOptions = {}): ListingIn
 /**
  * Great-circle distance (haversine, mean Earth radius) between two points in microdegrees.
  * @returns meters
+ * @example distanceMeters(45_070_000, 7_686_000, 45_071_000, 7_686_000) // ≈ 111
  */
 export function distanceMeters(lat1: number, lon1: number, lat2: number, lon2: number): number {
   const rad = Math.PI / 180e6

@@ -89,6 +89,7 @@ export function listingPayload(listing: Listing): CborValue {
  * Read a listing payload.
  * @param payload a block's payload
  * @returns the listing, or undefined when malformed
+ * @example const l = readListing(block.payload)
  */
 export function readListing(payload: CborValue): Listing | undefined {
   const m = asMap(payload)
@@ -108,6 +109,7 @@ export function readListing(payload: CborValue): Listing | undefined {
 /**
  * Read a withdrawal payload.
  * @returns the seq of the listing withdrawn, or undefined when malformed
+ * @example const seq = readWithdraw(block.payload)
  */
 export function readWithdraw(payload: CborValue): number | undefined {
   const m = asMap(payload)
@@ -119,6 +121,7 @@ export function readWithdraw(payload: CborValue): number | undefined {
  * The listing a block holds, when it is a well-formed unilateral `stream-listing`.
  * @param block any block
  * @returns the listing or undefined
+ * @example const l = listingOf(block); if (l) index.add(block)
  */
 export function listingOf(block: HalfBlock): Listing | undefined {
   return block.type === STREAM_LISTING && isUnilateral(block) ? readListing(block.payload) : undefined
@@ -129,6 +132,7 @@ export function listingOf(block: HalfBlock): Listing | undefined {
  * @param listing the listing
  * @param time ms since 1970
  * @returns the period number
+ * @example const period = periodAt(listing, Date.now())
  */
 export function periodAt(listing: Pick<Listing, 'start' | 'period'>, time: number): number {
   return time <= listing.start ? 0 : Math.floor((time - listing.start) / listing.period)

@@ -51,6 +51,7 @@ interface Kept {
  * A memory message store.
  * @param options limits
  * @returns the store
+ * @example createStreamService({ host, messages: createMessageStore({ retain: 10_000 }) })
  */
 export function createMessageStore(options: MessageStoreOptions = {}): MessageStore {
   const retain = auint('retain', options.retain ?? 4096, 1)

@@ -100,6 +100,7 @@ export function periodKey(secret: Uint8Array, sensor: Uint8Array, period: number
  * @param message the message
  * @param prev the hash before it
  * @returns 32 bytes
+ * @example const prev = messageHash(sensor, message, before)
  */
 export function messageHash(sensor: Uint8Array, message: Pick<StreamMessage, 'seq' | 'period' | 'box'>, prev: Uint8Array, crypto: CryptoProvider = nobleCrypto): Uint8Array {
   return crypto.sha256(concatBytes(streamTag('message'), header(sensor, message.seq, message.period, prev), message.box))
@@ -112,6 +113,7 @@ export function messageHash(sensor: Uint8Array, message: Pick<StreamMessage, 'se
  * @param prev the hash of the message before it
  * @param crypto provider (default nobleCrypto)
  * @returns the message's hash when the sensor signed it there, else undefined
+ * @example if (verifyMessage(sensor, m, prev) === undefined) drop(m)
  */
 export function verifyMessage(sensor: Uint8Array, message: StreamMessage, prev: Uint8Array, crypto: CryptoProvider = nobleCrypto): Uint8Array | undefined {
   const hash = messageHash(sensor, message, prev, crypto)
@@ -121,6 +123,7 @@ export function verifyMessage(sensor: Uint8Array, message: StreamMessage, prev: 
 /**
  * Decrypt a message with its period's key (the signature is verifyMessage's business).
  * @returns the plaintext, or undefined when the key does not open it
+ * @example const reading = decryptMessage(sensor, m, prev, periodKey)
  */
 export function decryptMessage(sensor: Uint8Array, message: StreamMessage, prev: Uint8Array, key: Uint8Array): Uint8Array | undefined {
   if (!(key instanceof Uint8Array) || key.length !== 32) return undefined
@@ -135,12 +138,16 @@ export function decryptMessage(sensor: Uint8Array, message: StreamMessage, prev:
  * Encode a message for the wire.
  * @param message the message
  * @returns canonical CBOR [seq, period, box, signature]
+ * @example relay.send(encodeMessage(m))
  */
 export function encodeMessage(message: StreamMessage): Uint8Array {
   return encodeCanonical(messageValue(message))
 }
 
-/** The message as a CBOR value (inside a protocol body). */
+/**
+ * The message as a CBOR value (inside a protocol body).
+ * @example [sensor, from, prev, messages.map(messageValue), head]
+ */
 export function messageValue(message: StreamMessage): CborValue {
   return [message.seq, message.period, message.box, message.signature]
 }
@@ -150,6 +157,7 @@ export function messageValue(message: StreamMessage): CborValue {
  * @param bytes the encoding
  * @returns the message
  * @throws DecodeError when not a canonical message within MESSAGE_LIMITS
+ * @example const m = decodeMessage(bytes)
  */
 export function decodeMessage(bytes: Uint8Array): StreamMessage {
   abytes('bytes', bytes)
@@ -160,6 +168,7 @@ export function decodeMessage(bytes: Uint8Array): StreamMessage {
 /**
  * A message from a decoded CBOR value.
  * @throws DecodeError when malformed
+ * @example const m = messageFromValue(decodeCanonical(bytes))
  */
 export function messageFromValue(v: CborValue): StreamMessage {
   if (!Array.isArray(v) || v.length !== 4) throw new DecodeError('a stream message is [seq, period, box, signature]')

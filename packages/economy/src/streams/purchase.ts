@@ -58,6 +58,7 @@ export interface Purchase {
  * @param body sensor, the payment's seq, the recipient key
  * @returns the purchase (a promise for an asynchronous key)
  * @throws TypeError / RangeError on malformed fields
+ * @example const p = await signPurchase(me, { sensor, payment: tx.proposal.seq, recipient: keys.publicKey })
  */
 export function signPurchase<K extends SigningKey>(buyer: K & { readonly publicKey: Uint8Array }, body: { sensor: Uint8Array; payment: number; recipient: Uint8Array }): SignResult<K, Purchase> {
   const key = Uint8Array.from(abytes('buyer.publicKey', buyer?.publicKey, 32))
@@ -68,22 +69,34 @@ export function signPurchase<K extends SigningKey>(buyer: K & { readonly publicK
   return signThen(buyer, purchaseMessage(unsigned), (signature): Purchase => Object.freeze({ ...unsigned, signature }))
 }
 
-/** The bytes a purchase's signature covers. */
+/**
+ * The bytes a purchase's signature covers.
+ * @example crypto.verify(p.signature, purchaseMessage(p), p.buyer)
+ */
 export function purchaseMessage(p: Omit<Purchase, 'signature'>): Uint8Array {
   return concatBytes(streamTag('purchase'), encodeCanonical([p.buyer, p.sensor, p.payment, p.recipient]))
 }
 
-/** True iff the named buyer signed exactly this purchase. */
+/**
+ * True iff the named buyer signed exactly this purchase.
+ * @example if (!verifyPurchase(p)) refuse()
+ */
 export function verifyPurchase(p: Purchase, crypto: CryptoProvider = nobleCrypto): boolean {
   return crypto.verify(p.signature, purchaseMessage(p), p.buyer)
 }
 
-/** The purchase as a CBOR value. */
+/**
+ * The purchase as a CBOR value.
+ * @example ctx.request('subscribe', p) // the codec encodes purchaseValue(p)
+ */
 export function purchaseValue(p: Purchase): CborValue {
   return [p.buyer, p.sensor, p.payment, p.recipient, p.signature]
 }
 
-/** Encode a purchase: canonical CBOR [buyer, sensor, payment, recipient, signature]. */
+/**
+ * Encode a purchase: canonical CBOR [buyer, sensor, payment, recipient, signature].
+ * @example const bytes = encodePurchase(p)
+ */
 export function encodePurchase(p: Purchase): Uint8Array {
   return encodeCanonical(purchaseValue(p))
 }
@@ -91,6 +104,7 @@ export function encodePurchase(p: Purchase): Uint8Array {
 /**
  * Decode a purchase from untrusted bytes (form only).
  * @throws DecodeError when malformed
+ * @example const p = decodePurchase(bytes); verifyPurchase(p)
  */
 export function decodePurchase(bytes: Uint8Array): Purchase {
   abytes('bytes', bytes)
@@ -101,6 +115,7 @@ export function decodePurchase(bytes: Uint8Array): Purchase {
 /**
  * A purchase from a decoded CBOR value.
  * @throws DecodeError when malformed
+ * @example const p = purchaseFromValue(decodeCanonical(bytes))
  */
 export function purchaseFromValue(v: CborValue): Purchase {
   if (!Array.isArray(v) || v.length !== 5) throw new DecodeError('a purchase is [buyer, sensor, payment, recipient, signature]')

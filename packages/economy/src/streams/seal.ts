@@ -120,13 +120,17 @@ export function open(keys: BoxKeyPair, sealed: Uint8Array, context: Uint8Array):
  * The X25519 public key of a secret (to check a revealed secret against a purchase's key).
  * @param secretKey 32 bytes
  * @returns the public key, or undefined when not 32 bytes
+ * @example equalBytes(boxPublicKey(secret)!, grant.recipient)
  */
 export function boxPublicKey(secretKey: Uint8Array): Uint8Array | undefined {
   if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) return undefined
   return x25519.getPublicKey(secretKey)
 }
 
-/** SHA-256 over a stream tag and parts (the module's one hash). */
+/**
+ * SHA-256 over a stream tag and parts (the module's one hash).
+ * @example streamHash('message', header, box)
+ */
 export function streamHash(name: StreamTagName, ...parts: Uint8Array[]): Uint8Array {
   return sha256(concatBytes(streamTag(name), ...parts))
 }
