@@ -59,4 +59,19 @@ examples('the TTN community (200 gateways, 4 epochs) certifies every epoch and i
   assert.not.match(stderr, /\x1b\[2K/)
 })
 
+examples('the smart-city data market: found by area, paid by transfer or channel, read live; a lapse cut off; a tampering relay caught', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/smart-city/main.ts'))
+  assert.is(status, 0, stderr + stdout)
+  assert.match(stdout, /12 listings spread: every buyer's index holds 12 \/ 12 \/ 12/)
+  assert.is(stdout.match(/key of period \d+ sealed to its X25519 key/g)?.length, 6)
+  assert.is(stdout.match(/paid \d+ DTM \(transfer, seq \d\) → [a-z-]+\d: key of period/g)?.length, 4)
+  assert.is(stdout.match(/MobilityApp locked \d+ DTM for parking-\d \(lock, seq \d\) and sent a \d+ DTM voucher/g)?.length, 2)
+  assert.match(stdout, /MobilityApp signs a \d+ DTM voucher \(cumulative\) for parking-\d → key of period \d/)
+  assert.match(stdout, /NoiseMap: key of period \d of noise-\d refused \(lapsed\)/)
+  assert.match(stdout, /NoiseMap cannot read noise-\d #\d+ \(period \d\): no key/)
+  assert.match(stdout, /HealthLab: message #\d+ of air-quality-\d from the relay fails the sensor's signature: tampering caught/)
+  assert.match(stdout, /the relay held \d+ messages of air-quality-\d and could read 0 of them/)
+  assert.match(stdout, /\nmarket check: OK\n/)
+})
+
 examples.run()
