@@ -20,6 +20,7 @@ export {
   peekMessageType,
   replyTypeOf,
   resolveCrawlRange,
+  type AckMessage,
   type AgreementMessage,
   type AuthMessage,
   type CrawlAnswerMessage,
