@@ -245,7 +245,7 @@ Fraud('the proof is relayed even when a block at that (key, seq) was relayed bef
 
 const Hostile = suite('node: hostile peers')
 
-/** A raw, authenticated session from `mallory` to a node, speaking whatever it likes. */
+/** A raw, authenticated session from `mallory` to a node, speaking whatever it likes (it acknowledges what asks for an ack, as a version 2 peer does). */
 async function rawPeer(net: Awaited<ReturnType<typeof memoryNodes>>['net'], node: Node, seed: number) {
   const mallory = identity(seed)
   const conn = await settle(net, net.transport().connect(node.address!))
@@ -257,7 +257,10 @@ async function rawPeer(net: Awaited<ReturnType<typeof memoryNodes>>['net'], node
     peerKey: r.peerKey,
     clock: net.clock,
     limits: { messagesPerSecond: 1e6, messageBurst: 1e6 },
-    onMessage: (m) => void replies.push(m),
+    onMessage: (m) => {
+      replies.push(m)
+      if ('ack' in m && m.ack !== undefined) session.send({ type: 'ack', id: m.ack })
+    },
     onClose: (info) => void (closed = info),
   })
   return { mallory, session, conn, replies, closed: () => closed }

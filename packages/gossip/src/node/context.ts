@@ -6,7 +6,8 @@
  * - transactions.ts: transact and deliver, proposals and agreements, witness queries;
  * - push.ts: pushes on the push ring, push-via forwards, neighbour lists;
  * - pull.ts: head requests, audits, crawls (asked and served);
- * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud).
+ * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud);
+ * - resend.ts: frames sent again until acknowledged (push, push-via, neighbours).
  * A context is internal: the package exports the Node interface only.
  * @module
  */
@@ -19,6 +20,7 @@ import type { TypedEmitter } from './emitter.js'
 import type { Want } from './fraud-relay.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
+import type { Unacked } from './resend.js'
 import type { TwoHopTable } from './two-hop.js'
 import type { WitnessOptions } from './witness.js'
 
@@ -60,6 +62,14 @@ export interface NodeContext {
   readonly forwards: SeenCache
   neighboursTimer: TimerHandle | undefined
   neighboursSentAt: number
+  /** Per neighbour, the neighbour list sent to it and not acknowledged yet (a newer list replaces it). */
+  readonly neighboursUnacked: WeakMap<Neighbour, Unacked>
+
+  // ## Acknowledged frames (resend.ts)
+  /** Frames sent and not acknowledged, by the ack id of their latest send. */
+  readonly unacked: Map<number, Unacked>
+  /** The last ack id used. */
+  ackSeq: number
 
   // ## Pull and crawl (ingest.ts, pull.ts)
   /** The latest block of the chains learnt of most recently, oldest first. */

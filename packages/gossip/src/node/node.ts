@@ -108,6 +108,7 @@ import { PeerTable } from './peer-table.js'
 import { ban, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
+import { onAck, stopResends } from './resend.js'
 import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact } from './transactions.js'
 import { TwoHopTable } from './two-hop.js'
 
@@ -146,6 +147,7 @@ class GossipNode implements Node {
     pushViaSent: 0,
     forwarded: 0,
     forwardMissed: 0,
+    resent: 0,
     headsSent: 0,
     crawlsSent: 0,
     proofs: 0,
@@ -214,6 +216,9 @@ class GossipNode implements Node {
       forwards: createSeenCache({ max: cacheSize }),
       neighboursTimer: undefined,
       neighboursSentAt: Number.NEGATIVE_INFINITY,
+      neighboursUnacked: new WeakMap(),
+      unacked: new Map(),
+      ackSeq: 0,
       recent: new Map(),
       crawling: new Set(),
       told: new WeakMap(),
@@ -373,11 +378,13 @@ class GossipNode implements Node {
       case 'proposal':
         return onProposal(ctx, m, session)
       case 'push':
-        return onPush(ctx, m.blocks, session)
+        return onPush(ctx, m, session)
       case 'push-via':
         return onPushVia(ctx, m, session)
       case 'neighbours':
         return onNeighbours(ctx, m, session)
+      case 'ack':
+        return onAck(ctx, m.id, session)
       case 'heads':
         return onHeads(ctx, m.heads, session) // requestId 0: an announcement (replies go to the request)
       case 'heads-request':
@@ -435,6 +442,7 @@ class GossipNode implements Node {
       ctx.neighboursTimer = undefined
       for (const want of ctx.wants.values()) if (want.timer !== undefined) ctx.clock.clearTimeout(want.timer)
       ctx.wants.clear()
+      stopResends(ctx)
       for (const sleep of [...this.#sleeps]) {
         ctx.clock.clearTimeout(sleep.timer)
         sleep.reject(new ClosedError('node closed'))
