@@ -21,10 +21,8 @@ export function pull(ctx: NodeContext): void {
   const [n] = ctx.peers.random(1, ctx.random)
   const s = n === undefined ? undefined : firstOpen(n)
   if (s === undefined || !s.writable || s.pendingRequests >= s.limits.maxPendingRequests) return
-  const recent = [...ctx.recent.values()]
-  const newestFirst = (function* () {
-    for (let i = recent.length - 1; i >= 0; i--) yield recent[i]!.publicKey
-  })()
+  // ctx.recent is oldest first
+  const newestFirst = [...ctx.recent.values()].reverse().map((b) => b.publicKey)
   const keys = pullKeys(newestFirst, Math.min(ctx.gossip.headsPerPull, s.limits.maxHeads), (k) => equalBytes(k, n!.publicKey))
   if (keys.length === 0) return
   ctx.stats.headsSent++
