@@ -36,7 +36,7 @@
  * @module
  */
 import { checkGossip, DEFAULT_GOSSIP, type GossipOptions } from '../node/options.js'
-import { announced, auditSlots, contradicts, nextAnnouncer, pullKeys, resendAfter, RESEND_ATTEMPTS, type WantState } from '../node/gossip-rules.js'
+import { announced, auditSlots, contextSeqs, contradicts, nextAnnouncer, pullKeys, resendAfter, RESEND_ATTEMPTS, type WantState } from '../node/gossip-rules.js'
 import { ringPosition, slotWordOf } from '../node/rendezvous.js'
 import { nearestInLists, ringList, type RingList } from '../node/two-hop.js'
 import { createRandom, type Random } from '../random.js'
@@ -118,8 +118,8 @@ interface Block {
   readonly link: number
   readonly slot: number
   readonly holders: Set<number>
-  /** The owner's block before it: a proposal's context, and what the block chains to. */
-  readonly prev: Block | undefined
+  /** The owner's block before it, until the owner makes the next one (a proposal takes it as its context). */
+  prev: Block | undefined
   /** The fork this block belongs to (as its first block, the fork, or the forker's next), if any. */
   fork: ForkState | undefined
   role: 0 | 1 | 2 // 0: the first block X, 1: the fork Y, 2: the forker's next block Z
@@ -146,6 +146,8 @@ interface Tx {
   readonly from: number
   readonly to: number
   readonly proposal: Block
+  /** The proposer's previous block, sent with every copy of the proposal (contextSeqs). */
+  readonly context: Block | undefined
   agreement: Block | undefined
   done: boolean
   wait: number
@@ -346,7 +348,7 @@ class Model {
       if (!this.#refuses(i, j)) {
         this.#inFlight[i]!++
         const proposal = this.#newBlock(i, j, false)
-        this.#send(i, j, PROPOSAL, this.#sizes.proposal, { from: i, to: j, proposal, agreement: undefined, done: false, wait: this.#tx.retryMs, deadline: this.#now + this.#tx.timeoutMs, isFork: false })
+        this.#send(i, j, PROPOSAL, this.#sizes.proposal, { from: i, to: j, proposal, context: this.#contextOf(proposal), agreement: undefined, done: false, wait: this.#tx.retryMs, deadline: this.#now + this.#tx.timeoutMs, isFork: false })
       }
     }
     this.#q.push(this.#now + this.#o.txIntervalMs, TICK, i, 0, undefined)
@@ -381,7 +383,7 @@ class Model {
     // the context (contextSeqs: the proposer's previous block) is stored first: the forker's next
     // block brings its first block X along, which meets a fork Y held here
     const p = tx.proposal
-    if (p.prev !== undefined) this.#receive(p.prev, b)
+    if (tx.context !== undefined) this.#receive(tx.context, b)
     const f = p.fork
     if (f !== undefined && b !== f.forker) {
       if (p.role === 1 && (f.x.holders.has(b) || f.z?.holders.has(b) === true)) this.#detect(f, b)
@@ -396,6 +398,11 @@ class Model {
     this.#spread(p, b)
     this.#spread(tx.agreement, b)
     this.#send(b, a, AGREEMENT, this.#sizes.agreement, tx)
+  }
+
+  /** What travels with a proposal (contextSeqs: its chain's previous block, none at seq 1). */
+  #contextOf(p: Block): Block | undefined {
+    return contextSeqs(p.seq).length > 0 ? p.prev : undefined
   }
 
   #onAgreement(tx: Tx): void {
@@ -421,6 +428,8 @@ class Model {
   #newBlock(i: number, j: number, agreement: boolean): Block {
     const seq = ++this.#seq[i]!
     const prev = this.#latest[i]
+    // proposals took their context when made: a chain's old blocks need not stay reachable
+    if (prev !== undefined) prev.prev = undefined
     const s: Block = { owner: i, seq, link: j, slot: slotWordOf(i, 0, seq), holders: new Set(), prev, fork: undefined, role: 0 }
     const f = this.#forkState[i]
     // the forker's next block after the fork chains to its first block: it contradicts the fork
@@ -459,7 +468,7 @@ class Model {
     this.#forks.push(f)
     this.#forkState[i] = f
     // delivered like any proposal (resent until answered), but the forker spreads nothing of it
-    this.#send(i, victim, PROPOSAL, this.#sizes.proposal, { from: i, to: victim, proposal: y, agreement: undefined, done: false, wait: this.#tx.retryMs, deadline: this.#now + this.#tx.timeoutMs, isFork: true })
+    this.#send(i, victim, PROPOSAL, this.#sizes.proposal, { from: i, to: victim, proposal: y, context: this.#contextOf(y), agreement: undefined, done: false, wait: this.#tx.retryMs, deadline: this.#now + this.#tx.timeoutMs, isFork: true })
   }
 
   /** Peer u's block of the forked chain at `seq` (X or Y at the fork's seq, Z after it), if any. */
@@ -581,8 +590,9 @@ class Model {
       // only the fork's slot holds two blocks: a head elsewhere names the one block there is
       if (h.seq !== f.x.seq) continue
       const stored = this.#forkBlockAt(f, i, h.seq)
+      // the block after the fork's slot is the forker's next block Z, which chains to X
       const next = stored === undefined ? this.#forkBlockAt(f, i, h.seq + 1) : undefined
-      if (contradicts(h.block, stored, next?.prev, (a, b) => a === b)) this.#crawl(i, p.peer, h.key, h.seq)
+      if (contradicts(h.block, stored, next === undefined ? undefined : f.x, (a, b) => a === b)) this.#crawl(i, p.peer, h.key, h.seq)
     }
     const ours = new Map(p.keys.map((k) => [k.key, k.seq]))
     for (const slot of auditSlots(p.heads, (k) => ours.get(k), this.#g.auditsPerPull, this.#random)) {
