@@ -72,10 +72,29 @@ export function nearestInLists<V>(own: RingList, announced: Iterable<readonly [V
       best[i - 1] = c
     }
   }
+  const visit = (list: RingList, via: V | undefined): void => {
+    const { positions, words } = list
+    const len = positions.length
+    if (len === 0) return
+    const at = ringSearch(positions, slot)
+    const steps = Math.min(len, span)
+    for (let e = 0; e < steps; e++) {
+      const up = (at + e) % len
+      const down = (at - 1 - e + len) % len
+      const du = ringDistance(slot, positions[up]!)
+      const dd = ringDistance(slot, positions[down]!)
+      // each way round, the entries further on are further from the slot (an entry past the
+      // antipode was met the other way, nearer): once both are no nearer than the last choice,
+      // nothing further in this list can join
+      if (best.length === count && du >= best[count - 1]!.distance && dd >= best[count - 1]!.distance) return
+      consider(words[2 * up]!, words[2 * up + 1]!, du, via)
+      consider(words[2 * down]!, words[2 * down + 1]!, dd, via)
+    }
+  }
   // own neighbours first: a neighbour among the nearest is in `best` before any list names it,
   // and a repeat never displaces an entry, so a neighbour is always a direct target
-  scan(own, slot, span, (w0, w1, d) => consider(w0, w1, d, undefined))
-  for (const [n, list] of announced) scan(list, slot, span, (w0, w1, d) => consider(w0, w1, d, n))
+  visit(own, undefined)
+  for (const [n, list] of announced) visit(list, n)
   return best
 }
 
@@ -224,21 +243,6 @@ export class TwoHopTable<N> {
 }
 
 // ## Private helpers
-
-/** Visit the entries within `span` steps of the slot's search point, both ways round. */
-function scan(list: RingList, slot: number, span: number, visit: (w0: number, w1: number, distance: number) => void): void {
-  const { positions, words } = list
-  const len = positions.length
-  if (len === 0) return
-  const at = ringSearch(positions, slot)
-  const steps = Math.min(len, span)
-  for (let e = 0; e < steps; e++) {
-    const up = (at + e) % len
-    const down = (at - 1 - e + len) % len
-    visit(words[2 * up]!, words[2 * up + 1]!, ringDistance(slot, positions[up]!))
-    visit(words[2 * down]!, words[2 * down + 1]!, ringDistance(slot, positions[down]!))
-  }
-}
 
 function idKey(w0: number, w1: number): string {
   return `${w0}:${w1}`
