@@ -210,10 +210,17 @@ export class TwoHopTable<N> {
    * @returns 8-byte ids
    */
   ids(max: number): Uint8Array[] {
+    // views of one buffer: a list of 200 ids is one allocation, not 200
+    const count = Math.min(max, this.#ids.size)
+    const bytes = new Uint8Array(count * PEER_ID_BYTES)
+    const view = new DataView(bytes.buffer)
     const out: Uint8Array[] = []
     for (const [w0, w1] of this.#ids.values()) {
-      if (out.length >= max) break
-      out.push(idBytes(w0, w1))
+      if (out.length >= count) break
+      const at = out.length * PEER_ID_BYTES
+      view.setUint32(at, w0)
+      view.setUint32(at + 4, w1)
+      out.push(bytes.subarray(at, at + PEER_ID_BYTES))
     }
     return out
   }
