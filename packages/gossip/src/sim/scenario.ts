@@ -14,6 +14,10 @@
  * - links: the memory network's model (default 50 ms one way + uniform 0..20 ms jitter), with
  *   `loss` of every frame dropped (0% and 20% in ConTrib's runs).
  *
+ * A fork whose second block no honest peer ever received (every send of it lost: 0.2^4 at 20%
+ * loss) contradicts nothing anyone holds, as a fork of a block nobody holds would not: it is
+ * counted apart (`unreleased`) and left out of the figures below.
+ *
  * Measured, per fork, from the moment its second block is sent (its release):
  * - the time until 99% of honest peers (peers that never fork, withhold or spam) hold a proof
  *   against the forker, and until the first one does; forks whose proof never reaches 99% are
@@ -77,7 +81,10 @@ export interface ContribResult {
   readonly loss: number
   readonly durationS: number
   readonly transactions: number
+  /** Forks whose second block reached an honest peer (the figures below are over these). */
   readonly forks: number
+  /** Forks whose second block no honest peer ever received (counted apart). */
+  readonly unreleased: number
   /** Per fork that reached 99% of honest peers: seconds from release to 99%. */
   readonly detectP99: readonly number[]
   /** Forks whose proof never reached 99% of honest peers. */
@@ -184,10 +191,15 @@ export async function runContrib(options: ContribOptions): Promise<ContribResult
   // ## Measures
   const honest = sim.peers.filter((p) => p.role === 'honest' || (p.role === 'forker' && !sim.forks.some((f) => f.index === p.index)))
   const honestSet = new Set(honest.map((p) => p.index))
-  const stats = detectionStats(
-    sim.forks.map((f) => [...sim.proofTimes(sim.peers[f.index]!.publicKey).entries()].filter(([i]) => honestSet.has(i)).map(([, t]) => Math.max(0, t - f.releasedAt) / 1000)),
-    honest.length,
-  )
+  const perFork: number[][] = []
+  let unreleased = 0
+  for (const f of sim.forks) {
+    const proofs = [...sim.proofTimes(sim.peers[f.index]!.publicKey).entries()].filter(([i]) => honestSet.has(i))
+    const atVictim = await sim.peers[f.victim]!.node?.store.get(f.second.publicKey, f.second.seq)
+    if (proofs.length === 0 && (atVictim === undefined || !equalBytes(atVictim.signature, f.second.signature))) unreleased++
+    else perFork.push(proofs.map(([, t]) => Math.max(0, t - f.releasedAt) / 1000))
+  }
+  const stats = detectionStats(perFork, honest.length)
   const honestKeys = new Set<PublicKeyHex>(honest.map((p) => toHex(p.publicKey)))
   let honestAccused = 0
   for (const key of sim.accused().keys()) if (honestKeys.has(key)) honestAccused++
@@ -198,7 +210,8 @@ export async function runContrib(options: ContribOptions): Promise<ContribResult
     loss: options.loss ?? 0,
     durationS: elapsedS,
     transactions,
-    forks: sim.forks.length,
+    forks: sim.forks.length - unreleased,
+    unreleased,
     ...stats,
     honestAccused,
     bytesPerPeerS: bytes / options.nodes / elapsedS,

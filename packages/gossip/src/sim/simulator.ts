@@ -45,6 +45,7 @@ import { performHandshake } from '../wire/handshake.js'
 import type { Limits } from '../wire/limits.js'
 import { createMemoryNetwork, type LinkModel, type MemoryNetwork, type MemoryTransport } from '../transport/memory-transport.js'
 import { DEFAULT_GOSSIP, createNode, type GossipOptions, type Node, type TransactOptions } from '../node/node.js'
+import { RESEND_ATTEMPTS } from '../node/gossip-rules.js'
 import { createRandom, type Random } from '../random.js'
 import { createSession, type Session } from '../wire/session.js'
 import type { SessionCipher } from '../wire/noise.js'
@@ -306,8 +307,10 @@ class Simulation implements Simulator {
     for (let t = 0; t < 60_000 && !done; t += 100) await this.clock.runFor(100)
     await all
     // then one neighbour-list interval more, for the lists announced after the last links opened
-    // (debounced): a measurement that starts now sees a settled overlay, as in a long-running network
-    await this.clock.runFor((this.#options.gossip?.neighboursIntervalMs ?? DEFAULT_GOSSIP.neighboursIntervalMs) + 200)
+    // (debounced), and the time to send them again until acknowledged (over lossy links): a
+    // measurement that starts now sees a settled overlay, as in a long-running network
+    const g = { ...DEFAULT_GOSSIP, ...this.#options.gossip }
+    await this.clock.runFor(g.neighboursIntervalMs + RESEND_ATTEMPTS * g.resendMs + 200)
   }
 
   /** An inbound connection to a peer that does not run the handshake itself (attach mode, spammers). */
