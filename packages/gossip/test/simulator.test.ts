@@ -254,6 +254,15 @@ Scenarios('ConTrib setup on real nodes at 20% dropped frames (small): every fork
   assert.is(r.honestAccused, 0)
 })
 
+Scenarios("frames dropped for good need attached sessions: an encrypted session cannot lose one", () => {
+  // a dropped frame breaks the Noise nonce sequence and closes the session (session.test.ts):
+  // datagram loss is simulated on attached sessions, where a frame is one whole message
+  assert.throws(() => createSimulator({ nodes: 4, knows: 2, link: { loss: 0.2 } }), (e: unknown) => e instanceof RangeError && /sessions: 'attach'/.test(e.message))
+  assert.throws(() => createSimulator({ nodes: 4, knows: 2, sessions: 'handshake', link: { loss: 0.1, lossMode: 'drop' } }), RangeError)
+  createSimulator({ nodes: 4, knows: 2, sessions: 'attach', crypto, link: { loss: 0.2 } })
+  createSimulator({ nodes: 4, knows: 2, crypto, link: { loss: 0.2, lossMode: 'retransmit' } })
+})
+
 for (const loss of [0, 0.2]) {
   Scenarios(`the model agrees with the real nodes on the same setup (${loss * 100}% of frames dropped)`, async () => {
     // not the same draws (the model uses its own random stream), and one run's p99 varies by a

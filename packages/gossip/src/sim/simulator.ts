@@ -60,7 +60,10 @@ export interface SimulatorOptions {
   nodes: number
   /** Random peers each one knows and links to (default min(100, nodes - 1)). */
   knows?: number
-  /** Link model (default 50 ms one way + 0..20 ms uniform jitter, no loss, lost frames dropped). */
+  /**
+   * Link model (default 50 ms one way + 0..20 ms uniform jitter, no loss, lost frames dropped).
+   * Loss with lossMode 'drop' (datagrams) needs `sessions: 'attach'`: see the constructor.
+   */
   link?: Partial<LinkModel>
   /** Seed of every random choice (default 1). */
   seed?: number
@@ -189,6 +192,18 @@ class Simulation implements Simulator {
     if (!Number.isSafeInteger(n) || n < 2) throw new RangeError(`"nodes" expected an integer >= 2, got ${String(n)}`)
     const knows = options.knows ?? Math.min(100, n - 1)
     if (!Number.isSafeInteger(knows) || knows < 1 || knows >= n) throw new RangeError(`"knows" expected an integer in [1, nodes - 1], got ${String(knows)}`)
+    // A link that drops frames for good is a datagram network. A handshaked session is encrypted
+    // with implicit nonces (wire/noise.ts), as over a stream: one frame missing from its sequence
+    // closes it (1007), as it should over TCP, where a frame never goes missing. So frames are
+    // dropped only on attached sessions, in the clear, where a frame is one whole message: the
+    // loss falls on messages, above where the encryption would be, as a datagram protocol (one
+    // sealed message a datagram, explicit nonces) would see it.
+    const link = options.link ?? {}
+    if ((link.loss ?? 0) > 0 && (link.lossMode ?? 'drop') === 'drop' && options.sessions !== 'attach') {
+      throw new RangeError(
+        '"link.loss" with lossMode \'drop\' needs sessions: \'attach\' (an encrypted session closes at the first frame lost; \'retransmit\' models TCP for handshaked sessions)',
+      )
+    }
     this.#options = options
     this.#crypto = options.crypto ?? nobleCrypto
     const seed = options.seed ?? 1
