@@ -49,7 +49,8 @@
 // check's seconds of transactions, default 30), BENCH_GOSSIP_CHECK_LOSS (its losses, default
 // 0.2,0), BENCH_GOSSIP_WS_TX (default 20,000 transactions), BENCH_GOSSIP_CONNS (default 1,000
 // connections), BENCH_GOSSIP_IN_PROCESS_MS (default 2000 each, before and after),
-// BENCH_GOSSIP_PARTS (default sim,check10k,ws,witness; ws-tx is the ws transactions alone).
+// BENCH_GOSSIP_PARTS (default sim,check10k,ws,witness; sim is model10k and real1k, ws-tx is the
+// ws transactions alone).
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -119,11 +120,13 @@ if (process.argv[2] === 'worker') {
 note(`gossip bench: node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
 const started = performance.now()
 
-if (PARTS.has('sim')) {
+if (PARTS.has('sim') || PARTS.has('model10k')) {
   note(`gossip bench: 10,000 peers (model), ${SECONDS_10K} s of transactions + ${SETTLE_MS.model / 1000} s settle, loss 0% and 20%, side by side`)
   const big = await Promise.all([0, 0.2].map((loss) => simulate({ kind: 'model', nodes: 10_000, loss, seconds: SECONDS_10K })))
   for (const { result } of big) report(result, 'model', 'gossip-model.ts: the node rule code (gossip-rules.ts, two-hop.ts) on abstract state')
+}
 
+if (PARTS.has('sim') || PARTS.has('real1k')) {
   note(`gossip bench: 1,000 peers, real node code, ${SECONDS_1K} s of transactions + ${SETTLE_MS.real / 1000} s settle, loss 0% and 20%`)
   const real = await Promise.all([0, 0.2].map((loss) => simulate({ kind: 'real', nodes: 1000, loss, seconds: SECONDS_1K })))
   for (const { result } of real) report(result, 'real', 'real node code; simulator shortcuts: attached sessions (no handshake), sim crypto (keyed SHA-256)')
@@ -213,6 +216,10 @@ function report(r: ContribResult, mode: 'real' | 'model', what: string, prefix =
     // scales with forks per second, so this is the one to carry to another fork rate
     proof_bytes_per_peer_per_fork: r.forks === 0 ? 0 : Math.round((r.proofBytesPerPeerS * r.durationS) / r.forks),
     forks_per_s: round(r.forks / r.durationS, 2),
+    frames_per_peer_s: Math.round(r.framesPerPeerS),
+    // the simulations count frames in the clear (attached sessions); on a handshaked session each
+    // frame is sealed, 16 bytes more (the Noise tag; ws framing, 2-6 bytes, not counted either)
+    sealed_bytes_per_peer_s: Math.round(r.bytesPerPeerS + 16 * r.framesPerPeerS),
   })
   if (mode === 'real') emit(`${prefix}honest_accused.${n}`, r.honestAccused, 'peers', extra)
 }

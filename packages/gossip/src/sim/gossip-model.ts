@@ -183,6 +183,8 @@ class Model {
   #now = 0
   /** Bytes sent, by kind of frame (fraud: the proof frames and their announcements and requests). */
   readonly #bytes = { transact: 0, push: 0, fraud: 0, pull: 0 }
+  /** Frames sent (each costs 16 bytes more sealed, on a handshaked session). */
+  #frames = 0
   #transactions = 0
   #running = true
   // per peer
@@ -355,7 +357,7 @@ class Model {
   }
 
   #send(from: number, to: number, kind: number, size: number, tx: Tx): void {
-    this.#bytes.transact += size
+    this.#count('transact', size)
     if (kind === PROPOSAL) this.#q.push(this.#now + tx.wait, RETRY, 0, 0, tx)
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, kind, to, from, tx)
@@ -551,7 +553,7 @@ class Model {
     const j = adj[Math.floor(this.#random() * adj.length)]!
     const keys = pullKeys(this.#recentChains(i), this.#g.headsPerPull, (k) => k.key === j)
     if (keys.length === 0) return
-    this.#bytes.pull += this.#sizes.headsRequestBase + this.#sizes.headsRequestPerKey * keys.length
+    this.#count('pull', this.#sizes.headsRequestBase + this.#sizes.headsRequestPerKey * keys.length)
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, HEADS_REQUEST, j, 0, { asker: i, peer: j, keys, heads: [] } satisfies PullState)
   }
@@ -570,13 +572,13 @@ class Model {
         f.told ??= new Set()
         if (!f.told.has(p.asker * n + j)) {
           f.told.add(p.asker * n + j)
-          this.#bytes.fraud += this.#sizes.fraud
+          this.#count('fraud', this.#sizes.fraud)
           const d = this.#delay()
           if (d >= 0) this.#q.push(this.#now + d, PROOF, p.asker, j, f)
         }
       }
     }
-    this.#bytes.pull += this.#sizes.headsBase + this.#sizes.headsPerHead * p.heads.length
+    this.#count('pull', this.#sizes.headsBase + this.#sizes.headsPerHead * p.heads.length)
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, HEADS, p.asker, 0, p)
   }
@@ -604,7 +606,7 @@ class Model {
   }
 
   #crawl(i: number, j: number, key: number, seq: number): void {
-    this.#bytes.pull += this.#sizes.crawlRequest
+    this.#count('pull', this.#sizes.crawlRequest)
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, CRAWL, j, 0, { asker: i, key, seq })
   }
@@ -613,7 +615,7 @@ class Model {
     const f = this.#forkState[c.key]
     const block = f === undefined ? undefined : this.#forkBlockAt(f, j, c.seq)
     const any = block !== undefined || this.#heldRecently(j, c.key, c.seq)
-    this.#bytes.pull += any ? this.#sizes.crawlAnswer : this.#sizes.crawlAnswerEmpty
+    this.#count('pull', any ? this.#sizes.crawlAnswer : this.#sizes.crawlAnswerEmpty)
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, CRAWL_ANSWER, c.asker, 0, block)
   }
@@ -693,7 +695,7 @@ class Model {
       const k = all ? adj[i]! : pick[i]!
       if (k === from) continue
       sent++
-      this.#bytes.fraud += size
+      this.#count('fraud', size)
       const d = this.#delay()
       // a frame to a peer that holds the proof by then is read and dropped: its bytes are counted
       if (d >= 0 && f.held[k]! > this.#now + d) this.#q.push(this.#now + d, announce ? ANNOUNCED : PROOF, k, u, f)
@@ -720,10 +722,10 @@ class Model {
       this.#stopWanting(f, u)
       return
     }
-    this.#bytes.fraud += this.#sizes.fraudWant
+    this.#count('fraud', this.#sizes.fraudWant)
     const d1 = this.#delay()
     if (d1 >= 0) {
-      this.#bytes.fraud += this.#sizes.fraud
+      this.#count('fraud', this.#sizes.fraud)
       const d2 = this.#delay()
       if (d2 >= 0) this.#q.push(this.#now + d1 + d2, PROOF, u, a, f)
     }
@@ -754,6 +756,12 @@ class Model {
     return this.#o.latencyMs + Math.floor(this.#random() * (this.#o.jitterMs + 1))
   }
 
+  /** One frame of `bytes` sent, of `kind`. */
+  #count(kind: 'transact' | 'push' | 'fraud' | 'pull', bytes: number): void {
+    this.#bytes[kind] += bytes
+    this.#frames++
+  }
+
   /**
    * An acknowledged frame (node/resend.ts): sent, and sent again every resendMs until an ack comes
    * back, RESEND_ATTEMPTS sends in all; every copy and every ack is counted.
@@ -761,16 +769,16 @@ class Model {
    */
   #sendAcked(kind: 'push', size: number): number {
     if (!this.#acked) {
-      this.#bytes[kind] += size
+      this.#count(kind, size)
       return this.#delay()
     }
     let first = -1
     for (let attempt = 0; ; attempt++) {
-      this.#bytes[kind] += size
+      this.#count(kind, size)
       const d = this.#delay()
       if (d >= 0) {
         if (first < 0) first = attempt * this.#g.resendMs + d
-        this.#bytes[kind] += this.#sizes.ack
+        this.#count(kind, this.#sizes.ack)
         if (this.#delay() >= 0) break
       }
       if (!resendAfter(attempt)) break
@@ -811,6 +819,7 @@ class Model {
       honestAccused: 0,
       bytesPerPeerS: (b.transact + b.push + b.fraud + b.pull) / n / seconds,
       proofBytesPerPeerS: b.fraud / n / seconds,
+      framesPerPeerS: this.#frames / n / seconds,
       bytesPerPeerSByKind: { transact: b.transact / n / seconds, push: b.push / n / seconds, fraud: b.fraud / n / seconds, pull: b.pull / n / seconds },
       wallMs,
     }
