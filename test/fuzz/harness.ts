@@ -132,6 +132,11 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     { type: 'push-via', to: other.publicKey.slice(0, 8), blocks: blocks.honest.slice(0, 2) },
     { type: 'fraud-have', publicKey: cheater.publicKey },
     { type: 'fraud-want', publicKey: cheater.publicKey },
+    // version 2: an ack, and the frames that ask for one
+    { type: 'ack', id: 7 },
+    { type: 'push', blocks: blocks.honest.slice(0, 1), ack: 300 },
+    { type: 'push-via', to: other.publicKey.slice(0, 8), blocks: blocks.honest.slice(0, 1), ack: 2 ** 32 - 1 },
+    { type: 'neighbours', ids: [honest.publicKey.slice(0, 8)], ack: 1 },
   ]
   const messageBytes = messages.map((m) => encodeMessage(m))
 

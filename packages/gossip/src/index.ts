@@ -25,6 +25,7 @@ export {
   peekMessageType,
   replyTypeOf,
   resolveCrawlRange,
+  type AckMessage,
   type AgreementMessage,
   type AppMessage,
   type AuthMessage,

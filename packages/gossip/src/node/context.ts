@@ -9,7 +9,8 @@
  * - pull.ts: head requests, audits, crawls (asked and served);
  * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud);
  * - protocol-host.ts: the application protocols hosted over `app` messages;
- * - recovery.ts: the node as its agent's head source (its own chain's head, from its peers).
+ * - recovery.ts: the node as its agent's head source (its own chain's head, from its peers);
+ * - resend.ts: frames sent again until acknowledged (push, push-via, neighbours).
  * A context is internal: the package exports the Node interface only.
  * @module
  */
@@ -26,6 +27,7 @@ import type { RecoveryState } from './recovery.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
 import type { StrangerQuota } from './stranger-quota.js'
+import type { Unacked } from './resend.js'
 import type { TwoHopTable } from './two-hop.js'
 import type { WitnessOptions } from './witness.js'
 
@@ -67,6 +69,14 @@ export interface NodeContext {
   readonly forwards: SeenCache
   neighboursTimer: TimerHandle | undefined
   neighboursSentAt: number
+  /** Per neighbour, the neighbour list sent to it and not acknowledged yet (a newer list replaces it). */
+  readonly neighboursUnacked: WeakMap<Neighbour, Unacked>
+
+  // ## Acknowledged frames (resend.ts)
+  /** Frames sent and not acknowledged, by the ack id of their latest send. */
+  readonly unacked: Map<number, Unacked>
+  /** The last ack id used. */
+  ackSeq: number
 
   // ## What is kept for others (ingest.ts, stranger-quota.ts)
   readonly quota: StrangerQuota

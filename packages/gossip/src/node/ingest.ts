@@ -14,13 +14,12 @@ import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { BusyError } from '../errors.js'
 import { acceptProof } from './fraud-relay.js'
+import { RECENT_CHAINS } from './gossip-rules.js'
 
 /** Cost charged for a block whose signature or form is broken. */
 export const BAD_BLOCK_COST = 20
 /** Cost charged for a block that breaks a chain or type rule (could be honest ignorance, so small). */
 export const INVALID_BLOCK_COST = 5
-/** Chains whose latest head is remembered for pull gossip. */
-const RECENT_CHAINS = 1024
 
 /**
  * What became of a block: stored (`new`), held already (`known`), broken (`invalid`), a proof

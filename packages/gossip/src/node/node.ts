@@ -118,6 +118,7 @@ import { DEFAULT_RECOVERY, fetchFromPeers, headFromPeers, type RecoveryState } f
 import { ban, handshakeFailed, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
+import { onAck, stopResends } from './resend.js'
 import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact } from './transactions.js'
 import { StrangerQuota } from './stranger-quota.js'
 import { TwoHopTable } from './two-hop.js'
@@ -159,6 +160,7 @@ class GossipNode implements Node {
     pushViaSent: 0,
     forwarded: 0,
     forwardMissed: 0,
+    resent: 0,
     headsSent: 0,
     crawlsSent: 0,
     proofs: 0,
@@ -248,6 +250,9 @@ class GossipNode implements Node {
         { self: this.publicKey, store: options.store, crypto, witnesses, stats: this.stats, onEvicted: (hex) => this.#ctx.recent.delete(hex) },
         options.keep,
       ),
+      neighboursUnacked: new WeakMap(),
+      unacked: new Map(),
+      ackSeq: 0,
       recent: new Map(),
       crawling: new Set(),
       told: new WeakMap(),
@@ -428,11 +433,13 @@ class GossipNode implements Node {
       case 'proposal':
         return onProposal(ctx, m, session)
       case 'push':
-        return onPush(ctx, m.blocks, session)
+        return onPush(ctx, m, session)
       case 'push-via':
         return onPushVia(ctx, m, session)
       case 'neighbours':
         return onNeighbours(ctx, m, session)
+      case 'ack':
+        return onAck(ctx, m.id, session)
       case 'heads':
         return onHeads(ctx, m.heads, session) // requestId 0: an announcement (replies go to the request)
       case 'heads-request':
@@ -498,6 +505,7 @@ class GossipNode implements Node {
       ctx.neighboursTimer = undefined
       for (const want of ctx.wants.values()) if (want.timer !== undefined) ctx.clock.clearTimeout(want.timer)
       ctx.wants.clear()
+      stopResends(ctx)
       for (const sleep of [...this.#sleeps]) {
         ctx.clock.clearTimeout(sleep.timer)
         sleep.reject(new ClosedError('node closed'))

@@ -62,10 +62,15 @@ export interface GossipOptions {
   readonly maxCrawls: number
   /** Random slots compared with the peer after each pull (one-block crawls; default 1). */
   readonly auditsPerPull: number
+  /**
+   * Milliseconds a push, push-via or neighbour list waits for its `ack` before it is sent again
+   * (RESEND_ATTEMPTS sends in all; default 300, above a round trip of the simulated links). Only
+   * on sessions of protocol version 2; 0: never ask for an ack (links that lose no frames).
+   */
+  readonly resendMs: number
 }
 
-/** Requests a node makes for one awaited proof, wantTimeoutMs apart, before it waits for a new announcement. */
-export const WANT_ATTEMPTS = 8
+export { WANT_ATTEMPTS } from './gossip-rules.js'
 
 /** The default gossip settings. */
 export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
@@ -79,6 +84,7 @@ export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
   wantTimeoutMs: 250,
   maxCrawls: 8,
   auditsPerPull: 1,
+  resendMs: 300,
 })
 
 /** Timing of `transact`. */
@@ -200,6 +206,8 @@ export interface NodeStats {
   forwarded: number
   /** `push-via` frames not forwarded: the target is no neighbour (any more), or its session does not keep up. */
   forwardMissed: number
+  /** Frames sent again for want of an `ack` (pushes, push-vias, neighbour lists). */
+  resent: number
   /** Head requests sent (pull gossip). */
   headsSent: number
   /** Crawl requests sent. */
@@ -344,7 +352,7 @@ export function nonNegative(name: string, v: number): number {
 }
 
 export function checkGossip(g: GossipOptions, limits: Readonly<Limits>): Readonly<GossipOptions> {
-  for (const key of ['pushFanout', 'neighboursIntervalMs', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull', 'wantTimeoutMs'] as const) {
+  for (const key of ['pushFanout', 'neighboursIntervalMs', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull', 'wantTimeoutMs', 'resendMs'] as const) {
     const v = g[key]
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`"gossip.${key}" expected a finite number >= 0, got ${String(v)}`)
   }
