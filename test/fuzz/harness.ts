@@ -137,6 +137,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     { type: 'push', blocks: blocks.honest.slice(0, 1), ack: 300 },
     { type: 'push-via', to: other.publicKey.slice(0, 8), blocks: blocks.honest.slice(0, 1), ack: 2 ** 32 - 1 },
     { type: 'neighbours', ids: [honest.publicKey.slice(0, 8)], ack: 1 },
+    { type: 'relay', to: other.publicKey, data: encodeMessage({ type: 'push', blocks: blocks.honest.slice(0, 1) }), reason: '' },
+    { type: 'relayed', from: other.publicKey, data: new Uint8Array(0), reason: 'rate-limited' },
   ]
   const messageBytes = messages.map((m) => encodeMessage(m))
 
