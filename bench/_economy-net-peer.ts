@@ -127,7 +127,7 @@ handlers['clients'] = async ({ config, n, base, witnesses }) => {
     const seed = new Uint8Array(32)
     new DataView(seed.buffer).setUint32(0, Number(base) + i)
     seed[31] = 0xc1
-    const node = createNode({ identity: identityFromSeed(seed, crypto), store: createMemoryStore({ crypto }), transport: createWsTransport(), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0, pushFanout: 0 } })
+    const node = createNode({ identity: identityFromSeed(seed, crypto), store: createMemoryStore({ crypto }), transport: createWsTransport(), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0, pushFanout: 0 }, cacheSize: 1024 })
     for (const w of witnesses as { publicKey: string; address: string }[]) node.addAddress(fromHex(w.publicKey), w.address)
     conns.push({ node, handle: node.host(reportsProtocol()) })
   }
@@ -140,9 +140,22 @@ handlers['add-witnesses'] = ({ witnesses }) => {
 handlers['connect'] = async ({ witness: w }) => {
   const key = fromHex(String(w))
   let at = 0
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    for (let i = at++; i < conns.length; i = at++) await conns[i]!.handle.peer(key)
+  let retries = 0
+  // a few dials at a time, each tried again when a loaded witness did not answer its handshake in time
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    for (let i = at++; i < conns.length; i = at++) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await conns[i]!.handle.peer(key)
+          break
+        } catch (err) {
+          if (attempt >= 5) throw err
+          retries++
+        }
+      }
+    }
   }))
+  return { retries }
 }
 
 /** Submit reports [from, to) of the file, split over the connections, in batches of 32; skipEvery k: leave out every k-th report. */

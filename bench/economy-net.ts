@@ -124,7 +124,9 @@ async function run(): Promise<void> {
   const per = Math.ceil(CONNECTIONS / CLIENT_PROCESSES)
   await Promise.all(clients.map((c, i) => c.call('clients', { config: communityHex, n: Math.min(per, CONNECTIONS - i * per), base: i * per, witnesses: [w1] })))
   note(`economy-net: ${CONNECTIONS} connections to witness 1`)
-  await Promise.all(clients.map((c) => c.call('connect', { witness: w1.publicKey })))
+  const tc = Date.now()
+  const dialled = await Promise.all(clients.map((c) => c.call<{ retries: number }>('connect', { witness: w1.publicKey })))
+  note(`economy-net: connected in ${((Date.now() - tc) / 1000).toFixed(1)} s (${dialled.reduce((a, d) => a + d.retries, 0)} dials tried again); submitting ${RATE_REPORTS.toLocaleString('en')} reports`)
   const share = Math.ceil(RATE_REPORTS / CLIENT_PROCESSES)
   const load0 = loadavg()[0]!
   const rate = await Promise.all(clients.map((c, i) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit', { witness: w1.publicKey, reports: reportsFile, from: i * share, to: Math.min(RATE_REPORTS, (i + 1) * share) })))
