@@ -50,7 +50,8 @@ serve({
 })
 if (process.send === undefined) {
   await start()
-  schedule(0)
+  const c = running!.community.current
+  schedule(Math.max(0, Math.floor((Date.now() - c.start) / c.epochLength)))
 }
 
 async function start(): Promise<{ address: string }> {
