@@ -20,6 +20,7 @@ import {
   type ProtocolHandle,
   type ProtocolMessages,
   type Transaction,
+  type TransactionPort,
   type Transport,
   type TransportAddress,
 } from '@tally/core'
@@ -28,6 +29,7 @@ import type { Limits } from '../wire/limits.js'
 import type { Random } from '../random.js'
 import type { RecoveryOptions } from './recovery.js'
 import type { KeepOptions } from './stranger-quota.js'
+import type { RelayOptions } from './relay.js'
 import type { WitnessOptions } from './witness.js'
 
 /** How the node spreads blocks and proofs (see node.ts). */
@@ -120,6 +122,12 @@ export interface NodeOptions {
   gossip?: Partial<GossipOptions>
   /** Witness mode: ask witnesses before countersigning (default: off). */
   witnesses?: WitnessOptions
+  /**
+   * Tunnels through relays (relay.ts): `serve` to relay for others (with per-peer limits), `via`
+   * relays to reach peers that have no address (a wallet that never listens), `accept` (default
+   * true) tunnels opened to this node. Default: accept only.
+   */
+  relay?: RelayOptions
   /** Defaults for transact. */
   transact?: TransactOptions
   /** Generator for gossip choices (default: seeded from the crypto provider; give one to replay a simulation). */
@@ -231,6 +239,11 @@ export interface NodeStats {
   unknownRefused: number
   /** Blocks from peers not queued: the sender's write lane was full. */
   dropped: number
+  /** As a relay: tunnel frames passed on, and their bytes. */
+  relayedFrames: number
+  relayedBytes: number
+  /** As a relay: tunnel frames refused (with a reason to the sender: relay.ts). */
+  relayRefused: number
 }
 
 /** A Tally node. */
@@ -296,6 +309,13 @@ export interface Node extends Emitter<NodeEvents> {
    * @throws (rejects) as transact; RangeError when `proposal` is not a proposal signed by this node
    */
   deliver(proposal: HalfBlock, options?: TransactOptions): Promise<Transaction>
+  /**
+   * This node's transaction path as core's `TransactionPort`: `deliver(proposal, { timeoutMs })`
+   * is `node.deliver` (resends, the counterparty's context, policy and seq witnesses; the agreement
+   * validated and stored here) resolving to the agreement. For protocol code that completes its own
+   * proposals, as the economy's network wallet does (`createNetWallet({ ..., port: node.transactions })`).
+   */
+  readonly transactions: TransactionPort
   /**
    * Fetch blocks of `chain` from a connected peer, validate and store them. Each answer must be
    * for `chain` and within the range asked, and the walk stops after `maxBlocks` blocks, whatever
