@@ -8,7 +8,7 @@
 //            sender builds its 10,000-block chain in process before it goes on the network
 // Files named _*.ts are not benchmark groups (bench/run.mjs skips them).
 import { readFileSync } from 'node:fs'
-import { createAgent, createMemoryStore, fromHex, identityFromSeed, toHex, type Connection, type HalfBlock, type SeedIdentity, type Transport } from '@tally/core'
+import { createAgent, createMemoryStore, fromHex, identityFromSeed, toHex, type Connection, type SeedIdentity, type Transport } from '@tally/core'
 import {
   certify,
   closeEpoch,
@@ -24,7 +24,7 @@ import {
   signReport,
   type Community,
 } from '@tally/economy'
-import { createNetWallet, createTicketStore, createWitness, reportsProtocol, type NetWallet, type ReportMessages, type Witness } from '@tally/economy/net'
+import { createNetWallet, createTicketStore, createWitness, reportsProtocol, seqWitnessTypes, seqWitnesses, type NetWallet, type ReportMessages, type Witness } from '@tally/economy/net'
 import { createNode, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { createVerifyPool, defaultCrypto, type VerifyPool } from '@tally/node'
@@ -77,7 +77,8 @@ handlers['witness'] = async ({ config, seed, directory, count }) => {
   community = createCommunity(decodeSignedConfig(fromHex(String(config))), { crypto })
   pool = createVerifyPool()
   const identity = identityFromSeed(fromHex(String(seed)), crypto)
-  witnessNode = createNode({ identity, store: createMemoryStore({ crypto }), transport: createWsTransport({ port: 0 }), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0 } })
+  // no block push from a witness: with it, every change of its 1,000 peers sends its neighbour list to all of them (O(n²))
+  witnessNode = createNode({ identity, store: createMemoryStore({ crypto }), transport: createWsTransport({ port: 0 }), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0, pushFanout: 0 }, types: seqWitnessTypes(), witnesses: seqWitnesses(community) })
   witness = createWitness({ key: identity, community, host: witnessNode, epoch: 0, verify: pool.verifySignatures, limits: { reportsPerPeer: 10_000_000 } })
   loadDirectory(String(directory), Number(count), (e) => witness!.directory.addVerified(e))
   return { address: String(await witnessNode.listen()), publicKey: toHex(identity.publicKey) }
@@ -193,12 +194,11 @@ handlers['wallet'] = async ({ config, seed, witnesses, chain, witnessSeeds }) =>
   const types = createEconomyTypes({ community, evidence, tickets })
   let built = 0
   if (Number(chain) > 0) built = await buildChain(identity, Number(chain), store, types, evidence, (witnessSeeds as string[]).map((s) => identityFromSeed(fromHex(s), crypto)))
-  walletNode = createNode({ identity, store, types, transport: counting(createWsTransport({ port: 0 })), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0 } })
+  // as deployed: the community's witnesses are the seq witnesses (examples/ttn-network, test/fixtures/economy-net.ts)
+  walletNode = createNode({ identity, store, types, transport: counting(createWsTransport({ port: 0 })), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0 }, witnesses: seqWitnesses(community) })
   for (const w of witnesses as { publicKey: string; address: string }[]) walletNode.addAddress(fromHex(w.publicKey), w.address)
   const local = createWallet({ agent: walletNode.agent, community, evidence })
-  const node = walletNode
-  const port = { deliver: async (p: HalfBlock, o?: { timeoutMs?: number }) => (await node.deliver(p, o?.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs })).agreement }
-  wallet = createNetWallet({ wallet: local, community, evidence, tickets, host: walletNode, port, timeoutMs: 120_000 })
+  wallet = createNetWallet({ wallet: local, community, evidence, tickets, host: walletNode, port: walletNode.transactions, timeoutMs: 120_000 })
   return { address: String(await walletNode.listen()), publicKey: toHex(identity.publicKey), chain: built }
 }
 

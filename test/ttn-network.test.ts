@@ -1,7 +1,8 @@
 // examples/ttn-network as a user runs it: 17 processes on loopback (3 witnesses, 4 gateway hosts
 // of 50 gateways, 10 wallets), each with its own key file and LevelDB. Checked on what it prints
 // and what it leaves on disk, not on its exit code alone: every witness holds every certificate
-// (the one killed with SIGKILL and restarted included), the supply audit over every store adds up,
+// (the one killed with SIGKILL and restarted included), a forked double spend is refused with the
+// proof kept by its receiver, the supply audit over every store adds up,
 // the key files are 0600 and no seed appears in any output. Epochs are longer than npm start's
 // (5 s instead of 3 s) so that a loaded machine keeps up; nothing here measures speed.
 import { spawnSync } from 'node:child_process'
@@ -29,8 +30,7 @@ test('17 processes: 6 epochs certified and held by all 3 witnesses, a witness ki
     assert.match(out, /all \(union\) +\d+ +[\d.]+ +[\d.]+ +0\.000 +[\d.]+ +yes/)
     assert.match(out, /supply: every store and their union add up .* ✓/)
     assert.match(out, /\nnetwork check: OK\n/)
-    // the double spend step waits for seq witnesses on transfers (helper netnode); until then it says so
-    assert.match(out, /forked double spend: (refused|TODO)/)
+    assert.match(out, /forked double spend: wallet-01 signs a second branch \(epoch 1 claimed again at seq 1\) and pays wallet-03 from it → refused \(cheater\) before any countersign; wallet-03 holds the double-sign proof ✓/)
 
     // every process's key file: 0600, 32 bytes, and its seed in no output
     const data = join(dir, 'data')

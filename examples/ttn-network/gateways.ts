@@ -8,13 +8,13 @@
 import { join } from 'node:path'
 import { toHex } from '@tally/core'
 import { signRegistration, type Community } from '@tally/economy'
-import { createReporter, type OutboxStore, type Reporter, type ReportOutcome } from '@tally/economy/net'
+import { createReporter, createSharedHost, type OutboxStore, type Reporter, type ReportOutcome } from '@tally/economy/net'
 import type { Node } from '@tally/gossip'
 import { defaultCrypto, openLevelRecords, openLevelStore, type LevelRecords } from '@tally/node'
 import { normal, random } from '../ttn-gateways/traffic.ts'
 import { loadOrCreateKey, loadOrCreateKeys } from './key-file.ts'
 import { readConfig } from './role-config.ts'
-import { configPath, fromHex, note, readCommunity, readPeers, serve, sharedHost, startNode } from './role.ts'
+import { configPath, fromHex, note, readCommunity, readPeers, serve, startNode } from './role.ts'
 
 const config = readConfig(configPath(), 'gateways')
 const crypto = defaultCrypto()
@@ -59,7 +59,8 @@ async function start(): Promise<{ address: string }> {
   const store = await openLevelStore({ path: join(config.dataDir, 'blocks'), crypto })
   const outbox = await openLevelRecords({ path: join(config.dataDir, 'outbox') })
   const { node, address } = await startNode({ identity, store, listen: config.listen, peers: readPeers(config.peers) })
-  const host = sharedHost(node)
+  // one node for the host's 50 reporters: they only ask, so they share the reports protocol's handle
+  const host = createSharedHost(node)
   const tell = (o: ReportOutcome): void => {
     const key = `${o.status}${o.status === 'accepted' ? '' : `:${o.code}`}`
     outcomes.set(key, (outcomes.get(key) ?? 0) + 1)

@@ -3,7 +3,8 @@
 // 3 witnesses (any 2 certify), 4 gateway hosts running 50 gateways each (every gateway with its
 // own key and reporter), and 10 owners' wallets. Six compressed epochs: the gateways report, the
 // witnesses reconcile, close and certify, the owners claim and pay each other. In epoch 3 a witness
-// is killed (SIGKILL) and restarted: it catches up and signs again. At the end every process's
+// is killed (SIGKILL) and restarted: it catches up and signs again. An owner forks its chain to
+// spend twice and is refused. At the end every process's
 // store is audited: no token created or lost.
 //
 //   node --import tsx examples/ttn-network/main.ts [--dir <work dir>] [--keep] [--epoch-ms 3000]
@@ -37,7 +38,7 @@ const PER_HOST = positive('gateways', 1)
 const WALLETS = positive('wallets', 2)
 const EPOCHS = positive('epochs', 4)
 const KILL_AT = 2 // the third epoch (0-based index): a witness is killed and restarted
-const FORK_AT = 3
+const FORK_AT = EPOCHS - 1 // after the last transfers: from then on the forker is a proven cheater
 const crypto = defaultCrypto()
 const t0 = Date.now()
 const clock = (): string => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s`
@@ -179,7 +180,15 @@ async function run(): Promise<void> {
       const agree = (closed.get(`${victim.name}:${e}`)?.['root'] as string | undefined) === (closed.get(`${witnesses[0]!.name}:${e}`)?.['root'] as string | undefined)
       check(agree, `         ${victim.name} signs again: its root of epoch ${k + 1} is the certified one`)
     }
-    if (k === FORK_AT) say(`         forked double spend: TODO — needs seq witnesses for transfers (helper netnode's branch); not run`)
+    if (k === FORK_AT) {
+      const [forker, receiver] = [wallets[0]!, wallets[2]!]
+      const r = await forker.request<{ refused: boolean; reason?: string; forkedSeq: number; differs?: boolean }>('fork-double-spend', { epoch: first, to: receiver.publicKey, address: receiver.address, amount: 100 })
+      const proof = await receiver.request<{ proof: boolean }>('holds-proof-against', { key: forker.publicKey })
+      check(
+        r.refused && r.reason === 'cheater' && proof.proof,
+        `         forked double spend: ${forker.name} signs a second branch (epoch 1 claimed again at seq ${r.forkedSeq}) and pays ${receiver.name} from it → ${r.refused ? `refused (${r.reason})` : 'ACCEPTED'} before any countersign; ${receiver.name} ${proof.proof ? 'holds' : 'lacks'} the double-sign proof`,
+      )
+    }
   }
   say(`${clock()}  ${claimedTotal / 1000} WVL in the wallets after ${transfers} transfers (${refused} refused)`)
 

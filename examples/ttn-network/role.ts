@@ -4,9 +4,9 @@
 // logs its notes as JSON lines on stdout instead.
 import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { fromHex, toHex, type BlockStore, type BlockTypes, type CryptoProvider, type ProtocolHandle, type ProtocolHost, type SeedIdentity } from '@tally/core'
+import { fromHex, toHex, type BlockStore, type BlockTypes, type CryptoProvider, type SeedIdentity } from '@tally/core'
 import { createCommunity, decodeSignedConfig, type Community } from '@tally/economy'
-import { createNode, type Node } from '@tally/gossip'
+import { createNode, type Node, type NodeOptions } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 
 /** A request from the launcher. */
@@ -77,36 +77,22 @@ export function writeWhole(path: string, data: string | Uint8Array): void {
 }
 
 /** The role's gossip node on ws, listening, with the witnesses in its address book. */
-export async function startNode(options: { identity: SeedIdentity; store: BlockStore; types?: BlockTypes; listen: { host: string; port: number }; peers: PeersFile }): Promise<{ node: Node; address: string }> {
+export async function startNode(options: { identity: SeedIdentity; store: BlockStore; types?: BlockTypes; listen: { host: string; port: number } | undefined; peers: PeersFile; node?: Partial<NodeOptions> }): Promise<{ node: Node; address: string }> {
   const node = createNode({
     identity: options.identity,
     store: options.store,
-    transport: createWsTransport({ host: options.listen.host, port: options.listen.port }),
+    transport: createWsTransport(options.listen === undefined ? {} : { host: options.listen.host, port: options.listen.port }),
     ...(options.types === undefined ? {} : { types: options.types }),
     // the LevelDB store is this agent's whole chain: it is never restored from a backup here
     head: 'local',
     // a demo on one machine: hundreds of protocol messages a second between a few processes
     limits: { messagesPerSecond: 5_000, messageBurst: 20_000, bytesPerSecond: 64 * 1024 * 1024, byteBurst: 128 * 1024 * 1024, maxPendingRequests: 256, maxIncomingRequests: 256 },
     gossip: { pullIntervalMs: 0 },
+    ...options.node,
   })
   for (const w of options.peers.witnesses) node.addAddress(fromHex(w.publicKey), w.address)
-  const address = await node.listen()
+  const address = options.listen === undefined ? '' : await node.listen()
   return { node, address: String(address) }
-}
-
-/**
- * One node hosting a protocol for many users (a host's reporters): the first `host` hosts it, the
- * others share its handle. Only for protocols whose users host no handlers (a reporter only asks).
- */
-export function sharedHost(node: ProtocolHost): ProtocolHost {
-  const handles = new Map<string, ProtocolHandle<never>>()
-  return {
-    host(protocol) {
-      let handle = handles.get(protocol.name)
-      if (handle === undefined) handles.set(protocol.name, (handle = node.host(protocol) as unknown as ProtocolHandle<never>))
-      return handle as never
-    },
-  }
 }
 
 export { toHex, fromHex }

@@ -8,7 +8,7 @@
 import { join } from 'node:path'
 import { toHex } from '@tally/core'
 import { certificateDigest, decodeCertificate, decodeConfig, encodeCertificate, epochAt, signConfig } from '@tally/economy'
-import { createWitness, type Witness } from '@tally/economy/net'
+import { createWitness, seqWitnessTypes, seqWitnesses, type Witness } from '@tally/economy/net'
 import type { Node } from '@tally/gossip'
 import { createVerifyPool, defaultCrypto, openLevelDecisions, openLevelRecords, openLevelStore, type LevelRecords, type VerifyPool } from '@tally/node'
 import { loadOrCreateKey } from './key-file.ts'
@@ -51,7 +51,16 @@ async function start(): Promise<{ address: string; epoch: number }> {
   const port = config.listen.port !== 0 ? config.listen.port : saved === undefined ? 0 : Number(new TextDecoder().decode(saved))
   const store = await openLevelStore({ path: join(config.dataDir, 'blocks'), crypto })
   const decisions = await openLevelDecisions({ path: join(config.dataDir, 'decisions') })
-  const { node, address } = await startNode({ identity, store, listen: { host: config.listen.host, port }, peers: readPeers(config.peers) })
+  // it also serves as a seq witness for the community's block types (the first block it sees at
+  // each slot, told to whoever asks: a forked double spend is refused before it is countersigned),
+  // and relays for wallets that never listen
+  const { node, address } = await startNode({
+    identity,
+    store,
+    listen: { host: config.listen.host, port },
+    peers: readPeers(config.peers),
+    node: { types: seqWitnessTypes(), witnesses: seqWitnesses(community), relay: { serve: true } },
+  })
   await records.put('port', new TextEncoder().encode(String(new URL(address).port)))
   const pool = config.verifyWorkers > 0 ? createVerifyPool({ size: config.verifyWorkers }) : undefined
   const epoch = Math.max(0, epochAt(community.current, Date.now()))
