@@ -144,8 +144,8 @@ async function run(): Promise<void> {
     }
     // the close: every running witness closes, then each must hold the certificate
     const live = witnesses.filter((w) => w.running)
-    await waitFor(() => live.every((w) => closed.has(`${w.name}:${e}`)), deadline + 15_000 - Date.now(), `the close of epoch ${e}`)
-    const statuses = await waitForCertificates(live, e, 10_000)
+    await waitFor(() => live.every((w) => closed.has(`${w.name}:${e}`)), deadline + 60_000 - Date.now(), `the close of epoch ${e}`)
+    const statuses = await waitForCertificates(live, e, 30_000)
     const certifiedAfter = (Date.now() - deadline) / 1000
     const notes = live.map((w) => closed.get(`${w.name}:${e}`)!)
     const cert = statuses[0]!.certificates[String(e)]!
