@@ -41,7 +41,7 @@ export function serve(handlers: Handlers): void {
   if (process.send === undefined) return
   process.on('disconnect', () => process.exit())
   process.on('message', (m: Request) => {
-    const handler = handlers[m.op]
+    const handler = m.op === 'cpu' ? () => ({ cpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, rssMb: Math.round(process.memoryUsage().rss / 1048576) }) : handlers[m.op]
     Promise.resolve()
       .then(() => {
         if (handler === undefined) throw Object.assign(new Error(`unknown op ${m.op}`), { reason: 'unknown-op' })

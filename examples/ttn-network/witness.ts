@@ -6,9 +6,9 @@
 //
 //   node --import tsx examples/ttn-network/witness.ts --config <witness.json>
 import { join } from 'node:path'
-import { toHex } from '@tally/core'
-import { certificateDigest, decodeCertificate, decodeConfig, encodeCertificate, epochAt, signConfig } from '@tally/economy'
-import { createWitness, seqWitnessTypes, seqWitnesses, type Witness } from '@tally/economy/net'
+import { createMemoryStore, generateIdentity, toHex } from '@tally/core'
+import { certificateDigest, decodeCertificate, decodeConfig, encodeCertificate, epochAt, signConfig, verifyCertificateIn, type Community } from '@tally/economy'
+import { createWitness, epochsProtocol, seqWitnessTypes, seqWitnesses, type Witness } from '@tally/economy/net'
 import type { Node } from '@tally/gossip'
 import { createVerifyPool, defaultCrypto, openLevelDecisions, openLevelRecords, openLevelStore, type LevelRecords, type VerifyPool } from '@tally/node'
 import { loadOrCreateKey } from './key-file.ts'
@@ -86,6 +86,8 @@ async function start(): Promise<{ address: string; epoch: number }> {
     },
   }
   arm()
+  // a restart: fetch the certificates this witness missed while it was down
+  if (saved !== undefined) void fetchMissed(community, epoch)
   return { address, epoch }
 
   function arm(): void {
@@ -126,6 +128,38 @@ async function start(): Promise<{ address: string; epoch: number }> {
   }
 }
 
+/**
+ * The certificates of the epochs before `open` that this witness does not hold, asked of the other
+ * witnesses (`get-certificate`) and kept only when they verify under the community. Its own node
+ * hosts the epochs protocol as a witness, so the asking goes through a second, client-only node.
+ */
+async function fetchMissed(community: Community, open: number): Promise<void> {
+  const peers = readPeers(config.peers).witnesses.filter((w) => w.publicKey !== toHex(identity.publicKey))
+  const { node } = await startNode({ identity: generateIdentity(crypto), store: createMemoryStore({ crypto }), listen: undefined, peers: { witnesses: peers } })
+  try {
+    const epochs = node.host(epochsProtocol())
+    for (let e = Math.max(0, open - 24); e < open; e++) {
+      if (stopping || (await records.get(certId(e))) !== undefined) continue
+      for (const w of peers) {
+        try {
+          const reply = await (await epochs.peer(fromHex(w.publicKey))).request('get-certificate', { epoch: e })
+          if (reply.kind !== 'certificate' || !verifyCertificateIn(reply.message.certificate, community).ok || reply.message.certificate.epoch !== e) continue
+          if (!stopping) await records.put(certId(e), encodeCertificate(reply.message.certificate))
+          break
+        } catch {
+          // that witness has none (an epoch before it started, or not certified yet): ask the next
+        }
+      }
+    }
+  } finally {
+    await node.close()
+  }
+}
+
+function certId(epoch: number): string {
+  return `cert:${String(epoch).padStart(10, '0')}`
+}
+
 /** Keep every certificate this witness holds in its records, so a restart still serves them. */
 async function keepCertificates(): Promise<void> {
   if (running === undefined) return
@@ -133,7 +167,7 @@ async function keepCertificates(): Promise<void> {
   for (let e = Math.max(0, open - 24); e <= open; e++) {
     const cert = running.witness.certificate(e)
     if (cert === undefined) continue
-    const id = `cert:${String(e).padStart(10, '0')}`
+    const id = certId(e)
     if ((await records.get(id)) === undefined) await records.put(id, encodeCertificate(cert))
   }
 }
