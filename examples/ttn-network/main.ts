@@ -182,7 +182,8 @@ async function run(): Promise<void> {
       check(agree, `         ${victim.name} signs again: its root of epoch ${k + 1} is the certified one`)
     }
     if (k === FORK_AT) {
-      const [forker, receiver] = [wallets[0]!, wallets[2]!]
+      // the receiver: a wallet the forker never paid (wallet i pays wallet i + 1 + k), so it learns the forker's chain from the fork
+      const [forker, receiver] = [wallets[0]!, wallets[wallets.length - 1]!]
       const r = await forker.request<{ refused: boolean; reason?: string; forkedSeq: number; differs?: boolean }>('fork-double-spend', { epoch: first, to: receiver.publicKey, address: receiver.address, amount: 100 })
       const proof = await receiver.request<{ proof: boolean }>('holds-proof-against', { key: forker.publicKey })
       check(
