@@ -30,7 +30,8 @@ test('17 processes: 6 epochs certified and held by all 3 witnesses, a witness ki
     assert.match(out, /all \(union\) +\d+ +[\d.]+ +[\d.]+ +0\.000 +[\d.]+ +yes/)
     assert.match(out, /supply: every store and their union add up .* ✓/)
     assert.match(out, /\nnetwork check: OK\n/)
-    assert.match(out, /forked double spend: wallet-01 signs a second branch \(epoch 1 claimed again at seq 1\) and pays wallet-10 from it → refused \(cheater\) before any countersign; wallet-10 holds the double-sign proof ✓/)
+    // refused either way: 'cheater' with the proof when the receiver learns the branch first, 'history' when gossip had brought it the honest chain
+    assert.match(out, /forked double spend: wallet-01 signs a second branch \(epoch 1 claimed again at seq 1\) and pays wallet-10 from it → refused \((cheater|history)\) before any countersign; wallet-10 (holds the double-sign proof|keeps no proof .*) ✓/)
 
     // every process's key file: 0600, 32 bytes, and its seed in no output
     const data = join(dir, 'data')
