@@ -6,7 +6,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InvalidBlockError, RefusedError, blockHash, decodeCanonical, verifyFraudProof, type HalfBlock } from '@tally/core'
+import fc from 'fast-check'
+import { InvalidBlockError, RefusedError, blockHash, concatBytes, decodeCanonical, domainTag, encodeCanonical, verifyFraudProof, type HalfBlock } from '@tally/core'
 import { RELEASE_EXCESS_FRAUD, auditSupply, readRedeem, readRelease, verifyVoucher } from '@tally/economy'
 import {
   CHANNEL_RELEASE_FRAUD,
@@ -15,6 +16,7 @@ import {
   covered,
   decodeReceipt,
   encodeReceipt,
+  receiptMessage,
   signReceipt,
   verifyChannelRelease,
   verifyReceipt,
@@ -44,6 +46,37 @@ Receipts('encode → decode is identity, at most 119 bytes, and a receipt is nev
   assert.equal(covered(150, 100, 100), 50)
   assert.equal(covered(50, 100, 100), 0)
   assert.equal(covered(250, 100, 100), 100)
+})
+
+Receipts('the hand-written layout is exactly canonical CBOR, and decoding agrees with the general decoder on mutated bytes', () => {
+  const uint = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 70_000 }), fc.integer({ min: 0, max: 2 ** 33 }), fc.maxSafeNat())
+  const body = fc.record({ channel: fc.uint8Array({ minLength: 32, maxLength: 32 }), amount: uint, counter: uint.map((n) => Math.max(1, n)), signature: fc.uint8Array({ minLength: 64, maxLength: 64 }) })
+  fc.assert(fc.property(body, (r) => {
+    const bytes = encodeReceipt(r)
+    assert.equal(bytes, encodeCanonical([r.channel, r.amount, r.counter, r.signature]))
+    assert.equal(receiptMessage(r), concatBytes(domainTag('receipt'), encodeCanonical([r.channel, r.amount, r.counter])))
+    const back = decodeReceipt(bytes)
+    assert.equal([back.channel, back.amount, back.counter, back.signature], [r.channel, r.amount, r.counter, r.signature])
+  }), { numRuns: 500, seed: 42 })
+  const reference = (bytes: Uint8Array) => {
+    const v = decodeCanonical(bytes, { maxBytes: RECEIPT_MAX_BYTES, maxDepth: 1 }) as unknown[]
+    if (!Array.isArray(v) || v.length !== 4 || !(v[0] instanceof Uint8Array) || v[0].length !== 32 || !Number.isSafeInteger(v[1]) || (v[1] as number) < 0 || !Number.isSafeInteger(v[2]) || (v[2] as number) < 1 || !(v[3] instanceof Uint8Array) || v[3].length !== 64) throw new Error('not a receipt')
+    return v
+  }
+  const outcome = (f: () => unknown) => {
+    try {
+      return f()
+    } catch {
+      return 'refused'
+    }
+  }
+  fc.assert(fc.property(body, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }), fc.integer({ min: -2, max: 2 }), (r, flips, cut) => {
+    const bytes = Uint8Array.from(encodeReceipt(r))
+    for (const [at, value] of flips) bytes[at % bytes.length] = value
+    const mutated = cut < 0 ? bytes.slice(0, cut) : cut > 0 ? concatBytes(bytes, new Uint8Array(cut)) : bytes
+    const mine = outcome(() => { const d = decodeReceipt(mutated); return [d.channel, d.amount, d.counter, d.signature] })
+    assert.equal(mine, outcome(() => reference(mutated)))
+  }), { numRuns: 3000, seed: 43 })
 })
 
 const Flow = suite('channels: open, pay, redeem, recharge, close')

@@ -20,7 +20,6 @@ import {
   abytes,
   auint,
   blockHash,
-  encodeCanonical,
   equalBytes,
   signThen,
   toHex,
@@ -37,8 +36,9 @@ import type { Wallet } from '../wallet.js'
 import { channelReleaseProof } from './channel-fraud.js'
 import { channelPlace, channelTerms, covered, type ChannelPlace } from './channel-terms.js'
 import { RECEIPT, receiptValue } from './receipt-authority.js'
+import { keyString } from '../util.js'
 import { createChannelBook, type ChannelBook } from './receipt-store.js'
-import { decodeReceipt, encodeReceipt, receiptMessage, verifyReceipt, type Receipt } from './receipt.js'
+import { decodeReceipt, encodeReceipt, putUint, receiptMessage, uintSize, verifyReceipt, type Receipt } from './receipt.js'
 
 /** What one side knows of a channel. */
 export interface ChannelState {
@@ -152,7 +152,7 @@ export function createPayer(options: ChannelSideOptions): Payer {
   const crypto = community.crypto
   const cache = new Map<string, Known>()
   const run = serializer()
-  const load = (channel: Uint8Array) => loaded(cache, book, channel, crypto)
+  const load = (channel: Uint8Array): Known | undefined | Promise<Known | undefined> => (channel instanceof Uint8Array && channel.length === 32 && cache.get(keyString(channel))) || loaded(cache, book, channel, crypto)
 
   const payer: Payer = {
     open: (request) => run(async () => {
@@ -172,12 +172,13 @@ export function createPayer(options: ChannelSideOptions): Payer {
       if (known.closed) throw new RangeError('the channel is closed: a lock of it was released')
       const total = known.paid + amount
       if (total > known.deposit) throw new RangeError(`"amount" ${amount} would bring the channel to ${total}, past its deposit of ${known.deposit}: recharge first`)
-      const receipt = await signThen(key, receiptMessage({ channel: known.id, amount: total, counter: (known.latest?.counter ?? 0) + 1 }), (signature): Receipt =>
-        Object.freeze({ channel: known.id, amount: total, counter: (known.latest?.counter ?? 0) + 1, signature }))
-      await book.keep(receipt) // the promise is on record before it leaves
+      const counter = (known.latest?.counter ?? 0) + 1
+      const receipt = await signThen(key, receiptMessage({ channel: known.id, amount: total, counter }), (signature): Receipt => Object.freeze({ channel: known.id, amount: total, counter, signature }))
+      const bytes = encodeReceipt(receipt)
+      await book.keep(receipt, bytes) // the promise is on record before it leaves
       known.latest = receipt
       known.paid = total
-      return encodeReceipt(receipt)
+      return bytes
     }),
 
     recharge: (channel, amount, expiry) => run(async () => {
@@ -187,7 +188,8 @@ export function createPayer(options: ChannelSideOptions): Payer {
       const place: ChannelPlace = { channel: known.id, offset: known.deposit }
       const lock = await wallet.lock({ to: known.payee, amount, expiry, terms: channelTerms(place) })
       await book.addLock(channel, lock, known.locks.length)
-      cache.delete(toHex(channel))
+      known.locks.push(lockView(lock, crypto)!)
+      known.deposit += amount
       return lock
     }),
 
@@ -236,7 +238,7 @@ export function createPayer(options: ChannelSideOptions): Payer {
  * For its node to refuse a contradicted release with the proof, give its lock types the same book:
  * `createEconomyTypes({ community, evidence, lock: { receipts: book } })`.
  * @param options wallet, book (durable), community, clock
- * @returns the payee (accepts for one channel run one at a time)
+ * @returns the payee (accepts for one channel run one at a time, other calls one at a time)
  * @throws TypeError without a wallet or community
  * @example const ack = await payee.accept(bytesFromNfc, { price: 2 })
  */
@@ -252,7 +254,26 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
   auint('margin', margin)
   const cache = new Map<string, Known>()
   const run = serializer()
-  const load = (channel: Uint8Array) => loaded(cache, book, channel, crypto)
+  // accepts for one channel run one at a time; different channels' run side by side, so a durable
+  // book's puts for many machines' customers share its fsyncs
+  const lanes = new Map<string, { tail: Promise<unknown>; waiting: number }>()
+  const lane = <T>(channel: Uint8Array, fn: () => Promise<T>): Promise<T> => {
+    const id = keyString(channel)
+    const l = lanes.get(id) ?? { tail: Promise.resolve(), waiting: 0 }
+    lanes.set(id, l)
+    l.waiting++
+    const next = l.tail.then(fn, fn).finally(() => {
+      if (--l.waiting === 0) lanes.delete(id)
+    })
+    l.tail = next.catch(() => undefined)
+    return next
+  }
+  const load = (channel: Uint8Array): Known | undefined | Promise<Known | undefined> => (channel instanceof Uint8Array && channel.length === 32 && cache.get(keyString(channel))) || loaded(cache, book, channel, crypto)
+  /** When lock k's expiry epoch begins, under the configuration current now (recomputed when it changes). */
+  const startOf = (known: Known, k: number): number => {
+    if (known.startsUnder !== community.current) known.starts = [], known.startsUnder = community.current
+    return (known.starts![k] ??= epochStart(community, known.locks[k]!.expiry))
+  }
 
   const payee: Payee = {
     admit: (lock, history = []) => run(async () => {
@@ -273,8 +294,11 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
       const replay = await replayBalance(agent.store, view.owner, view.seq, crypto)
       if (!replay.ok) throw new RefusedError(`the payer's chain does not back the lock: ${replay.reason} at seq ${replay.seq}`, { reason: replay.reason })
       await book.addLock(place.channel, lock, known?.locks.length ?? 0)
-      cache.delete(toHex(place.channel))
-      return stateOf(await load(place.channel))
+      if (known === undefined) return stateOf(await load(place.channel))
+      // in place: an accept running on this channel meanwhile keeps one view of it
+      known.locks.push(view)
+      known.deposit += view.amount
+      return stateOf(known)
     }),
 
     accept: async (bytes, opts) => {
@@ -286,7 +310,7 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
       }
       const price = opts?.price ?? 1
       auint('price', price, 1)
-      return run(async () => {
+      return lane(receipt.channel, async () => {
         const known = await load(receipt.channel)
         if (known === undefined) throw new RefusedError('no lock of this channel was admitted here', { reason: 'channel-unknown' })
         if (!verifyReceipt(receipt, known.payer, crypto)) throw new RefusedError('the receipt is not signed by the channel\'s payer', { reason: 'receipt-signature' })
@@ -297,17 +321,17 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
         if (receipt.amount - known.paid < price) throw new RefusedError(`the receipt pays ${receipt.amount - known.paid}, less than the price of ${price}`, { reason: 'receipt-short' })
         if (receipt.amount > known.deposit) throw new RefusedError(`the receipt's total ${receipt.amount} passes the deposit of ${known.deposit}`, { reason: 'receipt-deposit' })
         const now = clock()
-        for (const lock of known.locks) {
+        for (const [k, lock] of known.locks.entries()) {
           const place = channelPlace(lock)!
           const touched = place.offset < receipt.amount && place.offset + lock.amount > known.paid
-          if (touched && epochStart(community, lock.expiry) <= now + margin) {
+          if (touched && startOf(known, k) <= now + margin) {
             throw new RefusedError(`the payment draws on a lock whose expiry (epoch ${lock.expiry}) has begun: the payer may have released it`, { reason: 'channel-expired' })
           }
         }
-        await book.keep(receipt) // durable before the acknowledgement exists
+        await book.keep(receipt, bytes) // durable before the acknowledgement exists
         known.latest = receipt
         known.paid = receipt.amount
-        return encodeCanonical(['ack', receipt.counter, receipt.amount])
+        return ackBytes(receipt)
       })
     },
 
@@ -360,11 +384,14 @@ interface Known {
   latest: Receipt | undefined
   paid: number
   closed?: boolean
+  /** Lock k's expiry start (ms), cached under one configuration. */
+  starts?: number[]
+  startsUnder?: unknown
 }
 
 async function loaded(cache: Map<string, Known>, book: ChannelBook, channel: Uint8Array, crypto: Community['crypto']): Promise<Known | undefined> {
   abytes('channel', channel, 32)
-  const id = toHex(channel)
+  const id = keyString(channel)
   const hit = cache.get(id)
   if (hit !== undefined) return hit
   const locks = (await book.locks(channel)).map((b) => lockView(b, crypto)).filter((v): v is LockView => v !== undefined)
@@ -382,6 +409,15 @@ async function loaded(cache: Map<string, Known>, book: ChannelBook, channel: Uin
   cache.set(id, known)
   return known
 }
+
+/** canonical ['ack', counter, amount], written directly: one per payment. */
+function ackBytes(receipt: Receipt): Uint8Array {
+  const out = new Uint8Array(5 + uintSize(receipt.counter) + uintSize(receipt.amount))
+  out.set(ACK_HEAD)
+  putUint(out, putUint(out, 5, receipt.counter), receipt.amount)
+  return out
+}
+const ACK_HEAD = Uint8Array.of(0x83, 0x63, 0x61, 0x63, 0x6b) // array(3), text(3) "ack"
 
 function stateOf(known: Known | undefined): ChannelState {
   if (known === undefined) throw new RangeError('"channel" is not known here')

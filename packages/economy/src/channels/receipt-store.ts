@@ -34,8 +34,11 @@ export interface RecordTable {
 /** One side's record of its channels. */
 export interface ChannelBook extends ReceiptSource {
   latest(channel: Uint8Array): Promise<Receipt | undefined>
-  /** Keep `receipt` as the channel's latest (the caller checked it raises the total); durable when resolved. */
-  keep(receipt: Receipt): Promise<void>
+  /**
+   * Keep `receipt` as the channel's latest (the caller checked it raises the total); durable when
+   * resolved. `bytes`, when given, are its encoding (saves encoding it again).
+   */
+  keep(receipt: Receipt, bytes?: Uint8Array): Promise<void>
   /** The channel's lock blocks, the opening lock first. */
   locks(channel: Uint8Array): Promise<HalfBlock[]>
   /** Add the channel's next lock (the caller checked its place); durable when resolved. */
@@ -76,8 +79,8 @@ export function createChannelBook(table: RecordTable = createMemoryTable()): Cha
       const bytes = await table.get(`r.${toHex(channel)}`)
       return bytes === undefined ? undefined : decodeReceipt(bytes)
     },
-    async keep(receipt) {
-      await table.put(`r.${toHex(receipt.channel)}`, encodeReceipt(receipt))
+    async keep(receipt, bytes) {
+      await table.put(`r.${toHex(receipt.channel)}`, bytes ?? encodeReceipt(receipt))
     },
     async locks(channel) {
       const out: HalfBlock[] = []
