@@ -66,6 +66,7 @@ import { certificate, chainOf, genesis, registration, runEpoch, world, alice as 
 import { FRAUD_KINDS, kindContext, provesNothing, registeredVerifiers } from './fraud-kinds.ts'
 import { lockCorpus } from './lock-corpus.ts'
 import { decodeReceipt } from '@tally/economy/channels'
+import { decodeBandwidthVoucher, decodePayout } from '@tally/economy/bandwidth'
 
 /** What a fuzz run found. */
 export interface FuzzReport {
@@ -284,6 +285,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     },
     decodeOnly('economy.voucher', locks.vouchers, decodeVoucher),
     decodeOnly('economy.receipt', locks.receipts, decodeReceipt),
+    decodeOnly('economy.bandwidth-voucher', locks.bandwidth, decodeBandwidthVoucher),
+    decodeOnly('economy.payout', locks.payouts, decodePayout),
     // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
     judged('economy.lock-proof', locks.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
   ]

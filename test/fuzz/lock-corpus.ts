@@ -9,6 +9,7 @@
 import { GENESIS_HASH, UNILATERAL_KEY, blockHash, createFraudProof, encodeBlock, encodeFraudProof, signBlock, type CborValue, type CryptoProvider, type HalfBlock, type SeedIdentity } from '@tally/core'
 import { REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD, encodeVoucher, signVoucher, voucherValue } from '@tally/economy'
 import { CHANNEL_RELEASE_FRAUD, channelTerms, encodeReceipt, signReceipt } from '@tally/economy/channels'
+import { encodeBandwidthVoucher, encodePayout, signBandwidthVoucher, signPayout } from '@tally/economy/bandwidth'
 
 /**
  * Vouchers and lock fraud proofs.
@@ -16,7 +17,7 @@ import { CHANNEL_RELEASE_FRAUD, channelTerms, encodeReceipt, signReceipt } from 
  * @param cheater the accused of every proof
  * @param crypto provider
  */
-export function lockCorpus(honest: SeedIdentity, cheater: SeedIdentity, crypto: CryptoProvider): { vouchers: Uint8Array[]; receipts: Uint8Array[]; proofs: Uint8Array[] } {
+export function lockCorpus(honest: SeedIdentity, cheater: SeedIdentity, crypto: CryptoProvider): { vouchers: Uint8Array[]; receipts: Uint8Array[]; bandwidth: Uint8Array[]; payouts: Uint8Array[]; proofs: Uint8Array[] } {
   const chain = (who: SeedIdentity, payloads: [string, CborValue][]): HalfBlock[] => {
     const out: HalfBlock[] = []
     for (const [type, payload] of payloads) {
@@ -59,5 +60,14 @@ export function lockCorpus(honest: SeedIdentity, cheater: SeedIdentity, crypto: 
     createFraudProof(CHANNEL_RELEASE_FRAUD, [channelLock, channelRelease], [encodeReceipt(receipts[0]!)]),
     createFraudProof(CHANNEL_RELEASE_FRAUD, recharge, [encodeReceipt(receipts[1]!)]),
   ]
-  return { vouchers: [encodeVoucher(paid), encodeVoucher(vouched)], receipts: receipts.map(encodeReceipt), proofs: proofs.map(encodeFraudProof) }
+  // bandwidth: vouchers and a payout of two payers
+  const toHonest = [signBandwidthVoucher(cheater, { payee: honest.publicKey, mb: 700, counter: 2 }), signBandwidthVoucher(honest, { payee: cheater.publicKey, mb: 2 ** 40, counter: 9 })]
+  const payout = signPayout(cheater, 3, [toHonest[1]!])
+  return {
+    vouchers: [encodeVoucher(paid), encodeVoucher(vouched)],
+    receipts: receipts.map(encodeReceipt),
+    bandwidth: toHonest.map(encodeBandwidthVoucher),
+    payouts: [encodePayout(payout), encodePayout(signPayout(honest, 0, [toHonest[0]!]))],
+    proofs: proofs.map(encodeFraudProof),
+  }
 }

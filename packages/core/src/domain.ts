@@ -24,6 +24,9 @@ export type DomainName =
   | 'voucher'
   // @tally/economy/channels: a payer's cumulative channel receipt (never a voucher: its own tag)
   | 'receipt'
+  // @tally/economy/bandwidth: a downloader's cumulative bandwidth voucher, and a provider's payout
+  | 'bandwidth'
+  | 'bandwidth-payout'
   // @tally/browser: the Ed25519 seed hashed from a recovery phrase's BIP-39 seed
   | 'recovery-seed'
 
