@@ -9,7 +9,8 @@
 // - channels.receipt_bytes: a receipt as the coffee machines send it, and the largest possible.
 // - channels.redeem_verify_per_s: an observer validating a payee's redeem block (its signature, the
 //   receipt authority's signature and place, the running total, the balance rule).
-// - bandwidth.* figures come from bench/bandwidth-sim.ts's simulation when present (sim time).
+// - bandwidth.refused_after_s and bandwidth.honest_service_ratio: simulateBandwidth with 1,000 peers,
+//   10% free riders, 96 simulated hours (simulated time; real signatures), beside Tribler's trial.
 // Run: npx tsc -b && node bench/run.mjs channels
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,6 +19,7 @@ import { performance } from 'node:perf_hooks'
 import { createMemoryStore, validate, type CryptoProvider } from '@tally/core'
 import { createEconomyTypes } from '@tally/economy'
 import { RECEIPT_MAX_BYTES, createChannelBook, createPayee, createPayer, encodeReceipt, receiptMessage, signReceipt } from '@tally/economy/channels'
+import { balanceHistogram, simulateBandwidth } from '@tally/economy/bandwidth'
 import { defaultCrypto, openLevelRecords } from '@tally/node'
 import { key, office } from '../examples/coffee-machines/office.ts'
 import { emit, knob, note, round } from './lib.js'
@@ -140,4 +142,27 @@ emit('channels.receipt_bytes', largest, 'bytes', { typical, goal: 120, what: 'ca
     n += 16
   } while (performance.now() - t0 < 1000)
   emit('channels.redeem_verify_per_s', (n * 1000) / (performance.now() - t0), 'blocks/s', { provider: crypto.name, level: check.level, what: 'validate(redeem): block signature, receipt signature and place, running total, balance rule; in-process' })
+}
+
+// ## bandwidth tokens: 1,000 peers, 10% free riders, 96 simulated hours
+{
+  const peers = knob('TALLY_BENCH_BANDWIDTH_PEERS', 1_000)
+  const hours = knob('TALLY_BENCH_BANDWIDTH_HOURS', 96)
+  note(`bandwidth simulation: ${peers} peers, 10% free riders, ${hours} simulated hours`)
+  const t0 = performance.now()
+  const r = simulateBandwidth({ peers, hours, freeRiders: 0.1, seed: 1, crypto, onProgress: (p) => p.hour % 24 === 0 && note(`  ${p.hour}/${p.hours} h: ${p.downloads} downloads, ${p.refused} refused`) })
+  const wallMs = performance.now() - t0
+  if (r.sum !== 0 || r.viewSum !== 0) throw new Error(`bandwidth balances do not sum to zero: ${r.sum}, ${r.viewSum}`)
+  const common = { peers, free_riders: r.freeRiders, simulated_hours: hours, threshold_mb: r.threshold, clock: 'simulated' }
+  emit('bandwidth.refused_after_s', Number.isFinite(r.refusedAfterS) ? r.refusedAfterS : hours * 3600, 's', {
+    ...common, reached: Number.isFinite(r.refusedAfterS), what: 'simulated time until 95% of free riders were refused at least once',
+    median_delay_s: round(r.medianRefusalDelayS), free_riders_refused: round(r.freeRidersRefused, 3),
+    median_balance_at_refusal_mb: r.medianFreeRiderBalanceAtRefusal, tribler_median_at_refusal_mb: -181_000,
+  })
+  emit('bandwidth.honest_service_ratio', r.honestServiceRatio, 'ratio', {
+    ...common, asked: r.honestAsked, served: r.honestServed, free_rider_asked: r.freeRiderAsked, free_rider_served: r.freeRiderServed,
+    median_balance_mb: r.medianBalance, median_honest_balance_mb: r.medianHonestBalance, tribler_median_balance_mb: -713,
+    vouchers: r.vouchers, payouts: r.payouts, wall_ms: round(wallMs),
+  })
+  note(balanceHistogram(r.balances).join('\n'))
 }

@@ -74,4 +74,16 @@ examples('the coffee machines: receipts over NFC, an offline morning redeemed la
   assert.match(stdout, /\nsupply check: OK\n/)
 })
 
+examples('bandwidth tokens: a download paid hop by hop, then free riders refused and the balances conserved', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/bandwidth-tokens/main.ts'), { TALLY_BW_PEERS: '100', TALLY_BW_HOURS: '72' })
+  assert.is(status, 0, stderr)
+  assert.match(stdout, /Dana {5}→ relay 1 {5}2100 MB/)
+  assert.match(stdout, /relay 2 {2}→ the seeder {3}700 MB/)
+  assert.match(stdout, /Dana -2100 MB, relays \+700 \/ \+700, seeder \+700; Σ = 0/)
+  assert.match(stdout, /free riders: \d+% refused/)
+  assert.match(stdout, /honest peers: served \d+ of \d+ downloads/)
+  assert.match(stdout, /-10 … -5 GB │/)
+  assert.match(stdout, /conservation: Σ balances = 0 MB, Σ in the published payouts = 0 MB .* ✓/)
+})
+
 examples.run()
