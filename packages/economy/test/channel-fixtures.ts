@@ -30,7 +30,7 @@ export async function channelWorld() {
   }
   const payeeOf = (who: SeedIdentity, table?: RecordTable) => {
     const s = side(who, table)
-    return { ...s, payee: createPayee({ wallet: s.wallet, book: s.book, community: w.community, clock }) }
+    return { ...s, payee: createPayee({ wallet: s.wallet, key: who, book: s.book, community: w.community, clock }) }
   }
   const claimOf = (wallet: Wallet, who: SeedIdentity) => wallet.claim({ amount: r.amountOf(who.publicKey), certificate: cert, proof: r.proofFor(who.publicKey)! })
   const observer = () => createAgent({ head: 'local', identity: carol, store: createMemoryStore(), types: createEconomyTypes({ community: w.community, evidence }) })

@@ -1,5 +1,6 @@
 /**
- * Channel properties on random schedules (fast-check): an honest payer pays, recharges and closes;
+ * Channel properties on random schedules (fast-check): an honest payer pays, recharges and closes
+ * (after the expiry, or early with the payee's consents when the payee settles by a final redeem);
  * the link drops, duplicates and reorders receipts, and a forger slips in receipts of its own and
  * receipts past the deposit; the clock moves by epochs; the payee redeems when it likes. Then:
  * - a payee never acknowledges a total beyond the deposit it holds locks for, and its total never falls;
@@ -27,6 +28,7 @@ type Command =
   | { kind: 'redeem' }
   | { kind: 'tick' }
   | { kind: 'close' }
+  | { kind: 'settle' }
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('pay' as const), amount: fc.integer({ min: 1, max: 40 }) }) },
@@ -36,6 +38,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'redeem' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'tick' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'close' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'settle' as const }) },
 )
 
 const Props = suite('channel properties')
@@ -94,6 +97,10 @@ Props('honest schedules over a lossy link: deposit bound, nothing recovered that
         } else if (c.kind === 'close') {
           closed = true
           await a.payer.close(channel)
+        } else if (c.kind === 'settle') {
+          // the payee's final redeem and consents; receipts still in flight make some unusable
+          closed = true
+          await a.payer.close(channel, await b.payee.close(channel))
         }
       }
       // the end: every lock expires, the payer closes, the payee redeems what it acknowledged

@@ -21,7 +21,9 @@ import {
   verifyChannelRelease,
   verifyReceipt,
 } from '@tally/economy/channels'
-import { alice, bob, mallory, rejectsLike } from './helpers.ts'
+import { alice, bob, mallory, rejectsLike, id } from './helpers.ts'
+
+const carolKey = id(17)
 import { channelWorld } from './channel-fixtures.ts'
 
 async function refused(p: Promise<unknown>, reason: string): Promise<void> {
@@ -140,6 +142,40 @@ Flow('a channel from open to close: balances, refusals, and the supply audit on 
   const supply = await auditSupply(view.store)
   assert.ok(supply.ok, JSON.stringify(supply))
   assert.equal([supply.balances, supply.locked, supply.unbacked, supply.overdrawn], [500, 0, 0, 0])
+})
+
+Flow('close by the payee\'s final redeem: before the expiry, with its consent, the payer takes back the rest', async () => {
+  const { payerOf, payeeOf, claimOf, observer } = await channelWorld()
+  const a = payerOf(alice)
+  const b = payeeOf(bob)
+  const claim = await claimOf(a.wallet, alice)
+  const { channel, lock } = await a.payer.open({ to: bob.publicKey, deposit: 100, expiry: 5 })
+  await b.payee.admit(lock, [claim])
+  await b.payee.admit(await a.payer.recharge(channel, 50, 6))
+  await b.payee.accept(await a.payer.pay(channel, 60))
+  const late = await a.payer.pay(channel, 10) // still on its way when the payee closes
+  const consents = await b.payee.close(channel)
+  assert.equal(consents.map((c) => c.amount), [40, 50])
+  assert.is(await b.wallet.balance(), 60)
+  await refused(b.payee.accept(late), 'channel-closed')
+  // the payer's total (70) is past what the first lock's consent was for (40; it leaves 30): that
+  // one is not used; the second lock's (50: untouched by the late receipt) is
+  assert.equal((await a.payer.close(channel, consents)).map((x) => readRelease(x.payload)), [{ lock: 3, amount: 50, balance: 400, consent: consents[1]!.consent }])
+  // with a payee that saw every receipt, the consents match and the locks come back early
+  const c = payeeOf(carolKey)
+  const d = payerOf(mallory)
+  const claimD = await claimOf(d.wallet, mallory)
+  const ch2 = await d.payer.open({ to: carolKey.publicKey, deposit: 100, expiry: 5 })
+  await c.payee.admit(ch2.lock, [claimD])
+  await c.payee.accept(await d.payer.pay(ch2.channel, 30))
+  const rel = await d.payer.close(ch2.channel, await c.payee.close(ch2.channel))
+  assert.equal(rel.map((x) => readRelease(x.payload)!.amount), [70])
+  assert.is(await d.wallet.balance(), 470)
+  assert.is(await c.wallet.balance(), 30)
+  const view = observer()
+  for (const x of [...(await d.wallet.agent.store.range(mallory.publicKey)), ...(await c.wallet.agent.store.range(carolKey.publicKey))]) assert.not.equal((await view.receive(x)).level, 'invalid', x.type)
+  const supply = await auditSupply(view.store)
+  assert.ok(supply.ok && supply.locked === 0, JSON.stringify(supply))
 })
 
 Flow('a payment drawing on an expired lock is refused off line', async () => {

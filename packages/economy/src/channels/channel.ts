@@ -31,6 +31,7 @@ import {
 import { balanceOf, replayBalance, walkBack } from '../balance.js'
 import type { Community } from '../community.js'
 import { RELEASE, lockView, readRelease, type LockView } from '../lock/lock-payload.js'
+import { signReleaseConsent, verifyReleaseConsent } from '../lock/consent.js'
 import { epochStart } from '../lock/lock-type.js'
 import type { Wallet } from '../wallet.js'
 import { channelReleaseProof } from './channel-fraud.js'
@@ -91,13 +92,26 @@ export interface Payer {
    */
   recharge(channel: Uint8Array, amount: number, expiry: number): Promise<HalfBlock>
   /**
-   * Close: sign no more receipts, and release every lock of the channel whose expiry has begun,
-   * each returning what the latest receipt does not cover. Call again for locks that expire later.
+   * Close: sign no more receipts, and release every lock of the channel whose expiry has begun —
+   * or, before it, whose payee consented (Payee.close) — each returning what the latest receipt
+   * does not cover. Call again for locks that expire later.
+   * @param consents the payee's consents (Payee.close); one for another amount is not used (a
+   *   receipt was still on its way when the payee closed: wait for the expiry, or close again)
    * @returns the releases appended by this call
    */
-  close(channel: Uint8Array): Promise<HalfBlock[]>
+  close(channel: Uint8Array, consents?: readonly ClosingConsent[]): Promise<HalfBlock[]>
   /** The channel as this payer knows it. */
   state(channel: Uint8Array): Promise<ChannelState>
+}
+
+/** A payee's consent to the early release of one lock of a closed channel. */
+export interface ClosingConsent {
+  /** The lock's seq in the payer's chain. */
+  readonly lock: number
+  /** What the release returns: the lock minus what the latest receipt covers. */
+  readonly amount: number
+  /** The payee's signature (see signReleaseConsent). */
+  readonly consent: Uint8Array
 }
 
 /** A channel's payee. */
@@ -116,7 +130,8 @@ export interface Payee {
    * @returns the acknowledgement: canonical ['ack', counter, amount]
    * @throws RefusedError with reason 'receipt-malformed', 'channel-unknown', 'receipt-signature',
    *   'receipt-stale' (does not raise the total), 'receipt-short' (raises it by less than the price),
-   *   'receipt-deposit' (passes the deposit), 'channel-expired' (draws on a lock whose expiry began)
+   *   'receipt-deposit' (passes the deposit), 'channel-expired' (draws on a lock whose expiry began),
+   *   'channel-closed' (the payee closed it)
    */
   accept(bytes: Uint8Array, options?: { price?: number }): Promise<Uint8Array>
   /**
@@ -129,6 +144,12 @@ export interface Payee {
    * @returns a 'channel-release' proof when the release takes back what the receipt covers
    */
   check(release: HalfBlock): Promise<FraudProof | undefined>
+  /**
+   * Close by a final redeem: accept no more receipts, redeem what the latest covers, and consent
+   * to the payer releasing the rest of each lock now, before its expiry (needs `key`).
+   * @returns the consents to hand the payer (Payer.close)
+   */
+  close(channel: Uint8Array): Promise<ClosingConsent[]>
   /** The channel as this payee knows it. */
   state(channel: Uint8Array): Promise<ChannelState>
   /** Every channel in the book. */
@@ -193,7 +214,7 @@ export function createPayer(options: ChannelSideOptions): Payer {
       return lock
     }),
 
-    close: (channel) => run(async () => {
+    close: (channel, consents = []) => run(async () => {
       const known = await load(channel)
       if (known === undefined) throw new RangeError('"channel" is not a channel of this payer')
       known.closed = true // no receipt from here on, even if no lock can be released yet
@@ -201,13 +222,17 @@ export function createPayer(options: ChannelSideOptions): Payer {
       const now = (options.clock ?? Date.now)()
       const out: HalfBlock[] = []
       for (const lock of known.locks) {
-        if (released.has(lock.seq) || epochStart(community, lock.expiry) > now) continue
+        if (released.has(lock.seq)) continue
         const place = channelPlace(lock)!
         const amount = lock.amount - covered(known.paid, place.offset, lock.amount)
+        const early = epochStart(community, lock.expiry) > now
+        const consent = early ? consents.find((c) => c.lock === lock.seq && c.amount === amount && verifyReleaseConsent(c.consent, lock.id, amount, lock.beneficiary, crypto)) : undefined
+        if (early && consent === undefined) continue
         out.push(await agent.append(RELEASE, async (): Promise<CborValue> => {
           const before = await balanceOf(agent.store, agent.publicKey, crypto)
           if (before === undefined) throw new RangeError('the agent\'s balance is unknown: its own chain has a gap')
-          return { lock: lock.seq, amount, balance: before + amount }
+          const payload = { lock: lock.seq, amount, balance: before + amount }
+          return consent === undefined ? payload : { ...payload, consent: consent.consent }
         }))
       }
       return out
@@ -275,6 +300,23 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
     return (known.starts![k] ??= epochStart(community, known.locks[k]!.expiry))
   }
 
+  const redeemAll = async (known: Known): Promise<HalfBlock[]> => {
+    const latest = known.latest
+    if (latest === undefined) return []
+    const out: HalfBlock[] = []
+    for (const lock of known.locks) {
+      const place = channelPlace(lock)!
+      if (covered(latest.amount, place.offset, lock.amount) === 0) continue
+      try {
+        out.push(await wallet.redeem(lock.block, { kind: RECEIPT, value: receiptValue(latest, place, lock.amount) }))
+      } catch (err) {
+        if (err instanceof RangeError && /nothing new to redeem/.test(err.message)) continue
+        throw err
+      }
+    }
+    return out
+  }
+
   const payee: Payee = {
     admit: (lock, history = []) => run(async () => {
       const view = lockView(lock, crypto)
@@ -313,6 +355,7 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
       return lane(receipt.channel, async () => {
         const known = await load(receipt.channel)
         if (known === undefined) throw new RefusedError('no lock of this channel was admitted here', { reason: 'channel-unknown' })
+        if (known.closed === true) throw new RefusedError('the payee closed the channel', { reason: 'channel-closed' })
         if (!verifyReceipt(receipt, known.payer, crypto)) throw new RefusedError('the receipt is not signed by the channel\'s payer', { reason: 'receipt-signature' })
         const before = known.latest
         if (before !== undefined && (receipt.amount <= before.amount || receipt.counter <= before.counter)) {
@@ -338,20 +381,7 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
     redeem: (channel) => run(async () => {
       const known = await load(channel)
       if (known === undefined) throw new RangeError('"channel" is not a channel of this payee')
-      const latest = known.latest
-      if (latest === undefined) return []
-      const out: HalfBlock[] = []
-      for (const lock of known.locks) {
-        const place = channelPlace(lock)!
-        if (covered(latest.amount, place.offset, lock.amount) === 0) continue
-        try {
-          out.push(await wallet.redeem(lock.block, { kind: RECEIPT, value: receiptValue(latest, place, lock.amount) }))
-        } catch (err) {
-          if (err instanceof RangeError && /nothing new to redeem/.test(err.message)) continue
-          throw err
-        }
-      }
-      return out
+      return redeemAll(known)
     }),
 
     check: async (release) => {
@@ -365,6 +395,21 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
       }
       return undefined
     },
+
+    close: (channel) => lane(channel, () => run(async () => {
+      const known = await load(channel)
+      if (known === undefined) throw new RangeError('"channel" is not a channel of this payee')
+      const key = options.key
+      if (key === undefined || !equalBytes(key.publicKey, me)) throw new TypeError('"key" (the payee agent\'s signing key) is required to consent')
+      known.closed = true // from here on, receipts are refused
+      await redeemAll(known)
+      const out: ClosingConsent[] = []
+      for (const lock of known.locks) {
+        const amount = lock.amount - covered(known.paid, channelPlace(lock)!.offset, lock.amount)
+        out.push({ lock: lock.seq, amount, consent: await signReleaseConsent(key, lock.id, amount, crypto) })
+      }
+      return out
+    })),
 
     state: async (channel) => stateOf(await load(channel)),
     channels: () => book.channels(),

@@ -8,4 +8,4 @@ export { CHANNEL, channelPlace, channelTerms, covered, type ChannelPlace } from 
 export { RECEIPT, receiptAuthority, receiptValue } from './receipt-authority.js'
 export { CHANNEL_RELEASE_FRAUD, channelReleaseProof, verifyChannelRelease } from './channel-fraud.js'
 export { createChannelBook, createMemoryTable, type ChannelBook, type ReceiptSource, type RecordTable } from './receipt-store.js'
-export { createPayee, createPayer, type ChannelSideOptions, type ChannelState, type Payee, type Payer } from './channel.js'
+export { createPayee, createPayer, type ChannelSideOptions, type ChannelState, type ClosingConsent, type Payee, type Payer } from './channel.js'
