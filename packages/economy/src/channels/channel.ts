@@ -296,7 +296,10 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
   const load = (channel: Uint8Array): Known | undefined | Promise<Known | undefined> => (channel instanceof Uint8Array && channel.length === 32 && cache.get(keyString(channel))) || loaded(cache, book, channel, crypto)
   /** When lock k's expiry epoch begins, under the configuration current now (recomputed when it changes). */
   const startOf = (known: Known, k: number): number => {
-    if (known.startsUnder !== community.current) known.starts = [], known.startsUnder = community.current
+    if (known.starts === undefined || known.startsUnder !== community.current) {
+      known.starts = []
+      known.startsUnder = community.current
+    }
     return (known.starts![k] ??= epochStart(community, known.locks[k]!.expiry))
   }
 
