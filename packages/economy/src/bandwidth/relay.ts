@@ -6,6 +6,7 @@
  * bandwidth. Each hop knows only its neighbours, so each checks only its own payer's balance.
  * @module
  */
+import { abytes } from '@tally/core'
 
 /** One hop's payment. */
 export interface HopPayment {
@@ -19,11 +20,12 @@ export interface HopPayment {
  * @param path [downloader, relay 1, …, relay h, seeder]: at least two peers
  * @param mb megabytes downloaded
  * @returns payments from hop i to hop i + 1 of mb × (path.length − 1 − i)
- * @throws RangeError on a path of fewer than two peers or a non-positive amount
+ * @throws RangeError on a path of fewer than two peers or a non-positive amount; TypeError / RangeError on a key that is not 32 bytes
  * @example pathPayments([me, r1, r2, seeder], 700) // me→r1 2100, r1→r2 1400, r2→seeder 700
  */
 export function pathPayments(path: readonly Uint8Array[], mb: number): HopPayment[] {
   if (!Array.isArray(path) || path.length < 2) throw new RangeError('"path" expected at least a downloader and a seeder')
+  for (const [i, key] of path.entries()) abytes(`path[${i}]`, key, 32)
   if (!Number.isSafeInteger(mb) || mb < 1 || !Number.isSafeInteger(mb * path.length)) throw new RangeError(`"mb" expected a positive safe integer, got ${mb}`)
   const out: HopPayment[] = []
   for (let i = 0; i < path.length - 1; i++) out.push({ payer: path[i]!, payee: path[i + 1]!, mb: mb * (path.length - 1 - i) })
