@@ -101,4 +101,24 @@ test(`${TRIALS} kills while receipts stream over a WebSocket`, async () => {
   assert.ok(killedWithUnacked > 0, 'no kill caught a receipt between arrival and acknowledgement')
 })
 
+test('a payer restarted on its LevelDB book continues its receipts: the counter and the total never go back', async () => {
+  const bookPath = join(dir, 'alice-book')
+  const wallet = createWallet({ agent: createAgent({ head: 'local', identity: alice, store: createMemoryStore(), types }), community: w.community, evidence, key: alice })
+  await wallet.claim({ amount: 1_000, certificate: cert0, proof: r0.proofFor(alice.publicKey)! })
+  let records = await openLevelRecords({ path: bookPath })
+  const first = createPayer({ wallet, key: alice, community: w.community, book: createChannelBook(records) })
+  const { channel } = await first.open({ to: bob.publicKey, deposit: 100, expiry: 10_000_000 })
+  for (let i = 0; i < 3; i++) await first.pay(channel, 5)
+  await records.close()
+  records = await openLevelRecords({ path: bookPath })
+  try {
+    const again = createPayer({ wallet, key: alice, community: w.community, book: createChannelBook(records) })
+    assert.is((await again.state(channel)).paid, 15)
+    const next = decodeReceipt(await again.pay(channel, 5))
+    assert.equal([next.amount, next.counter], [20, 4])
+  } finally {
+    await records.close()
+  }
+})
+
 test.run()
