@@ -178,6 +178,20 @@ Flow('close by the payee\'s final redeem: before the expiry, with its consent, t
   assert.ok(supply.ok && supply.locked === 0, JSON.stringify(supply))
 })
 
+Flow('a channel opened as a transaction: the payee countersigns the lock, then it works as any', async () => {
+  const { payerOf, payeeOf, claimOf } = await channelWorld()
+  const a = payerOf(alice)
+  const b = payeeOf(bob)
+  const claim = await claimOf(a.wallet, alice)
+  const { channel, lock } = await a.payer.open({ to: bob.publicKey, deposit: 100, expiry: 3, propose: true })
+  await b.payee.admit(lock, [claim])
+  await a.wallet.agent.complete(await b.wallet.agent.agree(lock)) // the terms and expiry, in both chains
+  await b.payee.accept(await a.payer.pay(channel, 40))
+  const [redeemed] = await b.payee.redeem(channel)
+  assert.is(readRedeem(redeemed!.payload)!.amount, 40)
+  assert.is(await b.wallet.balance(), 40)
+})
+
 Flow('a payment drawing on an expired lock is refused off line', async () => {
   const { at, payerOf, payeeOf, claimOf } = await channelWorld()
   const a = payerOf(alice)
