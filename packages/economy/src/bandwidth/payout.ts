@@ -40,6 +40,7 @@ export const PAYOUT_LIMITS: Readonly<{ maxVouchers: number; maxBytes: number }> 
  * @param vouchers vouchers naming the payee, at most one per payer (sorted here)
  * @returns the payout
  * @throws RangeError on a voucher for someone else, two of one payer, or too many
+ * @example const payout = signPayout(me, period, latestPerPayer)
  */
 export function signPayout(key: SyncSigningKey, period: number, vouchers: readonly BandwidthVoucher[]): Payout {
   auint('period', period)
@@ -53,14 +54,22 @@ export function signPayout(key: SyncSigningKey, period: number, vouchers: readon
   return Object.freeze({ ...body, signature: key.sign(payoutMessage(body)) })
 }
 
-/** The bytes a payout's signature covers. */
+/**
+ * The bytes a payout's signature covers.
+ * @param p payee, period, vouchers
+ * @returns domainTag('bandwidth-payout') ‖ canonical [payee, period, [voucher, ...]]
+ * @example crypto.verify(p.signature, payoutMessage(p), p.payee)
+ */
 export function payoutMessage(p: { payee: Uint8Array; period: number; vouchers: readonly BandwidthVoucher[] }): Uint8Array {
   return concatBytes(domainTag('bandwidth-payout'), encodeCanonical([p.payee, p.period, p.vouchers.map(bandwidthVoucherValue)]))
 }
 
 /**
  * Check a payout: the payee's signature, every voucher to the payee and signed by its payer, one per payer.
+ * @param p the payout
+ * @param crypto provider (default nobleCrypto)
  * @returns undefined when it checks, else the reason
+ * @example const reason = checkPayout(decodePayout(bytes))
  */
 export function checkPayout(p: Payout, crypto: CryptoProvider = nobleCrypto): string | undefined {
   if (!isBytes(p?.payee, 32) || !isUint(p.period) || !Array.isArray(p.vouchers) || !isBytes(p.signature, 64)) return 'malformed payout'
@@ -74,14 +83,22 @@ export function checkPayout(p: Payout, crypto: CryptoProvider = nobleCrypto): st
   return undefined
 }
 
-/** Encode a payout. */
+/**
+ * Encode a payout.
+ * @param p the payout
+ * @returns canonical CBOR [payee, period, [voucher, ...], signature]
+ * @example gossip.publish(encodePayout(ledger.payout(period)!))
+ */
 export function encodePayout(p: Payout): Uint8Array {
   return encodeCanonical([p.payee, p.period, p.vouchers.map(bandwidthVoucherValue), p.signature])
 }
 
 /**
  * Decode a payout from untrusted bytes (form only: checkPayout checks signatures).
+ * @param bytes the encoding
+ * @returns the payout
  * @throws DecodeError when not a canonical payout within PAYOUT_LIMITS
+ * @example view.learn(decodePayout(bytes))
  */
 export function decodePayout(bytes: Uint8Array): Payout {
   abytes('bytes', bytes)

@@ -66,6 +66,7 @@ export function signBandwidthVoucher(key: SyncSigningKey, body: { payee: Uint8Ar
  * The bytes a bandwidth voucher's signature covers.
  * @param v payer, payee, mb, counter
  * @returns domainTag('bandwidth') ‖ canonical [payer, payee, mb, counter]
+ * @example crypto.verify(v.signature, bandwidthVoucherMessage(v), v.payer)
  */
 export function bandwidthVoucherMessage(v: { payer: Uint8Array; payee: Uint8Array; mb: number; counter: number }): Uint8Array {
   return concatBytes(domainTag('bandwidth'), encodeCanonical([v.payer, v.payee, v.mb, v.counter]))
@@ -76,6 +77,7 @@ export function bandwidthVoucherMessage(v: { payer: Uint8Array; payee: Uint8Arra
  * @param v the voucher
  * @param crypto provider (default nobleCrypto)
  * @returns true iff its payer signed exactly this voucher
+ * @example if (!verifyBandwidthVoucher(v)) refuse()
  */
 export function verifyBandwidthVoucher(v: BandwidthVoucher, crypto: CryptoProvider = nobleCrypto): boolean {
   if (!isBytes(v?.payer, 32) || !isBytes(v.payee, 32) || !isUint(v.mb) || !isUint(v.counter) || v.counter < 1 || !isBytes(v.signature, 64)) return false
@@ -86,12 +88,18 @@ export function verifyBandwidthVoucher(v: BandwidthVoucher, crypto: CryptoProvid
  * Encode a bandwidth voucher.
  * @param v the voucher
  * @returns canonical CBOR [payer, payee, mb, counter, signature]
+ * @example link.send(encodeBandwidthVoucher(ledger.pay(relay, 700)))
  */
 export function encodeBandwidthVoucher(v: BandwidthVoucher): Uint8Array {
   return encodeCanonical(bandwidthVoucherValue(v))
 }
 
-/** The voucher as a CBOR value (inside a payout). */
+/**
+ * The voucher as a CBOR value (inside a payout).
+ * @param v the voucher
+ * @returns [payer, payee, mb, counter, signature]
+ * @example encodeCanonical(vouchers.map(bandwidthVoucherValue))
+ */
 export function bandwidthVoucherValue(v: BandwidthVoucher): CborValue {
   return [v.payer, v.payee, v.mb, v.counter, v.signature]
 }
@@ -101,6 +109,7 @@ export function bandwidthVoucherValue(v: BandwidthVoucher): CborValue {
  * @param bytes the encoding
  * @returns the voucher
  * @throws DecodeError when not a canonical voucher
+ * @example ledger.receive(decodeBandwidthVoucher(bytes))
  */
 export function decodeBandwidthVoucher(bytes: Uint8Array): BandwidthVoucher {
   abytes('bytes', bytes)
@@ -110,7 +119,12 @@ export function decodeBandwidthVoucher(bytes: Uint8Array): BandwidthVoucher {
   return v
 }
 
-/** The voucher in a CBOR value, or undefined when malformed. */
+/**
+ * The voucher in a CBOR value (form only).
+ * @param value [payer, payee, mb, counter, signature]
+ * @returns the voucher, or undefined when malformed
+ * @example const v = bandwidthVoucherFromValue(list[0])
+ */
 export function bandwidthVoucherFromValue(value: CborValue): BandwidthVoucher | undefined {
   if (!Array.isArray(value) || value.length !== 5) return undefined
   const [payer, payee, mb, counter, signature] = value as CborValue[]
