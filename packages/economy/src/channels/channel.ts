@@ -22,7 +22,6 @@ import {
   blockHash,
   equalBytes,
   signThen,
-  toHex,
   type CborValue,
   type FraudProof,
   type HalfBlock,
@@ -181,7 +180,7 @@ export function createPayer(options: ChannelSideOptions): Payer {
       const lock = await wallet.lock({ to: request.to, amount: request.deposit, expiry: request.expiry, terms: channelTerms(), ...(request.propose === true ? { propose: true } : {}) })
       const channel = blockHash(lock, crypto)
       await book.addLock(channel, lock, 0)
-      cache.delete(toHex(channel))
+      cache.delete(keyString(channel))
       return { channel, lock }
     }),
 
