@@ -3,7 +3,8 @@
 //   receipt at a time on one thread, interleaved in short slices with raw Ed25519 sign and verify
 //   of a receipt-sized message; ratio_to_bound = receipts/s ÷ 1 / (t_sign + t_verify), same run.
 //   Each slice is charged the process's CPU time (process.cpuUsage), not wall time: on a shared
-//   machine a descheduled slice would otherwise count the other processes' work.
+//   machine a descheduled slice would otherwise count the other processes' work. Slices are short
+//   (10 ms), so that contention from other processes falls on the three tasks alike.
 // - channels.accept_per_s.level: accepts into a LevelDB book (each receipt fsynced before its ack),
 //   64 channels with one receipt in flight each (their puts share fsyncs).
 // - channels.receipt_bytes: a receipt as the coffee machines send it, and the largest possible.
@@ -24,7 +25,7 @@ import { defaultCrypto, openLevelRecords } from '@tally/node'
 import { key, office } from '../examples/coffee-machines/office.ts'
 import { emit, knob, note, round } from './lib.js'
 
-const SLICE_MS = knob('TALLY_BENCH_CHANNEL_SLICE_MS', 50)
+const SLICE_MS = knob('TALLY_BENCH_CHANNEL_SLICE_MS', 10)
 const TOTAL_MS = knob('TALLY_BENCH_CHANNEL_MS', 4000)
 const crypto: CryptoProvider = defaultCrypto()
 note(`channels bench: provider ${crypto.name}, ${TOTAL_MS} ms of interleaved slices of ${SLICE_MS} ms`)

@@ -366,15 +366,17 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
         if (receipt.amount - known.paid < price) throw new RefusedError(`the receipt pays ${receipt.amount - known.paid}, less than the price of ${price}`, { reason: 'receipt-short' })
         if (receipt.amount > known.deposit) throw new RefusedError(`the receipt's total ${receipt.amount} passes the deposit of ${known.deposit}`, { reason: 'receipt-deposit' })
         const now = clock()
-        for (const [k, lock] of known.locks.entries()) {
-          const place = channelPlace(lock)!
-          const touched = place.offset < receipt.amount && place.offset + lock.amount > known.paid
+        // admitted locks tile the channel: lock k starts where the ones before it end
+        for (let k = 0, offset = 0; k < known.locks.length; offset += known.locks[k]!.amount, k++) {
+          const lock = known.locks[k]!
+          const touched = offset < receipt.amount && offset + lock.amount > known.paid
           if (touched && startOf(known, k) <= now + margin) {
             throw new RefusedError(`the payment draws on a lock whose expiry (epoch ${lock.expiry}) has begun: the payer may have released it`, { reason: 'channel-expired' })
           }
         }
-        await book.keep(receipt, bytes) // durable before the acknowledgement exists
-        known.latest = receipt
+        const kept: Receipt = { channel: known.id, amount: receipt.amount, counter: receipt.counter, signature: receipt.signature }
+        await book.keep(kept, bytes) // durable before the acknowledgement exists
+        known.latest = kept
         known.paid = receipt.amount
         return ackBytes(receipt)
       })

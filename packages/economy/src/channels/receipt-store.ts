@@ -74,13 +74,20 @@ export function createMemoryTable(): RecordTable {
  * @example const book = createChannelBook(await openLevelRecords({ path: './channels' }))
  */
 export function createChannelBook(table: RecordTable = createMemoryTable()): ChannelBook {
+  // a payment's hot path keeps one receipt per call: name its record once per channel array
+  const ids = new WeakMap<Uint8Array, string>()
+  const receiptId = (channel: Uint8Array): string => {
+    let id = ids.get(channel)
+    if (id === undefined) ids.set(channel, (id = `r.${toHex(channel)}`))
+    return id
+  }
   return {
     async latest(channel) {
       const bytes = await table.get(`r.${toHex(channel)}`)
       return bytes === undefined ? undefined : decodeReceipt(bytes)
     },
     async keep(receipt, bytes) {
-      await table.put(`r.${toHex(receipt.channel)}`, bytes ?? encodeReceipt(receipt))
+      await table.put(receiptId(receipt.channel), bytes ?? encodeReceipt(receipt))
     },
     async locks(channel) {
       const out: HalfBlock[] = []
