@@ -74,4 +74,31 @@ examples('the smart-city data market: found by area, paid by transfer or channel
   assert.match(stdout, /\nmarket check: OK\n/)
 })
 
+examples('the coffee machines: receipts over NFC, an offline morning redeemed later, recharges, a ledger per machine, and the supply check', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/coffee-machines/main.ts'))
+  assert.is(status, 0, stderr)
+  assert.match(stdout, /Lobby \(1F\) loses its network: it keeps serving and accepting receipts off line/)
+  assert.match(stdout, /Lobby \(1F\) is back on line after [1-9]\d* receipts taken off line\n.*Lobby \(1F\) redeems [\d.]+ BEAN \(catching up/)
+  assert.match(stdout, /the company recharges .*: a second lock of 40\.00 BEAN/)
+  assert.match(stdout, /receipt #1 \((\d+) bytes/)
+  assert.ok(Number(/largest (\d+) bytes/.exec(stdout)?.[1]) <= 120, 'a receipt fits one small NFC frame')
+  const ledger = [...stdout.matchAll(/^ {2}(Espresso bar \(2F\)|Kitchen \(3F\)|Lobby \(1F\)) +(\d+) +(\d+) +(\d+) +([\d.]+) +([\d.]+) +([\d.]+) /gm)]
+  assert.is(ledger.length, 3, 'a ledger line per machine')
+  for (const row of ledger) assert.is(row[6], row[7], `${row[1]}: everything paid was redeemed`)
+  assert.match(stdout, /auditor: 4 chains, 0 invalid blocks, 0 parties accused; balances 1000\.00 \+ locked 0\.00 = claimed 1000\.00/)
+  assert.match(stdout, /\nsupply check: OK\n/)
+})
+
+examples('bandwidth tokens: a download paid hop by hop, then free riders refused and the balances conserved', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/bandwidth-tokens/main.ts'), { TALLY_BW_PEERS: '100', TALLY_BW_HOURS: '72' })
+  assert.is(status, 0, stderr)
+  assert.match(stdout, /Dana {5}→ relay 1 {5}2100 MB/)
+  assert.match(stdout, /relay 2 {2}→ the seeder {3}700 MB/)
+  assert.match(stdout, /Dana -2100 MB, relays \+700 \/ \+700, seeder \+700; Σ = 0/)
+  assert.match(stdout, /free riders: \d+% refused/)
+  assert.match(stdout, /honest peers: served \d+ of \d+ downloads/)
+  assert.match(stdout, /-10 … -5 GB │/)
+  assert.match(stdout, /conservation: Σ balances = 0 MB, Σ in the published payouts = 0 MB .* ✓/)
+})
+
 examples.run()

@@ -65,6 +65,8 @@ import { createNetWallet, createTicketStore, createWitness, type Protocol, type 
 import { certificate, chainOf, genesis, registration, runEpoch, world, alice as ecoAlice, bob as ecoBob, component, witnesses as ecoWitnesses } from '../../packages/economy/test/helpers.ts'
 import { FRAUD_KINDS, kindContext, provesNothing, registeredVerifiers } from './fraud-kinds.ts'
 import { lockCorpus } from './lock-corpus.ts'
+import { decodeReceipt } from '@tally/economy/channels'
+import { decodeBandwidthVoucher, decodePayout } from '@tally/economy/bandwidth'
 
 /** What a fuzz run found. */
 export interface FuzzReport {
@@ -289,6 +291,9 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
       },
     },
     decodeOnly('economy.voucher', locks.vouchers, decodeVoucher),
+    decodeOnly('economy.receipt', locks.receipts, decodeReceipt),
+    decodeOnly('economy.bandwidth-voucher', locks.bandwidth, decodeBandwidthVoucher),
+    decodeOnly('economy.payout', locks.payouts, decodePayout),
     // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
     judged('economy.lock-proof', locks.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
   ]
