@@ -1,0 +1,372 @@
+/**
+ * The browser wallet: a gossip node in the page (@tally/gossip, over the browser's WebSocket)
+ * that keeps one session with a gateway node, and the economy's network wallet
+ * (@tally/economy/net) over it — balance and history from the wallet's own chain, reward claims,
+ * transfers sent and received.
+ *
+ * A page cannot listen for connections. It reaches others by dialling them (witnesses, a
+ * receiver that listens) and is reached through its gateway session: whatever the gateway
+ * relays to it (an offer, a proposal) arrives on that session, and the node's handlers answer
+ * it as a listening node would (the wallet protocol's offer, the agent's agreement). So the
+ * page must stay connected: the gateway link redials with backoff and checks the session with a
+ * keep-alive (gateway-link.ts).
+ * @module
+ */
+import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type HeadSource, type Identity, type PublicKeyHex, type Transaction, type Transport } from '@tally/core'
+import { createEconomyTypes, createWallet, type Community, type Wallet } from '@tally/economy'
+import { createNetWallet, createTicketStore, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
+import { createNode, systemClock, type Node } from '@tally/gossip'
+import { createWsTransport } from '@tally/gossip/ws'
+import { openEvidence, type PersistentEvidence } from './evidence-db.js'
+import { Emitter, type Events } from './events.js'
+import { DEFAULT_RECONNECT, GatewayLink, type ConnectionEvent, type ConnectionState, type ReconnectOptions } from './gateway-link.js'
+import { readHistory, type HistoryEntry } from './history.js'
+
+/** Options of createBrowserWallet. */
+export interface BrowserWalletOptions {
+  /** The gateway node's WebSocket address (`ws://` or `wss://`). */
+  gateway: string
+  /** The gateway's key: the handshake refuses any other node at that address (default: any). */
+  gatewayKey?: Uint8Array
+  /** The community (its witnesses certify rewards and decide on expiring transfers). */
+  community: Community
+  /** The wallet's identity: a BrowserIdentity (createBrowserIdentity), or any core Identity. */
+  identity: Identity
+  /** Where the chain is kept: openIdbStore() (the wallet does not close it). */
+  store: BlockStore
+  /** Where the witnesses listen: [key, address] pairs (claims and tickets dial them). */
+  witnesses?: Iterable<readonly [Uint8Array, string]>
+  /**
+   * Where the agent learns its chain's head before it signs. Default: 'local' for an identity
+   * created in this profile (its chain lives in this store), else the node's peers.
+   */
+  head?: HeadSource | 'local'
+  /** IndexedDB database of the wallet's reward evidence (default 'tally-wallet'). */
+  database?: string
+  /** Reconnect backoff (default DEFAULT_RECONNECT). */
+  reconnect?: Partial<ReconnectOptions>
+  /** Time between keep-alives while online (ms; default 15,000; 0: none). */
+  keepAliveMs?: number
+  /** A keep-alive not answered within this closes the session (ms; default 10,000). */
+  keepAliveTimeoutMs?: number
+  /** How long a sent transfer waits for its agreement before it can be voided (ms; default 10 minutes). */
+  ttlMs?: number
+  /** Timeout of an offer and of a delivery (ms; default the node's). */
+  timeoutMs?: number
+  /** Policy for transfers offered to this wallet, after the sender's balance was checked (default: accept). */
+  accept?: (proposal: HalfBlock, amount: number) => boolean | Promise<boolean>
+  /** How the node reaches peers (default: the browser's WebSocket, createWsTransport() of @tally/gossip/ws). */
+  transport?: Transport
+  /** The node's transaction path (default: the node's own `deliver`). */
+  port?: TransactionPort
+  /** Timers (default the system clock). */
+  clock?: Clock
+}
+
+/** A transfer this wallet took part in, complete. */
+export interface TransferEvent {
+  /** 'in': this wallet received it; 'out': it sent it. */
+  readonly direction: 'in' | 'out'
+  readonly amount: number
+  /** The other party's key. */
+  readonly counterparty: Uint8Array
+  readonly proposal: HalfBlock
+  readonly agreement: HalfBlock
+}
+
+/** What a wallet tells the page. */
+export interface WalletEvents {
+  /** The gateway link changed state. */
+  state: ConnectionEvent
+  /** A transfer completed, either way. */
+  transfer: TransferEvent
+  /** The balance changed (a block of this wallet's chain was stored). */
+  balance: { readonly balance: number }
+  /** Something failed that no caller waits for. */
+  error: { readonly error: unknown; readonly context: string }
+}
+
+/** A wallet in the page. */
+export interface BrowserWallet extends Events<WalletEvents> {
+  readonly publicKey: Uint8Array
+  readonly publicKeyHex: PublicKeyHex
+  /** The gateway link's state. */
+  readonly state: ConnectionState
+  /** The gateway's key, once a handshake proved it. */
+  readonly gateway: Uint8Array | undefined
+  /** The node in the page (to host more protocols, or to read its peers and stats). */
+  readonly node: Node
+  /** The economy's network wallet underneath. */
+  readonly net: NetWallet
+  /** The economy's local wallet underneath. */
+  readonly wallet: Wallet
+  /**
+   * Resolves when the wallet is connected to its gateway (at once when it is).
+   * @throws Error once the wallet is closed
+   */
+  online(): Promise<void>
+  /** Dial the gateway now instead of waiting out the backoff. */
+  retryNow(): void
+  /** The spendable balance, from the latest balance block of the wallet's chain. */
+  balance(): Promise<number>
+  /** The blocks that moved the balance, newest first (default: the last 100). */
+  history(options?: { limit?: number }): Promise<HistoryEntry[]>
+  /**
+   * Claim the wallet's reward of a certified epoch (certificate and proof from a witness).
+   * @returns the reward block
+   * @throws RefusedError reason 'no-reward' (nothing for this wallet in that epoch), or the
+   *   witnesses' reason ('not-certified', ...); InvalidBlockError when already claimed
+   */
+  claim(epoch: number): Promise<HalfBlock>
+  /**
+   * Send `amount` to `to` and wait for the receiver's agreement.
+   * @throws RangeError for an amount that is not a positive integer or above the balance;
+   *   RefusedError with the receiver's reason (see @tally/economy/net's wallet), or 'unreachable'
+   */
+  send(to: Uint8Array, amount: number): Promise<Transaction>
+  /** Bring back or complete transfers left in flight (see NetWallet.settle). */
+  settle(): Promise<Settled>
+  /** Where a node listens (a receiver that accepts connections). */
+  addAddress(publicKey: Uint8Array, address: string): void
+  /** Disconnect, stop redialling, close the node (the store stays open). */
+  close(): Promise<void>
+}
+
+/**
+ * Open a wallet in the page and start connecting to its gateway.
+ * @param options gateway, community, identity, store, witnesses' addresses
+ * @returns the wallet (connecting: `await wallet.online()` to wait for the gateway)
+ * @throws TypeError / RangeError for a missing or malformed option; StoreVersionError when the
+ *   evidence database was written by a newer version
+ * @example
+ * const wallet = await createBrowserWallet({ gateway: 'wss://gw.example/', community, identity, store, witnesses })
+ * wallet.on('state', (s) => show(s.state))
+ * await wallet.online()
+ * await wallet.claim(7)
+ * await wallet.send(bob, 100)
+ */
+export async function createBrowserWallet(options: BrowserWalletOptions): Promise<BrowserWallet> {
+  const o = checkOptions(options)
+  const emitter = new Emitter<WalletEvents>(() => undefined)
+  const report = (error: unknown, context: string) => emitter.emit('error', { error, context })
+  const evidence: PersistentEvidence = await openEvidence(o.database ?? 'tally-wallet', o.community, (err) => report(err, 'evidence database'))
+  const tickets = createTicketStore()
+  const types = createEconomyTypes({ community: o.community, evidence, tickets })
+  const origin = (o.identity as { origin?: string }).origin
+  const head = o.head ?? (origin === 'created' ? 'local' : undefined)
+  const clock = o.clock ?? systemClock
+  const node = createNode({
+    identity: o.identity,
+    store: o.store,
+    transport: o.transport ?? createWsTransport(),
+    types,
+    clock,
+    ...(head === undefined ? {} : { head }),
+  })
+  for (const [key, address] of o.witnesses ?? []) node.addAddress(key, address)
+  const wallet = createWallet({ agent: node.agent, community: o.community, evidence })
+  const port: TransactionPort = o.port ?? { deliver: async (proposal, opts) => (await node.deliver(proposal, opts ?? {})).agreement }
+  const net = createNetWallet({
+    wallet,
+    community: o.community,
+    evidence,
+    tickets,
+    host: node,
+    port,
+    ...(o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs }),
+    ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    ...(o.accept === undefined ? {} : { accept: o.accept }),
+  })
+  const link = new GatewayLink({
+    node,
+    address: o.gateway,
+    expectedKey: o.gatewayKey,
+    reconnect: { ...DEFAULT_RECONNECT, ...o.reconnect },
+    keepAliveMs: o.keepAliveMs ?? 15_000,
+    keepAliveTimeoutMs: o.keepAliveTimeoutMs ?? 10_000,
+    clock,
+    random: Math.random,
+    onState: (event) => emitter.emit('state', event),
+  })
+  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock })
+}
+
+class PageWallet implements BrowserWallet {
+  readonly node: Node
+  readonly net: NetWallet
+  readonly wallet: Wallet
+  readonly publicKey: Uint8Array
+  readonly publicKeyHex: PublicKeyHex
+  readonly #link: GatewayLink
+  readonly #emitter: Emitter<WalletEvents>
+  readonly #evidence: PersistentEvidence
+  readonly #report: (error: unknown, context: string) => void
+  readonly #offs: (() => void)[] = []
+  #lastBalance: number | undefined
+  #closing: Promise<void> | undefined
+
+  constructor(parts: {
+    node: Node
+    net: NetWallet
+    wallet: Wallet
+    link: GatewayLink
+    emitter: Emitter<WalletEvents>
+    evidence: PersistentEvidence
+    report: (error: unknown, context: string) => void
+    clock: Clock
+  }) {
+    this.node = parts.node
+    this.net = parts.net
+    this.wallet = parts.wallet
+    this.publicKey = parts.node.publicKey
+    this.publicKeyHex = toHex(this.publicKey)
+    this.#link = parts.link
+    this.#emitter = parts.emitter
+    this.#evidence = parts.evidence
+    this.#report = parts.report
+    const me = this.publicKey
+    this.#offs.push(
+      this.node.on('transaction', ({ proposal, agreement }) => {
+        if (proposal.type !== 'transfer') return
+        const out = equalBytes(proposal.publicKey, me)
+        const amount = (proposal.payload as { amount?: unknown } | null)?.amount
+        this.#emitter.emit('transfer', { direction: out ? 'out' : 'in', amount: typeof amount === 'number' ? amount : 0, counterparty: out ? proposal.linkPublicKey : proposal.publicKey, proposal, agreement })
+      }),
+      this.node.on('block', ({ block }) => {
+        if (equalBytes(block.publicKey, me)) void this.#balanceChanged()
+      }),
+      // the node tells of blocks from peers; a store that can be watched (openIdbStore) tells of
+      // every commit, this tab's own appends and other tabs' included
+      watch(this.node.store, (publicKeys) => {
+        if (publicKeys.some((k) => equalBytes(k, me))) void this.#balanceChanged()
+      }),
+      this.node.on('error', ({ error, context }) => this.#report(error, context)),
+    )
+    // a macrotask later: the caller subscribes to 'state' after the await and sees 'connecting' too
+    parts.clock.setTimeout(() => {
+      if (this.#closing === undefined) this.#link.start()
+    }, 0)
+  }
+
+  get state(): ConnectionState {
+    return this.#link.state
+  }
+
+  get gateway(): Uint8Array | undefined {
+    return this.#link.gateway
+  }
+
+  on<K extends keyof WalletEvents>(event: K, handler: (value: WalletEvents[K]) => void): () => void {
+    return this.#emitter.on(event, handler)
+  }
+
+  off<K extends keyof WalletEvents>(event: K, handler: (value: WalletEvents[K]) => void): void {
+    this.#emitter.off(event, handler)
+  }
+
+  online(): Promise<void> {
+    return this.#link.online()
+  }
+
+  retryNow(): void {
+    this.#link.retryNow()
+  }
+
+  balance(): Promise<number> {
+    return this.wallet.balance()
+  }
+
+  history(options: { limit?: number } = {}): Promise<HistoryEntry[]> {
+    const limit = options.limit ?? 100
+    auint('limit', limit, 1)
+    return readHistory(this.node.store, this.publicKey, limit)
+  }
+
+  async claim(epoch: number): Promise<HalfBlock> {
+    auint('epoch', epoch)
+    this.#checkOpen()
+    const block = await this.net.claim(epoch)
+    void this.#balanceChanged()
+    // the evidence of this claim must outlive the page: receivers ask for it
+    await this.#evidence.flush()
+    return block
+  }
+
+  async send(to: Uint8Array, amount: number): Promise<Transaction> {
+    abytes('to', to, 32)
+    auint('amount', amount, 1)
+    this.#checkOpen()
+    if (equalBytes(to, this.publicKey)) throw new RangeError('"to" is this wallet')
+    try {
+      return await this.net.send(to, amount)
+    } finally {
+      void this.#balanceChanged()
+    }
+  }
+
+  async settle(): Promise<Settled> {
+    this.#checkOpen()
+    try {
+      return await this.net.settle()
+    } finally {
+      void this.#balanceChanged()
+    }
+  }
+
+  addAddress(publicKey: Uint8Array, address: string): void {
+    this.node.addAddress(publicKey, address)
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const off of this.#offs) off()
+      await this.#link.close()
+      await this.node.close()
+      await this.#evidence.flush()
+      this.#evidence.close()
+    })()
+    return this.#closing
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw new RefusedError('the wallet is closed', { reason: 'closed' })
+  }
+
+  async #balanceChanged(): Promise<void> {
+    try {
+      const balance = await this.wallet.balance()
+      if (balance === this.#lastBalance) return
+      this.#lastBalance = balance
+      this.#emitter.emit('balance', { balance })
+    } catch (err) {
+      this.#report(err, 'balance')
+    }
+  }
+}
+
+/** Subscribe to a store's commits when it can tell of them (IdbStore.watch). */
+function watch(store: BlockStore, fn: (publicKeys: Uint8Array[]) => void): () => void {
+  const w = (store as { watch?: (fn: (change: { blocks: readonly { publicKey: Uint8Array }[] }) => void) => () => void }).watch
+  if (typeof w !== 'function') return () => undefined
+  return w.call(store, (change) => fn(change.blocks.map((b) => b.publicKey)))
+}
+
+function checkOptions(options: BrowserWalletOptions): BrowserWalletOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object')
+  const { gateway, community, identity, store } = options
+  if (typeof gateway !== 'string' || !/^wss?:\/\//.test(gateway)) throw new TypeError(`"gateway" expected a ws:// or wss:// address, got ${typeof gateway === 'string' ? JSON.stringify(gateway.slice(0, 80)) : typeof gateway}`)
+  if (options.gatewayKey !== undefined) abytes('gatewayKey', options.gatewayKey, 32)
+  if (typeof community !== 'object' || community === null || community.current === undefined) throw new TypeError('"community" expected a Community (createCommunity / openCommunity)')
+  if (typeof identity !== 'object' || identity === null || !(identity.publicKey instanceof Uint8Array)) throw new TypeError('"identity" expected an Identity')
+  if (typeof store !== 'object' || store === null || typeof store.batch !== 'function') throw new TypeError('"store" expected a BlockStore')
+  for (const [name, value] of [['keepAliveMs', options.keepAliveMs], ['keepAliveTimeoutMs', options.keepAliveTimeoutMs], ['ttlMs', options.ttlMs], ['timeoutMs', options.timeoutMs]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw new RangeError(`"${name}" expected a non-negative integer of ms, got ${String(value)}`)
+  }
+  const r = options.reconnect
+  if (r !== undefined) {
+    for (const [name, value] of Object.entries(r)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (name === 'jitter' && value > 1)) throw new RangeError(`"reconnect.${name}" expected a finite number >= 0${name === 'jitter' ? ' and <= 1' : ''}, got ${String(value)}`)
+    }
+  }
+  return options
+}

@@ -1,0 +1,52 @@
+// createBrowserWallet in headless Chromium against a real networked economy on 127.0.0.1
+// (examples/browser-wallet/network.ts: three witnesses, a gateway node, a shop on a listening
+// Node node, all over ws): the page connects, its owner key signs its device's registration, the
+// witnesses certify the epoch, the page claims and pays the shop, the gateway drops its session
+// and the page reconnects, and after a reload key, chain and evidence are still there.
+import { join } from 'node:path'
+import * as assert from 'uvu/assert'
+import { fromHex, toHex } from '@tally/core'
+import { startNetwork, type Network } from '../../../examples/browser-wallet/network.ts'
+import { browserSuite, load, type PageRun } from './harness.js'
+
+let network: Network | undefined
+try {
+  network = await startNetwork({ shop: true })
+  const net = network
+  await browserSuite('@tally/browser: createBrowserWallet against a gateway', join(import.meta.dirname, 'page', 'wallet.page.ts'), async (session) => {
+    const info = net.info()
+    const page = await session.open()
+    const runs: PageRun[] = []
+    const step = async (phase: string, params: Record<string, unknown> = {}) => {
+      const run = await session.run(page, phase, { info, ...params })
+      runs.push(run)
+      return run
+    }
+    const opened = await step('open')
+    // a phase that failed shows its in-page errors; the later phases depend on it
+    if (opened.out.publicKey === undefined) return runs
+    const owner = fromHex(String(opened.out.publicKey))
+    // the device: its key is here, the owner's in the page
+    const { component, digest } = net.newDevice(owner)
+    const signed = await step('sign', { digest })
+    const registered = await net.register(component, fromHex(String(signed.out.signature)))
+    assert.is(registered.applied, 3, 'every witness applied the registration')
+    assert.is(registered.reported, 3, 'every witness took the report')
+    const closed = await net.closeEpoch()
+    assert.ok(closed.certified, 'the epoch is certified')
+    const claimed = await step('claim', { epoch: closed.epoch })
+    const amount = 1234
+    const paid = await step('pay', { amount })
+    assert.is(await net.shop!.net.wallet.balance(), amount, "the shop's balance")
+    // the gateway drops the page's session: the page goes offline and comes back by itself
+    const reconnect = step('await-reconnect', { since: paid.out.states })
+    net.gateway.disconnect(owner)
+    await reconnect
+    await step('close')
+    await load(page) // a reload: the same profile
+    await step('reopen', { publicKey: toHex(owner), balance: Number(claimed.out.balance) - amount })
+    return runs
+  })
+} finally {
+  await network?.close()
+}
