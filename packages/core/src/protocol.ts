@@ -22,6 +22,7 @@
  * @module
  */
 import type { Agent } from './agent.js'
+import type { HalfBlock } from './half-block.js'
 import type { CborValue } from './cbor.js'
 import type { Clock } from './clock.js'
 import type { BlockStore } from './store.js'
@@ -161,4 +162,21 @@ export interface ProtocolHost {
    * @throws RangeError when a protocol of that name is hosted already, or the name is malformed
    */
   host<M extends ProtocolMessages>(protocol: Protocol<M>): ProtocolHandle<M>
+}
+
+/**
+ * A node's own transaction path, seen from protocol code: hand it a proposal this node signed, get
+ * the counterparty's agreement back. The gossip node's `node.transactions` is one (its proposal /
+ * agreement messages, the counterparty's policy and seq witnesses); a test double may call the
+ * counterparty's agent directly. The economy's network wallet completes a transfer through it.
+ */
+export interface TransactionPort {
+  /**
+   * Deliver `proposal` (signed by this node, already in its chain) to its counterparty, again when
+   * an answer is lost, and wait for the agreement; the node has validated and stored it.
+   * @returns the agreement
+   * @throws (rejects) RefusedError with the counterparty's reason; InvalidBlockError, FraudError;
+   *   a timeout (an error named 'TimeoutError'); ClosedError; the node's UnreachableError
+   */
+  deliver(proposal: HalfBlock, options?: { timeoutMs?: number }): Promise<HalfBlock>
 }

@@ -42,6 +42,7 @@ import {
   type ProtocolHandle,
   type ProtocolHost,
   type Transaction,
+  type TransactionPort,
 } from '@tally/core'
 import { replayBalance } from '../balance.js'
 import type { Community } from '../community.js'
@@ -55,17 +56,10 @@ import { MAX_PROPOSAL_BYTES, collectTicket, ticketsProtocol, type TicketMessages
 
 /**
  * How the wallet reaches the receiver's agent: the node's own transaction path (its proposal /
- * agreement messages, its seq witnesses). The gossip node satisfies it; a test calls the
- * receiver's agent directly.
+ * agreement messages, its seq witnesses), core's `TransactionPort`. The gossip node's
+ * `node.transactions` is one; a test calls the receiver's agent directly.
  */
-export interface TransactionPort {
-  /**
-   * Deliver `proposal` to its counterparty and wait for the agreement.
-   * @throws RefusedError (with the counterparty's reason), InvalidBlockError, FraudError, a
-   *   TimeoutError DOMException, ClosedError
-   */
-  deliver(proposal: HalfBlock, options?: { timeoutMs?: number }): Promise<HalfBlock>
-}
+export type { TransactionPort }
 
 /** The wallet protocol's messages. */
 export type WalletMessages = {

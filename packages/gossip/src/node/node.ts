@@ -82,6 +82,7 @@ import {
   type ProtocolMessages,
   type TimerHandle,
   type Transaction,
+  type TransactionPort,
   type TransportAddress,
 } from '@tally/core'
 import { createRandom, type Random } from '../random.js'
@@ -470,6 +471,11 @@ class GossipNode implements Node {
   deliver(proposal: HalfBlock, options: TransactOptions = {}): Promise<Transaction> {
     return deliver(this.#ctx, proposal, options)
   }
+
+  readonly transactions: TransactionPort = Object.freeze({
+    deliver: async (proposal: HalfBlock, options: { timeoutMs?: number } = {}): Promise<HalfBlock> =>
+      (await deliver(this.#ctx, proposal, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })).agreement,
+  })
 
   crawl(peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number; maxBlocks?: number } = {}): Promise<HalfBlock[]> {
     return crawl(this.#ctx, peerKey, chain, range)

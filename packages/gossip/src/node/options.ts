@@ -20,6 +20,7 @@ import {
   type ProtocolHandle,
   type ProtocolMessages,
   type Transaction,
+  type TransactionPort,
   type Transport,
   type TransportAddress,
 } from '@tally/core'
@@ -296,6 +297,13 @@ export interface Node extends Emitter<NodeEvents> {
    * @throws (rejects) as transact; RangeError when `proposal` is not a proposal signed by this node
    */
   deliver(proposal: HalfBlock, options?: TransactOptions): Promise<Transaction>
+  /**
+   * This node's transaction path as core's `TransactionPort`: `deliver(proposal, { timeoutMs })`
+   * is `node.deliver` (resends, the counterparty's context, policy and seq witnesses; the agreement
+   * validated and stored here) resolving to the agreement. For protocol code that completes its own
+   * proposals, as the economy's network wallet does (`createNetWallet({ ..., port: node.transactions })`).
+   */
+  readonly transactions: TransactionPort
   /**
    * Fetch blocks of `chain` from a connected peer, validate and store them. Each answer must be
    * for `chain` and within the range asked, and the walk stops after `maxBlocks` blocks, whatever
