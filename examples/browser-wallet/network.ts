@@ -139,7 +139,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     know(node)
     shopAddress = await node.listen()
     const wallet = createWallet({ agent: node.agent, community, evidence })
-    const net = createNetWallet({ wallet, community, evidence, tickets, host: node, port: { deliver: async (p: HalfBlock, o) => (await node.deliver(p, o ?? {})).agreement } })
+    const net = createNetWallet({ wallet, community, evidence, tickets, host: node, port: node.transactions })
     node.on('transaction', (t: Transaction) => log(`shop: received ${String((t.proposal.payload as { amount?: number }).amount)} from ${toHex(t.proposal.publicKey).slice(0, 8)}`))
     shop = { node, net }
   }

@@ -165,7 +165,7 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
   })
   for (const [key, address] of o.witnesses ?? []) node.addAddress(key, address)
   const wallet = createWallet({ agent: node.agent, community: o.community, evidence })
-  const port: TransactionPort = o.port ?? { deliver: async (proposal, opts) => (await node.deliver(proposal, opts ?? {})).agreement }
+  const port: TransactionPort = o.port ?? node.transactions
   const net = createNetWallet({
     wallet,
     community: o.community,
@@ -297,6 +297,7 @@ class PageWallet implements BrowserWallet {
     auint('amount', amount, 1)
     this.#checkOpen()
     if (equalBytes(to, this.publicKey)) throw new RangeError('"to" is this wallet')
+    await this.#reach(to)
     try {
       return await this.net.send(to, amount)
     } finally {
@@ -326,6 +327,21 @@ class PageWallet implements BrowserWallet {
       this.#evidence.close()
     })()
     return this.#closing
+  }
+
+  /**
+   * Open a session to `to` before anything is signed: a transfer is signed before it is offered,
+   * and one offered to a receiver that cannot be reached stays in flight until it expires. The
+   * probe is a one-block crawl of this wallet's own chain (the dial goes through the gateway's
+   * relay when `to` has no address); its answer is not needed, only the session.
+   */
+  async #reach(to: Uint8Array): Promise<void> {
+    let error: unknown
+    await this.node.crawl(to, this.publicKey, { start: -1, end: -1, maxBlocks: 1 }).catch((err: unknown) => (error = err))
+    // any answer, a refusal included, leaves a session; a failed dial or handshake does not
+    if (!this.node.peers.some((p) => equalBytes(p.publicKey, to))) {
+      throw new RefusedError(`the receiver cannot be reached (${(error as Error)?.message ?? 'no session'}); nothing was signed`, { reason: 'unreachable', cause: error })
+    }
   }
 
   #checkOpen(): void {

@@ -161,6 +161,12 @@ serve({
       await until(() => transfers.some((e) => e.direction === 'out' && e.amount === amount), 10_000, 'the transfer event')
       out.states = states.length
     })
+    test('a send to a wallet nobody can reach is refused before anything is signed', async () => {
+      const before = await wallet!.history()
+      const nobody = new Uint8Array(32).fill(7)
+      await rejects(() => wallet!.send(nobody, 1), /cannot be reached.*nothing was signed/)
+      assert.equal(await wallet!.history(), before)
+    })
     test('a send above the balance is refused before anything is signed', async () => {
       const i = info(params)
       const before = (await wallet!.history()).length
