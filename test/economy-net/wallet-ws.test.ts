@@ -80,4 +80,42 @@ test('claim, send and receive across two ws nodes with LevelDB stores; the recei
   }
 })
 
+test('wallets that never listen: offers, history, tickets and the agreement travel through a witness acting as relay', async () => {
+  const nodes: Node[] = []
+  try {
+    const community = testCommunity()
+    const witnessKeys = WITNESSES.map((w) => w.publicKey)
+    const witnessNodes = WITNESSES.map((w) => wsNode(w, createMemoryStore(), { relay: { serve: true } }))
+    nodes.push(...witnessNodes)
+    for (const n of witnessNodes) await n.listen()
+    await mesh(witnessNodes)
+    const witnesses = WITNESSES.map((key, i) => createWitness({ key, community, host: witnessNodes[i]!, epoch: 0 }))
+    const alice = await walletNode(community, ALICE, { node: { relay: { via: witnessKeys } } })
+    const bob = await walletNode(community, BOB, { node: { relay: { via: witnessKeys } } })
+    nodes.push(alice.node, bob.node)
+    // no listen(): neither wallet has a socket anyone could dial
+    for (const w of [alice, bob]) for (const n of witnessNodes) await w.node.connect(n.address!)
+    assert.is(alice.node.address, undefined)
+    assert.is(bob.node.address, undefined)
+    await register(alice.node, community, ALICE, component(1))
+    await register(bob.node, community, BOB, component(2))
+    await report(alice.node, community, component(1), 0, [60_000, 30])
+    await report(bob.node, community, component(2), 0, [5_000, 3])
+    await Promise.all(witnesses.map((w) => w.close()))
+    const claim = await alice.net.claim(0)
+    await bob.net.claim(0)
+
+    const tx = await alice.net.send(BOB.publicKey, 100)
+    assert.equal(tx.agreement.publicKey, BOB.publicKey)
+    assert.ok(alice.node.peers.some((p) => p.address.startsWith('tally-relay:')), 'alice reached bob through a tunnel')
+    assert.ok(witnessNodes.some((n) => n.stats.relayedFrames > 0))
+    // bob answers through the same tunnel; a decline comes back with its reason
+    await bob.net.send(ALICE.publicKey, 40)
+    assert.is(await alice.net.wallet.balance(), readReward(claim.payload)!.amount - 100 + 40)
+    for (const w of witnesses) w.stop()
+  } finally {
+    await Promise.all(nodes.map((n) => n.close().catch(() => undefined)))
+  }
+})
+
 test.run()

@@ -27,6 +27,8 @@ export {
   resolveCrawlRange,
   type AgreementMessage,
   type AppMessage,
+  type RelayMessage,
+  type RelayedMessage,
   type AuthMessage,
   type CrawlAnswerMessage,
   type CrawlRequestMessage,
@@ -119,4 +121,5 @@ export type { Emitter } from './node/emitter.js'
 export { DEFAULT_KEEP, type KeepOptions } from './node/stranger-quota.js'
 export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'
 export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './node/witness.js'
+export { DEFAULT_RELAY, RELAY_OVERHEAD, parseRelayAddress, relayAddress, type RelayOptions, type RelayRefusal } from './node/relay.js'
 // The simulator and its (insecure) crypto are '@tally/gossip/sim'.

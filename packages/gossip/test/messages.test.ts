@@ -72,6 +72,10 @@ const SAMPLES: Message[] = [
   { type: 'app', requestId: 0, reply: false, protocol: 'tally/test/1', kind: 'note', body: encodeCanonical('hi') },
   { type: 'app', requestId: 8, reply: false, protocol: 'a.b/c_d-2', kind: 'getQuote', body: encodeCanonical({ item: 'x', n: 2 }) },
   { type: 'app', requestId: 8, reply: true, protocol: 'a.b/c_d-2', kind: 'quote', body: encodeCanonical(250) },
+  { type: 'relay', to: bob.publicKey, data: new Uint8Array([1, 2, 3]), reason: '' },
+  { type: 'relay', to: bob.publicKey, data: new Uint8Array(0), reason: 'closed' },
+  { type: 'relayed', from: alice.publicKey, data: new Uint8Array(40).fill(7), reason: '' },
+  { type: 'relayed', from: alice.publicKey, data: new Uint8Array(0), reason: 'not-connected' },
 ]
 
 /** A message with blocks, proofs and bytes as hex: comparable with assert.equal. */
@@ -408,6 +412,8 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('neighbours' as const), ids: fc.array(u8(8), { maxLength: 256 }) }),
   fc.record({ type: fc.constant('push-via' as const), to: u8(8), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }) }),
   fc.record({ type: fc.constant('witness-query' as const), requestId: requestIdArb, publicKey: u8(32), seq: seqArb }),
+  fc.record({ type: fc.constant('relay' as const), to: u8(32), data: fc.uint8Array({ minLength: 1, maxLength: 300 }), reason: fc.constant('') }),
+  fc.record({ type: fc.constant('relayed' as const), from: u8(32), data: fc.constant(new Uint8Array(0)), reason: textArb(256) }),
   fc.oneof(
     fc.record({ requestId: replyIdArb, reply: fc.constant(false) }),
     fc.record({ requestId: requestIdArb, reply: fc.constant(true) }),

@@ -23,6 +23,7 @@ import type { TypedEmitter } from './emitter.js'
 import type { Want } from './fraud-relay.js'
 import type { Hosted } from './protocol-host.js'
 import type { RecoveryState } from './recovery.js'
+import type { RelayState } from './relay.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
 import type { StrangerQuota } from './stranger-quota.js'
@@ -93,6 +94,9 @@ export interface NodeContext {
   readonly protocols: Map<string, Hosted>
   /** Names whose hosting was closed: a message of one still on its way is refused without a charge. */
   readonly closedProtocols: Set<string>
+
+  // ## Tunnels and relaying (relay.ts)
+  readonly relay: RelayState
 
   // ## The agent's head (recovery.ts)
   /** Set when the node is its agent's head source (NodeOptions.head left to the default). */

@@ -114,9 +114,10 @@ import {
   type TransactOptions,
 } from './options.js'
 import { PeerTable } from './peer-table.js'
+import { RelayState, Tunnel, isTunnel, onRelay, onRelayed, relayPeerGone, tunnelLimits } from './relay.js'
 import { appCost, hostProtocol, onApp, protocolsPeerClosed, protocolsPeerOpened } from './protocol-host.js'
 import { DEFAULT_RECOVERY, fetchFromPeers, headFromPeers, type RecoveryState } from './recovery.js'
-import { ban, handshakeFailed, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
+import { ban, dial, handshakeFailed, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
 import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact } from './transactions.js'
@@ -174,6 +175,9 @@ class GossipNode implements Node {
     evicted: 0,
     unknownRefused: 0,
     dropped: 0,
+    relayedFrames: 0,
+    relayedBytes: 0,
+    relayRefused: 0,
   }
   /** The state the node's parts share (context.ts). */
   readonly #ctx: NodeContext
@@ -260,6 +264,7 @@ class GossipNode implements Node {
       protocols: new Map(),
       closedProtocols: new Set(),
       recovery,
+      relay: new RelayState(options.relay),
       serial: (fn, lane) => this.#writes.run(fn, lane),
       sleep: (ms, wake) => this.#sleep(ms, wake),
       checkOpen: () => this.#checkOpen(),
@@ -313,12 +318,7 @@ class GossipNode implements Node {
     this.#checkOpen()
     if (typeof address !== 'string') throw new TypeError('"address" expected a string')
     if (options.expectedPeer !== undefined) abytes('expectedPeer', options.expectedPeer, 32)
-    const conn = await this.#ctx.transport.connect(address)
-    if (this.#ctx.closed) {
-      conn.close(1001, 'node closed')
-      throw new ClosedError('node closed')
-    }
-    const session = await this.#open(conn, options.expectedPeer)
+    const session = await dial(this.#ctx, address, options.expectedPeer)
     this.#ctx.peers.setAddress(session.peerKey, address)
     return session.peerKey
   }
@@ -352,7 +352,7 @@ class GossipNode implements Node {
     const result = await performHandshake(conn, {
       identity: this.#identity,
       clock: ctx.clock,
-      limits: ctx.limits,
+      limits: conn instanceof Tunnel ? tunnelLimits(ctx.limits) : ctx.limits,
       challenges: this.#challenges,
       crypto: ctx.crypto,
       accept: (key) => {
@@ -365,7 +365,8 @@ class GossipNode implements Node {
       handshakeFailed(ctx, conn, claimed, banned, err)
       throw err
     })
-    const session = createSession(conn, { ...this.#sessionOptions(result.peerKey), version: result.version, sessionId: result.sessionId, cipher: result.cipher })
+    const base = this.#sessionOptions(result.peerKey)
+    const session = createSession(conn, { ...base, ...(conn instanceof Tunnel ? { limits: tunnelLimits(ctx.limits) } : {}), version: result.version, sessionId: result.sessionId, cipher: result.cipher })
     if (ctx.closed) {
       session.close('node closed')
       throw new ClosedError('node closed')
@@ -412,6 +413,7 @@ class GossipNode implements Node {
       ctx.twoHop.remove(neighbour)
       neighboursChanged(ctx)
       protocolsPeerClosed(ctx, neighbour.publicKey)
+      relayPeerGone(ctx, neighbour.publicKey)
       ctx.events.emit('peer:close', { publicKey: neighbour.publicKey, code: info.code, reason: info.reason, misbehaviour: info.misbehaviour })
     }
     if (ctx.peers.size === 0 && ctx.pullTimer !== undefined) {
@@ -454,6 +456,10 @@ class GossipNode implements Node {
         return onPeers(ctx, m)
       case 'app':
         return onApp(ctx, m, session) // a request or one-way (replies go to the request)
+      case 'relay':
+        return onRelay(ctx, m, session)
+      case 'relayed':
+        return onRelayed(ctx, m, session)
       case 'agreement':
         // unsolicited (requestId 0): an agreement to a proposal of ours whose answer was lost
         return onLateAgreement(ctx, m.block, session)

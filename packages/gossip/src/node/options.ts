@@ -29,6 +29,7 @@ import type { Limits } from '../wire/limits.js'
 import type { Random } from '../random.js'
 import type { RecoveryOptions } from './recovery.js'
 import type { KeepOptions } from './stranger-quota.js'
+import type { RelayOptions } from './relay.js'
 import type { WitnessOptions } from './witness.js'
 
 /** How the node spreads blocks and proofs (see node.ts). */
@@ -121,6 +122,12 @@ export interface NodeOptions {
   gossip?: Partial<GossipOptions>
   /** Witness mode: ask witnesses before countersigning (default: off). */
   witnesses?: WitnessOptions
+  /**
+   * Tunnels through relays (relay.ts): `serve` to relay for others (with per-peer limits), `via`
+   * relays to reach peers that have no address (a wallet that never listens), `accept` (default
+   * true) tunnels opened to this node. Default: accept only.
+   */
+  relay?: RelayOptions
   /** Defaults for transact. */
   transact?: TransactOptions
   /** Generator for gossip choices (default: seeded from the crypto provider; give one to replay a simulation). */
@@ -232,6 +239,11 @@ export interface NodeStats {
   unknownRefused: number
   /** Blocks from peers not queued: the sender's write lane was full. */
   dropped: number
+  /** As a relay: tunnel frames passed on, and their bytes. */
+  relayedFrames: number
+  relayedBytes: number
+  /** As a relay: tunnel frames refused (with a reason to the sender: relay.ts). */
+  relayRefused: number
 }
 
 /** A Tally node. */

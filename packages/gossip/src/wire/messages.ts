@@ -36,9 +36,17 @@
  * | 21   | heads-request  | requestId ≥ 1, publicKeys: [bstr32] (1..maxHeads)              |
  * | 22   | neighbours     | ids: [bstr8] (0..maxNeighbourIds; first 8 bytes of each key)   |
  * | 23   | push-via       | to: bstr8, blocks: [bstr] (1..maxPushBlocks)                   |
+ * |  6   | relay          | to: bstr32, data: bstr (0..maxFrameBytes), reason: tstr        |
+ * |  7   | relayed        | from: bstr32, data: bstr (0..maxFrameBytes), reason: tstr      |
  *
  * Type codes stay below 24, so that each is one byte on the wire (peekMessageType reads it there):
- * 6 and 7 are the codes left.
+ * every code below 24 is now taken.
+ *
+ * `relay` and `relayed` carry a tunnel through a relay (node/relay.ts): a node asks its relay to
+ * pass `data` (one frame of an end-to-end session, sealed by that session's own Noise ciphers) to
+ * the relay's peer `to`; the relay hands it over as `relayed` naming who sent it. Empty `data`
+ * closes the tunnel, and `reason` says why (a refusal code of the relay, or 'closed'); `reason`
+ * is empty on a frame that carries data.
  *
  * `app` carries the messages of every application protocol a node hosts (core's `Protocol`, see
  * node/protocol-host.ts): one code for all of them, the protocol and kind named in the frame. Its
@@ -267,6 +275,22 @@ export interface PushViaMessage {
   readonly blocks: readonly HalfBlock[]
 }
 
+/** A frame for the relay to pass to its peer `to` (empty data: close that tunnel). */
+export interface RelayMessage {
+  readonly type: 'relay'
+  readonly to: Uint8Array
+  readonly data: Uint8Array
+  readonly reason: string
+}
+
+/** A frame a relay passes on from its peer `from` (empty data: the tunnel closed, `reason` says why). */
+export interface RelayedMessage {
+  readonly type: 'relayed'
+  readonly from: Uint8Array
+  readonly data: Uint8Array
+  readonly reason: string
+}
+
 /** Asks a witness which block it holds at (publicKey, seq). */
 export interface WitnessQueryMessage {
   readonly type: 'witness-query'
@@ -327,6 +351,8 @@ export type SessionMessage =
   | HeadsRequestMessage
   | NeighboursMessage
   | AppMessage
+  | RelayMessage
+  | RelayedMessage
 
 /** Every message. */
 export type Message = HandshakeMessage | SessionMessage
@@ -400,6 +426,8 @@ export const MESSAGE_CODES: Readonly<Record<MessageType, number>> = Object.freez
   'heads-request': 21,
   neighbours: 22,
   'push-via': 23,
+  relay: 6,
+  relayed: 7,
 })
 
 /** The wire value of every error code. */
@@ -775,6 +803,19 @@ const bodyField: Field<Uint8Array> = {
     return value
   },
 }
+/** A tunnel's frame: at most a frame. */
+const tunnelData: Field<Uint8Array> = {
+  encode(value, name, limits) {
+    if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array`)
+    if (value.length > limits.maxFrameBytes) throw new RangeError(`"${name}" longer than ${limits.maxFrameBytes} bytes`)
+    return value
+  },
+  decode(value, name, limits) {
+    if (!(value instanceof Uint8Array)) fail('bad-field', `${name} must be a byte string`)
+    if (value.length > limits.maxFrameBytes) fail('too-large', `${name} over ${limits.maxFrameBytes} bytes`)
+    return value
+  },
+}
 const blocks = (min: number, max: (l: Readonly<Limits>) => number): Field<HalfBlock[]> => listField(blockField, min, max)
 const head = tupleField<Head>([['publicKey', key], ['seq', seq], ['hash', bytes32]])
 const peer = tupleField<PeerInfo>([['publicKey', key], ['address', textField((l) => l.maxAddressLength)]])
@@ -864,6 +905,18 @@ const SCHEMAS: readonly Schema[] = [
   { type: 'fraud-want', code: 9, fields: [['publicKey', key]] },
   { type: 'neighbours', code: 22, fields: [['ids', listField(peerId, 0, (l) => l.maxNeighbourIds)]] },
   { type: 'push-via', code: 23, fields: [['to', peerId], ['blocks', blocks(1, (l) => l.maxPushBlocks)]] },
+  {
+    type: 'relay',
+    code: 6,
+    fields: [['to', key], ['data', tunnelData], ['reason', textField((l) => l.maxReasonLength)]],
+    check: (m) => ((m['data'] as Uint8Array).length > 0 && m['reason'] !== '' ? 'a reason beside data' : undefined),
+  },
+  {
+    type: 'relayed',
+    code: 7,
+    fields: [['from', key], ['data', tunnelData], ['reason', textField((l) => l.maxReasonLength)]],
+    check: (m) => ((m['data'] as Uint8Array).length > 0 && m['reason'] !== '' ? 'a reason beside data' : undefined),
+  },
 ]
 
 const SCHEMAS_BY_TYPE = new Map<string, Schema>(SCHEMAS.map((s) => [s.type, s]))
