@@ -6,7 +6,7 @@
 //
 // Everything runs in one process for the example; each part talks to the others only through
 // its own node and real WebSocket sessions, as it would across machines.
-import { createBlockTypes, createMemoryStore, generateIdentity, toHex, type HalfBlock, type SeedIdentity, type Transaction } from '@tally/core'
+import { createBlockTypes, createMemoryStore, generateIdentity, toHex, type SeedIdentity, type Transaction } from '@tally/core'
 import {
   createCommunity,
   createConfig,
@@ -121,6 +121,8 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     transport: createWsTransport(options.server === undefined ? { port: 0 } : { server: options.server, path: '/gateway' }),
     types: createBlockTypes(),
     head: 'local',
+    // pages cannot listen: a page reaches another page through a tunnel the gateway relays
+    relay: { serve: true },
   })
   know(gateway)
   const listened = await gateway.listen()

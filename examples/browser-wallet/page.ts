@@ -29,6 +29,10 @@ const view = {
   },
 }
 
+/** Names pages gave the demo directory, by key. */
+const names = new Map<string, string>()
+const who = (key: string | undefined) => (key === undefined ? '?' : names.has(key) ? `${names.get(key)} (${key.slice(0, 8)}…)` : `${key.slice(0, 8)}…`)
+
 let community: Community
 let wallet: BrowserWallet
 let decimals = 3
@@ -51,10 +55,12 @@ async function refresh(): Promise<void> {
   const el = $('balance')
   el.textContent = amountText(balance)
   el.dataset.value = String(balance)
+  const people0 = await api<{ key: string; name: string }[]>('/api/directory')
+  for (const p of people0) names.set(p.key, p.name)
   const rows = (await wallet.history({ limit: 20 })).map(row)
   $('history').replaceChildren(...rows)
   $('history').dataset.count = String(rows.length)
-  const people = await api<{ key: string; name: string }[]>('/api/directory')
+  const people = people0
   const select = $<HTMLSelectElement>('to')
   const chosen = select.value
   select.replaceChildren(
@@ -73,7 +79,7 @@ async function refresh(): Promise<void> {
 function row(h: HistoryEntry): HTMLTableRowElement {
   const tr = document.createElement('tr')
   tr.dataset.kind = h.kind
-  const what = h.kind === 'reward' ? `reward, epoch ${h.epoch}` : h.kind === 'sent' ? `sent to ${h.counterparty?.slice(0, 8)}… (${h.status})` : h.kind === 'received' ? `received from ${h.counterparty?.slice(0, 8)}…` : h.kind
+  const what = h.kind === 'reward' ? `reward, epoch ${h.epoch}` : h.kind === 'sent' ? `sent to ${who(h.counterparty)} (${h.status})` : h.kind === 'received' ? `received from ${who(h.counterparty)}` : h.kind
   for (const text of [`#${h.seq}`, what, amountText(h.delta), amountText(h.balance)]) {
     const td = document.createElement('td')
     td.textContent = text
@@ -125,8 +131,12 @@ async function main(): Promise<void> {
     const created = await createBrowserIdentity({ label: name })
     identity = created.identity
     // shown once, stored nowhere: the only backup of this wallet's key
-    $('phrase').textContent = `Your recovery phrase (write it down; it is not shown again): ${created.phrase}`
+    $('phrase-words').textContent = created.phrase
     $('phrase').hidden = false
+    $('phrase-done').onclick = () => {
+      $('phrase-words').textContent = ''
+      $('phrase').hidden = true
+    }
   }
   const store = await openIdbStore({ name: `tally-${name}` })
   wallet = await createBrowserWallet({
@@ -144,7 +154,7 @@ async function main(): Promise<void> {
     if (e.state === 'online') void refresh()
   })
   wallet.on('transfer', (t) => {
-    view.log(t.direction === 'in' ? `received ${amountText(t.amount)} from ${toHex(t.counterparty).slice(0, 8)}…` : `paid ${amountText(t.amount)} to ${toHex(t.counterparty).slice(0, 8)}…`)
+    if (t.direction === 'in') view.log(`received ${amountText(t.amount)} from ${who(toHex(t.counterparty))}`)
     void refresh()
   })
   wallet.on('balance', () => void refresh())
@@ -175,7 +185,7 @@ async function main(): Promise<void> {
     const amount = Math.round(Number($<HTMLInputElement>('amount').value) * 10 ** decimals)
     if (!/^[0-9a-f]{64}$/.test(to)) throw new Error('choose whom to pay')
     await wallet.send(fromHex(to), amount)
-    return `sent ${amountText(amount)} to ${to.slice(0, 8)}…`
+    return `sent ${amountText(amount)} to ${who(to)}`
   })
   await refresh()
   document.body.dataset.ready = 'true'

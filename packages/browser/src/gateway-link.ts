@@ -11,7 +11,8 @@
  * and sends would hang. Every `keepAliveMs` the link asks the gateway for the head of the
  * wallet's own chain (a one-block crawl of -1..-1: a message every node answers, costs one token
  * of its rate, and doubles as a check that the gateway holds the wallet's latest block); no
- * answer within `keepAliveTimeoutMs` closes the session, which starts a reconnect. Any answer,
+ * answer within `keepAliveTimeoutMs` closes the session and dials again (without waiting for the
+ * close of a socket whose peer is frozen, which ws completes only after 30 s). Any answer,
  * a refusal included, proves the gateway is there.
  *
  * Backoff: the n-th failed attempt in a row waits min(maxMs, initialMs · factor^(n-1)), less a
@@ -88,6 +89,8 @@ export class GatewayLink {
   #gateway: Uint8Array | undefined
   #closed = false
   #wake: (() => void) | undefined
+  /** Ends the current online period (the keep-alive found the gateway silent). */
+  #lost: ((reason: string) => void) | undefined
   #keepAlive: TimerHandle | undefined
   #running: Promise<void> | undefined
   readonly #waiters = new Set<{ resolve: () => void; reject: (err: unknown) => void }>()
@@ -170,10 +173,23 @@ export class GatewayLink {
     }
   }
 
-  /** Resolves with the close reason when the gateway's last session closes. */
+  /**
+   * Resolves with the reason when the gateway's last session closes, or when the keep-alive gives
+   * up on it (a local close of a ws whose peer is frozen completes only after ws's 30 s closing
+   * timeout: the link does not wait for it).
+   */
   #whenGone(key: Uint8Array): Promise<string> {
     const { node } = this.#o
-    return new Promise((resolve) => {
+    return new Promise((done) => {
+      const resolve = (reason: string) => {
+        this.#lost = undefined
+        done(reason)
+      }
+      this.#lost = (reason) => {
+        off()
+        offClosed()
+        resolve(reason)
+      }
       const off = node.on('peer:close', (e) => {
         if (!equalBytes(e.publicKey, key)) return
         off()
@@ -230,9 +246,11 @@ export class GatewayLink {
       const outcome = await Promise.race([answer, timeout])
       if (timer !== undefined) clock.clearTimeout(timer)
       if (this.#closed || this.#state !== 'online') return
-      // no answer: the socket is dead or the gateway stuck; closing starts a reconnect
-      if (outcome === 'timeout') node.disconnect(key)
-      else this.#keepAlive = clock.setTimeout(() => void tick(), keepAliveMs)
+      // no answer: the socket is dead or the gateway stuck; close it and dial again at once
+      if (outcome === 'timeout') {
+        node.disconnect(key)
+        this.#lost?.(`keep-alive: no answer within ${keepAliveTimeoutMs} ms`)
+      } else this.#keepAlive = clock.setTimeout(() => void tick(), keepAliveMs)
     }
     this.#keepAlive = clock.setTimeout(() => void tick(), keepAliveMs)
   }

@@ -15,7 +15,7 @@
 import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type HeadSource, type Identity, type PublicKeyHex, type Transaction, type Transport } from '@tally/core'
 import { createEconomyTypes, createWallet, type Community, type Wallet } from '@tally/economy'
 import { createNetWallet, createTicketStore, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
-import { createNode, systemClock, type Node } from '@tally/gossip'
+import { createNode, relayAddress, systemClock, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { openEvidence, type PersistentEvidence } from './evidence-db.js'
 import { Emitter, type Events } from './events.js'
@@ -26,7 +26,11 @@ import { readHistory, type HistoryEntry } from './history.js'
 export interface BrowserWalletOptions {
   /** The gateway node's WebSocket address (`ws://` or `wss://`). */
   gateway: string
-  /** The gateway's key: the handshake refuses any other node at that address (default: any). */
+  /**
+   * The gateway's key: the handshake refuses any other node at that address, and pages (peers
+   * with no address) are reached through its relay (default: any node; the relay of the gateway
+   * the handshake proved is then tried for a receiver that cannot be dialled).
+   */
   gatewayKey?: Uint8Array
   /** The community (its witnesses certify rewards and decide on expiring transfers). */
   community: Community
@@ -161,6 +165,8 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
     transport: o.transport ?? createWsTransport(),
     types,
     clock,
+    // a peer with no address (another page) is reached through the gateway's relay
+    relay: { via: o.gatewayKey === undefined ? [] : [o.gatewayKey] },
     ...(head === undefined ? {} : { head }),
   })
   for (const [key, address] of o.witnesses ?? []) node.addAddress(key, address)
@@ -188,7 +194,7 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
     random: Math.random,
     onState: (event) => emitter.emit('state', event),
   })
-  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock })
+  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined })
 }
 
 class PageWallet implements BrowserWallet {
@@ -202,6 +208,7 @@ class PageWallet implements BrowserWallet {
   readonly #evidence: PersistentEvidence
   readonly #report: (error: unknown, context: string) => void
   readonly #offs: (() => void)[] = []
+  readonly #viaGateway: boolean
   #lastBalance: number | undefined
   #closing: Promise<void> | undefined
 
@@ -214,6 +221,7 @@ class PageWallet implements BrowserWallet {
     evidence: PersistentEvidence
     report: (error: unknown, context: string) => void
     clock: Clock
+    viaGateway: boolean
   }) {
     this.node = parts.node
     this.net = parts.net
@@ -224,6 +232,7 @@ class PageWallet implements BrowserWallet {
     this.#emitter = parts.emitter
     this.#evidence = parts.evidence
     this.#report = parts.report
+    this.#viaGateway = parts.viaGateway
     const me = this.publicKey
     this.#offs.push(
       this.node.on('transaction', ({ proposal, agreement }) => {
@@ -337,11 +346,22 @@ class PageWallet implements BrowserWallet {
    */
   async #reach(to: Uint8Array): Promise<void> {
     let error: unknown
-    await this.node.crawl(to, this.publicKey, { start: -1, end: -1, maxBlocks: 1 }).catch((err: unknown) => (error = err))
+    const probe = () => this.node.crawl(to, this.publicKey, { start: -1, end: -1, maxBlocks: 1 }).catch((err: unknown) => (error = err))
+    await probe()
+    // no address and no `gatewayKey` (so no relay.via): through the gateway this link proved
+    const gateway = this.#link.gateway
+    if (!this.#connectedTo(to) && (error as { code?: string })?.code === 'ERR_UNREACHABLE' && gateway !== undefined && !this.#viaGateway) {
+      this.node.addAddress(to, relayAddress(gateway, to))
+      await probe()
+    }
     // any answer, a refusal included, leaves a session; a failed dial or handshake does not
-    if (!this.node.peers.some((p) => equalBytes(p.publicKey, to))) {
+    if (!this.#connectedTo(to)) {
       throw new RefusedError(`the receiver cannot be reached (${(error as Error)?.message ?? 'no session'}); nothing was signed`, { reason: 'unreachable', cause: error })
     }
+  }
+
+  #connectedTo(key: Uint8Array): boolean {
+    return this.node.peers.some((p) => equalBytes(p.publicKey, key))
   }
 
   #checkOpen(): void {
