@@ -137,9 +137,18 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     const identity = generateIdentity()
     const evidence = createEvidenceStore(community)
     const tickets = createTicketStore()
-    const node = createNode({ identity, store: createMemoryStore(), transport: createWsTransport({ port: 0 }), types: createEconomyTypes({ community, evidence, tickets }), head: 'local' })
+    const node = createNode({
+      identity,
+      store: createMemoryStore(),
+      transport: createWsTransport({ port: 0 }),
+      types: createEconomyTypes({ community, evidence, tickets }),
+      head: 'local',
+      // the shop pays pages back through the gateway: pages cannot be dialled
+      relay: { via: [gatewayKey.publicKey] },
+    })
     know(node)
     shopAddress = await node.listen()
+    await node.connect(listened, { expectedPeer: gatewayKey.publicKey })
     const wallet = createWallet({ agent: node.agent, community, evidence })
     const net = createNetWallet({ wallet, community, evidence, tickets, host: node, port: node.transactions })
     node.on('transaction', (t: Transaction) => log(`shop: received ${String((t.proposal.payload as { amount?: number }).amount)} from ${toHex(t.proposal.publicKey).slice(0, 8)}`))

@@ -38,13 +38,20 @@ try {
     const amount = 1234
     const paid = await step('pay', { amount })
     assert.is(await net.shop!.net.wallet.balance(), amount, "the shop's balance")
+    // the shop (a Node wallet) pays the page back: the page cannot be dialled, so through the gateway
+    const back = 234
+    const receiving = step('receive', { amount: back, since: paid.out.transfers })
+    const refund = await net.shop!.net.send(owner, back)
+    assert.is(toHex(refund.agreement.publicKey), toHex(owner), "the page's agreement")
+    const received = await receiving
+    assert.is(await net.shop!.net.wallet.balance(), amount - back, "the shop's balance after paying back")
     // the gateway drops the page's session: the page goes offline and comes back by itself
-    const reconnect = step('await-reconnect', { since: paid.out.states })
+    const reconnect = step('await-reconnect', { since: received.out.states })
     net.gateway.disconnect(owner)
     await reconnect
     await step('close')
     await load(page) // a reload: the same profile
-    await step('reopen', { publicKey: toHex(owner), balance: Number(claimed.out.balance) - amount })
+    await step('reopen', { publicKey: toHex(owner), balance: Number(claimed.out.balance) - amount + back })
     return runs
   })
 } finally {

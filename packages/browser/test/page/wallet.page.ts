@@ -160,6 +160,7 @@ serve({
       assert.is(last!.counterparty, i.shop!.key)
       await until(() => transfers.some((e) => e.direction === 'out' && e.amount === amount), 10_000, 'the transfer event')
       out.states = states.length
+      out.transfers = transfers.length
     })
     test('a send to a wallet nobody can reach is refused before anything is signed', async () => {
       const before = await wallet!.history()
@@ -173,6 +174,24 @@ serve({
       const balance = await wallet!.balance()
       await rejects(() => wallet!.send(fromHex(i.shop!.key), balance + 1), /balance|exceeds/)
       assert.is((await wallet!.history()).length, before)
+    })
+    test.run()
+  },
+
+  async receive(params) {
+    const test = suite('receive from a Node wallet, through the gateway')
+    test('the shop pays the page: offer and proposal arrive over the gateway session, the page agrees', async () => {
+      const amount = Number(params.amount)
+      const before = Number(params.since)
+      await until(() => transfers.slice(before).some((e) => e.direction === 'in' && e.amount === amount), 60_000, 'the incoming transfer')
+      const t = transfers.slice(before).find((e) => e.direction === 'in')!
+      assert.is(toHex(t.counterparty), info(params).shop!.key)
+      const [last] = await wallet!.history({ limit: 1 })
+      assert.is(last!.kind, 'received')
+      assert.is(last!.delta, amount)
+      assert.is(last!.counterparty, info(params).shop!.key)
+      assert.is(await wallet!.balance(), last!.balance)
+      out.states = states.length
     })
     test.run()
   },
@@ -211,7 +230,7 @@ serve({
       await wallet.online()
       assert.is(await wallet.balance(), Number(params.balance))
       const history = await wallet.history()
-      assert.equal(history.map((h) => h.kind), ['sent', 'reward'])
+      assert.equal(history.map((h) => h.kind), ['received', 'sent', 'reward'])
       // the claim's evidence was kept: a receiver can still be shown it
       const reward = (await wallet.node.store.range(wallet.publicKey)).find((b) => b.type === 'reward')!
       const r = reward.payload as { epoch: number; amount: number; root: Uint8Array }
