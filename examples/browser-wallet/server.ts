@@ -31,12 +31,14 @@ const NAME = /^[a-z0-9-]{1,32}$/i
 
 /**
  * Bundle the page, start the HTTP server on 127.0.0.1 and the community behind it.
- * @param options port (default 0: any free one), log
+ * @param options port (default 0: any free one), log, page (module text served as /page.js instead of page.ts)
  */
-export async function startExample(options: { port?: number; log?: (line: string) => void } = {}): Promise<Example> {
+export async function startExample(options: { port?: number; log?: (line: string) => void; page?: { contents: string; resolveDir: string } } = {}): Promise<Example> {
   const log = options.log ?? (() => undefined)
   const here = import.meta.dirname
-  const bundle = await build({ entryPoints: [join(here, 'page.ts')], bundle: true, minify: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' })
+  // another page script in place of page.ts: the @tally/browser README's wallet sample, in its test
+  const entry = options.page === undefined ? { entryPoints: [join(here, 'page.ts')] } : { stdin: { ...options.page, loader: 'ts' as const } }
+  const bundle = await build({ ...entry, bundle: true, minify: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' })
   const script = bundle.outputFiles[0]!.text
   const html = readFileSync(join(here, 'index.html'), 'utf8')
   const names = new Map<string, string>()
