@@ -4,7 +4,8 @@
  *
  * States: `connecting` (a dial and handshake under way) → `online` (a session with the gateway)
  * → `offline` (the session ended or the dial failed; `retryInMs` says when the next dial starts)
- * → `connecting` ... until `closed` (the wallet was closed; final).
+ * → `connecting` ... until `closed` (the wallet was closed; final). A tab that is not the
+ * wallet's signer (another tab holds its lock) starts in `standby` and dials once it is.
  *
  * Why a keep-alive: a browser learns that a WebSocket died only when TCP says so, which after a
  * network change or a sleeping laptop can take minutes; meanwhile the page would show "online"
@@ -24,8 +25,12 @@
 import { equalBytes, toHex, type Clock, type TimerHandle } from '@tally/core'
 import type { Node } from '@tally/gossip'
 
-/** Where the link is. */
-export type ConnectionState = 'connecting' | 'online' | 'offline' | 'closed'
+/**
+ * Where the link is. `standby`: another tab of this browser holds the wallet's signing lock, and
+ * a session's handshake is a signature: this tab reads the chain (the store tells it of the
+ * signer tab's commits) and connects when the lock comes to it.
+ */
+export type ConnectionState = 'standby' | 'connecting' | 'online' | 'offline' | 'closed'
 
 /** How reconnects wait (see the module comment). */
 export interface ReconnectOptions {
@@ -66,6 +71,8 @@ export interface GatewayLinkOptions {
   readonly clock: Clock
   readonly random: () => number
   readonly onState: (event: ConnectionEvent) => void
+  /** Resolves when this tab may sign (a BrowserIdentity's whenSigner); undefined: at once. */
+  readonly whenSigner: (() => Promise<void>) | undefined
 }
 
 /**
@@ -146,7 +153,12 @@ export class GatewayLink {
   // ## The loop
 
   async #loop(): Promise<void> {
-    const { node, address, expectedKey } = this.#o
+    const { node, address, expectedKey, whenSigner } = this.#o
+    if (whenSigner !== undefined) {
+      this.#set('standby', {})
+      const signer = await Promise.race([whenSigner().then(() => true, () => false), new Promise<false>((resolve) => this.#onClose(() => resolve(false)))])
+      if (!signer) return
+    }
     while (!this.#closed) {
       this.#set('connecting', {})
       let reason: string

@@ -193,6 +193,7 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
     clock,
     random: Math.random,
     onState: (event) => emitter.emit('state', event),
+    whenSigner: followerOf(o.identity),
   })
   return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined })
 }
@@ -378,6 +379,12 @@ class PageWallet implements BrowserWallet {
       this.#report(err, 'balance')
     }
   }
+}
+
+/** A BrowserIdentity in a follower tab: its whenSigner; else undefined (sign at once). */
+function followerOf(identity: Identity): (() => Promise<void>) | undefined {
+  const i = identity as { role?: string; whenSigner?: () => Promise<void> }
+  return i.role === 'follower' && typeof i.whenSigner === 'function' ? () => i.whenSigner!() : undefined
 }
 
 /** Subscribe to a store's commits when it can tell of them (IdbStore.watch). */

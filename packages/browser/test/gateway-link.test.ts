@@ -62,6 +62,7 @@ function link(node: Node, gateway: Gateway, events: ConnectionEvent[], keepAlive
     clock: systemClock,
     random: Math.random,
     onState: (e) => events.push(e),
+    whenSigner: undefined,
   })
 }
 

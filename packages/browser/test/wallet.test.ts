@@ -51,7 +51,15 @@ try {
     await reconnect
     await step('close')
     await load(page) // a reload: the same profile
-    await step('reopen', { publicKey: toHex(owner), balance: Number(claimed.out.balance) - amount + back })
+    const balance = Number(claimed.out.balance) - amount + back
+    await step('reopen', { publicKey: toHex(owner), balance })
+    // two tabs of the wallet: the second waits in standby until the first closes
+    await load(page)
+    runs.push(await session.run(page, 'hold', { info }))
+    const second = await session.open()
+    runs.push(await session.run(second, 'follow', { info, balance }))
+    await page.close()
+    runs.push(await session.run(second, 'take-over', { info }))
     return runs
   })
 } finally {

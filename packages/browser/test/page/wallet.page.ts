@@ -222,6 +222,40 @@ serve({
     test.run()
   },
 
+  async hold(params) {
+    const test = suite('two tabs of one wallet: this one signs')
+    test('the first tab to open the wallet holds its lock and connects', async () => {
+      wallet = await open(info(params), false)
+      await wallet.online()
+      assert.is(identity!.role, 'signer')
+    })
+    test.run()
+  },
+
+  async follow(params) {
+    const test = suite('two tabs of one wallet: this one follows')
+    test('standby, not connected: its handshake would need the signing key; it reads the chain', async () => {
+      wallet = await open(info(params), false)
+      assert.is(identity!.role, 'follower')
+      await until(() => states.length > 0, 10_000, 'a first state')
+      assert.is(wallet.state, 'standby')
+      assert.is(await wallet.balance(), Number(params.balance))
+      assert.is((await wallet.history()).length, 3)
+    })
+    test.run()
+  },
+
+  async 'take-over'() {
+    const test = suite('two tabs of one wallet: the signing tab closed')
+    test('the follower gets the lock and connects: standby → connecting → online', async () => {
+      await until(() => wallet!.state === 'online', 60_000, 'online after the other tab closed')
+      assert.equal(states.map((s) => s.state).slice(0, 3), ['standby', 'connecting', 'online'])
+      assert.is(identity!.role, 'signer')
+      await wallet!.close()
+    })
+    test.run()
+  },
+
   async reopen(params) {
     const test = suite('after a reload')
     test('the same key, chain and evidence: balance and history as before, online again', async () => {
