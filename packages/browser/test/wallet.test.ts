@@ -1,8 +1,10 @@
 // createBrowserWallet in headless Chromium against a real networked economy on 127.0.0.1
 // (examples/browser-wallet/network.ts: three witnesses, a gateway node, a shop on a listening
 // Node node, all over ws): the page connects, its owner key signs its device's registration, the
-// witnesses certify the epoch, the page claims and pays the shop, the gateway drops its session
-// and the page reconnects, and after a reload key, chain and evidence are still there.
+// witnesses certify the epoch, the page claims, pays the shop and is paid back through the
+// gateway's relay, the gateway drops its session and the page reconnects, after a reload key,
+// chain and evidence are still there, and a second tab of the wallet waits in standby until the
+// first closes.
 import { join } from 'node:path'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '@tally/core'
