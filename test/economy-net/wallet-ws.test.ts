@@ -14,7 +14,7 @@ import { createMemoryStore, type BlockStore } from '@tally/core'
 import { auditSupply, readReward } from '@tally/economy'
 import { createWitness, type Witness } from '@tally/economy/net'
 import type { Node } from '@tally/gossip'
-import { ALICE, BOB, WITNESSES, component, mesh, register, report, testCommunity, walletNode, wsNode, type WalletNode } from '../fixtures/economy-net.ts'
+import { ALICE, BOB, WITNESSES, component, mesh, register, report, testCommunity, walletNode, witnessNode, type WalletNode } from '../fixtures/economy-net.ts'
 
 const test = suite('economy-net: wallets over ws nodes')
 
@@ -24,7 +24,7 @@ test('claim, send and receive across two ws nodes with LevelDB stores; the recei
   const wallets: WalletNode[] = []
   try {
     const community = testCommunity()
-    const witnessNodes = WITNESSES.map((w) => wsNode(w, createMemoryStore()))
+    const witnessNodes = WITNESSES.map((w) => witnessNode(community, w))
     nodes.push(...witnessNodes)
     for (const n of witnessNodes) await n.listen()
     await mesh(witnessNodes)
@@ -85,7 +85,7 @@ test('wallets that never listen: offers, history, tickets and the agreement trav
   try {
     const community = testCommunity()
     const witnessKeys = WITNESSES.map((w) => w.publicKey)
-    const witnessNodes = WITNESSES.map((w) => wsNode(w, createMemoryStore(), { relay: { serve: true } }))
+    const witnessNodes = WITNESSES.map((w) => witnessNode(community, w))
     nodes.push(...witnessNodes)
     for (const n of witnessNodes) await n.listen()
     await mesh(witnessNodes)

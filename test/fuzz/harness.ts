@@ -132,6 +132,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     { type: 'push-via', to: other.publicKey.slice(0, 8), blocks: blocks.honest.slice(0, 2) },
     { type: 'fraud-have', publicKey: cheater.publicKey },
     { type: 'fraud-want', publicKey: cheater.publicKey },
+    { type: 'relay', to: other.publicKey, data: encodeMessage({ type: 'push', blocks: blocks.honest.slice(0, 1) }), reason: '' },
+    { type: 'relayed', from: other.publicKey, data: new Uint8Array(0), reason: 'rate-limited' },
   ]
   const messageBytes = messages.map((m) => encodeMessage(m))
 

@@ -179,4 +179,17 @@ export interface TransactionPort {
    *   a timeout (an error named 'TimeoutError'); ClosedError; the node's UnreachableError
    */
   deliver(proposal: HalfBlock, options?: { timeoutMs?: number }): Promise<HalfBlock>
+  /**
+   * Ask the node's seq witnesses which block they hold at `block`'s (key, seq) — present when the
+   * node runs with seq witnesses (the gossip node's `witnesses` option). A witness keeps the first
+   * block it is shown at each slot, so of two branches of a fork only the first one checked passes:
+   * a receiver that checks every block of a sender it takes in cannot be handed a second branch.
+   * @returns ok when every witness asked holds this very block; 'conflict' when one holds another
+   *   block signed by the same key (the node keeps the double-sign proof); 'unavailable' when too
+   *   few answered in time (safety over liveness: refuse)
+   */
+  witness?(block: HalfBlock): Promise<SeqWitnessVerdict>
 }
+
+/** What a TransactionPort's seq witnesses said of one block. */
+export type SeqWitnessVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: 'conflict' | 'unavailable'; readonly message: string }

@@ -327,6 +327,11 @@ class NetworkWallet implements NetWallet {
     if (before.balance < p.amount) return this.#decline(proposal, 'insufficient-balance')
     if (before.balance - p.amount !== p.balance) return this.#decline(proposal, 'balance')
     if (this.#accept !== undefined && !(await this.#accept(proposal, p.amount))) return this.#decline(proposal, 'policy')
+    try {
+      await this.#witnessed([proposal])
+    } catch (err) {
+      return this.#decline(proposal, err instanceof RefusedError && err.reason !== undefined ? err.reason : 'witnesses')
+    }
     const got = await collectTicket(this.#ticketHandle, this.#community, 'accept', proposal)
     if (!got.complete) return this.#decline(proposal, got.refusals.some((r) => r.reason === 'voided') ? 'voided' : commonReason(got.refusals, 'witnesses') === 'expired' ? 'expired' : 'witnesses')
     this.#tickets.put(hash, got.signatures)
@@ -385,12 +390,30 @@ class NetworkWallet implements NetWallet {
         if (r !== undefined) this.#evidence.put(sender, r.amount, item.evidence)
       }
     }
+    await this.#witnessed(got)
     for (const b of got) {
       const result = await this.#agent.receive(b)
       if (result.level === 'invalid') {
         const rules = result.errors.map((e) => e.rule)
         throw new RefusedError(`the sender's block at seq ${b.seq} is invalid: ${rules.join(', ')}`, { reason: rules.includes('reward-evidence') ? 'evidence' : 'history' })
       }
+    }
+  }
+
+  /**
+   * The port's seq witnesses on each of `blocks` (when the port has them): the first branch of a
+   * fork checked fixes each slot, so a second branch is refused at its first block that differs.
+   * @throws RefusedError 'cheater' (another block at a slot: the node keeps the proof) or 'witnesses'
+   */
+  async #witnessed(blocks: readonly HalfBlock[]): Promise<void> {
+    const witness = this.#port.witness
+    if (witness === undefined) return
+    for (let at = 0; at < blocks.length; at += WITNESS_BATCH) {
+      const verdicts = await Promise.all(blocks.slice(at, at + WITNESS_BATCH).map((b) => witness.call(this.#port, b)))
+      const conflict = verdicts.find((v) => !v.ok && v.reason === 'conflict')
+      if (conflict !== undefined && !conflict.ok) throw new RefusedError(`the sender forked its chain: ${conflict.message}`, { reason: 'cheater' })
+      const missing = verdicts.find((v) => !v.ok)
+      if (missing !== undefined && !missing.ok) throw new RefusedError(`the seq witnesses could not vouch for the sender's chain: ${missing.message}`, { reason: 'witnesses' })
     }
   }
 
@@ -437,6 +460,9 @@ class NetworkWallet implements NetWallet {
 // ## Codecs and private helpers
 
 const REASON = /^[a-z0-9-]{0,32}$/
+
+/** Blocks whose seq witnesses are asked at once. */
+const WITNESS_BATCH = 16
 
 const WALLET_MESSAGES: Protocol<WalletMessages>['messages'] = Object.freeze({
   offer: kind<WalletMessages['offer']>(MAX_PROPOSAL_BYTES + 76, 8, (m) => [blockValue(m.proposal)], (b) => ({ proposal: block(fields(b, 1, 'offer')[0], 'proposal', MAX_PROPOSAL_BYTES) })),

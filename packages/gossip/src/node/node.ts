@@ -120,7 +120,7 @@ import { DEFAULT_RECOVERY, fetchFromPeers, headFromPeers, type RecoveryState } f
 import { ban, dial, handshakeFailed, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
-import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact } from './transactions.js'
+import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact, witnessBlock } from './transactions.js'
 import { StrangerQuota } from './stranger-quota.js'
 import { TwoHopTable } from './two-hop.js'
 import { WriteQueue } from './write-queue.js'
@@ -190,6 +190,7 @@ class GossipNode implements Node {
   /** Agent writes, one at a time, a bounded lane per peer taken in turn (write-queue.ts). */
   readonly #writes = new WriteQueue()
   #address: TransportAddress | undefined
+  #port: TransactionPort | undefined
   #closing: Promise<void> | undefined
 
   constructor(options: NodeOptions) {
@@ -478,10 +479,15 @@ class GossipNode implements Node {
     return deliver(this.#ctx, proposal, options)
   }
 
-  readonly transactions: TransactionPort = Object.freeze({
-    deliver: async (proposal: HalfBlock, options: { timeoutMs?: number } = {}): Promise<HalfBlock> =>
-      (await deliver(this.#ctx, proposal, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })).agreement,
-  })
+  get transactions(): TransactionPort {
+    const ctx = this.#ctx
+    return (this.#port ??= Object.freeze({
+      deliver: async (proposal: HalfBlock, options: { timeoutMs?: number } = {}): Promise<HalfBlock> =>
+        (await deliver(ctx, proposal, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })).agreement,
+      // only in witness mode: a port without `witness` tells its user there are no seq witnesses
+      ...(ctx.witnesses === undefined ? {} : { witness: (block: HalfBlock) => witnessBlock(ctx, block) }),
+    }))
+  }
 
   crawl(peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number; maxBlocks?: number } = {}): Promise<HalfBlock[]> {
     return crawl(this.#ctx, peerKey, chain, range)
