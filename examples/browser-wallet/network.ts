@@ -21,7 +21,7 @@ import {
   type Community,
   type RegistrationRequest,
 } from '@tally/economy'
-import { createMemoryOutbox, createNetWallet, createRegistrar, createReporter, createTicketStore, createWitness, type NetWallet, type Witness } from '@tally/economy/net'
+import { createMemoryOutbox, createNetWallet, createRegistrar, createReporter, createTicketStore, createWitness, seqWitnessTypes, seqWitnesses, type NetWallet, type Witness } from '@tally/economy/net'
 import { createNode, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import type { Server } from 'node:http'
@@ -45,6 +45,8 @@ export interface Network {
   readonly community: Community
   readonly gateway: Node
   readonly witnesses: readonly Witness[]
+  /** The witnesses' nodes (seq witnesses: they keep the first block shown at each slot). */
+  readonly witnessNodes: readonly Node[]
   readonly shop: { readonly node: Node; readonly net: NetWallet } | undefined
   /** What a page needs (JSON). */
   info(): NetworkInfo
@@ -101,7 +103,9 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
   const witnesses: Witness[] = []
   const addresses: string[] = []
   for (const key of keys) {
-    const node = createNode({ identity: key, store: createMemoryStore(), transport: createWsTransport({ port: 0 }), types: createBlockTypes(), head: 'local' })
+    // each witness is also a seq witness for the community's block types (it keeps the first block
+    // of each slot it is shown, so a forked chain cannot pay twice)
+    const node = createNode({ identity: key, store: createMemoryStore(), transport: createWsTransport({ port: 0 }), types: seqWitnessTypes(), witnesses: seqWitnesses(community), head: 'local' })
     addresses.push(await node.listen())
     witnessNodes.push(node)
     witnesses.push(createWitness({ key, community, host: node, epoch }))
@@ -142,6 +146,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       store: createMemoryStore(),
       transport: createWsTransport({ port: 0 }),
       types: createEconomyTypes({ community, evidence, tickets }),
+      witnesses: seqWitnesses(community),
       head: 'local',
       // the shop pays pages back through the gateway: pages cannot be dialled
       relay: { via: [gatewayKey.publicKey] },
@@ -163,6 +168,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     community,
     gateway,
     witnesses,
+    witnessNodes,
     shop,
     info() {
       return {

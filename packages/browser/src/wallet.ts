@@ -14,7 +14,7 @@
  */
 import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type HeadSource, type Identity, type PublicKeyHex, type Transaction, type Transport } from '@tally/core'
 import { createEconomyTypes, createWallet, type Community, type Wallet } from '@tally/economy'
-import { createNetWallet, createTicketStore, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
+import { createNetWallet, createTicketStore, seqWitnesses, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
 import { createNode, relayAddress, systemClock, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { openEvidence, type PersistentEvidence } from './evidence-db.js'
@@ -59,6 +59,11 @@ export interface BrowserWalletOptions {
   timeoutMs?: number
   /** Policy for transfers offered to this wallet, after the sender's balance was checked (default: accept). */
   accept?: (proposal: HalfBlock, amount: number) => boolean | Promise<boolean>
+  /**
+   * Ask the community's witnesses, as seq witnesses, about every slot of a sender this wallet
+   * takes in or countersigns, so a forked chain cannot pay it twice (default true).
+   */
+  seqWitnesses?: boolean
   /** How the node reaches peers (default: the browser's WebSocket, createWsTransport() of @tally/gossip/ws). */
   transport?: Transport
   /** The node's transaction path (default: the node's own `deliver`). */
@@ -165,6 +170,9 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
     transport: o.transport ?? createWsTransport(),
     types,
     clock,
+    // forks cannot create tokens: the community's witnesses vouch for each slot this wallet
+    // countersigns or takes in (@tally/economy/net's seq-witness.ts)
+    ...(o.seqWitnesses === false ? {} : { witnesses: seqWitnesses(o.community) }),
     // a peer with no address (another page) is reached through the gateway's relay
     relay: { via: o.gatewayKey === undefined ? [] : [o.gatewayKey] },
     ...(head === undefined ? {} : { head }),

@@ -40,6 +40,9 @@ try {
     const amount = 1234
     const paid = await step('pay', { amount })
     assert.is(await net.shop!.net.wallet.balance(), amount, "the shop's balance")
+    // the shop asked the seq witnesses before it countersigned: each keeps the page's proposal
+    const proposal = (await net.shop!.node.store.range(owner)).find((b) => b.type === 'transfer')!
+    for (const w of net.witnessNodes) assert.ok((await w.store.get(owner, proposal.seq)) !== undefined, 'a seq witness holds the slot')
     // the shop (a Node wallet) pays the page back: the page cannot be dialled, so through the gateway
     const back = 234
     const receiving = step('receive', { amount: back, since: paid.out.transfers })
