@@ -13,8 +13,8 @@
  * `meta` → `{ format: 'tally-wallet', version: 1 }` (idb-open.ts).
  * @module
  */
-import { toHex } from '@tally/core'
-import { createEvidenceStore, decodeRewardEvidence, encodeRewardEvidence, type Community, type EvidenceStore, type RewardEvidence } from '@tally/economy'
+import { equalBytes, toHex } from '@tally/core'
+import { createEvidenceStore, decodeRewardEvidence, encodeRewardEvidence, type ClaimKey, type Community, type EvidenceStore, type RewardEvidence } from '@tally/economy'
 import type { IDBPDatabase } from 'idb'
 import { openVersioned } from './idb-open.js'
 
@@ -32,6 +32,12 @@ interface EvidenceRecord {
 
 /** An evidence store whose accepted entries are also written to IndexedDB. */
 export interface PersistentEvidence extends EvidenceStore {
+  /**
+   * Where evidence of this wallet's own claims comes from when it is not held (a wallet restored
+   * on a fresh profile: its reward blocks come back from the network, their evidence from the
+   * witnesses). Set once the wallet is wired.
+   */
+  fallback: { readonly owner: Uint8Array; fetch(claim: ClaimKey): Promise<RewardEvidence | undefined> } | undefined
   /** Resolves when every write so far is committed. */
   flush(): Promise<void>
   /** Close the database. */
@@ -77,7 +83,14 @@ export async function openEvidence(name: string, community: Community, onError: 
       }
       return check
     },
-    evidence: (claim) => inner.evidence(claim),
+    fallback: undefined,
+    evidence(claim) {
+      const held = inner.evidence(claim)
+      const fallback = store.fallback
+      // synchronous for anyone else's claim: a receiver asks a sender for what is not held here
+      if (held !== undefined || fallback === undefined || !equalBytes(claim.owner, fallback.owner)) return held
+      return fallback.fetch(claim).catch(() => undefined)
+    },
     certificates: (epoch) => inner.certificates(epoch),
     get size() {
       return inner.size

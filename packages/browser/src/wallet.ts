@@ -12,9 +12,9 @@
  * keep-alive (gateway-link.ts).
  * @module
  */
-import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type HeadSource, type Identity, type PublicKeyHex, type Transaction, type Transport } from '@tally/core'
+import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type HeadSource, type Identity, type ProtocolHost, type PublicKeyHex, type Transaction, type Transport } from '@tally/core'
 import { createEconomyTypes, createWallet, type Community, type Wallet } from '@tally/economy'
-import { createNetWallet, createTicketStore, seqWitnesses, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
+import { EPOCHS_PROTOCOL, createNetWallet, createTicketStore, epochsProtocol, fetchClaim, seqWitnesses, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
 import { createNode, relayAddress, systemClock, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { openEvidence, type PersistentEvidence } from './evidence-db.js'
@@ -175,9 +175,25 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
     ...(o.seqWitnesses === false ? {} : { witnesses: seqWitnesses(o.community) }),
     // a peer with no address (another page) is reached through the gateway's relay
     relay: { via: o.gatewayKey === undefined ? [] : [o.gatewayKey] },
-    ...(head === undefined ? {} : { head }),
+    // a restored wallet learns its head from its peers: the gateway and a witness at least (the
+    // wallet shows its own blocks to the seq witnesses as it makes them: see #witnessOwn)
+    ...(head === undefined ? { recovery: { answers: o.witnesses === undefined ? 1 : 2 } } : { head }),
   })
   for (const [key, address] of o.witnesses ?? []) node.addAddress(key, address)
+  // the epochs protocol once, shared: the net wallet's claims, and the evidence of this wallet's
+  // own claims when it is not held (restored on a fresh profile)
+  const epochs = node.host(epochsProtocol())
+  const host: ProtocolHost = { host: (protocol) => (protocol.name === EPOCHS_PROTOCOL ? epochs : node.host(protocol)) as never }
+  const me = node.publicKey
+  evidence.fallback = {
+    owner: me,
+    async fetch(claim) {
+      const c = await fetchClaim(epochs, o.community.current.witnesses, claim.epoch, me)
+      if (c.amount !== claim.amount || !equalBytes(c.certificate.root, claim.root)) return undefined
+      const found = { certificate: c.certificate, proof: c.proof }
+      return evidence.put(me, c.amount, found).ok ? found : undefined
+    },
+  }
   const wallet = createWallet({ agent: node.agent, community: o.community, evidence })
   const port: TransactionPort = o.port ?? node.transactions
   const net = createNetWallet({
@@ -185,7 +201,7 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
     community: o.community,
     evidence,
     tickets,
-    host: node,
+    host,
     port,
     ...(o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs }),
     ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
@@ -203,7 +219,7 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
     onState: (event) => emitter.emit('state', event),
     whenSigner: followerOf(o.identity),
   })
-  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined })
+  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined, witnesses: o.seqWitnesses === false ? [] : [...(o.witnesses ?? [])].map(([k]) => k) })
 }
 
 class PageWallet implements BrowserWallet {
@@ -218,7 +234,12 @@ class PageWallet implements BrowserWallet {
   readonly #report: (error: unknown, context: string) => void
   readonly #offs: (() => void)[] = []
   readonly #viaGateway: boolean
+  readonly #witnesses: readonly Uint8Array[]
   #lastBalance: number | undefined
+  /** The highest seq of this wallet's chain its seq witnesses were shown (this page's life). */
+  #witnessedUpTo = 0
+  #witnessing: Promise<void> | undefined
+  #witnessAgain = false
   #closing: Promise<void> | undefined
 
   constructor(parts: {
@@ -231,6 +252,7 @@ class PageWallet implements BrowserWallet {
     report: (error: unknown, context: string) => void
     clock: Clock
     viaGateway: boolean
+    witnesses: readonly Uint8Array[]
   }) {
     this.node = parts.node
     this.net = parts.net
@@ -242,9 +264,11 @@ class PageWallet implements BrowserWallet {
     this.#evidence = parts.evidence
     this.#report = parts.report
     this.#viaGateway = parts.viaGateway
+    this.#witnesses = parts.witnesses
     const me = this.publicKey
     this.#offs.push(
       this.node.on('transaction', ({ proposal, agreement }) => {
+        void this.#witnessOwn()
         if (proposal.type !== 'transfer') return
         const out = equalBytes(proposal.publicKey, me)
         const amount = (proposal.payload as { amount?: unknown } | null)?.amount
@@ -259,6 +283,9 @@ class PageWallet implements BrowserWallet {
         if (publicKeys.some((k) => equalBytes(k, me))) void this.#balanceChanged()
       }),
       this.node.on('error', ({ error, context }) => this.#report(error, context)),
+      this.#emitter.on('state', ({ state }) => {
+        if (state === 'online') void this.#caughtUp()
+      }),
     )
     // a macrotask later: the caller subscribes to 'state' after the await and sees 'connecting' too
     parts.clock.setTimeout(() => {
@@ -305,6 +332,7 @@ class PageWallet implements BrowserWallet {
     this.#checkOpen()
     const block = await this.net.claim(epoch)
     void this.#balanceChanged()
+    void this.#witnessOwn()
     // the evidence of this claim must outlive the page: receivers ask for it
     await this.#evidence.flush()
     return block
@@ -320,6 +348,7 @@ class PageWallet implements BrowserWallet {
       return await this.net.send(to, amount)
     } finally {
       void this.#balanceChanged()
+      void this.#witnessOwn()
     }
   }
 
@@ -329,6 +358,7 @@ class PageWallet implements BrowserWallet {
       return await this.net.settle()
     } finally {
       void this.#balanceChanged()
+      void this.#witnessOwn()
     }
   }
 
@@ -367,6 +397,64 @@ class PageWallet implements BrowserWallet {
     if (!this.#connectedTo(to)) {
       throw new RefusedError(`the receiver cannot be reached (${(error as Error)?.message ?? 'no session'}); nothing was signed`, { reason: 'unreachable', cause: error })
     }
+  }
+
+  /**
+   * Once online: sessions to the witnesses (claims and tickets need them, and a restored wallet
+   * asks them for its head), the blocks of this chain the store lacks below its head (a wallet
+   * restored on an emptied profile learns its head from the first answer of any peer, the blocks
+   * below it are fetched here), then the witnesses shown what they may not have seen.
+   */
+  async #caughtUp(): Promise<void> {
+    const me = this.publicKey
+    await Promise.all(this.#witnesses.map((key) => this.node.crawl(key, me, { start: -1, end: -1, maxBlocks: 1 }).catch(() => undefined)))
+    const sources = [...this.#witnesses, ...(this.#link.gateway === undefined ? [] : [this.#link.gateway])]
+    for (const key of sources) {
+      if (this.#closing !== undefined) return
+      const chain = await this.node.store.range(me)
+      const head = chain.at(-1)?.seq ?? 0
+      if (chain.length === head) break
+      await this.node.crawl(key, me, { start: 1, end: head, maxBlocks: head }).catch(() => undefined)
+    }
+    await this.#witnessOwn()
+  }
+
+  /**
+   * Show the seq witnesses every block of this chain they were not shown yet from this page: each
+   * keeps the first block of each slot, so they hold the whole chain — the head a restored wallet
+   * asks its peers for, and the slot a second branch would contradict. Unilateral blocks (rewards,
+   * refunds) reach nobody otherwise: gossip pushes the halves of transactions only.
+   */
+  #witnessOwn(): Promise<void> {
+    const witness = this.node.transactions.witness
+    if (witness === undefined || this.#closing !== undefined) return Promise.resolve()
+    if (this.#witnessing !== undefined) {
+      this.#witnessAgain = true
+      return this.#witnessing
+    }
+    this.#witnessing = (async () => {
+      try {
+        do {
+          this.#witnessAgain = false
+          const blocks = await this.node.store.range(this.publicKey, { from: this.#witnessedUpTo + 1, limit: 64 })
+          for (const b of blocks) {
+            if (b.seq !== this.#witnessedUpTo + 1 || this.#closing !== undefined) return
+            const verdict = await witness.call(this.node.transactions, b)
+            if (!verdict.ok) {
+              this.#report(new RefusedError(`the seq witnesses did not take block ${b.seq}: ${verdict.message}`, { reason: verdict.reason }), 'witness own blocks')
+              return
+            }
+            this.#witnessedUpTo = b.seq
+          }
+          if (blocks.length === 64) this.#witnessAgain = true
+        } while (this.#witnessAgain)
+      } catch (err) {
+        if (this.#closing === undefined) this.#report(err, 'witness own blocks')
+      } finally {
+        this.#witnessing = undefined
+      }
+    })()
+    return this.#witnessing
   }
 
   #connectedTo(key: Uint8Array): boolean {

@@ -65,6 +65,12 @@ try {
     runs.push(await session.run(second, 'follow', { info, balance }))
     await page.close()
     runs.push(await session.run(second, 'take-over', { info }))
+    await second.close()
+    // restored from the phrase on an emptied profile: the chain comes back from the network
+    const head = (await net.shop!.node.store.range(owner)).at(-1)!.seq
+    const third = await session.open()
+    runs.push(await session.run(third, 'restore', { info, phrase: opened.out.phrase, publicKey: toHex(owner), head, balance }))
+    assert.is(await net.shop!.net.wallet.balance(), amount - back + 5, "the shop took the restored wallet's payment")
     return runs
   })
 } finally {

@@ -9,7 +9,9 @@ import { createCommunity, decodeSignedConfig, type Community } from '@tally/econ
 import {
   createBrowserIdentity,
   createBrowserWallet,
+  deleteBrowserIdentity,
   openBrowserIdentity,
+  restoreBrowserIdentity,
   openIdbStore,
   type BrowserIdentity,
   type BrowserWallet,
@@ -38,10 +40,14 @@ function info(params: Record<string, unknown>): Info {
   return params.info as Info
 }
 
-async function open(i: Info, created: boolean): Promise<BrowserWallet> {
+async function open(i: Info, created: boolean, phrase?: string): Promise<BrowserWallet> {
   community = createCommunity(decodeSignedConfig(fromHex(i.config)))
-  if (created) identity = (await createBrowserIdentity({ database: NAMES.database, label: NAMES.label })).identity
-  else identity = await openBrowserIdentity({ database: NAMES.database, label: NAMES.label })
+  if (phrase !== undefined) identity = await restoreBrowserIdentity(phrase, { database: NAMES.database, label: NAMES.label })
+  else if (created) {
+    const made = await createBrowserIdentity({ database: NAMES.database, label: NAMES.label })
+    identity = made.identity
+    out.phrase = made.phrase // to the test's Node side only, for the restore phase; never logged
+  } else identity = await openBrowserIdentity({ database: NAMES.database, label: NAMES.label })
   assert.ok(identity !== undefined, 'the identity is kept')
   const store = await openIdbStore({ name: NAMES.chain })
   const w = await createBrowserWallet({
@@ -73,16 +79,12 @@ async function rejects(fn: () => Promise<unknown>, match?: RegExp): Promise<void
 }
 
 /** Resolves when `pred` holds for the states seen so far, else after `ms` rejects. */
-function until(pred: () => boolean, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now()
-    const check = () => {
-      if (pred()) return resolve()
-      if (Date.now() - started > ms) return reject(new Error(`${what}: not within ${ms} ms; states ${states.map((s) => s.state).join(' → ')}`))
-      setTimeout(check, 20)
-    }
-    check()
-  })
+async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const started = Date.now()
+  while (!(await pred())) {
+    if (Date.now() - started > ms) throw new Error(`${what}: not within ${ms} ms; states ${states.map((s) => s.state).join(' → ')}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }
 
 serve({
@@ -252,6 +254,37 @@ serve({
       assert.equal(states.map((s) => s.state).slice(0, 3), ['standby', 'connecting', 'online'])
       assert.is(identity!.role, 'signer')
       await wallet!.close()
+    })
+    test.run()
+  },
+
+  async restore(params) {
+    const test = suite('restored from the phrase on an emptied profile')
+    test('key, chain and evidence gone; the phrase brings the key back, the network the chain; it signs at the right seq', async () => {
+      const i = info(params)
+      assert.ok(await deleteBrowserIdentity({ database: NAMES.database, label: NAMES.label }))
+      for (const name of [NAMES.chain, NAMES.wallet]) {
+        await new Promise<void>((resolve, reject) => {
+          const r = indexedDB.deleteDatabase(name)
+          r.onsuccess = () => resolve()
+          r.onerror = () => reject(r.error)
+        })
+      }
+      wallet = await open(i, false, String(params.phrase))
+      assert.is(identity!.origin, 'restored')
+      assert.is(wallet.publicKeyHex, String(params.publicKey))
+      await wallet.online()
+      const amount = 5
+      // the first signature: the head comes from the gateway and the witnesses first
+      const t = await wallet.send(fromHex(i.shop!.key), amount)
+      assert.is(t.proposal.seq, Number(params.head) + 1, 'the next seq, not seq 1 again')
+      assert.is(await wallet.balance(), Number(params.balance) - amount)
+      // the blocks below the head come back too (rewards with their evidence, from the witnesses)
+      await until(async () => (await wallet!.history()).length === 4, 60_000, 'the whole chain back')
+      assert.equal((await wallet.history()).map((h) => h.kind), ['sent', 'received', 'sent', 'reward'])
+      const reward = (await wallet.node.store.range(wallet.publicKey))[0]!
+      assert.is(reward.type, 'reward')
+      await wallet.close()
     })
     test.run()
   },
