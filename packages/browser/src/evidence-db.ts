@@ -10,7 +10,9 @@
  *
  * Schema, version 1: database `<name>` (default 'tally-wallet'), object store `evidence` keyed by
  * `<owner hex>:<epoch>:<root hex>` holding `{ owner, amount, evidence: encodeRewardEvidence(e) }`;
- * `meta` → `{ format: 'tally-wallet', version: 1 }` (idb-open.ts).
+ * `marks` keyed by `witnessed:<public key hex>` holding the highest seq of that chain shown to
+ * its seq witnesses (so a reload does not show them the whole chain again); `meta` →
+ * `{ format: 'tally-wallet', version: 1 }` (idb-open.ts).
  * @module
  */
 import { equalBytes, toHex } from '@tally/core'
@@ -23,6 +25,7 @@ export const WALLET_DB_VERSION = 1
 
 const FORMAT = 'tally-wallet'
 const EVIDENCE = 'evidence'
+const MARKS = 'marks'
 
 interface EvidenceRecord {
   readonly owner: Uint8Array
@@ -40,6 +43,10 @@ export interface PersistentEvidence extends EvidenceStore {
   fallback: { readonly owner: Uint8Array; fetch(claim: ClaimKey): Promise<RewardEvidence | undefined> } | undefined
   /** Resolves when every write so far is committed. */
   flush(): Promise<void>
+  /** The highest seq of `publicKey`'s chain shown to its seq witnesses (0: none). */
+  witnessed(publicKey: Uint8Array): Promise<number>
+  /** Note that seqs up to `seq` of `publicKey`'s chain were shown to its seq witnesses. */
+  setWitnessed(publicKey: Uint8Array, seq: number): Promise<void>
   /** Close the database. */
   close(): void
 }
@@ -58,7 +65,10 @@ export async function openEvidence(name: string, community: Community, onError: 
     format: FORMAT,
     version: WALLET_DB_VERSION,
     upgrade(d, oldVersion) {
-      if (oldVersion < 1) d.createObjectStore(EVIDENCE)
+      if (oldVersion < 1) {
+        d.createObjectStore(EVIDENCE)
+        d.createObjectStore(MARKS)
+      }
     },
     onClosed: (reason) => onError(new Error(reason)),
   })
@@ -97,6 +107,13 @@ export async function openEvidence(name: string, community: Community, onError: 
     },
     async flush() {
       await Promise.all([...pending])
+    },
+    async witnessed(publicKey) {
+      const seq = (await db.get(MARKS, `witnessed:${toHex(publicKey)}`)) as unknown
+      return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : 0
+    },
+    async setWitnessed(publicKey, seq) {
+      await db.put(MARKS, seq, `witnessed:${toHex(publicKey)}`)
     },
     close: () => db.close(),
   }

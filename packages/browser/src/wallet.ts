@@ -236,8 +236,8 @@ class PageWallet implements BrowserWallet {
   readonly #viaGateway: boolean
   readonly #witnesses: readonly Uint8Array[]
   #lastBalance: number | undefined
-  /** The highest seq of this wallet's chain its seq witnesses were shown (this page's life). */
-  #witnessedUpTo = 0
+  /** The highest seq of this wallet's chain its seq witnesses were shown (kept in the wallet database). */
+  #witnessedUpTo: number | undefined
   #witnessing: Promise<void> | undefined
   #witnessAgain = false
   #closing: Promise<void> | undefined
@@ -434,18 +434,26 @@ class PageWallet implements BrowserWallet {
     }
     this.#witnessing = (async () => {
       try {
+        let done: number = (this.#witnessedUpTo ??= await this.#evidence.witnessed(this.publicKey))
         do {
           this.#witnessAgain = false
-          const blocks = await this.node.store.range(this.publicKey, { from: this.#witnessedUpTo + 1, limit: 64 })
+          const from = done + 1
+          const blocks = await this.node.store.range(this.publicKey, { from, limit: 64 })
+          let upTo: number = done
           for (const b of blocks) {
-            if (b.seq !== this.#witnessedUpTo + 1 || this.#closing !== undefined) return
+            if (b.seq !== upTo + 1 || this.#closing !== undefined) break
             const verdict = await witness.call(this.node.transactions, b)
             if (!verdict.ok) {
               this.#report(new RefusedError(`the seq witnesses did not take block ${b.seq}: ${verdict.message}`, { reason: verdict.reason }), 'witness own blocks')
-              return
+              break
             }
-            this.#witnessedUpTo = b.seq
+            upTo = b.seq
           }
+          if (upTo > done) {
+            this.#witnessedUpTo = done = upTo
+            await this.#evidence.setWitnessed(this.publicKey, upTo)
+          }
+          if (upTo < from - 1 + blocks.length) return
           if (blocks.length === 64) this.#witnessAgain = true
         } while (this.#witnessAgain)
       } catch (err) {

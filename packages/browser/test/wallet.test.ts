@@ -49,6 +49,14 @@ try {
     const refund = await net.shop!.net.send(owner, back)
     assert.is(toHex(refund.agreement.publicKey), toHex(owner), "the page's agreement")
     const received = await receiving
+    // the page showed every block of its chain to the seq witnesses, its reward included
+    const chain = await net.shop!.node.store.range(owner)
+    for (let wait = Date.now() + 60_000; ; ) {
+      const held = await Promise.all(net.witnessNodes.map(async (w) => (await w.store.range(owner)).length))
+      if (held.every((n) => n === chain.length)) break
+      assert.ok(Date.now() < wait, `the witnesses hold ${held.join(', ')} of the page's ${chain.length} blocks`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
     assert.is(await net.shop!.net.wallet.balance(), amount - back, "the shop's balance after paying back")
     // the gateway drops the page's session: the page goes offline and comes back by itself
     const reconnect = step('await-reconnect', { since: received.out.states })

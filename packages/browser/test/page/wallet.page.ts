@@ -306,6 +306,7 @@ serve({
       await wallet.close()
       const kept = await openEvidence(NAMES.wallet, community!, (err) => assert.unreachable(String(err)))
       assert.ok(kept.evidence({ owner: wallet.publicKey, epoch: r.epoch, root: r.root, amount: r.amount }) !== undefined, 'the evidence of the claim')
+      assert.is(await kept.witnessed(wallet.publicKey), history.length, 'every block shown to the seq witnesses, and noted')
       kept.close()
     })
     test.run()
