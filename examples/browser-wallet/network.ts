@@ -26,6 +26,9 @@ import { createNode, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import type { Server } from 'node:http'
 
+/** Devices the example keeps at most. */
+const MAX_DEVICES = 64
+
 /** What a page needs to join: the community and where its nodes listen. */
 export interface NetworkInfo {
   /** encodeSignedConfig of the genesis configuration, hex. */
@@ -181,6 +184,9 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     },
     newDevice(owner) {
       if (!(owner instanceof Uint8Array) || owner.length !== 32) throw new RangeError('"owner" expected 32 bytes')
+      // a demo server open to anyone: a bounded number of devices (each one a key and, once
+      // registered, a node)
+      if (devices.size >= MAX_DEVICES) throw new RangeError(`this example holds at most ${MAX_DEVICES} devices: restart it`)
       const key = generateIdentity()
       const component = toHex(key.publicKey)
       devices.set(component, { key, owner })
