@@ -159,6 +159,15 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
   const emitter = new Emitter<WalletEvents>(() => undefined)
   const report = (error: unknown, context: string) => emitter.emit('error', { error, context })
   const evidence: PersistentEvidence = await openEvidence(o.database ?? 'tally-wallet', o.community, (err) => report(err, 'evidence database'))
+  try {
+    return wire(o, evidence, emitter, report)
+  } catch (err) {
+    evidence.close()
+    throw err
+  }
+}
+
+function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, emitter: Emitter<WalletEvents>, report: (error: unknown, context: string) => void): BrowserWallet {
   const tickets = createTicketStore()
   const types = createEconomyTypes({ community: o.community, evidence, tickets })
   const origin = (o.identity as { origin?: string }).origin
@@ -219,7 +228,7 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
     onState: (event) => emitter.emit('state', event),
     whenSigner: followerOf(o.identity),
   })
-  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined, witnesses: o.seqWitnesses === false ? [] : [...(o.witnesses ?? [])].map(([k]) => k) })
+  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined, witnesses: [...(o.witnesses ?? [])].map(([k]) => k) })
 }
 
 class PageWallet implements BrowserWallet {
