@@ -12,7 +12,7 @@
  * keep-alive (gateway-link.ts).
  * @module
  */
-import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type HeadSource, type Identity, type ProtocolHost, type PublicKeyHex, type Transaction, type Transport } from '@tally/core'
+import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type HeadSource, type Identity, type ProtocolHost, type PublicKeyHex, type TimerHandle, type Transaction, type Transport } from '@tally/core'
 import { createEconomyTypes, createWallet, type Community, type Wallet } from '@tally/economy'
 import { EPOCHS_PROTOCOL, createNetWallet, createTicketStore, epochsProtocol, fetchClaim, seqWitnesses, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
 import { createNode, relayAddress, systemClock, type Node } from '@tally/gossip'
@@ -55,6 +55,13 @@ export interface BrowserWalletOptions {
   keepAliveTimeoutMs?: number
   /** How long a sent transfer waits for its agreement before it can be voided (ms; default 10 minutes). */
   ttlMs?: number
+  /**
+   * While online, how often transfers left in flight (a page closed mid-send, a receiver gone
+   * after accepting) are settled by themselves: refunded once expired and voided, or delivered
+   * again (ms; default 60,000; 0: only when `settle()` is called). Also once each time the wallet
+   * comes online.
+   */
+  settleMs?: number
   /** Timeout of an offer and of a delivery (ms; default the node's). */
   timeoutMs?: number
   /** Policy for transfers offered to this wallet, after the sender's balance was checked (default: accept). */
@@ -228,7 +235,7 @@ function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, emitter: Em
     onState: (event) => emitter.emit('state', event),
     whenSigner: followerOf(o.identity),
   })
-  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined, witnesses: [...(o.witnesses ?? [])].map(([k]) => k) })
+  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined, witnesses: [...(o.witnesses ?? [])].map(([k]) => k), settleMs: o.settleMs ?? 60_000 })
 }
 
 class PageWallet implements BrowserWallet {
@@ -244,6 +251,9 @@ class PageWallet implements BrowserWallet {
   readonly #offs: (() => void)[] = []
   readonly #viaGateway: boolean
   readonly #witnesses: readonly Uint8Array[]
+  readonly #clock: Clock
+  readonly #settleMs: number
+  #settleTimer: TimerHandle | undefined
   #lastBalance: number | undefined
   /** The highest seq of this wallet's chain its seq witnesses were shown (kept in the wallet database). */
   #witnessedUpTo: number | undefined
@@ -262,6 +272,7 @@ class PageWallet implements BrowserWallet {
     clock: Clock
     viaGateway: boolean
     witnesses: readonly Uint8Array[]
+    settleMs: number
   }) {
     this.node = parts.node
     this.net = parts.net
@@ -274,6 +285,8 @@ class PageWallet implements BrowserWallet {
     this.#report = parts.report
     this.#viaGateway = parts.viaGateway
     this.#witnesses = parts.witnesses
+    this.#clock = parts.clock
+    this.#settleMs = parts.settleMs
     const me = this.publicKey
     this.#offs.push(
       this.node.on('transaction', ({ proposal, agreement }) => {
@@ -293,7 +306,7 @@ class PageWallet implements BrowserWallet {
       }),
       this.node.on('error', ({ error, context }) => this.#report(error, context)),
       this.#emitter.on('state', ({ state }) => {
-        if (state === 'online') void this.#caughtUp()
+        if (state === 'online') void this.#caughtUp().then(() => this.#settleInFlight())
       }),
     )
     // a macrotask later: the caller subscribes to 'state' after the await and sees 'connecting' too
@@ -378,6 +391,7 @@ class PageWallet implements BrowserWallet {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       for (const off of this.#offs) off()
+      if (this.#settleTimer !== undefined) this.#clock.clearTimeout(this.#settleTimer)
       await this.#link.close()
       await this.node.close()
       await this.#evidence.flush()
@@ -426,6 +440,21 @@ class PageWallet implements BrowserWallet {
       await this.node.crawl(key, me, { start: 1, end: head, maxBlocks: head }).catch(() => undefined)
     }
     await this.#witnessOwn()
+  }
+
+  /** Settle what is in flight, if anything, then again in settleMs while online. */
+  async #settleInFlight(): Promise<void> {
+    if (this.#settleTimer !== undefined) this.#clock.clearTimeout(this.#settleTimer)
+    this.#settleTimer = undefined
+    if (this.#closing !== undefined || this.#link.state !== 'online') return
+    try {
+      if ((await this.net.inFlight()).length > 0) await this.settle()
+    } catch (err) {
+      if (this.#closing === undefined) this.#report(err, 'settle')
+    }
+    if (this.#settleMs > 0 && this.#closing === undefined && this.#link.state === 'online') {
+      this.#settleTimer = this.#clock.setTimeout(() => void this.#settleInFlight(), this.#settleMs)
+    }
   }
 
   /**
@@ -515,7 +544,7 @@ function checkOptions(options: BrowserWalletOptions): BrowserWalletOptions {
   if (typeof community !== 'object' || community === null || community.current === undefined) throw new TypeError('"community" expected a Community (createCommunity / openCommunity)')
   if (typeof identity !== 'object' || identity === null || !(identity.publicKey instanceof Uint8Array)) throw new TypeError('"identity" expected an Identity')
   if (typeof store !== 'object' || store === null || typeof store.batch !== 'function') throw new TypeError('"store" expected a BlockStore')
-  for (const [name, value] of [['keepAliveMs', options.keepAliveMs], ['keepAliveTimeoutMs', options.keepAliveTimeoutMs], ['ttlMs', options.ttlMs], ['timeoutMs', options.timeoutMs]] as const) {
+  for (const [name, value] of [['keepAliveMs', options.keepAliveMs], ['keepAliveTimeoutMs', options.keepAliveTimeoutMs], ['ttlMs', options.ttlMs], ['timeoutMs', options.timeoutMs], ['settleMs', options.settleMs]] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw new RangeError(`"${name}" expected a non-negative integer of ms, got ${String(value)}`)
   }
   const r = options.reconnect

@@ -3,8 +3,9 @@
 // Node node, all over ws): the page connects, its owner key signs its device's registration, the
 // witnesses certify the epoch, the page claims, pays the shop and is paid back through the
 // gateway's relay, the gateway drops its session and the page reconnects, after a reload key,
-// chain and evidence are still there, and a second tab of the wallet waits in standby until the
-// first closes.
+// chain and evidence are still there, a second tab of the wallet waits in standby until the
+// first closes, a wallet restored from its phrase on an emptied profile gets its chain back and
+// signs at the right seq, and a transfer left in flight comes back by itself.
 import { join } from 'node:path'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '@tally/core'
@@ -79,6 +80,7 @@ try {
     const third = await session.open()
     runs.push(await session.run(third, 'restore', { info, phrase: opened.out.phrase, publicKey: toHex(owner), head, balance }))
     assert.is(await net.shop!.net.wallet.balance(), amount - back + 5, "the shop took the restored wallet's payment")
+    runs.push(await session.run(third, 'strand', { info }))
     return runs
   })
 } finally {

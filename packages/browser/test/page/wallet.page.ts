@@ -40,9 +40,11 @@ function info(params: Record<string, unknown>): Info {
   return params.info as Info
 }
 
-async function open(i: Info, created: boolean, phrase?: string): Promise<BrowserWallet> {
+async function open(i: Info, created: boolean, phrase?: string, extra: { settleMs?: number; reuse?: boolean } = {}): Promise<BrowserWallet> {
   community = createCommunity(decodeSignedConfig(fromHex(i.config)))
-  if (phrase !== undefined) identity = await restoreBrowserIdentity(phrase, { database: NAMES.database, label: NAMES.label })
+  if (extra.reuse === true && identity !== undefined) {
+    // this tab's identity, already open (opening it again would queue for its own lock)
+  } else if (phrase !== undefined) identity = await restoreBrowserIdentity(phrase, { database: NAMES.database, label: NAMES.label })
   else if (created) {
     const made = await createBrowserIdentity({ database: NAMES.database, label: NAMES.label })
     identity = made.identity
@@ -59,6 +61,7 @@ async function open(i: Info, created: boolean, phrase?: string): Promise<Browser
     database: NAMES.wallet,
     witnesses: i.witnesses.map((x) => [fromHex(x.key), x.address] as const),
     reconnect: { initialMs: 100, maxMs: 1_000 },
+    ...(extra.settleMs === undefined ? {} : { settleMs: extra.settleMs }),
   })
   w.on('state', (e) => states.push(e))
   w.on('transfer', (e) => transfers.push(e))
@@ -284,6 +287,26 @@ serve({
       assert.equal((await wallet.history()).map((h) => h.kind), ['sent', 'received', 'sent', 'reward'])
       const reward = (await wallet.node.store.range(wallet.publicKey))[0]!
       assert.is(reward.type, 'reward')
+      await wallet.close()
+    })
+    test.run()
+  },
+
+  async strand(params) {
+    const test = suite('a transfer left in flight comes back by itself')
+    test('signed but never offered (the page closed mid-send): after its expiry the wallet settles it, refunded', async () => {
+      const i = info(params)
+      wallet = await open(i, false, undefined, { settleMs: 300, reuse: true })
+      await wallet.online()
+      const before = await wallet.balance()
+      const proposal = await wallet.wallet.send(fromHex(i.shop!.key), 7, { expires: Date.now() + 1_500 })
+      assert.is(await wallet.balance(), before - 7)
+      await until(async () => (await wallet!.history({ limit: 1 }))[0]?.kind === 'refund', 60_000, 'the refund')
+      assert.is(await wallet.balance(), before)
+      const [refund, sent] = await wallet.history({ limit: 2 })
+      assert.is(refund!.delta, 7)
+      assert.is(sent!.seq, proposal.seq)
+      assert.is(sent!.status, 'refunded')
       await wallet.close()
     })
     test.run()
