@@ -136,7 +136,7 @@ serve({
       assert.is(history[0]!.kind, 'reward')
       assert.is(history[0]!.epoch, epoch)
       assert.is(history[0]!.delta, balance)
-      await until(() => balances.includes(balance), 10_000, 'the balance event')
+      await until(() => balances.includes(balance), 60_000, 'the balance event')
       out.balance = balance
     })
     test('a second claim of the same epoch is refused, nothing signed', async () => {
@@ -163,7 +163,7 @@ serve({
       assert.is(last!.status, 'done')
       assert.is(last!.delta, -amount)
       assert.is(last!.counterparty, i.shop!.key)
-      await until(() => transfers.some((e) => e.direction === 'out' && e.amount === amount), 10_000, 'the transfer event')
+      await until(() => transfers.some((e) => e.direction === 'out' && e.amount === amount), 60_000, 'the transfer event')
       out.states = states.length
       out.transfers = transfers.length
     })
@@ -205,7 +205,7 @@ serve({
     const test = suite('reconnect')
     test('the gateway dropped the session: offline (with a retry time), then online again', async () => {
       const seen = Number(params.since)
-      await until(() => states.slice(seen).some((s) => s.state === 'offline') && wallet!.state === 'online', 30_000, 'offline then online')
+      await until(() => states.slice(seen).some((s) => s.state === 'offline') && wallet!.state === 'online', 60_000, 'offline then online')
       const offline = states.slice(seen).find((s) => s.state === 'offline')!
       assert.ok(typeof offline.retryInMs === 'number' && offline.retryInMs >= 0 && offline.retryInMs <= 1_000, `retryInMs ${offline.retryInMs}`)
       assert.ok(typeof offline.reason === 'string' && offline.reason.length > 0)
@@ -242,7 +242,7 @@ serve({
     test('standby, not connected: its handshake would need the signing key; it reads the chain', async () => {
       wallet = await open(info(params), false)
       assert.is(identity!.role, 'follower')
-      await until(() => states.length > 0, 10_000, 'a first state')
+      await until(() => states.length > 0, 60_000, 'a first state')
       assert.is(wallet.state, 'standby')
       assert.is(await wallet.balance(), Number(params.balance))
       assert.is((await wallet.history()).length, 3)
