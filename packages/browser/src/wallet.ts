@@ -509,6 +509,9 @@ class PageWallet implements BrowserWallet {
 
   #checkOpen(): void {
     if (this.#closing !== undefined) throw new RefusedError('the wallet is closed', { reason: 'closed' })
+    if (this.#link.state === 'standby') {
+      throw new RefusedError('another tab of this browser is the signer of this wallet: this tab follows until that tab closes', { reason: 'not-signer' })
+    }
   }
 
   async #balanceChanged(): Promise<void> {

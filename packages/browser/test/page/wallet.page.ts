@@ -246,6 +246,8 @@ serve({
       assert.is(wallet.state, 'standby')
       assert.is(await wallet.balance(), Number(params.balance))
       assert.is((await wallet.history()).length, 3)
+      await rejects(() => wallet!.send(fromHex(info(params).shop!.key), 1), /another tab .* is the signer/)
+      await rejects(() => wallet!.claim(0), /another tab .* is the signer/)
     })
     test.run()
   },
