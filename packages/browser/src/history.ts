@@ -40,18 +40,27 @@ export interface HistoryEntry {
  * @returns the entries
  */
 export async function readHistory(store: BlockStore, publicKey: Uint8Array, limit: number): Promise<HistoryEntry[]> {
-  const chain = await store.range(publicKey)
+  // backwards, a page at a time: a refund comes after the send it refunds, so it is seen first
   const refunded = new Set<number>()
-  for (const b of chain) if (b.type === 'refund') refunded.add(readRefund(b.payload)?.seq ?? 0)
   const out: HistoryEntry[] = []
-  for (let i = chain.length - 1; i >= 0 && out.length < limit; i--) {
-    const b = chain[i]!
-    const entry = balanceEntry(b)
-    if (entry === undefined) continue
-    out.push({ seq: b.seq, type: b.type, delta: entry.delta, balance: entry.balance, timestamp: b.timestamp, ...(await describe(store, b, refunded)) })
+  let to = (await store.latest(publicKey))?.seq ?? 0
+  while (to >= 1 && out.length < limit) {
+    const from = Math.max(1, to - PAGE + 1)
+    const page = await store.range(publicKey, { from, to })
+    for (let i = page.length - 1; i >= 0 && out.length < limit; i--) {
+      const b = page[i]!
+      if (b.type === 'refund') refunded.add(readRefund(b.payload)?.seq ?? 0)
+      const entry = balanceEntry(b)
+      if (entry === undefined) continue
+      out.push({ seq: b.seq, type: b.type, delta: entry.delta, balance: entry.balance, timestamp: b.timestamp, ...(await describe(store, b, refunded)) })
+    }
+    to = from - 1
   }
   return out
 }
+
+/** Blocks read at a time. */
+const PAGE = 256
 
 async function describe(store: BlockStore, b: HalfBlock, refunded: ReadonlySet<number>): Promise<Pick<HistoryEntry, 'kind' | 'counterparty' | 'epoch' | 'status'>> {
   if (b.type === 'reward') return { kind: 'reward', epoch: readReward(b.payload)?.epoch ?? -1 }
