@@ -43,3 +43,4 @@ export { SLA, SLA_SETTLE_EPOCHS, readSlaTerms, readSlaValue, slaAuthority, slaTe
 export { atStake, cycleVerdict, redeemInstalment, redeemPenalty, slaPolicy, subscribe, type CycleVerdict, type LockPolicy, type SlaPolicyOptions } from './sla.js'
 export { createReputation, type Record as ReputationRecord, type Reputation } from './reputation.js'
 export { createMarketView, type Listing, type ListingResult, type MarketQuery, type MarketView, type MarketViewOptions } from './market-view.js'
+export { OFFERS_PROTOCOL, createOfferSpread, type OfferMessages, type OfferSpread } from './offers-protocol.js'
