@@ -44,3 +44,4 @@ export { atStake, cycleVerdict, redeemInstalment, redeemPenalty, slaPolicy, subs
 export { createReputation, type Record as ReputationRecord, type Reputation } from './reputation.js'
 export { createMarketView, type Listing, type ListingResult, type MarketQuery, type MarketView, type MarketViewOptions } from './market-view.js'
 export { OFFERS_PROTOCOL, createOfferSpread, type OfferMessages, type OfferSpread } from './offers-protocol.js'
+export { MAX_INSTALMENTS, createTrade, createTradeBook, instalments, orderDigest, signOrder, verifyOrder, type Due, type Order, type OrderBody, type Trade, type TradeBook, type TradeLeg, type TradeSide } from './trade.js'
