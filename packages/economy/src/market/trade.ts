@@ -108,6 +108,7 @@ export function orderDigest(body: OrderBody, crypto: CryptoProvider = nobleCrypt
 export function instalments(total: number, k: number): number[] {
   auint('total', total, 1)
   auint('k', k, 1, MAX_INSTALMENTS)
+  if (k > total) throw new RangeError(`"k" ${k} exceeds "total" ${total}: every instalment moves at least one unit`)
   const base = Math.floor(total / k)
   return Array.from({ length: k }, (_, i) => base + (i < total % k ? 1 : 0))
 }
