@@ -25,7 +25,8 @@ const Unit = suite('trade: orders, alternation, stake, cancel, bounds')
 
 Unit('instalments split exactly; orders verify and break when changed', () => {
   assert.equal(instalments(1_000, 10), Array(10).fill(100))
-  assert.equal(instalments(17, 5), [4, 4, 3, 3, 3])
+  assert.equal(instalments(17, 5), [3, 3, 4, 3, 4])
+  assert.equal(instalments(50, 18).reduce((a, b) => a + b), 50)
   assert.throws(() => instalments(3, 5), RangeError)
   const o = order()
   assert.ok(verifyOrder(o))

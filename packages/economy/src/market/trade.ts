@@ -100,7 +100,9 @@ export function orderDigest(body: OrderBody, crypto: CryptoProvider = nobleCrypt
 }
 
 /**
- * The k instalments of `total`: ⌊total/k⌋ each, the first total mod k one more.
+ * The k instalments of `total`: instalment i is ⌊(i+1)·total/k⌋ − ⌊i·total/k⌋, so every prefix of
+ * j instalments is within one unit of its exact share j·total/k (front-loading the remainder
+ * would not be: a side could be ahead by nearly k/4 units mid-trade).
  * @param total the amount
  * @param k instalments
  * @returns the amounts, summing to total
@@ -109,8 +111,11 @@ export function instalments(total: number, k: number): number[] {
   auint('total', total, 1)
   auint('k', k, 1, MAX_INSTALMENTS)
   if (k > total) throw new RangeError(`"k" ${k} exceeds "total" ${total}: every instalment moves at least one unit`)
-  const base = Math.floor(total / k)
-  return Array.from({ length: k }, (_, i) => base + (i < total % k ? 1 : 0))
+  // total ≤ 2^53 and k ≤ 1000: (i+1)·total may pass 2^53, so split into quotient and remainder
+  const q = Math.floor(total / k)
+  const r = total % k
+  const share = (i: number): number => i * q + Math.floor((i * r) / k)
+  return Array.from({ length: k }, (_, i) => share(i + 1) - share(i))
 }
 
 /** Who moves. */
