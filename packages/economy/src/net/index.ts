@@ -38,3 +38,4 @@ export {
 export { WITNESS_LIMITS, createWitness, type CloseOutcome, type Witness, type WitnessEvent, type WitnessLimits, type WitnessOptions } from './witness.js'
 export { WALLET_LIMITS, WALLET_PROTOCOL, createNetWallet, type InFlight, type NetWallet, type NetWalletOptions, type Settled, type TransactionPort, type WalletMessages } from './wallet.js'
 export type { Collected, Refusal } from './collect.js'
+export type { BesideClose } from './witness.js'
