@@ -65,6 +65,7 @@ import { createNetWallet, createTicketStore, createWitness, type Protocol, type 
 import { certificate, chainOf, genesis, registration, runEpoch, world, alice as ecoAlice, bob as ecoBob, component, witnesses as ecoWitnesses } from '../../packages/economy/test/helpers.ts'
 import { FRAUD_KINDS, kindContext, provesNothing, registeredVerifiers } from './fraud-kinds.ts'
 import { lockCorpus } from './lock-corpus.ts'
+import { marketCorpus } from './market-corpus.ts'
 
 /** What a fuzz run found. */
 export interface FuzzReport {
@@ -140,6 +141,7 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const cert = certificate(epoch)
   const locks = lockCorpus(honest, cheater, crypto)
   const lockVerifiers = createEconomyTypes({ community: w.community, evidence: createEvidenceStore(w.community) }).fraudVerifiers()
+  const market = marketCorpus(honest, cheater, crypto)
   const economyCorpus = {
     config: [encodeSignedConfig(genesis().community.versions[0]!)],
     registration: [encodeRegistration(registration(w.community, ecoAlice, component(2)))],
@@ -284,6 +286,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     decodeOnly('economy.voucher', locks.vouchers, decodeVoucher),
     // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
     judged('economy.lock-proof', locks.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
+    // market fraud proofs (a release that takes back what outcome certificates gave): only the cheater may be accused
+    judged('market.release-proof', market.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: market.verifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
   ]
 }
 

@@ -26,6 +26,7 @@ import {
   offerView,
   signOutcomes,
   slaAuthority,
+  slaCertified,
   slaPolicy,
   type MarketView,
   type OfferPayload,
@@ -45,6 +46,9 @@ export async function marketWorld(options: { extra?: readonly SeedIdentity[] } =
   const outcomes = createOutcomeStore(w.community)
   const reputation = createReputation(w.community)
   const sla = slaAuthority({ community: w.community, outcomes })
+  const certified = slaCertified({ community: w.community, outcomes })
+  /** The lock options every node here uses: vouchers and the 'sla' authority, releases checked against the outcomes held. */
+  const lockOptions = { authorities: [voucherAuthority(), sla], certified }
   let now = w.config.start + 10
   const clock = () => now
   const at = (epoch: number) => (now = w.config.start + epoch * HOUR + 10)
@@ -57,7 +61,7 @@ export async function marketWorld(options: { extra?: readonly SeedIdentity[] } =
     views.set(who, view)
     const vouchers = createVoucherBook()
     const policy = slaPolicy({ community: w.community, seller: who.publicKey, view, now: clock })
-    const types = createBlockTypes([...economyTypes({ community: w.community, evidence, lock: { vouchers, authorities: [voucherAuthority(), sla], ...policy } }), ...offerTypes(w.community)])
+    const types = createBlockTypes([...economyTypes({ community: w.community, evidence, lock: { vouchers, ...lockOptions, ...policy } }), ...offerTypes(w.community)])
     const agent = createAgent({ head: 'local', identity: who, store: createMemoryStore(), types, clock })
     return createWallet({ agent, community: w.community, evidence, vouchers, key: who, authorities: [voucherAuthority(), sla] })
   }
@@ -102,7 +106,7 @@ export async function marketWorld(options: { extra?: readonly SeedIdentity[] } =
     assert.is(market.add(block), 'added')
     return offerView(block)!
   }
-  return { w, wa, wb, wallet, epoch, at, clock, outcomes, reputation, market, views, list, claims, claim, evidence, sla }
+  return { w, wa, wb, wallet, epoch, at, clock, outcomes, reputation, market, views, list, claims, claim, evidence, sla, lockOptions }
 }
 
 /** An offer on gateway airtime: ≥ 1,000 per epoch, 50 per 2-epoch cycle, penalty 20, notice 2, epochs 1-29. */

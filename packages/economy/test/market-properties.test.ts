@@ -105,7 +105,7 @@ async function simulate(s: Schedule): Promise<void> {
   // wind down: nobody renews, every gateway reports, every expiry passes
   for (let i = 0; i < 2 + SLA_SETTLE_EPOCHS + 1; i++) await step(e++, [true, true], false)
 
-  const observer = createAgent({ head: 'local', identity: id(16), store: createMemoryStore(), types: createBlockTypes([...economyTypes({ community: m.w.community, evidence: m.evidence, lock: { authorities: [voucherAuthority(), m.sla] } }), ...offerTypes(m.w.community)]) })
+  const observer = createAgent({ head: 'local', identity: id(16), store: createMemoryStore(), types: createBlockTypes([...economyTypes({ community: m.w.community, evidence: m.evidence, lock: m.lockOptions }), ...offerTypes(m.w.community)]) })
   const wallets = [m.wa, m.wb, wc, wm, wd]
   const all = (await Promise.all(wallets.map((wl) => wl.agent.store.range(wl.agent.publicKey)))).flat()
   for (const b of all.filter((x) => x.type === 'lock' || x.type === 'offer')) await observer.receive(b) // what redeems name travels with them

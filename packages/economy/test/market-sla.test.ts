@@ -6,9 +6,9 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InvalidBlockError, RefusedError, createAgent, createBlockTypes, createMemoryStore, validate, verifyFraudProof, type HalfBlock } from '@tally/core'
+import { InvalidBlockError, RefusedError, nobleCrypto, createAgent, createBlockTypes, createMemoryStore, validate, verifyFraudProof, type HalfBlock } from '@tally/core'
 import { REDEEM_EXCESS_FRAUD, auditSupply, economyTypes, lockView, readRedeem, voucherAuthority } from '@tally/economy'
-import { cycleVerdict, offerTypes, readSlaTerms, redeemInstalment, redeemPenalty, slaValue, subscribe, atStake } from '@tally/economy/market'
+import { RELEASE_CERTIFIED_FRAUD, cycleVerdict, offerTypes, readSlaTerms, redeemInstalment, redeemPenalty, releaseCertifiedProof, releaseCertifiedVerifier, slaEntitlement, slaValue, subscribe, atStake } from '@tally/economy/market'
 import { carol, chainOf, rejectsLike, rules, storeWith } from './helpers.ts'
 import { alice, bob, component, cycle, marketWorld } from './market-fixtures.ts'
 
@@ -60,7 +60,7 @@ Flow('two passed cycles pay two instalments; a failed one pays the penalty and s
   assert.equal([await wa.balance(), await wb.balance()], [500 + 50 - 20, 500 - 50 + 20])
 
   // an observer holding every chain and the evidence audits the supply
-  const view = createAgent({ head: 'local', identity: carol, store: createMemoryStore(), types: createBlockTypes([...economyTypes({ community: m.w.community, evidence: m.evidence, lock: { authorities: [voucherAuthority(), m.sla] } }), ...offerTypes(m.w.community)]) })
+  const view = createAgent({ head: 'local', identity: carol, store: createMemoryStore(), types: createBlockTypes([...economyTypes({ community: m.w.community, evidence: m.evidence, lock: m.lockOptions }), ...offerTypes(m.w.community)]) })
   const all = [...(await wa.agent.store.range(alice.publicKey)), ...(await wb.agent.store.range(bob.publicKey))]
   // locks before the redeems that name them
   for (const b of all.filter((x) => x.type === 'lock')) await view.receive(b)
@@ -132,7 +132,7 @@ Rules('forged redeems are invalid: a failed cycle\'s instalment, a passed cycle\
   const redeemStep = (lock: HalfBlock, value: ReturnType<typeof slaValue>, amount: number, redeemed: number, balance: number) => ({ type: 'redeem', payload: { lock: ref(lock), by: ['sla', value], amount, redeemed, balance } })
   const balanceA = await wa.balance()
   const store = async (blocks: HalfBlock[]) => storeWith([...sellerChain, p1, offer.block, ...blocks])
-  const types = createBlockTypes([...economyTypes({ community: m.w.community, evidence: m.evidence, lock: { authorities: [voucherAuthority(), m.sla] } }), ...offerTypes(m.w.community)])
+  const types = createBlockTypes([...economyTypes({ community: m.w.community, evidence: m.evidence, lock: m.lockOptions }), ...offerTypes(m.w.community)])
   const check = async (b: HalfBlock) => validate(b, { store: await store([]), types })
 
   const [instalment] = chainOf(alice, [redeemStep(p1, slaValue({ passed: true, epoch: 1, amount: 50 }), 50, 50, balanceA + 50)], head)
@@ -161,6 +161,78 @@ Rules('forged redeems are invalid: a failed cycle\'s instalment, a passed cycle\
   assert.ok(rules(r2.errors).includes('redeem-authority'))
 })
 
+const Fraud = suite('sla: a release that takes back what a certificate gave is fraud')
+
+Fraud('the buyer releasing a passed escrow, the seller a failed penalty: refused on receipt with a proof that verifies alone; honest releases pass', async () => {
+  const m = await marketWorld()
+  const { wa, wb, at } = m
+  const offer = await m.list(wa, alice)
+  await wb.agent.receive(offer.block)
+  const c1 = await cycle(wb, wa, await subscribe(wb, offer, 1), [m.claims.get(bob)!])
+  at(1); m.epoch([up]); at(2); m.epoch([up]) // cycle 1 passed
+  at(3)
+  const c2 = await cycle(wb, wa, await subscribe(wb, offer, 3), await wb.agent.store.range(bob.publicKey))
+  m.epoch([]); at(4); m.epoch([up]) // cycle 2 failed in epoch 3
+  at(7)
+  // the honest wallets' own rules refuse to sign the cheat
+  await rejectsLike(wb.release(c1.escrow), InvalidBlockError, /release-certified/)
+  await rejectsLike(wa.release(c2.penalty), InvalidBlockError, /release-certified/)
+  // a cheater holding the keys signs anyway: any validator holding the outcomes refuses it, with the proof
+  const types = createBlockTypes([...economyTypes({ community: m.w.community, evidence: m.evidence, lock: m.lockOptions }), ...offerTypes(m.w.community)])
+  const verifiers = types.fraudVerifiers()
+  for (const [who, chainOwner, lock, amount] of [[bob, wb, c1.escrow, 50], [alice, wa, c2.penalty, 20]] as const) {
+    const chain = await chainOwner.agent.store.range(who.publicKey)
+    const before = (chain[chain.length - 1]!.payload as { balance: number }).balance
+    const [cheat] = chainOf(who, [{ type: 'release', payload: { lock: lock.seq, amount, balance: before + amount } }], chain[chain.length - 1])
+    const r = await validate(cheat!, { store: await storeWith([...chain, offer.block]), types })
+    assert.ok(rules(r.errors).includes('release-certified'), rules(r.errors).join())
+    assert.is(r.fraud[0]?.kind, RELEASE_CERTIFIED_FRAUD)
+    assert.equal(verifyFraudProof(r.fraud[0]!, { verifiers }), { ok: true })
+  }
+  // the honest releases: the failed cycle's escrow, the passed cycle's penalty
+  await wb.release(c2.escrow)
+  await wa.release(c1.penalty)
+  await redeemInstalment(wa, c1.escrow)
+  await redeemPenalty(wb, c2.penalty, 3)
+  assert.equal([await wa.balance(), await wb.balance()], [530, 470])
+})
+
+Fraud('the verifier accuses only with the evidence: consent, a missing epoch, another offer, forged bytes prove nothing', async () => {
+  const m = await marketWorld()
+  const { wa, wb, at } = m
+  const offer = await m.list(wa, alice)
+  const other = await m.list(wa, alice, { price: 51 })
+  await wb.agent.receive(offer.block)
+  const c1 = await cycle(wb, wa, await subscribe(wb, offer, 1), [m.claims.get(bob)!])
+  at(1); m.epoch([up])
+  const lock = lockView(c1.escrow)!
+  assert.is(slaEntitlement(lock, offer, m.outcomes), undefined, 'one epoch of two is not a passed cycle')
+  at(2); m.epoch([up])
+  const evidence = slaEntitlement(lock, offer, m.outcomes)!
+  assert.is(evidence.length, 2)
+  const chain = await wb.agent.store.range(bob.publicKey)
+  const before = (chain[chain.length - 1]!.payload as { balance: number }).balance
+  const [cheat] = chainOf(bob, [{ type: 'release', payload: { lock: c1.escrow.seq, amount: 50, balance: before + 50 } }], chain[chain.length - 1])
+  const proof = releaseCertifiedProof(c1.escrow, cheat!, offer.block, evidence, m.w.community)!
+  const verify = releaseCertifiedVerifier(m.w.community)
+  assert.is(verify(proof.blocks, nobleCrypto, proof.attachments), undefined)
+  assert.is(releaseCertifiedProof(c1.escrow, cheat!, offer.block, evidence.slice(0, 1), m.w.community), undefined, 'one epoch missing')
+  assert.is(releaseCertifiedProof(c1.escrow, cheat!, other.block, evidence, m.w.community), undefined, 'another offer')
+  // the seller, the escrow's beneficiary, consents to giving it back: the release is its choice
+  const consent = await wa.consent(c1.escrow, 50)
+  const [withConsent] = chainOf(bob, [{ type: 'release', payload: { lock: c1.escrow.seq, amount: 50, balance: before + 50, consent } }], chain[chain.length - 1])
+  assert.match(verify([c1.escrow, withConsent!], nobleCrypto, proof.attachments) ?? '', /consented/)
+  const crypto = nobleCrypto
+  let refuted = 0
+  for (let i = 0; i < proof.attachments![1]!.length; i += 7) {
+    const bad = Uint8Array.from(proof.attachments![1]!)
+    bad[i]! ^= 1
+    if (verify(proof.blocks, crypto, [proof.attachments![0]!, bad]) !== undefined) refuted++
+  }
+  assert.is(refuted, Math.ceil(proof.attachments![1]!.length / 7), 'every changed byte of the evidence refutes the proof')
+})
+
 Flow.run()
 Policy.run()
 Rules.run()
+Fraud.run()

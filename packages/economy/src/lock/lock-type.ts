@@ -81,6 +81,18 @@ import {
 import { LOCK, LOCK_LIMITS, REDEEM, RELEASE, isBeneficiaryKey, lockView, readLock, readRedeem, readRelease, sameLock, type LockRef, type LockView, type RedeemPayload } from './lock-payload.js'
 import { encodeVoucher, verifyVoucher, type Voucher } from './voucher.js'
 
+/** What a certificate entitles a lock's beneficiary to, and the proof against a release that takes it back. */
+export interface CertifiedSource {
+  /**
+   * @param lock the lock
+   * @param release the release being validated
+   * @param ctx the validator's context (its store)
+   * @returns undefined when nothing is certified for the lock; else the amount the beneficiary is
+   *   entitled to and, when the release returns more than the lock minus it, the fraud proof
+   */
+  entitled(lock: LockView, release: HalfBlock, ctx: TypeContext): Promise<{ amount: number; fraud?: FraudProof } | undefined>
+}
+
 /** Options of lockTypes. */
 export interface LockTypesOptions {
   /** The community: its configuration says when an expiry epoch begins. */
@@ -92,6 +104,13 @@ export interface LockTypesOptions {
    * them promised is refused, with its proof. Default: none known.
    */
   vouchers?: VoucherSource
+  /**
+   * What a certificate known here entitles a lock's beneficiary to (a market's outcome
+   * certificates: an SLA cycle passed or failed). A release without the beneficiary's consent that
+   * returns more than the lock minus that is refused ('release-certified'), with the market's
+   * proof when it gives one. Default: none known.
+   */
+  certified?: CertifiedSource
   /** This agent's policy for lock proposals, asked after the proposer's balance was checked (default: accept). */
   accept?: (proposal: HalfBlock, lock: LockView) => boolean | Promise<boolean>
   /** How much this agent locks for the proposer in its agreement (an SLA seller's penalty; default 0). */
@@ -115,7 +134,7 @@ export function lockTypes(options: LockTypesOptions): BlockType[] {
     if (byKind.has(a.kind)) throw new RangeError(`authority kind "${a.kind}" is given twice`)
     byKind.set(a.kind, a)
   }
-  return [lockType(options), redeemType(options.community, byKind), releaseType(options.community, options.vouchers)]
+  return [lockType(options), redeemType(options.community, byKind), releaseType(options.community, options.vouchers, options.certified)]
 }
 
 // ## lock
@@ -248,7 +267,7 @@ function redeemType(community: Community, authorities: ReadonlyMap<string, Redee
 
 // ## release
 
-function releaseType(community: Community, vouchers: VoucherSource | undefined): BlockType {
+function releaseType(community: Community, vouchers: VoucherSource | undefined, certified: CertifiedSource | undefined): BlockType {
   return Object.freeze({
     name: RELEASE,
     async validate(block: HalfBlock, ctx: TypeContext): Promise<TypeVerdict> {
@@ -278,6 +297,18 @@ function releaseType(community: Community, vouchers: VoucherSource | undefined):
         if (known !== undefined && known.amount > lock.amount - p.amount) {
           errors.push(violation('release-voucher', `a voucher of the owner promised ${known.amount}; the release leaves ${lock.amount - p.amount}`))
           prove(RELEASE_EXCESS_FRAUD, [lock.block, block], [encodeVoucher(known)])
+        }
+        if (certified !== undefined && p.consent === undefined) {
+          let entitled: Awaited<ReturnType<CertifiedSource['entitled']>>
+          try {
+            entitled = await certified.entitled(lock, block, ctx)
+          } catch {
+            entitled = undefined // a failing source knows nothing we can use
+          }
+          if (entitled !== undefined && p.amount > lock.amount - entitled.amount) {
+            errors.push(violation('release-certified', `a certificate entitles the beneficiary to ${entitled.amount}; the release leaves ${lock.amount - p.amount}`))
+            if (fraud === undefined && entitled.fraud !== undefined) fraud = entitled.fraud
+          }
         }
         if (p.consent === undefined) {
           const begins = epochStart(community, lock.expiry)

@@ -46,3 +46,4 @@ export { createMarketView, type Listing, type ListingResult, type MarketQuery, t
 export { OFFERS_PROTOCOL, createOfferSpread, type OfferMessages, type OfferSpread } from './offers-protocol.js'
 export { MAX_INSTALMENTS, createTrade, createTradeBook, instalments, orderDigest, signOrder, verifyOrder, type Due, type Order, type OrderBody, type Trade, type TradeBook, type TradeLeg, type TradeSide } from './trade.js'
 export { OUTCOMES_PROTOCOL, createOutcomeWitness, fetchOutcome, outcomesProtocol, type OutcomeEvent, type OutcomeMessages, type OutcomeNote, type OutcomeWitness, type OutcomeWitnessOptions } from './outcome-witness.js'
+export { RELEASE_CERTIFIED_FRAUD, releaseCertifiedProof, releaseCertifiedVerifier, slaCertified, slaEntitlement } from './release-certified.js'

@@ -27,6 +27,7 @@ import { blockHash, isUnilateral, nobleCrypto, type BlockType, type CborValue, t
 import type { Community } from '../community.js'
 import { epochAt } from '../config.js'
 import { asMap, hasExactKeys, isBytes, isUint, violation } from '../util.js'
+import { RELEASE_CERTIFIED_FRAUD, releaseCertifiedVerifier } from './release-certified.js'
 
 /** The block type names of the market. */
 export const OFFER = 'offer'
@@ -163,13 +164,15 @@ export function offerView(block: HalfBlock, crypto: CryptoProvider = nobleCrypto
 /**
  * The `offer` and `offer-end` block types.
  * @param community the community (its configuration dates an offer-end's notice)
- * @returns the two types
+ * @returns the two types, with the fraud kind 'release-certified' (release-certified.ts)
  * @example createBlockTypes([...economyTypes(opts), ...offerTypes(community)])
  */
 export function offerTypes(community: Community): BlockType[] {
   if (community === undefined) throw new TypeError('"community" is required')
   const offer: BlockType = Object.freeze({
     name: OFFER,
+    // the market's fraud kind rides on the offer type: a node that knows offers verifies it
+    fraudKinds: Object.freeze({ [RELEASE_CERTIFIED_FRAUD]: releaseCertifiedVerifier(community) }),
     validate(block: HalfBlock): TypeVerdict {
       if (readOffer(block.payload) === undefined) return { errors: [violation('offer-payload', 'an offer payload is { type, components, criteria, price >= 1, cycle >= 1, penalty, notice, from, until > from }')] }
       if (!isUnilateral(block)) return { errors: [violation('offer-unilateral', 'an offer is a unilateral block')] }
