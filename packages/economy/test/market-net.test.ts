@@ -40,7 +40,7 @@ function marketNet() {
     parties[i] = party
     const view = createMarketView({ community })
     views[i] = view
-    spreads[i] = createOfferSpread({ host: party, view })
+    spreads[i] = createOfferSpread({ host: party, view, peers: () => keys.filter((k) => k !== key).map((k) => k.publicKey) })
     outcomes[i] = createOutcomeWitness({ key, community, host: party, view, spread: spreads[i] })
     ws[i] = createWitness({ key, community, host: party, epoch: 0, beside: outcomes[i]!.beside })
   })
@@ -55,7 +55,7 @@ Net('witnesses certify outcomes beside the rewards; a wallet fetches evidence th
   await register(net, alice, component(1))
   const seller = harness.party(alice)
   const sellerView = createMarketView({ community })
-  const spread = createOfferSpread({ host: seller, view: sellerView })
+  const spread = createOfferSpread({ host: seller, view: sellerView, peers: () => community.current.witnesses })
   const [block] = chainOf(alice, [{ type: 'offer', payload: offerPayload({ ...baseOffer([component(1).publicKey]), from: 0 }) }])
   const offer = offerView(block!)!
   harness.cut(alice.publicKey, keys[2]!.publicKey) // witness 2 misses the push…

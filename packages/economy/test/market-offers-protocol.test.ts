@@ -20,7 +20,7 @@ function net(n: number) {
   const nodes = people.map((p) => {
     const party = h.party(p)
     const view = createMarketView({ community: w.community })
-    return { key: p.publicKey, view, spread: createOfferSpread({ host: party, view }) }
+    return { key: p.publicKey, view, spread: createOfferSpread({ host: party, view, peers: () => people.filter((q) => q !== p).map((q) => q.publicKey) }) }
   })
   return { h, nodes }
 }
@@ -44,7 +44,7 @@ Spread('a late node pulls the listing page by page', async () => {
   const blocks = chainOf(alice, Array.from({ length: 70 }, (_, i) => offerStep(i + 1)))
   const big = createMarketView({ community: w.community, maxPerSeller: 100 })
   const h2 = createHarness()
-  const a = createOfferSpread({ host: h2.party(alice), view: big })
+  const a = createOfferSpread({ host: h2.party(alice), view: big, peers: () => [bob.publicKey] })
   const late = createMarketView({ community: w.community, maxPerSeller: 100 })
   const b = createOfferSpread({ host: h2.party(bob), view: late })
   for (const x of blocks) a.publish(x)

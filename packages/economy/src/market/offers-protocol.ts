@@ -1,20 +1,23 @@
 /**
  * Offers by gossip (`tally/market/offers/1`): a seller pushes its offer (and later its end) to
  * its peers; a node that learns something new from a push keeps it in its market view and pushes
- * it on, once, to every other peer; a node that joins asks a peer for its listing, page by page.
+ * it on, once, to every other peer that speaks the protocol; a node that joins asks a peer for its
+ * listing, page by page. A node pushes only to peers it was told of (`peers`: the community
+ * witnesses, say) and peers that spoke the protocol to it: a node that does not host it would
+ * take the frame as misbehaviour and close the session.
  * Every block is checked alone (signature and form) by the view before it is kept or relayed, and
  * the view's limits bound what a peer can make us hold.
  *
  *   kind     body                                      max bytes  cost  reply
  *   offer    [offer block, offer-end block | null]          4096     4  (one-way)
  *   list     [from: uint]                                      16     2  listing
- *   listing  [[offer block...] ≤ 64, next: uint | null]    200000     1
+ *   listing  [[offer or offer-end block...] ≤ 48, next | null] 120000   1   (within the host's frame limit)
  *
  * Refusal reasons: 'invalid' (a pushed offer whose signature or form is wrong: the sender is
  * charged the push, and nothing is relayed).
  * @module
  */
-import { RefusedError, equalBytes, type HalfBlock, type PeerContext, type Protocol, type ProtocolHandle, type ProtocolHost } from '@tally/core'
+import { RefusedError, equalBytes, toHex, type HalfBlock, type PeerContext, type Protocol, type ProtocolHandle, type ProtocolHost } from '@tally/core'
 import { block, blockValue, fields, kind, list, uint } from '../net/codec.js'
 import type { MarketView } from './market-view.js'
 import { OFFER, OFFER_END } from './offer.js'
@@ -23,7 +26,7 @@ import { OFFER, OFFER_END } from './offer.js'
 export const OFFERS_PROTOCOL = 'tally/market/offers/1'
 
 /** Blocks per listing page. */
-const PAGE = 64
+const PAGE = 48
 const MAX_BLOCK = 2048
 
 /** The offers protocol's messages. */
@@ -45,14 +48,19 @@ export interface OfferSpread {
 
 /**
  * Host the offers protocol over a market view.
- * @param options host, view
+ * @param options host, view, peers (whom to push to besides the peers that spoke the protocol to us)
  * @returns publish, sync, close
  * @throws RangeError when the protocol is hosted already
  * @example const spread = createOfferSpread({ host: node, view }); spread.publish(offerBlock)
  */
-export function createOfferSpread(options: { host: ProtocolHost; view: MarketView }): OfferSpread {
+export function createOfferSpread(options: { host: ProtocolHost; view: MarketView; peers?: () => readonly Uint8Array[] }): OfferSpread {
   const { view } = options
   let handle: ProtocolHandle<OfferMessages> | undefined
+  /** Peers that spoke the protocol to us (bounded: the first 1,024). */
+  const speakers = new Map<string, Uint8Array>()
+  const heard = (peer: Uint8Array): void => {
+    if (speakers.size < 1_024) speakers.set(toHex(peer), peer)
+  }
   const keep = (offer: HalfBlock, end: HalfBlock | undefined): boolean => {
     const a = view.add(offer)
     if (a === 'invalid') throw new RefusedError('the offer block does not verify', { reason: 'invalid' })
@@ -61,7 +69,12 @@ export function createOfferSpread(options: { host: ProtocolHost; view: MarketVie
     return a === 'added' || b === 'added'
   }
   const relay = (offer: HalfBlock, end: HalfBlock | undefined, except?: Uint8Array): void => {
-    for (const peer of handle?.peers() ?? []) if (except === undefined || !equalBytes(peer.peer, except)) peer.send('offer', { offer, end })
+    const targets = new Map(speakers)
+    for (const k of options.peers?.() ?? []) targets.set(toHex(k), k)
+    for (const key of targets.values()) {
+      if (handle === undefined || (except !== undefined && equalBytes(key, except))) continue
+      handle.peer(key).then((ctx) => ctx.send('offer', { offer, end }), () => {}) // unreachable: it syncs later
+    }
   }
   const protocol: Protocol<OfferMessages> = {
     name: OFFERS_PROTOCOL,
@@ -74,16 +87,18 @@ export function createOfferSpread(options: { host: ProtocolHost; view: MarketVie
         return { offer, end }
       }),
       list: kind(16, 2, (m) => [m.from], (body) => ({ from: uint(fields(body, 1, 'list')[0], 'list.from') })),
-      listing: kind(200_000, 1, (m) => [m.blocks.map(blockValue), m.next ?? null], (body) => {
+      listing: kind(120_000, 1, (m) => [m.blocks.map(blockValue), m.next ?? null], (body) => {
         const [bs, next] = fields(body, 2, 'listing')
-        return { blocks: list(bs, 'listing.blocks', PAGE * 2, (x, what) => block(x, what, MAX_BLOCK)), next: next === null ? undefined : uint(next, 'listing.next') }
+        return { blocks: list(bs, 'listing.blocks', PAGE, (x, what) => block(x, what, MAX_BLOCK)), next: next === null ? undefined : uint(next, 'listing.next') }
       }),
     },
     handlers: {
       offer(m, ctx: PeerContext<OfferMessages>) {
+        heard(ctx.peer)
         if (keep(m.offer, m.end)) relay(m.offer, m.end, ctx.peer)
       },
-      list(m) {
+      list(m, ctx: PeerContext<OfferMessages>) {
+        heard(ctx.peer)
         const all = view.blocks()
         const page = all.slice(m.from, m.from + PAGE)
         return { kind: 'listing', message: { blocks: page, next: m.from + PAGE < all.length ? m.from + PAGE : undefined } }
@@ -99,6 +114,7 @@ export function createOfferSpread(options: { host: ProtocolHost; view: MarketVie
     async sync(peer) {
       if (handle === undefined) return 0
       const ctx = await handle.peer(peer)
+      heard(peer)
       let from: number | undefined = 0
       let kept = 0
       for (let pages = 0; from !== undefined && pages < 10_000; pages++) {

@@ -151,7 +151,8 @@ export function createOutcomeWitness(options: OutcomeWitnessOptions): OutcomeWit
       if (notes.length < config.quorum) continue
       s.certificate = certifyOutcomes(notes[0]!.body, notes.map((n) => n.signature), config, crypto)
       log({ kind: 'certified', epoch, reason: `${notes.length} witnesses agree on ${s.certificate.leaves} outcomes` })
-      for (const ctx of handle.peers()) ctx.send('announce', { certificate: s.certificate })
+      // to the other witnesses only: a node that does not host the protocol takes the frame as misbehaviour
+      for (const w of others()) handle.peer(w).then((ctx) => ctx.send('announce', { certificate: s.certificate! }), () => {})
       return
     }
   }
