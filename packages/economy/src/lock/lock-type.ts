@@ -78,8 +78,9 @@ import {
   verifyReleaseExcess,
   verifyReleaseTwice,
 } from './lock-fraud.js'
-import { LOCK, LOCK_LIMITS, REDEEM, RELEASE, isBeneficiaryKey, lockView, readLock, readRedeem, readRelease, sameLock, type LockRef, type LockView, type RedeemPayload } from './lock-payload.js'
+import { LOCK, LOCK_LIMITS, REDEEM, RELEASE, isBeneficiaryKey, lockView, readLock, readRedeem, readRelease, type LockRef, type LockView, type RedeemPayload } from './lock-payload.js'
 import { encodeVoucher, verifyVoucher, type Voucher } from './voucher.js'
+import { RedeemIndex } from './redeem-index.js'
 
 /** What a certificate entitles a lock's beneficiary to, and the proof against a release that takes it back. */
 export interface CertifiedSource {
@@ -185,6 +186,7 @@ function lockType(options: LockTypesOptions): BlockType {
 // ## redeem
 
 function redeemType(community: Community, authorities: ReadonlyMap<string, RedeemAuthority>): BlockType {
+  const redeems = new RedeemIndex()
   const verifyExcess = redeemExcessVerifier([...authorities.values()])
   return Object.freeze({
     name: REDEEM,
@@ -232,13 +234,9 @@ function redeemType(community: Community, authorities: ReadonlyMap<string, Redee
         }
       }
 
-      // the previous redeem of the same lock in this chain
-      let earlier: { block: HalfBlock; payload: RedeemPayload } | undefined
-      const walk = await walkBack(ctx.store, block.publicKey, block.seq, (b) => {
-        const r = b.type === REDEEM ? readRedeem(b.payload) : undefined
-        if (r !== undefined && sameLock(r.lock, p.lock)) earlier = { block: b, payload: r }
-        return earlier !== undefined
-      }, ctx.previous, ctx.crypto)
+      // the previous redeem of the same lock in this chain (through the index: no walk to genesis each time)
+      const walk = await redeems.previous(ctx.store, block.publicKey, block.seq, p.lock, ctx.previous, ctx.crypto)
+      const earlier: { block: HalfBlock; payload: RedeemPayload } | undefined = walk.status === 'found' ? walk : undefined
       if (walk.status === 'unknown') {
         errors.push(violation('redeem-history', 'the chain is not known back to its previous redeem of this lock'))
       } else if (entitlement !== undefined) {
