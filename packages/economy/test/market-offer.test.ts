@@ -6,8 +6,8 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createBlockTypes, encodeCanonical, validate } from '@tally/core'
-import { certificateDigest, closeEpoch, encodeCertificate } from '@tally/economy'
+import { concatBytes, createBlockTypes, encodeCanonical, validate } from '@tally/core'
+import { buildMerkleTree, certificateDigest, closeEpoch, encodeCertificate } from '@tally/economy'
 import {
   certifyOutcomes,
   closeOutcomes,
@@ -19,6 +19,7 @@ import {
   offerTypes,
   offerView,
   outcomeDigest,
+  outcomeLeaf,
   signOutcomes,
   verifyOutcome,
 } from '@tally/economy/market'
@@ -132,6 +133,18 @@ Outcomes('evidence verifies alone, round-trips, and any changed byte, epoch, out
   assert.ok(store.put(id, ev).ok)
   assert.is(store.get(id, o.epoch), ev)
   assert.is(encodeCanonical(1).length, 1)
+})
+
+Outcomes('the fast leaves of a close are outcomeLeaf\'s, at every size of epoch head', () => {
+  const offers = [offerView(o1!)!, offerView(chainOf(alice, [offerStep({ components: [component(2).publicKey] })])[0]!)!]
+  for (const epoch of [0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32]) {
+    const metrics = { epoch, count: 0, width: 2, sums: new Float64Array(0), reports: new Uint32Array(0), accepted: 0 }
+    const o = closeOutcomes({ directory: w.directory, metrics, offers: offers.map((x) => ({ ...x, until: 2 ** 40 })), rewards: new Uint8Array(32) })
+    const sorted = [...o.ids]
+    const expected = buildMerkleTree(concatBytes(...sorted.map((id) => outcomeLeaf(id, epoch, o.outcomeOf(id)!))))
+    assert.equal(o.body.root, expected.root, `epoch ${epoch}`)
+    assert.is(o.body.leaves, 2)
+  }
 })
 
 const View = suite('market view: checked, searchable, and it drops what ended')

@@ -26,6 +26,7 @@ export {
   createOutcomeStore,
   decodeOutcomeEvidence,
   encodeOutcomeEvidence,
+  outcomeCertificateCache,
   outcomeDigest,
   outcomeLeaf,
   signOutcomes,

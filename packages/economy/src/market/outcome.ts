@@ -28,11 +28,12 @@
 import { DecodeError, abytes, auint, compareBytes, decodeCanonical, encodeCanonical, equalBytes, nobleCrypto, toHex, type CborValue, type CryptoProvider, type SignResult, type SigningKey } from '@tally/core'
 import type { Community } from '../community.js'
 import { configId, type CommunityConfig } from '../config.js'
-import type { Directory } from '../directory.js'
+import type { ComponentTable, Directory } from '../directory.js'
 import { buildMerkleTree, hashLeaf, merkleProofFromValue, merkleProofValue, verifyMerkleProof, type MerkleProof, type MerkleTree } from '../merkle.js'
 import type { EpochMetrics } from '../monitor.js'
 import { checkQuorum, decodeSignatures, encodeSignatures, sortSignatures, witnessSign, type QuorumSignatures, type WitnessSignature } from '../quorum.js'
-import { OK, isBytes, isUint, taggedHash, type Check } from '../util.js'
+import { OK, isBytes, isUint, keyString, taggedHash, type Check } from '../util.js'
+import { taggedSha256 } from '../tagged-sha256.js'
 import type { OfferView } from './offer.js'
 
 /** What the witnesses sign for an epoch's SLA outcomes. */
@@ -100,17 +101,16 @@ export function closeOutcomes(options: CloseOutcomesOptions): OutcomeResult {
   const config = directory.community.configAt(epoch)
   if (config === undefined) throw new RangeError(`no configuration governs epoch ${epoch}`)
   const crypto = directory.community.crypto
+  const table = directory.table()
   const chosen = new Map<string, { offer: OfferView; passed: boolean }>()
   for (const offer of options.offers) {
     if (epoch < offer.from || epoch >= offer.until) continue
-    const passed = evaluate(offer, directory, config, metrics)
-    if (passed !== undefined) chosen.set(toHex(offer.id), { offer, passed })
+    const passed = evaluate(offer, directory, table, config, metrics)
+    if (passed !== undefined) chosen.set(keyString(offer.id), { offer, passed })
   }
   const rows = [...chosen.values()].sort((a, b) => compareBytes(a.offer.id, b.offer.id))
-  const leaves = new Uint8Array(rows.length * 32)
-  rows.forEach((r, i) => leaves.set(outcomeLeaf(r.offer.id, epoch, r.passed), i * 32))
-  const tree = buildMerkleTree(leaves)
-  const index = new Map(rows.map((r, i) => [toHex(r.offer.id), i]))
+  const tree = buildMerkleTree(outcomeLeaves(rows, epoch))
+  const index = new Map(rows.map((r, i) => [keyString(r.offer.id), i]))
   const body: OutcomeBody = Object.freeze({ configId: configId(config, crypto), epoch, root: tree.root, leaves: rows.length, rewards: Uint8Array.from(options.rewards) })
   return Object.freeze({
     epoch,
@@ -118,9 +118,9 @@ export function closeOutcomes(options: CloseOutcomesOptions): OutcomeResult {
     body,
     tree,
     ids: Object.freeze(rows.map((r) => r.offer.id)),
-    outcomeOf: (offer: Uint8Array) => (offer instanceof Uint8Array ? chosen.get(toHex(offer))?.passed : undefined),
+    outcomeOf: (offer: Uint8Array) => (isBytes(offer, 32) ? chosen.get(keyString(offer))?.passed : undefined),
     evidenceFor(offer: Uint8Array, certificate: OutcomeCertificate): OutcomeEvidence | undefined {
-      const i = offer instanceof Uint8Array ? index.get(toHex(offer)) : undefined
+      const i = isBytes(offer, 32) ? index.get(keyString(offer)) : undefined
       if (i === undefined || !equalBytes(certificate.root, tree.root)) return undefined
       return Object.freeze({ certificate, proof: tree.prove(i), passed: rows[i]!.passed })
     },
@@ -249,6 +249,44 @@ export function decodeOutcomeEvidence(bytes: Uint8Array): OutcomeEvidence {
   return Object.freeze({ certificate: Object.freeze({ ...pick(body), signatures: decodeSignatures(signatures) }), proof: merkleProofFromValue(proof), passed })
 }
 
+/**
+ * A bounded memo of outcome certificates that verified (digest and signatures): a redeem of every
+ * subscription of a cycle checks one Merkle proof each, not k signatures each.
+ * @param community the community
+ * @param max certificates remembered (default 1,024; the oldest are forgotten)
+ * @returns verify(cert): the same answer as verifyOutcomeCertificate, memoized when ok
+ */
+export function outcomeCertificateCache(community: Community, max = 1_024): (cert: OutcomeCertificate) => Check {
+  const ok = new Set<string>()
+  return (cert) => {
+    let key: string
+    try {
+      key = toHex(outcomeDigest(cert, community.crypto)) + cert.signatures.map((s) => `${s.index}:${toHex(s.signature)}`).join(',')
+    } catch {
+      return { ok: false, reason: 'malformed certificate' }
+    }
+    if (ok.has(key)) return OK
+    const check = verifyOutcomeCertificate(cert, community)
+    if (check.ok) {
+      ok.add(key)
+      if (ok.size > max) ok.delete(ok.values().next().value!)
+    }
+    return check
+  }
+}
+
+/**
+ * Check one offer's outcome evidence, with certificates checked through `verifyCertificate`.
+ * @returns ok, or the reason
+ * @internal
+ */
+export function verifyOutcomeWith(verifyCertificate: (cert: OutcomeCertificate) => Check, offer: Uint8Array, epoch: number, evidence: OutcomeEvidence): Check {
+  if (evidence?.certificate?.epoch !== epoch) return { ok: false, reason: `the certificate is not of epoch ${epoch}` }
+  const cert = verifyCertificate(evidence.certificate)
+  if (!cert.ok) return cert
+  return provesOutcome(offer, epoch, evidence) ? OK : { ok: false, reason: 'the proof does not place this outcome under the certificate' }
+}
+
 /** Where outcome evidence is found: per offer and epoch. */
 export interface OutcomeSource {
   get(offer: Uint8Array, epoch: number): OutcomeEvidence | undefined
@@ -273,20 +311,15 @@ export interface OutcomeStore extends OutcomeSource {
  */
 export function createOutcomeStore(community: Community): OutcomeStore {
   const held = new Map<string, OutcomeEvidence>()
-  const verified = new Set<string>()
+  const verify = outcomeCertificateCache(community)
   return {
     get: (offer, epoch) => (offer instanceof Uint8Array ? held.get(`${toHex(offer)}:${epoch}`) : undefined),
     put(offer, evidence) {
       abytes('offer', offer, 32)
       const cert = evidence?.certificate
       if (cert === undefined) return { ok: false, reason: 'no certificate' }
-      const certKey = toHex(outcomeDigest(cert, community.crypto)) + cert.signatures.map((s) => `${s.index}:${toHex(s.signature)}`).join(',')
-      if (!verified.has(certKey)) {
-        const check = verifyOutcomeCertificate(cert, community)
-        if (!check.ok) return check
-        verified.add(certKey)
-      }
-      if (!provesOutcome(offer, cert.epoch, evidence)) return { ok: false, reason: 'the proof does not place this outcome under the certificate' }
+      const check = verifyOutcomeWith(verify, offer, cert.epoch, evidence)
+      if (!check.ok) return check
       held.set(`${toHex(offer)}:${cert.epoch}`, evidence)
       return OK
     },
@@ -305,16 +338,18 @@ function provesOutcome(offer: Uint8Array, epoch: number, evidence: OutcomeEviden
 }
 
 /** Whether the offer passed the epoch; undefined when it cannot be certified (see the module doc). */
-function evaluate(offer: OfferView, directory: Directory, config: CommunityConfig, metrics: EpochMetrics): boolean | undefined {
+function evaluate(offer: OfferView, directory: Directory, table: ComponentTable, config: CommunityConfig, metrics: EpochMetrics): boolean | undefined {
   const type = config.components[offer.type]
-  if (type === undefined) return undefined
+  const typeIndex = table.typeNames.indexOf(offer.type)
+  if (type === undefined || typeIndex < 0) return undefined
   const slots = offer.criteria.map((c) => type.metrics.indexOf(c.metric))
   if (slots.some((s) => s < 0)) return undefined
   let passed = true
   for (const component of offer.components) {
     const index = directory.indexOf(component)
-    const info = index < 0 ? undefined : directory.get(index)
-    if (info === undefined || !info.active || info.type !== offer.type || !equalBytes(info.owner, offer.seller)) return undefined
+    if (index < 0 || index >= table.count || table.active[index] !== 1 || table.type[index] !== typeIndex) return undefined
+    const o = table.owner[index]! * 32
+    if (!equalBytes(table.ownerKeys.subarray(o, o + 32), offer.seller)) return undefined
     for (let i = 0; i < slots.length && passed; i++) {
       const sum = index < metrics.count ? metrics.sums[index * metrics.width + slots[i]!]! : 0
       const c = offer.criteria[i]!
@@ -322,6 +357,34 @@ function evaluate(offer: OfferView, directory: Directory, config: CommunityConfi
     }
   }
   return passed
+}
+
+/**
+ * The leaves of `rows` for `epoch`: the same bytes outcomeLeaf hashes (canonical CBOR
+ * ['sla', id, epoch, 0|1], laid out here by hand), through the tree's tagged SHA-256 — the hot path
+ * of a close with many offers.
+ */
+function outcomeLeaves(rows: readonly { offer: OfferView; passed: boolean }[], epoch: number): Uint8Array {
+  // RFC 8949 §4.2.1: the shortest head for the epoch
+  const head: number[] = epoch < 24 ? [epoch] : epoch < 0x100 ? [0x18, epoch] : epoch < 0x1_0000 ? [0x19, epoch >> 8, epoch & 0xff] : epoch < 0x1_0000_0000 ? [0x1a, epoch >>> 24, (epoch >>> 16) & 0xff, (epoch >>> 8) & 0xff, epoch & 0xff] : []
+  if (head.length === 0) return concatLeaves(rows, epoch) // beyond 2^32 epochs: the general path
+  const data = new Uint8Array(40 + head.length)
+  data.set([0x84, 0x63, 0x73, 0x6c, 0x61, 0x58, 0x20], 0) // array(4), "sla", bytes(32)
+  data.set(head, 39)
+  const hasher = taggedSha256('merkle-leaf', data.length)
+  const out = new Uint8Array(rows.length * 32)
+  rows.forEach((r, i) => {
+    data.set(r.offer.id, 7)
+    data[data.length - 1] = r.passed ? 1 : 0
+    hasher.hashInto(data, 0, out, i * 32)
+  })
+  return out
+}
+
+function concatLeaves(rows: readonly { offer: OfferView; passed: boolean }[], epoch: number): Uint8Array {
+  const out = new Uint8Array(rows.length * 32)
+  rows.forEach((r, i) => out.set(outcomeLeaf(r.offer.id, epoch, r.passed), i * 32))
+  return out
 }
 
 function bodyValue(b: OutcomeBody): CborValue[] {

@@ -36,7 +36,7 @@ import type { Community } from '../community.js'
 import { isBytes, isUint } from '../util.js'
 import { offerView, type OfferView } from './offer.js'
 import type { OutcomeSource } from './outcome.js'
-import { verifyOutcome } from './outcome.js'
+import { outcomeCertificateCache, verifyOutcomeWith } from './outcome.js'
 
 /** The authority kind of SLA outcome certificates. */
 export const SLA = 'sla'
@@ -115,6 +115,7 @@ export function readSlaValue(value: CborValue): SlaVerdict | undefined {
 export function slaAuthority(options: { community: Community; outcomes: OutcomeSource }): RedeemAuthority {
   const { community, outcomes } = options
   if (community === undefined || outcomes === undefined) throw new TypeError('"community" and "outcomes" are required')
+  const verifyCertificate = outcomeCertificateCache(community)
   return Object.freeze({
     kind: SLA,
     read(value: CborValue) {
@@ -151,7 +152,7 @@ export function slaAuthority(options: { community: Community; outcomes: OutcomeS
   function certified(offer: OfferView, epoch: number, passed: boolean): string | undefined {
     const evidence = outcomes.get(offer.id, epoch)
     if (evidence === undefined) return `no outcome certificate of epoch ${epoch} is held here`
-    const check = verifyOutcome(offer.id, epoch, evidence, community)
+    const check = verifyOutcomeWith(verifyCertificate, offer.id, epoch, evidence)
     if (!check.ok) return `the outcome of epoch ${epoch}: ${check.reason}`
     return evidence.passed === passed ? undefined : `epoch ${epoch} is certified ${evidence.passed ? 'passed' : 'failed'}`
   }
