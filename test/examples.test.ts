@@ -70,6 +70,7 @@ examples('the TTN SLA market settles every cycle on certified outcomes, its supp
   assert.ok(passed > 0 && failed > 0 && passed + failed === cycles && instalments === passed && penalties === failed)
   assert.match(stdout, /locked 0\.000 = claimed [\d,.]+ − burned 0\.000 WVL ✓; \d+ blocks audited, 0 invalid, 0 fraud proofs/)
   assert.match(stdout, /\nsupply check: OK\n/)
+  assert.match(stdout, /orders by gossip, takes over ws/)
   assert.match(stdout, /trade 1: done; .* 10 instalments, the taker 2\.500 BWT in 10; most at stake 0\.250 BWT/)
   assert.match(stdout, /lost 0\.250 BWT — one instalment \(0\.250\)/)
   assert.match(stdout, /\ntrade check: OK\n/)

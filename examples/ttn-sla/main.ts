@@ -12,8 +12,9 @@
 //   node --import tsx examples/ttn-sla/main.ts            (TALLY_SLA_SEED=<n> for another run)
 //
 // What crosses a socket: registrations, reports, certification (reward and outcome notes),
-// offers, claims and outcome evidence — between five gossip nodes on ws over 127.0.0.1. The
-// subscriptions' lock transactions and the trades' transfers are between in-process wallets.
+// offers, claims, outcome evidence, trade orders and takes — between gossip nodes on ws over
+// 127.0.0.1. The subscriptions' lock transactions and the trades' transfers are between
+// in-process wallets (the node's transaction path for them is on branch wt/netnode).
 import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type HalfBlock, type SeedIdentity } from '@tally/core'
 import { defaultCrypto } from '@tally/node'
 import {
@@ -272,7 +273,7 @@ console.log(`supply check: ${supply.ok && invalid === 0 && proofs === 0 && suppl
 
 // ## Part 2: trades
 
-const traded = await runTrades({ maker: sellers[0]!, ttn: { community, evidence, lock: lockOptions, chains: async () => (await Promise.all(everyone.map((m) => m.wallet.agent.store.range(m.key.publicKey)))).flat() }, id, wvl })
+const traded = await runTrades({ startNode, maker: sellers[0]!, ttn: { community, evidence, lock: lockOptions, chains: async () => (await Promise.all(everyone.map((m) => m.wallet.agent.store.range(m.key.publicKey)))).flat() }, id, wvl })
 
 for (const r of reporters) r.close()
 await Promise.all([...witnesses.map((w) => w.node.close()), gatewayHost.close(), hub.close()])

@@ -29,7 +29,8 @@ import {
   type Wallet,
   type WitnessSignature,
 } from '@tally/economy'
-import { createTrade, createTradeBook, offerTypes, signOrder, type Trade, type TradeSide } from '@tally/economy/market'
+import { createOrderBook, createTradeBook, createTradeDesk, offerTypes, signOrder, type Trade, type TradeSide } from '@tally/economy/market'
+import type { Node } from '@tally/gossip'
 
 /** What part 2 needs from part 1. */
 export interface TradeInputs {
@@ -39,6 +40,8 @@ export interface TradeInputs {
   readonly ttn: { readonly community: Community; readonly evidence: EvidenceStore; readonly lock: NonNullable<Parameters<typeof economyTypes>[0]['lock']>; readonly chains: () => Promise<HalfBlock[]> }
   readonly id: (label: string) => SeedIdentity
   readonly wvl: (units: number) => string
+  /** A gossip node on ws over 127.0.0.1 for `identity`, listening. */
+  readonly startNode: (identity: SeedIdentity) => Promise<Node>
 }
 
 /**
@@ -59,17 +62,31 @@ export async function runTrades(input: TradeInputs): Promise<boolean> {
   const walletOf: Record<TradeSide, { pays: Wallet; to: Wallet }> = { maker: { pays: input.maker.wallet, to: takerWvl }, taker: { pays: takerBwt, to: makerBwt } }
   const book = createTradeBook(1_000) // the taker allows 1.000 BWT at stake with any one counterparty
   const T = Date.UTC(2026, 0, 2)
+  // the maker's and the taker's desks, each on its own node over ws: orders by gossip, takes agreed over the socket
+  const [makerNode, takerNode] = [await input.startNode(input.maker.key), await input.startNode(taker)]
+  makerNode.addAddress(taker.publicKey, takerNode.address!)
+  takerNode.addAddress(input.maker.key.publicKey, makerNode.address!)
+  const clock = { now: T }
+  const makerDesk = createTradeDesk({ host: makerNode, book: createOrderBook(), now: () => clock.now, peers: () => [taker.publicKey], timeoutMs: 30_000 })
+  const takerBook = createOrderBook()
+  const takerDesk = createTradeDesk({ host: takerNode, book: takerBook, now: () => clock.now, timeoutMs: 30_000 })
 
-  console.log(`\nTrades WVL ⇄ BWT (XChange), k = 10, the taker pays first:`)
+  console.log(`\nTrades WVL ⇄ BWT (XChange), k = 10, the taker pays first; orders by gossip, takes over ws:`)
   const run = async (label: string, walkAfter?: number): Promise<Trade> => {
-    const order = await signOrder(input.maker.key, {
+    const published = await signOrder(input.maker.key, {
       maker: input.maker.key.publicKey, receive: makerBwt.agent.publicKey,
-      give: { community: ttn.community.id, amount: 5_000 }, want: { community: bw.community.id, amount: 2_500 }, k: 10, expires: T + 60_000,
+      give: { community: ttn.community.id, amount: 5_000 }, want: { community: bw.community.id, amount: 2_500 }, k: 10, expires: T + 60_000 + clock.now - T,
     })
-    const trade = createTrade(order, taker.publicKey, { receive: takerWvl.agent.publicKey, timeoutMs: 30_000, now: T })
+    makerDesk.publish(published)
+    const seen = Date.now()
+    while (takerBook.find({ give: ttn.community.id, want: bw.community.id, now: clock.now }).length === 0 && Date.now() - seen < 5_000) await new Promise((r) => setTimeout(r, 10))
+    const order = takerBook.find({ give: ttn.community.id, want: bw.community.id, now: clock.now })[0]!
     const largest = Math.ceil(order.want.amount / order.k)
     if (!book.allows(order.maker, largest)) throw new Error('the taker refuses: its bound with this maker')
+    const trade = await takerDesk.take(order, taker.publicKey, takerWvl.agent.publicKey) // the maker agrees over the socket
+    const theirs = makerDesk.made[makerDesk.made.length - 1]!
     book.open(trade, 'taker', order.maker)
+    takerBook.prune(order.expires + 1)
     let moves = 0
     let maxStake = 0
     for (let d = trade.due(); d !== undefined; d = trade.due()) {
@@ -77,11 +94,13 @@ export async function runTrades(input: TradeInputs): Promise<boolean> {
       const { pays, to } = walletOf[d.payer]
       const proposal = await pays.send(to.agent.publicKey, d.amount)
       await pays.complete(await to.accept(proposal, await pays.agent.store.range(pays.agent.publicKey)))
-      trade.pay(d.payer, d.amount, blockHash(proposal), T + moves++)
+      trade.pay(d.payer, d.amount, blockHash(proposal), T + moves)
+      theirs.pay(d.payer, d.amount, blockHash(proposal), T + moves++) // the maker's record of the same trade
       maxStake = Math.max(maxStake, trade.atStake('taker'))
     }
     let lost = 0
     if (trade.state === 'open') lost = trade.cancel('taker', T + 60_000)
+    clock.now += 60_000
     console.log(`  ${label}: ${trade.state}; ${input.maker.name} paid ${wvl(trade.paid.maker)} WVL in ${trade.receipts.maker.length} instalments, the taker ${bwt(trade.paid.taker)} BWT in ${trade.receipts.taker.length}; most at stake ${bwt(maxStake)} BWT${trade.state === 'cancelled' ? `; the taker cancels after 30 s of silence and lost ${bwt(lost)} BWT — one instalment (${bwt(largest)})` : ''}`)
     return trade
   }
@@ -95,6 +114,7 @@ export async function runTrades(input: TradeInputs): Promise<boolean> {
   const a = await audit(ttn.community, ttn.evidence, ttnChains, ttn.lock)
   const b = await audit(bw.community, bw.evidence, bwChains)
   console.log(`  supply per community: WVL balances ${wvl(a.balances)} + locked ${wvl(a.locked)} = claimed ${wvl(a.rewards)} ${a.ok ? '✓' : '✗'}; BWT balances ${bwt(b.balances)} = claimed ${bwt(b.rewards)} (${bwt(takerReward)} earned by the taker) ${b.ok ? '✓' : '✗'}`)
+  await Promise.all([makerNode.close(), takerNode.close()])
   const ok = full.state === 'done' && lossOk && a.ok && b.ok
   console.log(`trade check: ${ok ? 'OK' : 'FAILED'}`)
   return ok

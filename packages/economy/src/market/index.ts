@@ -48,3 +48,4 @@ export { OFFERS_PROTOCOL, createOfferSpread, type OfferMessages, type OfferSprea
 export { MAX_INSTALMENTS, createTrade, createTradeBook, instalments, orderDigest, signOrder, verifyOrder, type Due, type Order, type OrderBody, type Trade, type TradeBook, type TradeLeg, type TradeSide } from './trade.js'
 export { OUTCOMES_PROTOCOL, createOutcomeWitness, fetchOutcome, outcomesProtocol, type OutcomeEvent, type OutcomeMessages, type OutcomeNote, type OutcomeWitness, type OutcomeWitnessOptions } from './outcome-witness.js'
 export { RELEASE_CERTIFIED_FRAUD, releaseCertifiedProof, releaseCertifiedVerifier, slaCertified, slaEntitlement } from './release-certified.js'
+export { TRADES_PROTOCOL, createOrderBook, createTradeDesk, type OrderBook, type TradeDesk, type TradeDeskOptions, type TradeMessages } from './trades-protocol.js'
