@@ -11,7 +11,7 @@
  *   kind     body                                      max bytes  cost  reply
  *   offer    [offer block, offer-end block | null]          4096     4  (one-way)
  *   list     [from: uint]                                      16     2  listing
- *   listing  [[offer or offer-end block...] ≤ 48, next | null] 120000   1   (within the host's frame limit)
+ *   listing  [[offer or offer-end block...] ≤ 24, next | null]  60000   1
  *
  * Refusal reasons: 'invalid' (a pushed offer whose signature or form is wrong: the sender is
  * charged the push, and nothing is relayed).
@@ -26,7 +26,7 @@ import { OFFER, OFFER_END } from './offer.js'
 export const OFFERS_PROTOCOL = 'tally/market/offers/1'
 
 /** Blocks per listing page. */
-const PAGE = 48
+const PAGE = 24
 const MAX_BLOCK = 2048
 
 /** The offers protocol's messages. */
@@ -87,7 +87,7 @@ export function createOfferSpread(options: { host: ProtocolHost; view: MarketVie
         return { offer, end }
       }),
       list: kind(16, 2, (m) => [m.from], (body) => ({ from: uint(fields(body, 1, 'list')[0], 'list.from') })),
-      listing: kind(120_000, 1, (m) => [m.blocks.map(blockValue), m.next ?? null], (body) => {
+      listing: kind(60_000, 1, (m) => [m.blocks.map(blockValue), m.next ?? null], (body) => {
         const [bs, next] = fields(body, 2, 'listing')
         return { blocks: list(bs, 'listing.blocks', PAGE, (x, what) => block(x, what, MAX_BLOCK)), next: next === null ? undefined : uint(next, 'listing.next') }
       }),
