@@ -162,6 +162,8 @@ View('search by type, price and reputation; withdrawn and expired offers drop ou
   const minScore = Math.min(alice.publicKey[0]!, bob.publicKey[0]!) / 255 + 1e-9
   assert.ok(view.search({ epoch: 2, minScore }).every((l) => l.reputation.score >= minScore))
   assert.equal(view.search({ epoch: 6, type: 'gateway' }).map((l) => l.offer.price), [20, 30], 'the offer until 5 expired')
+  const [, , early] = chainOf(alice, [offerStep({ price: 30 }), offerStep({ price: 10, until: 5 }), { type: 'offer-end', payload: { offer: 1, last: 1 } }])
+  assert.is(view.end(early!), 'invalid', 'an end that does not give the notice')
   const [, , end] = chainOf(alice, [offerStep({ price: 30 }), offerStep({ price: 10, until: 5 }), { type: 'offer-end', payload: { offer: 1, last: 3 } }])
   assert.is(view.end(end!), 'added')
   assert.equal(view.search({ epoch: 3, type: 'gateway' }).map((l) => l.offer.price), [10, 20, 30])

@@ -9,6 +9,7 @@
  */
 import { equalBytes, toHex, verifyBlock, type HalfBlock } from '@tally/core'
 import type { Community } from '../community.js'
+import { epochAt } from '../config.js'
 import { OFFER_END, offerView, readOfferEnd, type OfferView } from './offer.js'
 import type { Record, Reputation } from './reputation.js'
 
@@ -52,7 +53,7 @@ export interface MarketQuery {
 export interface MarketView {
   /** Keep an offer block (its signature and form checked here). */
   add(block: HalfBlock): ListingResult
-  /** Keep an offer-end block, for an offer held here. */
+  /** Keep an offer-end block, for an offer held here (its signature, form and notice checked here). */
   end(block: HalfBlock): ListingResult
   /** The offer with this id. */
   get(id: Uint8Array): Listing | undefined
@@ -104,6 +105,8 @@ export function createMarketView(options: MarketViewOptions): MarketView {
       const id = bySellerSeq.get(`${toHex(block.publicKey)}:${p.offer}`)
       const e = id === undefined ? undefined : offers.get(id)
       if (e === undefined || !equalBytes(e.offer.seller, block.publicKey) || block.seq <= e.offer.seq) return 'unknown-offer'
+      // the notice the offer promised (offer.ts's 'offer-end-notice'): an end without it is not kept
+      if (p.last < Math.min(epochAt(community.current, block.timestamp) + e.offer.notice, e.offer.until - 1)) return 'invalid'
       if (e.last !== undefined && e.last <= p.last) return 'known'
       e.last = p.last
       e.end = block

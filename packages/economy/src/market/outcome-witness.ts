@@ -123,7 +123,11 @@ export function createOutcomeWitness(options: OutcomeWitnessOptions): OutcomeWit
   }
   const others = (): Uint8Array[] => community.current.witnesses.filter((w) => !equalBytes(w, key.publicKey))
 
+  let latest = -1 // the last epoch this witness closed
+  /** Epochs whose notes and certificates are taken: near what this witness closed (a peer cannot make it hold any number). */
+  const near = (epoch: number): boolean => epoch <= latest + 2 && epoch >= latest - keep
   const take = (note: OutcomeNote): void => {
+    if (!near(note.body.epoch)) return
     const config = community.configAt(note.body.epoch)
     const signer = config?.witnesses[note.signature.index]
     if (config === undefined || signer === undefined || !crypto.verify(note.signature.signature, outcomeDigest(note.body, crypto), signer)) {
@@ -157,8 +161,8 @@ export function createOutcomeWitness(options: OutcomeWitnessOptions): OutcomeWit
     }
   }
   const adopt = (certificate: OutcomeCertificate): void => {
-    const s = state(certificate.epoch)
-    if (s.certificate === undefined && verifyOutcomeCertificate(certificate, community).ok) s.certificate = certificate
+    if (!near(certificate.epoch) || epochs.get(certificate.epoch)?.certificate !== undefined) return
+    if (verifyOutcomeCertificate(certificate, community).ok) state(certificate.epoch).certificate = certificate
   }
 
   const handlers: { -readonly [K in keyof OutcomeMessages]?: ProtocolHandler<OutcomeMessages, K> } = {
@@ -194,6 +198,7 @@ export function createOutcomeWitness(options: OutcomeWitnessOptions): OutcomeWit
       }
       const o = closeOutcomes({ directory, metrics, offers: view.active(epoch), rewards: result.body.root })
       const signature = await signOutcomes(o.body, key, o.config, crypto)
+      latest = Math.max(latest, epoch)
       const s = state(epoch)
       s.result = o
       s.own = { body: o.body, signature }
