@@ -77,7 +77,13 @@ export async function ingest(ctx: NodeContext, block: HalfBlock, from: Session |
  * node's own chain makes its counterparty one whose chain is always kept.
  */
 export function learnt(ctx: NodeContext, block: HalfBlock, from: Uint8Array | undefined): void {
-  if (equalBytes(block.publicKey, ctx.publicKey) && !equalBytes(block.linkPublicKey, UNILATERAL_KEY)) ctx.quota.counterparty(block.linkPublicKey)
+  if (equalBytes(block.publicKey, ctx.publicKey) && !equalBytes(block.linkPublicKey, UNILATERAL_KEY) && ctx.quota.counterparty(block.linkPublicKey)) {
+    // a stranger no longer: its sessions get the node's limits (they had the stranger limits)
+    for (const session of ctx.peers.get(toHex(block.linkPublicKey))?.sessions ?? []) {
+      session.setLimits(ctx.limits)
+      session.setGate(undefined)
+    }
+  }
   const hex = toHex(block.publicKey)
   const head = ctx.recent.get(hex)
   if (head === undefined || head.seq <= block.seq) {

@@ -75,6 +75,8 @@ export interface WsTransportOptions {
   maxFaultDelayMs?: number
   /** Milliseconds to open a client connection (default 10,000). */
   connectTimeoutMs?: number
+  /** Local interface outbound connections dial from (default: the system's choice), e.g. '127.0.0.2'. */
+  localAddress?: string
   /** Clock for drain polling (default systemClock). */
   clock?: Clock
 }
@@ -216,6 +218,7 @@ class NodeWsTransport implements WsTransport {
           perMessageDeflate: false,
           handshakeTimeout: this.#options.connectTimeoutMs ?? 10_000,
           followRedirects: false,
+          ...(this.#options.localAddress !== undefined ? { localAddress: this.#options.localAddress } : {}),
         }) as unknown as WebSocketLike,
       address,
       { ...this.#connection, signal: options.signal, onEnd: (c) => this.#open.delete(c) },

@@ -60,7 +60,7 @@ import {
   type TimerHandle,
   type TransportAddress,
 } from '@tally/core'
-import { CLOSE_CODES, FAULT_CODES, handshakeDone } from '../transport/connection-base.js'
+import { CLOSE_CODES, FAULT_CODES, handshakeDone, holdReading } from '../transport/connection-base.js'
 import { performHandshake, PROTOCOL_VERSION, type HandshakeOptions } from './handshake.js'
 import type { SessionCipher } from './noise.js'
 import { resolveLimits, sealedLimits, type Limits } from './limits.js'
@@ -83,6 +83,7 @@ import {
   type SessionMessage,
 } from './messages.js'
 import type { SeenCache } from './seen-cache.js'
+import type { ReadGate } from './read-gate.js'
 import { systemClock } from '../time/system-clock.js'
 
 /** A message type minus its requestId: what `request` and `reply` take (the session sets the id). */
@@ -164,6 +165,12 @@ export interface SessionOptions {
    * `cost`); default 1. Replies to our requests take one.
    */
   appCost?: (message: AppMessage) => number
+  /**
+   * A budget shared with other sessions (a node's strangers, read-gate.ts): every frame handled is
+   * charged to it, and while it is in debt this session stops reading for the time the debt takes
+   * to pay. Default: none (only this session's own limits apply).
+   */
+  gate?: ReadGate
 }
 
 /** Options of openSession: the handshake's and the session's. */
@@ -197,6 +204,20 @@ export interface Session {
   readonly stats: Readonly<SessionStats>
   /** The limits in force. */
   readonly limits: Readonly<Limits>
+  /**
+   * Put other limits in force from now on: a node gives a stranger's session the stranger limits
+   * and raises them to its own when the stranger becomes a counterparty. The token buckets keep
+   * what they hold (capped at the new bursts); the misbehaviour score stays.
+   * @param limits the new limits (resolved as resolveLimits does)
+   * @throws TypeError / RangeError as resolveLimits
+   */
+  setLimits(limits: Partial<Limits>): void
+  /**
+   * Charge frames to `gate` from now on (SessionOptions.gate), or to none: a node takes a stranger's
+   * session out of its strangers' gate when it becomes a counterparty (reading resumes at once).
+   * @param gate the gate, or undefined
+   */
+  setGate(gate: ReadGate | undefined): void
   /**
    * Send a message that expects no reply, or a reply built by hand (prefer `reply`).
    * @param message any session message but a request (use `request`) or a handshake message
@@ -313,12 +334,12 @@ class PeerSession implements Session {
   readonly peerKey: Uint8Array
   readonly version: number
   readonly sessionId: Uint8Array | undefined
-  readonly limits: Readonly<Limits>
+  #limits: Readonly<Limits>
   readonly stats: SessionStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rateLimited: 0, malformed: 0, duplicates: 0, unexpected: 0, busy: 0, unauthenticated: 0 }
   readonly #conn: Connection
   readonly #cipher: SessionCipher | undefined
   /** The limits messages are encoded and decoded with: maxFrameBytes less the cipher's tag. */
-  readonly #codec: Readonly<Limits>
+  #codec: Readonly<Limits>
   readonly #clock: Clock
   readonly #crypto: CryptoProvider
   readonly #seen: SeenCache | undefined
@@ -333,6 +354,11 @@ class PeerSession implements Session {
   readonly #onError: ((error: unknown, session: Session) => void) | undefined
   readonly #appCost: ((message: AppMessage) => number) | undefined
   #reading = false
+  #gate: ReadGate | undefined
+  /** Set while reading is held for the gate: the timer that resumes it. */
+  #holdTimer: TimerHandle | undefined
+  /** Message tokens the frame being handled took (1, or its message's weight). */
+  #frameTokens = 1
   #closed = false
   #score = 0
   #scoreTime: number
@@ -353,7 +379,7 @@ class PeerSession implements Session {
     this.peerKey = options.peerKey
     this.version = options.version ?? PROTOCOL_VERSION
     this.sessionId = options.sessionId
-    this.limits = resolveLimits(options.limits)
+    this.#limits = resolveLimits(options.limits)
     this.#cipher = options.cipher
     this.#codec = options.cipher === undefined ? this.limits : sealedLimits(this.limits, options.cipher.overhead)
     this.#clock = options.clock ?? systemClock
@@ -361,6 +387,7 @@ class PeerSession implements Session {
     this.#seen = options.seen
     this.#onError = options.onError
     this.#appCost = options.appCost
+    this.#gate = options.gate
     this.#onClose = options.onClose
     const now = this.#clock.now()
     this.#scoreTime = now
@@ -376,6 +403,24 @@ class PeerSession implements Session {
       queueMicrotask(() => this.#ended({ code: CLOSE_CODES.abnormal, reason: 'connection closed before the session', local: false }))
     }
     if (options.onMessage !== undefined) this.onMessage(options.onMessage)
+  }
+
+  get limits(): Readonly<Limits> {
+    return this.#limits
+  }
+
+  setLimits(limits: Partial<Limits>): void {
+    const resolved = resolveLimits(limits)
+    if (resolved === this.#limits) return
+    this.#limits = resolved
+    this.#codec = this.#cipher === undefined ? resolved : sealedLimits(resolved, this.#cipher.overhead)
+    this.#messageTokens = Math.min(this.#messageTokens, resolved.messageBurst)
+    this.#byteTokens = Math.min(this.#byteTokens, resolved.byteBurst)
+  }
+
+  setGate(gate: ReadGate | undefined): void {
+    this.#gate = gate
+    if (gate === undefined) this.#release()
   }
 
   get peerKeyHex(): PublicKeyHex {
@@ -543,6 +588,30 @@ class PeerSession implements Session {
   }
 
   #onFrame(frame: Uint8Array): void {
+    this.#frameTokens = 1
+    this.#handleFrame(frame)
+    const gate = this.#gate
+    if (gate === undefined || this.#closed) return
+    const wait = gate.charge(this.#frameTokens, frame.length)
+    if (wait > 0 && this.#holdTimer === undefined) {
+      // the frame in hand was handled; the next ones wait on the peer's side (read-gate.ts)
+      holdReading(this.#conn, true)
+      this.#holdTimer = this.#clock.setTimeout(() => {
+        this.#holdTimer = undefined
+        if (!this.#closed) holdReading(this.#conn, false)
+      }, wait)
+    }
+  }
+
+  /** Stop holding reading for the gate. */
+  #release(): void {
+    if (this.#holdTimer === undefined) return
+    this.#clock.clearTimeout(this.#holdTimer)
+    this.#holdTimer = undefined
+    if (!this.#closed) holdReading(this.#conn, false)
+  }
+
+  #handleFrame(frame: Uint8Array): void {
     if (this.#closed) return
     const limits = this.limits
     const stats = this.stats
@@ -602,6 +671,7 @@ class PeerSession implements Session {
     const m = decoded.message
     const weight = m.type === 'app' && !m.reply && this.#appCost !== undefined ? this.#appCost(m) : weightOf(m, limits.maxCrawlBlocks, limits.maxPeers)
     const more = Math.min(weight >= 1 ? weight : 1, limits.messageBurst) - 1
+    this.#frameTokens = 1 + more
     if (more > 0) {
       const ok = this.#messageTokens >= more
       this.#messageTokens = Math.max(-limits.messageBurst, this.#messageTokens - more)
@@ -802,6 +872,8 @@ class PeerSession implements Session {
   #shutdown(code: number, reason: string): void {
     if (this.#closed) return
     this.#closed = true
+    if (this.#holdTimer !== undefined) this.#clock.clearTimeout(this.#holdTimer)
+    this.#holdTimer = undefined
     const pending = this.#pending
     this.#pending = undefined
     this.#incoming = undefined
