@@ -12,10 +12,11 @@
  * N is; the node's counterparties are outside it and keep their own limits, so a flood of strangers
  * takes its share of the gate and no more of the node's time.
  *
- * Fair between the group's sessions: the frame in hand is always handled (the debt grows), and
- * every session that pauses waits out the same debt, so each one gets a frame per wait while the
- * group as a whole gets the budget: a stranger that sends one proposal is served at once, a
- * flooder waits behind its own frames. Nothing is dropped, no score changes.
+ * Fair between the group's sessions: the frame in hand is always handled (the debt grows), each
+ * session handles a few frames per turn before it pauses (session.ts's GATE_QUANTUM), and every
+ * session that pauses waits out the same debt, so each one gets a few frames per wait while the
+ * group as a whole gets the budget: a stranger that sends a proposal is served at once, a flooder
+ * waits behind its own frames. Nothing is dropped, no score changes.
  * @module
  */
 import type { Clock } from '@tally/core'

@@ -318,6 +318,14 @@ const RECENT_EXPIRED = 16
  * True for frames that peers relay (push, fraud, a heads announcement): those worth de-duplicating.
  * A heads frame is an announcement when its requestId, the byte after the type code, is 0.
  */
+/**
+ * Frames a session behind a read gate handles per turn while the gate is in debt, before it is
+ * held: a turn is at most the gate's longest pause (1 s by default), so a stranger gets at least
+ * this many frames a second however many others flood, and a flood of N strangers at most N times
+ * this beyond the gate's budget.
+ */
+const GATE_QUANTUM = 4
+
 function isRelayed(frame: Uint8Array): boolean {
   const type = peekMessageType(frame)
   return type === 'push' || type === 'fraud' || (type === 'heads' && frame[2] === 0)
@@ -359,6 +367,8 @@ class PeerSession implements Session {
   #holdTimer: TimerHandle | undefined
   /** Message tokens the frame being handled took (1, or its message's weight). */
   #frameTokens = 1
+  /** Frames handled since reading last resumed (or began): a session is held only past GATE_QUANTUM. */
+  #sinceHold = 0
   #closed = false
   #score = 0
   #scoreTime: number
@@ -593,8 +603,11 @@ class PeerSession implements Session {
     const gate = this.#gate
     if (gate === undefined || this.#closed) return
     const wait = gate.charge(this.#frameTokens, frame.length)
-    if (wait > 0 && this.#holdTimer === undefined) {
-      // the frame in hand was handled; the next ones wait on the peer's side (read-gate.ts)
+    // every session gets GATE_QUANTUM frames per turn whatever the debt (a stranger with a few
+    // frames, an honest one, is served at once); past that, the next ones wait on the peer's side
+    // for the time the shared debt takes to pay (read-gate.ts)
+    if (wait > 0 && this.#holdTimer === undefined && ++this.#sinceHold >= GATE_QUANTUM) {
+      this.#sinceHold = 0
       holdReading(this.#conn, true)
       this.#holdTimer = this.#clock.setTimeout(() => {
         this.#holdTimer = undefined
