@@ -24,6 +24,10 @@
  *   node's protocol host: its kind's cost). Replies to our requests take one. A message
  *   the bucket cannot pay for is dropped and leaves it in debt, so the frames after it are dropped
  *   undecoded until the rate has paid for it;
+ * - a shared budget (SessionOptions.gate, read-gate.ts; a node's strangers share one): every frame
+ *   handled is charged to it, and while it is in debt the session handles GATE_QUANTUM frames and
+ *   then stops reading its connection for the time the debt takes to pay. Nothing is dropped and
+ *   the score does not change: the peer's frames wait on its side;
  * - handlers: at most maxConcurrentHandlers of the peer's messages are handled at once (handlers
  *   whose promise is pending); later ones wait in order, and a close drops them unhandled. A peer
  *   disconnected for its second forged proof has not had a hundred more started already;
@@ -315,10 +319,6 @@ const REQUEST_TYPES = new Set<string>(['proposal', 'crawl-request', 'witness-que
 const RECENT_EXPIRED = 16
 
 /**
- * True for frames that peers relay (push, fraud, a heads announcement): those worth de-duplicating.
- * A heads frame is an announcement when its requestId, the byte after the type code, is 0.
- */
-/**
  * Frames a session behind a read gate handles per turn while the gate is in debt, before it is
  * held: a turn is at most the gate's longest pause (1 s by default), so a stranger gets at least
  * this many frames a second however many others flood, and a flood of N strangers at most N times
@@ -326,6 +326,10 @@ const RECENT_EXPIRED = 16
  */
 const GATE_QUANTUM = 4
 
+/**
+ * True for frames that peers relay (push, fraud, a heads announcement): those worth de-duplicating.
+ * A heads frame is an announcement when its requestId, the byte after the type code, is 0.
+ */
 function isRelayed(frame: Uint8Array): boolean {
   const type = peekMessageType(frame)
   return type === 'push' || type === 'fraud' || (type === 'heads' && frame[2] === 0)
