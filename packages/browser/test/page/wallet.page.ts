@@ -4,8 +4,9 @@
 // gateway dropping its session, and keeps its chain and evidence across a reload.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromHex, toHex } from '@tally/core'
-import { createCommunity, decodeSignedConfig, type Community } from '@tally/economy'
+import { encodeBlock, fromHex, toHex } from '@tally/core'
+import { createCommunity, decodeSignedConfig, epochAt, type Community } from '@tally/economy'
+import { createPayer } from '@tally/economy/channels'
 import {
   createBrowserIdentity,
   createBrowserWallet,
@@ -309,6 +310,25 @@ serve({
       assert.is(refund!.delta, 7)
       assert.is(sent!.seq, proposal.seq)
       assert.is(sent!.status, 'refunded')
+      await wallet.close()
+    })
+    test.run()
+  },
+
+  async channel(params) {
+    const test = suite('a payment channel from the page')
+    test("the page's wallet pays over a channel: a lock in its chain, receipts signed in the page", async () => {
+      const i = info(params)
+      wallet = await open(i, false, undefined, { reuse: true })
+      await wallet.online()
+      const payer = createPayer({ wallet: wallet.wallet, key: identity!, community: community! })
+      const before = await wallet.balance()
+      const { channel, lock } = await payer.open({ to: fromHex(i.shop!.key), deposit: 10, expiry: epochAt(community!.current, Date.now()) + 24 })
+      assert.is(await wallet.balance(), before - 10, 'the deposit is locked')
+      const receipts = [await payer.pay(channel, 3), await payer.pay(channel, 4)]
+      out.channel = toHex(channel)
+      out.receipts = receipts.map(toHex)
+      out.chain = (await wallet.node.store.range(wallet.publicKey, { to: lock.seq })).map((b) => toHex(encodeBlock(b)))
       await wallet.close()
     })
     test.run()
