@@ -101,4 +101,25 @@ examples('bandwidth tokens: a download paid hop by hop, then free riders refused
   assert.match(stdout, /conservation: Σ balances = 0 MB, Σ in the published payouts = 0 MB .* ✓/)
 })
 
+examples('the TTN SLA market settles every cycle on certified outcomes, its supply adds up, and a trade loses at most one instalment', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/ttn-sla/main.ts'))
+  assert.is(status, 0, stderr)
+  assert.match(stdout, /20 gateway owners, 30 application owners, 3 witnesses \(quorum 2\) on ws over 127\.0\.0\.1/)
+  assert.match(stdout, /20 offers listed, seen by witnesses A:20 B:20 C:20/)
+  const summary = /20 offers, 30 subscriptions, (\d+) cycles: (\d+) passed, (\d+) failed; (\d+) instalments .* (\d+) penalties .*; 0 decided locks not yet released/.exec(stdout)
+  assert.ok(summary !== null, 'the summary line')
+  const [cycles, passed, failed, instalments, penalties] = summary.slice(1).map(Number) as [number, number, number, number, number]
+  assert.ok(passed > 0 && failed > 0 && passed + failed === cycles && instalments === passed && penalties === failed)
+  assert.match(stdout, /locked 0\.000 = claimed [\d,.]+ − burned 0\.000 WVL ✓; \d+ blocks audited, 0 invalid, 0 fraud proofs/)
+  assert.match(stdout, /\nsupply check: OK\n/)
+  assert.match(stdout, /orders by gossip, takes over ws/)
+  assert.match(stdout, /trade 1: done; .* 10 instalments, the taker 2\.500 BWT in 10; most at stake 0\.250 BWT/)
+  assert.match(stdout, /lost 0\.250 BWT — one instalment \(0\.250\)/)
+  assert.match(stdout, /\ntrade check: OK\n/)
+  // one progress line per epoch, on stderr; one with a witness down, certified by the other two
+  assert.is(stderr.match(/^ {2}epoch +\d+\/12 /gm)?.length, 12)
+  assert.match(stderr, /certified by A\+B \(C down\)/)
+  assert.match(stderr, /C closed epoch 6 late: it holds both certificates/)
+})
+
 examples.run()

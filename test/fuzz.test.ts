@@ -49,6 +49,7 @@ const FUZZED_BY_TARGET: Readonly<Record<string, string>> = {
   'redeem-excess': 'economy.lock-proof',
   'channel-release': 'economy.lock-proof',
   'refund-twice': 'economy.refund-proof',
+  'release-certified': 'market.release-proof',
 }
 
 Kinds('every kind a node verifies is fuzzed: core\'s three and every registered type\'s, by a row or a target', async () => {

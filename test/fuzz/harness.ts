@@ -67,6 +67,8 @@ import { FRAUD_KINDS, kindContext, provesNothing, registeredVerifiers } from './
 import { lockCorpus } from './lock-corpus.ts'
 import { decodeReceipt } from '@tally/economy/channels'
 import { decodeBandwidthVoucher, decodePayout } from '@tally/economy/bandwidth'
+import { marketCorpus } from './market-corpus.ts'
+import { createMarketView, createOfferSpread, createOrderBook, createOutcomeWitness, createTradeDesk, offerPayload } from '@tally/economy/market'
 
 /** What a fuzz run found. */
 export interface FuzzReport {
@@ -149,6 +151,7 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const cert = certificate(epoch)
   const locks = lockCorpus(honest, cheater, crypto)
   const lockVerifiers = createEconomyTypes({ community: w.community, evidence: createEvidenceStore(w.community) }).fraudVerifiers()
+  const market = marketCorpus(honest, cheater, crypto)
   const economyCorpus = {
     config: [encodeSignedConfig(genesis().community.versions[0]!)],
     registration: [encodeRegistration(registration(w.community, ecoAlice, component(2)))],
@@ -180,8 +183,16 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const walletEvidence = createEvidenceStore(w.community)
   const ecoWallet = createWallet({ agent: createAgent({ head: 'local', identity: ecoAlice, store: createMemoryStore() }), community: w.community, evidence: walletEvidence })
   createNetWallet({ wallet: ecoWallet, community: w.community, evidence: walletEvidence, tickets: createTicketStore(), host: capture, port: { deliver: () => Promise.reject(new Error('offline')) } })
+  // @tally/economy/market's protocols: offers, outcomes, trades
+  const marketView = createMarketView({ community: w.community })
+  createOfferSpread({ host: capture, view: marketView })
+  createOutcomeWitness({ key: ecoWitnesses[0]!, community: w.community, host: capture, view: marketView })
+  createTradeDesk({ host: capture, book: createOrderBook(), now: () => 0 })
+  const [offerBlock] = chainOf(ecoAlice, [{ type: 'offer', payload: offerPayload({ type: 'gateway', components: [component(1).publicKey], criteria: [{ metric: 'airtime', op: 'ge', value: 1 }], price: 5, cycle: 1, penalty: 1, notice: 1, from: 0, until: 9 }) }])
   const kinds = hosted.flatMap((p) => Object.values(p.messages))
   const messageBodies = [
+    encodeCanonical([encodeBlock(offerBlock!), null]),
+    encodeCanonical([[ecoAlice.publicKey, ecoBob.publicKey, [w.community.id, 100], [new Uint8Array(32), 50], 10, 5, new Uint8Array(64)]]),
     encodeCanonical([[economyCorpus.report[0]!]]),
     encodeCanonical([encodeBlock(transfer!)]),
     encodeCanonical([cert.configId, 0, cert.root, cert.leaves, cert.total, [0, new Uint8Array(64)], new Uint8Array(32), new Uint8Array(32)]),
@@ -296,6 +307,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     decodeOnly('economy.payout', locks.payouts, decodePayout),
     // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
     judged('economy.lock-proof', locks.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
+    // market fraud proofs (a release that takes back what outcome certificates gave): only the cheater may be accused
+    judged('market.release-proof', market.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: market.verifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
   ]
 }
 

@@ -80,13 +80,26 @@ import {
   verifyReleaseExcess,
   verifyReleaseTwice,
 } from './lock-fraud.js'
-import { LOCK, LOCK_LIMITS, REDEEM, RELEASE, isBeneficiaryKey, lockView, readLock, readRedeem, readRelease, sameLock, type LockRef, type LockView, type RedeemPayload } from './lock-payload.js'
+import { LOCK, LOCK_LIMITS, REDEEM, RELEASE, isBeneficiaryKey, lockView, readLock, readRedeem, readRelease, type LockRef, type LockView, type RedeemPayload } from './lock-payload.js'
 import { encodeVoucher, verifyVoucher, type Voucher } from './voucher.js'
 import { CHANNEL_RELEASE_FRAUD, verifyChannelRelease } from '../channels/channel-fraud.js'
 import { channelPlace, covered } from '../channels/channel-terms.js'
 import { receiptAuthority } from '../channels/receipt-authority.js'
 import { encodeReceipt, verifyReceipt, type Receipt } from '../channels/receipt.js'
 import type { ReceiptSource } from '../channels/receipt-store.js'
+import { RedeemIndex } from './redeem-index.js'
+
+/** What a certificate entitles a lock's beneficiary to, and the proof against a release that takes it back. */
+export interface CertifiedSource {
+  /**
+   * @param lock the lock
+   * @param release the release being validated
+   * @param ctx the validator's context (its store)
+   * @returns undefined when nothing is certified for the lock; else the amount the beneficiary is
+   *   entitled to and, when the release returns more than the lock minus it, the fraud proof
+   */
+  entitled(lock: LockView, release: HalfBlock, ctx: TypeContext): Promise<{ amount: number; fraud?: FraudProof } | undefined>
+}
 
 /** Options of lockTypes. */
 export interface LockTypesOptions {
@@ -105,6 +118,13 @@ export interface LockTypesOptions {
    * 'channel-release' proof. Default: none known.
    */
   receipts?: ReceiptSource
+  /**
+   * What a certificate known here entitles a lock's beneficiary to (a market's outcome
+   * certificates: an SLA cycle passed or failed). A release without the beneficiary's consent that
+   * returns more than the lock minus that is refused ('release-certified'), with the market's
+   * proof when it gives one. Default: none known.
+   */
+  certified?: CertifiedSource
   /** This agent's policy for lock proposals, asked after the proposer's balance was checked (default: accept). */
   accept?: (proposal: HalfBlock, lock: LockView) => boolean | Promise<boolean>
   /** How much this agent locks for the proposer in its agreement (an SLA seller's penalty; default 0). */
@@ -128,7 +148,7 @@ export function lockTypes(options: LockTypesOptions): BlockType[] {
     if (byKind.has(a.kind)) throw new RangeError(`authority kind "${a.kind}" is given twice`)
     byKind.set(a.kind, a)
   }
-  return [lockType(options), redeemType(options.community, byKind), releaseType(options.community, options.vouchers, options.receipts)]
+  return [lockType(options), redeemType(options.community, byKind), releaseType(options.community, options.vouchers, options.receipts, options.certified)]
 }
 
 // ## lock
@@ -179,6 +199,7 @@ function lockType(options: LockTypesOptions): BlockType {
 // ## redeem
 
 function redeemType(community: Community, authorities: ReadonlyMap<string, RedeemAuthority>): BlockType {
+  const redeems = new RedeemIndex()
   const verifyExcess = redeemExcessVerifier([...authorities.values()])
   return Object.freeze({
     name: REDEEM,
@@ -226,13 +247,9 @@ function redeemType(community: Community, authorities: ReadonlyMap<string, Redee
         }
       }
 
-      // the previous redeem of the same lock in this chain
-      let earlier: { block: HalfBlock; payload: RedeemPayload } | undefined
-      const walk = await walkBack(ctx.store, block.publicKey, block.seq, (b) => {
-        const r = b.type === REDEEM ? readRedeem(b.payload) : undefined
-        if (r !== undefined && sameLock(r.lock, p.lock)) earlier = { block: b, payload: r }
-        return earlier !== undefined
-      }, ctx.previous, ctx.crypto)
+      // the previous redeem of the same lock in this chain (through the index: no walk to genesis each time)
+      const walk = await redeems.previous(ctx.store, block.publicKey, block.seq, p.lock, ctx.previous, ctx.crypto)
+      const earlier: { block: HalfBlock; payload: RedeemPayload } | undefined = walk.status === 'found' ? walk : undefined
       if (walk.status === 'unknown') {
         errors.push(violation('redeem-history', 'the chain is not known back to its previous redeem of this lock'))
       } else if (entitlement !== undefined) {
@@ -261,7 +278,12 @@ function redeemType(community: Community, authorities: ReadonlyMap<string, Redee
 
 // ## release
 
-function releaseType(community: Community, vouchers: VoucherSource | undefined, receipts: ReceiptSource | undefined): BlockType {
+function releaseType(
+  community: Community,
+  vouchers: VoucherSource | undefined,
+  receipts: ReceiptSource | undefined,
+  certified: CertifiedSource | undefined,
+): BlockType {
   return Object.freeze({
     name: RELEASE,
     async validate(block: HalfBlock, ctx: TypeContext): Promise<TypeVerdict> {
@@ -296,6 +318,18 @@ function releaseType(community: Community, vouchers: VoucherSource | undefined, 
         if (receipt !== undefined && p.amount > lock.amount - receipt.covered) {
           errors.push(violation('release-receipt', `a receipt of the owner covers ${receipt.covered} of the lock; the release leaves ${lock.amount - p.amount}`))
           prove(CHANNEL_RELEASE_FRAUD, [lock.block, block], [encodeReceipt(receipt.receipt)])
+        }
+        if (certified !== undefined && p.consent === undefined) {
+          let entitled: Awaited<ReturnType<CertifiedSource['entitled']>>
+          try {
+            entitled = await certified.entitled(lock, block, ctx)
+          } catch {
+            entitled = undefined // a failing source knows nothing we can use
+          }
+          if (entitled !== undefined && p.amount > lock.amount - entitled.amount) {
+            errors.push(violation('release-certified', `a certificate entitles the beneficiary to ${entitled.amount}; the release leaves ${lock.amount - p.amount}`))
+            if (fraud === undefined && entitled.fraud !== undefined) fraud = entitled.fraud
+          }
         }
         if (p.consent === undefined) {
           const begins = epochStart(community, lock.expiry)
