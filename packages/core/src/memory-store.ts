@@ -9,7 +9,7 @@ import { ClosedError, ConflictError } from './errors.js'
 import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
-import { toHex as hexOf } from './bytes.js'
+import { keyHex as toHex, toHex as hexOf } from './bytes.js'
 import { collectBatch, type BlockStore, type EvictRange, type RangeOptions, type StoreBatch } from './store.js'
 
 /** Options of createMemoryStore. */
@@ -215,18 +215,6 @@ class MemoryStore implements BlockStore {
 }
 
 // ## Private helpers
-
-// The same key arrays (a block's publicKey) are looked up many times per transaction, so their hex
-// is remembered per array. A caller may reuse and overwrite an array, so a hit is trusted only
-// when the bytes still equal the private copy taken with it.
-const hexCache = new WeakMap<Uint8Array, { hex: string; bytes: Uint8Array }>()
-function toHex(bytes: Uint8Array): string {
-  const hit = hexCache.get(bytes)
-  if (hit !== undefined && equalBytes(hit.bytes, bytes)) return hit.hex
-  const hex = hexOf(bytes)
-  hexCache.set(bytes, { hex, bytes: Uint8Array.from(bytes) })
-  return hex
-}
 
 /** First index i with seqs[i] >= x. */
 function lowerBound(seqs: readonly number[], x: number): number {

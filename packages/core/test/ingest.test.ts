@@ -102,4 +102,19 @@ test('a verifier that fails while an earlier chunk is still validated: no unhand
   })
 })
 
+test('blocks already stored here and there, the rest out of order within chunks: every one accepted, the chain whole, no fraud', async () => {
+  // the overlay answers validation's range queries by merging stored and pending blocks
+  const store = createMemoryStore()
+  const batch = store.batch()
+  for (const seq of [3, 4, 9, 15, 16, 30, 40]) batch.put(blocks[seq - 1]!)
+  await batch.commit()
+  const shuffled: HalfBlock[] = []
+  for (let i = 0; i < blocks.length; i += 8) shuffled.push(...blocks.slice(i, i + 8).reverse())
+  const result = await ingestBlocks(shuffled, { store, chunkSize: 8 })
+  assert.is(result.accepted, 40)
+  assert.equal(result.rejected, [])
+  assert.equal(result.fraud, [])
+  assert.equal((await store.range(alice.publicKey)).map((b) => b.seq), Array.from({ length: 40 }, (_, i) => i + 1))
+})
+
 test.run()
