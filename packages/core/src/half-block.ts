@@ -78,8 +78,25 @@ interface Cached {
   bytes?: Uint8Array
   hash?: Uint8Array
 }
-// Blocks are immutable, so their encoding and hash are computed once and kept beside them.
+// Blocks are immutable, so their encoding and hash are computed once and kept beside them: on the
+// block itself under a private symbol (not enumerable, so a spread copy never carries it) for the
+// blocks made here, and in a WeakMap for frozen blocks built by hand. A WeakMap entry per decoded
+// block made the garbage collector's work grow with every block held (ephemerons).
+const CACHE: unique symbol = Symbol('tally.block-cache')
 const cache = new WeakMap<HalfBlock, Cached>()
+type Carrier = HalfBlock & { readonly [CACHE]?: Cached }
+
+/** A frozen block with `c` kept under CACHE. */
+function frozenWith<B extends object>(block: B, c: Cached): B {
+  Object.defineProperty(block, CACHE, { value: c })
+  return Object.freeze(block)
+}
+
+function cachedOf(block: HalfBlock): Cached | undefined {
+  // validate and isWellFormed are handed anything, null and primitives included
+  if (typeof block !== 'object' || block === null) return undefined
+  return (block as Carrier)[CACHE] ?? cache.get(block)
+}
 /** domainTag('block'): the prefix of every block hash input. */
 const TAG = domainTag('block')
 
@@ -112,7 +129,8 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
   const hash = crypto.sha256(buf.subarray(0, end))
   return signThen(key, hash, (signature) => {
     abytes('signature', signature, SIGNATURE_BYTES)
-    const block: HalfBlock = Object.freeze({
+    buf.set(signature, end)
+    const block: HalfBlock = frozenWith({
       publicKey: fields.publicKey,
       seq: fields.seq,
       linkPublicKey: fields.linkPublicKey,
@@ -122,9 +140,7 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
       payload: fields.payload,
       timestamp: fields.timestamp,
       signature,
-    })
-    buf.set(signature, end)
-    cache.set(block, { buf, end, bytes: buf.subarray(TAG.length), hash })
+    }, { buf, end, bytes: buf.subarray(TAG.length), hash })
     return block
   })
 }
@@ -139,7 +155,7 @@ export function encodeBlock(block: HalfBlock): Uint8Array {
   const c = cached(block)
   if (c.bytes !== undefined) return c.bytes
   const bytes = concatBytes(c.buf.subarray(TAG.length, c.end), block.signature)
-  if (Object.isFrozen(block) && cache.get(block) === c) c.bytes = bytes
+  if (Object.isFrozen(block) && cachedOf(block) === c) c.bytes = bytes
   return bytes
 }
 
@@ -163,9 +179,7 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
   buf.set(TAG)
   buf.set(bytes, TAG.length)
   const end = buf.length - SIGNATURE_BYTES
-  const block = parseUnsigned(buf, TAG.length, end)
-  cache.set(block, { buf, end })
-  return block
+  return parseUnsigned(buf, TAG.length, end)
 }
 
 /**
@@ -210,7 +224,7 @@ export function blockSize(block: HalfBlock): number {
  * @returns whether the form checks already passed
  */
 export function isWellFormed(block: HalfBlock): boolean {
-  return cache.has(block)
+  return cachedOf(block) !== undefined
 }
 
 /**
@@ -242,7 +256,7 @@ export function isAgreement(block: UnsignedHalfBlock): boolean {
 // ## Private helpers
 
 function cached(block: HalfBlock): Cached {
-  let c = cache.get(block)
+  let c = cachedOf(block)
   if (c === undefined) {
     // a block built by hand (not by signBlock or decodeBlock): check it like any input
     checkFields(block)
@@ -364,7 +378,7 @@ function parseUnsigned(buf: Uint8Array, start: number, end: number): HalfBlock {
   const timestamp = readUint(r, 'timestamp')
   if (r.at !== end) throw new DecodeError('block must be an array of 8 fields')
   const signature = buf.subarray(end, end + SIGNATURE_BYTES)
-  return Object.freeze({ publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp, signature })
+  return frozenWith({ publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp, signature }, { buf, end })
 }
 
 interface Reader {
