@@ -71,7 +71,7 @@ const LATIN1 = new TextDecoder('latin1')
 // often through different arrays (each decoded block has its own), so the hex of the last keys
 // is remembered by their bytes: a hit costs a 32-byte comparison. A private copy of the bytes is
 // kept, since a caller may reuse and overwrite an array.
-const RECENT_KEYS = 4
+const RECENT_KEYS = 32
 const recentBytes: Uint8Array[] = []
 const recentHex: string[] = []
 

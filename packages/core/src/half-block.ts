@@ -392,7 +392,7 @@ interface Reader {
 // so an equal key is handed out again rather than a new view each time (fewer objects, and the
 // stores' per-array key caches hit).
 const recentKeys: Uint8Array[] = []
-const RECENT_KEYS = 8
+const RECENT_KEYS = 32
 
 function readKey(r: Reader, name: string): Uint8Array {
   const { bytes, at } = r

@@ -163,14 +163,17 @@ class MemoryStore implements BlockStore {
     this.#open()
     // check everything first, then write: a refused batch leaves no trace
     // most batches are a block or two: a scan of the earlier ones beats building an index
-    const earlier = blocks.length > 8 ? new Map<string, HalfBlock>() : undefined
+    // (key hex → seq → block: no "<hex>:<seq>" string per block of an ingested chunk)
+    const earlier = blocks.length > 8 ? new Map<PublicKeyHex, Map<number, HalfBlock>>() : undefined
     for (let i = 0; i < blocks.length; i++) {
       const block = blocks[i]!
-      let existing = this.#chains.get(toHex(block.publicKey))?.blocks.get(block.seq)
+      const key = toHex(block.publicKey)
+      let existing = this.#chains.get(key)?.blocks.get(block.seq)
       if (earlier !== undefined) {
-        const slot = `${toHex(block.publicKey)}:${block.seq}`
-        existing ??= earlier.get(slot)
-        if (!earlier.has(slot)) earlier.set(slot, block)
+        let seqs = earlier.get(key)
+        if (seqs === undefined) earlier.set(key, (seqs = new Map()))
+        existing ??= seqs.get(block.seq)
+        if (!seqs.has(block.seq)) seqs.set(block.seq, block)
       }
       for (let j = 0; earlier === undefined && j < i && existing === undefined; j++) {
         const other = blocks[j]!
