@@ -16,6 +16,7 @@
 import type { Agent, BlockStore, BlockTypes, Clock, Connection, CryptoProvider, HalfBlock, PublicKeyHex, TimerHandle, Transport } from '@tally/core'
 import type { Random } from '../random.js'
 import type { Limits } from '../wire/limits.js'
+import type { ReadGate } from '../wire/read-gate.js'
 import type { SeenCache } from '../wire/seen-cache.js'
 import type { Session } from '../wire/session.js'
 import type { BanList } from './ban-list.js'
@@ -41,6 +42,10 @@ export interface NodeContext {
   readonly clock: Clock
   readonly crypto: CryptoProvider
   readonly limits: Readonly<Limits>
+  /** The limits of a session with a stranger (not a counterparty): see NodeOptions.strangerLimits. */
+  readonly strangerLimits: Readonly<Limits>
+  /** The budget every stranger's session shares (NodeOptions.strangerBudget). */
+  readonly strangerGate: ReadGate
   readonly gossip: Readonly<GossipOptions>
   /** Default timing of transact and deliver. */
   readonly tx: Required<TransactOptions>

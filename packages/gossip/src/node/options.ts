@@ -114,8 +114,26 @@ export interface NodeOptions {
   types?: BlockTypes
   /** Clock for timers and block timestamps (default systemClock). */
   clock?: Clock
-  /** Limits for every session (default DEFAULT_LIMITS). */
+  /** Limits for every session (default DEFAULT_LIMITS); see strangerLimits for a stranger's. */
   limits?: Partial<Limits>
+  /**
+   * Limits for a session with a stranger: a key that is not this node's counterparty (its own
+   * chain names it) until the node transacts with it; then its sessions get `limits`. Default:
+   * `limits` with the four rates (messagesPerSecond, messageBurst, bytesPerSecond, byteBurst) no
+   * higher than DEFAULT_LIMITS'. Why: raising `limits` for a busy counterparty (thousands of
+   * transactions a second) must not hand the same budget to every fresh key that dials; keys are
+   * free, so a stranger's rate is what an attacker gets per session.
+   */
+  strangerLimits?: Partial<Limits>
+  /**
+   * What all strangers' sessions together may make this node read and handle: message tokens
+   * (frames, and a message's weight beyond one) and bytes per second, one budget shared by every
+   * stranger (wire/read-gate.ts). Over it, a stranger's session stops reading for as long as the
+   * debt takes to pay: nothing is dropped and nobody is punished for it, the peers wait on their
+   * side. Default: twice a stranger's own rates (strangerLimits), whatever the number of
+   * strangers. Counterparties are outside it.
+   */
+  strangerBudget?: { readonly messagesPerSecond?: number; readonly bytesPerSecond?: number }
   /** Gossip settings (default DEFAULT_GOSSIP). */
   gossip?: Partial<GossipOptions>
   /** Witness mode: ask witnesses before countersigning (default: off). */
@@ -227,6 +245,12 @@ export interface NodeStats {
   strangerChains: number
   /** Strangers' blocks evicted to keep within the quotas. */
   evicted: number
+  /** Frames read from strangers' sessions, charged to the strangers' budget (strangerBudget). */
+  strangerFrames: number
+  /** Times a stranger's session stopped reading because the strangers' budget was spent. */
+  strangerPauses: number
+  /** Gossip to strangers skipped because their budget was spent. */
+  strangerSkipped: number
   /** Blocks from peers of a type this node has no rules for, not stored. */
   unknownRefused: number
   /** Blocks from peers not queued: the sender's write lane was full. */

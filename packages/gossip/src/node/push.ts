@@ -5,7 +5,7 @@
  * neighbour lists that make the two-hop neighbourhood.
  * @module
  */
-import { blockHash, concatBytes, equalBytes, type HalfBlock } from '@tally/core'
+import { blockHash, blockSize, concatBytes, equalBytes, type HalfBlock } from '@tally/core'
 import type { NeighboursMessage, PushViaMessage, SessionMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
@@ -69,7 +69,7 @@ export function spread(ctx: NodeContext, block: HalfBlock): void {
       if (n !== undefined) push(ctx, n, [block])
       continue
     }
-    if (gossipTo(t.via, { type: 'push-via', to: t.id, blocks: [block] })) ctx.stats.pushViaSent++
+    if (gossipTo(ctx, t.via, { type: 'push-via', to: t.id, blocks: [block] }, [block])) ctx.stats.pushViaSent++
   }
 }
 
@@ -104,15 +104,24 @@ export function sendNeighbours(ctx: NodeContext, sessions: readonly Session[]): 
 
 /** A push frame to `n`; false when it has no session that keeps up. */
 function push(ctx: NodeContext, n: Neighbour, blocks: readonly HalfBlock[]): boolean {
-  if (!gossipTo(n, { type: 'push', blocks })) return false
+  if (!gossipTo(ctx, n, { type: 'push', blocks }, blocks)) return false
   ctx.stats.pushesSent++
   return true
 }
 
-/** A gossip frame to `n`'s oldest open session; false when there is none that keeps up (gossip can wait). */
-function gossipTo(n: Neighbour, m: SessionMessage): boolean {
+/**
+ * A gossip frame to `n`'s oldest open session; false when there is none that keeps up, or when `n`
+ * is a stranger and the strangers' budget (NodeOptions.strangerBudget) is spent: what the node
+ * does for strangers, sending included, comes out of their budget, and gossip can wait.
+ */
+function gossipTo(ctx: NodeContext, n: Neighbour, m: SessionMessage, blocks: readonly HalfBlock[]): boolean {
   const s = firstOpen(n)
   if (s === undefined || !s.writable) return false
+  if (!ctx.quota.isCounterparty(n.publicKey)) {
+    let bytes = 0
+    for (const b of blocks) bytes += blockSize(b)
+    if (!ctx.strangerGate.tryCharge(blocks.length, bytes)) return false
+  }
   s.send(m)
   return true
 }
