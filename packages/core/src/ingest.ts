@@ -104,6 +104,7 @@ async function validateChunk(
   types: BlockTypes | undefined,
 ): Promise<IngestResult & { overlay: Overlay }> {
   const overlay = new Overlay(store, crypto)
+  const options = { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true }
   const outcome = { accepted: 0, rejected: [] as IngestResult['rejected'], fraud: [] as FraudProof[], overlay }
   for (let i = 0; i < chunk.length; i++) {
     const block = chunk[i]!
@@ -111,7 +112,7 @@ async function validateChunk(
       outcome.rejected.push({ index: offset + i, errors: [{ rule: 'signature', message: 'signature does not verify' }] })
       continue
     }
-    const verdict = await validate(block, { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true })
+    const verdict = await validate(block, options)
     for (const proof of verdict.fraud) overlay.addProof(proof)
     outcome.fraud.push(...verdict.fraud)
     if (verdict.level === 'invalid') {
@@ -213,6 +214,15 @@ class Overlay implements BlockStore {
     // pending is sorted by seq: take at most `limit` from the end of [from, to] the range starts at
     const lo = firstAtLeast(pending, from)
     const hi = firstAtLeast(pending, to + 1)
+    if (limit === 1) {
+      // validate's neighbour queries: the nearer of the stored and the pending candidate, the
+      // stored one at an equal seq
+      if (lo >= hi) return base
+      const mine = pending[reverse ? hi - 1 : lo]!
+      const theirs = base[0]
+      if (theirs === undefined) return [mine]
+      return theirs.seq === mine.seq || (reverse ? theirs.seq > mine.seq : theirs.seq < mine.seq) ? base : [mine]
+    }
     const window = reverse ? pending.slice(Math.max(lo, hi - limit), hi).reverse() : pending.slice(lo, Math.min(hi, lo + limit))
     if (window.length === 0) return base
     if (base.length === 0) return window
