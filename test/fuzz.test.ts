@@ -47,6 +47,7 @@ const FUZZED_BY_TARGET: Readonly<Record<string, string>> = {
   'release-excess': 'economy.lock-proof',
   'release-twice': 'economy.lock-proof',
   'redeem-excess': 'economy.lock-proof',
+  'channel-release': 'economy.lock-proof',
   'refund-twice': 'economy.refund-proof',
   'release-certified': 'market.release-proof',
 }

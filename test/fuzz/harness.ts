@@ -65,6 +65,8 @@ import { createNetWallet, createTicketStore, createWitness, type Protocol, type 
 import { certificate, chainOf, genesis, registration, runEpoch, world, alice as ecoAlice, bob as ecoBob, component, witnesses as ecoWitnesses } from '../../packages/economy/test/helpers.ts'
 import { FRAUD_KINDS, kindContext, provesNothing, registeredVerifiers } from './fraud-kinds.ts'
 import { lockCorpus } from './lock-corpus.ts'
+import { decodeReceipt } from '@tally/economy/channels'
+import { decodeBandwidthVoucher, decodePayout } from '@tally/economy/bandwidth'
 import { marketCorpus } from './market-corpus.ts'
 import { createMarketView, createOfferSpread, createOrderBook, createOutcomeWitness, createTradeDesk, offerPayload } from '@tally/economy/market'
 
@@ -134,6 +136,13 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     { type: 'push-via', to: other.publicKey.slice(0, 8), blocks: blocks.honest.slice(0, 2) },
     { type: 'fraud-have', publicKey: cheater.publicKey },
     { type: 'fraud-want', publicKey: cheater.publicKey },
+    // version 2: an ack, and the frames that ask for one
+    { type: 'ack', id: 7 },
+    { type: 'push', blocks: blocks.honest.slice(0, 1), ack: 300 },
+    { type: 'push-via', to: other.publicKey.slice(0, 8), blocks: blocks.honest.slice(0, 1), ack: 2 ** 32 - 1 },
+    { type: 'neighbours', ids: [honest.publicKey.slice(0, 8)], ack: 1 },
+    { type: 'relay', to: other.publicKey, data: encodeMessage({ type: 'push', blocks: blocks.honest.slice(0, 1) }), reason: '' },
+    { type: 'relayed', from: other.publicKey, data: new Uint8Array(0), reason: 'rate-limited' },
   ]
   const messageBytes = messages.map((m) => encodeMessage(m))
 
@@ -293,6 +302,9 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
       },
     },
     decodeOnly('economy.voucher', locks.vouchers, decodeVoucher),
+    decodeOnly('economy.receipt', locks.receipts, decodeReceipt),
+    decodeOnly('economy.bandwidth-voucher', locks.bandwidth, decodeBandwidthVoucher),
+    decodeOnly('economy.payout', locks.payouts, decodePayout),
     // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
     judged('economy.lock-proof', locks.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
     // market fraud proofs (a release that takes back what outcome certificates gave): only the cheater may be accused

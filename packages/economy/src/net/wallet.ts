@@ -42,6 +42,7 @@ import {
   type ProtocolHandle,
   type ProtocolHost,
   type Transaction,
+  type TransactionPort,
 } from '@tally/core'
 import { replayBalance } from '../balance.js'
 import type { Community } from '../community.js'
@@ -55,17 +56,10 @@ import { MAX_PROPOSAL_BYTES, collectTicket, ticketsProtocol, type TicketMessages
 
 /**
  * How the wallet reaches the receiver's agent: the node's own transaction path (its proposal /
- * agreement messages, its seq witnesses). The gossip node satisfies it; a test calls the
- * receiver's agent directly.
+ * agreement messages, its seq witnesses), core's `TransactionPort`. The gossip node's
+ * `node.transactions` is one; a test calls the receiver's agent directly.
  */
-export interface TransactionPort {
-  /**
-   * Deliver `proposal` to its counterparty and wait for the agreement.
-   * @throws RefusedError (with the counterparty's reason), InvalidBlockError, FraudError, a
-   *   TimeoutError DOMException, ClosedError
-   */
-  deliver(proposal: HalfBlock, options?: { timeoutMs?: number }): Promise<HalfBlock>
-}
+export type { TransactionPort }
 
 /** The wallet protocol's messages. */
 export type WalletMessages = {
@@ -183,6 +177,8 @@ class NetworkWallet implements NetWallet {
   readonly #ticketHandle: ProtocolHandle<TicketMessages>
   readonly #epochs: ProtocolHandle<EpochMessages>
   readonly #known = new Map<string, 'declined' | 'accepted'>()
+  /** Per sender, the highest seq up to which this wallet had the seq witnesses check its chain. */
+  readonly #checked = new Map<string, number>()
 
   constructor(options: NetWalletOptions) {
     const { wallet, community, evidence, tickets, host, port } = options ?? ({} as NetWalletOptions)
@@ -333,6 +329,11 @@ class NetworkWallet implements NetWallet {
     if (before.balance < p.amount) return this.#decline(proposal, 'insufficient-balance')
     if (before.balance - p.amount !== p.balance) return this.#decline(proposal, 'balance')
     if (this.#accept !== undefined && !(await this.#accept(proposal, p.amount))) return this.#decline(proposal, 'policy')
+    try {
+      await this.#witnessed([proposal])
+    } catch (err) {
+      return this.#decline(proposal, err instanceof RefusedError && err.reason !== undefined ? err.reason : 'witnesses')
+    }
     const got = await collectTicket(this.#ticketHandle, this.#community, 'accept', proposal)
     if (!got.complete) return this.#decline(proposal, got.refusals.some((r) => r.reason === 'voided') ? 'voided' : commonReason(got.refusals, 'witnesses') === 'expired' ? 'expired' : 'witnesses')
     this.#tickets.put(hash, got.signatures)
@@ -362,6 +363,9 @@ class NetworkWallet implements NetWallet {
       }
       if (!grew || chunk.length === 0) break
     }
+    // blocks held but never shown to the seq witnesses by this wallet (gossip brought them, or a
+    // restart forgot what was checked) are checked before they count
+    await this.#witnessHeld(sender, Math.min(have, upTo))
     if (have >= upTo) return
     if (upTo - have > this.#historyBlocks) throw new RefusedError(`the sender's chain holds ${upTo - have} blocks this wallet lacks`, { reason: 'history-too-long' })
     const got: HalfBlock[] = []
@@ -391,12 +395,44 @@ class NetworkWallet implements NetWallet {
         if (r !== undefined) this.#evidence.put(sender, r.amount, item.evidence)
       }
     }
+    await this.#witnessed(got)
+    this.#checked.set(toHex(sender), upTo)
     for (const b of got) {
       const result = await this.#agent.receive(b)
       if (result.level === 'invalid') {
         const rules = result.errors.map((e) => e.rule)
         throw new RefusedError(`the sender's block at seq ${b.seq} is invalid: ${rules.join(', ')}`, { reason: rules.includes('reward-evidence') ? 'evidence' : 'history' })
       }
+    }
+  }
+
+  /** Check the sender's blocks this wallet holds from the last one it checked up to `upTo`. */
+  async #witnessHeld(sender: Uint8Array, upTo: number): Promise<void> {
+    if (this.#port.witness === undefined) return
+    const hex = toHex(sender)
+    for (let from = (this.#checked.get(hex) ?? 0) + 1; from <= upTo; ) {
+      const chunk = await this.#agent.store.range(sender, { from, to: upTo, limit: 256 })
+      if (chunk.length === 0) break
+      await this.#witnessed(chunk)
+      from = chunk[chunk.length - 1]!.seq + 1
+      this.#checked.set(hex, chunk[chunk.length - 1]!.seq)
+    }
+  }
+
+  /**
+   * The port's seq witnesses on each of `blocks` (when the port has them): the first branch of a
+   * fork checked fixes each slot, so a second branch is refused at its first block that differs.
+   * @throws RefusedError 'cheater' (another block at a slot: the node keeps the proof) or 'witnesses'
+   */
+  async #witnessed(blocks: readonly HalfBlock[]): Promise<void> {
+    const witness = this.#port.witness
+    if (witness === undefined) return
+    for (let at = 0; at < blocks.length; at += WITNESS_BATCH) {
+      const verdicts = await Promise.all(blocks.slice(at, at + WITNESS_BATCH).map((b) => witness.call(this.#port, b)))
+      const conflict = verdicts.find((v) => !v.ok && v.reason === 'conflict')
+      if (conflict !== undefined && !conflict.ok) throw new RefusedError(`the sender forked its chain: ${conflict.message}`, { reason: 'cheater' })
+      const missing = verdicts.find((v) => !v.ok)
+      if (missing !== undefined && !missing.ok) throw new RefusedError(`the seq witnesses could not vouch for the sender's chain: ${missing.message}`, { reason: 'witnesses' })
     }
   }
 
@@ -443,6 +479,9 @@ class NetworkWallet implements NetWallet {
 // ## Codecs and private helpers
 
 const REASON = /^[a-z0-9-]{0,32}$/
+
+/** Blocks whose seq witnesses are asked at once. */
+const WITNESS_BATCH = 16
 
 const WALLET_MESSAGES: Protocol<WalletMessages>['messages'] = Object.freeze({
   offer: kind<WalletMessages['offer']>(MAX_PROPOSAL_BYTES + 76, 8, (m) => [blockValue(m.proposal)], (b) => ({ proposal: block(fields(b, 1, 'offer')[0], 'proposal', MAX_PROPOSAL_BYTES) })),

@@ -20,6 +20,7 @@ import {
   type ProtocolHandle,
   type ProtocolMessages,
   type Transaction,
+  type TransactionPort,
   type Transport,
   type TransportAddress,
 } from '@tally/core'
@@ -28,6 +29,7 @@ import type { Limits } from '../wire/limits.js'
 import type { Random } from '../random.js'
 import type { RecoveryOptions } from './recovery.js'
 import type { KeepOptions } from './stranger-quota.js'
+import type { RelayOptions } from './relay.js'
 import type { WitnessOptions } from './witness.js'
 
 /** How the node spreads blocks and proofs (see node.ts). */
@@ -62,10 +64,15 @@ export interface GossipOptions {
   readonly maxCrawls: number
   /** Random slots compared with the peer after each pull (one-block crawls; default 1). */
   readonly auditsPerPull: number
+  /**
+   * Milliseconds a push, push-via or neighbour list waits for its `ack` before it is sent again
+   * (RESEND_ATTEMPTS sends in all; default 300, above a round trip of the simulated links). Only
+   * on sessions of protocol version 2; 0: never ask for an ack (links that lose no frames).
+   */
+  readonly resendMs: number
 }
 
-/** Requests a node makes for one awaited proof, wantTimeoutMs apart, before it waits for a new announcement. */
-export const WANT_ATTEMPTS = 8
+export { WANT_ATTEMPTS } from './gossip-rules.js'
 
 /** The default gossip settings. */
 export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
@@ -79,6 +86,7 @@ export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
   wantTimeoutMs: 250,
   maxCrawls: 8,
   auditsPerPull: 1,
+  resendMs: 300,
 })
 
 /** Timing of `transact`. */
@@ -114,12 +122,36 @@ export interface NodeOptions {
   types?: BlockTypes
   /** Clock for timers and block timestamps (default systemClock). */
   clock?: Clock
-  /** Limits for every session (default DEFAULT_LIMITS). */
+  /** Limits for every session (default DEFAULT_LIMITS); see strangerLimits for a stranger's. */
   limits?: Partial<Limits>
+  /**
+   * Limits for a session with a stranger: a key that is not this node's counterparty (its own
+   * chain names it) until the node transacts with it; then its sessions get `limits`. Default:
+   * `limits` with the four rates (messagesPerSecond, messageBurst, bytesPerSecond, byteBurst) no
+   * higher than DEFAULT_LIMITS'. Why: raising `limits` for a busy counterparty (thousands of
+   * transactions a second) must not hand the same budget to every fresh key that dials; keys are
+   * free, so a stranger's rate is what an attacker gets per session.
+   */
+  strangerLimits?: Partial<Limits>
+  /**
+   * What all strangers' sessions together may make this node read and handle: message tokens
+   * (frames, and a message's weight beyond one) and bytes per second, one budget shared by every
+   * stranger (wire/read-gate.ts). Over it, a stranger's session stops reading for as long as the
+   * debt takes to pay: nothing is dropped and nobody is punished for it, the peers wait on their
+   * side. Default: twice a stranger's own rates (strangerLimits), whatever the number of
+   * strangers. Counterparties are outside it.
+   */
+  strangerBudget?: { readonly messagesPerSecond?: number; readonly bytesPerSecond?: number }
   /** Gossip settings (default DEFAULT_GOSSIP). */
   gossip?: Partial<GossipOptions>
   /** Witness mode: ask witnesses before countersigning (default: off). */
   witnesses?: WitnessOptions
+  /**
+   * Tunnels through relays (relay.ts): `serve` to relay for others (with per-peer limits), `via`
+   * relays to reach peers that have no address (a wallet that never listens), `accept` (default
+   * true) tunnels opened to this node. Default: accept only.
+   */
+  relay?: RelayOptions
   /** Defaults for transact. */
   transact?: TransactOptions
   /** Generator for gossip choices (default: seeded from the crypto provider; give one to replay a simulation). */
@@ -200,6 +232,8 @@ export interface NodeStats {
   forwarded: number
   /** `push-via` frames not forwarded: the target is no neighbour (any more), or its session does not keep up. */
   forwardMissed: number
+  /** Frames sent again for want of an `ack` (pushes, push-vias, neighbour lists). */
+  resent: number
   /** Head requests sent (pull gossip). */
   headsSent: number
   /** Crawl requests sent. */
@@ -227,10 +261,21 @@ export interface NodeStats {
   strangerChains: number
   /** Strangers' blocks evicted to keep within the quotas. */
   evicted: number
+  /** Frames read from strangers' sessions, charged to the strangers' budget (strangerBudget). */
+  strangerFrames: number
+  /** Times a stranger's session stopped reading because the strangers' budget was spent. */
+  strangerPauses: number
+  /** Gossip to strangers skipped because their budget was spent. */
+  strangerSkipped: number
   /** Blocks from peers of a type this node has no rules for, not stored. */
   unknownRefused: number
   /** Blocks from peers not queued: the sender's write lane was full. */
   dropped: number
+  /** As a relay: tunnel frames passed on, and their bytes. */
+  relayedFrames: number
+  relayedBytes: number
+  /** As a relay: tunnel frames refused (with a reason to the sender: relay.ts). */
+  relayRefused: number
 }
 
 /** A Tally node. */
@@ -297,6 +342,13 @@ export interface Node extends Emitter<NodeEvents> {
    */
   deliver(proposal: HalfBlock, options?: TransactOptions): Promise<Transaction>
   /**
+   * This node's transaction path as core's `TransactionPort`: `deliver(proposal, { timeoutMs })`
+   * is `node.deliver` (resends, the counterparty's context, policy and seq witnesses; the agreement
+   * validated and stored here) resolving to the agreement. For protocol code that completes its own
+   * proposals, as the economy's network wallet does (`createNetWallet({ ..., port: node.transactions })`).
+   */
+  readonly transactions: TransactionPort
+  /**
    * Fetch blocks of `chain` from a connected peer, validate and store them. Each answer must be
    * for `chain` and within the range asked, and the walk stops after `maxBlocks` blocks, whatever
    * head the peer claims.
@@ -344,7 +396,7 @@ export function nonNegative(name: string, v: number): number {
 }
 
 export function checkGossip(g: GossipOptions, limits: Readonly<Limits>): Readonly<GossipOptions> {
-  for (const key of ['pushFanout', 'neighboursIntervalMs', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull', 'wantTimeoutMs'] as const) {
+  for (const key of ['pushFanout', 'neighboursIntervalMs', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull', 'wantTimeoutMs', 'resendMs'] as const) {
     const v = g[key]
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`"gossip.${key}" expected a finite number >= 0, got ${String(v)}`)
   }
