@@ -8,7 +8,7 @@ import { configId, createWallet, decodeRewardEvidence, type Wallet } from '@tall
 import { decodeOutcomeEvidence } from '@tally/economy/market'
 import { createNode } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
-import { LIMITS, benchProtocol, community, crypto, id, market, type Market } from './_market-setup.ts'
+import { LIMITS, STRANGERS, benchProtocol, community, crypto, id, market, type Market } from './_market-setup.ts'
 
 const markets: Record<string, Market> = { ttn: market(community('ttn', 'WVL')), bw: market(community('bandwidth', 'BWT')) }
 const validator = createAgent({ head: 'local', identity: id('peer-validator'), store: createMemoryStore({ crypto }), types: markets['ttn']!.types })
@@ -23,7 +23,7 @@ const walletOf = (key: Uint8Array) => wallets.find((w) => equalBytes(w.key.publi
 const makerWvl = id('maker-wvl')
 const makerBwt = id('maker-bwt')
 
-const node = createNode({ identity: id('peer-node'), store: createMemoryStore({ crypto }), transport: createWsTransport({ host: '127.0.0.1', port: 0 }), head: 'local', limits: LIMITS })
+const node = createNode({ identity: id('peer-node'), store: createMemoryStore({ crypto }), transport: createWsTransport({ host: '127.0.0.1', port: 0 }), head: 'local', limits: LIMITS, ...STRANGERS })
 node.host(benchProtocol({
   async blocks(m) {
     let valid = 0

@@ -91,3 +91,5 @@ export function benchProtocol(handlers: Protocol<BenchMessages>['handlers']): Pr
 
 /** Node limits for one busy session. */
 export const LIMITS = { messagesPerSecond: 1e6, messageBurst: 1e6, bytesPerSecond: 1e10, byteBurst: 1e10, maxPendingRequests: 1024, maxIncomingRequests: 1024 }
+/** The two bench nodes never transact through the node (strangers to each other): the same rates, so the strangers' budget does not pace what is measured. */
+export const STRANGERS = { strangerLimits: { messagesPerSecond: 1e6, messageBurst: 1e6, bytesPerSecond: 1e10, byteBurst: 1e10 }, strangerBudget: { messagesPerSecond: 1e6, bytesPerSecond: 1e10 } }

@@ -48,7 +48,7 @@ import { certifyOutcomes, closeOutcomes, createTrade, encodeOutcomeEvidence, off
 import { createNode } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { emit, knob, note, round } from './lib.ts'
-import { LIMITS, benchProtocol, community, crypto, id, market, witnesses, type BenchMessages, type Market } from './_market-setup.ts'
+import { LIMITS, STRANGERS, benchProtocol, community, crypto, id, market, witnesses, type BenchMessages, type Market } from './_market-setup.ts'
 
 const N = knob('BENCH_MARKET_INSTALMENTS', 1_000)
 const TRADES = knob('BENCH_MARKET_TRADES', 40)
@@ -61,7 +61,7 @@ const ready = await new Promise<{ key: string; address: string }>((resolve, reje
   createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)))
   child.once('exit', (code) => reject(new Error(`the peer exited with ${code}`)))
 })
-const node = createNode({ identity: id('parent-node'), store: createMemoryStore({ crypto }), transport: createWsTransport({ host: '127.0.0.1', port: 0 }), head: 'local', limits: LIMITS })
+const node = createNode({ identity: id('parent-node'), store: createMemoryStore({ crypto }), transport: createWsTransport({ host: '127.0.0.1', port: 0 }), head: 'local', limits: LIMITS, ...STRANGERS })
 const peerKey = fromHex(ready.key)
 node.addAddress(peerKey, ready.address)
 const handle = node.host(benchProtocol({}))

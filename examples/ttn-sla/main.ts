@@ -14,7 +14,7 @@
 // What crosses a socket: registrations, reports, certification (reward and outcome notes),
 // offers, claims, outcome evidence, trade orders and takes — between gossip nodes on ws over
 // 127.0.0.1. The subscriptions' lock transactions and the trades' transfers are between
-// in-process wallets (the node's transaction path for them is on branch wt/netnode).
+// in-process wallets (the node's transaction path, node.transactions, is the next step).
 import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type HalfBlock, type SeedIdentity } from '@tally/core'
 import { defaultCrypto } from '@tally/node'
 import {

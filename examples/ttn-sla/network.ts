@@ -18,6 +18,10 @@ export async function startNode(identity: SeedIdentity): Promise<Node> {
     head: 'local',
     // a demo on one machine: hundreds of protocol messages a second between a few nodes
     limits: { messagesPerSecond: 5_000, messageBurst: 20_000, bytesPerSecond: 64 * 1024 * 1024, byteBurst: 128 * 1024 * 1024, maxPendingRequests: 512, maxIncomingRequests: 512 },
+    // the gateway host and the market hub never transact with the witnesses, so to them they are
+    // strangers; on this closed demo they get the same rates (a public witness would not do this)
+    strangerLimits: { messagesPerSecond: 5_000, messageBurst: 20_000, bytesPerSecond: 64 * 1024 * 1024, byteBurst: 128 * 1024 * 1024 },
+    strangerBudget: { messagesPerSecond: 20_000, bytesPerSecond: 256 * 1024 * 1024 },
     gossip: { pullIntervalMs: 0 },
   })
   await node.listen()
