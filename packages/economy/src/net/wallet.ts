@@ -436,6 +436,22 @@ class NetworkWallet implements NetWallet {
     }
   }
 
+  /**
+   * The evidence of one of this wallet's own rewards that its store no longer holds (kept in
+   * memory, it is gone after a restart): fetched again from the witnesses, who keep the tables of
+   * their last `keepEpochs` epochs, checked and kept.
+   */
+  async #refetch(reward: { epoch: number; root: Uint8Array; amount: number }): Promise<RewardEvidence | undefined> {
+    try {
+      const claim = await fetchClaim(this.#epochs, this.#community.current.witnesses, reward.epoch, this.#agent.publicKey)
+      if (claim.amount !== reward.amount || !equalBytes(claim.certificate.root, reward.root)) return undefined
+      const evidence = { certificate: claim.certificate, proof: claim.proof }
+      return this.#evidence.put(this.#agent.publicKey, reward.amount, evidence).ok ? evidence : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   // ## Protocol
 
   #protocol(): Protocol<WalletMessages> {
@@ -463,7 +479,7 @@ class NetworkWallet implements NetWallet {
           for (const seq of m.seqs) {
             const b = await this.#agent.store.get(me(), seq)
             const r = b?.type === REWARD ? readReward(b.payload) : undefined
-            const evidence = r === undefined ? undefined : await this.#evidence.evidence({ owner: me(), epoch: r.epoch, root: r.root, amount: r.amount })
+            const evidence = r === undefined ? undefined : ((await this.#evidence.evidence({ owner: me(), epoch: r.epoch, root: r.root, amount: r.amount })) ?? (await this.#refetch(r)))
             if (evidence === undefined) continue
             total += encodeRewardEvidence(evidence).length
             if (total > WALLET_LIMITS.blockBytes) break
