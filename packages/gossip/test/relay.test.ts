@@ -42,6 +42,15 @@ function fail(): never {
   throw new DecodeError('a string expected')
 }
 
+/**
+ * Wait until `relay` has adopted a session with each of `nodes`: a dialler's connect resolves when
+ * its side is up, and the relay's may follow a moment later (a tunnel asked before is refused
+ * 'not-connected', as it should be).
+ */
+async function adopted(relay: Node, ...nodes: Node[]): Promise<void> {
+  assert.ok(await until(() => nodes.every((n) => relay.peers.some((p) => equalBytes(p.publicKey, n.publicKey)))), 'the relay has every session')
+}
+
 async function reason(p: Promise<unknown>): Promise<string | undefined> {
   try {
     await p
@@ -64,6 +73,7 @@ test('two nodes with no socket of their own: handshake, transactions both ways a
     assert.is(b.address, undefined)
     await a.connect(address)
     await b.connect(address)
+    await adopted(relay, a, b)
     a.host(echo)
     b.host(echo)
     const key = await a.connect(relayAddress(relay.publicKey, b.publicKey))
@@ -99,6 +109,7 @@ test('relay.via: a peer with no address is reached through a relay by itself', a
     const address = await relay.listen()
     await c.connect(address)
     await d.connect(address)
+    await adopted(relay, c, d)
     const tx = await c.transact(d.publicKey, 'note', 'found by via')
     assert.ok(equalBytes(tx.agreement.publicKey, d.publicKey))
   } finally {
@@ -118,6 +129,8 @@ test('refusals carry a reason: not connected, not relaying, not accepting, self'
     await a.connect(plainAddress)
     await shy.connect(address)
     await shy.connect(plainAddress)
+    await adopted(relay, a, shy)
+    await adopted(plain, a, shy)
     assert.is(await reason(a.connect(relayAddress(relay.publicKey, identity(699).publicKey))), 'not-connected')
     assert.is(await reason(a.connect(relayAddress(plain.publicKey, shy.publicKey))), 'not-relaying')
     assert.is(await reason(a.connect(relayAddress(relay.publicKey, shy.publicKey))), 'not-accepting')
@@ -140,6 +153,7 @@ test('a sender over its rate: the tunnel closes at both ends with rate-limited',
     const address = await relay.listen()
     await a.connect(address)
     await b.connect(address)
+    await adopted(relay, a, b)
     const closedB = new Promise<string>((resolve) => b.on('peer:close', (e) => void (equalBytes(e.publicKey, a.publicKey) && resolve(e.reason))))
     await a.connect(relayAddress(relay.publicKey, b.publicKey))
     assert.ok(await until(() => b.peers.some((p) => equalBytes(p.publicKey, a.publicKey))), 'the tunnel is up')

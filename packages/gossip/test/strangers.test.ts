@@ -6,7 +6,9 @@
  *   within the budget (counted in its stats, not timed), they are held rather than punished, and
  *   a counterparty's frames are not counted at all: its transactions go through during the flood;
  * - a stranger's session has the stranger limits (the defaults), and a stranger that transacts
- *   with the node becomes a counterparty: its sessions get the node's limits and leave the gate.
+ *   with the node becomes a counterparty: its sessions get the node's limits and leave the gate;
+ * - a stranger that dials in pays for its handshake out of the budget, and starts held while the
+ *   budget is in debt.
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -86,6 +88,21 @@ Node_('a stranger has the default rates; once it transacts with the node, the no
   for (let i = 0; i < 600; i++) friend.send(frame)
   await net.clock.runFor(1000)
   assert.is(friend.closed(), undefined, 'the same 600 frames from a counterparty are within its limits')
+})
+
+Node_('a stranger that dials in pays for its handshake: while the budget is in debt its session starts held', async () => {
+  // a budget of 16 tokens a second: a handshake (32) puts it 16 in debt, a second of waiting
+  const { net, nodes } = await memoryNodes(1, { node: { head: 'local', strangerBudget: { messagesPerSecond: 16 } } })
+  const before = nodes[0]!.stats.strangerPauses
+  const first = await rawPeer(net, nodes[0]!, 310) // within the burst (16): its handshake leaves the budget in debt
+  const second = await rawPeer(net, nodes[0]!, 311)
+  assert.ok(nodes[0]!.stats.strangerPauses > before, 'a session started held')
+  const t0 = net.clock.now()
+  const answer = await settle(net, second.session.request({ type: 'peers-request', max: 4 }))
+  assert.is(answer.type, 'peers')
+  assert.ok(net.clock.now() - t0 >= 500, `the second stranger's first request waited out the debt (${net.clock.now() - t0} ms)`)
+  assert.is(first.closed(), undefined)
+  assert.is(second.closed(), undefined, 'held, not refused')
 })
 
 Node_.run()

@@ -175,6 +175,12 @@ export interface SessionOptions {
    * to pay. Default: none (only this session's own limits apply).
    */
   gate?: ReadGate
+  /**
+   * Message tokens charged to `gate` as the session starts (a node charges what a stranger's
+   * handshake cost it); when the gate is in debt the session starts held, reading nothing until
+   * the debt is paid (at most the gate's longest pause). Default 0.
+   */
+  gateEntry?: number
 }
 
 /** Options of openSession: the handshake's and the session's. */
@@ -411,6 +417,10 @@ class PeerSession implements Session {
     this.#appCost = options.appCost
     this.#gate = options.gate
     this.#onClose = options.onClose
+    if (options.gate !== undefined && options.gateEntry !== undefined && options.gateEntry > 0 && conn.open) {
+      const wait = options.gate.charge(options.gateEntry, 0)
+      if (wait > 0) this.#hold(wait)
+    }
     const now = this.#clock.now()
     this.#scoreTime = now
     this.#messageTokens = this.limits.messageBurst
@@ -621,14 +631,17 @@ class PeerSession implements Session {
     // every session gets GATE_QUANTUM frames per turn whatever the debt (a stranger with a few
     // frames, an honest one, is served at once); past that, the next ones wait on the peer's side
     // for the time the shared debt takes to pay (read-gate.ts)
-    if (wait > 0 && this.#holdTimer === undefined && ++this.#sinceHold >= GATE_QUANTUM) {
-      this.#sinceHold = 0
-      holdReading(this.#conn, true)
-      this.#holdTimer = this.#clock.setTimeout(() => {
-        this.#holdTimer = undefined
-        if (!this.#closed) holdReading(this.#conn, false)
-      }, wait)
-    }
+    if (wait > 0 && this.#holdTimer === undefined && ++this.#sinceHold >= GATE_QUANTUM) this.#hold(wait)
+  }
+
+  /** Stop reading for `ms` (the gate's debt). */
+  #hold(ms: number): void {
+    this.#sinceHold = 0
+    holdReading(this.#conn, true)
+    this.#holdTimer = this.#clock.setTimeout(() => {
+      this.#holdTimer = undefined
+      if (!this.#closed) holdReading(this.#conn, false)
+    }, ms)
   }
 
   /** Stop holding reading for the gate. */
