@@ -63,6 +63,12 @@ test('claim, send and receive across two ws nodes with LevelDB stores; the recei
     assert.is(await alice.net.wallet.balance(), rewardA - 150 + 30)
     assert.equal(await alice.net.inFlight(), [])
 
+    // a witness goes down: its quorum of seq witnesses (2 of 3) and of ticket signers still serves
+    witnesses[2]!.stop()
+    await witnessNodes[2]!.close()
+    await alice.net.send(BOB.publicKey, 20)
+    assert.is(await alice.net.wallet.balance(), rewardA - 150 + 30 - 20)
+
     const all: BlockStore = createMemoryStore()
     for (const w of wallets) {
       const batch = all.batch()
