@@ -161,7 +161,7 @@ emit('channels.receipt_bytes', largest, 'bytes', { typical, goal: 120, what: 'ca
     median_balance_at_refusal_mb: r.medianFreeRiderBalanceAtRefusal, tribler_median_at_refusal_mb: -181_000,
   })
   emit('bandwidth.honest_service_ratio', r.honestServiceRatio, 'ratio', {
-    ...common, asked: r.honestAsked, served: r.honestServed, free_rider_asked: r.freeRiderAsked, free_rider_served: r.freeRiderServed,
+    ...common, asked: r.honestAsked, served: r.honestServed, refused_own: r.honestRefusedOwn, refused_relay: r.honestRefusedRelay, free_rider_asked: r.freeRiderAsked, free_rider_served: r.freeRiderServed,
     median_balance_mb: r.medianBalance, median_honest_balance_mb: r.medianHonestBalance, tribler_median_balance_mb: -713,
     vouchers: r.vouchers, payouts: r.payouts, wall_ms: round(wallMs),
   })

@@ -15,8 +15,8 @@ import { createInterface } from 'node:readline'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import WebSocket from 'ws'
-import { createAgent, createMemoryStore, decodeCanonical, encodeBlock, toHex } from '@tally/core'
-import { createWallet } from '@tally/economy'
+import { blockHash, createAgent, createMemoryStore, decodeCanonical, encodeBlock, toHex } from '@tally/core'
+import { createVoucherBook, createWallet, readRelease } from '@tally/economy'
 import { createChannelBook, createPayer, decodeReceipt, verifyReceipt } from '@tally/economy/channels'
 import { openLevelRecords } from '@tally/node'
 import { alice, bob } from '../packages/economy/test/helpers.ts'
@@ -116,6 +116,27 @@ test('a payer restarted on its LevelDB book continues its receipts: the counter 
     assert.is((await again.state(channel)).paid, 15)
     const next = decodeReceipt(await again.pay(channel, 5))
     assert.equal([next.amount, next.counter], [20, 4])
+  } finally {
+    await records.close()
+  }
+})
+
+test('a lock payer\'s voucher book on LevelDB survives a reopen: its release still leaves what it vouched', async () => {
+  const path = join(dir, 'alice-vouchers')
+  let records = await openLevelRecords({ path })
+  const agent = createAgent({ head: 'local', identity: alice, store: createMemoryStore(), types })
+  const wallet = createWallet({ agent, community: w.community, evidence, key: alice, vouchers: createVoucherBook(records) })
+  await wallet.claim({ amount: 1_000, certificate: cert0, proof: r0.proofFor(alice.publicKey)! })
+  const lock = await wallet.lock({ to: bob.publicKey, amount: 300, expiry: 0 })
+  await wallet.voucher(lock, 40)
+  await wallet.voucher(lock, 70)
+  await records.close()
+  records = await openLevelRecords({ path })
+  try {
+    const again = createWallet({ agent, community: w.community, evidence, key: alice, vouchers: createVoucherBook(records) })
+    assert.is((await createVoucherBook(records).best(blockHash(lock)))?.amount, 70)
+    const release = await again.release(lock)
+    assert.equal(readRelease(release.payload), { lock: lock.seq, amount: 230, balance: 930 })
   } finally {
     await records.close()
   }

@@ -39,7 +39,7 @@ const r = simulateBandwidth({ peers, hours, freeRiders: 0.1, seed: 2, crypto, on
 const hhmm = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 3600)} h ${String(Math.round((s % 3600) / 60)).padStart(2, '0')} min` : 'not within the run')
 console.log(`free riders: ${Math.round(r.freeRidersRefused * 100)}% refused; 95% of them ${Number.isFinite(r.refusedAfterS) ? `by ${hhmm(r.refusedAfterS)}` : 'not within the run'}; median ${hhmm(r.medianRefusalDelayS)} after their first download, at a balance of ${gb(r.medianFreeRiderBalanceAtRefusal)} (Tribler's trial: −181 GB)`)
 console.log(`           served ${r.freeRiderServed} of ${r.freeRiderAsked} downloads they asked for`)
-console.log(`honest peers: served ${r.honestServed} of ${r.honestAsked} downloads (${(r.honestServiceRatio * 100).toFixed(1)}%); the rest were refused because a payer on the path was below −5 GB`)
+console.log(`honest peers: served ${r.honestServed} of ${r.honestAsked} downloads (${(r.honestServiceRatio * 100).toFixed(1)}%); refused: ${r.honestRefusedOwn} because their own balance was below −5 GB, ${r.honestRefusedRelay} because a relay's was`)
 console.log(`median balance of all users ${gb(r.medianBalance)} (Tribler's trial: −0.7 GB), of honest users ${gb(r.medianHonestBalance)}`)
 console.log('balances at the end:')
 for (const line of balanceHistogram(r.balances, { width: 30 })) console.log(`  ${line}`)

@@ -22,6 +22,7 @@ import {
   type RegistrationRequest,
 } from '@tally/economy'
 import { createMemoryOutbox, createNetWallet, createRegistrar, createReporter, createTicketStore, createWitness, seqWitnessTypes, seqWitnesses, type NetWallet, type Witness } from '@tally/economy/net'
+import { createChannelBook, createPayee, type Payee } from '@tally/economy/channels'
 import { createNode, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import type { Server } from 'node:http'
@@ -50,7 +51,8 @@ export interface Network {
   readonly witnesses: readonly Witness[]
   /** The witnesses' nodes (seq witnesses: they keep the first block shown at each slot). */
   readonly witnessNodes: readonly Node[]
-  readonly shop: { readonly node: Node; readonly net: NetWallet } | undefined
+  /** The shop, when there is one: its node, network wallet, and its side of payment channels. */
+  readonly shop: { readonly node: Node; readonly net: NetWallet; readonly payee: Payee } | undefined
   /** What a page needs (JSON). */
   info(): NetworkInfo
   /** A new device key, to be registered to `owner` (the owner signs the registration's digest). */
@@ -142,13 +144,15 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
   let shopAddress: string | undefined
   if (options.shop === true) {
     const identity = generateIdentity()
+    const book = createChannelBook()
     const evidence = createEvidenceStore(community)
     const tickets = createTicketStore()
     const node = createNode({
       identity,
       store: createMemoryStore(),
       transport: createWsTransport({ port: 0 }),
-      types: createEconomyTypes({ community, evidence, tickets }),
+      // its receipts book: a release that a receipt contradicts is refused, with the proof
+      types: createEconomyTypes({ community, evidence, tickets, lock: { receipts: book } }),
       witnesses: seqWitnesses(community),
       head: 'local',
       // the shop pays pages back through the gateway: pages cannot be dialled
@@ -160,7 +164,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     const wallet = createWallet({ agent: node.agent, community, evidence })
     const net = createNetWallet({ wallet, community, evidence, tickets, host: node, port: node.transactions })
     node.on('transaction', (t: Transaction) => log(`shop: received ${String((t.proposal.payload as { amount?: number }).amount)} from ${toHex(t.proposal.publicKey).slice(0, 8)}`))
-    shop = { node, net }
+    shop = { node, net, payee: createPayee({ wallet, book, community }) }
   }
 
   // ## Devices: one node each (a component's reporter and registrar are hosted once per node)

@@ -25,3 +25,4 @@ export { DEFAULT_RECONNECT, reconnectDelay, type ConnectionEvent, type Connectio
 export { WALLET_DB_VERSION } from './evidence-db.js'
 export type { HistoryEntry, HistoryKind } from './history.js'
 export type { Events } from './events.js'
+export { IDB_RECORDS_VERSION, openIdbRecords, type IdbRecords } from './idb-records.js'

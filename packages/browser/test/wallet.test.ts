@@ -5,10 +5,11 @@
 // gateway's relay, the gateway drops its session and the page reconnects, after a reload key,
 // chain and evidence are still there, a second tab of the wallet waits in standby until the
 // first closes, a wallet restored from its phrase on an emptied profile gets its chain back and
-// signs at the right seq, and a transfer left in flight comes back by itself.
+// signs at the right seq, a transfer left in flight comes back by itself, and the page pays a
+// Node payee over a payment channel.
 import { join } from 'node:path'
 import * as assert from 'uvu/assert'
-import { fromHex, toHex } from '@tally/core'
+import { decodeBlock, fromHex, toHex } from '@tally/core'
 import { startNetwork, type Network } from '../../../examples/browser-wallet/network.ts'
 import { browserSuite, load, type PageRun } from './harness.js'
 
@@ -81,6 +82,22 @@ try {
     runs.push(await session.run(third, 'restore', { info, phrase: opened.out.phrase, publicKey: toHex(owner), head, balance }))
     assert.is(await net.shop!.net.wallet.balance(), amount - back + 5, "the shop took the restored wallet's payment")
     runs.push(await session.run(third, 'strand', { info }))
+    // a payment channel: the page locks a deposit and signs receipts; the shop admits the lock,
+    // accepts the receipts off line and redeems them
+    const channel = await session.run(third, 'channel', { info })
+    runs.push(channel)
+    if (channel.out.chain !== undefined) {
+      // a reload: the page's book on IndexedDB still holds the latest receipt
+      await load(third)
+      const again = await session.run(third, 'channel-again', { info, channel: channel.out.channel })
+      runs.push(again)
+      const blocks = (channel.out.chain as string[]).map((h) => decodeBlock(fromHex(h)))
+      const shopBefore = await net.shop!.net.wallet.balance()
+      await net.shop!.payee.admit(blocks.at(-1)!, blocks.slice(0, -1))
+      for (const r of [...(channel.out.receipts as string[]), String(again.out.receipt)]) await net.shop!.payee.accept(fromHex(r), { price: 1 })
+      await net.shop!.payee.redeem(fromHex(String(channel.out.channel)))
+      assert.is(await net.shop!.net.wallet.balance(), shopBefore + 9, 'the shop redeemed the receipts, the one signed after the reload included')
+    }
     return runs
   })
 } finally {

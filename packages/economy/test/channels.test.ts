@@ -213,6 +213,7 @@ Flow('a recharge at the wrong offset, or a lock for someone else, is not admitte
   const other = await a.payer.open({ to: mallory.publicKey, deposit: 50, expiry: 2 })
   await refused(b.payee.admit(other.lock, [claim, lock]), 'channel-lock')
   await refused(b.payee.admit(await a.payer.recharge(channel, 10, 3), [claim, lock, other.lock]), 'channel-recharge')
+  await refused(b.payee.admit(lock, new Array(65_537).fill(claim)), 'history-too-long')
 })
 
 const Fraud = suite('channels: a release contradicted by a receipt')

@@ -9,8 +9,8 @@
  * What it models: each peer's downloads as a Poisson process; sizes exponential; a path of 0-3
  * relays; seeders weighted by capacity (a fifth of the honest peers seed eight times as much), and
  * an honest peer below zero seeds `mining` times as much (Tribler's credit mining);
- * every hop checks its own payer against its own ledger (the published payouts + its own
- * unpublished vouchers); payouts once a period, each published at a uniformly random moment within
+ * downloaders pick relays in good standing as their own ledger sees them; every hop checks its
+ * own payer against its own ledger (the published payouts + its own unpublished vouchers); payouts once a period, each published at a uniformly random moment within
  * the next period, and seen by every peer `spreadMs` later (one shared view: the gossip's spread is
  * not simulated link by link). What it leaves out: transfer durations (a download is paid when it
  * starts), churn, peers buying tokens, and Sybils (a free rider that rejoins under a new key starts
@@ -74,6 +74,9 @@ export interface BandwidthSimResult {
   readonly honestAsked: number
   readonly honestServed: number
   readonly honestServiceRatio: number
+  /** Honest downloads refused because the downloader itself was below the policy, and because a relay on its path was. */
+  readonly honestRefusedOwn: number
+  readonly honestRefusedRelay: number
   /** Free riders' downloads asked for and served. */
   readonly freeRiderAsked: number
   readonly freeRiderServed: number
@@ -147,6 +150,8 @@ export function simulateBandwidth(options: BandwidthSimOptions = {}): BandwidthS
   const seenAtRefusal: number[] = []
   let honestAsked = 0
   let honestServed = 0
+  let honestRefusedOwn = 0
+  let honestRefusedRelay = 0
   let freeAsked = 0
   let freeServed = 0
   let vouchers = 0
@@ -182,11 +187,15 @@ export function simulateBandwidth(options: BandwidthSimOptions = {}): BandwidthS
     const mb = Math.max(1, Math.round(exp(random, meanMb)))
     const seeder = pickSeeder(d)
     const path = [d]
+    // relays in good standing, as the downloader's ledger sees them (a relay below the threshold
+    // would be refused by the next hop, and the download with it): up to 32 tries per hop
     for (let h = pickHops(); h > 0; h--) {
-      let r: number
-      do r = Math.floor(random() * honest)
-      while (path.includes(r) || r === seeder)
-      path.push(r)
+      for (let tries = 0; tries < 32; tries++) {
+        const r = Math.floor(random() * honest)
+        if (path.includes(r) || r === seeder || !ledgers[d]!.admit(keys[r]!.publicKey, mb).ok) continue
+        path.push(r)
+        break
+      }
     }
     path.push(seeder)
     if (isFree(d)) freeAsked++
@@ -204,6 +213,10 @@ export function simulateBandwidth(options: BandwidthSimOptions = {}): BandwidthS
     }
     if (refusedBy >= 0) {
       refusedCount++
+      if (!isFree(d)) {
+        if (refusedBy === 1) honestRefusedOwn++
+        else honestRefusedRelay++
+      }
       if (firstRefusal[d]! < 0 && path[refusedBy - 1] === d) {
         firstRefusal[d] = e.t
         if (isFree(d)) {
@@ -247,6 +260,8 @@ export function simulateBandwidth(options: BandwidthSimOptions = {}): BandwidthS
     honestAsked,
     honestServed,
     honestServiceRatio: honestAsked === 0 ? 1 : honestServed / honestAsked,
+    honestRefusedOwn,
+    honestRefusedRelay,
     freeRiderAsked: freeAsked,
     freeRiderServed: freeServed,
     balances,

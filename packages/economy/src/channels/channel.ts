@@ -119,7 +119,8 @@ export interface Payee {
    * Take in a channel's lock — the opening lock or a recharge — with the payer's chain up to it
    * (`history`; what this agent holds already may be left out), and check the chain backs it.
    * @throws RefusedError ('channel-lock': not a channel lock for this agent; 'channel-recharge': a
-   *   recharge of an unknown channel or at the wrong offset; 'history-missing', 'balance': the chain does not back it)
+   *   recharge of an unknown channel or at the wrong offset; 'history-missing', 'balance': the chain does not back it;
+   *   'history-too-long': more than `maxHistory` blocks, default 65,536)
    */
   admit(lock: HalfBlock, history?: readonly HalfBlock[]): Promise<ChannelState>
   /**
@@ -266,7 +267,7 @@ export function createPayer(options: ChannelSideOptions): Payer {
  * @throws TypeError without a wallet or community
  * @example const ack = await payee.accept(bytesFromNfc, { price: 2 })
  */
-export function createPayee(options: ChannelSideOptions & { margin?: number }): Payee {
+export function createPayee(options: ChannelSideOptions & { margin?: number; maxHistory?: number }): Payee {
   const { wallet, community } = options
   if (wallet === undefined || community === undefined) throw new TypeError('"wallet" and "community" are required')
   const book = options.book ?? createChannelBook()
@@ -276,6 +277,8 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
   const clock = options.clock ?? Date.now
   const margin = options.margin ?? 0
   auint('margin', margin)
+  const maxHistory = options.maxHistory ?? MAX_HISTORY
+  auint('maxHistory', maxHistory)
   const cache = new Map<string, Known>()
   const run = serializer()
   // accepts for one channel run one at a time; different channels' run side by side, so a durable
@@ -321,6 +324,8 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
 
   const payee: Payee = {
     admit: (lock, history = []) => run(async () => {
+      if (!Array.isArray(history)) throw new TypeError('"history" expected an array of blocks')
+      if (history.length > maxHistory) throw new RefusedError(`a history of ${history.length} blocks exceeds the ${maxHistory} this payee takes`, { reason: 'history-too-long' })
       const view = lockView(lock, crypto)
       const place = view === undefined ? undefined : channelPlace(view)
       if (view === undefined || place === undefined || !equalBytes(view.beneficiary, me)) throw new RefusedError('not a channel lock for this agent', { reason: 'channel-lock' })
@@ -422,6 +427,9 @@ export function createPayee(options: ChannelSideOptions & { margin?: number }): 
 }
 
 // ## Private helpers
+
+/** Most blocks of a payer's chain a payee takes in with one lock (a peer's input is bounded). */
+const MAX_HISTORY = 65_536
 
 /** A side's working copy of one channel (the book is the durable record). */
 interface Known {
