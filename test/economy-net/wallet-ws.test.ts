@@ -63,6 +63,12 @@ test('claim, send and receive across two ws nodes with LevelDB stores; the recei
     assert.is(await alice.net.wallet.balance(), rewardA - 150 + 30)
     assert.equal(await alice.net.inFlight(), [])
 
+    // a witness goes down: its quorum of seq witnesses (2 of 3) and of ticket signers still serves
+    witnesses[2]!.stop()
+    await witnessNodes[2]!.close()
+    await alice.net.send(BOB.publicKey, 20)
+    assert.is(await alice.net.wallet.balance(), rewardA - 150 + 30 - 20)
+
     const all: BlockStore = createMemoryStore()
     for (const w of wallets) {
       const batch = all.batch()
@@ -112,6 +118,39 @@ test('wallets that never listen: offers, history, tickets and the agreement trav
     // bob answers through the same tunnel; a decline comes back with its reason
     await bob.net.send(ALICE.publicKey, 40)
     assert.is(await alice.net.wallet.balance(), readReward(claim.payload)!.amount - 100 + 40)
+    for (const w of witnesses) w.stop()
+  } finally {
+    await Promise.all(nodes.map((n) => n.close().catch(() => undefined)))
+  }
+})
+
+test('a sender with a long chain (401 blocks, beyond the pacing burst): the receiver checks it all and is not cut off as a flood', async () => {
+  const nodes: Node[] = []
+  try {
+    const community = testCommunity()
+    const witnessNodes = WITNESSES.map((w) => witnessNode(community, w))
+    nodes.push(...witnessNodes)
+    for (const n of witnessNodes) await n.listen()
+    await mesh(witnessNodes)
+    const witnesses = WITNESSES.map((key, i) => createWitness({ key, community, host: witnessNodes[i]!, epoch: 0 }))
+    // a long history takes the receiver a while to check: the offer waits for it
+    const alice = await walletNode(community, ALICE, { wallet: { timeoutMs: 120_000 } })
+    const bob = await walletNode(community, BOB)
+    nodes.push(alice.node, bob.node)
+    await bob.node.listen()
+    for (const w of [alice, bob]) for (const n of witnessNodes) await w.node.connect(n.address!)
+    await register(alice.node, community, ALICE, component(1))
+    await report(alice.node, community, component(1), 0, [60_000, 30])
+    await Promise.all(witnesses.map((w) => w.close()))
+    await alice.net.claim(0)
+    for (let i = 0; i < 400; i++) await alice.net.wallet.burn(1) // 401 blocks: beyond the burst of 240
+    const cut: string[] = []
+    bob.node.on('peer:close', (e) => void (e.misbehaviour !== undefined || e.code === 1008 ? cut.push(e.reason) : undefined))
+    await alice.node.connect(bob.node.address!)
+    const tx = await alice.net.send(BOB.publicKey, 100)
+    assert.is(tx.proposal.seq, 402)
+    assert.is((await bob.store.range(ALICE.publicKey)).length, 402)
+    assert.equal(cut, [], 'no witness cut bob off')
     for (const w of witnesses) w.stop()
   } finally {
     await Promise.all(nodes.map((n) => n.close().catch(() => undefined)))

@@ -6,8 +6,10 @@
  * no rule of the economy can refuse it; only someone who saw both can. Seq witnesses (DESIGN.md,
  * "Two kinds of witness") are that someone: each keeps the first block it is shown at each
  * (key, seq) and tells it to whoever asks. Here the community's witnesses serve as seq witnesses
- * for the community's block types, every one of them asked about every slot (k = n), so one honest
- * witness is enough:
+ * for the community's block types, every one of them asked about every slot (k = n), and a block
+ * passes once the community's quorum vouched for it and none holds another: any two quorums share
+ * a witness (2·quorum > n), the same assumption the community's certificates and tickets rest on,
+ * and a witness that is down does not stop transfers:
  * - a receiver's node consults them before it countersigns a transfer or lock proposal
  *   (`seqWitnesses(community)` as the gossip node's `witnesses` option);
  * - a receiving network wallet consults them on every block of the sender it takes in (the
@@ -34,6 +36,8 @@ export interface SeqWitnessOptions {
   readonly keys: readonly Uint8Array[]
   /** Witnesses asked per slot: all of them. */
   readonly k: number
+  /** How many must vouch for the block: the community's quorum (2k > n: two such sets share a witness). */
+  readonly quorum: number
   /** Which proposals the node checks before countersigning: those of the community's types. */
   readonly require: (proposal: HalfBlock) => boolean
   /** Milliseconds to gather the answers (default 5000). */
@@ -56,6 +60,7 @@ export function seqWitnesses(community: Community, options: { timeoutMs?: number
   return Object.freeze({
     keys,
     k: keys.length,
+    quorum: community.current.quorum,
     require: (proposal: HalfBlock) => types.has(proposal.type),
     timeoutMs: options.timeoutMs ?? 5000,
     retryMs: options.retryMs ?? 1000,
