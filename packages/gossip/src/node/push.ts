@@ -113,6 +113,8 @@ export function sendNeighbours(ctx: NodeContext, sessions: readonly Session[]): 
   for (const s of sessions) {
     const n = ctx.peers.get(s.peerKeyHex)
     if (n === undefined) continue
+    // a list to a stranger comes out of the strangers' budget, as gossip to it does (gossipTo)
+    if (!ctx.quota.isCounterparty(n.publicKey) && !ctx.strangerGate.tryCharge(1, 0)) continue
     const older = ctx.neighboursUnacked.get(n)
     if (older !== undefined) cancel(ctx, older)
     const sent = sendAcked(ctx, n, (ack) => ({ type: 'neighbours', ids: current(), ack }))

@@ -97,6 +97,10 @@ function transmit(ctx: NodeContext, e: Unacked, s: Session): void {
     if (ctx.closed || !resendAfter(e.attempt)) return
     const next = firstOpen(e.to)
     if (next === undefined) return
+    // a copy to a stranger comes out of the strangers' budget, and waits for good when it is spent
+    // (gossip can wait): else every copy, and every ack of it, is work a flood of strangers
+    // multiplies, and the acks queue ahead of an honest stranger's proposal
+    if (!ctx.quota.isCounterparty(e.to.publicKey) && !ctx.strangerGate.tryCharge(1, 0)) return
     e.attempt++
     ctx.stats.resent++
     transmit(ctx, e, next)
