@@ -3,10 +3,14 @@
 // anything else a bench wants to say goes to stderr (`note`).
 import { performance } from 'node:perf_hooks'
 
-/** One measured figure, as printed on stdout. Extra fields (`ratio`, `provider`, ...) are allowed. */
+/**
+ * One measured figure, as printed on stdout. Extra fields (`ratio`, `provider`, ...) are allowed.
+ * `value` is null when there is no figure to give (a latency of something that did not happen):
+ * a null must never be read as a good value, so a bench that emits one says why beside it.
+ */
 export interface Figure {
   metric: string
-  value: number
+  value: number | null
   unit: string
   [extra: string]: unknown
 }
@@ -38,20 +42,21 @@ export interface Measurement {
 /**
  * Print one figure as a JSON line on stdout, the format bench/run.mjs collects.
  * @param metric dotted name, e.g. `core.append_per_s`
- * @param value the number; printed as a whole number from 1000 up, else to 4 significant digits
+ * @param value the number; printed as a whole number from 1000 up, else to 4 significant digits;
+ *   null when there is none (say why in `extra`)
  * @param unit e.g. `ops/s`, `blocks/s`, `ms`, `bytes`
  * @param extra more fields for the same line, e.g. `{ provider: 'sodium', ratio: 1.8 }`
  * @returns the figure as printed
- * @throws {TypeError} if `value` is not a finite number
+ * @throws {TypeError} if `value` is neither a finite number nor null
  * @example
  * emit('core.verify_per_s', 41230, 'ops/s', { provider: 'noble' })
  * // {"metric":"core.verify_per_s","value":41230,"unit":"ops/s","provider":"noble"}
  */
-export function emit(metric: string, value: number, unit: string, extra: Record<string, unknown> = {}): Figure {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`"value" expected a finite number for ${metric}, got ${String(value)}`)
+export function emit(metric: string, value: number | null, unit: string, extra: Record<string, unknown> = {}): Figure {
+  if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) {
+    throw new TypeError(`"value" expected a finite number or null for ${metric}, got ${String(value)}`)
   }
-  const figure: Figure = { metric, value: significant(value), unit, ...extra }
+  const figure: Figure = { metric, value: value === null ? null : significant(value), unit, ...extra }
   process.stdout.write(JSON.stringify(figure) + '\n')
   return figure
 }

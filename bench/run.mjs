@@ -121,7 +121,7 @@ function parseFigure(line) {
   try {
     const x = JSON.parse(line)
     const ok = x !== null && typeof x === 'object' && !Array.isArray(x) &&
-      typeof x.metric === 'string' && typeof x.value === 'number' && typeof x.unit === 'string'
+      typeof x.metric === 'string' && (typeof x.value === 'number' || x.value === null) && typeof x.unit === 'string'
     return ok ? x : null
   } catch {
     return null
@@ -134,7 +134,7 @@ function table(rows) {
   const body = rows.map(({ group, figure }) => {
     const { metric, value, unit, ...extra } = figure
     const details = Object.entries(extra).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    return [group, metric, value.toLocaleString('en-US', { maximumFractionDigits: 3 }), unit, details.join(' ')]
+    return [group, metric, value === null ? 'null' : value.toLocaleString('en-US', { maximumFractionDigits: 3 }), unit, details.join(' ')]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)))
   const line = (r) => r.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd()

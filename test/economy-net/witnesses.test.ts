@@ -7,7 +7,8 @@
  * - epoch 1: witness 2 turns rogue and signs a root nobody computed: the others log it with the
  *   reason and certify without it;
  * - a wallet here claims both epochs with proofs served by the witness processes;
- * - bad input from a peer — a forged report, a malformed protocol frame, a forged certificate — is
+ * - bad input from a peer — a forged report, a malformed protocol frame, a forged certificate, a
+ *   forged fraud proof — is
  *   refused with a reason, costs the sender (enough of it and the witness cuts it off), and
  *   nothing is stored.
  */
@@ -16,10 +17,11 @@ import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { RefusedError, createMemoryStore, equalBytes, type Protocol } from '@tally/core'
+import { RefusedError, createAgent, createBlockTypes, createFraudProof, createMemoryStore, equalBytes, type Protocol } from '@tally/core'
 import { readReward, signReport } from '@tally/economy'
 import { EPOCHS_PROTOCOL, REPORTS_PROTOCOL, epochsProtocol, reportsProtocol, type EpochMessages } from '@tally/economy/net'
-import type { Node } from '@tally/gossip'
+import { CLOSE_CODES, openSession, type Node } from '@tally/gossip'
+import { createWsTransport } from '@tally/gossip/ws'
 import { killAll, startChild, type Child } from '../fixtures/economy-children.ts'
 import { ALICE, BOB, WITNESSES, component, key, register, report, testCommunity, walletNode, wsNode } from '../fixtures/economy-net.ts'
 
@@ -164,6 +166,24 @@ test('bad input gets a reason, costs the sender, and stores nothing', async () =
   assert.is((await state(0, 2)).count, before.count, 'nothing stored')
   assert.ok(!equalBytes(fake.root, cert.root))
   void EPOCHS_PROTOCOL
+
+  // a forged fraud proof over a raw session: verified first, counted as forged, the sender charged, nothing kept
+  const forger = key(68)
+  const types = createBlockTypes([{ name: 'reward' }])
+  const one = await createAgent({ head: 'local', identity: forger, store: createMemoryStore(), types }).append('reward', 'a')
+  const two = await createAgent({ head: 'local', identity: forger, store: createMemoryStore(), types }).append('reward', 'b')
+  const stats = (await state(0, 2)).stats
+  const session = await openSession(await createWsTransport().connect(addresses[0]!), { identity: key(69), expectedPeer: witness0 })
+  const ended = new Promise<{ code: number; reason: string }>((resolve) => session.onClose((info) => resolve(info)))
+  for (let i = 0; i < 12 && session.open; i++) {
+    session.send({ type: 'fraud', proof: createFraudProof('double-sign', [one, { ...two, signature: Uint8Array.from(two.signature, (x, j) => (j === i ? x ^ 1 : x)) }]) })
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  const info = await ended
+  assert.is(info.code, CLOSE_CODES.policyViolation, `forged proofs cost the sender until it is cut off (${info.code} ${info.reason})`)
+  const after = (await state(0, 2)).stats
+  assert.ok(after['forgedProofs']! > stats['forgedProofs']!, 'counted as forged')
+  assert.is(after['proofs'], stats['proofs'], 'no proof kept')
 })
 
 test.run()

@@ -6,7 +6,7 @@
  */
 export { abytes, auint, compareBytes, concatBytes, equalBytes, fromHex, shortKey, toHex, type PublicKeyHex } from './bytes.js'
 export * from './errors.js'
-export type { CryptoProvider, SigningKey, SignResult, SyncSigningKey } from './crypto-provider.js'
+export type { CryptoProvider, NoisePrimitives, SigningKey, SignResult, SyncSigningKey } from './crypto-provider.js'
 export { nobleCrypto } from './noble-crypto.js'
 export { signThen } from './signing.js'
 export { createIdentity, generateIdentity, identityFromSeed, isNewIdentity, type Identity, type SeedIdentity } from './identity.js'

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert'
 import { ClosedError, RefusedError, concatBytes, createIdentity, domainTag, encodeCanonical, equalBytes, toHex, type Connection, type Identity, type SeedIdentity } from '@tally/core'
 import {
   HandshakeError,
+  PROTOCOL_VERSION,
   createSeenCache,
   decodeMessage,
   encodeMessage,
@@ -86,8 +87,8 @@ Success('both sides learn the proved key, the version and the same session id', 
   assert.ok(equalBytes(s.value.peerKey, alice.publicKey))
   assert.is(c.value.role, 'initiator')
   assert.is(s.value.role, 'responder')
-  assert.is(c.value.version, 1)
-  assert.is(s.value.version, 1)
+  assert.is(c.value.version, PROTOCOL_VERSION)
+  assert.is(s.value.version, PROTOCOL_VERSION)
   assert.is(toHex(c.value.sessionId), toHex(s.value.sessionId))
   assert.is(c.value.sessionId.length, 32)
   assert.ok(clientConn.open && serverConn.open, 'the connection stays open for the session')

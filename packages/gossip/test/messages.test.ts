@@ -52,6 +52,8 @@ const SAMPLES: Message[] = [
   { type: 'agreement', requestId: 1, block: agreement },
   { type: 'agreement', requestId: 0, block: agreement },
   { type: 'push', blocks: [proposal, agreement] },
+  { type: 'push', blocks: [proposal], ack: 7 },
+  { type: 'ack', id: 7 },
   { type: 'heads', requestId: 0, heads: [{ publicKey: alice.publicKey, seq: 6, hash: key(9) }, { publicKey: bob.publicKey, seq: 1, hash: key(8) }] },
   { type: 'crawl-request', requestId: 2, publicKey: alice.publicKey, start: -5, end: -1 },
   { type: 'crawl-answer', requestId: 2, publicKey: alice.publicKey, latest: 6, blocks: aliceChain.slice(1) },
@@ -68,10 +70,12 @@ const SAMPLES: Message[] = [
   { type: 'fraud-want', publicKey: alice.publicKey },
   { type: 'neighbours', ids: [id8(1), id8(2), alice.publicKey.slice(0, 8)] },
   { type: 'neighbours', ids: [] },
+  { type: 'neighbours', ids: [id8(3)], ack: 2 ** 32 - 1 },
   { type: 'push-via', to: bob.publicKey.slice(0, 8), blocks: [proposal] },
   { type: 'app', requestId: 0, reply: false, protocol: 'tally/test/1', kind: 'note', body: encodeCanonical('hi') },
   { type: 'app', requestId: 8, reply: false, protocol: 'a.b/c_d-2', kind: 'getQuote', body: encodeCanonical({ item: 'x', n: 2 }) },
   { type: 'app', requestId: 8, reply: true, protocol: 'a.b/c_d-2', kind: 'quote', body: encodeCanonical(250) },
+  { type: 'push-via', to: bob.publicKey.slice(0, 8), blocks: [proposal], ack: 300 },
   { type: 'relay', to: bob.publicKey, data: new Uint8Array([1, 2, 3]), reason: '' },
   { type: 'relay', to: bob.publicKey, data: new Uint8Array(0), reason: 'closed' },
   { type: 'relayed', from: alice.publicKey, data: new Uint8Array(40).fill(7), reason: '' },
@@ -115,9 +119,21 @@ for (const m of SAMPLES) {
       assert.equal(toHex(encodeMessage(back.message)), toHex(frame), 're-encoding gives the same bytes')
     }
     assert.is(peekMessageType(frame), m.type, 'peek names the type without decoding')
-    assert.is(frame[1], MESSAGE_CODES[m.type])
+    const code = MESSAGE_CODES[m.type]
+    assert.equal(code < 24 ? [frame[1]] : [frame[1], frame[2]], code < 24 ? [code] : [0x18, code], 'the type code, one byte below 24, two from 24')
   })
 }
+
+RoundTrip('no two message types share a code', () => {
+  const codes = Object.values(MESSAGE_CODES)
+  assert.is(new Set(codes).size, codes.length)
+})
+
+RoundTrip('peek refuses a type code that is not canonical CBOR', () => {
+  assert.is(peekMessageType(new Uint8Array([0x82, 0x18, 0x05, 0x00])), undefined, '5 in two bytes')
+  assert.is(peekMessageType(new Uint8Array([0x82, 0x18])), undefined, 'cut after 0x18')
+  assert.is(peekMessageType(new Uint8Array([0x82, 0x18, MESSAGE_CODES.relayed, 0x00])), 'relayed')
+})
 
 RoundTrip('every message type has a sample', () => {
   assert.equal(new Set(SAMPLES.map((m) => m.type)).size, Object.keys(MESSAGE_CODES).length)
@@ -188,6 +204,19 @@ Layout("an app message is [5, id, protocol, kind, body]: the id negated in a rep
   assert.is(toHex(encodeMessage({ ...m, requestId: 0 }).slice(0, 3)), '850500', 'one-way: 0')
   assert.throws(() => encodeMessage({ ...m, requestId: 0, reply: true }), RangeError, 'a reply needs the id it answers')
   assert.throws(() => encodeMessage({ ...m, protocol: 'P/1' }), RangeError, 'protocol names are lowercase')
+})
+
+Layout('version 2: an ack is [6, id]; a push, push-via or neighbour list asking for one ends with the id', () => {
+  assert.is(toHex(encodeMessage({ type: 'ack', id: 7 })), '820607')
+  assert.is(encodeMessage({ type: 'ack', id: 1000 }).length, 5)
+  const push = encodeMessage({ type: 'push', blocks: [proposal] })
+  const acked = encodeMessage({ type: 'push', blocks: [proposal], ack: 1000 })
+  assert.is(acked.length, push.length + 3, 'three bytes more for id 1000')
+  assert.is(toHex(acked.slice(0, 2)), '830c')
+  assert.is(toHex(encodeMessage({ type: 'neighbours', ids: [], ack: 1 })), '83168001')
+  // an id of 0 is no id: the version 1 layout, so a version 1 peer reads it
+  assert.is(toHex(encodeMessage({ type: 'push', blocks: [proposal], ack: 0 })), toHex(push))
+  assert.is(toHex(encodeMessage({ type: 'push-via', to: id8(7), blocks: [proposal], ack: 1 }).slice(0, 2)), '8417')
 })
 
 Layout('an error carries its code as a small uint', () => {
@@ -269,6 +298,12 @@ Refusals('fields of the wrong type, length or range', () => {
   refuses(enc([5, 1, 'p', 'a b', enc(1)]), 'bad-field', 'an app kind with a space')
   refuses(enc([5, 1, 'p', 'k', 1]), 'bad-field', 'an app body that is not a byte string')
   refuses(enc([5, 1, 'p', 'k']), 'bad-shape', 'an app message without its body')
+  refuses(enc([12, [encodeBlock(proposal)], 0]), 'bad-field', 'an ack id of 0 (absent is the one encoding of none)')
+  refuses(enc([12, [encodeBlock(proposal)], 1, 2]), 'bad-shape', 'a push with a field after its ack')
+  refuses(enc([22, [], 2 ** 32]), 'bad-field', 'an ack id of 2^32')
+  refuses(enc([6, 0]), 'bad-field', 'an ack of id 0')
+  refuses(enc([6]), 'bad-shape', 'an ack without its id')
+  refuses(enc([23, bytesOf(8)]), 'bad-shape', 'only the ack may be left out')
 })
 
 Refusals('lists and texts over their limits', () => {
@@ -390,6 +425,8 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('proposal' as const), requestId: requestIdArb, block: proposalArb, context: fc.array(blockArb, { maxLength: 4 }) }),
   fc.record({ type: fc.constant('agreement' as const), requestId: replyIdArb, block: fc.constant(agreement) }),
   fc.record({ type: fc.constant('push' as const), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }) }),
+  fc.record({ type: fc.constant('push' as const), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }), ack: requestIdArb }),
+  fc.record({ type: fc.constant('ack' as const), id: requestIdArb }),
   fc.record({ type: fc.constant('heads' as const), requestId: fc.constant(0), heads: fc.array(fc.record({ publicKey: u8(32), seq: seqArb, hash: u8(32) }), { minLength: 1, maxLength: 64 }) }),
   fc.record({ type: fc.constant('heads' as const), requestId: requestIdArb, heads: fc.array(fc.record({ publicKey: u8(32), seq: seqArb, hash: u8(32) }), { maxLength: 64 }) }),
   fc.record({ type: fc.constant('heads-request' as const), requestId: requestIdArb, publicKeys: fc.array(u8(32), { minLength: 1, maxLength: 64 }) }),
@@ -410,7 +447,9 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('fraud' as const), proof: fc.constant(proof) }),
   fc.record({ type: fc.constantFrom('fraud-have' as const, 'fraud-want' as const), publicKey: u8(32) }),
   fc.record({ type: fc.constant('neighbours' as const), ids: fc.array(u8(8), { maxLength: 256 }) }),
+  fc.record({ type: fc.constant('neighbours' as const), ids: fc.array(u8(8), { maxLength: 256 }), ack: requestIdArb }),
   fc.record({ type: fc.constant('push-via' as const), to: u8(8), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }) }),
+  fc.record({ type: fc.constant('push-via' as const), to: u8(8), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }), ack: requestIdArb }),
   fc.record({ type: fc.constant('witness-query' as const), requestId: requestIdArb, publicKey: u8(32), seq: seqArb }),
   fc.record({ type: fc.constant('relay' as const), to: u8(32), data: fc.uint8Array({ minLength: 1, maxLength: 300 }), reason: fc.constant('') }),
   fc.record({ type: fc.constant('relayed' as const), from: u8(32), data: fc.constant(new Uint8Array(0)), reason: textArb(256) }),

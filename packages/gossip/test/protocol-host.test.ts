@@ -91,7 +91,11 @@ async function rawPeer(net: MemoryNetwork, node: Node, seed: number): Promise<{ 
     cipher: r.cipher,
     sessionId: r.sessionId,
     version: r.version,
-    onMessage: (m) => void got.push(m),
+    onMessage: (m) => {
+      got.push(m)
+      // a version 2 peer acknowledges what asks for an ack (or the node sends it again)
+      if ('ack' in m && m.ack !== undefined) session.send({ type: 'ack', id: m.ack })
+    },
     onClose: (info) => void (closed = `${info.code} ${info.reason}`),
   })
   await net.clock.runFor(200)

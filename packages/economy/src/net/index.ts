@@ -40,3 +40,4 @@ export { WALLET_LIMITS, WALLET_PROTOCOL, createNetWallet, type InFlight, type Ne
 export type { Collected, Refusal } from './collect.js'
 export { ECONOMY_TYPE_NAMES, seqWitnessTypes, seqWitnesses, type SeqWitnessOptions } from './seq-witness.js'
 export { createSharedHost } from './shared-host.js'
+export type { BesideClose } from './witness.js'

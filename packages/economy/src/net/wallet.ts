@@ -177,6 +177,8 @@ class NetworkWallet implements NetWallet {
   readonly #ticketHandle: ProtocolHandle<TicketMessages>
   readonly #epochs: ProtocolHandle<EpochMessages>
   readonly #known = new Map<string, 'declined' | 'accepted'>()
+  /** Per sender, the highest seq up to which this wallet had the seq witnesses check its chain. */
+  readonly #checked = new Map<string, number>()
 
   constructor(options: NetWalletOptions) {
     const { wallet, community, evidence, tickets, host, port } = options ?? ({} as NetWalletOptions)
@@ -361,6 +363,9 @@ class NetworkWallet implements NetWallet {
       }
       if (!grew || chunk.length === 0) break
     }
+    // blocks held but never shown to the seq witnesses by this wallet (gossip brought them, or a
+    // restart forgot what was checked) are checked before they count
+    await this.#witnessHeld(sender, Math.min(have, upTo))
     if (have >= upTo) return
     if (upTo - have > this.#historyBlocks) throw new RefusedError(`the sender's chain holds ${upTo - have} blocks this wallet lacks`, { reason: 'history-too-long' })
     const got: HalfBlock[] = []
@@ -391,12 +396,26 @@ class NetworkWallet implements NetWallet {
       }
     }
     await this.#witnessed(got)
+    this.#checked.set(toHex(sender), upTo)
     for (const b of got) {
       const result = await this.#agent.receive(b)
       if (result.level === 'invalid') {
         const rules = result.errors.map((e) => e.rule)
         throw new RefusedError(`the sender's block at seq ${b.seq} is invalid: ${rules.join(', ')}`, { reason: rules.includes('reward-evidence') ? 'evidence' : 'history' })
       }
+    }
+  }
+
+  /** Check the sender's blocks this wallet holds from the last one it checked up to `upTo`. */
+  async #witnessHeld(sender: Uint8Array, upTo: number): Promise<void> {
+    if (this.#port.witness === undefined) return
+    const hex = toHex(sender)
+    for (let from = (this.#checked.get(hex) ?? 0) + 1; from <= upTo; ) {
+      const chunk = await this.#agent.store.range(sender, { from, to: upTo, limit: 256 })
+      if (chunk.length === 0) break
+      await this.#witnessed(chunk)
+      from = chunk[chunk.length - 1]!.seq + 1
+      this.#checked.set(hex, chunk[chunk.length - 1]!.seq)
     }
   }
 

@@ -9,13 +9,15 @@
  * - pull.ts: head requests, audits, crawls (asked and served);
  * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud);
  * - protocol-host.ts: the application protocols hosted over `app` messages;
- * - recovery.ts: the node as its agent's head source (its own chain's head, from its peers).
+ * - recovery.ts: the node as its agent's head source (its own chain's head, from its peers);
+ * - resend.ts: frames sent again until acknowledged (push, push-via, neighbours).
  * A context is internal: the package exports the Node interface only.
  * @module
  */
 import type { Agent, BlockStore, BlockTypes, Clock, Connection, CryptoProvider, HalfBlock, PublicKeyHex, TimerHandle, Transport } from '@tally/core'
 import type { Random } from '../random.js'
 import type { Limits } from '../wire/limits.js'
+import type { ReadGate } from '../wire/read-gate.js'
 import type { SeenCache } from '../wire/seen-cache.js'
 import type { Session } from '../wire/session.js'
 import type { BanList } from './ban-list.js'
@@ -27,6 +29,7 @@ import type { RelayState } from './relay.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
 import type { StrangerQuota } from './stranger-quota.js'
+import type { Unacked } from './resend.js'
 import type { TwoHopTable } from './two-hop.js'
 import type { WitnessOptions } from './witness.js'
 
@@ -42,6 +45,10 @@ export interface NodeContext {
   readonly clock: Clock
   readonly crypto: CryptoProvider
   readonly limits: Readonly<Limits>
+  /** The limits of a session with a stranger (not a counterparty): see NodeOptions.strangerLimits. */
+  readonly strangerLimits: Readonly<Limits>
+  /** The budget every stranger's session shares (NodeOptions.strangerBudget). */
+  readonly strangerGate: ReadGate
   readonly gossip: Readonly<GossipOptions>
   /** Default timing of transact and deliver. */
   readonly tx: Required<TransactOptions>
@@ -68,6 +75,14 @@ export interface NodeContext {
   readonly forwards: SeenCache
   neighboursTimer: TimerHandle | undefined
   neighboursSentAt: number
+  /** Per neighbour, the neighbour list sent to it and not acknowledged yet (a newer list replaces it). */
+  readonly neighboursUnacked: WeakMap<Neighbour, Unacked>
+
+  // ## Acknowledged frames (resend.ts)
+  /** Frames sent and not acknowledged, by the ack id of their latest send. */
+  readonly unacked: Map<number, Unacked>
+  /** The last ack id used. */
+  ackSeq: number
 
   // ## What is kept for others (ingest.ts, stranger-quota.ts)
   readonly quota: StrangerQuota

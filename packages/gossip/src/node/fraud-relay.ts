@@ -9,25 +9,18 @@ import { concatBytes, fraudProofId, toHex, verifyFraudProof, type FraudProof, ty
 import type { SessionMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
-import { WANT_ATTEMPTS } from './options.js'
+import { announced, nextAnnouncer, type WantState } from './gossip-rules.js'
 import { firstOpen } from './peers.js'
 
 /** Cost charged for a forged fraud proof (half a disconnect with the default limits). */
 const FORGED_PROOF_COST = 50
-/** Neighbours kept per awaited proof, to ask in turn. */
-const MAX_ANNOUNCERS = 8
-/** Proofs awaited at once; announcements beyond wait for a later one. */
-const MAX_WANTS = 1024
 
 /** Where a proof comes from: a peer's `fraud` (verified first), found by this node, or already stored. */
 export type ProofOrigin = 'peer' | 'found' | 'stored'
 
-/** A proof this node asked for. */
-export interface Want {
+/** A proof this node asked for (whom to ask, and when to give up: gossip-rules.ts, shared with the model). */
+export interface Want extends WantState<Session> {
   readonly key: Uint8Array
-  /** The neighbours that announced it, the first one asked first. */
-  announcers: Session[]
-  asked: number
   timer: TimerHandle | undefined
 }
 
@@ -82,12 +75,8 @@ export async function onFraudHave(ctx: NodeContext, key: Uint8Array, session: Se
   if (ctx.relayedAccused.has(key) || (await ctx.store.hasFraud(key))) return
   if (ctx.closed) return
   const hex = toHex(key)
-  const waiting = ctx.wants.get(hex)
-  if (waiting !== undefined) {
-    if (waiting.announcers.length < MAX_ANNOUNCERS && !waiting.announcers.includes(session)) waiting.announcers.push(session)
-    return
-  }
-  if (ctx.wants.size >= MAX_WANTS) return // the next announcement asks again
+  // a new want, or one more announcer to ask should the answer not come (or nothing: too many)
+  if (announced(ctx.wants.get(hex), session, ctx.wants.size) !== 'ask') return
   const want: Want = { key, announcers: [session], asked: 0, timer: undefined }
   if (ctx.gossip.wantTimeoutMs > 0) ctx.wants.set(hex, want)
   askForProof(ctx, hex, want)
@@ -112,22 +101,20 @@ function stopWanting(ctx: NodeContext, key: Uint8Array): void {
   ctx.wants.delete(hex)
 }
 
-/** Send the next fraud-want of `want` (the announcers in turn), and its timeout. */
+/** Send the next fraud-want of `want` (the announcers in turn), and its timeout; or give it up. */
 function askForProof(ctx: NodeContext, hex: PublicKeyHex, want: Want): void {
-  const session = want.announcers[want.asked % want.announcers.length]!
-  want.asked++
-  if (session.open && session.send({ type: 'fraud-want', publicKey: want.key })) ctx.stats.proofWants++
+  const session = nextAnnouncer(want, (s) => s.open)
+  if (session === undefined) {
+    ctx.wants.delete(hex)
+    return
+  }
+  if (session.send({ type: 'fraud-want', publicKey: want.key })) ctx.stats.proofWants++
   const timeout = ctx.gossip.wantTimeoutMs
   if (timeout <= 0) return
   want.timer = ctx.clock.setTimeout(() => {
     want.timer = undefined
     if (ctx.closed || ctx.wants.get(hex) !== want) return
-    if (ctx.relayedAccused.has(want.key) || want.asked >= WANT_ATTEMPTS) {
-      ctx.wants.delete(hex)
-      return
-    }
-    want.announcers = want.announcers.filter((s) => s.open)
-    if (want.announcers.length === 0) ctx.wants.delete(hex)
+    if (ctx.relayedAccused.has(want.key)) ctx.wants.delete(hex)
     else askForProof(ctx, hex, want)
   }, timeout)
 }

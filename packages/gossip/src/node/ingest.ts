@@ -14,13 +14,12 @@ import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { BusyError } from '../errors.js'
 import { acceptProof } from './fraud-relay.js'
+import { RECENT_CHAINS } from './gossip-rules.js'
 
 /** Cost charged for a block whose signature or form is broken. */
 export const BAD_BLOCK_COST = 20
 /** Cost charged for a block that breaks a chain or type rule (could be honest ignorance, so small). */
 export const INVALID_BLOCK_COST = 5
-/** Chains whose latest head is remembered for pull gossip. */
-const RECENT_CHAINS = 1024
 
 /**
  * What became of a block: stored (`new`), held already (`known`), broken (`invalid`), a proof
@@ -39,11 +38,15 @@ export async function ingest(ctx: NodeContext, block: HalfBlock, from: Session |
     ctx.stats.unknownRefused++
     return 'refused'
   }
+  // a block held already needs no write: answered before the write queue, so that relayed copies
+  // of blocks the node has (a counterparty's push-vias of the node's own transactions, say) do not
+  // wait in the sender's lane ahead of its next proposal. The check is repeated in the queue for
+  // a block that arrives while its first copy is being stored.
+  if (await isKnown(ctx, block)) return 'known'
   let result: ValidationResult | 'known' | 'over'
   try {
     result = await ctx.serial(async () => {
-      const stored = await ctx.store.get(block.publicKey, block.seq)
-      if (stored !== undefined && equalBytes(blockHash(stored, ctx.crypto), blockHash(block, ctx.crypto))) return 'known'
+      if (await isKnown(ctx, block)) return 'known'
       const stranger = !quota.kept(block)
       if (stranger && !quota.admits(block)) return 'over'
       const r = await ctx.agent.receive(block)
@@ -77,7 +80,13 @@ export async function ingest(ctx: NodeContext, block: HalfBlock, from: Session |
  * node's own chain makes its counterparty one whose chain is always kept.
  */
 export function learnt(ctx: NodeContext, block: HalfBlock, from: Uint8Array | undefined): void {
-  if (equalBytes(block.publicKey, ctx.publicKey) && !equalBytes(block.linkPublicKey, UNILATERAL_KEY)) ctx.quota.counterparty(block.linkPublicKey)
+  if (equalBytes(block.publicKey, ctx.publicKey) && !equalBytes(block.linkPublicKey, UNILATERAL_KEY) && ctx.quota.counterparty(block.linkPublicKey)) {
+    // a stranger no longer: its sessions get the node's limits (they had the stranger limits)
+    for (const session of ctx.peers.get(toHex(block.linkPublicKey))?.sessions ?? []) {
+      session.setLimits(ctx.limits)
+      session.setGate(undefined)
+    }
+  }
   const hex = toHex(block.publicKey)
   const head = ctx.recent.get(hex)
   if (head === undefined || head.seq <= block.seq) {
@@ -86,4 +95,10 @@ export function learnt(ctx: NodeContext, block: HalfBlock, from: Uint8Array | un
     if (ctx.recent.size > RECENT_CHAINS) ctx.recent.delete(ctx.recent.keys().next().value!)
   }
   ctx.events.emit('block', { block, from })
+}
+
+/** True when the store holds this very block (same key, seq and hash). */
+async function isKnown(ctx: NodeContext, block: HalfBlock): Promise<boolean> {
+  const stored = await ctx.store.get(block.publicKey, block.seq)
+  return stored !== undefined && equalBytes(blockHash(stored, ctx.crypto), blockHash(block, ctx.crypto))
 }

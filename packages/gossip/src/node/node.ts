@@ -88,7 +88,8 @@ import {
 import { createRandom, type Random } from '../random.js'
 import { systemClock } from '../time/system-clock.js'
 import { performHandshake } from '../wire/handshake.js'
-import { resolveLimits } from '../wire/limits.js'
+import { DEFAULT_LIMITS, resolveLimits, type Limits } from '../wire/limits.js'
+import { createReadGate } from '../wire/read-gate.js'
 import type { AppMessage, SessionMessage } from '../wire/messages.js'
 import { createSeenCache, type SeenCache } from '../wire/seen-cache.js'
 import { createSession, type Session, type SessionCloseInfo } from '../wire/session.js'
@@ -120,6 +121,7 @@ import { DEFAULT_RECOVERY, fetchFromPeers, headFromPeers, type RecoveryState } f
 import { ban, dial, handshakeFailed, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
+import { onAck, stopResends } from './resend.js'
 import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact, witnessBlock } from './transactions.js'
 import { StrangerQuota } from './stranger-quota.js'
 import { TwoHopTable } from './two-hop.js'
@@ -161,6 +163,7 @@ class GossipNode implements Node {
     pushViaSent: 0,
     forwarded: 0,
     forwardMissed: 0,
+    resent: 0,
     headsSent: 0,
     crawlsSent: 0,
     proofs: 0,
@@ -173,6 +176,9 @@ class GossipNode implements Node {
     strangerBytes: 0,
     strangerChains: 0,
     evicted: 0,
+    strangerFrames: 0,
+    strangerPauses: 0,
+    strangerSkipped: 0,
     unknownRefused: 0,
     dropped: 0,
     relayedFrames: 0,
@@ -201,6 +207,14 @@ class GossipNode implements Node {
     const clock = options.clock ?? systemClock
     const crypto = options.crypto ?? options.identity.crypto
     const limits = resolveLimits(options.limits)
+    const strangerLimits = resolveStrangerLimits(limits, options.strangerLimits)
+    const budget = options.strangerBudget ?? {}
+    const strangerGate = createReadGate({
+      messagesPerSecond: budget.messagesPerSecond ?? 2 * strangerLimits.messagesPerSecond,
+      bytesPerSecond: budget.bytesPerSecond ?? 2 * strangerLimits.bytesPerSecond,
+      clock,
+      stats: gateCounts(this.stats),
+    })
     const gossip = checkGossip({ ...DEFAULT_GOSSIP, ...definedOnly(options.gossip ?? {}) }, limits)
     const tx = checkTransact({ timeoutMs: 30_000, retryMs: 1000, maxRetryMs: 8000, ...definedOnly(options.transact ?? {}) })
     const witnesses = checkWitnesses(options.witnesses)
@@ -235,6 +249,8 @@ class GossipNode implements Node {
       clock,
       crypto,
       limits,
+      strangerLimits,
+      strangerGate,
       gossip,
       tx,
       witnesses,
@@ -254,6 +270,9 @@ class GossipNode implements Node {
         { self: this.publicKey, store: options.store, crypto, witnesses, stats: this.stats, onEvicted: (hex) => this.#ctx.recent.delete(hex) },
         options.keep,
       ),
+      neighboursUnacked: new WeakMap(),
+      unacked: new Map(),
+      ackSeq: 0,
       recent: new Map(),
       crawling: new Set(),
       told: new WeakMap(),
@@ -377,10 +396,14 @@ class GossipNode implements Node {
   }
 
   #sessionOptions(peerKey: Uint8Array): Parameters<typeof createSession>[1] {
+    // a stranger's session starts with the stranger limits, behind the strangers' shared gate;
+    // learnt() lifts both when it becomes a counterparty
+    const known = this.#ctx.quota.isCounterparty(peerKey)
     return {
       peerKey,
       clock: this.#ctx.clock,
-      limits: this.#ctx.limits,
+      limits: known ? this.#ctx.limits : this.#ctx.strangerLimits,
+      ...(known ? {} : { gate: this.#ctx.strangerGate }),
       seen: this.#frames,
       crypto: this.#ctx.crypto,
       onError: (error) => this.#report(error, 'message handler'),
@@ -432,11 +455,13 @@ class GossipNode implements Node {
       case 'proposal':
         return onProposal(ctx, m, session)
       case 'push':
-        return onPush(ctx, m.blocks, session)
+        return onPush(ctx, m, session)
       case 'push-via':
         return onPushVia(ctx, m, session)
       case 'neighbours':
         return onNeighbours(ctx, m, session)
+      case 'ack':
+        return onAck(ctx, m.id, session)
       case 'heads':
         return onHeads(ctx, m.heads, session) // requestId 0: an announcement (replies go to the request)
       case 'heads-request':
@@ -516,6 +541,7 @@ class GossipNode implements Node {
       ctx.neighboursTimer = undefined
       for (const want of ctx.wants.values()) if (want.timer !== undefined) ctx.clock.clearTimeout(want.timer)
       ctx.wants.clear()
+      stopResends(ctx)
       for (const sleep of [...this.#sleeps]) {
         ctx.clock.clearTimeout(sleep.timer)
         sleep.reject(new ClosedError('node closed'))
@@ -561,4 +587,43 @@ class GossipNode implements Node {
 function seededRandom(crypto: CryptoProvider): Random {
   const b = crypto.randomBytes(4)
   return createRandom(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0)
+}
+
+/**
+ * The limits of a stranger's session: `limits` with the rates capped at DEFAULT_LIMITS', then the
+ * operator's overrides.
+ */
+function resolveStrangerLimits(limits: Readonly<Limits>, overrides: Partial<Limits> | undefined): Readonly<Limits> {
+  const capped: { -readonly [K in keyof Limits]?: number } = {}
+  for (const key of ['messagesPerSecond', 'messageBurst', 'bytesPerSecond', 'byteBurst'] as const) {
+    if (limits[key] > DEFAULT_LIMITS[key]) capped[key] = DEFAULT_LIMITS[key]
+  }
+  // byteBurst must hold a frame: a node with larger frames keeps its burst
+  if (capped.byteBurst !== undefined && capped.byteBurst < limits.maxFrameBytes) capped.byteBurst = limits.maxFrameBytes
+  if (Object.keys(capped).length === 0 && overrides === undefined) return limits
+  return resolveLimits({ ...limits, ...capped, ...definedOnly(overrides ?? {}) })
+}
+
+/** The strangers' gate counts into the node's stats (strangerFrames, strangerPauses, strangerSkipped). */
+function gateCounts(stats: NodeStats): { charged: number; pauses: number; skipped: number } {
+  return {
+    get charged() {
+      return stats.strangerFrames
+    },
+    set charged(n: number) {
+      stats.strangerFrames = n
+    },
+    get pauses() {
+      return stats.strangerPauses
+    },
+    set pauses(n: number) {
+      stats.strangerPauses = n
+    },
+    get skipped() {
+      return stats.strangerSkipped
+    },
+    set skipped(n: number) {
+      stats.strangerSkipped = n
+    },
+  }
 }

@@ -64,10 +64,15 @@ export interface GossipOptions {
   readonly maxCrawls: number
   /** Random slots compared with the peer after each pull (one-block crawls; default 1). */
   readonly auditsPerPull: number
+  /**
+   * Milliseconds a push, push-via or neighbour list waits for its `ack` before it is sent again
+   * (RESEND_ATTEMPTS sends in all; default 300, above a round trip of the simulated links). Only
+   * on sessions of protocol version 2; 0: never ask for an ack (links that lose no frames).
+   */
+  readonly resendMs: number
 }
 
-/** Requests a node makes for one awaited proof, wantTimeoutMs apart, before it waits for a new announcement. */
-export const WANT_ATTEMPTS = 8
+export { WANT_ATTEMPTS } from './gossip-rules.js'
 
 /** The default gossip settings. */
 export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
@@ -81,6 +86,7 @@ export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
   wantTimeoutMs: 250,
   maxCrawls: 8,
   auditsPerPull: 1,
+  resendMs: 300,
 })
 
 /** Timing of `transact`. */
@@ -116,8 +122,26 @@ export interface NodeOptions {
   types?: BlockTypes
   /** Clock for timers and block timestamps (default systemClock). */
   clock?: Clock
-  /** Limits for every session (default DEFAULT_LIMITS). */
+  /** Limits for every session (default DEFAULT_LIMITS); see strangerLimits for a stranger's. */
   limits?: Partial<Limits>
+  /**
+   * Limits for a session with a stranger: a key that is not this node's counterparty (its own
+   * chain names it) until the node transacts with it; then its sessions get `limits`. Default:
+   * `limits` with the four rates (messagesPerSecond, messageBurst, bytesPerSecond, byteBurst) no
+   * higher than DEFAULT_LIMITS'. Why: raising `limits` for a busy counterparty (thousands of
+   * transactions a second) must not hand the same budget to every fresh key that dials; keys are
+   * free, so a stranger's rate is what an attacker gets per session.
+   */
+  strangerLimits?: Partial<Limits>
+  /**
+   * What all strangers' sessions together may make this node read and handle: message tokens
+   * (frames, and a message's weight beyond one) and bytes per second, one budget shared by every
+   * stranger (wire/read-gate.ts). Over it, a stranger's session stops reading for as long as the
+   * debt takes to pay: nothing is dropped and nobody is punished for it, the peers wait on their
+   * side. Default: twice a stranger's own rates (strangerLimits), whatever the number of
+   * strangers. Counterparties are outside it.
+   */
+  strangerBudget?: { readonly messagesPerSecond?: number; readonly bytesPerSecond?: number }
   /** Gossip settings (default DEFAULT_GOSSIP). */
   gossip?: Partial<GossipOptions>
   /** Witness mode: ask witnesses before countersigning (default: off). */
@@ -208,6 +232,8 @@ export interface NodeStats {
   forwarded: number
   /** `push-via` frames not forwarded: the target is no neighbour (any more), or its session does not keep up. */
   forwardMissed: number
+  /** Frames sent again for want of an `ack` (pushes, push-vias, neighbour lists). */
+  resent: number
   /** Head requests sent (pull gossip). */
   headsSent: number
   /** Crawl requests sent. */
@@ -235,6 +261,12 @@ export interface NodeStats {
   strangerChains: number
   /** Strangers' blocks evicted to keep within the quotas. */
   evicted: number
+  /** Frames read from strangers' sessions, charged to the strangers' budget (strangerBudget). */
+  strangerFrames: number
+  /** Times a stranger's session stopped reading because the strangers' budget was spent. */
+  strangerPauses: number
+  /** Gossip to strangers skipped because their budget was spent. */
+  strangerSkipped: number
   /** Blocks from peers of a type this node has no rules for, not stored. */
   unknownRefused: number
   /** Blocks from peers not queued: the sender's write lane was full. */
@@ -364,7 +396,7 @@ export function nonNegative(name: string, v: number): number {
 }
 
 export function checkGossip(g: GossipOptions, limits: Readonly<Limits>): Readonly<GossipOptions> {
-  for (const key of ['pushFanout', 'neighboursIntervalMs', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull', 'wantTimeoutMs'] as const) {
+  for (const key of ['pushFanout', 'neighboursIntervalMs', 'pullIntervalMs', 'headsPerPull', 'maxCrawls', 'auditsPerPull', 'wantTimeoutMs', 'resendMs'] as const) {
     const v = g[key]
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`"gossip.${key}" expected a finite number >= 0, got ${String(v)}`)
   }

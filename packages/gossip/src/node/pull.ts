@@ -9,6 +9,7 @@ import { RefusedError, abytes, blockHash, blockSize, equalBytes, shortKey, toHex
 import { resolveCrawlRange, type CrawlAnswerMessage, type CrawlRequestMessage, type Head, type HeadsRequestMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
+import { auditSlots, contradicts, pullKeys } from './gossip-rules.js'
 import { ingest } from './ingest.js'
 import { firstOpen, sessionTo } from './peers.js'
 
@@ -20,13 +21,9 @@ export function pull(ctx: NodeContext): void {
   const [n] = ctx.peers.random(1, ctx.random)
   const s = n === undefined ? undefined : firstOpen(n)
   if (s === undefined || !s.writable || s.pendingRequests >= s.limits.maxPendingRequests) return
-  const count = Math.min(ctx.gossip.headsPerPull, s.limits.maxHeads)
-  const keys: Uint8Array[] = []
-  const recent = [...ctx.recent.values()]
-  for (let i = recent.length - 1; i >= 0 && keys.length < count; i--) {
-    const b = recent[i]!
-    if (!equalBytes(b.publicKey, n!.publicKey)) keys.push(b.publicKey)
-  }
+  // ctx.recent is oldest first
+  const newestFirst = [...ctx.recent.values()].reverse().map((b) => b.publicKey)
+  const keys = pullKeys(newestFirst, Math.min(ctx.gossip.headsPerPull, s.limits.maxHeads), (k) => equalBytes(k, n!.publicKey))
   if (keys.length === 0) return
   ctx.stats.headsSent++
   s.request({ type: 'heads-request', publicKeys: keys }).then(
@@ -57,12 +54,8 @@ export async function onHeads(ctx: NodeContext, heads: readonly Head[], session:
     if (ctx.crawling.size >= ctx.gossip.maxCrawls) return
     if (await ctx.store.hasFraud(h.publicKey)) continue
     const stored = await ctx.store.get(h.publicKey, h.seq)
-    if (stored !== undefined) {
-      if (!equalBytes(blockHash(stored, ctx.crypto), h.hash)) void crawlSlot(ctx, session, h.publicKey, h.seq)
-      continue
-    }
-    const next = await ctx.store.get(h.publicKey, h.seq + 1)
-    if (next !== undefined && !equalBytes(next.previousHash, h.hash)) void crawlSlot(ctx, session, h.publicKey, h.seq)
+    const next = stored === undefined ? await ctx.store.get(h.publicKey, h.seq + 1) : undefined
+    if (contradicts(h.hash, stored && blockHash(stored, ctx.crypto), next?.previousHash, equalBytes)) void crawlSlot(ctx, session, h.publicKey, h.seq)
   }
 }
 
@@ -184,20 +177,15 @@ function wrongAnswer(reply: CrawlAnswerMessage, chain: Uint8Array, want: { from:
  * eventually, so gossip settles in any connected network even when the pushes missed.
  */
 async function audit(ctx: NodeContext, heads: readonly Head[], session: Session): Promise<void> {
-  const tips: { key: Uint8Array; seq: number }[] = []
-  const any: { key: Uint8Array; seq: number }[] = []
-  for (const h of heads) {
-    const ours = ctx.recent.get(toHex(h.publicKey))
-    if (ours === undefined) continue
-    if (h.seq > ours.seq) tips.push({ key: h.publicKey, seq: ours.seq })
-    else any.push({ key: h.publicKey, seq: 1 + Math.floor(ctx.random() * h.seq) })
-  }
-  for (let i = 0; i < ctx.gossip.auditsPerPull; i++) {
-    const list = tips.length > 0 ? tips : any
-    if (list.length === 0) return
-    const [slot] = list.splice(Math.floor(ctx.random() * list.length), 1)
-    if ((await ctx.store.hasFraud(slot!.key)) || (await ctx.store.get(slot!.key, slot!.seq)) === undefined) continue
-    await crawlSlot(ctx, session, slot!.key, slot!.seq)
+  const slots = auditSlots(
+    heads.map((h) => ({ key: h.publicKey, seq: h.seq })),
+    (key) => ctx.recent.get(toHex(key))?.seq,
+    ctx.gossip.auditsPerPull,
+    ctx.random,
+  )
+  for (const slot of slots) {
+    if ((await ctx.store.hasFraud(slot.key)) || (await ctx.store.get(slot.key, slot.seq)) === undefined) continue
+    await crawlSlot(ctx, session, slot.key, slot.seq)
   }
 }
 

@@ -2,24 +2,27 @@
  * Push gossip on a node (the rules are in node.ts's module comment): a party's push of a new block
  * to the peers nearest its slot on the push ring (two-hop.ts), directly or as a push-via through
  * the neighbour that named the peer; a push-via forwarded once checked; pushes stored; and the
- * neighbour lists that make the two-hop neighbourhood.
+ * neighbour lists that make the two-hop neighbourhood. Pushes, push-vias, forwards and neighbour
+ * lists are sent again until acknowledged (resend.ts), and acknowledged on arrival.
  * @module
  */
-import { blockHash, concatBytes, equalBytes, type HalfBlock } from '@tally/core'
-import type { NeighboursMessage, PushViaMessage, SessionMessage } from '../wire/messages.js'
+import { blockHash, blockSize, concatBytes, equalBytes, type HalfBlock } from '@tally/core'
+import type { NeighboursMessage, PushMessage, PushViaMessage, SessionMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { ingest } from './ingest.js'
 import type { Neighbour } from './peer-table.js'
 import { firstOpen } from './peers.js'
 import { slotWord } from './rendezvous.js'
+import { acknowledge, cancel, sendAcked } from './resend.js'
 
 // ## Receiving
 
-export async function onPush(ctx: NodeContext, blocks: readonly HalfBlock[], session: Session): Promise<void> {
+export async function onPush(ctx: NodeContext, m: PushMessage, session: Session): Promise<void> {
+  acknowledge(session, m.ack)
   // every block joins the queue now, in order: a witness query right behind this push is
   // answered after the push is stored. A push is not relayed: a push-via says where to forward.
-  await Promise.all(blocks.map((b) => ingest(ctx, b, session)))
+  await Promise.all(m.blocks.map((b) => ingest(ctx, b, session)))
 }
 
 /**
@@ -28,6 +31,8 @@ export async function onPush(ctx: NodeContext, blocks: readonly HalfBlock[], ses
  * contradicts the store and became a proof, is never forwarded), each block once per target.
  */
 export async function onPushVia(ctx: NodeContext, m: PushViaMessage, session: Session): Promise<void> {
+  // acknowledged on arrival: a copy sent again is stored as known and not forwarded twice
+  acknowledge(session, m.ack)
   const outcomes = await Promise.all(m.blocks.map((b) => ingest(ctx, b, session)))
   if (ctx.closed || ctx.gossip.pushFanout === 0 || outcomes.some((o) => o !== 'new' && o !== 'known')) return
   const target = ctx.twoHop.direct(m.to)
@@ -48,6 +53,7 @@ export async function onPushVia(ctx: NodeContext, m: PushViaMessage, session: Se
 
 /** A neighbour's list of its neighbours: kept for the two-hop neighbourhood. */
 export function onNeighbours(ctx: NodeContext, m: NeighboursMessage, session: Session): void {
+  acknowledge(session, m.ack)
   const n = ctx.peers.get(session.peerKeyHex)
   if (n !== undefined) ctx.twoHop.announce(n, m.ids)
 }
@@ -69,7 +75,7 @@ export function spread(ctx: NodeContext, block: HalfBlock): void {
       if (n !== undefined) push(ctx, n, [block])
       continue
     }
-    if (gossipTo(t.via, { type: 'push-via', to: t.id, blocks: [block] })) ctx.stats.pushViaSent++
+    if (gossipTo(ctx, t.via, (ack) => ({ type: 'push-via', to: t.id, blocks: [block], ack }), [block])) ctx.stats.pushViaSent++
   }
 }
 
@@ -91,28 +97,51 @@ export function neighboursChanged(ctx: NodeContext): void {
 }
 
 /**
- * Send the ids of this node's neighbours (the whole list, up to limits.maxNeighbourIds) to
- * `sessions`. A node that does not push (pushFanout 0) forwards nothing either: it names none.
+ * Send the ids of this node's neighbours (the whole list, up to limits.maxNeighbourIds) to the
+ * peers of `sessions`, until acknowledged; a copy sent again carries the list as it is then, and
+ * a newer list replaces one not acknowledged yet. A node that does not push (pushFanout 0)
+ * forwards nothing either: it names none.
  */
 export function sendNeighbours(ctx: NodeContext, sessions: readonly Session[]): void {
   if (ctx.closed || ctx.gossip.pushFanout === 0 || sessions.length === 0) return
-  const ids = ctx.twoHop.ids(ctx.limits.maxNeighbourIds)
-  for (const s of sessions) s.send({ type: 'neighbours', ids })
+  let ids = ctx.twoHop.ids(ctx.limits.maxNeighbourIds)
+  let idsAt = ctx.clock.now()
+  const current = (): readonly Uint8Array[] => {
+    if (ctx.clock.now() !== idsAt) [ids, idsAt] = [ctx.twoHop.ids(ctx.limits.maxNeighbourIds), ctx.clock.now()]
+    return ids
+  }
+  for (const s of sessions) {
+    const n = ctx.peers.get(s.peerKeyHex)
+    if (n === undefined) continue
+    const older = ctx.neighboursUnacked.get(n)
+    if (older !== undefined) cancel(ctx, older)
+    const sent = sendAcked(ctx, n, (ack) => ({ type: 'neighbours', ids: current(), ack }))
+    if (sent) ctx.neighboursUnacked.set(n, sent)
+  }
 }
 
 // ## Helpers
 
-/** A push frame to `n`; false when it has no session that keeps up. */
+/** A push frame to `n`, sent again until acknowledged; false when it has no session that keeps up (gossip can wait). */
 function push(ctx: NodeContext, n: Neighbour, blocks: readonly HalfBlock[]): boolean {
-  if (!gossipTo(n, { type: 'push', blocks })) return false
+  if (!gossipTo(ctx, n, (ack) => ({ type: 'push', blocks, ack }), blocks)) return false
   ctx.stats.pushesSent++
   return true
 }
 
-/** A gossip frame to `n`'s oldest open session; false when there is none that keeps up (gossip can wait). */
-function gossipTo(n: Neighbour, m: SessionMessage): boolean {
+/**
+ * A gossip frame to `n`'s oldest open session, sent again until acknowledged (resend.ts); false
+ * when there is no session that keeps up, or when `n` is a stranger and the strangers' budget
+ * (NodeOptions.strangerBudget) is spent: what the node does for strangers, sending included,
+ * comes out of their budget (charged once, at the first send), and gossip can wait.
+ */
+function gossipTo(ctx: NodeContext, n: Neighbour, build: (ack: number | undefined) => SessionMessage, blocks: readonly HalfBlock[]): boolean {
   const s = firstOpen(n)
   if (s === undefined || !s.writable) return false
-  s.send(m)
-  return true
+  if (!ctx.quota.isCounterparty(n.publicKey)) {
+    let bytes = 0
+    for (const b of blocks) bytes += blockSize(b)
+    if (!ctx.strangerGate.tryCharge(blocks.length, bytes)) return false
+  }
+  return sendAcked(ctx, n, build) !== false
 }

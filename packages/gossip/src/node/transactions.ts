@@ -29,6 +29,7 @@ import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { BusyError, NodeError, TransactTimeoutError, UnreachableError } from '../errors.js'
 import { acceptProof } from './fraud-relay.js'
+import { contextSeqs } from './gossip-rules.js'
 import { BAD_BLOCK_COST, INVALID_BLOCK_COST, ingest, learnt } from './ingest.js'
 import { checkTransact, definedOnly, type TransactOptions } from './options.js'
 import { sessionTo } from './peers.js'
@@ -142,8 +143,11 @@ async function send(ctx: NodeContext, proposal: HalfBlock, timing: Required<Tran
   const peerKey = proposal.linkPublicKey
   const deadline = ctx.clock.now() + timing.timeoutMs
   let session: Session | undefined
-  const previous = proposal.seq > 1 ? await ctx.store.get(ctx.publicKey, proposal.seq - 1) : undefined
-  const context = previous === undefined ? [] : [previous]
+  const context: HalfBlock[] = []
+  for (const seq of contextSeqs(proposal.seq)) {
+    const b = await ctx.store.get(ctx.publicKey, seq)
+    if (b !== undefined) context.push(b)
+  }
   let wait = timing.retryMs
   let attempts = 0
   let lastError: unknown

@@ -26,11 +26,93 @@ export interface RingTarget<N> {
   readonly distance: number
 }
 
-/** One peer list, sorted by ring position. */
-interface RingList {
+/** One peer list, sorted by ring position (build it with ringList). */
+export interface RingList {
   readonly positions: Uint32Array
   /** Id words, two per entry (keyWords of the id), in the order of `positions`. */
   readonly words: Uint32Array
+}
+
+/** A peer chosen by nearestInLists: its id words, its distance from the slot, and the list's owner (undefined: the own list). */
+export interface RingChoice<V> {
+  readonly w0: number
+  readonly w1: number
+  readonly distance: number
+  readonly via: V | undefined
+}
+
+/**
+ * The push-target rule, shared by the node (TwoHopTable.nearest) and the simulator's model: the
+ * `count` peers nearest to `slot` (smallest ringDistance) among the own list and the lists that
+ * neighbours announced, leaving out the peers in `skip`; each peer once, and directly (via
+ * undefined) when it is in the own list.
+ * @param own this node's neighbours
+ * @param announced each neighbour's announced list, by the neighbour
+ * @param slot slotWord(key, seq) of the block
+ * @param count how many at most
+ * @param skip id words never chosen (this node, the block's owner and its link)
+ * @returns up to `count` choices, nearest first
+ * @example nearestInLists(own, lists, slotWord(key, seq), 3, [self, keyWords(key), keyWords(link)])
+ */
+export function nearestInLists<V>(own: RingList, announced: Iterable<readonly [V, RingList]>, slot: number, count: number, skip: readonly (readonly [number, number])[]): RingChoice<V>[] {
+  if (count <= 0) return []
+  // the nearest `count` of a list that are not skipped lie within count + |skipped| steps of the
+  // search point on each side (each peer is in a list at most once)
+  const span = count + skip.length
+  const best: RingChoice<V>[] = []
+  const consider = (w0: number, w1: number, distance: number, via: V | undefined): void => {
+    if (best.length === count && distance >= best[count - 1]!.distance) return
+    for (const s of skip) if (s[0] === w0 && s[1] === w1) return
+    for (const b of best) if (b.w0 === w0 && b.w1 === w1) return
+    const c: RingChoice<V> = { w0, w1, distance, via }
+    let i = best.length < count ? best.push(c) - 1 : count - 1
+    best[i] = c
+    for (; i > 0 && best[i - 1]!.distance > distance; i--) {
+      best[i] = best[i - 1]!
+      best[i - 1] = c
+    }
+  }
+  const visit = (list: RingList, via: V | undefined): void => {
+    const { positions, words } = list
+    const len = positions.length
+    if (len === 0) return
+    const at = ringSearch(positions, slot)
+    const steps = Math.min(len, span)
+    for (let e = 0; e < steps; e++) {
+      const up = (at + e) % len
+      const down = (at - 1 - e + len) % len
+      const du = ringDistance(slot, positions[up]!)
+      const dd = ringDistance(slot, positions[down]!)
+      // each way round, the entries further on are further from the slot (an entry past the
+      // antipode was met the other way, nearer): once both are no nearer than the last choice,
+      // nothing further in this list can join
+      if (best.length === count && du >= best[count - 1]!.distance && dd >= best[count - 1]!.distance) return
+      consider(words[2 * up]!, words[2 * up + 1]!, du, via)
+      consider(words[2 * down]!, words[2 * down + 1]!, dd, via)
+    }
+  }
+  // own neighbours first: a neighbour among the nearest is in `best` before any list names it,
+  // and a repeat never displaces an entry, so a neighbour is always a direct target
+  visit(own, undefined)
+  for (const [n, list] of announced) visit(list, n)
+  return best
+}
+
+/**
+ * A ring list from (position, w0, w1) entries: sorted by position, each id once.
+ * @param entries [ringPosition, w0, w1] of each peer (sorted in place)
+ * @returns the list
+ */
+export function ringList(entries: [number, number, number][]): RingList {
+  entries.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
+  const kept = entries.filter((e, i) => i === 0 || e[1] !== entries[i - 1]![1] || e[2] !== entries[i - 1]![2])
+  const positions = Uint32Array.from(kept, (e) => e[0])
+  const words = new Uint32Array(2 * kept.length)
+  kept.forEach((e, i) => {
+    words[2 * i] = e[1]
+    words[2 * i + 1] = e[2]
+  })
+  return { positions, words }
 }
 
 /**
@@ -110,7 +192,7 @@ export class TwoHopTable<N> {
       const [w0, w1] = keyWords(id)
       entries.push([ringPosition(w0, w1), w0, w1])
     }
-    this.#announced.set(neighbour, sortedList(entries))
+    this.#announced.set(neighbour, ringList(entries))
   }
 
   /**
@@ -128,10 +210,17 @@ export class TwoHopTable<N> {
    * @returns 8-byte ids
    */
   ids(max: number): Uint8Array[] {
+    // views of one buffer: a list of 200 ids is one allocation, not 200
+    const count = Math.min(max, this.#ids.size)
+    const bytes = new Uint8Array(count * PEER_ID_BYTES)
+    const view = new DataView(bytes.buffer)
     const out: Uint8Array[] = []
     for (const [w0, w1] of this.#ids.values()) {
-      if (out.length >= max) break
-      out.push(idBytes(w0, w1))
+      if (out.length >= count) break
+      const at = out.length * PEER_ID_BYTES
+      view.setUint32(at, w0)
+      view.setUint32(at + 4, w1)
+      out.push(bytes.subarray(at, at + PEER_ID_BYTES))
     }
     return out
   }
@@ -146,29 +235,8 @@ export class TwoHopTable<N> {
    * @returns up to `count` targets, nearest first
    */
   nearest(slot: number, count: number, skip: readonly Uint8Array[] = []): RingTarget<N>[] {
-    if (count <= 0) return []
     const skipWords = [this.#self, ...skip.map((k) => keyWords(k))]
-    // the nearest `count` of a list that are not skipped lie within count + |skipped| steps of the
-    // search point on each side (each peer is in a list at most once)
-    const span = count + skipWords.length
-    const best: Candidate<N>[] = []
-    const consider = (w0: number, w1: number, distance: number, via: N | undefined): void => {
-      if (best.length === count && distance >= best[count - 1]!.distance) return
-      for (const s of skipWords) if (s[0] === w0 && s[1] === w1) return
-      for (const b of best) if (b.w0 === w0 && b.w1 === w1) return
-      const c: Candidate<N> = { w0, w1, distance, via }
-      let i = best.length < count ? best.push(c) - 1 : count - 1
-      best[i] = c
-      for (; i > 0 && best[i - 1]!.distance > distance; i--) {
-        best[i] = best[i - 1]!
-        best[i - 1] = c
-      }
-    }
-    // own neighbours first: a neighbour among the nearest is in `best` before any list names it,
-    // and a repeat never displaces an entry, so a neighbour is always a direct target
-    scan(this.#ownList(), slot, span, (w0, w1, d) => consider(w0, w1, d, undefined))
-    for (const [n, list] of this.#announced) scan(list, slot, span, (w0, w1, d) => consider(w0, w1, d, n))
-    return best.map((c) => ({ id: idBytes(c.w0, c.w1), via: c.via, distance: c.distance }))
+    return nearestInLists(this.#ownList(), this.#announced, slot, count, skipWords).map((c) => ({ id: idBytes(c.w0, c.w1), via: c.via, distance: c.distance }))
   }
 
   // the list of own neighbours, rebuilt after a change
@@ -176,47 +244,12 @@ export class TwoHopTable<N> {
     if (this.#own !== undefined) return this.#own
     const entries: [number, number, number][] = []
     for (const [w0, w1] of this.#ids.values()) entries.push([ringPosition(w0, w1), w0, w1])
-    this.#own = sortedList(entries)
+    this.#own = ringList(entries)
     return this.#own
   }
 }
 
 // ## Private helpers
-
-interface Candidate<N> {
-  readonly w0: number
-  readonly w1: number
-  readonly distance: number
-  readonly via: N | undefined
-}
-
-/** Visit the entries within `span` steps of the slot's search point, both ways round. */
-function scan(list: RingList, slot: number, span: number, visit: (w0: number, w1: number, distance: number) => void): void {
-  const { positions, words } = list
-  const len = positions.length
-  if (len === 0) return
-  const at = ringSearch(positions, slot)
-  const steps = Math.min(len, span)
-  for (let e = 0; e < steps; e++) {
-    const up = (at + e) % len
-    const down = (at - 1 - e + len) % len
-    visit(words[2 * up]!, words[2 * up + 1]!, ringDistance(slot, positions[up]!))
-    visit(words[2 * down]!, words[2 * down + 1]!, ringDistance(slot, positions[down]!))
-  }
-}
-
-/** A list from [position, w0, w1] entries: sorted, each id once (equal ids sort next to each other). */
-function sortedList(entries: [number, number, number][]): RingList {
-  entries.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
-  const kept = entries.filter((e, i) => i === 0 || e[1] !== entries[i - 1]![1] || e[2] !== entries[i - 1]![2])
-  const positions = Uint32Array.from(kept, (e) => e[0])
-  const words = new Uint32Array(2 * kept.length)
-  kept.forEach((e, i) => {
-    words[2 * i] = e[1]
-    words[2 * i + 1] = e[2]
-  })
-  return { positions, words }
-}
 
 function idKey(w0: number, w1: number): string {
   return `${w0}:${w1}`

@@ -45,6 +45,7 @@ import { performHandshake } from '../wire/handshake.js'
 import type { Limits } from '../wire/limits.js'
 import { createMemoryNetwork, type LinkModel, type MemoryNetwork, type MemoryTransport } from '../transport/memory-transport.js'
 import { DEFAULT_GOSSIP, createNode, type GossipOptions, type Node, type TransactOptions } from '../node/node.js'
+import { RESEND_ATTEMPTS } from '../node/gossip-rules.js'
 import { createRandom, type Random } from '../random.js'
 import { createSession, type Session } from '../wire/session.js'
 import type { SessionCipher } from '../wire/noise.js'
@@ -59,7 +60,10 @@ export interface SimulatorOptions {
   nodes: number
   /** Random peers each one knows and links to (default min(100, nodes - 1)). */
   knows?: number
-  /** Link model (default 50 ms one way + 0..20 ms uniform jitter, no loss, lost frames dropped). */
+  /**
+   * Link model (default 50 ms one way + 0..20 ms uniform jitter, no loss, lost frames dropped).
+   * Loss with lossMode 'drop' (datagrams) needs `sessions: 'attach'`: see the constructor.
+   */
   link?: Partial<LinkModel>
   /** Seed of every random choice (default 1). */
   seed?: number
@@ -188,6 +192,18 @@ class Simulation implements Simulator {
     if (!Number.isSafeInteger(n) || n < 2) throw new RangeError(`"nodes" expected an integer >= 2, got ${String(n)}`)
     const knows = options.knows ?? Math.min(100, n - 1)
     if (!Number.isSafeInteger(knows) || knows < 1 || knows >= n) throw new RangeError(`"knows" expected an integer in [1, nodes - 1], got ${String(knows)}`)
+    // A link that drops frames for good is a datagram network. A handshaked session is encrypted
+    // with implicit nonces (wire/noise.ts), as over a stream: one frame missing from its sequence
+    // closes it (1007), as it should over TCP, where a frame never goes missing. So frames are
+    // dropped only on attached sessions, in the clear, where a frame is one whole message: the
+    // loss falls on messages, above where the encryption would be, as a datagram protocol (one
+    // sealed message a datagram, explicit nonces) would see it.
+    const link = options.link ?? {}
+    if ((link.loss ?? 0) > 0 && (link.lossMode ?? 'drop') === 'drop' && options.sessions !== 'attach') {
+      throw new RangeError(
+        '"link.loss" with lossMode \'drop\' needs sessions: \'attach\' (an encrypted session closes at the first frame lost; \'retransmit\' models TCP for handshaked sessions)',
+      )
+    }
     this.#options = options
     this.#crypto = options.crypto ?? nobleCrypto
     const seed = options.seed ?? 1
@@ -306,8 +322,10 @@ class Simulation implements Simulator {
     for (let t = 0; t < 60_000 && !done; t += 100) await this.clock.runFor(100)
     await all
     // then one neighbour-list interval more, for the lists announced after the last links opened
-    // (debounced): a measurement that starts now sees a settled overlay, as in a long-running network
-    await this.clock.runFor((this.#options.gossip?.neighboursIntervalMs ?? DEFAULT_GOSSIP.neighboursIntervalMs) + 200)
+    // (debounced), and the time to send them again until acknowledged (over lossy links): a
+    // measurement that starts now sees a settled overlay, as in a long-running network
+    const g = { ...DEFAULT_GOSSIP, ...this.#options.gossip }
+    await this.clock.runFor(g.neighboursIntervalMs + RESEND_ATTEMPTS * g.resendMs + 200)
   }
 
   /** An inbound connection to a peer that does not run the handshake itself (attach mode, spammers). */

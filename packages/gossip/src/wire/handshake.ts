@@ -73,11 +73,11 @@ import { NoiseHandshake, keyPairFromSecret, type KeyPair, type SessionCipher } f
 import { createSeenCache, type SeenCache } from './seen-cache.js'
 import { systemClock } from '../time/system-clock.js'
 
-/** The protocol version this code speaks best. */
-export const PROTOCOL_VERSION = 1
+/** The protocol version this code speaks best (2: acknowledged pushes, messages.ts). */
+export const PROTOCOL_VERSION = 2
 
 /** Every version this code speaks, highest first. */
-export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION])
+export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION, 1])
 
 /** Which side of the handshake: the dialer initiates. */
 export type HandshakeRole = 'initiator' | 'responder'
@@ -369,6 +369,7 @@ class Handshake {
       prologue,
       staticKey: staticKeyOf(this.#identity, this.#crypto),
       randomBytes: (n) => this.#crypto.randomBytes(n),
+      ...(this.#crypto.noise !== undefined ? { primitives: this.#crypto.noise } : {}),
     })
   }
 
@@ -476,7 +477,7 @@ const staticKeys = new WeakMap<Identity, KeyPair>()
 function staticKeyOf(identity: Identity, crypto: CryptoProvider): KeyPair {
   let key = staticKeys.get(identity)
   if (key === undefined) {
-    key = keyPairFromSecret(crypto.randomBytes(32))
+    key = keyPairFromSecret(crypto.randomBytes(32), crypto.noise)
     staticKeys.set(identity, key)
   }
   return key

@@ -19,11 +19,12 @@
  * |  4   | error          | requestId: uint (0 = none), code: uint, reason: tstr           |
  * |  5   | app            | id: int (0 one-way, n > 0 request n, -n reply to request n),   |
  * |      |                |   protocol: tstr, kind: tstr, body: bstr (canonical CBOR)      |
+ * |  6   | ack            | id: uint ≥ 1 (the `ack` of a push, push-via or neighbours) (v2) |
  * |  8   | fraud-have     | publicKey: bstr32 (the accused)                                |
  * |  9   | fraud-want     | publicKey: bstr32 (the accused)                                |
  * | 10   | proposal       | requestId: uint ≥ 1, block: bstr, context: [bstr]              |
  * | 11   | agreement      | requestId: uint (0 = unsolicited), block: bstr                 |
- * | 12   | push           | blocks: [bstr] (1..maxPushBlocks)                              |
+ * | 12   | push           | blocks: [bstr] (1..maxPushBlocks), ack?: uint ≥ 1 (v2)         |
  * | 13   | heads          | requestId (0 = announcement), heads: [[publicKey: bstr32, seq: uint, |
  * |      |                |   hash: bstr32]] (1..maxHeads; 0..maxHeads in a reply)         |
  * | 14   | crawl-request  | requestId ≥ 1, publicKey: bstr32, start: int ≠ 0, end: int ≠ 0 |
@@ -34,13 +35,15 @@
  * | 19   | peers-request  | requestId ≥ 1, max: uint (1..maxPeers)                         |
  * | 20   | peers          | requestId (0 = unsolicited), peers: [[publicKey: bstr32, address: tstr]] |
  * | 21   | heads-request  | requestId ≥ 1, publicKeys: [bstr32] (1..maxHeads)              |
- * | 22   | neighbours     | ids: [bstr8] (0..maxNeighbourIds; first 8 bytes of each key)   |
- * | 23   | push-via       | to: bstr8, blocks: [bstr] (1..maxPushBlocks)                   |
- * |  6   | relay          | to: bstr32, data: bstr (0..maxFrameBytes), reason: tstr        |
- * |  7   | relayed        | from: bstr32, data: bstr (0..maxFrameBytes), reason: tstr      |
+ * | 22   | neighbours     | ids: [bstr8] (0..maxNeighbourIds; first 8 bytes of each key),  |
+ * |      |                |   ack?: uint ≥ 1 (v2)                                          |
+ * | 23   | push-via       | to: bstr8, blocks: [bstr] (1..maxPushBlocks), ack?: uint ≥ 1 (v2) |
  *
- * Type codes stay below 24, so that each is one byte on the wire (peekMessageType reads it there):
- * every code below 24 is now taken.
+ * |  7   | relay          | to: bstr32, data: bstr (0..maxFrameBytes), reason: tstr        |
+ * | 24   | relayed        | from: bstr32, data: bstr (0..maxFrameBytes), reason: tstr      |
+ *
+ * Type codes below 24 are one byte on the wire (peekMessageType reads it there); every one is
+ * taken, so `relayed` is 24, two bytes (0x18 0x18), which peekMessageType reads too.
  *
  * `relay` and `relayed` carry a tunnel through a relay (node/relay.ts): a node asks its relay to
  * pass `data` (one frame of an end-to-end session, sealed by that session's own Noise ciphers) to
@@ -59,6 +62,13 @@
  *
  * The handshake's three messages travel as they are; every frame after them is sealed by the
  * session's Noise ciphers (wire/noise.ts): the frame above, encrypted, followed by a 16-byte tag.
+ *
+ * Version 2 (the handshake's PROTOCOL_VERSION) adds `ack` and the optional last field `ack` of
+ * push, push-via and neighbours: a sender that wants to know the frame arrived puts an id there,
+ * and the receiver answers `[6, id]` (node/resend.ts: lost frames are sent again). An absent
+ * field is the version 1 layout, so a frame without it is what a version 1 peer sends and reads;
+ * an id of 0 is not encoded (absent means none), so every frame still has one encoding. Send the
+ * field and `ack` only on sessions of version 2 or more: a version 1 peer refuses both.
  *
  * Request ids are uints below 2^32 chosen by the requester; a reply (agreement, crawl-answer,
  * witness-answer, peers, heads, error) carries the id of the request it answers. Each side numbers its own
@@ -201,6 +211,14 @@ export interface AgreementMessage {
 export interface PushMessage {
   readonly type: 'push'
   readonly blocks: readonly HalfBlock[]
+  /** Version 2: answer with an `ack` of this id (absent: no answer wanted). */
+  readonly ack?: number
+}
+
+/** Version 2: the frame that carried `ack: id` (a push, push-via or neighbours) arrived. */
+export interface AckMessage {
+  readonly type: 'ack'
+  readonly id: number
 }
 
 /**
@@ -265,6 +283,8 @@ export interface FraudWantMessage {
 export interface NeighboursMessage {
   readonly type: 'neighbours'
   readonly ids: readonly Uint8Array[]
+  /** Version 2: answer with an `ack` of this id (absent: no answer wanted). */
+  readonly ack?: number
 }
 
 /** Blocks for the receiver to check, store, and forward in a `push` to its neighbour whose key starts with `to`. */
@@ -273,6 +293,8 @@ export interface PushViaMessage {
   /** The first 8 bytes of the target's key. */
   readonly to: Uint8Array
   readonly blocks: readonly HalfBlock[]
+  /** Version 2: answer with an `ack` of this id (absent: no answer wanted). */
+  readonly ack?: number
 }
 
 /** A frame for the relay to pass to its peer `to` (empty data: close that tunnel). */
@@ -334,6 +356,7 @@ export type ReplyMessage = AgreementMessage | CrawlAnswerMessage | WitnessAnswer
 /** Every message of a session (after the handshake). */
 export type SessionMessage =
   | ErrorMessage
+  | AckMessage
   | ProposalMessage
   | AgreementMessage
   | PushMessage
@@ -410,6 +433,8 @@ export const MESSAGE_CODES: Readonly<Record<MessageType, number>> = Object.freez
   auth: 3,
   error: 4,
   app: 5,
+  ack: 6,
+  relay: 7,
   'fraud-have': 8,
   'fraud-want': 9,
   proposal: 10,
@@ -426,8 +451,7 @@ export const MESSAGE_CODES: Readonly<Record<MessageType, number>> = Object.freez
   'heads-request': 21,
   neighbours: 22,
   'push-via': 23,
-  relay: 6,
-  relayed: 7,
+  relayed: 24,
 })
 
 /** The wire value of every error code. */
@@ -464,7 +488,8 @@ export function encodeMessage(message: Message, limits: Readonly<Limits> = DEFAU
   if (schema === undefined) throw new TypeError(`"message.type" unknown: ${JSON.stringify(String(message.type).slice(0, 40))}`)
   const record = schema.toWire?.(message as unknown as Record<string, unknown>) ?? (message as unknown as Record<string, unknown>)
   const array: unknown[] = [schema.code]
-  for (const [name, field] of schema.fields) array.push(field.encode(record[name], `message.${name}`, limits))
+  const fields = schema.optionalLast && (record[schema.fields.at(-1)![0]] ?? 0) === 0 ? schema.fields.slice(0, -1) : schema.fields
+  for (const [name, field] of fields) array.push(field.encode(record[name], `message.${name}`, limits))
   const frame = encodeCanonical(array)
   if (frame.length > limits.maxFrameBytes) {
     throw new RangeError(`"message" encodes to ${frame.length} bytes, over the frame limit of ${limits.maxFrameBytes}`)
@@ -501,11 +526,14 @@ export function decodeMessage(frame: Uint8Array, limits: Readonly<Limits> = DEFA
  */
 export function peekMessageType(frame: Uint8Array): MessageType | undefined {
   // every message is an array of at most 23 elements (header 0x80..0x97) whose first element is a
-  // type code below 24 (one byte)
+  // type code: below 24 one byte, 24..255 two (0x18 n, canonical only for n ≥ 24)
   if (!(frame instanceof Uint8Array) || frame.length < 2) return undefined
   const head = frame[0]!
   if (head < 0x81 || head > 0x97) return undefined
-  return TYPES_BY_CODE.get(frame[1]!)
+  const first = frame[1]!
+  if (first < 0x18) return TYPES_BY_CODE.get(first)
+  if (first !== 0x18 || frame.length < 3 || frame[2]! < 24) return undefined
+  return TYPES_BY_CODE.get(frame[2]!)
 }
 
 /**
@@ -594,6 +622,8 @@ interface Schema {
   readonly type: MessageType
   readonly code: number
   readonly fields: readonly (readonly [string, Field])[]
+  /** The last field may be absent (a field added in a later version; absent when undefined or 0). */
+  readonly optionalLast?: true
   /** Cross-field checks after every field decoded; returns a reason when inconsistent. */
   readonly check?: (message: Record<string, unknown>) => string | undefined
   /** When the fields on the wire are not the message's own: the message → its wire fields. */
@@ -849,7 +879,8 @@ const SCHEMAS: readonly Schema[] = [
     fields: [['requestId', replyId], ['block', blockField]],
     check: (m) => (isAgreement(m['block'] as HalfBlock) ? undefined : 'block is not an agreement'),
   },
-  { type: 'push', code: 12, fields: [['blocks', blocks(1, (l) => l.maxPushBlocks)]] },
+  { type: 'ack', code: 6, fields: [['id', requestId]] },
+  { type: 'push', code: 12, fields: [['blocks', blocks(1, (l) => l.maxPushBlocks)], ['ack', requestId]], optionalLast: true },
   {
     type: 'heads',
     code: 13,
@@ -903,17 +934,17 @@ const SCHEMAS: readonly Schema[] = [
   },
   { type: 'fraud-have', code: 8, fields: [['publicKey', key]] },
   { type: 'fraud-want', code: 9, fields: [['publicKey', key]] },
-  { type: 'neighbours', code: 22, fields: [['ids', listField(peerId, 0, (l) => l.maxNeighbourIds)]] },
-  { type: 'push-via', code: 23, fields: [['to', peerId], ['blocks', blocks(1, (l) => l.maxPushBlocks)]] },
+  { type: 'neighbours', code: 22, fields: [['ids', listField(peerId, 0, (l) => l.maxNeighbourIds)], ['ack', requestId]], optionalLast: true },
+  { type: 'push-via', code: 23, fields: [['to', peerId], ['blocks', blocks(1, (l) => l.maxPushBlocks)], ['ack', requestId]], optionalLast: true },
   {
     type: 'relay',
-    code: 6,
+    code: 7,
     fields: [['to', key], ['data', tunnelData], ['reason', textField((l) => l.maxReasonLength)]],
     check: (m) => ((m['data'] as Uint8Array).length > 0 && m['reason'] !== '' ? 'a reason beside data' : undefined),
   },
   {
     type: 'relayed',
-    code: 7,
+    code: 24,
     fields: [['from', key], ['data', tunnelData], ['reason', textField((l) => l.maxReasonLength)]],
     check: (m) => ((m['data'] as Uint8Array).length > 0 && m['reason'] !== '' ? 'a reason beside data' : undefined),
   },
@@ -948,9 +979,12 @@ function decodeOrThrow(frame: Uint8Array, limits: Readonly<Limits>): Message {
   if (!Array.isArray(value) || value.length === 0) fail('bad-shape', 'a message must be a non-empty array')
   const schema = typeof value[0] === 'number' ? SCHEMAS_BY_CODE.get(value[0]) : undefined
   if (schema === undefined) fail('unknown-type', `unknown message type code ${typeof value[0] === 'number' ? value[0] : typeof value[0]}`)
-  if (value.length !== schema.fields.length + 1) fail('bad-shape', `${schema.type} must have ${schema.fields.length} fields, got ${value.length - 1}`)
+  const count = value.length - 1
+  if (count !== schema.fields.length && !(schema.optionalLast && count === schema.fields.length - 1)) {
+    fail('bad-shape', `${schema.type} must have ${schema.fields.length} fields, got ${count}`)
+  }
   const out: Record<string, unknown> = { type: schema.type }
-  for (let i = 0; i < schema.fields.length; i++) {
+  for (let i = 0; i < count; i++) {
     const [name, field] = schema.fields[i]!
     out[name] = field.decode((value as CborValue[])[i + 1]!, name, limits)
   }
