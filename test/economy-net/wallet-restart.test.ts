@@ -1,11 +1,13 @@
 /**
  * A wallet killed mid-transfer settles afterwards with nothing lost. Three witness processes, the
  * sender's wallet in a fourth (its chain in LevelDB, no listening socket), the receiver here.
+ * Neither wallet listens: the transfer travels through a witness process acting as relay.
  * The sender is SIGKILLed twice: once after the receiver accepted and before the proposal went
  * through the node's transaction path (after the restart, the witnesses say it was accepted and
  * settle() delivers it again: the transfer completes), and once right after a proposal was made
  * durable, before anyone saw it (after the restart and the expiry, settle() collects the void
- * ticket and refunds it). Then a supply audit over the sender's store (read from the restarted
+ * ticket and refunds it). Restarted once more, it pays carol, who never saw it: its reward
+ * evidence, kept in memory, is fetched again from the witnesses. Then a supply audit over the sender's store (read from the restarted
  * process) and the receiver's: every token accounted for, nothing in flight.
  */
 import { suite } from 'uvu'
@@ -17,7 +19,7 @@ import { createMemoryStore, decodeBlock, fromHex, toHex, type BlockStore } from 
 import { auditSupply } from '@tally/economy'
 import type { Node } from '@tally/gossip'
 import { killAll, startChild, type Child } from '../fixtures/economy-children.ts'
-import { ALICE, BOB, component, register, report, testCommunity, walletNode, wsNode, key, type WalletNode } from '../fixtures/economy-net.ts'
+import { ALICE, BOB, CAROL, component, register, report, testCommunity, walletNode, wsNode, key, type WalletNode } from '../fixtures/economy-net.ts'
 
 const test = suite('economy-net: a wallet killed mid-transfer')
 const TTL_MS = 2500
@@ -31,9 +33,9 @@ test('killed after the receiver accepted, and after a proposal was made durable:
     const addresses = ws.map((w) => w.ready['address'] as string)
     await ws[0]!.call('connect', { addresses: [addresses[1], addresses[2]] })
     await ws[1]!.call('connect', { addresses: [addresses[2]] })
+    // bob never listens either: alice's process reaches him through a witness process acting as relay
     const bob: WalletNode = await walletNode(community, BOB)
     nodes.push(bob.node)
-    const bobAddress = await bob.node.listen()
     for (const a of addresses) await bob.node.connect(a)
     const gw = wsNode(key(50), createMemoryStore())
     nodes.push(gw)
@@ -43,10 +45,8 @@ test('killed after the receiver accepted, and after a proposal was made durable:
     await Promise.all(ws.map((w) => w.call('close')))
 
     const walletArgs = { seed: 10 /* ALICE */, dir: join(dir, 'alice'), witnesses: addresses, ttlMs: TTL_MS }
-    const start = async (crash?: 'proposed' | 'deliver'): Promise<Child> => {
-      const c = await startChild('economy-wallet.ts', { ...walletArgs, ...(crash === undefined ? {} : { crash }) })
-      await c.call('connect', { address: bobAddress })
-      return c
+    const start = async (crash?: 'proposed' | 'deliver', ttlMs = TTL_MS): Promise<Child> => {
+      return startChild('economy-wallet.ts', { ...walletArgs, ttlMs, ...(crash === undefined ? {} : { crash }) })
     }
     let alice = await start('deliver')
     const claimed = (await alice.call('claim', { epoch: 0 }))['seq']
@@ -84,11 +84,26 @@ test('killed after the receiver accepted, and after a proposal was made durable:
     assert.is(after['balance'], reward - 100)
     assert.is(after['inFlight'], 0)
 
+
+    // 3. after all this, a receiver that never saw alice: her restarted wallet lost its reward
+    // evidence (kept in memory) and fetches it again from the witnesses when carol asks for it
+    await alice.kill()
+    alice = await start(undefined, 600_000)
+    const carol: WalletNode = await walletNode(community, CAROL)
+    nodes.push(carol.node)
+    for (const a of addresses) await carol.node.connect(a)
+    await alice.call('send', { to: toHex(CAROL.publicKey), amount: 10 })
+    assert.is(await carol.net.wallet.balance(), 10)
+    assert.is(carol.evidence.size, 1, 'carol holds the evidence of alice\'s reward')
+
+    const relayed = await Promise.all(ws.map(async (w) => ((await w.call('state', { epoch: 0 }))['stats'] as Record<string, number>)['relayedFrames']!))
+    assert.ok(relayed.some((n) => n > 0), 'alice reached bob through a witness acting as relay')
     // the audit over both stores
     const all: BlockStore = createMemoryStore()
     const batch = all.batch()
     for (const hex of (await alice.call('chain'))['blocks'] as string[]) batch.put(decodeBlock(fromHex(hex)))
     for (const b of await bob.store.range(BOB.publicKey)) batch.put(b)
+    for (const b of await carol.store.range(CAROL.publicKey)) batch.put(b)
     await batch.commit()
     const supply = await auditSupply(all)
     assert.ok(supply.ok, JSON.stringify(supply))

@@ -118,4 +118,37 @@ test('wallets that never listen: offers, history, tickets and the agreement trav
   }
 })
 
+test('a sender with a long chain (401 blocks, beyond the pacing burst): the receiver checks it all and is not cut off as a flood', async () => {
+  const nodes: Node[] = []
+  try {
+    const community = testCommunity()
+    const witnessNodes = WITNESSES.map((w) => witnessNode(community, w))
+    nodes.push(...witnessNodes)
+    for (const n of witnessNodes) await n.listen()
+    await mesh(witnessNodes)
+    const witnesses = WITNESSES.map((key, i) => createWitness({ key, community, host: witnessNodes[i]!, epoch: 0 }))
+    // a long history takes the receiver a while to check: the offer waits for it
+    const alice = await walletNode(community, ALICE, { wallet: { timeoutMs: 120_000 } })
+    const bob = await walletNode(community, BOB)
+    nodes.push(alice.node, bob.node)
+    await bob.node.listen()
+    for (const w of [alice, bob]) for (const n of witnessNodes) await w.node.connect(n.address!)
+    await register(alice.node, community, ALICE, component(1))
+    await report(alice.node, community, component(1), 0, [60_000, 30])
+    await Promise.all(witnesses.map((w) => w.close()))
+    await alice.net.claim(0)
+    for (let i = 0; i < 400; i++) await alice.net.wallet.burn(1) // 401 blocks: beyond the burst of 240
+    const cut: string[] = []
+    bob.node.on('peer:close', (e) => void (e.misbehaviour !== undefined || e.code === 1008 ? cut.push(e.reason) : undefined))
+    await alice.node.connect(bob.node.address!)
+    const tx = await alice.net.send(BOB.publicKey, 100)
+    assert.is(tx.proposal.seq, 402)
+    assert.is((await bob.store.range(ALICE.publicKey)).length, 402)
+    assert.equal(cut, [], 'no witness cut bob off')
+    for (const w of witnesses) w.stop()
+  } finally {
+    await Promise.all(nodes.map((n) => n.close().catch(() => undefined)))
+  }
+})
+
 test.run()
