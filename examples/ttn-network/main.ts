@@ -146,9 +146,9 @@ async function run(): Promise<void> {
     }
     // the close: every running witness closes, then each must hold the certificate
     const live = witnesses.filter((w) => w.running && (w !== victim || victimFrom <= e))
-    await waitFor(() => live.every((w) => closed.has(`${w.name}:${e}`)), deadline + 60_000 - Date.now(), `the close of epoch ${e}`)
     let statuses: Status[]
     try {
+      await waitFor(() => live.every((w) => closed.has(`${w.name}:${e}`)), deadline + 60_000 - Date.now(), `the close of epoch ${e}`)
       statuses = await waitForCertificates(live, e, 30_000)
     } catch (err) {
       // no k witnesses computed the same root (their report sets differed: reports that arrived around the close)
