@@ -7,7 +7,7 @@
 // spend twice and is refused. At the end every process's
 // store is audited: no token created or lost.
 //
-//   node --import tsx examples/ttn-network/main.ts [--dir <work dir>] [--keep] [--epoch-ms 4000]
+//   node --import tsx examples/ttn-network/main.ts [--dir <work dir>] [--keep] [--clock [--epoch-ms 4000]]
 //
 // The work dir (default: a new one under the OS temp dir) holds config/, data/<process>/,
 // community.cbor and peers.json; it is removed at the end unless --keep.
@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     gateways: { type: 'string', default: '50' },
     wallets: { type: 'string', default: '10' },
     epochs: { type: 'string', default: '6' },
+    clock: { type: 'boolean', default: false },
   },
   strict: true,
 })
@@ -37,6 +38,11 @@ const HOSTS = positive('hosts', 1)
 const PER_HOST = positive('gateways', 1)
 const WALLETS = positive('wallets', 2)
 const EPOCHS = positive('epochs', 4)
+// By default the launcher steps the epochs: it ends each one itself once every report is delivered
+// (hour-long epochs on the clock, closed on command), so the run does not depend on how fast the
+// machine is. --clock: epochs of --epoch-ms on the wall clock, gateways reporting and witnesses
+// closing on their own timers, as deployed (a loaded machine then shows late reports and roots that differ).
+const STEPPED = !args.clock
 const KILL_AT = 2 // the third epoch (0-based index): a witness is killed and restarted
 const crypto = defaultCrypto()
 const t0 = Date.now()
@@ -68,7 +74,7 @@ try {
 }
 
 async function run(): Promise<void> {
-  say(`TTN on the network: 3 witness processes (quorum 2), ${HOSTS} gateway hosts × ${PER_HOST} gateways, ${WALLETS} owner wallets, ${EPOCHS} epochs of ${EPOCH_MS / 1000} s, on 127.0.0.1`)
+  say(`TTN on the network: 3 witness processes (quorum 2), ${HOSTS} gateway hosts × ${PER_HOST} gateways, ${WALLETS} owner wallets, ${EPOCHS} epochs ${STEPPED ? "stepped by the launcher" : `of ${EPOCH_MS / 1000} s`}, on 127.0.0.1`)
   // a close waits a quarter of an epoch for late reports (at least the sample's grace)
   const grace = Math.max(Number(JSON.parse(readFileSync(join(import.meta.dirname, 'config', 'witness-1.json'), 'utf8')).closeGraceMs), Math.round(EPOCH_MS / 4))
   const witnesses = [1, 2, 3].map((i) => role('witness', `witness-${i}`, { closeGraceMs: grace }))
@@ -83,8 +89,8 @@ async function run(): Promise<void> {
   const config = createConfig({
     name: 'ttn-network',
     token: { name: 'Wavelet', unit: 'WVL', decimals: 3 },
-    start: Math.ceil((Date.now() + 2500) / 100) * 100,
-    epochLength: EPOCH_MS,
+    start: STEPPED ? Date.now() - 1000 : Math.ceil((Date.now() + 2500) / 100) * 100,
+    epochLength: STEPPED ? 3_600_000 : EPOCH_MS,
     rewardPerEpoch: 1_000_000,
     // karma of the last epoch only: a witness restarted empty cannot rebuild longer windows yet (README)
     window: 1,
@@ -113,8 +119,8 @@ async function run(): Promise<void> {
   const c = config
   const now = Date.now()
   const nowEpoch = Math.max(0, Math.floor((now - c.start) / c.epochLength))
-  const first = now < c.start + nowEpoch * c.epochLength + 0.15 * c.epochLength ? nowEpoch : nowEpoch + 1
-  await Promise.all(hosts.map((h) => h.request('report-from', { epoch: first })))
+  const first = STEPPED ? 0 : now < c.start + nowEpoch * c.epochLength + 0.15 * c.epochLength ? nowEpoch : nowEpoch + 1
+  if (!STEPPED) await Promise.all(hosts.map((h) => h.request('report-from', { epoch: first })))
   const closed = new Map<string, Note>() // `${name}:${epoch}` → the close note
   const events: string[] = []
   const listen = (w: Child): void => {
@@ -134,16 +140,20 @@ async function run(): Promise<void> {
     const e = first + k
     const deadline = c.start + (e + 1) * c.epochLength
     let killNote = ''
+    const stepStart = Date.now()
+    if (STEPPED) await Promise.all(hosts.map((h) => h.request('report', { epoch: e }, 120_000)))
     if (k === KILL_AT) {
-      await sleepUntil(c.start + e * c.epochLength + 0.4 * c.epochLength)
+      if (!STEPPED) await sleepUntil(c.start + e * c.epochLength + 0.4 * c.epochLength)
       await victim.kill()
       const killedAt = Date.now()
       restart = victim.start().then(async () => {
-        victimFrom = (await victim.request<{ epoch: number }>('start')).epoch
-        killNote = `  ${victim.name} SIGKILLed at ${(((killedAt - c.start) / c.epochLength) - e).toFixed(1)} of the epoch, back after ${((Date.now() - killedAt) / 1000).toFixed(1)} s`
+        victimFrom = (await victim.request<{ epoch: number }>('start', STEPPED ? { epoch: e } : {})).epoch
+        const at = STEPPED ? 'after the epoch\'s reports' : `at ${(((killedAt - c.start) / c.epochLength) - e).toFixed(1)} of the epoch`
+        killNote = `  ${victim.name} SIGKILLed ${at}, back after ${((Date.now() - killedAt) / 1000).toFixed(1)} s`
       })
       await restart
     }
+    if (STEPPED) await Promise.all(witnesses.filter((w) => w.running).map((w) => w.request('close', {}, 120_000)))
     // the close: every running witness closes, then each must hold the certificate
     const live = witnesses.filter((w) => w.running && (w !== victim || victimFrom <= e))
     let statuses: Status[]
@@ -155,7 +165,7 @@ async function run(): Promise<void> {
       check(false, `${clock()}  epoch ${k + 1}/${EPOCHS}  not certified: ${(err as Error).message.slice(0, 160)}`)
       continue
     }
-    const certifiedAfter = (Date.now() - deadline) / 1000
+    const certifiedAfter = (Date.now() - (STEPPED ? stepStart : deadline)) / 1000
     const notes = live.map((w) => closed.get(`${w.name}:${e}`)!)
     const cert = statuses[0]!.certificates[String(e)]!
     const reports = notes.map((n, i) => `${live[i]!.name.replace('witness-', 'W')} ${n['ownReports']}${Number(n['reports']) > Number(n['ownReports']) ? `+${Number(n['reports']) - Number(n['ownReports'])}` : ''}`).join(', ')
@@ -176,7 +186,7 @@ async function run(): Promise<void> {
     transfers += ok
     refused += sends.filter((s) => s !== undefined && !s.sent).length
     say(
-      `${clock()}  epoch ${k + 1}/${EPOCHS}  reports ${reports}  certified by ${cert.signers.map((i) => `W${i + 1}`).join('+')} ${certifiedAfter.toFixed(1)} s after the deadline, held by ${statuses.length}/3  claims ${got}  transfers ${ok}/${sends.filter((s) => s !== undefined).length}${killNote}`,
+      `${clock()}  epoch ${k + 1}/${EPOCHS}  reports ${reports}  certified by ${cert.signers.map((i) => `W${i + 1}`).join('+')} ${certifiedAfter.toFixed(1)} s ${STEPPED ? 'after the epoch began' : 'after the deadline'}, held by ${statuses.length}/3  claims ${got}  transfers ${ok}/${sends.filter((s) => s !== undefined).length}${killNote}`,
     )
     if (restart !== undefined && e === victimFrom) {
       const n = closed.get(`${victim.name}:${e}`)
