@@ -23,7 +23,7 @@ test('17 processes: 6 epochs certified and held by all 3 witnesses, a witness ki
     assert.is(r.status, 0, `${out}\n${r.stderr}`)
     assert.match(out, /200\/200 gateways registered by their owners' wallets, approved and applied by the witnesses ✓/)
     assert.is(out.match(/epoch \d\/6 {2}reports .* held by 3\/3/g)?.length, 6, out)
-    assert.match(out, /witness-2 SIGKILLed at 0\.\d of the epoch/)
+    assert.match(out, /witness-2 SIGKILLed (after the epoch's reports|at \d\.\d of the epoch)/)
     assert.match(out, /witness-2 restarted empty: caught up on 200 registrations and \d+ reports it had lost, closed epoch [34] and holds its certificate.* ✓/)
     assert.match(out, /witness-2 signs again: its root of epoch [45] is the certified one ✓/)
     assert.match(out, /certificates: epochs 1–6 held by witness-1, witness-2, witness-3, identical ✓/)
