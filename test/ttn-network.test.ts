@@ -27,7 +27,7 @@ test('17 processes: 6 epochs certified and held by all 3 witnesses, a witness ki
     assert.match(out, /witness-2 restarted empty: caught up on 200 registrations and \d+ reports it had lost, closed epoch [34] and holds its certificate.* ✓/)
     assert.match(out, /witness-2 signs again: its root of epoch [45] is the certified one ✓/)
     assert.match(out, /certificates: epochs 1–6 held by witness-1, witness-2, witness-3, identical ✓/)
-    assert.match(out, /all \(union\) +\d+ +[\d.]+ +[\d.]+ +0\.000 +[\d.]+ +yes/)
+    assert.match(out, /all \(union\) +[\d.]+ +[\d.]+ +0\.000 +[\d.]+ +yes/)
     assert.match(out, /supply: every store and their union add up .* ✓/)
     assert.match(out, /\nnetwork check: OK\n/)
     // refused either way: 'cheater' with the proof when the receiver learns the branch first, 'history' when gossip had brought it the honest chain
