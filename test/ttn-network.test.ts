@@ -3,8 +3,8 @@
 // and what it leaves on disk, not on its exit code alone: every witness holds every certificate
 // (the one killed with SIGKILL and restarted included), a forked double spend is refused with the
 // proof kept by its receiver, the supply audit over every store adds up,
-// the key files are 0600 and no seed appears in any output. Epochs are longer than npm start's
-// (8 s instead of 3 s) so that a loaded machine keeps up; nothing here measures speed.
+// the key files are 0600 and no seed appears in any output. The launcher steps the epochs (its
+// default): nothing here depends on how fast the machine is.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,16 +18,16 @@ const test = suite('ttn-network')
 test('17 processes: 6 epochs certified and held by all 3 witnesses, a witness killed and back, supply adds up, keys stay private', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ttn-network-test-'))
   try {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'examples/ttn-network/main.ts'), '--dir', dir, '--keep', '--epoch-ms', '8000'], { cwd: root, encoding: 'utf8', timeout: 300_000 })
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'examples/ttn-network/main.ts'), '--dir', dir, '--keep'], { cwd: root, encoding: 'utf8', timeout: 300_000 })
     const out = r.stdout
     assert.is(r.status, 0, `${out}\n${r.stderr}`)
     assert.match(out, /200\/200 gateways registered by their owners' wallets, approved and applied by the witnesses ✓/)
     assert.is(out.match(/epoch \d\/6 {2}reports .* held by 3\/3/g)?.length, 6, out)
-    assert.match(out, /witness-2 SIGKILLed at 0\.\d of the epoch/)
+    assert.match(out, /witness-2 SIGKILLed (after the epoch's reports|at \d\.\d of the epoch)/)
     assert.match(out, /witness-2 restarted empty: caught up on 200 registrations and \d+ reports it had lost, closed epoch [34] and holds its certificate.* ✓/)
     assert.match(out, /witness-2 signs again: its root of epoch [45] is the certified one ✓/)
     assert.match(out, /certificates: epochs 1–6 held by witness-1, witness-2, witness-3, identical ✓/)
-    assert.match(out, /all \(union\) +\d+ +[\d.]+ +[\d.]+ +0\.000 +[\d.]+ +yes/)
+    assert.match(out, /all \(union\) +[\d.]+ +[\d.]+ +0\.000 +[\d.]+ +yes/)
     assert.match(out, /supply: every store and their union add up .* ✓/)
     assert.match(out, /\nnetwork check: OK\n/)
     // refused either way: 'cheater' with the proof when the receiver learns the branch first, 'history' when gossip had brought it the honest chain

@@ -41,6 +41,17 @@ serve({
       return { owner: toHex(owner), component: toHex(key.publicKey), type: 'gateway', componentSignature: toHex(componentSignature) }
     })
   },
+  // every gateway reports `epoch` now; resolves once each report was answered by every witness (or retried to the end)
+  report: async ({ epoch }) => {
+    const e = Number(epoch)
+    const { reporters } = running!
+    await Promise.all(reporters.map((r, i) => r.report({ epoch: e, metrics: metricsOf(i) })))
+    for (let round = 0; round < 20 && (await Promise.all(reporters.map((r) => r.pending()))).some((n) => n > 0); round++) {
+      await Promise.all(reporters.map((r) => r.flush()))
+      await new Promise((res) => setTimeout(res, 200))
+    }
+    return { pending: (await Promise.all(reporters.map((r) => r.pending()))).reduce((a, b) => a + b, 0) }
+  },
   'report-from': ({ epoch }) => {
     schedule(Number(epoch))
     return { from: epoch }
@@ -90,13 +101,18 @@ function schedule(first: number): void {
     timer = setTimeout(() => {
       const e = epoch++
       reporters.forEach((r, i) => {
-        const airtime = Math.max(0, Math.round(medians[i]! * Math.exp(0.4 * normal(rng))))
-        r.report({ epoch: e, metrics: [airtime, Math.round(airtime / 60)] }).catch((err: Error) => note('report-failed', { name: config.name, epoch: e, error: err.message }))
+        r.report({ epoch: e, metrics: metricsOf(i) }).catch((err: Error) => note('report-failed', { name: config.name, epoch: e, error: err.message }))
       })
       arm()
     }, Math.max(0, at - Date.now()))
   }
   arm()
+}
+
+/** Gateway i's airtime (ms) and messages this epoch. */
+function metricsOf(i: number): number[] {
+  const airtime = Math.max(0, Math.round(medians[i]! * Math.exp(0.4 * normal(rng))))
+  return [airtime, Math.round(airtime / 60)]
 }
 
 /** Gateway i's owner among n: skewed, as ownership is (a few owners run many gateways). */

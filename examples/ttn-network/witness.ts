@@ -23,6 +23,7 @@ let running: { node: Node; witness: Witness; address: string; pool: VerifyPool |
 let timer: NodeJS.Timeout | undefined
 let stopping = false
 let closing: Promise<void> = Promise.resolve()
+let closeNow: (() => Promise<void>) | undefined
 
 note('hello', { name: config.name, role: 'witness', publicKey: toHex(identity.publicKey), keyCreated: created })
 
@@ -33,7 +34,16 @@ serve({
     const signature = await signConfig(draft, identity)
     return { index: signature.index, signature: toHex(signature.signature) }
   },
-  start: () => start(),
+  start: ({ epoch }) => start(epoch === undefined ? undefined : Number(epoch)),
+  // close the open epoch now (a launcher that steps the epochs itself, instead of the clock)
+  close: async () => {
+    if (running === undefined) throw new Error('not started')
+    if (timer !== undefined) clearTimeout(timer)
+    await closing
+    closing = closeNow!()
+    await closing
+    return { epoch: running.witness.epoch }
+  },
   // the other witnesses' addresses, once the launcher (or the operator) wrote them
   peers: () => {
     for (const w of readPeers(config.peers).witnesses) running?.node.addAddress(fromHex(w.publicKey), w.address)
@@ -44,7 +54,7 @@ serve({
 })
 if (process.send === undefined) await start()
 
-async function start(): Promise<{ address: string; epoch: number }> {
+async function start(openEpoch?: number): Promise<{ address: string; epoch: number }> {
   if (running !== undefined) return { address: running.address, epoch: running.witness.epoch }
   const community = readCommunity(config.community, crypto)
   const saved = await records.get('port')
@@ -63,7 +73,7 @@ async function start(): Promise<{ address: string; epoch: number }> {
   })
   await records.put('port', new TextEncoder().encode(String(new URL(address).port)))
   const pool = config.verifyWorkers > 0 ? createVerifyPool({ size: config.verifyWorkers }) : undefined
-  const epoch = Math.max(0, epochAt(community.current, Date.now()))
+  const epoch = openEpoch ?? Math.max(0, epochAt(community.current, Date.now()))
   const witness = createWitness({
     key: identity,
     community,
@@ -85,6 +95,7 @@ async function start(): Promise<{ address: string; epoch: number }> {
       await Promise.all([store.close(), decisions.close(), pool?.close()])
     },
   }
+  closeNow = closeOne
   arm()
   // a restart: fetch the certificates this witness missed while it was down
   if (saved !== undefined) void fetchMissed(community, epoch)
