@@ -4,8 +4,10 @@
 // worker-thread verify pool), durable appends (synced and not; one and many in flight), and the
 // size of a transfer block.
 //
-// Everything is measured in one run, and every ratio is taken between figures of that run: the CI
-// machine is a noisy 2-core VM, so a ratio to a figure from another run says little. Signing,
+// Every figure here is in-process: two agents in one process, no socket between them (the ws figures
+// are the gossip group's). Everything is measured in one run, and every ratio is taken between
+// figures of that run: the CI machine is a noisy 2-core VM, so a ratio to a figure from another
+// run says little; each line carries the load average when it was taken (`load`). Signing,
 // verifying and the transaction runs of a provider take turns in 100 ms slices, summed per
 // activity, so a drift of the machine during the run falls on every side of a ratio alike.
 //
@@ -133,6 +135,7 @@ try {
             provider: crypto.name,
             in_flight: 1,
             ratio_to_bound: round(serial / bound, 3),
+            load: round(loadavg()[0]!, 2),
             ...(store === 'level' ? { ratio_to_memory: round(serial / memorySerial, 3) } : {}),
             what: 'one transaction at a time, every signature checked on this thread',
           })
@@ -143,6 +146,10 @@ try {
             in_flight: IN_FLIGHT,
             verify: `pool of ${TX_WORKERS} + main thread`,
             ratio_to_bound: round(pipelined / bound, 3),
+            // what the pool can reach: both cores signing and verifying, 2 / (2 sign + 2 verify)
+            ratio_to_two_core_bound: round(pipelined / (2 * bound), 3),
+            two_core_bound_tx_per_s: Math.round(2 * bound),
+            load: round(loadavg()[0]!, 2),
             ...(store === 'level' && memoryPipelined !== undefined ? { ratio_to_memory: round(pipelined / memoryPipelined, 3) } : {}),
             ...(serial !== undefined ? { ratio_to_serial: round(pipelined / serial, 3) } : {}),
             what: `${IN_FLIGHT} transactions in flight, signatures checked by the verify pool`,
@@ -183,6 +190,7 @@ try {
         sync: r.sync,
         in_flight: r.inFlight,
         ...(r.sync ? { ratio_to_unsynced: round(rate / unsynced, 3) } : {}),
+        load: round(loadavg()[0]!, 2),
         rounds,
         slice_ms: APPEND_SLICE_MS,
         what: `${r.inFlight === 1 ? 'one agent' : `${r.inFlight} agents, one store`}, ${r.sync ? 'fdatasync before an append resolves (group commit)' : 'written to the OS, not synced'}`,
@@ -207,7 +215,8 @@ try {
   await warmIngest(wire, memoryBenchStore, crypto, pool)
   for (const withPool of [false, true]) {
     note(`core bench: ingest ${wire.length} blocks into memory, ${withPool ? `pool of ${pool.size}` : 'no pool'}`)
-    emitIngest(wire.length, await ingestRun(wire, memoryBenchStore(crypto), crypto, withPool ? pool : undefined), crypto, withPool && pool, 'memory')
+    const verify = await verifyRate(crypto)
+    emitIngest(wire.length, await ingestRun(wire, memoryBenchStore(crypto), crypto, withPool ? pool : undefined), crypto, withPool && pool, 'memory', verify)
   }
   // Into LevelDB only as far as the time budget allows: a run is skipped when the rate of the
   // warm-up says it would end past the budget.
@@ -221,7 +230,8 @@ try {
       continue
     }
     note(`core bench: ${label} (about ${(expectedMs / 1000).toFixed(0)} s)`)
-    emitIngest(wire.length, await ingestRun(wire, await levelStore(crypto), crypto, withPool ? pool : undefined), crypto, withPool && pool, 'level')
+    const verify = await verifyRate(crypto)
+    emitIngest(wire.length, await ingestRun(wire, await levelStore(crypto), crypto, withPool ? pool : undefined), crypto, withPool && pool, 'level', verify)
   }
   await pool.close()
 } finally {
@@ -466,13 +476,33 @@ async function warmIngest(
   return { msPerBlock: [withoutPool / prefix.length, withPool / prefix.length] }
 }
 
-function emitIngest(blocks: number, ms: number, crypto: CryptoProvider, pool: VerifyPool | false, store: string): void {
-  emit('core.ingest_blocks_per_s', (blocks * 1000) / ms, 'blocks/s', {
+/**
+ * One ingest figure, with its ratio to the crypto bound of the cores it may use, measured just
+ * before it in this run: a block costs one signature check, so one core ingests at most `verify`
+ * blocks a second (no pool), and the pool on both cores at most 2 x verify.
+ */
+function emitIngest(blocks: number, ms: number, crypto: CryptoProvider, pool: VerifyPool | false, store: string, verify: number): void {
+  const rate = (blocks * 1000) / ms
+  const cores = pool === false ? 1 : 2
+  emit('core.ingest_blocks_per_s', rate, 'blocks/s', {
     provider: crypto.name,
     pool: pool !== false,
     ...(pool !== false ? { workers: pool.size } : {}),
     store,
+    ratio_to_bound: round(rate / (cores * verify), 3),
+    bound_blocks_per_s: Math.round(cores * verify),
+    bound: pool === false ? '1 / verify (one core)' : '2 / verify (both cores)',
+    load: round(loadavg()[0]!, 2),
   })
+}
+
+/** Verifications per second of `crypto` on this thread, measured now (half a second, after a warm-up). */
+async function verifyRate(crypto: CryptoProvider): Promise<number> {
+  const { verify } = cryptoSteps(crypto)
+  await interleave([verify], 1, 100)
+  verify.reset()
+  await interleave([verify], 5, 100)
+  return verify.perSecond()
 }
 
 // ## Block size

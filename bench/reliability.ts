@@ -6,16 +6,18 @@
 // - reliability.false_accusations: random schedules with cheaters (the test kit), honest agents
 //   accused by a proof any honest agent holds;
 // - reliability.flood_honest_ratio: an honest pair's transaction rate over ws on loopback (two
-//   nodes in this process, 4 transactions in flight) while four hostile peers attack the node that
-//   countersigns — a flooder, an oversize peer, a crawl-range abuser and a forger, each in its own
-//   process at the lowest priority, dialling again under a fresh key whenever they are cut off —
-//   over its rate without them (test/fixtures/hostile-peers.ts). Windows alternate without/with
-//   the attack; the figure is the median over the attacked windows of each one's rate over the
-//   mean of the two windows without around it (cpu_ratio: the same of transactions per CPU
-//   second of this process). The target is 0.8. The target node runs the ws transport's defaults:
-//   the hostile peers all dial from 127.0.0.1, and once their faults add up most of their dials
-//   are dropped as they come in (dropped_dials); with that off (maxFaults: Infinity) the sessions'
-//   own defences carry the attack alone;
+//   nodes in this process on 127.0.0.1, 4 transactions in flight) while eight hostile peers attack
+//   the node that countersigns — two flooders, two oversize peers, two crawl-range abusers and two
+//   forgers, each kind in its own process at normal priority (not niced), each attacker dialling
+//   from its own address (127.0.0.2 ... 127.0.0.9) and again under a fresh key whenever it is cut
+//   off — over its rate without them (test/fixtures/hostile-peers.ts). Windows alternate
+//   without/with the attack; the figure is the median over the attacked windows of each one's
+//   rate over the mean of the two windows without around it (cpu_ratio: the same of transactions
+//   per CPU second of this process). The target is 0.8. The target runs the ws transport's and
+//   the node's defaults: strangers get the default rates and share one budget (read-gate.ts);
+//   `stranger_frames` is what it read from them in the attacked windows, `hostile_frames` what
+//   they sent, `hostile_cpu_s` the attackers' own CPU time (on the same 2 cores). `load` is the
+//   load average at the end: the ratio is taken within the run, the rates are the machine's;
 // - reliability.quota_bytes: bytes of strangers' blocks a node stores after 10,000 junk blocks
 //   from 1,000 fresh keys were pushed at it on the memory network (half of unknown types, half
 //   proposals nobody agreed to, chained) while two honest counterparties transacted with it
@@ -35,7 +37,7 @@ import { blockHash, toHex } from '@tally/core'
 import { runSchedule, scheduleArb } from '@tally/core/testing'
 import { defaultCrypto, openLevelStore } from '@tally/node'
 import { createTargets, fuzz } from '../test/fuzz/harness.ts'
-import { HOSTILE_KINDS, runFloodTrial } from '../test/fixtures/hostile-peers.ts'
+import { HOSTILE_KINDS, attackerAddresses, runFloodTrial } from '../test/fixtures/hostile-peers.ts'
 import { runStrangerFlood } from '../packages/gossip/test/fixtures/stranger-flood.ts'
 import { identity as crashIdentity, runAndKill } from '../packages/node/test/fixtures/crash-trials.ts'
 import { emit, knob, note, round } from './lib.js'
@@ -47,6 +49,8 @@ const FLOOD_S = knob('BENCH_FLOOD_S', 40, 'non-negative-integer')
 const QUOTA_KEYS = knob('BENCH_QUOTA_KEYS', 1000, 'non-negative-integer')
 /** Each measured window of the flood figure. */
 const FLOOD_WINDOW_MS = 2500
+/** Attackers of each kind, each from its own loopback address. */
+const FLOOD_PER_KIND = 2
 
 note(`reliability bench: node ${process.version}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
 const started = performance.now()
@@ -114,8 +118,9 @@ const crypto = defaultCrypto()
 // ## Hostile peers on ws
 if (FLOOD_S > 0) {
   const rounds = Math.max(1, Math.round((FLOOD_S * 1000) / (2 * FLOOD_WINDOW_MS)))
-  note(`reliability bench: ${rounds} windows of ${FLOOD_WINDOW_MS / 1000} s with ${HOSTILE_KINDS.length} hostile peers (${HOSTILE_KINDS.join(', ')}), each between two without`)
-  const trial = await runFloodTrial({ windowMs: FLOOD_WINDOW_MS, rounds, log: (line) => note(`  ${line}`) })
+  note(`reliability bench: ${rounds} windows of ${FLOOD_WINDOW_MS / 1000} s with ${HOSTILE_KINDS.length * FLOOD_PER_KIND} hostile peers (${FLOOD_PER_KIND} each of ${HOSTILE_KINDS.join(', ')}), each between two without`)
+  const floodLoad = loadavg()[0]!
+  const trial = await runFloodTrial({ windowMs: FLOOD_WINDOW_MS, rounds, perKind: FLOOD_PER_KIND, log: (line) => note(`  ${line}`) })
   const sum = (f: (r: (typeof trial.reports)[number]) => number): number => trial.reports.reduce((n, r) => n + f(r), 0)
   const disconnects = HOSTILE_KINDS.reduce((n, k) => n + trial.disconnects[k].punished, 0)
   if (!trial.targetOpen || trial.honestAccused > 0 || trial.invalidStored > 0 || trial.failed > 0 || trial.errors.length > 0) {
@@ -125,7 +130,15 @@ if (FLOOD_S > 0) {
     cpu_ratio: round(trial.cpuRatio, 3),
     baseline_tx_per_s: Math.round(trial.baselineRate),
     attacked_tx_per_s: Math.round(trial.attackedRate),
-    attackers: HOSTILE_KINDS.length,
+    attackers: trial.reports.length * FLOOD_PER_KIND,
+    attacker_addresses: attackerAddresses(HOSTILE_KINDS.length * FLOOD_PER_KIND).join(','),
+    attacker_priority: 'normal',
+    hostile_cpu_s: round(trial.hostileCpuMs / 1000, 1),
+    hostile_frames: trial.hostileFramesOut,
+    stranger_frames: trial.strangerFrames,
+    stranger_pauses: trial.strangerPauses,
+    load: round(loadavg()[0]!, 2),
+    load_at_start: round(floodLoad, 2),
     disconnects,
     disconnects_by_kind: Object.fromEntries(HOSTILE_KINDS.map((k) => [k, trial.disconnects[k].punished])),
     hostile_sessions: sum((r) => r.sessions),

@@ -59,4 +59,67 @@ examples('the TTN community (200 gateways, 4 epochs) certifies every epoch and i
   assert.not.match(stderr, /\x1b\[2K/)
 })
 
+examples('the smart-city data market: found by area, paid by transfer or channel, read live; a lapse cut off; a tampering relay caught', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/smart-city/main.ts'))
+  assert.is(status, 0, stderr + stdout)
+  assert.match(stdout, /12 listings spread: every buyer's index holds 12 \/ 12 \/ 12/)
+  assert.is(stdout.match(/key of period \d+ sealed to its X25519 key/g)?.length, 6)
+  assert.is(stdout.match(/paid \d+ DTM \(transfer, seq \d\) → [a-z-]+\d: key of period/g)?.length, 4)
+  assert.is(stdout.match(/MobilityApp locked \d+ DTM for parking-\d \(lock, seq \d\) and sent a \d+ DTM voucher/g)?.length, 2)
+  assert.match(stdout, /MobilityApp signs a \d+ DTM voucher \(cumulative\) for parking-\d → key of period \d/)
+  assert.match(stdout, /NoiseMap: key of period \d of noise-\d refused \(lapsed\)/)
+  assert.match(stdout, /NoiseMap cannot read noise-\d #\d+ \(period \d\): no key/)
+  assert.match(stdout, /HealthLab: message #\d+ of air-quality-\d from the relay fails the sensor's signature: tampering caught/)
+  assert.match(stdout, /the relay held \d+ messages of air-quality-\d and could read 0 of them/)
+  assert.match(stdout, /\nmarket check: OK\n/)
+})
+
+examples('the coffee machines: receipts over NFC, an offline morning redeemed later, recharges, a ledger per machine, and the supply check', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/coffee-machines/main.ts'))
+  assert.is(status, 0, stderr)
+  assert.match(stdout, /Lobby \(1F\) loses its network: it keeps serving and accepting receipts off line/)
+  assert.match(stdout, /Lobby \(1F\) is back on line after [1-9]\d* receipts taken off line\n.*Lobby \(1F\) redeems [\d.]+ BEAN \(catching up/)
+  assert.match(stdout, /the company recharges .*: a second lock of 40\.00 BEAN/)
+  assert.match(stdout, /receipt #1 \((\d+) bytes/)
+  assert.ok(Number(/largest (\d+) bytes/.exec(stdout)?.[1]) <= 120, 'a receipt fits one small NFC frame')
+  const ledger = [...stdout.matchAll(/^ {2}(Espresso bar \(2F\)|Kitchen \(3F\)|Lobby \(1F\)) +(\d+) +(\d+) +(\d+) +([\d.]+) +([\d.]+) +([\d.]+) /gm)]
+  assert.is(ledger.length, 3, 'a ledger line per machine')
+  for (const row of ledger) assert.is(row[6], row[7], `${row[1]}: everything paid was redeemed`)
+  assert.match(stdout, /auditor: 4 chains, 0 invalid blocks, 0 parties accused; balances 1000\.00 \+ locked 0\.00 = claimed 1000\.00/)
+  assert.match(stdout, /\nsupply check: OK\n/)
+})
+
+examples('bandwidth tokens: a download paid hop by hop, then free riders refused and the balances conserved', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/bandwidth-tokens/main.ts'), { TALLY_BW_PEERS: '100', TALLY_BW_HOURS: '72' })
+  assert.is(status, 0, stderr)
+  assert.match(stdout, /Dana {5}→ relay 1 {5}2100 MB/)
+  assert.match(stdout, /relay 2 {2}→ the seeder {3}700 MB/)
+  assert.match(stdout, /Dana -2100 MB, relays \+700 \/ \+700, seeder \+700; Σ = 0/)
+  assert.match(stdout, /free riders: \d+% refused/)
+  assert.match(stdout, /honest peers: served \d+ of \d+ downloads/)
+  assert.match(stdout, /-10 … -5 GB │/)
+  assert.match(stdout, /conservation: Σ balances = 0 MB, Σ in the published payouts = 0 MB .* ✓/)
+})
+
+examples('the TTN SLA market settles every cycle on certified outcomes, its supply adds up, and a trade loses at most one instalment', () => {
+  const { status, stdout, stderr } = runTs(join(root, 'examples/ttn-sla/main.ts'))
+  assert.is(status, 0, stderr)
+  assert.match(stdout, /20 gateway owners, 30 application owners, 3 witnesses \(quorum 2\) on ws over 127\.0\.0\.1/)
+  assert.match(stdout, /20 offers listed, seen by witnesses A:20 B:20 C:20/)
+  const summary = /20 offers, 30 subscriptions, (\d+) cycles: (\d+) passed, (\d+) failed; (\d+) instalments .* (\d+) penalties .*; 0 decided locks not yet released/.exec(stdout)
+  assert.ok(summary !== null, 'the summary line')
+  const [cycles, passed, failed, instalments, penalties] = summary.slice(1).map(Number) as [number, number, number, number, number]
+  assert.ok(passed > 0 && failed > 0 && passed + failed === cycles && instalments === passed && penalties === failed)
+  assert.match(stdout, /locked 0\.000 = claimed [\d,.]+ − burned 0\.000 WVL ✓; \d+ blocks audited, 0 invalid, 0 fraud proofs/)
+  assert.match(stdout, /\nsupply check: OK\n/)
+  assert.match(stdout, /orders by gossip, takes over ws/)
+  assert.match(stdout, /trade 1: done; .* 10 instalments, the taker 2\.500 BWT in 10; most at stake 0\.250 BWT/)
+  assert.match(stdout, /lost 0\.250 BWT — one instalment \(0\.250\)/)
+  assert.match(stdout, /\ntrade check: OK\n/)
+  // one progress line per epoch, on stderr; one with a witness down, certified by the other two
+  assert.is(stderr.match(/^ {2}epoch +\d+\/12 /gm)?.length, 12)
+  assert.match(stderr, /certified by A\+B \(C down\)/)
+  assert.match(stderr, /C closed epoch 6 late: it holds both certificates/)
+})
+
 examples.run()

@@ -47,7 +47,9 @@ const FUZZED_BY_TARGET: Readonly<Record<string, string>> = {
   'release-excess': 'economy.lock-proof',
   'release-twice': 'economy.lock-proof',
   'redeem-excess': 'economy.lock-proof',
+  'channel-release': 'economy.lock-proof',
   'refund-twice': 'economy.refund-proof',
+  'release-certified': 'market.release-proof',
 }
 
 Kinds('every kind a node verifies is fuzzed: core\'s three and every registered type\'s, by a row or a target', async () => {

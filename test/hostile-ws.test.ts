@@ -1,69 +1,87 @@
 /**
  * Hostile peers on real ws sockets: a flooder, an oversize peer, a crawl-range abuser and a forger,
- * each in its own process (test/fixtures/hostile-peers.ts), all aimed at one honest node while it
- * countersigns an honest client's transactions in this process. The honest pair's rate is measured
- * in alternating windows without and with the attack (B A B ... A B: each attacked window against
- * the two around it, the median of those ratios), and afterwards:
- * - the target is open and reported no error; no honest transaction failed;
- * - every kind was disconnected for misbehaviour at least once, and a banned key that dialled again
- *   was refused (later dials from their address, once its faults add up, are dropped as they come);
+ * two of each, each kind in its own process at normal priority, each attacker dialling from its own
+ * loopback address (127.0.0.2 ... 127.0.0.9; test/fixtures/hostile-peers.ts), all aimed at one
+ * honest node while it countersigns an honest client's transactions in this process, in
+ * alternating windows without and with the attack (B A B ... A B). Afterwards:
+ * - the target is open and reported no error; no honest transaction failed, and honest
+ *   transactions completed in every attacked window;
+ * - what the target read from the strangers stayed within their shared budget (read-gate.ts;
+ *   counted in the target's stats, not timed): at most the budget's rate over the attacked
+ *   windows, its burst, and a few frames per session per turn, against the tens of thousands of
+ *   frames they sent; and they were held (paused) for it;
+ * - every kind was cut off or held: disconnected for its misbehaviour (the oversize peer and the
+ *   forger always; the flooder and the crawler when their own rate runs out before their share
+ *   of the budget does), and a banned key that dialled again was refused at the handshake;
  * - the forged proofs cost their sender and none was kept or relayed: neither honest node holds a
  *   proof against an honest key, and the target sent no proof at all;
  * - every block the target stored verifies and links to the one before.
+ *
+ * Why no rate ratio here: the figure the issue asks for (the honest rate under attack >= 0.8 of
+ * the rate without, and per CPU second) is wall-clock or CPU-clock speed, and this test runs on a
+ * shared 2-core CI machine where other jobs take the cores: at a load average of 20 the honest
+ * pair's windows without an attack ranged from 100 to 990 tx/s in one run, and its CPU per
+ * transaction moved with the load too. A threshold on it would fail for the machine's sake, or be
+ * set low enough to mean nothing. So the ratio, with the load average beside it, is
+ * bench/reliability.ts's (`reliability.flood_honest_ratio`, target 0.8, two ratios taken in one
+ * run); this test asserts the mechanism that makes it hold, by counting work. The summary line
+ * prints the ratios of this run for the record.
  */
+import { loadavg } from 'node:os'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { HOSTILE_KINDS, runFloodTrial } from './fixtures/hostile-peers.ts'
 
-/**
- * What the honest pair must keep under attack, as a share of what it does without. The target is
- * 0.8 of its rate, which bench/reliability.ts measures over a long run. This test's
- * windows are 1 s on a shared 2-core CI machine, where another job can take a core from one
- * window and not the next, and a major GC of the honest nodes lands in one window or another:
- * single attacked windows here range from 0.6 to 1.25 of the windows around them, also when the
- * attackers open only a session or two. So it asks for less, of the rate and of transactions per
- * CPU second (what the attack costs the node in CPU, blind to other jobs), and still fails a node
- * whose defences fail: a heads-request flood alone took the rate to 0.1 before the session weighed
- * requests by their work.
- */
-const MIN_RATIO = 0.6
-const MIN_CPU_RATIO = 0.7
+/** The target's strangers' budget: the node's default, twice a stranger's default rate (200/s). */
+const BUDGET_PER_S = 400
 
 const Hostile = suite('hostile peers on ws')
 
-Hostile('flood, oversize, crawl and forge: each cut off, nothing forged kept, the honest rate held', async () => {
-  const trial = await runFloodTrial({ windowMs: 1000, rounds: 6 })
+Hostile('flood, oversize, crawl and forge from eight addresses: each cut off or held, within the strangers\' budget, nothing forged kept', async () => {
+  // windows of 2 s: a stranger that dials in while the budget is in debt starts held for up to 1 s
+  const trial = await runFloodTrial({ windowMs: 2000, rounds: 4 })
   const summary =
     `without ${trial.baseline.map(Math.round).join('/')} tx/s, with ${trial.attacked.map(Math.round).join('/')} tx/s: ` +
-    `ratio ${trial.ratio.toFixed(2)}, per CPU second ${trial.cpuRatio.toFixed(2)}`
+    `ratio ${trial.ratio.toFixed(2)}, per CPU second ${trial.cpuRatio.toFixed(2)}, load average ${loadavg()[0]!.toFixed(1)}`
   console.log(`\n  hostile peers on ws: ${summary}`) // the runner shows it when the file fails
 
   assert.ok(trial.targetOpen, 'the target is still open')
   assert.equal(trial.errors.map(String), [], 'no error event on the honest nodes')
   assert.is(trial.failed, 0, 'no honest transaction failed')
-  assert.ok(trial.baselineRate > 0 && trial.attackedRate > 0, summary)
+  assert.ok(trial.attackedTransactions.every((n) => n > 0), `honest transactions completed in every attacked window: ${trial.attackedTransactions.join('/')}`)
+
+  // the strangers' share, counted: the budget over the attacked windows and a burst per window,
+  // plus four frames a turn of each hostile session (session.ts's GATE_QUANTUM; a turn lasts at
+  // most 1 s)
+  const seconds = trial.attackedMs / 1000
+  const sessions = trial.reports.reduce((n, r) => n + r.sessions, 0)
+  const bound = BUDGET_PER_S * (seconds + trial.attackedTransactions.length) + 4 * sessions * Math.ceil(seconds + 1)
+  const share = `the target read ${trial.strangerFrames} frames from strangers in ${seconds.toFixed(1)} s (bound ${Math.round(bound)}); they sent ${trial.hostileFramesOut}`
+  assert.ok(trial.strangerFrames > 0 && trial.strangerFrames <= bound, share)
+  assert.ok(trial.strangerPauses > 0, `strangers were held for the budget: ${share}`)
+  assert.ok(trial.hostileFramesOut > 5 * trial.strangerFrames, `the attack sent far more than it got read: ${share}`)
 
   for (const kind of HOSTILE_KINDS) {
-    const d = trial.disconnects[kind]
     const r = trial.reports.find((x) => x.kind === kind)!
     assert.ok(r.sessions > 0, `${kind}: opened a session`)
-    assert.ok(d.punished > 0, `${kind}: disconnected for misbehaviour (${d.closed} closed: ${d.reasons.join('; ')})`)
+  }
+  const d = trial.disconnects
+  for (const kind of ['oversize', 'forge'] as const) {
+    assert.ok(d[kind].punished > 0, `${kind}: disconnected for misbehaviour (${d[kind].closed} closed: ${d[kind].reasons.join('; ')})`)
   }
   const refusals = trial.reports.map((r) => `${r.kind}: ${r.refused} refused, ${r.dropped} dropped`).join('; ')
   assert.ok(trial.reports.reduce((n, r) => n + r.refused, 0) > 0, `a banned key that dialled again was refused at the handshake (${refusals})`)
-  assert.match(trial.disconnects.flood.reasons.join(';'), /rate limit/)
-  assert.match(trial.disconnects.oversize.reasons.join(';'), /too-many|too-large|over the limit|1009/)
-  assert.match(trial.disconnects.crawl.reasons.join(';'), /rate limit|malformed/)
-  assert.match(trial.disconnects.forge.reasons.join(';'), /fraud proof|malformed|invalid block/)
+  // the flooder and the crawler: held to their share (above), and when cut off, for the right reason
+  if (d.flood.punished > 0) assert.match(d.flood.reasons.join(';'), /rate limit/)
+  if (d.crawl.punished > 0) assert.match(d.crawl.reasons.join(';'), /rate limit|malformed/)
+  assert.match(d.oversize.reasons.join(';'), /too-many|too-large|over the limit|1009/)
+  assert.match(d.forge.reasons.join(';'), /fraud proof|malformed|invalid block/)
 
   assert.ok(trial.targetStats.forgedProofs > 0, 'forged proofs were verified and refused')
   assert.is(trial.targetStats.proofs, 0, 'no proof was accepted')
   assert.is(trial.targetStats.proofsSent, 0, 'no proof was relayed')
   assert.is(trial.honestAccused, 0, 'no honest key is accused, on either honest node')
   assert.is(trial.invalidStored, 0, 'every stored block verifies and links')
-
-  assert.ok(trial.ratio >= MIN_RATIO, `the honest pair keeps ${MIN_RATIO} of its rate: ${summary}`)
-  assert.ok(trial.cpuRatio >= MIN_CPU_RATIO, `the attack costs the node less than ${1 - MIN_CPU_RATIO} of its CPU per transaction: ${summary}`)
 })
 
 Hostile.run()

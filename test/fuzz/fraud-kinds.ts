@@ -22,6 +22,7 @@
  * judge are in test/fuzz/honest-chain.ts.
  */
 import {
+  createBlockTypes,
   FRAUD_PROOF_LIMITS,
   GENESIS_HASH,
   UNILATERAL_KEY,
@@ -44,6 +45,7 @@ import {
   type UnsignedHalfBlock,
 } from '@tally/core'
 import { createRandom } from '@tally/gossip'
+import { offerTypes } from '@tally/economy/market'
 import { BALANCE_FRAUD, BALANCE_TYPES, LATE_CLAIM_EPOCHS, REWARD_CLAIM_FRAUD, balanceEntry, createEconomyTypes, createEvidenceStore, type Community } from '@tally/economy'
 import { ROOT, START, T0, balanceBefore, bytes, differentNext, grow, honestNext, int, pick, provesNothing, type KindContext } from './honest-chain.ts'
 
@@ -129,7 +131,10 @@ export const FRAUD_KINDS: readonly FraudKindRow[] = [
  * @param community the community (its configuration does not matter to the verifiers)
  */
 export function registeredVerifiers(community: Community): ReadonlyMap<string, FraudVerifier> {
-  return createEconomyTypes({ community, evidence: createEvidenceStore(community) }).fraudVerifiers()
+  const economy = createEconomyTypes({ community, evidence: createEvidenceStore(community) }).fraudVerifiers()
+  // @tally/economy/market's types (offers) carry 'release-certified'
+  const market = createBlockTypes(offerTypes(community)).fraudVerifiers()
+  return new Map([...economy, ...market])
 }
 
 /**

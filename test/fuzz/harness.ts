@@ -65,6 +65,10 @@ import { createNetWallet, createTicketStore, createWitness, type Protocol, type 
 import { certificate, chainOf, genesis, registration, runEpoch, world, alice as ecoAlice, bob as ecoBob, component, witnesses as ecoWitnesses } from '../../packages/economy/test/helpers.ts'
 import { FRAUD_KINDS, kindContext, provesNothing, registeredVerifiers } from './fraud-kinds.ts'
 import { lockCorpus } from './lock-corpus.ts'
+import { decodeReceipt } from '@tally/economy/channels'
+import { decodeBandwidthVoucher, decodePayout } from '@tally/economy/bandwidth'
+import { marketCorpus } from './market-corpus.ts'
+import { createMarketView, createOfferSpread, createOrderBook, createOutcomeWitness, createTradeDesk, offerPayload } from '@tally/economy/market'
 
 /** What a fuzz run found. */
 export interface FuzzReport {
@@ -137,6 +141,8 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
     { type: 'push', blocks: blocks.honest.slice(0, 1), ack: 300 },
     { type: 'push-via', to: other.publicKey.slice(0, 8), blocks: blocks.honest.slice(0, 1), ack: 2 ** 32 - 1 },
     { type: 'neighbours', ids: [honest.publicKey.slice(0, 8)], ack: 1 },
+    { type: 'relay', to: other.publicKey, data: encodeMessage({ type: 'push', blocks: blocks.honest.slice(0, 1) }), reason: '' },
+    { type: 'relayed', from: other.publicKey, data: new Uint8Array(0), reason: 'rate-limited' },
   ]
   const messageBytes = messages.map((m) => encodeMessage(m))
 
@@ -145,6 +151,7 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const cert = certificate(epoch)
   const locks = lockCorpus(honest, cheater, crypto)
   const lockVerifiers = createEconomyTypes({ community: w.community, evidence: createEvidenceStore(w.community) }).fraudVerifiers()
+  const market = marketCorpus(honest, cheater, crypto)
   const economyCorpus = {
     config: [encodeSignedConfig(genesis().community.versions[0]!)],
     registration: [encodeRegistration(registration(w.community, ecoAlice, component(2)))],
@@ -176,8 +183,16 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
   const walletEvidence = createEvidenceStore(w.community)
   const ecoWallet = createWallet({ agent: createAgent({ head: 'local', identity: ecoAlice, store: createMemoryStore() }), community: w.community, evidence: walletEvidence })
   createNetWallet({ wallet: ecoWallet, community: w.community, evidence: walletEvidence, tickets: createTicketStore(), host: capture, port: { deliver: () => Promise.reject(new Error('offline')) } })
+  // @tally/economy/market's protocols: offers, outcomes, trades
+  const marketView = createMarketView({ community: w.community })
+  createOfferSpread({ host: capture, view: marketView })
+  createOutcomeWitness({ key: ecoWitnesses[0]!, community: w.community, host: capture, view: marketView })
+  createTradeDesk({ host: capture, book: createOrderBook(), now: () => 0 })
+  const [offerBlock] = chainOf(ecoAlice, [{ type: 'offer', payload: offerPayload({ type: 'gateway', components: [component(1).publicKey], criteria: [{ metric: 'airtime', op: 'ge', value: 1 }], price: 5, cycle: 1, penalty: 1, notice: 1, from: 0, until: 9 }) }])
   const kinds = hosted.flatMap((p) => Object.values(p.messages))
   const messageBodies = [
+    encodeCanonical([encodeBlock(offerBlock!), null]),
+    encodeCanonical([[ecoAlice.publicKey, ecoBob.publicKey, [w.community.id, 100], [new Uint8Array(32), 50], 10, 5, new Uint8Array(64)]]),
     encodeCanonical([[economyCorpus.report[0]!]]),
     encodeCanonical([encodeBlock(transfer!)]),
     encodeCanonical([cert.configId, 0, cert.root, cert.leaves, cert.total, [0, new Uint8Array(64)], new Uint8Array(32), new Uint8Array(32)]),
@@ -287,8 +302,13 @@ export async function createTargets(crypto: CryptoProvider): Promise<Target[]> {
       },
     },
     decodeOnly('economy.voucher', locks.vouchers, decodeVoucher),
+    decodeOnly('economy.receipt', locks.receipts, decodeReceipt),
+    decodeOnly('economy.bandwidth-voucher', locks.bandwidth, decodeBandwidthVoucher),
+    decodeOnly('economy.payout', locks.payouts, decodePayout),
     // lock fraud proofs, verified with the economy's verifiers: only the cheater may be accused
     judged('economy.lock-proof', locks.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: lockVerifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
+    // market fraud proofs (a release that takes back what outcome certificates gave): only the cheater may be accused
+    judged('market.release-proof', market.proofs, decodeFraudProof, (decoded) => (verifyFraudProof(decoded, { crypto, verifiers: market.verifiers }).ok && !equalBytes(decoded.publicKey, cheater.publicKey) ? 'a verifying proof against an honest key' : undefined)),
   ]
 }
 

@@ -43,6 +43,9 @@ export const CHROMIUM_ARGS = [
 /** Terminal colours, which uvu also writes in a page. */
 const ANSI = /\x1b\[[0-9;]*m/g
 
+/** Longest wait for a page to load and start its harness: a safety stop, not a speed check. */
+const LOAD_LIMIT_MS = 90_000
+
 /** Longest wait for one in-page phase: a safety stop so a hung page cannot hang `npm test`. */
 const PHASE_LIMIT_MS = 120_000
 
@@ -153,9 +156,10 @@ export async function load(page: Page, url?: string): Promise<void> {
   const onError = (err: Error) => errors.push(String(err.stack ?? err))
   page.on('pageerror', onError)
   try {
-    if (url !== undefined) await page.goto(url)
-    else await page.reload()
-    await page.waitForFunction(() => (globalThis as { __tally?: { ready?: boolean } }).__tally?.ready === true, undefined, { timeout: 30_000 })
+    // generous: a loaded machine has taken more than 30 s to load a page (never a speed check)
+    if (url !== undefined) await page.goto(url, { timeout: LOAD_LIMIT_MS })
+    else await page.reload({ timeout: LOAD_LIMIT_MS })
+    await page.waitForFunction(() => (globalThis as { __tally?: { ready?: boolean } }).__tally?.ready === true, undefined, { timeout: LOAD_LIMIT_MS })
   } catch (err) {
     throw new Error(`the test page did not start: ${(err as Error).message}\n${errors.join('\n')}`)
   } finally {

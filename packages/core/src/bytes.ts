@@ -67,6 +67,34 @@ const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef')
 const HEX_SCRATCH = new Uint8Array(128)
 const LATIN1 = new TextDecoder('latin1')
 
+// The same keys are looked up many times (a transaction's two agents, an ingested chain's owner),
+// often through different arrays (each decoded block has its own), so the hex of the last keys
+// is remembered by their bytes: a hit costs a 32-byte comparison. A private copy of the bytes is
+// kept, since a caller may reuse and overwrite an array.
+const RECENT_KEYS = 32
+const recentBytes: Uint8Array[] = []
+const recentHex: string[] = []
+
+/**
+ * toHex for a key looked up again and again (internal: stores and ingest; not exported by the
+ * package): the hex of the last few keys is kept.
+ * @param key bytes of a key
+ * @returns its lowercase hex
+ */
+export function keyHex(key: Uint8Array): string {
+  for (let k = 0; k < recentBytes.length; k++) {
+    if (equalBytes(recentBytes[k]!, key)) return recentHex[k]!
+  }
+  const hex = toHex(key)
+  if (recentBytes.length >= RECENT_KEYS) {
+    recentBytes.pop()
+    recentHex.pop()
+  }
+  recentBytes.unshift(Uint8Array.from(key))
+  recentHex.unshift(hex)
+  return hex
+}
+
 /**
  * Bytes from lowercase or uppercase hex.
  * @param hex even-length hex string

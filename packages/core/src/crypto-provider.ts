@@ -47,4 +47,28 @@ export interface CryptoProvider {
   sha256(data: Uint8Array): Uint8Array
   /** 32 bytes from a cryptographically secure source. */
   randomBytes(length: number): Uint8Array
+  /**
+   * X25519 and ChaCha20-Poly1305 for the sessions' Noise handshake and frames (@tally/gossip's
+   * wire/noise.ts), when this provider has faster ones than the portable @noble code it uses
+   * otherwise (libsodium's: ~30x faster for a DH, ~15x for a small frame). Optional: providers
+   * without it get @noble's.
+   */
+  readonly noise?: NoisePrimitives
+}
+
+/**
+ * The primitives of Noise_XX_25519_ChaChaPoly_SHA256 that are worth a native implementation.
+ * Every implementation must give byte-identical results (the Noise test vectors check it).
+ */
+export interface NoisePrimitives {
+  /** Short name for logs: 'noble', 'sodium'. */
+  readonly name: string
+  /** The X25519 public key of a 32-byte secret (clamped as RFC 7748 says). */
+  x25519PublicKey(secretKey: Uint8Array): Uint8Array
+  /** X25519(secretKey, publicKey); throws when the result is all zeros (a low-order point). */
+  x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array
+  /** ChaCha20-Poly1305 (RFC 8439: 32-byte key, 12-byte nonce): ciphertext ‖ 16-byte tag. */
+  seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
+  /** The plaintext of `ciphertext ‖ tag`, or undefined when the tag does not verify; never throws on bad input. */
+  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined
 }

@@ -22,6 +22,11 @@ export type DomainName =
   | 'account-token'
   // @tally/economy locks: a payer's cumulative voucher
   | 'voucher'
+  // @tally/economy/channels: a payer's cumulative channel receipt (never a voucher: its own tag)
+  | 'receipt'
+  // @tally/economy/bandwidth: a downloader's cumulative bandwidth voucher, and a provider's payout
+  | 'bandwidth'
+  | 'bandwidth-payout'
   // @tally/browser: the Ed25519 seed hashed from a recovery phrase's BIP-39 seed
   | 'recovery-seed'
 

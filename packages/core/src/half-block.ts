@@ -64,14 +64,41 @@ export const UNILATERAL_KEY: Uint8Array = new Uint8Array(32)
 const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/
 const SIGNATURE_BYTES = 64
 
+/**
+ * What is kept beside a block: one buffer holding the block tag, the unsigned part and (once
+ * known) the signature, so that the hash input (tag ‖ unsigned) is a prefix of it and hashing
+ * needs no concatenation; views of it are made when asked for.
+ */
 interface Cached {
-  unsigned: Uint8Array
-  /** The whole encoding (`unsigned` is a view of its start), once known. */
+  /** domainTag('block') ‖ unsigned ‖ (signature, when `bytes` is a view of this buffer) */
+  readonly buf: Uint8Array
+  /** Where the unsigned part ends in `buf`. */
+  readonly end: number
+  /** The whole encoding, once asked for. */
   bytes?: Uint8Array
   hash?: Uint8Array
 }
-// Blocks are immutable, so their encoding and hash are computed once and kept beside them.
+// Blocks are immutable, so their encoding and hash are computed once and kept beside them: on the
+// block itself under a private symbol (not enumerable, so a spread copy never carries it) for the
+// blocks made here, and in a WeakMap for frozen blocks built by hand. A WeakMap entry per decoded
+// block made the garbage collector's work grow with every block held (ephemerons).
+const CACHE: unique symbol = Symbol('tally.block-cache')
 const cache = new WeakMap<HalfBlock, Cached>()
+type Carrier = HalfBlock & { readonly [CACHE]?: Cached }
+
+/** A frozen block with `c` kept under CACHE. */
+function frozenWith<B extends object>(block: B, c: Cached): B {
+  Object.defineProperty(block, CACHE, { value: c })
+  return Object.freeze(block)
+}
+
+function cachedOf(block: HalfBlock): Cached | undefined {
+  // validate and isWellFormed are handed anything, null and primitives included
+  if (typeof block !== 'object' || block === null) return undefined
+  return (block as Carrier)[CACHE] ?? cache.get(block)
+}
+/** domainTag('block'): the prefix of every block hash input. */
+const TAG = domainTag('block')
 
 /**
  * Sign a new half-block.
@@ -88,20 +115,22 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
   if (!equalBytes(key.publicKey, fields.publicKey)) {
     throw new RangeError('"key" does not belong to "publicKey": a chain is signed by its owner only')
   }
-  // the whole block in one buffer: unsigned part, then room for the signature
-  const bytes = encodeUnsigned(fields, SIGNATURE_BYTES)
-  const unsigned = bytes.subarray(0, bytes.length - SIGNATURE_BYTES)
-  if (bytes.length > BLOCK_LIMITS.maxBytes) {
-    throw new RangeError(`block of ${bytes.length} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
+  // the whole block in one buffer after the hash's tag: unsigned part, then room for the signature
+  const buf = encodeUnsigned(fields, SIGNATURE_BYTES)
+  const end = buf.length - SIGNATURE_BYTES
+  const size = buf.length - TAG.length
+  if (size > BLOCK_LIMITS.maxBytes) {
+    throw new RangeError(`block of ${size} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
   }
   // decodeBlock counts the block array as one level: never sign a block that peers cannot decode
   if (nesting(fields.payload) >= BLOCK_LIMITS.maxDepth) {
     throw new RangeError(`"payload" nested deeper than ${BLOCK_LIMITS.maxDepth - 1} levels`)
   }
-  const hash = crypto.sha256(concatBytes(domainTag('block'), unsigned))
+  const hash = crypto.sha256(buf.subarray(0, end))
   return signThen(key, hash, (signature) => {
     abytes('signature', signature, SIGNATURE_BYTES)
-    const block: HalfBlock = Object.freeze({
+    buf.set(signature, end)
+    const block: HalfBlock = frozenWith({
       publicKey: fields.publicKey,
       seq: fields.seq,
       linkPublicKey: fields.linkPublicKey,
@@ -111,9 +140,7 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
       payload: fields.payload,
       timestamp: fields.timestamp,
       signature,
-    })
-    bytes.set(signature, unsigned.length)
-    cache.set(block, { unsigned, bytes, hash })
+    }, { buf, end, bytes: buf.subarray(TAG.length), hash })
     return block
   })
 }
@@ -127,8 +154,8 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
 export function encodeBlock(block: HalfBlock): Uint8Array {
   const c = cached(block)
   if (c.bytes !== undefined) return c.bytes
-  const bytes = concatBytes(c.unsigned, block.signature)
-  if (Object.isFrozen(block) && cache.get(block) === c) c.bytes = bytes
+  const bytes = concatBytes(c.buf.subarray(TAG.length, c.end), block.signature)
+  if (Object.isFrozen(block) && cachedOf(block) === c) c.bytes = bytes
   return bytes
 }
 
@@ -146,13 +173,13 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
     throw new DecodeError(`block of ${bytes.length} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
   }
   if (bytes.length <= SIGNATURE_BYTES) throw new DecodeError('block too short')
-  // one copy of the input, shared by the cached encoding, the unsigned part, the keys and the signature
-  const own = bytes.slice()
-  const unsigned = own.subarray(0, own.length - SIGNATURE_BYTES)
-  const fields = parseUnsigned(unsigned)
-  const block = Object.freeze({ ...fields, signature: own.subarray(own.length - SIGNATURE_BYTES) })
-  cache.set(block, { unsigned, bytes: own })
-  return block
+  // one copy of the input after the hash's tag, shared by the hash input, the cached encoding, the
+  // keys and the signature (views made when asked for)
+  const buf = new Uint8Array(TAG.length + bytes.length)
+  buf.set(TAG)
+  buf.set(bytes, TAG.length)
+  const end = buf.length - SIGNATURE_BYTES
+  return parseUnsigned(buf, TAG.length, end)
 }
 
 /**
@@ -165,7 +192,7 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
  */
 export function blockHash(block: HalfBlock, crypto: CryptoProvider = nobleCrypto): Uint8Array {
   const c = cached(block)
-  if (c.hash === undefined) c.hash = crypto.sha256(concatBytes(domainTag('block'), c.unsigned))
+  if (c.hash === undefined) c.hash = crypto.sha256(c.buf.subarray(0, c.end))
   return c.hash
 }
 
@@ -187,7 +214,7 @@ export function verifyBlock(block: HalfBlock, crypto: CryptoProvider = nobleCryp
  * @example blockSize(block) <= 200
  */
 export function blockSize(block: HalfBlock): number {
-  return unsignedBytes(block).length + SIGNATURE_BYTES
+  return cached(block).end - TAG.length + SIGNATURE_BYTES
 }
 
 /**
@@ -197,7 +224,7 @@ export function blockSize(block: HalfBlock): number {
  * @returns whether the form checks already passed
  */
 export function isWellFormed(block: HalfBlock): boolean {
-  return cache.has(block)
+  return cachedOf(block) !== undefined
 }
 
 /**
@@ -228,16 +255,13 @@ export function isAgreement(block: UnsignedHalfBlock): boolean {
 
 // ## Private helpers
 
-function unsignedBytes(block: HalfBlock): Uint8Array {
-  return cached(block).unsigned
-}
-
 function cached(block: HalfBlock): Cached {
-  let c = cache.get(block)
+  let c = cachedOf(block)
   if (c === undefined) {
     // a block built by hand (not by signBlock or decodeBlock): check it like any input
     checkFields(block)
-    c = { unsigned: encodeUnsigned(block) }
+    const buf = encodeUnsigned(block)
+    c = { buf, end: buf.length }
     if (Object.isFrozen(block)) cache.set(block, c)
   }
   return c
@@ -262,14 +286,15 @@ function nesting(value: unknown): number {
 const ARRAY_8 = 0x88
 const BSTR_32 = [0x58, 0x20] as const
 
-/** The unsigned encoding, followed by `spare` zero bytes (room for the signature). */
+/** The block tag and the unsigned encoding, followed by `spare` zero bytes (room for the signature). */
 function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
   const payload = encodeCanonical(b.payload)
   const typeHead = b.type.length < 24 ? 1 : 2
   const size = 1 + 34 + uintSize(b.seq) + 34 + uintSize(b.linkSeq) + 34 + typeHead + b.type.length + payload.length + uintSize(b.timestamp)
-  const out = new Uint8Array(size + spare)
-  out[0] = ARRAY_8
-  let at = writeKey(out, 1, b.publicKey)
+  const out = new Uint8Array(TAG.length + size + spare)
+  out.set(TAG)
+  out[TAG.length] = ARRAY_8
+  let at = writeKey(out, TAG.length + 1, b.publicKey)
   at = writeUint(out, at, b.seq)
   at = writeKey(out, at, b.linkPublicKey)
   at = writeUint(out, at, b.linkSeq)
@@ -331,36 +356,66 @@ function writeUint32(out: Uint8Array, at: number, n: number): void {
   out[at + 3] = n & 0xff
 }
 
-/** The fields of a canonical unsigned block, or a DecodeError saying what is wrong. */
-function parseUnsigned(bytes: Uint8Array): UnsignedHalfBlock {
-  const r = { bytes, at: 0 }
-  if (bytes[0] !== ARRAY_8) throw new DecodeError('block must be an array of 8 fields')
-  r.at = 1
+/**
+ * The frozen block whose unsigned part is buf[start, end) and whose signature follows it, or a
+ * DecodeError saying what is wrong. Keys, hash and signature are views of `buf` (or an equal key
+ * of a block decoded just before: a chain's blocks share their owner's key).
+ */
+function parseUnsigned(buf: Uint8Array, start: number, end: number): HalfBlock {
+  if (buf[start] !== ARRAY_8) throw new DecodeError('block must be an array of 8 fields')
+  const r: Reader = { bytes: buf, at: start + 1, end }
   const publicKey = readKey(r, 'publicKey')
   const seq = readUint(r, 'seq')
   const linkPublicKey = readKey(r, 'linkPublicKey')
   const linkSeq = readUint(r, 'linkSeq')
-  const previousHash = readKey(r, 'previousHash')
+  const previousHash = readHash(r)
   const type = readType(r)
-  const start = r.at
-  const end = skipItem(bytes, start, BLOCK_LIMITS.maxDepth - 1)
+  const from = r.at
+  const to = skipItem(buf, from, end, BLOCK_LIMITS.maxDepth - 1)
   // the block array is one level: the payload may nest one level less than a block
-  const payload = decodeCanonical(bytes.subarray(start, end), { maxBytes: BLOCK_LIMITS.maxBytes, maxDepth: BLOCK_LIMITS.maxDepth - 1 })
-  r.at = end
+  const payload = smallPayload(buf, from, to) ?? decodeCanonical(buf.subarray(from, to), { maxBytes: BLOCK_LIMITS.maxBytes, maxDepth: BLOCK_LIMITS.maxDepth - 1 })
+  r.at = to
   const timestamp = readUint(r, 'timestamp')
-  if (r.at !== bytes.length) throw new DecodeError('block must be an array of 8 fields')
-  return { publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp }
+  if (r.at !== end) throw new DecodeError('block must be an array of 8 fields')
+  const signature = buf.subarray(end, end + SIGNATURE_BYTES)
+  return frozenWith({ publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp, signature }, { buf, end })
 }
 
 interface Reader {
   readonly bytes: Uint8Array
   at: number
+  /** Where the unsigned part ends. */
+  readonly end: number
 }
+
+// Keys decoded lately: the blocks of a chain share their owner's key and often a counterparty's,
+// so an equal key is handed out again rather than a new view each time (fewer objects, and the
+// stores' per-array key caches hit).
+const recentKeys: Uint8Array[] = []
+const RECENT_KEYS = 32
 
 function readKey(r: Reader, name: string): Uint8Array {
   const { bytes, at } = r
-  if (bytes[at] !== BSTR_32[0] || bytes[at + 1] !== BSTR_32[1] || at + 34 > bytes.length) {
+  if (bytes[at] !== BSTR_32[0] || bytes[at + 1] !== BSTR_32[1] || at + 34 > r.end) {
     throw new DecodeError(`malformed block: "${name}" must be a canonical byte string of length 32`)
+  }
+  r.at = at + 34
+  for (let k = 0; k < recentKeys.length; k++) {
+    const key = recentKeys[k]!
+    let i = 0
+    while (i < 32 && key[i] === bytes[at + 2 + i]) i++
+    if (i === 32) return key
+  }
+  const key = bytes.subarray(at + 2, at + 34)
+  if (recentKeys.length >= RECENT_KEYS) recentKeys.pop()
+  recentKeys.unshift(key)
+  return key
+}
+
+function readHash(r: Reader): Uint8Array {
+  const { bytes, at } = r
+  if (bytes[at] !== BSTR_32[0] || bytes[at + 1] !== BSTR_32[1] || at + 34 > r.end) {
+    throw new DecodeError('malformed block: "previousHash" must be a canonical byte string of length 32')
   }
   r.at = at + 34
   // a view of the block's private copy, like the signature: one buffer per decoded block
@@ -369,45 +424,107 @@ function readKey(r: Reader, name: string): Uint8Array {
 
 function readUint(r: Reader, name: string): number {
   const { bytes, at } = r
-  const head = bytes[at]
+  const head = at < r.end ? bytes[at]! : undefined
   if (head === undefined || head >> 5 !== 0 || (head & 31) > 27) throw new DecodeError(`malformed block: "${name}" must be an unsigned integer`)
   const ai = head & 31
-  let n: number
-  let next: number
-  if (ai < 24) [n, next] = [ai, at + 1]
-  else {
-    const width = 1 << (ai - 24)
-    if (at + 1 + width > bytes.length) throw new DecodeError(`malformed block: "${name}" is cut short`)
-    n = 0
-    for (let i = 0; i < width; i++) n = n * 256 + bytes[at + 1 + i]!
-    next = at + 1 + width
-    // RFC 8949 §4.2.1: the shortest head; above 2^53 - 1 a seq or time is not a safe integer
-    const least = width === 1 ? 24 : width === 2 ? 0x100 : width === 4 ? 0x1_0000 : 0x1_0000_0000
-    if (n < least) throw new DecodeError('not the canonical encoding of its value')
-    if (!Number.isSafeInteger(n)) throw new DecodeError(`malformed block: "${name}" is not a safe integer`)
+  if (ai < 24) {
+    r.at = at + 1
+    return ai
   }
-  r.at = next
+  const width = 1 << (ai - 24)
+  if (at + 1 + width > r.end) throw new DecodeError(`malformed block: "${name}" is cut short`)
+  let n = 0
+  for (let i = 0; i < width; i++) n = n * 256 + bytes[at + 1 + i]!
+  // RFC 8949 §4.2.1: the shortest head; above 2^53 - 1 a seq or time is not a safe integer
+  const least = width === 1 ? 24 : width === 2 ? 0x100 : width === 4 ? 0x1_0000 : 0x1_0000_0000
+  if (n < least) throw new DecodeError('not the canonical encoding of its value')
+  if (!Number.isSafeInteger(n)) throw new DecodeError(`malformed block: "${name}" is not a safe integer`)
+  r.at = at + 1 + width
   return n
 }
 
+// Type names decoded lately, with their bytes: a chain uses a handful of types.
+const recentTypes: { bytes: Uint8Array; type: string }[] = []
+const RECENT_TYPES = 8
+
 function readType(r: Reader): string {
   const { bytes, at } = r
-  const head = bytes[at]
+  const head = at < r.end ? bytes[at]! : undefined
   let length: number
   let start: number
   if (head !== undefined && head >= 0x60 && head < 0x78) [length, start] = [head - 0x60, at + 1]
-  else if (head === 0x78 && bytes[at + 1] !== undefined) {
+  else if (head === 0x78 && at + 1 < r.end) {
     length = bytes[at + 1]!
     start = at + 2
     if (length < 24) throw new DecodeError('not the canonical encoding of its value')
   } else throw new DecodeError(`malformed block: "type" must be a text of 1-${BLOCK_LIMITS.maxTypeLength} characters`)
-  if (start + length > bytes.length) throw new DecodeError('malformed block: "type" is cut short')
+  if (start + length > r.end) throw new DecodeError('malformed block: "type" is cut short')
+  r.at = start + length
+  for (const known of recentTypes) {
+    if (known.bytes.length !== length) continue
+    let i = 0
+    while (i < length && known.bytes[i] === bytes[start + i]) i++
+    if (i === length) return known.type
+  }
   const type = String.fromCharCode(...bytes.subarray(start, start + length))
   if (!isTypeName(type)) {
     throw new DecodeError(`malformed block: "type" expected 1-${BLOCK_LIMITS.maxTypeLength} characters of [a-z0-9._-], got ${JSON.stringify(type.slice(0, 40))}`)
   }
-  r.at = start + length
+  if (recentTypes.length >= RECENT_TYPES) recentTypes.pop()
+  recentTypes.unshift({ bytes: bytes.slice(start, start + length), type })
   return type
+}
+
+/**
+ * The payload in buf[start, end) when it is an integer or an array of at most 23 integers, all
+ * safe and in their shortest (canonical) form; otherwise undefined, and the general codec decides.
+ * Such a value is canonical exactly when every head is the shortest for its value, so nothing
+ * the codec would refuse gets through (a test compares both on every mutation of such payloads).
+ */
+function smallPayload(buf: Uint8Array, start: number, end: number): CborValue | undefined {
+  const head = buf[start]!
+  if (head >> 5 === 4) {
+    const n = head & 31
+    if (n >= 24) return undefined
+    const out: number[] = []
+    let at = start + 1
+    for (let i = 0; i < n; i++) {
+      const v = smallInt(buf, at, end)
+      if (v === undefined) return undefined
+      out.push(v)
+      at = smallEnd
+    }
+    return at === end ? out : undefined
+  }
+  const v = smallInt(buf, start, end)
+  return v !== undefined && smallEnd === end ? v : undefined
+}
+
+/** Where the last integer smallInt read ends. */
+let smallEnd = 0
+
+function smallInt(buf: Uint8Array, at: number, end: number): number | undefined {
+  if (at >= end) return undefined
+  const head = buf[at]!
+  const major = head >> 5
+  if (major > 1) return undefined
+  const ai = head & 31
+  let n: number
+  if (ai < 24) {
+    n = ai
+    smallEnd = at + 1
+  } else {
+    if (ai > 27) return undefined
+    const width = 1 << (ai - 24)
+    if (at + 1 + width > end) return undefined
+    n = 0
+    for (let i = 0; i < width; i++) n = n * 256 + buf[at + 1 + i]!
+    const least = width === 1 ? 24 : width === 2 ? 0x100 : width === 4 ? 0x1_0000 : 0x1_0000_0000
+    // not shortest, or beyond what a number holds exactly: the codec's answer (refusal, or a bigint)
+    if (n < least || n >= Number.MAX_SAFE_INTEGER) return undefined
+    smallEnd = at + 1 + width
+  }
+  return major === 0 ? n : -1 - n
 }
 
 /**
@@ -415,8 +532,8 @@ function readType(r: Reader): string {
  * general codec then checks it fully. Definite lengths only; nesting and counts are bounded by
  * `depth` and by the bytes left, so hostile heads cannot make it loop or recurse for long.
  */
-function skipItem(bytes: Uint8Array, at: number, depth: number): number {
-  const head = bytes[at]
+function skipItem(bytes: Uint8Array, at: number, end: number, depth: number): number {
+  const head = at < end ? bytes[at] : undefined
   if (head === undefined) throw new DecodeError('malformed block: cut short')
   const major = head >> 5
   const ai = head & 31
@@ -425,7 +542,7 @@ function skipItem(bytes: Uint8Array, at: number, depth: number): number {
   if (ai >= 24) {
     if (ai > 27) throw new DecodeError('not the canonical encoding of its value') // reserved or indefinite
     const width = 1 << (ai - 24)
-    if (next + width > bytes.length) throw new DecodeError('malformed block: cut short')
+    if (next + width > end) throw new DecodeError('malformed block: cut short')
     n = 0
     for (let i = 0; i < width; i++) n = n * 256 + bytes[next + i]!
     next += width
@@ -433,21 +550,21 @@ function skipItem(bytes: Uint8Array, at: number, depth: number): number {
   switch (major) {
     case 2:
     case 3:
-      if (n > bytes.length - next) throw new DecodeError('malformed block: cut short')
+      if (n > end - next) throw new DecodeError('malformed block: cut short')
       return next + n
     case 4:
     case 5: {
       const items = major === 5 ? 2 * n : n
-      if (items > bytes.length - next) throw new DecodeError('malformed block: cut short')
+      if (items > end - next) throw new DecodeError('malformed block: cut short')
       if (depth <= 0 && items > 0) throw new DecodeError(`nesting deeper than ${BLOCK_LIMITS.maxDepth}`)
-      for (let i = 0; i < items; i++) next = skipItem(bytes, next, depth - 1)
+      for (let i = 0; i < items; i++) next = skipItem(bytes, next, end, depth - 1)
       return next
     }
     case 6:
       // the only tags a payload may hold are bignums (2, 3) around a byte string: a tag in a tag
       // is refused here, so that a run of tag heads cannot recurse deeply
-      if (bytes[next] !== undefined && bytes[next]! >> 5 === 6) throw new DecodeError('tagged value is not allowed')
-      return skipItem(bytes, next, depth)
+      if (next < end && bytes[next]! >> 5 === 6) throw new DecodeError('tagged value is not allowed')
+      return skipItem(bytes, next, end, depth)
     default:
       return next // 0, 1: integers; 7: simple values and floats, which the codec refuses
   }

@@ -10,7 +10,7 @@
  * @module
  */
 import type { BlockTypes, RuleViolation } from './block-types.js'
-import { toHex } from './bytes.js'
+import { equalBytes, keyHex, toHex } from './bytes.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
@@ -104,6 +104,7 @@ async function validateChunk(
   types: BlockTypes | undefined,
 ): Promise<IngestResult & { overlay: Overlay }> {
   const overlay = new Overlay(store, crypto)
+  const options = { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true }
   const outcome = { accepted: 0, rejected: [] as IngestResult['rejected'], fraud: [] as FraudProof[], overlay }
   for (let i = 0; i < chunk.length; i++) {
     const block = chunk[i]!
@@ -111,7 +112,7 @@ async function validateChunk(
       outcome.rejected.push({ index: offset + i, errors: [{ rule: 'signature', message: 'signature does not verify' }] })
       continue
     }
-    const verdict = await validate(block, { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true })
+    const verdict = await validate(block, options)
     for (const proof of verdict.fraud) overlay.addProof(proof)
     outcome.fraud.push(...verdict.fraud)
     if (verdict.level === 'invalid') {
@@ -126,12 +127,20 @@ async function validateChunk(
 
 // ## The overlay: a store view that also sees pending writes
 
+/** A chain's pending blocks: by seq, and in seq order. */
+interface Pending {
+  readonly bySeq: Map<number, HalfBlock>
+  readonly list: HalfBlock[]
+}
+
+// Maps are keyed by a key's hex (remembered for the last keys) and then by numbers: a string
+// built per lookup ("<hex>:<seq>") cost a concatenation and a hash of a new string each time.
 class Overlay implements BlockStore {
   readonly #base: BlockStore
   readonly #crypto: CryptoProvider
-  readonly #blocks = new Map<string, HalfBlock>()
-  readonly #byChain = new Map<string, HalfBlock[]>()
-  readonly #agreements = new Map<string, HalfBlock>()
+  readonly #byChain = new Map<string, Pending>()
+  /** proposer key hex → proposal seq → agreements to it */
+  readonly #agreements = new Map<string, Map<number, HalfBlock[]>>()
   readonly #proofs: FraudProof[] = []
   readonly #accused = new Set<string>()
   readonly #batch: StoreBatch
@@ -143,21 +152,33 @@ class Overlay implements BlockStore {
   }
 
   addBlock(block: HalfBlock): void {
-    const key = toHex(block.publicKey)
-    const slot = `${key}:${block.seq}`
-    if (this.#blocks.has(slot)) return
-    this.#blocks.set(slot, block)
+    const key = keyHex(block.publicKey)
     let chain = this.#byChain.get(key)
-    if (chain === undefined) this.#byChain.set(key, (chain = []))
-    chain.push(block)
-    if (chain.length > 1 && chain[chain.length - 2]!.seq > block.seq) chain.sort((a, b) => a.seq - b.seq)
-    if (isAgreement(block)) this.#agreements.set(`${toHex(block.linkPublicKey)}:${block.linkSeq}:${key}`, block)
+    if (chain === undefined) this.#byChain.set(key, (chain = { bySeq: new Map(), list: [] }))
+    if (chain.bySeq.has(block.seq)) return
+    chain.bySeq.set(block.seq, block)
+    const { list } = chain
+    list.push(block)
+    if (list.length > 1 && list[list.length - 2]!.seq > block.seq) list.sort((a, b) => a.seq - b.seq)
+    if (isAgreement(block)) {
+      const proposer = keyHex(block.linkPublicKey)
+      let bySeq = this.#agreements.get(proposer)
+      if (bySeq === undefined) this.#agreements.set(proposer, (bySeq = new Map()))
+      const answers = bySeq.get(block.linkSeq)
+      if (answers === undefined) bySeq.set(block.linkSeq, [block])
+      else {
+        // the latest agreement by a signer wins, as a map keyed by signer would have it
+        const i = answers.findIndex((b) => equalBytes(b.publicKey, block.publicKey))
+        if (i === -1) answers.push(block)
+        else answers[i] = block
+      }
+    }
     this.#batch.put(block)
   }
 
   addProof(proof: FraudProof): void {
     this.#proofs.push(proof)
-    this.#accused.add(toHex(proof.publicKey))
+    this.#accused.add(keyHex(proof.publicKey))
     this.#batch.putFraudProof(proof)
   }
 
@@ -166,14 +187,14 @@ class Overlay implements BlockStore {
   }
 
   async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
-    return (await this.#base.get(publicKey, seq)) ?? this.#blocks.get(`${toHex(publicKey)}:${seq}`)
+    return (await this.#base.get(publicKey, seq)) ?? this.#byChain.get(keyHex(publicKey))?.bySeq.get(seq)
   }
 
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
     const found = await this.#base.getByHash(hash)
     if (found !== undefined) return found
     const hex = toHex(hash)
-    for (const b of this.#blocks.values()) if (toHex(blockHash(b, this.#crypto)) === hex) return b
+    for (const chain of this.#byChain.values()) for (const b of chain.list) if (toHex(blockHash(b, this.#crypto)) === hex) return b
     return undefined
   }
 
@@ -184,7 +205,7 @@ class Overlay implements BlockStore {
 
   async range(publicKey: Uint8Array, options: RangeOptions = {}): Promise<HalfBlock[]> {
     const base = await this.#base.range(publicKey, options)
-    const pending = this.#byChain.get(toHex(publicKey))
+    const pending = this.#byChain.get(keyHex(publicKey))?.list
     if (pending === undefined) return base
     const from = options.from ?? 1
     const to = options.to ?? Number.MAX_SAFE_INTEGER
@@ -193,19 +214,37 @@ class Overlay implements BlockStore {
     // pending is sorted by seq: take at most `limit` from the end of [from, to] the range starts at
     const lo = firstAtLeast(pending, from)
     const hi = firstAtLeast(pending, to + 1)
-    const window = reverse ? pending.slice(Math.max(lo, hi - limit), hi) : pending.slice(lo, Math.min(hi, lo + limit))
-    const bySeq = new Map<number, HalfBlock>()
-    for (const b of window) bySeq.set(b.seq, b)
-    for (const b of base) bySeq.set(b.seq, b) // stored blocks win
-    const merged = [...bySeq.values()].sort((a, b) => (reverse ? b.seq - a.seq : a.seq - b.seq))
-    return merged.slice(0, limit)
+    if (limit === 1) {
+      // validate's neighbour queries: the nearer of the stored and the pending candidate, the
+      // stored one at an equal seq
+      if (lo >= hi) return base
+      const mine = pending[reverse ? hi - 1 : lo]!
+      const theirs = base[0]
+      if (theirs === undefined) return [mine]
+      return theirs.seq === mine.seq || (reverse ? theirs.seq > mine.seq : theirs.seq < mine.seq) ? base : [mine]
+    }
+    const window = reverse ? pending.slice(Math.max(lo, hi - limit), hi).reverse() : pending.slice(lo, Math.min(hi, lo + limit))
+    if (window.length === 0) return base
+    if (base.length === 0) return window
+    // both in the order asked for: merge them, stored blocks winning at an equal seq
+    const before = reverse ? (x: number, y: number) => x > y : (x: number, y: number) => x < y
+    const merged: HalfBlock[] = []
+    let i = 0
+    let j = 0
+    while (merged.length < limit && (i < base.length || j < window.length)) {
+      if (j >= window.length || (i < base.length && !before(window[j]!.seq, base[i]!.seq))) {
+        if (j < window.length && window[j]!.seq === base[i]!.seq) j++
+        merged.push(base[i++]!)
+      } else merged.push(window[j++]!)
+    }
+    return merged
   }
 
   async findAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Promise<HalfBlock | undefined> {
-    return (
-      (await this.#base.findAgreement(proposalKey, proposalSeq, signer)) ??
-      this.#agreements.get(`${toHex(proposalKey)}:${proposalSeq}:${toHex(signer)}`)
-    )
+    const stored = await this.#base.findAgreement(proposalKey, proposalSeq, signer)
+    if (stored !== undefined) return stored
+    const answers = this.#agreements.get(keyHex(proposalKey))?.get(proposalSeq)
+    return answers?.find((b) => equalBytes(b.publicKey, signer))
   }
 
   async fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]> {
@@ -220,12 +259,12 @@ class Overlay implements BlockStore {
   }
 
   async hasFraud(publicKey: Uint8Array): Promise<boolean> {
-    return this.#accused.has(toHex(publicKey)) || this.#base.hasFraud(publicKey)
+    return this.#accused.has(keyHex(publicKey)) || this.#base.hasFraud(publicKey)
   }
 
   async agents(): Promise<Uint8Array[]> {
     const keys = new Map((await this.#base.agents()).map((k) => [toHex(k), k]))
-    for (const chain of this.#byChain.values()) keys.set(toHex(chain[0]!.publicKey), chain[0]!.publicKey)
+    for (const { list } of this.#byChain.values()) if (list.length > 0) keys.set(toHex(list[0]!.publicKey), list[0]!.publicKey)
     return [...keys.values()]
   }
 

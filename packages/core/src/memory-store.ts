@@ -9,7 +9,7 @@ import { ClosedError, ConflictError } from './errors.js'
 import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
-import { toHex as hexOf } from './bytes.js'
+import { keyHex as toHex } from './bytes.js'
 import { collectBatch, type BlockStore, type EvictRange, type RangeOptions, type StoreBatch } from './store.js'
 
 /** Options of createMemoryStore. */
@@ -40,7 +40,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BlockStore 
 class MemoryStore implements BlockStore {
   readonly #crypto: CryptoProvider
   readonly #chains = new Map<PublicKeyHex, Chain>()
-  readonly #byHash = new Map<string, HalfBlock>()
+  /** hash prefix (hashKey) → the block, or the blocks, whose hash starts so */
+  readonly #byHash = new Map<number, HalfBlock | HalfBlock[]>()
   readonly #proofs = new Map<string, FraudProof>()
   readonly #accused = new Map<PublicKeyHex, Set<string>>()
   #closed = false
@@ -58,7 +59,10 @@ class MemoryStore implements BlockStore {
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
     this.#open()
     abytes('hash', hash, 32)
-    return this.#byHash.get(hexOf(hash))
+    const found = this.#byHash.get(hashKey(hash))
+    if (found === undefined) return undefined
+    for (const block of Array.isArray(found) ? found : [found]) if (equalBytes(blockHash(block, this.#crypto), hash)) return block
+    return undefined
   }
 
   async latest(publicKey: Uint8Array): Promise<HalfBlock | undefined> {
@@ -137,7 +141,7 @@ class MemoryStore implements BlockStore {
     for (let i = start; i < end; i++) {
       const block = blocks.get(seqs[i]!)!
       blocks.delete(block.seq)
-      this.#byHash.delete(hexOf(blockHash(block, this.#crypto)))
+      this.#unhash(block)
       if (isAgreement(block)) {
         const proposer = toHex(block.linkPublicKey)
         const answers = chain.answers.get(proposer)
@@ -159,14 +163,17 @@ class MemoryStore implements BlockStore {
     this.#open()
     // check everything first, then write: a refused batch leaves no trace
     // most batches are a block or two: a scan of the earlier ones beats building an index
-    const earlier = blocks.length > 8 ? new Map<string, HalfBlock>() : undefined
+    // (key hex → seq → block: no "<hex>:<seq>" string per block of an ingested chunk)
+    const earlier = blocks.length > 8 ? new Map<PublicKeyHex, Map<number, HalfBlock>>() : undefined
     for (let i = 0; i < blocks.length; i++) {
       const block = blocks[i]!
-      let existing = this.#chains.get(toHex(block.publicKey))?.blocks.get(block.seq)
+      const key = toHex(block.publicKey)
+      let existing = this.#chains.get(key)?.blocks.get(block.seq)
       if (earlier !== undefined) {
-        const slot = `${toHex(block.publicKey)}:${block.seq}`
-        existing ??= earlier.get(slot)
-        if (!earlier.has(slot)) earlier.set(slot, block)
+        let seqs = earlier.get(key)
+        if (seqs === undefined) earlier.set(key, (seqs = new Map()))
+        existing ??= seqs.get(block.seq)
+        if (!seqs.has(block.seq)) seqs.set(block.seq, block)
       }
       for (let j = 0; earlier === undefined && j < i && existing === undefined; j++) {
         const other = blocks[j]!
@@ -196,8 +203,23 @@ class MemoryStore implements BlockStore {
     const { seqs } = chain
     if (seqs.length === 0 || seqs[seqs.length - 1]! < block.seq) seqs.push(block.seq)
     else seqs.splice(lowerBound(seqs, block.seq), 0, block.seq)
-    this.#byHash.set(hexOf(blockHash(block, this.#crypto)), block) // unique per block: not worth caching
+    const prefix = hashKey(blockHash(block, this.#crypto))
+    const found = this.#byHash.get(prefix)
+    if (found === undefined) this.#byHash.set(prefix, block)
+    else if (Array.isArray(found)) found.push(block)
+    else this.#byHash.set(prefix, [found, block])
     this.#index(chain, block, true)
+  }
+
+  #unhash(block: HalfBlock): void {
+    const key = hashKey(blockHash(block, this.#crypto))
+    const found = this.#byHash.get(key)
+    if (found === block) this.#byHash.delete(key)
+    else if (Array.isArray(found)) {
+      const rest = found.filter((b) => b !== block)
+      if (rest.length === 1) this.#byHash.set(key, rest[0]!)
+      else this.#byHash.set(key, rest)
+    }
   }
 
   /** Index an agreement under its proposal; `replace`: over one indexed already. */
@@ -216,16 +238,12 @@ class MemoryStore implements BlockStore {
 
 // ## Private helpers
 
-// The same key arrays (a block's publicKey) are looked up many times per transaction, so their hex
-// is remembered per array. A caller may reuse and overwrite an array, so a hit is trusted only
-// when the bytes still equal the private copy taken with it.
-const hexCache = new WeakMap<Uint8Array, { hex: string; bytes: Uint8Array }>()
-function toHex(bytes: Uint8Array): string {
-  const hit = hexCache.get(bytes)
-  if (hit !== undefined && equalBytes(hit.bytes, bytes)) return hit.hex
-  const hex = hexOf(bytes)
-  hexCache.set(bytes, { hex, bytes: Uint8Array.from(bytes) })
-  return hex
+/**
+ * The first 30 bits of a hash, a small integer: the by-hash index is keyed by it (a bucket holds
+ * the rare blocks that share it) rather than by a 64-character hex string made per stored block.
+ */
+function hashKey(hash: Uint8Array): number {
+  return (hash[0]! << 22) | (hash[1]! << 14) | (hash[2]! << 6) | (hash[3]! >> 2)
 }
 
 /** First index i with seqs[i] >= x. */

@@ -22,6 +22,7 @@
  * @module
  */
 import type { Agent } from './agent.js'
+import type { HalfBlock } from './half-block.js'
 import type { CborValue } from './cbor.js'
 import type { Clock } from './clock.js'
 import type { BlockStore } from './store.js'
@@ -162,3 +163,33 @@ export interface ProtocolHost {
    */
   host<M extends ProtocolMessages>(protocol: Protocol<M>): ProtocolHandle<M>
 }
+
+/**
+ * A node's own transaction path, seen from protocol code: hand it a proposal this node signed, get
+ * the counterparty's agreement back. The gossip node's `node.transactions` is one (its proposal /
+ * agreement messages, the counterparty's policy and seq witnesses); a test double may call the
+ * counterparty's agent directly. The economy's network wallet completes a transfer through it.
+ */
+export interface TransactionPort {
+  /**
+   * Deliver `proposal` (signed by this node, already in its chain) to its counterparty, again when
+   * an answer is lost, and wait for the agreement; the node has validated and stored it.
+   * @returns the agreement
+   * @throws (rejects) RefusedError with the counterparty's reason; InvalidBlockError, FraudError;
+   *   a timeout (an error named 'TimeoutError'); ClosedError; the node's UnreachableError
+   */
+  deliver(proposal: HalfBlock, options?: { timeoutMs?: number }): Promise<HalfBlock>
+  /**
+   * Ask the node's seq witnesses which block they hold at `block`'s (key, seq) — present when the
+   * node runs with seq witnesses (the gossip node's `witnesses` option). A witness keeps the first
+   * block it is shown at each slot, so of two branches of a fork only the first one checked passes:
+   * a receiver that checks every block of a sender it takes in cannot be handed a second branch.
+   * @returns ok when every witness asked holds this very block; 'conflict' when one holds another
+   *   block signed by the same key (the node keeps the double-sign proof); 'unavailable' when too
+   *   few answered in time (safety over liveness: refuse)
+   */
+  witness?(block: HalfBlock): Promise<SeqWitnessVerdict>
+}
+
+/** What a TransactionPort's seq witnesses said of one block. */
+export type SeqWitnessVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: 'conflict' | 'unavailable'; readonly message: string }

@@ -176,4 +176,51 @@ test('hostile heads: a long run of tags or array heads is a DecodeError, not a s
   }
 })
 
+test('integer payloads (read by hand): canonical heads decode as the general codec decodes them, every longer head is refused by both', () => {
+  // decodeBlock reads an integer or a short array of integers itself; the codec decides the rest
+  const edges = [0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 2, 2 ** 53 - 1, 2 ** 53, 2 ** 60]
+  const intArb = fc.oneof(fc.constantFrom(...edges), fc.integer({ min: 0, max: 70_000 }), fc.maxSafeNat())
+  /** Head bytes of major type `major` holding n, `width` bytes after the first (0: in the first). */
+  const head = (major: number, n: bigint, width: 0 | 1 | 2 | 4 | 8): number[] => {
+    if (width === 0) return [(major << 5) | Number(n)]
+    const out = [(major << 5) | { 1: 24, 2: 25, 4: 26, 8: 27 }[width]]
+    for (let i = width - 1; i >= 0; i--) out.push(Number((n >> BigInt(8 * i)) & 0xffn))
+    return out
+  }
+  /** Every head of n in major type `major`: the shortest first, then each longer one. */
+  const heads = (major: number, n: bigint): number[][] =>
+    ([0, 1, 2, 4, 8] as const).filter((w) => (w === 0 ? n < 24n : n < 1n << BigInt(8 * w))).map((w) => head(major, n, w))
+  const fixed = concatBytes(
+    Uint8Array.of(0x88),
+    ...[alice.publicKey, 5, UNILATERAL_KEY, 0, new Uint8Array(32).fill(1), 'reward'].map((x) => encodeCanonical(x)),
+  )
+  const blockWith = (payload: number[]): Uint8Array => concatBytes(fixed, Uint8Array.from(payload), encodeCanonical(T0), new Uint8Array(64))
+  const check = (payload: number[], canonical: boolean): void => {
+    const bytes = blockWith(payload)
+    const reference = referenceDecode(bytes)
+    if (!canonical) {
+      assert.is(reference, undefined)
+      assert.throws(() => decodeBlock(bytes), (err: Error) => (err as { code?: string }).code === 'ERR_DECODE')
+      return
+    }
+    assert.ok(reference !== undefined)
+    assert.equal(decodeBlock(bytes).payload, reference[6])
+  }
+  fc.assert(
+    fc.property(intArb, fc.boolean(), intArb, (a, negative, b) => {
+      const major = negative ? 1 : 0
+      const [shortest, ...longer] = heads(major, BigInt(a))
+      check(shortest!, true)
+      for (const h of longer) check(h, false)
+      // in an array of two, each element and the array head itself in every form
+      const second = heads(0, BigInt(b))
+      check([0x82, ...shortest!, ...second[0]!], true)
+      for (const h of longer) check([0x82, ...h, ...second[0]!], false)
+      for (const h of second.slice(1)) check([0x82, ...shortest!, ...h], false)
+      check([0x98, 0x02, ...shortest!, ...second[0]!], false)
+    }),
+    { numRuns: 300 },
+  )
+})
+
 test.run()

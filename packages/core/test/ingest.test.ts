@@ -102,4 +102,34 @@ test('a verifier that fails while an earlier chunk is still validated: no unhand
   })
 })
 
+test('blocks already stored here and there, the rest out of order within chunks: every one accepted, the chain whole, no fraud', async () => {
+  // the overlay answers validation's range queries by merging stored and pending blocks
+  const store = createMemoryStore()
+  const batch = store.batch()
+  for (const seq of [3, 4, 9, 15, 16, 30, 40]) batch.put(blocks[seq - 1]!)
+  await batch.commit()
+  const shuffled: HalfBlock[] = []
+  for (let i = 0; i < blocks.length; i += 8) shuffled.push(...blocks.slice(i, i + 8).reverse())
+  const result = await ingestBlocks(shuffled, { store, chunkSize: 8 })
+  assert.is(result.accepted, 40)
+  assert.equal(result.rejected, [])
+  assert.equal(result.fraud, [])
+  assert.equal((await store.range(alice.publicKey)).map((b) => b.seq), Array.from({ length: 40 }, (_, i) => i + 1))
+})
+
+test('a block whose pending successor does not chain to it is refused, though a later block is stored: the nearer neighbour is the pending one', async () => {
+  // X: the chain; Y: another branch of the same chain from seq 10 (a fork by alice)
+  const forked = chain(alice, 31, { tag: 'fork', start: blocks[8] })
+  const store = createMemoryStore()
+  const batch = store.batch()
+  for (const seq of [9, 40]) batch.put(blocks[seq - 1]!)
+  await batch.commit()
+  // X11 first (pending, partial), then Y10: its next neighbour is X11 (pending), not X40 (stored)
+  const result = await ingestBlocks([blocks[10]!, forked[0]!], { store, chunkSize: 8 })
+  assert.is(result.accepted, 1)
+  assert.equal(result.rejected.map((r) => r.index), [1])
+  assert.equal(rules(result.rejected[0]!.errors), ['next-previous-hash'])
+  assert.equal(result.fraud.map((p) => p.kind), ['chain-break'])
+})
+
 test.run()

@@ -215,5 +215,5 @@ export {
   verifyReleaseExcess,
   verifyReleaseTwice,
 } from './lock/lock-fraud.js'
-export { lockTypes, redeemedLocks, type LockTypesOptions } from './lock/lock-type.js'
+export { lockTypes, redeemedLocks, type CertifiedSource, type LockTypesOptions } from './lock/lock-type.js'
 export type { EarlyRelease, LockOperations, LockRequest } from './lock/lock-wallet.js'

@@ -6,7 +6,9 @@
  *   balances + inFlight − unmatched + locked − unbacked = rewards − burned
  *
  * `locked` sums, over the locks in view, the amount minus what was released and redeemed from it;
- * `unbacked` sums redeems and releases of locks that are not in view (0 in a complete honest view).
+ * `unbacked` sums redeems and releases of locks that are not in view (0 in a complete honest view);
+ * `forked` sums redeems of locks not in view whose owner is proven a cheater (a fork: the value the
+ * forker created, shown by its fork proof).
  * A lock that paid out more than it held (a release that contradicted a voucher, which a
  * 'release-excess' proof shows) is `overdrawn`, and then the equation fails by that much.
  *
@@ -51,7 +53,14 @@ export interface SupplyReport {
   readonly unbacked: number
   /** Sum of what locks paid out beyond their amount. */
   readonly overdrawn: number
-  /** True iff balances + inFlight − unmatched + locked − unbacked = rewards − burned. */
+  /**
+   * Sum of redeems from locks not in view whose owner this view holds a fraud proof against (a
+   * fork: the view kept the other branch, or its copy of the chain stops at the gap the fork
+   * left). Value the cheater created or that cannot be told apart from it, kept apart from
+   * `unbacked`, which then counts only what an honest owner's missing blocks hide.
+   */
+  readonly forked: number
+  /** True iff balances + inFlight − unmatched + locked − unbacked − forked = rewards − burned. */
   readonly ok: boolean
 }
 
@@ -107,16 +116,18 @@ export async function auditSupply(store: BlockStore, crypto: CryptoProvider = no
     }
     balances += last
   }
-  const { locked, unbacked, overdrawn } = auditLocks(prefixes, counted)
-  const ok = balances + inFlight - unmatched + locked - unbacked === rewards - burned
-  return { chains: prefixes.size, balances, rewards, burned, inFlight, refunded, unmatched, truncated, locked, unbacked, overdrawn, ok }
+  const accused = new Set((await store.fraudProofs()).map((p) => keyString(p.publicKey)))
+  const { locked, unbacked, overdrawn, forked } = auditLocks(prefixes, counted, accused)
+  const ok = balances + inFlight - unmatched + locked - unbacked - forked === rewards - burned
+  return { chains: prefixes.size, balances, rewards, burned, inFlight, refunded, unmatched, truncated, locked, unbacked, overdrawn, forked, ok }
 }
 
 /** What the locks in the valid prefixes still hold, what was taken from locks not in view, and what locks overpaid. */
 function auditLocks(
   prefixes: ReadonlyMap<string, HalfBlock[]>,
   counted: (key: Uint8Array, seq: number, hash?: Uint8Array) => boolean,
-): { locked: number; unbacked: number; overdrawn: number } {
+  accused: ReadonlySet<string>,
+): { locked: number; unbacked: number; overdrawn: number; forked: number } {
   const locks = new Map<string, { amount: number; taken: number }>()
   const slot = (key: Uint8Array, seq: number): string => `${keyString(key)}|${seq}`
   for (const prefix of prefixes.values()) {
@@ -125,6 +136,7 @@ function auditLocks(
     }
   }
   let unbacked = 0
+  let forked = 0
   for (const prefix of prefixes.values()) {
     for (const block of prefix) {
       if (block.type === RELEASE) {
@@ -135,8 +147,10 @@ function auditLocks(
       } else if (block.type === REDEEM) {
         const r = readRedeem(block.payload)!
         const lock = counted(r.lock.owner, r.lock.seq, r.lock.hash) ? locks.get(slot(r.lock.owner, r.lock.seq)) : undefined
-        if (lock === undefined) unbacked += r.amount
-        else lock.taken += r.amount
+        if (lock !== undefined) lock.taken += r.amount
+        // the lock's owner is a proven cheater (a fork: this view kept the other branch, or stops at the gap it left)
+        else if (accused.has(keyString(r.lock.owner))) forked += r.amount
+        else unbacked += r.amount
       }
     }
   }
@@ -146,7 +160,7 @@ function auditLocks(
     if (taken <= amount) locked += amount - taken
     else overdrawn += taken - amount
   }
-  return { locked, unbacked, overdrawn }
+  return { locked, unbacked, overdrawn, forked }
 }
 
 /** The blocks from seq 1 while contiguous, chained, and with balances that follow. */

@@ -30,6 +30,7 @@ import { BURN, REFUND, REWARD, TRANSFER, readReward, readTransfer } from './payl
 import { encodeSignatures, type QuorumSignatures } from './quorum.js'
 import { rewardPayload, verifyRewardEvidence } from './reward.js'
 import { voucherAuthority, type RedeemAuthority } from './lock/authority.js'
+import { receiptAuthority } from './channels/receipt-authority.js'
 import { lockOperations, type LockOperations } from './lock/lock-wallet.js'
 import { createVoucherBook, type VoucherBook } from './lock/voucher-book.js'
 
@@ -108,7 +109,7 @@ export interface WalletOptions {
    * book must be as durable as its chain: what it forgets, its release would take back.
    */
   vouchers?: VoucherBook
-  /** Redeem authorities, the same the lock types were given (default: vouchers alone). */
+  /** Redeem authorities, the same the lock types were given (default: vouchers and channel receipts). */
   authorities?: readonly RedeemAuthority[]
 }
 
@@ -159,7 +160,7 @@ export function createWallet(options: WalletOptions): Wallet {
     community,
     key: options.key,
     vouchers: options.vouchers ?? createVoucherBook(),
-    authorities: new Map((options.authorities ?? [voucherAuthority()]).map((a) => [a.kind, a])),
+    authorities: new Map((options.authorities ?? [voucherAuthority(), receiptAuthority()]).map((a) => [a.kind, a])),
     balance,
     take,
   })

@@ -47,6 +47,8 @@ import {
   verifyTicketConflict,
 } from '@tally/economy'
 import { createNetWallet, createTicketStore, createWitness, type Protocol, type ProtocolHost } from '@tally/economy/net'
+import { channelTerms, decodeReceipt, signReceipt, verifyChannelRelease, verifyReceipt } from '@tally/economy/channels'
+import { checkPayout, createBandwidthLedger, decodeBandwidthVoucher, decodePayout, pathPayments, signBandwidthVoucher, thresholdPolicy, verifyBandwidthVoucher } from '@tally/economy/bandwidth'
 import { createAgent, createMemoryStore, type ProtocolMessages } from '@tally/core'
 import { alice, genesis, witnesses, world } from './helpers.ts'
 
@@ -69,6 +71,7 @@ const decoders: [string, (b: Uint8Array) => unknown][] = [
   ['decodeCertificate', decodeCertificate], ['decodeMerkleProof', decodeMerkleProof], ['decodeRewardEvidence', decodeRewardEvidence],
   ['decodeTicketConflict', decodeTicketConflict],
   ['decodeVoucher', decodeVoucher],
+  ['decodeReceipt', decodeReceipt], ['decodeBandwidthVoucher', decodeBandwidthVoucher], ['decodePayout', decodePayout],
 ]
 for (const [name, decode] of decoders) {
   Decoders(`${name} throws DecodeError or TypeError, nothing else`, () => {
@@ -141,6 +144,12 @@ Checkers('voucher and consent checks answer no', () => {
     assert.is(verifyVoucher({ lock: new Uint8Array(32), amount: 1, counter: 1, signature: v }, alice.publicKey), false)
     assert.is(verifyReleaseConsent(v, new Uint8Array(32), 1, alice.publicKey), false)
     assert.is(verifyReleaseConsent(new Uint8Array(64), v, 1, alice.publicKey), false)
+    assert.is(verifyReceipt(v, alice.publicKey), false)
+    assert.is(verifyReceipt({ channel: new Uint8Array(32), amount: 1, counter: 1, signature: v }, alice.publicKey), false)
+    assert.is(verifyBandwidthVoucher(v), false)
+    assert.is(verifyBandwidthVoucher({ payer: alice.publicKey, payee: new Uint8Array(32), mb: v, counter: 1, signature: new Uint8Array(64) }), false)
+    assert.ok(checkPayout(v) !== undefined)
+    assert.is(verifyChannelRelease([v, v], undefined as never, [v]) !== undefined, true)
   }
 })
 
@@ -168,6 +177,16 @@ Constructors('allocate, createConfig, createKarmaLedger throw TypeError or Range
     ['signVoucher(amount)', notCount, (v) => signVoucher(alice, { lock: new Uint8Array(32), amount: v as never, counter: 1 })],
     ['signVoucher(counter)', notCount.concat([0]), (v) => signVoucher(alice, { lock: new Uint8Array(32), amount: 1, counter: v as never })],
     ['signReleaseConsent(amount)', notCount, (v) => signReleaseConsent(alice, new Uint8Array(32), v as never)],
+    ['signReceipt(channel)', BAD.filter((v) => !(v instanceof Uint8Array && v.length === 32)), (v) => signReceipt(alice, { channel: v as never, amount: 1, counter: 1 })],
+    ['signReceipt(amount)', notCount, (v) => signReceipt(alice, { channel: new Uint8Array(32), amount: v as never, counter: 1 })],
+    ['signReceipt(counter)', notCount.concat([0]), (v) => signReceipt(alice, { channel: new Uint8Array(32), amount: 1, counter: v as never })],
+    ['channelTerms', BAD.filter((v) => v !== undefined), (v) => channelTerms({ channel: v as never, offset: 1 })],
+    ['signBandwidthVoucher(payee)', BAD.filter((v) => !(v instanceof Uint8Array && v.length === 32)), (v) => signBandwidthVoucher(alice, { payee: v as never, mb: 1, counter: 1 })],
+    ['signBandwidthVoucher(mb)', notCount, (v) => signBandwidthVoucher(alice, { payee: new Uint8Array(32), mb: v as never, counter: 1 })],
+    ['thresholdPolicy', BAD.filter((v) => v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v <= 0)), (v) => thresholdPolicy(v as never)],
+    ['pathPayments(path)', BAD, (v) => pathPayments(v as never, 1)],
+    ['pathPayments(mb)', BAD.filter((v) => !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)), (v) => pathPayments([alice.publicKey, new Uint8Array(32)], v as never)],
+    ['createBandwidthLedger', BAD, (v) => createBandwidthLedger(v as never)],
   ]
   for (const [name, values, fn] of cases) {
     for (const value of values) {

@@ -263,7 +263,9 @@ async function simulate(program: readonly Command[]): Promise<void> {
 
   // supply on the observer's view
   const s = await auditSupply(observer.store)
-  assert.is(s.balances + s.inFlight - s.unmatched + s.locked - s.unbacked - s.overdrawn, s.rewards - s.burned, JSON.stringify(s))
+  assert.is(s.balances + s.inFlight - s.unmatched + s.locked - s.unbacked - s.forked - s.overdrawn, s.rewards - s.burned, JSON.stringify(s))
+  // a redeem of a lock on the fork's other branch is the forker's doing, proven, never unbacked
+  if (s.forked > 0) assert.ok(cheats.fork > 0 && (await observer.refuses(mallory.publicKey)), 'forked value without a proven fork')
   if (cheats.overRelease.length === 0) assert.ok(s.ok, `supply not conserved: ${JSON.stringify(s)}`)
   else assert.ok(s.ok || s.overdrawn > 0)
   assert.is(s.unbacked, 0)
@@ -293,6 +295,17 @@ Locks('a fixed schedule that exercises every move', async () => {
     { kind: 'lock', from: 2, to: 0, amount: 50, expiry: 0, propose: false }, { kind: 'pay', lock: 3, amount: 7 },
     { kind: 'release', lock: 3, early: false }, { kind: 'redeem', lock: 3 }, { kind: 'tick' }, { kind: 'tick' }, { kind: 'release', lock: 2, early: false },
   ])
+})
+
+Locks('seed 789450941: an honest payee redeems from a lock on the branch of a fork the observer did not keep', async () => {
+  // the counterexample fast-check found (README, "Known defect"): the redeem was counted unbacked
+  await simulate([
+    { kind: 'cheat', what: 'fork', lock: 0 }, { kind: 'lock', from: 2, to: 2, amount: 0, expiry: 0, propose: true },
+    { kind: 'lock', from: 3, to: 0, amount: 0, expiry: 0, propose: false }, { kind: 'send', from: 0, to: 0, amount: 0 }, { kind: 'tick' },
+    { kind: 'pay', lock: 0, amount: 1 }, { kind: 'cheat', what: 'fork', lock: 0 }, { kind: 'send', from: 0, to: 0, amount: 0 },
+    { kind: 'pay', lock: 0, amount: 1 }, { kind: 'redeem', lock: 0 }, { kind: 'redeem', lock: 0 }, { kind: 'pay', lock: 0, amount: 1 },
+    { kind: 'lock', from: 0, to: 0, amount: 0, expiry: 0, propose: false },
+  ] as never)
 })
 
 Locks.run()

@@ -40,10 +40,13 @@ export class TransactTimeoutError extends NodeError {
 
 /** No session to the peer and no address to dial it (code ERR_UNREACHABLE). */
 export class UnreachableError extends NodeError {
+  /** A relay's refusal code when the peer was dialled through a relay ('not-connected', 'rate-limited', ...: node/relay.ts). */
+  readonly reason: string | undefined
   /** @param message which peer, and why */
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; reason?: string }) {
     super('ERR_UNREACHABLE', message, options)
     this.name = 'UnreachableError'
+    this.reason = options?.reason
   }
 }
 

@@ -28,6 +28,8 @@ export {
   type AckMessage,
   type AgreementMessage,
   type AppMessage,
+  type RelayMessage,
+  type RelayedMessage,
   type AuthMessage,
   type CrawlAnswerMessage,
   type CrawlRequestMessage,
@@ -86,6 +88,7 @@ export {
   type WithoutRequestId,
 } from './wire/session.js'
 export { createSeenCache, type SeenCache, type SeenCacheOptions } from './wire/seen-cache.js'
+export { createReadGate, type ReadGate, type ReadGateOptions } from './wire/read-gate.js'
 export { NOISE_PROTOCOL, type SessionCipher } from './wire/noise.js'
 export { CLOSE_CODES } from './transport/connection-base.js'
 export { systemClock } from './time/system-clock.js'
@@ -120,4 +123,5 @@ export type { Emitter } from './node/emitter.js'
 export { DEFAULT_KEEP, type KeepOptions } from './node/stranger-quota.js'
 export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'
 export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './node/witness.js'
+export { DEFAULT_RELAY, RELAY_OVERHEAD, parseRelayAddress, relayAddress, type RelayOptions, type RelayRefusal } from './node/relay.js'
 // The simulator and its (insecure) crypto are '@tally/gossip/sim'.

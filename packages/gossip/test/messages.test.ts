@@ -76,6 +76,10 @@ const SAMPLES: Message[] = [
   { type: 'app', requestId: 8, reply: false, protocol: 'a.b/c_d-2', kind: 'getQuote', body: encodeCanonical({ item: 'x', n: 2 }) },
   { type: 'app', requestId: 8, reply: true, protocol: 'a.b/c_d-2', kind: 'quote', body: encodeCanonical(250) },
   { type: 'push-via', to: bob.publicKey.slice(0, 8), blocks: [proposal], ack: 300 },
+  { type: 'relay', to: bob.publicKey, data: new Uint8Array([1, 2, 3]), reason: '' },
+  { type: 'relay', to: bob.publicKey, data: new Uint8Array(0), reason: 'closed' },
+  { type: 'relayed', from: alice.publicKey, data: new Uint8Array(40).fill(7), reason: '' },
+  { type: 'relayed', from: alice.publicKey, data: new Uint8Array(0), reason: 'not-connected' },
 ]
 
 /** A message with blocks, proofs and bytes as hex: comparable with assert.equal. */
@@ -115,9 +119,21 @@ for (const m of SAMPLES) {
       assert.equal(toHex(encodeMessage(back.message)), toHex(frame), 're-encoding gives the same bytes')
     }
     assert.is(peekMessageType(frame), m.type, 'peek names the type without decoding')
-    assert.is(frame[1], MESSAGE_CODES[m.type])
+    const code = MESSAGE_CODES[m.type]
+    assert.equal(code < 24 ? [frame[1]] : [frame[1], frame[2]], code < 24 ? [code] : [0x18, code], 'the type code, one byte below 24, two from 24')
   })
 }
+
+RoundTrip('no two message types share a code', () => {
+  const codes = Object.values(MESSAGE_CODES)
+  assert.is(new Set(codes).size, codes.length)
+})
+
+RoundTrip('peek refuses a type code that is not canonical CBOR', () => {
+  assert.is(peekMessageType(new Uint8Array([0x82, 0x18, 0x05, 0x00])), undefined, '5 in two bytes')
+  assert.is(peekMessageType(new Uint8Array([0x82, 0x18])), undefined, 'cut after 0x18')
+  assert.is(peekMessageType(new Uint8Array([0x82, 0x18, MESSAGE_CODES.relayed, 0x00])), 'relayed')
+})
 
 RoundTrip('every message type has a sample', () => {
   assert.equal(new Set(SAMPLES.map((m) => m.type)).size, Object.keys(MESSAGE_CODES).length)
@@ -435,6 +451,8 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('push-via' as const), to: u8(8), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }) }),
   fc.record({ type: fc.constant('push-via' as const), to: u8(8), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }), ack: requestIdArb }),
   fc.record({ type: fc.constant('witness-query' as const), requestId: requestIdArb, publicKey: u8(32), seq: seqArb }),
+  fc.record({ type: fc.constant('relay' as const), to: u8(32), data: fc.uint8Array({ minLength: 1, maxLength: 300 }), reason: fc.constant('') }),
+  fc.record({ type: fc.constant('relayed' as const), from: u8(32), data: fc.constant(new Uint8Array(0)), reason: textArb(256) }),
   fc.oneof(
     fc.record({ requestId: replyIdArb, reply: fc.constant(false) }),
     fc.record({ requestId: requestIdArb, reply: fc.constant(true) }),

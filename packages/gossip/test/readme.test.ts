@@ -16,6 +16,11 @@ Readme("the README's blocks are the sample files", () => {
   assertReadmeQuotes(readme, { index: 0 }, sample('memory-session'))
   assertReadmeQuotes(readme, { after: 'Over real sockets' }, sample('ws-session'))
   assertReadmeQuotes(readme, { after: '## Node, witnesses, simulator' }, sample('transact'))
+  assertReadmeQuotes(readme, { after: '### Relays' }, sample('relay'))
+})
+
+Readme('two nodes that never listen transact through a relay', async () => {
+  assert.equal(await runSample(sample('relay')), [['hi', true]])
 })
 
 Readme('a session on the memory network: heads after 369 virtual ms', async () => {

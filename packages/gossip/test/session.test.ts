@@ -72,6 +72,38 @@ Requests('request → reply: a crawl of the last 5 blocks, negative counts from 
   assert.is(client.pendingRequests, 0)
 })
 
+Requests('a request that arrives before the handler is set waits for it: one side asked as soon as it was open', async () => {
+  const { net, client, server } = await sessionPair()
+  // the server asks first (so it reads frames) but sets its handler only later, as a node whose
+  // protocols greet a new peer before it adopts the session
+  client.onMessage((m, s) => {
+    if (m.type === 'crawl-request') answerCrawl(s, m)
+  })
+  const serverAsks = server.request({ type: 'crawl-request', publicKey: alice.publicKey, start: 1, end: 1 })
+  const clientAsks = client.request({ type: 'crawl-request', publicKey: alice.publicKey, start: -1, end: -1 })
+  await net.clock.runFor(1_000) // well within the request timeout
+  assert.is((await serverAsks).type, 'crawl-answer')
+  assert.is(server.stats.framesIn, 2, 'the server read the request of the client too')
+  server.onMessage((m, s) => {
+    if (m.type === 'crawl-request') answerCrawl(s, m)
+  })
+  await net.clock.runUntilIdle()
+  const r = await clientAsks
+  assert.is(r.type, 'crawl-answer', r.type === 'error' ? `refused: ${r.reason}` : '')
+  if (r.type === 'crawl-answer') assert.equal(r.blocks.map((b) => b.seq), [40])
+})
+
+Requests('a session whose handler was removed refuses requests: no handler', async () => {
+  const { net, client, server } = await sessionPair()
+  server.onMessage(() => undefined)
+  server.onMessage(undefined)
+  const answer = client.request({ type: 'crawl-request', publicKey: alice.publicKey, start: 1, end: 1 })
+  await net.clock.runUntilIdle()
+  const r = await answer
+  assert.is(r.type, 'error')
+  if (r.type === 'error') assert.is(r.code, 'not-found')
+})
+
 Requests('a refusal is data: the error message resolves the request', async () => {
   const { net, client, server } = await sessionPair()
   server.onMessage((m, s) => {

@@ -765,6 +765,9 @@ class LevelStore implements BlockStore {
   async #evict(publicKey: Uint8Array, from: number, to: number): Promise<number> {
     try {
       if (from > to) return 0
+      // a commit ahead of this on the queue is written but applied (queued for LevelDB) only once
+      // synced: wait for that, or its blocks would reach LevelDB after the deletes and come back
+      await this.#lastSync
       await this.#settled()
       const entries = await this.#db.iterator(chainBounds(publicKey, from, to)).all()
       if (entries.length === 0) return 0

@@ -156,6 +156,36 @@ test('the same block committed again while its first commit awaits the sync reso
   }
 })
 
+test('evict waits for a commit ahead of it that awaits its sync: the block is evicted, and does not come back', async () => {
+  const { store, files } = await heldStore()
+  try {
+    const owner = identityFromSeed(new Uint8Array(32).fill(201), crypto)
+    const mine = createAgent({ head: 'local', types: noteTypes, identity: owner, store: createMemoryStore() })
+    const chain: HalfBlock[] = []
+    for (let i = 0; i < 3; i++) chain.push(await mine.append('note', `n${i}`))
+    files.hold = false
+    await store.batch().put(chain[0]!).put(chain[1]!).commit()
+    files.hold = true
+    const commit = store.batch().put(chain[2]!).commit()
+    await until(() => files.held === 1)
+    const evicted = store.evict!(owner.publicKey)
+    // the sync stays held until the evict is done, or for half a second: an evict that did not
+    // wait for it would delete what LevelDB holds (2 blocks) and return, and the third block
+    // would reach LevelDB after the deletes
+    await Promise.race([evicted, new Promise((resolve) => setTimeout(resolve, 500))])
+    files.release()
+    await commit
+    assert.is(await evicted, 3, 'the commit queued before the evict is evicted with the rest')
+    await turns(50)
+    assert.is(await store.latest(owner.publicKey), undefined)
+    assert.is(await store.get(owner.publicKey, 3), undefined, 'the synced block did not reach LevelDB after the deletes')
+  } finally {
+    files.hold = false
+    files.release()
+    await store.close()
+  }
+})
+
 // ## The opt-out
 
 test('sync: false acknowledges before the disk has it: a cut right after loses the block, and the agent signs its seq again', async () => {

@@ -34,7 +34,9 @@
  *   expiry epoch begins, without consent); 'release-consent' (a consent the beneficiary did not
  *   sign for exactly this amount); 'release-voucher' (a voucher known here — the validator's
  *   VoucherSource — promised the beneficiary more than the release leaves: a 'release-excess'
- *   proof with the voucher attached); then the balance rule.
+ *   proof with the voucher attached); 'release-receipt' (a channel receipt known here — the
+ *   validator's ReceiptSource — covers more of a channel's lock than the release leaves: a
+ *   'channel-release' proof with the receipt attached); then the balance rule.
  *
  * The expiry is an epoch, not milliseconds: markets settle per epoch (an SLA cycle is certified
  * with the epoch's rewards), and an epoch is the community's clock, which witnesses certify, where
@@ -78,20 +80,51 @@ import {
   verifyReleaseExcess,
   verifyReleaseTwice,
 } from './lock-fraud.js'
-import { LOCK, LOCK_LIMITS, REDEEM, RELEASE, isBeneficiaryKey, lockView, readLock, readRedeem, readRelease, sameLock, type LockRef, type LockView, type RedeemPayload } from './lock-payload.js'
+import { LOCK, LOCK_LIMITS, REDEEM, RELEASE, isBeneficiaryKey, lockView, readLock, readRedeem, readRelease, type LockRef, type LockView, type RedeemPayload } from './lock-payload.js'
 import { encodeVoucher, verifyVoucher, type Voucher } from './voucher.js'
+import { CHANNEL_RELEASE_FRAUD, verifyChannelRelease } from '../channels/channel-fraud.js'
+import { channelPlace, covered } from '../channels/channel-terms.js'
+import { receiptAuthority } from '../channels/receipt-authority.js'
+import { encodeReceipt, verifyReceipt, type Receipt } from '../channels/receipt.js'
+import type { ReceiptSource } from '../channels/receipt-store.js'
+import { RedeemIndex } from './redeem-index.js'
+
+/** What a certificate entitles a lock's beneficiary to, and the proof against a release that takes it back. */
+export interface CertifiedSource {
+  /**
+   * @param lock the lock
+   * @param release the release being validated
+   * @param ctx the validator's context (its store)
+   * @returns undefined when nothing is certified for the lock; else the amount the beneficiary is
+   *   entitled to and, when the release returns more than the lock minus it, the fraud proof
+   */
+  entitled(lock: LockView, release: HalfBlock, ctx: TypeContext): Promise<{ amount: number; fraud?: FraudProof } | undefined>
+}
 
 /** Options of lockTypes. */
 export interface LockTypesOptions {
   /** The community: its configuration says when an expiry epoch begins. */
   community: Community
-  /** The redeem authorities this node knows (default: vouchers alone). */
+  /** The redeem authorities this node knows (default: vouchers and channel receipts). */
   authorities?: readonly RedeemAuthority[]
   /**
    * The latest vouchers known here (a wallet's voucher book): a release that returns what one of
    * them promised is refused, with its proof. Default: none known.
    */
   vouchers?: VoucherSource
+  /**
+   * The latest channel receipts known here (a payee's receipt store): a release of a channel's
+   * lock that takes back what one of them covers is refused ('release-receipt'), with a
+   * 'channel-release' proof. Default: none known.
+   */
+  receipts?: ReceiptSource
+  /**
+   * What a certificate known here entitles a lock's beneficiary to (a market's outcome
+   * certificates: an SLA cycle passed or failed). A release without the beneficiary's consent that
+   * returns more than the lock minus that is refused ('release-certified'), with the market's
+   * proof when it gives one. Default: none known.
+   */
+  certified?: CertifiedSource
   /** This agent's policy for lock proposals, asked after the proposer's balance was checked (default: accept). */
   accept?: (proposal: HalfBlock, lock: LockView) => boolean | Promise<boolean>
   /** How much this agent locks for the proposer in its agreement (an SLA seller's penalty; default 0). */
@@ -108,14 +141,14 @@ export interface LockTypesOptions {
  */
 export function lockTypes(options: LockTypesOptions): BlockType[] {
   if (options?.community === undefined) throw new TypeError('"community" is required')
-  const authorities = options.authorities ?? [voucherAuthority()]
+  const authorities = options.authorities ?? [voucherAuthority(), receiptAuthority()]
   const byKind = new Map<string, RedeemAuthority>()
   for (const a of authorities) {
     if (typeof a?.kind !== 'string' || a.kind.length < 1 || a.kind.length > 32) throw new TypeError('"authorities" expected kinds of 1-32 characters')
     if (byKind.has(a.kind)) throw new RangeError(`authority kind "${a.kind}" is given twice`)
     byKind.set(a.kind, a)
   }
-  return [lockType(options), redeemType(options.community, byKind), releaseType(options.community, options.vouchers)]
+  return [lockType(options), redeemType(options.community, byKind), releaseType(options.community, options.vouchers, options.receipts, options.certified)]
 }
 
 // ## lock
@@ -166,6 +199,7 @@ function lockType(options: LockTypesOptions): BlockType {
 // ## redeem
 
 function redeemType(community: Community, authorities: ReadonlyMap<string, RedeemAuthority>): BlockType {
+  const redeems = new RedeemIndex()
   const verifyExcess = redeemExcessVerifier([...authorities.values()])
   return Object.freeze({
     name: REDEEM,
@@ -213,13 +247,9 @@ function redeemType(community: Community, authorities: ReadonlyMap<string, Redee
         }
       }
 
-      // the previous redeem of the same lock in this chain
-      let earlier: { block: HalfBlock; payload: RedeemPayload } | undefined
-      const walk = await walkBack(ctx.store, block.publicKey, block.seq, (b) => {
-        const r = b.type === REDEEM ? readRedeem(b.payload) : undefined
-        if (r !== undefined && sameLock(r.lock, p.lock)) earlier = { block: b, payload: r }
-        return earlier !== undefined
-      }, ctx.previous, ctx.crypto)
+      // the previous redeem of the same lock in this chain (through the index: no walk to genesis each time)
+      const walk = await redeems.previous(ctx.store, block.publicKey, block.seq, p.lock, ctx.previous, ctx.crypto)
+      const earlier: { block: HalfBlock; payload: RedeemPayload } | undefined = walk.status === 'found' ? walk : undefined
       if (walk.status === 'unknown') {
         errors.push(violation('redeem-history', 'the chain is not known back to its previous redeem of this lock'))
       } else if (entitlement !== undefined) {
@@ -248,7 +278,12 @@ function redeemType(community: Community, authorities: ReadonlyMap<string, Redee
 
 // ## release
 
-function releaseType(community: Community, vouchers: VoucherSource | undefined): BlockType {
+function releaseType(
+  community: Community,
+  vouchers: VoucherSource | undefined,
+  receipts: ReceiptSource | undefined,
+  certified: CertifiedSource | undefined,
+): BlockType {
   return Object.freeze({
     name: RELEASE,
     async validate(block: HalfBlock, ctx: TypeContext): Promise<TypeVerdict> {
@@ -261,7 +296,7 @@ function releaseType(community: Community, vouchers: VoucherSource | undefined):
       const prove = (kind: string, blocks: HalfBlock[], attachments: Uint8Array[]): void => {
         if (fraud !== undefined) return
         const proof = createFraudProof(kind, blocks, attachments)
-        const verify = kind === RELEASE_TWICE_FRAUD ? verifyReleaseTwice : verifyReleaseExcess
+        const verify = kind === RELEASE_TWICE_FRAUD ? verifyReleaseTwice : kind === CHANNEL_RELEASE_FRAUD ? verifyChannelRelease : verifyReleaseExcess
         if (verify(proof.blocks, ctx.crypto, proof.attachments) === undefined) fraud = proof
       }
 
@@ -278,6 +313,23 @@ function releaseType(community: Community, vouchers: VoucherSource | undefined):
         if (known !== undefined && known.amount > lock.amount - p.amount) {
           errors.push(violation('release-voucher', `a voucher of the owner promised ${known.amount}; the release leaves ${lock.amount - p.amount}`))
           prove(RELEASE_EXCESS_FRAUD, [lock.block, block], [encodeVoucher(known)])
+        }
+        const receipt = await bestReceipt(receipts, lock, ctx.crypto)
+        if (receipt !== undefined && p.amount > lock.amount - receipt.covered) {
+          errors.push(violation('release-receipt', `a receipt of the owner covers ${receipt.covered} of the lock; the release leaves ${lock.amount - p.amount}`))
+          prove(CHANNEL_RELEASE_FRAUD, [lock.block, block], [encodeReceipt(receipt.receipt)])
+        }
+        if (certified !== undefined && p.consent === undefined) {
+          let entitled: Awaited<ReturnType<CertifiedSource['entitled']>>
+          try {
+            entitled = await certified.entitled(lock, block, ctx)
+          } catch {
+            entitled = undefined // a failing source knows nothing we can use
+          }
+          if (entitled !== undefined && p.amount > lock.amount - entitled.amount) {
+            errors.push(violation('release-certified', `a certificate entitles the beneficiary to ${entitled.amount}; the release leaves ${lock.amount - p.amount}`))
+            if (fraud === undefined && entitled.fraud !== undefined) fraud = entitled.fraud
+          }
         }
         if (p.consent === undefined) {
           const begins = epochStart(community, lock.expiry)
@@ -306,7 +358,7 @@ function releaseType(community: Community, vouchers: VoucherSource | undefined):
       fraud ??= balance.fraud
       return fraud === undefined ? { errors } : { errors, fraud }
     },
-    fraudKinds: Object.freeze({ [RELEASE_EXCESS_FRAUD]: verifyReleaseExcess, [RELEASE_TWICE_FRAUD]: verifyReleaseTwice }),
+    fraudKinds: Object.freeze({ [RELEASE_EXCESS_FRAUD]: verifyReleaseExcess, [RELEASE_TWICE_FRAUD]: verifyReleaseTwice, [CHANNEL_RELEASE_FRAUD]: verifyChannelRelease }),
   })
 }
 
@@ -385,6 +437,19 @@ async function bestVoucher(vouchers: VoucherSource | undefined, lock: LockView, 
   }
   // only a voucher the owner really signed for this lock can accuse it
   return v !== undefined && equalBytes(v.lock, lock.id) && verifyVoucher(v, lock.owner, crypto) ? v : undefined
+}
+
+async function bestReceipt(receipts: ReceiptSource | undefined, lock: LockView, crypto: CryptoProvider): Promise<{ receipt: Receipt; covered: number } | undefined> {
+  const place = receipts === undefined ? undefined : channelPlace(lock)
+  if (place === undefined) return undefined
+  let r: Receipt | undefined
+  try {
+    r = await receipts!.latest(place.channel)
+  } catch {
+    return undefined // a failing source knows nothing we can use
+  }
+  // only a receipt the owner really signed for this channel can accuse it
+  return r !== undefined && equalBytes(r.channel, place.channel) && verifyReceipt(r, lock.owner, crypto) ? { receipt: r, covered: covered(r.amount, place.offset, lock.amount) } : undefined
 }
 
 function fits(value: CborValue, max: number): boolean {

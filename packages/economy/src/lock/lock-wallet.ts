@@ -28,8 +28,9 @@ import { replayBalance, walkBack } from '../balance.js'
 import type { Community } from '../community.js'
 import { VOUCHER, type RedeemAuthority } from './authority.js'
 import { releaseConsentDigest } from './consent.js'
-import { LOCK, REDEEM, RELEASE, lockRefValue, lockView, readRedeem, readRelease, sameLock, type Authorization, type LockView } from './lock-payload.js'
+import { LOCK, REDEEM, RELEASE, lockRefValue, lockView, readRedeem, readRelease, type Authorization, type LockView } from './lock-payload.js'
 import type { VoucherBook } from './voucher-book.js'
+import { RedeemIndex } from './redeem-index.js'
 import { decodeVoucher, signVoucher, verifyVoucher, voucherValue, type Voucher } from './voucher.js'
 
 /** What to lock. */
@@ -121,6 +122,7 @@ export interface LockWalletContext {
 export function lockOperations(ctx: LockWalletContext): LockOperations {
   const { agent, community, vouchers } = ctx
   const crypto = community.crypto
+  const redeems = new RedeemIndex()
   const me = agent.publicKey
   const own = (lock: HalfBlock): LockView => {
     const view = lockView(lock, crypto)
@@ -217,11 +219,8 @@ export function lockOperations(ctx: LockWalletContext): LockOperations {
         let earlier: ReturnType<typeof readRedeem>
         const ref = { owner: view.owner, seq: view.seq, hash: view.id }
         if (head !== undefined) {
-          await walkBack(agent.store, me, head.seq + 1, (b) => {
-            const r = b.type === REDEEM ? readRedeem(b.payload) : undefined
-            if (r !== undefined && sameLock(r.lock, ref)) earlier = r
-            return earlier !== undefined
-          }, undefined, crypto)
+          const found = await redeems.previous(agent.store, me, head.seq + 1, ref, head, crypto)
+          if (found.status === 'found') earlier = found.payload
         }
         const last = earlier === undefined || earlier.by.kind !== authorization.kind ? undefined : authority!.read(earlier.by.value)
         const from = last !== undefined && last.slot === entitlement.slot ? last.level : 0

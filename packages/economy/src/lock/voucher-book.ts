@@ -5,12 +5,14 @@
  *
  * A payer's book must be as durable as its chain: a wallet that forgot a voucher it signed would
  * release what it had promised, and the payee's voucher would prove that fraud. The interface is
- * asynchronous-capable so a durable store can back it; createVoucherBook keeps it in memory.
+ * asynchronous-capable so a durable store can back it: createVoucherBook keeps it in memory, or on
+ * a durable table.
  * @module
  */
 import { toHex } from '@tally/core'
 import type { VoucherSource } from './authority.js'
-import type { Voucher } from './voucher.js'
+import type { RecordTable } from '../channels/receipt-store.js'
+import { decodeVoucher, encodeVoucher, type Voucher } from './voucher.js'
 
 /** The latest voucher per lock. */
 export interface VoucherBook extends VoucherSource {
@@ -22,11 +24,28 @@ export interface VoucherBook extends VoucherSource {
 }
 
 /**
- * An in-memory voucher book.
+ * A voucher book: in memory, or on a durable table (each `keep` resolves once the voucher is on
+ * disk with @tally/node's `openLevelRecords`; records `v.<lock id hex>` → encodeVoucher).
+ * @param table where vouchers live (default: in memory; nothing survives the process)
  * @returns the book
- * @example const vouchers = createVoucherBook(); const wallet = createWallet({ agent, community, evidence, key, vouchers })
+ * @example const vouchers = createVoucherBook(await openLevelRecords({ path: './vouchers' })); const wallet = createWallet({ agent, community, evidence, key, vouchers })
  */
-export function createVoucherBook(): VoucherBook {
+export function createVoucherBook(table?: RecordTable): VoucherBook {
+  const above = (v: Voucher, held: Voucher | undefined) => held === undefined || v.amount > held.amount || (v.amount === held.amount && v.counter > held.counter)
+  if (table !== undefined) {
+    return {
+      async best(lock) {
+        if (!(lock instanceof Uint8Array)) return undefined
+        const bytes = await table.get(`v.${toHex(lock)}`)
+        return bytes === undefined ? undefined : decodeVoucher(bytes)
+      },
+      async keep(voucher) {
+        const id = `v.${toHex(voucher.lock)}`
+        const bytes = await table.get(id)
+        if (above(voucher, bytes === undefined ? undefined : decodeVoucher(bytes))) await table.put(id, encodeVoucher(voucher))
+      },
+    }
+  }
   const latest = new Map<string, Voucher>()
   return {
     best(lock) {
@@ -34,8 +53,7 @@ export function createVoucherBook(): VoucherBook {
     },
     keep(voucher) {
       const id = toHex(voucher.lock)
-      const held = latest.get(id)
-      if (held === undefined || voucher.amount > held.amount || (voucher.amount === held.amount && voucher.counter > held.counter)) latest.set(id, voucher)
+      if (above(voucher, latest.get(id))) latest.set(id, voucher)
     },
   }
 }

@@ -38,3 +38,6 @@ export {
 export { WITNESS_LIMITS, createWitness, type CloseOutcome, type Witness, type WitnessEvent, type WitnessLimits, type WitnessOptions } from './witness.js'
 export { WALLET_LIMITS, WALLET_PROTOCOL, createNetWallet, type InFlight, type NetWallet, type NetWalletOptions, type Settled, type TransactionPort, type WalletMessages } from './wallet.js'
 export type { Collected, Refusal } from './collect.js'
+export { ECONOMY_TYPE_NAMES, seqWitnessTypes, seqWitnesses, type SeqWitnessOptions } from './seq-witness.js'
+export { createSharedHost } from './shared-host.js'
+export type { BesideClose } from './witness.js'

@@ -42,6 +42,7 @@ import {
   type ProtocolHandle,
   type ProtocolHost,
   type Transaction,
+  type TransactionPort,
 } from '@tally/core'
 import { replayBalance } from '../balance.js'
 import type { Community } from '../community.js'
@@ -55,17 +56,10 @@ import { MAX_PROPOSAL_BYTES, collectTicket, ticketsProtocol, type TicketMessages
 
 /**
  * How the wallet reaches the receiver's agent: the node's own transaction path (its proposal /
- * agreement messages, its seq witnesses). The gossip node satisfies it; a test calls the
- * receiver's agent directly.
+ * agreement messages, its seq witnesses), core's `TransactionPort`. The gossip node's
+ * `node.transactions` is one; a test calls the receiver's agent directly.
  */
-export interface TransactionPort {
-  /**
-   * Deliver `proposal` to its counterparty and wait for the agreement.
-   * @throws RefusedError (with the counterparty's reason), InvalidBlockError, FraudError, a
-   *   TimeoutError DOMException, ClosedError
-   */
-  deliver(proposal: HalfBlock, options?: { timeoutMs?: number }): Promise<HalfBlock>
-}
+export type { TransactionPort }
 
 /** The wallet protocol's messages. */
 export type WalletMessages = {
@@ -114,6 +108,13 @@ export interface NetWalletOptions {
   accept?: (proposal: HalfBlock, amount: number) => boolean | Promise<boolean>
   /** Blocks of one sender this wallet fetches at most (default WALLET_LIMITS.historyBlocks). */
   historyBlocks?: number
+  /**
+   * Blocks per second this wallet has the seq witnesses check, sustained (default 60, with a burst
+   * of 240). Each block costs a push and a query at each witness, so keep it under half the
+   * witnesses' `limits.messagesPerSecond` (200 by default) or they cut this node off as a flood;
+   * raise both together for long histories.
+   */
+  witnessRate?: number
 }
 
 /** A transfer of this wallet still in flight. */
@@ -183,6 +184,11 @@ class NetworkWallet implements NetWallet {
   readonly #ticketHandle: ProtocolHandle<TicketMessages>
   readonly #epochs: ProtocolHandle<EpochMessages>
   readonly #known = new Map<string, 'declined' | 'accepted'>()
+  /** Per sender, the highest seq up to which this wallet had the seq witnesses check its chain. */
+  readonly #checked = new Map<string, number>()
+  readonly #witnessRate: number
+  /** Blocks the seq witnesses may be asked about now (a token bucket on the host's clock), and when it was filled. */
+  #witnessBudget = { tokens: WITNESS_BURST, at: Number.NaN }
 
   constructor(options: NetWalletOptions) {
     const { wallet, community, evidence, tickets, host, port } = options ?? ({} as NetWalletOptions)
@@ -198,6 +204,8 @@ class NetworkWallet implements NetWallet {
     this.#timeoutMs = options.timeoutMs
     this.#accept = options.accept
     this.#historyBlocks = options.historyBlocks ?? WALLET_LIMITS.historyBlocks
+    this.#witnessRate = options.witnessRate ?? 60
+    if (!(this.#witnessRate > 0) || !Number.isFinite(this.#witnessRate)) throw new RangeError(`"witnessRate" expected a number > 0, got ${String(options.witnessRate)}`)
     this.#peers = host.host(this.#protocol())
     this.#ticketHandle = host.host(ticketsProtocol())
     this.#epochs = host.host(epochsProtocol())
@@ -333,6 +341,11 @@ class NetworkWallet implements NetWallet {
     if (before.balance < p.amount) return this.#decline(proposal, 'insufficient-balance')
     if (before.balance - p.amount !== p.balance) return this.#decline(proposal, 'balance')
     if (this.#accept !== undefined && !(await this.#accept(proposal, p.amount))) return this.#decline(proposal, 'policy')
+    try {
+      await this.#witnessed([proposal])
+    } catch (err) {
+      return this.#decline(proposal, err instanceof RefusedError && err.reason !== undefined ? err.reason : 'witnesses')
+    }
     const got = await collectTicket(this.#ticketHandle, this.#community, 'accept', proposal)
     if (!got.complete) return this.#decline(proposal, got.refusals.some((r) => r.reason === 'voided') ? 'voided' : commonReason(got.refusals, 'witnesses') === 'expired' ? 'expired' : 'witnesses')
     this.#tickets.put(hash, got.signatures)
@@ -362,6 +375,9 @@ class NetworkWallet implements NetWallet {
       }
       if (!grew || chunk.length === 0) break
     }
+    // blocks held but never shown to the seq witnesses by this wallet (gossip brought them, or a
+    // restart forgot what was checked) are checked before they count
+    await this.#witnessHeld(sender, Math.min(have, upTo))
     if (have >= upTo) return
     if (upTo - have > this.#historyBlocks) throw new RefusedError(`the sender's chain holds ${upTo - have} blocks this wallet lacks`, { reason: 'history-too-long' })
     const got: HalfBlock[] = []
@@ -391,12 +407,74 @@ class NetworkWallet implements NetWallet {
         if (r !== undefined) this.#evidence.put(sender, r.amount, item.evidence)
       }
     }
+    await this.#witnessed(got)
+    this.#checked.set(toHex(sender), upTo)
     for (const b of got) {
       const result = await this.#agent.receive(b)
       if (result.level === 'invalid') {
         const rules = result.errors.map((e) => e.rule)
         throw new RefusedError(`the sender's block at seq ${b.seq} is invalid: ${rules.join(', ')}`, { reason: rules.includes('reward-evidence') ? 'evidence' : 'history' })
       }
+    }
+  }
+
+  /** Wait until `n` blocks may be checked: at most witnessRate a second, after a burst. */
+  async #pace(n: number): Promise<void> {
+    const clock = this.#peers.clock
+    const b = this.#witnessBudget
+    const now = clock.now()
+    b.tokens = Number.isNaN(b.at) ? b.tokens : Math.min(WITNESS_BURST, b.tokens + ((now - b.at) / 1000) * this.#witnessRate)
+    b.at = now
+    b.tokens -= n
+    if (b.tokens >= 0) return
+    const waitMs = Math.ceil((-b.tokens / this.#witnessRate) * 1000)
+    await new Promise<void>((resolve) => clock.setTimeout(resolve, waitMs))
+  }
+
+  /** Check the sender's blocks this wallet holds from the last one it checked up to `upTo`. */
+  async #witnessHeld(sender: Uint8Array, upTo: number): Promise<void> {
+    if (this.#port.witness === undefined) return
+    const hex = toHex(sender)
+    for (let from = (this.#checked.get(hex) ?? 0) + 1; from <= upTo; ) {
+      const chunk = await this.#agent.store.range(sender, { from, to: upTo, limit: 256 })
+      if (chunk.length === 0) break
+      await this.#witnessed(chunk)
+      from = chunk[chunk.length - 1]!.seq + 1
+      this.#checked.set(hex, chunk[chunk.length - 1]!.seq)
+    }
+  }
+
+  /**
+   * The port's seq witnesses on each of `blocks` (when the port has them): the first branch of a
+   * fork checked fixes each slot, so a second branch is refused at its first block that differs.
+   * @throws RefusedError 'cheater' (another block at a slot: the node keeps the proof) or 'witnesses'
+   */
+  async #witnessed(blocks: readonly HalfBlock[]): Promise<void> {
+    const witness = this.#port.witness
+    if (witness === undefined) return
+    for (let at = 0; at < blocks.length; at += WITNESS_BATCH) {
+      await this.#pace(Math.min(WITNESS_BATCH, blocks.length - at))
+      const verdicts = await Promise.all(blocks.slice(at, at + WITNESS_BATCH).map((b) => witness.call(this.#port, b)))
+      const conflict = verdicts.find((v) => !v.ok && v.reason === 'conflict')
+      if (conflict !== undefined && !conflict.ok) throw new RefusedError(`the sender forked its chain: ${conflict.message}`, { reason: 'cheater' })
+      const missing = verdicts.find((v) => !v.ok)
+      if (missing !== undefined && !missing.ok) throw new RefusedError(`the seq witnesses could not vouch for the sender's chain: ${missing.message}`, { reason: 'witnesses' })
+    }
+  }
+
+  /**
+   * The evidence of one of this wallet's own rewards that its store no longer holds (kept in
+   * memory, it is gone after a restart): fetched again from the witnesses, who keep the tables of
+   * their last `keepEpochs` epochs, checked and kept.
+   */
+  async #refetch(reward: { epoch: number; root: Uint8Array; amount: number }): Promise<RewardEvidence | undefined> {
+    try {
+      const claim = await fetchClaim(this.#epochs, this.#community.current.witnesses, reward.epoch, this.#agent.publicKey)
+      if (claim.amount !== reward.amount || !equalBytes(claim.certificate.root, reward.root)) return undefined
+      const evidence = { certificate: claim.certificate, proof: claim.proof }
+      return this.#evidence.put(this.#agent.publicKey, reward.amount, evidence).ok ? evidence : undefined
+    } catch {
+      return undefined
     }
   }
 
@@ -427,7 +505,7 @@ class NetworkWallet implements NetWallet {
           for (const seq of m.seqs) {
             const b = await this.#agent.store.get(me(), seq)
             const r = b?.type === REWARD ? readReward(b.payload) : undefined
-            const evidence = r === undefined ? undefined : await this.#evidence.evidence({ owner: me(), epoch: r.epoch, root: r.root, amount: r.amount })
+            const evidence = r === undefined ? undefined : ((await this.#evidence.evidence({ owner: me(), epoch: r.epoch, root: r.root, amount: r.amount })) ?? (await this.#refetch(r)))
             if (evidence === undefined) continue
             total += encodeRewardEvidence(evidence).length
             if (total > WALLET_LIMITS.blockBytes) break
@@ -443,6 +521,11 @@ class NetworkWallet implements NetWallet {
 // ## Codecs and private helpers
 
 const REASON = /^[a-z0-9-]{0,32}$/
+
+/** Blocks whose seq witnesses are asked at once. */
+const WITNESS_BATCH = 16
+/** Blocks the seq witnesses may be asked about in a burst. */
+const WITNESS_BURST = 240
 
 const WALLET_MESSAGES: Protocol<WalletMessages>['messages'] = Object.freeze({
   offer: kind<WalletMessages['offer']>(MAX_PROPOSAL_BYTES + 76, 8, (m) => [blockValue(m.proposal)], (b) => ({ proposal: block(fields(b, 1, 'offer')[0], 'proposal', MAX_PROPOSAL_BYTES) })),

@@ -100,6 +100,20 @@ export interface WitnessOptions {
   onEvent?: (event: WitnessEvent) => void
   /** Close each epoch by itself `graceMs` after it ends, on the host's clock (default: only when `close()` is called). */
   schedule?: { graceMs: number }
+  /**
+   * Called at each close with the sealed metrics and the result, before the signatures go out:
+   * what is certified beside the rewards (SLA outcomes: @tally/economy/market's outcome witness)
+   * sees the very reports the table came from. Awaited; a throw is logged, never fails the close.
+   */
+  beside?: (close: BesideClose) => void | Promise<void>
+}
+
+/** What a close shows to the `beside` hook. */
+export interface BesideClose {
+  readonly epoch: number
+  readonly metrics: EpochMetrics
+  readonly result: EpochResult
+  readonly directory: Directory
 }
 
 /** What a close did. */
@@ -181,6 +195,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   readonly #decisions: DecisionStore
   readonly #horizon: number
   readonly #schedule: { graceMs: number } | undefined
+  readonly #beside: WitnessOptions['beside']
   #timer: TimerHandle | undefined
   #tail: Promise<unknown> = Promise.resolve()
 
@@ -196,6 +211,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     this.#authorizer = options.authorizer
     this.#mayRevoke = options.mayRevoke ?? ((info, peer) => equalBytes(info.owner, peer))
     this.#onEvent = options.onEvent ?? (() => {})
+    this.#beside = options.beside
     this.#verify = options.verify
     this.#decisions = options.decisions ?? createMemoryDecisions()
     this.#horizon = options.ticketHorizon ?? 7 * 24 * 3_600_000
@@ -422,6 +438,13 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     this.#logs.set(epoch + 1, new ReportLog(epoch + 1, this.#crypto))
     for (const e of this.#logs.keys()) if (e < epoch - 1) this.#logs.delete(e)
     const result = closeEpoch({ directory: this.directory, karma: this.#karma, metrics })
+    if (this.#beside !== undefined) {
+      try {
+        await this.#beside({ epoch, metrics, result, directory: this.directory })
+      } catch (err) {
+        this.#event({ kind: 'sync-failed', epoch, reason: `beside the close: ${(err as Error)?.message ?? err}` })
+      }
+    }
     const signature = await signCertificate(result.body, this.#key, result.config, this.#crypto)
     const note: SignatureNote = { body: result.body, signature, reports: log.set.root(this.#crypto), directory: this.#statements.root(this.#crypto) }
     const state = this.#state(epoch)

@@ -17,6 +17,7 @@
 import type { Agent, BlockStore, BlockTypes, Clock, Connection, CryptoProvider, HalfBlock, PublicKeyHex, TimerHandle, Transport } from '@tally/core'
 import type { Random } from '../random.js'
 import type { Limits } from '../wire/limits.js'
+import type { ReadGate } from '../wire/read-gate.js'
 import type { SeenCache } from '../wire/seen-cache.js'
 import type { Session } from '../wire/session.js'
 import type { BanList } from './ban-list.js'
@@ -24,6 +25,7 @@ import type { TypedEmitter } from './emitter.js'
 import type { Want } from './fraud-relay.js'
 import type { Hosted } from './protocol-host.js'
 import type { RecoveryState } from './recovery.js'
+import type { RelayState } from './relay.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
 import type { StrangerQuota } from './stranger-quota.js'
@@ -43,6 +45,10 @@ export interface NodeContext {
   readonly clock: Clock
   readonly crypto: CryptoProvider
   readonly limits: Readonly<Limits>
+  /** The limits of a session with a stranger (not a counterparty): see NodeOptions.strangerLimits. */
+  readonly strangerLimits: Readonly<Limits>
+  /** The budget every stranger's session shares (NodeOptions.strangerBudget). */
+  readonly strangerGate: ReadGate
   readonly gossip: Readonly<GossipOptions>
   /** Default timing of transact and deliver. */
   readonly tx: Required<TransactOptions>
@@ -103,6 +109,9 @@ export interface NodeContext {
   readonly protocols: Map<string, Hosted>
   /** Names whose hosting was closed: a message of one still on its way is refused without a charge. */
   readonly closedProtocols: Set<string>
+
+  // ## Tunnels and relaying (relay.ts)
+  readonly relay: RelayState
 
   // ## The agent's head (recovery.ts)
   /** Set when the node is its agent's head source (NodeOptions.head left to the default). */

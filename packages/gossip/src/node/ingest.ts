@@ -38,11 +38,15 @@ export async function ingest(ctx: NodeContext, block: HalfBlock, from: Session |
     ctx.stats.unknownRefused++
     return 'refused'
   }
+  // a block held already needs no write: answered before the write queue, so that relayed copies
+  // of blocks the node has (a counterparty's push-vias of the node's own transactions, say) do not
+  // wait in the sender's lane ahead of its next proposal. The check is repeated in the queue for
+  // a block that arrives while its first copy is being stored.
+  if (await isKnown(ctx, block)) return 'known'
   let result: ValidationResult | 'known' | 'over'
   try {
     result = await ctx.serial(async () => {
-      const stored = await ctx.store.get(block.publicKey, block.seq)
-      if (stored !== undefined && equalBytes(blockHash(stored, ctx.crypto), blockHash(block, ctx.crypto))) return 'known'
+      if (await isKnown(ctx, block)) return 'known'
       const stranger = !quota.kept(block)
       if (stranger && !quota.admits(block)) return 'over'
       const r = await ctx.agent.receive(block)
@@ -76,7 +80,13 @@ export async function ingest(ctx: NodeContext, block: HalfBlock, from: Session |
  * node's own chain makes its counterparty one whose chain is always kept.
  */
 export function learnt(ctx: NodeContext, block: HalfBlock, from: Uint8Array | undefined): void {
-  if (equalBytes(block.publicKey, ctx.publicKey) && !equalBytes(block.linkPublicKey, UNILATERAL_KEY)) ctx.quota.counterparty(block.linkPublicKey)
+  if (equalBytes(block.publicKey, ctx.publicKey) && !equalBytes(block.linkPublicKey, UNILATERAL_KEY) && ctx.quota.counterparty(block.linkPublicKey)) {
+    // a stranger no longer: its sessions get the node's limits (they had the stranger limits)
+    for (const session of ctx.peers.get(toHex(block.linkPublicKey))?.sessions ?? []) {
+      session.setLimits(ctx.limits)
+      session.setGate(undefined)
+    }
+  }
   const hex = toHex(block.publicKey)
   const head = ctx.recent.get(hex)
   if (head === undefined || head.seq <= block.seq) {
@@ -85,4 +95,10 @@ export function learnt(ctx: NodeContext, block: HalfBlock, from: Uint8Array | un
     if (ctx.recent.size > RECENT_CHAINS) ctx.recent.delete(ctx.recent.keys().next().value!)
   }
   ctx.events.emit('block', { block, from })
+}
+
+/** True when the store holds this very block (same key, seq and hash). */
+async function isKnown(ctx: NodeContext, block: HalfBlock): Promise<boolean> {
+  const stored = await ctx.store.get(block.publicKey, block.seq)
+  return stored !== undefined && equalBytes(blockHash(stored, ctx.crypto), blockHash(block, ctx.crypto))
 }

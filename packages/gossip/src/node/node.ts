@@ -82,12 +82,14 @@ import {
   type ProtocolMessages,
   type TimerHandle,
   type Transaction,
+  type TransactionPort,
   type TransportAddress,
 } from '@tally/core'
 import { createRandom, type Random } from '../random.js'
 import { systemClock } from '../time/system-clock.js'
 import { performHandshake } from '../wire/handshake.js'
-import { resolveLimits } from '../wire/limits.js'
+import { DEFAULT_LIMITS, resolveLimits, type Limits } from '../wire/limits.js'
+import { createReadGate } from '../wire/read-gate.js'
 import type { AppMessage, SessionMessage } from '../wire/messages.js'
 import { createSeenCache, type SeenCache } from '../wire/seen-cache.js'
 import { createSession, type Session, type SessionCloseInfo } from '../wire/session.js'
@@ -113,13 +115,14 @@ import {
   type TransactOptions,
 } from './options.js'
 import { PeerTable } from './peer-table.js'
+import { RelayState, Tunnel, isTunnel, onRelay, onRelayed, relayPeerGone, tunnelLimits } from './relay.js'
 import { appCost, hostProtocol, onApp, protocolsPeerClosed, protocolsPeerOpened } from './protocol-host.js'
 import { DEFAULT_RECOVERY, fetchFromPeers, headFromPeers, type RecoveryState } from './recovery.js'
-import { ban, handshakeFailed, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
+import { ban, dial, handshakeFailed, isBanned, listPeers, onPeers, onPeersRequest } from './peers.js'
 import { crawl, onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours } from './push.js'
 import { onAck, stopResends } from './resend.js'
-import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact } from './transactions.js'
+import { deliver, onLateAgreement, onProposal, onWitnessQuery, transact, witnessBlock } from './transactions.js'
 import { StrangerQuota } from './stranger-quota.js'
 import { TwoHopTable } from './two-hop.js'
 import { WriteQueue } from './write-queue.js'
@@ -173,8 +176,14 @@ class GossipNode implements Node {
     strangerBytes: 0,
     strangerChains: 0,
     evicted: 0,
+    strangerFrames: 0,
+    strangerPauses: 0,
+    strangerSkipped: 0,
     unknownRefused: 0,
     dropped: 0,
+    relayedFrames: 0,
+    relayedBytes: 0,
+    relayRefused: 0,
   }
   /** The state the node's parts share (context.ts). */
   readonly #ctx: NodeContext
@@ -187,6 +196,7 @@ class GossipNode implements Node {
   /** Agent writes, one at a time, a bounded lane per peer taken in turn (write-queue.ts). */
   readonly #writes = new WriteQueue()
   #address: TransportAddress | undefined
+  #port: TransactionPort | undefined
   #closing: Promise<void> | undefined
 
   constructor(options: NodeOptions) {
@@ -197,6 +207,14 @@ class GossipNode implements Node {
     const clock = options.clock ?? systemClock
     const crypto = options.crypto ?? options.identity.crypto
     const limits = resolveLimits(options.limits)
+    const strangerLimits = resolveStrangerLimits(limits, options.strangerLimits)
+    const budget = options.strangerBudget ?? {}
+    const strangerGate = createReadGate({
+      messagesPerSecond: budget.messagesPerSecond ?? 2 * strangerLimits.messagesPerSecond,
+      bytesPerSecond: budget.bytesPerSecond ?? 2 * strangerLimits.bytesPerSecond,
+      clock,
+      stats: gateCounts(this.stats),
+    })
     const gossip = checkGossip({ ...DEFAULT_GOSSIP, ...definedOnly(options.gossip ?? {}) }, limits)
     const tx = checkTransact({ timeoutMs: 30_000, retryMs: 1000, maxRetryMs: 8000, ...definedOnly(options.transact ?? {}) })
     const witnesses = checkWitnesses(options.witnesses)
@@ -231,6 +249,8 @@ class GossipNode implements Node {
       clock,
       crypto,
       limits,
+      strangerLimits,
+      strangerGate,
       gossip,
       tx,
       witnesses,
@@ -264,6 +284,7 @@ class GossipNode implements Node {
       protocols: new Map(),
       closedProtocols: new Set(),
       recovery,
+      relay: new RelayState(options.relay),
       serial: (fn, lane) => this.#writes.run(fn, lane),
       sleep: (ms, wake) => this.#sleep(ms, wake),
       checkOpen: () => this.#checkOpen(),
@@ -317,12 +338,7 @@ class GossipNode implements Node {
     this.#checkOpen()
     if (typeof address !== 'string') throw new TypeError('"address" expected a string')
     if (options.expectedPeer !== undefined) abytes('expectedPeer', options.expectedPeer, 32)
-    const conn = await this.#ctx.transport.connect(address)
-    if (this.#ctx.closed) {
-      conn.close(1001, 'node closed')
-      throw new ClosedError('node closed')
-    }
-    const session = await this.#open(conn, options.expectedPeer)
+    const session = await dial(this.#ctx, address, options.expectedPeer)
     this.#ctx.peers.setAddress(session.peerKey, address)
     return session.peerKey
   }
@@ -356,7 +372,7 @@ class GossipNode implements Node {
     const result = await performHandshake(conn, {
       identity: this.#identity,
       clock: ctx.clock,
-      limits: ctx.limits,
+      limits: conn instanceof Tunnel ? tunnelLimits(ctx.limits) : ctx.limits,
       challenges: this.#challenges,
       crypto: ctx.crypto,
       accept: (key) => {
@@ -369,7 +385,12 @@ class GossipNode implements Node {
       handshakeFailed(ctx, conn, claimed, banned, err)
       throw err
     })
-    const session = createSession(conn, { ...this.#sessionOptions(result.peerKey), version: result.version, sessionId: result.sessionId, cipher: result.cipher })
+    const options = this.#sessionOptions(result.peerKey)
+    // a stranger that dialled in pays for its handshake out of the strangers' budget: while the
+    // budget is in debt its session starts held (a flood of fresh keys waits on its side)
+    const entry = options.gate !== undefined && conn.direction === 'inbound' ? { gateEntry: HANDSHAKE_TOKENS } : {}
+    const tunnel = conn instanceof Tunnel ? { limits: tunnelLimits(ctx.limits) } : {}
+    const session = createSession(conn, { ...options, ...entry, ...tunnel, version: result.version, sessionId: result.sessionId, cipher: result.cipher })
     if (ctx.closed) {
       session.close('node closed')
       throw new ClosedError('node closed')
@@ -379,10 +400,14 @@ class GossipNode implements Node {
   }
 
   #sessionOptions(peerKey: Uint8Array): Parameters<typeof createSession>[1] {
+    // a stranger's session starts with the stranger limits, behind the strangers' shared gate;
+    // learnt() lifts both when it becomes a counterparty
+    const known = this.#ctx.quota.isCounterparty(peerKey)
     return {
       peerKey,
       clock: this.#ctx.clock,
-      limits: this.#ctx.limits,
+      limits: known ? this.#ctx.limits : this.#ctx.strangerLimits,
+      ...(known ? {} : { gate: this.#ctx.strangerGate }),
       seen: this.#frames,
       crypto: this.#ctx.crypto,
       onError: (error) => this.#report(error, 'message handler'),
@@ -416,6 +441,7 @@ class GossipNode implements Node {
       ctx.twoHop.remove(neighbour)
       neighboursChanged(ctx)
       protocolsPeerClosed(ctx, neighbour.publicKey)
+      relayPeerGone(ctx, neighbour.publicKey)
       ctx.events.emit('peer:close', { publicKey: neighbour.publicKey, code: info.code, reason: info.reason, misbehaviour: info.misbehaviour })
     }
     if (ctx.peers.size === 0 && ctx.pullTimer !== undefined) {
@@ -460,6 +486,10 @@ class GossipNode implements Node {
         return onPeers(ctx, m)
       case 'app':
         return onApp(ctx, m, session) // a request or one-way (replies go to the request)
+      case 'relay':
+        return onRelay(ctx, m, session)
+      case 'relayed':
+        return onRelayed(ctx, m, session)
       case 'agreement':
         // unsolicited (requestId 0): an agreement to a proposal of ours whose answer was lost
         return onLateAgreement(ctx, m.block, session)
@@ -476,6 +506,16 @@ class GossipNode implements Node {
 
   deliver(proposal: HalfBlock, options: TransactOptions = {}): Promise<Transaction> {
     return deliver(this.#ctx, proposal, options)
+  }
+
+  get transactions(): TransactionPort {
+    const ctx = this.#ctx
+    return (this.#port ??= Object.freeze({
+      deliver: async (proposal: HalfBlock, options: { timeoutMs?: number } = {}): Promise<HalfBlock> =>
+        (await deliver(ctx, proposal, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })).agreement,
+      // only in witness mode: a port without `witness` tells its user there are no seq witnesses
+      ...(ctx.witnesses === undefined ? {} : { witness: (block: HalfBlock) => witnessBlock(ctx, block) }),
+    }))
   }
 
   crawl(peerKey: Uint8Array, chain: Uint8Array, range: { start?: number; end?: number; maxBlocks?: number } = {}): Promise<HalfBlock[]> {
@@ -551,4 +591,50 @@ class GossipNode implements Node {
 function seededRandom(crypto: CryptoProvider): Random {
   const b = crypto.randomBytes(4)
   return createRandom(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0)
+}
+
+/**
+ * Message tokens a stranger's inbound handshake is charged to the strangers' budget: four X25519,
+ * a signature and a check, an HTTP upgrade and a session's setup, ~0.5 ms here, against 15–30 µs
+ * for a token's worth of frame handling.
+ */
+const HANDSHAKE_TOKENS = 32
+
+/**
+ * The limits of a stranger's session: `limits` with the rates capped at DEFAULT_LIMITS', then the
+ * operator's overrides.
+ */
+function resolveStrangerLimits(limits: Readonly<Limits>, overrides: Partial<Limits> | undefined): Readonly<Limits> {
+  const capped: { -readonly [K in keyof Limits]?: number } = {}
+  for (const key of ['messagesPerSecond', 'messageBurst', 'bytesPerSecond', 'byteBurst'] as const) {
+    if (limits[key] > DEFAULT_LIMITS[key]) capped[key] = DEFAULT_LIMITS[key]
+  }
+  // byteBurst must hold a frame: a node with larger frames keeps its burst
+  if (capped.byteBurst !== undefined && capped.byteBurst < limits.maxFrameBytes) capped.byteBurst = limits.maxFrameBytes
+  if (Object.keys(capped).length === 0 && overrides === undefined) return limits
+  return resolveLimits({ ...limits, ...capped, ...definedOnly(overrides ?? {}) })
+}
+
+/** The strangers' gate counts into the node's stats (strangerFrames, strangerPauses, strangerSkipped). */
+function gateCounts(stats: NodeStats): { charged: number; pauses: number; skipped: number } {
+  return {
+    get charged() {
+      return stats.strangerFrames
+    },
+    set charged(n: number) {
+      stats.strangerFrames = n
+    },
+    get pauses() {
+      return stats.strangerPauses
+    },
+    set pauses(n: number) {
+      stats.strangerPauses = n
+    },
+    get skipped() {
+      return stats.strangerSkipped
+    },
+    set skipped(n: number) {
+      stats.strangerSkipped = n
+    },
+  }
 }

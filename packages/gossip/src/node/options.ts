@@ -20,6 +20,7 @@ import {
   type ProtocolHandle,
   type ProtocolMessages,
   type Transaction,
+  type TransactionPort,
   type Transport,
   type TransportAddress,
 } from '@tally/core'
@@ -28,6 +29,7 @@ import type { Limits } from '../wire/limits.js'
 import type { Random } from '../random.js'
 import type { RecoveryOptions } from './recovery.js'
 import type { KeepOptions } from './stranger-quota.js'
+import type { RelayOptions } from './relay.js'
 import type { WitnessOptions } from './witness.js'
 
 /** How the node spreads blocks and proofs (see node.ts). */
@@ -120,12 +122,36 @@ export interface NodeOptions {
   types?: BlockTypes
   /** Clock for timers and block timestamps (default systemClock). */
   clock?: Clock
-  /** Limits for every session (default DEFAULT_LIMITS). */
+  /** Limits for every session (default DEFAULT_LIMITS); see strangerLimits for a stranger's. */
   limits?: Partial<Limits>
+  /**
+   * Limits for a session with a stranger: a key that is not this node's counterparty (its own
+   * chain names it) until the node transacts with it; then its sessions get `limits`. Default:
+   * `limits` with the four rates (messagesPerSecond, messageBurst, bytesPerSecond, byteBurst) no
+   * higher than DEFAULT_LIMITS'. Why: raising `limits` for a busy counterparty (thousands of
+   * transactions a second) must not hand the same budget to every fresh key that dials; keys are
+   * free, so a stranger's rate is what an attacker gets per session.
+   */
+  strangerLimits?: Partial<Limits>
+  /**
+   * What all strangers' sessions together may make this node read and handle: message tokens
+   * (frames, and a message's weight beyond one) and bytes per second, one budget shared by every
+   * stranger (wire/read-gate.ts). Over it, a stranger's session stops reading for as long as the
+   * debt takes to pay: nothing is dropped and nobody is punished for it, the peers wait on their
+   * side. Default: twice a stranger's own rates (strangerLimits), whatever the number of
+   * strangers. Counterparties are outside it.
+   */
+  strangerBudget?: { readonly messagesPerSecond?: number; readonly bytesPerSecond?: number }
   /** Gossip settings (default DEFAULT_GOSSIP). */
   gossip?: Partial<GossipOptions>
   /** Witness mode: ask witnesses before countersigning (default: off). */
   witnesses?: WitnessOptions
+  /**
+   * Tunnels through relays (relay.ts): `serve` to relay for others (with per-peer limits), `via`
+   * relays to reach peers that have no address (a wallet that never listens), `accept` (default
+   * true) tunnels opened to this node. Default: accept only.
+   */
+  relay?: RelayOptions
   /** Defaults for transact. */
   transact?: TransactOptions
   /** Generator for gossip choices (default: seeded from the crypto provider; give one to replay a simulation). */
@@ -235,10 +261,21 @@ export interface NodeStats {
   strangerChains: number
   /** Strangers' blocks evicted to keep within the quotas. */
   evicted: number
+  /** Frames read from strangers' sessions, charged to the strangers' budget (strangerBudget). */
+  strangerFrames: number
+  /** Times a stranger's session stopped reading because the strangers' budget was spent. */
+  strangerPauses: number
+  /** Gossip to strangers skipped because their budget was spent. */
+  strangerSkipped: number
   /** Blocks from peers of a type this node has no rules for, not stored. */
   unknownRefused: number
   /** Blocks from peers not queued: the sender's write lane was full. */
   dropped: number
+  /** As a relay: tunnel frames passed on, and their bytes. */
+  relayedFrames: number
+  relayedBytes: number
+  /** As a relay: tunnel frames refused (with a reason to the sender: relay.ts). */
+  relayRefused: number
 }
 
 /** A Tally node. */
@@ -304,6 +341,13 @@ export interface Node extends Emitter<NodeEvents> {
    * @throws (rejects) as transact; RangeError when `proposal` is not a proposal signed by this node
    */
   deliver(proposal: HalfBlock, options?: TransactOptions): Promise<Transaction>
+  /**
+   * This node's transaction path as core's `TransactionPort`: `deliver(proposal, { timeoutMs })`
+   * is `node.deliver` (resends, the counterparty's context, policy and seq witnesses; the agreement
+   * validated and stored here) resolving to the agreement. For protocol code that completes its own
+   * proposals, as the economy's network wallet does (`createNetWallet({ ..., port: node.transactions })`).
+   */
+  readonly transactions: TransactionPort
   /**
    * Fetch blocks of `chain` from a connected peer, validate and store them. Each answer must be
    * for `chain` and within the range asked, and the walk stops after `maxBlocks` blocks, whatever

@@ -12,6 +12,7 @@ import type { NodeContext } from './context.js'
 import { UnreachableError } from '../errors.js'
 import type { NodePeer } from './options.js'
 import type { Neighbour } from './peer-table.js'
+import { handshakeTunnel, openTunnel, parseRelayAddress, viaAddresses } from './relay.js'
 
 /** The connected peers, each with its oldest open session. */
 export function listPeers(ctx: NodeContext): readonly NodePeer[] {
@@ -58,21 +59,52 @@ export function sessionTo(ctx: NodeContext, key: Uint8Array): Promise<Session> {
   if (open !== undefined) return Promise.resolve(open)
   const pending = ctx.dialing.get(hex)
   if (pending !== undefined) return pending
-  const address = ctx.peers.address(hex)
-  if (address === undefined) return Promise.reject(new UnreachableError(`no session to ${shortKey(key)} and no address to dial`))
-  const dial = (async () => {
-    let conn: Connection
-    try {
-      conn = await ctx.transport.connect(address)
-    } catch (err) {
-      throw new UnreachableError(`cannot reach ${shortKey(key)} at ${address}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  const known = ctx.peers.address(hex)
+  // a peer with no address: through each relay of `relay.via` this node is connected to, in turn
+  const addresses = known !== undefined ? [known] : viaAddresses(ctx, key)
+  if (addresses.length === 0) return Promise.reject(new UnreachableError(`no session to ${shortKey(key)} and no address to dial`))
+  const attempt = (async () => {
+    let last: unknown
+    for (const address of addresses) {
+      try {
+        return await dial(ctx, address, key)
+      } catch (err) {
+        last = err
+        if (!(err instanceof UnreachableError) || known !== undefined) throw err
+      }
     }
-    return ctx.open(conn, key)
+    throw last
   })()
-  ctx.dialing.set(hex, dial)
+  ctx.dialing.set(hex, attempt)
   const forget = (): void => void ctx.dialing.delete(hex)
-  dial.then(forget, forget)
-  return dial
+  attempt.then(forget, forget)
+  return attempt
+}
+
+/**
+ * Dial `address` (a transport address, or a relay address: relay.ts) and run the handshake.
+ * @throws UnreachableError when the transport cannot connect or the relay refuses (its `reason`)
+ */
+export async function dial(ctx: NodeContext, address: string, expectedPeer: Uint8Array | undefined): Promise<Session> {
+  const tunnel = parseRelayAddress(address)
+  if (tunnel !== undefined) {
+    if (expectedPeer !== undefined && !equalBytes(expectedPeer, tunnel.peer)) throw new RangeError(`"address" names ${shortKey(tunnel.peer)}, not the peer expected`)
+    const conn = await openTunnel(ctx, tunnel.relay, tunnel.peer, (key) => sessionTo(ctx, key))
+    return handshakeTunnel(ctx, conn, tunnel.peer)
+  }
+  let conn: Connection
+  try {
+    conn = await ctx.transport.connect(address)
+  } catch (err) {
+    if (expectedPeer === undefined && !(err instanceof ClosedError)) throw err // connect(): the transport's own error
+    const who = expectedPeer === undefined ? address : `${shortKey(expectedPeer)} at ${address}`
+    throw new UnreachableError(`cannot reach ${who}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  }
+  if (ctx.closed) {
+    conn.close(1001, 'node closed')
+    throw new ClosedError('node closed')
+  }
+  return ctx.open(conn, expectedPeer)
 }
 
 export function onPeersRequest(ctx: NodeContext, m: PeersRequestMessage, session: Session): void {

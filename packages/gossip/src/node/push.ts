@@ -6,8 +6,8 @@
  * lists are sent again until acknowledged (resend.ts), and acknowledged on arrival.
  * @module
  */
-import { blockHash, concatBytes, equalBytes, type HalfBlock } from '@tally/core'
-import type { NeighboursMessage, PushMessage, PushViaMessage } from '../wire/messages.js'
+import { blockHash, blockSize, concatBytes, equalBytes, type HalfBlock } from '@tally/core'
+import type { NeighboursMessage, PushMessage, PushViaMessage, SessionMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { ingest } from './ingest.js'
@@ -75,7 +75,7 @@ export function spread(ctx: NodeContext, block: HalfBlock): void {
       if (n !== undefined) push(ctx, n, [block])
       continue
     }
-    if (sendAcked(ctx, t.via, (ack) => ({ type: 'push-via', to: t.id, blocks: [block], ack })) !== false) ctx.stats.pushViaSent++
+    if (gossipTo(ctx, t.via, (ack) => ({ type: 'push-via', to: t.id, blocks: [block], ack }), [block])) ctx.stats.pushViaSent++
   }
 }
 
@@ -124,7 +124,24 @@ export function sendNeighbours(ctx: NodeContext, sessions: readonly Session[]): 
 
 /** A push frame to `n`, sent again until acknowledged; false when it has no session that keeps up (gossip can wait). */
 function push(ctx: NodeContext, n: Neighbour, blocks: readonly HalfBlock[]): boolean {
-  if (sendAcked(ctx, n, (ack) => ({ type: 'push', blocks, ack })) === false) return false
+  if (!gossipTo(ctx, n, (ack) => ({ type: 'push', blocks, ack }), blocks)) return false
   ctx.stats.pushesSent++
   return true
+}
+
+/**
+ * A gossip frame to `n`'s oldest open session, sent again until acknowledged (resend.ts); false
+ * when there is no session that keeps up, or when `n` is a stranger and the strangers' budget
+ * (NodeOptions.strangerBudget) is spent: what the node does for strangers, sending included,
+ * comes out of their budget (charged once, at the first send), and gossip can wait.
+ */
+function gossipTo(ctx: NodeContext, n: Neighbour, build: (ack: number | undefined) => SessionMessage, blocks: readonly HalfBlock[]): boolean {
+  const s = firstOpen(n)
+  if (s === undefined || !s.writable) return false
+  if (!ctx.quota.isCounterparty(n.publicKey)) {
+    let bytes = 0
+    for (const b of blocks) bytes += blockSize(b)
+    if (!ctx.strangerGate.tryCharge(blocks.length, bytes)) return false
+  }
+  return sendAcked(ctx, n, build) !== false
 }

@@ -199,22 +199,29 @@ export class StrangerQuota {
     this.#useful.set(hex, entry)
   }
 
+  /** True when `publicKey` is a counterparty (this node's chain names it; the most recent MAX_COUNTERPARTIES). */
+  isCounterparty(publicKey: Uint8Array): boolean {
+    return this.#counterparties.has(toHex(publicKey))
+  }
+
   /**
    * `publicKey` is a counterparty now (this node signed a block naming it): its chain is kept, and
    * no longer counted.
+   * @returns true when it was not one before
    */
-  counterparty(publicKey: Uint8Array): void {
-    if (equalBytes(publicKey, UNILATERAL_KEY) || equalBytes(publicKey, this.#ctx.self)) return
+  counterparty(publicKey: Uint8Array): boolean {
+    if (equalBytes(publicKey, UNILATERAL_KEY) || equalBytes(publicKey, this.#ctx.self)) return false
     const hex = toHex(publicKey)
-    this.#counterparties.delete(hex)
+    const fresh = !this.#counterparties.delete(hex)
     this.#counterparties.set(hex, true)
     if (this.#counterparties.size > MAX_COUNTERPARTIES) this.#counterparties.delete(this.#counterparties.keys().next().value!)
     const entry = this.#entry(hex)
-    if (entry === undefined) return
+    if (entry === undefined) return fresh
     this.#probation.delete(hex)
     this.#useful.delete(hex)
     this.#add(-entry.bytes)
     this.#ctx.stats.strangerChains--
+    return fresh
   }
 
   // ## Helpers

@@ -21,6 +21,7 @@ import {
   type CborValue,
   type FraudProof,
   type HalfBlock,
+  type SeqWitnessVerdict,
   type Transaction,
 } from '@tally/core'
 import type { ProposalMessage, WitnessQueryMessage } from '../wire/messages.js'
@@ -33,7 +34,7 @@ import { BAD_BLOCK_COST, INVALID_BLOCK_COST, ingest, learnt } from './ingest.js'
 import { checkTransact, definedOnly, type TransactOptions } from './options.js'
 import { sessionTo } from './peers.js'
 import { spread } from './push.js'
-import { consultWitnesses } from './witness.js'
+import { consultWitnesses, type WitnessContext } from './witness.js'
 
 // ## The proposer's side
 
@@ -218,15 +219,7 @@ async function agree(ctx: NodeContext, m: ProposalMessage, session: Session): Pr
   await Promise.all(context.map((c) => ingest(ctx, c, session)))
   const w = ctx.witnesses
   if (w !== undefined && (w.require === undefined || w.require(p))) {
-    const verdict = await consultWitnesses(p, w, {
-      self: ctx.publicKey,
-      crypto: ctx.crypto,
-      clock: ctx.clock,
-      sleep: (ms) => ctx.sleep(ms),
-      sessionTo: (key) => sessionTo(ctx, key),
-      localBlock: (key, seq) => ctx.store.get(key, seq),
-      verifiers: ctx.types.fraudVerifiers(),
-    })
+    const verdict = await consultWitnesses(p, w, witnessContext(ctx))
     if (!verdict.ok) {
       if (verdict.reason === 'conflict') {
         await acceptProof(ctx, verdict.proof, undefined, 'found')
@@ -248,6 +241,36 @@ async function agree(ctx: NodeContext, m: ProposalMessage, session: Session): Pr
       if (!(err instanceof ConflictError) || attempt >= 2) throw err
     }
   }
+}
+
+/** What consultWitnesses needs, from the node. */
+function witnessContext(ctx: NodeContext): WitnessContext {
+  return {
+    self: ctx.publicKey,
+    crypto: ctx.crypto,
+    clock: ctx.clock,
+    sleep: (ms) => ctx.sleep(ms),
+    sessionTo: (key) => sessionTo(ctx, key),
+    localBlock: (key, seq) => ctx.store.get(key, seq),
+    verifiers: ctx.types.fraudVerifiers(),
+  }
+}
+
+/**
+ * TransactionPort.witness: the node's seq witnesses on any block (not only proposals), in witness
+ * mode. A conflict's proof is kept and spread as any proof found.
+ */
+export async function witnessBlock(ctx: NodeContext, block: HalfBlock): Promise<SeqWitnessVerdict> {
+  ctx.checkOpen()
+  const w = ctx.witnesses
+  if (w === undefined) return { ok: true }
+  const verdict = await consultWitnesses(block, w, witnessContext(ctx))
+  if (verdict.ok) return { ok: true }
+  if (verdict.reason === 'conflict') {
+    await acceptProof(ctx, verdict.proof, undefined, 'found')
+    return { ok: false, reason: 'conflict', message: `witness ${shortKey(verdict.witness)} holds another block at ${shortKey(block.publicKey)}:${block.seq}` }
+  }
+  return { ok: false, reason: 'unavailable', message: `witnesses unavailable: ${verdict.answered} of ${verdict.witnesses.length} answered` }
 }
 
 function refusal(err: unknown): { type: 'error'; code: 'refused' | 'bad-request' | 'busy' | 'internal'; reason: string } {

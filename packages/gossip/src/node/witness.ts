@@ -33,6 +33,14 @@ export interface WitnessOptions {
   keys: readonly Uint8Array[]
   /** Witnesses asked per proposal (default 3, at most the set's size). */
   k?: number
+  /**
+   * How many of the k must answer with this very block (default k: all). Fewer lets a proposal
+   * through while some witnesses are down; it is safe when any two sets of `quorum` witnesses
+   * among the k share an honest one (2·quorum > k, and at most 2·quorum − k − 1 faulty), as for a
+   * community's certificates. Any witness that answers with another block refuses it, whenever
+   * its answer comes before the verdict.
+   */
+  quorum?: number
   /** Which proposals need witnesses (default: every proposal). */
   require?: (proposal: HalfBlock) => boolean
   /** Milliseconds to gather the k answers, resends included (default 5000). */
@@ -82,11 +90,31 @@ export async function consultWitnesses(proposal: HalfBlock, options: WitnessOpti
   const retryMs = options.retryMs ?? 1000
   const deadline = ctx.clock.now() + timeoutMs
   const hash = blockHash(proposal, ctx.crypto)
-  const results = await Promise.all(witnesses.map((w) => askOne(w)))
+  const quorum = Math.max(1, Math.min(options.quorum ?? witnesses.length, witnesses.length))
+  let settled = false
+  const results = await gather(witnesses.map((w) => askOne(w)))
+  settled = true
   const conflict = results.find((r): r is { proof: FraudProof; witness: Uint8Array } => typeof r === 'object')
   if (conflict !== undefined) return { ok: false, reason: 'conflict', proof: conflict.proof, witness: conflict.witness }
   const answered = results.filter((r) => r === true).length
-  return answered === witnesses.length ? { ok: true, witnesses } : { ok: false, reason: 'unavailable', answered, witnesses }
+  return answered >= quorum ? { ok: true, witnesses } : { ok: false, reason: 'unavailable', answered, witnesses }
+
+  /** The answers so far, once `quorum` vouched for the block, one holds another, or all are in. */
+  function gather(asks: Promise<boolean | { proof: FraudProof; witness: Uint8Array }>[]): Promise<(boolean | { proof: FraudProof; witness: Uint8Array } | undefined)[]> {
+    return new Promise((resolve, reject) => {
+      const out: (boolean | { proof: FraudProof; witness: Uint8Array } | undefined)[] = asks.map(() => undefined)
+      let done = 0
+      let yes = 0
+      asks.forEach((ask, i) => {
+        void ask.then((r) => {
+          out[i] = r
+          done++
+          if (r === true) yes++
+          if (yes >= quorum || typeof r === 'object' || done === asks.length) resolve(out)
+        }, reject) // the node closed: as before, the verdict rejects with it
+      })
+    })
+  }
 
   /** true: it holds this proposal; false: no usable answer in time; object: it holds another block. */
   async function askOne(witness: Uint8Array): Promise<boolean | { proof: FraudProof; witness: Uint8Array }> {
@@ -97,7 +125,7 @@ export async function consultWitnesses(proposal: HalfBlock, options: WitnessOpti
     }
     for (;;) {
       const remaining = deadline - ctx.clock.now()
-      if (remaining <= 0) return false
+      if (remaining <= 0 || settled) return false
       let session: Session
       try {
         session = await ctx.sessionTo(witness)

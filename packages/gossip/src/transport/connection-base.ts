@@ -55,6 +55,9 @@ export abstract class BaseConnection implements Connection {
   #delivering = false
   #localClose: CloseInfo | undefined
   readonly #maxQueued: number
+  /** Reading is held (holdReading): frames that still arrive queue, up to HELD_QUEUE_BYTES. */
+  #held = false
+  #heldBytes = 0
 
   /** @param maxQueuedFrames frames kept while no handler is set; more close the connection */
   constructor(maxQueuedFrames: number) {
@@ -95,13 +98,31 @@ export abstract class BaseConnection implements Connection {
    */
   handshakeDone(): void {}
 
+  /**
+   * Stop (true) or resume (false) reading: while held, no frame is delivered; frames that still
+   * arrive (the rest of a chunk already read) queue. A transport that can stop its socket reading
+   * does so in `holdTransport`, so that the peer's further frames wait on its side.
+   */
+  holdReading(held: boolean): void {
+    if (held === this.#held || this.#state !== OPEN) return
+    this.#held = held
+    if (held) return this.holdTransport(true)
+    this.#flush()
+    // the transport reads again only once every frame queued meanwhile was delivered (a handler
+    // may have held reading again on the way)
+    if (!this.#held && this.#queue === undefined && this.#state === OPEN) this.holdTransport(false)
+  }
+
+  /** The transport's part of holdReading (default: nothing; frames queue). */
+  protected holdTransport(_held: boolean): void {}
+
   /** Ask the transport to close; it calls `closed` when done. */
   protected abstract closeTransport(code: number, reason: string): void
 
   /** A frame arrived from the peer. */
   protected receive(frame: Uint8Array): void {
     if (this.#state !== OPEN) return
-    if (this.#onFrame !== undefined && this.#queue === undefined && !this.#delivering) {
+    if (this.#onFrame !== undefined && this.#queue === undefined && !this.#delivering && !this.#held) {
       this.#deliver(this.#onFrame, frame)
       // frames queued meanwhile (the handler swapped handlers, or a transport delivered re-entrantly)
       if (this.#queue !== undefined) this.#flush()
@@ -109,6 +130,13 @@ export abstract class BaseConnection implements Connection {
     }
     const queue = (this.#queue ??= [])
     queue.push(frame)
+    if (this.#held) {
+      // the rest of what the transport had read when reading stopped: bounded by bytes
+      this.#heldBytes += frame.length
+      if (this.#heldBytes > HELD_QUEUE_BYTES) this.close(CLOSE_CODES.policyViolation, 'too many frames while reading was held')
+      return
+    }
+    this.#heldBytes = 0
     if (queue.length > this.#maxQueued) {
       this.close(CLOSE_CODES.policyViolation, 'too many frames before a handler was set')
       return
@@ -146,7 +174,7 @@ export abstract class BaseConnection implements Connection {
     // never re-entrant: frames that arrive while a handler runs are queued, and delivered (in order)
     // when it returns; a handler may also swap the handler, and the rest goes to the new one
     if (this.#delivering) return
-    while (this.#onFrame !== undefined && this.#queue !== undefined && this.#state === OPEN) {
+    while (this.#onFrame !== undefined && this.#queue !== undefined && this.#state === OPEN && !this.#held) {
       const frame = this.#queue.shift()
       if (this.#queue.length === 0) this.#queue = undefined
       if (frame !== undefined) this.#deliver(this.#onFrame, frame)
@@ -165,6 +193,23 @@ export abstract class BaseConnection implements Connection {
     }
     this.#delivering = false
   }
+}
+
+/**
+ * Frame bytes a held connection may still queue: what its transport had read when reading stopped
+ * (a socket read is at most 64 KiB; ws may hold a frame of maxFrameBytes besides).
+ */
+const HELD_QUEUE_BYTES = 1024 * 1024
+
+/**
+ * Stop or resume reading a connection (BaseConnection.holdReading); connections of other
+ * implementations are always read.
+ * @param connection the connection
+ * @param held true to stop reading, false to resume
+ * @example holdReading(conn, true); clock.setTimeout(() => holdReading(conn, false), 50)
+ */
+export function holdReading(connection: Connection, held: boolean): void {
+  if (connection instanceof BaseConnection) connection.holdReading(held)
 }
 
 /**

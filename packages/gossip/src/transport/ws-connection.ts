@@ -34,6 +34,8 @@ export interface WebSocketLike {
   pause?(): void
   /** Drop the socket without the closing handshake (`ws` only). */
   terminate?(): void
+  /** Read again after pause (`ws` only). */
+  resume?(): void
   addEventListener(type: string, listener: (event: never) => void): void
   removeEventListener(type: string, listener: (event: never) => void): void
 }
@@ -141,6 +143,17 @@ export class WsConnection extends BaseConnection {
     const max = this.#options.maxFrameBytes
     const receiver = (this.#socket as { _receiver?: { _maxPayload?: unknown } })._receiver
     if (max !== undefined && receiver !== undefined && receiver !== null && typeof receiver._maxPayload === 'number') receiver._maxPayload = max
+  }
+
+  /** Held: the socket stops reading (`ws`), so the peer's frames wait in its buffers, not ours. */
+  protected override holdTransport(held: boolean): void {
+    if (this.#faulted) return // a faulted socket stays paused until it is dropped
+    try {
+      if (held) this.#socket.pause?.()
+      else this.#socket.resume?.()
+    } catch {
+      // a socket closing under us: its close event follows
+    }
   }
 
   protected closeTransport(code: number, reason: string): void {

@@ -65,7 +65,12 @@ export interface WsTransportOptions {
   maxBufferedBytes?: number
   /** Frames queued while no handler is set (default DEFAULT_LIMITS.maxQueuedFrames). */
   maxQueuedFrames?: number
-  /** Faults an address may run up before its new connections wait (default 10; Infinity: never). */
+  /**
+   * Faults an address may run up before its new connections wait (default 3; Infinity: never). It
+   * was 10: ten free reconnects per address were most of what a flood of fresh keys cost a node
+   * (a handshake and a session each), and the wait after it is short anyway (at most
+   * maxFaultDelayMs), so honest peers behind the same address lose little by an earlier start.
+   */
   maxFaults?: number
   /** Faults forgiven per second, per address (default 1). */
   faultDecayPerSecond?: number
@@ -75,6 +80,8 @@ export interface WsTransportOptions {
   maxFaultDelayMs?: number
   /** Milliseconds to open a client connection (default 10,000). */
   connectTimeoutMs?: number
+  /** Local interface outbound connections dial from (default: the system's choice), e.g. '127.0.0.2'. */
+  localAddress?: string
   /** Clock for drain polling (default systemClock). */
   clock?: Clock
 }
@@ -136,7 +143,7 @@ class NodeWsTransport implements WsTransport {
       maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? 16 * 1024 * 1024),
       maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames ?? DEFAULT_LIMITS.maxQueuedFrames),
     }
-    this.#maxFaults = options.maxFaults ?? 10
+    this.#maxFaults = options.maxFaults ?? 3
     if (!(this.#maxFaults >= 1)) throw new RangeError(`"maxFaults" expected a number >= 1 (Infinity: never refuse), got ${String(options.maxFaults)}`)
     this.#faultDecay = options.faultDecayPerSecond ?? 1
     if (!(this.#faultDecay > 0 && Number.isFinite(this.#faultDecay))) {
@@ -216,6 +223,7 @@ class NodeWsTransport implements WsTransport {
           perMessageDeflate: false,
           handshakeTimeout: this.#options.connectTimeoutMs ?? 10_000,
           followRedirects: false,
+          ...(this.#options.localAddress !== undefined ? { localAddress: this.#options.localAddress } : {}),
         }) as unknown as WebSocketLike,
       address,
       { ...this.#connection, signal: options.signal, onEnd: (c) => this.#open.delete(c) },

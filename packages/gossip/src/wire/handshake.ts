@@ -369,6 +369,7 @@ class Handshake {
       prologue,
       staticKey: staticKeyOf(this.#identity, this.#crypto),
       randomBytes: (n) => this.#crypto.randomBytes(n),
+      ...(this.#crypto.noise !== undefined ? { primitives: this.#crypto.noise } : {}),
     })
   }
 
@@ -476,7 +477,7 @@ const staticKeys = new WeakMap<Identity, KeyPair>()
 function staticKeyOf(identity: Identity, crypto: CryptoProvider): KeyPair {
   let key = staticKeys.get(identity)
   if (key === undefined) {
-    key = keyPairFromSecret(crypto.randomBytes(32))
+    key = keyPairFromSecret(crypto.randomBytes(32), crypto.noise)
     staticKeys.set(identity, key)
   }
   return key

@@ -39,8 +39,17 @@
  * |      |                |   ack?: uint ≥ 1 (v2)                                          |
  * | 23   | push-via       | to: bstr8, blocks: [bstr] (1..maxPushBlocks), ack?: uint ≥ 1 (v2) |
  *
- * Type codes stay below 24, so that each is one byte on the wire (peekMessageType reads it there):
- * 7 is the code left.
+ * |  7   | relay          | to: bstr32, data: bstr (0..maxFrameBytes), reason: tstr        |
+ * | 24   | relayed        | from: bstr32, data: bstr (0..maxFrameBytes), reason: tstr      |
+ *
+ * Type codes below 24 are one byte on the wire (peekMessageType reads it there); every one is
+ * taken, so `relayed` is 24, two bytes (0x18 0x18), which peekMessageType reads too.
+ *
+ * `relay` and `relayed` carry a tunnel through a relay (node/relay.ts): a node asks its relay to
+ * pass `data` (one frame of an end-to-end session, sealed by that session's own Noise ciphers) to
+ * the relay's peer `to`; the relay hands it over as `relayed` naming who sent it. Empty `data`
+ * closes the tunnel, and `reason` says why (a refusal code of the relay, or 'closed'); `reason`
+ * is empty on a frame that carries data.
  *
  * `app` carries the messages of every application protocol a node hosts (core's `Protocol`, see
  * node/protocol-host.ts): one code for all of them, the protocol and kind named in the frame. Its
@@ -288,6 +297,22 @@ export interface PushViaMessage {
   readonly ack?: number
 }
 
+/** A frame for the relay to pass to its peer `to` (empty data: close that tunnel). */
+export interface RelayMessage {
+  readonly type: 'relay'
+  readonly to: Uint8Array
+  readonly data: Uint8Array
+  readonly reason: string
+}
+
+/** A frame a relay passes on from its peer `from` (empty data: the tunnel closed, `reason` says why). */
+export interface RelayedMessage {
+  readonly type: 'relayed'
+  readonly from: Uint8Array
+  readonly data: Uint8Array
+  readonly reason: string
+}
+
 /** Asks a witness which block it holds at (publicKey, seq). */
 export interface WitnessQueryMessage {
   readonly type: 'witness-query'
@@ -349,6 +374,8 @@ export type SessionMessage =
   | HeadsRequestMessage
   | NeighboursMessage
   | AppMessage
+  | RelayMessage
+  | RelayedMessage
 
 /** Every message. */
 export type Message = HandshakeMessage | SessionMessage
@@ -407,6 +434,7 @@ export const MESSAGE_CODES: Readonly<Record<MessageType, number>> = Object.freez
   error: 4,
   app: 5,
   ack: 6,
+  relay: 7,
   'fraud-have': 8,
   'fraud-want': 9,
   proposal: 10,
@@ -423,6 +451,7 @@ export const MESSAGE_CODES: Readonly<Record<MessageType, number>> = Object.freez
   'heads-request': 21,
   neighbours: 22,
   'push-via': 23,
+  relayed: 24,
 })
 
 /** The wire value of every error code. */
@@ -497,11 +526,14 @@ export function decodeMessage(frame: Uint8Array, limits: Readonly<Limits> = DEFA
  */
 export function peekMessageType(frame: Uint8Array): MessageType | undefined {
   // every message is an array of at most 23 elements (header 0x80..0x97) whose first element is a
-  // type code below 24 (one byte)
+  // type code: below 24 one byte, 24..255 two (0x18 n, canonical only for n ≥ 24)
   if (!(frame instanceof Uint8Array) || frame.length < 2) return undefined
   const head = frame[0]!
   if (head < 0x81 || head > 0x97) return undefined
-  return TYPES_BY_CODE.get(frame[1]!)
+  const first = frame[1]!
+  if (first < 0x18) return TYPES_BY_CODE.get(first)
+  if (first !== 0x18 || frame.length < 3 || frame[2]! < 24) return undefined
+  return TYPES_BY_CODE.get(frame[2]!)
 }
 
 /**
@@ -801,6 +833,19 @@ const bodyField: Field<Uint8Array> = {
     return value
   },
 }
+/** A tunnel's frame: at most a frame. */
+const tunnelData: Field<Uint8Array> = {
+  encode(value, name, limits) {
+    if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" expected Uint8Array`)
+    if (value.length > limits.maxFrameBytes) throw new RangeError(`"${name}" longer than ${limits.maxFrameBytes} bytes`)
+    return value
+  },
+  decode(value, name, limits) {
+    if (!(value instanceof Uint8Array)) fail('bad-field', `${name} must be a byte string`)
+    if (value.length > limits.maxFrameBytes) fail('too-large', `${name} over ${limits.maxFrameBytes} bytes`)
+    return value
+  },
+}
 const blocks = (min: number, max: (l: Readonly<Limits>) => number): Field<HalfBlock[]> => listField(blockField, min, max)
 const head = tupleField<Head>([['publicKey', key], ['seq', seq], ['hash', bytes32]])
 const peer = tupleField<PeerInfo>([['publicKey', key], ['address', textField((l) => l.maxAddressLength)]])
@@ -891,6 +936,18 @@ const SCHEMAS: readonly Schema[] = [
   { type: 'fraud-want', code: 9, fields: [['publicKey', key]] },
   { type: 'neighbours', code: 22, fields: [['ids', listField(peerId, 0, (l) => l.maxNeighbourIds)], ['ack', requestId]], optionalLast: true },
   { type: 'push-via', code: 23, fields: [['to', peerId], ['blocks', blocks(1, (l) => l.maxPushBlocks)], ['ack', requestId]], optionalLast: true },
+  {
+    type: 'relay',
+    code: 7,
+    fields: [['to', key], ['data', tunnelData], ['reason', textField((l) => l.maxReasonLength)]],
+    check: (m) => ((m['data'] as Uint8Array).length > 0 && m['reason'] !== '' ? 'a reason beside data' : undefined),
+  },
+  {
+    type: 'relayed',
+    code: 24,
+    fields: [['from', key], ['data', tunnelData], ['reason', textField((l) => l.maxReasonLength)]],
+    check: (m) => ((m['data'] as Uint8Array).length > 0 && m['reason'] !== '' ? 'a reason beside data' : undefined),
+  },
 ]
 
 const SCHEMAS_BY_TYPE = new Map<string, Schema>(SCHEMAS.map((s) => [s.type, s]))

@@ -24,6 +24,10 @@
  *   node's protocol host: its kind's cost). Replies to our requests take one. A message
  *   the bucket cannot pay for is dropped and leaves it in debt, so the frames after it are dropped
  *   undecoded until the rate has paid for it;
+ * - a shared budget (SessionOptions.gate, read-gate.ts; a node's strangers share one): every frame
+ *   handled is charged to it, and while it is in debt the session handles GATE_QUANTUM frames and
+ *   then stops reading its connection for the time the debt takes to pay. Nothing is dropped and
+ *   the score does not change: the peer's frames wait on its side;
  * - handlers: at most maxConcurrentHandlers of the peer's messages are handled at once (handlers
  *   whose promise is pending); later ones wait in order, and a close drops them unhandled. A peer
  *   disconnected for its second forged proof has not had a hundred more started already;
@@ -60,7 +64,7 @@ import {
   type TimerHandle,
   type TransportAddress,
 } from '@tally/core'
-import { CLOSE_CODES, FAULT_CODES, handshakeDone } from '../transport/connection-base.js'
+import { CLOSE_CODES, FAULT_CODES, handshakeDone, holdReading } from '../transport/connection-base.js'
 import { performHandshake, PROTOCOL_VERSION, type HandshakeOptions } from './handshake.js'
 import type { SessionCipher } from './noise.js'
 import { resolveLimits, sealedLimits, type Limits } from './limits.js'
@@ -83,6 +87,7 @@ import {
   type SessionMessage,
 } from './messages.js'
 import type { SeenCache } from './seen-cache.js'
+import type { ReadGate } from './read-gate.js'
 import { systemClock } from '../time/system-clock.js'
 
 /** A message type minus its requestId: what `request` and `reply` take (the session sets the id). */
@@ -164,6 +169,18 @@ export interface SessionOptions {
    * `cost`); default 1. Replies to our requests take one.
    */
   appCost?: (message: AppMessage) => number
+  /**
+   * A budget shared with other sessions (a node's strangers, read-gate.ts): every frame handled is
+   * charged to it, and while it is in debt this session stops reading for the time the debt takes
+   * to pay. Default: none (only this session's own limits apply).
+   */
+  gate?: ReadGate
+  /**
+   * Message tokens charged to `gate` as the session starts (a node charges what a stranger's
+   * handshake cost it); when the gate is in debt the session starts held, reading nothing until
+   * the debt is paid (at most the gate's longest pause). Default 0.
+   */
+  gateEntry?: number
 }
 
 /** Options of openSession: the handshake's and the session's. */
@@ -197,6 +214,20 @@ export interface Session {
   readonly stats: Readonly<SessionStats>
   /** The limits in force. */
   readonly limits: Readonly<Limits>
+  /**
+   * Put other limits in force from now on: a node gives a stranger's session the stranger limits
+   * and raises them to its own when the stranger becomes a counterparty. The token buckets keep
+   * what they hold (capped at the new bursts); the misbehaviour score stays.
+   * @param limits the new limits (resolved as resolveLimits does)
+   * @throws TypeError / RangeError as resolveLimits
+   */
+  setLimits(limits: Partial<Limits>): void
+  /**
+   * Charge frames to `gate` from now on (SessionOptions.gate), or to none: a node takes a stranger's
+   * session out of its strangers' gate when it becomes a counterparty (reading resumes at once).
+   * @param gate the gate, or undefined
+   */
+  setGate(gate: ReadGate | undefined): void
   /**
    * Send a message that expects no reply, or a reply built by hand (prefer `reply`).
    * @param message any session message but a request (use `request`) or a handshake message
@@ -292,6 +323,16 @@ export async function openSession(connection: Connection, options: OpenSessionOp
 
 const REQUEST_TYPES = new Set<string>(['proposal', 'crawl-request', 'witness-query', 'peers-request', 'heads-request', 'app'])
 const RECENT_EXPIRED = 16
+/** Messages held for a session whose handler is not set yet (see Session.#handlerSet). */
+const EARLY_MESSAGES = 64
+
+/**
+ * Frames a session behind a read gate handles per turn while the gate is in debt, before it is
+ * held: a turn is at most the gate's longest pause (1 s by default), so a stranger gets at least
+ * this many frames a second however many others flood, and a flood of N strangers at most N times
+ * this beyond the gate's budget.
+ */
+const GATE_QUANTUM = 4
 
 /**
  * True for frames that peers relay (push, fraud, a heads announcement): those worth de-duplicating.
@@ -313,12 +354,12 @@ class PeerSession implements Session {
   readonly peerKey: Uint8Array
   readonly version: number
   readonly sessionId: Uint8Array | undefined
-  readonly limits: Readonly<Limits>
+  #limits: Readonly<Limits>
   readonly stats: SessionStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, rateLimited: 0, malformed: 0, duplicates: 0, unexpected: 0, busy: 0, unauthenticated: 0 }
   readonly #conn: Connection
   readonly #cipher: SessionCipher | undefined
   /** The limits messages are encoded and decoded with: maxFrameBytes less the cipher's tag. */
-  readonly #codec: Readonly<Limits>
+  #codec: Readonly<Limits>
   readonly #clock: Clock
   readonly #crypto: CryptoProvider
   readonly #seen: SeenCache | undefined
@@ -333,6 +374,13 @@ class PeerSession implements Session {
   readonly #onError: ((error: unknown, session: Session) => void) | undefined
   readonly #appCost: ((message: AppMessage) => number) | undefined
   #reading = false
+  #gate: ReadGate | undefined
+  /** Set while reading is held for the gate: the timer that resumes it. */
+  #holdTimer: TimerHandle | undefined
+  /** Message tokens the frame being handled took (1, or its message's weight). */
+  #frameTokens = 1
+  /** Frames handled since reading last resumed (or began): a session is held only past GATE_QUANTUM. */
+  #sinceHold = 0
   #closed = false
   #score = 0
   #scoreTime: number
@@ -347,13 +395,19 @@ class PeerSession implements Session {
   #handling = 0
   /** Messages waiting for a handler to finish, in order (created on first use). */
   #backlog: SessionMessage[] | undefined
+  /**
+   * True once a message handler was set. Before that, messages read (a request of this side
+   * starts reading) wait in the backlog, EARLY_MESSAGES at most: the peer may ask as soon as its
+   * side is open, before this side's node has set its handler.
+   */
+  #handlerSet = false
 
   constructor(conn: Connection, options: SessionOptions) {
     this.#conn = conn
     this.peerKey = options.peerKey
     this.version = options.version ?? PROTOCOL_VERSION
     this.sessionId = options.sessionId
-    this.limits = resolveLimits(options.limits)
+    this.#limits = resolveLimits(options.limits)
     this.#cipher = options.cipher
     this.#codec = options.cipher === undefined ? this.limits : sealedLimits(this.limits, options.cipher.overhead)
     this.#clock = options.clock ?? systemClock
@@ -361,7 +415,12 @@ class PeerSession implements Session {
     this.#seen = options.seen
     this.#onError = options.onError
     this.#appCost = options.appCost
+    this.#gate = options.gate
     this.#onClose = options.onClose
+    if (options.gate !== undefined && options.gateEntry !== undefined && options.gateEntry > 0 && conn.open) {
+      const wait = options.gate.charge(options.gateEntry, 0)
+      if (wait > 0) this.#hold(wait)
+    }
     const now = this.#clock.now()
     this.#scoreTime = now
     this.#messageTokens = this.limits.messageBurst
@@ -376,6 +435,24 @@ class PeerSession implements Session {
       queueMicrotask(() => this.#ended({ code: CLOSE_CODES.abnormal, reason: 'connection closed before the session', local: false }))
     }
     if (options.onMessage !== undefined) this.onMessage(options.onMessage)
+  }
+
+  get limits(): Readonly<Limits> {
+    return this.#limits
+  }
+
+  setLimits(limits: Partial<Limits>): void {
+    const resolved = resolveLimits(limits)
+    if (resolved === this.#limits) return
+    this.#limits = resolved
+    this.#codec = this.#cipher === undefined ? resolved : sealedLimits(resolved, this.#cipher.overhead)
+    this.#messageTokens = Math.min(this.#messageTokens, resolved.messageBurst)
+    this.#byteTokens = Math.min(this.#byteTokens, resolved.byteBurst)
+  }
+
+  setGate(gate: ReadGate | undefined): void {
+    this.#gate = gate
+    if (gate === undefined) this.#release()
   }
 
   get peerKeyHex(): PublicKeyHex {
@@ -488,7 +565,10 @@ class PeerSession implements Session {
   onMessage(handler: MessageHandler | undefined): void {
     if (handler !== undefined && typeof handler !== 'function') throw new TypeError('"handler" expected a function')
     this.#onMessage = handler
-    if (handler !== undefined) this.#read()
+    if (handler === undefined) return
+    this.#handlerSet = true
+    this.#read()
+    this.#drain() // what arrived before the handler
   }
 
   onClose(handler: ((info: SessionCloseInfo, session: Session) => void) | undefined): void {
@@ -543,6 +623,36 @@ class PeerSession implements Session {
   }
 
   #onFrame(frame: Uint8Array): void {
+    this.#frameTokens = 1
+    this.#handleFrame(frame)
+    const gate = this.#gate
+    if (gate === undefined || this.#closed) return
+    const wait = gate.charge(this.#frameTokens, frame.length)
+    // every session gets GATE_QUANTUM frames per turn whatever the debt (a stranger with a few
+    // frames, an honest one, is served at once); past that, the next ones wait on the peer's side
+    // for the time the shared debt takes to pay (read-gate.ts)
+    if (wait > 0 && this.#holdTimer === undefined && ++this.#sinceHold >= GATE_QUANTUM) this.#hold(wait)
+  }
+
+  /** Stop reading for `ms` (the gate's debt). */
+  #hold(ms: number): void {
+    this.#sinceHold = 0
+    holdReading(this.#conn, true)
+    this.#holdTimer = this.#clock.setTimeout(() => {
+      this.#holdTimer = undefined
+      if (!this.#closed) holdReading(this.#conn, false)
+    }, ms)
+  }
+
+  /** Stop holding reading for the gate. */
+  #release(): void {
+    if (this.#holdTimer === undefined) return
+    this.#clock.clearTimeout(this.#holdTimer)
+    this.#holdTimer = undefined
+    if (!this.#closed) holdReading(this.#conn, false)
+  }
+
+  #handleFrame(frame: Uint8Array): void {
     if (this.#closed) return
     const limits = this.limits
     const stats = this.stats
@@ -602,6 +712,7 @@ class PeerSession implements Session {
     const m = decoded.message
     const weight = m.type === 'app' && !m.reply && this.#appCost !== undefined ? this.#appCost(m) : weightOf(m, limits.maxCrawlBlocks, limits.maxPeers)
     const more = Math.min(weight >= 1 ? weight : 1, limits.messageBurst) - 1
+    this.#frameTokens = 1 + more
     if (more > 0) {
       const ok = this.#messageTokens >= more
       this.#messageTokens = Math.max(-limits.messageBurst, this.#messageTokens - more)
@@ -671,7 +782,7 @@ class PeerSession implements Session {
         return
       }
     }
-    if (this.#onMessage === undefined) {
+    if (this.#onMessage === undefined && (this.#handlerSet || (this.#backlog?.length ?? 0) >= EARLY_MESSAGES)) {
       this.#refuseRequest(m.requestId, 'not-found', 'no handler')
       return
     }
@@ -699,7 +810,11 @@ class PeerSession implements Session {
 
   /** Hand a message to the handler, or queue it behind the handlers already running. */
   #deliver(m: SessionMessage): void {
-    if (this.#onMessage === undefined) return
+    if (this.#onMessage === undefined) {
+      // before the first handler: held, within a bound (a request over it was refused already)
+      if (!this.#handlerSet && (this.#backlog?.length ?? 0) < EARLY_MESSAGES) (this.#backlog ??= []).push(m)
+      return
+    }
     if (this.#backlog === undefined && this.#handling < this.limits.maxConcurrentHandlers) {
       this.#handle(m)
       return
@@ -802,6 +917,8 @@ class PeerSession implements Session {
   #shutdown(code: number, reason: string): void {
     if (this.#closed) return
     this.#closed = true
+    if (this.#holdTimer !== undefined) this.#clock.clearTimeout(this.#holdTimer)
+    this.#holdTimer = undefined
     const pending = this.#pending
     this.#pending = undefined
     this.#incoming = undefined

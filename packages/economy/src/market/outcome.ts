@@ -1,0 +1,407 @@
+/**
+ * SLA outcomes, certified beside the rewards: every epoch each community witness evaluates every
+ * active offer against the epoch's sealed metrics — the same reports its reward table came from —
+ * and signs the root of a Merkle tree of the outcomes. k signatures make an outcome certificate,
+ * as hard to forge as the reward certificate it names. Each witness computes the tree alone; the
+ * result depends only on the offers, the registrations and the reports, so honest witnesses sign
+ * the same root and their signatures combine.
+ *
+ * Layout (signed, so fixed here):
+ *
+ *   leaf        = hashLeaf(canonical CBOR ['sla', offer id: bstr(32), epoch: uint, passed: 0|1])
+ *   tree        = Merkle tree (merkle.ts) of the leaves, offers by ascending id
+ *   body        = canonical CBOR ['sla-outcomes', configId: bstr(32), epoch, root: bstr(32), leaves: uint, rewards: bstr(32)]
+ *   digest      = SHA-256(domainTag('certificate') ‖ body)
+ *   certificate = [configId, epoch, root, leaves, rewards, signatures]
+ *   evidence    = [certificate, proof: [index, siblings], passed: bool]        (one offer, one epoch)
+ *
+ * The body begins with a text string where a reward certificate's begins with the configuration
+ * id, so one can never be read as the other under the shared 'certificate' tag. `rewards` is the
+ * root of the same epoch's reward certificate: both certificates speak of one report set.
+ *
+ * An offer is *certified* in an epoch when it is on offer then (from ≤ epoch < until, not ended
+ * before it) and every component it names is registered to the seller, active, of the offer's type,
+ * and every metric it names is one of that type's. Anything else is left out of the tree: nobody
+ * can settle a cycle on an offer the witnesses did not certify.
+ * @module
+ */
+import { DecodeError, abytes, auint, compareBytes, decodeCanonical, encodeCanonical, equalBytes, nobleCrypto, toHex, type CborValue, type CryptoProvider, type SignResult, type SigningKey } from '@tally/core'
+import type { Community } from '../community.js'
+import { configId, type CommunityConfig } from '../config.js'
+import type { ComponentTable, Directory } from '../directory.js'
+import { buildMerkleTree, hashLeaf, merkleProofFromValue, merkleProofValue, verifyMerkleProof, type MerkleProof, type MerkleTree } from '../merkle.js'
+import type { EpochMetrics } from '../monitor.js'
+import { checkQuorum, decodeSignatures, encodeSignatures, sortSignatures, witnessSign, type QuorumSignatures, type WitnessSignature } from '../quorum.js'
+import { OK, isBytes, isUint, keyString, taggedHash, type Check } from '../util.js'
+import { taggedSha256 } from '../tagged-sha256.js'
+import type { OfferView } from './offer.js'
+
+/** What the witnesses sign for an epoch's SLA outcomes. */
+export interface OutcomeBody {
+  readonly configId: Uint8Array
+  readonly epoch: number
+  /** Root of the outcome tree. */
+  readonly root: Uint8Array
+  /** Offers certified (the tree's leaves). */
+  readonly leaves: number
+  /** The root of the same epoch's reward certificate. */
+  readonly rewards: Uint8Array
+}
+
+/** An outcome body with a quorum of witness signatures. */
+export interface OutcomeCertificate extends OutcomeBody {
+  readonly signatures: QuorumSignatures
+}
+
+/** One offer's outcome in one epoch, with what proves it. */
+export interface OutcomeEvidence {
+  readonly certificate: OutcomeCertificate
+  readonly proof: MerkleProof
+  readonly passed: boolean
+}
+
+/** What closeOutcomes produced. */
+export interface OutcomeResult {
+  readonly epoch: number
+  readonly config: CommunityConfig
+  /** What the witnesses sign. */
+  readonly body: OutcomeBody
+  readonly tree: MerkleTree
+  /** The certified offers' ids, ascending. */
+  readonly ids: readonly Uint8Array[]
+  /** Whether the offer passed (undefined when not certified this epoch). */
+  outcomeOf(offer: Uint8Array): boolean | undefined
+  /** Evidence for one offer under a certificate of this body (undefined when not certified). */
+  evidenceFor(offer: Uint8Array, certificate: OutcomeCertificate): OutcomeEvidence | undefined
+}
+
+/** Options of closeOutcomes. */
+export interface CloseOutcomesOptions {
+  /** The directory (registrations; through it the configuration at the epoch). */
+  directory: Directory
+  /** The epoch's sealed metrics — the very ones closeEpoch used. */
+  metrics: EpochMetrics
+  /** The offers this witness knows to be on offer in the epoch (a MarketView's `active(epoch)`). */
+  offers: Iterable<OfferView>
+  /** The root of the epoch's reward certificate (closeEpoch's `body.root`). */
+  rewards: Uint8Array
+}
+
+/**
+ * Evaluate and certify-ready the epoch's SLA outcomes.
+ * @param options directory, sealed metrics, active offers, the reward root
+ * @returns the result; sign `result.body` with signOutcomes
+ * @throws RangeError when no configuration governs the epoch
+ * @example const o = closeOutcomes({ directory, metrics, offers: view.active(epoch), rewards: result.body.root })
+ */
+export function closeOutcomes(options: CloseOutcomesOptions): OutcomeResult {
+  const { directory, metrics } = options
+  abytes('rewards', options.rewards, 32)
+  const epoch = metrics.epoch
+  const config = directory.community.configAt(epoch)
+  if (config === undefined) throw new RangeError(`no configuration governs epoch ${epoch}`)
+  const crypto = directory.community.crypto
+  const table = directory.table()
+  const chosen = new Map<string, { offer: OfferView; passed: boolean }>()
+  for (const offer of options.offers) {
+    if (epoch < offer.from || epoch >= offer.until) continue
+    const passed = evaluate(offer, directory, table, config, metrics)
+    if (passed !== undefined) chosen.set(keyString(offer.id), { offer, passed })
+  }
+  const rows = [...chosen.values()].sort((a, b) => compareBytes(a.offer.id, b.offer.id))
+  const tree = buildMerkleTree(outcomeLeaves(rows, epoch))
+  const index = new Map(rows.map((r, i) => [keyString(r.offer.id), i]))
+  const body: OutcomeBody = Object.freeze({ configId: configId(config, crypto), epoch, root: tree.root, leaves: rows.length, rewards: Uint8Array.from(options.rewards) })
+  return Object.freeze({
+    epoch,
+    config,
+    body,
+    tree,
+    ids: Object.freeze(rows.map((r) => r.offer.id)),
+    outcomeOf: (offer: Uint8Array) => (isBytes(offer, 32) ? chosen.get(keyString(offer))?.passed : undefined),
+    evidenceFor(offer: Uint8Array, certificate: OutcomeCertificate): OutcomeEvidence | undefined {
+      const i = isBytes(offer, 32) ? index.get(keyString(offer)) : undefined
+      if (i === undefined || !equalBytes(certificate.root, tree.root)) return undefined
+      return Object.freeze({ certificate, proof: tree.prove(i), passed: rows[i]!.passed })
+    },
+  })
+}
+
+/**
+ * The leaf of one offer's outcome in one epoch.
+ * @param offer the offer id
+ * @param epoch the epoch
+ * @param passed the outcome
+ * @returns its 32-byte leaf hash
+ */
+export function outcomeLeaf(offer: Uint8Array, epoch: number, passed: boolean): Uint8Array {
+  abytes('offer', offer, 32)
+  auint('epoch', epoch)
+  return hashLeaf(encodeCanonical(['sla', offer, epoch, passed ? 1 : 0]))
+}
+
+/**
+ * The digest witnesses sign for an epoch's outcomes.
+ * @param body the outcome body
+ * @param crypto provider (default nobleCrypto)
+ * @returns 32 bytes
+ */
+export function outcomeDigest(body: OutcomeBody, crypto: CryptoProvider = nobleCrypto): Uint8Array {
+  return taggedHash('certificate', crypto, encodeCanonical(['sla-outcomes', ...bodyValue(body)]))
+}
+
+/**
+ * A witness's signature on an outcome body it computed itself.
+ * @param body from the witness's own closeOutcomes
+ * @param witness its key
+ * @param config the configuration named by the body
+ * @param crypto provider
+ * @returns the signature
+ * @throws RangeError when the key is not a witness of `config`, or config is not the body's
+ * @example const s = signOutcomes(o.body, w1, o.config)
+ */
+export function signOutcomes<K extends SigningKey>(body: OutcomeBody, witness: K, config: CommunityConfig, crypto: CryptoProvider = nobleCrypto): SignResult<K, WitnessSignature> {
+  if (!equalBytes(configId(config, crypto), body.configId)) throw new RangeError('"config" is not the configuration named by the body')
+  return witnessSign(witness, config, outcomeDigest(body, crypto))
+}
+
+/**
+ * Assemble an outcome certificate: keeps the signatures that verify, the first k by index.
+ * @param body the body
+ * @param signatures from witnesses, any order
+ * @param config the configuration named by the body
+ * @param crypto provider
+ * @returns the certificate
+ * @throws RangeError when fewer than k witnesses signed validly
+ */
+export function certifyOutcomes(body: OutcomeBody, signatures: readonly WitnessSignature[], config: CommunityConfig, crypto: CryptoProvider = nobleCrypto): OutcomeCertificate {
+  const form = checkBody(body)
+  if (!form.ok) throw new RangeError(`"body" is malformed: ${form.reason}`)
+  if (!equalBytes(body.configId, configId(config, crypto))) throw new RangeError('"body" names another configuration')
+  const digest = outcomeDigest(body, crypto)
+  const valid = sortSignatures(signatures).filter((s) => s.index < config.witnesses.length && crypto.verify(s.signature, digest, config.witnesses[s.index]!))
+  if (valid.length < config.quorum) throw new RangeError(`"signatures" hold ${valid.length} valid witness signatures, the quorum is ${config.quorum}`)
+  return Object.freeze({ ...pick(body), signatures: Object.freeze(valid.slice(0, config.quorum)) })
+}
+
+/**
+ * Check an outcome certificate against a community: signed by a quorum of the configuration that
+ * governs its epoch.
+ * @param cert the certificate
+ * @param community the community
+ * @returns ok, or the reason
+ */
+export function verifyOutcomeCertificate(cert: OutcomeCertificate, community: Community): Check {
+  const form = checkBody(cert)
+  if (!form.ok) return form
+  const config = community.configAt(cert.epoch)
+  if (config === undefined) return { ok: false, reason: `no configuration governs epoch ${cert.epoch}` }
+  if (!equalBytes(cert.configId, configId(config, community.crypto))) return { ok: false, reason: `not signed under the configuration governing epoch ${cert.epoch}` }
+  const reason = checkQuorum(outcomeDigest(cert, community.crypto), cert.signatures, config, community.crypto)
+  return reason === undefined ? OK : { ok: false, reason: `witnesses: ${reason}` }
+}
+
+/**
+ * Check one offer's outcome evidence alone (certificate signatures, then the Merkle proof).
+ * @param offer the offer id
+ * @param epoch the epoch it speaks of
+ * @param evidence certificate, proof, outcome
+ * @param community the community
+ * @returns ok, or the reason
+ */
+export function verifyOutcome(offer: Uint8Array, epoch: number, evidence: OutcomeEvidence, community: Community): Check {
+  if (evidence?.certificate?.epoch !== epoch) return { ok: false, reason: `the certificate is not of epoch ${epoch}` }
+  const cert = verifyOutcomeCertificate(evidence.certificate, community)
+  if (!cert.ok) return cert
+  return provesOutcome(offer, epoch, evidence) ? OK : { ok: false, reason: 'the proof does not place this outcome under the certificate' }
+}
+
+/**
+ * Encode outcome evidence.
+ * @param evidence the evidence
+ * @returns canonical CBOR [certificate, proof, passed]
+ */
+export function encodeOutcomeEvidence(evidence: OutcomeEvidence): Uint8Array {
+  const c = evidence.certificate
+  return encodeCanonical([[...bodyValue(c), encodeSignatures(c.signatures)], merkleProofValue(evidence.proof), evidence.passed])
+}
+
+/** Largest outcome evidence accepted: a certificate of 255 signatures and a 40-level proof. */
+export const OUTCOME_EVIDENCE_MAX_BYTES = 20 * 1024
+
+/**
+ * Decode outcome evidence (form only: verifyOutcome checks it).
+ * @param bytes the encoding
+ * @returns the evidence
+ * @throws DecodeError when malformed
+ */
+export function decodeOutcomeEvidence(bytes: Uint8Array): OutcomeEvidence {
+  abytes('bytes', bytes)
+  const v = decodeCanonical(bytes, { maxBytes: OUTCOME_EVIDENCE_MAX_BYTES, maxDepth: 5 })
+  if (!Array.isArray(v) || v.length !== 3) throw new DecodeError('outcome evidence must be [certificate, proof, passed]')
+  const [c, proof, passed] = v as CborValue[]
+  if (!Array.isArray(c) || c.length !== 6) throw new DecodeError('an outcome certificate must be [configId, epoch, root, leaves, rewards, signatures]')
+  const [id, epoch, root, leaves, rewards, signatures] = c as CborValue[]
+  const body = { configId: id, epoch, root, leaves, rewards } as unknown as OutcomeBody
+  const form = checkBody(body)
+  if (!form.ok) throw new DecodeError(`malformed outcome certificate: ${form.reason}`)
+  if (typeof passed !== 'boolean') throw new DecodeError('passed must be a boolean')
+  return Object.freeze({ certificate: Object.freeze({ ...pick(body), signatures: decodeSignatures(signatures) }), proof: merkleProofFromValue(proof), passed })
+}
+
+/**
+ * A bounded memo of outcome certificates that verified (digest and signatures): a redeem of every
+ * subscription of a cycle checks one Merkle proof each, not k signatures each.
+ * @param community the community
+ * @param max certificates remembered (default 1,024; the oldest are forgotten)
+ * @returns verify(cert): the same answer as verifyOutcomeCertificate, memoized when ok
+ */
+export function outcomeCertificateCache(community: Community, max = 1_024): (cert: OutcomeCertificate) => Check {
+  const ok = new Set<string>()
+  return (cert) => {
+    let key: string
+    try {
+      key = toHex(outcomeDigest(cert, community.crypto)) + cert.signatures.map((s) => `${s.index}:${toHex(s.signature)}`).join(',')
+    } catch {
+      return { ok: false, reason: 'malformed certificate' }
+    }
+    if (ok.has(key)) return OK
+    const check = verifyOutcomeCertificate(cert, community)
+    if (check.ok) {
+      ok.add(key)
+      if (ok.size > max) ok.delete(ok.values().next().value!)
+    }
+    return check
+  }
+}
+
+/**
+ * Check one offer's outcome evidence, with certificates checked through `verifyCertificate`.
+ * @returns ok, or the reason
+ * @internal
+ */
+export function verifyOutcomeWith(verifyCertificate: (cert: OutcomeCertificate) => Check, offer: Uint8Array, epoch: number, evidence: OutcomeEvidence): Check {
+  if (evidence?.certificate?.epoch !== epoch) return { ok: false, reason: `the certificate is not of epoch ${epoch}` }
+  const cert = verifyCertificate(evidence.certificate)
+  if (!cert.ok) return cert
+  return provesOutcome(offer, epoch, evidence) ? OK : { ok: false, reason: 'the proof does not place this outcome under the certificate' }
+}
+
+/** Where outcome evidence is found: per offer and epoch. */
+export interface OutcomeSource {
+  get(offer: Uint8Array, epoch: number): OutcomeEvidence | undefined
+}
+
+/** A store of outcome evidence that checks what it keeps, certificates once each. */
+export interface OutcomeStore extends OutcomeSource {
+  /**
+   * Keep evidence after checking it (certificate signatures are checked once per certificate).
+   * @returns ok, or why it was not kept
+   */
+  put(offer: Uint8Array, evidence: OutcomeEvidence): Check
+  /** Pieces of evidence held. */
+  readonly size: number
+}
+
+/**
+ * An in-memory outcome store.
+ * @param community the community whose witnesses must have signed
+ * @returns the store
+ * @example const outcomes = createOutcomeStore(community); outcomes.put(offer.id, result.evidenceFor(offer.id, cert)!)
+ */
+export function createOutcomeStore(community: Community): OutcomeStore {
+  const held = new Map<string, OutcomeEvidence>()
+  const verify = outcomeCertificateCache(community)
+  return {
+    get: (offer, epoch) => (offer instanceof Uint8Array ? held.get(`${toHex(offer)}:${epoch}`) : undefined),
+    put(offer, evidence) {
+      abytes('offer', offer, 32)
+      const cert = evidence?.certificate
+      if (cert === undefined) return { ok: false, reason: 'no certificate' }
+      const check = verifyOutcomeWith(verify, offer, cert.epoch, evidence)
+      if (!check.ok) return check
+      held.set(`${toHex(offer)}:${cert.epoch}`, evidence)
+      return OK
+    },
+    get size() {
+      return held.size
+    },
+  }
+}
+
+// ## Private helpers
+
+function provesOutcome(offer: Uint8Array, epoch: number, evidence: OutcomeEvidence): boolean {
+  if (!isBytes(offer, 32) || typeof evidence.passed !== 'boolean') return false
+  const c = evidence.certificate
+  return verifyMerkleProof(outcomeLeaf(offer, epoch, evidence.passed), evidence.proof, c.leaves, c.root)
+}
+
+/** Whether the offer passed the epoch; undefined when it cannot be certified (see the module doc). */
+function evaluate(offer: OfferView, directory: Directory, table: ComponentTable, config: CommunityConfig, metrics: EpochMetrics): boolean | undefined {
+  const type = config.components[offer.type]
+  const typeIndex = table.typeNames.indexOf(offer.type)
+  if (type === undefined || typeIndex < 0) return undefined
+  const slots = offer.criteria.map((c) => type.metrics.indexOf(c.metric))
+  if (slots.some((s) => s < 0)) return undefined
+  let passed = true
+  for (const component of offer.components) {
+    const index = directory.indexOf(component)
+    if (index < 0 || index >= table.count || table.active[index] !== 1 || table.type[index] !== typeIndex) return undefined
+    const o = table.owner[index]! * 32
+    if (!equalBytes(table.ownerKeys.subarray(o, o + 32), offer.seller)) return undefined
+    for (let i = 0; i < slots.length && passed; i++) {
+      const sum = index < metrics.count ? metrics.sums[index * metrics.width + slots[i]!]! : 0
+      const c = offer.criteria[i]!
+      if (c.op === 'ge' ? sum < c.value : sum > c.value) passed = false
+    }
+  }
+  return passed
+}
+
+/**
+ * The leaves of `rows` for `epoch`: the same bytes outcomeLeaf hashes (canonical CBOR
+ * ['sla', id, epoch, 0|1], laid out here by hand), through the tree's tagged SHA-256 — the hot path
+ * of a close with many offers.
+ */
+function outcomeLeaves(rows: readonly { offer: OfferView; passed: boolean }[], epoch: number): Uint8Array {
+  // RFC 8949 §4.2.1: the shortest head for the epoch
+  const head: number[] = epoch < 24 ? [epoch] : epoch < 0x100 ? [0x18, epoch] : epoch < 0x1_0000 ? [0x19, epoch >> 8, epoch & 0xff] : epoch < 0x1_0000_0000 ? [0x1a, epoch >>> 24, (epoch >>> 16) & 0xff, (epoch >>> 8) & 0xff, epoch & 0xff] : []
+  if (head.length === 0) return concatLeaves(rows, epoch) // beyond 2^32 epochs: the general path
+  const data = new Uint8Array(40 + head.length)
+  data.set([0x84, 0x63, 0x73, 0x6c, 0x61, 0x58, 0x20], 0) // array(4), "sla", bytes(32)
+  data.set(head, 39)
+  const hasher = taggedSha256('merkle-leaf', data.length)
+  const out = new Uint8Array(rows.length * 32)
+  rows.forEach((r, i) => {
+    data.set(r.offer.id, 7)
+    data[data.length - 1] = r.passed ? 1 : 0
+    hasher.hashInto(data, 0, out, i * 32)
+  })
+  return out
+}
+
+function concatLeaves(rows: readonly { offer: OfferView; passed: boolean }[], epoch: number): Uint8Array {
+  const out = new Uint8Array(rows.length * 32)
+  rows.forEach((r, i) => out.set(outcomeLeaf(r.offer.id, epoch, r.passed), i * 32))
+  return out
+}
+
+function bodyValue(b: OutcomeBody): CborValue[] {
+  abytes('configId', b.configId, 32)
+  auint('epoch', b.epoch)
+  abytes('root', b.root, 32)
+  auint('leaves', b.leaves)
+  abytes('rewards', b.rewards, 32)
+  return [b.configId, b.epoch, b.root, b.leaves, b.rewards]
+}
+
+function pick(b: OutcomeBody): OutcomeBody {
+  return { configId: b.configId, epoch: b.epoch, root: b.root, leaves: b.leaves, rewards: b.rewards }
+}
+
+function checkBody(b: OutcomeBody): Check {
+  if (!isBytes(b?.configId, 32) || !isBytes(b.root, 32) || !isBytes(b.rewards, 32)) return { ok: false, reason: 'configId, root and rewards must be 32 bytes' }
+  if (!isUint(b.epoch) || !isUint(b.leaves)) return { ok: false, reason: 'epoch and leaves must be non-negative integers' }
+  return OK
+}
