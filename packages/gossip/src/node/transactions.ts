@@ -9,6 +9,7 @@
 import {
   ClosedError,
   ConflictError,
+  HeadUnknownError,
   FraudError,
   InvalidBlockError,
   RefusedError,
@@ -113,8 +114,9 @@ export async function onProposal(ctx: NodeContext, m: ProposalMessage, session: 
     spread(ctx, p)
     spread(ctx, agreement)
   } catch (err) {
-    if (!(err instanceof BusyError)) ctx.stats.refused++
-    if (!(err instanceof RefusedError || err instanceof FraudError || err instanceof InvalidBlockError || err instanceof BusyError)) ctx.report(err, 'agree')
+    const later = err instanceof BusyError || err instanceof HeadUnknownError
+    if (!later) ctx.stats.refused++
+    if (!(later || err instanceof RefusedError || err instanceof FraudError || err instanceof InvalidBlockError)) ctx.report(err, 'agree')
     session.reply(m, refusal(err))
   } finally {
     ctx.agreeing.delete(id)
@@ -277,6 +279,8 @@ function refusal(err: unknown): { type: 'error'; code: 'refused' | 'bad-request'
   const reason = String((err as Error)?.message ?? err).slice(0, 200)
   if (err instanceof InvalidBlockError) return { type: 'error', code: 'bad-request', reason }
   if (err instanceof BusyError) return { type: 'error', code: 'busy', reason } // the proposer resends later
+  // this node has not learnt its own head yet (recovery asks its peers again): not an error, a wait
+  if (err instanceof HeadUnknownError) return { type: 'error', code: 'busy', reason }
   if (err instanceof RefusedError || err instanceof FraudError || err instanceof NodeError) return { type: 'error', code: 'refused', reason }
   return { type: 'error', code: 'internal', reason: 'internal error' }
 }
