@@ -17,6 +17,7 @@
  */
 import { abytes, auint, concatBytes, describe, equalBytes } from './bytes.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from './cbor.js'
+import { cborUintSize, writeCborUint } from './cbor-uint.js'
 import type { CryptoProvider, SignResult, SigningKey } from './crypto-provider.js'
 import { domainTag } from './domain.js'
 import { DecodeError } from './errors.js'
@@ -290,14 +291,14 @@ const BSTR_32 = [0x58, 0x20] as const
 function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
   const payload = encodeCanonical(b.payload)
   const typeHead = b.type.length < 24 ? 1 : 2
-  const size = 1 + 34 + uintSize(b.seq) + 34 + uintSize(b.linkSeq) + 34 + typeHead + b.type.length + payload.length + uintSize(b.timestamp)
+  const size = 1 + 34 + cborUintSize(b.seq) + 34 + cborUintSize(b.linkSeq) + 34 + typeHead + b.type.length + payload.length + cborUintSize(b.timestamp)
   const out = new Uint8Array(TAG.length + size + spare)
   out.set(TAG)
   out[TAG.length] = ARRAY_8
   let at = writeKey(out, TAG.length + 1, b.publicKey)
-  at = writeUint(out, at, b.seq)
+  at = writeCborUint(out, at, b.seq)
   at = writeKey(out, at, b.linkPublicKey)
-  at = writeUint(out, at, b.linkSeq)
+  at = writeCborUint(out, at, b.linkSeq)
   at = writeKey(out, at, b.previousHash)
   // types are 1-32 ASCII characters (isTypeName): a head of one byte below 24, else 0x78 ‖ length
   if (b.type.length < 24) out[at++] = 0x60 + b.type.length
@@ -307,12 +308,8 @@ function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
   }
   for (let i = 0; i < b.type.length; i++) out[at++] = b.type.charCodeAt(i)
   out.set(payload, at)
-  writeUint(out, at + payload.length, b.timestamp)
+  writeCborUint(out, at + payload.length, b.timestamp)
   return out
-}
-
-function uintSize(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x1_0000 ? 3 : n < 0x1_0000_0000 ? 5 : 9
 }
 
 function writeKey(out: Uint8Array, at: number, key: Uint8Array): number {
@@ -320,40 +317,6 @@ function writeKey(out: Uint8Array, at: number, key: Uint8Array): number {
   out[at + 1] = BSTR_32[1]
   out.set(key, at + 2)
   return at + 34
-}
-
-function writeUint(out: Uint8Array, at: number, n: number): number {
-  if (n < 24) {
-    out[at] = n
-    return at + 1
-  }
-  if (n < 0x100) {
-    out[at] = 0x18
-    out[at + 1] = n
-    return at + 2
-  }
-  if (n < 0x1_0000) {
-    out[at] = 0x19
-    out[at + 1] = n >>> 8
-    out[at + 2] = n & 0xff
-    return at + 3
-  }
-  if (n < 0x1_0000_0000) {
-    out[at] = 0x1a
-    writeUint32(out, at + 1, n)
-    return at + 5
-  }
-  out[at] = 0x1b
-  writeUint32(out, at + 1, Math.floor(n / 0x1_0000_0000))
-  writeUint32(out, at + 5, n >>> 0)
-  return at + 9
-}
-
-function writeUint32(out: Uint8Array, at: number, n: number): void {
-  out[at] = n >>> 24
-  out[at + 1] = (n >>> 16) & 0xff
-  out[at + 2] = (n >>> 8) & 0xff
-  out[at + 3] = n & 0xff
 }
 
 /**

@@ -39,7 +39,7 @@ test('blocks whose hashes share the index prefix: each found by its own hash, an
   assert.is(await store.getByHash(blockHash(a)), a)
   assert.is(await store.getByHash(blockHash(b)), b)
   const miss = blockHash(a).slice()
-  miss[31] ^= 1
+  miss[31] = miss[31]! ^ 1
   assert.is(await store.getByHash(miss), undefined)
   assert.is(await store.evict!(a.publicKey), 1)
   assert.is(await store.getByHash(blockHash(a)), undefined)

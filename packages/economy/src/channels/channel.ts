@@ -20,8 +20,10 @@ import {
   abytes,
   auint,
   blockHash,
+  cborUintSize,
   equalBytes,
   signThen,
+  writeCborUint,
   type CborValue,
   type FraudProof,
   type HalfBlock,
@@ -38,7 +40,7 @@ import { channelPlace, channelTerms, covered, type ChannelPlace } from './channe
 import { RECEIPT, receiptValue } from './receipt-authority.js'
 import { keyString } from '../util.js'
 import { createChannelBook, type ChannelBook } from './receipt-store.js'
-import { decodeReceipt, encodeReceipt, putUint, receiptMessage, uintSize, verifyReceipt, type Receipt } from './receipt.js'
+import { decodeReceipt, encodeReceipt, receiptMessage, verifyReceipt, type Receipt } from './receipt.js'
 
 /** What one side knows of a channel. */
 export interface ChannelState {
@@ -469,9 +471,9 @@ async function loaded(cache: Map<string, Known>, book: ChannelBook, channel: Uin
 
 /** canonical ['ack', counter, amount], written directly: one per payment. */
 function ackBytes(receipt: Receipt): Uint8Array {
-  const out = new Uint8Array(5 + uintSize(receipt.counter) + uintSize(receipt.amount))
+  const out = new Uint8Array(5 + cborUintSize(receipt.counter) + cborUintSize(receipt.amount))
   out.set(ACK_HEAD)
-  putUint(out, putUint(out, 5, receipt.counter), receipt.amount)
+  writeCborUint(out, writeCborUint(out, 5, receipt.counter), receipt.amount)
   return out
 }
 const ACK_HEAD = Uint8Array.of(0x83, 0x63, 0x61, 0x63, 0x6b) // array(3), text(3) "ack"

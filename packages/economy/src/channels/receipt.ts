@@ -20,6 +20,9 @@
  */
 import {
   DecodeError,
+  cborUintSize,
+  readCborUint,
+  writeCborUint,
   abytes,
   auint,
   decodeCanonical,
@@ -79,7 +82,7 @@ export function signReceipt<K extends SigningKey>(key: K, body: ReceiptBody): Si
  */
 export function receiptMessage(body: ReceiptBody): Uint8Array {
   const tag = domainTag('receipt')
-  const out = new Uint8Array(tag.length + 1 + 34 + uintSize(body.amount) + uintSize(body.counter))
+  const out = new Uint8Array(tag.length + 1 + 34 + cborUintSize(body.amount) + cborUintSize(body.counter))
   out.set(tag)
   let at = tag.length
   out[at++] = 0x83
@@ -107,7 +110,7 @@ export function verifyReceipt(receipt: Receipt, payer: Uint8Array, crypto: Crypt
  * @example nfc.send(encodeReceipt(r))
  */
 export function encodeReceipt(receipt: Receipt): Uint8Array {
-  const out = new Uint8Array(1 + 34 + uintSize(receipt.amount) + uintSize(receipt.counter) + 66)
+  const out = new Uint8Array(1 + 34 + cborUintSize(receipt.amount) + cborUintSize(receipt.counter) + 66)
   out[0] = 0x84
   let at = putBody(out, 1, receipt)
   out[at++] = 0x58
@@ -146,70 +149,19 @@ export function decodeReceipt(bytes: Uint8Array): Receipt {
 // the canonical CBOR of the array — RFC 8949 §4.2.1, integers in their shortest form — which a
 // fast-check property checks against encodeCanonical / decodeCanonical (test/channels.test.ts).
 
-/** Bytes of a canonical CBOR unsigned integer (major type 0). @internal */
-export function uintSize(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9
-}
-
-/** Write a canonical CBOR unsigned integer at `at`; returns the offset after it. @internal */
-export function putUint(out: Uint8Array, at: number, n: number): number {
-  if (n < 24) {
-    out[at] = n
-    return at + 1
-  }
-  if (n < 0x100) {
-    out[at] = 0x18
-    out[at + 1] = n
-    return at + 2
-  }
-  if (n < 0x10000) {
-    out[at] = 0x19
-    out[at + 1] = n >>> 8
-    out[at + 2] = n & 0xff
-    return at + 3
-  }
-  if (n < 0x100000000) {
-    out[at] = 0x1a
-    new DataView(out.buffer, out.byteOffset).setUint32(at + 1, n)
-    return at + 5
-  }
-  out[at] = 0x1b
-  const view = new DataView(out.buffer, out.byteOffset)
-  view.setUint32(at + 1, Math.floor(n / 0x100000000))
-  view.setUint32(at + 5, n >>> 0)
-  return at + 9
-}
-
 /** channel (bstr 32), amount, counter — after the array header. */
 function putBody(out: Uint8Array, at: number, body: ReceiptBody): number {
   out[at++] = 0x58
   out[at++] = 32
   out.set(body.channel, at)
-  return putUint(out, putUint(out, at + 32, body.amount), body.counter)
-}
-
-/** [value, next offset] of a shortest-form uint at `at`, or undefined. */
-function getUint(b: Uint8Array, at: number): [number, number] | undefined {
-  const head = b[at]
-  if (head === undefined) return undefined
-  if (head < 24) return [head, at + 1]
-  const view = new DataView(b.buffer, b.byteOffset, b.length)
-  let n: number
-  let next: number
-  let least: number
-  if (head === 0x18 && at + 2 <= b.length) [n, next, least] = [b[at + 1]!, at + 2, 24]
-  else if (head === 0x19 && at + 3 <= b.length) [n, next, least] = [view.getUint16(at + 1), at + 3, 0x100]
-  else if (head === 0x1a && at + 5 <= b.length) [n, next, least] = [view.getUint32(at + 1), at + 5, 0x10000]
-  else if (head === 0x1b && at + 9 <= b.length) [n, next, least] = [view.getUint32(at + 1) * 0x100000000 + view.getUint32(at + 5), at + 9, 0x100000000]
-  else return undefined
-  return n >= least && Number.isSafeInteger(n) ? [n, next] : undefined
+  return writeCborUint(out, writeCborUint(out, at + 32, body.amount), body.counter)
 }
 
 /** The receipt, when `bytes` are exactly its canonical layout; else undefined. */
 function readFixed(b: Uint8Array): Receipt | undefined {
   if (b.length < 104 || b[0] !== 0x84 || b[1] !== 0x58 || b[2] !== 32) return undefined
-  const amount = getUint(b, 35)
-  const counter = amount === undefined ? undefined : getUint(b, amount[1])
+  const amount = readCborUint(b, 35)
+  const counter = amount === undefined ? undefined : readCborUint(b, amount[1])
   if (amount === undefined || counter === undefined || counter[0] < 1) return undefined
   const at = counter[1]
   if (b.length !== at + 66 || b[at] !== 0x58 || b[at + 1] !== 64) return undefined
