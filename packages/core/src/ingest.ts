@@ -16,8 +16,8 @@ import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
 import { ConflictError } from './errors.js'
 import { nobleCrypto } from './noble-crypto.js'
-import type { BlockStore, RangeOptions, StoreBatch } from './store.js'
-import { validate } from './validate.js'
+import { READ_NOW, readNow, type BlockStore, type RangeOptions, type ReadNow, type StoreBatch } from './store.js'
+import { validate, validateNow } from './validate.js'
 
 /** Chunks whose signatures are being checked beyond the one being validated. */
 const VERIFY_AHEAD = 2
@@ -105,6 +105,8 @@ async function validateChunk(
 ): Promise<IngestResult & { overlay: Overlay }> {
   const overlay = new Overlay(store, crypto)
   const options = { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true }
+  // over a memory store every read is answered at once: no promise per read, nor per block
+  const reads = readNow(overlay)
   const outcome = { accepted: 0, rejected: [] as IngestResult['rejected'], fraud: [] as FraudProof[], overlay }
   for (let i = 0; i < chunk.length; i++) {
     const block = chunk[i]!
@@ -112,7 +114,8 @@ async function validateChunk(
       outcome.rejected.push({ index: offset + i, errors: [{ rule: 'signature', message: 'signature does not verify' }] })
       continue
     }
-    const verdict = await validate(block, options)
+    let verdict = reads !== undefined ? validateNow(block, options, reads) : validate(block, options)
+    if (verdict instanceof Promise) verdict = await verdict
     for (const proof of verdict.fraud) overlay.addProof(proof)
     outcome.fraud.push(...verdict.fraud)
     if (verdict.level === 'invalid') {
@@ -135,8 +138,9 @@ interface Pending {
 
 // Maps are keyed by a key's hex (remembered for the last keys) and then by numbers: a string
 // built per lookup ("<hex>:<seq>") cost a concatenation and a hash of a new string each time.
-class Overlay implements BlockStore {
+class Overlay implements BlockStore, ReadNow {
   readonly #base: BlockStore
+  readonly #baseNow: ReadNow | undefined
   readonly #crypto: CryptoProvider
   readonly #byChain = new Map<string, Pending>()
   /** proposer key hex → proposal seq → agreements to it */
@@ -149,6 +153,45 @@ class Overlay implements BlockStore {
     this.#base = base
     this.#crypto = crypto
     this.#batch = base.batch()
+    this.#baseNow = readNow(base)
+  }
+
+  // ## Reads at once, when the base store has them (the same answers as the async reads below)
+
+  [READ_NOW](): ReadNow | undefined {
+    return this.#baseNow === undefined ? undefined : this
+  }
+
+  getNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    return this.#baseNow!.getNow(publicKey, seq) ?? this.#byChain.get(keyHex(publicKey))?.bySeq.get(seq)
+  }
+
+  beforeNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    const theirs = this.#baseNow!.beforeNow(publicKey, seq)
+    const pending = this.#byChain.get(keyHex(publicKey))?.list
+    if (pending === undefined) return theirs
+    const i = firstAtLeast(pending, seq) - 1
+    const mine = i >= 0 && pending[i]!.seq >= 1 ? pending[i] : undefined
+    // the nearer of the two, the stored one at an equal seq
+    return mine === undefined || (theirs !== undefined && theirs.seq >= mine.seq) ? theirs : mine
+  }
+
+  afterNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    const theirs = this.#baseNow!.afterNow(publicKey, seq)
+    const pending = this.#byChain.get(keyHex(publicKey))?.list
+    if (pending === undefined || pending.length === 0 || pending[pending.length - 1]!.seq <= seq) return theirs
+    const mine = pending[firstAtLeast(pending, seq + 1)]!
+    return theirs !== undefined && theirs.seq <= mine.seq ? theirs : mine
+  }
+
+  agreementNow(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): HalfBlock | undefined {
+    const stored = this.#baseNow!.agreementNow(proposalKey, proposalSeq, signer)
+    if (stored !== undefined) return stored
+    return this.#agreements.get(keyHex(proposalKey))?.get(proposalSeq)?.find((b) => equalBytes(b.publicKey, signer))
+  }
+
+  fraudProofsNow(publicKey: Uint8Array): FraudProof[] {
+    return this.#mergeProofs(this.#baseNow!.fraudProofsNow(publicKey), publicKey)
   }
 
   addBlock(block: HalfBlock): void {
@@ -248,7 +291,11 @@ class Overlay implements BlockStore {
   }
 
   async fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]> {
-    const base = await this.#base.fraudProofs(publicKey)
+    return this.#mergeProofs(await this.#base.fraudProofs(publicKey), publicKey)
+  }
+
+  #mergeProofs(base: FraudProof[], publicKey: Uint8Array | undefined): FraudProof[] {
+    if (this.#proofs.length === 0) return base
     const key = publicKey === undefined ? undefined : toHex(publicKey)
     const ids = new Set(base.map((p) => toHex(fraudProofId(p, this.#crypto))))
     for (const p of this.#proofs) {

@@ -10,7 +10,7 @@ import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
 import { keyHex as toHex } from './bytes.js'
-import { collectBatch, type BlockStore, type EvictRange, type RangeOptions, type StoreBatch } from './store.js'
+import { READ_NOW, collectBatch, type BlockStore, type EvictRange, type RangeOptions, type ReadNow, type StoreBatch } from './store.js'
 
 /** Options of createMemoryStore. */
 export interface MemoryStoreOptions {
@@ -37,7 +37,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BlockStore 
   return new MemoryStore(options.crypto ?? nobleCrypto)
 }
 
-class MemoryStore implements BlockStore {
+class MemoryStore implements BlockStore, ReadNow {
   readonly #crypto: CryptoProvider
   readonly #chains = new Map<PublicKeyHex, Chain>()
   /** hash prefix (hashKey) → the block, or the blocks, whose hash starts so */
@@ -54,6 +54,46 @@ class MemoryStore implements BlockStore {
     this.#open()
     abytes('publicKey', publicKey, 32)
     return this.#chains.get(toHex(publicKey))?.blocks.get(seq)
+  }
+
+  // validation reads these without a promise (READ_NOW); the async reads above and below answer the same
+  [READ_NOW](): ReadNow {
+    return this
+  }
+
+  getNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    this.#open()
+    return this.#chains.get(toHex(publicKey))?.blocks.get(seq)
+  }
+
+  beforeNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    this.#open()
+    const chain = this.#chains.get(toHex(publicKey))
+    if (chain === undefined) return undefined
+    const i = lowerBound(chain.seqs, seq) - 1
+    // as range({ to: seq - 1 }): seqs from 1
+    return i < 0 || chain.seqs[i]! < 1 ? undefined : chain.blocks.get(chain.seqs[i]!)
+  }
+
+  afterNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    this.#open()
+    const chain = this.#chains.get(toHex(publicKey))
+    if (chain === undefined) return undefined
+    const { seqs } = chain
+    // ingest asks for the block after the newest one far more often than for any other
+    if (seqs.length === 0 || seqs[seqs.length - 1]! <= seq) return undefined
+    return chain.blocks.get(seqs[lowerBound(seqs, seq + 1)]!)
+  }
+
+  agreementNow(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): HalfBlock | undefined {
+    this.#open()
+    return this.#chains.get(toHex(signer))?.answers.get(toHex(proposalKey))?.get(proposalSeq)
+  }
+
+  fraudProofsNow(publicKey: Uint8Array): FraudProof[] {
+    this.#open()
+    const ids = this.#accused.get(toHex(publicKey))
+    return ids === undefined ? [] : [...ids].map((id) => this.#proofs.get(id)!)
   }
 
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
