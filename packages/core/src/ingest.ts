@@ -130,10 +130,19 @@ async function validateChunk(
 
 // ## The overlay: a store view that also sees pending writes
 
-/** A chain's pending blocks: by seq, and in seq order. */
+/** A chain's pending blocks in seq order (found by search: a map by seq per chunk was garbage that outlived a scavenge or two). */
 interface Pending {
-  readonly bySeq: Map<number, HalfBlock>
   readonly list: HalfBlock[]
+}
+
+/** The pending block at `seq`. */
+function pendingAt(chain: Pending | undefined, seq: number): HalfBlock | undefined {
+  if (chain === undefined) return undefined
+  const { list } = chain
+  const last = list[list.length - 1]
+  if (last !== undefined && last.seq === seq) return last
+  const found = list[firstAtLeast(list, seq)]
+  return found !== undefined && found.seq === seq ? found : undefined
 }
 
 // Maps are keyed by a key's hex (remembered for the last keys) and then by numbers: a string
@@ -163,7 +172,7 @@ class Overlay implements BlockStore, ReadNow {
   }
 
   getNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
-    return this.#baseNow!.getNow(publicKey, seq) ?? this.#byChain.get(keyHex(publicKey))?.bySeq.get(seq)
+    return this.#baseNow!.getNow(publicKey, seq) ?? pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
   }
 
   beforeNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
@@ -197,12 +206,15 @@ class Overlay implements BlockStore, ReadNow {
   addBlock(block: HalfBlock): void {
     const key = keyHex(block.publicKey)
     let chain = this.#byChain.get(key)
-    if (chain === undefined) this.#byChain.set(key, (chain = { bySeq: new Map(), list: [] }))
-    if (chain.bySeq.has(block.seq)) return
-    chain.bySeq.set(block.seq, block)
+    if (chain === undefined) this.#byChain.set(key, (chain = { list: [] }))
     const { list } = chain
-    list.push(block)
-    if (list.length > 1 && list[list.length - 2]!.seq > block.seq) list.sort((a, b) => a.seq - b.seq)
+    const last = list[list.length - 1]
+    if (last === undefined || last.seq < block.seq) list.push(block)
+    else {
+      const i = firstAtLeast(list, block.seq)
+      if (list[i]!.seq === block.seq) return
+      list.splice(i, 0, block)
+    }
     if (isAgreement(block)) {
       const proposer = keyHex(block.linkPublicKey)
       let bySeq = this.#agreements.get(proposer)
@@ -230,7 +242,7 @@ class Overlay implements BlockStore, ReadNow {
   }
 
   async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
-    return (await this.#base.get(publicKey, seq)) ?? this.#byChain.get(keyHex(publicKey))?.bySeq.get(seq)
+    return (await this.#base.get(publicKey, seq)) ?? pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
   }
 
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
