@@ -179,14 +179,28 @@ function judge(block: HalfBlock, facts: Facts, options: ValidateOptions): Valida
   // (3) the linked half; the proposer's proofs are read only when the link does not match
   const matches = types?.get(block.type)?.matches ?? samePayload
   const mismatch = isAgreement(block) && facts.linked !== undefined ? linkMismatch(facts.linked, block, matches) : NONE
-  const then = (proofs: readonly FraudProof[]): ValidationResult | Promise<ValidationResult> => {
-    const linked = checkLinked(block, hash, facts, mismatch, proofs, matches, crypto, errors, fraud)
-    return finish(block, facts, linked, stored === undefined || sameAsStored, options, errors, fraud)
-  }
-  if (mismatch.length === 0) return then(NONE)
+  const chainsHere = stored === undefined || sameAsStored
+  // (no closure on the common path: what a block allocates is what ingest's collector pays for)
+  if (mismatch.length === 0) return linkThenFinish(block, hash, facts, mismatch, NONE, matches, chainsHere, options, errors, fraud)
   const { from } = facts
-  if ('fraudProofsNow' in from) return then(from.fraudProofsNow(block.linkPublicKey))
-  return proofsOf(from, block.linkPublicKey).then(then)
+  if ('fraudProofsNow' in from) return linkThenFinish(block, hash, facts, mismatch, from.fraudProofsNow(block.linkPublicKey), matches, chainsHere, options, errors, fraud)
+  return proofsOf(from, block.linkPublicKey).then((proofs) => linkThenFinish(block, hash, facts, mismatch, proofs, matches, chainsHere, options, errors, fraud))
+}
+
+function linkThenFinish(
+  block: HalfBlock,
+  hash: Uint8Array,
+  facts: Facts,
+  mismatch: readonly RuleViolation[],
+  proofs: readonly FraudProof[],
+  matches: (p: HalfBlock, a: HalfBlock) => boolean,
+  chainsHere: boolean,
+  options: ValidateOptions,
+  errors: RuleViolation[],
+  fraud: FraudProof[],
+): ValidationResult | Promise<ValidationResult> {
+  const linked = checkLinked(block, hash, facts, mismatch, proofs, matches, options.crypto ?? nobleCrypto, errors, fraud)
+  return finish(block, facts, linked, chainsHere, options, errors, fraud)
 }
 
 /** Steps (4) and (5). */
@@ -217,21 +231,36 @@ function finish(
 
   // (5) the type's own rules
   const type = options.types?.get(block.type)
-  const done = (): ValidationResult => (errors.length > 0 ? invalid(errors, fraud) : { level: chainLevel(block, prev, next, prevAdjacent, nextAdjacent), errors, fraud })
-  if (type?.validate === undefined) return done()
+  if (type?.validate === undefined) return outcome(block, facts, prevAdjacent, nextAdjacent, errors, fraud)
   const ctx: TypeContext = { store: options.store, crypto, previous: prevAdjacent ? prev : undefined, linked }
   const verdict = type.validate(block, ctx)
-  const judged = (verdict: TypeVerdict): ValidationResult => {
-    errors.push(...verdict.errors)
-    if (verdict.fraud !== undefined) {
-      fraud.push(verdict.fraud)
-      // a block that proves its author a cheater is never acceptable, whatever else the type said
-      if (verdict.errors.length === 0) errors.push(v('type-fraud', `the ${block.type} rules found fraud: ${verdict.fraud.kind}`))
-    }
-    return done()
-  }
   // a type's rules may answer at once or with a promise (or any thenable)
-  return isThenable(verdict) ? Promise.resolve(verdict).then(judged) : judged(verdict)
+  if (isThenable(verdict)) {
+    return Promise.resolve(verdict).then((verdict) => withVerdict(block, verdict, facts, prevAdjacent, nextAdjacent, errors, fraud))
+  }
+  return withVerdict(block, verdict, facts, prevAdjacent, nextAdjacent, errors, fraud)
+}
+
+function withVerdict(
+  block: HalfBlock,
+  verdict: TypeVerdict,
+  facts: Facts,
+  prevAdjacent: boolean,
+  nextAdjacent: boolean,
+  errors: RuleViolation[],
+  fraud: FraudProof[],
+): ValidationResult {
+  for (const e of verdict.errors) errors.push(e)
+  if (verdict.fraud !== undefined) {
+    fraud.push(verdict.fraud)
+    // a block that proves its author a cheater is never acceptable, whatever else the type said
+    if (verdict.errors.length === 0) errors.push(v('type-fraud', `the ${block.type} rules found fraud: ${verdict.fraud.kind}`))
+  }
+  return outcome(block, facts, prevAdjacent, nextAdjacent, errors, fraud)
+}
+
+function outcome(block: HalfBlock, facts: Facts, prevAdjacent: boolean, nextAdjacent: boolean, errors: RuleViolation[], fraud: FraudProof[]): ValidationResult {
+  return errors.length > 0 ? invalid(errors, fraud) : { level: chainLevel(block, facts.prev, facts.next, prevAdjacent, nextAdjacent), errors, fraud }
 }
 
 /**
