@@ -43,8 +43,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BlockStore 
 class MemoryStore implements BlockStore, ReadNow {
   readonly #crypto: CryptoProvider
   readonly #chains = new Map<PublicKeyHex, Chain>()
-  /** hash prefix (hashKey) → the block, or the blocks, whose hash starts so */
-  readonly #byHash = new Map<number, HalfBlock | HalfBlock[]>()
+  /**
+   * hash prefix (hashKey) → the block, or the blocks, whose hash starts so. Built at the first
+   * getByHash and kept up to date from then on: a store that is never asked by hash (an ingest)
+   * does not pay a random insert into a table as large as itself per block.
+   */
+  #byHash: Map<number, HalfBlock | HalfBlock[]> | undefined
   readonly #proofs = new Map<string, FraudProof>()
   readonly #accused = new Map<PublicKeyHex, Set<string>>()
   #closed = false
@@ -102,6 +106,10 @@ class MemoryStore implements BlockStore, ReadNow {
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
     this.#open()
     abytes('hash', hash, 32)
+    if (this.#byHash === undefined) {
+      this.#byHash = new Map()
+      for (const chain of this.#chains.values()) for (const block of chain.list) this.#hash(block)
+    }
     const found = this.#byHash.get(hashKey(hash))
     if (found === undefined) return undefined
     for (const block of Array.isArray(found) ? found : [found]) if (equalBytes(blockHash(block, this.#crypto), hash)) return block
@@ -260,22 +268,29 @@ class MemoryStore implements BlockStore, ReadNow {
       seqs.splice(i, 0, block.seq)
       list.splice(i, 0, block)
     }
-    const prefix = hashKey(blockHash(block, this.#crypto))
-    const found = this.#byHash.get(prefix)
-    if (found === undefined) this.#byHash.set(prefix, block)
-    else if (Array.isArray(found)) found.push(block)
-    else this.#byHash.set(prefix, [found, block])
+    if (this.#byHash !== undefined) this.#hash(block)
     this.#index(chain, block, true)
   }
 
+  #hash(block: HalfBlock): void {
+    const byHash = this.#byHash!
+    const prefix = hashKey(blockHash(block, this.#crypto))
+    const found = byHash.get(prefix)
+    if (found === undefined) byHash.set(prefix, block)
+    else if (Array.isArray(found)) found.push(block)
+    else byHash.set(prefix, [found, block])
+  }
+
   #unhash(block: HalfBlock): void {
+    const byHash = this.#byHash
+    if (byHash === undefined) return
     const key = hashKey(blockHash(block, this.#crypto))
-    const found = this.#byHash.get(key)
-    if (found === block) this.#byHash.delete(key)
+    const found = byHash.get(key)
+    if (found === block) byHash.delete(key)
     else if (Array.isArray(found)) {
       const rest = found.filter((b) => b !== block)
-      if (rest.length === 1) this.#byHash.set(key, rest[0]!)
-      else this.#byHash.set(key, rest)
+      if (rest.length === 1) byHash.set(key, rest[0]!)
+      else byHash.set(key, rest)
     }
   }
 
