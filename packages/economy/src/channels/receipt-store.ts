@@ -59,7 +59,7 @@ export function createMemoryTable(): RecordTable {
       return rows.get(id)
     },
     async put(id, record) {
-      rows.set(id, Uint8Array.from(record))
+      rows.set(id, new Uint8Array(record)) // a copy (a Buffer's slice would be a view), without Uint8Array.from's iteration
     },
     async list() {
       return [...rows.keys()].sort().map((id) => ({ id, record: rows.get(id)! }))
