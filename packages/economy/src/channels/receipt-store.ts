@@ -86,8 +86,13 @@ export function createChannelBook(table: RecordTable = createMemoryTable()): Cha
       const bytes = await table.get(`r.${toHex(channel)}`)
       return bytes === undefined ? undefined : decodeReceipt(bytes)
     },
-    async keep(receipt, bytes) {
-      await table.put(receiptId(receipt.channel), bytes ?? encodeReceipt(receipt))
+    keep(receipt, bytes) {
+      // no async frame of its own: one per payment on each side
+      try {
+        return table.put(receiptId(receipt.channel), bytes ?? encodeReceipt(receipt))
+      } catch (err) {
+        return Promise.reject(err)
+      }
     },
     async locks(channel) {
       const out: HalfBlock[] = []
