@@ -289,17 +289,24 @@ export function createPayee(options: ChannelSideOptions & { margin?: number; max
   // accepts for one channel run one at a time; different channels' run side by side, so a durable
   // book's puts for many machines' customers share its fsyncs. A call on an idle lane starts at
   // once (no hop through the queue: a payment is a few microseconds of work besides its verify).
-  const lanes = new Map<string, { tail: Promise<unknown>; waiting: number }>()
+  // A known channel's lane stays (as its entry in `cache` does); another's goes when idle, so ids
+  // made up by a peer leave nothing behind.
+  interface Lane { tail: Promise<unknown>; waiting: number; done: () => void }
+  const lanes = new Map<string, Lane>()
   const lane = <T>(id: string, fn: () => Promise<T>): Promise<T> => {
-    const queued = lanes.get(id)
-    const l = queued ?? { tail: RESOLVED, waiting: 0 }
-    if (queued === undefined) lanes.set(id, l)
-    l.waiting++
-    const next = queued === undefined ? start(fn) : queued.tail.then(fn, fn)
-    const done = (): void => {
-      if (--l.waiting === 0) lanes.delete(id)
+    let l = lanes.get(id)
+    if (l === undefined) {
+      const fresh: Lane = {
+        tail: RESOLVED,
+        waiting: 0,
+        done: () => {
+          if (--fresh.waiting === 0 && !cache.has(id)) lanes.delete(id)
+        },
+      }
+      lanes.set(id, (l = fresh))
     }
-    l.tail = next.then(done, done)
+    const next = l.waiting++ === 0 ? start(fn) : l.tail.then(fn, fn)
+    l.tail = next.then(l.done, l.done)
     return next
   }
   const load = (channel: Uint8Array): Known | undefined | Promise<Known | undefined> => (channel instanceof Uint8Array && channel.length === 32 && cache.get(keyString(channel))) || loaded(cache, book, channel, crypto)

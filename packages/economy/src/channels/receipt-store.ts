@@ -53,16 +53,22 @@ export interface ChannelBook extends ReceiptSource {
  * @example const book = createChannelBook(createMemoryTable())
  */
 export function createMemoryTable(): RecordTable {
+  // Rows are the table's own: put copies in, get and list copy out, so a row replaced by one of
+  // the same length (a channel's next receipt, nearly always) is overwritten in place, with no new
+  // buffer per payment (each is a backing store of its own beyond 64 bytes, allocated and swept).
   const rows = new Map<string, Uint8Array>()
   return {
     async get(id) {
-      return rows.get(id)
+      const row = rows.get(id)
+      return row === undefined ? undefined : row.slice()
     },
     async put(id, record) {
-      rows.set(id, new Uint8Array(record)) // a copy (a Buffer's slice would be a view), without Uint8Array.from's iteration
+      const row = rows.get(id)
+      if (row !== undefined && row.length === record.length) row.set(record)
+      else rows.set(id, new Uint8Array(record)) // a copy (a Buffer's slice would be a view), without Uint8Array.from's iteration
     },
     async list() {
-      return [...rows.keys()].sort().map((id) => ({ id, record: rows.get(id)! }))
+      return [...rows.keys()].sort().map((id) => ({ id, record: rows.get(id)!.slice() }))
     },
   }
 }
