@@ -47,7 +47,7 @@ const levelDir = mkdtempSync(join(tmpdir(), 'tally-bench-channels-'))
 const levelRecords = await openLevelRecords({ path: join(levelDir, 'book') })
 const levelBook = createChannelBook(levelRecords)
 const levelPayee = createPayee({ wallet: o.party(22, levelBook), book: levelBook, community: o.community, clock: () => o.clock.now })
-const levelChannel = await payer.open({ to: key(22, crypto).publicKey, deposit: 500_000_000_000, expiry: 1_000_000 })
+const levelChannel = await payer.open({ to: key(22, crypto).publicKey, deposit: 1_000_000_000, expiry: 1_000_000 }) // leaves the company enough for the channels below
 await levelPayee.admit(levelChannel.lock, await o.company.agent.store.range(o.companyKey.publicKey))
 
 // ## pay + accept against sign + verify, interleaved
