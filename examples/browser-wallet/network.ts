@@ -22,7 +22,8 @@ import {
   type RegistrationRequest,
 } from '@tally/economy'
 import { createMemoryOutbox, createNetWallet, createRegistrar, createReporter, createTicketStore, createWitness, seqWitnessTypes, seqWitnesses, type NetWallet, type Witness } from '@tally/economy/net'
-import { createChannelBook, createPayee, type Payee } from '@tally/economy/channels'
+import { createChannelBook, createPayee, createPayer, type Payee, type Payer } from '@tally/economy/channels'
+import { STREAM_LISTING, createStreamService, listingPayload, streamTypes, transferPayments, type SoldStream, type StreamService } from '@tally/economy/streams'
 import { createNode, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import type { Server } from 'node:http'
@@ -51,8 +52,14 @@ export interface Network {
   readonly witnesses: readonly Witness[]
   /** The witnesses' nodes (seq witnesses: they keep the first block shown at each slot). */
   readonly witnessNodes: readonly Node[]
-  /** The shop, when there is one: its node, network wallet, and its side of payment channels. */
-  readonly shop: { readonly node: Node; readonly net: NetWallet; readonly payee: Payee } | undefined
+  /**
+   * The shop, when there is one: its node, network wallet, both sides of payment channels, and
+   * with `streams` two data streams it sells ('shop-door-1' and '-2', footfall, 10 units a period
+   * of 60 s, paid by transfer or by lock and vouchers; `sold[i].publish` sends a reading).
+   */
+  readonly shop: { readonly node: Node; readonly net: NetWallet; readonly payee: Payee; readonly payer: Payer; readonly streams: StreamService; readonly sold: readonly SoldStream[] } | undefined
+  /** The gateway's streams service: it indexes listings and serves its catalog to pages. */
+  readonly gatewayStreams: StreamService
   /** What a page needs (JSON). */
   info(): NetworkInfo
   /** A new device key, to be registered to `owner` (the owner signs the registration's digest). */
@@ -76,6 +83,11 @@ export interface NetworkOptions {
   gatewayAddress?: string
   /** Run a shop: a Node wallet on a listening node that accepts transfers. */
   shop?: boolean
+  /**
+   * The shop sells two data streams too (its chain then holds their listings: a wallet that
+   * replays it, to take a transfer from the shop, must know the listing types — streamTypes()).
+   */
+  streams?: boolean
   /** Told of what happens (one line each). */
   log?: (line: string) => void
 }
@@ -134,6 +146,8 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     relay: { serve: true },
   })
   know(gateway)
+  // the gateway keeps the listings of data streams its peers sell, for pages to search
+  const gatewayStreams = createStreamService({ host: gateway, crypto: community.crypto })
   const listened = await gateway.listen()
   const gatewayAddress = options.gatewayAddress ?? listened
   gateway.on('peer:open', (e) => log(`gateway: ${toHex(e.publicKey).slice(0, 8)} connected`))
@@ -147,12 +161,14 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     const book = createChannelBook()
     const evidence = createEvidenceStore(community)
     const tickets = createTicketStore()
+    const shopTypes = createEconomyTypes({ community, evidence, tickets, lock: { receipts: book } })
+    for (const t of streamTypes()) shopTypes.define(t)
     const node = createNode({
       identity,
       store: createMemoryStore(),
       transport: createWsTransport({ port: 0 }),
       // its receipts book: a release that a receipt contradicts is refused, with the proof
-      types: createEconomyTypes({ community, evidence, tickets, lock: { receipts: book } }),
+      types: shopTypes,
       witnesses: seqWitnesses(community),
       head: 'local',
       // the shop pays pages back through the gateway: pages cannot be dialled
@@ -160,11 +176,26 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     })
     know(node)
     shopAddress = await node.listen()
-    await node.connect(listened, { expectedPeer: gatewayKey.publicKey })
     const wallet = createWallet({ agent: node.agent, community, evidence })
     const net = createNetWallet({ wallet, community, evidence, tickets, host: node, port: node.transactions })
     node.on('transaction', (t: Transaction) => log(`shop: received ${String((t.proposal.payload as { amount?: number }).amount)} from ${toHex(t.proposal.publicKey).slice(0, 8)}`))
-    shop = { node, net, payee: createPayee({ wallet, book, community }) }
+    // a sensor of the shop's: its stream sold by transfer (found in the shop's chain) or by lock
+    // and vouchers (the shop's wallet checks the lock and keeps the vouchers)
+    const streams = createStreamService({
+      host: node,
+      crypto: community.crypto,
+      payments: transferPayments(node.store, node.publicKey),
+      channels: { accept: (lock, voucher, history) => wallet.acceptVoucher(lock, voucher, history) },
+    })
+    const sold: SoldStream[] = []
+    for (const device of options.streams === true ? ['shop-door-1', 'shop-door-2'] : []) {
+      const sensor = generateIdentity()
+      const listing = await node.agent.append(STREAM_LISTING, listingPayload({ device, sensor: sensor.publicKey, lat: 45_070_000, lon: 7_686_000, kind: 'footfall', price: 10, period: 60_000, start: Date.now(), served: [shopAddress] }))
+      sold.push(streams.sell({ sensor, secret: globalThis.crypto.getRandomValues(new Uint8Array(32)), listing }))
+    }
+    // connected after the listing: the gateway fetches the shop's catalog when the session opens
+    await node.connect(listened, { expectedPeer: gatewayKey.publicKey })
+    shop = { node, net, payee: createPayee({ wallet, book, community }), payer: createPayer({ wallet, key: identity, community }), streams, sold }
   }
 
   // ## Devices: one node each (a component's reporter and registrar are hosted once per node)
@@ -174,6 +205,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
   return {
     community,
     gateway,
+    gatewayStreams,
     witnesses,
     witnessNodes,
     shop,
@@ -227,6 +259,8 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     },
     async close() {
       for (const w of witnesses) w.stop()
+      shop?.streams.close()
+      gatewayStreams.close()
       await Promise.all([...deviceNodes, ...(shop === undefined ? [] : [shop.node]), gateway, ...witnessNodes].map((n) => n.close()))
     },
   }

@@ -1,0 +1,92 @@
+// The browser wallet's market calls in headless Chromium against a real networked economy on
+// 127.0.0.1 (examples/browser-wallet/network.ts: three witnesses, a gateway that indexes stream
+// listings, a shop on a listening Node node selling two data streams and taking payment
+// channels, all over ws): the page finds the shop's streams through the gateway, buys one by
+// transfer and one by lock and vouchers, reads what the sensors publish; opens a channel to the
+// shop, pays receipts the shop accepts and redeems, recharges, releases a channel after its
+// expiry; and is paid over a channel by the shop. Reloads in the middle of each: subscriptions,
+// reading positions, voucher totals and channel books come back from IndexedDB.
+import { join } from 'node:path'
+import * as assert from 'uvu/assert'
+import { decodeBlock, encodeBlock, fromHex, toHex } from '@tally/core'
+import { epochAt } from '@tally/economy'
+import { startNetwork, type Network } from '../../../examples/browser-wallet/network.ts'
+import { browserSuite, load, type PageRun } from './harness.js'
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+let network: Network | undefined
+try {
+  network = await startNetwork({ shop: true, streams: true })
+  const net = network
+  const shop = net.shop!
+  await browserSuite('@tally/browser: the wallet\'s market calls (streams, channels)', join(import.meta.dirname, 'page', 'markets.page.ts'), async (session) => {
+    const info = net.info()
+    const page = await session.open()
+    const runs: PageRun[] = []
+    const step = async (phase: string, params: Record<string, unknown> = {}) => {
+      const run = await session.run(page, phase, { info, ...params })
+      runs.push(run)
+      return run
+    }
+    const opened = await step('open')
+    if (opened.out.publicKey === undefined) return runs
+    const owner = fromHex(String(opened.out.publicKey))
+    const { component, digest } = net.newDevice(owner)
+    const signed = await step('sign', { digest })
+    await net.register(component, fromHex(String(signed.out.signature)))
+    const closed = await net.closeEpoch()
+    assert.ok(closed.certified)
+    await step('claim', { epoch: closed.epoch })
+
+    // ## Data streams
+    const bought = await step('stream-buy')
+    if (bought.out.sensor === undefined) return runs
+    const [door1, door2] = shop.sold
+    assert.is(toHex(door1!.sensor), bought.out.sensor)
+    // the shop sold to the key the page derived: its subscription names it
+    const sub = door1!.subscriptions()[0]!
+    assert.is(toHex(sub.recipient), bought.out.recipient)
+    assert.is(toHex(sub.buyer), toHex(owner))
+    assert.is(sub.end - sub.first, 2, 'two periods bought')
+    for (const r of ['in 3', 'in 1', 'out 2']) await door1!.publish(enc(r))
+    const read = await step('stream-read', { sensor: bought.out.sensor, expected: ['in 3', 'in 1', 'out 2'] })
+    for (const r of ['in 5', 'out 4']) await door1!.publish(enc(r))
+    await load(page) // a reload mid-stream
+    const reloaded = await step('stream-reload', { sensor: bought.out.sensor, next: read.out.next, payment: bought.out.payment, expected: ['in 5', 'out 4'] })
+    if (reloaded.out.sensor2 !== undefined) {
+      assert.is(toHex(door2!.sensor), reloaded.out.sensor2)
+      assert.is(door2!.subscriptions()[0]!.end - door2!.subscriptions()[0]!.first, 2, 'two vouchers of one period each')
+      for (const r of ['in 7', 'in 8']) await door2!.publish(enc(r))
+      await load(page)
+      await step('stream-lock-read', { sensor2: reloaded.out.sensor2, expected: ['in 7', 'in 8'] })
+    }
+
+    // ## Payment channels: the page pays the shop
+    const shopBefore = await shop.net.wallet.balance()
+    const ch = await step('channel-open')
+    if (ch.out.channel !== undefined) {
+      await shop.payee.admit(decodeBlock(fromHex(String(ch.out.lock))), (ch.out.history as string[]).map((h) => decodeBlock(fromHex(h))))
+      for (const r of ch.out.receipts as string[]) await shop.payee.accept(fromHex(r))
+      await load(page)
+      const again = await step('channel-reload', { channel: ch.out.channel })
+      if (again.out.recharge !== undefined) {
+        await shop.payee.admit(decodeBlock(fromHex(String(again.out.recharge))), (again.out.history as string[]).map((h) => decodeBlock(fromHex(h))))
+        for (const r of again.out.receipts as string[]) await shop.payee.accept(fromHex(r))
+        await shop.payee.redeem(fromHex(String(ch.out.channel)))
+        assert.is(await shop.net.wallet.balance(), shopBefore + 15, 'the shop redeemed 15 across both locks, a receipt signed after the reload included')
+      }
+    }
+
+    // ## Payment channels: the shop pays the page
+    const expiry = epochAt(net.community.current, Date.now()) + 24
+    const { channel, lock } = await shop.payer.open({ to: owner, deposit: 30, expiry })
+    const history = await shop.node.store.range(shop.node.publicKey, { to: lock.seq - 1 })
+    const receipts = [await shop.payer.pay(channel, 5), await shop.payer.pay(channel, 6)]
+    await load(page)
+    await step('channel-incoming', { lock: toHex(encodeBlock(lock)), history: history.map((b) => toHex(encodeBlock(b))), deposit: 30, receipts: receipts.map(toHex), total: 11 })
+    return runs
+  })
+} finally {
+  await network?.close()
+}
