@@ -2,7 +2,9 @@
 // playwright-core; never a downloaded browser): two wallets, each in its own browser context (its
 // own IndexedDB, keys and chain), open the page, register a device each (the owner's key signs in
 // the page), the witnesses close the epoch, both claim their reward, and they pay each other —
-// alice → bob and bob → alice, through the gateway, since neither page can listen.
+// alice → bob and bob → alice, through the gateway, since neither page can listen; then alice
+// opens a payment channel to bob and pays him twice by receipt (bytes through the server's
+// mailbox), and bob redeems.
 import { chromium, type Browser, type Page } from 'playwright-core'
 import type { Example } from './server.ts'
 
@@ -80,13 +82,24 @@ export async function runDemo(example: Example, options: { screenshot?: string; 
     }
     await pay(alice, 'alice', bobKey, '120.5')
     await pay(bob, 'bob', aliceKey, '20.25')
+    // a payment channel: alice locks 50 for bob, pays 2.5 twice by receipt; bob's page takes the
+    // lock and the receipts from its mailbox, then redeems
+    await click(alice, 'alice', 'channel-open', async () => {
+      await alice.selectOption('#to', bobKey)
+      await alice.fill('#amount', '50')
+    })
+    await click(alice, 'alice', 'channel-pay', () => alice.fill('#amount', '2.5'))
+    await click(alice, 'alice', 'channel-pay')
+    await bob.waitForSelector('#incoming[data-paid="5000"]', { timeout: LIMIT_MS })
+    await click(bob, 'bob', 'channel-redeem')
     const state = async (page: Page, name: string, key: string) => {
       const balance = Number(await page.getAttribute('#balance', 'data-value'))
       const history = await page.$$eval('#history tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.kind ?? ''))
       return { name, key, balance, history }
     }
-    // each page shows a reward, a payment sent and one received once its chain has them all
-    for (const page of [alice, bob]) await page.waitForSelector('#history[data-count="3"]', { timeout: LIMIT_MS }).catch(() => undefined)
+    // each page shows a reward, a payment sent, one received and the channel's lock or redeem
+    // once its chain has them all
+    for (const page of [alice, bob]) await page.waitForSelector('#history[data-count="4"]', { timeout: LIMIT_MS }).catch(() => undefined)
     const wallets = [await state(alice, 'alice', aliceKey), await state(bob, 'bob', bobKey)]
     if (options.screenshot !== undefined) {
       await alice.screenshot({ path: options.screenshot, fullPage: true })
