@@ -13,7 +13,7 @@
  * @module
  */
 import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type Identity, type ProtocolHost, type PublicKeyHex, type TimerHandle, type Transaction } from '@tally/core'
-import { createEconomyTypes, createVoucherBook, createWallet, type Community, type Wallet } from '@tally/economy'
+import { createEconomyTypes, createVoucherBook, createWallet, type Community, type EvidenceStore, type Wallet } from '@tally/economy'
 import { EPOCHS_PROTOCOL, createNetWallet, createTicketStore, epochsProtocol, fetchClaim, seqWitnesses, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
 import { createNode, relayAddress, systemClock, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
@@ -67,6 +67,8 @@ export interface BrowserWallet extends Events<WalletEvents> {
   readonly identity: Identity
   /** The community. */
   readonly community: Community
+  /** The reward evidence this wallet holds (its claims', kept on IndexedDB, and what it learnt of senders). */
+  readonly evidence: EvidenceStore
   /**
    * Resolves when the wallet is connected to its gateway (at once when it is).
    * @throws Error once the wallet is closed
@@ -216,6 +218,7 @@ class PageWallet implements BrowserWallet {
   readonly wallet: Wallet
   readonly identity: Identity
   readonly community: Community
+  readonly evidence: EvidenceStore
   readonly publicKey: Uint8Array
   readonly publicKeyHex: PublicKeyHex
   readonly #link: GatewayLink
@@ -257,6 +260,7 @@ class PageWallet implements BrowserWallet {
     this.wallet = parts.wallet
     this.identity = parts.identity
     this.community = parts.community
+    this.evidence = parts.evidence
     this.publicKey = parts.node.publicKey
     this.publicKeyHex = toHex(this.publicKey)
     this.#link = parts.link

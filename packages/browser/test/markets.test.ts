@@ -4,12 +4,16 @@
 // channels, all over ws): the page finds the shop's streams through the gateway, buys one by
 // transfer and one by lock and vouchers, reads what the sensors publish; opens a channel to the
 // shop, pays receipts the shop accepts and redeems, recharges, releases a channel after its
-// expiry; and is paid over a channel by the shop. Reloads in the middle of each: subscriptions,
-// reading positions, voucher totals and channel books come back from IndexedDB.
+// expiry; and is paid over a channel by the shop; subscribes to the shop's SLA offer on a device
+// of its own, a cycle that passes (the shop redeems the instalment) and one that fails (the page
+// redeems the penalty, the subscription ends), each verdict certified by the witnesses. Reloads in
+// the middle of each: subscriptions, reading positions, voucher totals, channel books and SLA
+// cycles come back from IndexedDB.
 import { join } from 'node:path'
 import * as assert from 'uvu/assert'
 import { decodeBlock, encodeBlock, fromHex, toHex } from '@tally/core'
-import { epochAt } from '@tally/economy'
+import { decodeRewardEvidence, epochAt } from '@tally/economy'
+import { fetchOutcome, outcomesProtocol, redeemInstalment } from '@tally/economy/market'
 import { startNetwork, type Network } from '../../../examples/browser-wallet/network.ts'
 import { browserSuite, load, type PageRun } from './harness.js'
 
@@ -17,10 +21,12 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 let network: Network | undefined
 try {
-  network = await startNetwork({ shop: true, streams: true })
+  network = await startNetwork({ shop: true, streams: true, sla: true })
   const net = network
   const shop = net.shop!
-  await browserSuite('@tally/browser: the wallet\'s market calls (streams, channels)', join(import.meta.dirname, 'page', 'markets.page.ts'), async (session) => {
+  await browserSuite('@tally/browser: the wallet\'s market calls (streams, channels, SLA)', join(import.meta.dirname, 'page', 'markets.page.ts'), async (session) => {
+    // the shop's SLA offer on a device of its own: airtime ≥ 1,000 ms an epoch, 4 a cycle, penalty 2
+    const { offer, component: shopDevice } = await net.shopOffer({ price: 4, penalty: 2, from: 1 })
     const info = net.info()
     const page = await session.open()
     const runs: PageRun[] = []
@@ -75,6 +81,37 @@ try {
         for (const r of again.out.receipts as string[]) await shop.payee.accept(fromHex(r))
         await shop.payee.redeem(fromHex(String(ch.out.channel)))
         assert.is(await shop.net.wallet.balance(), shopBefore + 15, 'the shop redeemed 15 across both locks, a receipt signed after the reload included')
+      }
+    }
+
+    // ## SLA: the page subscribes to the shop's offer, cycle by cycle
+    const outcomesHandle = shop.node.host(outcomesProtocol())
+    /** The seller's side of a cycle: the buyer's reward evidence, then its wallet agrees (slaPolicy locks the penalty). */
+    const agree = async (run: PageRun) => {
+      for (const [amount, e] of run.out.evidence as [number, string][]) assert.ok(shop.evidence.put(owner, amount, decodeRewardEvidence(fromHex(e))).ok, 'the evidence checks out')
+      const proposal = decodeBlock(fromHex(String(run.out.proposal)))
+      return { proposal, agreement: await shop.wallet.accept(proposal, (run.out.history as string[]).map((h) => decodeBlock(fromHex(h)))) }
+    }
+    await load(page)
+    const sub1 = await step('sla-subscribe', { offer: toHex(offer.id) })
+    if (sub1.out.proposal !== undefined) {
+      const cycle1 = await agree(sub1)
+      await load(page) // a reload between the proposal and the seller's answer
+      await step('sla-complete', { agreement: toHex(encodeBlock(cycle1.agreement)) })
+      await net.report(shopDevice, 5_000) // epoch 1: the device meets the criterion
+      assert.ok((await net.closeEpoch()).certified)
+      const sub2 = await step('sla-next', { offer: toHex(offer.id) })
+      // the seller redeems the passed cycle's instalment on the certified outcome
+      await fetchOutcome(outcomesHandle, net.community.current.witnesses, shop.outcomes, offer.id, 1)
+      const shopBefore = await shop.net.wallet.balance()
+      await redeemInstalment(shop.wallet, cycle1.proposal)
+      assert.is(await shop.net.wallet.balance(), shopBefore + 4, 'the instalment')
+      if (sub2.out.proposal !== undefined) {
+        const cycle2 = await agree(sub2)
+        await net.report(shopDevice, 10) // epoch 2: below the criterion
+        assert.ok((await net.closeEpoch()).certified)
+        await load(page)
+        await step('sla-failed', { offer: toHex(offer.id), agreement: toHex(encodeBlock(cycle2.agreement)) })
       }
     }
 

@@ -11,6 +11,7 @@ import { streamTypes } from '@tally/economy/streams'
 import { createBrowserIdentity, createBrowserWallet, openBrowserIdentity, openIdbStore, type BrowserIdentity, type BrowserWallet } from '../../src/index.js'
 import { openWalletChannels, type WalletChannels } from '../../src/wallet-channels.js'
 import { deriveBoxKeys, openWalletStreams, type WalletStreams } from '../../src/wallet-streams.js'
+import { openWalletSla, slaWalletOptions, type SlaWalletOptions, type WalletSla } from '../../src/wallet-sla.js'
 import { out, serve } from './harness.js'
 
 interface Info {
@@ -26,6 +27,8 @@ let wallet: BrowserWallet | undefined
 let community: Community | undefined
 let streams: WalletStreams | undefined
 let channels: WalletChannels | undefined
+let slaOptions: SlaWalletOptions | undefined
+let sla: WalletSla | undefined
 
 const info = (params: Record<string, unknown>): Info => params.info as Info
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
@@ -33,6 +36,7 @@ const hexBlocks = (blocks: readonly HalfBlock[]): string[] => blocks.map((b) => 
 
 async function open(i: Info, created: boolean): Promise<BrowserWallet> {
   community = createCommunity(decodeSignedConfig(fromHex(i.config)))
+  slaOptions = slaWalletOptions(community)
   if (created) identity = (await createBrowserIdentity({ database: NAMES.database, label: NAMES.label })).identity
   else identity = await openBrowserIdentity({ database: NAMES.database, label: NAMES.label })
   assert.ok(identity !== undefined, 'the identity is kept')
@@ -45,8 +49,10 @@ async function open(i: Info, created: boolean): Promise<BrowserWallet> {
     database: NAMES.wallet,
     witnesses: i.witnesses.map((x) => [fromHex(x.key), x.address] as const),
     reconnect: { initialMs: 100, maxMs: 1_000 },
-    // the shop's chain holds its stream listings: a payee replaying it knows their type
-    types: streamTypes(),
+    // the shop's chain holds its stream listings and offers: a payee replaying it knows their
+    // types; the lock types know the 'sla' authority (a failed cycle's penalty is redeemed here)
+    types: [...streamTypes(), ...slaOptions.types],
+    lock: slaOptions.lock,
   })
   w.addAddress(fromHex(i.shop.key), i.shop.address)
   await w.online()
@@ -270,11 +276,97 @@ serve({
     test.run()
   },
 
+  async 'sla-subscribe'(params) {
+    const test = suite('SLA: find an offer, subscribe for a cycle')
+    test('the gateway\'s offers synced; search by type and price; the escrow proposal with the chain and evidence for the seller', async () => {
+      wallet = await open(info(params), false)
+      sla = await openWalletSla(wallet, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
+      assert.ok((await sla.refresh()) >= 1)
+      const found = sla.search({ epoch: 1, type: 'gateway', maxPrice: 10 })
+      assert.is(found.length, 1)
+      assert.is(toHex(found[0]!.offer.id), String(params.offer))
+      assert.is(sla.search({ epoch: 1, maxPrice: 3 }).length, 0)
+      const before = await wallet.balance()
+      const p = await sla.subscribe(found[0]!.offer.id, { start: 1 })
+      assert.is(p.proposal.type, 'lock')
+      assert.is(await wallet.balance(), before - 4, 'the escrow: the price of a cycle')
+      assert.ok(p.evidence.length >= 1, 'the evidence of the reward')
+      const sub = await sla.subscription(found[0]!.offer.id)
+      assert.equal(sub!.cycles.map((c) => c.state), ['proposed'])
+      const early = await rejection(() => sla!.subscribe(found[0]!.offer.id, { start: 2 }))
+      assert.is(early.reason, 'sla-pending', 'one cycle at stake at a time')
+      assert.is((await rejection(() => sla!.subscribe(new Uint8Array(32)))).name, 'RangeError')
+      out.proposal = toHex(encodeBlock(p.proposal))
+      out.history = hexBlocks(p.history)
+      out.evidence = p.evidence.map((e) => [e.amount, toHex(e.evidence)])
+    })
+    test.run()
+  },
+
+  async 'sla-complete'(params) {
+    const test = suite('SLA: the seller agreed (after a reload)')
+    test('the penalty lock taken in: the cycle is pending on its outcome', async () => {
+      wallet = await open(info(params), false)
+      sla = await openWalletSla(wallet, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
+      const sub = await sla.complete(decodeBlock(fromHex(String(params.agreement))))
+      assert.equal(sub.cycles.map((c) => c.state), ['pending'])
+      assert.is((sub.cycles[0]!.penalty!.payload as { amount: number }).amount, 2)
+      const checked = await sla.check()
+      assert.equal(checked[0]!.cycles.map((c) => c.state), ['pending'], 'epoch 1 is not closed yet')
+    })
+    test.run()
+  },
+
+  async 'sla-next'(params) {
+    const test = suite('SLA: the first cycle passed; the next one')
+    test('check: passed on the certified outcome; subscribe to the next cycle', async () => {
+      const offer = fromHex(String(params.offer))
+      const [sub] = await sla!.check()
+      assert.equal(sub!.cycles.map((c) => c.state), ['passed'])
+      assert.not.ok(sub!.ended)
+      const p = await sla!.subscribe(offer, { start: 2 })
+      out.proposal = toHex(encodeBlock(p.proposal))
+      out.history = hexBlocks(p.history)
+      out.evidence = p.evidence.map((e) => [e.amount, toHex(e.evidence)])
+    })
+    test.run()
+  },
+
+  async 'sla-failed'(params) {
+    const test = suite('SLA: the second cycle failed (after a reload)')
+    test('complete, then check: failed on the certified outcome, the seller\'s penalty redeemed, the subscription ended', async () => {
+      wallet = await open(info(params), false)
+      sla = await openWalletSla(wallet, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
+      const offer = fromHex(String(params.offer))
+      await sla.complete(decodeBlock(fromHex(String(params.agreement))))
+      const before = await wallet.balance()
+      const [sub] = await sla.check()
+      assert.equal(sub!.cycles.map((c) => c.state), ['passed', 'failed'])
+      assert.is(sub!.cycles[1]!.failedEpoch, 2)
+      assert.ok(sub!.cycles[1]!.redeemed)
+      assert.ok(sub!.ended, 'a failed cycle ends it')
+      assert.is(await wallet.balance(), before + 2, 'the penalty')
+      assert.is((await rejection(() => sla!.subscribe(offer, { start: 3 }))).reason, 'sla-ended')
+      // the escrow of the failed cycle comes back after its expiry epoch, not before
+      assert.equal(await sla.release(), [])
+      assert.is(sub!.cycles[1]!.expiry, 2 + 1 + 2)
+      // checked again: nothing redeemed twice
+      await sla.check()
+      assert.is(await wallet.balance(), before + 2)
+      sla.dispose()
+      await wallet.close()
+    })
+    test.run()
+  },
+
   async 'channel-incoming'(params) {
     const test = suite('payment channels: this wallet as the payee')
     test('admit the shop\'s lock, accept its receipts, redeem: the balance rises', async () => {
       wallet = await open(info(params), false)
       channels = await openWalletChannels(wallet, { database: NAMES.channels })
+      // the shop's chain holds the SLA redeem of the passed cycle: this wallet's rules check it
+      // against the outcome certificates, which the SLA records kept on IndexedDB
+      sla = await openWalletSla(wallet, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
       const lock = decodeBlock(fromHex(String(params.lock)))
       const history = (params.history as string[]).map((h) => decodeBlock(fromHex(h)))
       const state = await channels.incoming.admit(lock, history)
@@ -288,6 +380,7 @@ serve({
       assert.is(await wallet.balance(), before + Number(params.total))
       assert.equal((await channels.incoming.list()).map(toHex), [toHex(state.id)])
       channels.dispose()
+      sla.dispose()
       await wallet.close()
     })
     test.run()
