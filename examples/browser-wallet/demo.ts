@@ -28,16 +28,25 @@ interface ActionResult {
 }
 
 /**
+ * Start headless Chromium for the demo (Debian's, or TALLY_CHROMIUM).
+ * @returns the browser (runDemo closes it)
+ */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+}
+
+/**
  * Run the flow against a running example.
  * @param example the server (startExample)
- * @param options screenshot: a PNG path for alice's page at the end; log: a line per step
+ * @param options screenshot: a PNG path for alice's page at the end; log: a line per step;
+ *   browser: one launched already (launchBrowser, while the server started), closed at the end
  */
-export async function runDemo(example: Example, options: { screenshot?: string; log?: (line: string) => void } = {}): Promise<DemoResult> {
+export async function runDemo(example: Example, options: { screenshot?: string; log?: (line: string) => void; browser?: Promise<Browser> } = {}): Promise<DemoResult> {
   const log = options.log ?? (() => undefined)
   const transcript: string[] = []
   let browser: Browser | undefined
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    browser = await (options.browser ?? launchBrowser())
     const open = async (name: string): Promise<Page> => {
       const context = await browser!.newContext({ viewport: { width: 820, height: 900 } })
       const page = await context.newPage()
@@ -49,29 +58,35 @@ export async function runDemo(example: Example, options: { screenshot?: string; 
       log(`${name}: page open, wallet online`)
       return page
     }
-    const alice = await open('alice')
-    const bob = await open('bob')
-    const click = async (page: Page, name: string, id: string, setup?: () => Promise<void>): Promise<ActionResult> => {
+    // the two wallets are independent until they pay each other: their pages open, and their
+    // devices register and their claims run, side by side (the transcript keeps alice first)
+    const [alice, bob] = await Promise.all([open('alice'), open('bob')])
+    const click = async (page: Page, name: string, id: string, setup?: () => Promise<void>): Promise<ActionResult & { line: string }> => {
       const before = await page.evaluate(() => (globalThis as unknown as { __results: unknown[] }).__results.length)
       await setup?.()
       await page.click(`#${id}`, { timeout: LIMIT_MS })
       await page.waitForFunction((n) => (globalThis as unknown as { __results: unknown[] }).__results.length > n, before, { timeout: LIMIT_MS })
       const r = await page.evaluate((n) => (globalThis as unknown as { __results: ActionResult[] }).__results[n]!, before)
       const line = `${name} ${id}: ${r.ok ? 'ok' : 'FAILED'} ${r.text}`
-      transcript.push(line)
+      if (!deferred) transcript.push(line)
       log(line)
-      return r
+      return { ...r, line }
+    }
+    let deferred = false
+    /** Two clicks side by side, their lines in the transcript in the order given. */
+    const both = async (a: () => Promise<ActionResult & { line: string }>, b: () => Promise<ActionResult & { line: string }>) => {
+      deferred = true
+      const [ra, rb] = await Promise.all([a(), b()]).finally(() => (deferred = false))
+      transcript.push(ra.line, rb.line)
     }
     const keyOf = (page: Page) => page.textContent('#key').then((t) => t ?? '')
     const aliceKey = await keyOf(alice)
     const bobKey = await keyOf(bob)
-    await click(alice, 'alice', 'device')
-    await click(bob, 'bob', 'device')
+    await both(() => click(alice, 'alice', 'device'), () => click(bob, 'bob', 'device'))
     await click(alice, 'alice', 'close')
     // bob's page learns the closed epoch from the server too
     const closed = await alice.inputValue('#epoch')
-    await click(alice, 'alice', 'claim')
-    await click(bob, 'bob', 'claim', () => bob.fill('#epoch', closed))
+    await both(() => click(alice, 'alice', 'claim'), () => click(bob, 'bob', 'claim', () => bob.fill('#epoch', closed)))
     const pay = async (page: Page, name: string, to: string, amount: string) => {
       // the directory lists the other wallet once the page refreshed it
       await page.waitForFunction((key) => [...document.querySelectorAll('#to option')].some((o) => (o as HTMLOptionElement).value === key), to, { timeout: LIMIT_MS, polling: 200 })

@@ -23,12 +23,15 @@ interface Info {
 
 const NAMES = { database: 'm-keys', label: 'buyer', chain: 'm-chain', wallet: 'm-evidence', channels: 'm-channels', streams: 'm-streams' }
 let identity: BrowserIdentity | undefined
-let wallet: BrowserWallet | undefined
+let theWallet: BrowserWallet | undefined
 let community: Community | undefined
-let streams: WalletStreams | undefined
+let theStreams: WalletStreams | undefined
+const setStreams = (s: WalletStreams) => void (theStreams = s)
 let channels: WalletChannels | undefined
+const setChannels = (c: WalletChannels) => void (channels = c)
 let slaOptions: SlaWalletOptions | undefined
 let sla: WalletSla | undefined
+const setSla = (x: WalletSla) => void (sla = x)
 
 const info = (params: Record<string, unknown>): Info => params.info as Info
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes)
@@ -74,8 +77,8 @@ serve({
   async open(params) {
     const test = suite('a wallet for the markets')
     test('created and online', async () => {
-      wallet = await open(info(params), true)
-      out.publicKey = wallet.publicKeyHex
+      theWallet = await open(info(params), true)
+      out.publicKey = theWallet!.publicKeyHex
     })
     test.run()
   },
@@ -91,8 +94,8 @@ serve({
   async claim(params) {
     const test = suite('claim')
     test('the reward of the certified epoch', async () => {
-      await wallet!.claim(Number(params.epoch))
-      out.balance = await wallet!.balance()
+      await theWallet!.claim(Number(params.epoch))
+      out.balance = await theWallet!.balance()
     })
     test.run()
   },
@@ -101,40 +104,48 @@ serve({
     const i = info(params)
     const test = suite('data streams: find and buy by transfer')
     test('the gateway\'s catalog holds the shop\'s listings; search finds them', async () => {
-      streams = await openWalletStreams(wallet!, { database: NAMES.streams })
+      theStreams = await openWalletStreams(theWallet!, { database: NAMES.streams })
       // the catalog may have come already, when the session's protocols met: refresh asks again
-      await streams.refresh()
-      assert.ok(streams.service.index.size >= 2, `${streams.service.index.size} listings`)
-      const found = streams.search({ kind: 'footfall', near: { lat: 45_070_000, lon: 7_686_000, meters: 50 } })
+      await theStreams.refresh()
+      assert.ok(theStreams.service.index.size >= 2, `${theStreams.service.index.size} listings`)
+      const found = theStreams.search({ kind: 'footfall', near: { lat: 45_070_000, lon: 7_686_000, meters: 50 } })
       assert.equal(found.map((e) => e.listing.device).sort(), ['shop-door-1', 'shop-door-2'])
       assert.ok(found.every((e) => toHex(e.owner) === i.shop.key))
-      assert.is(streams.search({ kind: 'footfall', maxPrice: 9 }).length, 0)
+      assert.is(theStreams.search({ kind: 'footfall', maxPrice: 9 }).length, 0)
     })
     test('bad arguments are refused before anything is signed', async () => {
-      const [entry] = streams!.search({ kind: 'footfall' })
-      const before = (await wallet!.history()).length
-      assert.is((await rejection(() => streams!.buy(entry!, { periods: 0 }))).name, 'RangeError')
-      assert.is((await rejection(() => streams!.buy(entry!, { by: 'card' as 'lock' }))).name, 'TypeError')
-      assert.is((await rejection(() => streams!.read(new Uint8Array(32)))).name, 'RangeError')
-      assert.is((await wallet!.history()).length, before)
+      const [entry] = theStreams!.search({ kind: 'footfall' })
+      const before = (await theWallet!.history()).length
+      assert.is((await rejection(() => theStreams!.buy(entry!, { periods: 0 }))).name, 'RangeError')
+      assert.is((await rejection(() => theStreams!.buy(entry!, { by: 'card' as 'lock' }))).name, 'TypeError')
+      assert.is((await rejection(() => theStreams!.read(new Uint8Array(32)))).name, 'RangeError')
+      assert.is((await theWallet!.history()).length, before)
     })
     test('buy two periods of shop-door-1 by transfer: the transfer, a purchase for the derived X25519 key, the grant', async () => {
-      const entry = streams!.search({ kind: 'footfall' }).find((e) => e.listing.device === 'shop-door-1')!
-      const before = await wallet!.balance()
-      const sub = await streams!.buy(entry, { periods: 2 })
+      const wallet = theWallet!
+      const before = await wallet.balance()
+      theStreams!.dispose()
+      // readme:streams
+      const streams = await openWalletStreams(wallet, { database: 'm-streams' }) // hosts the streams protocol; subscriptions in IndexedDB
+      await streams.refresh()                                     // the gateway's catalog of listings
+      const entry = streams.search({ kind: 'footfall', maxPrice: 10 }).find((e) => e.listing.device === 'shop-door-1')!
+      const sub = await streams.buy(entry, { periods: 2 })        // a transfer to the owner, a purchase for a derived X25519 key, the key
+      // later, and after a reload: const { messages } = await streams.read(entry.listing.sensor)
+      // readme:end
+      setStreams(streams)
       assert.is(sub.by, 'transfer')
       assert.is(sub.payments.length, 1)
       assert.is(sub.periods.length, 1, 'the current period\'s key, granted')
-      assert.is(await wallet!.balance(), before - 20)
-      const [last] = await wallet!.history({ limit: 1 })
+      assert.is(await theWallet!.balance(), before - 20)
+      const [last] = await theWallet!.history({ limit: 1 })
       assert.is(last!.kind, 'sent')
       assert.is(last!.counterparty, i.shop.key)
       out.sensor = toHex(entry.listing.sensor)
       out.payment = sub.payments[0]
       // the X25519 key: derived again, the same (the seller granted to it); derived for another
       // sensor or subscription, another
-      const again = await deriveBoxKeys(wallet!, entry.listing.sensor, 0)
-      const other = await deriveBoxKeys(wallet!, entry.listing.sensor, 1)
+      const again = await deriveBoxKeys(theWallet!, entry.listing.sensor, 0)
+      const other = await deriveBoxKeys(theWallet!, entry.listing.sensor, 1)
       out.recipient = toHex(again.publicKey)
       assert.not.equal(toHex(other.publicKey), toHex(again.publicKey))
     })
@@ -145,11 +156,11 @@ serve({
     const test = suite('data streams: read')
     test('the readings the sensor published, checked and decrypted, in order', async () => {
       const sensor = fromHex(String(params.sensor))
-      const r = await streams!.read(sensor)
+      const r = await theStreams!.read(sensor)
       assert.equal(r.failures, [])
       assert.equal(r.messages.map((m) => text(m.plaintext)), params.expected)
       assert.is(r.next, r.messages.at(-1)!.seq + 1)
-      const again = await streams!.read(sensor)
+      const again = await theStreams!.read(sensor)
       assert.equal(again.messages, [], 'nothing new')
       out.next = r.next
     })
@@ -159,31 +170,31 @@ serve({
   async 'stream-reload'(params) {
     const test = suite('data streams after a reload')
     test('the subscription and the reading position are kept; only the new readings come', async () => {
-      wallet = await open(info(params), false)
-      streams = await openWalletStreams(wallet, { database: NAMES.streams })
+      theWallet = await open(info(params), false)
+      theStreams = await openWalletStreams(theWallet!, { database: NAMES.streams })
       const sensor = fromHex(String(params.sensor))
-      const sub = await streams.subscription(sensor)
+      const sub = await theStreams.subscription(sensor)
       assert.ok(sub !== undefined, 'kept')
       assert.is(sub.next, Number(params.next))
       assert.equal(sub.payments, [Number(params.payment)])
-      const r = await streams.read(sensor)
+      const r = await theStreams.read(sensor)
       assert.equal(r.failures, [])
       assert.equal(r.messages.map((m) => text(m.plaintext)), params.expected)
     })
     test('buy shop-door-2 by lock and voucher, then one more period by a higher voucher', async () => {
-      await streams!.refresh()
-      const entry = streams!.search({ kind: 'footfall' }).find((e) => e.listing.device === 'shop-door-2')!
+      await theStreams!.refresh()
+      const entry = theStreams!.search({ kind: 'footfall' }).find((e) => e.listing.device === 'shop-door-2')!
       assert.ok(entry !== undefined)
-      const before = await wallet!.balance()
-      const sub = await streams!.buy(entry, { by: 'lock', deposit: 50 })
+      const before = await theWallet!.balance()
+      const sub = await theStreams!.buy(entry, { by: 'lock', deposit: 50 })
       assert.is(sub.by, 'lock')
       assert.is(sub.vouchered, 10)
-      assert.is(await wallet!.balance(), before - 50, 'the deposit is locked')
-      const more = await streams!.buy(entry, { by: 'lock' })
+      assert.is(await theWallet!.balance(), before - 50, 'the deposit is locked')
+      const more = await theStreams!.buy(entry, { by: 'lock' })
       assert.is(more.vouchered, 20)
       assert.is(more.lock, sub.lock)
-      assert.is(await wallet!.balance(), before - 50, 'a voucher moves nothing yet')
-      const wrong = await rejection(() => streams!.buy(entry, { by: 'transfer' }))
+      assert.is(await theWallet!.balance(), before - 50, 'a voucher moves nothing yet')
+      const wrong = await rejection(() => theStreams!.buy(entry, { by: 'transfer' }))
       assert.match(wrong.message, /paid by lock/)
       out.sensor2 = toHex(entry.listing.sensor)
       out.lock = sub.lock
@@ -194,16 +205,16 @@ serve({
   async 'stream-lock-read'(params) {
     const test = suite('data streams: the stream bought by lock, after a reload')
     test('the voucher total is kept, the stream reads', async () => {
-      wallet = await open(info(params), false)
-      streams = await openWalletStreams(wallet, { database: NAMES.streams })
+      theWallet = await open(info(params), false)
+      theStreams = await openWalletStreams(theWallet!, { database: NAMES.streams })
       const sensor = fromHex(String(params.sensor2))
-      const sub = await streams.subscription(sensor)
+      const sub = await theStreams.subscription(sensor)
       assert.is(sub?.vouchered, 20)
-      const r = await streams.read(sensor)
+      const r = await theStreams.read(sensor)
       assert.equal(r.failures, [])
       assert.equal(r.messages.map((m) => text(m.plaintext)), params.expected)
-      assert.is((await streams.subscriptions()).length, 2)
-      streams.dispose()
+      assert.is((await theStreams.subscriptions()).length, 2)
+      theStreams.dispose()
     })
     test.run()
   },
@@ -212,13 +223,17 @@ serve({
     const i = info(params)
     const test = suite('payment channels: open and pay')
     test('open a channel to the shop: a lock of the deposit; two receipts', async () => {
-      channels = await openWalletChannels(wallet!, { database: NAMES.channels })
-      const before = await wallet!.balance()
+      const wallet = theWallet!
+      const before = await wallet.balance()
       const shop = fromHex(i.shop.key)
-      const opened = await channels.open(shop, 10)
+      // readme:channels
+      const channels = await openWalletChannels(wallet, { database: 'm-channels' }) // the books on IndexedDB
+      const opened = await channels.open(shop, 10)                 // a lock of 10 for the shop: { channel, lock, history } for its payee.admit
+      const receipts = [await channels.pay(opened.channel, 3), await channels.pay(opened.channel, 4)] // cumulative receipts: bytes for its payee.accept
+      // readme:end
+      setChannels(channels)
       assert.is(opened.lock.type, 'lock')
-      assert.is(await wallet!.balance(), before - 10)
-      const receipts = [await channels.pay(opened.channel, 3), await channels.pay(opened.channel, 4)]
+      assert.is(await wallet.balance(), before - 10)
       assert.ok(receipts.every((r) => r.length <= 119))
       const state = await channels.state(opened.channel)
       assert.is(state.paid, 7)
@@ -244,8 +259,8 @@ serve({
     const i = info(params)
     const test = suite('payment channels after a reload')
     test('the book kept the latest receipt: the next raises the same total; a recharge, a receipt across both locks', async () => {
-      wallet = await open(i, false)
-      channels = await openWalletChannels(wallet, { database: NAMES.channels })
+      theWallet = await open(i, false)
+      channels = await openWalletChannels(theWallet!, { database: NAMES.channels })
       const channel = fromHex(String(params.channel))
       assert.is((await channels.state(channel)).paid, 7, 'kept')
       const r1 = await channels.pay(channel, 2)
@@ -263,11 +278,11 @@ serve({
       const epoch = epochAt(community!.current, Date.now())
       const { channel } = await channels!.open(fromHex(i.shop.key), 12, { expiry: epoch })
       await channels!.pay(channel, 5)
-      const before = await wallet!.balance()
+      const before = await theWallet!.balance()
       const releases = await channels!.close(channel)
       assert.is(releases.length, 1)
       assert.is((releases[0]!.payload as { amount: number }).amount, 7, 'the lock of 12 less the receipt of 5')
-      assert.is(await wallet!.balance(), before + 7)
+      assert.is(await theWallet!.balance(), before + 7)
       assert.match((await rejection(() => channels!.pay(channel, 1))).message, /closed/)
       // a channel whose expiry is ahead: close releases nothing yet
       assert.equal(await channels!.close(fromHex(String(params.channel))), [])
@@ -279,17 +294,25 @@ serve({
   async 'sla-subscribe'(params) {
     const test = suite('SLA: find an offer, subscribe for a cycle')
     test('the gateway\'s offers synced; search by type and price; the escrow proposal with the chain and evidence for the seller', async () => {
-      wallet = await open(info(params), false)
-      sla = await openWalletSla(wallet, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
-      assert.ok((await sla.refresh()) >= 1)
+      theWallet = await open(info(params), false)
+      const wallet = theWallet
+      const before = await wallet.balance()
+      const options = slaOptions! // slaWalletOptions(community): its lock and types went to createBrowserWallet
+      // readme:sla
+      const sla = await openWalletSla(wallet, { outcomes: options.outcomes, database: 'm-sla' })
+      await sla.refresh()                                         // the gateway's offers
+      const [offer] = sla.search({ epoch: 1, type: 'gateway', maxPrice: 10 })
+      const p = await sla.subscribe(offer!.offer.id, { start: 1 }) // the escrow lock: { proposal, history, evidence } for the seller
+      // the seller's wallet.accept(proposal, history) answers; then: await sla.complete(agreement)
+      // each epoch: await sla.check() (outcomes from the witnesses; a failed cycle's penalty redeemed)
+      // readme:end
+      setSla(sla)
       const found = sla.search({ epoch: 1, type: 'gateway', maxPrice: 10 })
       assert.is(found.length, 1)
-      assert.is(toHex(found[0]!.offer.id), String(params.offer))
+      assert.is(toHex(offer!.offer.id), String(params.offer))
       assert.is(sla.search({ epoch: 1, maxPrice: 3 }).length, 0)
-      const before = await wallet.balance()
-      const p = await sla.subscribe(found[0]!.offer.id, { start: 1 })
       assert.is(p.proposal.type, 'lock')
-      assert.is(await wallet.balance(), before - 4, 'the escrow: the price of a cycle')
+      assert.is(await theWallet!.balance(), before - 4, 'the escrow: the price of a cycle')
       assert.ok(p.evidence.length >= 1, 'the evidence of the reward')
       const sub = await sla.subscription(found[0]!.offer.id)
       assert.equal(sub!.cycles.map((c) => c.state), ['proposed'])
@@ -306,8 +329,8 @@ serve({
   async 'sla-complete'(params) {
     const test = suite('SLA: the seller agreed (after a reload)')
     test('the penalty lock taken in: the cycle is pending on its outcome', async () => {
-      wallet = await open(info(params), false)
-      sla = await openWalletSla(wallet, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
+      theWallet = await open(info(params), false)
+      sla = await openWalletSla(theWallet!, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
       const sub = await sla.complete(decodeBlock(fromHex(String(params.agreement))))
       assert.equal(sub.cycles.map((c) => c.state), ['pending'])
       assert.is((sub.cycles[0]!.penalty!.payload as { amount: number }).amount, 2)
@@ -335,26 +358,26 @@ serve({
   async 'sla-failed'(params) {
     const test = suite('SLA: the second cycle failed (after a reload)')
     test('complete, then check: failed on the certified outcome, the seller\'s penalty redeemed, the subscription ended', async () => {
-      wallet = await open(info(params), false)
-      sla = await openWalletSla(wallet, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
+      theWallet = await open(info(params), false)
+      sla = await openWalletSla(theWallet!, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
       const offer = fromHex(String(params.offer))
       await sla.complete(decodeBlock(fromHex(String(params.agreement))))
-      const before = await wallet.balance()
+      const before = await theWallet!.balance()
       const [sub] = await sla.check()
       assert.equal(sub!.cycles.map((c) => c.state), ['passed', 'failed'])
       assert.is(sub!.cycles[1]!.failedEpoch, 2)
       assert.ok(sub!.cycles[1]!.redeemed)
       assert.ok(sub!.ended, 'a failed cycle ends it')
-      assert.is(await wallet.balance(), before + 2, 'the penalty')
+      assert.is(await theWallet!.balance(), before + 2, 'the penalty')
       assert.is((await rejection(() => sla!.subscribe(offer, { start: 3 }))).reason, 'sla-ended')
       // the escrow of the failed cycle comes back after its expiry epoch, not before
       assert.equal(await sla.release(), [])
       assert.is(sub!.cycles[1]!.expiry, 2 + 1 + 2)
       // checked again: nothing redeemed twice
       await sla.check()
-      assert.is(await wallet.balance(), before + 2)
+      assert.is(await theWallet!.balance(), before + 2)
       sla.dispose()
-      await wallet.close()
+      await theWallet!.close()
     })
     test.run()
   },
@@ -362,11 +385,11 @@ serve({
   async 'channel-incoming'(params) {
     const test = suite('payment channels: this wallet as the payee')
     test('admit the shop\'s lock, accept its receipts, redeem: the balance rises', async () => {
-      wallet = await open(info(params), false)
-      channels = await openWalletChannels(wallet, { database: NAMES.channels })
+      theWallet = await open(info(params), false)
+      channels = await openWalletChannels(theWallet!, { database: NAMES.channels })
       // the shop's chain holds the SLA redeem of the passed cycle: this wallet's rules check it
       // against the outcome certificates, which the SLA records kept on IndexedDB
-      sla = await openWalletSla(wallet, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
+      sla = await openWalletSla(theWallet!, { outcomes: slaOptions!.outcomes, database: 'm-sla' })
       const lock = decodeBlock(fromHex(String(params.lock)))
       const history = (params.history as string[]).map((h) => decodeBlock(fromHex(h)))
       const state = await channels.incoming.admit(lock, history)
@@ -374,14 +397,14 @@ serve({
       for (const r of params.receipts as string[]) await channels.incoming.accept(fromHex(r))
       const stale = await rejection(() => channels!.incoming.accept(fromHex((params.receipts as string[])[0]!)))
       assert.is(stale.reason, 'receipt-stale')
-      const before = await wallet.balance()
+      const before = await theWallet!.balance()
       const redeems = await channels.incoming.redeem(state.id)
       assert.is(redeems.length, 1)
-      assert.is(await wallet.balance(), before + Number(params.total))
+      assert.is(await theWallet!.balance(), before + Number(params.total))
       assert.equal((await channels.incoming.list()).map(toHex), [toHex(state.id)])
       channels.dispose()
       sla.dispose()
-      await wallet.close()
+      await theWallet!.close()
     })
     test.run()
   },
