@@ -31,7 +31,8 @@
  *
  * Record layout (version 1), canonical CBOR:
  *   [1, sensor, owner, price, periodMs, startMs, n, payments: [seq…], lock: seq | 0,
- *    vouchered: uint, grants: [grant bytes…] (the latest 64), next: uint, prev: bytes | null]
+ *    vouchered: uint, grants: [grant bytes…] (the latest 64), next: uint, prev: bytes | null,
+ *    unanswered: the seq of a payment whose purchase has no answer yet | 0]
  * @module
  */
 import { RefusedError, abytes, auint, concatBytes, decodeCanonical, encodeCanonical, equalBytes, toHex, type CborValue, type HalfBlock } from '@tally/core'
@@ -58,6 +59,9 @@ const BOX_TAG = 'tally/v1/wallet-stream-box'
 
 /** Grants kept per subscription (the latest). */
 const MAX_GRANTS = 64
+
+/** A seller's refusals that settle a payment for good ('not-paid' may be a seller that has not seen it yet: asked again). */
+const FINAL = new Set(['underpaid', 'payment-used', 'lapsed', 'not-buyer', 'bad-purchase', 'unknown-stream', 'bad-grant'])
 
 /** Most catalog pages fetched by one refresh. */
 const MAX_CATALOG_PAGES = 64
@@ -222,12 +226,25 @@ export async function openWalletStreams(wallet: BrowserWallet, options: { databa
           const box = await boxKeys(sensor, kept.n)
           let answer: { grant: KeyGrant; key: Uint8Array }
           if (by === 'transfer') {
-            const t = await wallet.send(owner, price * periods)
-            kept = { ...kept, payments: [...kept.payments, t.proposal.seq] }
-            // the payment is on record before it is used: a reload can still ask for its key
-            await save(kept)
-            const purchase = await signPurchase(wallet.identity, { sensor, payment: t.proposal.seq, recipient: box.publicKey })
-            answer = await service.subscribe(owner, purchase, box)
+            // a payment whose purchase was never answered (the page closed, the seller was
+            // unreachable) is asked for again, not paid again
+            let payment = kept.unanswered
+            if (payment === 0) {
+              const t = await wallet.send(owner, price * periods)
+              payment = t.proposal.seq
+              kept = { ...kept, payments: [...kept.payments, payment], unanswered: payment }
+              // the payment is on record before it is used: a reload can still ask for its key
+              await save(kept)
+            }
+            const purchase = await signPurchase(wallet.identity, { sensor, payment, recipient: box.publicKey })
+            try {
+              answer = await service.subscribe(owner, purchase, box)
+            } catch (err) {
+              // the seller's final word on this payment: the next purchase pays anew
+              if (FINAL.has((err as RefusedError)?.reason ?? '')) await save({ ...kept, unanswered: 0 })
+              throw err
+            }
+            kept = { ...kept, unanswered: 0 }
           } else {
             let lock: HalfBlock | undefined = kept.lock === 0 ? undefined : await wallet.node.store.get(wallet.publicKey, kept.lock)
             if (lock === undefined) {
@@ -364,11 +381,13 @@ interface Kept {
   readonly grants: readonly KeyGrant[]
   readonly next: number
   readonly prev: Uint8Array | null
+  /** A transfer's seq whose purchase has no answer yet (0: none). */
+  readonly unanswered: number
 }
 
 function fresh(entry: ListingEntry): Kept {
   const l = entry.listing
-  return { sensor: l.sensor, owner: entry.owner, price: l.price, periodMs: l.period, startMs: l.start, n: 0, payments: [], lock: 0, vouchered: 0, grants: [], next: 0, prev: null }
+  return { sensor: l.sensor, owner: entry.owner, price: l.price, periodMs: l.period, startMs: l.start, n: 0, payments: [], lock: 0, vouchered: 0, grants: [], next: 0, prev: null, unanswered: 0 }
 }
 
 function withGrant(k: Kept, grant: KeyGrant): Kept {
@@ -393,14 +412,14 @@ function view(k: Kept): StreamSubscription {
 }
 
 function encodeKept(k: Kept): Uint8Array {
-  return encodeCanonical([1, k.sensor, k.owner, k.price, k.periodMs, k.startMs, k.n, [...k.payments], k.lock, k.vouchered, k.grants.map(encodeGrant), k.next, k.prev] as CborValue)
+  return encodeCanonical([1, k.sensor, k.owner, k.price, k.periodMs, k.startMs, k.n, [...k.payments], k.lock, k.vouchered, k.grants.map(encodeGrant), k.next, k.prev, k.unanswered] as CborValue)
 }
 
 function decodeKept(bytes: Uint8Array): Kept {
   const v = decodeCanonical(bytes) as unknown[]
-  if (!Array.isArray(v) || v[0] !== 1 || v.length !== 13) throw new RangeError('not a stream subscription record of version 1')
-  const [, sensor, owner, price, periodMs, startMs, n, payments, lock, vouchered, grants, next, prev] = v as [number, Uint8Array, Uint8Array, number, number, number, number, number[], number, number, Uint8Array[], number, Uint8Array | null]
-  return { sensor, owner, price, periodMs, startMs, n, payments, lock, vouchered, grants: grants.map(decodeGrant), next, prev }
+  if (!Array.isArray(v) || v[0] !== 1 || v.length !== 14) throw new RangeError('not a stream subscription record of version 1')
+  const [, sensor, owner, price, periodMs, startMs, n, payments, lock, vouchered, grants, next, prev, unanswered] = v as [number, Uint8Array, Uint8Array, number, number, number, number, number[], number, number, Uint8Array[], number, Uint8Array | null, number]
+  return { sensor, owner, price, periodMs, startMs, n, payments, lock, vouchered, grants: grants.map(decodeGrant), next, prev, unanswered }
 }
 
 /** A lock's default expiry for a stream bought by lock: 24 epochs from now. */
