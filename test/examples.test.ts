@@ -123,7 +123,7 @@ examples('the TTN SLA market settles every cycle on certified outcomes, its supp
 })
 
 examples('the browser wallet in npm start: two wallets in headless Chromium claim, pay each other and use a payment channel; without Chromium, a loud skip that fails nothing', () => {
-  const missing = runTs(join(root, 'examples/browser-wallet/main.ts'), { TALLY_CHROMIUM: join(root, 'no-chromium-here'), CI: '' })
+  const missing = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'examples/browser-wallet/main.ts'), '--demo'], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, TALLY_CHROMIUM: join(root, 'no-chromium-here'), CI: '' } })
   assert.is(missing.status, 0, missing.stderr)
   assert.match(missing.stdout, /SKIPPED: examples\/browser-wallet --demo needs Chromium, not found at .*no-chromium-here/)
   assert.match(missing.stdout, /apt-get install chromium/)
