@@ -87,6 +87,8 @@ export interface Network {
    * @returns the offer and the device's component key (hex), for `report`
    */
   shopOffer(options: { price: number; penalty: number; from: number }): Promise<{ offer: OfferView; component: string }>
+  /** With `streams`: the shop's seller does not find payments while held ('not-paid'), as a seller whose chain lags. */
+  holdPayments(held: boolean): void
   /** Report `airtime` ms for a registered device in the open epoch. */
   report(component: string, airtime: number): Promise<void>
   /** What a page needs (JSON). */
@@ -203,6 +205,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
   let shop: Network['shop']
   let shopAddress: string | undefined
   let shopView: MarketView | undefined
+  let paymentsHeld = false
   let shopIdentity: SeedIdentity | undefined
   const shopOutcomes = createOutcomeStore(community)
   if (options.shop === true) {
@@ -237,10 +240,13 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     node.on('transaction', (t: Transaction) => log(`shop: received ${String((t.proposal.payload as { amount?: number }).amount)} from ${toHex(t.proposal.publicKey).slice(0, 8)}`))
     // a sensor of the shop's: its stream sold by transfer (found in the shop's chain) or by lock
     // and vouchers (the shop's wallet checks the lock and keeps the vouchers)
+    const payments = transferPayments(node.store, node.publicKey)
     const streams = createStreamService({
       host: node,
       crypto: community.crypto,
-      payments: transferPayments(node.store, node.publicKey),
+      // holdPayments: the seller does not see payments for a while (as a seller whose chain
+      // lags would), for a test of a purchase asked for again
+      payments: { payment: async (buyer, seq) => (paymentsHeld ? undefined : payments.payment(buyer, seq)) },
       channels: { accept: (lock, voucher, history) => wallet.acceptVoucher(lock, voucher, history) },
     })
     const sold: SoldStream[] = []
@@ -316,6 +322,9 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       for (const v of witnessViews) v.add(block)
       log(`shop: SLA offer on device ${component.slice(0, 8)}: ${price} a cycle, penalty ${penalty}, from epoch ${from}`)
       return { offer: offerView(block)!, component }
+    },
+    holdPayments(held) {
+      paymentsHeld = held
     },
     async report(component, airtime) {
       const device = devices.get(component)

@@ -68,6 +68,17 @@ try {
       await step('stream-lock-read', { sensor2: reloaded.out.sensor2, expected: ['in 7', 'in 8'] })
     }
 
+    // a purchase the seller cannot answer yet (its chain lags): asked for again, not paid again
+    net.holdPayments(true)
+    const unanswered = await step('stream-unanswered')
+    net.holdPayments(false)
+    if (unanswered.out.balance !== undefined) {
+      await load(page)
+      await step('stream-asked-again', { balance: unanswered.out.balance, payments: unanswered.out.payments })
+      const sub = door1!.subscriptions()[0]!
+      assert.is(sub.end - sub.first, 3, 'two periods, then one more on the payment asked for again')
+    }
+
     // ## Payment channels: the page pays the shop
     const shopBefore = await shop.net.wallet.balance()
     const ch = await step('channel-open')

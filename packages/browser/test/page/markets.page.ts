@@ -219,6 +219,39 @@ serve({
     test.run()
   },
 
+  async 'stream-unanswered'() {
+    const test = suite('data streams: a purchase the seller could not answer yet')
+    test('the transfer went, the seller did not find it yet (not-paid): the payment stays on record, unanswered', async () => {
+      theStreams = await openWalletStreams(theWallet!, { database: NAMES.streams })
+      await theStreams.refresh()
+      const entry = theStreams.search({ kind: 'footfall' }).find((e) => e.listing.device === 'shop-door-1')!
+      const before = await theWallet!.balance()
+      const was = (await theStreams.subscription(entry.listing.sensor))!
+      const err = await rejection(() => theStreams!.buy(entry, { periods: 1 }))
+      assert.is(err.reason, 'not-paid')
+      assert.is(await theWallet!.balance(), before - 10, 'paid once')
+      assert.is((await theStreams.subscription(entry.listing.sensor))!.payments.length, was.payments.length + 1)
+      out.balance = before - 10
+      out.payments = was.payments.length + 1
+    })
+    test.run()
+  },
+
+  async 'stream-asked-again'(params) {
+    const test = suite('data streams: the purchase asked for again (after a reload)')
+    test('the same payment, no second transfer: the periods are granted', async () => {
+      theWallet = await open(info(params), false)
+      theStreams = await openWalletStreams(theWallet, { database: NAMES.streams })
+      await theStreams.refresh()
+      const entry = theStreams.search({ kind: 'footfall' }).find((e) => e.listing.device === 'shop-door-1')!
+      const sub = await theStreams.buy(entry, { periods: 1 })
+      assert.is(await theWallet.balance(), Number(params.balance), 'nothing paid again')
+      assert.is(sub.payments.length, Number(params.payments))
+      theStreams.dispose()
+    })
+    test.run()
+  },
+
   async 'channel-open'(params) {
     const i = info(params)
     const test = suite('payment channels: open and pay')
