@@ -63,6 +63,9 @@ const MAX_GRANTS = 64
 /** A seller's refusals that settle a payment for good ('not-paid' may be a seller that has not seen it yet: asked again). */
 const FINAL = new Set(['underpaid', 'payment-used', 'lapsed', 'not-buyer', 'bad-purchase', 'unknown-stream', 'bad-grant'])
 
+/** Blocks of history a 'receipt' request carries at most (@tally/economy/streams codec). */
+const MAX_RECEIPT_HISTORY = 8
+
 /** Most catalog pages fetched by one refresh. */
 const MAX_CATALOG_PAGES = 64
 
@@ -260,7 +263,9 @@ export async function openWalletStreams(wallet: BrowserWallet, options: { databa
             kept = { ...kept, vouchered: total }
             await save(kept)
             const purchase = await signPurchase(wallet.identity, { sensor, payment: lock.seq, recipient: box.publicKey })
-            const history = await wallet.node.store.range(wallet.publicKey, { to: lock.seq - 1 })
+            // the protocol carries at most 8 blocks of history: a seller that never saw this
+            // chain further back refuses ('bad-receipt'); one paid by transfer before holds it
+            const history = await wallet.node.store.range(wallet.publicKey, { from: Math.max(1, lock.seq - MAX_RECEIPT_HISTORY), to: lock.seq - 1 })
             answer = await service.subscribeByReceipt(owner, { purchase, lock, voucher: encodeVoucher(voucher), history }, box)
           }
           kept = withGrant(kept, answer.grant)
