@@ -137,6 +137,11 @@ Hostile('the strangers\' budget refills by the CPU the node gets: at a tenth of 
   share = 1
   advance(100)
   assert.ok(gate.tryCharge(10, 0), 'the full rate again')
+  // a session in debt is held until the debt is paid at the scaled rate, up to 5 x maxWaitMs
+  assert.is(gate.charge(10, 0), 100, 'ten tokens of debt: 100 ms at the full rate')
+  share = 0.1
+  assert.is(gate.charge(10, 0), 2000, 'twenty: 2 s at a tenth of a core')
+  assert.is(gate.charge(100, 0), 5000, 'a pause stretches at most five times the longest (1 s)')
 })
 
 Hostile.run()

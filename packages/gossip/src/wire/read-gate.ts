@@ -65,7 +65,7 @@ export interface ReadGateOptions {
   readonly messageBurst?: number
   /** Bytes the group may read at once before pauses start (default one second's worth). */
   readonly byteBurst?: number
-  /** The longest pause asked for (default 1000 ms). */
+  /** The longest pause asked for (default 1000 ms; with `share`, divided by it, at most 5 times as long). */
   readonly maxWaitMs?: number
   /** The clock (the node's). */
   readonly clock: Clock
@@ -135,11 +135,20 @@ export function createReadGate(options: ReadGateOptions): ReadGate {
       bytes = Math.max(bytes - b, -(maxWait / 1000) * bytesPerSecond)
       if (messages >= 0 && bytes >= 0) return 0
       stats.pauses++
-      const wait = Math.max(messages < 0 ? (-messages / messagesPerSecond) * 1000 : 0, bytes < 0 ? (-bytes / bytesPerSecond) * 1000 : 0)
-      return Math.min(maxWait, Math.max(1, Math.ceil(wait)))
+      // the debt pays at the rates times the share, and a turn lasts as much longer (at most
+      // MAX_SHARE_STRETCH times): the few frames a held session takes per turn are CPU too
+      const sh = share === undefined ? 1 : share()
+      const wait = Math.max(messages < 0 ? (-messages / (messagesPerSecond * sh)) * 1000 : 0, bytes < 0 ? (-bytes / (bytesPerSecond * sh)) * 1000 : 0)
+      return Math.min(maxWait / sh, MAX_SHARE_STRETCH * maxWait, Math.max(1, Math.ceil(wait)))
     },
   }
 }
+
+/**
+ * How much longer than maxWaitMs a pause may last when the node gets a small share of a core
+ * (a held session's turn, and the debt it waits out, stretch by 1 / share up to this).
+ */
+const MAX_SHARE_STRETCH = 5
 
 /** Options of createCpuShare. */
 export interface CpuShareOptions {
