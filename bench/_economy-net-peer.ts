@@ -7,7 +7,8 @@
 //   wallet   a network wallet on a ws node whose transport counts the bytes of every frame; the
 //            sender builds its 10,000-block chain in process before it goes on the network
 // Files named _*.ts are not benchmark groups (bench/run.mjs skips them).
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
 import { createAgent, createMemoryStore, fromHex, identityFromSeed, toHex, type Connection, type SeedIdentity, type Transport } from '@tally/core'
 import {
   certify,
@@ -45,6 +46,23 @@ process.on('message', (m: { id: number; op: string; args: Record<string, unknown
       (err: unknown) => process.send!({ id: m.id, ok: false, error: String((err as Error)?.stack ?? err) }),
     )
 })
+
+// a CPU profile of this process around a window (node:inspector), written as a .cpuprofile; BENCH_ECONOMY_NET_PROFILE
+let profiler: Session | undefined
+handlers['profile-start'] = async () => {
+  profiler = new Session()
+  profiler.connect()
+  const post = (method: string, params?: object) => new Promise((resolve, reject) => profiler!.post(method, params, (err, v) => (err ? reject(err) : resolve(v))))
+  await post('Profiler.enable')
+  await post('Profiler.setSamplingInterval', { interval: 200 })
+  await post('Profiler.start')
+}
+handlers['profile-stop'] = async ({ file }) => {
+  const { profile } = await new Promise<{ profile: unknown }>((resolve, reject) => profiler!.post('Profiler.stop', (err, v) => (err ? reject(err) : resolve(v as { profile: unknown }))))
+  profiler!.disconnect()
+  profiler = undefined
+  writeFileSync(String(file), JSON.stringify(profile))
+}
 
 handlers['rss'] = () => ({ maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), rssMb: Math.round(process.memoryUsage().rss / 1048576) })
 

@@ -39,6 +39,10 @@ const RATE_REPORTS = Math.min(COMPONENTS, knob('BENCH_ECONOMY_NET_RATE_REPORTS',
 const CONNECTIONS = knob('BENCH_ECONOMY_NET_CONNECTIONS', 1000)
 const CHAIN = knob('BENCH_ECONOMY_NET_CHAIN', 10_000)
 const CLIENT_PROCESSES = 4
+// BENCH_ECONOMY_NET_PARTS: 'reports' stops after the rate; 'reports,certify' after the certify run and the RSS
+const PARTS = (process.env['BENCH_ECONOMY_NET_PARTS'] ?? 'reports,certify,transfer').split(',')
+// BENCH_ECONOMY_NET_PROFILE=<dir>: witness 1 writes a CPU profile of the ws rate window and one of the in-process window there
+const PROFILE = process.env['BENCH_ECONOMY_NET_PROFILE']
 const crypto = defaultCrypto()
 
 const seedOf = (tag: string, i: number): Uint8Array => new Uint8Array(createHash('sha256').update(`${tag}:${i}`).digest())
@@ -129,10 +133,14 @@ async function run(): Promise<void> {
   note(`economy-net: connected in ${((Date.now() - tc) / 1000).toFixed(1)} s (${dialled.reduce((a, d) => a + d.retries, 0)} dials tried again); submitting ${RATE_REPORTS.toLocaleString('en')} reports`)
   const share = Math.ceil(RATE_REPORTS / CLIENT_PROCESSES)
   const load0 = loadavg()[0]!
+  if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
   const rate = await Promise.all(clients.map((c, i) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit', { witness: w1.publicKey, reports: reportsFile, from: i * share, to: Math.min(RATE_REPORTS, (i + 1) * share) })))
   const ok = rate.reduce((a, r) => a + (r.codes['ok'] ?? 0), 0)
   const seconds = (Math.max(...rate.map((r) => r.end)) - Math.min(...rate.map((r) => r.start))) / 1000
+  if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, 'witness-ws.cpuprofile') })
+  if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
   const inProcess = await witnesses[0]!.call<{ ok: number; seconds: number; perSecond: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, n: RATE_REPORTS })
+  if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, 'witness-in-process.cpuprofile') })
   emit('economy_net.reports_per_s', ok / seconds, 'reports/s', {
     target_ratio: 0.7,
     ratio_to_in_process: round(ok / seconds / inProcess.perSecond, 2),
@@ -146,6 +154,7 @@ async function run(): Promise<void> {
     seconds: round(seconds, 2),
     load_avg: round(load0, 2),
   })
+  if (!PARTS.includes('certify')) return
 
   // ## Three witnesses, 100,000 components, the third missing 1%: deadline → certificate everywhere
   const ws = [w1, ...(await Promise.all(witnesses.slice(1).map((w, i) => w.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[i + 1]!), directory: dirFile, count: COMPONENTS }))))]
@@ -180,6 +189,7 @@ async function run(): Promise<void> {
   })
   const rss = await witnesses[0]!.call<{ maxRssMb: number }>('rss')
   emit(`economy_net.witness_rss_mb.${COMPONENTS}`, rss.maxRssMb, 'MB', { what: 'peak RSS of witness 1: directory, verify pool, the rate run and the certify run', components: COMPONENTS })
+  if (!PARTS.includes('transfer')) return
   for (const c of clients) c.kill()
 
   // ## A first transfer from a 10,000-block chain, and the next
