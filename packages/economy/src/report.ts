@@ -100,7 +100,7 @@ export function decodeReport(bytes: Uint8Array): SignedReport {
   const fields = readReportBody(body)
   if (fields === undefined) return decodeReportSlow(bytes, body)
   return Object.freeze({
-    component: body.slice(2, 34),
+    component: body.slice(3, 35),
     epoch: fields.epoch,
     seq: fields.seq,
     metrics: Object.freeze(fields.metrics),
@@ -112,11 +112,11 @@ export function decodeReport(bytes: Uint8Array): SignedReport {
 /**
  * The report body's fields read by hand: [bstr(32), uint, uint, [uint...1-8]] in canonical CBOR
  * (each head in its shortest form, definite lengths), ending exactly at the body's end.
- * @returns the fields, or undefined when the body is anything else
+ * @returns the fields, or undefined when the body is anything else (not exported from the package)
  */
-function readReportBody(body: Uint8Array): { epoch: number; seq: number; metrics: number[] } | undefined {
-  if (body[0] !== 0x84 || body[1] !== 0x58 || body[2] !== 0x20 || body.length < 38) return undefined
-  const epoch = readCborUint(body, 34)
+export function readReportBody(body: Uint8Array): { epoch: number; seq: number; metrics: number[] } | undefined {
+  if (body[0] !== 0x84 || body[1] !== 0x58 || body[2] !== 0x20 || body.length < 39) return undefined
+  const epoch = readCborUint(body, 35)
   if (epoch === undefined) return undefined
   const seq = readCborUint(body, epoch[1])
   if (seq === undefined) return undefined
