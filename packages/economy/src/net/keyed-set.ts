@@ -91,7 +91,8 @@ export class KeyedSet {
       this.#next[slot] = heads[p]!
       heads[p] = slot
     }
-    this.#hashes.set(hash.subarray(0, DIGEST_BYTES), slot * DIGEST_BYTES)
+    const hashes = this.#hashes
+    for (let k = 0, at = slot * DIGEST_BYTES; k < DIGEST_BYTES; k++) hashes[at + k] = hash[k]!
     this.#toggle(id, slot)
     if (bytes !== undefined) this.#keep(slot, bytes)
   }

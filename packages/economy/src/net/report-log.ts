@@ -77,7 +77,7 @@ export class ReportLog {
    */
   add(report: SignedReport, bytes: Uint8Array, componentId: string = keyString(report.component)): AddResult {
     const id = componentId + seqId(report.seq)
-    const held = this.set.bytesOf(id)
+    const held = this.set.hasId(id) ? this.set.bytesOf(id) : undefined
     if (held !== undefined && equalBytes(held, bytes)) return 'same'
     if (held !== undefined && compareBytes(held, bytes) <= 0) return 'kept'
     this.set.setId(id, this.#crypto.sha256(bytes), bytes)
