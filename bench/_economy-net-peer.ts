@@ -64,6 +64,19 @@ handlers['profile-stop'] = async ({ file }) => {
   writeFileSync(String(file), JSON.stringify(profile))
 }
 
+// CPU time of this process, every thread (µs): the rate figures' cost on a shared machine
+handlers['cpu'] = () => {
+  const u = process.cpuUsage()
+  return { us: u.user + u.system }
+}
+
+// where this process's memory is now (MB): for the RSS figure's notes
+handlers['memory'] = () => {
+  const m = process.memoryUsage()
+  const mb = (n: number) => Math.round(n / 1048576)
+  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), maxRss: Math.round(process.resourceUsage().maxRSS / 1024) }
+}
+
 handlers['rss'] = () => ({ maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), rssMb: Math.round(process.memoryUsage().rss / 1048576) })
 
 /** Reports from the file main wrote: [u16 length, bytes]... */
@@ -91,12 +104,12 @@ let witness: Witness | undefined
 let witnessNode: Node | undefined
 let pool: VerifyPool | undefined
 
-handlers['witness'] = async ({ config, seed, directory, count }) => {
+handlers['witness'] = async ({ config, seed, directory, count, strangerBudget }) => {
   community = createCommunity(decodeSignedConfig(fromHex(String(config))), { crypto })
   pool = createVerifyPool()
   const identity = identityFromSeed(fromHex(String(seed)), crypto)
   // no block push from a witness: with it, every change of its 1,000 peers sends its neighbour list to all of them (O(n²))
-  witnessNode = createNode({ identity, store: createMemoryStore({ crypto }), transport: createWsTransport({ port: 0 }), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0, pushFanout: 0 }, types: seqWitnessTypes(), witnesses: seqWitnesses(community) })
+  witnessNode = createNode({ identity, store: createMemoryStore({ crypto }), transport: createWsTransport({ port: 0 }), limits: LIMITS, ...(strangerBudget === 'raised' ? { strangerBudget: { messagesPerSecond: 1e7, bytesPerSecond: 1e10 } } : {}), head: 'local', gossip: { pullIntervalMs: 0, pushFanout: 0 }, types: seqWitnessTypes(), witnesses: seqWitnesses(community) })
   witness = createWitness({ key: identity, community, host: witnessNode, epoch: 0, verify: pool.verifySignatures, limits: { reportsPerPeer: 10_000_000 } })
   loadDirectory(String(directory), Number(count), (e) => witness!.directory.addVerified(e))
   return { address: String(await witnessNode.listen()), publicKey: toHex(identity.publicKey) }
@@ -105,6 +118,9 @@ handlers['witness'] = async ({ config, seed, directory, count }) => {
 handlers['peers'] = ({ witnesses }) => {
   for (const w of witnesses as { publicKey: string; address: string }[]) witnessNode?.addAddress(fromHex(w.publicKey), w.address)
 }
+
+// the strangers' budget at work on this witness (the component connections are strangers to it)
+handlers['stranger-stats'] = () => ({ frames: witnessNode!.stats.strangerFrames, pauses: witnessNode!.stats.strangerPauses, skipped: witnessNode!.stats.strangerSkipped })
 
 handlers['count'] = () => ({ reports: witness!.reportCount(0) })
 
@@ -115,6 +131,7 @@ handlers['in-process'] = async ({ directory, count, reports, n }) => {
   const list = readReports(String(reports), 0, Number(n))
   const monitor = createMonitor({ directory: dir, epoch: 0, crypto, verify: pool!.verifySignatures })
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   let ok = 0
   const batches: Promise<void>[] = []
   for (let at = 0; at < list.length; at += 8192) {
@@ -123,7 +140,8 @@ handlers['in-process'] = async ({ directory, count, reports, n }) => {
   }
   await Promise.all(batches)
   const s = (performance.now() - t0) / 1000
-  return { ok, seconds: s, perSecond: ok / s }
+  const cpu = process.cpuUsage(cpu0)
+  return { ok, seconds: s, perSecond: ok / s, cpuUs: cpu.user + cpu.system }
 }
 
 // close at `at` (ms since 1970, the "deadline"); answer when this witness holds the certificate

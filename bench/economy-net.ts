@@ -6,7 +6,10 @@
 //   processes), batches of 32 (the reporter's), the witness's verify pool checking signatures.
 //   ratio_to_in_process: the same witness process's monitor, with the same pool, ingesting the
 //   same reports in process in batches of 8,192 (bench/economy's ingest), measured in this run.
-//   Target ≥ 0.7.
+//   Target ≥ 0.7. witness_cpu_us_per_report / clients_cpu_us_per_report /
+//   in_process_cpu_us_per_report: CPU time (every thread) per accepted report of witness 1 and of
+//   the 4 client processes during the ws run, and of witness 1 during the in-process run: on a
+//   shared machine the wall-clock rates follow the load, the CPU per report does not.
 // - economy_net.certify_s.100000 (crosses sockets): 3 witness processes, 100,000 components (each
 //   its own owner), every report sent to every witness over ws but 1% of them withheld from the
 //   third; from the epoch's deadline (all three call close() at that instant) until each of the 3
@@ -18,12 +21,17 @@
 //   reward evidence, replays the balance, collects the accept ticket from the 3 witnesses, then the
 //   proposal and agreement. Bytes: every frame the receiver sent and received (encrypted frames,
 //   without ws headers), handshakes included. economy_net.next_transfer_ms / _bytes: the next one.
-// - economy_net.witness_rss_mb.100000: peak RSS (maxRSS) of the first witness process at the end of
-//   the 100,000-component certify run (directory, report set, monitor, the rate run's reports too).
+// - economy_net.witness_rss_mb.100000: peak RSS (maxRSS) of a witness process at the end of the
+//   100,000-component certify run (directory, verify pool, sessions, report set, monitor, the
+//   close): the larger of witnesses 2 and 3; witness 1's beside it (it also ran the in-process
+//   baseline, which holds a second directory).
 //
 // Run: node --import tsx bench/economy-net.ts   (or npm run bench -- economy-net)
 // Knobs (smaller dev runs): BENCH_ECONOMY_NET_COMPONENTS (100000), BENCH_ECONOMY_NET_RATE_REPORTS
-// (64000), BENCH_ECONOMY_NET_CONNECTIONS (1000), BENCH_ECONOMY_NET_CHAIN (10000).
+// (64000), BENCH_ECONOMY_NET_CONNECTIONS (1000), BENCH_ECONOMY_NET_CHAIN (10000);
+// BENCH_ECONOMY_NET_PARTS (reports,certify,transfer: 'reports' alone, or 'reports,certify' which
+// ends with the RSS figure); BENCH_ECONOMY_NET_PROFILE=<dir> (witness 1's CPU profiles of the ws
+// and the in-process windows, node:inspector; witness 1's memory is noted at each stage on stderr).
 import { fork, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -43,6 +51,8 @@ const CLIENT_PROCESSES = 4
 const PARTS = (process.env['BENCH_ECONOMY_NET_PARTS'] ?? 'reports,certify,transfer').split(',')
 // BENCH_ECONOMY_NET_PROFILE=<dir>: witness 1 writes a CPU profile of the ws rate window and one of the in-process window there
 const PROFILE = process.env['BENCH_ECONOMY_NET_PROFILE']
+// BENCH_ECONOMY_NET_STRANGER_BUDGET=raised: witness 1's strangers' budget lifted (1e7 messages/s), to see whether it bounds the rate
+const STRANGER_BUDGET = process.env['BENCH_ECONOMY_NET_STRANGER_BUDGET'] === 'raised' ? 'raised' : 'default'
 const crypto = defaultCrypto()
 
 const seedOf = (tag: string, i: number): Uint8Array => new Uint8Array(createHash('sha256').update(`${tag}:${i}`).digest())
@@ -122,7 +132,9 @@ async function run(): Promise<void> {
   // ## One witness, 1,000 connections: reports per second
   const witnesses = [0, 1, 2].map((i) => new Peer(`witness-${i + 1}`))
   peers.push(...witnesses)
-  const w1 = await witnesses[0]!.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[0]!), directory: dirFile, count: COMPONENTS })
+  const w1 = await witnesses[0]!.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[0]!), directory: dirFile, count: COMPONENTS, strangerBudget: STRANGER_BUDGET })
+  const memory = async (when: string) => note(`economy-net: witness 1 ${when}: ${JSON.stringify(await witnesses[0]!.call('memory'))} (MB)`)
+  await memory('with its directory')
   const clients = Array.from({ length: CLIENT_PROCESSES }, (_, i) => new Peer(`clients-${i + 1}`))
   peers.push(...clients)
   const per = Math.ceil(CONNECTIONS / CLIENT_PROCESSES)
@@ -131,16 +143,24 @@ async function run(): Promise<void> {
   const tc = Date.now()
   const dialled = await Promise.all(clients.map((c) => c.call<{ retries: number }>('connect', { witness: w1.publicKey })))
   note(`economy-net: connected in ${((Date.now() - tc) / 1000).toFixed(1)} s (${dialled.reduce((a, d) => a + d.retries, 0)} dials tried again); submitting ${RATE_REPORTS.toLocaleString('en')} reports`)
+  await memory(`with ${CONNECTIONS} sessions`)
   const share = Math.ceil(RATE_REPORTS / CLIENT_PROCESSES)
   const load0 = loadavg()[0]!
   if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
+  const cpu = (procs: Peer[]) => Promise.all(procs.map((p) => p.call<{ us: number }>('cpu'))).then((v) => v.reduce((a, c) => a + c.us, 0))
+  const strangers0 = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
+  const [witnessCpu0, clientsCpu0] = [await cpu([witnesses[0]!]), await cpu(clients)]
   const rate = await Promise.all(clients.map((c, i) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit', { witness: w1.publicKey, reports: reportsFile, from: i * share, to: Math.min(RATE_REPORTS, (i + 1) * share) })))
   const ok = rate.reduce((a, r) => a + (r.codes['ok'] ?? 0), 0)
   const seconds = (Math.max(...rate.map((r) => r.end)) - Math.min(...rate.map((r) => r.start))) / 1000
+  const [witnessCpu1, clientsCpu1] = [await cpu([witnesses[0]!]), await cpu(clients)]
+  const strangers = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
   if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, 'witness-ws.cpuprofile') })
+  await memory(`after taking ${ok} reports over ws`)
   if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
-  const inProcess = await witnesses[0]!.call<{ ok: number; seconds: number; perSecond: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, n: RATE_REPORTS })
+  const inProcess = await witnesses[0]!.call<{ ok: number; seconds: number; perSecond: number; cpuUs: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, n: RATE_REPORTS })
   if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, 'witness-in-process.cpuprofile') })
+  await memory('after the in-process baseline')
   emit('economy_net.reports_per_s', ok / seconds, 'reports/s', {
     target_ratio: 0.7,
     ratio_to_in_process: round(ok / seconds / inProcess.perSecond, 2),
@@ -152,6 +172,14 @@ async function run(): Promise<void> {
     client_processes: CLIENT_PROCESSES,
     batch: 32,
     seconds: round(seconds, 2),
+    // CPU per accepted report (every thread of the process): what the rates cost whatever the machine's load
+    witness_cpu_us_per_report: Math.round((witnessCpu1 - witnessCpu0) / ok),
+    clients_cpu_us_per_report: Math.round((clientsCpu1 - clientsCpu0) / ok),
+    in_process_cpu_us_per_report: Math.round(inProcess.cpuUs / inProcess.ok),
+    // the components are strangers to the witness: its strangers' budget (default) read their frames
+    stranger_budget: STRANGER_BUDGET,
+    stranger_frames: strangers.frames - strangers0.frames,
+    stranger_pauses: strangers.pauses - strangers0.pauses,
     load_avg: round(load0, 2),
   })
   if (!PARTS.includes('certify')) return
@@ -187,8 +215,19 @@ async function run(): Promise<void> {
     held_after_s: closes.map((c) => round((c.heldAt - deadline) / 1000, 2)),
     load_avg: round(load1, 2),
   })
-  const rss = await witnesses[0]!.call<{ maxRssMb: number }>('rss')
-  emit(`economy_net.witness_rss_mb.${COMPONENTS}`, rss.maxRssMb, 'MB', { what: 'peak RSS of witness 1: directory, verify pool, the rate run and the certify run', components: COMPONENTS })
+  await memory('after the close')
+  // witness 1 also ran the in-process baseline (a second directory of every component, the rate
+  // run's reports read again, a fresh monitor): the bench's work, not a witness's, so the figure
+  // is the larger peak of witnesses 2 and 3, which took every report over ws and closed
+  const peaks = await Promise.all(witnesses.map((w) => w.call<{ maxRssMb: number }>('rss')))
+  const memoryAfter = await witnesses[1]!.call<Record<string, number>>('memory')
+  emit(`economy_net.witness_rss_mb.${COMPONENTS}`, Math.max(peaks[1]!.maxRssMb, peaks[2]!.maxRssMb), 'MB', {
+    what: 'peak RSS (maxRSS) of a witness process: directory, verify pool, 1,000 sessions, every report taken over ws, reconciliation and the close; the larger of witnesses 2 and 3',
+    components: COMPONENTS,
+    peak_by_witness_mb: peaks.map((p) => p.maxRssMb),
+    witness_1_also_ran: 'the in-process baseline (a second directory and the rate run\'s reports in process)',
+    witness_2_after_close_mb: memoryAfter,
+  })
   if (!PARTS.includes('transfer')) return
   for (const c of clients) c.kill()
 
