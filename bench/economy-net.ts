@@ -5,8 +5,9 @@
 //   from 1,000 component connections (each its own gossip node and key, multiplexed over 4 client
 //   processes), batches of 32 (the reporter's), the witness's verify pool checking signatures.
 //   ratio_to_in_process: the same witness process's monitor, with the same pool, ingesting the
-//   same reports in process in batches of 8,192 (bench/economy's ingest), measured in this run.
-//   Target ≥ 0.7. witness_cpu_us_per_report / clients_cpu_us_per_report /
+//   same reports in process in batches of 8,192 (bench/economy's ingest), measured in this run:
+//   the rounds alternate (a slice over ws, the same slice in process, the next slice ...) so that
+//   the machine's load changes fall on both sides. Target ≥ 0.7. witness_cpu_us_per_report / clients_cpu_us_per_report /
 //   in_process_cpu_us_per_report: CPU time (every thread) per accepted report of witness 1 and of
 //   the 4 client processes during the ws run, and of witness 1 during the in-process run: on a
 //   shared machine the wall-clock rates follow the load, the CPU per report does not.
@@ -52,6 +53,8 @@ const PARTS = (process.env['BENCH_ECONOMY_NET_PARTS'] ?? 'reports,certify,transf
 // BENCH_ECONOMY_NET_PROFILE=<dir>: witness 1 writes a CPU profile of the ws rate window and one of the in-process window there
 const PROFILE = process.env['BENCH_ECONOMY_NET_PROFILE']
 // BENCH_ECONOMY_NET_STRANGER_BUDGET=raised: witness 1's strangers' budget lifted (1e7 messages/s), to see whether it bounds the rate
+// BENCH_ECONOMY_NET_ROUNDS: the rate run alternates this many ws and in-process rounds (default 2: 32 reports a connection a round at 64,000)
+const ROUNDS = knob('BENCH_ECONOMY_NET_ROUNDS', 2)
 const STRANGER_BUDGET = process.env['BENCH_ECONOMY_NET_STRANGER_BUDGET'] === 'raised' ? 'raised' : 'default'
 const crypto = defaultCrypto()
 
@@ -144,27 +147,44 @@ async function run(): Promise<void> {
   const dialled = await Promise.all(clients.map((c) => c.call<{ retries: number }>('connect', { witness: w1.publicKey })))
   note(`economy-net: connected in ${((Date.now() - tc) / 1000).toFixed(1)} s (${dialled.reduce((a, d) => a + d.retries, 0)} dials tried again); submitting ${RATE_REPORTS.toLocaleString('en')} reports`)
   await memory(`with ${CONNECTIONS} sessions`)
-  const share = Math.ceil(RATE_REPORTS / CLIENT_PROCESSES)
+  // rounds alternate: the ws run of a slice of the reports, then the in-process run of the same
+  // slice, so that a change of the machine's load falls on both sides of the ratio
   const load0 = loadavg()[0]!
-  if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
   const cpu = (procs: Peer[]) => Promise.all(procs.map((p) => p.call<{ us: number }>('cpu'))).then((v) => v.reduce((a, c) => a + c.us, 0))
   const strangers0 = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
-  const [witnessCpu0, clientsCpu0] = [await cpu([witnesses[0]!]), await cpu(clients)]
-  const rate = await Promise.all(clients.map((c, i) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit', { witness: w1.publicKey, reports: reportsFile, from: i * share, to: Math.min(RATE_REPORTS, (i + 1) * share) })))
-  const ok = rate.reduce((a, r) => a + (r.codes['ok'] ?? 0), 0)
-  const seconds = (Math.max(...rate.map((r) => r.end)) - Math.min(...rate.map((r) => r.start))) / 1000
-  const [witnessCpu1, clientsCpu1] = [await cpu([witnesses[0]!]), await cpu(clients)]
+  const roundSize = Math.ceil(RATE_REPORTS / ROUNDS)
+  let ok = 0
+  let seconds = 0
+  let witnessCpu = 0
+  let clientsCpu = 0
+  const inProcess = { ok: 0, seconds: 0, cpuUs: 0 }
+  for (let r = 0, lo = 0; lo < RATE_REPORTS; r++, lo += roundSize) {
+    const hi = Math.min(RATE_REPORTS, lo + roundSize)
+    const share = Math.ceil((hi - lo) / CLIENT_PROCESSES)
+    if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
+    const [w0, c0] = [await cpu([witnesses[0]!]), await cpu(clients)]
+    const rate = await Promise.all(clients.map((c, i) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit', { witness: w1.publicKey, reports: reportsFile, from: lo + i * share, to: Math.min(hi, lo + (i + 1) * share) })))
+    ok += rate.reduce((a, x) => a + (x.codes['ok'] ?? 0), 0)
+    seconds += (Math.max(...rate.map((x) => x.end)) - Math.min(...rate.map((x) => x.start))) / 1000
+    witnessCpu += (await cpu([witnesses[0]!])) - w0
+    clientsCpu += (await cpu(clients)) - c0
+    if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-ws-${r}.cpuprofile`) })
+    if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
+    const base = await witnesses[0]!.call<{ ok: number; seconds: number; cpuUs: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, from: lo, to: hi })
+    if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-in-process-${r}.cpuprofile`) })
+    inProcess.ok += base.ok
+    inProcess.seconds += base.seconds
+    inProcess.cpuUs += base.cpuUs
+  }
   const strangers = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
-  if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, 'witness-ws.cpuprofile') })
-  await memory(`after taking ${ok} reports over ws`)
-  if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
-  const inProcess = await witnesses[0]!.call<{ ok: number; seconds: number; perSecond: number; cpuUs: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, n: RATE_REPORTS })
-  if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, 'witness-in-process.cpuprofile') })
+  const inProcessPerSecond = inProcess.ok / inProcess.seconds
   await memory('after the in-process baseline')
   emit('economy_net.reports_per_s', ok / seconds, 'reports/s', {
     target_ratio: 0.7,
-    ratio_to_in_process: round(ok / seconds / inProcess.perSecond, 2),
-    in_process_per_s: Math.round(inProcess.perSecond),
+    ratio_to_in_process: round(ok / seconds / inProcessPerSecond, 2),
+    in_process_per_s: Math.round(inProcessPerSecond),
+    in_process_accepted: inProcess.ok,
+    rounds: ROUNDS,
     crosses_socket: true,
     accepted: ok,
     refused: RATE_REPORTS - ok,
@@ -173,9 +193,11 @@ async function run(): Promise<void> {
     batch: 32,
     seconds: round(seconds, 2),
     // CPU per accepted report (every thread of the process): what the rates cost whatever the machine's load
-    witness_cpu_us_per_report: Math.round((witnessCpu1 - witnessCpu0) / ok),
-    clients_cpu_us_per_report: Math.round((clientsCpu1 - clientsCpu0) / ok),
+    witness_cpu_us_per_report: Math.round(witnessCpu / ok),
+    clients_cpu_us_per_report: Math.round(clientsCpu / ok),
     in_process_cpu_us_per_report: Math.round(inProcess.cpuUs / inProcess.ok),
+    // CPU per report in process over CPU per report of witness and clients over ws: the ratio a quiet 2-core machine would give, about
+    cpu_ratio: round(inProcess.cpuUs / inProcess.ok / ((witnessCpu + clientsCpu) / ok), 2),
     // the components are strangers to the witness: its strangers' budget (default) read their frames
     stranger_budget: STRANGER_BUDGET,
     stranger_frames: strangers.frames - strangers0.frames,
