@@ -79,13 +79,19 @@ export function spread(ctx: NodeContext, block: HalfBlock): void {
   }
 }
 
-/** This node's neighbours changed: tell every neighbour, at most once per neighboursIntervalMs. */
+/**
+ * This node's neighbours changed: tell every neighbour, at most once per neighboursIntervalMs, when
+ * the list it names changed (a node with more neighbours than limits.maxNeighbourIds names a
+ * sample that stays while its members stay: two-hop.ts `ids`). So a round costs at most
+ * maxNeighbourIds ids per neighbour, and nothing when the change fell outside the sample.
+ */
 export function neighboursChanged(ctx: NodeContext): void {
   if (ctx.closed || ctx.neighboursTimer !== undefined || ctx.gossip.pushFanout === 0) return
   const wait = Math.max(0, ctx.neighboursSentAt + ctx.gossip.neighboursIntervalMs - ctx.clock.now())
   ctx.neighboursTimer = ctx.clock.setTimeout(() => {
     ctx.neighboursTimer = undefined
     if (ctx.closed) return
+    if (!ctx.twoHop.changedSinceSent(ctx.limits.maxNeighbourIds, ctx.random)) return
     ctx.neighboursSentAt = ctx.clock.now()
     const sessions: Session[] = []
     for (const n of ctx.peers.list) {
@@ -97,17 +103,18 @@ export function neighboursChanged(ctx: NodeContext): void {
 }
 
 /**
- * Send the ids of this node's neighbours (the whole list, up to limits.maxNeighbourIds) to the
+ * Send the ids of this node's neighbours (all of them up to limits.maxNeighbourIds, else a stable
+ * sample of that many: two-hop.ts `ids`) to the
  * peers of `sessions`, until acknowledged; a copy sent again carries the list as it is then, and
  * a newer list replaces one not acknowledged yet. A node that does not push (pushFanout 0)
  * forwards nothing either: it names none.
  */
 export function sendNeighbours(ctx: NodeContext, sessions: readonly Session[]): void {
   if (ctx.closed || ctx.gossip.pushFanout === 0 || sessions.length === 0) return
-  let ids = ctx.twoHop.ids(ctx.limits.maxNeighbourIds)
+  let ids = ctx.twoHop.ids(ctx.limits.maxNeighbourIds, ctx.random)
   let idsAt = ctx.clock.now()
   const current = (): readonly Uint8Array[] => {
-    if (ctx.clock.now() !== idsAt) [ids, idsAt] = [ctx.twoHop.ids(ctx.limits.maxNeighbourIds), ctx.clock.now()]
+    if (ctx.clock.now() !== idsAt) [ids, idsAt] = [ctx.twoHop.ids(ctx.limits.maxNeighbourIds, ctx.random), ctx.clock.now()]
     return ids
   }
   for (const s of sessions) {

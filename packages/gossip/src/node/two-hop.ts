@@ -11,6 +11,7 @@
  * 10,000-peer overlay holds ~200 lists of ~200 entries.
  * @module
  */
+import type { Random } from '../random.js'
 import { keyWords, ringDistance, ringPosition, ringSearch } from './rendezvous.js'
 
 /** Bytes of a peer id: the first 8 bytes of its public key. */
@@ -129,6 +130,10 @@ export class TwoHopTable<N> {
   readonly #ids = new Map<N, readonly [number, number]>()
   readonly #announced = new Map<N, RingList>()
   #own: RingList | undefined
+  /** The neighbours this node names in its own list (ids()): a sample that changes only when it must. */
+  readonly #sample = new Set<N>()
+  #sampleVersion = 0
+  #sentVersion = -1
 
   /** @param self this node's public key (or its id): never a target */
   constructor(self: Uint8Array) {
@@ -164,6 +169,7 @@ export class TwoHopTable<N> {
     if (words === undefined) return
     this.#ids.delete(neighbour)
     this.#announced.delete(neighbour)
+    if (this.#sample.delete(neighbour)) this.#sampleVersion++
     const key = idKey(words[0], words[1])
     if (this.#direct.get(key) === neighbour) {
       this.#direct.delete(key)
@@ -205,24 +211,71 @@ export class TwoHopTable<N> {
   }
 
   /**
-   * Ids of the neighbours, for this node's own `neighbours` message.
-   * @param max at most this many
+   * Ids of the neighbours this node names in its own `neighbours` message: all of them up to
+   * `max`, else a random sample of `max` that stays as it is while its members stay (a member
+   * that goes is replaced by a random other neighbour; a newcomer joins only a sample short of
+   * `max`). So a node with n neighbours sends at most `max` ids to each, and when its neighbours
+   * come and go outside the sample its list does not change: nothing to tell them (see
+   * `changedSinceSent`). Without the cap a hub with n neighbours sent n ids to each of n
+   * neighbours at every change, O(n²) bytes a round.
+   * @param max at most this many (limits.maxNeighbourIds: what a peer accepts)
+   * @param random the generator of the sample's choices (the node's, so a simulation replays)
    * @returns 8-byte ids
    */
-  ids(max: number): Uint8Array[] {
+  ids(max: number, random: Random = Math.random): Uint8Array[] {
+    this.#fillSample(max, random)
     // views of one buffer: a list of 200 ids is one allocation, not 200
-    const count = Math.min(max, this.#ids.size)
+    const count = this.#sample.size
     const bytes = new Uint8Array(count * PEER_ID_BYTES)
     const view = new DataView(bytes.buffer)
     const out: Uint8Array[] = []
-    for (const [w0, w1] of this.#ids.values()) {
-      if (out.length >= count) break
+    for (const n of this.#sample) {
+      const [w0, w1] = this.#ids.get(n)!
       const at = out.length * PEER_ID_BYTES
       view.setUint32(at, w0)
       view.setUint32(at + 4, w1)
       out.push(bytes.subarray(at, at + PEER_ID_BYTES))
     }
     return out
+  }
+
+  /**
+   * Whether the list ids(max) gives now differs from the one it gave at the last call of this
+   * method (true at the first call); records the list as sent.
+   * @param max as for ids
+   * @param random as for ids
+   * @returns true when the neighbours must be told
+   */
+  changedSinceSent(max: number, random: Random = Math.random): boolean {
+    this.#fillSample(max, random)
+    if (this.#sentVersion === this.#sampleVersion) return false
+    this.#sentVersion = this.#sampleVersion
+    return true
+  }
+
+  // the sample: members that went are gone already (remove); top it up to `max` at random
+  #fillSample(max: number, random: Random): void {
+    const sample = this.#sample
+    if (sample.size > max) {
+      // a smaller cap than before: keep the first `max`
+      for (const n of sample) {
+        if (sample.size <= max) break
+        sample.delete(n)
+      }
+      this.#sampleVersion++
+    }
+    if (sample.size >= max || sample.size >= this.#ids.size) return
+    const others: N[] = []
+    for (const n of this.#ids.keys()) if (!sample.has(n)) others.push(n)
+    // every other fits: no choice to make (and no draw from the node's generator)
+    if (others.length <= max - sample.size) for (const n of others.splice(0)) sample.add(n)
+    while (sample.size < max && others.length > 0) {
+      const i = Math.floor(random() * others.length)
+      sample.add(others[i]!)
+      others[i] = others[others.length - 1]!
+      others.pop()
+    }
+    this.#sampleVersion++
   }
 
   /**

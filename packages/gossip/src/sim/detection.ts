@@ -10,6 +10,10 @@ export interface DetectionStats {
   readonly detectP99: number[]
   /** Forks whose proof never reached `need` honest peers. */
   readonly under99: number
+  /** Per fork that reached half of the honest peers: seconds from release to the holder that made half. */
+  readonly detectP50: number[]
+  /** Forks whose proof never reached half of the honest peers. */
+  readonly under50: number
   /** Per detected fork: seconds from release to the first honest holder. */
   readonly detectFirst: number[]
   /** Mean over every (fork, honest holder) of the seconds to hold the proof. */
@@ -26,7 +30,10 @@ export interface DetectionStats {
  */
 export function detectionStats(perFork: Iterable<number[]>, honest: number): DetectionStats {
   const need = Math.ceil(honest * 0.99)
+  const half = Math.ceil(honest * 0.5)
   const detectP99: number[] = []
+  const detectP50: number[] = []
+  let under50 = 0
   const detectFirst: number[] = []
   let under99 = 0
   let undetected = 0
@@ -38,8 +45,10 @@ export function detectionStats(perFork: Iterable<number[]>, honest: number): Det
     else detectFirst.push(times[0]!)
     if (times.length >= need) detectP99.push(times[need - 1]!)
     else under99++
+    if (times.length >= half) detectP50.push(times[half - 1]!)
+    else under50++
     for (const t of times) sum += t
     count += times.length
   }
-  return { detectP99, under99, detectFirst, detectMeanS: count === 0 ? 0 : sum / count, undetected }
+  return { detectP99, under99, detectP50, under50, detectFirst, detectMeanS: count === 0 ? 0 : sum / count, undetected }
 }

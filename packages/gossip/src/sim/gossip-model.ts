@@ -191,6 +191,12 @@ class Model {
   readonly #adj: Int32Array[] = []
   /** Each peer's neighbours on the push ring (ids: [index, 0]). */
   readonly #lists: RingList[] = []
+  /**
+   * The list each peer names to its neighbours: its own list up to limits.maxNeighbourIds, else
+   * a random sample of that many (node/two-hop.ts `ids`: a sample that stays while its members
+   * stay, and the model's links never go).
+   */
+  readonly #named: RingList[] = []
   /** (peer × nodes + neighbour) of the neighbour lists a peer never received. */
   readonly #missingLists = new Set<number>()
   readonly #seq: Int32Array
@@ -227,7 +233,8 @@ class Model {
     }
     if (!(this.#o.loss >= 0 && this.#o.loss < 1)) throw new RangeError(`"loss" expected a probability in [0, 1), got ${String(this.#o.loss)}`)
     this.#window = options.forkWindow ?? [Math.min(3000, durationMs / 4), Math.max(durationMs - 5000, durationMs / 2)]
-    this.#g = checkGossip({ ...DEFAULT_GOSSIP, ...options.gossip }, resolveLimits(options.limits ?? {}))
+    const limits = resolveLimits(options.limits ?? {})
+    this.#g = checkGossip({ ...DEFAULT_GOSSIP, ...options.gossip }, limits)
     this.#acked = this.#g.resendMs > 0
     this.#tx = { timeoutMs: 10_000, retryMs: 1000, maxRetryMs: 8000, ...options.transact }
     this.#onProgress = options.onProgress
@@ -251,6 +258,13 @@ class Model {
       const adj = Int32Array.from(sets[i]!)
       this.#adj.push(adj)
       this.#lists.push(ringList(Array.from(adj, (k): [number, number, number] => [position[k]!, k, 0])))
+      if (adj.length <= limits.maxNeighbourIds) {
+        this.#named.push(this.#lists[i]!)
+        continue
+      }
+      const sample: number[] = []
+      sampleInto(adj, limits.maxNeighbourIds, r, sample)
+      this.#named.push(ringList(sample.map((k): [number, number, number] => [position[k]!, k, 0])))
     }
     // a neighbour list is sent until acknowledged: it is missing only when every send was lost
     const listLost = this.#o.loss ** (this.#acked ? RESEND_ATTEMPTS : 1)
@@ -501,7 +515,7 @@ class Model {
   *#announced(by: number): Generator<readonly [number, RingList]> {
     const n = this.#o.nodes
     const missing = this.#missingLists.size > 0
-    for (const k of this.#adj[by]!) if (!missing || !this.#missingLists.has(by * n + k)) yield [k, this.#lists[k]!]
+    for (const k of this.#adj[by]!) if (!missing || !this.#missingLists.has(by * n + k)) yield [k, this.#named[k]!]
   }
 
   /** A `push-via` at its relay: stored there (and checked), then forwarded to the target once. */

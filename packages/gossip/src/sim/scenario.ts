@@ -89,6 +89,10 @@ export interface ContribResult {
   readonly detectP99: readonly number[]
   /** Forks whose proof never reached 99% of honest peers. */
   readonly under99: number
+  /** Per fork that reached half of the honest peers: seconds from release to half of them. */
+  readonly detectP50: readonly number[]
+  /** Forks whose proof never reached half of the honest peers. */
+  readonly under50: number
   /** Per detected fork: seconds from release to the first honest holder. */
   readonly detectFirst: readonly number[]
   /** Mean over every (fork, honest peer that got the proof) of the seconds to get it. */
