@@ -176,7 +176,7 @@ export { createWallet, type Claim, type Wallet, type WalletOptions } from './wal
 export { auditSupply, type SupplyReport } from './supply.js'
 export { supplyOf, type SupplySums } from './supply.js'
 export { COMMUNITY_KEY, bucketOf, communityField, sameCommunity } from './payload.js'
-export { replayedBalance, type ReplayPoint } from './balance.js'
+export { replayBalance, replayedBalance, type Replay, type ReplayPoint } from './balance.js'
 export {
   LOCK,
   LOCK_LIMITS,
