@@ -94,5 +94,7 @@ export function benchProtocol(handlers: Protocol<BenchMessages>['handlers']): Pr
 
 /** Node limits for one busy session. */
 export const LIMITS = { messagesPerSecond: 1e6, messageBurst: 1e6, bytesPerSecond: 1e10, byteBurst: 1e10, maxPendingRequests: 1024, maxIncomingRequests: 1024 }
+/** What a node keeps of others' chains: the buyer's 1,000 escrow locks (≈ 300 KB) must stay held for the seller's redeems to be checked. */
+export const KEEP = { perKeyBytes: 64 * 1024 * 1024, totalBytes: 512 * 1024 * 1024 }
 /** Strangers' rates as a counterparty's, so the strangers' budget does not pace what is measured before the two nodes' first transaction. */
-export const STRANGERS = { strangerLimits: { messagesPerSecond: 1e6, messageBurst: 1e6, bytesPerSecond: 1e10, byteBurst: 1e10 }, strangerBudget: { messagesPerSecond: 1e6, bytesPerSecond: 1e10 } }
+export const STRANGERS = { strangerLimits: { messagesPerSecond: 1e6, messageBurst: 1e6, bytesPerSecond: 1e10, byteBurst: 1e10 }, strangerBudget: { messagesPerSecond: 1e6, bytesPerSecond: 1e10 }, keep: KEEP }
