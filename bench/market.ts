@@ -62,7 +62,9 @@ const started = performance.now()
 
 // ## The peer process and our node
 
-const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./_market-peer.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] })
+// BENCH_MARKET_PEER_ARGS: node flags for the peer process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p" to profile it)
+const peerArgs = (process.env['BENCH_MARKET_PEER_ARGS'] ?? '').split(' ').filter((a) => a !== '')
+const child = spawn(process.execPath, [...peerArgs, '--import', 'tsx', fileURLToPath(new URL('./_market-peer.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] })
 const ready = await new Promise<{ key: string; address: string }>((resolve, reject) => {
   createInterface({ input: child.stdout! }).once('line', (line) => resolve(JSON.parse(line)))
   child.once('exit', (code) => reject(new Error(`the peer exited with ${code}`)))
