@@ -96,5 +96,11 @@ export function benchProtocol(handlers: Protocol<BenchMessages>['handlers']): Pr
 export const LIMITS = { messagesPerSecond: 1e6, messageBurst: 1e6, bytesPerSecond: 1e10, byteBurst: 1e10, maxPendingRequests: 1024, maxIncomingRequests: 1024 }
 /** What a node keeps of others' chains: the buyer's 1,000 escrow locks (≈ 300 KB) must stay held for the seller's redeems to be checked. */
 export const KEEP = { perKeyBytes: 64 * 1024 * 1024, totalBytes: 512 * 1024 * 1024 }
+/**
+ * No push gossip: after each transaction a node pushes both halves to its push neighbours, and
+ * here the only neighbour is the counterparty, which holds them already — extra messages on the
+ * transfer leg alone, which would flatter the instalments' ratio. (As the economy-net bench does for witnesses.)
+ */
+export const GOSSIP = { pushFanout: 0 }
 /** Strangers' rates as a counterparty's, so the strangers' budget does not pace what is measured before the two nodes' first transaction. */
-export const STRANGERS = { strangerLimits: { messagesPerSecond: 1e6, messageBurst: 1e6, bytesPerSecond: 1e10, byteBurst: 1e10 }, strangerBudget: { messagesPerSecond: 1e6, bytesPerSecond: 1e10 }, keep: KEEP }
+export const STRANGERS = { strangerLimits: { messagesPerSecond: 1e6, messageBurst: 1e6, bytesPerSecond: 1e10, byteBurst: 1e10 }, strangerBudget: { messagesPerSecond: 1e6, bytesPerSecond: 1e10 }, keep: KEEP, gossip: GOSSIP }
