@@ -9,6 +9,10 @@
  * verifiable alone (fraud kind 'balance'). An honest chain's arithmetic always adds up, so no
  * 'balance' proof against an honest agent can verify.
  *
+ * Balances are per community (payload version 2, see payload.ts): "the previous balance block" is
+ * the previous one naming the same community (version-1 blocks, naming none, are one more), and a
+ * proof's segment may hold other communities' balance blocks between.
+ *
  * When the previous balance block is not known (a partial view), the rule cannot be checked here
  * and is not reported; a receiver asked to countersign requires it (see transfer.ts).
  * @module
@@ -329,11 +333,8 @@ export const verifyBalanceFraud: FraudVerifier = (blocks, crypto, attachments) =
     start = 0
     from = 0
   }
-  for (let i = from; i < n - 1; i++) {
-    const b = blocks[i]!
-    if (same(b)) return 'a balance block of the same community sits between the two'
-    if (isBalanceBlock(b) && balanceEntry(b) === undefined) return 'a malformed balance block sits between the two'
-  }
+  // (a malformed balance block matches every community: it sits between as well)
+  for (let i = from; i < n - 1; i++) if (same(blocks[i]!)) return 'a balance block of the same community sits between the two'
   const expected = start + entry.delta
   return entry.balance !== expected || entry.balance < 0 ? undefined : 'the balance follows'
 }
