@@ -15,9 +15,11 @@
 //
 // What crosses a socket: registrations, reports, certification (reward and outcome notes),
 // offers, claims, outcome evidence, trade orders and takes — between gossip nodes on ws over
-// 127.0.0.1. The subscriptions' lock transactions and the trades' transfers are between
-// in-process wallets (the node's transaction path, node.transactions, is the next step).
-import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type HalfBlock, type SeedIdentity } from '@tally/core'
+// 127.0.0.1, and the trades' instalments, each delivered through the payer's node's transaction
+// path (node.transactions) and countersigned by the other node's agent. The subscriptions' lock
+// transactions are still between in-process wallets (market's subscribeThrough puts them on a
+// node's transaction path; the members here have no node of their own).
+import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type BlockTypes, type HalfBlock, type SeedIdentity } from '@tally/core'
 import { defaultCrypto } from '@tally/node'
 import {
   auditSupply,
@@ -112,14 +114,14 @@ const at = (epoch: number): void => void (now = T0 + epoch * HOUR + 10)
 
 // ## Owners, components, wallets
 
-interface Member { name: string; key: SeedIdentity; wallet: Wallet; view: ReturnType<typeof createMarketView>; component: SeedIdentity }
+interface Member { name: string; key: SeedIdentity; wallet: Wallet; types: BlockTypes; view: ReturnType<typeof createMarketView>; component: SeedIdentity }
 const member = (name: string): Member => {
   const key = id(name)
   const view = createMarketView({ community, reputation })
   // every chain may come to hold BWT too (part 2): its blocks name their community (payload version 2)
   const types = createBlockTypes([...economyTypes({ community, evidence, also, lock: { ...lockOptions, vouchers: createVoucherBook(), ...slaPolicy({ community, seller: key.publicKey, view, now: () => now }) } }), ...offerTypes(community)])
   const agent = createAgent({ head: 'local', identity: key, store: createMemoryStore(), types, clock: () => now })
-  return { name, key, view, component: id(`${name}/component`), wallet: createWallet({ agent, community, evidence, key, authorities: lockOptions.authorities, named: true }) }
+  return { name, key, view, types, component: id(`${name}/component`), wallet: createWallet({ agent, community, evidence, key, authorities: lockOptions.authorities, named: true }) }
 }
 const sellers = Array.from({ length: SELLERS }, (_, i) => member(`gw-owner-${String(i + 1).padStart(2, '0')}`))
 const buyers = Array.from({ length: BUYERS }, (_, i) => member(`app-owner-${String(i + 1).padStart(2, '0')}`))

@@ -4,7 +4,10 @@
 // is ever at stake. Each instalment is an ordinary transfer of its own community's token; a
 // trader holds both tokens in its one chain (one key): every economy block names its community
 // (payload version 2), so each balance is per community and each community audits its own supply.
-import { blockHash, createAgent, createBlockTypes, createMemoryStore, generateIdentity, type HalfBlock, type SeedIdentity } from '@tally/core'
+// Each trader's node runs the agent of its chain: an instalment is proposed by the payer's wallet
+// over that agent and delivered through its node's transaction path (market's payInstalment over
+// node.transactions), over ws; the other node's agent countersigns it by its own rules.
+import { blockHash, createAgent, createBlockTypes, createMemoryStore, generateIdentity, type Agent, type BlockStore, type BlockTypes, type HalfBlock, type SeedIdentity } from '@tally/core'
 import {
   auditSupply,
   certify,
@@ -31,13 +34,13 @@ import {
   type Wallet,
   type WitnessSignature,
 } from '@tally/economy'
-import { createOrderBook, createTradeBook, createTradeDesk, offerTypes, signOrder, type Trade, type TradeSide } from '@tally/economy/market'
+import { createOrderBook, createTradeBook, createTradeDesk, offerTypes, payInstalment, signOrder, type Trade } from '@tally/economy/market'
 import type { Node } from '@tally/gossip'
 
 /** What part 2 needs from part 1. */
 export interface TradeInputs {
   /** The maker: a TTN gateway owner with WVL. */
-  readonly maker: { readonly name: string; readonly key: SeedIdentity; readonly wallet: Wallet }
+  readonly maker: { readonly name: string; readonly key: SeedIdentity; readonly wallet: Wallet; readonly types: BlockTypes }
   /** The bandwidth community (bandwidthCommunity), known to every node since part 1. */
   readonly bw: ReturnType<typeof bandwidthCommunity>
   /** The TTN community, its evidence store, and every TTN chain so far (for the audit). */
@@ -45,7 +48,7 @@ export interface TradeInputs {
   readonly id: (label: string) => SeedIdentity
   readonly wvl: (units: number) => string
   /** A gossip node on ws over 127.0.0.1 for `identity`, listening. */
-  readonly startNode: (identity: SeedIdentity) => Promise<Node>
+  readonly startNode: (identity: SeedIdentity, options?: { store?: BlockStore; types?: BlockTypes }) => Promise<Node>
 }
 
 /**
@@ -56,19 +59,25 @@ export async function runTrades(input: TradeInputs): Promise<boolean> {
   const { ttn, id, wvl, bw } = input
   const bwt = wvl // same 3 decimals
   const also = [{ community: bw.community, evidence: bw.evidence }]
-  // the taker: one chain for both tokens (a wallet per community over the same agent); it earns BWT in the bandwidth community's epoch 0
+  // each trader's node runs its own agent over its one chain, which holds both tokens (a wallet
+  // per community over that agent); every instalment goes through the payer's node's transaction
+  // path (node.transactions), and the other node's agent countersigns it by its rules.
+  // The maker's node takes over its chain from part 1 (its store and rules; part 1's agent signs no more).
   const taker = id('bw-trader')
-  const takerAgent = createAgent({ head: 'local', identity: taker, store: createMemoryStore(), types: createBlockTypes([...economyTypes({ community: ttn.community, evidence: ttn.evidence, also, lock: ttn.lock }), ...offerTypes(ttn.community)]) })
-  const takerBwt = createWallet({ agent: takerAgent, community: bw.community, evidence: bw.evidence, key: taker, named: true })
-  const takerWvl = createWallet({ agent: takerAgent, community: ttn.community, evidence: ttn.evidence, key: taker, named: true })
-  const takerReward = await bw.earn(taker, takerBwt)
-  // the maker's BWT lands in its one chain too, beside its WVL
-  const makerBwt = createWallet({ agent: input.maker.wallet.agent, community: bw.community, evidence: bw.evidence, key: input.maker.key, named: true })
-  const walletOf: Record<TradeSide, { pays: Wallet; to: Wallet }> = { maker: { pays: input.maker.wallet, to: takerWvl }, taker: { pays: takerBwt, to: makerBwt } }
+  const takerTypes = createBlockTypes([...economyTypes({ community: ttn.community, evidence: ttn.evidence, also, lock: ttn.lock }), ...offerTypes(ttn.community)])
+  const [makerNode, takerNode] = [await input.startNode(input.maker.key, { store: input.maker.wallet.agent.store, types: input.maker.types }), await input.startNode(taker, { types: takerTypes })]
+  const named = (agent: Agent, key: SeedIdentity, community: Community, evidence: EvidenceStore) => createWallet({ agent, community, evidence, key, named: true, ...(ttn.lock.authorities === undefined ? {} : { authorities: ttn.lock.authorities }) })
+  const takerBwt = named(takerNode.agent, taker, bw.community, bw.evidence)
+  const takerWvl = named(takerNode.agent, taker, ttn.community, ttn.evidence)
+  const takerReward = await bw.earn(taker, takerBwt) // the taker earns BWT in the bandwidth community's epoch 0
+  const makerWvl = named(makerNode.agent, input.maker.key, ttn.community, ttn.evidence)
+  const makerBwt = named(makerNode.agent, input.maker.key, bw.community, bw.evidence) // its BWT lands beside its WVL
+  // before trading, the taker's node checks the maker's chain (the locks its SLA redeems name first)
+  const makerChain = await makerNode.store.range(input.maker.key.publicKey)
+  for (const b of [...(await redeemedLocks(makerNode.store, makerChain)), ...makerChain]) await takerNode.agent.receive(b)
   const book = createTradeBook(1_000) // the taker allows 1.000 BWT at stake with any one counterparty
   const T = Date.UTC(2026, 0, 2)
   // the maker's and the taker's desks, each on its own node over ws: orders by gossip, takes agreed over the socket
-  const [makerNode, takerNode] = [await input.startNode(input.maker.key), await input.startNode(taker)]
   makerNode.addAddress(taker.publicKey, takerNode.address!)
   takerNode.addAddress(input.maker.key.publicKey, makerNode.address!)
   const clock = { now: T }
@@ -96,12 +105,10 @@ export async function runTrades(input: TradeInputs): Promise<boolean> {
     let maxStake = 0
     for (let d = trade.due(); d !== undefined; d = trade.due()) {
       if (walkAfter !== undefined && moves === walkAfter) break // the maker stops answering
-      const { pays, to } = walletOf[d.payer]
-      const proposal = await pays.send(to.agent.publicKey, d.amount)
-      const chain = await pays.agent.store.range(pays.agent.publicKey)
-      await pays.complete(await to.accept(proposal, [...(await redeemedLocks(pays.agent.store, chain)), ...chain]))
-      trade.pay(d.payer, d.amount, blockHash(proposal), T + moves)
-      theirs.pay(d.payer, d.amount, blockHash(proposal), T + moves++) // the maker's record of the same trade
+      // the payer's record pays through its node; the other side's record notes the same transfer
+      const [mine, other, wallet, to, node] = d.payer === 'taker' ? [trade, theirs, takerBwt, order.receive, takerNode] : [theirs, trade, makerWvl, taker.publicKey, makerNode]
+      const { proposal } = await payInstalment(mine, d.payer, wallet, to, node.transactions, T + moves)
+      other.pay(d.payer, d.amount, blockHash(proposal), T + moves++)
       maxStake = Math.max(maxStake, trade.atStake('taker'))
     }
     let lost = 0
@@ -115,10 +122,10 @@ export async function runTrades(input: TradeInputs): Promise<boolean> {
   const lossOk = walked.state === 'cancelled' && walked.paid.taker - (walked.paid.maker * walked.order.want.amount) / walked.order.give.amount <= Math.ceil(2_500 / 10)
 
   // one auditor replays every chain; each community's supply is checked on its own
-  const report = await audit(ttn.community, ttn.evidence, [...(await ttn.chains()), ...(await takerAgent.store.range(taker.publicKey))], ttn.lock, also)
+  const report = await audit(ttn.community, ttn.evidence, [...(await ttn.chains()), ...(await takerNode.store.range(taker.publicKey))], ttn.lock, also)
   const a = supplyOf(report, ttn.community.id)
   const b = supplyOf(report, bw.community.id)
-  const [makerHolds, takerHolds] = [[await input.maker.wallet.balance(), await makerBwt.balance()], [await takerWvl.balance(), await takerBwt.balance()]]
+  const [makerHolds, takerHolds] = [[await makerWvl.balance(), await makerBwt.balance()], [await takerWvl.balance(), await takerBwt.balance()]]
   console.log(`  one chain each, both tokens: ${input.maker.name} holds ${wvl(makerHolds[0]!)} WVL and ${bwt(makerHolds[1]!)} BWT; the taker ${wvl(takerHolds[0]!)} WVL and ${bwt(takerHolds[1]!)} BWT`)
   console.log(`  supply per community: WVL balances ${wvl(a.balances)} + locked ${wvl(a.locked)} = claimed ${wvl(a.rewards)} ${a.ok ? '✓' : '✗'}; BWT balances ${bwt(b.balances)} = claimed ${bwt(b.rewards)} (${bwt(takerReward)} earned by the taker) ${b.ok ? '✓' : '✗'}`)
   await Promise.all([makerNode.close(), takerNode.close()])
