@@ -32,6 +32,7 @@ import {
   type TypeContext,
   type TypeVerdict,
 } from '@tally/core'
+import { indexedBalance } from './balance-index.js'
 import { BALANCE_TYPES, balanceEntry, bucketOf, type BalanceEntry } from './payload.js'
 import { keyString, violation } from './util.js'
 
@@ -130,11 +131,48 @@ export async function balanceBefore(
   previous: HalfBlock | undefined,
   crypto: CryptoProvider,
 ): Promise<{ balance: number; segment: readonly HalfBlock[] | undefined } | undefined> {
-  const walk = await walkBack(store, block.publicKey, block.seq, inBucket(bucketOf(balanceEntry(block)?.community)), previous, crypto)
+  const bucket = bucketOf(balanceEntry(block)?.community)
+  const match = inBucket(bucket)
+  const near = await walkNear(store, block.publicKey, block.seq, match, previous, crypto)
+  if (near !== 'far') {
+    const walk = near
+    if (walk.status === 'unknown') return undefined
+    if (walk.status === 'genesis') return { balance: 0, segment: walk.segment }
+    const entry = balanceEntry(walk.block)
+    return entry === undefined ? undefined : { balance: entry.balance, segment: walk.segment }
+  }
+  // the community's previous balance block is far back (other communities' blocks between): the
+  // index, when the block follows the chain's latest block; the segment is too long for a proof
+  const latest = await store.latest(block.publicKey)
+  if (latest !== undefined && latest.seq === block.seq - 1 && equalBytes(block.previousHash, blockHash(latest, crypto))) {
+    const indexed = await indexedBalance(store, latest, bucket, crypto)
+    if (indexed !== undefined) return indexed.balance === undefined ? undefined : { balance: indexed.balance, segment: undefined }
+  }
+  const walk = await walkBack(store, block.publicKey, block.seq, match, previous, crypto)
   if (walk.status === 'unknown') return undefined
   if (walk.status === 'genesis') return { balance: 0, segment: walk.segment }
   const entry = balanceEntry(walk.block)
   return entry === undefined ? undefined : { balance: entry.balance, segment: walk.segment }
+}
+
+/** How many blocks back a walk goes before the index is asked instead (see balance-index.ts). */
+const NEAR = 32
+
+/**
+ * walkBack over at most NEAR blocks: its result when it ends within them, 'far' when not.
+ * @internal
+ */
+async function walkNear(
+  store: BlockStore,
+  publicKey: Uint8Array,
+  seq: number,
+  match: (block: HalfBlock) => boolean,
+  previous: HalfBlock | undefined,
+  crypto: CryptoProvider,
+): Promise<WalkResult | 'far'> {
+  let seen = 0
+  const walk = await walkBack(store, publicKey, seq, (b) => match(b) || ++seen >= NEAR, previous, crypto)
+  return walk.status === 'found' && !match(walk.block) ? 'far' : walk
 }
 
 /**
@@ -154,7 +192,13 @@ export async function balanceOf(store: BlockStore, publicKey: Uint8Array, crypto
   const bucket = bucketOf(community)
   const match = inBucket(bucket)
   if (match(latest)) return balanceEntry(latest)?.balance
-  const walk = await walkBack(store, publicKey, latest.seq + 1, match, latest, crypto ?? nobleCrypto)
+  const near = await walkNear(store, publicKey, latest.seq + 1, match, latest, crypto ?? nobleCrypto)
+  // far back (a community absent from the chain's recent blocks): the index, read forward from its last lookup
+  if (near === 'far') {
+    const indexed = await indexedBalance(store, latest, bucket, crypto ?? nobleCrypto)
+    if (indexed !== undefined) return indexed.balance
+  }
+  const walk = near !== 'far' ? near : await walkBack(store, publicKey, latest.seq + 1, match, latest, crypto ?? nobleCrypto)
   if (walk.status === 'unknown') return undefined
   if (walk.status === 'genesis') return 0
   return balanceEntry(walk.block)?.balance
