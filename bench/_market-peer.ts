@@ -15,7 +15,7 @@ import { LIMITS, STRANGERS, benchProtocol, crypto, id, markets, type Market } fr
 const { ttn, bw } = markets()
 const key = id('peer-node')
 const node = createNode({ identity: key, store: createMemoryStore({ crypto }), transport: createWsTransport({ host: '127.0.0.1', port: 0 }), head: 'local', limits: LIMITS, ...STRANGERS, types: ttn.types })
-const named = (m: Market): Wallet => createWallet({ agent: node.agent, community: m.community, evidence: m.evidence, key, named: true })
+const named = (m: Market): Wallet => createWallet({ agent: node.agent, community: m.community, evidence: m.evidence, key })
 const wallets: Record<string, { market: Market; wallet: Wallet }> = { ttn: { market: ttn, wallet: named(ttn) }, bw: { market: bw, wallet: named(bw) } }
 
 node.host(benchProtocol({

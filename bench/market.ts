@@ -85,7 +85,7 @@ try {
   const peer = id('peer-node')
   if (!equalKeys(peer.publicKey, peerKey)) throw new Error('the peer node is not the bench\'s peer key')
   const wallet = (m: Market, key: SeedIdentity): Wallet => createWallet({ agent: createAgent({ head: 'local', identity: key, store: createMemoryStore({ crypto }), types: m.types }), community: m.community, evidence: m.evidence, key, authorities: [] })
-  const mine = (m: Market): Wallet => createWallet({ agent: node.agent, community: m.community, evidence: m.evidence, key: parentKey, named: true })
+  const mine = (m: Market): Wallet => createWallet({ agent: node.agent, community: m.community, evidence: m.evidence, key: parentKey })
   const [parentWvl, parentBwt] = [mine(ttn), mine(bw)]
   const epochs = (m: Market, owners: SeedIdentity[]) => {
     const directory = createDirectory(m.community)

@@ -121,7 +121,7 @@ const member = (name: string): Member => {
   // every chain may come to hold BWT too (part 2): its blocks name their community (payload version 2)
   const types = createBlockTypes([...economyTypes({ community, evidence, also, lock: { ...lockOptions, vouchers: createVoucherBook(), ...slaPolicy({ community, seller: key.publicKey, view, now: () => now }) } }), ...offerTypes(community)])
   const agent = createAgent({ head: 'local', identity: key, store: createMemoryStore(), types, clock: () => now })
-  return { name, key, view, types, component: id(`${name}/component`), wallet: createWallet({ agent, community, evidence, key, authorities: lockOptions.authorities, named: true }) }
+  return { name, key, view, types, component: id(`${name}/component`), wallet: createWallet({ agent, community, evidence, key, authorities: lockOptions.authorities }) }
 }
 const sellers = Array.from({ length: SELLERS }, (_, i) => member(`gw-owner-${String(i + 1).padStart(2, '0')}`))
 const buyers = Array.from({ length: BUYERS }, (_, i) => member(`app-owner-${String(i + 1).padStart(2, '0')}`))

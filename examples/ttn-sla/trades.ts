@@ -66,7 +66,7 @@ export async function runTrades(input: TradeInputs): Promise<boolean> {
   const taker = id('bw-trader')
   const takerTypes = createBlockTypes([...economyTypes({ community: ttn.community, evidence: ttn.evidence, also, lock: ttn.lock }), ...offerTypes(ttn.community)])
   const [makerNode, takerNode] = [await input.startNode(input.maker.key, { store: input.maker.wallet.agent.store, types: input.maker.types }), await input.startNode(taker, { types: takerTypes })]
-  const named = (agent: Agent, key: SeedIdentity, community: Community, evidence: EvidenceStore) => createWallet({ agent, community, evidence, key, named: true, ...(ttn.lock.authorities === undefined ? {} : { authorities: ttn.lock.authorities }) })
+  const named = (agent: Agent, key: SeedIdentity, community: Community, evidence: EvidenceStore) => createWallet({ agent, community, evidence, key, ...(ttn.lock.authorities === undefined ? {} : { authorities: ttn.lock.authorities }) })
   const takerBwt = named(takerNode.agent, taker, bw.community, bw.evidence)
   const takerWvl = named(takerNode.agent, taker, ttn.community, ttn.evidence)
   const takerReward = await bw.earn(taker, takerBwt) // the taker earns BWT in the bandwidth community's epoch 0

@@ -114,8 +114,10 @@ export interface WalletOptions {
   /**
    * Name the community in every block this wallet makes (payload version 2, see payload.ts), so
    * that the agent's one chain can hold several communities' tokens: one wallet per community
-   * over the same agent, each spending only its own community's balance. Default false: version-1
-   * blocks, which name no community (a chain of one community, as made before version 2).
+   * over the same agent, each spending only its own community's balance. Default true: every
+   * economy block names its community. `false` keeps writing version-1 blocks (no community) and
+   * reads the version-1 balance: only for a chain begun before version 2 that must go on as it
+   * was. Deprecated: version 1 is read and validated as before, but new chains should not write it.
    */
   named?: boolean
 }
@@ -138,7 +140,7 @@ export function createWallet(options: WalletOptions): Wallet {
     tail = run.catch(() => undefined)
     return run
   }
-  const named = options.named === true ? community.id : undefined
+  const named = options.named === false ? undefined : community.id
   const field = communityField(named)
   const balanceIn = async (c: Uint8Array | undefined): Promise<number> => {
     const b = await balanceOf(agent.store, agent.publicKey, community.crypto, c)
