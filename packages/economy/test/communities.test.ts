@@ -163,6 +163,30 @@ Unit('a reward naming a community not known here is refused; version 1 and versi
   assert.is((await observer.store.fraudProofs()).length, 1)
 })
 
+Unit('a wallet names its community by default (version 2); named: false goes on with a version-1 chain, whose balance a version-2 wallet does not spend', async () => {
+  const plain = createAgent({ head: 'local', identity: bob, store: createMemoryStore(), types: types() })
+  const wallet = createWallet({ agent: plain, community: A.world.community, evidence: A.evidence })
+  const amount = A.result.amountOf(bob.publicKey)
+  const reward = await wallet.claim({ amount, certificate: A.cert, proof: A.result.proofFor(bob.publicKey)! })
+  const burn = await wallet.burn(1)
+  for (const b of [reward, burn]) assert.equal(toHex((b.payload as { community: Uint8Array }).community), toHex(idOf(A)))
+  // a chain begun in version 1 (as before version 2 was the default): its blocks name no community
+  const old = createAgent({ head: 'local', identity: carol, store: createMemoryStore(), types: types() })
+  A.evidence.put(carol.publicKey, A.result.amountOf(carol.publicKey), { certificate: A.cert, proof: A.result.proofFor(carol.publicKey)! })
+  await old.append('reward', rewardPayload({ epoch: 0, amount: A.result.amountOf(carol.publicKey), before: 0, root: A.cert.root }))
+  const v1 = createWallet({ agent: old, community: A.world.community, evidence: A.evidence, named: false })
+  const v2 = createWallet({ agent: old, community: A.world.community, evidence: A.evidence })
+  const had = A.result.amountOf(carol.publicKey)
+  assert.equal([await v1.balance(), await v2.balance()], [had, 0])
+  await rejectsLike(v2.burn(1), RangeError, /exceeds the balance/)
+  const spent = await v1.burn(2)
+  assert.not.ok(Object.hasOwn(spent.payload as object, 'community'), 'named: false writes version 1')
+  assert.is(await v1.balance(), had - 2)
+  const report = await auditSupply(await observe(await old.store.range(carol.publicKey)))
+  assert.ok(report.ok)
+  assert.equal([supplyOf(report, undefined).rewards, supplyOf(report, undefined).burned], [had, 2])
+})
+
 Unit.run()
 
 // ## Property
