@@ -59,6 +59,14 @@ export async function indexedBalance(
   return l === undefined ? { balance: 0, seq: 0 } : { balance: l.balance, seq: l.seq }
 }
 
+/**
+ * True when the index holds a mark for this chain (a lookup then costs what was appended since).
+ * @internal
+ */
+export function isIndexed(store: BlockStore, publicKey: Uint8Array): boolean {
+  return indexes.get(store)?.has(keyString(publicKey)) === true
+}
+
 /** The chain's mark at `tip`, read forward from the last mark (or from genesis). */
 async function markAt(store: BlockStore, tip: HalfBlock, crypto: CryptoProvider): Promise<ChainMark | undefined> {
   let chains = indexes.get(store)

@@ -32,7 +32,7 @@ import {
   type TypeContext,
   type TypeVerdict,
 } from '@tally/core'
-import { indexedBalance } from './balance-index.js'
+import { indexedBalance, isIndexed } from './balance-index.js'
 import { BALANCE_TYPES, balanceEntry, bucketOf, type BalanceEntry } from './payload.js'
 import { keyString, violation } from './util.js'
 
@@ -192,6 +192,11 @@ export async function balanceOf(store: BlockStore, publicKey: Uint8Array, crypto
   const bucket = bucketOf(community)
   const match = inBucket(bucket)
   if (match(latest)) return balanceEntry(latest)?.balance
+  if (isIndexed(store, publicKey)) {
+    // a chain looked up before: what was appended since, rather than up to 32 blocks back
+    const indexed = await indexedBalance(store, latest, bucket, crypto ?? nobleCrypto)
+    if (indexed !== undefined) return indexed.balance
+  }
   const near = await walkNear(store, publicKey, latest.seq + 1, match, latest, crypto ?? nobleCrypto)
   // far back (a community absent from the chain's recent blocks): the index, read forward from its last lookup
   if (near === 'far') {
