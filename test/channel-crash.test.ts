@@ -136,7 +136,7 @@ test('a lock payer\'s voucher book on LevelDB survives a reopen: its release sti
     const again = createWallet({ agent, community: w.community, evidence, key: alice, vouchers: createVoucherBook(records) })
     assert.is((await createVoucherBook(records).best(blockHash(lock)))?.amount, 70)
     const release = await again.release(lock)
-    assert.equal(readRelease(release.payload), { lock: lock.seq, amount: 230, balance: 930 })
+    assert.equal(readRelease(release.payload), { lock: lock.seq, amount: 230, balance: 930, community: w.community.id })
   } finally {
     await records.close()
   }

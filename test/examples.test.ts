@@ -115,6 +115,9 @@ examples('the TTN SLA market settles every cycle on certified outcomes, its supp
   assert.match(stdout, /orders by gossip, takes over ws/)
   assert.match(stdout, /trade 1: done; .* 10 instalments, the taker 2\.500 BWT in 10; most at stake 0\.250 BWT/)
   assert.match(stdout, /lost 0\.250 BWT — one instalment \(0\.250\)/)
+  // each trader's one chain holds both tokens (payload version 2), each community's supply audited on its own
+  assert.match(stdout, /one chain each, both tokens: gw-owner-01 holds [\d,.]+ WVL and [\d,.]+ BWT; the taker [\d,.]+ WVL and [\d,.]+ BWT/)
+  assert.match(stdout, /supply per community: WVL .* ✓; BWT .* ✓/)
   assert.match(stdout, /\ntrade check: OK\n/)
   // one progress line per epoch, on stderr; one with a witness down, certified by the other two
   assert.is(stderr.match(/^ {2}epoch +\d+\/12 /gm)?.length, 12)

@@ -274,7 +274,7 @@ async function buy(buyer: Buyer, entry: ListingEntry, periods: number, channel: 
   } else {
     const amount = price * periods
     const balance = await buyer.wallet!.balance()
-    const tx = await buyer.node.transact(entry.owner, 'transfer', { amount, balance: balance - amount })
+    const tx = await buyer.node.transact(entry.owner, 'transfer', { amount, balance: balance - amount, community: community.id }) // a transfer names its community (payload version 2)
     const purchase = await signPurchase(buyer.id, { sensor: entry.listing.sensor, payment: tx.proposal.seq, recipient: keys.publicKey })
     answer = await buyer.streams.subscribe(entry.owner, purchase, keys)
     say(`${clockOf()}   ${buyer.name} paid ${amount} DTM (transfer, seq ${tx.proposal.seq}) → ${entry.listing.device}: key of period ${answer.grant.period} sealed to its X25519 key, start at #${answer.grant.start}`)

@@ -8,14 +8,18 @@
 // buyer the seller's penalty and stops. One witness is down for one close: the other two certify.
 // Part 2: a trader swaps WVL for a second community's token (BWT) with k = 10 alternating
 // instalments; then a trader walks away mid-trade, and the other loses at most one instalment.
+// Each trader has one chain that holds both tokens: every economy block names its community
+// (payload version 2), balances and supply audits are per community.
 //
 //   node --import tsx examples/ttn-sla/main.ts            (TALLY_SLA_SEED=<n> for another run)
 //
 // What crosses a socket: registrations, reports, certification (reward and outcome notes),
 // offers, claims, outcome evidence, trade orders and takes — between gossip nodes on ws over
-// 127.0.0.1. The subscriptions' lock transactions and the trades' transfers are between
-// in-process wallets (the node's transaction path, node.transactions, is the next step).
-import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type HalfBlock, type SeedIdentity } from '@tally/core'
+// 127.0.0.1, and the trades' instalments, each delivered through the payer's node's transaction
+// path (node.transactions) and countersigned by the other node's agent. The subscriptions' lock
+// transactions are still between in-process wallets (market's subscribeThrough puts them on a
+// node's transaction path; the members here have no node of their own).
+import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type BlockTypes, type HalfBlock, type SeedIdentity } from '@tally/core'
 import { defaultCrypto } from '@tally/node'
 import {
   auditSupply,
@@ -54,7 +58,7 @@ import {
   type OfferView,
 } from '@tally/economy/market'
 import { sharedHost, startNode, startWitnesses } from './network.ts'
-import { runTrades } from './trades.ts'
+import { bandwidthCommunity, runTrades } from './trades.ts'
 
 const started = performance.now()
 const SEED = Number(process.env['TALLY_SLA_SEED'] ?? 7)
@@ -102,18 +106,22 @@ const outcomes = createOutcomeStore(community)
 const evidence = createEvidenceStore(community)
 const sla = slaAuthority({ community, outcomes })
 const lockOptions = { authorities: [voucherAuthority(), sla], certified: slaCertified({ community, outcomes }) }
+// the second community of part 2 (BWT), known to every node from the start: its claims are checked like WVL's
+const bw = bandwidthCommunity(id)
+const also = [{ community: bw.community, evidence: bw.evidence }]
 let now = T0 + 10
 const at = (epoch: number): void => void (now = T0 + epoch * HOUR + 10)
 
 // ## Owners, components, wallets
 
-interface Member { name: string; key: SeedIdentity; wallet: Wallet; view: ReturnType<typeof createMarketView>; component: SeedIdentity }
+interface Member { name: string; key: SeedIdentity; wallet: Wallet; types: BlockTypes; view: ReturnType<typeof createMarketView>; component: SeedIdentity }
 const member = (name: string): Member => {
   const key = id(name)
   const view = createMarketView({ community, reputation })
-  const types = createBlockTypes([...economyTypes({ community, evidence, lock: { ...lockOptions, vouchers: createVoucherBook(), ...slaPolicy({ community, seller: key.publicKey, view, now: () => now }) } }), ...offerTypes(community)])
+  // every chain may come to hold BWT too (part 2): its blocks name their community (payload version 2)
+  const types = createBlockTypes([...economyTypes({ community, evidence, also, lock: { ...lockOptions, vouchers: createVoucherBook(), ...slaPolicy({ community, seller: key.publicKey, view, now: () => now }) } }), ...offerTypes(community)])
   const agent = createAgent({ head: 'local', identity: key, store: createMemoryStore(), types, clock: () => now })
-  return { name, key, view, component: id(`${name}/component`), wallet: createWallet({ agent, community, evidence, key, authorities: lockOptions.authorities }) }
+  return { name, key, view, types, component: id(`${name}/component`), wallet: createWallet({ agent, community, evidence, key, authorities: lockOptions.authorities }) }
 }
 const sellers = Array.from({ length: SELLERS }, (_, i) => member(`gw-owner-${String(i + 1).padStart(2, '0')}`))
 const buyers = Array.from({ length: BUYERS }, (_, i) => member(`app-owner-${String(i + 1).padStart(2, '0')}`))
@@ -261,7 +269,7 @@ for (const [i, s] of sellers.entries()) {
 const open = subs.reduce((n, s) => n + s.cycles.filter((c) => !c.released && c.verdict !== undefined).length, 0)
 console.log(`  ${offers.length} offers, ${subs.length} subscriptions, ${stats.passed + stats.failed} cycles: ${stats.passed} passed, ${stats.failed} failed; ${stats.instalments} instalments (${wvl(stats.paid)} WVL), ${stats.penalties} penalties (${wvl(stats.penaltyUnits)} WVL); ${open} decided locks not yet released`)
 
-const observer = createAgent({ head: 'local', identity: id('auditor'), store: createMemoryStore(), types: createBlockTypes([...economyTypes({ community, evidence, lock: lockOptions }), ...offerTypes(community)]) })
+const observer = createAgent({ head: 'local', identity: id('auditor'), store: createMemoryStore(), types: createBlockTypes([...economyTypes({ community, evidence, also, lock: lockOptions }), ...offerTypes(community)]) })
 const chains = (await Promise.all(everyone.map((m) => m.wallet.agent.store.range(m.key.publicKey)))).flat()
 let invalid = 0
 for (const b of chains.filter((x) => x.type === 'lock' || x.type === 'offer')) await observer.receive(b) // what redeems name travels with them
@@ -273,7 +281,7 @@ console.log(`supply check: ${supply.ok && invalid === 0 && proofs === 0 && suppl
 
 // ## Part 2: trades
 
-const traded = await runTrades({ startNode, maker: sellers[0]!, ttn: { community, evidence, lock: lockOptions, chains: async () => (await Promise.all(everyone.map((m) => m.wallet.agent.store.range(m.key.publicKey)))).flat() }, id, wvl })
+const traded = await runTrades({ startNode, maker: sellers[0]!, bw, ttn: { community, evidence, lock: lockOptions, chains: async () => (await Promise.all(everyone.map((m) => m.wallet.agent.store.range(m.key.publicKey)))).flat() }, id, wvl })
 
 for (const r of reporters) r.close()
 await Promise.all([...witnesses.map((w) => w.node.close()), gatewayHost.close(), hub.close()])

@@ -2,18 +2,22 @@
 // and a market hub (registrations, offers, claims and outcome evidence for the market's wallets),
 // each a gossip node on ws over 127.0.0.1 with its own port (port 0: the system picks). Everything
 // between them crosses a socket, through a Noise session, as it would between hosts.
-import { type ProtocolHandle, type ProtocolHost, type SeedIdentity, createMemoryStore } from '@tally/core'
+import { type BlockStore, type BlockTypes, type ProtocolHandle, type ProtocolHost, type SeedIdentity, createMemoryStore } from '@tally/core'
 import type { Community } from '@tally/economy'
 import { createWitness, type Witness } from '@tally/economy/net'
 import { createMarketView, createOfferSpread, createOutcomeWitness, type MarketView, type OfferSpread, type OutcomeWitness } from '@tally/economy/market'
 import { createNode, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 
-/** A node on ws, listening on 127.0.0.1 (port 0), with the demo's generous limits. */
-export async function startNode(identity: SeedIdentity): Promise<Node> {
+/**
+ * A node on ws, listening on 127.0.0.1 (port 0), with the demo's generous limits; with `types`
+ * (and the chain's `store`) its own agent countersigns transactions by those rules and policies.
+ */
+export async function startNode(identity: SeedIdentity, options: { store?: BlockStore; types?: BlockTypes } = {}): Promise<Node> {
   const node = createNode({
     identity,
-    store: createMemoryStore(),
+    store: options.store ?? createMemoryStore(),
+    ...(options.types === undefined ? {} : { types: options.types }),
     transport: createWsTransport({ host: '127.0.0.1', port: 0 }),
     head: 'local',
     // a demo on one machine: hundreds of protocol messages a second between a few nodes

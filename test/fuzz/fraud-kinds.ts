@@ -420,6 +420,8 @@ function randomEvidence(ctx: KindContext, pool: Pool): HalfBlock[] {
       type === 'reward' ? { epoch: int(ctx, 4), amount, balance, root: ROOT }
       : type === 'note' ? ['note', int(ctx, 3)]
       : int(ctx, 2) === 0 ? { amount, balance } : { amount, balance, senderBalance: int(ctx, 9) }
+    // payload version 2 a third of the time: the block names one of two communities
+    if (type !== 'note' && int(ctx, 3) === 0) (payload as Record<string, CborValue>)['community'] = pick(ctx, COMMUNITIES)!
     const previous = pick(ctx, out)
     const previousHash = seq === 1 ? GENESIS_HASH : pick(ctx, [previous === undefined ? GENESIS_HASH : blockHash(previous, ctx.crypto), bytes(ctx, 32)])!
     out.push(resign(out[0] ?? pool.chains[0]![0]!, { publicKey: who.publicKey, seq, linkPublicKey: link, linkSeq: int(ctx, 3), previousHash, type, payload, timestamp: T0 + int(ctx, 3) }, ctx, pool))
@@ -428,6 +430,9 @@ function randomEvidence(ctx: KindContext, pool: Pool): HalfBlock[] {
 }
 
 // ## Helpers
+
+/** Two community ids for version-2 payloads. */
+const COMMUNITIES = [new Uint8Array(32).fill(0xc1), new Uint8Array(32).fill(0xc2)]
 
 function fieldsOf(block: HalfBlock): UnsignedHalfBlock {
   const { signature: _signature, ...fields } = block

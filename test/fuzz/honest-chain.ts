@@ -178,25 +178,39 @@ function couldBeHonest(blocks: readonly HalfBlock[], crypto: CryptoProvider): bo
     const before = balanceBefore(b, bySeq)
     if (before !== undefined && entry.balance !== before + entry.delta) return false
   }
-  // one claim per epoch, each within LATE_CLAIM_EPOCHS of the highest claimed before it
-  const epochs = blocks.filter((b) => b.type === REWARD).sort((a, b) => a.seq - b.seq).map((b) => (b.payload as { epoch: number }).epoch)
-  let highest = Number.NEGATIVE_INFINITY
-  const seen = new Set<number>()
-  for (const e of epochs) {
-    if (seen.has(e) || e <= highest - LATE_CLAIM_EPOCHS) return false
-    seen.add(e)
-    highest = Math.max(highest, e)
+  // one claim per epoch, each within LATE_CLAIM_EPOCHS of the highest claimed before it — per
+  // community (payload version 2); one root is one community's epoch table, never claimed twice
+  const rewards = blocks.filter((b) => b.type === REWARD).sort((a, b) => a.seq - b.seq)
+  const highest = new Map<string, number>()
+  const seen = new Set<string>()
+  const roots = new Set<string>()
+  for (const b of rewards) {
+    const { epoch: e, root } = b.payload as { epoch: number; root: Uint8Array }
+    const c = communityOf(b)
+    const h = highest.get(c) ?? Number.NEGATIVE_INFINITY
+    if (seen.has(`${c}:${e}`) || e <= h - LATE_CLAIM_EPOCHS || roots.has(`${e}:${toHex(root)}`)) return false
+    seen.add(`${c}:${e}`)
+    roots.add(`${e}:${toHex(root)}`)
+    highest.set(c, Math.max(h, e))
   }
   return true
 }
 
+/** The community a block's payload names, in hex ('' when it names none: payload version 1). */
+function communityOf(b: HalfBlock): string {
+  const c = (b.payload as { community?: unknown } | null)?.community
+  return c instanceof Uint8Array ? toHex(c) : ''
+}
+
 /** The owner's balance before `b`, when the blocks back to its previous balance block (or genesis) are all there. */
 export function balanceBefore(b: HalfBlock, bySeq: ReadonlyMap<number, HalfBlock>): number | undefined {
+  // balances are per community (payload version 2): the previous balance block naming the same one
+  const c = communityOf(b)
   for (let seq = b.seq - 1; seq >= 0; seq--) {
     if (seq === 0) return 0
     const a = bySeq.get(seq)
     if (a === undefined) return undefined
-    if (BALANCE_TYPES.has(a.type)) return balanceEntry(a)?.balance
+    if (BALANCE_TYPES.has(a.type) && (balanceEntry(a) === undefined || communityOf(a) === c)) return balanceEntry(a)?.balance
   }
   return undefined
 }

@@ -9,6 +9,10 @@
  * verifiable alone (fraud kind 'balance'). An honest chain's arithmetic always adds up, so no
  * 'balance' proof against an honest agent can verify.
  *
+ * Balances are per community (payload version 2, see payload.ts): "the previous balance block" is
+ * the previous one naming the same community (version-1 blocks, naming none, are one more), and a
+ * proof's segment may hold other communities' balance blocks between.
+ *
  * When the previous balance block is not known (a partial view), the rule cannot be checked here
  * and is not reported; a receiver asked to countersign requires it (see transfer.ts).
  * @module
@@ -28,7 +32,8 @@ import {
   type TypeContext,
   type TypeVerdict,
 } from '@tally/core'
-import { BALANCE_TYPES, balanceEntry, type BalanceEntry } from './payload.js'
+import { indexedBalance, isIndexed } from './balance-index.js'
+import { BALANCE_TYPES, balanceEntry, bucketOf, type BalanceEntry } from './payload.js'
 import { keyString, violation } from './util.js'
 
 /** The fraud kind of a balance that does not follow. */
@@ -126,34 +131,104 @@ export async function balanceBefore(
   previous: HalfBlock | undefined,
   crypto: CryptoProvider,
 ): Promise<{ balance: number; segment: readonly HalfBlock[] | undefined } | undefined> {
-  const walk = await walkBack(store, block.publicKey, block.seq, isBalanceBlock, previous, crypto)
+  const bucket = bucketOf(balanceEntry(block)?.community)
+  const match = inBucket(bucket)
+  const near = await walkNear(store, block.publicKey, block.seq, match, previous, crypto)
+  if (near !== 'far') {
+    const walk = near
+    if (walk.status === 'unknown') return undefined
+    if (walk.status === 'genesis') return { balance: 0, segment: walk.segment }
+    const entry = balanceEntry(walk.block)
+    return entry === undefined ? undefined : { balance: entry.balance, segment: walk.segment }
+  }
+  // the community's previous balance block is far back (other communities' blocks between): the
+  // index, when the block follows the chain's latest block; the segment is too long for a proof
+  const latest = await store.latest(block.publicKey)
+  if (latest !== undefined && latest.seq === block.seq - 1 && equalBytes(block.previousHash, blockHash(latest, crypto))) {
+    const indexed = await indexedBalance(store, latest, bucket, crypto)
+    if (indexed !== undefined) return indexed.balance === undefined ? undefined : { balance: indexed.balance, segment: undefined }
+  }
+  const walk = await walkBack(store, block.publicKey, block.seq, match, previous, crypto)
   if (walk.status === 'unknown') return undefined
   if (walk.status === 'genesis') return { balance: 0, segment: walk.segment }
   const entry = balanceEntry(walk.block)
   return entry === undefined ? undefined : { balance: entry.balance, segment: walk.segment }
 }
 
+/** How many blocks back a walk goes before the index is asked instead (see balance-index.ts). */
+const NEAR = 32
+
 /**
- * The balance of `publicKey` per its latest balance block in `store` (0 when it has none).
+ * walkBack over at most NEAR blocks: its result when it ends within them, 'far' when not.
+ * @internal
+ */
+async function walkNear(
+  store: BlockStore,
+  publicKey: Uint8Array,
+  seq: number,
+  match: (block: HalfBlock) => boolean,
+  previous: HalfBlock | undefined,
+  crypto: CryptoProvider,
+): Promise<WalkResult | 'far'> {
+  let seen = 0
+  const walk = await walkBack(store, publicKey, seq, (b) => match(b) || ++seen >= NEAR, previous, crypto)
+  return walk.status === 'found' && !match(walk.block) ? 'far' : walk
+}
+
+/**
+ * The balance of `publicKey` in one community, per its latest balance block naming that community
+ * in `store` (0 when it has none). Without `community`: the version-1 balance (blocks that name
+ * no community), which is every balance of a chain made before payload version 2.
  * @param store a store holding the chain
  * @param publicKey the agent
  * @param crypto provider for hash links (default: the one blocks were hashed with)
+ * @param community the community id (version-2 blocks naming it), or undefined (version-1 blocks)
  * @returns the balance, or undefined when the chain has gaps before its latest balance block
- * @example const balance = await balanceOf(agent.store, agent.publicKey)
+ * @example const balance = await balanceOf(agent.store, agent.publicKey, undefined, community.id)
  */
-export async function balanceOf(store: BlockStore, publicKey: Uint8Array, crypto?: CryptoProvider): Promise<number | undefined> {
+export async function balanceOf(store: BlockStore, publicKey: Uint8Array, crypto?: CryptoProvider, community?: Uint8Array): Promise<number | undefined> {
   const latest = await store.latest(publicKey)
   if (latest === undefined) return 0
-  if (isBalanceBlock(latest)) return balanceEntry(latest)?.balance
-  const before = await balanceBefore(store, latest, undefined, crypto ?? nobleCrypto)
-  return before?.balance
+  const bucket = bucketOf(community)
+  const match = inBucket(bucket)
+  if (match(latest)) return balanceEntry(latest)?.balance
+  if (isIndexed(store, publicKey)) {
+    // a chain looked up before: what was appended since, rather than up to 32 blocks back
+    const indexed = await indexedBalance(store, latest, bucket, crypto ?? nobleCrypto)
+    if (indexed !== undefined) return indexed.balance
+  }
+  const near = await walkNear(store, publicKey, latest.seq + 1, match, latest, crypto ?? nobleCrypto)
+  // far back (a community absent from the chain's recent blocks): the index, read forward from its last lookup
+  if (near === 'far') {
+    const indexed = await indexedBalance(store, latest, bucket, crypto ?? nobleCrypto)
+    if (indexed !== undefined) return indexed.balance
+  }
+  const walk = near !== 'far' ? near : await walkBack(store, publicKey, latest.seq + 1, match, latest, crypto ?? nobleCrypto)
+  if (walk.status === 'unknown') return undefined
+  if (walk.status === 'genesis') return 0
+  return balanceEntry(walk.block)?.balance
 }
 
-/** Where a replay of a chain stopped: its seq, the hash of the block there, the balance after it. */
+/**
+ * Where a replay of a chain stopped: its seq, the hash of the block there, the balances after it
+ * (`balance` the version-1 one, `balances` every community's by bucketOf, version 1's as '').
+ */
 export interface ReplayPoint {
   readonly seq: number
   readonly hash: Uint8Array | undefined
   readonly balance: number
+  readonly balances: ReadonlyMap<string, number>
+}
+
+/**
+ * A replayed chain's balance in one community.
+ * @param point where the replay ended
+ * @param community the community id, or undefined for the version-1 balance
+ * @returns the balance (0 when the chain holds none of it)
+ * @example replayedBalance(replay.point, community.id)
+ */
+export function replayedBalance(point: ReplayPoint, community: Uint8Array | undefined): number {
+  return point.balances.get(bucketOf(community)) ?? 0
 }
 
 /**
@@ -178,15 +253,19 @@ export async function replayBalance(
   from?: ReplayPoint,
 ): Promise<Replay> {
   let seq = 0
-  let balance = 0
   let hash: Uint8Array | undefined
-  // the blocks since the last balance block (or genesis): the evidence if the next one is wrong
-  let segment: HalfBlock[] | undefined = []
+  // per community (bucketOf): the balance, and the blocks since its last balance block (or
+  // genesis) — the evidence if its next one is wrong
+  const books = new Map<string, { balance: number; segment: HalfBlock[] | undefined }>()
+  // before a community's first block, its segment runs from genesis: the blocks seen so far
+  let fromGenesis: HalfBlock[] | undefined = []
   if (from !== undefined && from.seq <= upTo && from.seq > 0 && from.hash !== undefined) {
     const there = await store.get(publicKey, from.seq)
     if (there !== undefined && equalBytes(blockHash(there, crypto), from.hash)) {
-      ;({ seq, balance, hash } = from)
-      segment = isBalanceBlock(there) ? [there] : undefined
+      ;({ seq, hash } = from)
+      const bucket = isBalanceBlock(there) ? bucketOf(balanceEntry(there)?.community) : undefined
+      for (const [b, balance] of from.balances) books.set(b, { balance, segment: b === bucket ? [there] : undefined })
+      fromGenesis = undefined
     }
   }
   while (seq < upTo) {
@@ -195,24 +274,30 @@ export async function replayBalance(
     for (const b of chunk) {
       if (b.seq !== seq + 1) return { ok: false, reason: 'history-missing', seq: seq + 1 }
       if (hash !== undefined && !equalBytes(b.previousHash, hash)) return { ok: false, reason: 'history-broken', seq: b.seq }
+      const entry = isBalanceBlock(b) ? balanceEntry(b) : undefined
       if (isBalanceBlock(b)) {
-        const entry = balanceEntry(b)
-        if (entry === undefined || entry.balance !== balance + entry.delta || entry.balance < 0) {
+        const bucket = bucketOf(entry?.community)
+        const book = books.get(bucket) ?? { balance: 0, segment: fromGenesis === undefined ? undefined : [...fromGenesis] }
+        if (entry === undefined || entry.balance !== book.balance + entry.delta || entry.balance < 0) {
+          const segment = book.segment
           const fraud = segment !== undefined && segment.length < FRAUD_PROOF_LIMITS.maxBlocks ? createFraudProof(BALANCE_FRAUD, [...segment, b]) : undefined
           const proven = fraud !== undefined && verifyBalanceFraud(fraud.blocks, crypto) === undefined
           return proven ? { ok: false, reason: 'balance', seq: b.seq, fraud } : { ok: false, reason: 'balance', seq: b.seq }
         }
-        balance = entry.balance
-        segment = [b]
-      } else if (segment !== undefined) {
-        segment.push(b)
-        if (segment.length >= FRAUD_PROOF_LIMITS.maxBlocks) segment = undefined
+        for (const [other, o] of books) if (other !== bucket) grow(o, b)
+        books.set(bucket, { balance: entry.balance, segment: [b] })
+      } else for (const o of books.values()) grow(o, b)
+      if (fromGenesis !== undefined) {
+        fromGenesis.push(b)
+        if (fromGenesis.length >= FRAUD_PROOF_LIMITS.maxBlocks) fromGenesis = undefined
       }
       seq = b.seq
       hash = blockHash(b, crypto)
     }
   }
-  return { ok: true, point: { seq, hash, balance } }
+  const balances = new Map<string, number>()
+  for (const [b, book] of books) balances.set(b, book.balance)
+  return { ok: true, point: { seq, hash, balance: balances.get('') ?? 0, balances } }
 }
 
 /**
@@ -282,20 +367,23 @@ export const verifyBalanceFraud: FraudVerifier = (blocks, crypto, attachments) =
   const last = blocks[n - 1]!
   const entry = isBalanceBlock(last) ? balanceEntry(last) : undefined
   if (entry === undefined) return 'the last block is not a well-formed balance block'
+  // balances are per community (payload version 2): only blocks naming the same one count
+  const same = inBucket(bucketOf(entry.community))
   let start: number
   let from: number
   const first = blocks[0]!
-  if (n >= 2 && isBalanceBlock(first)) {
+  if (n >= 2 && same(first)) {
     const e = balanceEntry(first)
     if (e === undefined) return 'the first block is a malformed balance block'
     start = e.balance
     from = 1
   } else {
-    if (first.seq !== 1) return 'the segment starts neither at a balance block nor at genesis'
+    if (first.seq !== 1) return 'the segment starts neither at a balance block of the community nor at genesis'
     start = 0
     from = 0
   }
-  for (let i = from; i < n - 1; i++) if (isBalanceBlock(blocks[i]!)) return 'a balance block sits between the two'
+  // (a malformed balance block matches every community: it sits between as well)
+  for (let i = from; i < n - 1; i++) if (same(blocks[i]!)) return 'a balance block of the same community sits between the two'
   const expected = start + entry.delta
   return entry.balance !== expected || entry.balance < 0 ? undefined : 'the balance follows'
 }
@@ -303,6 +391,28 @@ export const verifyBalanceFraud: FraudVerifier = (blocks, crypto, attachments) =
 /** True iff the block is of a type that carries a balance. */
 export function isBalanceBlock(block: HalfBlock): boolean {
   return BALANCE_TYPES.has(block.type)
+}
+
+/**
+ * A matcher of the balance blocks that count in one community's bucket (see bucketOf). A
+ * malformed balance block matches every bucket: nothing can be read past it.
+ * @param bucket the bucket
+ * @returns the matcher
+ * @internal
+ */
+export function inBucket(bucket: string): (block: HalfBlock) => boolean {
+  return (block) => {
+    if (!isBalanceBlock(block)) return false
+    const entry = balanceEntry(block)
+    return entry === undefined || bucketOf(entry.community) === bucket
+  }
+}
+
+/** Add a block to a community's evidence segment (dropped once it is longer than a proof holds). */
+function grow(book: { segment: HalfBlock[] | undefined }, block: HalfBlock): void {
+  if (book.segment === undefined) return
+  book.segment.push(block)
+  if (book.segment.length >= FRAUD_PROOF_LIMITS.maxBlocks) book.segment = undefined
 }
 
 // ## Private helpers
@@ -345,6 +455,7 @@ export async function proposerCanPay(
   if (replay.point.hash !== undefined && !equalBytes(proposal.previousHash, replay.point.hash)) {
     return { reason: 'history-broken', message: `the proposal does not chain to the ${who}'s block before it` }
   }
-  if (replay.point.balance - amount !== balance) return { reason: 'balance', message: `the balance ${balance} does not follow from ${replay.point.balance} - ${amount}` }
+  const before = replayedBalance(replay.point, balanceEntry(proposal)?.community)
+  if (before - amount !== balance) return { reason: 'balance', message: `the balance ${balance} does not follow from ${before} - ${amount}` }
   return undefined
 }

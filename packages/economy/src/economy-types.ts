@@ -7,7 +7,7 @@ import type { Community } from './community.js'
 import type { EvidenceSource } from './evidence.js'
 import { refundType } from './refund.js'
 import { lockTypes, type LockTypesOptions } from './lock/lock-type.js'
-import { rewardType } from './reward.js'
+import { rewardType, type RewardTypeOptions } from './reward.js'
 import type { TicketSource } from './ticket.js'
 import { burnType, transferType, type TransferTypeOptions } from './transfer.js'
 
@@ -23,6 +23,11 @@ export interface EconomyTypesOptions {
   tickets?: TicketSource
   /** Redeem authorities, the voucher source and the lock policies (see lockTypes; default: vouchers, accept every lock, no counter-lock). */
   lock?: Omit<LockTypesOptions, 'community'>
+  /**
+   * More communities whose reward claims this node checks (payload version 2 names them): for
+   * chains that hold several communities' tokens. See rewardType.
+   */
+  also?: RewardTypeOptions['also']
 }
 
 /**
@@ -35,7 +40,7 @@ export interface EconomyTypesOptions {
  */
 export function economyTypes(options: EconomyTypesOptions): BlockType[] {
   return [
-    rewardType({ community: options.community, evidence: options.evidence }),
+    rewardType({ community: options.community, evidence: options.evidence, ...(options.also === undefined ? {} : { also: options.also }) }),
     transferType({
       community: options.community,
       ...(options.accept === undefined ? {} : { accept: options.accept }),

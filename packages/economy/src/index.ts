@@ -174,6 +174,9 @@ export {
 export { createEconomyTypes, economyTypes, type EconomyTypesOptions } from './economy-types.js'
 export { createWallet, type Claim, type Wallet, type WalletOptions } from './wallet.js'
 export { auditSupply, type SupplyReport } from './supply.js'
+export { supplyOf, type SupplySums } from './supply.js'
+export { COMMUNITY_KEY, bucketOf, communityField, sameCommunity } from './payload.js'
+export { replayBalance, replayedBalance, type Replay, type ReplayPoint } from './balance.js'
 export {
   LOCK,
   LOCK_LIMITS,

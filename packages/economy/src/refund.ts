@@ -23,7 +23,7 @@
 import { blockHash, createFraudProof, equalBytes, isProposal, isUnilateral, type BlockType, type FraudVerifier, type HalfBlock, type RuleViolation, type TypeContext, type TypeVerdict } from '@tally/core'
 import { checkBalance } from './balance.js'
 import type { Community } from './community.js'
-import { REFUND, TRANSFER, readRefund, readTransfer, type RefundPayload } from './payload.js'
+import { REFUND, TRANSFER, readRefund, readTransfer, sameCommunity, type RefundPayload } from './payload.js'
 import { checkTicket } from './ticket.js'
 import { violation } from './util.js'
 
@@ -91,6 +91,7 @@ function checkProposal(proposal: HalfBlock, payload: RefundPayload, community: C
   const p = proposal.type === TRANSFER && isProposal(proposal) ? readTransfer(proposal.payload, false) : undefined
   if (p === undefined || p.expires === undefined) return [violation('refund-proposal', `the block at seq ${payload.seq} is not an expiring transfer proposal`)]
   if (p.amount !== payload.amount) return [violation('refund-proposal', `the proposal sent ${p.amount}, the refund claims ${payload.amount}`)]
+  if (!sameCommunity(p.community, payload.community)) return [violation('refund-community', 'the refund names another community than the proposal (payload version 2)')]
   const ticket = checkTicket('void', blockHash(proposal, ctx.crypto), p.expires, payload.ticket, community)
   return ticket.ok ? [] : [violation('refund-ticket', ticket.reason)]
 }

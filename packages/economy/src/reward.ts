@@ -21,6 +21,11 @@
  *    to genesis) to accept a claim ('reward-history'): a claim mints tokens, so it is never
  *    accepted unchecked.
  *
+ * Payload version 2 names the community whose certificate backs the claim: its evidence is
+ * checked under that community (one of those the type knows: `community`, `also`), its balance
+ * counts in that community, and one claim per epoch is per community. A version-1 claim is the
+ * type's own community's, as before.
+ *
  * The block stays small (about 270 bytes) because the evidence travels beside it, see evidence.ts.
  * @module
  */
@@ -44,7 +49,7 @@ import type { Community } from './community.js'
 import { configId } from './config.js'
 import type { EvidenceSource, RewardEvidence } from './evidence.js'
 import { allocationLeaf, verifyMerkleProof } from './merkle.js'
-import { REWARD, readReward, type RewardPayload } from './payload.js'
+import { REWARD, communityField, readReward, sameCommunity, type RewardPayload } from './payload.js'
 import { taggedHash, violation } from './util.js'
 
 /** The fraud kind of two claims that may not both stand: the same epoch twice, or one too late after a newer. */
@@ -55,10 +60,19 @@ export const LATE_CLAIM_EPOCHS = 64
 
 /** Options of rewardType. */
 export interface RewardTypeOptions {
-  /** The community: its configuration chain says which witnesses certify which epoch. */
+  /**
+   * The community: its configuration chain says which witnesses certify which epoch. Claims that
+   * name no community (payload version 1) are its claims.
+   */
   community: Community
   /** Where claims' certificates and proofs are found. */
   evidence: EvidenceSource
+  /**
+   * More communities whose claims (payload version 2, naming them) this node checks, each with
+   * its evidence source: a chain that holds several communities' tokens. A claim naming a
+   * community known neither here nor as `community` is refused ('reward-community').
+   */
+  also?: readonly { readonly community: Community; readonly evidence: EvidenceSource }[]
 }
 
 /**
@@ -70,28 +84,39 @@ export interface RewardTypeOptions {
 export function rewardType(options: RewardTypeOptions): BlockType {
   const { community, evidence } = options
   if (community === undefined || evidence === undefined) throw new TypeError('"community" and "evidence" are required')
-  const verified = cacheOf(community)
+  const known = new Map<string, { community: Community; evidence: EvidenceSource; verified: CertificateCache }>()
+  for (const c of [{ community, evidence }, ...(options.also ?? [])]) {
+    if (c?.community === undefined || c.evidence === undefined) throw new TypeError('"also" expected { community, evidence } entries')
+    known.set(toHex(c.community.id), { community: c.community, evidence: c.evidence, verified: cacheOf(c.community) })
+  }
+  // the community a claim is of: the one it names, or (version 1) this type's
+  const home = toHex(community.id)
+  const claimOf = (p: RewardPayload): string => (p.community === undefined ? home : toHex(p.community))
   return Object.freeze({
     name: REWARD,
     async validate(block: HalfBlock, ctx: TypeContext): Promise<TypeVerdict> {
       const payload = readReward(block.payload)
-      if (payload === undefined) return { errors: [violation('reward-payload', 'a reward payload is { epoch, amount >= 1, balance, root (32 bytes) }')] }
+      if (payload === undefined) return { errors: [violation('reward-payload', 'a reward payload is { epoch, amount >= 1, balance, root (32 bytes), community? (32 bytes) }')] }
       if (!isUnilateral(block)) return { errors: [violation('reward-unilateral', 'a reward is a unilateral block')] }
       const errors: RuleViolation[] = []
+      const of = known.get(claimOf(payload))
       let held: RewardEvidence | undefined
-      try {
-        held = await evidence.evidence({ owner: block.publicKey, epoch: payload.epoch, root: payload.root, amount: payload.amount })
-      } catch {
-        held = undefined // a failing source holds nothing we can use: the claim cannot be accepted now
+      if (of === undefined) errors.push(violation('reward-community', 'the claim names a community whose certificates are not known here'))
+      else {
+        try {
+          held = await of.evidence.evidence({ owner: block.publicKey, epoch: payload.epoch, root: payload.root, amount: payload.amount })
+        } catch {
+          held = undefined // a failing source holds nothing we can use: the claim cannot be accepted now
+        }
+        if (held === undefined) errors.push(violation('reward-evidence', `no certificate and proof held for this claim of ${payload.amount} in epoch ${payload.epoch}`))
+        else errors.push(...checkEvidence(block.publicKey, payload, held, of.verified))
       }
-      if (held === undefined) errors.push(violation('reward-evidence', `no certificate and proof held for this claim of ${payload.amount} in epoch ${payload.epoch}`))
-      else errors.push(...checkEvidence(block.publicKey, payload, held, verified))
 
       const balance = await checkBalance(block, { balance: payload.balance, delta: payload.amount }, ctx.store, ctx.previous, ctx.crypto)
       errors.push(...balance.errors)
       let fraud = balance.fraud
 
-      const claims = await earlierClaims(block, payload.epoch, ctx)
+      const claims = await earlierClaims(block, payload.epoch, ctx, (p) => claimOf(p) === claimOf(payload))
       if (claims === undefined) {
         errors.push(violation('reward-history', `the chain is not known back to a claim at or below epoch ${payload.epoch - LATE_CLAIM_EPOCHS}: one claim per epoch cannot be checked`))
       } else if (claims.conflict !== undefined) {
@@ -100,7 +125,10 @@ export function rewardType(options: RewardTypeOptions): BlockType {
           ? `epoch ${payload.epoch} was already claimed`
           : `epoch ${payload.epoch} is more than ${LATE_CLAIM_EPOCHS} epochs behind the claim for epoch ${readReward(earlier.payload)!.epoch}`
         errors.push(violation('reward-epoch', `${what} (seq ${earlier.seq})`))
-        fraud ??= createFraudProof(REWARD_CLAIM_FRAUD, [earlier, block])
+        // a proof only where it verifies alone (see verifyRewardClaimFraud): a version-1 claim and
+        // a version-2 claim of this type's community conflict here, provably so when they claim one root
+        const proof = createFraudProof(REWARD_CLAIM_FRAUD, [earlier, block])
+        if (verifyRewardClaimFraud(proof.blocks, ctx.crypto, proof.attachments) === undefined) fraud ??= proof
       }
       return fraud === undefined ? { errors } : { errors, fraud }
     },
@@ -151,10 +179,10 @@ export function verifyRewardEvidence(
  * @throws RangeError when the balance would leave the safe integer range
  * @example await agent.append('reward', rewardPayload({ epoch: 7, amount: 120, before: 0, root: cert.root }))
  */
-export function rewardPayload(claim: { epoch: number; amount: number; before: number; root: Uint8Array }): { epoch: number; amount: number; balance: number; root: Uint8Array } {
+export function rewardPayload(claim: { epoch: number; amount: number; before: number; root: Uint8Array; community?: Uint8Array }): { epoch: number; amount: number; balance: number; root: Uint8Array; community?: Uint8Array } {
   const balance = claim.before + claim.amount
   if (!Number.isSafeInteger(balance)) throw new RangeError('"amount" would take the balance beyond 2^53 - 1')
-  return { epoch: claim.epoch, amount: claim.amount, balance, root: claim.root }
+  return { epoch: claim.epoch, amount: claim.amount, balance, root: claim.root, ...communityField(claim.community) }
 }
 
 /**
@@ -171,6 +199,9 @@ export const verifyRewardClaimFraud: FraudVerifier = (blocks, _crypto, attachmen
   const rb = readReward(b.payload)
   if (ra === undefined || rb === undefined) return 'a reward payload is malformed'
   if (a.seq >= b.seq) return 'the claims must be at different seqs'
+  // epochs are per community (payload version 2): claims naming different communities conflict
+  // only when they claim the very same certified table (one root, one epoch)
+  if (!sameCommunity(ra.community, rb.community)) return rb.epoch === ra.epoch && equalBytes(ra.root, rb.root) ? undefined : 'claims of different communities do not conflict'
   if (rb.epoch === ra.epoch) return undefined
   return rb.epoch <= ra.epoch - LATE_CLAIM_EPOCHS ? undefined : 'a later claim within the window of the earlier is allowed'
 }
@@ -180,7 +211,7 @@ export const verifyRewardClaimFraud: FraudVerifier = (blocks, _crypto, attachmen
  * to the last reward at or below epoch - LATE_CLAIM_EPOCHS (see rule 4).
  * @returns `{ conflict }` (undefined: no conflict), or undefined when the chain is not known that far
  */
-async function earlierClaims(block: HalfBlock, epoch: number, ctx: TypeContext): Promise<{ conflict: HalfBlock | undefined } | undefined> {
+async function earlierClaims(block: HalfBlock, epoch: number, ctx: TypeContext, sameClaim: (p: RewardPayload) => boolean): Promise<{ conflict: HalfBlock | undefined } | undefined> {
   let same: HalfBlock | undefined
   let highest: HalfBlock | undefined
   let highestEpoch = -1
@@ -191,7 +222,7 @@ async function earlierClaims(block: HalfBlock, epoch: number, ctx: TypeContext):
     (b) => {
       if (b.type !== REWARD) return false
       const r = readReward(b.payload)
-      if (r === undefined) return false
+      if (r === undefined || !sameClaim(r)) return false
       if (r.epoch === epoch) {
         same = b
         return true

@@ -22,17 +22,20 @@
  * ticket) is back in the sender's balance, not in flight. A proposal both agreed to and refunded
  * would count twice, and the equation fails: that is the token a conflicting witness created
  * (ticket.ts finds the witness).
+ *
+ * Supply is per community (payload version 2, see payload.ts): every sum is kept per community a
+ * block names (version-1 blocks, naming none, in a bucket of their own), and the equation must hold
+ * in each, so tokens moved from one community's balance into another's would show. The report's
+ * top-level sums are the totals over all; `communities` holds each one's.
  * @module
  */
 import { blockHash, equalBytes, nobleCrypto, type BlockStore, type CryptoProvider, type HalfBlock } from '@tally/core'
 import { LOCK, REDEEM, RELEASE, readLock, readRedeem, readRelease } from './lock/lock-payload.js'
-import { BALANCE_TYPES, BURN, REFUND, REWARD, TRANSFER, balanceEntry, readRefund } from './payload.js'
+import { BALANCE_TYPES, BURN, REFUND, REWARD, TRANSFER, balanceEntry, bucketOf, readRefund } from './payload.js'
 import { keyString } from './util.js'
 
-/** What auditSupply found. */
-export interface SupplyReport {
-  /** Chains replayed. */
-  readonly chains: number
+/** The sums of one community (or of all): see the module's equation. */
+export interface SupplySums {
   /** Sum of every chain's balance, as the last balance block of its valid prefix claims it. */
   readonly balances: number
   /** Sum of reward amounts. */
@@ -45,8 +48,6 @@ export interface SupplyReport {
   readonly refunded: number
   /** Sum of transfer agreements without their proposal in view. */
   readonly unmatched: number
-  /** Chains whose valid prefix ends before their last stored block (a gap, a break or a balance that does not follow). */
-  readonly truncated: number
   /** What the locks in view still hold: Σ (amount − released − redeemed), over locks not overdrawn. */
   readonly locked: number
   /** Sum of redeems and releases whose lock is not in view. */
@@ -64,8 +65,32 @@ export interface SupplyReport {
   readonly ok: boolean
 }
 
+/** What auditSupply found: the totals, and the sums of each community. */
+export interface SupplyReport extends SupplySums {
+  /** Chains replayed. */
+  readonly chains: number
+  /** Chains whose valid prefix ends before their last stored block (a gap, a break or a balance that does not follow). */
+  readonly truncated: number
+  /**
+   * Each community's sums, by its id in hex ('' for version-1 blocks, which name none). `ok` at
+   * the top is true iff every community's equation holds.
+   */
+  readonly communities: ReadonlyMap<string, SupplySums>
+}
+
 /**
- * Replay every chain in `store` and check conservation of supply.
+ * One community's sums from a report.
+ * @param report what auditSupply found
+ * @param community the community id, or undefined for version-1 blocks
+ * @returns its sums (all 0 and ok when the view holds none of its blocks)
+ * @example supplyOf(await auditSupply(store), community.id).rewards
+ */
+export function supplyOf(report: SupplyReport, community: Uint8Array | undefined): SupplySums {
+  return report.communities.get(bucketOf(community)) ?? finish(newSums())
+}
+
+/**
+ * Replay every chain in `store` and check conservation of supply, per community.
  * @param store the view to audit
  * @param crypto provider for hash links (default nobleCrypto)
  * @returns the sums and whether they add up
@@ -85,99 +110,128 @@ export async function auditSupply(store: BlockStore, crypto: CryptoProvider = no
     const b = prefixes.get(keyString(key))?.[seq - 1]
     return b !== undefined && (hash === undefined || equalBytes(blockHash(b, crypto), hash))
   }
+  const buckets = new Map<string, Sums>()
+  const sums = (bucket: string): Sums => {
+    let s = buckets.get(bucket)
+    if (s === undefined) buckets.set(bucket, (s = newSums()))
+    return s
+  }
 
   // pass 2: the sums
-  let balances = 0
-  let rewards = 0
-  let burned = 0
-  let inFlight = 0
-  let refunded = 0
-  let unmatched = 0
   for (const prefix of prefixes.values()) {
     const back = new Set<number>()
     for (const block of prefix) if (block.type === REFUND) back.add(readRefund(block.payload)!.seq)
-    let last = 0
+    const last = new Map<string, number>()
     for (const block of prefix) {
       if (!BALANCE_TYPES.has(block.type)) continue
       const entry = balanceEntry(block)!
-      last = entry.balance
-      if (block.type === REWARD) rewards += entry.delta
-      else if (block.type === BURN) burned -= entry.delta
+      const bucket = bucketOf(entry.community)
+      const s = sums(bucket)
+      last.set(bucket, entry.balance)
+      if (block.type === REWARD) s.rewards += entry.delta
+      else if (block.type === BURN) s.burned -= entry.delta
       else if (block.type === TRANSFER && block.linkSeq === 0) {
         const agreement = await store.findAgreement(block.publicKey, block.seq, block.linkPublicKey)
         const agreed = agreement !== undefined && counted(agreement.publicKey, agreement.seq, blockHash(agreement, crypto))
-        if (!agreed && !back.has(block.seq)) inFlight -= entry.delta
-      } else if (block.type === REFUND) refunded += entry.delta
+        if (!agreed && !back.has(block.seq)) s.inFlight -= entry.delta
+      } else if (block.type === REFUND) s.refunded += entry.delta
       else if (block.type === TRANSFER) {
         const proposal = await store.get(block.linkPublicKey, block.linkSeq)
-        // a received amount counts as moved only when the proposal is counted and sent the same
-        if (proposal === undefined || !counted(proposal.publicKey, proposal.seq) || balanceEntry(proposal)?.delta !== -entry.delta) unmatched += entry.delta
+        const sent = proposal === undefined ? undefined : balanceEntry(proposal)
+        // a received amount counts as moved only when the proposal is counted and sent the same, in the same community
+        if (proposal === undefined || !counted(proposal.publicKey, proposal.seq) || sent?.delta !== -entry.delta || bucketOf(sent.community) !== bucket) s.unmatched += entry.delta
       }
     }
-    balances += last
+    for (const [bucket, balance] of last) sums(bucket).balances += balance
   }
   const accused = new Set((await store.fraudProofs()).map((p) => keyString(p.publicKey)))
-  const { locked, unbacked, overdrawn, forked } = auditLocks(prefixes, counted, accused)
-  const ok = balances + inFlight - unmatched + locked - unbacked - forked === rewards - burned
-  return { chains: prefixes.size, balances, rewards, burned, inFlight, refunded, unmatched, truncated, locked, unbacked, overdrawn, forked, ok }
+  auditLocks(prefixes, counted, accused, sums)
+  const communities = new Map<string, SupplySums>()
+  const total = newSums()
+  let ok = true
+  for (const [bucket, s] of buckets) {
+    const done = finish(s)
+    communities.set(bucket, done)
+    ok &&= done.ok
+    for (const k of SUM_KEYS) total[k] += s[k]
+  }
+  const all = finish(total)
+  return { chains: prefixes.size, truncated, ...all, ok: ok && all.ok, communities }
 }
 
-/** What the locks in the valid prefixes still hold, what was taken from locks not in view, and what locks overpaid. */
+/** What the locks in the valid prefixes still hold, what was taken from locks not in view, and what locks overpaid, per community. */
 function auditLocks(
   prefixes: ReadonlyMap<string, HalfBlock[]>,
   counted: (key: Uint8Array, seq: number, hash?: Uint8Array) => boolean,
   accused: ReadonlySet<string>,
-): { locked: number; unbacked: number; overdrawn: number; forked: number } {
-  const locks = new Map<string, { amount: number; taken: number }>()
+  sums: (bucket: string) => Sums,
+): void {
+  const locks = new Map<string, { amount: number; taken: number; bucket: string }>()
   const slot = (key: Uint8Array, seq: number): string => `${keyString(key)}|${seq}`
   for (const prefix of prefixes.values()) {
     for (const block of prefix) {
-      if (block.type === LOCK) locks.set(slot(block.publicKey, block.seq), { amount: readLock(block)!.amount, taken: 0 })
+      if (block.type === LOCK) {
+        const l = readLock(block)!
+        locks.set(slot(block.publicKey, block.seq), { amount: l.amount, taken: 0, bucket: bucketOf(l.community) })
+      }
     }
   }
-  let unbacked = 0
-  let forked = 0
   for (const prefix of prefixes.values()) {
     for (const block of prefix) {
       if (block.type === RELEASE) {
         const r = readRelease(block.payload)!
+        const bucket = bucketOf(r.community)
         const lock = locks.get(slot(block.publicKey, r.lock))
-        if (lock === undefined) unbacked += r.amount
+        if (lock === undefined || lock.bucket !== bucket) sums(bucket).unbacked += r.amount
         else lock.taken += r.amount
       } else if (block.type === REDEEM) {
         const r = readRedeem(block.payload)!
-        const lock = counted(r.lock.owner, r.lock.seq, r.lock.hash) ? locks.get(slot(r.lock.owner, r.lock.seq)) : undefined
+        const bucket = bucketOf(r.community)
+        const held = counted(r.lock.owner, r.lock.seq, r.lock.hash) ? locks.get(slot(r.lock.owner, r.lock.seq)) : undefined
+        const lock = held?.bucket === bucket ? held : undefined
         if (lock !== undefined) lock.taken += r.amount
         // the lock's owner is a proven cheater (a fork: this view kept the other branch, or stops at the gap it left)
-        else if (accused.has(keyString(r.lock.owner))) forked += r.amount
-        else unbacked += r.amount
+        else if (accused.has(keyString(r.lock.owner))) sums(bucket).forked += r.amount
+        else sums(bucket).unbacked += r.amount
       }
     }
   }
-  let locked = 0
-  let overdrawn = 0
-  for (const { amount, taken } of locks.values()) {
-    if (taken <= amount) locked += amount - taken
-    else overdrawn += taken - amount
+  for (const { amount, taken, bucket } of locks.values()) {
+    if (taken <= amount) sums(bucket).locked += amount - taken
+    else sums(bucket).overdrawn += taken - amount
   }
-  return { locked, unbacked, overdrawn, forked }
 }
 
-/** The blocks from seq 1 while contiguous, chained, and with balances that follow. */
+/** The blocks from seq 1 while contiguous, chained, and with balances that follow, each in its community. */
 function validPrefix(blocks: readonly HalfBlock[], crypto: CryptoProvider): HalfBlock[] {
   const out: HalfBlock[] = []
-  let balance = 0
+  const balances = new Map<string, number>()
   let previous: HalfBlock | undefined
   for (const block of blocks) {
     if (block.seq !== out.length + 1) break
     if (previous !== undefined && !equalBytes(block.previousHash, blockHash(previous, crypto))) break
     if (BALANCE_TYPES.has(block.type)) {
       const entry = balanceEntry(block)
-      if (entry === undefined || entry.balance !== balance + entry.delta || entry.balance < 0) break
-      balance = entry.balance
+      if (entry === undefined) break
+      const bucket = bucketOf(entry.community)
+      if (entry.balance !== (balances.get(bucket) ?? 0) + entry.delta || entry.balance < 0) break
+      balances.set(bucket, entry.balance)
     }
     out.push(block)
     previous = block
   }
   return out
+}
+
+// ## Private helpers
+
+const SUM_KEYS = ['balances', 'rewards', 'burned', 'inFlight', 'refunded', 'unmatched', 'locked', 'unbacked', 'overdrawn', 'forked'] as const
+type Sums = { -readonly [K in (typeof SUM_KEYS)[number]]: number }
+
+function newSums(): Sums {
+  return { balances: 0, rewards: 0, burned: 0, inFlight: 0, refunded: 0, unmatched: 0, locked: 0, unbacked: 0, overdrawn: 0, forked: 0 }
+}
+
+function finish(s: Sums): SupplySums {
+  return { ...s, ok: s.balances + s.inFlight - s.unmatched + s.locked - s.unbacked - s.forked === s.rewards - s.burned }
 }

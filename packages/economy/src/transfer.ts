@@ -15,6 +15,11 @@
  * following — it checks that the sender can pay, not only that the sender says so. Replays are
  * incremental: the next transfer from the same sender replays only the new blocks.
  *
+ * Payload version 2 (payload.ts) names the community whose token moves: both halves name the same
+ * one ('link-payload' otherwise, through `matches`), each balance is its owner's in that
+ * community, and the receiver's agreement is made from its balance there. A transfer in one
+ * community never touches a balance in another.
+ *
  * An *expiring* transfer (a proposal with `expires`) can come back to its sender (refund.ts):
  * its agreement must carry an accept ticket of k witnesses for exactly that proposal
  * ('transfer-ticket'), which the receiver obtains before countersigning (a `TicketSource` gives
@@ -24,6 +29,7 @@
 import {
   RefusedError,
   blockHash,
+  equalBytes,
   isUnilateral,
   type BlockType,
   type CborValue,
@@ -34,7 +40,7 @@ import {
 } from '@tally/core'
 import { BALANCE_FRAUD, balanceOf, checkBalance, proposerCanPay, verifyBalanceFraud, type ReplayPoint } from './balance.js'
 import type { Community } from './community.js'
-import { BURN, TRANSFER, readBurn, readTransfer, type TransferPayload } from './payload.js'
+import { BURN, TRANSFER, communityField, readBurn, readTransfer, sameCommunity, type TransferPayload } from './payload.js'
 import { encodeSignatures } from './quorum.js'
 import { checkTicket, type TicketSource } from './ticket.js'
 import { violation, type Check } from './util.js'
@@ -82,20 +88,21 @@ export function transferType(options: TransferTypeOptions = {}): BlockType {
     matches(proposal: HalfBlock, agreement: HalfBlock): boolean {
       const p = readTransfer(proposal.payload, false)
       const a = readTransfer(agreement.payload, true)
-      if (p === undefined || a === undefined || p.amount !== a.amount || a.senderBalance !== p.balance) return false
+      if (p === undefined || a === undefined || p.amount !== a.amount || a.senderBalance !== p.balance || !sameCommunity(p.community, a.community)) return false
       return ticketCheck(proposal, p, a, options.community, undefined).ok
     },
     async agreementPayload(proposal: HalfBlock, ctx: TypeContext): Promise<CborValue> {
       const p = readTransfer(proposal.payload, false)
       if (p === undefined) throw new RefusedError('malformed transfer proposal')
-      const before = await balanceOf(ctx.store, proposal.linkPublicKey, ctx.crypto)
+      // the receiver's balance in the proposal's community: the agreement names the same one
+      const before = await balanceOf(ctx.store, proposal.linkPublicKey, ctx.crypto, p.community)
       if (before === undefined) throw new RefusedError('own balance unknown: the chain has gaps')
       const balance = before + p.amount
       if (!Number.isSafeInteger(balance)) throw new RefusedError('the balance would pass 2^53 - 1')
-      if (p.expires === undefined) return { amount: p.amount, balance, senderBalance: p.balance }
+      if (p.expires === undefined) return { amount: p.amount, balance, senderBalance: p.balance, ...communityField(p.community) }
       const ticket = await options.tickets?.ticket(blockHash(proposal, ctx.crypto))
       if (ticket === undefined) throw new RefusedError('an expiring transfer is countersigned only with the witnesses\' accept ticket, and none is held', { reason: 'no-ticket' })
-      return { amount: p.amount, balance, senderBalance: p.balance, ticket: encodeSignatures(ticket) }
+      return { amount: p.amount, balance, senderBalance: p.balance, ticket: encodeSignatures(ticket), ...communityField(p.community) }
     },
     async shouldSign(proposal: HalfBlock, ctx: TypeContext): Promise<boolean | Refusal> {
       const p = readTransfer(proposal.payload, false)
@@ -133,5 +140,7 @@ function ticketCheck(proposal: HalfBlock, p: TransferPayload, a: TransferPayload
   if (p.expires === undefined) return a.ticket === undefined ? { ok: true } : { ok: false, reason: 'an agreement to a transfer without expiry carries no ticket' }
   if (a.ticket === undefined) return { ok: false, reason: 'an agreement to an expiring transfer carries the witnesses\' accept ticket' }
   if (community === undefined) return { ok: false, reason: 'expiring transfers need the community (transferType({ community }))' }
+  // the tickets are the named community's witnesses': only this type's community's can be checked here
+  if (p.community !== undefined && !equalBytes(p.community, community.id)) return { ok: false, reason: 'an expiring transfer of another community: its witnesses\' ticket cannot be checked here' }
   return checkTicket('accept', blockHash(proposal, ctx?.crypto ?? community.crypto), p.expires, a.ticket, community)
 }

@@ -26,7 +26,7 @@ import type { EpochCertificate } from './certificate.js'
 import type { Community } from './community.js'
 import type { EvidenceStore } from './evidence.js'
 import type { MerkleProof } from './merkle.js'
-import { BURN, REFUND, REWARD, TRANSFER, readReward, readTransfer } from './payload.js'
+import { BURN, REFUND, REWARD, TRANSFER, communityField, readReward, readTransfer, sameCommunity } from './payload.js'
 import { encodeSignatures, type QuorumSignatures } from './quorum.js'
 import { rewardPayload, verifyRewardEvidence } from './reward.js'
 import { voucherAuthority, type RedeemAuthority } from './lock/authority.js'
@@ -111,6 +111,15 @@ export interface WalletOptions {
   vouchers?: VoucherBook
   /** Redeem authorities, the same the lock types were given (default: vouchers and channel receipts). */
   authorities?: readonly RedeemAuthority[]
+  /**
+   * Name the community in every block this wallet makes (payload version 2, see payload.ts), so
+   * that the agent's one chain can hold several communities' tokens: one wallet per community
+   * over the same agent, each spending only its own community's balance. Default true: every
+   * economy block names its community. `false` keeps writing version-1 blocks (no community) and
+   * reads the version-1 balance: only for a chain begun before version 2 that must go on as it
+   * was. Deprecated: version 1 is read and validated as before, but new chains should not write it.
+   */
+  named?: boolean
 }
 
 /**
@@ -131,15 +140,19 @@ export function createWallet(options: WalletOptions): Wallet {
     tail = run.catch(() => undefined)
     return run
   }
-  const balance = async (): Promise<number> => {
-    const b = await balanceOf(agent.store, agent.publicKey, community.crypto)
+  const named = options.named === false ? undefined : community.id
+  const field = communityField(named)
+  const balanceIn = async (c: Uint8Array | undefined): Promise<number> => {
+    const b = await balanceOf(agent.store, agent.publicKey, community.crypto, c)
     if (b === undefined) throw new RangeError('the agent\'s balance is unknown: its own chain has a gap or a malformed balance block')
     return b
   }
+  const balance = (): Promise<number> => balanceIn(named)
   const lastClaimedEpoch = async (): Promise<number> => {
     const latest = await agent.store.latest(agent.publicKey)
     if (latest === undefined) return -1
-    const walk = await walkBack(agent.store, agent.publicKey, latest.seq + 1, (b) => b.type === REWARD, undefined, community.crypto)
+    const mine = (b: HalfBlock): boolean => b.type === REWARD && sameCommunity(readReward(b.payload)?.community, named)
+    const walk = await walkBack(agent.store, agent.publicKey, latest.seq + 1, mine, undefined, community.crypto)
     return walk.status === 'found' ? (readReward(walk.block.payload)?.epoch ?? -1) : -1
   }
   const spend = async (amount: number): Promise<number> => {
@@ -162,6 +175,8 @@ export function createWallet(options: WalletOptions): Wallet {
     vouchers: options.vouchers ?? createVoucherBook(),
     authorities: new Map((options.authorities ?? [voucherAuthority(), receiptAuthority()]).map((a) => [a.kind, a])),
     balance,
+    balanceIn,
+    named,
     take,
   })
 
@@ -183,7 +198,7 @@ export function createWallet(options: WalletOptions): Wallet {
         if (errors.length > 0) throw new InvalidBlockError('the evidence does not back this claim', errors)
         evidence.put(agent.publicKey, claim.amount, { certificate, proof })
         // the balance is read under the agent's append lock: nothing can be appended in between
-        return agent.append(REWARD, async () => rewardPayload({ epoch: certificate.epoch, amount: claim.amount, before: await balance(), root: certificate.root }))
+        return agent.append(REWARD, async () => rewardPayload({ epoch: certificate.epoch, amount: claim.amount, before: await balance(), root: certificate.root, community: named }))
       }),
     send: (to: Uint8Array, amount: number, options: { expires?: number } = {}) =>
       serialized(async () => {
@@ -193,20 +208,21 @@ export function createWallet(options: WalletOptions): Wallet {
         if (expires !== undefined) auint('expires', expires)
         return agent.propose(to, TRANSFER, async (): Promise<CborValue> => {
           const balance = await spend(amount)
-          return expires === undefined ? { amount, balance } : { amount, balance, expires }
+          return expires === undefined ? { amount, balance, ...field } : { amount, balance, expires, ...field }
         })
       }),
     refund: (proposal: HalfBlock, ticket: QuorumSignatures) =>
       serialized(async () => {
         const p = proposal?.type === TRANSFER && proposal.linkSeq === 0 ? readTransfer(proposal.payload, false) : undefined
         if (p?.expires === undefined || !equalBytes(proposal.publicKey, agent.publicKey)) throw new RangeError('"proposal" is not an expiring transfer of this agent')
+        if (!sameCommunity(p.community, named)) throw new RangeError('"proposal" is a transfer of another community than this wallet\'s')
         const held = await agent.store.get(agent.publicKey, proposal.seq)
         if (held === undefined || !equalBytes(blockHash(held, community.crypto), blockHash(proposal, community.crypto))) throw new RangeError('"proposal" is not the block at its seq of this agent\'s chain')
         // the balance is read under the append lock; the refund type's rules check the ticket and that it is the first refund
         return agent.append(REFUND, async () => {
           const after = (await balance()) + p.amount
           if (!Number.isSafeInteger(after)) throw new RangeError('the refund would take the balance beyond 2^53 - 1')
-          return { seq: proposal.seq, amount: p.amount, balance: after, ticket: encodeSignatures(ticket) }
+          return { seq: proposal.seq, amount: p.amount, balance: after, ticket: encodeSignatures(ticket), ...field }
         })
       }),
     accept: (proposal: HalfBlock, history: readonly HalfBlock[] = []) =>
@@ -222,7 +238,7 @@ export function createWallet(options: WalletOptions): Wallet {
     burn: (amount: number) =>
       serialized(async () => {
         auint('amount', amount, 1)
-        return agent.append(BURN, async () => ({ amount, balance: await spend(amount) }))
+        return agent.append(BURN, async () => ({ amount, balance: await spend(amount), ...field }))
       }),
   })
 }

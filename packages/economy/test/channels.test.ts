@@ -145,7 +145,7 @@ Flow('a channel from open to close: balances, refusals, and the supply audit on 
 })
 
 Flow('close by the payee\'s final redeem: before the expiry, with its consent, the payer takes back the rest', async () => {
-  const { payerOf, payeeOf, claimOf, observer } = await channelWorld()
+  const { w, payerOf, payeeOf, claimOf, observer } = await channelWorld()
   const a = payerOf(alice)
   const b = payeeOf(bob)
   const claim = await claimOf(a.wallet, alice)
@@ -160,7 +160,7 @@ Flow('close by the payee\'s final redeem: before the expiry, with its consent, t
   await refused(b.payee.accept(late), 'channel-closed')
   // the payer's total (70) is past what the first lock's consent was for (40; it leaves 30): that
   // one is not used; the second lock's (50: untouched by the late receipt) is
-  assert.equal((await a.payer.close(channel, consents)).map((x) => readRelease(x.payload)), [{ lock: 3, amount: 50, balance: 400, consent: consents[1]!.consent }])
+  assert.equal((await a.payer.close(channel, consents)).map((x) => readRelease(x.payload)), [{ lock: 3, amount: 50, balance: 400, consent: consents[1]!.consent, community: w.community.id }])
   // with a payee that saw every receipt, the consents match and the locks come back early
   const c = payeeOf(carolKey)
   const d = payerOf(mallory)

@@ -210,8 +210,8 @@ async function simulate(program: readonly Command[]): Promise<void> {
         if (cmd.what === 'fork') {
           if (balance < 2) break
           // two locks at one seq: one to bob (kept, and seen by the observer), one to carol (shown to carol)
-          const shown = await forge('lock', { amount: 1, to: bob.publicKey, terms: null, expiry: 0, balance: balance - 1 })
-          const hidden = await forge('lock', { amount: 2, to: carol.publicKey, terms: null, expiry: 0, balance: balance - 2 }, false)
+          const shown = await forge('lock', { amount: 1, to: bob.publicKey, terms: null, expiry: 0, balance: balance - 1, community: w.community.id })
+          const hidden = await forge('lock', { amount: 2, to: carol.publicKey, terms: null, expiry: 0, balance: balance - 2, community: w.community.id }, false)
           await agents[2]!.receive(hidden)
           forks.push(hidden)
           await observe(shown)
@@ -220,7 +220,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
         } else if (cmd.what === 'over-release') {
           const l = locks.find((x) => x.payer === MALLORY && !x.released && (x.vouched?.amount ?? 0) > 0)
           if (l === undefined) break
-          const greedy = await forge('release', { lock: l.block.seq, amount: l.amount, balance: balance + l.amount })
+          const greedy = await forge('release', { lock: l.block.seq, amount: l.amount, balance: balance + l.amount, community: w.community.id })
           l.released = true
           const atPayee = await agents[l.payee]!.receive(greedy)
           assert.ok(atPayee.fraud.some((p) => p.kind === 'release-excess' && verifyFraudProof(p, { verifiers }).ok), 'the payee proves the greedy release')
@@ -232,7 +232,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
           if (l === undefined) break
           const amount = l.vouched!.amount - l.redeemed + 1
           const view = lockView(l.block)!
-          const greedy = await forge('redeem', { lock: [view.owner, view.seq, view.id], by: ['voucher', voucherValue(l.vouched!)], amount, redeemed: l.redeemed + amount, balance: balance + amount })
+          const greedy = await forge('redeem', { lock: [view.owner, view.seq, view.id], by: ['voucher', voucherValue(l.vouched!)], amount, redeemed: l.redeemed + amount, balance: balance + amount, community: w.community.id })
           made.push(greedy)
           const seen = await observer.receive(greedy)
           assert.is(seen.level, 'invalid', 'the observer refuses a redeem beyond its voucher')

@@ -52,7 +52,7 @@ async function setup() {
 const Flow = suite('lock wallet: a channel from open to release')
 
 Flow('lock, vouchers, redeem, release: balances on both sides, and the audit on an observer', async () => {
-  const { wa, wb, claim, at, observer } = await setup()
+  const { w, wa, wb, claim, at, observer } = await setup()
   const lock = await wa.lock({ to: bob.publicKey, amount: 300, expiry: 3, terms: { price: 10 } })
   assert.is(await wa.balance(), 200, 'the lock leaves the spendable balance')
   await rejectsLike(wa.send(carol.publicKey, 201), RangeError, /exceeds the balance/)
@@ -74,7 +74,7 @@ Flow('lock, vouchers, redeem, release: balances on both sides, and the audit on 
   await rejectsLike(wa.release(lock), InvalidBlockError, /release/) // before epoch 3
   at(3)
   const rel = await wa.release(lock)
-  assert.equal(readRelease(rel.payload), { lock: lock.seq, amount: 180, balance: 380 })
+  assert.equal(readRelease(rel.payload), { lock: lock.seq, amount: 180, balance: 380, community: w.community.id })
   await rejectsLike(wa.voucher(lock, 130), RangeError, /released/)
   await rejectsLike(wa.release(lock), InvalidBlockError)
   // the payee redeems what was vouched, even after the release
@@ -110,11 +110,11 @@ Flow('before the last redeem the lock still holds what was vouched and not taken
 })
 
 Flow('a lock proposed to the beneficiary: a channel open in one transaction', async () => {
-  const { wa, wb, claim } = await setup()
+  const { w, wa, wb, claim } = await setup()
   const proposal = await wa.lock({ to: bob.publicKey, amount: 200, expiry: 2, propose: true })
   const agreement = await wb.accept(proposal, [claim])
   await wa.complete(agreement)
-  assert.equal(agreement.payload, { amount: 0, terms: null, expiry: 2, balance: 0 })
+  assert.equal(agreement.payload, { amount: 0, terms: null, expiry: 2, balance: 0, community: w.community.id })
   await wb.acceptVoucher(proposal, await wa.voucher(proposal, 25))
   await wb.redeem(proposal)
   assert.equal([await wa.balance(), await wb.balance()], [300, 25])
@@ -187,14 +187,14 @@ Refusals('concurrent operations still add up: a lock and a voucher while the nod
 const Cheats = suite('lock wallet: a payee catches the release that contradicts its voucher')
 
 Cheats('a payer that releases what it vouched is proven a cheater by the payee\'s node', async () => {
-  const { wb, claimMallory, wallet, observer, verifiers } = await setup()
+  const { w, wb, claimMallory, wallet, observer, verifiers } = await setup()
   const wm = wallet(mallory)
   const mc = await claimMallory(wm)
   const lock = await wm.lock({ to: bob.publicKey, amount: 300, expiry: 0 })
   await wb.acceptVoucher(lock, await wm.voucher(lock, 120), [mc])
   const r = await wb.redeem(lock)
   // mallory's wallet would refuse; she signs by hand a release of everything
-  const [greedy] = chainOf(mallory, [release(lock.seq, 300, 500)], lock)
+  const [greedy] = chainOf(mallory, [{ ...release(lock.seq, 300, 500), payload: { lock: lock.seq, amount: 300, balance: 500, community: w.community.id } }], lock)
   // any node without the voucher sees a valid release ...
   const view = observer()
   for (const b of [mc, lock, greedy!, r] as HalfBlock[]) assert.not.equal((await view.receive(b)).level, 'invalid')

@@ -129,7 +129,7 @@ Rules('forged redeems are invalid: a failed cycle\'s instalment, a passed cycle\
   const sellerChain = await wa.agent.store.range(alice.publicKey)
   const head = sellerChain[sellerChain.length - 1]!
   const ref = (l: HalfBlock) => [l.publicKey, l.seq, lockView(l)!.id]
-  const redeemStep = (lock: HalfBlock, value: ReturnType<typeof slaValue>, amount: number, redeemed: number, balance: number) => ({ type: 'redeem', payload: { lock: ref(lock), by: ['sla', value], amount, redeemed, balance } })
+  const redeemStep = (lock: HalfBlock, value: ReturnType<typeof slaValue>, amount: number, redeemed: number, balance: number) => ({ type: 'redeem', payload: { lock: ref(lock), by: ['sla', value], amount, redeemed, balance, community: m.w.community.id } })
   const balanceA = await wa.balance()
   const store = async (blocks: HalfBlock[]) => storeWith([...sellerChain, p1, offer.block, ...blocks])
   const types = createBlockTypes([...economyTypes({ community: m.w.community, evidence: m.evidence, lock: m.lockOptions }), ...offerTypes(m.w.community)])

@@ -132,13 +132,13 @@ test('offers that are malformed, not the sender\'s, or whose balance does not fo
   const amount = readReward(reward.payload)!.amount
   const expires = net.harness.clock.now() + 60_000
   // alice's key signs a proposal whose balance claims more than she has
-  const [greedy] = chainOf(alice, [{ type: 'transfer', payload: { amount: 10, balance: amount, expires }, link: bob.publicKey }], reward)
+  const [greedy] = chainOf(alice, [{ type: 'transfer', payload: { amount: 10, balance: amount, expires, community: net.community.id }, link: bob.publicKey }], reward)
   const answer = await net.harness.inject(alice.publicKey, bob.publicKey, WALLET_PROTOCOL, 'offer', [encodeBlock(greedy!)])
   assert.equal(answer!.message, { accepted: false, reason: 'balance' })
-  const [fine] = chainOf(alice, [{ type: 'transfer', payload: { amount: 10, balance: amount - 10, expires }, link: bob.publicKey }], reward)
+  const [fine] = chainOf(alice, [{ type: 'transfer', payload: { amount: 10, balance: amount - 10, expires, community: net.community.id }, link: bob.publicKey }], reward)
   const notMine = await bobAnswers(net, carol.publicKey, fine!)
   assert.equal(notMine, { accepted: false, reason: 'not-sender' })
-  const [plain] = chainOf(alice, [{ type: 'transfer', payload: { amount: 10, balance: amount - 10 }, link: bob.publicKey }], reward)
+  const [plain] = chainOf(alice, [{ type: 'transfer', payload: { amount: 10, balance: amount - 10, community: net.community.id }, link: bob.publicKey }], reward)
   assert.equal(await bobAnswers(net, alice.publicKey, plain!), { accepted: false, reason: 'malformed' })
   for (const body of [[new Uint8Array([1, 2, 3])], [encodeBlock(fine!), 1], ['x']]) {
     const e = (await rejectsLike(net.harness.inject(alice.publicKey, bob.publicKey, WALLET_PROTOCOL, 'offer', body), RefusedError)) as RefusedError

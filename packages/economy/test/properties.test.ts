@@ -199,12 +199,12 @@ async function simulate(program: readonly Command[]): Promise<void> {
         let allowed: string[] = []
         switch (cmd.what) {
           case 'inflate':
-            block = await forge('transfer', { amount: 1, balance: balance + 4 }, target)
+            block = await forge('transfer', { amount: 1, balance: balance + 4, community: w.community.id }, target)
             await refusedByHonest(wallets[cmd.to]!.accept(block, await history()), 'an inflating transfer')
             allowed = ['balance']
             break
           case 'overspend':
-            block = await forge('transfer', { amount: Math.max(balance, 0) + 3, balance: Math.min(balance, 0) - 3 }, target)
+            block = await forge('transfer', { amount: Math.max(balance, 0) + 3, balance: Math.min(balance, 0) - 3, community: w.community.id }, target)
             await refusedByHonest(wallets[cmd.to]!.accept(block, await history()), 'an overspend')
             allowed = ['balance-negative', 'balance']
             break
@@ -212,7 +212,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
             const e = lastCertified[3]!
             if (e < 0) break
             const amount = results[e]!.amountOf(mallory.publicKey)
-            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root }))
+            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root, community: w.community.id }))
             allowed = ['reward-epoch', 'reward-history']
             break
           }
@@ -221,7 +221,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
             if (e < 0) break
             const amount = results[e]!.amountOf(mallory.publicKey) + 1
             assert.is(evidence.put(mallory.publicKey, amount, { certificate: certs[e]!, proof: results[e]!.proofFor(mallory.publicKey)! }).ok, false)
-            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root }))
+            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root, community: w.community.id }))
             lastClaimed[3] = e
             allowed = ['reward-evidence']
             break
@@ -231,7 +231,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
             if (e < 0) break
             const amount = results[e]!.amountOf(alice.publicKey)
             assert.is(evidence.put(mallory.publicKey, amount, { certificate: certs[e]!, proof: results[e]!.proofFor(alice.publicKey)! }).ok, false)
-            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root }))
+            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: certs[e]!.root, community: w.community.id }))
             lastClaimed[3] = e
             allowed = ['reward-evidence']
             break
@@ -241,7 +241,7 @@ async function simulate(program: readonly Command[]): Promise<void> {
             if (e < 0) break
             const amount = results[e]!.amountOf(mallory.publicKey)
             assert.is(evidence.put(mallory.publicKey, amount, { certificate: weak[e]!, proof: results[e]!.proofFor(mallory.publicKey)! }).ok, false)
-            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: weak[e]!.root }))
+            block = await forge('reward', rewardPayload({ epoch: e, amount, before: balance, root: weak[e]!.root, community: w.community.id }))
             lastClaimed[3] = e
             allowed = ['reward-evidence']
             break

@@ -30,6 +30,7 @@ import {
   type SigningKey,
 } from '@tally/core'
 import { balanceOf, replayBalance, walkBack } from '../balance.js'
+import { communityField } from '../payload.js'
 import type { Community } from '../community.js'
 import { RELEASE, lockView, readRelease, type LockView } from '../lock/lock-payload.js'
 import { signReleaseConsent, verifyReleaseConsent } from '../lock/consent.js'
@@ -234,9 +235,10 @@ export function createPayer(options: ChannelSideOptions): Payer {
         const consent = early ? consents.find((c) => c.lock === lock.seq && c.amount === amount && verifyReleaseConsent(c.consent, lock.id, amount, lock.beneficiary, crypto)) : undefined
         if (early && consent === undefined) continue
         out.push(await agent.append(RELEASE, async (): Promise<CborValue> => {
-          const before = await balanceOf(agent.store, agent.publicKey, crypto)
+          // in the lock's community (payload version 2; none for a version-1 lock)
+          const before = await balanceOf(agent.store, agent.publicKey, crypto, lock.community)
           if (before === undefined) throw new RangeError('the agent\'s balance is unknown: its own chain has a gap')
-          const payload = { lock: lock.seq, amount, balance: before + amount }
+          const payload = { lock: lock.seq, amount, balance: before + amount, ...communityField(lock.community) }
           return consent === undefined ? payload : { ...payload, consent: consent.consent }
         }))
       }

@@ -24,9 +24,14 @@
  *
  * `balance` is always the owner's balance after the block: a lock subtracts its amount, a redeem
  * and a release add theirs.
+ *
+ * Version 2 (see payload.ts) adds `community: bstr(32)` to each of them: the balance is then the
+ * owner's in that community. A lock's agreement, its redeems and its release name the lock's
+ * community (or, for a version-1 lock, none).
  * @module
  */
 import { UNILATERAL_KEY, blockHash, encodeCanonical, equalBytes, isAgreement, isUnilateral, nobleCrypto, type CborValue, type CryptoProvider, type HalfBlock } from '@tally/core'
+import { named, namedIn, withCommunity } from '../payload-version.js'
 import { asMap, hasExactKeys, isBytes, isInt, isUint } from '../util.js'
 
 /** The block type names of locks. */
@@ -49,6 +54,8 @@ export interface LockPayload {
   readonly terms: CborValue
   readonly expiry: number
   readonly balance: number
+  /** Version 2: the community whose tokens are locked. */
+  readonly community?: Uint8Array
 }
 
 /** How a redeem names its lock. */
@@ -76,6 +83,8 @@ export interface RedeemPayload {
   readonly amount: number
   readonly redeemed: number
   readonly balance: number
+  /** Version 2: the community (the lock's). */
+  readonly community?: Uint8Array
 }
 
 /** A release payload. */
@@ -84,6 +93,8 @@ export interface ReleasePayload {
   readonly amount: number
   readonly balance: number
   readonly consent?: Uint8Array
+  /** Version 2: the community (the lock's). */
+  readonly community?: Uint8Array
 }
 
 /** A lock as the rules see it: who locked how much for whom, on what terms, until when. */
@@ -102,6 +113,8 @@ export interface LockView {
   readonly terms: CborValue
   /** The epoch from which the owner may release it alone. */
   readonly expiry: number
+  /** The community whose tokens it holds (version 2); undefined for a version-1 lock. */
+  readonly community?: Uint8Array
 }
 
 /**
@@ -114,12 +127,13 @@ export interface LockView {
 export function readLock(block: HalfBlock): LockPayload | undefined {
   const unilateral = isUnilateral(block)
   const m = asMap(block.payload)
-  if (m === undefined || !hasExactKeys(m, unilateral ? ['amount', 'to', 'terms', 'expiry', 'balance'] : ['amount', 'terms', 'expiry', 'balance'])) return undefined
+  const community = m === undefined ? false : namedIn(m)
+  if (m === undefined || community === false || !hasExactKeys(m, withCommunity(unilateral ? ['amount', 'to', 'terms', 'expiry', 'balance'] : ['amount', 'terms', 'expiry', 'balance'], community))) return undefined
   const { amount, to, terms, expiry, balance } = m
   const least = isAgreement(block) ? 0 : 1
   if (!isUint(amount) || amount < least || !isUint(expiry) || !isInt(balance) || terms === undefined || !fits(terms, LOCK_LIMITS.maxTermsBytes)) return undefined
-  if (!unilateral) return { amount, terms, expiry, balance }
-  return isBytes(to, 32) ? { amount, to, terms, expiry, balance } : undefined
+  if (!unilateral) return named({ amount, terms, expiry, balance }, community)
+  return isBytes(to, 32) ? named({ amount, to, terms, expiry, balance }, community) : undefined
 }
 
 /**
@@ -130,7 +144,8 @@ export function readLock(block: HalfBlock): LockPayload | undefined {
  */
 export function readRedeem(payload: CborValue): RedeemPayload | undefined {
   const m = asMap(payload)
-  if (m === undefined || !hasExactKeys(m, ['lock', 'by', 'amount', 'redeemed', 'balance'])) return undefined
+  const community = m === undefined ? false : namedIn(m)
+  if (m === undefined || community === false || !hasExactKeys(m, withCommunity(['lock', 'by', 'amount', 'redeemed', 'balance'], community))) return undefined
   const { lock, by, amount, redeemed, balance } = m
   if (!isUint(amount) || amount < 1 || !isUint(redeemed) || !isInt(balance)) return undefined
   if (!Array.isArray(lock) || lock.length !== 3 || !Array.isArray(by) || by.length !== 2) return undefined
@@ -138,7 +153,7 @@ export function readRedeem(payload: CborValue): RedeemPayload | undefined {
   const [kind, value] = by as CborValue[]
   if (!isBytes(owner, 32) || !isUint(seq) || seq < 1 || !isBytes(hash, 32)) return undefined
   if (typeof kind !== 'string' || kind.length < 1 || kind.length > 32 || value === undefined || !fits(value, LOCK_LIMITS.maxAuthorityBytes)) return undefined
-  return { lock: { owner, seq, hash }, by: { kind, value }, amount, redeemed, balance }
+  return named({ lock: { owner, seq, hash }, by: { kind, value }, amount, redeemed, balance }, community)
 }
 
 /**
@@ -150,12 +165,14 @@ export function readRedeem(payload: CborValue): RedeemPayload | undefined {
 export function readRelease(payload: CborValue): ReleasePayload | undefined {
   const m = asMap(payload)
   if (m === undefined) return undefined
+  const community = namedIn(m)
+  if (community === false) return undefined
   const early = Object.hasOwn(m, 'consent')
-  if (!hasExactKeys(m, early ? ['lock', 'amount', 'balance', 'consent'] : ['lock', 'amount', 'balance'])) return undefined
+  if (!hasExactKeys(m, withCommunity(early ? ['lock', 'amount', 'balance', 'consent'] : ['lock', 'amount', 'balance'], community))) return undefined
   const { lock, amount, balance, consent } = m
   if (!isUint(lock) || lock < 1 || !isUint(amount) || !isInt(balance)) return undefined
-  if (!early) return { lock, amount, balance }
-  return isBytes(consent, 64) ? { lock, amount, balance, consent } : undefined
+  if (!early) return named({ lock, amount, balance }, community)
+  return isBytes(consent, 64) ? named({ lock, amount, balance, consent }, community) : undefined
 }
 
 /**
@@ -170,7 +187,8 @@ export function lockView(block: HalfBlock, crypto: CryptoProvider = nobleCrypto)
   const p = readLock(block)
   if (p === undefined) return undefined
   const beneficiary = p.to ?? block.linkPublicKey
-  return Object.freeze({ block, owner: block.publicKey, seq: block.seq, id: blockHash(block, crypto), beneficiary, amount: p.amount, terms: p.terms, expiry: p.expiry })
+  const view = { block, owner: block.publicKey, seq: block.seq, id: blockHash(block, crypto), beneficiary, amount: p.amount, terms: p.terms, expiry: p.expiry }
+  return Object.freeze(p.community === undefined ? view : { ...view, community: p.community })
 }
 
 /**

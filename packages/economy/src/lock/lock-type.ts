@@ -38,6 +38,10 @@
  *   validator's ReceiptSource — covers more of a channel's lock than the release leaves: a
  *   'channel-release' proof with the receipt attached); then the balance rule.
  *
+ * Payload version 2 (payload.ts): a lock names its community; its agreement (the counter-lock),
+ * its redeems and its release name the same one ('link-payload' through `matches`;
+ * 'redeem-community', 'release-community'), so a lock holds and pays out one community's token.
+ *
  * The expiry is an epoch, not milliseconds: markets settle per epoch (an SLA cycle is certified
  * with the epoch's rewards), and an epoch is the community's clock, which witnesses certify, where
  * a millisecond expiry could only ever be compared with timestamps the owner chooses. Today the
@@ -69,6 +73,7 @@ import {
 } from '@tally/core'
 import { balanceOf, checkBalance, proposerCanPay, walkBack, type ReplayPoint } from '../balance.js'
 import type { Community } from '../community.js'
+import { communityField, sameCommunity } from '../payload.js'
 import { asMap, keyString, violation } from '../util.js'
 import { voucherAuthority, type Entitlement, type RedeemAuthority, type VoucherSource } from './authority.js'
 import { verifyReleaseConsent } from './consent.js'
@@ -172,17 +177,18 @@ function lockType(options: LockTypesOptions): BlockType {
     matches(proposal: HalfBlock, agreement: HalfBlock): boolean {
       const p = readLock(proposal)
       const a = readLock(agreement)
-      return p !== undefined && a !== undefined && p.expiry === a.expiry && cborEqual(p.terms, a.terms)
+      return p !== undefined && a !== undefined && p.expiry === a.expiry && cborEqual(p.terms, a.terms) && sameCommunity(p.community, a.community)
     },
     async agreementPayload(proposal: HalfBlock, ctx: TypeContext): Promise<CborValue> {
       const view = lockView(proposal, ctx.crypto)
       if (view === undefined) throw new RefusedError('malformed lock proposal', { reason: 'malformed' })
       const amount = options.counterLock === undefined ? 0 : await options.counterLock(proposal, view)
       if (!Number.isSafeInteger(amount) || amount < 0) throw new RefusedError('the counter-lock policy gave no amount', { reason: 'declined' })
-      const before = await balanceOf(ctx.store, proposal.linkPublicKey, ctx.crypto)
+      // the counter-lock is in the proposal's community
+      const before = await balanceOf(ctx.store, proposal.linkPublicKey, ctx.crypto, view.community)
       if (before === undefined) throw new RefusedError('own balance unknown: the chain has gaps', { reason: 'history-missing' })
       if (amount > before) throw new RefusedError(`the counter-lock of ${amount} exceeds the balance of ${before}`, { reason: 'balance' })
-      return { amount, terms: view.terms, expiry: view.expiry, balance: before - amount }
+      return { amount, terms: view.terms, expiry: view.expiry, balance: before - amount, ...communityField(view.community) }
     },
     async shouldSign(proposal: HalfBlock, ctx: TypeContext): Promise<boolean | Refusal> {
       const view = lockView(proposal, ctx.crypto)
@@ -232,6 +238,7 @@ function redeemType(community: Community, authorities: ReadonlyMap<string, Redee
           errors.push(violation('redeem-beneficiary', 'the lock is for another beneficiary'))
           prove([block], [encodeBlock(lock.block)])
         }
+        if (!sameCommunity(p.community, lock.community)) errors.push(violation('redeem-community', 'the redeem names another community than its lock: a lock pays out only in its own token'))
         if (p.redeemed > lock.amount) {
           errors.push(violation('redeem-exceeds-lock', `${p.redeemed} taken in total from a lock of ${lock.amount}`))
           prove([block], [encodeBlock(lock.block)])
@@ -305,6 +312,7 @@ function releaseType(
       const held = p.lock === block.seq - 1 && ctx.previous !== undefined ? ctx.previous : await ctx.store.get(block.publicKey, p.lock)
       const lock = held === undefined ? undefined : lockView(held, ctx.crypto)
       if (lock !== undefined) {
+        if (!sameCommunity(p.community, lock.community)) errors.push(violation('release-community', 'the release names another community than its lock: a lock returns only its own token'))
         if (p.amount > lock.amount) {
           errors.push(violation('release-excess', `it returns ${p.amount} from a lock of ${lock.amount}`))
           prove(RELEASE_EXCESS_FRAUD, [lock.block, block], [])

@@ -28,6 +28,7 @@ import { replayBalance, walkBack } from '../balance.js'
 import type { Community } from '../community.js'
 import { VOUCHER, type RedeemAuthority } from './authority.js'
 import { releaseConsentDigest } from './consent.js'
+import { communityField } from '../payload.js'
 import { LOCK, REDEEM, RELEASE, lockRefValue, lockView, readRedeem, readRelease, type Authorization, type LockView } from './lock-payload.js'
 import type { VoucherBook } from './voucher-book.js'
 import { RedeemIndex } from './redeem-index.js'
@@ -107,8 +108,12 @@ export interface LockWalletContext {
   readonly key: SigningKey | undefined
   readonly vouchers: VoucherBook
   readonly authorities: ReadonlyMap<string, RedeemAuthority>
-  /** The agent's balance from its chain. */
+  /** The agent's balance from its chain, in the community the wallet names (or version 1's). */
   readonly balance: () => Promise<number>
+  /** The agent's balance in another community (a lock's, for its redeem or release); undefined: version 1's. */
+  readonly balanceIn: (community: Uint8Array | undefined) => Promise<number>
+  /** The community new locks name (payload version 2), or undefined for version-1 locks. */
+  readonly named: Uint8Array | undefined
   /** Take in blocks learnt from a peer (already-held ones are skipped). */
   readonly take: (blocks: readonly HalfBlock[]) => Promise<void>
 }
@@ -168,7 +173,7 @@ export function lockOperations(ctx: LockWalletContext): LockOperations {
       const payload = async (): Promise<CborValue> => {
         const before = await ctx.balance()
         if (request.amount > before) throw new RangeError(`"amount" ${request.amount} exceeds the balance of ${before}`)
-        const common = { amount: request.amount, terms, expiry: request.expiry, balance: before - request.amount }
+        const common = { amount: request.amount, terms, expiry: request.expiry, balance: before - request.amount, ...communityField(ctx.named) }
         return request.propose === true ? common : { ...common, to: request.to }
       }
       return request.propose === true ? agent.propose(request.to, LOCK, payload) : agent.append(LOCK, payload)
@@ -226,8 +231,9 @@ export function lockOperations(ctx: LockWalletContext): LockOperations {
         const from = last !== undefined && last.slot === entitlement.slot ? last.level : 0
         const amount = entitlement.level - from
         if (amount < 1 || (last !== undefined && entitlement.slot < last.slot)) throw new RangeError('nothing new to redeem: this authority was redeemed already, or a later one was')
-        const before = await ctx.balance()
-        return { lock: lockRefValue(view), by: [authorization.kind, authorization.value], amount, redeemed: (earlier?.redeemed ?? 0) + amount, balance: before + amount }
+        // in the lock's community, whatever this wallet's is: a lock pays out its own token
+        const before = await ctx.balanceIn(view.community)
+        return { lock: lockRefValue(view), by: [authorization.kind, authorization.value], amount, redeemed: (earlier?.redeemed ?? 0) + amount, balance: before + amount, ...communityField(view.community) }
       })
     },
 
@@ -251,10 +257,11 @@ export function lockOperations(ctx: LockWalletContext): LockOperations {
         amount = early.amount
       }
       return agent.append(RELEASE, async (): Promise<CborValue> => {
-        const before = await ctx.balance()
+        const before = await ctx.balanceIn(view.community)
         const balance = before + amount
         if (!Number.isSafeInteger(balance)) throw new RangeError('the release would take the balance beyond 2^53 - 1')
-        return early === undefined ? { lock: view.seq, amount, balance } : { lock: view.seq, amount, balance, consent: early.consent }
+        const named = communityField(view.community)
+        return early === undefined ? { lock: view.seq, amount, balance, ...named } : { lock: view.seq, amount, balance, consent: early.consent, ...named }
       })
     },
   }

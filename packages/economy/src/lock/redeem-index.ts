@@ -84,8 +84,9 @@ export class RedeemIndex {
     if (walk.status === 'unknown') return { status: 'unknown' }
     if (target !== undefined) return { status: 'found', ...target } // the point stays: the walk did not reach it
     if (!pointOk) return 'stale'
-    // the new point: seq − 1, with everything at or below it
-    const merged = new Map(index?.latest ?? [])
+    // the new point: seq − 1, with everything at or below it. The old point is superseded, so its
+    // map is extended in place: a copy per lookup made n redeems of distinct locks cost O(n²)
+    const merged = index?.latest ?? new Map<string, number>()
     for (const [id, at] of found) if ((merged.get(id) ?? 0) < at) merged.set(id, at)
     if (top !== undefined) {
       const key = keyString(owner)

@@ -49,3 +49,4 @@ export { MAX_INSTALMENTS, createTrade, createTradeBook, instalments, orderDigest
 export { OUTCOMES_PROTOCOL, createOutcomeWitness, fetchOutcome, outcomesProtocol, type OutcomeEvent, type OutcomeMessages, type OutcomeNote, type OutcomeWitness, type OutcomeWitnessOptions } from './outcome-witness.js'
 export { RELEASE_CERTIFIED_FRAUD, releaseCertifiedProof, releaseCertifiedVerifier, slaCertified, slaEntitlement } from './release-certified.js'
 export { TRADES_PROTOCOL, createOrderBook, createTradeDesk, type OrderBook, type TradeDesk, type TradeDeskOptions, type TradeMessages } from './trades-protocol.js'
+export { payInstalment, subscribeThrough } from './through.js'

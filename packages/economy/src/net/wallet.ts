@@ -44,7 +44,7 @@ import {
   type Transaction,
   type TransactionPort,
 } from '@tally/core'
-import { replayBalance } from '../balance.js'
+import { replayBalance, replayedBalance } from '../balance.js'
 import type { Community } from '../community.js'
 import { decodeRewardEvidence, encodeRewardEvidence, type EvidenceStore, type RewardEvidence } from '../evidence.js'
 import { REFUND, REWARD, TRANSFER, readRefund, readReward, readTransfer } from '../payload.js'
@@ -338,8 +338,10 @@ class NetworkWallet implements NetWallet {
     if (!replay.ok) return this.#decline(proposal, replay.reason === 'balance' ? 'balance' : 'history')
     const before = replay.point
     if (before.hash !== undefined && !equalBytes(before.hash, proposal.previousHash)) return this.#decline(proposal, 'history')
-    if (before.balance < p.amount) return this.#decline(proposal, 'insufficient-balance')
-    if (before.balance - p.amount !== p.balance) return this.#decline(proposal, 'balance')
+    // the sender's balance in the transfer's community (payload version 2; version 1's when it names none)
+    const had = replayedBalance(before, p.community)
+    if (had < p.amount) return this.#decline(proposal, 'insufficient-balance')
+    if (had - p.amount !== p.balance) return this.#decline(proposal, 'balance')
     if (this.#accept !== undefined && !(await this.#accept(proposal, p.amount))) return this.#decline(proposal, 'policy')
     try {
       await this.#witnessed([proposal])
