@@ -22,6 +22,8 @@
 //   the 100,000-component certify run (directory, report set, monitor, the rate run's reports too).
 //
 // Run: node --import tsx bench/economy-net.ts   (or npm run bench -- economy-net)
+// Parts: BENCH_ECONOMY_NET_PARTS=rate,certify,transfer (the default: all; comma-separated). certify
+// without rate still sends witness 1 the rate part's reports (untimed); transfer alone signs none.
 // Knobs (smaller dev runs): BENCH_ECONOMY_NET_COMPONENTS (100000), BENCH_ECONOMY_NET_RATE_REPORTS
 // (64000), BENCH_ECONOMY_NET_CONNECTIONS (1000), BENCH_ECONOMY_NET_CHAIN (10000).
 import { fork, type ChildProcess } from 'node:child_process'
@@ -39,6 +41,10 @@ const RATE_REPORTS = Math.min(COMPONENTS, knob('BENCH_ECONOMY_NET_RATE_REPORTS',
 const CONNECTIONS = knob('BENCH_ECONOMY_NET_CONNECTIONS', 1000)
 const CHAIN = knob('BENCH_ECONOMY_NET_CHAIN', 10_000)
 const CLIENT_PROCESSES = 4
+const PARTS = new Set((process.env['BENCH_ECONOMY_NET_PARTS'] ?? 'rate,certify,transfer').split(',').map((p) => p.trim()))
+for (const p of PARTS) if (!['rate', 'certify', 'transfer'].includes(p)) throw new RangeError(`BENCH_ECONOMY_NET_PARTS: unknown part ${JSON.stringify(p)} (rate, certify, transfer)`)
+/** Components with reports signed: none when only the transfer part runs. */
+const SIGNED = PARTS.has('rate') || PARTS.has('certify') ? COMPONENTS : 0
 const crypto = defaultCrypto()
 
 const seedOf = (tag: string, i: number): Uint8Array => new Uint8Array(createHash('sha256').update(`${tag}:${i}`).digest())
@@ -101,7 +107,7 @@ async function run(): Promise<void> {
   note(`economy-net: signing ${COMPONENTS.toLocaleString('en')} reports (untimed)`)
   const directory = new Uint8Array(64 * COMPONENTS)
   const reports: Buffer[] = []
-  for (let i = 0; i < COMPONENTS; i++) {
+  for (let i = 0; i < SIGNED; i++) {
     const gateway = identityFromSeed(seedOf('gateway', i), crypto)
     directory.set(gateway.publicKey, 64 * i)
     directory.set(seedOf('owner', i), 64 * i + 32)
@@ -118,8 +124,8 @@ async function run(): Promise<void> {
   // ## One witness, 1,000 connections: reports per second
   const witnesses = [0, 1, 2].map((i) => new Peer(`witness-${i + 1}`))
   peers.push(...witnesses)
-  const w1 = await witnesses[0]!.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[0]!), directory: dirFile, count: COMPONENTS })
-  const clients = Array.from({ length: CLIENT_PROCESSES }, (_, i) => new Peer(`clients-${i + 1}`))
+  const w1 = await witnesses[0]!.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[0]!), directory: dirFile, count: SIGNED })
+  const clients = Array.from({ length: SIGNED > 0 ? CLIENT_PROCESSES : 0 }, (_, i) => new Peer(`clients-${i + 1}`))
   peers.push(...clients)
   const per = Math.ceil(CONNECTIONS / CLIENT_PROCESSES)
   await Promise.all(clients.map((c, i) => c.call('clients', { config: communityHex, n: Math.min(per, CONNECTIONS - i * per), base: i * per, witnesses: [w1] })))
@@ -132,6 +138,7 @@ async function run(): Promise<void> {
   const rate = await Promise.all(clients.map((c, i) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit', { witness: w1.publicKey, reports: reportsFile, from: i * share, to: Math.min(RATE_REPORTS, (i + 1) * share) })))
   const ok = rate.reduce((a, r) => a + (r.codes['ok'] ?? 0), 0)
   const seconds = (Math.max(...rate.map((r) => r.end)) - Math.min(...rate.map((r) => r.start))) / 1000
+  if (PARTS.has('rate')) {
   const inProcess = await witnesses[0]!.call<{ ok: number; seconds: number; perSecond: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, n: RATE_REPORTS })
   emit('economy_net.reports_per_s', ok / seconds, 'reports/s', {
     target_ratio: 0.7,
@@ -146,11 +153,13 @@ async function run(): Promise<void> {
     seconds: round(seconds, 2),
     load_avg: round(load0, 2),
   })
+  }
 
   // ## Three witnesses, 100,000 components, the third missing 1%: deadline → certificate everywhere
-  const ws = [w1, ...(await Promise.all(witnesses.slice(1).map((w, i) => w.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[i + 1]!), directory: dirFile, count: COMPONENTS }))))]
+  const ws = [w1, ...(await Promise.all(witnesses.slice(1).map((w, i) => w.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[i + 1]!), directory: dirFile, count: SIGNED }))))]
   await Promise.all(witnesses.map((w) => w.call('peers', { witnesses: ws })))
   await Promise.all(clients.map((c) => c.call('add-witnesses', { witnesses: ws })))
+  if (PARTS.has('certify')) {
   note(`economy-net: sending ${COMPONENTS.toLocaleString('en')} reports to witnesses 2 and 3 (3 without 1%), the rest to witness 1`)
   const all = Math.ceil(COMPONENTS / CLIENT_PROCESSES)
   const restShare = Math.ceil((COMPONENTS - RATE_REPORTS) / CLIENT_PROCESSES)
@@ -180,9 +189,11 @@ async function run(): Promise<void> {
   })
   const rss = await witnesses[0]!.call<{ maxRssMb: number }>('rss')
   emit(`economy_net.witness_rss_mb.${COMPONENTS}`, rss.maxRssMb, 'MB', { what: 'peak RSS of witness 1: directory, verify pool, the rate run and the certify run', components: COMPONENTS })
+  }
   for (const c of clients) c.kill()
 
   // ## A first transfer from a 10,000-block chain, and the next
+  if (!PARTS.has('transfer')) return
   const [sender, receiver] = [new Peer('sender'), new Peer('receiver')]
   peers.push(sender, receiver)
   note(`economy-net: building a ${CHAIN.toLocaleString('en')}-block chain (untimed)`)

@@ -209,6 +209,10 @@ class NetworkWallet implements NetWallet {
     this.#peers = host.host(this.#protocol())
     this.#ticketHandle = host.host(ticketsProtocol())
     this.#epochs = host.host(epochsProtocol())
+    // the community's witnesses serve this wallet's certificates, proofs and tickets, and are its
+    // seq witnesses (thousands of answers for a long history): known from the signed
+    // configuration, so no strangers to its node
+    for (const w of community.current.witnesses) if (!equalBytes(w, wallet.agent.publicKey)) this.#epochs.admit?.(w, 'witness')
   }
 
   get #agent() {
