@@ -194,10 +194,9 @@ handlers['wallet'] = async ({ config, seed, witnesses, chain, witnessSeeds }) =>
   const types = createEconomyTypes({ community, evidence, tickets })
   let built = 0
   if (Number(chain) > 0) built = await buildChain(identity, Number(chain), store, types, evidence, (witnessSeeds as string[]).map((s) => identityFromSeed(fromHex(s), crypto)))
-  // as deployed: the community's witnesses are the seq witnesses (examples/ttn-network, test/fixtures/economy-net.ts)
-  // keep: the default keeps 256 KiB of a stranger's chain (~1,300 blocks); a 10,000-block sender
-  // needs its whole chain kept, since the transfer rule replays its balance from seq 1
-  walletNode = createNode({ identity, store, types, transport: counting(createWsTransport({ port: 0 })), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0 }, witnesses: seqWitnesses(community), keep: { perKeyBytes: 64 * 1024 * 1024, totalBytes: 256 * 1024 * 1024 } })
+  // as deployed: the community's witnesses are the seq witnesses (examples/ttn-network, test/fixtures/economy-net.ts);
+  // the default quotas: the sender's history the receiver fetches is party data, not a stranger's (the node's keep.partyBytes)
+  walletNode = createNode({ identity, store, types, transport: counting(createWsTransport({ port: 0 })), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0 }, witnesses: seqWitnesses(community) })
   for (const w of witnesses as { publicKey: string; address: string }[]) walletNode.addAddress(fromHex(w.publicKey), w.address)
   const local = createWallet({ agent: walletNode.agent, community, evidence })
   wallet = createNetWallet({ wallet: local, community, evidence, tickets, host: walletNode, port: walletNode.transactions, timeoutMs: 120_000 })

@@ -165,6 +165,15 @@ export interface ProtocolHandle<M extends ProtocolMessages> {
   admit?(peer: Uint8Array, reason: string): void
   /** Withdraw this protocol's `reason` (without one: all its reasons) for `peer`. */
   unadmit?(peer: Uint8Array, reason?: string): void
+  /**
+   * Keep `chain` as party data: this node is about to be a party to a transaction with its owner
+   * (a receiver checking an offer fetches the sender's history), so the host counts what it holds
+   * of that chain within its own quota for such data, not as a stranger's it may trim to a few
+   * hundred KiB. Bounded by the host (the gossip node's `keep.partyBytes`); hosts that keep
+   * everything may leave it out.
+   * @param chain the owner's key
+   */
+  keepChain?(chain: Uint8Array): void
 }
 
 /**

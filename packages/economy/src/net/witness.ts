@@ -428,16 +428,19 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     return this.#pullAll({ name: 'reports', epoch }, this.#logs.get(epoch)!.set, (items) => this.#takeSynced(items))
   }
 
+  /** Pull from every other witness at once (each pull's walk is round trips; what two hold is taken once). */
   async #pullAll(set: SetName, local: KeyedSet, take: (items: readonly Uint8Array[]) => Promise<number>): Promise<PullStats[]> {
-    const out: PullStats[] = []
-    for (const w of this.#others()) {
-      try {
-        out.push(await pullSet(await this.#sync.peer(w), set, local, take, { maxItems: this.#limits.pullItems }))
-      } catch (err) {
-        this.#event({ kind: 'sync-failed', epoch: this.#monitor.epoch, witness: this.#indexOf(w), reason: `${setLabel(set)}: ${(err as Error)?.message ?? err}` })
-      }
-    }
-    return out
+    const out = await Promise.all(
+      this.#others().map(async (w) => {
+        try {
+          return await pullSet(await this.#sync.peer(w), set, local, take, { maxItems: this.#limits.pullItems })
+        } catch (err) {
+          this.#event({ kind: 'sync-failed', epoch: this.#monitor.epoch, witness: this.#indexOf(w), reason: `${setLabel(set)}: ${(err as Error)?.message ?? err}` })
+          return undefined
+        }
+      }),
+    )
+    return out.filter((s): s is PullStats => s !== undefined)
   }
 
   // ## Close

@@ -106,6 +106,10 @@ export function hostProtocol<M extends ProtocolMessages>(ctx: NodeContext, proto
       const gone = reason === undefined ? ctx.admitted.unadmitAll(`${hosted.name}:`, peer).length > 0 : ctx.admitted.unadmit(peer, `${hosted.name}:${reason}`)
       if (gone) restand(ctx, peer)
     },
+    keepChain(chain) {
+      abytes('chain', chain, 32)
+      if (hosted.open && !ctx.closed) ctx.quota.party(chain)
+    },
     close() {
       if (!hosted.open) return
       hosted.open = false
