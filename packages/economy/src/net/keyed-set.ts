@@ -84,15 +84,26 @@ export class KeyedSet {
     return crypto.sha256(this.#top)
   }
 
+  /** Elements whose key starts with the 1-byte `bucket` (a bucket's size, for choosing how to walk it). */
+  countOf(bucket: number): number {
+    let n = 0
+    for (let s = 0; s < 256; s++) n += this.#byPrefix.get((bucket << 8) | s)?.size ?? 0
+    return n
+  }
+
   /**
-   * The elements whose key starts with the 2-byte `prefix`, by ascending key, after `after`.
+   * The elements whose key starts with `prefix` (2 bytes: a sub-bucket; 1 byte: a whole bucket),
+   * by ascending key, after `after`.
    * @returns up to `limit` entries and whether more follow
+   * @throws RangeError on a prefix of another length
    */
   entries(prefixBytes: Uint8Array, after: Uint8Array | undefined, limit: number): { entries: SetEntry[]; more: boolean } {
-    if (prefixBytes.length !== 2) throw new RangeError('"prefix" expected 2 bytes')
-    const keys = this.#byPrefix.get((prefixBytes[0]! << 8) | prefixBytes[1]!)
-    if (keys === undefined) return { entries: [], more: false }
-    const all = [...keys].map((id) => this.#items.get(id)!).sort((a, b) => compareBytes(a.key, b.key))
+    if (prefixBytes.length !== 2 && prefixBytes.length !== 1) throw new RangeError('"prefix" expected 1 or 2 bytes')
+    const ids: string[] = []
+    if (prefixBytes.length === 2) ids.push(...(this.#byPrefix.get((prefixBytes[0]! << 8) | prefixBytes[1]!) ?? []))
+    else for (let s = 0; s < 256; s++) ids.push(...(this.#byPrefix.get((prefixBytes[0]! << 8) | s) ?? []))
+    if (ids.length === 0) return { entries: [], more: false }
+    const all = ids.map((id) => this.#items.get(id)!).sort((a, b) => compareBytes(a.key, b.key))
     const from = after === undefined ? 0 : all.findIndex((e) => compareBytes(e.key, after) > 0)
     if (from < 0) return { entries: [], more: false }
     return { entries: all.slice(from, from + limit), more: from + limit < all.length }
