@@ -1,7 +1,7 @@
 /**
  * The sync protocol's pull (net/sync.ts) between two keyed sets: what one lacks, or holds in
- * another version, is fetched and nothing else; a small bucket is read whole (one page of entries
- * instead of a request per differing sub-bucket), a large one walked down by sub-bucket digests;
+ * another version, is fetched and nothing else; by default a bucket is walked down by its
+ * sub-bucket digests, with `wholeBucket` a small one is read whole (a page of entries);
  * a malformed `entries` prefix is refused.
  */
 import { suite } from 'uvu'
@@ -60,20 +60,20 @@ async function pull(local: ReturnType<typeof build>, remote: ReturnType<typeof b
 
 const Sync = suite('sync: pulls')
 
-Sync('a 1% gap over 20,000 items: buckets read whole, only the missing and changed fetched, the sets equal after', async () => {
+Sync('a 1% gap over 20,000 items, small buckets read whole (wholeBucket): only the missing and changed fetched, the sets equal after', async () => {
   const remote = build(20_000, () => false, (i) => (i === 5 ? 1 : 0))
   const local = build(20_000, (i) => i % 100 === 0)
-  const { stats, counts } = await pull(local, remote)
+  const { stats, counts } = await pull(local, remote, { wholeBucket: 2048 })
   assert.is(stats.taken, 200 + 1, 'the 200 missing and the one in another version')
   assert.equal(local.set.root(), remote.set.root(), 'the sets are equal')
   assert.is(counts['digests'], 1, 'only the top digests: every bucket is small enough to read whole')
   assert.ok(counts['entries']! <= 256, `one page per bucket (${counts['entries']})`)
 })
 
-Sync('a large bucket is walked down by its sub-bucket digests', async () => {
+Sync('by default a bucket is walked down by its sub-bucket digests', async () => {
   const remote = build(20_000, () => false)
   const local = build(20_000, (i) => i === 77)
-  const { stats, counts } = await pull(local, remote, { wholeBucket: 16 }) // as for a set of ~4,000 × 16 items
+  const { stats, counts } = await pull(local, remote) // the default: sub-bucket digests
   assert.is(stats.taken, 1)
   assert.is(counts['digests'], 2, 'the top digests and the differing bucket\'s sub-buckets')
   assert.is(counts['entries'], 1, 'one sub-bucket\'s entries')
