@@ -106,7 +106,7 @@ async function run(): Promise<void> {
   const signed = signedConfig(config, [signConfig(config, witnessIds[0]!), signConfig(config, witnessIds[1]!)])
   const communityHex = toHex(encodeSignedConfig(signed))
   const communityId = configId(config, crypto)
-  note(`economy-net: signing ${COMPONENTS.toLocaleString('en')} reports (untimed)`)
+  note(`economy-net: signing ${SIGNED.toLocaleString('en')} reports (untimed)`)
   const directory = new Uint8Array(64 * COMPONENTS)
   const reports: Buffer[] = []
   for (let i = 0; i < SIGNED; i++) {
@@ -131,7 +131,7 @@ async function run(): Promise<void> {
   peers.push(...clients)
   const per = Math.ceil(CONNECTIONS / CLIENT_PROCESSES)
   await Promise.all(clients.map((c, i) => c.call('clients', { config: communityHex, n: Math.min(per, CONNECTIONS - i * per), base: i * per, witnesses: [w1] })))
-  note(`economy-net: ${CONNECTIONS} connections to witness 1`)
+  note(`economy-net: ${clients.length > 0 ? CONNECTIONS : 0} connections to witness 1`)
   const tc = Date.now()
   const dialled = await Promise.all(clients.map((c) => c.call<{ retries: number }>('connect', { witness: w1.publicKey })))
   note(`economy-net: connected in ${((Date.now() - tc) / 1000).toFixed(1)} s (${dialled.reduce((a, d) => a + d.retries, 0)} dials tried again); submitting ${RATE_REPORTS.toLocaleString('en')} reports`)
