@@ -7,7 +7,8 @@
 //   wallet   a network wallet on a ws node whose transport counts the bytes of every frame; the
 //            sender builds its 10,000-block chain in process before it goes on the network
 // Files named _*.ts are not benchmark groups (bench/run.mjs skips them).
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
 import { createAgent, createMemoryStore, fromHex, identityFromSeed, toHex, type Connection, type SeedIdentity, type Transport } from '@tally/core'
 import {
   certify,
@@ -47,6 +48,36 @@ process.on('message', (m: { id: number; op: string; args: Record<string, unknown
     )
 })
 
+// a CPU profile of this process around a window (node:inspector), written as a .cpuprofile; BENCH_ECONOMY_NET_PROFILE
+let profiler: Session | undefined
+handlers['profile-start'] = async () => {
+  profiler = new Session()
+  profiler.connect()
+  const post = (method: string, params?: object) => new Promise((resolve, reject) => profiler!.post(method, params, (err, v) => (err ? reject(err) : resolve(v))))
+  await post('Profiler.enable')
+  await post('Profiler.setSamplingInterval', { interval: 200 })
+  await post('Profiler.start')
+}
+handlers['profile-stop'] = async ({ file }) => {
+  const { profile } = await new Promise<{ profile: unknown }>((resolve, reject) => profiler!.post('Profiler.stop', (err, v) => (err ? reject(err) : resolve(v as { profile: unknown }))))
+  profiler!.disconnect()
+  profiler = undefined
+  writeFileSync(String(file), JSON.stringify(profile))
+}
+
+// CPU time of this process, every thread (µs): the rate figures' cost on a shared machine
+handlers['cpu'] = () => {
+  const u = process.cpuUsage()
+  return { us: u.user + u.system }
+}
+
+// where this process's memory is now (MB): for the RSS figure's notes
+handlers['memory'] = () => {
+  const m = process.memoryUsage()
+  const mb = (n: number) => Math.round(n / 1048576)
+  return { rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), maxRss: Math.round(process.resourceUsage().maxRSS / 1024) }
+}
+
 handlers['rss'] = () => ({ maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), rssMb: Math.round(process.memoryUsage().rss / 1048576) })
 
 /** Reports from the file main wrote: [u16 length, bytes]... */
@@ -74,12 +105,12 @@ let witness: Witness | undefined
 let witnessNode: Node | undefined
 let pool: VerifyPool | undefined
 
-handlers['witness'] = async ({ config, seed, directory, count }) => {
+handlers['witness'] = async ({ config, seed, directory, count, strangerBudget }) => {
   community = createCommunity(decodeSignedConfig(fromHex(String(config))), { crypto })
   pool = createVerifyPool()
   const identity = identityFromSeed(fromHex(String(seed)), crypto)
   // no block push from a witness: with it, every change of its 1,000 peers sends its neighbour list to all of them (O(n²))
-  witnessNode = createNode({ identity, store: createMemoryStore({ crypto }), transport: createWsTransport({ port: 0 }), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0, pushFanout: 0 }, types: seqWitnessTypes(), witnesses: seqWitnesses(community) })
+  witnessNode = createNode({ identity, store: createMemoryStore({ crypto }), transport: createWsTransport({ port: 0 }), limits: LIMITS, ...(strangerBudget === 'raised' ? { strangerBudget: { messagesPerSecond: 1e7, bytesPerSecond: 1e10 } } : {}), head: 'local', gossip: { pullIntervalMs: 0, pushFanout: 0 }, types: seqWitnessTypes(), witnesses: seqWitnesses(community) })
   witness = createWitness({ key: identity, community, host: witnessNode, epoch: 0, verify: pool.verifySignatures, limits: { reportsPerPeer: 10_000_000 } })
   loadDirectory(String(directory), Number(count), (e) => witness!.directory.addVerified(e))
   return { address: String(await witnessNode.listen()), publicKey: toHex(identity.publicKey) }
@@ -89,15 +120,24 @@ handlers['peers'] = ({ witnesses }) => {
   for (const w of witnesses as { publicKey: string; address: string }[]) witnessNode?.addAddress(fromHex(w.publicKey), w.address)
 }
 
+// the strangers' budget at work on this witness (the component connections are strangers to it)
+handlers['stranger-stats'] = () => ({ frames: witnessNode!.stats.strangerFrames, pauses: witnessNode!.stats.strangerPauses, skipped: witnessNode!.stats.strangerSkipped })
+
 handlers['count'] = () => ({ reports: witness!.reportCount(0) })
 
-// the in-process baseline: the same pool, a fresh directory and monitor, the same reports, batches of 8,192 (bench/economy's)
-handlers['in-process'] = async ({ directory, count, reports, n }) => {
-  const dir = createDirectory(community, { crypto })
-  loadDirectory(String(directory), Number(count), (e) => dir.addVerified(e))
-  const list = readReports(String(reports), 0, Number(n))
-  const monitor = createMonitor({ directory: dir, epoch: 0, crypto, verify: pool!.verifySignatures })
+// the in-process baseline: the same pool, its own directory and monitor (made at the first call), the
+// same reports [from, to) as a ws round, batches of 8,192 (bench/economy's)
+let baseline: ReturnType<typeof createMonitor> | undefined
+handlers['in-process'] = async ({ directory, count, reports, from, to }) => {
+  if (baseline === undefined) {
+    const dir = createDirectory(community, { crypto })
+    loadDirectory(String(directory), Number(count), (e) => dir.addVerified(e))
+    baseline = createMonitor({ directory: dir, epoch: 0, crypto, verify: pool!.verifySignatures })
+  }
+  const monitor = baseline
+  const list = readReports(String(reports), Number(from), Number(to))
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   let ok = 0
   const batches: Promise<void>[] = []
   for (let at = 0; at < list.length; at += 8192) {
@@ -106,7 +146,8 @@ handlers['in-process'] = async ({ directory, count, reports, n }) => {
   }
   await Promise.all(batches)
   const s = (performance.now() - t0) / 1000
-  return { ok, seconds: s, perSecond: ok / s }
+  const cpu = process.cpuUsage(cpu0)
+  return { ok, seconds: s, cpuUs: cpu.user + cpu.system }
 }
 
 // close at `at` (ms since 1970, the "deadline"); answer when this witness holds the certificate

@@ -5,6 +5,11 @@
 //   Each slice is charged the process's CPU time (process.cpuUsage), not wall time: on a shared
 //   machine a descheduled slice would otherwise count the other processes' work. Slices are short
 //   (10 ms), so that contention from other processes falls on the three tasks alike.
+// - channels.receipts_per_s.per_core.level: the same, with the payee's book on LevelDB
+//   (openLevelRecords: each receipt fsynced before its ack), as a payee really keeps it: a second
+//   run of slices after the first, interleaved with sign and verify slices of its own for its
+//   bound, charged the process's CPU time (the fsync's wait is not CPU time; LevelDB's threads'
+//   work is). Kept apart so that LevelDB's background work does not fall on the first run's slices.
 // - channels.accept_per_s.level: accepts into a LevelDB book (each receipt fsynced before its ack),
 //   64 channels with one receipt in flight each (their puts share fsyncs).
 // - channels.receipt_bytes: a receipt as the coffee machines send it, and the largest possible.
@@ -37,6 +42,13 @@ const machine = o.party(20, machineBook)
 const payee = createPayee({ wallet: machine, book: machineBook, community: o.community, clock: () => o.clock.now })
 const { channel, lock } = await payer.open({ to: machine.agent.publicKey, deposit: 500_000_000_000, expiry: 1_000_000 })
 await payee.admit(lock, await o.company.agent.store.range(o.companyKey.publicKey))
+// a payee as a coffee machine runs one: its book on disk
+const levelDir = mkdtempSync(join(tmpdir(), 'tally-bench-channels-'))
+const levelRecords = await openLevelRecords({ path: join(levelDir, 'book') })
+const levelBook = createChannelBook(levelRecords)
+const levelPayee = createPayee({ wallet: o.party(22, levelBook), book: levelBook, community: o.community, clock: () => o.clock.now })
+const levelChannel = await payer.open({ to: key(22, crypto).publicKey, deposit: 1_000_000_000, expiry: 1_000_000 }) // leaves the company enough for the channels below
+await levelPayee.admit(levelChannel.lock, await o.company.agent.store.range(o.companyKey.publicKey))
 
 // ## pay + accept against sign + verify, interleaved
 // as core's bench: one key over 64 distinct messages (receipts of this channel), as a payee checks one payer's receipts
@@ -45,9 +57,9 @@ const messages = Array.from({ length: 64 }, (_, i) => receiptMessage({ channel, 
 const signatures = messages.map((m) => signer.sign(m))
 let m = 0
 interface Slice { ops: number; ms: number }
-const tasks: Record<'sign' | 'verify' | 'receipt', Slice> = { sign: { ops: 0, ms: 0 }, verify: { ops: 0, ms: 0 }, receipt: { ops: 0, ms: 0 } }
+const tasks: Record<'sign' | 'verify' | 'receipt' | 'receiptLevel', Slice> = { sign: { ops: 0, ms: 0 }, verify: { ops: 0, ms: 0 }, receipt: { ops: 0, ms: 0 }, receiptLevel: { ops: 0, ms: 0 } }
 /** Run one task for `ms` of wall time; charge it the CPU time this process spent (robust to a shared machine descheduling us). */
-async function slice(name: keyof typeof tasks, ms: number): Promise<void> {
+async function slice(name: keyof typeof tasks, ms: number, into = tasks): Promise<void> {
   const t0 = performance.now()
   const c0 = process.cpuUsage()
   let ops = 0
@@ -56,6 +68,12 @@ async function slice(name: keyof typeof tasks, ms: number): Promise<void> {
     do {
       for (let i = 0; i < 32; i++) await payee.accept(await payer.pay(channel, 1))
       ops += 32
+      now = performance.now()
+    } while (now - t0 < ms)
+  } else if (name === 'receiptLevel') {
+    do {
+      for (let i = 0; i < 4; i++) await levelPayee.accept(await payer.pay(levelChannel.channel, 1)) // an fsync each
+      ops += 4
       now = performance.now()
     } while (now - t0 < ms)
   } else if (name === 'sign') {
@@ -72,10 +90,10 @@ async function slice(name: keyof typeof tasks, ms: number): Promise<void> {
     } while (now - t0 < ms)
   }
   const cpu = process.cpuUsage(c0)
-  tasks[name].ops += ops
-  tasks[name].ms += (cpu.user + cpu.system) / 1000
+  into[name].ops += ops
+  into[name].ms += (cpu.user + cpu.system) / 1000
 }
-for (const name of ['sign', 'verify', 'receipt'] as const) await slice(name, SLICE_MS) // warm-up
+for (const name of ['sign', 'verify', 'receipt', 'receiptLevel'] as const) await slice(name, SLICE_MS) // warm-up
 for (const t of Object.values(tasks)) Object.assign(t, { ops: 0, ms: 0 })
 const rounds = Math.max(2, Math.round(TOTAL_MS / (3 * SLICE_MS)))
 for (let r = 0; r < rounds; r++) for (const name of ['receipt', 'sign', 'verify'] as const) await slice(name, SLICE_MS)
@@ -86,8 +104,21 @@ emit('channels.sign_per_s', per(tasks.sign), 'ops/s', { provider: crypto.name })
 emit('channels.verify_per_s', per(tasks.verify), 'ops/s', { provider: crypto.name })
 emit('channels.receipts_per_s.per_core', receipts, 'receipts/s', {
   provider: crypto.name, bound: round(bound), ratio_to_bound: round(receipts / bound, 3), rounds, slice_ms: SLICE_MS, clock: 'process cpu time',
+  book: 'memory (createMemoryTable), payer and payee',
   what: 'pay (sign, keep in the payer\'s book) + accept (decode, verify, checks, keep) one at a time, memory books, in-process',
 })
+// the LevelDB payee: a quarter as many rounds (each of its slices waits for several fsyncs)
+const durable: typeof tasks = { sign: { ops: 0, ms: 0 }, verify: { ops: 0, ms: 0 }, receipt: { ops: 0, ms: 0 }, receiptLevel: { ops: 0, ms: 0 } }
+const levelRounds = Math.max(2, Math.round(rounds / 4))
+for (let r = 0; r < levelRounds; r++) for (const name of ['receiptLevel', 'sign', 'verify'] as const) await slice(name, SLICE_MS, durable)
+const levelBound = 1 / (1 / per(durable.sign) + 1 / per(durable.verify))
+emit('channels.receipts_per_s.per_core.level', per(durable.receiptLevel), 'receipts/s', {
+  provider: crypto.name, bound: round(levelBound), ratio_to_bound: round(per(durable.receiptLevel) / levelBound, 3), receipts: durable.receiptLevel.ops, rounds: levelRounds, clock: 'process cpu time',
+  book: 'payee: LevelDB (openLevelRecords, fsynced before each ack); payer: memory',
+  what: 'pay + accept one at a time, the payee acknowledging each receipt once it is on disk; CPU time only (the fsync\'s wait is not counted), in-process',
+})
+await levelRecords.close()
+rmSync(levelDir, { recursive: true, force: true })
 const state = await payee.state(channel)
 if (state.paid !== (await payer.state(channel)).paid) throw new Error('payer and payee disagree on the total')
 

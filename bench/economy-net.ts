@@ -5,8 +5,12 @@
 //   from 1,000 component connections (each its own gossip node and key, multiplexed over 4 client
 //   processes), batches of 32 (the reporter's), the witness's verify pool checking signatures.
 //   ratio_to_in_process: the same witness process's monitor, with the same pool, ingesting the
-//   same reports in process in batches of 8,192 (bench/economy's ingest), measured in this run.
-//   Target ≥ 0.7.
+//   same reports in process in batches of 8,192 (bench/economy's ingest), measured in this run:
+//   the rounds alternate (a slice over ws, the same slice in process, the next slice ...) so that
+//   the machine's load changes fall on both sides. Target ≥ 0.7. witness_cpu_us_per_report / clients_cpu_us_per_report /
+//   in_process_cpu_us_per_report: CPU time (every thread) per accepted report of witness 1 and of
+//   the 4 client processes during the ws run, and of witness 1 during the in-process run: on a
+//   shared machine the wall-clock rates follow the load, the CPU per report does not.
 // - economy_net.certify_s.100000 (crosses sockets): 3 witness processes, 100,000 components (each
 //   its own owner), every report sent to every witness over ws but 1% of them withheld from the
 //   third; from the epoch's deadline (all three call close() at that instant) until each of the 3
@@ -18,14 +22,17 @@
 //   reward evidence, replays the balance, collects the accept ticket from the 3 witnesses, then the
 //   proposal and agreement. Bytes: every frame the receiver sent and received (encrypted frames,
 //   without ws headers), handshakes included. economy_net.next_transfer_ms / _bytes: the next one.
-// - economy_net.witness_rss_mb.100000: peak RSS (maxRSS) of the first witness process at the end of
-//   the 100,000-component certify run (directory, report set, monitor, the rate run's reports too).
+// - economy_net.witness_rss_mb.100000: peak RSS (maxRSS) of a witness process at the end of the
+//   100,000-component certify run (directory, verify pool, sessions, report set, monitor, the
+//   close): the larger of witnesses 2 and 3; witness 1's beside it (it also ran the in-process
+//   baseline, which holds a second directory).
 //
 // Run: node --import tsx bench/economy-net.ts   (or npm run bench -- economy-net)
-// Parts: BENCH_ECONOMY_NET_PARTS=rate,certify,transfer (the default: all; comma-separated). certify
-// without rate still sends witness 1 the rate part's reports (untimed); transfer alone signs none.
 // Knobs (smaller dev runs): BENCH_ECONOMY_NET_COMPONENTS (100000), BENCH_ECONOMY_NET_RATE_REPORTS
-// (64000), BENCH_ECONOMY_NET_CONNECTIONS (1000), BENCH_ECONOMY_NET_CHAIN (10000).
+// (64000), BENCH_ECONOMY_NET_CONNECTIONS (1000), BENCH_ECONOMY_NET_CHAIN (10000);
+// BENCH_ECONOMY_NET_PARTS (reports,certify,transfer: 'reports' alone, or 'reports,certify' which
+// ends with the RSS figure); BENCH_ECONOMY_NET_PROFILE=<dir> (witness 1's CPU profiles of the ws
+// and the in-process windows, node:inspector; witness 1's memory is noted at each stage on stderr).
 import { fork, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -43,10 +50,14 @@ const CHAIN = knob('BENCH_ECONOMY_NET_CHAIN', 10_000)
 const CLIENT_PROCESSES = 4
 /** Blocks a second the receiver has the seq witnesses check (NetWalletOptions.witnessRate; the default, 60, is a stranger's share). */
 const WITNESS_RATE = knob('BENCH_ECONOMY_NET_WITNESS_RATE', 2000)
-const PARTS = new Set((process.env['BENCH_ECONOMY_NET_PARTS'] ?? 'rate,certify,transfer').split(',').map((p) => p.trim()))
-for (const p of PARTS) if (!['rate', 'certify', 'transfer'].includes(p)) throw new RangeError(`BENCH_ECONOMY_NET_PARTS: unknown part ${JSON.stringify(p)} (rate, certify, transfer)`)
-/** Components with reports signed: none when only the transfer part runs. */
-const SIGNED = PARTS.has('rate') || PARTS.has('certify') ? COMPONENTS : 0
+// BENCH_ECONOMY_NET_PARTS: 'reports' stops after the rate; 'reports,certify' after the certify run and the RSS
+const PARTS = (process.env['BENCH_ECONOMY_NET_PARTS'] ?? 'reports,certify,transfer').split(',')
+// BENCH_ECONOMY_NET_PROFILE=<dir>: witness 1 writes a CPU profile of the ws rate window and one of the in-process window there
+const PROFILE = process.env['BENCH_ECONOMY_NET_PROFILE']
+// BENCH_ECONOMY_NET_STRANGER_BUDGET=raised: witness 1's strangers' budget lifted (1e7 messages/s), to see whether it bounds the rate
+// BENCH_ECONOMY_NET_ROUNDS: the rate run alternates this many ws and in-process rounds (default 2: 32 reports a connection a round at 64,000)
+const ROUNDS = knob('BENCH_ECONOMY_NET_ROUNDS', 2)
+const STRANGER_BUDGET = process.env['BENCH_ECONOMY_NET_STRANGER_BUDGET'] === 'raised' ? 'raised' : 'default'
 const crypto = defaultCrypto()
 
 const seedOf = (tag: string, i: number): Uint8Array => new Uint8Array(createHash('sha256').update(`${tag}:${i}`).digest())
@@ -106,10 +117,10 @@ async function run(): Promise<void> {
   const signed = signedConfig(config, [signConfig(config, witnessIds[0]!), signConfig(config, witnessIds[1]!)])
   const communityHex = toHex(encodeSignedConfig(signed))
   const communityId = configId(config, crypto)
-  note(`economy-net: signing ${SIGNED.toLocaleString('en')} reports (untimed)`)
+  note(`economy-net: signing ${COMPONENTS.toLocaleString('en')} reports (untimed)`)
   const directory = new Uint8Array(64 * COMPONENTS)
   const reports: Buffer[] = []
-  for (let i = 0; i < SIGNED; i++) {
+  for (let i = 0; i < COMPONENTS; i++) {
     const gateway = identityFromSeed(seedOf('gateway', i), crypto)
     directory.set(gateway.publicKey, 64 * i)
     directory.set(seedOf('owner', i), 64 * i + 32)
@@ -126,26 +137,56 @@ async function run(): Promise<void> {
   // ## One witness, 1,000 connections: reports per second
   const witnesses = [0, 1, 2].map((i) => new Peer(`witness-${i + 1}`))
   peers.push(...witnesses)
-  const w1 = await witnesses[0]!.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[0]!), directory: dirFile, count: SIGNED })
-  const clients = Array.from({ length: SIGNED > 0 ? CLIENT_PROCESSES : 0 }, (_, i) => new Peer(`clients-${i + 1}`))
+  const w1 = await witnesses[0]!.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[0]!), directory: dirFile, count: COMPONENTS, strangerBudget: STRANGER_BUDGET })
+  const memory = async (when: string) => note(`economy-net: witness 1 ${when}: ${JSON.stringify(await witnesses[0]!.call('memory'))} (MB)`)
+  await memory('with its directory')
+  const clients = Array.from({ length: CLIENT_PROCESSES }, (_, i) => new Peer(`clients-${i + 1}`))
   peers.push(...clients)
   const per = Math.ceil(CONNECTIONS / CLIENT_PROCESSES)
   await Promise.all(clients.map((c, i) => c.call('clients', { config: communityHex, n: Math.min(per, CONNECTIONS - i * per), base: i * per, witnesses: [w1] })))
-  note(`economy-net: ${clients.length > 0 ? CONNECTIONS : 0} connections to witness 1`)
+  note(`economy-net: ${CONNECTIONS} connections to witness 1`)
   const tc = Date.now()
   const dialled = await Promise.all(clients.map((c) => c.call<{ retries: number }>('connect', { witness: w1.publicKey })))
   note(`economy-net: connected in ${((Date.now() - tc) / 1000).toFixed(1)} s (${dialled.reduce((a, d) => a + d.retries, 0)} dials tried again); submitting ${RATE_REPORTS.toLocaleString('en')} reports`)
-  const share = Math.ceil(RATE_REPORTS / CLIENT_PROCESSES)
+  await memory(`with ${CONNECTIONS} sessions`)
+  // rounds alternate: the ws run of a slice of the reports, then the in-process run of the same
+  // slice, so that a change of the machine's load falls on both sides of the ratio
   const load0 = loadavg()[0]!
-  const rate = await Promise.all(clients.map((c, i) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit', { witness: w1.publicKey, reports: reportsFile, from: i * share, to: Math.min(RATE_REPORTS, (i + 1) * share) })))
-  const ok = rate.reduce((a, r) => a + (r.codes['ok'] ?? 0), 0)
-  const seconds = (Math.max(...rate.map((r) => r.end)) - Math.min(...rate.map((r) => r.start))) / 1000
-  if (PARTS.has('rate')) {
-  const inProcess = await witnesses[0]!.call<{ ok: number; seconds: number; perSecond: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, n: RATE_REPORTS })
+  const cpu = (procs: Peer[]) => Promise.all(procs.map((p) => p.call<{ us: number }>('cpu'))).then((v) => v.reduce((a, c) => a + c.us, 0))
+  const strangers0 = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
+  const roundSize = Math.ceil(RATE_REPORTS / ROUNDS)
+  let ok = 0
+  let seconds = 0
+  let witnessCpu = 0
+  let clientsCpu = 0
+  const inProcess = { ok: 0, seconds: 0, cpuUs: 0 }
+  for (let r = 0, lo = 0; lo < RATE_REPORTS; r++, lo += roundSize) {
+    const hi = Math.min(RATE_REPORTS, lo + roundSize)
+    const share = Math.ceil((hi - lo) / CLIENT_PROCESSES)
+    if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
+    const [w0, c0] = [await cpu([witnesses[0]!]), await cpu(clients)]
+    const rate = await Promise.all(clients.map((c, i) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit', { witness: w1.publicKey, reports: reportsFile, from: lo + i * share, to: Math.min(hi, lo + (i + 1) * share) })))
+    ok += rate.reduce((a, x) => a + (x.codes['ok'] ?? 0), 0)
+    seconds += (Math.max(...rate.map((x) => x.end)) - Math.min(...rate.map((x) => x.start))) / 1000
+    witnessCpu += (await cpu([witnesses[0]!])) - w0
+    clientsCpu += (await cpu(clients)) - c0
+    if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-ws-${r}.cpuprofile`) })
+    if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
+    const base = await witnesses[0]!.call<{ ok: number; seconds: number; cpuUs: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, from: lo, to: hi })
+    if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-in-process-${r}.cpuprofile`) })
+    inProcess.ok += base.ok
+    inProcess.seconds += base.seconds
+    inProcess.cpuUs += base.cpuUs
+  }
+  const strangers = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
+  const inProcessPerSecond = inProcess.ok / inProcess.seconds
+  await memory('after the in-process baseline')
   emit('economy_net.reports_per_s', ok / seconds, 'reports/s', {
     target_ratio: 0.7,
-    ratio_to_in_process: round(ok / seconds / inProcess.perSecond, 2),
-    in_process_per_s: Math.round(inProcess.perSecond),
+    ratio_to_in_process: round(ok / seconds / inProcessPerSecond, 2),
+    in_process_per_s: Math.round(inProcessPerSecond),
+    in_process_accepted: inProcess.ok,
+    rounds: ROUNDS,
     crosses_socket: true,
     accepted: ok,
     refused: RATE_REPORTS - ok,
@@ -153,15 +194,24 @@ async function run(): Promise<void> {
     client_processes: CLIENT_PROCESSES,
     batch: 32,
     seconds: round(seconds, 2),
+    // CPU per accepted report (every thread of the process): what the rates cost whatever the machine's load
+    witness_cpu_us_per_report: Math.round(witnessCpu / ok),
+    clients_cpu_us_per_report: Math.round(clientsCpu / ok),
+    in_process_cpu_us_per_report: Math.round(inProcess.cpuUs / inProcess.ok),
+    // CPU per report in process over CPU per report of witness and clients over ws: the ratio a quiet 2-core machine would give, about
+    cpu_ratio: round(inProcess.cpuUs / inProcess.ok / ((witnessCpu + clientsCpu) / ok), 2),
+    // the components are strangers to the witness: its strangers' budget (default) read their frames
+    stranger_budget: STRANGER_BUDGET,
+    stranger_frames: strangers.frames - strangers0.frames,
+    stranger_pauses: strangers.pauses - strangers0.pauses,
     load_avg: round(load0, 2),
   })
-  }
+  if (!PARTS.includes('certify')) return
 
   // ## Three witnesses, 100,000 components, the third missing 1%: deadline → certificate everywhere
-  const ws = [w1, ...(await Promise.all(witnesses.slice(1).map((w, i) => w.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[i + 1]!), directory: dirFile, count: SIGNED }))))]
+  const ws = [w1, ...(await Promise.all(witnesses.slice(1).map((w, i) => w.call<{ address: string; publicKey: string }>('witness', { config: communityHex, seed: toHex(witnessSeeds[i + 1]!), directory: dirFile, count: COMPONENTS }))))]
   await Promise.all(witnesses.map((w) => w.call('peers', { witnesses: ws })))
   await Promise.all(clients.map((c) => c.call('add-witnesses', { witnesses: ws })))
-  if (PARTS.has('certify')) {
   note(`economy-net: sending ${COMPONENTS.toLocaleString('en')} reports to witnesses 2 and 3 (3 without 1%), the rest to witness 1`)
   const all = Math.ceil(COMPONENTS / CLIENT_PROCESSES)
   const restShare = Math.ceil((COMPONENTS - RATE_REPORTS) / CLIENT_PROCESSES)
@@ -189,13 +239,23 @@ async function run(): Promise<void> {
     held_after_s: closes.map((c) => round((c.heldAt - deadline) / 1000, 2)),
     load_avg: round(load1, 2),
   })
-  const rss = await witnesses[0]!.call<{ maxRssMb: number }>('rss')
-  emit(`economy_net.witness_rss_mb.${COMPONENTS}`, rss.maxRssMb, 'MB', { what: 'peak RSS of witness 1: directory, verify pool, the rate run and the certify run', components: COMPONENTS })
-  }
+  await memory('after the close')
+  // witness 1 also ran the in-process baseline (a second directory of every component, the rate
+  // run's reports read again, a fresh monitor): the bench's work, not a witness's, so the figure
+  // is the larger peak of witnesses 2 and 3, which took every report over ws and closed
+  const peaks = await Promise.all(witnesses.map((w) => w.call<{ maxRssMb: number }>('rss')))
+  const memoryAfter = await witnesses[1]!.call<Record<string, number>>('memory')
+  emit(`economy_net.witness_rss_mb.${COMPONENTS}`, Math.max(peaks[1]!.maxRssMb, peaks[2]!.maxRssMb), 'MB', {
+    what: 'peak RSS (maxRSS) of a witness process: directory, verify pool, 1,000 sessions, every report taken over ws, reconciliation and the close; the larger of witnesses 2 and 3',
+    components: COMPONENTS,
+    peak_by_witness_mb: peaks.map((p) => p.maxRssMb),
+    witness_1_also_ran: 'the in-process baseline (a second directory and the rate run\'s reports in process)',
+    witness_2_after_close_mb: memoryAfter,
+  })
+  if (!PARTS.includes('transfer')) return
   for (const c of clients) c.kill()
 
   // ## A first transfer from a 10,000-block chain, and the next
-  if (!PARTS.has('transfer')) return
   const [sender, receiver] = [new Peer('sender'), new Peer('receiver')]
   peers.push(sender, receiver)
   note(`economy-net: building a ${CHAIN.toLocaleString('en')}-block chain (untimed)`)

@@ -16,8 +16,16 @@
 //   per CPU second of this process). The target is 0.8. The target runs the ws transport's and
 //   the node's defaults: strangers get the default rates and share one budget (read-gate.ts);
 //   `stranger_frames` is what it read from them in the attacked windows, `hostile_frames` what
-//   they sent, `hostile_cpu_s` the attackers' own CPU time (on the same 2 cores). `load` is the
-//   load average at the end: the ratio is taken within the run, the rates are the machine's;
+//   they sent, `hostile_cpu_s` the attackers' own CPU time (on the same 2 cores; per attacked
+//   second: hostile_cpu_s_per_s). `load` is the load average at the end: the ratio is taken
+//   within the run, the rates are the machine's. Where the loss comes from, load-independent:
+//   `attack_cpu_s_per_s`, the CPU-seconds per second the target's process spent beyond its honest
+//   transactions (the work the attackers made it do; per hostile session and per stranger frame
+//   read beside it), `honest_cpu_share` what that left of its CPU, and `ratio_if_attack_free` the
+//   CPU the process got attacked over without: the ratio had the attackers cost the target
+//   nothing, i.e. what the machine took (the attackers' own processes, which share this
+//   process's scheduling group unless BENCH_FLOOD_ATTACKER_SESSION=own; see hostile-peers.ts);
+//   `cpu_wait_share` the share of the window its event loop waited for a CPU;
 // - reliability.quota_bytes: bytes of strangers' blocks a node stores after 10,000 junk blocks
 //   from 1,000 fresh keys were pushed at it on the memory network (half of unknown types, half
 //   proposals nobody agreed to, chained) while two honest counterparties transacted with it
@@ -27,7 +35,9 @@
 // Run: node --import tsx bench/reliability.ts   (or node bench/run.mjs reliability)
 // Knobs: BENCH_FUZZ_INPUTS (default 200000), BENCH_CRASH_TRIALS (default 30), BENCH_SCHEDULES (default 200),
 // BENCH_FLOOD_S (seconds of measured windows for the flood figure, half of them attacked; default 40),
-// BENCH_QUOTA_KEYS (fresh keys of the stranger flood, 10 blocks each; default 1000).
+// BENCH_QUOTA_KEYS (fresh keys of the stranger flood, 10 blocks each; default 1000),
+// BENCH_FLOOD_PROFILE (a directory: CPU profiles of this process per flood window, attacked-N and
+// quiet-N, and of each hostile process), BENCH_FLOOD_ATTACKER_SESSION (shared: the default; own).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -120,19 +130,32 @@ if (FLOOD_S > 0) {
   const rounds = Math.max(1, Math.round((FLOOD_S * 1000) / (2 * FLOOD_WINDOW_MS)))
   note(`reliability bench: ${rounds} windows of ${FLOOD_WINDOW_MS / 1000} s with ${HOSTILE_KINDS.length * FLOOD_PER_KIND} hostile peers (${FLOOD_PER_KIND} each of ${HOSTILE_KINDS.join(', ')}), each between two without`)
   const floodLoad = loadavg()[0]!
-  const trial = await runFloodTrial({ windowMs: FLOOD_WINDOW_MS, rounds, perKind: FLOOD_PER_KIND, log: (line) => note(`  ${line}`) })
+  const profileDir = process.env.BENCH_FLOOD_PROFILE
+  const attackerSession = process.env.BENCH_FLOOD_ATTACKER_SESSION === 'own' ? 'own' : 'shared'
+  const trial = await runFloodTrial({ windowMs: FLOOD_WINDOW_MS, rounds, perKind: FLOOD_PER_KIND, attackerSession, log: (line) => note(`  ${line}`), ...(profileDir ? { profileDir } : {}) })
   const sum = (f: (r: (typeof trial.reports)[number]) => number): number => trial.reports.reduce((n, r) => n + f(r), 0)
   const disconnects = HOSTILE_KINDS.reduce((n, k) => n + trial.disconnects[k].punished, 0)
   if (!trial.targetOpen || trial.honestAccused > 0 || trial.invalidStored > 0 || trial.failed > 0 || trial.errors.length > 0) {
     note(`hostile peers: target open ${trial.targetOpen}, honest keys accused ${trial.honestAccused}, invalid blocks stored ${trial.invalidStored}, honest transactions failed ${trial.failed}, errors ${trial.errors.length}`)
   }
+  for (const r of trial.reports) {
+    note(`  ${r.kind}: ${r.sessions} sessions, ${r.refused} refused, ${r.dropped} dropped, ${r.framesOut} frames (${(r.bytesOut / 1e6).toFixed(1)} MB) out, ${r.framesIn} in, ${(r.cpuMs / 1000).toFixed(1)} s CPU in all`)
+  }
   emit('reliability.flood_honest_ratio', trial.ratio, 'ratio', {
     cpu_ratio: round(trial.cpuRatio, 3),
+    attack_cpu_s_per_s: round(trial.cpu.attackCpuPerS, 4),
+    attack_cpu_ms_per_session: round(trial.cpu.attackCpuMsPerSession, 2),
+    attack_cpu_us_per_stranger_frame: round(trial.cpu.attackCpuUsPerFrame, 0),
+    ratio_if_attack_free: round(trial.cpu.cpuGotRatio, 3),
+    honest_cpu_share: round(trial.cpu.honestShare, 3),
+    ...(trial.cpu.waitShare !== undefined ? { cpu_wait_share: round(trial.cpu.waitShare, 2), cpu_wait_share_without: round(trial.cpu.baselineWaitShare ?? 0, 2) } : {}),
     baseline_tx_per_s: Math.round(trial.baselineRate),
     attacked_tx_per_s: Math.round(trial.attackedRate),
     attackers: trial.reports.length * FLOOD_PER_KIND,
     attacker_addresses: attackerAddresses(HOSTILE_KINDS.length * FLOOD_PER_KIND).join(','),
     attacker_priority: 'normal',
+    attacker_session: attackerSession,
+    hostile_cpu_s_per_s: round(trial.hostileCpuMs / trial.attackedMs, 3),
     hostile_cpu_s: round(trial.hostileCpuMs / 1000, 1),
     hostile_frames: trial.hostileFramesOut,
     stranger_frames: trial.strangerFrames,

@@ -1,7 +1,7 @@
 // The README's example and the `npm start` transcript are promises to a first-time user: run both
 // as a user would, and check they say what the README says they say.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -120,6 +120,29 @@ examples('the TTN SLA market settles every cycle on certified outcomes, its supp
   assert.is(stderr.match(/^ {2}epoch +\d+\/12 /gm)?.length, 12)
   assert.match(stderr, /certified by A\+B \(C down\)/)
   assert.match(stderr, /C closed epoch 6 late: it holds both certificates/)
+})
+
+examples('the browser wallet in npm start: two wallets in headless Chromium claim, pay each other and use a payment channel; without Chromium, a loud skip that fails nothing', () => {
+  const missing = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'examples/browser-wallet/main.ts'), '--demo'], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, TALLY_CHROMIUM: join(root, 'no-chromium-here'), CI: '' } })
+  assert.is(missing.status, 0, missing.stderr)
+  assert.match(missing.stdout, /SKIPPED: examples\/browser-wallet --demo needs Chromium, not found at .*no-chromium-here/)
+  assert.match(missing.stdout, /apt-get install chromium/)
+  assert.not.match(missing.stdout, /wallet page:/, 'nothing started')
+  if (!existsSync(process.env.TALLY_CHROMIUM || '/usr/bin/chromium')) {
+    // as the browser suites: in CI a missing browser fails
+    assert.ok(process.env.CI !== 'true', 'Chromium is installed (CI=true): apt-get install chromium')
+    console.log('\nSKIPPED: the browser-wallet demo itself: Chromium not found; install it with `apt-get install chromium`\n')
+    return
+  }
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'examples/browser-wallet/main.ts'), '--demo'], { cwd: root, encoding: 'utf8', timeout: 180_000 })
+  assert.is(r.status, 0, r.stderr + r.stdout)
+  assert.match(r.stdout, /alice claim: ok claimed epoch 0: 500\.000 WVL/)
+  assert.match(r.stdout, /bob send: ok sent 20\.250 WVL to alice/)
+  assert.match(r.stdout, /alice channel-open: ok channel to bob .* opened: 50\.000 WVL locked/)
+  assert.match(r.stdout, /bob channel-redeem: ok redeemed 5\.000 WVL/)
+  assert.match(r.stdout, /alice: balance 349\.750 WVL; history lock, received, sent, reward/)
+  assert.match(r.stdout, /bob: balance 605\.250 WVL; history redeem, sent, received, reward/)
+  assert.match(r.stdout, /browser-wallet demo: OK in [\d.]+ s/)
 })
 
 examples.run()

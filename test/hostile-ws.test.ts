@@ -30,6 +30,9 @@
 import { loadavg } from 'node:os'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import type { Clock, Connection, RefusedConnection } from '@tally/core'
+import { createReadGate, systemClock } from '@tally/gossip'
+import { createWsTransport } from '@tally/gossip/ws'
 import { HOSTILE_KINDS, runFloodTrial } from './fixtures/hostile-peers.ts'
 
 /** The target's strangers' budget: the node's default, twice a stranger's default rate (200/s). */
@@ -82,6 +85,63 @@ Hostile('flood, oversize, crawl and forge from eight addresses: each cut off or 
   assert.is(trial.targetStats.proofsSent, 0, 'no proof was relayed')
   assert.is(trial.honestAccused, 0, 'no honest key is accused, on either honest node')
   assert.is(trial.invalidStored, 0, 'every stored block verifies and links')
+})
+
+Hostile('admission: upgrades wait for the strangers\' budget before any handshake, in order, each at most a second', async () => {
+  // a budget of one admission (ADMIT_TOKENS = 16) and then one a second: the first of three
+  // dials goes in at once, the two others wait ('strangers-busy'), none longer than a second
+  const gate = createReadGate({ messagesPerSecond: 16, bytesPerSecond: 1 << 20, messageBurst: 16, clock: systemClock })
+  const server = createWsTransport({ port: 0 })
+  const refused: RefusedConnection[] = []
+  const accepted: Connection[] = []
+  server.onRefuse((info) => void refused.push(info))
+  server.admitWith!(gate)
+  const address = await server.listen((conn) => void accepted.push(conn))
+  const dialler = createWsTransport()
+  try {
+    const conns = await Promise.all([1, 2, 3].map(() => dialler.connect(address)))
+    assert.is(conns.length, 3, 'every dial got in')
+    assert.is(accepted.length, 3, 'and reached the node only once admitted')
+    const a = server.admission!
+    assert.is(a.admitted, 1, `one at once (${JSON.stringify(a)})`)
+    assert.is(a.waited + a.forced, 2, `two waited for the budget (${JSON.stringify(a)})`)
+    const busy = refused.filter((r) => r.reason === 'strangers-busy')
+    assert.is(busy.length, 2, 'each wait was told')
+    assert.ok(busy.every((r) => r.delayMs !== undefined && r.delayMs > 0 && r.delayMs <= 1000), `waits of at most a second: ${busy.map((r) => r.delayMs).join(', ')}`)
+    assert.ok(gate.readyIn(16) > 0, 'the admissions took the budget')
+    // without a budget, upgrades go in at once
+    server.admitWith!(undefined)
+    await dialler.connect(address)
+    assert.is(server.admission!.admitted, 2)
+    assert.is(refused.filter((r) => r.reason === 'strangers-busy').length, 2, 'no more waits')
+  } finally {
+    await dialler.close()
+    await server.close()
+  }
+})
+
+Hostile('the strangers\' budget refills by the CPU the node gets: at a tenth of a core, a tenth of the rate', () => {
+  let t = 0
+  const clock: Clock = { now: () => t, setTimeout: () => 0, clearTimeout: () => undefined }
+  const advance = (ms: number): void => void (t += ms)
+  let share = 1
+  const gate = createReadGate({ messagesPerSecond: 100, bytesPerSecond: 1 << 20, messageBurst: 100, clock, share: () => share })
+  assert.ok(gate.tryCharge(100, 0), 'the burst')
+  assert.is(gate.readyIn(10), 100, 'ten tokens in 100 ms at the full rate')
+  share = 0.1
+  assert.is(gate.readyIn(10), 1000, 'and in a second at a tenth of a core')
+  advance(500)
+  assert.not.ok(gate.tryCharge(10, 0), 'half a second at a tenth of a core: 5 tokens, not 10')
+  advance(500)
+  assert.ok(gate.tryCharge(10, 0), 'a second: 10')
+  share = 1
+  advance(100)
+  assert.ok(gate.tryCharge(10, 0), 'the full rate again')
+  // a session in debt is held until the debt is paid at the scaled rate, up to 5 x maxWaitMs
+  assert.is(gate.charge(10, 0), 100, 'ten tokens of debt: 100 ms at the full rate')
+  share = 0.1
+  assert.is(gate.charge(10, 0), 2000, 'twenty: 2 s at a tenth of a core')
+  assert.is(gate.charge(100, 0), 5000, 'a pause stretches at most five times the longest (1 s)')
 })
 
 Hostile.run()

@@ -1,9 +1,10 @@
 // The wallet page: plain TypeScript and the DOM, bundled by esbuild (main.ts does it at start).
 // `?wallet=<name>` picks which wallet of this browser profile the tab shows (its key, chain and
 // evidence live in IndexedDB under that name), so two tabs can be two wallets.
-import { fromHex, toHex } from '@tally/core'
+import { decodeBlock, encodeBlock, fromHex, toHex } from '@tally/core'
 import { createCommunity, decodeSignedConfig, type Community } from '@tally/economy'
 import { createBrowserIdentity, createBrowserWallet, openBrowserIdentity, openIdbStore, type BrowserWallet, type HistoryEntry } from '@tally/browser'
+import { openWalletChannels, type WalletChannels } from '@tally/browser/channels'
 
 interface NetworkInfo {
   config: string
@@ -35,6 +36,9 @@ const who = (key: string | undefined) => (key === undefined ? '?' : names.has(ke
 
 let community: Community
 let wallet: BrowserWallet
+let channels: WalletChannels
+/** The channel this page opened to each payee (key hex → channel id hex), for this visit. */
+const opened = new Map<string, string>()
 let decimals = 3
 let unit = 'WVL'
 
@@ -78,8 +82,8 @@ async function refresh(): Promise<void> {
 
 function row(h: HistoryEntry): HTMLTableRowElement {
   const tr = document.createElement('tr')
-  tr.dataset.kind = h.kind
-  const what = h.kind === 'reward' ? `reward, epoch ${h.epoch}` : h.kind === 'sent' ? `sent to ${who(h.counterparty)} (${h.status})` : h.kind === 'received' ? `received from ${who(h.counterparty)}` : h.kind
+  tr.dataset.kind = h.kind === 'other' ? h.type : h.kind
+  const what = h.kind === 'reward' ? `reward, epoch ${h.epoch}` : h.kind === 'sent' ? `sent to ${who(h.counterparty)} (${h.status})` : h.kind === 'received' ? `received from ${who(h.counterparty)}` : h.type
   for (const text of [`#${h.seq}`, what, amountText(h.delta), amountText(h.balance)]) {
     const td = document.createElement('td')
     td.textContent = text
@@ -187,8 +191,103 @@ async function main(): Promise<void> {
     await wallet.send(fromHex(to), amount)
     return `sent ${amountText(amount)} to ${who(to)}`
   })
+  // ## Payment channels: the lock and the receipts travel as bytes, here through the server's
+  // mailbox (any link would do: NFC, a QR code)
+  channels = await openWalletChannels(wallet, { database: `tally-channels-${name}` })
+  const choose = (): { to: string; amount: number } => {
+    const to = $<HTMLSelectElement>('to').value
+    const amount = Math.round(Number($<HTMLInputElement>('amount').value) * 10 ** decimals)
+    if (!/^[0-9a-f]{64}$/.test(to)) throw new Error('choose whom to pay')
+    return { to, amount }
+  }
+  const mail = (to: string, kind: 'lock' | 'receipt', data: Uint8Array) => api('/api/mail', { to, from: wallet.publicKeyHex, kind, data: toHex(data) })
+  action('channel-open', async () => {
+    const { to, amount } = choose()
+    const { channel, lock, history } = await channels.open(fromHex(to), amount)
+    opened.set(to, toHex(channel))
+    // the payee replays this wallet's chain up to the lock: the blocks, one after another
+    const blocks = [...history, lock].map(encodeBlock)
+    await mail(to, 'lock', concatFramed(blocks))
+    return `channel to ${who(to)} opened: ${amountText(amount)} locked until epoch ${(lock.payload as { expiry: number }).expiry}`
+  })
+  action('channel-pay', async () => {
+    const { to, amount } = choose()
+    const channel = opened.get(to)
+    if (channel === undefined) throw new Error(`no channel to ${who(to)} opened on this page: open one first`)
+    const receipt = await channels.pay(fromHex(channel), amount)
+    await mail(to, 'receipt', receipt)
+    const state = await channels.state(fromHex(channel))
+    return `paid ${amountText(amount)} to ${who(to)} by receipt (${receipt.length} bytes; ${amountText(state.paid)} of ${amountText(state.deposit)} so far)`
+  })
+  action('channel-redeem', async () => {
+    let total = 0
+    for (const id of await channels.incoming.list()) total += (await channels.incoming.redeem(id)).reduce((n, b) => n + ((b.payload as { amount?: number }).amount ?? 0), 0)
+    return `redeemed ${amountText(total)} from the channels paying this wallet`
+  })
+  const showIncoming = async () => {
+    let paid = 0
+    const parts: string[] = []
+    for (const id of await channels.incoming.list()) {
+      const s = await channels.incoming.state(id)
+      paid += s.paid
+      parts.push(`${who(toHex(s.payer))}: ${amountText(s.paid)} of ${amountText(s.deposit)}`)
+    }
+    $('incoming').textContent = parts.length === 0 ? 'none' : parts.join('; ')
+    $('incoming').dataset.paid = String(paid)
+  }
+  const checkMail = async () => {
+    for (const m of await api<{ from: string; kind: string; data: string }[]>(`/api/mail?to=${wallet.publicKeyHex}`)) {
+      try {
+        if (m.kind === 'lock') {
+          const blocks = splitFramed(fromHex(m.data)).map(decodeBlock)
+          const s = await channels.incoming.admit(blocks.at(-1)!, blocks.slice(0, -1))
+          view.log(`${who(m.from)} opened a channel to this wallet: ${amountText(s.deposit)} locked`)
+        } else {
+          const before = await Promise.all((await channels.incoming.list()).map((id) => channels.incoming.state(id).then((s) => s.paid)))
+          await channels.incoming.accept(fromHex(m.data))
+          const after = await Promise.all((await channels.incoming.list()).map((id) => channels.incoming.state(id).then((s) => s.paid)))
+          const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)
+          view.log(`receipt from ${who(m.from)} accepted: ${amountText(sum(after) - sum(before))}`)
+        }
+      } catch (err) {
+        const e = err as { reason?: string; message?: string }
+        view.log(`✗ ${m.kind} from ${who(m.from)} refused: ${e.message ?? String(err)}${e.reason !== undefined ? ` [${e.reason}]` : ''}`)
+      }
+      await showIncoming()
+    }
+  }
+  const poll = () => void checkMail().catch(() => undefined).finally(() => setTimeout(poll, 300))
+  poll()
+  await showIncoming()
+
   await refresh()
   document.body.dataset.ready = 'true'
+}
+
+/** Blocks in one byte string: each as a 4-byte big-endian length and its bytes. */
+function concatFramed(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0))
+  const view = new DataView(out.buffer)
+  let at = 0
+  for (const p of parts) {
+    view.setUint32(at, p.length)
+    out.set(p, at + 4)
+    at += 4 + p.length
+  }
+  return out
+}
+
+function splitFramed(bytes: Uint8Array): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const out: Uint8Array[] = []
+  for (let at = 0; at < bytes.length; ) {
+    if (at + 4 > bytes.length) throw new RangeError('a framed block is cut short')
+    const n = view.getUint32(at)
+    if (at + 4 + n > bytes.length) throw new RangeError('a framed block is cut short')
+    out.push(bytes.subarray(at + 4, at + 4 + n))
+    at += 4 + n
+  }
+  return out
 }
 
 main().catch((err) => {

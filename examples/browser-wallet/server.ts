@@ -10,6 +10,10 @@
 //                                report its airtime in the open epoch
 //   POST /api/epoch/close        the witnesses close the open epoch (a demo shortcut: a real
 //                                community closes epochs on a schedule)
+//   POST /api/mail               { to, from, kind, data }: bytes for another page (a channel's lock
+//                                and the chain below it, a receipt) — a stand-in for any link
+//                                (NFC, a QR code, a message); the server only passes them on
+//   GET  /api/mail?to=<key>      the bytes waiting for that page (taken once)
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
@@ -26,6 +30,10 @@ export interface Example {
 }
 
 const MAX_BODY = 4096
+/** A mail body: a lock with the chain below it is a few blocks of about 300 bytes (hex: twice). */
+const MAX_MAIL_BODY = 64 * 1024
+/** Mails waiting per page, and pages with mail waiting, at most. */
+const MAX_MAILS = 64
 const HEX32 = /^[0-9a-f]{64}$/
 const NAME = /^[a-z0-9-]{1,32}$/i
 
@@ -42,6 +50,7 @@ export async function startExample(options: { port?: number; log?: (line: string
   const script = bundle.outputFiles[0]!.text
   const html = readFileSync(join(here, 'index.html'), 'utf8')
   const names = new Map<string, string>()
+  const mail = new Map<string, { from: string; kind: string; data: string }[]>()
   let network: Network | undefined
 
   const server: Server = createServer((req, res) => {
@@ -58,8 +67,24 @@ export async function startExample(options: { port?: number; log?: (line: string
     if (req.method === 'GET' && path === '/page.js') return send(res, 200, 'text/javascript; charset=utf-8', script)
     if (req.method === 'GET' && path === '/api/network') return reply(res, 200, net.info())
     if (req.method === 'GET' && path === '/api/directory') return reply(res, 200, [...names].map(([key, name]) => ({ key, name })))
+    if (req.method === 'GET' && path === '/api/mail') {
+      const to = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('to') ?? ''
+      if (!HEX32.test(to)) throw new BadRequest('"to" expected a key in hex')
+      const waiting = mail.get(to) ?? []
+      mail.delete(to)
+      return reply(res, 200, waiting)
+    }
     if (req.method !== 'POST') return reply(res, 404, { error: 'not found' })
-    const body = await readJson(req)
+    const body = await readJson(req, path === '/api/mail' ? MAX_MAIL_BODY : MAX_BODY)
+    if (path === '/api/mail') {
+      const to = field(body, 'to', HEX32)
+      const item = { from: field(body, 'from', HEX32), kind: field(body, 'kind', /^(lock|receipt)$/), data: field(body, 'data', /^[0-9a-f]{2,60000}$/) }
+      const box = mail.get(to) ?? []
+      if (box.length >= MAX_MAILS || (!mail.has(to) && mail.size >= MAX_MAILS)) return reply(res, 429, { error: 'too much mail waiting' })
+      box.push(item)
+      mail.set(to, box)
+      return reply(res, 200, { ok: true })
+    }
     if (path === '/api/name') {
       const key = field(body, 'key', HEX32)
       const name = field(body, 'name', NAME)
@@ -104,12 +129,12 @@ function field(body: unknown, name: string, pattern: RegExp): string {
   return value
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   let size = 0
   const chunks: Buffer[] = []
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length
-    if (size > MAX_BODY) throw new BadRequest(`a body over ${MAX_BODY} bytes`)
+    if (size > max) throw new BadRequest(`a body over ${max} bytes`)
     chunks.push(chunk)
   }
   try {

@@ -325,8 +325,10 @@ class Store implements IdbStore {
         if (!equalBytes(earlier.record.hash, hash)) throw ConflictError.at(block)
         continue
       }
-      const record: BlockRecord = { block: encodeBlock(block), hash }
-      if (isAgreement(block)) record.answer = [block.linkPublicKey, block.linkSeq, block.publicKey, block.seq]
+      // IndexedDB copies a view's whole buffer; a decoded block's bytes and keys are views of a
+      // buffer shared with other blocks (core's decode slabs): store copies of just their bytes
+      const record: BlockRecord = { block: encodeBlock(block).slice(), hash }
+      if (isAgreement(block)) record.answer = [block.linkPublicKey.slice(), block.linkSeq, block.publicKey.slice(), block.seq]
       const item: Pending = { block, key: [bin(block.publicKey), block.seq], record }
       inBatch.set(slot, item)
       pending.push(item)

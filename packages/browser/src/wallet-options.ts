@@ -3,8 +3,8 @@
  * RangeError naming the option).
  * @module
  */
-import { abytes, type BlockStore, type Clock, type HalfBlock, type HeadSource, type Identity, type Transport } from '@tally/core'
-import type { Community } from '@tally/economy'
+import { abytes, type BlockStore, type BlockType, type Clock, type HalfBlock, type HeadSource, type Identity, type Transport } from '@tally/core'
+import type { Community, LockTypesOptions } from '@tally/economy'
 import type { TransactionPort } from '@tally/economy/net'
 import type { ReconnectOptions } from './gateway-link.js'
 
@@ -57,6 +57,14 @@ export interface BrowserWalletOptions {
    * takes in or countersigns, so a forked chain cannot pay it twice (default true).
    */
   seqWitnesses?: boolean
+  /**
+   * More for the lock types: redeem authorities and policies of the markets this wallet takes
+   * part in (wallet-sla.ts: the 'sla' authority and its certified hook). The voucher book is the
+   * wallet's own, on IndexedDB (`<database>-vouchers`).
+   */
+  lock?: Omit<LockTypesOptions, 'community' | 'vouchers'>
+  /** More block types (wallet-sla.ts: offers). */
+  types?: readonly BlockType[]
   /** How the node reaches peers (default: the browser's WebSocket, createWsTransport() of @tally/gossip/ws). */
   transport?: Transport
   /** The node's transaction path (default: the node's own `deliver`). */

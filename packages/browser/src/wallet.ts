@@ -13,7 +13,7 @@
  * @module
  */
 import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type Identity, type ProtocolHost, type PublicKeyHex, type TimerHandle, type Transaction } from '@tally/core'
-import { createEconomyTypes, createWallet, type Wallet } from '@tally/economy'
+import { createEconomyTypes, createVoucherBook, createWallet, type Community, type EvidenceStore, type Wallet } from '@tally/economy'
 import { EPOCHS_PROTOCOL, createNetWallet, createTicketStore, epochsProtocol, fetchClaim, seqWitnesses, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
 import { createNode, relayAddress, systemClock, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
@@ -21,6 +21,7 @@ import { openEvidence, type PersistentEvidence } from './evidence-db.js'
 import { Emitter, type Events } from './events.js'
 import { DEFAULT_RECONNECT, GatewayLink, type ConnectionEvent, type ConnectionState } from './gateway-link.js'
 import { readHistory, type HistoryEntry } from './history.js'
+import { openIdbRecords, type IdbRecords } from './idb-records.js'
 import { checkOptions, type BrowserWalletOptions } from './wallet-options.js'
 
 export type { BrowserWalletOptions }
@@ -62,6 +63,12 @@ export interface BrowserWallet extends Events<WalletEvents> {
   readonly net: NetWallet
   /** The economy's local wallet underneath. */
   readonly wallet: Wallet
+  /** The wallet's identity (its key signs blocks, receipts and statements). */
+  readonly identity: Identity
+  /** The community. */
+  readonly community: Community
+  /** The reward evidence this wallet holds (its claims', kept on IndexedDB, and what it learnt of senders). */
+  readonly evidence: EvidenceStore
   /**
    * Resolves when the wallet is connected to its gateway (at once when it is).
    * @throws Error once the wallet is closed
@@ -86,6 +93,19 @@ export interface BrowserWallet extends Events<WalletEvents> {
    *   RefusedError with the receiver's reason (see @tally/economy/net's wallet), or 'unreachable'
    */
   send(to: Uint8Array, amount: number): Promise<Transaction>
+  /**
+   * Run a call that signs for this wallet (a market call: a lock, a receipt, a purchase): refused
+   * in a tab that is not the signer or once closed; afterwards the balance event and the seq
+   * witnesses are brought up to date with whatever it appended.
+   * @throws RefusedError reason 'not-signer' or 'closed'; whatever `work` throws
+   */
+  signing<T>(work: () => Promise<T>): Promise<T>
+  /**
+   * Open a session to `peer` (its address, or the gateway's relay for a page), so a call can
+   * reach it before anything is signed for it.
+   * @throws RefusedError reason 'unreachable'
+   */
+  reach(peer: Uint8Array): Promise<void>
   /** Bring back or complete transfers left in flight (see NetWallet.settle). */
   settle(): Promise<Settled>
   /** Where a node listens (a receiver that accepts connections). */
@@ -111,18 +131,26 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
   const o = checkOptions(options)
   const emitter = new Emitter<WalletEvents>(() => undefined)
   const report = (error: unknown, context: string) => emitter.emit('error', { error, context })
-  const evidence: PersistentEvidence = await openEvidence(o.database ?? 'tally-wallet', o.community, (err) => report(err, 'evidence database'))
+  const database = o.database ?? 'tally-wallet'
+  const evidence: PersistentEvidence = await openEvidence(database, o.community, (err) => report(err, 'evidence database'))
+  let vouchers: IdbRecords | undefined
   try {
-    return wire(o, evidence, emitter, report)
+    // the vouchers this wallet signed (locks it pays from by voucher: a stream bought by lock) must
+    // be as durable as its chain: a release is checked against them ('release-excess')
+    vouchers = await openIdbRecords({ name: `${database}-vouchers` })
+    return wire(o, evidence, vouchers, emitter, report)
   } catch (err) {
     evidence.close()
+    vouchers?.close()
     throw err
   }
 }
 
-function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, emitter: Emitter<WalletEvents>, report: (error: unknown, context: string) => void): BrowserWallet {
+function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, voucherTable: IdbRecords, emitter: Emitter<WalletEvents>, report: (error: unknown, context: string) => void): BrowserWallet {
   const tickets = createTicketStore()
-  const types = createEconomyTypes({ community: o.community, evidence, tickets })
+  const vouchers = createVoucherBook(voucherTable)
+  const types = createEconomyTypes({ community: o.community, evidence, tickets, lock: { ...o.lock, vouchers } })
+  for (const t of o.types ?? []) types.define(t)
   const origin = (o.identity as { origin?: string }).origin
   const head = o.head ?? (origin === 'created' ? 'local' : undefined)
   const clock = o.clock ?? systemClock
@@ -156,7 +184,7 @@ function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, emitter: Em
       return evidence.put(me, c.amount, found).ok ? found : undefined
     },
   }
-  const wallet = createWallet({ agent: node.agent, community: o.community, evidence })
+  const wallet = createWallet({ agent: node.agent, community: o.community, evidence, key: o.identity, vouchers, ...(o.lock?.authorities === undefined ? {} : { authorities: o.lock.authorities }) })
   const port: TransactionPort = o.port ?? node.transactions
   const net = createNetWallet({
     wallet,
@@ -181,18 +209,22 @@ function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, emitter: Em
     onState: (event) => emitter.emit('state', event),
     whenSigner: followerOf(o.identity),
   })
-  return new PageWallet({ node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined, witnesses: [...(o.witnesses ?? [])].map(([k]) => k), settleMs: o.settleMs ?? 60_000 })
+  return new PageWallet({ voucherTable, identity: o.identity, community: o.community, node, net, wallet, link, emitter, evidence, report, clock, viaGateway: o.gatewayKey !== undefined, witnesses: [...(o.witnesses ?? [])].map(([k]) => k), settleMs: o.settleMs ?? 60_000 })
 }
 
 class PageWallet implements BrowserWallet {
   readonly node: Node
   readonly net: NetWallet
   readonly wallet: Wallet
+  readonly identity: Identity
+  readonly community: Community
+  readonly evidence: EvidenceStore
   readonly publicKey: Uint8Array
   readonly publicKeyHex: PublicKeyHex
   readonly #link: GatewayLink
   readonly #emitter: Emitter<WalletEvents>
   readonly #evidence: PersistentEvidence
+  readonly #voucherTable: IdbRecords
   readonly #report: (error: unknown, context: string) => void
   readonly #offs: (() => void)[] = []
   readonly #viaGateway: boolean
@@ -208,6 +240,9 @@ class PageWallet implements BrowserWallet {
   #closing: Promise<void> | undefined
 
   constructor(parts: {
+    voucherTable: IdbRecords
+    identity: Identity
+    community: Community
     node: Node
     net: NetWallet
     wallet: Wallet
@@ -223,11 +258,15 @@ class PageWallet implements BrowserWallet {
     this.node = parts.node
     this.net = parts.net
     this.wallet = parts.wallet
+    this.identity = parts.identity
+    this.community = parts.community
+    this.evidence = parts.evidence
     this.publicKey = parts.node.publicKey
     this.publicKeyHex = toHex(this.publicKey)
     this.#link = parts.link
     this.#emitter = parts.emitter
     this.#evidence = parts.evidence
+    this.#voucherTable = parts.voucherTable
     this.#report = parts.report
     this.#viaGateway = parts.viaGateway
     this.#witnesses = parts.witnesses
@@ -320,6 +359,22 @@ class PageWallet implements BrowserWallet {
     }
   }
 
+  async signing<T>(work: () => Promise<T>): Promise<T> {
+    this.#checkOpen()
+    try {
+      return await work()
+    } finally {
+      void this.#balanceChanged()
+      void this.#witnessOwn()
+    }
+  }
+
+  async reach(peer: Uint8Array): Promise<void> {
+    abytes('peer', peer, 32)
+    this.#checkOpen()
+    if (!this.#connectedTo(peer)) await this.#reach(peer)
+  }
+
   async settle(): Promise<Settled> {
     this.#checkOpen()
     try {
@@ -342,6 +397,7 @@ class PageWallet implements BrowserWallet {
       await this.node.close()
       await this.#evidence.flush()
       this.#evidence.close()
+      this.#voucherTable.close()
     })()
     return this.#closing
   }

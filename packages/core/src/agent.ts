@@ -34,7 +34,7 @@ import {
 } from './half-block.js'
 import { isNewIdentity, type Identity } from './identity.js'
 import type { SignatureVerifier } from './ingest.js'
-import type { BlockStore } from './store.js'
+import { readNow, type BlockStore } from './store.js'
 import { validate, type ValidateOptions, type ValidationResult } from './validate.js'
 
 /** A complete transaction: both halves. */
@@ -383,8 +383,11 @@ class ProtocolAgent implements Agent {
    * the payload, check the block by its type's rules, and only then sign it.
    */
   async #next(linkPublicKey: Uint8Array, linkSeq: number, type: string, source: PayloadSource, linked: HalfBlock | undefined): Promise<HalfBlock> {
-    await this.#knowHead()
-    const latest = await this.store.latest(this.publicKey)
+    if (!this.#headKnown) await this.#knowHead()
+    // a memory store answers at once: no promise per signed block for the head (its highest seq
+    // from 1, as range({ reverse: true, limit: 1 }); this chain has no block below 1)
+    const now = readNow(this.store)
+    const latest = now !== undefined ? now.beforeNow(this.publicKey, Infinity) : await this.store.latest(this.publicKey)
     const payload = typeof source === 'function' ? await source(latest) : source
     const fields = {
       publicKey: this.publicKey,

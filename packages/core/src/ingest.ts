@@ -16,8 +16,8 @@ import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
 import { ConflictError } from './errors.js'
 import { nobleCrypto } from './noble-crypto.js'
-import type { BlockStore, RangeOptions, StoreBatch } from './store.js'
-import { validate } from './validate.js'
+import { READ_NOW, readNow, type BlockStore, type RangeOptions, type ReadNow, type StoreBatch } from './store.js'
+import { validate, validateNow } from './validate.js'
 
 /** Chunks whose signatures are being checked beyond the one being validated. */
 const VERIFY_AHEAD = 2
@@ -105,6 +105,8 @@ async function validateChunk(
 ): Promise<IngestResult & { overlay: Overlay }> {
   const overlay = new Overlay(store, crypto)
   const options = { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true }
+  // over a memory store every read is answered at once: no promise per read, nor per block
+  const reads = readNow(overlay)
   const outcome = { accepted: 0, rejected: [] as IngestResult['rejected'], fraud: [] as FraudProof[], overlay }
   for (let i = 0; i < chunk.length; i++) {
     const block = chunk[i]!
@@ -112,7 +114,8 @@ async function validateChunk(
       outcome.rejected.push({ index: offset + i, errors: [{ rule: 'signature', message: 'signature does not verify' }] })
       continue
     }
-    const verdict = await validate(block, options)
+    let verdict = reads !== undefined ? validateNow(block, options, reads) : validate(block, options)
+    if (verdict instanceof Promise) verdict = await verdict
     for (const proof of verdict.fraud) overlay.addProof(proof)
     outcome.fraud.push(...verdict.fraud)
     if (verdict.level === 'invalid') {
@@ -127,16 +130,26 @@ async function validateChunk(
 
 // ## The overlay: a store view that also sees pending writes
 
-/** A chain's pending blocks: by seq, and in seq order. */
+/** A chain's pending blocks in seq order (found by search: a map by seq per chunk was garbage that outlived a scavenge or two). */
 interface Pending {
-  readonly bySeq: Map<number, HalfBlock>
   readonly list: HalfBlock[]
+}
+
+/** The pending block at `seq`. */
+function pendingAt(chain: Pending | undefined, seq: number): HalfBlock | undefined {
+  if (chain === undefined) return undefined
+  const { list } = chain
+  const last = list[list.length - 1]
+  if (last !== undefined && last.seq === seq) return last
+  const found = list[firstAtLeast(list, seq)]
+  return found !== undefined && found.seq === seq ? found : undefined
 }
 
 // Maps are keyed by a key's hex (remembered for the last keys) and then by numbers: a string
 // built per lookup ("<hex>:<seq>") cost a concatenation and a hash of a new string each time.
-class Overlay implements BlockStore {
+class Overlay implements BlockStore, ReadNow {
   readonly #base: BlockStore
+  readonly #baseNow: ReadNow | undefined
   readonly #crypto: CryptoProvider
   readonly #byChain = new Map<string, Pending>()
   /** proposer key hex → proposal seq → agreements to it */
@@ -149,17 +162,59 @@ class Overlay implements BlockStore {
     this.#base = base
     this.#crypto = crypto
     this.#batch = base.batch()
+    this.#baseNow = readNow(base)
+  }
+
+  // ## Reads at once, when the base store has them (the same answers as the async reads below)
+
+  [READ_NOW](): ReadNow | undefined {
+    return this.#baseNow === undefined ? undefined : this
+  }
+
+  getNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    return this.#baseNow!.getNow(publicKey, seq) ?? pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
+  }
+
+  beforeNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    const theirs = this.#baseNow!.beforeNow(publicKey, seq)
+    const pending = this.#byChain.get(keyHex(publicKey))?.list
+    if (pending === undefined) return theirs
+    const i = firstAtLeast(pending, seq) - 1
+    const mine = i >= 0 && pending[i]!.seq >= 1 ? pending[i] : undefined
+    // the nearer of the two, the stored one at an equal seq
+    return mine === undefined || (theirs !== undefined && theirs.seq >= mine.seq) ? theirs : mine
+  }
+
+  afterNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    const theirs = this.#baseNow!.afterNow(publicKey, seq)
+    const pending = this.#byChain.get(keyHex(publicKey))?.list
+    if (pending === undefined || pending.length === 0 || pending[pending.length - 1]!.seq <= seq) return theirs
+    const mine = pending[firstAtLeast(pending, seq + 1)]!
+    return theirs !== undefined && theirs.seq <= mine.seq ? theirs : mine
+  }
+
+  agreementNow(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): HalfBlock | undefined {
+    const stored = this.#baseNow!.agreementNow(proposalKey, proposalSeq, signer)
+    if (stored !== undefined) return stored
+    return this.#agreements.get(keyHex(proposalKey))?.get(proposalSeq)?.find((b) => equalBytes(b.publicKey, signer))
+  }
+
+  fraudProofsNow(publicKey: Uint8Array): FraudProof[] {
+    return this.#mergeProofs(this.#baseNow!.fraudProofsNow(publicKey), publicKey)
   }
 
   addBlock(block: HalfBlock): void {
     const key = keyHex(block.publicKey)
     let chain = this.#byChain.get(key)
-    if (chain === undefined) this.#byChain.set(key, (chain = { bySeq: new Map(), list: [] }))
-    if (chain.bySeq.has(block.seq)) return
-    chain.bySeq.set(block.seq, block)
+    if (chain === undefined) this.#byChain.set(key, (chain = { list: [] }))
     const { list } = chain
-    list.push(block)
-    if (list.length > 1 && list[list.length - 2]!.seq > block.seq) list.sort((a, b) => a.seq - b.seq)
+    const last = list[list.length - 1]
+    if (last === undefined || last.seq < block.seq) list.push(block)
+    else {
+      const i = firstAtLeast(list, block.seq)
+      if (list[i]!.seq === block.seq) return
+      list.splice(i, 0, block)
+    }
     if (isAgreement(block)) {
       const proposer = keyHex(block.linkPublicKey)
       let bySeq = this.#agreements.get(proposer)
@@ -187,7 +242,7 @@ class Overlay implements BlockStore {
   }
 
   async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
-    return (await this.#base.get(publicKey, seq)) ?? this.#byChain.get(keyHex(publicKey))?.bySeq.get(seq)
+    return (await this.#base.get(publicKey, seq)) ?? pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
   }
 
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
@@ -248,7 +303,11 @@ class Overlay implements BlockStore {
   }
 
   async fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]> {
-    const base = await this.#base.fraudProofs(publicKey)
+    return this.#mergeProofs(await this.#base.fraudProofs(publicKey), publicKey)
+  }
+
+  #mergeProofs(base: FraudProof[], publicKey: Uint8Array | undefined): FraudProof[] {
+    if (this.#proofs.length === 0) return base
     const key = publicKey === undefined ? undefined : toHex(publicKey)
     const ids = new Set(base.map((p) => toHex(fraudProofId(p, this.#crypto))))
     for (const p of this.#proofs) {

@@ -10,7 +10,7 @@ import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
 import { keyHex as toHex } from './bytes.js'
-import { collectBatch, type BlockStore, type EvictRange, type RangeOptions, type StoreBatch } from './store.js'
+import { READ_NOW, collectBatch, type BlockStore, type EvictRange, type RangeOptions, type ReadNow, type StoreBatch } from './store.js'
 
 /** Options of createMemoryStore. */
 export interface MemoryStoreOptions {
@@ -18,11 +18,14 @@ export interface MemoryStoreOptions {
   crypto?: CryptoProvider
 }
 
+// A chain is two arrays in seq order rather than a map by seq: a map entry per block was a third
+// of what the store kept per block, and its rehashes copied every entry as the chain grew. Chains
+// are mostly without gaps, so a seq is usually found at once (at seq - first seq), else by search.
 interface Chain {
-  /** seq → block */
-  readonly blocks: Map<number, HalfBlock>
   /** stored seqs, ascending */
   readonly seqs: number[]
+  /** the blocks, list[i].seq === seqs[i] */
+  readonly list: HalfBlock[]
   /** this chain's agreements: proposer key hex → proposal seq → agreement */
   readonly answers: Map<PublicKeyHex, Map<number, HalfBlock>>
 }
@@ -37,11 +40,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BlockStore 
   return new MemoryStore(options.crypto ?? nobleCrypto)
 }
 
-class MemoryStore implements BlockStore {
+class MemoryStore implements BlockStore, ReadNow {
   readonly #crypto: CryptoProvider
   readonly #chains = new Map<PublicKeyHex, Chain>()
-  /** hash prefix (hashKey) → the block, or the blocks, whose hash starts so */
-  readonly #byHash = new Map<number, HalfBlock | HalfBlock[]>()
+  /**
+   * hash prefix (hashKey) → the block, or the blocks, whose hash starts so. Built at the first
+   * getByHash and kept up to date from then on: a store that is never asked by hash (an ingest)
+   * does not pay a random insert into a table as large as itself per block.
+   */
+  #byHash: Map<number, HalfBlock | HalfBlock[]> | undefined
   readonly #proofs = new Map<string, FraudProof>()
   readonly #accused = new Map<PublicKeyHex, Set<string>>()
   #closed = false
@@ -53,12 +60,56 @@ class MemoryStore implements BlockStore {
   async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
     this.#open()
     abytes('publicKey', publicKey, 32)
-    return this.#chains.get(toHex(publicKey))?.blocks.get(seq)
+    return blockAt(this.#chains.get(toHex(publicKey)), seq)
+  }
+
+  // validation reads these without a promise (READ_NOW); the async reads above and below answer the same
+  [READ_NOW](): ReadNow {
+    return this
+  }
+
+  getNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    this.#open()
+    return blockAt(this.#chains.get(toHex(publicKey)), seq)
+  }
+
+  beforeNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    this.#open()
+    const chain = this.#chains.get(toHex(publicKey))
+    if (chain === undefined) return undefined
+    const i = lowerBound(chain.seqs, seq) - 1
+    // as range({ to: seq - 1 }): seqs from 1
+    return i < 0 || chain.seqs[i]! < 1 ? undefined : chain.list[i]
+  }
+
+  afterNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
+    this.#open()
+    const chain = this.#chains.get(toHex(publicKey))
+    if (chain === undefined) return undefined
+    const { seqs } = chain
+    // ingest asks for the block after the newest one far more often than for any other
+    if (seqs.length === 0 || seqs[seqs.length - 1]! <= seq) return undefined
+    return chain.list[lowerBound(seqs, seq + 1)]
+  }
+
+  agreementNow(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): HalfBlock | undefined {
+    this.#open()
+    return this.#chains.get(toHex(signer))?.answers.get(toHex(proposalKey))?.get(proposalSeq)
+  }
+
+  fraudProofsNow(publicKey: Uint8Array): FraudProof[] {
+    this.#open()
+    const ids = this.#accused.get(toHex(publicKey))
+    return ids === undefined ? [] : [...ids].map((id) => this.#proofs.get(id)!)
   }
 
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
     this.#open()
     abytes('hash', hash, 32)
+    if (this.#byHash === undefined) {
+      this.#byHash = new Map()
+      for (const chain of this.#chains.values()) for (const block of chain.list) this.#hash(block)
+    }
     const found = this.#byHash.get(hashKey(hash))
     if (found === undefined) return undefined
     for (const block of Array.isArray(found) ? found : [found]) if (equalBytes(blockHash(block, this.#crypto), hash)) return block
@@ -70,7 +121,7 @@ class MemoryStore implements BlockStore {
     abytes('publicKey', publicKey, 32)
     const chain = this.#chains.get(toHex(publicKey))
     if (chain === undefined || chain.seqs.length === 0) return undefined
-    return chain.blocks.get(chain.seqs[chain.seqs.length - 1]!)
+    return chain.list[chain.list.length - 1]
   }
 
   async range(publicKey: Uint8Array, options: RangeOptions = {}): Promise<HalfBlock[]> {
@@ -83,11 +134,11 @@ class MemoryStore implements BlockStore {
     const limit = options.limit ?? Number.MAX_SAFE_INTEGER
     const out: HalfBlock[] = []
     if (limit <= 0 || from > to) return out
-    const { seqs, blocks } = chain
+    const { seqs, list } = chain
     if (options.reverse === true) {
-      for (let i = lowerBound(seqs, to + 1) - 1; i >= 0 && seqs[i]! >= from && out.length < limit; i--) out.push(blocks.get(seqs[i]!)!)
+      for (let i = lowerBound(seqs, to + 1) - 1; i >= 0 && seqs[i]! >= from && out.length < limit; i--) out.push(list[i]!)
     } else {
-      for (let i = lowerBound(seqs, from); i < seqs.length && seqs[i]! <= to && out.length < limit; i++) out.push(blocks.get(seqs[i]!)!)
+      for (let i = lowerBound(seqs, from); i < seqs.length && seqs[i]! <= to && out.length < limit; i++) out.push(list[i]!)
     }
     return out
   }
@@ -134,13 +185,12 @@ class MemoryStore implements BlockStore {
     const key = toHex(publicKey)
     const chain = this.#chains.get(key)
     if (chain === undefined || from > to) return 0
-    const { seqs, blocks } = chain
+    const { seqs, list } = chain
     const start = lowerBound(seqs, from)
     const end = lowerBound(seqs, to + 1)
     let unindexed = false
     for (let i = start; i < end; i++) {
-      const block = blocks.get(seqs[i]!)!
-      blocks.delete(block.seq)
+      const block = list[i]!
       this.#unhash(block)
       if (isAgreement(block)) {
         const proposer = toHex(block.linkPublicKey)
@@ -153,29 +203,39 @@ class MemoryStore implements BlockStore {
       }
     }
     seqs.splice(start, end - start)
+    list.splice(start, end - start)
     if (seqs.length === 0) this.#chains.delete(key)
     // a cheater's second agreement to the same proposal may remain: it answers now (rare, so a scan)
-    else if (unindexed) for (const seq of seqs) this.#index(chain, blocks.get(seq)!, false)
+    else if (unindexed) for (const block of list) this.#index(chain, block, false)
     return end - start
   }
 
   #commit(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): void {
     this.#open()
     // check everything first, then write: a refused batch leaves no trace
-    // most batches are a block or two: a scan of the earlier ones beats building an index
-    // (key hex → seq → block: no "<hex>:<seq>" string per block of an ingested chunk)
-    const earlier = blocks.length > 8 ? new Map<PublicKeyHex, Map<number, HalfBlock>>() : undefined
+    // most batches are a block or two: a scan of the earlier ones beats building an index. A large
+    // one is mostly chain segments in seq order, and a block above the highest seq its chain had so
+    // far in the batch repeats none of them: only from the first block out of that order on are the
+    // batch's blocks indexed (key hex → seq → the first block there)
+    const small = blocks.length <= 8
+    const top = small ? undefined : new Map<PublicKeyHex, number>()
+    let earlier: Map<PublicKeyHex, Map<number, HalfBlock>> | undefined
     for (let i = 0; i < blocks.length; i++) {
       const block = blocks[i]!
       const key = toHex(block.publicKey)
-      let existing = this.#chains.get(key)?.blocks.get(block.seq)
-      if (earlier !== undefined) {
-        let seqs = earlier.get(key)
-        if (seqs === undefined) earlier.set(key, (seqs = new Map()))
-        existing ??= seqs.get(block.seq)
-        if (!seqs.has(block.seq)) seqs.set(block.seq, block)
+      let existing = blockAt(this.#chains.get(key), block.seq)
+      if (top !== undefined) {
+        const highest = top.get(key)
+        if (highest === undefined || block.seq > highest) top.set(key, block.seq)
+        else if (earlier === undefined) earlier = indexBatch(blocks, i)
+        if (earlier !== undefined) {
+          let seqs = earlier.get(key)
+          if (seqs === undefined) earlier.set(key, (seqs = new Map()))
+          existing ??= seqs.get(block.seq)
+          if (!seqs.has(block.seq)) seqs.set(block.seq, block)
+        }
       }
-      for (let j = 0; earlier === undefined && j < i && existing === undefined; j++) {
+      for (let j = 0; small && j < i && existing === undefined; j++) {
         const other = blocks[j]!
         if (other.seq === block.seq && equalBytes(other.publicKey, block.publicKey)) existing = other
       }
@@ -197,28 +257,40 @@ class MemoryStore implements BlockStore {
   #insert(block: HalfBlock): void {
     const key = toHex(block.publicKey)
     let chain = this.#chains.get(key)
-    if (chain === undefined) this.#chains.set(key, (chain = { blocks: new Map(), seqs: [], answers: new Map() }))
-    if (chain.blocks.has(block.seq)) return
-    chain.blocks.set(block.seq, block)
-    const { seqs } = chain
-    if (seqs.length === 0 || seqs[seqs.length - 1]! < block.seq) seqs.push(block.seq)
-    else seqs.splice(lowerBound(seqs, block.seq), 0, block.seq)
-    const prefix = hashKey(blockHash(block, this.#crypto))
-    const found = this.#byHash.get(prefix)
-    if (found === undefined) this.#byHash.set(prefix, block)
-    else if (Array.isArray(found)) found.push(block)
-    else this.#byHash.set(prefix, [found, block])
+    if (chain === undefined) this.#chains.set(key, (chain = { seqs: [], list: [], answers: new Map() }))
+    const { seqs, list } = chain
+    if (seqs.length === 0 || seqs[seqs.length - 1]! < block.seq) {
+      seqs.push(block.seq)
+      list.push(block)
+    } else {
+      const i = lowerBound(seqs, block.seq)
+      if (seqs[i] === block.seq) return
+      seqs.splice(i, 0, block.seq)
+      list.splice(i, 0, block)
+    }
+    if (this.#byHash !== undefined) this.#hash(block)
     this.#index(chain, block, true)
   }
 
+  #hash(block: HalfBlock): void {
+    const byHash = this.#byHash!
+    const prefix = hashKey(blockHash(block, this.#crypto))
+    const found = byHash.get(prefix)
+    if (found === undefined) byHash.set(prefix, block)
+    else if (Array.isArray(found)) found.push(block)
+    else byHash.set(prefix, [found, block])
+  }
+
   #unhash(block: HalfBlock): void {
+    const byHash = this.#byHash
+    if (byHash === undefined) return
     const key = hashKey(blockHash(block, this.#crypto))
-    const found = this.#byHash.get(key)
-    if (found === block) this.#byHash.delete(key)
+    const found = byHash.get(key)
+    if (found === block) byHash.delete(key)
     else if (Array.isArray(found)) {
       const rest = found.filter((b) => b !== block)
-      if (rest.length === 1) this.#byHash.set(key, rest[0]!)
-      else this.#byHash.set(key, rest)
+      if (rest.length === 1) byHash.set(key, rest[0]!)
+      else byHash.set(key, rest)
     }
   }
 
@@ -244,6 +316,31 @@ class MemoryStore implements BlockStore {
  */
 function hashKey(hash: Uint8Array): number {
   return (hash[0]! << 22) | (hash[1]! << 14) | (hash[2]! << 6) | (hash[3]! >> 2)
+}
+
+/** blocks[0, end) by key hex and seq, the first block at each (key, seq). */
+function indexBatch(blocks: readonly HalfBlock[], end: number): Map<PublicKeyHex, Map<number, HalfBlock>> {
+  const index = new Map<PublicKeyHex, Map<number, HalfBlock>>()
+  for (let i = 0; i < end; i++) {
+    const block = blocks[i]!
+    const key = toHex(block.publicKey)
+    let seqs = index.get(key)
+    if (seqs === undefined) index.set(key, (seqs = new Map()))
+    if (!seqs.has(block.seq)) seqs.set(block.seq, block)
+  }
+  return index
+}
+
+/** The chain's block at `seq`: at seq - first seq when the chain has no gap below it, else found by search. */
+function blockAt(chain: Chain | undefined, seq: number): HalfBlock | undefined {
+  if (chain === undefined) return undefined
+  const { seqs } = chain
+  let i = seq - seqs[0]!
+  if (!(i >= 0 && i < seqs.length && seqs[i] === seq)) {
+    i = lowerBound(seqs, seq)
+    if (seqs[i] !== seq) return undefined
+  }
+  return chain.list[i]
 }
 
 /** First index i with seqs[i] >= x. */

@@ -18,7 +18,7 @@
  */
 import { equalBytes } from './bytes.js'
 import { encodeCanonical } from './cbor.js'
-import type { BlockTypes, RuleViolation, TypeContext } from './block-types.js'
+import type { BlockTypes, RuleViolation, TypeContext, TypeVerdict } from './block-types.js'
 import { samePayload } from './block-types.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { createFraudProof, type FraudProof } from './fraud-proof.js'
@@ -36,7 +36,7 @@ import {
   type HalfBlock,
 } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
-import type { BlockStore } from './store.js'
+import { readNow, type BlockStore, type ReadNow } from './store.js'
 
 /** How much a block could be checked, and whether it passed. */
 export type ValidationLevel = 'valid' | 'partial-previous' | 'partial-next' | 'partial' | 'no-info' | 'invalid'
@@ -75,23 +75,99 @@ export interface ValidateOptions {
  * @example const { level, errors } = await validate(block, { store })
  */
 export async function validate(block: HalfBlock, options: ValidateOptions): Promise<ValidationResult> {
-  const crypto = options.crypto ?? nobleCrypto
-  const { store, types } = options
-  const errors: RuleViolation[] = []
-  const fraud: FraudProof[] = []
+  const reads = readNow(options.store)
+  if (reads !== undefined) return validateNow(block, options, reads)
+  const early = checkAlone(block, options)
+  if (early !== undefined) return early
+  return judge(block, await factsOf(block, options.store), options)
+}
 
+/**
+ * validate against reads answered at once (a memory store, or ingest's overlay of one): the same
+ * checks in the same order, with no promise unless a type's own rules return one. Inside core only.
+ */
+export function validateNow(block: HalfBlock, options: ValidateOptions, reads: ReadNow): ValidationResult | Promise<ValidationResult> {
+  const early = checkAlone(block, options)
+  if (early !== undefined) return early
+  return judge(block, factsNow(block, reads), options)
+}
+
+// ## What the store says about a block
+
+/** Every read validation makes of the store for one block, made before any rule is applied. */
+interface Facts {
+  /** The stored block at (key, seq). */
+  readonly stored: HalfBlock | undefined
+  /** For an agreement: the stored block at its link. */
+  readonly linked: HalfBlock | undefined
+  /** For an agreement: one by the same signer to the same proposal; for a proposal: its stored agreement. */
+  readonly answer: HalfBlock | undefined
+  /** The nearest stored blocks of the chain below and above seq. */
+  readonly prev: HalfBlock | undefined
+  readonly next: HalfBlock | undefined
+  /** Where proofs against an agreement's proposer are read when asked (to find the other branch of its fork). */
+  readonly from: ReadNow | BlockStore
+}
+
+function factsNow(block: HalfBlock, reads: ReadNow): Facts {
+  const unilateral = isUnilateral(block)
+  const agreement = isAgreement(block)
+  return {
+    stored: reads.getNow(block.publicKey, block.seq),
+    linked: !unilateral && agreement ? reads.getNow(block.linkPublicKey, block.linkSeq) : undefined,
+    answer: unilateral ? undefined : agreement
+      ? reads.agreementNow(block.linkPublicKey, block.linkSeq, block.publicKey)
+      : reads.agreementNow(block.publicKey, block.seq, block.linkPublicKey),
+    prev: reads.beforeNow(block.publicKey, block.seq),
+    next: reads.afterNow(block.publicKey, block.seq),
+    from: reads,
+  }
+}
+
+async function factsOf(block: HalfBlock, store: BlockStore): Promise<Facts> {
+  const unilateral = isUnilateral(block)
+  const agreement = isAgreement(block)
+  const [stored, linked, answer, [prev], [next]] = await Promise.all([
+    store.get(block.publicKey, block.seq),
+    !unilateral && agreement ? store.get(block.linkPublicKey, block.linkSeq) : undefined,
+    unilateral ? undefined : agreement
+      ? store.findAgreement(block.linkPublicKey, block.linkSeq, block.publicKey)
+      : store.findAgreement(block.publicKey, block.seq, block.linkPublicKey),
+    store.range(block.publicKey, { to: block.seq - 1, limit: 1, reverse: true }),
+    store.range(block.publicKey, { from: block.seq + 1, limit: 1 }),
+  ])
+  return { stored, linked, answer, prev, next, from: store }
+}
+
+async function proofsOf(store: BlockStore, publicKey: Uint8Array): Promise<FraudProof[]> {
+  return (await store.hasFraud(publicKey)) ? store.fraudProofs(publicKey) : []
+}
+
+// ## The rules, in order
+
+/** The checks of the block alone: the invalid result, or undefined when they pass. */
+function checkAlone(block: HalfBlock, options: ValidateOptions): ValidationResult | undefined {
+  const errors: RuleViolation[] = []
   // (1) the block alone (form checks were done when a signed or decoded block was made)
   if (!isWellFormed(block)) checkForm(block, errors)
-  if (errors.length > 0) return invalid(errors, fraud)
+  if (errors.length > 0) return invalid(errors, [])
   checkInvariants(block, errors)
-  if (errors.length === 0 && options.trustSignature !== true && !(options.signatureValid ?? verifyBlock(block, crypto))) {
+  if (errors.length === 0 && options.trustSignature !== true && !(options.signatureValid ?? verifyBlock(block, options.crypto ?? nobleCrypto))) {
     errors.push(v('signature', 'signature does not verify'))
   }
-  if (errors.length > 0) return invalid(errors, fraud)
+  return errors.length > 0 ? invalid(errors, []) : undefined
+}
+
+/** Steps (2) to (5), given what the store holds; a promise only when the proposer's proofs or a type's rules need one. */
+function judge(block: HalfBlock, facts: Facts, options: ValidateOptions): ValidationResult | Promise<ValidationResult> {
+  const crypto = options.crypto ?? nobleCrypto
+  const { types } = options
+  const errors: RuleViolation[] = []
+  const fraud: FraudProof[] = []
   const hash = blockHash(block, crypto)
 
   // (2) a stored block at the same (key, seq)
-  const stored = await store.get(block.publicKey, block.seq)
+  const { stored } = facts
   const sameAsStored = stored !== undefined && equalBytes(blockHash(stored, crypto), hash)
   if (stored !== undefined && !sameAsStored) {
     compareWithStored(block, stored, errors)
@@ -100,40 +176,91 @@ export async function validate(block: HalfBlock, options: ValidateOptions): Prom
     errors.push(v('stored-signature', 'same block as stored but a different signature'))
   }
 
-  // (3) the linked half
-  const linked = await checkLinked(block, store, crypto, types, errors, fraud)
+  // (3) the linked half; the proposer's proofs are read only when the link does not match
+  const matches = types?.get(block.type)?.matches ?? samePayload
+  const mismatch = isAgreement(block) && facts.linked !== undefined ? linkMismatch(facts.linked, block, matches) : NONE
+  const chainsHere = stored === undefined || sameAsStored
+  // (no closure on the common path: what a block allocates is what ingest's collector pays for)
+  if (mismatch.length === 0) return linkThenFinish(block, hash, facts, mismatch, NONE, matches, chainsHere, options, errors, fraud)
+  const { from } = facts
+  if ('fraudProofsNow' in from) return linkThenFinish(block, hash, facts, mismatch, from.fraudProofsNow(block.linkPublicKey), matches, chainsHere, options, errors, fraud)
+  return proofsOf(from, block.linkPublicKey).then((proofs) => linkThenFinish(block, hash, facts, mismatch, proofs, matches, chainsHere, options, errors, fraud))
+}
 
+function linkThenFinish(
+  block: HalfBlock,
+  hash: Uint8Array,
+  facts: Facts,
+  mismatch: readonly RuleViolation[],
+  proofs: readonly FraudProof[],
+  matches: (p: HalfBlock, a: HalfBlock) => boolean,
+  chainsHere: boolean,
+  options: ValidateOptions,
+  errors: RuleViolation[],
+  fraud: FraudProof[],
+): ValidationResult | Promise<ValidationResult> {
+  const linked = checkLinked(block, hash, facts, mismatch, proofs, matches, options.crypto ?? nobleCrypto, errors, fraud)
+  return finish(block, facts, linked, chainsHere, options, errors, fraud)
+}
+
+/** Steps (4) and (5). */
+function finish(
+  block: HalfBlock,
+  facts: Facts,
+  linked: HalfBlock | undefined,
+  chainsHere: boolean,
+  options: ValidateOptions,
+  errors: RuleViolation[],
+  fraud: FraudProof[],
+): ValidationResult | Promise<ValidationResult> {
+  const crypto = options.crypto ?? nobleCrypto
   // (4) the neighbours
-  const [prev] = await store.range(block.publicKey, { to: block.seq - 1, limit: 1, reverse: true })
-  const [next] = await store.range(block.publicKey, { from: block.seq + 1, limit: 1 })
+  const { prev, next } = facts
   const prevAdjacent = prev !== undefined && prev.seq === block.seq - 1
   const nextAdjacent = next !== undefined && next.seq === block.seq + 1
-  if (stored === undefined || sameAsStored) {
+  if (chainsHere) {
     if (prevAdjacent && !equalBytes(block.previousHash, blockHash(prev, crypto))) {
       errors.push(v('previous-hash', `previousHash is not the hash of the stored block at seq ${prev.seq}`))
       fraud.push(createFraudProof('chain-break', [prev, block]))
     }
-    if (nextAdjacent && !equalBytes(next.previousHash, hash)) {
+    if (nextAdjacent && !equalBytes(next.previousHash, blockHash(block, crypto))) {
       errors.push(v('next-previous-hash', `the stored block at seq ${next.seq} does not chain to this block`))
       fraud.push(createFraudProof('chain-break', [block, next]))
     }
   }
 
   // (5) the type's own rules
-  const type = types?.get(block.type)
-  if (type?.validate !== undefined) {
-    const ctx: TypeContext = { store, crypto, previous: prevAdjacent ? prev : undefined, linked }
-    const verdict = await type.validate(block, ctx)
-    errors.push(...verdict.errors)
-    if (verdict.fraud !== undefined) {
-      fraud.push(verdict.fraud)
-      // a block that proves its author a cheater is never acceptable, whatever else the type said
-      if (verdict.errors.length === 0) errors.push(v('type-fraud', `the ${block.type} rules found fraud: ${verdict.fraud.kind}`))
-    }
+  const type = options.types?.get(block.type)
+  if (type?.validate === undefined) return outcome(block, facts, prevAdjacent, nextAdjacent, errors, fraud)
+  const ctx: TypeContext = { store: options.store, crypto, previous: prevAdjacent ? prev : undefined, linked }
+  const verdict = type.validate(block, ctx)
+  // a type's rules may answer at once or with a promise (or any thenable)
+  if (isThenable(verdict)) {
+    return Promise.resolve(verdict).then((verdict) => withVerdict(block, verdict, facts, prevAdjacent, nextAdjacent, errors, fraud))
   }
+  return withVerdict(block, verdict, facts, prevAdjacent, nextAdjacent, errors, fraud)
+}
 
-  if (errors.length > 0) return invalid(errors, fraud)
-  return { level: chainLevel(block, prev, next, prevAdjacent, nextAdjacent), errors, fraud }
+function withVerdict(
+  block: HalfBlock,
+  verdict: TypeVerdict,
+  facts: Facts,
+  prevAdjacent: boolean,
+  nextAdjacent: boolean,
+  errors: RuleViolation[],
+  fraud: FraudProof[],
+): ValidationResult {
+  for (const e of verdict.errors) errors.push(e)
+  if (verdict.fraud !== undefined) {
+    fraud.push(verdict.fraud)
+    // a block that proves its author a cheater is never acceptable, whatever else the type said
+    if (verdict.errors.length === 0) errors.push(v('type-fraud', `the ${block.type} rules found fraud: ${verdict.fraud.kind}`))
+  }
+  return outcome(block, facts, prevAdjacent, nextAdjacent, errors, fraud)
+}
+
+function outcome(block: HalfBlock, facts: Facts, prevAdjacent: boolean, nextAdjacent: boolean, errors: RuleViolation[], fraud: FraudProof[]): ValidationResult {
+  return errors.length > 0 ? invalid(errors, fraud) : { level: chainLevel(block, facts.prev, facts.next, prevAdjacent, nextAdjacent), errors, fraud }
 }
 
 /**
@@ -201,38 +328,37 @@ function compareWithStored(block: HalfBlock, stored: HalfBlock, errors: RuleViol
   errors.push(v('fork', 'a different block is stored at this (key, seq): its author signed two blocks at one seq'))
 }
 
-/** Consistency with the other half of the transaction; returns it when known. */
-async function checkLinked(
+/** (3) Consistency with the other half of the transaction; returns it when known. */
+function checkLinked(
   block: HalfBlock,
-  store: BlockStore,
+  hash: Uint8Array,
+  facts: Facts,
+  mismatch: readonly RuleViolation[],
+  proofs: readonly FraudProof[],
+  matches: (p: HalfBlock, a: HalfBlock) => boolean,
   crypto: CryptoProvider,
-  types: BlockTypes | undefined,
   errors: RuleViolation[],
   fraud: FraudProof[],
-): Promise<HalfBlock | undefined> {
+): HalfBlock | undefined {
   if (isUnilateral(block)) return undefined
-  const matches = types?.get(block.type)?.matches ?? samePayload
   if (isAgreement(block)) {
-    let proposal = await store.get(block.linkPublicKey, block.linkSeq)
-    if (proposal !== undefined) {
-      const mismatch = linkMismatch(proposal, block, matches)
-      if (mismatch.length > 0) {
-        // The proposer forked at that seq (a proof is held): the honest agreement may answer the
-        // other branch, which the proof carries, signed. Check against that one instead.
-        const branch = await otherBranch(store, block, (candidate) => linkMismatch(candidate, block, matches).length === 0)
-        if (branch === undefined) errors.push(...mismatch)
-        else proposal = branch
-      }
+    let proposal = facts.linked
+    if (mismatch.length > 0) {
+      // The proposer forked at that seq (a proof is held): the honest agreement may answer the
+      // other branch, which the proof carries, signed. Check against that one instead.
+      const branch = otherBranch(proofs, block, (candidate) => linkMismatch(candidate, block, matches).length === 0)
+      if (branch === undefined) errors.push(...mismatch)
+      else proposal = branch
     }
-    const earlier = await store.findAgreement(block.linkPublicKey, block.linkSeq, block.publicKey)
-    if (earlier !== undefined && !equalBytes(blockHash(earlier, crypto), blockHash(block, crypto))) {
+    const earlier = facts.answer
+    if (earlier !== undefined && !equalBytes(blockHash(earlier, crypto), hash)) {
       errors.push(v('double-countersign', 'its author already agreed to this proposal with another block'))
       fraud.push(createFraudProof('double-countersign', [earlier, block]))
     }
     return proposal
   }
   // a proposal: check the agreement already stored for it, if any
-  const agreement = await store.findAgreement(block.publicKey, block.seq, block.linkPublicKey)
+  const agreement = facts.answer
   if (agreement !== undefined) {
     if (agreement.type !== block.type) errors.push(v('linked-type', 'type differs from the stored agreement'))
     else if (!matches(block, agreement)) errors.push(v('linked-payload', 'payload does not match the stored agreement'))
@@ -255,9 +381,8 @@ function linkMismatch(proposal: HalfBlock, agreement: HalfBlock, matches: (p: Ha
  * branch of its fork) that `fits`, if any. Proofs in a store were verified, so the block is signed
  * by the proposer.
  */
-async function otherBranch(store: BlockStore, agreement: HalfBlock, fits: (candidate: HalfBlock) => boolean): Promise<HalfBlock | undefined> {
-  if (!(await store.hasFraud(agreement.linkPublicKey))) return undefined
-  for (const proof of await store.fraudProofs(agreement.linkPublicKey)) {
+function otherBranch(proofs: readonly FraudProof[], agreement: HalfBlock, fits: (candidate: HalfBlock) => boolean): HalfBlock | undefined {
+  for (const proof of proofs) {
     for (const candidate of proof.blocks) {
       if (candidate.seq === agreement.linkSeq && equalBytes(candidate.publicKey, agreement.linkPublicKey) && fits(candidate)) return candidate
     }
@@ -284,6 +409,12 @@ function chainLevel(
 
 function invalid(errors: RuleViolation[], fraud: FraudProof[]): ValidationResult {
   return { level: 'invalid', errors, fraud }
+}
+
+const NONE: readonly never[] = Object.freeze([])
+
+function isThenable<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
+  return typeof (x as { then?: unknown } | null)?.then === 'function'
 }
 
 function v(rule: string, message: string): RuleViolation {

@@ -143,6 +143,20 @@ RoundTrip('proposal / agreement / unilateral are told apart by linkPublicKey and
   assert.ok(isUnilateral(unilateral) && !isProposal(unilateral) && !isAgreement(unilateral))
 })
 
+RoundTrip('blocks decoded one after another keep their own bytes, keys and hashes (decode shares buffers between blocks)', () => {
+  // blocks of every size around the shared buffers' bounds: small ones share, large ones do not
+  const sent = Array.from({ length: 120 }, (_, i) => block(alice, { seq: i + 1, link: i % 2 === 0 ? bob.publicKey : UNILATERAL_KEY, payload: 'x'.repeat((i * 37) % 1500) }))
+  const wire = sent.map((b) => encodeBlock(b).slice())
+  const got = wire.map(decodeBlock)
+  for (let i = 0; i < sent.length; i++) {
+    assert.equal(encodeBlock(got[i]!), wire[i]!)
+    assert.is(toHex(blockHash(got[i]!)), toHex(blockHash(sent[i]!)))
+    assert.equal(got[i]!.signature, sent[i]!.signature)
+    assert.equal(got[i]!.previousHash, sent[i]!.previousHash)
+    assert.equal(got[i]!.linkPublicKey, sent[i]!.linkPublicKey)
+  }
+})
+
 RoundTrip.run()
 
 // ## Hash

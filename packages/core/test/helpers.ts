@@ -8,7 +8,7 @@ import {
   GENESIS_HASH,
   UNILATERAL_KEY,
   blockHash,
-  createMemoryStore,
+  createMemoryStore as memoryStore,
   identityFromSeed,
   signBlock,
   type BlockStore,
@@ -93,6 +93,29 @@ export function chain(id: SeedIdentity, n: number, opts: { link?: Uint8Array; ta
     prev = b
   }
   return out
+}
+
+/**
+ * A memory store; under TALLY_TEST_PROMISE_STORE=1 (validate-promises.test.ts) one seen only
+ * through its BlockStore methods, so that validation reads it with promises, as it reads LevelDB
+ * and IndexedDB, rather than at once as it reads a memory store.
+ */
+export function createMemoryStore(): BlockStore {
+  const store = memoryStore()
+  if (process.env['TALLY_TEST_PROMISE_STORE'] !== '1') return store
+  return {
+    get: (key, seq) => store.get(key, seq),
+    getByHash: (hash) => store.getByHash(hash),
+    latest: (key) => store.latest(key),
+    range: (key, options) => store.range(key, options),
+    findAgreement: (key, seq, signer) => store.findAgreement(key, seq, signer),
+    fraudProofs: (key) => store.fraudProofs(key),
+    hasFraud: (key) => store.hasFraud(key),
+    agents: () => store.agents(),
+    batch: () => store.batch(),
+    evict: (key, range) => store.evict!(key, range),
+    close: () => store.close(),
+  }
 }
 
 /** A memory store already holding `blocks` (and `proofs`). */

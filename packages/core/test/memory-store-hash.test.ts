@@ -7,7 +7,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { GENESIS_HASH, UNILATERAL_KEY, blockHash, createMemoryStore, type HalfBlock } from '@tally/core'
-import { T0, alice, bob } from './helpers.ts'
+import { T0, alice, bob, chain } from './helpers.ts'
 
 const prefix = (h: Uint8Array): number => (h[0]! << 22) | (h[1]! << 14) | (h[2]! << 6) | (h[3]! >> 2)
 
@@ -44,6 +44,25 @@ test('blocks whose hashes share the index prefix: each found by its own hash, an
   assert.is(await store.evict!(a.publicKey), 1)
   assert.is(await store.getByHash(blockHash(a)), undefined)
   assert.is(await store.getByHash(blockHash(b)), b)
+})
+
+test('the index by hash, made at the first lookup, follows the commits and evictions before and after it', async () => {
+  const blocks = chain(alice, 6)
+  const store = createMemoryStore()
+  const put = async (bs: HalfBlock[]): Promise<void> => {
+    const batch = store.batch()
+    for (const b of bs) batch.put(b)
+    await batch.commit()
+  }
+  await put(blocks.slice(0, 3))
+  assert.is(await store.evict!(alice.publicKey, { from: 3 }), 1) // before the index exists
+  assert.is(await store.getByHash(blockHash(blocks[2]!)), undefined)
+  assert.is(await store.getByHash(blockHash(blocks[0]!)), blocks[0])
+  await put(blocks.slice(2)) // after it
+  for (const b of blocks) assert.is(await store.getByHash(blockHash(b)), b)
+  assert.is(await store.evict!(alice.publicKey, { from: 5 }), 2)
+  assert.is(await store.getByHash(blockHash(blocks[5]!)), undefined)
+  assert.is(await store.getByHash(blockHash(blocks[3]!)), blocks[3])
 })
 
 test.run()

@@ -17,7 +17,6 @@ import {
   createAgent,
   createBlockTypes,
   createFraudProof,
-  createMemoryStore,
   decodeBlock,
   encodeBlock,
   fraudProofId,
@@ -32,7 +31,7 @@ import {
   type TypeContext,
   type ValidationResult,
 } from '@tally/core'
-import { T0, alice, block, bob, carol, chain, fields, mallory, rejectsLike, rules, signRaw, storeWith } from './helpers.ts'
+import { T0, alice, block, bob, carol, chain, createMemoryStore, fields, mallory, rejectsLike, rules, signRaw, storeWith } from './helpers.ts'
 
 const note: BlockType = { name: 'note' }
 const noteTypes = (): BlockTypes => createBlockTypes([note])

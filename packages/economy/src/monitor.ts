@@ -108,6 +108,9 @@ export function createMonitor(options: MonitorOptions): Monitor {
 
 const REJECTIONS: readonly ReportRejection[] = ['malformed', 'late', 'early', 'unregistered', 'revoked', 'duplicate', 'signature']
 
+// set by ReportMonitor's static block: ingestDecoded's way in, not a method anyone can call on a monitor
+let ingestDecodedImpl: (monitor: ReportMonitor, reports: readonly (SignedReport | Refusal)[]) => Promise<ReportVerdict[]>
+
 class ReportMonitor implements Monitor {
   readonly #directory: Directory
   readonly #crypto: CryptoProvider
@@ -159,12 +162,24 @@ class ReportMonitor implements Monitor {
 
   async ingest(batch: readonly Uint8Array[]): Promise<ReportVerdict[]> {
     if (!Array.isArray(batch)) throw new TypeError('"reports" expected an array of Uint8Array')
+    const decoded: (SignedReport | Refusal)[] = new Array(batch.length)
+    for (let i = 0; i < batch.length; i++) decoded[i] = this.#decode(batch[i]!)
+    return this.#ingestDecoded(decoded)
+  }
+
+  static {
+    ingestDecodedImpl = (monitor, batch) => monitor.#ingestDecoded(batch)
+  }
+
+  /** ingest, for reports the caller decoded with decodeReport (or refused): see ingestDecoded below. */
+  async #ingestDecoded(batch: readonly (SignedReport | Refusal)[]): Promise<ReportVerdict[]> {
     const verdicts: ReportVerdict[] = new Array(batch.length)
     const pending: { at: number; report: SignedReport }[] = []
     for (let i = 0; i < batch.length; i++) {
-      const pre = this.#precheck(batch[i]!)
-      if ('report' in pre) pending.push({ at: i, report: pre.report })
-      else verdicts[i] = this.#reject(pre)
+      const item = batch[i]!
+      const checked = 'code' in item ? item : this.#checkFields(item)
+      if ('index' in checked) pending.push({ at: i, report: item as SignedReport })
+      else verdicts[i] = this.#reject(checked)
     }
     if (pending.length > 0) {
       const items = pending.map(({ report }) => ({ message: reportMessage(this.#community, report.body), signature: report.signature, publicKey: report.component }))
@@ -211,15 +226,19 @@ class ReportMonitor implements Monitor {
   // ## Checks
 
   #precheck(bytes: Uint8Array): { report: SignedReport; index: number } | Refusal {
-    let report: SignedReport
+    const report = this.#decode(bytes)
+    if ('code' in report) return report
+    const checked = this.#checkFields(report)
+    return 'index' in checked ? { report, index: checked.index } : checked
+  }
+
+  #decode(bytes: Uint8Array): SignedReport | Refusal {
     try {
-      report = decodeReport(bytes)
+      return decodeReport(bytes)
     } catch (err) {
       if (err instanceof DecodeError || err instanceof TypeError || err instanceof RangeError) return refuse('malformed', (err as Error).message)
       throw err
     }
-    const checked = this.#checkFields(report)
-    return 'index' in checked ? { report, index: checked.index } : checked
   }
 
   #checkFields(report: SignedReport): { index: number } | Refusal {
@@ -302,10 +321,26 @@ class ReportMonitor implements Monitor {
   }
 }
 
-interface Refusal {
+/** Why a report was refused, before a verdict. */
+export interface Refusal {
   readonly code: ReportRejection
   readonly reason: string
 }
+
+/**
+ * Ingest reports the caller has decoded already (a witness decodes each report once, for its
+ * quotas, and hands the result on): the same checks and verdicts as `monitor.ingest` on the
+ * bytes. An item may be a Refusal (its report did not decode: 'malformed'). Not exported from the
+ * package: the decoded reports must come from decodeReport.
+ * @param monitor a monitor from createMonitor
+ * @param reports decodeReport's results, or refusals, in order
+ * @returns one verdict per item, in order
+ */
+export function ingestDecoded(monitor: Monitor, reports: readonly (SignedReport | Refusal)[]): Promise<ReportVerdict[]> {
+  if (!(monitor instanceof ReportMonitor)) throw new TypeError('"monitor" expected a monitor from createMonitor')
+  return ingestDecodedImpl(monitor, reports)
+}
+
 
 function refuse(code: ReportRejection, reason: string): Refusal {
   return { code, reason }

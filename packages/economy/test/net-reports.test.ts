@@ -73,6 +73,27 @@ test('quotas: per peer and per component in an epoch', async () => {
   assert.equal((r2!.message as { verdicts: { code: string }[] }).verdicts.map((v) => v.code), ['ok', 'quota'])
 })
 
+test('many submissions at once: a few are checked at a time, the rest wait their turn in order, every one is answered', async () => {
+  let checking = 0
+  let most = 0
+  // a slow verifier (a busy pool): submissions pile up behind it
+  const verify = async (items: readonly { message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array }[]): Promise<boolean[]> => {
+    most = Math.max(most, ++checking)
+    await new Promise((r) => setTimeout(r, 2))
+    checking--
+    return items.map(() => true)
+  }
+  const net = network({ verify })
+  await register(net, bob, component(2))
+  const reports = Array.from({ length: 40 }, (_, seq) => signReport({ component: component(2).publicKey, epoch: 0, seq, metrics: [1, 1] }, component(2), net.community.id))
+  net.harness.party(bob).host(reportsProtocol())
+  const replies = await Promise.all(reports.map((r) => net.harness.inject(bob.publicKey, witnesses[0]!.publicKey, REPORTS_PROTOCOL, 'submit', [[r]])))
+  // in the order they came: each seq above the last, so every one is taken
+  assert.equal(replies.map((reply) => (reply!.message as { verdicts: { code: string }[] }).verdicts.map((v) => v.code)), reports.map(() => ['ok']))
+  assert.is(net.witnesses[0]!.reportCount(0), 40)
+  assert.ok(most >= 2 && most <= 16, `${most} submissions checked at once`)
+})
+
 test('a witness that is down gets the report at the retry, after the backoff on the host\'s clock', async () => {
   const net = network()
   await register(net, alice, component(1))

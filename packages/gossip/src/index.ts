@@ -88,7 +88,7 @@ export {
   type WithoutRequestId,
 } from './wire/session.js'
 export { createSeenCache, type SeenCache, type SeenCacheOptions } from './wire/seen-cache.js'
-export { createReadGate, type ReadGate, type ReadGateOptions } from './wire/read-gate.js'
+export { createCpuShare, createReadGate, type CpuShareOptions, type ReadGate, type ReadGateOptions } from './wire/read-gate.js'
 export { NOISE_PROTOCOL, type SessionCipher } from './wire/noise.js'
 export { CLOSE_CODES } from './transport/connection-base.js'
 export { systemClock } from './time/system-clock.js'

@@ -143,6 +143,29 @@ export function storeSuite(name: string, options: StoreSuiteOptions): void {
     assert.is(await store.get(alice().publicKey, 1), undefined)
   })
 
+  test('a conflict inside a large batch is refused wherever the two blocks are; a repeated block is not one', async ({ store }) => {
+    const chain = makeChain(alice(), 12)
+    const other = makeChain(alice(), 12, 'other')[4]!
+    const bobs = makeChain(bob(), 12)
+    const mixed = chain.flatMap((b, i) => [b, bobs[i]!])
+    for (const blocks of [[...chain, other], [other, ...chain], [...mixed.slice(0, 9), other, ...mixed.slice(9)], [...chain.slice(6), ...chain.slice(0, 6), other]]) {
+      let code: string | undefined
+      try {
+        const batch = store.batch()
+        for (const b of blocks) batch.put(b)
+        await batch.commit()
+      } catch (err) {
+        code = (err as { code?: string }).code
+      }
+      assert.is(code, 'ERR_CONFLICT')
+      assert.is(await store.latest(alice().publicKey), undefined)
+    }
+    const batch = store.batch()
+    for (const b of [...chain.slice(6), ...chain, chain[3]!]) batch.put(b)
+    await batch.commit()
+    assert.is((await store.range(alice().publicKey)).length, 12)
+  })
+
   test('putting the same block again is a no-op', async ({ store }) => {
     const chain = makeChain(alice(), 2)
     await putAll(store, chain)

@@ -53,16 +53,22 @@ export interface ChannelBook extends ReceiptSource {
  * @example const book = createChannelBook(createMemoryTable())
  */
 export function createMemoryTable(): RecordTable {
+  // Rows are the table's own: put copies in, get and list copy out, so a row replaced by one of
+  // the same length (a channel's next receipt, nearly always) is overwritten in place, with no new
+  // buffer per payment (each is a backing store of its own beyond 64 bytes, allocated and swept).
   const rows = new Map<string, Uint8Array>()
   return {
     async get(id) {
-      return rows.get(id)
+      const row = rows.get(id)
+      return row === undefined ? undefined : row.slice()
     },
     async put(id, record) {
-      rows.set(id, Uint8Array.from(record))
+      const row = rows.get(id)
+      if (row !== undefined && row.length === record.length) row.set(record)
+      else rows.set(id, new Uint8Array(record)) // a copy (a Buffer's slice would be a view), without Uint8Array.from's iteration
     },
     async list() {
-      return [...rows.keys()].sort().map((id) => ({ id, record: rows.get(id)! }))
+      return [...rows.keys()].sort().map((id) => ({ id, record: rows.get(id)!.slice() }))
     },
   }
 }
@@ -86,8 +92,13 @@ export function createChannelBook(table: RecordTable = createMemoryTable()): Cha
       const bytes = await table.get(`r.${toHex(channel)}`)
       return bytes === undefined ? undefined : decodeReceipt(bytes)
     },
-    async keep(receipt, bytes) {
-      await table.put(receiptId(receipt.channel), bytes ?? encodeReceipt(receipt))
+    keep(receipt, bytes) {
+      // no async frame of its own: one per payment on each side
+      try {
+        return table.put(receiptId(receipt.channel), bytes ?? encodeReceipt(receipt))
+      } catch (err) {
+        return Promise.reject(err)
+      }
     },
     async locks(channel) {
       const out: HalfBlock[] = []

@@ -11,7 +11,7 @@
  * do anyway by not answering — so this costs no safety, only what the peer withholds.
  * @module
  */
-import { compareBytes, nobleCrypto, type CryptoProvider } from '@tally/core'
+import { nobleCrypto, type CryptoProvider } from '@tally/core'
 
 /** Bytes of an element hash and of a bucket digest. */
 export const DIGEST_BYTES = 16
@@ -22,21 +22,42 @@ export interface SetEntry {
   readonly hash: Uint8Array
 }
 
-/** A set of keyed elements with bucket digests. */
+/**
+ * A set of keyed elements with bucket digests, and optionally each element's bytes (a report, a
+ * statement) beside it.
+ *
+ * Memory: a witness holds one element per report of the epoch (100,000s), so an element is not an
+ * object: its key is one string (a character a byte, the Map key), its slot numbers index flat
+ * arrays (hash, chain of its 2-byte prefix, where its bytes are), and the bytes are packed in
+ * one growing buffer. Bytes replaced by another version stay in the buffer until the set is
+ * dropped (a replacement needs a report that sorts first, so there are few).
+ */
 export class KeyedSet {
-  readonly #items = new Map<string, SetEntry>()
+  /** Key (latin1) → slot. */
+  readonly #index = new Map<string, number>()
+  /** Slot → key, undefined once deleted. */
+  #keyOf: (string | undefined)[] = []
+  #hashes = new Uint8Array(64 * DIGEST_BYTES)
+  /** Next slot with the same 2-byte prefix (-1: none); heads per prefix in #heads. */
+  #next = new Int32Array(64)
+  #heads: Int32Array | undefined
+  /** Where each slot's bytes are in #data (offset, length); length 0: none kept. */
+  #at = new Uint32Array(64)
+  #len = new Uint32Array(64)
+  #data = new Uint8Array(0)
+  #used = 0
   readonly #top = new Uint8Array(256 * DIGEST_BYTES)
   readonly #sub = new Map<number, Uint8Array>()
-  readonly #byPrefix = new Map<number, Set<string>>()
 
   /** Elements held. */
   get size(): number {
-    return this.#items.size
+    return this.#index.size
   }
 
-  /** The hash of the element with this key, if held. */
+  /** The hash of the element with this key, if held (a copy). */
   get(key: Uint8Array): Uint8Array | undefined {
-    return this.#items.get(latin1(key))?.hash
+    const slot = this.#index.get(latin1(key))
+    return slot === undefined ? undefined : this.#hashes.slice(slot * DIGEST_BYTES, (slot + 1) * DIGEST_BYTES)
   }
 
   /**
@@ -46,26 +67,57 @@ export class KeyedSet {
   set(key: Uint8Array, hash: Uint8Array): void {
     if (!(key instanceof Uint8Array) || key.length < 2 || key.length > 64) throw new RangeError('"key" expected 2-64 bytes')
     if (!(hash instanceof Uint8Array) || hash.length !== DIGEST_BYTES) throw new RangeError(`"hash" expected ${DIGEST_BYTES} bytes`)
-    const id = latin1(key)
-    const old = this.#items.get(id)
-    if (old !== undefined) this.#toggle(key, old.hash)
-    const entry = Object.freeze({ key: Uint8Array.from(key), hash: Uint8Array.from(hash) })
-    this.#items.set(id, entry)
-    this.#toggle(key, entry.hash)
-    const p = prefix(key)
-    let keys = this.#byPrefix.get(p)
-    if (keys === undefined) this.#byPrefix.set(p, (keys = new Set()))
-    keys.add(id)
+    this.setId(latin1(key), hash)
+  }
+
+  /**
+   * Add an element by its key string (a character a byte, as `idOf` makes it), with the bytes to
+   * keep beside it (copied); replaces the hash and bytes of one held. The element hash is the
+   * first 16 bytes of `hash`.
+   * @throws RangeError on a key not of 2-64 characters or a hash shorter than 16 bytes
+   */
+  setId(id: string, hash: Uint8Array, bytes?: Uint8Array): void {
+    if (id.length < 2 || id.length > 64) throw new RangeError('"key" expected 2-64 bytes')
+    if (!(hash instanceof Uint8Array) || hash.length < DIGEST_BYTES) throw new RangeError(`"hash" expected ${DIGEST_BYTES} bytes`)
+    let slot = this.#index.get(id)
+    if (slot !== undefined) this.#toggle(id, slot)
+    else {
+      slot = this.#keyOf.length
+      if (slot === this.#next.length) this.#grow(slot * 2)
+      this.#keyOf.push(id)
+      this.#index.set(id, slot)
+      const p = (id.charCodeAt(0) << 8) | id.charCodeAt(1)
+      const heads = (this.#heads ??= new Int32Array(65536).fill(-1))
+      this.#next[slot] = heads[p]!
+      heads[p] = slot
+    }
+    const hashes = this.#hashes
+    for (let k = 0, at = slot * DIGEST_BYTES; k < DIGEST_BYTES; k++) hashes[at + k] = hash[k]!
+    this.#toggle(id, slot)
+    if (bytes !== undefined) this.#keep(slot, bytes)
+  }
+
+  /** The bytes kept beside the element with this key string, if any (a view that never changes: do not change it). */
+  bytesOf(id: string): Uint8Array | undefined {
+    const slot = this.#index.get(id)
+    if (slot === undefined || this.#len[slot] === 0) return undefined
+    return this.#data.subarray(this.#at[slot]!, this.#at[slot]! + this.#len[slot]!)
+  }
+
+  /** True iff an element with this key string is held. */
+  hasId(id: string): boolean {
+    return this.#index.has(id)
   }
 
   /** Remove an element (a no-op when absent). */
   delete(key: Uint8Array): void {
     const id = latin1(key)
-    const old = this.#items.get(id)
-    if (old === undefined) return
-    this.#toggle(key, old.hash)
-    this.#items.delete(id)
-    this.#byPrefix.get(prefix(key))?.delete(id)
+    const slot = this.#index.get(id)
+    if (slot === undefined) return
+    this.#toggle(id, slot)
+    this.#index.delete(id)
+    this.#keyOf[slot] = undefined // its prefix chain skips it
+    this.#len[slot] = 0
   }
 
   /**
@@ -84,43 +136,83 @@ export class KeyedSet {
     return crypto.sha256(this.#top)
   }
 
-  /** Elements whose key starts with the 1-byte `bucket` (a bucket's size, for choosing how to walk it). */
-  countOf(bucket: number): number {
-    let n = 0
-    for (let s = 0; s < 256; s++) n += this.#byPrefix.get((bucket << 8) | s)?.size ?? 0
-    return n
-  }
-
   /**
-   * The elements whose key starts with `prefix` (2 bytes: a sub-bucket; 1 byte: a whole bucket),
-   * by ascending key, after `after`.
+   * The elements whose key starts with the 2-byte `prefix`, by ascending key, after `after`.
    * @returns up to `limit` entries and whether more follow
-   * @throws RangeError on a prefix of another length
    */
   entries(prefixBytes: Uint8Array, after: Uint8Array | undefined, limit: number): { entries: SetEntry[]; more: boolean } {
-    if (prefixBytes.length !== 2 && prefixBytes.length !== 1) throw new RangeError('"prefix" expected 1 or 2 bytes')
+    if (prefixBytes.length !== 2) throw new RangeError('"prefix" expected 2 bytes')
     const ids: string[] = []
-    if (prefixBytes.length === 2) ids.push(...(this.#byPrefix.get((prefixBytes[0]! << 8) | prefixBytes[1]!) ?? []))
-    else for (let s = 0; s < 256; s++) ids.push(...(this.#byPrefix.get((prefixBytes[0]! << 8) | s) ?? []))
-    if (ids.length === 0) return { entries: [], more: false }
-    const all = ids.map((id) => this.#items.get(id)!).sort((a, b) => compareBytes(a.key, b.key))
-    const from = after === undefined ? 0 : all.findIndex((e) => compareBytes(e.key, after) > 0)
+    for (let slot = this.#heads?.[(prefixBytes[0]! << 8) | prefixBytes[1]!] ?? -1; slot >= 0; slot = this.#next[slot]!) {
+      const id = this.#keyOf[slot]
+      if (id !== undefined) ids.push(id)
+    }
+    // one character a byte: string order is byte order
+    ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    const from = after === undefined ? 0 : firstAbove(ids, latin1(after))
     if (from < 0) return { entries: [], more: false }
-    return { entries: all.slice(from, from + limit), more: from + limit < all.length }
+    return { entries: ids.slice(from, from + limit).map((id) => this.#entry(id)), more: from + limit < ids.length }
   }
 
   /** Every element (any order). */
-  values(): IterableIterator<SetEntry> {
-    return this.#items.values()
+  *values(): IterableIterator<SetEntry> {
+    for (const id of this.#index.keys()) yield this.#entry(id)
   }
 
-  #toggle(key: Uint8Array, hash: Uint8Array): void {
-    const b0 = key[0]!
-    xorInto(this.#top, b0 * DIGEST_BYTES, hash)
+  /** Every key string, ascending (byte order). */
+  sortedIds(): string[] {
+    return [...this.#index.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  }
+
+  #entry(id: string): SetEntry {
+    const slot = this.#index.get(id)!
+    return Object.freeze({ key: bytesOfId(id), hash: this.#hashes.slice(slot * DIGEST_BYTES, (slot + 1) * DIGEST_BYTES) })
+  }
+
+  #toggle(id: string, slot: number): void {
+    const b0 = id.charCodeAt(0)
+    const at = slot * DIGEST_BYTES
+    xorInto(this.#top, b0 * DIGEST_BYTES, this.#hashes, at)
     let sub = this.#sub.get(b0)
     if (sub === undefined) this.#sub.set(b0, (sub = new Uint8Array(256 * DIGEST_BYTES)))
-    xorInto(sub, key[1]! * DIGEST_BYTES, hash)
+    xorInto(sub, id.charCodeAt(1) * DIGEST_BYTES, this.#hashes, at)
   }
+
+  #keep(slot: number, bytes: Uint8Array): void {
+    // always appended: bytes once kept never change, so a view handed out stays what it was
+    if (this.#used + bytes.length > this.#data.length) {
+      const data = new Uint8Array(Math.max(64 * 1024, 2 * this.#data.length, this.#used + bytes.length))
+      data.set(this.#data.subarray(0, this.#used))
+      this.#data = data
+    }
+    this.#data.set(bytes, this.#used)
+    this.#at[slot] = this.#used
+    this.#len[slot] = bytes.length
+    this.#used += bytes.length
+  }
+
+  #grow(capacity: number): void {
+    const hashes = new Uint8Array(capacity * DIGEST_BYTES)
+    hashes.set(this.#hashes)
+    const next = new Int32Array(capacity)
+    next.set(this.#next)
+    const at = new Uint32Array(capacity)
+    at.set(this.#at)
+    const len = new Uint32Array(capacity)
+    len.set(this.#len)
+    this.#hashes = hashes
+    this.#next = next
+    this.#at = at
+    this.#len = len
+  }
+}
+
+/**
+ * The key string of a key: one character a byte (the set's Map key; string order is byte order).
+ * @param key 2-64 bytes
+ */
+export function idOf(key: Uint8Array): string {
+  return latin1(key)
 }
 
 /**
@@ -145,14 +237,28 @@ export function differing(a: Uint8Array, b: Uint8Array): number[] {
 
 // ## Private helpers
 
-function xorInto(target: Uint8Array, at: number, hash: Uint8Array): void {
-  for (let k = 0; k < DIGEST_BYTES; k++) target[at + k]! ^= hash[k]!
-}
-
-function prefix(key: Uint8Array): number {
-  return (key[0]! << 8) | key[1]!
+function xorInto(target: Uint8Array, at: number, hashes: Uint8Array, from: number): void {
+  for (let k = 0; k < DIGEST_BYTES; k++) target[at + k]! ^= hashes[from + k]!
 }
 
 function latin1(key: Uint8Array): string {
-  return String.fromCharCode(...key)
+  return String.fromCharCode.apply(null, key as unknown as number[])
+}
+
+function bytesOfId(id: string): Uint8Array {
+  const out = new Uint8Array(id.length)
+  for (let i = 0; i < id.length; i++) out[i] = id.charCodeAt(i)
+  return out
+}
+
+/** The index of the first id above `after` in ascending `ids`, or -1. */
+function firstAbove(ids: readonly string[], after: string): number {
+  let lo = 0
+  let hi = ids.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (ids[mid]! <= after) lo = mid + 1
+    else hi = mid
+  }
+  return lo < ids.length ? lo : -1
 }

@@ -16,18 +16,20 @@
 import { compareBytes, equalBytes, nobleCrypto, type CryptoProvider } from '@tally/core'
 import type { SignedReport } from '../report.js'
 import { keyString } from '../util.js'
-import { DIGEST_BYTES, KeyedSet } from './keyed-set.js'
+import { KeyedSet } from './keyed-set.js'
 
 /** What adding a report did. */
 export type AddResult = 'added' | 'same' | 'kept' | 'replaced'
 
-/** The reports of one epoch. */
+/**
+ * The reports of one epoch. The bytes live in the set (one packed buffer, keyed-set.ts); per
+ * report there is one key string and a few slots of flat arrays, no object.
+ */
 export class ReportLog {
   readonly epoch: number
   readonly set = new KeyedSet()
   /** True when the monitor's running sums may not equal the sums of this set. */
   dirty = false
-  readonly #bytes = new Map<string, Uint8Array>()
   readonly #perComponent = new Map<string, number>()
   readonly #perPeer = new Map<string, number>()
   readonly #crypto: CryptoProvider
@@ -39,12 +41,12 @@ export class ReportLog {
 
   /** Reports held. */
   get size(): number {
-    return this.#bytes.size
+    return this.set.size
   }
 
-  /** Reports held of one component. */
-  countOf(component: Uint8Array): number {
-    return this.#perComponent.get(keyString(component)) ?? 0
+  /** Reports held of one component (its key, or its key string from keyString). */
+  countOf(component: Uint8Array | string): number {
+    return this.#perComponent.get(typeof component === 'string' ? component : keyString(component)) ?? 0
   }
 
   /** Reports taken from one peer (submissions, not reconciliation). */
@@ -52,45 +54,43 @@ export class ReportLog {
     return this.#perPeer.get(keyString(peer)) ?? 0
   }
 
-  /** Count one report against a peer's quota. */
-  charge(peer: Uint8Array): void {
+  /** Count `n` reports (default 1) against a peer's quota. */
+  charge(peer: Uint8Array, n = 1): void {
     const k = keyString(peer)
-    this.#perPeer.set(k, (this.#perPeer.get(k) ?? 0) + 1)
+    this.#perPeer.set(k, (this.#perPeer.get(k) ?? 0) + n)
   }
 
-  /** The bytes held at (component, seq). */
+  /** The bytes held at (component, seq) (a view: do not change it). */
   get(component: Uint8Array, seq: number): Uint8Array | undefined {
-    return this.#bytes.get(latin1(reportKey(component, seq)))
+    return this.set.bytesOf(keyString(component) + seqId(seq))
   }
 
-  /** The bytes held under a set key. */
+  /** The bytes held under a set key (a view: do not change it). */
   item(key: Uint8Array): Uint8Array | undefined {
-    return this.#bytes.get(latin1(key))
+    return key.length === 40 ? this.set.bytesOf(keyString(key) + keyTail(key)) : undefined
   }
 
   /**
    * Add a checked report (its signature verified): a new one, the same again, or another version
    * of one held, of which the smaller encoding is kept.
+   * @param componentId keyString(report.component), when the caller has it
    */
-  add(report: SignedReport, bytes: Uint8Array): AddResult {
-    const key = reportKey(report.component, report.seq)
-    const id = latin1(key)
-    const held = this.#bytes.get(id)
+  add(report: SignedReport, bytes: Uint8Array, componentId: string = keyString(report.component)): AddResult {
+    const id = componentId + seqId(report.seq)
+    const held = this.set.hasId(id) ? this.set.bytesOf(id) : undefined
     if (held !== undefined && equalBytes(held, bytes)) return 'same'
     if (held !== undefined && compareBytes(held, bytes) <= 0) return 'kept'
-    this.#bytes.set(id, Uint8Array.from(bytes))
-    this.set.set(key, this.#crypto.sha256(bytes).subarray(0, DIGEST_BYTES))
+    this.set.setId(id, this.#crypto.sha256(bytes), bytes)
     if (held === undefined) {
-      const c = keyString(report.component)
-      this.#perComponent.set(c, (this.#perComponent.get(c) ?? 0) + 1)
+      this.#perComponent.set(componentId, (this.#perComponent.get(componentId) ?? 0) + 1)
       return 'added'
     }
     return 'replaced'
   }
 
-  /** Every report, by key (component, then seq). */
+  /** Every report, by key (component, then seq); views, to be used before the next add. */
   sorted(): Uint8Array[] {
-    return [...this.set.values()].sort((a, b) => compareBytes(a.key, b.key)).map((e) => this.#bytes.get(latin1(e.key))!)
+    return this.set.sortedIds().map((id) => this.set.bytesOf(id)!)
   }
 }
 
@@ -109,6 +109,13 @@ export function reportKey(component: Uint8Array, seq: number): Uint8Array {
   return key
 }
 
-function latin1(key: Uint8Array): string {
-  return String.fromCharCode(...key)
+/** The last 8 characters of a report's key string: seq as u64 big-endian, a character a byte. */
+function seqId(seq: number): string {
+  const hi = Math.floor(seq / 0x1_0000_0000)
+  const lo = seq >>> 0
+  return String.fromCharCode(hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff)
+}
+
+function keyTail(key: Uint8Array): string {
+  return String.fromCharCode(key[32]!, key[33]!, key[34]!, key[35]!, key[36]!, key[37]!, key[38]!, key[39]!)
 }

@@ -5,7 +5,7 @@
  *   kind          body                                   max bytes  cost  reply
  *   digests       [set, prefix: bstr(0|1)]                     96     2  digest-list
  *   digest-list   [digests: bstr(256 × 16)]                  4200     1
- *   entries       [set, prefix: bstr(1|2), after: bstr | null] 160    2  entry-list
+ *   entries       [set, prefix: bstr(2), after: bstr | null]  160     2  entry-list
  *   entry-list    [[[key, hash16]...≤256], more: bool]      24576     1
  *   fetch         [set, [key...≤64]]                         4608     4  items
  *   items         [[item bytes...≤64]] (≤ 60 KiB in all)    65536     1
@@ -14,8 +14,7 @@
  *
  * A pull walks down only where digests differ: the 256 bucket digests, then the 256 sub-bucket
  * digests of each differing bucket (8 buckets at a time), then the entries of each differing
- * sub-bucket (paged; or, with `wholeBucket`, a small bucket's entries at once), then the items it
- * lacks or holds in another version, 64 at a time. The puller checks every item itself
+ * sub-bucket (paged), then the items it lacks or holds in another version, 64 at a time. The puller checks every item itself
  * (signatures, registration) before taking it: a peer can waste its requests, never insert a thing.
  * Only witnesses of the current configuration are answered ('not-witness').
  * @module
@@ -110,7 +109,7 @@ export function syncProtocol(source?: SyncSource): Protocol<SyncMessages> {
  * @param set which set
  * @param local our copy
  * @param take checks and inserts fetched items; returns how many it took
- * @param limits most items and requests for this pull; wholeBucket: read a bucket holding at most this many here whole (default WHOLE_BUCKET)
+ * @param limits most items and requests for this pull
  * @returns what was done
  * @throws what `peer.request` throws (RefusedError, TimeoutError, ClosedError)
  * @example await pullSet(ctx, { name: 'reports', epoch }, log.set, (items) => log.merge(items))
@@ -120,10 +119,9 @@ export async function pullSet(
   set: SetName,
   local: KeyedSet,
   take: (items: readonly Uint8Array[]) => Promise<number> | number,
-  limits: { maxItems?: number; maxRequests?: number; wholeBucket?: number } = {},
+  limits: { maxItems?: number; maxRequests?: number } = {},
 ): Promise<PullStats> {
   const maxItems = limits.maxItems ?? 100_000
-  const wholeBucket = limits.wholeBucket ?? WHOLE_BUCKET
   const maxRequests = limits.maxRequests ?? 10_000
   let requests = 0
   let fetched = 0
@@ -151,13 +149,11 @@ export async function pullSet(
       want.length = 0
     }
     const prefix = Uint8Array.of(b)
-    // a bucket small enough is read whole; a large one is walked down by its sub-bucket digests
-    const whole = local.countOf(b) <= wholeBucket
-    const subs = whole ? [-1] : differing(local.digests(prefix), (await ask('digests', { set, prefix })).digests)
-    for (const s of subs) {
+    const sub = await ask('digests', { set, prefix })
+    for (const s of differing(local.digests(prefix), sub.digests)) {
       let after: Uint8Array | undefined
       for (;;) {
-        const page = await ask('entries', { set, prefix: s < 0 ? prefix : Uint8Array.of(b, s), after })
+        const page = await ask('entries', { set, prefix: Uint8Array.of(b, s), after })
         for (const e of page.entries) {
           const mine = local.get(e.key)
           if (mine === undefined || !equalBytes(mine, e.hash)) want.push(e.key)
@@ -183,13 +179,6 @@ export async function pullSet(
 
 /** Buckets walked at once by one pull (requests in flight to one peer, within its handler limits). */
 const PULL_CONCURRENCY = 8
-/**
- * A bucket holding at most this many elements here is read whole (one page of entries per 256
- * instead of its sub-bucket digests and a request per differing sub-bucket). Off by default (0):
- * at 100,000 reports with a 1% gap it moved every entry (~5 MB a pull) and the certify bench
- * took 53.9 s against 31.6 s with the sub-bucket walk (single runs at load 17–22).
- */
-const WHOLE_BUCKET = 0
 
 // ## Codecs
 
@@ -214,9 +203,7 @@ const SYNC_MESSAGES: Protocol<SyncMessages>['messages'] = Object.freeze({
   'digest-list': kind<SyncMessages['digest-list']>(4200, 1, (m) => [m.digests], (b) => ({ digests: bytes(fields(b, 1, 'digest-list')[0], 'digests', 256 * DIGEST_BYTES) })),
   entries: kind<SyncMessages['entries']>(160, 2, (m) => [setValue(m.set), m.prefix, m.after ?? null], (b) => {
     const [set, prefix, after] = fields(b, 3, 'entries')
-    const p = bytes(prefix, 'prefix', undefined, 2)
-    if (p.length < 1) throw new DecodeError('prefix must be 1 or 2 bytes')
-    return { set: readSet(set), prefix: p, after: after === null ? undefined : bytes(after, 'after', undefined, 64) }
+    return { set: readSet(set), prefix: bytes(prefix, 'prefix', 2), after: after === null ? undefined : bytes(after, 'after', undefined, 64) }
   }),
   'entry-list': kind<SyncMessages['entry-list']>(24_576, 1, (m) => [m.entries.map((e) => [e.key, e.hash]), m.more], (b) => {
     const [entries, more] = fields(b, 2, 'entry-list')

@@ -23,7 +23,8 @@ import { createDirectory, type ComponentInfo, type Directory } from '../director
 import { closeEpoch, type EpochResult } from '../epoch.js'
 import { createKarmaLedger, type KarmaLedger } from '../karma.js'
 import type { MerkleProof } from '../merkle.js'
-import { createMonitor, type EpochMetrics, type Monitor, type SignatureBatchVerifier } from '../monitor.js'
+import { createMonitor, ingestDecoded, type EpochMetrics, type Monitor, type SignatureBatchVerifier } from '../monitor.js'
+import { keyString } from '../util.js'
 import { decodeReport, reportMessage, type SignedReport } from '../report.js'
 import {
   approveRegistration,
@@ -209,6 +210,9 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   readonly #beside: WitnessOptions['beside']
   #timer: TimerHandle | undefined
   #tail: Promise<unknown> = Promise.resolve()
+  /** Submissions being checked (at most TAKES_AT_ONCE), and those waiting their turn. */
+  #taking = 0
+  readonly #waiting: (() => void)[] = []
 
   constructor(options: WitnessOptions) {
     if (options?.key === undefined || options.community === undefined || options.host === undefined) throw new TypeError('"key", "community" and "host" are required')
@@ -252,35 +256,58 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   // ## Reports (ReportSink)
 
   async take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly WireVerdict[]> {
+    // a few submissions at a time are decoded and checked; the others wait their turn as they
+    // came (their bytes only): 1,000 connections' reports decoded at once would all wait for the
+    // verify pool for seconds, long enough for the collector to move every one to the old
+    // generation, which is what a witness's memory peak and much of its collector time were
+    if (this.#taking < TAKES_AT_ONCE) this.#taking++
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    try {
+      return await this.#take(reports, peer)
+    } finally {
+      const next = this.#waiting.shift()
+      if (next !== undefined) next()
+      else this.#taking--
+    }
+  }
+
+  async #take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly WireVerdict[]> {
     const verdicts: WireVerdict[] = new Array(reports.length)
-    const passed: { at: number; bytes: Uint8Array; report: SignedReport }[] = []
+    // each report is decoded once, here: the monitor takes the decoded report (ingestDecoded)
+    const passed: { at: number; bytes: Uint8Array; report: SignedReport; id: string }[] = []
     const log = this.#logs.get(this.#monitor.epoch)!
     const batch = new Map<string, number>()
-    reports.forEach((bytes, at) => {
+    let fromPeer = log.fromPeer(peer)
+    for (let at = 0; at < reports.length; at++) {
+      const bytes = reports[at]!
       let report: SignedReport
       try {
         report = decodeReport(bytes)
       } catch (err) {
         verdicts[at] = { code: 'malformed', reason: (err as Error).message }
-        return
+        continue
       }
-      if (log.fromPeer(peer) >= this.#limits.reportsPerPeer) verdicts[at] = { code: 'quota', reason: `${this.#limits.reportsPerPeer} reports from this peer in epoch ${log.epoch}` }
-      else if (log.countOf(report.component) + (batch.get(latin1(report.component)) ?? 0) >= this.#limits.reportsPerComponent) verdicts[at] = { code: 'quota', reason: `${this.#limits.reportsPerComponent} reports of this component in epoch ${log.epoch}` }
+      const id = keyString(report.component)
+      const inBatch = batch.get(id) ?? 0
+      if (fromPeer >= this.#limits.reportsPerPeer) verdicts[at] = { code: 'quota', reason: `${this.#limits.reportsPerPeer} reports from this peer in epoch ${log.epoch}` }
+      else if (log.countOf(id) + inBatch >= this.#limits.reportsPerComponent) verdicts[at] = { code: 'quota', reason: `${this.#limits.reportsPerComponent} reports of this component in epoch ${log.epoch}` }
       else if (log.size >= this.#limits.reportsPerEpoch) verdicts[at] = { code: 'quota', reason: `epoch ${log.epoch} holds ${this.#limits.reportsPerEpoch} reports` }
       else {
-        log.charge(peer)
-        batch.set(latin1(report.component), (batch.get(latin1(report.component)) ?? 0) + 1)
-        passed.push({ at, bytes, report })
+        fromPeer++
+        batch.set(id, inBatch + 1)
+        passed.push({ at, bytes, report, id })
       }
-    })
-    const checked = passed.length === 0 ? [] : await this.#monitor.ingest(passed.map((p) => p.bytes))
-    passed.forEach(({ at, bytes, report }, j) => {
+    }
+    if (passed.length > 0) log.charge(peer, passed.length)
+    const checked = passed.length === 0 ? [] : await ingestDecoded(this.#monitor, passed.map((p) => p.report))
+    for (let j = 0; j < passed.length; j++) {
+      const { at, bytes, report, id } = passed[j]!
       const v = checked[j]!
       if (v.ok) {
-        this.#logs.get(report.epoch)?.add(report, bytes)
-        verdicts[at] = { code: 'ok', reason: '' }
+        this.#logs.get(report.epoch)?.add(report, bytes, id)
+        verdicts[at] = OK_VERDICT
       } else verdicts[at] = v.code === 'duplicate' ? this.#outOfOrder(report, bytes) : { code: v.code, reason: v.reason }
-    })
+    }
     return verdicts
   }
 
@@ -718,6 +745,11 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     }
   }
 }
+
+/** Submissions (up to 32 reports each) decoded and checked at once; enough to keep every verify worker busy. */
+const TAKES_AT_ONCE = 16
+
+const OK_VERDICT: WireVerdict = Object.freeze({ code: 'ok', reason: '' })
 
 function latin1(key: Uint8Array): string {
   return String.fromCharCode(...key)

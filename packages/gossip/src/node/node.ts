@@ -89,7 +89,7 @@ import { createRandom, type Random } from '../random.js'
 import { systemClock } from '../time/system-clock.js'
 import { performHandshake } from '../wire/handshake.js'
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from '../wire/limits.js'
-import { createReadGate } from '../wire/read-gate.js'
+import { createCpuShare, createReadGate } from '../wire/read-gate.js'
 import type { AppMessage, SessionMessage } from '../wire/messages.js'
 import { createSeenCache, type SeenCache } from '../wire/seen-cache.js'
 import { createSession, type Session, type SessionCloseInfo } from '../wire/session.js'
@@ -215,6 +215,7 @@ class GossipNode implements Node {
       bytesPerSecond: budget.bytesPerSecond ?? 2 * strangerLimits.bytesPerSecond,
       clock,
       stats: gateCounts(this.stats),
+      ...((budget.cpuScaled ?? clock === systemClock) ? { share: createCpuShare() } : {}),
     })
     const gossip = checkGossip({ ...DEFAULT_GOSSIP, ...definedOnly(options.gossip ?? {}) }, limits)
     const tx = checkTransact({ timeoutMs: 30_000, retryMs: 1000, maxRetryMs: 8000, ...definedOnly(options.transact ?? {}) })
@@ -330,6 +331,8 @@ class GossipNode implements Node {
     ctx.transport.onRefuse?.((info) => {
       if (!ctx.closed) ctx.events.emit('connection:refused', { address: info.remoteAddress, reason: info.reason, delayMs: info.delayMs })
     })
+    // inbound upgrades are admitted out of the strangers' budget, before any handshake (ws-transport.ts)
+    ;(ctx.transport as { admitWith?: (gate: typeof ctx.strangerGate | undefined) => void }).admitWith?.(ctx.strangerGate)
     this.#address = await ctx.transport.listen((conn) => {
       this.#open(conn, undefined).catch(() => undefined) // a failed handshake closes its connection (and is an event)
     })

@@ -140,9 +140,13 @@ export interface NodeOptions {
    * stranger (wire/read-gate.ts). Over it, a stranger's session stops reading for as long as the
    * debt takes to pay: nothing is dropped and nobody is punished for it, the peers wait on their
    * side. Default: twice a stranger's own rates (strangerLimits), whatever the number of
-   * strangers. Counterparties are outside it.
+   * strangers. Counterparties are outside it. `cpuScaled` (default: true on the system clock,
+   * false on any other): the rates are per second of a core the node gets, not of wall time
+   * (read-gate.ts createCpuShare), so a loaded machine does not hand strangers a larger share of
+   * the node. A transport that can (ws on Node: admitWith) admits inbound upgrades out of the
+   * same budget, before any handshake.
    */
-  strangerBudget?: { readonly messagesPerSecond?: number; readonly bytesPerSecond?: number }
+  strangerBudget?: { readonly messagesPerSecond?: number; readonly bytesPerSecond?: number; readonly cpuScaled?: boolean }
   /**
    * Peers admitted from the start (reason 'operator'): keys this node's operator knows (the other
    * witnesses of its community, its own relay). An admitted peer is no stranger: its sessions get

@@ -24,6 +24,19 @@
  *   address (a NAT, loopback): they saw only "socket hang up". Now they wait a second at most,
  *   like everyone there. What the node refuses is keys (its ban list), not addresses. Refusals
  *   and waits are told to `onRefuse` (a node turns them into 'connection:refused' events);
+ * - admission before any crypto (admitWith: a node hands it its strangers' budget, read-gate.ts):
+ *   every upgrade takes ADMIT_TOKENS from the budget before it is let in; while the budget is
+ *   short, upgrades wait in one queue, first come first served, costing a socket each
+ *   ('strangers-busy' told to onRefuse, with the wait). Why: a stranger cut off comes back under a
+ *   fresh key, and each return cost the node an accept, an upgrade, a Noise handshake, a session
+ *   opened and closed, and ws parsing the first socket read of its frames before the session
+ *   could hold it: about 10-40 ms of CPU a session on a loaded 2-core machine
+ *   (bench/reliability.ts), outside any budget. Now returns wait for the budget on the
+ *   attacker's side, where a held dial costs neither side CPU. Like a stranger's session
+ *   (GATE_QUANTUM), a waiting upgrade is never starved nor refused for it: once it waited
+ *   MAX_ADMIT_WAIT_MS (a second, the address backoff's bound) it goes in on the budget's debt, and
+ *   the node starts its session held. The transport cannot tell a counterparty from a stranger
+ *   before the handshake: a known peer that dials in during a flood waits in the same queue;
  * - every socket has an error listener, and handlers run behind try/catch: a broken frame, a reset
  *   or a handler bug closes one connection, never the process;
  * - a peer that stops reading is disconnected once maxBufferedBytes wait for it.
@@ -34,6 +47,7 @@ import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import { ClosedError, type AbortSignalLike, type Clock, type Connection, type RefusedConnection, type TimerHandle, type Transport, type TransportAddress } from '@tally/core'
 import { CLOSE_CODES } from './connection-base.js'
+import type { ReadGate } from '../wire/read-gate.js'
 import { DEFAULT_LIMITS } from '../wire/limits.js'
 import { systemClock } from '../time/system-clock.js'
 import { WsConnection, dialWebSocket, type WebSocketLike, type WsConnectionOptions } from './ws-connection.js'
@@ -92,6 +106,15 @@ export interface WsTransport extends Transport {
   readonly connections: number
   /** Be told of inbound connections refused or held back before the handshake (see the module comment). */
   onRefuse(handler: ((info: RefusedConnection) => void) | undefined): void
+  /**
+   * Admit inbound upgrades out of `gate` (a node's strangers' budget), ADMIT_TOKENS each, in
+   * order, before any handshake (see the module comment); undefined admits every one at once.
+   * Node only (a browser does not listen).
+   * @param gate the budget, or undefined
+   */
+  admitWith?(gate: Pick<ReadGate, 'charge' | 'tryCharge' | 'readyIn'> | undefined): void
+  /** Counters of admission: upgrades admitted at once, after waiting for the budget, and after the longest wait. */
+  readonly admission?: { readonly admitted: number; readonly waited: number; readonly forced: number }
 }
 
 /**
@@ -125,6 +148,11 @@ class NodeWsTransport implements WsTransport {
   readonly #heldPerAddress = new Map<string, number>()
   readonly #held = new Set<{ timer: TimerHandle; release: (ok: boolean) => void }>()
   #onRefuse: ((info: RefusedConnection) => void) | undefined
+  /** The budget upgrades are admitted from (admitWith), and the upgrades waiting for it, oldest first. */
+  #gate: Pick<ReadGate, 'charge' | 'tryCharge' | 'readyIn'> | undefined
+  readonly #admitQueue: { remote: string; since: number; done: (ok: boolean, forced?: boolean) => void }[] = []
+  #admitTimer: TimerHandle | undefined
+  readonly admission = { admitted: 0, waited: 0, forced: 0 }
   #inbound = 0
   #server: WebSocketServer | undefined
   /** The HTTP server this transport made for listen() (none when given one). */
@@ -163,6 +191,12 @@ class NodeWsTransport implements WsTransport {
   onRefuse(handler: ((info: RefusedConnection) => void) | undefined): void {
     if (handler !== undefined && typeof handler !== 'function') throw new TypeError('"handler" expected a function')
     this.#onRefuse = handler
+  }
+
+  admitWith(gate: Pick<ReadGate, 'charge' | 'tryCharge' | 'readyIn'> | undefined): void {
+    if (gate !== undefined && (typeof gate.charge !== 'function' || typeof gate.tryCharge !== 'function' || typeof gate.readyIn !== 'function')) throw new TypeError('"gate" expected a ReadGate')
+    this.#gate = gate
+    if (gate === undefined) this.#pumpAdmissions() // every waiting upgrade goes in
   }
 
   listen(onConnection: (connection: Connection) => void): Promise<TransportAddress> {
@@ -240,6 +274,8 @@ class NodeWsTransport implements WsTransport {
     if (this.#closed) return
     this.#closed = true
     for (const hold of [...this.#held]) hold.release(false)
+    if (this.#admitTimer !== undefined) this.#connection.clock.clearTimeout(this.#admitTimer)
+    for (const waiting of this.#admitQueue.splice(0)) waiting.done(false)
     for (const conn of [...this.#open]) conn.close(CLOSE_CODES.goingAway, 'transport closed')
     const server = this.#server
     const http = this.#http
@@ -276,10 +312,12 @@ class NodeWsTransport implements WsTransport {
    * An upgrade request: let it in now, or after its address's wait (see the module comment), or
    * answer 429 when too many from that address wait already.
    */
-  #verify(request: IncomingMessage, done: VerifyDone): void {
+  #verify(request: IncomingMessage, verified: VerifyDone): void {
     const remote = remoteOf(request)
     const delay = this.#delay(remote)
-    if (this.#closed) return done(false, 503)
+    if (this.#closed) return verified(false, 503)
+    // let in: through admission (the strangers' budget) when there is one
+    const done: VerifyDone = (ok, ...rest) => (ok ? this.#admit(request, verified) : verified(ok, ...rest))
     if (delay === 0) return done(true)
     const waiting = this.#heldPerAddress.get(remote) ?? 0
     if (waiting >= MAX_HELD_PER_ADDRESS || this.#held.size >= this.#maxConnections) {
@@ -301,6 +339,71 @@ class NodeWsTransport implements WsTransport {
       },
     }
     this.#held.add(hold)
+  }
+
+  /** Let an upgrade in once the budget has ADMIT_TOKENS for it, in order; refuse it after MAX_ADMIT_WAIT_MS. */
+  #admit(request: IncomingMessage, verified: VerifyDone): void {
+    const gate = this.#gate
+    if (this.#closed) return verified(false, 503)
+    if (gate === undefined || (this.#admitQueue.length === 0 && gate.tryCharge(ADMIT_TOKENS, 0))) {
+      this.admission.admitted++
+      return verified(true)
+    }
+    const queue = this.#admitQueue
+    const remote = remoteOf(request)
+    let fromRemote = 0
+    for (const w of queue) if (w.remote === remote) fromRemote++
+    if (fromRemote >= MAX_HELD_PER_ADDRESS || queue.length >= this.#maxConnections) {
+      this.#refused(addressOf(request), 'address-busy')
+      return verified(false, 429, 'Too Many Requests', { 'Retry-After': '1' })
+    }
+    const wait = Math.max(1, gate.readyIn(ADMIT_TOKENS * (queue.length + 1)))
+    this.#refused(addressOf(request), 'strangers-busy', Math.min(wait, MAX_ADMIT_WAIT_MS))
+    queue.push({
+      remote,
+      since: this.#connection.clock.now(),
+      done: (ok, forced = false) => {
+        if (!ok) return verified(false, 503)
+        if (forced) this.admission.forced++
+        else this.admission.waited++
+        verified(true)
+      },
+    })
+    this.#scheduleAdmissions()
+  }
+
+  /** Admit from the head of the queue while the budget allows, and the head once it waited MAX_ADMIT_WAIT_MS. */
+  #pumpAdmissions(): void {
+    this.#admitTimer = undefined
+    const queue = this.#admitQueue
+    const now = this.#connection.clock.now()
+    while (queue.length > 0) {
+      const head = queue[0]!
+      const gate = this.#gate
+      if (this.#closed) {
+        queue.shift()
+        head.done(false)
+      } else if (gate === undefined || gate.tryCharge(ADMIT_TOKENS, 0)) {
+        queue.shift()
+        head.done(true)
+      } else if (now - head.since >= MAX_ADMIT_WAIT_MS) {
+        // waited its turn: in, on the budget's debt (the node then starts its session held)
+        queue.shift()
+        gate.charge(ADMIT_TOKENS, 0)
+        head.done(true, true)
+        break // one a turn: the next waits for the budget, or its own MAX_ADMIT_WAIT_MS
+      } else break
+    }
+    this.#scheduleAdmissions()
+  }
+
+  #scheduleAdmissions(): void {
+    const queue = this.#admitQueue
+    if (this.#admitTimer !== undefined || queue.length === 0 || this.#closed) return
+    const gate = this.#gate
+    const untilLate = Math.max(0, queue[0]!.since + MAX_ADMIT_WAIT_MS - this.#connection.clock.now())
+    const ready = gate === undefined ? 0 : gate.readyIn(ADMIT_TOKENS)
+    this.#admitTimer = this.#connection.clock.setTimeout(() => this.#pumpAdmissions(), Math.max(1, Math.min(ready, untilLate)))
   }
 
   /** How long a new connection from `remote` waits: 0 up to maxFaults, then doubling from faultDelayMs, capped. */
@@ -342,8 +445,15 @@ class NodeWsTransport implements WsTransport {
 
 /** Addresses whose faults are remembered (the oldest are forgotten first). */
 const MAX_FAULTY_ADDRESSES = 4096
-/** Upgrades from one address that may wait out its faults at once; more are answered 429. */
+/** Upgrades from one address that may wait out its faults at once (or for admission); more are answered 429. */
 const MAX_HELD_PER_ADDRESS = 64
+/**
+ * Message tokens of the strangers' budget an upgrade takes before it is let in (admitWith): the
+ * accept and the upgrade; the node charges the handshake itself once it is done (32 more).
+ */
+export const ADMIT_TOKENS = 16
+/** The longest an upgrade waits for admission: then it goes in on the budget's debt (the address backoff's bound too). */
+export const MAX_ADMIT_WAIT_MS = 1000
 
 /** ws's verifyClient callback. */
 type VerifyDone = (ok: boolean, code?: number, message?: string, headers?: Record<string, string>) => void
