@@ -21,11 +21,12 @@ import {
   createMonitor,
   createWallet,
   decodeSignedConfig,
+  requestRegistration,
   signCertificate,
   signReport,
   type Community,
 } from '@tally/economy'
-import { createNetWallet, createTicketStore, createWitness, reportsProtocol, seqWitnessTypes, seqWitnesses, type NetWallet, type ReportMessages, type Witness } from '@tally/economy/net'
+import { createNetWallet, createRegistrar, createSharedHost, createTicketStore, createWitness, reportsProtocol, seqWitnessTypes, seqWitnesses, type NetWallet, type ReportMessages, type Witness } from '@tally/economy/net'
 import { createNode, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { createVerifyPool, defaultCrypto, type VerifyPool } from '@tally/node'
@@ -226,7 +227,7 @@ let wallet: NetWallet | undefined
 let walletNode: Node | undefined
 const counted = { bytes: 0, frames: 0 }
 
-handlers['wallet'] = async ({ config, seed, witnesses, chain, witnessSeeds }) => {
+handlers['wallet'] = async ({ config, seed, witnesses, chain, witnessSeeds, owner, witnessRate }) => {
   community = createCommunity(decodeSignedConfig(fromHex(String(config))), { crypto })
   const identity = identityFromSeed(fromHex(String(seed)), crypto)
   const store = createMemoryStore({ crypto })
@@ -235,14 +236,22 @@ handlers['wallet'] = async ({ config, seed, witnesses, chain, witnessSeeds }) =>
   const types = createEconomyTypes({ community, evidence, tickets })
   let built = 0
   if (Number(chain) > 0) built = await buildChain(identity, Number(chain), store, types, evidence, (witnessSeeds as string[]).map((s) => identityFromSeed(fromHex(s), crypto)))
-  // as deployed: the community's witnesses are the seq witnesses (examples/ttn-network, test/fixtures/economy-net.ts)
-  // keep: the default keeps 256 KiB of a stranger's chain (~1,300 blocks); a 10,000-block sender
-  // needs its whole chain kept, since the transfer rule replays its balance from seq 1
-  walletNode = createNode({ identity, store, types, transport: counting(createWsTransport({ port: 0 })), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0 }, witnesses: seqWitnesses(community), keep: { perKeyBytes: 64 * 1024 * 1024, totalBytes: 256 * 1024 * 1024 } })
+  // as deployed: the community's witnesses are the seq witnesses (examples/ttn-network, test/fixtures/economy-net.ts);
+  // the default quotas: the sender's history the receiver fetches is party data, not a stranger's (the node's keep.partyBytes)
+  walletNode = createNode({ identity, store, types, transport: counting(createWsTransport({ port: 0 })), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0 }, witnesses: seqWitnesses(community) })
   for (const w of witnesses as { publicKey: string; address: string }[]) walletNode.addAddress(fromHex(w.publicKey), w.address)
   const local = createWallet({ agent: walletNode.agent, community, evidence })
-  wallet = createNetWallet({ wallet: local, community, evidence, tickets, host: walletNode, port: walletNode.transactions, timeoutMs: 120_000 })
-  return { address: String(await walletNode.listen()), publicKey: toHex(identity.publicKey), chain: built }
+  wallet = createNetWallet({ wallet: local, community, evidence, tickets, host: walletNode, port: walletNode.transactions, timeoutMs: 120_000, ...(witnessRate === undefined ? {} : { witnessRate: Number(witnessRate), }) })
+  const address = String(await walletNode.listen())
+  let registered = 0
+  if (owner === true) {
+    // an owner, as a TTN wallet is: it registers a gateway over the wire; each witness that applies
+    // the registration admits it (no stranger to the witnesses' nodes: @tally/economy/net's admitOwners)
+    const gateway = identityFromSeed(new Uint8Array(32).fill(0x7b), crypto)
+    const done = await createRegistrar({ host: createSharedHost(walletNode), community }).register(requestRegistration(identity, gateway, community.id, 'gateway', crypto))
+    registered = done.applied
+  }
+  return { address, publicKey: toHex(identity.publicKey), chain: built, registered }
 }
 
 handlers['send'] = async ({ to, address, amount }) => {

@@ -20,8 +20,6 @@ interface Common {
   readonly name: string
   /** Its own data directory: key file, LevelDB stores. */
   readonly dataDir: string
-  /** Where its node listens. */
-  readonly listen: { readonly host: string; readonly port: number }
   /** The community's signed genesis configuration (written by the launcher, or handed out by the witnesses' operators). */
   readonly community: string
   /** The witnesses' keys and addresses. */
@@ -30,6 +28,8 @@ interface Common {
 
 export interface WitnessConfig extends Common {
   readonly role: 'witness'
+  /** Where its node listens. */
+  readonly listen: { readonly host: string; readonly port: number }
   /** How long after an epoch ends this witness closes it (ms): room for late reports. */
   readonly closeGraceMs: number
   /** Worker threads verifying report signatures (0: verify on the main thread). */
@@ -38,6 +38,8 @@ export interface WitnessConfig extends Common {
 
 export interface GatewaysConfig extends Common {
   readonly role: 'gateways'
+  /** Where its node listens. */
+  readonly listen: { readonly host: string; readonly port: number }
   /** Gateway components this process hosts, each with its own key. */
   readonly components: number
   /** When in each epoch the gateways report, as a fraction of the epoch (0–1). */
@@ -48,6 +50,11 @@ export interface GatewaysConfig extends Common {
 
 export interface WalletConfig extends Common {
   readonly role: 'wallet'
+  /**
+   * Where its node listens; absent (as a wallet behind NAT or in a browser): it never listens,
+   * and is reached through the witnesses, which relay for it (its node dials them).
+   */
+  readonly listen: { readonly host: string; readonly port: number } | undefined
   /** How long a transfer may wait for its agreement before the witnesses may void it (ms). */
   readonly transferTtlMs: number
 }
@@ -73,21 +80,23 @@ export function readConfig<R extends RoleConfig['role']>(path: string, role: R):
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ConfigError(at, f, `expected a number in [${min}, ${max}], got ${JSON.stringify(v)}`)
     return v
   }
-  const listen = raw['listen'] as Record<string, unknown> | undefined
-  if (typeof listen !== 'object' || listen === null || typeof listen['host'] !== 'string' || !Number.isInteger(listen['port']) || (listen['port'] as number) < 0 || (listen['port'] as number) > 65535) {
-    throw new ConfigError(at, 'listen', 'expected { "host": string, "port": 0–65535 }')
+  const listenAt = (): { host: string; port: number } => {
+    const listen = raw['listen'] as Record<string, unknown> | undefined
+    if (typeof listen !== 'object' || listen === null || typeof listen['host'] !== 'string' || !Number.isInteger(listen['port']) || (listen['port'] as number) < 0 || (listen['port'] as number) > 65535) {
+      throw new ConfigError(at, 'listen', 'expected { "host": string, "port": 0–65535 }')
+    }
+    return { host: listen['host'] as string, port: listen['port'] as number }
   }
   const common: Common = {
     name: str('name'),
     dataDir: resolve(dir, str('dataDir')),
-    listen: { host: listen['host'] as string, port: listen['port'] as number },
     community: resolve(dir, str('community')),
     peers: resolve(dir, str('peers')),
   }
   if (!/^[a-z0-9-]{1,32}$/.test(common.name)) throw new ConfigError(at, 'name', 'expected 1–32 characters of a-z, 0-9 and -')
   let out: RoleConfig
-  if (role === 'witness') out = { ...common, role, closeGraceMs: num('closeGraceMs', 0, 3_600_000, 500), verifyWorkers: num('verifyWorkers', 0, 64, 0) }
-  else if (role === 'gateways') out = { ...common, role, components: Math.floor(num('components', 1, 100_000)), reportAt: num('reportAt', 0, 1, 0.25), trafficSeed: num('trafficSeed', 0, 2 ** 32, 1) }
-  else out = { ...common, role: 'wallet', transferTtlMs: num('transferTtlMs', 1_000, 30 * 86_400_000, 600_000) }
+  if (role === 'witness') out = { ...common, role, listen: listenAt(), closeGraceMs: num('closeGraceMs', 0, 3_600_000, 500), verifyWorkers: num('verifyWorkers', 0, 64, 0) }
+  else if (role === 'gateways') out = { ...common, role, listen: listenAt(), components: Math.floor(num('components', 1, 100_000)), reportAt: num('reportAt', 0, 1, 0.25), trafficSeed: num('trafficSeed', 0, 2 ** 32, 1) }
+  else out = { ...common, role: 'wallet', listen: raw['listen'] === undefined ? undefined : listenAt(), transferTtlMs: num('transferTtlMs', 1_000, 30 * 86_400_000, 600_000) }
   return out as Extract<RoleConfig, { role: R }>
 }

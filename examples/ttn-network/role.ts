@@ -87,12 +87,9 @@ export async function startNode(options: { identity: SeedIdentity; store: BlockS
     head: 'local',
     // a demo on one machine: hundreds of protocol messages a second between a few processes
     limits: { messagesPerSecond: 5_000, messageBurst: 20_000, bytesPerSecond: 64 * 1024 * 1024, byteBurst: 128 * 1024 * 1024, maxPendingRequests: 256, maxIncomingRequests: 256 },
-    // witnesses, gateway hosts and wallets rarely transact with each other, so to each node the
-    // others are strangers, read within one shared budget (@tally/gossip's strangerBudget); on this
-    // closed demo they get the same rates. A public witness would not do this: a way to admit the
-    // peers its protocols know (the other witnesses, registered owners) is not built yet.
-    strangerLimits: { messagesPerSecond: 5_000, messageBurst: 20_000, bytesPerSecond: 64 * 1024 * 1024, byteBurst: 128 * 1024 * 1024 },
-    strangerBudget: { messagesPerSecond: 20_000, bytesPerSecond: 256 * 1024 * 1024 },
+    // strangers keep the default rates and their shared budget: the peers each role knows are
+    // admitted instead (a witness the other witnesses and the owners it registered, a wallet the
+    // witnesses that are its relays, seq witnesses and certificate servers: @tally/economy/net)
     gossip: { pullIntervalMs: 0 },
     ...options.node,
   })

@@ -1,5 +1,7 @@
 // An owner's wallet as its own process: its key file, its chain in a LevelDB block store, and a
-// gossip node hosting the wallet, tickets, epochs and registry protocols. It registers its
+// gossip node hosting the wallet, tickets, epochs and registry protocols. Its node never listens
+// (unless its config says `listen`): it dials the witnesses, which relay for it, so other wallets
+// reach it through them (@tally/gossip's relay.via), as a wallet behind NAT or in a browser is. It registers its
 // gateways (adding the owner's signature to each gateway's), claims its rewards with a
 // certificate and proof fetched from a witness, and sends and receives transfers.
 //
@@ -58,7 +60,8 @@ serve({
   },
   send: async ({ to, address, amount }) => {
     const key = fromHex(String(to))
-    running!.node.addAddress(key, String(address))
+    // a wallet that listens has an address; one that does not is reached through a relay
+    if (typeof address === 'string' && address !== '') running!.node.addAddress(key, address)
     try {
       const { proposal } = await running!.net.send(key, Number(amount))
       return { sent: true, seq: proposal.seq, balance: await running!.wallet.balance() }
@@ -76,9 +79,14 @@ serve({
   // every block it takes in with the seq witnesses, so this is refused ('cheater') before any
   // ticket or countersign, and the receiver keeps the double-sign proof.
   'fork-double-spend': async ({ epoch, to, address, amount }) => {
+    // the real wallet steps off its relays while the fork device is on them: a relay passes a
+    // tunnel's frames to one session of a key, and two devices with one key on one relay would
+    // each get some of the other's
+    for (const w of readPeers(config.peers).witnesses) running!.node.disconnect(fromHex(w.publicKey))
     const fork = await walletOn(running!.community, identity, createMemoryStore({ crypto }), false)
     try {
-      fork.node.addAddress(fromHex(String(to)), String(address))
+      if (typeof address === 'string' && address !== '') fork.node.addAddress(fromHex(String(to)), address)
+      await connectRelays(fork.node)
       const claim = await fork.net.claim(Number(epoch))
       const real = await running!.node.store.get(identity.publicKey, claim.seq)
       try {
@@ -89,6 +97,7 @@ serve({
       }
     } finally {
       await fork.node.close()
+      await connectRelays(running!.node)
     }
   },
   'holds-proof-against': async ({ key }) => ({ proof: await running!.node.store.hasFraud(fromHex(String(key))) }),
@@ -115,15 +124,39 @@ async function start(): Promise<{ address: string }> {
   return { address }
 }
 
-/** A network wallet on its own node: the witnesses are its seq witnesses, its transfers go through the node's own proposal path. */
-async function walletOn(community: Community, who: SeedIdentity, store: BlockStore, listen: boolean): Promise<{ node: Node; address: string; net: NetWallet }> {
+/**
+ * A network wallet on its own node: the witnesses are its seq witnesses and its relays (known to
+ * its operator from peers.json: admitted, so no strangers to its node), its transfers go through
+ * the node's own proposal path.
+ */
+async function walletOn(community: Community, who: SeedIdentity, store: BlockStore, main: boolean): Promise<{ node: Node; address: string; net: NetWallet }> {
   const evidence = createEvidenceStore(community)
   const tickets = createTicketStore()
   const types = createEconomyTypes({ community, evidence, tickets })
-  const { node, address } = await startNode({ identity: who, store, types, listen: listen ? config.listen : undefined, peers: readPeers(config.peers), node: { witnesses: seqWitnesses(community) } })
+  const peers = readPeers(config.peers)
+  const relays = peers.witnesses.map((w) => fromHex(w.publicKey))
+  const { node, address } = await startNode({
+    identity: who,
+    store,
+    types,
+    listen: main ? config.listen : undefined,
+    peers,
+    node: { witnesses: seqWitnesses(community), relay: { via: relays }, known: relays },
+  })
+  if (main) await connectRelays(node)
   const wallet = createWallet({ agent: node.agent, community, evidence })
   const net = createNetWallet({ wallet, community, evidence, tickets, host: node, port: node.transactions, ttlMs: config.transferTtlMs, timeoutMs: 30_000 })
   return { node, address, net }
+}
+
+/** Dial every relay (witness) not connected yet: a tunnel to another wallet goes through one both hold a session to. */
+async function connectRelays(node: Node): Promise<void> {
+  const connected = new Set(node.peers.map((p) => toHex(p.publicKey)))
+  await Promise.all(
+    readPeers(config.peers)
+      .witnesses.filter((w) => !connected.has(w.publicKey))
+      .map((w) => node.connect(w.address, { expectedPeer: fromHex(w.publicKey) }).catch(() => undefined)),
+  )
 }
 
 async function stop(): Promise<{ stopped: true }> {

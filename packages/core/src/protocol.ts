@@ -147,8 +147,33 @@ export interface ProtocolHandle<M extends ProtocolMessages> {
   peer(peer: Uint8Array): Promise<PeerContext<M>>
   /** Contexts of every peer with an open session now (none once closed). */
   peers(): PeerContext<M>[]
-  /** Stop hosting the protocol: later messages of it are refused; the name may be hosted again. */
+  /**
+   * Stop hosting the protocol: later messages of it are refused; the name may be hosted again. The
+   * admissions it made (`admit`) are withdrawn.
+   */
   close(): void
+  /**
+   * Admit `peer`: this protocol knows it from something it holds itself (a community's witness
+   * set, a registration it applied, the relay its wallet was configured with), never from what the
+   * peer claims. An admitted peer is no stranger to the host: its sessions get the node's own
+   * limits, outside the budget strangers share. Hosts with no such budget may leave it out.
+   * @param peer the peer's key
+   * @param reason a short label, kept with the protocol's name ('witness', 'registered')
+   * @throws the host's error when it admits as many peers as it may already (the gossip node's
+   *   AdmissionError, code ERR_ADMISSION_FULL)
+   */
+  admit?(peer: Uint8Array, reason: string): void
+  /** Withdraw this protocol's `reason` (without one: all its reasons) for `peer`. */
+  unadmit?(peer: Uint8Array, reason?: string): void
+  /**
+   * Keep `chain` as party data: this node is about to be a party to a transaction with its owner
+   * (a receiver checking an offer fetches the sender's history), so the host counts what it holds
+   * of that chain within its own quota for such data, not as a stranger's it may trim to a few
+   * hundred KiB. Bounded by the host (the gossip node's `keep.partyBytes`); hosts that keep
+   * everything may leave it out.
+   * @param chain the owner's key
+   */
+  keepChain?(chain: Uint8Array): void
 }
 
 /**

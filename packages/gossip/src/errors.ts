@@ -7,7 +7,7 @@
  */
 
 /** Stable codes of the node's own errors. */
-export type NodeErrorCode = 'ERR_TIMEOUT' | 'ERR_UNREACHABLE' | 'ERR_BUSY'
+export type NodeErrorCode = 'ERR_TIMEOUT' | 'ERR_UNREACHABLE' | 'ERR_BUSY' | 'ERR_ADMISSION_FULL'
 
 /** Base of the node's own errors. */
 export class NodeError extends Error {
@@ -60,5 +60,17 @@ export class BusyError extends NodeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_BUSY', message, options)
     this.name = 'BusyError'
+  }
+}
+
+/**
+ * A peer was not admitted: the node admits NodeOptions.maxAdmitted peers at once and holds that
+ * many (code ERR_ADMISSION_FULL). Nothing changed; unadmit one first, or raise the cap.
+ */
+export class AdmissionError extends NodeError {
+  /** @param message how many are admitted, and what to do */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_ADMISSION_FULL', message, options)
+    this.name = 'AdmissionError'
   }
 }

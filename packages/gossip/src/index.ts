@@ -118,9 +118,10 @@ export {
   type NodeStats,
   type TransactOptions,
 } from './node/node.js'
-export { BusyError, NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './errors.js'
+export { AdmissionError, BusyError, NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './errors.js'
 export type { Emitter } from './node/emitter.js'
 export { DEFAULT_KEEP, type KeepOptions } from './node/stranger-quota.js'
+export { MAX_ADMITTED, type Admitted } from './node/admission.js'
 export { chooseWitnesses, keyWords, ringDistance, ringPosition, slotWord, slotWordOf, witnessScore } from './node/rendezvous.js'
 export { consultWitnesses, type WitnessContext, type WitnessOptions, type WitnessVerdict } from './node/witness.js'
 export { DEFAULT_RELAY, RELAY_OVERHEAD, parseRelayAddress, relayAddress, type RelayOptions, type RelayRefusal } from './node/relay.js'

@@ -17,10 +17,15 @@ Readme("the README's blocks are the sample files", () => {
   assertReadmeQuotes(readme, { after: 'Over real sockets' }, sample('ws-session'))
   assertReadmeQuotes(readme, { after: '## Node, witnesses, simulator' }, sample('transact'))
   assertReadmeQuotes(readme, { after: '### Relays' }, sample('relay'))
+  assertReadmeQuotes(readme, { after: '### Admitting the peers a node knows' }, sample('admit'))
 })
 
 Readme('two nodes that never listen transact through a relay', async () => {
   assert.equal(await runSample(sample('relay')), [['hi', true]])
+})
+
+Readme('admitted peers: the operator\'s from the start, another admitted and revoked', async () => {
+  assert.equal(await runSample(sample('admit')), [[[['operator'], ['relay']]], [1]])
 })
 
 Readme('a session on the memory network: heads after 369 virtual ms', async () => {

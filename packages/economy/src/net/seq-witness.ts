@@ -6,10 +6,11 @@
  * no rule of the economy can refuse it; only someone who saw both can. Seq witnesses (DESIGN.md,
  * "Two kinds of witness") are that someone: each keeps the first block it is shown at each
  * (key, seq) and tells it to whoever asks. Here the community's witnesses serve as seq witnesses
- * for the community's block types, every one of them asked about every slot (k = n), and a block
- * passes once the community's quorum vouched for it and none holds another: any two quorums share
- * a witness (2·quorum > n), the same assumption the community's certificates and tickets rest on,
- * and a witness that is down does not stop transfers:
+ * for the community's block types, every one of them a witness of every slot (k = n); a node shows
+ * a block to `quorum` of them first (a spare one only when one stalls), and it passes once the
+ * quorum vouched for it and none asked holds another: any two quorums share a witness
+ * (2·quorum > n), the same assumption the community's certificates and tickets rest on, and a
+ * witness that is down does not stop transfers:
  * - a receiver's node consults them before it countersigns a transfer or lock proposal
  *   (`seqWitnesses(community)` as the gossip node's `witnesses` option);
  * - a receiving network wallet consults them on every block of the sender it takes in (the

@@ -13,8 +13,8 @@
  *   set = ['statements'] | ['reports', epoch]
  *
  * A pull walks down only where digests differ: the 256 bucket digests, then the 256 sub-bucket
- * digests of each differing bucket, then the entries of each differing sub-bucket (paged), then the
- * items it lacks or holds in another version, 64 at a time. The puller checks every item itself
+ * digests of each differing bucket (8 buckets at a time), then the entries of each differing
+ * sub-bucket (paged), then the items it lacks or holds in another version, 64 at a time. The puller checks every item itself
  * (signatures, registration) before taking it: a peer can waste its requests, never insert a thing.
  * Only witnesses of the current configuration are answered ('not-witness').
  * @module
@@ -133,19 +133,21 @@ export async function pullSet(
     if (reply.kind !== REPLY[kind]) throw new RefusedError(`${kind} answered with ${reply.kind}`, { reason: 'protocol' })
     return reply.message as SyncMessages[ReplyOf<K>]
   }
-  const want: Uint8Array[] = []
-  const flush = async (): Promise<void> => {
-    while (want.length > 0 && fetched < maxItems) {
-      const keys = want.splice(0, Math.min(SYNC_LIMITS.fetch, maxItems - fetched))
-      const { items } = await ask('fetch', { set, keys })
-      fetched += items.length
-      taken += await take(items)
-      if (items.length === 0) break // the peer no longer holds them
+  // the walk is round trips: the differing buckets are walked PULL_CONCURRENCY at a time, each
+  // with its own list of keys to fetch (a 1% gap over 100,000 items touches ~1,000 sub-buckets)
+  const walk = async (b: number): Promise<void> => {
+    const want: Uint8Array[] = []
+    const flush = async (): Promise<void> => {
+      while (want.length > 0 && fetched < maxItems) {
+        const keys = want.splice(0, Math.min(SYNC_LIMITS.fetch, maxItems - fetched))
+        const { items } = await ask('fetch', { set, keys })
+        fetched += items.length
+        const n = await take(items) // not `taken += await`: that reads `taken` before another walk adds to it
+        taken += n
+        if (items.length === 0) break // the peer no longer holds them
+      }
+      want.length = 0
     }
-    want.length = 0
-  }
-  const top = await ask('digests', { set, prefix: new Uint8Array(0) })
-  for (const b of differing(local.digests(new Uint8Array(0)), top.digests)) {
     const prefix = Uint8Array.of(b)
     const sub = await ask('digests', { set, prefix })
     for (const s of differing(local.digests(prefix), sub.digests)) {
@@ -160,12 +162,23 @@ export async function pullSet(
         if (!page.more || page.entries.length === 0 || fetched >= maxItems) break
         after = page.entries[page.entries.length - 1]!.key
       }
-      if (fetched >= maxItems) return { requests, fetched, taken }
+      if (fetched >= maxItems) return
     }
+    await flush()
   }
-  await flush()
+  const top = await ask('digests', { set, prefix: new Uint8Array(0) })
+  const buckets = differing(local.digests(new Uint8Array(0)), top.digests)
+  let at = 0
+  await Promise.all(
+    Array.from({ length: Math.min(PULL_CONCURRENCY, buckets.length) }, async () => {
+      while (at < buckets.length && fetched < maxItems) await walk(buckets[at++]!)
+    }),
+  )
   return { requests, fetched, taken }
 }
+
+/** Buckets walked at once by one pull (requests in flight to one peer, within its handler limits). */
+const PULL_CONCURRENCY = 8
 
 // ## Codecs
 

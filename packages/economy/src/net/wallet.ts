@@ -209,6 +209,10 @@ class NetworkWallet implements NetWallet {
     this.#peers = host.host(this.#protocol())
     this.#ticketHandle = host.host(ticketsProtocol())
     this.#epochs = host.host(epochsProtocol())
+    // the community's witnesses serve this wallet's certificates, proofs and tickets, and are its
+    // seq witnesses (thousands of answers for a long history): known from the signed
+    // configuration, so no strangers to its node
+    for (const w of community.current.witnesses) if (!equalBytes(w, wallet.agent.publicKey)) this.#epochs.admit?.(w, 'witness')
   }
 
   get #agent() {
@@ -329,6 +333,9 @@ class NetworkWallet implements NetWallet {
     if ((await this.#tickets.ticket(hash)) !== undefined) return { accepted: true, reason: '' }
     if (ctx.clock.now() >= p.expires) return { accepted: false, reason: 'expired' }
     if (await this.#agent.refuses(proposal.publicKey)) return this.#decline(proposal, 'cheater')
+    // a party-to-be's history, not a stranger's: the node keeps it within its own quota for such
+    // data (the gossip node's keep.partyBytes) rather than trimming it to a stranger's 256 KiB
+    this.#peers.keepChain?.(proposal.publicKey)
     try {
       await this.#history(ctx, proposal.publicKey, proposal.seq - 1)
     } catch (err) {

@@ -44,7 +44,7 @@ import { approveLink, decodeLink, encodeLink, linkDigest, type AccountAuthorizer
 import { epochsProtocol, type EpochMessages, type EpochService, type SignatureNote } from './epochs.js'
 import { DIGEST_BYTES, KeyedSet } from './keyed-set.js'
 import { ReportLog } from './report-log.js'
-import { registryProtocol, type RegistryService } from './registry.js'
+import { registryProtocol, type RegistryMessages, type RegistryService } from './registry.js'
 import { reportsProtocol, type ReportSink, type WireVerdict } from './reports.js'
 import { pullSet, setLabel, syncProtocol, type PullStats, type SetName, type SyncMessages, type SyncSource } from './sync.js'
 import { createMemoryDecisions, ticketsProtocol, type DecisionStore } from './tickets.js'
@@ -61,14 +61,21 @@ export interface WitnessLimits {
   readonly pullItems: number
   /** Closed epochs whose tables, signatures and certificates are kept (proofs of older ones: 'unknown-epoch'). */
   readonly keepEpochs: number
+  /**
+   * Owners of registered components this witness admits on its node (no strangers to it: their
+   * claims, tickets and seq-witness queries are not held by the strangers' budget), at most. A
+   * registration needs only its owner's and component's signatures, so anyone can register: the
+   * cap keeps such owners from crowding out the other witnesses' admission. 0: none.
+   */
+  readonly admitOwners: number
 }
 
 /** The default limits. */
-export const WITNESS_LIMITS: WitnessLimits = Object.freeze({ reportsPerPeer: 100_000, reportsPerComponent: 64, reportsPerEpoch: 4_000_000, pullItems: 100_000, keepEpochs: 24 })
+export const WITNESS_LIMITS: WitnessLimits = Object.freeze({ reportsPerPeer: 100_000, reportsPerComponent: 64, reportsPerEpoch: 4_000_000, pullItems: 100_000, keepEpochs: 24, admitOwners: 1024 })
 
 /** Something a witness logs: another witness disagreeing, a failed sync, a certificate. */
 export interface WitnessEvent {
-  readonly kind: 'root-mismatch' | 'bad-signature' | 'outvoted' | 'sync-failed' | 'certified'
+  readonly kind: 'root-mismatch' | 'bad-signature' | 'outvoted' | 'sync-failed' | 'certified' | 'admission'
   readonly epoch: number
   /** The other witness's index, when the event is about one. */
   readonly witness?: number
@@ -192,6 +199,10 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   readonly #epochs = new Map<number, EpochState>()
   readonly #events: WitnessEvent[] = []
   readonly #sync: ProtocolHandle<SyncMessages>
+  readonly #registry: ProtocolHandle<RegistryMessages>
+  /** Owners admitted for their registrations (at most limits.admitOwners), and the other witnesses admitted. */
+  readonly #owners = new Set<string>()
+  #admittedWitnesses: readonly Uint8Array[] = []
   readonly #signatures: ProtocolHandle<EpochMessages>
   readonly #decisions: DecisionStore
   readonly #horizon: number
@@ -226,8 +237,9 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     this.#logs.set(options.epoch, new ReportLog(options.epoch, this.#crypto))
     const host = options.host
     host.host(reportsProtocol(this))
-    host.host(registryProtocol(this))
+    this.#registry = host.host(registryProtocol(this))
     this.#sync = host.host(syncProtocol(this))
+    this.#admitWitnesses()
     this.#signatures = host.host(epochsProtocol(this, (cert) => this.#adopt(cert)))
     host.host(ticketsProtocol({ key, community, decisions: this.#decisions, horizon: this.#horizon }))
     this.#arm()
@@ -371,12 +383,20 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   #apply(statement: { register: SignedRegistration } | { revoke: SignedRevocation } | { link: SignedLink }): { ok: true } | { ok: false; code: string; reason: string } {
     if ('register' in statement) {
       const outcome = this.directory.register(statement.register)
-      if (outcome.ok) this.#remember(registrationDigest(statement.register, this.#crypto), encodeRegistration(statement.register))
+      if (outcome.ok) {
+        this.#remember(registrationDigest(statement.register, this.#crypto), encodeRegistration(statement.register))
+        this.#admitOwner(statement.register.owner)
+      }
       return outcome
     }
     if ('revoke' in statement) {
       const outcome = this.directory.revoke(statement.revoke)
-      if (outcome.ok) this.#remember(revocationDigest(statement.revoke, this.#crypto), encodeRevocation(statement.revoke))
+      if (outcome.ok) {
+        this.#remember(revocationDigest(statement.revoke, this.#crypto), encodeRevocation(statement.revoke))
+        const owner = this.directory.find(statement.revoke.component)?.owner
+        // an owner whose last active component went is a stranger again
+        if (owner !== undefined && this.directory.componentsOf(owner).every((i) => this.directory.get(i)?.active !== true)) this.#unadmitOwner(owner)
+      }
       return outcome
     }
     const outcome = this.directory.link(statement.link)
@@ -435,16 +455,19 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     return this.#pullAll({ name: 'reports', epoch }, this.#logs.get(epoch)!.set, (items) => this.#takeSynced(items))
   }
 
+  /** Pull from every other witness at once (each pull's walk is round trips; what two hold is taken once). */
   async #pullAll(set: SetName, local: KeyedSet, take: (items: readonly Uint8Array[]) => Promise<number>): Promise<PullStats[]> {
-    const out: PullStats[] = []
-    for (const w of this.#others()) {
-      try {
-        out.push(await pullSet(await this.#sync.peer(w), set, local, take, { maxItems: this.#limits.pullItems }))
-      } catch (err) {
-        this.#event({ kind: 'sync-failed', epoch: this.#monitor.epoch, witness: this.#indexOf(w), reason: `${setLabel(set)}: ${(err as Error)?.message ?? err}` })
-      }
-    }
-    return out
+    const out = await Promise.all(
+      this.#others().map(async (w) => {
+        try {
+          return await pullSet(await this.#sync.peer(w), set, local, take, { maxItems: this.#limits.pullItems })
+        } catch (err) {
+          this.#event({ kind: 'sync-failed', epoch: this.#monitor.epoch, witness: this.#indexOf(w), reason: `${setLabel(set)}: ${(err as Error)?.message ?? err}` })
+          return undefined
+        }
+      }),
+    )
+    return out.filter((s): s is PullStats => s !== undefined)
   }
 
   // ## Close
@@ -457,6 +480,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
 
   async #close(): Promise<CloseOutcome> {
     const epoch = this.#monitor.epoch
+    this.#admitWitnesses() // the configuration may have changed since
     await this.catchUp()
     await this.reconcile()
     const log = this.#logs.get(epoch)!
@@ -619,6 +643,47 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
       if (told.has(toHex(w))) continue
       this.#signatures.peer(w).then((ctx) => ctx.send('announce', { certificate }), () => {})
     }
+  }
+
+  // ## Admission: the peers this witness knows are no strangers to its node
+
+  /**
+   * The current configuration's other witnesses, admitted on the node (reason 'witness'): they
+   * reconcile, exchange signatures and announce certificates, thousands of messages at a close,
+   * which the strangers' budget would hold for minutes. Those no longer witnesses are withdrawn.
+   * Known from the signed configuration this witness holds, never from what a peer says.
+   */
+  #admitWitnesses(): void {
+    const admit = this.#sync.admit?.bind(this.#sync)
+    if (admit === undefined) return
+    const now = this.#others()
+    for (const old of this.#admittedWitnesses) if (!now.some((w) => equalBytes(w, old))) this.#sync.unadmit?.(old, 'witness')
+    for (const w of now) {
+      try {
+        admit(w, 'witness')
+      } catch (err) {
+        this.#event({ kind: 'admission', epoch: this.#monitor.epoch, witness: this.#indexOf(w), reason: `witness not admitted: ${(err as Error)?.message ?? err}` })
+      }
+    }
+    this.#admittedWitnesses = now
+  }
+
+  /** The owner of a component this witness registered, admitted (reason 'owner') while within limits.admitOwners. */
+  #admitOwner(owner: Uint8Array): void {
+    const admit = this.#registry.admit?.bind(this.#registry)
+    const hex = toHex(owner)
+    if (admit === undefined || this.#owners.has(hex) || equalBytes(owner, this.publicKey)) return
+    if (this.#owners.size >= this.#limits.admitOwners) return
+    try {
+      admit(owner, 'owner')
+      this.#owners.add(hex)
+    } catch (err) {
+      this.#event({ kind: 'admission', epoch: this.#monitor.epoch, reason: `owner ${hex.slice(0, 12)} not admitted: ${(err as Error)?.message ?? err}` })
+    }
+  }
+
+  #unadmitOwner(owner: Uint8Array): void {
+    if (this.#owners.delete(toHex(owner))) this.#registry.unadmit?.(owner, 'owner')
   }
 
   // ## Helpers

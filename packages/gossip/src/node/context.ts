@@ -22,6 +22,7 @@ import type { SeenCache } from '../wire/seen-cache.js'
 import type { Session } from '../wire/session.js'
 import type { BanList } from './ban-list.js'
 import type { TypedEmitter } from './emitter.js'
+import type { Admissions } from './admission.js'
 import type { Want } from './fraud-relay.js'
 import type { Hosted } from './protocol-host.js'
 import type { RecoveryState } from './recovery.js'
@@ -86,6 +87,8 @@ export interface NodeContext {
 
   // ## What is kept for others (ingest.ts, stranger-quota.ts)
   readonly quota: StrangerQuota
+  /** Peers admitted by the operator or a hosted protocol: not strangers (admission.ts). */
+  readonly admitted: Admissions
 
   // ## Pull and crawl (ingest.ts, pull.ts)
   /** The latest block of the chains learnt of most recently, oldest first. */

@@ -47,6 +47,8 @@ export async function ingest(ctx: NodeContext, block: HalfBlock, from: Session |
   try {
     result = await ctx.serial(async () => {
       if (await isKnown(ctx, block)) return 'known'
+      // what an admitted peer hands this node is party data (stranger-quota.ts), not a stranger's
+      if (from !== undefined && ctx.admitted.has(from.peerKey) && !quota.kept(block)) quota.party(block.publicKey)
       const stranger = !quota.kept(block)
       if (stranger && !quota.admits(block)) return 'over'
       const r = await ctx.agent.receive(block)

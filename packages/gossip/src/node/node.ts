@@ -94,6 +94,7 @@ import type { AppMessage, SessionMessage } from '../wire/messages.js'
 import { createSeenCache, type SeenCache } from '../wire/seen-cache.js'
 import { createSession, type Session, type SessionCloseInfo } from '../wire/session.js'
 import type { NodeContext } from './context.js'
+import { Admissions, isKnown, restand, type Admitted } from './admission.js'
 import { BanList } from './ban-list.js'
 import { TypedEmitter } from './emitter.js'
 import { acceptProof, onFraudHave, onFraudWant } from './fraud-relay.js'
@@ -267,6 +268,7 @@ class GossipNode implements Node {
       forwards: createSeenCache({ max: cacheSize }),
       neighboursTimer: undefined,
       neighboursSentAt: Number.NEGATIVE_INFINITY,
+      admitted: admissionsOf(options),
       quota: new StrangerQuota(
         { self: this.publicKey, store: options.store, crypto, witnesses, stats: this.stats, onEvicted: (hex) => this.#ctx.recent.delete(hex) },
         options.keep,
@@ -365,6 +367,22 @@ class GossipNode implements Node {
     for (const s of [...(n?.sessions ?? [])]) s.close('disconnect')
   }
 
+  // ## Admission (admission.ts)
+
+  admit(publicKey: Uint8Array, reason = 'operator'): void {
+    this.#checkOpen()
+    if (equalBytes(publicKey, this.publicKey)) throw new RangeError('"publicKey" is this node')
+    if (this.#ctx.admitted.admit(publicKey, reason)) restand(this.#ctx, publicKey)
+  }
+
+  unadmit(publicKey: Uint8Array, reason?: string): void {
+    if (this.#ctx.admitted.unadmit(publicKey, reason)) restand(this.#ctx, publicKey)
+  }
+
+  get admitted(): readonly Admitted[] {
+    return this.#ctx.admitted.list()
+  }
+
   // ## Sessions
 
   /** Handshake on a fresh connection, then the session. */
@@ -404,8 +422,8 @@ class GossipNode implements Node {
 
   #sessionOptions(peerKey: Uint8Array): Parameters<typeof createSession>[1] {
     // a stranger's session starts with the stranger limits, behind the strangers' shared gate;
-    // learnt() lifts both when it becomes a counterparty
-    const known = this.#ctx.quota.isCounterparty(peerKey)
+    // learnt() lifts both when it becomes a counterparty, admit() when it is admitted
+    const known = isKnown(this.#ctx, peerKey)
     return {
       peerKey,
       clock: this.#ctx.clock,
@@ -616,6 +634,17 @@ function resolveStrangerLimits(limits: Readonly<Limits>, overrides: Partial<Limi
   if (capped.byteBurst !== undefined && capped.byteBurst < limits.maxFrameBytes) capped.byteBurst = limits.maxFrameBytes
   if (Object.keys(capped).length === 0 && overrides === undefined) return limits
   return resolveLimits({ ...limits, ...capped, ...definedOnly(overrides ?? {}) })
+}
+
+/** The admissions NodeOptions asks for: `known` admitted for 'operator', within `maxAdmitted`. */
+function admissionsOf(options: NodeOptions): Admissions {
+  const admitted = new Admissions(options.maxAdmitted)
+  if (options.known !== undefined && !Array.isArray(options.known)) throw new TypeError('"known" expected an array of public keys')
+  options.known?.forEach((key, i) => {
+    abytes(`known[${i}]`, key, 32)
+    if (!equalBytes(key, options.identity.publicKey)) admitted.admit(key, 'operator')
+  })
+  return admitted
 }
 
 /** The strangers' gate counts into the node's stats (strangerFrames, strangerPauses, strangerSkipped). */

@@ -29,6 +29,7 @@ import type { Limits } from '../wire/limits.js'
 import type { Random } from '../random.js'
 import type { RecoveryOptions } from './recovery.js'
 import type { KeepOptions } from './stranger-quota.js'
+import type { Admitted } from './admission.js'
 import type { RelayOptions } from './relay.js'
 import type { WitnessOptions } from './witness.js'
 
@@ -146,6 +147,14 @@ export interface NodeOptions {
    * same budget, before any handshake.
    */
   strangerBudget?: { readonly messagesPerSecond?: number; readonly bytesPerSecond?: number; readonly cpuScaled?: boolean }
+  /**
+   * Peers admitted from the start (reason 'operator'): keys this node's operator knows (the other
+   * witnesses of its community, its own relay). An admitted peer is no stranger: its sessions get
+   * `limits`, outside the strangers' budget. See node.admit.
+   */
+  known?: readonly Uint8Array[]
+  /** Peers admitted at once, at most (default MAX_ADMITTED, 4096): node.admit beyond throws an AdmissionError. */
+  maxAdmitted?: number
   /** Gossip settings (default DEFAULT_GOSSIP). */
   gossip?: Partial<GossipOptions>
   /** Witness mode: ask witnesses before countersigning (default: off). */
@@ -323,6 +332,25 @@ export interface Node extends Emitter<NodeEvents> {
   addAddress(publicKey: Uint8Array, address: TransportAddress): void
   /** Close every session to `publicKey`. */
   disconnect(publicKey: Uint8Array): void
+  /**
+   * Admit a peer this node knows (its operator's word, or a hosted protocol's: ProtocolHandle.admit
+   * does it for the protocol, its reasons tagged with the protocol's name): its sessions get
+   * `limits` and leave the strangers' budget, as a counterparty's, at once for sessions already
+   * open. It stays admitted while any reason for it stands. No message from a peer admits it.
+   * @param publicKey the peer
+   * @param reason a short label (1..128 characters; default 'operator')
+   * @throws AdmissionError (code ERR_ADMISSION_FULL) when maxAdmitted peers are admitted already;
+   *   TypeError / RangeError on a malformed key or reason, or this node's own key; ClosedError
+   * @example node.admit(otherWitness, 'witness')
+   */
+  admit(publicKey: Uint8Array, reason?: string): void
+  /**
+   * Withdraw `reason` (without one: every reason) for a peer; when none is left it is a stranger
+   * again (unless a counterparty), its open sessions back on the stranger limits behind the gate.
+   */
+  unadmit(publicKey: Uint8Array, reason?: string): void
+  /** The admitted peers, each with its reasons. */
+  readonly admitted: readonly Admitted[]
   /**
    * Propose a transaction and wait for the agreement; resends the same proposal with backoff.
    * @param peerKey the counterparty

@@ -32,6 +32,7 @@ import {
   RefusedError,
   abytes,
   decodeCanonical,
+  equalBytes,
   encodeCanonical,
   shortKey,
   toHex,
@@ -53,6 +54,7 @@ import { KIND_NAME, PROTOCOL_NAME, type AppMessage, type DecodeReason, type Erro
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { sessionTo } from './peers.js'
+import { restand } from './admission.js'
 
 /** A refusal's text that is a reason code (the host's own: 'unknown-kind'), not a sentence. */
 const REASON_CODE = /^[a-z0-9][a-z0-9._-]{0,63}$/
@@ -92,9 +94,26 @@ export function hostProtocol<M extends ProtocolMessages>(ctx: NodeContext, proto
       if (!hosted.open) return []
       return ctx.peers.list.filter((n) => n.sessions.some((s) => s.open)).map((n) => contextOf(ctx, hosted, n.publicKey))
     },
+    admit(peer, reason) {
+      ctx.checkOpen()
+      if (!hosted.open) throw new ClosedError(`protocol ${hosted.name} is no longer hosted`)
+      abytes('peer', peer, 32)
+      if (equalBytes(peer, ctx.publicKey)) return // a node is no stranger to itself
+      if (ctx.admitted.admit(peer, `${hosted.name}:${reason}`)) restand(ctx, peer)
+    },
+    unadmit(peer, reason) {
+      abytes('peer', peer, 32)
+      const gone = reason === undefined ? ctx.admitted.unadmitAll(`${hosted.name}:`, peer).length > 0 : ctx.admitted.unadmit(peer, `${hosted.name}:${reason}`)
+      if (gone) restand(ctx, peer)
+    },
+    keepChain(chain) {
+      abytes('chain', chain, 32)
+      if (hosted.open && !ctx.closed) ctx.quota.party(chain)
+    },
     close() {
       if (!hosted.open) return
       hosted.open = false
+      for (const key of ctx.admitted.unadmitAll(`${hosted.name}:`)) restand(ctx, key)
       if (ctx.protocols.get(hosted.name) === hosted) ctx.protocols.delete(hosted.name)
       // a peer's message already on its way is refused without a charge
       ctx.closedProtocols.add(hosted.name)

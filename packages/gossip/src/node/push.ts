@@ -15,6 +15,7 @@ import type { Neighbour } from './peer-table.js'
 import { firstOpen } from './peers.js'
 import { slotWord } from './rendezvous.js'
 import { acknowledge, cancel, sendAcked } from './resend.js'
+import { isKnown } from './admission.js'
 
 // ## Receiving
 
@@ -121,7 +122,7 @@ export function sendNeighbours(ctx: NodeContext, sessions: readonly Session[]): 
     const n = ctx.peers.get(s.peerKeyHex)
     if (n === undefined) continue
     // a list to a stranger comes out of the strangers' budget, as gossip to it does (gossipTo)
-    if (!ctx.quota.isCounterparty(n.publicKey) && !ctx.strangerGate.tryCharge(1, 0)) continue
+    if (!isKnown(ctx, n.publicKey) && !ctx.strangerGate.tryCharge(1, 0)) continue
     const older = ctx.neighboursUnacked.get(n)
     if (older !== undefined) cancel(ctx, older)
     const sent = sendAcked(ctx, n, (ack) => ({ type: 'neighbours', ids: current(), ack }))
@@ -147,7 +148,7 @@ function push(ctx: NodeContext, n: Neighbour, blocks: readonly HalfBlock[]): boo
 function gossipTo(ctx: NodeContext, n: Neighbour, build: (ack: number | undefined) => SessionMessage, blocks: readonly HalfBlock[]): boolean {
   const s = firstOpen(n)
   if (s === undefined || !s.writable) return false
-  if (!ctx.quota.isCounterparty(n.publicKey)) {
+  if (!isKnown(ctx, n.publicKey)) {
     let bytes = 0
     for (const b of blocks) bytes += blockSize(b)
     if (!ctx.strangerGate.tryCharge(blocks.length, bytes)) return false

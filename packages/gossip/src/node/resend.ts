@@ -21,6 +21,7 @@ import type { NodeContext } from './context.js'
 import { resendAfter } from './gossip-rules.js'
 import type { Neighbour } from './peer-table.js'
 import { firstOpen } from './peers.js'
+import { isKnown } from './admission.js'
 
 /** The protocol version from which sessions speak `ack` (and the `ack` field of push, push-via, neighbours). */
 export const ACK_VERSION = 2
@@ -100,7 +101,7 @@ function transmit(ctx: NodeContext, e: Unacked, s: Session): void {
     // a copy to a stranger comes out of the strangers' budget, and waits for good when it is spent
     // (gossip can wait): else every copy, and every ack of it, is work a flood of strangers
     // multiplies, and the acks queue ahead of an honest stranger's proposal
-    if (!ctx.quota.isCounterparty(e.to.publicKey) && !ctx.strangerGate.tryCharge(1, 0)) return
+    if (!isKnown(ctx, e.to.publicKey) && !ctx.strangerGate.tryCharge(1, 0)) return
     e.attempt++
     ctx.stats.resent++
     transmit(ctx, e, next)

@@ -11,6 +11,15 @@
  * - whatever `keep.pin(block)` says (an application's own: a community's members, say);
  * - fraud proofs (the store keeps them apart from blocks, and evict never touches them).
  *
+ * Party data, counted apart from strangers' and within its own quota (`partyBytes`): the chains of
+ * keys this node is about to be a party with — a sender whose history it fetched to check an offer
+ * (a hosted protocol's `ProtocolHandle.keepChain`), or a chain it learnt from an admitted peer
+ * (admission.ts). They are not trimmed to `perKeyBytes`, and a flood of strangers never evicts
+ * them; over `partyBytes`, the party chain marked longest ago is a stranger's again (counted, trimmed
+ * and evicted as any). Once this node signs a block naming the key it is a counterparty (kept,
+ * uncounted). The marks live in memory: after a restart such a chain is a stranger's until marked
+ * again (a receiver fetches what it lacks on the next offer).
+ *
  * Every other block is a stranger's. Blocks of a type this node has no rules for never reach the
  * store (ingest.ts refuses them). The rest is kept within two quotas, in bytes of encoded blocks:
  * - per key (`perKeyBytes`): a chain over it loses its lowest blocks (the tip, where forks show
@@ -52,10 +61,12 @@ export interface KeepOptions {
   readonly totalBytes: number
   /** Blocks always kept besides the node's own, its counterparties' and its witnessed slots (default: none). */
   readonly pin: ((block: HalfBlock) => boolean) | undefined
+  /** Bytes of party data (chains of keys this node is about to transact with, or learnt from admitted peers; default 64 MiB). */
+  readonly partyBytes: number
 }
 
 /** The default quotas. */
-export const DEFAULT_KEEP: Readonly<KeepOptions> = Object.freeze({ perKeyBytes: 256 * 1024, totalBytes: 32 * 1024 * 1024, pin: undefined })
+export const DEFAULT_KEEP: Readonly<KeepOptions> = Object.freeze({ perKeyBytes: 256 * 1024, totalBytes: 32 * 1024 * 1024, pin: undefined, partyBytes: 64 * 1024 * 1024 })
 
 /** Blocks of the node's own chain read at start to learn its counterparties. */
 export const COUNTERPARTY_SCAN = 4096
@@ -102,6 +113,11 @@ export class StrangerQuota {
   /** Chains that were of use, least recently first. */
   readonly #useful = new Map<PublicKeyHex, Entry>()
   readonly #counterparties = new Map<PublicKeyHex, true>()
+  /** Party chains (see the module comment), least recently marked first. */
+  readonly #parties = new Map<PublicKeyHex, Entry>()
+  #partyBytes = 0
+  /** Party chains just made strangers' again, to trim to perKeyBytes. */
+  readonly #demoted = new Set<PublicKeyHex>()
   /** This node is in the witness set: some slots are its to keep. */
   readonly #witness: boolean
   #bytes = 0
@@ -115,7 +131,7 @@ export class StrangerQuota {
    */
   constructor(ctx: QuotaContext, options: Partial<KeepOptions> = {}) {
     const o = { ...DEFAULT_KEEP, ...definedOnly(options) }
-    for (const key of ['perKeyBytes', 'totalBytes'] as const) {
+    for (const key of ['perKeyBytes', 'totalBytes', 'partyBytes'] as const) {
       if (!Number.isSafeInteger(o[key]) || o[key] < 1) throw new RangeError(`"keep.${key}" expected a positive integer, got ${String(o[key])}`)
     }
     if (o.pin !== undefined && typeof o.pin !== 'function') throw new TypeError('"keep.pin" expected a function')
@@ -127,6 +143,45 @@ export class StrangerQuota {
   /** Bytes of strangers' blocks stored now. */
   get bytes(): number {
     return this.#bytes
+  }
+
+  /** Bytes of party data stored now (counted as blocks arrive through the node). */
+  get partyBytes(): number {
+    return this.#partyBytes
+  }
+
+  /** True when `publicKey`'s chain is party data now. */
+  isParty(publicKey: Uint8Array): boolean {
+    return this.#parties.has(toHex(publicKey))
+  }
+
+  /**
+   * `publicKey`'s chain is party data from now on (not a counterparty's yet): its bytes move out
+   * of the strangers' count into the party quota. A chain marked again is the most recent.
+   * @returns true when it was not party data before
+   */
+  party(publicKey: Uint8Array): boolean {
+    if (equalBytes(publicKey, UNILATERAL_KEY) || equalBytes(publicKey, this.#ctx.self)) return false
+    const hex = toHex(publicKey)
+    if (this.#counterparties.has(hex)) return false
+    const held = this.#parties.get(hex)
+    if (held !== undefined) {
+      this.#parties.delete(hex)
+      this.#parties.set(hex, held)
+      return false
+    }
+    const stranger = this.#entry(hex)
+    const entry: Entry = { key: publicKey, bytes: stranger?.bytes ?? 0 }
+    if (stranger !== undefined) {
+      this.#probation.delete(hex)
+      this.#useful.delete(hex)
+      this.#add(-stranger.bytes)
+      this.#ctx.stats.strangerChains--
+    }
+    this.#parties.set(hex, entry)
+    this.#partyBytes += entry.bytes
+    this.#overParty(hex)
+    return true
   }
 
   /** True once `load` has rebuilt the table. */
@@ -167,6 +222,16 @@ export class StrangerQuota {
   async stored(block: HalfBlock): Promise<void> {
     const hex = toHex(block.publicKey)
     const size = blockSize(block)
+    const party = this.#parties.get(hex)
+    if (party !== undefined) {
+      party.bytes += size
+      this.#partyBytes += size
+      this.#overParty(hex)
+      // this very chain may be the one demoted (its bytes, this block's included, are a stranger's now)
+      await this.#trimDemoted()
+      await this.#fit()
+      return
+    }
     let entry = this.#useful.get(hex)
     if (entry === undefined) {
       entry = this.#probation.get(hex) ?? { key: block.publicKey, bytes: 0 }
@@ -182,10 +247,45 @@ export class StrangerQuota {
       this.useful(block.linkPublicKey)
     }
     if (entry.bytes > this.options.perKeyBytes) await this.#trim(hex, entry)
+    await this.#trimDemoted()
+    await this.#fit()
+  }
+
+  /** Trim the chains demoted from party data to perKeyBytes. */
+  async #trimDemoted(): Promise<void> {
+    for (const hex of [...this.#demoted]) {
+      this.#demoted.delete(hex)
+      const entry = this.#probation.get(hex)
+      if (entry !== undefined && entry.bytes > this.options.perKeyBytes) await this.#trim(hex, entry)
+    }
+  }
+
+  /** Evict strangers' chains until they are within totalBytes. */
+  async #fit(): Promise<void> {
     while (this.#bytes > this.options.totalBytes) {
       const victim = this.#oldest()
       if (victim === undefined) break
       await this.#evictChain(victim[0], victim[1])
+    }
+  }
+
+  /**
+   * Over partyBytes: the party chains marked longest ago become strangers' (newest on probation),
+   * the one just marked or grown (`current`) last. They are trimmed by the next `stored` (or
+   * `load`), and evicted as strangers' chains are.
+   */
+  #overParty(current: PublicKeyHex): void {
+    while (this.#partyBytes > this.options.partyBytes && this.#parties.size > 0) {
+      let hex = this.#parties.keys().next().value!
+      if (hex === current && this.#parties.size > 1) hex = [...this.#parties.keys()][1]!
+      const entry = this.#parties.get(hex)!
+      this.#parties.delete(hex)
+      this.#partyBytes -= entry.bytes
+      if (entry.bytes === 0) continue
+      this.#probation.set(hex, entry)
+      this.#ctx.stats.strangerChains++
+      this.#add(entry.bytes)
+      this.#demoted.add(hex)
     }
   }
 
@@ -215,6 +315,11 @@ export class StrangerQuota {
     const fresh = !this.#counterparties.delete(hex)
     this.#counterparties.set(hex, true)
     if (this.#counterparties.size > MAX_COUNTERPARTIES) this.#counterparties.delete(this.#counterparties.keys().next().value!)
+    const party = this.#parties.get(hex)
+    if (party !== undefined) {
+      this.#parties.delete(hex)
+      this.#partyBytes -= party.bytes
+    }
     const entry = this.#entry(hex)
     if (entry === undefined) return fresh
     this.#probation.delete(hex)
@@ -235,6 +340,15 @@ export class StrangerQuota {
       let bytes = 0
       for (const b of await store.range(key)) if (!this.#pinned(b)) bytes += blockSize(b)
       if (bytes === 0) continue
+      const party = this.#parties.get(hex)
+      if (party !== undefined) {
+        // marked before the first block from a peer (a protocol fetched it): party data, not a stranger's
+        party.bytes += bytes
+        this.#partyBytes += bytes
+        this.#overParty(hex)
+        if (store.evict !== undefined) await this.#trimDemoted()
+        continue
+      }
       const entry: Entry = { key, bytes }
       this.#probation.set(hex, entry)
       this.#ctx.stats.strangerChains++

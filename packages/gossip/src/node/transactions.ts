@@ -123,13 +123,25 @@ export async function onProposal(ctx: NodeContext, m: ProposalMessage, session: 
   }
 }
 
+/** Milliseconds a witness query that finds its slot empty waits for a push sent just before it. */
+const QUERY_SETTLE_MS = 5
+
 /** A seq witness's answer: the block this node holds at (key, seq), if any. */
 export async function onWitnessQuery(ctx: NodeContext, m: WitnessQueryMessage, session: Session): Promise<void> {
-  // on the queue, in this peer's lane: behind any push it sent before this query
+  // on the queue, in this peer's lane: behind any push it sent before this query. A push checks
+  // whether its block is held before it queues (ingest.ts), so the query can reach the lane
+  // first: a slot found empty is read again once, after QUERY_SETTLE_MS, rather than answered
+  // empty (the asker would wait a quarter of its retryMs and push the block again)
   let block: HalfBlock | undefined
   try {
     block = await ctx.serial(() => ctx.store.get(m.publicKey, m.seq), session.peerKeyHex)
+    if (block === undefined) {
+      await ctx.sleep(QUERY_SETTLE_MS)
+      block = await ctx.serial(() => ctx.store.get(m.publicKey, m.seq), session.peerKeyHex)
+    }
   } catch (err) {
+    if (err instanceof ClosedError) return
+    if (!(err instanceof BusyError)) throw err
     if (!(err instanceof BusyError)) throw err
     session.reply(m, { type: 'error', code: 'busy', reason: err.message })
     return

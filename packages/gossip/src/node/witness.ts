@@ -92,32 +92,57 @@ export async function consultWitnesses(proposal: HalfBlock, options: WitnessOpti
   const hash = blockHash(proposal, ctx.crypto)
   const quorum = Math.max(1, Math.min(options.quorum ?? witnesses.length, witnesses.length))
   let settled = false
-  const results = await gather(witnesses.map((w) => askOne(w)))
+  const results = await gather()
   settled = true
   const conflict = results.find((r): r is { proof: FraudProof; witness: Uint8Array } => typeof r === 'object')
   if (conflict !== undefined) return { ok: false, reason: 'conflict', proof: conflict.proof, witness: conflict.witness }
   const answered = results.filter((r) => r === true).length
   return answered >= quorum ? { ok: true, witnesses } : { ok: false, reason: 'unavailable', answered, witnesses }
 
-  /** The answers so far, once `quorum` vouched for the block, one holds another, or all are in. */
-  function gather(asks: Promise<boolean | { proof: FraudProof; witness: Uint8Array }>[]): Promise<(boolean | { proof: FraudProof; witness: Uint8Array } | undefined)[]> {
+  /**
+   * Ask `quorum` witnesses first, and one more of the k each time an asked one stalls (its first
+   * try failed) or gives no usable answer: when all are up, only `quorum` are shown the block and
+   * asked. Safe as asking all k: any two sets of `quorum` among the k share an honest witness
+   * (the option's premise), so the first branch's block is held by one witness in the set asked
+   * about the second. Resolves once `quorum` vouched for the block, one holds another, or every
+   * witness asked is done and none is left to ask.
+   */
+  function gather(): Promise<(boolean | { proof: FraudProof; witness: Uint8Array } | undefined)[]> {
     return new Promise((resolve, reject) => {
-      const out: (boolean | { proof: FraudProof; witness: Uint8Array } | undefined)[] = asks.map(() => undefined)
+      const out: (boolean | { proof: FraudProof; witness: Uint8Array } | undefined)[] = witnesses.map(() => undefined)
+      let asked = 0
       let done = 0
       let yes = 0
-      asks.forEach((ask, i) => {
-        void ask.then((r) => {
+      let over = false
+      const next = (): void => {
+        if (over || asked >= witnesses.length) return
+        const i = asked++
+        let stalled = false
+        const stall = (): void => {
+          if (stalled) return
+          stalled = true
+          next()
+        }
+        void askOne(witnesses[i]!, stall).then((r) => {
           out[i] = r
           done++
           if (r === true) yes++
-          if (yes >= quorum || typeof r === 'object' || done === asks.length) resolve(out)
+          else if (r === false) stall()
+          if (yes >= quorum || typeof r === 'object' || (done === asked && asked === witnesses.length)) {
+            over = true
+            resolve(out)
+          }
         }, reject) // the node closed: as before, the verdict rejects with it
-      })
+      }
+      for (let i = 0; i < quorum; i++) next()
     })
   }
 
-  /** true: it holds this proposal; false: no usable answer in time; object: it holds another block. */
-  async function askOne(witness: Uint8Array): Promise<boolean | { proof: FraudProof; witness: Uint8Array }> {
+  /**
+   * true: it holds this proposal; false: no usable answer in time; object: it holds another block.
+   * `stall` is called when a try fails (no session, no answer within retryMs): time to ask another.
+   */
+  async function askOne(witness: Uint8Array, stall: () => void): Promise<boolean | { proof: FraudProof; witness: Uint8Array }> {
     if (equalBytes(witness, ctx.self)) {
       const local = await ctx.localBlock(proposal.publicKey, proposal.seq)
       if (local === undefined || equalBytes(blockHash(local, ctx.crypto), hash)) return true
@@ -130,6 +155,7 @@ export async function consultWitnesses(proposal: HalfBlock, options: WitnessOpti
       try {
         session = await ctx.sessionTo(witness)
       } catch {
+        stall()
         await ctx.sleep(Math.min(retryMs, remaining))
         continue
       }
@@ -150,6 +176,7 @@ export async function consultWitnesses(proposal: HalfBlock, options: WitnessOpti
         }
       } catch {
         // closed, timed out or too many requests pending: try again while time is left
+        stall()
       }
       const wait = deadline - ctx.clock.now()
       if (wait > 0) await ctx.sleep(Math.min(retryMs / 4, wait))
