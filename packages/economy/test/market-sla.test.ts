@@ -6,14 +6,14 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { InvalidBlockError, RefusedError, nobleCrypto, createAgent, createBlockTypes, createMemoryStore, validate, verifyFraudProof, type HalfBlock } from '@tally/core'
+import { InvalidBlockError, RefusedError, nobleCrypto, createAgent, createBlockTypes, createMemoryStore, validate, verifyFraudProof, type HalfBlock, type SeedIdentity } from '@tally/core'
 import { REDEEM_EXCESS_FRAUD, auditSupply, economyTypes, lockView, readRedeem, voucherAuthority } from '@tally/economy'
 import { RELEASE_CERTIFIED_FRAUD, cycleVerdict, offerTypes, readSlaTerms, redeemInstalment, redeemPenalty, releaseCertifiedProof, releaseCertifiedVerifier, slaEntitlement, slaValue, subscribe, atStake } from '@tally/economy/market'
 import { carol, chainOf, rejectsLike, rules, storeWith } from './helpers.ts'
 import { alice, bob, component, cycle, marketWorld } from './market-fixtures.ts'
 
-const up = [component(1), [60_000, 1]] as const
-const others = [component(2), [60_000, 1]] as const
+const up: [SeedIdentity, number[]] = [component(1), [60_000, 1]]
+const others: [SeedIdentity, number[]] = [component(2), [60_000, 1]]
 
 const Flow = suite('sla: subscribe, certify, settle cycle by cycle')
 
