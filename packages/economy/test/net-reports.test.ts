@@ -7,8 +7,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { RefusedError, toHex } from '@tally/core'
 import { signReport } from '@tally/economy'
-import { createMemoryOutbox, createReporter, reportsProtocol, REPORTS_PROTOCOL, type ReportOutcome } from '@tally/economy/net'
-import { alice, bob, component, rejectsLike, witnesses } from './helpers.ts'
+import { createMemoryOutbox, createReporter, createSharedHost, reportsProtocol, REPORTS_PROTOCOL, type ReportOutcome } from '@tally/economy/net'
+import { alice, bob, carol, component, rejectsLike, witnesses } from './helpers.ts'
 import { network, register, reporter } from './net-fixtures.ts'
 
 const test = suite('reports over the network')
@@ -24,6 +24,46 @@ test('a registered component\'s report reaches every witness, and it is told so'
   assert.is(await r.pending(), 0)
   // a submit costs its sender 16 tokens at each witness
   assert.is(net.harness.charged.get(toHex(party.key)), 48)
+})
+
+test('a witness admits the host that delivers a registered component\'s reports, one host a component, bounded', async () => {
+  const net = network()
+  await register(net, alice, component(1))
+  await register(net, alice, component(2))
+  // a host's reporters share its reports handle, as a gateway host's do (createSharedHost)
+  const hostA = createSharedHost(net.harness.party(bob))
+  const hostB = createSharedHost(net.harness.party(carol))
+  const admittedBy = (host: Uint8Array) => net.witnesses.map((w) => [...(net.harness.admitted.get(toHex(w.publicKey))?.get(toHex(host)) ?? [])].sort().join(','))
+  // a gateway host is no owner: before it delivers an accepted report, it is a stranger
+  assert.equal(admittedBy(bob.publicKey), ['', '', ''])
+  const outbox1 = createMemoryOutbox()
+  const outbox2 = createMemoryOutbox()
+  const one = { reporter: createReporter({ key: component(1), community: net.community, host: hostA, outbox: outbox1 }) }
+  await one.reporter.report({ epoch: 0, metrics: [60_000, 5] })
+  await one.reporter.flush()
+  assert.equal(admittedBy(bob.publicKey), ['host', 'host', 'host'], 'every witness admits the host of an accepted report')
+  const two = { reporter: createReporter({ key: component(2), community: net.community, host: hostA, outbox: outbox2 }) }
+  await two.reporter.report({ epoch: 0, metrics: [60_000, 5] })
+  await two.reporter.flush()
+  // component 1 moves to host B (with its outbox: its seq goes on): A still carries component 2, so both are admitted
+  one.reporter.close()
+  const moved = { reporter: createReporter({ key: component(1), community: net.community, host: hostB, outbox: outbox1 }) }
+  await moved.reporter.report({ epoch: 0, metrics: [60_000, 6] })
+  await moved.reporter.flush()
+  assert.equal(admittedBy(carol.publicKey), ['host', 'host', 'host'])
+  assert.equal(admittedBy(bob.publicKey), ['host', 'host', 'host'])
+  // component 2 moves too: host A carries nothing any more and is withdrawn
+  two.reporter.close()
+  const moved2 = { reporter: createReporter({ key: component(2), community: net.community, host: hostB, outbox: outbox2 }) }
+  await moved2.reporter.report({ epoch: 0, metrics: [60_000, 6] })
+  await moved2.reporter.flush()
+  assert.equal(admittedBy(bob.publicKey), ['', '', ''], 'a host that carries no component is a stranger again')
+  // a refused report (unregistered component) admits nobody
+  const dave = createSharedHost(net.harness.party(component(9)))
+  const stray = { reporter: createReporter({ key: component(3), community: net.community, host: dave, outbox: createMemoryOutbox() }) }
+  await stray.reporter.report({ epoch: 0, metrics: [60_000, 5] })
+  await stray.reporter.flush()
+  assert.equal(admittedBy(component(9).publicKey), ['', '', ''])
 })
 
 test('refusals carry the monitor\'s reason: late, signature, malformed; nothing is stored', async () => {

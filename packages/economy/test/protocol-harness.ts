@@ -70,6 +70,8 @@ export interface Harness {
   settle(): Promise<void>
   /** Tokens charged to each sender (hex key). */
   readonly charged: Map<string, number>
+  /** Peers each party's protocols admitted (ProtocolHandle.admit): party hex → peer hex → reasons. */
+  readonly admitted: Map<string, Map<string, Set<string>>>
   /** Frames delivered: protocol/kind → count. */
   readonly frames: Map<string, number>
   /** Handler exceptions and dropped one-way frames. */
@@ -92,6 +94,7 @@ export function createHarness(start = 0): Harness {
   const cuts = new Set<string>()
   const withheld = new Set<string>()
   const charged = new Map<string, number>()
+  const admitted = new Map<string, Map<string, Set<string>>>()
   const frames = new Map<string, number>()
   const log: string[] = []
   let busy = 0
@@ -217,6 +220,19 @@ export function createHarness(start = 0): Harness {
             peers() {
               return [...parties.values()].filter((p) => p.party.key !== key && p.hosted.has(protocol.name) && linked(key, p.party.key)).map((p) => contextOf(key, p.party.key, protocol))
             },
+            admit(peer: Uint8Array, reason: string) {
+              const mine = admitted.get(toHex(key)) ?? new Map<string, Set<string>>()
+              admitted.set(toHex(key), mine)
+              const reasons = mine.get(toHex(peer)) ?? new Set<string>()
+              mine.set(toHex(peer), reasons.add(reason))
+            },
+            unadmit(peer: Uint8Array, reason?: string) {
+              const reasons = admitted.get(toHex(key))?.get(toHex(peer))
+              if (reasons === undefined) return
+              if (reason === undefined) reasons.clear()
+              else reasons.delete(reason)
+              if (reasons.size === 0) admitted.get(toHex(key))!.delete(toHex(peer))
+            },
             close() {
               hosted.delete(protocol.name)
             },
@@ -235,6 +251,7 @@ export function createHarness(start = 0): Harness {
       options?.oneWay === true ? deliver(from, to, protocol, kind, encodeCanonical(body), false) : requestBytes(from, to, protocol, kind, encodeCanonical(body), 30_000),
     settle,
     charged,
+    admitted,
     frames,
     log,
   }

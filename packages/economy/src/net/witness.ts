@@ -45,7 +45,7 @@ import { epochsProtocol, type EpochMessages, type EpochService, type SignatureNo
 import { DIGEST_BYTES, KeyedSet } from './keyed-set.js'
 import { ReportLog } from './report-log.js'
 import { registryProtocol, type RegistryMessages, type RegistryService } from './registry.js'
-import { reportsProtocol, type ReportSink, type WireVerdict } from './reports.js'
+import { reportsProtocol, type ReportMessages, type ReportSink, type WireVerdict } from './reports.js'
 import { pullSet, setLabel, syncProtocol, type PullStats, type SetName, type SyncMessages, type SyncSource } from './sync.js'
 import { createMemoryDecisions, ticketsProtocol, type DecisionStore } from './tickets.js'
 
@@ -68,10 +68,18 @@ export interface WitnessLimits {
    * cap keeps such owners from crowding out the other witnesses' admission. 0: none.
    */
   readonly admitOwners: number
+  /**
+   * Hosts this witness admits on its node, at most: the peer that delivered the latest accepted
+   * report of a registered component (one host per component, so a component moved to another
+   * host moves its admission; a host is withdrawn when no component is carried by it any more).
+   * A gateway host is no owner and would otherwise deliver its components' reports at a
+   * stranger's rates. 0: none.
+   */
+  readonly admitHosts: number
 }
 
 /** The default limits. */
-export const WITNESS_LIMITS: WitnessLimits = Object.freeze({ reportsPerPeer: 100_000, reportsPerComponent: 64, reportsPerEpoch: 4_000_000, pullItems: 100_000, keepEpochs: 24, admitOwners: 1024 })
+export const WITNESS_LIMITS: WitnessLimits = Object.freeze({ reportsPerPeer: 100_000, reportsPerComponent: 64, reportsPerEpoch: 4_000_000, pullItems: 100_000, keepEpochs: 24, admitOwners: 1024, admitHosts: 1024 })
 
 /** Something a witness logs: another witness disagreeing, a failed sync, a certificate. */
 export interface WitnessEvent {
@@ -202,6 +210,10 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   readonly #registry: ProtocolHandle<RegistryMessages>
   /** Owners admitted for their registrations (at most limits.admitOwners), and the other witnesses admitted. */
   readonly #owners = new Set<string>()
+  /** The host (hex) each component's latest accepted report came from, and the components each admitted host carries. */
+  readonly #hostOf = new Map<string, string>()
+  readonly #hosts = new Map<string, { readonly key: Uint8Array; carries: number; admitted: boolean }>()
+  #reports!: ProtocolHandle<ReportMessages>
   #admittedWitnesses: readonly Uint8Array[] = []
   readonly #signatures: ProtocolHandle<EpochMessages>
   readonly #decisions: DecisionStore
@@ -236,7 +248,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     this.#monitor = this.#newMonitor(options.epoch)
     this.#logs.set(options.epoch, new ReportLog(options.epoch, this.#crypto))
     const host = options.host
-    host.host(reportsProtocol(this))
+    this.#reports = host.host(reportsProtocol(this))
     this.#registry = host.host(registryProtocol(this))
     this.#sync = host.host(syncProtocol(this))
     this.#admitWitnesses()
@@ -306,6 +318,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
       if (v.ok) {
         this.#logs.get(report.epoch)?.add(report, bytes, id)
         verdicts[at] = OK_VERDICT
+        this.#carriedBy(id, peer)
       } else verdicts[at] = v.code === 'duplicate' ? this.#outOfOrder(report, bytes) : { code: v.code, reason: v.reason }
     }
     return verdicts
@@ -679,6 +692,39 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
       this.#owners.add(hex)
     } catch (err) {
       this.#event({ kind: 'admission', epoch: this.#monitor.epoch, reason: `owner ${hex.slice(0, 12)} not admitted: ${(err as Error)?.message ?? err}` })
+    }
+  }
+
+  /** Component `id`'s accepted report came from `peer`: that peer is its host now (limits.admitHosts). */
+  #carriedBy(id: string, peer: Uint8Array): void {
+    const before = this.#hostOf.get(id)
+    const hex = toHex(peer)
+    if (before === hex) return
+    if (before !== undefined) {
+      const old = this.#hosts.get(before)
+      if (old !== undefined && --old.carries === 0) {
+        this.#hosts.delete(before)
+        if (old.admitted) this.#reports.unadmit?.(old.key, 'host')
+      }
+    }
+    this.#hostOf.set(id, hex)
+    const host = this.#hosts.get(hex)
+    if (host !== undefined) {
+      host.carries++
+      return
+    }
+    const entry = { key: peer.slice(), carries: 1, admitted: false }
+    this.#hosts.set(hex, entry)
+    const admit = this.#reports.admit?.bind(this.#reports)
+    if (admit === undefined || equalBytes(peer, this.publicKey) || this.#owners.has(hex)) return
+    let admittedHosts = 0
+    for (const h of this.#hosts.values()) if (h.admitted) admittedHosts++
+    if (admittedHosts >= this.#limits.admitHosts) return
+    try {
+      admit(peer, 'host')
+      entry.admitted = true
+    } catch (err) {
+      this.#event({ kind: 'admission', epoch: this.#monitor.epoch, reason: `host ${hex.slice(0, 12)} not admitted: ${(err as Error)?.message ?? err}` })
     }
   }
 
