@@ -213,6 +213,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   /** The host (hex) each component's latest accepted report came from, and the components each admitted host carries. */
   readonly #hostOf = new Map<string, string>()
   readonly #hosts = new Map<string, { readonly key: Uint8Array; carries: number; admitted: boolean }>()
+  #admittedHosts = 0
   #reports!: ProtocolHandle<ReportMessages>
   #admittedWitnesses: readonly Uint8Array[] = []
   readonly #signatures: ProtocolHandle<EpochMessages>
@@ -704,7 +705,10 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
       const old = this.#hosts.get(before)
       if (old !== undefined && --old.carries === 0) {
         this.#hosts.delete(before)
-        if (old.admitted) this.#reports.unadmit?.(old.key, 'host')
+        if (old.admitted) {
+          this.#admittedHosts--
+          this.#reports.unadmit?.(old.key, 'host')
+        }
       }
     }
     this.#hostOf.set(id, hex)
@@ -717,12 +721,11 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     this.#hosts.set(hex, entry)
     const admit = this.#reports.admit?.bind(this.#reports)
     if (admit === undefined || equalBytes(peer, this.publicKey) || this.#owners.has(hex)) return
-    let admittedHosts = 0
-    for (const h of this.#hosts.values()) if (h.admitted) admittedHosts++
-    if (admittedHosts >= this.#limits.admitHosts) return
+    if (this.#admittedHosts >= this.#limits.admitHosts) return
     try {
       admit(peer, 'host')
       entry.admitted = true
+      this.#admittedHosts++
     } catch (err) {
       this.#event({ kind: 'admission', epoch: this.#monitor.epoch, reason: `host ${hex.slice(0, 12)} not admitted: ${(err as Error)?.message ?? err}` })
     }
