@@ -34,6 +34,7 @@ import {
   verifyGrant,
   type Published,
 } from '@tally/economy/streams'
+import { createRandom } from '@tally/gossip'
 import { emit, knob, note } from './lib.ts'
 
 const crypto = defaultCrypto()
@@ -149,7 +150,7 @@ function interleave(activities: (() => void)[], totalMs: number): number[] {
 {
   note(`streams: building ${listings} listings`)
   const owners = Array.from({ length: Math.ceil(listings / 5000) }, (_, i) => identityFromSeed(new Uint8Array(32).fill(0x60 + i), crypto))
-  const random = mulberry32(42)
+  const random = createRandom(42)
   const kinds = ['air-quality', 'parking', 'noise', 'traffic', 'weather']
   const blocks: HalfBlock[] = []
   for (let i = 0; i < listings; i++) {
@@ -173,15 +174,4 @@ function interleave(activities: (() => void)[], totalMs: number): number[] {
   }
   const searchMs = (performance.now() - t1) / queries
   emit(`streams.listing_search_ms.${listings}`, searchMs, 'ms', { query: '1 km radius (half with kind + max price)', mean_results: Math.round(found / queries), area: '0.5° × 0.5°', index: 'grid 0.01°', add_per_s: Math.round(listings / (addMs / 1000)), add_includes: 'signature check' })
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }

@@ -57,6 +57,7 @@ import {
   SLA_SETTLE_EPOCHS,
   type OfferView,
 } from '@tally/economy/market'
+import { createRandom } from '@tally/gossip'
 import { sharedHost, startNode, startWitnesses } from './network.ts'
 import { bandwidthCommunity, runTrades } from './trades.ts'
 
@@ -68,7 +69,7 @@ const EPOCHS = 12 // each buyer subscribes for 12 epochs: 6 cycles of 2
 const CYCLE = 2
 const HOUR = 3_600_000
 const T0 = Date.UTC(2026, 0, 1)
-const rng = mulberry32(SEED)
+const rng = createRandom(SEED)
 // the native provider (libsodium / node:crypto): Ed25519 in pure JS would be most of the run
 const crypto = defaultCrypto()
 const id = (label: string): SeedIdentity => identityFromSeed(crypto.sha256(new TextEncoder().encode(`ttn-sla/${SEED}/${label}`)), crypto)
@@ -288,14 +289,3 @@ await Promise.all([...witnesses.map((w) => w.node.close()), gatewayHost.close(),
 for (const w of witnesses) w.witness.stop()
 console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 if (!traded || !(supply.ok && invalid === 0 && proofs === 0)) process.exitCode = 1
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
