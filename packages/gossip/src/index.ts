@@ -8,6 +8,7 @@
 export type { AbortSignalLike, Clock, CloseInfo, Connection, RefusedConnection, TimerHandle, Transport, TransportAddress } from '@tally/core'
 export { DEFAULT_LIMITS, resolveLimits, type Limits } from './wire/limits.js'
 export {
+  ACCUSED_ID_BYTES,
   ERROR_CODES,
   KIND_NAME,
   MAX_REQUEST_ID,

@@ -7,8 +7,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ClosedError, RefusedError, blockHash, createFraudProof, equalBytes, signBlock, toHex, type FraudProof, type HalfBlock, type SeedIdentity } from '@tally/core'
-import { DEFAULT_GOSSIP, TransactTimeoutError, WANT_ATTEMPTS, UnreachableError, createSession, encodeMessage, performHandshake, resolveLimits, type Node, type SessionMessage } from '@tally/gossip'
-import { crypto, forkOf, identity, line, link, memoryNodes, mesh, rawPeer, settle } from './fixtures/node-kit.ts'
+import { ACCUSED_ID_BYTES, DEFAULT_GOSSIP, TransactTimeoutError, WANT_ATTEMPTS, UnreachableError, createSession, encodeMessage, performHandshake, resolveLimits, type Node, type SessionMessage } from '@tally/gossip'
+import { crypto, forkOf, identity, line, link, memoryNodes, mesh, rawPeer, settle, type RawPeer } from './fixtures/node-kit.ts'
 
 /** Proofs each node holds, by node index. */
 async function proofCounts(nodes: readonly Node[]): Promise<number[]> {
@@ -474,48 +474,78 @@ Ring("lazy proofs: each node gets the proof once, by asking an announcer; 'push'
   }
 })
 
-Ring('fraud-want is answered once per peer and key, and not at all without a proof; fraud-have is asked about once per wantTimeoutMs', async () => {
+Ring('fraud-want is answered once per peer and key, and not at all without a proof; fraud-have is asked about once per wantTimeoutMs (versions 3 and 2)', async () => {
+  // version 3 names the accused by the first ACCUSED_ID_BYTES of its key, version 2 by the whole key
+  for (const versions of [undefined, [2, 1]]) {
+    const v = versions === undefined ? 'v3' : 'v2'
+    const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pullIntervalMs: 0 } } })
+    await link(net, nodes, mesh(3))
+    await forkTo(net, nodes, ids, 2)
+    assert.ok(await nodes[1]!.store.hasFraud(nodes[0]!.publicKey))
+    const m = await rawPeer(net, nodes[1]!, 69, versions)
+    assert.is(m.session.version, versions === undefined ? 3 : 2)
+    const name = (key: Uint8Array): Uint8Array => (versions === undefined ? key.subarray(0, ACCUSED_ID_BYTES) : key)
+    const of = (type: string): SessionMessage[] => m.replies.filter((r) => r.type === type)
+    m.session.send({ type: 'fraud-want', publicKey: name(nodes[0]!.publicKey) })
+    m.session.send({ type: 'fraud-want', publicKey: nodes[0]!.publicKey })
+    m.session.send({ type: 'fraud-want', publicKey: name(nodes[2]!.publicKey) })
+    await net.clock.runFor(500)
+    const proofs = of('fraud')
+    assert.is(proofs.length, 1, `${v}: one proof, for the one key with a proof (asked by id or by key: one answer)`)
+    assert.ok(proofs[0]!.type === 'fraud' && equalBytes(proofs[0]!.proof.publicKey, nodes[0]!.publicKey))
+    // announcements: a key the node holds a proof against is not asked about; another one is, once
+    const honest = nodes[2]!.publicKey
+    const wantsBefore = nodes[1]!.stats.proofWants
+    m.session.send({ type: 'fraud-have', publicKey: name(nodes[0]!.publicKey) })
+    m.session.send({ type: 'fraud-have', publicKey: nodes[0]!.publicKey })
+    m.session.send({ type: 'fraud-have', publicKey: name(honest) })
+    await net.clock.runFor(100)
+    // a second announcement while the want waits adds an announcer to ask later, not a want now
+    m.session.send({ type: 'fraud-have', publicKey: honest })
+    await net.clock.runFor(100)
+    const wants = (): Uint8Array[] => m.replies.flatMap((r) => (r.type === 'fraud-want' ? [r.publicKey] : []))
+    assert.is(wants().length, 1)
+    assert.ok(equalBytes(wants()[0]!, name(honest)), `${v}: the want names the accused as the session's version does`)
+    await net.clock.runFor(DEFAULT_GOSSIP.wantTimeoutMs)
+    assert.is(wants().length, 2, 'asked again (the only announcer) once the want is older than wantTimeoutMs')
+    // unanswered, it asks WANT_ATTEMPTS times in all, then waits for a new announcement
+    await net.clock.runFor(DEFAULT_GOSSIP.wantTimeoutMs * (WANT_ATTEMPTS + 2))
+    assert.is(wants().length, WANT_ATTEMPTS)
+    assert.is(nodes[1]!.stats.proofWants - wantsBefore, WANT_ATTEMPTS)
+    m.session.send({ type: 'fraud-have', publicKey: name(honest) })
+    await net.clock.runFor(200)
+    assert.is(wants().length, WANT_ATTEMPTS + 1, 'a new announcement starts over')
+    // the announcer answers with a forged proof: refused and charged, as any forged proof
+    const real = signBlock({ publicKey: honest, seq: 1, linkPublicKey: m.mallory.publicKey, linkSeq: 0, previousHash: new Uint8Array(32), type: 'note', payload: 1, timestamp: 1 }, ids[2]!, crypto)
+    const fake = Object.freeze({ ...real, payload: 2, signature: m.mallory.sign(new Uint8Array(32)) })
+    m.session.send({ type: 'fraud', proof: createFraudProof('double-sign', [real, fake]) })
+    await net.clock.runFor(500)
+    assert.is(nodes[1]!.stats.forgedProofs, 1)
+    assert.not.ok(await nodes[1]!.store.hasFraud(honest))
+  }
+})
+
+Ring('a proof is announced by the first 16 bytes of the key on a version 3 session, by the whole key on a version 2 one', async () => {
   const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pullIntervalMs: 0 } } })
   await link(net, nodes, mesh(3))
+  const v3 = await rawPeer(net, nodes[1]!, 70)
+  const v2 = await rawPeer(net, nodes[1]!, 71, [2, 1])
+  assert.is(v3.session.version, 3)
+  assert.is(v2.session.version, 2)
   await forkTo(net, nodes, ids, 2)
   assert.ok(await nodes[1]!.store.hasFraud(nodes[0]!.publicKey))
-  const m = await rawPeer(net, nodes[1]!, 69)
-  const of = (type: string): SessionMessage[] => m.replies.filter((r) => r.type === type)
-  m.session.send({ type: 'fraud-want', publicKey: nodes[0]!.publicKey })
-  m.session.send({ type: 'fraud-want', publicKey: nodes[0]!.publicKey })
-  m.session.send({ type: 'fraud-want', publicKey: nodes[2]!.publicKey })
+  const haves = (p: RawPeer): Uint8Array[] => p.replies.flatMap((r) => (r.type === 'fraud-have' ? [r.publicKey] : []))
+  assert.equal(haves(v3).map(toHex), [toHex(nodes[0]!.publicKey.subarray(0, ACCUSED_ID_BYTES))])
+  assert.equal(haves(v2).map(toHex), [toHex(nodes[0]!.publicKey)])
+  // each asks as it speaks, and gets the proof
+  v3.session.send({ type: 'fraud-want', publicKey: haves(v3)[0]! })
+  v2.session.send({ type: 'fraud-want', publicKey: haves(v2)[0]! })
   await net.clock.runFor(500)
-  const proofs = of('fraud')
-  assert.is(proofs.length, 1, 'one proof, for the one key with a proof')
-  assert.ok(proofs[0]!.type === 'fraud' && equalBytes(proofs[0]!.proof.publicKey, nodes[0]!.publicKey))
-  // announcements: a key the node holds a proof against is not asked about; another one is, once
-  const honest = nodes[2]!.publicKey
-  const wantsBefore = nodes[1]!.stats.proofWants
-  m.session.send({ type: 'fraud-have', publicKey: nodes[0]!.publicKey })
-  m.session.send({ type: 'fraud-have', publicKey: honest })
-  await net.clock.runFor(100)
-  // a second announcement while the want waits adds an announcer to ask later, not a want now
-  m.session.send({ type: 'fraud-have', publicKey: honest })
-  await net.clock.runFor(100)
-  const wants = (): Uint8Array[] => m.replies.flatMap((r) => (r.type === 'fraud-want' ? [r.publicKey] : []))
-  assert.is(wants().length, 1)
-  assert.ok(equalBytes(wants()[0]!, honest))
-  await net.clock.runFor(DEFAULT_GOSSIP.wantTimeoutMs)
-  assert.is(wants().length, 2, 'asked again (the only announcer) once the want is older than wantTimeoutMs')
-  // unanswered, it asks WANT_ATTEMPTS times in all, then waits for a new announcement
-  await net.clock.runFor(DEFAULT_GOSSIP.wantTimeoutMs * (WANT_ATTEMPTS + 2))
-  assert.is(wants().length, WANT_ATTEMPTS)
-  assert.is(nodes[1]!.stats.proofWants - wantsBefore, WANT_ATTEMPTS)
-  m.session.send({ type: 'fraud-have', publicKey: honest })
-  await net.clock.runFor(200)
-  assert.is(wants().length, WANT_ATTEMPTS + 1, 'a new announcement starts over')
-  // the announcer answers with a forged proof: refused and charged, as any forged proof
-  const real = signBlock({ publicKey: honest, seq: 1, linkPublicKey: m.mallory.publicKey, linkSeq: 0, previousHash: new Uint8Array(32), type: 'note', payload: 1, timestamp: 1 }, ids[2]!, crypto)
-  const fake = Object.freeze({ ...real, payload: 2, signature: m.mallory.sign(new Uint8Array(32)) })
-  m.session.send({ type: 'fraud', proof: createFraudProof('double-sign', [real, fake]) })
-  await net.clock.runFor(500)
-  assert.is(nodes[1]!.stats.forgedProofs, 1)
-  assert.not.ok(await nodes[1]!.store.hasFraud(honest))
+  for (const p of [v3, v2]) {
+    const got = p.replies.flatMap((r) => (r.type === 'fraud' ? [r.proof] : []))
+    assert.is(got.length, 1)
+    assert.ok(equalBytes(got[0]!.publicKey, nodes[0]!.publicKey))
+  }
 })
 
 Tx.run()

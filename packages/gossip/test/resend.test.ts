@@ -7,7 +7,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { signBlock, type HalfBlock, type SeedIdentity } from '@tally/core'
-import { DEFAULT_GOSSIP, createSession, performHandshake, type Node, type SessionMessage } from '@tally/gossip'
+import { DEFAULT_GOSSIP, PROTOCOL_VERSION, createSession, performHandshake, type Node, type SessionMessage } from '@tally/gossip'
 import { RESEND_ATTEMPTS } from '../src/node/gossip-rules.js'
 import { crypto, identity, link, memoryNodes, settle } from './fixtures/node-kit.ts'
 
@@ -60,7 +60,7 @@ const Resend = suite('resend: frames sent again until acknowledged')
 
 Resend('a push nobody acknowledges goes RESEND_ATTEMPTS times, resendMs apart, each with a new id', async () => {
   const { nodes, raw, pushes, resent } = await pushedTo({ ack: false })
-  assert.is(raw.version, 2)
+  assert.is(raw.version, PROTOCOL_VERSION) // the newest version, which acks (2 and later)
   // node 1 is the counterparty: it pushes node 0's proposal (pushOwn is off), once per attempt
   assert.is(pushes.length, RESEND_ATTEMPTS)
   const ids = pushes.map((p) => (p.m.type === 'push' ? p.m.ack : undefined))

@@ -101,9 +101,12 @@ export interface NodeContext {
 
   // ## Fraud proofs (fraud-relay.ts)
   readonly proofIds: SeenCache
+  /** The accused (by id: fraud-relay.ts accusedId) whose first proof this node handled, and relayed. */
   readonly relayedAccused: SeenCache
-  /** Proofs this node asked for and waits for, by accused key. */
-  readonly wants: Map<PublicKeyHex, Want>
+  /** The whole key of each accused this node relayed, by the hex of its id (to answer a version 3 fraud-want). */
+  readonly accusedKeys: Map<string, Uint8Array>
+  /** Proofs this node asked for and waits for, by the hex of the accused's id. */
+  readonly wants: Map<string, Want>
   /** (peer key, accused key) of the fraud-wants answered in the last wantTimeoutMs. */
   readonly answered: SeenCache
 

@@ -38,7 +38,8 @@
  * even when a block at that (key, seq) went by before, because proofs and blocks are cached apart —
  * is made known to every neighbour (or `fraudFanout` random ones) but the one it came from, as
  * `proofRelay` says:
- * - 'announce' (default): a `fraud-have` { publicKey } (36 bytes). A node that holds no proof
+ * - 'announce' (default): a `fraud-have` { publicKey } (36 bytes; 19 on a session of version 3,
+ *   which names the accused by the first 16 bytes of its key). A node that holds no proof
  *   against that key and has not asked for one in the last `wantTimeoutMs` answers with a
  *   `fraud-want` { publicKey }; a node asked answers with a `fraud` carrying a proof it holds, once
  *   per (peer, key) per wantTimeoutMs, nothing when it holds none. So each node receives about one
@@ -282,6 +283,7 @@ class GossipNode implements Node {
       pullTimer: undefined,
       proofIds: createSeenCache({ max: cacheSize }),
       relayedAccused: createSeenCache({ max: cacheSize }),
+      accusedKeys: new Map(),
       wants: new Map(),
       answered,
       protocols: new Map(),

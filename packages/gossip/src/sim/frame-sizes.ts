@@ -5,7 +5,7 @@
  * @module
  */
 import { GENESIS_HASH, createFraudProof, identityFromSeed, signBlock, type HalfBlock } from '@tally/core'
-import { encodeMessage } from '../wire/messages.js'
+import { ACCUSED_ID_BYTES, encodeMessage } from '../wire/messages.js'
 
 /** Bytes of each frame the model sends. */
 export interface FrameSizes {
@@ -20,6 +20,7 @@ export interface FrameSizes {
   /** An ack. */
   readonly ack: number
   readonly fraud: number
+  /** A fraud-have and a fraud-want as sessions of version 3 send them: the accused's first ACCUSED_ID_BYTES. */
   readonly fraudHave: number
   readonly fraudWant: number
   readonly error: number
@@ -69,8 +70,8 @@ export function frameSizes(): FrameSizes {
     pushViaAcked: encodeMessage({ type: 'push-via', to, blocks: [p], ack: id }).length,
     ack: encodeMessage({ type: 'ack', id }).length,
     fraud: encodeMessage({ type: 'fraud', proof }).length,
-    fraudHave: encodeMessage({ type: 'fraud-have', publicKey: key }).length,
-    fraudWant: encodeMessage({ type: 'fraud-want', publicKey: key }).length,
+    fraudHave: encodeMessage({ type: 'fraud-have', publicKey: key.subarray(0, ACCUSED_ID_BYTES) }).length,
+    fraudWant: encodeMessage({ type: 'fraud-want', publicKey: key.subarray(0, ACCUSED_ID_BYTES) }).length,
     error: encodeMessage({ type: 'error', requestId: id, code: 'refused', reason: 'xxxxxxxx is a proven cheater' }).length,
     headsRequestBase: one - (two - one),
     headsRequestPerKey: two - one,

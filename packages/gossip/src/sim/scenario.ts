@@ -30,7 +30,7 @@
  */
 import { equalBytes, toHex, type CryptoProvider, type PublicKeyHex } from '@tally/core'
 import { detectionStats } from './detection.js'
-import { encodeMessage } from '../wire/messages.js'
+import { ACCUSED_ID_BYTES, encodeMessage } from '../wire/messages.js'
 import type { LinkModel } from '../transport/memory-transport.js'
 import type { GossipOptions } from '../node/node.js'
 import type { Role, Simulator, SimulatorOptions } from './simulator.js'
@@ -286,9 +286,10 @@ function countProofFrames(sim: Simulator): { stop(): number } {
       proofCount++
     }),
   )
-  const key = new Uint8Array(32)
-  const haveSize = encodeMessage({ type: 'fraud-have', publicKey: key }).length
-  const wantSize = encodeMessage({ type: 'fraud-want', publicKey: key }).length
+  // the simulator's sessions speak the newest version: haves and wants name the accused by its id
+  const id = new Uint8Array(ACCUSED_ID_BYTES)
+  const haveSize = encodeMessage({ type: 'fraud-have', publicKey: id }).length
+  const wantSize = encodeMessage({ type: 'fraud-want', publicKey: id }).length
   return {
     stop: () => {
       offs.forEach((off) => off())

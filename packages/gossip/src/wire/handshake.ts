@@ -73,11 +73,11 @@ import { NoiseHandshake, keyPairFromSecret, type KeyPair, type SessionCipher } f
 import { createSeenCache, type SeenCache } from './seen-cache.js'
 import { systemClock } from '../time/system-clock.js'
 
-/** The protocol version this code speaks best (2: acknowledged pushes, messages.ts). */
-export const PROTOCOL_VERSION = 2
+/** The protocol version this code speaks best (2: acknowledged pushes; 3: short proof announcements; messages.ts). */
+export const PROTOCOL_VERSION = 3
 
 /** Every version this code speaks, highest first. */
-export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION, 1])
+export const SUPPORTED_VERSIONS: readonly number[] = Object.freeze([PROTOCOL_VERSION, 2, 1])
 
 /** Which side of the handshake: the dialer initiates. */
 export type HandshakeRole = 'initiator' | 'responder'
