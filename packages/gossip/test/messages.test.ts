@@ -446,6 +446,8 @@ const messageArb: fc.Arbitrary<Message> = fc.oneof(
   }),
   fc.record({ type: fc.constant('fraud' as const), proof: fc.constant(proof) }),
   fc.record({ type: fc.constantFrom('fraud-have' as const, 'fraud-want' as const), publicKey: u8(32) }),
+  // version 3: the accused named by the first 16 bytes of its key
+  fc.record({ type: fc.constantFrom('fraud-have' as const, 'fraud-want' as const), publicKey: u8(16) }),
   fc.record({ type: fc.constant('neighbours' as const), ids: fc.array(u8(8), { maxLength: 256 }) }),
   fc.record({ type: fc.constant('neighbours' as const), ids: fc.array(u8(8), { maxLength: 256 }), ack: requestIdArb }),
   fc.record({ type: fc.constant('push-via' as const), to: u8(8), blocks: fc.array(blockArb, { minLength: 1, maxLength: 16 }) }),

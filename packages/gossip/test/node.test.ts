@@ -7,8 +7,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ClosedError, RefusedError, blockHash, createFraudProof, equalBytes, signBlock, toHex, type FraudProof, type HalfBlock, type SeedIdentity } from '@tally/core'
-import { ACCUSED_ID_BYTES, DEFAULT_GOSSIP, TransactTimeoutError, WANT_ATTEMPTS, UnreachableError, createSession, encodeMessage, performHandshake, resolveLimits, type Node, type SessionMessage } from '@tally/gossip'
-import { crypto, forkOf, identity, line, link, memoryNodes, mesh, rawPeer, settle, type RawPeer } from './fixtures/node-kit.ts'
+import { ACCUSED_ID_BYTES, DEFAULT_GOSSIP, TransactTimeoutError, WANT_ATTEMPTS, UnreachableError, createNode, createSession, encodeMessage, performHandshake, resolveLimits, type Node, type SessionMessage } from '@tally/gossip'
+import { crypto, forkOf, identity, line, link, memoryNodes, mesh, noteTypes, rawPeer, settle, type RawPeer } from './fixtures/node-kit.ts'
 
 /** Proofs each node holds, by node index. */
 async function proofCounts(nodes: readonly Node[]): Promise<number[]> {
@@ -523,6 +523,31 @@ Ring('fraud-want is answered once per peer and key, and not at all without a pro
     assert.is(nodes[1]!.stats.forgedProofs, 1)
     assert.not.ok(await nodes[1]!.store.hasFraud(honest))
   }
+})
+
+Ring('a node restarted on a store that holds a proof asks about an announcement by id once, then ignores it', async () => {
+  const { net, nodes, ids } = await memoryNodes(3, { node: { gossip: { pullIntervalMs: 0 } } })
+  await link(net, nodes, mesh(3))
+  await forkTo(net, nodes, ids, 2)
+  const [proof] = await nodes[1]!.store.fraudProofs(nodes[0]!.publicKey)
+  assert.ok(proof !== undefined)
+  await settle(net, nodes[1]!.close())
+  // the same identity and store, a fresh node: its memory of relayed proofs is empty
+  const again = createNode({ identity: ids[1]!, store: nodes[1]!.store, transport: net.transport('mem://again'), types: noteTypes(), clock: net.clock, cacheSize: 4096, gossip: { pullIntervalMs: 0 } })
+  await again.listen()
+  const m = await rawPeer(net, again, 72)
+  const id = nodes[0]!.publicKey.subarray(0, ACCUSED_ID_BYTES)
+  m.session.send({ type: 'fraud-have', publicKey: id })
+  await net.clock.runFor(100)
+  const wants = (): number => m.replies.filter((r) => r.type === 'fraud-want').length
+  assert.is(wants(), 1, 'it cannot tell the id from its store: it asks')
+  m.session.send({ type: 'fraud', proof })
+  await net.clock.runFor(DEFAULT_GOSSIP.wantTimeoutMs * 4)
+  assert.is(wants(), 1, 'the answer is a proof it holds: it stops asking')
+  m.session.send({ type: 'fraud-have', publicKey: id })
+  await net.clock.runFor(DEFAULT_GOSSIP.wantTimeoutMs * 2)
+  assert.is(wants(), 1, 'and the next announcement is ignored')
+  await settle(net, again.close())
 })
 
 Ring('a proof is announced by the first 16 bytes of the key on a version 3 session, by the whole key on a version 2 one', async () => {

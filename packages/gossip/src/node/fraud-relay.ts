@@ -55,7 +55,13 @@ export function accusedId(key: Uint8Array): Uint8Array {
 export async function acceptProof(ctx: NodeContext, proof: FraudProof, from: Session | undefined, origin: ProofOrigin): Promise<boolean> {
   // one proof convicts: once a key is refused, later proofs against it (the same fork seen as a
   // chain break, say) change nothing, and are dropped before the cost of verifying them
-  if (origin === 'peer' && (await ctx.store.hasFraud(proof.publicKey))) return false
+  if (origin === 'peer' && (await ctx.store.hasFraud(proof.publicKey))) {
+    // held already, but unknown to relayedAccused (stored before a restart, or evicted from that
+    // cache): an announcement by id was asked about; stop asking, and ignore the next ones
+    stopWanting(ctx, proof.publicKey)
+    ctx.relayedAccused.add(accusedId(proof.publicKey))
+    return false
+  }
   const id = fraudProofId(proof, ctx.crypto)
   if (ctx.proofIds.has(id)) return false
   if (origin === 'peer') {
