@@ -58,6 +58,7 @@
 // Knobs: BENCH_GOSSIP_10K_S (simulated seconds of transactions at 10,000 peers, default 150),
 // BENCH_GOSSIP_10K_FORK_P (each peer's chance to fork there, default 0.1; a shorter run can keep
 // the forks per second of the 150 s one with 0.1 × (its fork window / 142 s): 30 s → 0.0155),
+// BENCH_GOSSIP_10K_LOSS (its losses, default 0,0.2),
 // BENCH_GOSSIP_1K_S (at 1,000, default 4: the real code spends ~0.5 ms per peer per fork on the
 // proof, so the run's cost is the 100 forks' floods, ~3 minutes), BENCH_GOSSIP_CHECK_S (the
 // check's seconds of transactions, default 30), BENCH_GOSSIP_CHECK_LOSS (its losses, default
@@ -85,6 +86,8 @@ import { emit, knob, measure, note, round } from './lib.js'
 const SECONDS_10K = knob('BENCH_GOSSIP_10K_S', 150, 'positive-number')
 /** Each peer's probability to fork once at 10,000 peers (ConTrib: 10%; a shorter run may scale it to keep forks per second). */
 const FORK_P_10K = knob('BENCH_GOSSIP_10K_FORK_P', 0.1, 'positive-number')
+/** Losses of the model at 10,000 peers (default 0,0.2). */
+const LOSSES_10K = (process.env['BENCH_GOSSIP_10K_LOSS'] ?? '0,0.2').split(',').map(Number)
 const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 4, 'positive-number')
 const SECONDS_CHECK = knob('BENCH_GOSSIP_CHECK_S', 30, 'positive-number')
 const CHECK_LOSSES = (process.env['BENCH_GOSSIP_CHECK_LOSS'] ?? '0.2,0').split(',').map(Number)
@@ -153,8 +156,8 @@ note(`gossip bench: node ${process.version}, load average ${loadavg().map((x) =>
 const started = performance.now()
 
 if (PARTS.has('sim') || PARTS.has('model10k')) {
-  note(`gossip bench: 10,000 peers (model), ${SECONDS_10K} s of transactions + ${SETTLE_MS.model / 1000} s settle, forks ${FORK_P_10K * 100}%, loss 0% and 20%, side by side`)
-  const big = await Promise.all([0, 0.2].map((loss) => simulate({ kind: 'model', nodes: 10_000, loss, seconds: SECONDS_10K, forkProbability: FORK_P_10K })))
+  note(`gossip bench: 10,000 peers (model), ${SECONDS_10K} s of transactions + ${SETTLE_MS.model / 1000} s settle, forks ${FORK_P_10K * 100}%, loss ${LOSSES_10K.map(pct).join(' and ')}, side by side`)
+  const big = await Promise.all(LOSSES_10K.map((loss) => simulate({ kind: 'model', nodes: 10_000, loss, seconds: SECONDS_10K, forkProbability: FORK_P_10K })))
   for (const { result } of big) {
     report(result, 'model', `gossip-model.ts: the node rule code (gossip-rules.ts, two-hop.ts) on abstract state; ${SECONDS_10K} s of load, forks ${FORK_P_10K * 100}%`)
   }
