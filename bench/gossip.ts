@@ -23,15 +23,16 @@
 //   18 GB while connecting; forks 0.5%, so that ~50 proof floods of 10,000 peers fit in the run).
 //   Its cost is frames: connecting is ~2.6 million (~257 a peer: each newcomer gets the peer's
 //   neighbour list at once, every peer sends its list to all ~40 neighbours again a second later,
-//   each acknowledged, some sent again at 20% loss), and the load ~20 frames per peer per simulated
-//   second, ~8 million; each costs the real code ~70 µs of CPU at 1,000 peers and ~140 µs at 10,000
-//   (encoding, decoding and its canonical check, sessions, validation; the garbage collector, with
-//   every frame, timer and promise in flight for thousands of events of virtual time and so
-//   promoted before it dies, on a 2-4 GB heap). Profiled: nothing quadratic, no handshakes
-//   (attached sessions), no waits on the system clock (sessions, gates and timers run on the virtual
-//   clock; the strangers' budget is not CPU-scaled there). So ~25 CPU-minutes per run, both side by
-//   side in ~25-30 minutes on a quiet 2-core machine, hours on a shared one (progress every
-//   simulated second). With knows 20 a peer's two-hop neighbourhood is ~16% of the network,
+//   each acknowledged, some sent again at 20% loss), and the load 34 (0% loss) to 42 (20%) frames
+//   per peer per simulated second, ~15 million; each costs the real code ~85 µs of CPU at 1,000
+//   peers and ~140 µs at 10,000 (encoding, decoding and its canonical re-encode, sessions,
+//   validation; the garbage collector, with every frame, timer and promise in flight for thousands
+//   of events of virtual time and so promoted before it dies, on a 2-4 GB heap). Measured here:
+//   connecting 366 CPU-s, then ~60 CPU-s per simulated second at 20% loss. Profiled: nothing
+//   quadratic, no handshakes (attached sessions), no waits on the system clock (sessions, gates and
+//   timers run on the virtual clock; the strangers' budget is not CPU-scaled there). So ~45
+//   CPU-minutes per run, both side by side ~45-50 minutes on a quiet 2-core machine, hours on a
+//   shared one (progress every simulated second). With knows 20 a peer's two-hop neighbourhood is ~16% of the network,
 //   so the two blocks of a fork often miss each other's targets and pulls find what they find:
 //   the check tests the pull rules as much as the push rules.
 // Simulations run two at a time (one per core): their figures are in virtual time, so running side
