@@ -403,7 +403,8 @@ class GossipNode implements Node {
       },
       ...(expectedPeer !== undefined ? { expectedPeer } : {}),
     }).catch((err: unknown) => {
-      handshakeFailed(ctx, conn, claimed, banned, err)
+      // a tunnel that gave way to the far end's (crossed dials, relay.ts) failed no handshake
+      if (!(conn instanceof Tunnel && conn.refusal === 'crossed')) handshakeFailed(ctx, conn, claimed, banned, err)
       throw err
     })
     const options = this.#sessionOptions(result.peerKey)
