@@ -265,6 +265,8 @@ class GossipNode implements Node {
       dialing: new Map(),
       closed: false,
       agreeing: new Map(),
+      agreedBy: new Set(),
+      firstProposals: new Map(),
       forwards: createSeenCache({ max: cacheSize }),
       neighboursTimer: undefined,
       neighboursSentAt: Number.NEGATIVE_INFINITY,
