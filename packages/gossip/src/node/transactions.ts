@@ -45,12 +45,27 @@ export async function transact(ctx: NodeContext, peerKey: Uint8Array, type: stri
   if (equalBytes(peerKey, ctx.publicKey)) throw new RangeError('"peerKey" is this node: a transaction needs a counterparty')
   ctx.checkOpen()
   const timing = checkTransact({ ...ctx.tx, ...definedOnly(options) })
+  const deadline = ctx.clock.now() + timing.timeoutMs
   // reachable first: no block is signed for a peer that cannot be reached
   await sessionTo(ctx, peerKey)
-  // agent.propose refuses proven cheaters and checks the arguments before signing
-  const proposal = await ctx.agent.propose(peerKey, type, payload)
+  // agent.propose refuses proven cheaters and checks the arguments before signing. Before the
+  // agent's first signature its head is asked of the peers (recovery.ts); when none could tell in
+  // time (a stranger's question waits behind a flood of strangers at a busy peer) it is asked
+  // again, within the transaction's own time
+  let proposal: HalfBlock
+  for (let wait = Math.min(timing.retryMs, 1000); ; wait = Math.min(wait * 2, timing.maxRetryMs)) {
+    try {
+      proposal = await ctx.agent.propose(peerKey, type, payload)
+      break
+    } catch (err) {
+      const left = deadline - ctx.clock.now()
+      if (!(err instanceof HeadUnknownError) || left <= wait) throw err
+      await ctx.sleep(wait)
+      ctx.checkOpen()
+    }
+  }
   learnt(ctx, proposal, undefined)
-  return send(ctx, proposal, timing)
+  return send(ctx, proposal, { ...timing, timeoutMs: Math.max(1, deadline - ctx.clock.now()) })
 }
 
 /** Node.deliver: a proposal this node signed earlier, sent until its agreement is back. */
