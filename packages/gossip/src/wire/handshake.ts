@@ -413,7 +413,12 @@ class Handshake {
     if (this.#waits++ === 0) holdReading(this.#conn, true)
     value.then(
       (v) => {
-        if (!this.#done) next(v)
+        try {
+          if (!this.#done) next(v)
+        } catch (err) {
+          // as a throw in a frame handler does (the connection drops the peer): end, do not hang
+          this.#fail(err instanceof Error ? err : new Error(String(err)), CLOSE_CODES.internalError)
+        }
         if (--this.#waits === 0) holdReading(this.#conn, false)
       },
       (err: unknown) => {
