@@ -154,6 +154,34 @@ export async function onWitnessQuery(ctx: NodeContext, m: WitnessQueryMessage, s
 
 /** Send `proposal` to its counterparty, again with backoff, until the agreement is back or the deadline. */
 async function send(ctx: NodeContext, proposal: HalfBlock, timing: Required<TransactOptions>): Promise<Transaction> {
+  // Until a peer has agreed once, this node is a stranger there, read on a stranger's limits (32
+  // requests in flight by default): many transactions started at once would pass that cap and get
+  // this node closed and banned as misbehaving. So the first proposal to such a peer goes alone;
+  // the others wait for its answer (whatever it is), then go together.
+  const hex = toHex(proposal.linkPublicKey)
+  for (;;) {
+    if (ctx.agreedBy.has(hex)) return sendNow(ctx, proposal, timing)
+    const first = ctx.firstProposals.get(hex)
+    if (first === undefined) break
+    await first
+  }
+  let done!: () => void
+  ctx.firstProposals.set(hex, new Promise<void>((resolve) => (done = resolve)))
+  try {
+    const tx = await sendNow(ctx, proposal, timing)
+    ctx.agreedBy.add(hex)
+    if (ctx.agreedBy.size > AGREED_BY_KEPT) ctx.agreedBy.delete(ctx.agreedBy.values().next().value!)
+    return tx
+  } finally {
+    ctx.firstProposals.delete(hex)
+    done()
+  }
+}
+
+/** Peers remembered as having agreed with this node (the oldest forgotten first: it costs one lone first proposal again). */
+const AGREED_BY_KEPT = 65_536
+
+async function sendNow(ctx: NodeContext, proposal: HalfBlock, timing: Required<TransactOptions>): Promise<Transaction> {
   const peerKey = proposal.linkPublicKey
   const deadline = ctx.clock.now() + timing.timeoutMs
   let session: Session | undefined
