@@ -334,6 +334,9 @@ export function onRelayed(ctx: NodeContext, m: RelayedMessage, session: Session)
       return
     }
   }
+  // a tunnel begins with a hello; anything else is a frame of one closed here, still on its way
+  // (its close crossed it in the relay): dropped, not taken for a new tunnel's handshake
+  if (crossed === undefined && !isHello(m.data)) return
   const no = (reason: RelayRefusal): void => void session.send({ type: 'relay', to: m.from, data: EMPTY, reason })
   if (!state.options.accept) return no('not-accepting')
   if (equalBytes(m.from, ctx.publicKey) || isTunnel(session)) return no('self')
