@@ -6,7 +6,6 @@
  * and nodes whose X25519 is asynchronous dial, are dialled, transact and tunnel with nodes whose
  * X25519 is not. Here the asynchronous primitives are @noble's behind a wait on the virtual clock.
  */
-import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createIdentity, createMemoryStore, equalBytes, fromHex, toHex, type CryptoProvider, type NoisePrimitives, type SeedIdentity } from '@tally/core'
@@ -15,17 +14,9 @@ import { NOISE_PROTOCOL, NoiseHandshake, keyPairFromSecret, keyPairOf, type Mayb
 import { nobleNoise } from '../src/wire/noble-noise.js'
 import { connectedPair } from './helpers.ts'
 import { crypto as fast, identity, noteTypes, settle } from './fixtures/node-kit.ts'
+import { noiseVectors } from './fixtures/noise-vectors.ts'
 
-interface Vector {
-  readonly protocol: string
-  readonly initStatic: string
-  readonly respStatic: string
-  readonly initEphemeral: string
-  readonly respEphemeral: string
-  readonly prologue: string
-  readonly messages: readonly { readonly payload: string; readonly ciphertext: string }[]
-}
-const { vectors } = JSON.parse(readFileSync(new URL('./vectors/noise-xx.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
+const vectors = noiseVectors
 
 /** @noble's primitives whose X25519 answers through a Promise: after `delay` (default: a microtask). */
 function asyncNoise(delay: () => Promise<void> = () => Promise.resolve()): MaybeAsyncNoise & { calls: number } {

@@ -15,9 +15,9 @@
  * a low-order point is refused here too, as every implementation of NoisePrimitives must.
  * @module
  */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { fromHex, toHex } from '@tally/core'
 import type { MaybeAsyncNoise } from './noise.js'
+import { nobleOpen, nobleSeal } from './noble-aead.js'
 
 // RFC 8410 §7: a PKCS#8 OneAsymmetricKey for X25519 (OID 1.3.101.110) is this 16-byte header and
 // the 32-byte secret as an OCTET STRING in an OCTET STRING
@@ -73,14 +73,8 @@ export function browserNoise(subtle: Subtle | undefined = (globalThis as { crypt
     name: 'webcrypto',
     x25519PublicKey: (secretKey: Uint8Array) => dh(secretKey, BASE_POINT),
     x25519: dh,
-    seal: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array => chacha20poly1305(key, nonce, ad).encrypt(plaintext),
-    open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
-      try {
-        return chacha20poly1305(key, nonce, ad).decrypt(sealed)
-      } catch {
-        return undefined // the tag does not match: @noble throws
-      }
-    },
+    seal: nobleSeal,
+    open: nobleOpen,
   })
 }
 
