@@ -403,13 +403,16 @@ class ProtocolAgent implements Agent {
     if (rules?.validate !== undefined) {
       // the block as it will be, but for the signature its rules never read
       const draft: HalfBlock = Object.freeze({ ...fields, signature: UNSIGNED })
-      const verdict = await rules.validate(draft, { store: this.store, crypto: this.#crypto, previous: latest, linked })
+      // awaited only when the rules answer with a promise: an await per signed block was a
+      // microtask turn and a promise for rules that answer at once (most of them)
+      let verdict = rules.validate(draft, { store: this.store, crypto: this.#crypto, previous: latest, linked })
+      if (verdict instanceof Promise) verdict = await verdict
       if (verdict.errors.length > 0 || verdict.fraud !== undefined) {
         const errors = verdict.errors.length > 0 ? verdict.errors : [{ rule: 'type-fraud', message: `the ${type} rules found fraud: ${verdict.fraud!.kind}` }]
         throw new InvalidBlockError(`refused to sign a ${type} block that its own rules reject`, errors)
       }
     }
-    return await signBlock(fields, this.#identity, this.#crypto)
+    return signBlock(fields, this.#identity, this.#crypto)
   }
 
   /** Run `fn` after every earlier append finished: one append at a time. */
