@@ -237,6 +237,9 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     broken ??= err
     Atomics.store(ctrl, CLOSED, 1)
     Atomics.notify(ctrl, PUBLISHED)
+    // a failed pool must not keep the process alive
+    if (referenced) for (const worker of workers) worker.unref()
+    referenced = false
     const calls = open.splice(0)
     backlog.items.length = backlog.calls.length = backlog.indexes.length = 0
     slotCalls.fill(undefined)
