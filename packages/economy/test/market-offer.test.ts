@@ -197,6 +197,11 @@ Outcomes('a close agrees with the plain rule: offers by id (ids sharing their fi
       const metrics = { epoch, count, width: 2, sums: Float64Array.from(sums.slice(0, count * 2)), reports: new Uint32Array(count), accepted: count }
       const o = closeOutcomes({ directory, metrics, offers, rewards: new Uint8Array(32) })
       const expected = plainOutcomes(directory, metrics, offers)
+      // offers from any iterable: forty rounds of them from a generator (the close's buffers grow past 256)
+      const rounds = function* () {
+        for (let r = 0; r < 40; r++) yield* offers
+      }
+      assert.equal(closeOutcomes({ directory, metrics, offers: rounds(), rewards: new Uint8Array(32) }).body.root, o.body.root)
       certified += expected.length
       repeated += expected.filter((r) => r.of > 1).length
       assert.equal(o.ids.map(toHex), expected.map((r) => toHex(r.id)))

@@ -25,7 +25,7 @@
  * can settle a cycle on an offer the witnesses did not certify.
  * @module
  */
-import { DecodeError, abytes, auint, compareBytes, decodeCanonical, encodeCanonical, equalBytes, nobleCrypto, toHex, type CborValue, type CryptoProvider, type SignResult, type SigningKey } from '@tally/core'
+import { DecodeError, abytes, auint, decodeCanonical, encodeCanonical, equalBytes, nobleCrypto, toHex, type CborValue, type CryptoProvider, type SignResult, type SigningKey } from '@tally/core'
 import type { Community } from '../community.js'
 import { configId, type CommunityConfig } from '../config.js'
 import type { ComponentTable, Directory } from '../directory.js'
@@ -102,35 +102,17 @@ export function closeOutcomes(options: CloseOutcomesOptions): OutcomeResult {
   if (config === undefined) throw new RangeError(`no configuration governs epoch ${epoch}`)
   const crypto = directory.community.crypto
   const table = directory.table()
-  // one pass over the offers, straight into the epoch's metric sums: the offers certified and their outcome
+  // one pass over the offers, straight into the epoch's metric sums: the ids of those certified,
+  // packed as they are met, and their outcome
   const judge = offerJudge(directory, table, config, metrics)
-  const picked: OfferView[] = []
-  const verdicts: boolean[] = []
+  const picked = new Picked(Array.isArray(options.offers) ? options.offers.length : 256)
   for (const offer of options.offers) {
     if (epoch < offer.from || epoch >= offer.until) continue
     const passed = judge(offer)
-    if (passed === undefined) continue
-    picked.push(offer)
-    verdicts.push(passed)
+    if (passed !== undefined) picked.add(offer.id, passed)
   }
-  // by ascending id; of offers with one id, the last certified counts
-  const order = ascendingIds(picked)
-  const rows: number[] = []
-  for (let j = 0; j < order.length; j++) {
-    const i = order[j]!
-    if (j + 1 < order.length && equalBytes(picked[i]!.id, picked[order[j + 1]!]!.id)) continue
-    rows.push(i)
-  }
-  const count = rows.length
-  const ids = new Uint8Array(count * 32)
-  const passed = new Uint8Array(count)
-  const idList: Uint8Array[] = new Array(count)
-  for (let r = 0; r < count; r++) {
-    const offer = picked[rows[r]!]!
-    ids.set(offer.id, r * 32)
-    passed[r] = verdicts[rows[r]!]! ? 1 : 0
-    idList[r] = offer.id
-  }
+  const { ids, passed, list } = picked.ascending()
+  const count = passed.length
   const tree = buildMerkleTree(outcomeLeaves(ids, passed, epoch))
   const body: OutcomeBody = Object.freeze({ configId: configId(config, crypto), epoch, root: tree.root, leaves: count, rewards: Uint8Array.from(options.rewards) })
   const rowOf = (offer: Uint8Array): number => {
@@ -139,7 +121,7 @@ export function closeOutcomes(options: CloseOutcomesOptions): OutcomeResult {
     let hi = count - 1
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1
-      const d = compareAt(ids, mid * 32, offer)
+      const d = compareAt(ids, mid * 32, offer, 0)
       if (d === 0) return mid
       if (d < 0) lo = mid + 1
       else hi = mid - 1
@@ -151,7 +133,7 @@ export function closeOutcomes(options: CloseOutcomesOptions): OutcomeResult {
     config,
     body,
     tree,
-    ids: Object.freeze(idList),
+    ids: Object.freeze(list),
     outcomeOf(offer: Uint8Array): boolean | undefined {
       const r = rowOf(offer)
       return r < 0 ? undefined : passed[r] === 1
@@ -380,14 +362,20 @@ function provesOutcome(offer: Uint8Array, epoch: number, evidence: OutcomeEviden
  * per type and close, not once per offer.
  */
 function offerJudge(directory: Directory, table: ComponentTable, config: CommunityConfig, metrics: EpochMetrics): (offer: OfferView) => boolean | undefined {
-  const types = new Map<string, { index: number; metrics: readonly string[] } | undefined>()
-  const typeOf = (name: string) => {
-    if (types.has(name)) return types.get(name)
-    const type = Object.hasOwn(config.components, name) ? config.components[name] : undefined
-    const index = table.typeNames.indexOf(name)
-    const found = type === undefined || index < 0 ? undefined : { index, metrics: type.metrics }
-    types.set(name, found)
-    return found
+  type Type = { readonly index: number; readonly metrics: readonly string[] } | undefined
+  const types = new Map<string, Type>()
+  let lastName: string | undefined
+  let last: Type
+  const typeOf = (name: string): Type => {
+    if (name === lastName) return last
+    if (!types.has(name)) {
+      const type = Object.hasOwn(config.components, name) ? config.components[name] : undefined
+      const index = table.typeNames.indexOf(name)
+      types.set(name, type === undefined || index < 0 ? undefined : { index, metrics: type.metrics })
+    }
+    lastName = name
+    last = types.get(name)
+    return last
   }
   const { sums, width } = metrics
   const reported = metrics.count
@@ -395,7 +383,7 @@ function offerJudge(directory: Directory, table: ComponentTable, config: Communi
   return (offer) => {
     const type = typeOf(offer.type)
     if (type === undefined) return undefined
-    const criteria = offer.criteria
+    const { criteria, components } = offer
     slots.length = criteria.length
     for (let i = 0; i < criteria.length; i++) {
       const s = type.metrics.indexOf(criteria[i]!.metric)
@@ -403,10 +391,10 @@ function offerJudge(directory: Directory, table: ComponentTable, config: Communi
       slots[i] = s
     }
     let passed = true
-    for (const component of offer.components) {
-      const index = componentIndex(directory, table, component)
+    for (let k = 0; k < components.length; k++) {
+      const index = componentIndex(directory, table, components[k]!)
       if (index < 0 || index >= table.count || table.active[index] !== 1 || table.type[index] !== type.index) return undefined
-      if (compareAt(table.ownerKeys, table.owner[index]! * 32, offer.seller) !== 0) return undefined
+      if (compareAt(table.ownerKeys, table.owner[index]! * 32, offer.seller, 0) !== 0) return undefined
       for (let i = 0; i < slots.length && passed; i++) {
         const slot = slots[i]!
         const sum = index < reported && slot < width ? sums[index * width + slot]! : 0
@@ -429,45 +417,90 @@ const componentHints = new WeakMap<Uint8Array, number>()
 
 function componentIndex(directory: Directory, table: ComponentTable, component: Uint8Array): number {
   const hint = componentHints.get(component)
-  if (hint !== undefined && hint < table.count && compareAt(table.keys, hint * 32, component) === 0) return hint
+  if (hint !== undefined && hint < table.count && compareAt(table.keys, hint * 32, component, 0) === 0) return hint
   const index = directory.indexOf(component)
   if (index >= 0) componentHints.set(component, index)
   return index
 }
 
-/**
- * Indexes of `offers` in ascending order of id, equal ids by position. The ids are SHA-256 hashes:
- * a native numeric sort on their first 32 bits (and the position) places nearly every one, and the
- * rare runs that share those bits are put in order byte by byte.
- */
-function ascendingIds(offers: readonly OfferView[]): Uint32Array {
-  const n = offers.length
-  const POSITION = 2 ** 21
-  if (n >= POSITION) {
-    const all = Uint32Array.from(offers.keys())
-    return all.sort((a, b) => compareBytes(offers[a]!.id, offers[b]!.id) || a - b)
+/** The offers a close certifies, as it meets them: ids packed 32 bytes each, and outcomes. */
+class Picked {
+  #count = 0
+  #ids: Uint8Array
+  #passed: Uint8Array
+  readonly #list: Uint8Array[] = []
+
+  constructor(capacity: number) {
+    this.#ids = new Uint8Array(Math.max(1, capacity) * 32)
+    this.#passed = new Uint8Array(Math.max(1, capacity))
   }
-  const keys = new Float64Array(n)
-  for (let i = 0; i < n; i++) {
-    const id = offers[i]!.id
-    keys[i] = (((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0) * POSITION + i
+
+  add(id: Uint8Array, passed: boolean): void {
+    const n = this.#count
+    if (n === this.#passed.length) {
+      const ids = new Uint8Array(n * 64)
+      ids.set(this.#ids)
+      this.#ids = ids
+      const p = new Uint8Array(n * 2)
+      p.set(this.#passed)
+      this.#passed = p
+    }
+    const ids = this.#ids
+    for (let i = 0; i < 32; i++) ids[n * 32 + i] = id[i]!
+    this.#passed[n] = passed ? 1 : 0
+    this.#list.push(id)
+    this.#count = n + 1
   }
-  keys.sort()
-  const order = new Uint32Array(n)
-  for (let j = 0; j < n; j++) order[j] = keys[j]! % POSITION
-  for (let j = 0; j + 1 < n; ) {
-    let end = j + 1
-    while (end < n && Math.floor(keys[end]! / POSITION) === Math.floor(keys[j]! / POSITION)) end++
-    if (end - j > 1) order.subarray(j, end).sort((a, b) => compareBytes(offers[a]!.id, offers[b]!.id) || a - b)
-    j = end
+
+  /**
+   * By ascending id; of offers with one id, the last added counts. The ids are SHA-256 hashes: a
+   * native numeric sort of their first 32 bits (beside the position) places nearly every one, and
+   * the rare runs that share those bits are put in order byte by byte.
+   */
+  ascending(): { ids: Uint8Array; passed: Uint8Array; list: Uint8Array[] } {
+    const n = this.#count
+    const from = this.#ids
+    const POSITION = 2 ** 21
+    const byBytes = (a: number, b: number) => compareAt(from, a * 32, from, b * 32) || a - b
+    let order: Uint32Array
+    if (n >= POSITION) order = new Uint32Array(n).map((_, i) => i).sort(byBytes)
+    else {
+      const keys = new Float64Array(n)
+      for (let i = 0; i < n; i++) {
+        const o = i * 32
+        keys[i] = (((from[o]! << 24) | (from[o + 1]! << 16) | (from[o + 2]! << 8) | from[o + 3]!) >>> 0) * POSITION + i
+      }
+      keys.sort()
+      order = new Uint32Array(n)
+      for (let j = 0; j < n; j++) order[j] = keys[j]! % POSITION
+      for (let j = 0; j + 1 < n; ) {
+        const prefix = Math.floor(keys[j]! / POSITION)
+        let end = j + 1
+        while (end < n && Math.floor(keys[end]! / POSITION) === prefix) end++
+        if (end - j > 1) order.subarray(j, end).sort(byBytes)
+        j = end
+      }
+    }
+    const ids = new Uint8Array(n * 32)
+    const passed = new Uint8Array(n)
+    const list: Uint8Array[] = []
+    let count = 0
+    for (let j = 0; j < n; j++) {
+      const i = order[j]!
+      if (j + 1 < n && compareAt(from, i * 32, from, order[j + 1]! * 32) === 0) continue
+      for (let k = 0; k < 32; k++) ids[count * 32 + k] = from[i * 32 + k]!
+      passed[count] = this.#passed[i]!
+      list.push(this.#list[i]!)
+      count++
+    }
+    return { ids: ids.subarray(0, count * 32), passed: passed.subarray(0, count), list }
   }
-  return order
 }
 
-/** compareBytes(bytes[at, at + 32), key) for a 32-byte key, without a view. */
-function compareAt(bytes: Uint8Array, at: number, key: Uint8Array): number {
+/** compareBytes(a[aAt, aAt + 32), b[bAt, bAt + 32)) without views. */
+function compareAt(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): number {
   for (let i = 0; i < 32; i++) {
-    const d = bytes[at + i]! - key[i]!
+    const d = a[aAt + i]! - b[bAt + i]!
     if (d !== 0) return d
   }
   return 0
