@@ -3,11 +3,21 @@
 // witnesses' signatures and the certificate, plus — beside it, from the same sealed metrics — the
 // outcomes of 10,000 active offers, their tree, two signatures and the outcome certificate.
 // ratio_to_without_offers: the same close without the offers, same run, alternating which goes
-// first; medians of 15 each (BENCH_MARKET_CERTIFY_RUNS), after one warm-up close of each kind.
-// Medians of 7 were too few on a shared machine: with 6 other workers on 2 cores, three runs of
-// the same code gave 1.02, 1.46 and 1.16 (a close preempted on one side moves a median of 7), and
-// 21 pairs gave 1.08. cpu_ratio: the same ratio of medians over this process's CPU time (all its
-// threads: the collector's too), which a preemption does not inflate.
+// first; medians of 16 each (BENCH_MARKET_CERTIFY_RUNS, even), after 3 warm-up pairs.
+// Two fixes to the measurement, which was 7 pairs after 1 warm-up close of each kind:
+// - warm against warm: the outcome part reaches its steady speed only on its third or fourth
+//   close (the first finds the components through the directory and leaves hints, the next
+//   re-optimize for the hints: up to ~60 ms of CPU more than later), the close without offers on
+//   its second. With one warm-up close, 2-3 of the 7 measured closes with offers were still cold
+//   and the median sat on them: over three runs of the same code the CPU-time ratio read 1.11,
+//   1.26 and 1.14 (1.12 to 1.14 with this warm-up), the wall-time ratio 1.13, 1.37 and 1.02.
+// - an even number of pairs: the closes' CPU time is bimodal — a major collection lands on every
+//   other close (~35 ms of ~190) — and with pairs alternating W o | o W | ..., each kind takes as
+//   many heavy as light closes only over an even number of pairs; with an odd number the two
+//   medians can fall on different sides of the gap. 16 pairs also make a close preempted on this
+//   shared machine (6 workers, 2 cores) move a median less.
+// cpu_ratio: the same ratio of medians over this process's CPU time (all its threads, the
+// collector's too), which preemption does not inflate.
 //
 // The offers are the same objects every epoch, as a witness's market view hands them (its
 // `active(epoch)` returns the offers it holds), so from the second close on the outcome part finds
@@ -25,7 +35,8 @@ import { crypto, markets, witnesses } from './_market-setup.ts'
 
 const SIZE = 100_000
 const OFFERS = 10_000
-const RUNS = knob('BENCH_MARKET_CERTIFY_RUNS', 15)
+const RUNS = knob('BENCH_MARKET_CERTIFY_RUNS', 16)
+const WARM_UP = 3
 
 /**
  * Measure and print market.certify_s.100000.
@@ -71,16 +82,10 @@ export function certifyBench(c: Community): void {
     return seconds
   }
   let epoch = 0
-  close(epoch++, offers) // warm-up: sorts the owners, JIT
-  close(epoch++, undefined)
-  phases.outcomes.length = 0
-  phases.sign.length = 0
-  cpu.with.length = 0
-  cpu.without.length = 0
   const withO: number[] = []
   const without: number[] = []
-  for (let r = 0; r < RUNS; r++) {
-    // alternate which goes first, so a collection left by one lands on both alike
+  // alternate which goes first, so a collection left by one lands on both alike
+  const pair = (r: number) => {
     if (r % 2 === 0) {
       withO.push(close(epoch++, offers))
       without.push(close(epoch++, undefined))
@@ -89,6 +94,10 @@ export function certifyBench(c: Community): void {
       withO.push(close(epoch++, offers))
     }
   }
+  // warm-up: sorts the owners, JIT, the hints beside the offers' keys (see above)
+  for (let r = 0; r < WARM_UP; r++) pair(r)
+  for (const xs of [withO, without, phases.outcomes, phases.sign, cpu.with, cpu.without]) xs.length = 0
+  for (let r = 0; r < RUNS; r++) pair(r)
   const steady = { outcomes: [...phases.outcomes], sign: [...phases.sign], cpu: [...cpu.with] }
   phases.outcomes.length = 0
   for (let r = 0; r < 3; r++) {

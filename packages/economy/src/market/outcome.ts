@@ -33,7 +33,7 @@ import { buildMerkleTree, hashLeaf, merkleProofFromValue, merkleProofValue, veri
 import type { EpochMetrics } from '../monitor.js'
 import { checkQuorum, decodeSignatures, encodeSignatures, sortSignatures, witnessSign, type QuorumSignatures, type WitnessSignature } from '../quorum.js'
 import { OK, isBytes, isUint, taggedHash, type Check } from '../util.js'
-import { taggedSha256 } from '../tagged-sha256.js'
+import { taggedSha256, type TaggedSha256 } from '../tagged-sha256.js'
 import type { OfferView } from './offer.js'
 
 /** What the witnesses sign for an epoch's SLA outcomes. */
@@ -506,6 +506,9 @@ function compareAt(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): numb
   return 0
 }
 
+/** The leaf hashers, by the length of the epoch's head: one each for the module, as merkle.ts keeps its own (hashing is synchronous, never interleaved). */
+const leafHashers: (TaggedSha256 | undefined)[] = []
+
 /**
  * The leaves of the outcomes of `epoch` (ids packed 32 bytes each, passed 0|1 each): the same bytes
  * outcomeLeaf hashes (canonical CBOR ['sla', id, epoch, 0|1], laid out here by hand), through the
@@ -524,7 +527,7 @@ function outcomeLeaves(ids: Uint8Array, passed: Uint8Array, epoch: number): Uint
   const data = new Uint8Array(40 + head.length)
   data.set([0x84, 0x63, 0x73, 0x6c, 0x61, 0x58, 0x20], 0) // array(4), "sla", bytes(32)
   data.set(head, 39)
-  const hasher = taggedSha256('merkle-leaf', data.length)
+  const hasher = (leafHashers[head.length] ??= taggedSha256('merkle-leaf', data.length))
   const last = data.length - 1
   for (let r = 0; r < count; r++) {
     for (let i = 0; i < 32; i++) data[7 + i] = ids[r * 32 + i]!
