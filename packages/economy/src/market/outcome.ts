@@ -105,7 +105,8 @@ export function closeOutcomes(options: CloseOutcomesOptions): OutcomeResult {
   // one pass over the offers, straight into the epoch's metric sums: the ids of those certified,
   // packed as they are met, and their outcome
   const judge = offerJudge(directory, table, config, metrics)
-  const picked = new Picked(Array.isArray(options.offers) ? options.offers.length : 256)
+  // room for every offer of an array (up to 65,536: a long list of mostly inactive offers grows it instead)
+  const picked = new Picked(Array.isArray(options.offers) ? Math.min(options.offers.length, 65_536) : 256)
   for (const offer of options.offers) {
     if (epoch < offer.from || epoch >= offer.until) continue
     const passed = judge(offer)
