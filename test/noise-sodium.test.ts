@@ -11,7 +11,8 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { fromHex, toHex } from '@tally/core'
 import { loadSodiumCrypto } from '@tally/node'
-import { NoiseHandshake, keyPairFromSecret, nobleNoise } from '../packages/gossip/src/wire/noise.ts'
+import { NoiseHandshake, keyPairFromSecret } from '../packages/gossip/src/wire/noise.ts'
+import { nobleNoise } from '../packages/gossip/src/wire/noble-noise.ts'
 
 interface Vector {
   readonly initStatic: string
