@@ -16,8 +16,10 @@
 //   many heavy as light closes only over an even number of pairs; with an odd number the two
 //   medians can fall on different sides of the gap. 16 pairs also make a close preempted on this
 //   shared machine (6 workers, 2 cores) move a median less.
-// cpu_ratio: the same ratio of medians over this process's CPU time (all its threads, the
-// collector's too), which preemption does not inflate.
+// cpu_ratio: the same ratio of medians over this process's CPU time, which preemption does not
+// inflate; but it counts all the process's threads, and the collector's concurrent work lands in
+// whichever close is running, so it moves between neighbours too (0.92 to 1.20 seen at load 5-17,
+// mostly 1.08-1.12).
 //
 // The offers are the same objects every epoch, as a witness's market view hands them (its
 // `active(epoch)` returns the offers it holds), so from the second close on the outcome part finds
