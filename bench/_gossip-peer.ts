@@ -27,6 +27,10 @@ const node = createNode({
   limits: { messagesPerSecond: 1e6, messageBurst: 1e6, bytesPerSecond: 1e10, byteBurst: 1e10, maxPendingRequests: 1024, maxIncomingRequests: 1024 },
   transact: { timeoutMs: 30_000, retryMs: 5000 },
 })
+// a session closed for misbehaviour ends the bench with a ban at the next dial: say why, on stderr
+node.on('peer:close', (e) => {
+  if (e.misbehaviour !== undefined) process.stderr.write(`gossip peer ${seed[0]}: closed ${Buffer.from(e.publicKey).toString('hex').slice(0, 8)} for misbehaviour: ${e.misbehaviour}\n`)
+})
 const address = await node.listen()
 const out = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n')
 out({ ready: true, key: Buffer.from(node.publicKey).toString('hex'), address })

@@ -3,6 +3,7 @@
 //
 // Run: node --import tsx bench/_tx-profile.ts [transactions=20000] [in_flight=64]
 // Profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/_tx-profile.ts 20000
+import { readFileSync, readdirSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type CborValue } from '@tally/core'
@@ -39,10 +40,12 @@ try {
   }
   await run(2000) // warm-up
   const c0 = cpu()
+  const th0 = threadCpuMs()
   const t0 = performance.now()
   await run(TX)
   const ms = performance.now() - t0
   const cpuMs = cpu() - c0
+  const threads = perThread(th0, threadCpuMs())
   // one transaction's crypto: 2 signatures and 2 verifications, timed alone in this process
   const key = crypto.signingKey(seed(1))
   const msg = crypto.sha256(seed(2))
@@ -57,9 +60,45 @@ try {
   emit('speed.tx_per_s', (TX * 1000) / ms, 'tx/s', {
     in_flight: IN_FLIGHT, cpu_us_per_tx: Math.round((cpuMs * 1000) / TX), crypto_us_per_tx: Math.round(cryptoUs),
     cpu_ratio_to_two_core_bound: Math.round((1000 * cryptoUs) / ((cpuMs * 1000) / TX)) / 1000,
+    // CPU per transaction of this thread, of the busiest other thread (the verify worker) and of
+    // the rest (the collector's helpers, libuv): on two idle cores the busier of the first two
+    // (with half the rest) sets the pace, so crypto / 2 over it is the ratio to the two-core
+    // bound they would reach, whatever the load here
+    ...(threads === undefined
+      ? {}
+      : {
+          main_us_per_tx: Math.round((threads.main * 1000) / TX),
+          worker_us_per_tx: Math.round((threads.worker * 1000) / TX),
+          rest_us_per_tx: Math.round((threads.rest * 1000) / TX),
+          est_ratio_to_two_core_bound: Math.round((1000 * cryptoUs) / 2 / ((Math.max(threads.main, threads.worker + threads.rest / 2) * 1000) / TX)) / 1000,
+        }),
   })
 } finally {
   await pool.close()
+}
+
+/** CPU milliseconds of each thread of this process so far, by thread id (Linux; undefined elsewhere). */
+function threadCpuMs(): Map<string, number> | undefined {
+  try {
+    const out = new Map<string, number>()
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) * 10) // utime + stime, in ticks of 10 ms
+    }
+    return out
+  } catch {
+    return undefined
+  }
+}
+
+/** This thread's CPU between two readings, the busiest other thread's, and the rest's. */
+function perThread(before: Map<string, number> | undefined, after: Map<string, number> | undefined): { main: number; worker: number; rest: number } | undefined {
+  if (before === undefined || after === undefined) return undefined
+  const used = [...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const)
+  const main = used.find(([tid]) => tid === String(process.pid))?.[1] ?? 0
+  const others = used.filter(([tid]) => tid !== String(process.pid)).map(([, ms]) => ms).sort((a, b) => b - a)
+  return { main, worker: others[0] ?? 0, rest: others.slice(1).reduce((a, b) => a + b, 0) }
 }
 
 function isTransfer(payload: CborValue): boolean {

@@ -8,7 +8,8 @@
 //   ≤ 80 KB. The entry imports @tally/browser's subpaths (identity, wallet, idb-store), as the
 //   README advises: the package index re-exports everything, which puts code a wallet loads on
 //   demand back into the start. browser.bundle_gzip_bytes.on_demand.<module>: each chunk loaded
-//   by a dynamic import() when first used (the recovery phrase, at creation or restore only).
+//   by a dynamic import() when first used (the recovery phrase, at creation or restore only;
+//   @noble/curves' X25519, only where WebCrypto has none). A note lists the 25 largest modules at start.
 // - browser.sign_per_s / browser.verify_per_s per provider: webcrypto (a non-extractable CryptoKey
 //   through BrowserIdentity.sign; crypto.subtle.verify) and noble (BrowserIdentity backend 'noble';
 //   core's nobleCrypto.verify, which validation uses), one at a time.
@@ -65,11 +66,12 @@ const closure = (from: string, into = new Set<string>()): Set<string> => {
   for (const i of outputs[from]!.imports) if (i.kind === 'import-statement' && i.path in outputs) closure(i.path, into)
   return into
 }
-/** Minified and gzipped bytes of some outputs, and minified bytes by package. */
+/** Minified and gzipped bytes of some outputs, and minified bytes by package and by module. */
 const measure = (files: Iterable<string>) => {
   let raw = 0
   let gzipped = 0
   const byPackage = new Map<string, number>()
+  const byModule = new Map<string, number>()
   for (const f of files) {
     const bytes = contents.get(f)!
     raw += bytes.length
@@ -77,13 +79,17 @@ const measure = (files: Iterable<string>) => {
     for (const [path, { bytesInOutput }] of Object.entries(outputs[f]!.inputs)) {
       const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? /packages\/([^/]+)/.exec(path)?.[1] ?? path
       byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + bytesInOutput)
+      const module = path.replace(/^.*node_modules\//, '').replace(/^.*packages\/([^/]+)\/(?:dist|src)\//, '$1/').replace(/\.[jt]s$/, '')
+      byModule.set(module, (byModule.get(module) ?? 0) + bytesInOutput)
     }
   }
-  return { raw, gzipped, byPackage: [...byPackage].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p} ${n}`).join(', ') }
+  const list = (m: Map<string, number>, n = Infinity) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([p, b]) => `${p} ${b}`).join(', ')
+  return { raw, gzipped, byPackage: list(byPackage), byModule: list(byModule, 25) }
 }
 const initial = closure(entry)
 const start = measure(initial)
 note(`browser bench: wallet bundle at start ${start.raw} bytes minified, ${start.gzipped} gzipped (${initial.size} file(s)); minified bytes by package: ${start.byPackage}`)
+note(`browser bench: the 25 largest modules at start, minified bytes: ${start.byModule}`)
 emit('browser.bundle_gzip_bytes', start.gzipped, 'bytes', { raw_bytes: start.raw, goal_bytes: GOAL_BYTES, within_goal: start.gzipped <= GOAL_BYTES, what: 'loaded at start (entry and the chunks it imports statically)', entry: 'createBrowserWallet, createBrowserIdentity, openBrowserIdentity, restoreBrowserIdentity, openIdbStore, createAgent, createBlockTypes, validate' })
 // each chunk reached only by a dynamic import(), with what it imports statically beyond the start
 const dynamic = new Set(Object.values(outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import' && i.path in outputs).map((i) => i.path)))

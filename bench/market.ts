@@ -18,10 +18,9 @@
 //   delivered through node.transactions (market's payInstalment; the maker's side on the cue of a
 //   `pay` message: 30 round trips a trade); per_core divides by the CPU seconds both processes
 //   used. Crosses the socket.
-// - market.certify_s.100000: in process, an epoch close of 100,000 components (each its own owner)
-//   with two witnesses' signatures and the certificate, plus — beside it, from the same metrics —
-//   the outcomes of 10,000 active offers, their tree, two signatures and the outcome certificate.
-//   ratio_to_without_offers: the same close without the offers, same run, alternating.
+// - market.certify_s.100000: in process, an epoch close of 100,000 components with and without the
+//   outcomes of 10,000 active offers beside it, same run, alternating (bench/_market-certify.ts,
+//   which also runs alone: node --import tsx bench/_market-certify.ts).
 // - market.lock_bytes, market.redeem_bytes: encoded sizes of an SLA escrow lock (the buyer's
 //   proposal; its counter-lock agreement beside) and of the seller's redeem; both are what crosses
 //   a socket when they travel. outcome_evidence_bytes: the evidence of one offer-epoch.
@@ -42,16 +41,14 @@ import {
   approveRegistration,
   approvedRegistration,
   requestRegistration,
-  type Directory,
-  type EpochMetrics,
   type Wallet,
   type WitnessSignature,
-  type Community,
 } from '@tally/economy'
 import { certifyOutcomes, closeOutcomes, createTrade, encodeOutcomeEvidence, offerPayload, offerView, payInstalment, redeemInstalment, signOrder, signOutcomes, slaAuthority, slaTerms, type OfferView } from '@tally/economy/market'
 import { createNode } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { emit, knob, note, round } from './lib.ts'
+import { certifyBench } from './_market-certify.ts'
 import { LIMITS, STRANGERS, benchProtocol, crypto, id, markets, witnesses, type BenchMessages, type Market } from './_market-setup.ts'
 
 const N = knob('BENCH_MARKET_INSTALMENTS', 1_000)
@@ -261,72 +258,4 @@ try {
 
 function equalKeys(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
-}
-
-function certifyBench(c: Community): void {
-  const SIZE = 100_000
-  const OFFERS = 10_000
-  const directory = syntheticDirectory(c, SIZE)
-  const karma = createKarmaLedger({ window: 1 })
-  const metrics = (epoch: number): EpochMetrics => {
-    const sums = new Float64Array(SIZE * 2)
-    for (let i = 0; i < SIZE; i++) {
-      sums[i * 2] = 20_000 + ((i * 7919) % 50_000)
-      sums[i * 2 + 1] = (i + epoch) % 50 === 0 ? 3_000 : 3_600
-    }
-    return { epoch, count: SIZE, width: 2, sums, reports: new Uint32Array(SIZE).fill(1), accepted: SIZE }
-  }
-  const offers: OfferView[] = []
-  for (let i = 0; i < OFFERS; i++) {
-    const info = directory.get(i * 10)!
-    offers.push({ block: undefined as never, seller: info.owner, seq: 1, id: crypto.sha256(info.key), type: 'gateway', components: [info.key], criteria: [{ metric: 'uptime', op: 'ge', value: 3_597 }], price: 10, cycle: 1, penalty: 5, notice: 1, from: 0, until: 1_000_000 })
-  }
-  const outcomeSeconds: number[] = []
-  const close = (epoch: number, withOffers: boolean): number => {
-    const m = metrics(epoch)
-    const t0 = performance.now()
-    const result = closeEpoch({ directory, karma, metrics: m })
-    certify(result.body, witnesses.map((w) => signCertificate(result.body, w, result.config, crypto)), result.config, crypto)
-    if (withOffers) {
-      const t1 = performance.now()
-      const o = closeOutcomes({ directory, metrics: m, offers, rewards: result.body.root })
-      outcomeSeconds.push((performance.now() - t1) / 1000)
-      certifyOutcomes(o.body, witnesses.map((w) => signOutcomes(o.body, w, o.config, crypto)), o.config, crypto)
-      if (o.body.leaves !== OFFERS) throw new Error(`${o.body.leaves} offers certified, not ${OFFERS}`)
-      outcomeSeconds[outcomeSeconds.length - 1] = (performance.now() - t1) / 1000
-    }
-    return (performance.now() - t0) / 1000
-  }
-  let epoch = 0
-  close(epoch++, true) // warm-up: sorts the owners, JIT
-  close(epoch++, false)
-  const withO: number[] = []
-  const without: number[] = []
-  for (let r = 0; r < 7; r++) {
-    // alternate which goes first, so a collection left by one lands on both alike
-    if (r % 2 === 0) {
-      withO.push(close(epoch++, true))
-      without.push(close(epoch++, false))
-    } else {
-      without.push(close(epoch++, false))
-      withO.push(close(epoch++, true))
-    }
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
-  emit('market.certify_s.100000', round(median(withO), 3), 's', { ratio_to_without_offers: round(median(withO) / median(without), 2), without_offers_s: round(median(without), 3), outcomes_only_s: round(median(outcomeSeconds), 3), target_ratio: 1.3, offers: OFFERS, components: SIZE, runs: withO.length, crosses: 'no, in process' })
-}
-
-function syntheticDirectory(c: Community, size: number): Directory {
-  const directory = createDirectory(c, { capacity: size })
-  let x = 12345
-  const key = (): Uint8Array => {
-    const k = new Uint8Array(32)
-    for (let i = 0; i < 32; i++) {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0
-      k[i] = x >>> 24
-    }
-    return k
-  }
-  for (let i = 0; i < size; i++) directory.addVerified({ component: key(), owner: key(), type: 'gateway' })
-  return directory
 }

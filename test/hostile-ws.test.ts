@@ -46,7 +46,7 @@ Hostile('flood, oversize, crawl and forge from eight addresses: each cut off or 
   const summary =
     `without ${trial.baseline.map(Math.round).join('/')} tx/s, with ${trial.attacked.map(Math.round).join('/')} tx/s: ` +
     `ratio ${trial.ratio.toFixed(2)}, per CPU second ${trial.cpuRatio.toFixed(2)}, load average ${loadavg()[0]!.toFixed(1)}`
-  console.log(`\n  hostile peers on ws: ${summary}`) // the runner shows it when the file fails
+  console.log(`\n  hostile peers on ws: ${summary}${trial.honestCloses.length > 0 ? `; the target closed the client's sessions: ${JSON.stringify(trial.honestCloses)}` : ''}`) // the runner shows it when the file fails
 
   assert.ok(trial.targetOpen, 'the target is still open')
   assert.equal(trial.errors.map(String), [], 'no error event on the honest nodes')

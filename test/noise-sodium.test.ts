@@ -5,24 +5,16 @@
  * each, random inputs giving identical results, and the same refusals (a low-order point, a tag
  * that does not verify). A node on sodium speaks with a browser on @noble, so they must never differ.
  */
-import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { fromHex, toHex } from '@tally/core'
 import { loadSodiumCrypto } from '@tally/node'
-import { NoiseHandshake, keyPairFromSecret, nobleNoise } from '../packages/gossip/src/wire/noise.ts'
+import { NoiseHandshake, keyPairFromSecret } from '../packages/gossip/src/wire/noise.ts'
+import { nobleNoise } from '../packages/gossip/src/wire/noble-noise.ts'
+import { noiseVectors } from '../packages/gossip/test/fixtures/noise-vectors.ts'
 
-interface Vector {
-  readonly initStatic: string
-  readonly respStatic: string
-  readonly initEphemeral: string
-  readonly respEphemeral: string
-  readonly prologue: string
-  readonly messages: readonly { readonly payload: string; readonly ciphertext: string }[]
-}
-
-const { vectors } = JSON.parse(readFileSync(new URL('../packages/gossip/test/vectors/noise-xx.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
+const vectors = noiseVectors
 const sodium = loadSodiumCrypto()?.noise
 const Sodium = suite('noise primitives: libsodium against @noble')
 

@@ -10,8 +10,11 @@ import { createNode, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 
 /**
- * A node on ws, listening on 127.0.0.1 (port 0), with the demo's generous limits; with `types`
- * (and the chain's `store`) its own agent countersigns transactions by those rules and policies.
+ * A node on ws, listening on 127.0.0.1 (port 0), with the demo's generous limits for the peers it
+ * knows (counterparties, and those the economy's protocols admit: the witnesses admit each other,
+ * the owners they registered and the host whose reports they accepted); strangers get the
+ * defaults, as on a public network. With `types` (and the chain's `store`) its own agent
+ * countersigns transactions by those rules and policies.
  */
 export async function startNode(identity: SeedIdentity, options: { store?: BlockStore; types?: BlockTypes } = {}): Promise<Node> {
   const node = createNode({
@@ -22,10 +25,6 @@ export async function startNode(identity: SeedIdentity, options: { store?: Block
     head: 'local',
     // a demo on one machine: hundreds of protocol messages a second between a few nodes
     limits: { messagesPerSecond: 5_000, messageBurst: 20_000, bytesPerSecond: 64 * 1024 * 1024, byteBurst: 128 * 1024 * 1024, maxPendingRequests: 512, maxIncomingRequests: 512 },
-    // the gateway host and the market hub never transact with the witnesses, so to them they are
-    // strangers; on this closed demo they get the same rates (a public witness would not do this)
-    strangerLimits: { messagesPerSecond: 5_000, messageBurst: 20_000, bytesPerSecond: 64 * 1024 * 1024, byteBurst: 128 * 1024 * 1024 },
-    strangerBudget: { messagesPerSecond: 20_000, bytesPerSecond: 256 * 1024 * 1024 },
     gossip: { pullIntervalMs: 0 },
   })
   await node.listen()

@@ -107,6 +107,8 @@ interface Facts {
   readonly next: HalfBlock | undefined
   /** Where proofs against an agreement's proposer are read when asked (to find the other branch of its fork). */
   readonly from: ReadNow | BlockStore
+  /** `from` answers at once (a ReadNow): the proofs are read without a promise. */
+  readonly now: boolean
 }
 
 function factsNow(block: HalfBlock, reads: ReadNow): Facts {
@@ -121,6 +123,7 @@ function factsNow(block: HalfBlock, reads: ReadNow): Facts {
     prev: reads.beforeNow(block.publicKey, block.seq),
     next: reads.afterNow(block.publicKey, block.seq),
     from: reads,
+    now: true,
   }
 }
 
@@ -136,7 +139,7 @@ async function factsOf(block: HalfBlock, store: BlockStore): Promise<Facts> {
     store.range(block.publicKey, { to: block.seq - 1, limit: 1, reverse: true }),
     store.range(block.publicKey, { from: block.seq + 1, limit: 1 }),
   ])
-  return { stored, linked, answer, prev, next, from: store }
+  return { stored, linked, answer, prev, next, from: store, now: false }
 }
 
 async function proofsOf(store: BlockStore, publicKey: Uint8Array): Promise<FraudProof[]> {
@@ -183,8 +186,9 @@ function judge(block: HalfBlock, facts: Facts, options: ValidateOptions): Valida
   // (no closure on the common path: what a block allocates is what ingest's collector pays for)
   if (mismatch.length === 0) return linkThenFinish(block, hash, facts, mismatch, NONE, matches, chainsHere, options, errors, fraud)
   const { from } = facts
-  if ('fraudProofsNow' in from) return linkThenFinish(block, hash, facts, mismatch, from.fraudProofsNow(block.linkPublicKey), matches, chainsHere, options, errors, fraud)
-  return proofsOf(from, block.linkPublicKey).then((proofs) => linkThenFinish(block, hash, facts, mismatch, proofs, matches, chainsHere, options, errors, fraud))
+  // (a store may have both kinds of reads, ingest's overlay does: which one this validation uses)
+  if (facts.now && 'fraudProofsNow' in from) return linkThenFinish(block, hash, facts, mismatch, from.fraudProofsNow(block.linkPublicKey), matches, chainsHere, options, errors, fraud)
+  return proofsOf(from as BlockStore, block.linkPublicKey).then((proofs) => linkThenFinish(block, hash, facts, mismatch, proofs, matches, chainsHere, options, errors, fraud))
 }
 
 function linkThenFinish(

@@ -6,8 +6,9 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { concatBytes, createBlockTypes, encodeCanonical, validate } from '@tally/core'
-import { buildMerkleTree, certificateDigest, closeEpoch, encodeCertificate } from '@tally/economy'
+import { compareBytes, concatBytes, createBlockTypes, encodeCanonical, equalBytes, toHex, validate } from '@tally/core'
+import fc from 'fast-check'
+import { approveRevocation, buildMerkleTree, certificateDigest, closeEpoch, encodeCertificate, sortSignatures, verifyMerkleProof, type Directory, type EpochMetrics } from '@tally/economy'
 import {
   certifyOutcomes,
   closeOutcomes,
@@ -22,6 +23,7 @@ import {
   outcomeLeaf,
   signOutcomes,
   verifyOutcome,
+  type OfferView,
 } from '@tally/economy/market'
 import { alice, bob, carol, chainOf, component, rules, storeWith, witnesses, world, T0 } from './helpers.ts'
 import { baseOffer } from './market-fixtures.ts'
@@ -146,6 +148,107 @@ Outcomes('the fast leaves of a close are outcomeLeaf\'s, at every size of epoch 
     assert.is(o.body.leaves, 2)
   }
 })
+
+Outcomes('a close agrees with the plain rule: offers by id (ids sharing their first bytes, repeated ids: the last certified counts), sums of the sealed metrics, registrations of the directory at hand', () => {
+  // a second world with the same component keys at other indexes, one revoked: the close looks
+  // components up in the directory it is given, whatever it was given before
+  const v = world([[bob, component(3)], [alice, component(2)], [alice, component(1)], [carol, component(4), 'router']])
+  const rev = { community: v.community.id, component: component(2).publicKey }
+  assert.ok(v.directory.revoke({ ...rev, witnesses: sortSignatures(witnesses.slice(0, 2).map((x) => approveRevocation(rev, x, v.config))) }).ok)
+  const keys = [1, 2, 3, 4, 5].map((n) => component(n).publicKey) // component(5) is registered nowhere
+  // ids: a few share their first 4 bytes (the order falls to later bytes), one sorts first, one last
+  const ids = [0, 1, 2, 3, 4, 5].map((n) => Uint8Array.from({ length: 32 }, (_, i) => (i < 4 ? 0x7f : (n * 37 + i * 11) & 0xff)))
+  ids.push(new Uint8Array(32), new Uint8Array(32).fill(0xff), Uint8Array.from({ length: 32 }, (_, i) => (i === 3 ? 0x80 : 0x7f)))
+  // mostly offers a witness certifies (a seller's own components, their type, its metrics), some not
+  const sellers = [
+    { seller: alice.publicKey, type: 'gateway', keys: [keys[0]!, keys[1]!], metrics: ['airtime', 'messages'] },
+    { seller: bob.publicKey, type: 'gateway', keys: [keys[2]!], metrics: ['airtime', 'messages'] },
+    { seller: carol.publicKey, type: 'router', keys: [keys[3]!], metrics: ['uptime'] },
+  ]
+  const offerOf = fc
+    .record({
+      id: fc.integer({ min: 0, max: ids.length - 1 }),
+      seller: fc.integer({ min: 0, max: 2 }),
+      type: fc.integer({ min: 0, max: 9 }),
+      components: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 3 }),
+      criteria: fc.array(fc.record({ metric: fc.integer({ min: 0, max: 9 }), op: fc.constantFrom('ge' as const, 'le' as const), value: fc.integer({ min: 0, max: 3_000 }) }), { minLength: 1, maxLength: 3 }),
+      from: fc.integer({ min: 0, max: 3 }),
+    })
+    .map((p) => {
+      const s = sellers[p.seller]!
+      return {
+        id: p.id,
+        seller: s.seller,
+        // 0: a type nobody has; 1: the other type
+        type: p.type === 0 ? 'relay' : p.type === 1 ? (s.type === 'gateway' ? 'router' : 'gateway') : s.type,
+        // 8: a component registered nowhere; 9: someone else's
+        components: p.components.map((c) => (c < 8 ? s.keys[c % s.keys.length]! : c === 8 ? keys[4]! : keys[(p.seller + 2) % 4]!)),
+        // 9: a metric of the other type
+        criteria: p.criteria.map((c) => ({ ...c, metric: c.metric < 9 ? s.metrics[c.metric % s.metrics.length]! : s.type === 'gateway' ? 'uptime' : 'airtime' })),
+        from: p.from,
+      }
+    })
+  let certified = 0
+  let repeated = 0
+  fc.assert(
+    fc.property(fc.array(offerOf, { maxLength: 40, size: 'max' }), fc.boolean(), fc.integer({ min: 0, max: 4 }), fc.array(fc.integer({ min: 0, max: 3_000 }), { minLength: 8, maxLength: 8 }), fc.constantFrom(0, 2, 300, 70_000), (picks, second, count, sums, epoch) => {
+      const directory = (second ? v : w).directory
+      const offers = picks.map((p) => ({ ...offerView(o1!)!, ...p, id: ids[p.id]!, from: epoch + p.from - 1, until: epoch + 2 }))
+      const metrics = { epoch, count, width: 2, sums: Float64Array.from(sums.slice(0, count * 2)), reports: new Uint32Array(count), accepted: count }
+      const o = closeOutcomes({ directory, metrics, offers, rewards: new Uint8Array(32) })
+      const expected = plainOutcomes(directory, metrics, offers)
+      // offers from any iterable: forty rounds of them from a generator (the close's buffers grow past 256)
+      const rounds = function* () {
+        for (let r = 0; r < 40; r++) yield* offers
+      }
+      assert.equal(closeOutcomes({ directory, metrics, offers: rounds(), rewards: new Uint8Array(32) }).body.root, o.body.root)
+      certified += expected.length
+      repeated += expected.filter((r) => r.of > 1).length
+      assert.equal(o.ids.map(toHex), expected.map((r) => toHex(r.id)))
+      assert.equal(o.ids.map((id) => o.outcomeOf(id)), expected.map((r) => r.passed))
+      assert.equal(o.body.root, buildMerkleTree(concatBytes(...expected.map((r) => outcomeLeaf(r.id, epoch, r.passed)))).root)
+      assert.is(o.body.leaves, expected.length)
+      const cert = { ...o.body, signatures: [] }
+      o.ids.forEach((id, i) => {
+        const ev = o.evidenceFor(id, cert)!
+        assert.is(ev.proof.index, i)
+        assert.ok(verifyMerkleProof(outcomeLeaf(id, epoch, ev.passed), ev.proof, o.body.leaves, o.body.root))
+      })
+      for (const id of ids) if (!expected.some((r) => equalBytes(r.id, id))) assert.is(o.outcomeOf(id), undefined)
+    }),
+    { numRuns: 300 },
+  )
+  // the runs did reach the cases that matter
+  assert.ok(certified > 400 && repeated > 30, `${certified} certified, ${repeated} of repeated ids with differing outcomes`)
+})
+
+/** The module doc's rule, written plainly: which offers the epoch certifies and whether each passed, by ascending id. */
+function plainOutcomes(directory: Directory, metrics: EpochMetrics, offers: readonly OfferView[]): { id: Uint8Array; passed: boolean; of: number }[] {
+  const config = directory.community.configAt(metrics.epoch)!
+  const chosen = new Map<string, { id: Uint8Array; passed: boolean; of: number }>()
+  for (const offer of offers) {
+    if (metrics.epoch < offer.from || metrics.epoch >= offer.until) continue
+    const metricNames = Object.hasOwn(config.components, offer.type) ? config.components[offer.type]!.metrics : undefined
+    if (metricNames === undefined || offer.criteria.some((c) => !metricNames.includes(c.metric))) continue
+    let certified = true
+    let passed = true
+    for (const key of offer.components) {
+      const info = directory.find(key)
+      if (info === undefined || !info.active || info.type !== offer.type || !equalBytes(info.owner, offer.seller)) certified = false
+      else {
+        for (const c of offer.criteria) {
+          const sum = info.index < metrics.count ? metrics.sums[info.index * metrics.width + metricNames.indexOf(c.metric)]! : 0
+          if (c.op === 'ge' ? sum < c.value : sum > c.value) passed = false
+        }
+      }
+    }
+    if (!certified) continue
+    // of: how many certified offers with this id disagreed so far (the last one counts)
+    const before = chosen.get(toHex(offer.id))
+    chosen.set(toHex(offer.id), { id: offer.id, passed, of: before === undefined ? 1 : before.of + (before.passed !== passed ? 1 : 0) })
+  }
+  return [...chosen.values()].sort((a, b) => compareBytes(a.id, b.id))
+}
 
 const View = suite('market view: checked, searchable, and it drops what ended')
 

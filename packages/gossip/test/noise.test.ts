@@ -4,24 +4,14 @@
  * what a session relies on: a flipped byte, a replayed, reordered or injected message fails to open;
  * a handshake message altered or from another run fails to read; the nonce limit is refused.
  */
-import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { fromHex, toHex } from '@tally/core'
 import { CipherState, MAX_NONCE, NOISE_PROTOCOL, NoiseHandshake, TAG_BYTES, keyPairFromSecret, type SessionCipher } from '../src/wire/noise.js'
+import { noiseVectors } from './fixtures/noise-vectors.ts'
 
-interface Vector {
-  readonly protocol: string
-  readonly initStatic: string
-  readonly respStatic: string
-  readonly initEphemeral: string
-  readonly respEphemeral: string
-  readonly prologue: string
-  readonly messages: readonly { readonly payload: string; readonly ciphertext: string }[]
-}
-
-const { vectors } = JSON.parse(readFileSync(new URL('./vectors/noise-xx.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
+const vectors = noiseVectors
 
 /** Both sides of a handshake with fresh keys, run to the end: their session ciphers. */
 function pair(prologue: Uint8Array = new Uint8Array(0)): { i: NoiseHandshake; r: NoiseHandshake; ci: SessionCipher; cr: SessionCipher } {

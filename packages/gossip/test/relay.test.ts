@@ -101,6 +101,34 @@ test('two nodes with no socket of their own: handshake, transactions both ways a
   }
 })
 
+test('two ends that dial each other through the relay at the same moment: both get a session', async () => {
+  const relay = node(20, { relay: { serve: true } })
+  const a = node(21)
+  const b = node(22)
+  try {
+    const address = await relay.listen()
+    await a.connect(address)
+    await b.connect(address)
+    await adopted(relay, a, b)
+    const failed: string[] = []
+    for (const n of [a, b]) n.on('handshake:failed', (e) => void failed.push(e.reason))
+    for (let round = 0; round < 5; round++) {
+      // each hello crosses the other's in the relay: one tunnel of the two is kept, the same one at both ends
+      const [ab, ba] = await Promise.all([a.connect(relayAddress(relay.publicKey, b.publicKey)), b.connect(relayAddress(relay.publicKey, a.publicKey))])
+      assert.ok(equalBytes(ab, b.publicKey), `round ${round}: a reached b`)
+      assert.ok(equalBytes(ba, a.publicKey), `round ${round}: b reached a`)
+      const [x, y] = await Promise.all([a.transact(b.publicKey, 'note', `a to b ${round}`), b.transact(a.publicKey, 'note', `b to a ${round}`)])
+      assert.ok(equalBytes(x.agreement.publicKey, b.publicKey) && equalBytes(y.agreement.publicKey, a.publicKey), `round ${round}: transactions both ways`)
+      assert.is(a.peers.filter((p) => equalBytes(p.publicKey, b.publicKey)).length, 1, `round ${round}: one session a-b`)
+      a.disconnect(b.publicKey)
+      assert.ok(await until(() => !b.peers.some((p) => equalBytes(p.publicKey, a.publicKey))), `round ${round}: b saw the tunnel close`)
+    }
+    assert.equal(failed, [], 'the tunnel that gave way is no failed handshake')
+  } finally {
+    await Promise.all([relay, a, b].map((n) => n.close()))
+  }
+})
+
 test('relay.via: a peer with no address is reached through a relay by itself', async () => {
   const relay = node(10, { relay: { serve: true } })
   const c = node(11, { relay: { via: [identity(612).publicKey, identity(610).publicKey] } }) // the first is no peer: skipped

@@ -6,9 +6,8 @@
  * monitor ingesting metric reports uses every core through it.
  *
  * A block is checked as the signature over its hash, which this thread computes (and caches on
- * the block, where validation finds it again). Items of every call wait in one queue, and the
- * workers take their share of it (see createVerifyPool); a share travels as one transferable
- * buffer of packed items and their end offsets (layout above `packSignatures`), and comes back as
+ * the block, where validation finds it again). Items of every call go into one ring of shared
+ * memory (verify-ring.ts), which the workers take from as they go; the answers come back in it,
  * one byte per item.
  * @module
  */
@@ -16,6 +15,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { ClosedError, blockHash, type CryptoProvider, type SignatureVerifier } from '@tally/core'
 import { cryptoProviders, defaultCrypto } from './crypto.js'
+import { CLAIMED, DATA_BYTES, MASK, MAX_CLAIM, PUBLISHED, RingVerifier, SLOTS, WAITING, WAIT_FOR, CLOSED, claim, publishUpTo, ringOf } from './verify-ring.js'
 
 /** Options of createVerifyPool. */
 export interface VerifyPoolOptions {
@@ -61,41 +61,30 @@ export interface VerifyPool {
   close(): Promise<void>
 }
 
+/** Items this thread checks at a time when it helps (mainThread): short, so it is soon back to its own work. */
+const HELP = 4
 /**
- * Jobs a worker may have at once: while it checks one, the next ones are already in its port, so
- * it goes on while this thread is busy for a few milliseconds and cannot hand it work.
+ * This thread helps only while more items than this wait untaken: the workers are then all busy
+ * and behind. Fewer, and a worker takes them in a moment, while this thread has its own work (an
+ * agent signing): checking them here would leave a worker idle and this thread the bottleneck.
  */
-const DEPTH = 4
-/**
- * Items per job while the queue is short. Small jobs return their first flags early, so this
- * thread validates and signs while the workers check the rest, rather than both taking turns
- * waiting on each other. A long queue (ingest's chunk) is cut into size × DEPTH jobs instead, so
- * that all of it is with the workers at once.
- */
-const SMALL_JOB = 8
+const HELP_ABOVE = 2 * MAX_CLAIM
+/** An item bigger than this share of the ring's data is checked on this thread at once (rare: messages are digests). */
+const INLINE_BYTES = DATA_BYTES / 4
 
-/** One call waiting for its flags: `left` items are still with the workers or in the queue. */
+/** One call waiting for its flags: `left` items are not answered yet. */
 interface Call {
   readonly out: boolean[]
   left: number
+  /** The number of its last item in the ring, once every item is published. */
+  last: number | undefined
   resolve: (out: boolean[]) => void
   reject: (err: Error) => void
 }
 
-/** Items waiting for a worker, each with the call and the index its flag goes to. */
-interface Queue {
-  /**
-   * Calls not answered yet, in the order they were made: each is answered only after every
-   * earlier one, so checking never reorders the blocks an agent then validates and stores.
-   */
-  readonly open: Call[]
+/** Items not published yet (the ring was full), in order. */
+interface Backlog {
   readonly items: SignedMessage[]
-  readonly calls: Call[]
-  readonly indexes: number[]
-}
-
-/** A job sent to a worker: which call each flag of its answer belongs to. */
-interface Sent {
   readonly calls: Call[]
   readonly indexes: number[]
 }
@@ -103,12 +92,13 @@ interface Sent {
 /**
  * Start a verification pool.
  *
- * Items of every call join one queue. Each worker is given jobs from it, up to DEPTH at a
- * time: small ones (SMALL_JOB items) while the queue is short, size × DEPTH equal parts of it
- * when it is long. A big call (ingest's chunk) goes out at once, split across every worker; small
- * calls made while the workers are busy (an agent checking one block per transaction, with many
- * transactions in flight) wait for the end of the event loop's turn or a worker's answer, and so
- * travel as a few batches. Calls are answered in the order they were made.
+ * Items of every call go into one ring of shared memory (verify-ring.ts), in the order the calls
+ * were made. Each worker takes the next few items whenever it is free, and sleeps when none wait:
+ * publishing costs this thread a copy of the item (and an `Atomics.notify` when a worker sleeps);
+ * no message carries work. A worker posts an empty message only to wake this thread when it sleeps until an
+ * item that worker just answered (the oldest call's last one). With `mainThread`, this thread
+ * takes a few items too at the end of a turn of its event loop while the workers are behind. Calls are
+ * answered in the order they were made.
  * @param options size and provider
  * @returns the pool; close it when done
  * @throws RangeError on a size below 1, or a provider name not available on this machine;
@@ -127,129 +117,234 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
   const crypto = options.crypto ?? defaultCrypto().name
   // a name no worker could load is the caller's error here, not a crashed worker later
   const provider = providerNamed(crypto)
-  const local = options.mainThread === true ? provider : undefined
-  const workers = Array.from({ length: size }, () => new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: { crypto } }))
-  /** Jobs sent to each worker and not answered yet. */
-  const outstanding = workers.map(() => 0)
-  const sent = new Map<number, Sent>()
-  const queue: Queue = { open: [], items: [], calls: [], indexes: [] }
-  let nextId = 0
+  const ring = ringOf()
+  const helper = options.mainThread === true ? new RingVerifier(ring, provider) : undefined
+  const sharers = size + (helper === undefined ? 0 : 1)
+  const workers = Array.from({ length: size }, () => new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: { crypto, shared: ring.shared, sharers } }))
+  const { ctrl, starts, lengths, answers, data } = ring
+  /** Per slot: the call its item belongs to, and the item's index in that call. */
+  const slotCalls: (Call | undefined)[] = new Array(SLOTS).fill(undefined)
+  const slotIndexes = new Int32Array(SLOTS)
+  /** Calls not answered yet, in the order they were made: each is answered only after every earlier one. */
+  const open: Call[] = []
+  const backlog: Backlog = { items: [], calls: [], indexes: [] }
+  /** Items published (a wrapping int32, as in ctrl) and answers taken. */
+  let published = 0
+  let answered = 0
+  /** Where the next item's bytes go in the ring's data. */
+  let dataAt = 0
+  /** The last sleep of a worker that this thread woke (see publishUpTo). */
+  const woken = { sleeps: -1 }
+  let referenced = false
   let flushing = false
-  let closed = false
+  /** Why calls are refused: the pool closed, or a worker died. */
+  let broken: Error | undefined
+  let terminated: Promise<unknown> | undefined
 
-  workers.forEach((worker, w) => {
-    worker.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
-      const job = sent.get(id)
-      if (job === undefined) return
-      sent.delete(id)
-      record(job.calls, job.indexes, (i) => out[i] === 1)
-      // an idle pool must not keep the process alive; a busy one must
-      if (--outstanding[w]! === 0) worker.unref()
-      dispatch()
+  for (const worker of workers) {
+    worker.on('message', () => {
+      take()
+      settle()
     })
     worker.on('error', (err) => fail(err))
     worker.unref()
-  })
+  }
 
-  /** Give each item's call its flag, then answer the calls whose every item is checked. */
-  function record(calls: readonly Call[], indexes: readonly number[], valid: (i: number) => boolean): void {
-    for (let i = 0; i < calls.length; i++) {
-      const call = calls[i]!
-      call.out[indexes[i]!] = valid(i)
+  /** Take the answers of the items at the ring's head, in order, and answer the calls they complete. */
+  function take(): void {
+    let took = false
+    while (answered !== published) {
+      const slot = answered & MASK
+      const answer = Atomics.load(answers, slot)
+      if (answer === 0) break
+      answers[slot] = 0
+      const call = slotCalls[slot]!
+      slotCalls[slot] = undefined
+      call.out[slotIndexes[slot]!] = answer === 1
       call.left--
+      answered = (answered + 1) | 0
+      took = true
     }
+    if (!took) return
+    if (backlog.items.length > 0) publishBacklog()
     answer()
   }
 
-  /** Answer the calls at the head of the queue's order whose every item is checked. */
+  /** Answer the calls at the head of the order whose every item is checked. */
   function answer(): void {
     let done = 0
-    while (done < queue.open.length && queue.open[done]!.left === 0) done++
-    for (const call of queue.open.splice(0, done)) call.resolve(call.out)
+    while (done < open.length && open[done]!.left === 0) done++
+    if (done === 0) return
+    for (const call of open.splice(0, done)) call.resolve(call.out)
   }
 
-  /** Reject every call still waiting: a worker died, or the pool closed. */
-  function fail(err: Error): void {
-    const calls = new Set<Call>()
-    for (const job of sent.values()) for (const call of job.calls) calls.add(call)
-    for (const call of queue.open) calls.add(call)
-    queue.items.length = queue.calls.length = queue.indexes.length = queue.open.length = 0
-    sent.clear()
-    for (const call of calls) call.reject(err)
+  /**
+   * After this thread's turn: keep the workers referenced while calls wait (a busy pool keeps the
+   * process alive, an idle one must not), help when asked to, and otherwise sleep until the worker
+   * that answers the oldest call's last item wakes this thread.
+   */
+  function settle(): void {
+    if (broken !== undefined) return
+    if (open.length === 0) {
+      if (referenced) for (const worker of workers) worker.unref()
+      referenced = false
+      return
+    }
+    if (!referenced) for (const worker of workers) worker.ref()
+    referenced = true
+    if (helper !== undefined && untaken() > HELP_ABOVE) return later()
+    // the item to be woken for: the oldest call's last one (or the last published), but one still
+    // unanswered (an earlier one may be the one still checked when that is answered)
+    if (published === answered) return
+    const last = open[0]!.last
+    let item = last === undefined || ((last - answered) | 0) < 0 ? (published - 1) | 0 : last
+    while (item !== answered && answers[item & MASK] !== 0) item = (item - 1) | 0
+    Atomics.store(ctrl, WAIT_FOR, item)
+    Atomics.store(ctrl, WAITING, 1)
+    // answered meanwhile: no worker saw WAITING; take it now
+    if (Atomics.load(answers, item & MASK) !== 0 && Atomics.exchange(ctrl, WAITING, 0) === 1) {
+      take()
+      settle()
+    }
   }
 
-  function enqueue(items: readonly SignedMessage[]): Promise<boolean[]> {
-    return new Promise<boolean[]>((resolve, reject) => {
-      const call: Call = { out: new Array<boolean>(items.length), left: items.length, resolve, reject }
-      queue.open.push(call)
-      for (let i = 0; i < items.length; i++) {
-        queue.items.push(items[i]!)
-        queue.calls.push(call)
-        queue.indexes.push(i)
-      }
-      // A worker with nothing to do, or a job's worth of items, goes out now: a busy caller (ingest
-      // validating the previous chunk) may not let the event loop turn for a while. Otherwise the
-      // calls made in this turn of the event loop travel together, at its end.
-      if (items.length >= SMALL_JOB || outstanding.includes(0)) dispatch()
-      later()
-    })
-  }
-
-  /** Dispatch once this turn of the event loop has run its course. */
+  /** At the end of this turn of the event loop: take answers, help (mainThread), settle. */
   function later(): void {
     if (flushing) return
     flushing = true
     setImmediate(() => {
       flushing = false
-      dispatch()
-      if (local !== undefined && !closed) help(local)
+      if (broken !== undefined) return
+      if (helper !== undefined && untaken() > HELP_ABOVE) help(helper)
+      take()
+      settle()
     })
   }
 
-  /** This thread is idle and the workers are full: check one small job's worth here. */
-  function help(provider: CryptoProvider): void {
-    if (queue.items.length === 0) return
-    const count = Math.min(SMALL_JOB, queue.items.length)
-    const items = queue.items.splice(0, count)
-    record(queue.calls.splice(0, count), queue.indexes.splice(0, count), (i) => signedMessageValid(items[i]!, provider))
-    if (queue.items.length > 0) later()
+  /** Items published that no verifier has taken yet. */
+  function untaken(): number {
+    return (Atomics.load(ctrl, PUBLISHED) - Atomics.load(ctrl, CLAIMED)) | 0
   }
 
-  /** Give each worker with room its share of the waiting items. */
-  function dispatch(): void {
-    for (let round = 0; round < DEPTH && !closed; round++) {
-      for (let w = 0; w < size; w++) {
-        if (outstanding[w]! > round) continue
-        const length = queue.items.length
-        if (length === 0) return
-        send(w, Math.max(Math.min(SMALL_JOB, Math.ceil(length / size)), Math.ceil(length / (size * DEPTH))))
+  /** This thread is idle: check a few waiting items here. */
+  function help(verifier: RingVerifier): void {
+    const { first, count } = claim(ring, HELP, 1)
+    for (let i = 0; i < count; i++) verifier.verify((first + i) | 0)
+  }
+
+  /** Reject every call still waiting: a worker died, or the pool closed. */
+  function fail(err: Error): void {
+    broken ??= err
+    Atomics.store(ctrl, CLOSED, 1)
+    Atomics.notify(ctrl, PUBLISHED)
+    // a failed pool must not keep the process alive
+    if (referenced) for (const worker of workers) worker.unref()
+    referenced = false
+    const calls = open.splice(0)
+    backlog.items.length = backlog.calls.length = backlog.indexes.length = 0
+    slotCalls.fill(undefined)
+    for (const call of calls) call.reject(err)
+  }
+
+  /**
+   * Write one item into the ring; false when it has no room (the caller keeps the item for later).
+   * An item with a key or signature of the wrong length takes a slot but no bytes: it is invalid.
+   */
+  function publish(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, call: Call, index: number): boolean {
+    if (((published - answered) | 0) >= SLOTS) return false
+    const wellFormed = publicKey.length === 32 && signature.length === 64
+    const size = wellFormed ? 96 + message.length : 0
+    if (published === answered) dataAt = 0
+    // the bytes of the oldest unanswered item, which must not be overwritten
+    const tail = published === answered ? DATA_BYTES : starts[answered & MASK]!
+    let at = dataAt
+    if (at >= tail) {
+      // free: [dataAt, DATA_BYTES) and [0, tail)
+      if (at + size > DATA_BYTES) {
+        if (size >= tail) return false
+        at = 0
       }
+    } else if (at + size >= tail) return false
+    const slot = published & MASK
+    if (wellFormed) {
+      data.set(publicKey, at)
+      data.set(signature, at + 32)
+      data.set(message, at + 96)
     }
-    // every worker has its fill and items still wait: this thread checks some once it is idle
-    if (local !== undefined && queue.items.length > 0) later()
+    starts[slot] = at
+    lengths[slot] = wellFormed ? message.length : -1
+    slotCalls[slot] = call
+    slotIndexes[slot] = index
+    dataAt = at + size
+    published = (published + 1) | 0
+    return true
   }
 
-  function send(w: number, count: number): void {
-    const { data, ends } = packSignatures(queue.items, count)
-    const id = nextId++
-    sent.set(id, { calls: queue.calls.splice(0, count), indexes: queue.indexes.splice(0, count) })
-    queue.items.splice(0, count)
-    const worker = workers[w]!
-    if (outstanding[w]!++ === 0) worker.ref()
-    worker.postMessage({ id, data, ends }, [data.buffer, ends.buffer])
+  /** Publish what the ring had no room for, in order, as far as it has now. */
+  function publishBacklog(): void {
+    const { items, calls, indexes } = backlog
+    let i = 0
+    while (i < items.length) {
+      const { message, signature, publicKey } = items[i]!
+      if (!publish(message, signature, publicKey, calls[i]!, indexes[i]!)) break
+      if (indexes[i] === calls[i]!.out.length - 1) calls[i]!.last = (published - 1) | 0
+      i++
+    }
+    if (i === 0) return
+    items.splice(0, i)
+    calls.splice(0, i)
+    indexes.splice(0, i)
+    publishUpTo(ring, published, woken)
+  }
+
+  /** A call of `count` items, each given by `item(i)`; it resolves once every item is answered. */
+  function enqueue(count: number, item: (i: number, call: Call) => SignedMessage | undefined): Promise<boolean[]> {
+    return new Promise<boolean[]>((resolve, reject) => {
+      const call: Call = { out: new Array<boolean>(count), left: count, last: undefined, resolve, reject }
+      open.push(call)
+      for (let i = 0; i < count; i++) {
+        const kept = item(i, call)
+        if (kept === undefined) continue
+        // no room (or items wait before it): in order, behind them
+        backlog.items.push(kept)
+        backlog.calls.push(call)
+        backlog.indexes.push(i)
+      }
+      if (backlog.items.length === 0 || backlog.calls[backlog.calls.length - 1] !== call) call.last = (published - 1) | 0
+      publishUpTo(ring, published, woken)
+      if (call.left === 0) answer()
+      later()
+    })
+  }
+
+  /** Publish one item of `call`; undefined when done (published, or checked here when too big), else the item to keep. */
+  function place(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, call: Call, index: number): SignedMessage | undefined {
+    if (96 + message.length > INLINE_BYTES) {
+      call.out[index] = signedMessageValid({ message, signature, publicKey }, provider)
+      call.left--
+      return undefined
+    }
+    if (backlog.items.length === 0 && publish(message, signature, publicKey, call, index)) return undefined
+    return { message, signature, publicKey }
   }
 
   const verifyBlocks: SignatureVerifier = async (blocks) => {
-    if (closed) throw new ClosedError('verify pool is closed')
+    if (broken !== undefined) throw broken
     if (blocks.length === 0) return []
-    return enqueue(blocks.map((b) => ({ message: blockHash(b, provider), signature: b.signature, publicKey: b.publicKey })))
+    return enqueue(blocks.length, (i, call) => {
+      const b = blocks[i]!
+      return place(blockHash(b, provider), b.signature, b.publicKey, call, i)
+    })
   }
 
   const verifySignatures: MessageVerifier = async (items) => {
-    if (closed) throw new ClosedError('verify pool is closed')
+    if (broken !== undefined) throw broken
     checkItems(items)
     if (items.length === 0) return []
-    return enqueue(items)
+    return enqueue(items.length, (i, call) => {
+      const { message, signature, publicKey } = items[i]!
+      return place(message, signature, publicKey, call, i)
+    })
   }
 
   return {
@@ -257,10 +352,9 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     verifyBlocks,
     verifySignatures,
     async close() {
-      if (closed) return
-      closed = true
       fail(new ClosedError('verify pool is closed'))
-      await Promise.all(workers.map((w) => w.terminate()))
+      terminated ??= Promise.all(workers.map((w) => w.terminate()))
+      await terminated
     },
   }
 }
@@ -273,44 +367,6 @@ function providerNamed(name: string): CryptoProvider {
 
 function signedMessageValid({ message, signature, publicKey }: SignedMessage, provider: CryptoProvider): boolean {
   return publicKey.length === 32 && signature.length === 64 && provider.verify(signature, message, publicKey)
-}
-
-// ## Packing
-
-/** Items packed back to back in one buffer, and the offset where each ends. */
-interface Packed {
-  data: Uint8Array<ArrayBuffer>
-  ends: Uint32Array<ArrayBuffer>
-}
-
-/**
- * The first `count` items as one buffer:
- *
- *   data    = item_0 ‖ item_1 ‖ ...,  item = publicKey (32) ‖ signature (64) ‖ message
- *   ends[i] = offset just past item i
- *
- * An item whose key is not 32 bytes or whose signature is not 64 cannot verify: it is packed
- * empty (ends[i] = ends[i - 1]) and the worker answers 0 for it.
- */
-function packSignatures(items: readonly SignedMessage[], count: number): Packed {
-  const ends = new Uint32Array(count)
-  let total = 0
-  for (let i = 0; i < count; i++) {
-    const { message, signature, publicKey } = items[i]!
-    ends[i] = total += publicKey.length === 32 && signature.length === 64 ? 96 + message.length : 0
-  }
-  const data = new Uint8Array(total)
-  let at = 0
-  for (let i = 0; i < count; i++) {
-    const { message, signature, publicKey } = items[i]!
-    if (ends[i]! > at) {
-      data.set(publicKey, at)
-      data.set(signature, at + 32)
-      data.set(message, at + 96)
-    }
-    at = ends[i]!
-  }
-  return { data, ends }
 }
 
 /** The API boundary of verifySignatures: an array of { message, signature, publicKey } byte arrays. */

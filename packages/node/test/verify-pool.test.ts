@@ -190,6 +190,36 @@ signatures('a closed pool rejects with ClosedError, and close() fails pending ca
   assert.equal(await Promise.all([pending, outcome(p.verifySignatures(signed(1))), outcome(p.verifySignatures([]))]), ['ERR_CLOSED', 'ERR_CLOSED', 'ERR_CLOSED'])
 })
 
+signatures('more items than the shared ring holds, in one call and in many: every answer right, in order', async () => {
+  // 8,192 slots and 1 MiB of item bytes: 10,000 items of 0-300 byte messages fill both, and the
+  // bytes wrap around the ring's end several times
+  const p = createVerifyPool({ size: 2, crypto: 'node' })
+  try {
+    const base = signed(301)
+    const items = Array.from({ length: 10_000 }, (_, i) => (i % 13 === 6 ? forged(base[i % 301]!, i % 64) : base[i % 301]!))
+    const expected = items.map((_, i) => i % 13 !== 6)
+    assert.equal(await p.verifySignatures(items), expected)
+    const order: number[] = []
+    const calls = Array.from({ length: 100 }, (_, c) => p.verifySignatures(items.slice(c * 100, c * 100 + 100)).then((flags) => (order.push(c), flags)))
+    assert.equal((await Promise.all(calls)).flat(), expected)
+    assert.equal(order, Array.from({ length: 100 }, (_, c) => c))
+  } finally {
+    await p.close()
+  }
+})
+
+signatures('a message too big for the shared ring is checked all the same', async () => {
+  const p = createVerifyPool({ size: 1, crypto: 'node' })
+  try {
+    const message = new Uint8Array(600_000).fill(7)
+    const big = { message, signature: owner.sign(message), publicKey: owner.publicKey }
+    const [a, b] = signed(2) as [SignedMessage, SignedMessage]
+    assert.equal(await p.verifySignatures([a, big, forged(big), b]), [true, true, false, true])
+  } finally {
+    await p.close()
+  }
+})
+
 const small = suite('verify pool: many small calls')
 
 small('calls of one block each, made together: every answer right, answered in the order made', async () => {

@@ -25,15 +25,15 @@
  * can settle a cycle on an offer the witnesses did not certify.
  * @module
  */
-import { DecodeError, abytes, auint, compareBytes, decodeCanonical, encodeCanonical, equalBytes, nobleCrypto, toHex, type CborValue, type CryptoProvider, type SignResult, type SigningKey } from '@tally/core'
+import { DecodeError, abytes, auint, decodeCanonical, encodeCanonical, equalBytes, nobleCrypto, toHex, type CborValue, type CryptoProvider, type SignResult, type SigningKey } from '@tally/core'
 import type { Community } from '../community.js'
 import { configId, type CommunityConfig } from '../config.js'
 import type { ComponentTable, Directory } from '../directory.js'
 import { buildMerkleTree, hashLeaf, merkleProofFromValue, merkleProofValue, verifyMerkleProof, type MerkleProof, type MerkleTree } from '../merkle.js'
 import type { EpochMetrics } from '../monitor.js'
 import { checkQuorum, decodeSignatures, encodeSignatures, sortSignatures, witnessSign, type QuorumSignatures, type WitnessSignature } from '../quorum.js'
-import { OK, isBytes, isUint, keyString, taggedHash, type Check } from '../util.js'
-import { taggedSha256 } from '../tagged-sha256.js'
+import { OK, isBytes, isUint, taggedHash, type Check } from '../util.js'
+import { taggedSha256, type TaggedSha256 } from '../tagged-sha256.js'
 import type { OfferView } from './offer.js'
 
 /** What the witnesses sign for an epoch's SLA outcomes. */
@@ -102,27 +102,47 @@ export function closeOutcomes(options: CloseOutcomesOptions): OutcomeResult {
   if (config === undefined) throw new RangeError(`no configuration governs epoch ${epoch}`)
   const crypto = directory.community.crypto
   const table = directory.table()
-  const chosen = new Map<string, { offer: OfferView; passed: boolean }>()
+  // one pass over the offers, straight into the epoch's metric sums: the ids of those certified,
+  // packed as they are met, and their outcome
+  const judge = offerJudge(directory, table, config, metrics)
+  // room for every offer of an array (up to 65,536: a long list of mostly inactive offers grows it instead)
+  const picked = new Picked(Array.isArray(options.offers) ? Math.min(options.offers.length, 65_536) : 256)
   for (const offer of options.offers) {
     if (epoch < offer.from || epoch >= offer.until) continue
-    const passed = evaluate(offer, directory, table, config, metrics)
-    if (passed !== undefined) chosen.set(keyString(offer.id), { offer, passed })
+    const passed = judge(offer)
+    if (passed !== undefined) picked.add(offer.id, passed)
   }
-  const rows = [...chosen.values()].sort((a, b) => compareBytes(a.offer.id, b.offer.id))
-  const tree = buildMerkleTree(outcomeLeaves(rows, epoch))
-  const index = new Map(rows.map((r, i) => [keyString(r.offer.id), i]))
-  const body: OutcomeBody = Object.freeze({ configId: configId(config, crypto), epoch, root: tree.root, leaves: rows.length, rewards: Uint8Array.from(options.rewards) })
+  const { ids, passed, list } = picked.ascending()
+  const count = passed.length
+  const tree = buildMerkleTree(outcomeLeaves(ids, passed, epoch))
+  const body: OutcomeBody = Object.freeze({ configId: configId(config, crypto), epoch, root: tree.root, leaves: count, rewards: Uint8Array.from(options.rewards) })
+  const rowOf = (offer: Uint8Array): number => {
+    if (!isBytes(offer, 32)) return -1
+    let lo = 0
+    let hi = count - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      const d = compareAt(ids, mid * 32, offer, 0)
+      if (d === 0) return mid
+      if (d < 0) lo = mid + 1
+      else hi = mid - 1
+    }
+    return -1
+  }
   return Object.freeze({
     epoch,
     config,
     body,
     tree,
-    ids: Object.freeze(rows.map((r) => r.offer.id)),
-    outcomeOf: (offer: Uint8Array) => (isBytes(offer, 32) ? chosen.get(keyString(offer))?.passed : undefined),
+    ids: Object.freeze(list),
+    outcomeOf(offer: Uint8Array): boolean | undefined {
+      const r = rowOf(offer)
+      return r < 0 ? undefined : passed[r] === 1
+    },
     evidenceFor(offer: Uint8Array, certificate: OutcomeCertificate): OutcomeEvidence | undefined {
-      const i = isBytes(offer, 32) ? index.get(keyString(offer)) : undefined
-      if (i === undefined || !equalBytes(certificate.root, tree.root)) return undefined
-      return Object.freeze({ certificate, proof: tree.prove(i), passed: rows[i]!.passed })
+      const r = rowOf(offer)
+      if (r < 0 || !equalBytes(certificate.root, tree.root)) return undefined
+      return Object.freeze({ certificate, proof: tree.prove(r), passed: passed[r] === 1 })
     },
   })
 }
@@ -337,53 +357,184 @@ function provesOutcome(offer: Uint8Array, epoch: number, evidence: OutcomeEviden
   return verifyMerkleProof(outcomeLeaf(offer, epoch, evidence.passed), evidence.proof, c.leaves, c.root)
 }
 
-/** Whether the offer passed the epoch; undefined when it cannot be certified (see the module doc). */
-function evaluate(offer: OfferView, directory: Directory, table: ComponentTable, config: CommunityConfig, metrics: EpochMetrics): boolean | undefined {
-  const type = config.components[offer.type]
-  const typeIndex = table.typeNames.indexOf(offer.type)
-  if (type === undefined || typeIndex < 0) return undefined
-  const slots = offer.criteria.map((c) => type.metrics.indexOf(c.metric))
-  if (slots.some((s) => s < 0)) return undefined
-  let passed = true
-  for (const component of offer.components) {
-    const index = directory.indexOf(component)
-    if (index < 0 || index >= table.count || table.active[index] !== 1 || table.type[index] !== typeIndex) return undefined
-    const o = table.owner[index]! * 32
-    if (!equalBytes(table.ownerKeys.subarray(o, o + 32), offer.seller)) return undefined
-    for (let i = 0; i < slots.length && passed; i++) {
-      const sum = index < metrics.count ? metrics.sums[index * metrics.width + slots[i]!]! : 0
-      const c = offer.criteria[i]!
-      if (c.op === 'ge' ? sum < c.value : sum > c.value) passed = false
+/**
+ * Whether an offer passed the epoch; undefined when it cannot be certified (see the module doc).
+ * What depends on the component type alone (its index in the table, its metrics) is looked up once
+ * per type and close, not once per offer.
+ */
+function offerJudge(directory: Directory, table: ComponentTable, config: CommunityConfig, metrics: EpochMetrics): (offer: OfferView) => boolean | undefined {
+  type Type = { readonly index: number; readonly metrics: readonly string[] } | undefined
+  const types = new Map<string, Type>()
+  let lastName: string | undefined
+  let last: Type
+  const typeOf = (name: string): Type => {
+    if (name === lastName) return last
+    if (!types.has(name)) {
+      const type = Object.hasOwn(config.components, name) ? config.components[name] : undefined
+      const index = table.typeNames.indexOf(name)
+      types.set(name, type === undefined || index < 0 ? undefined : { index, metrics: type.metrics })
     }
+    lastName = name
+    last = types.get(name)
+    return last
   }
-  return passed
+  const { sums, width } = metrics
+  const reported = metrics.count
+  const slots: number[] = []
+  return (offer) => {
+    const type = typeOf(offer.type)
+    if (type === undefined) return undefined
+    const { criteria, components } = offer
+    slots.length = criteria.length
+    for (let i = 0; i < criteria.length; i++) {
+      const s = type.metrics.indexOf(criteria[i]!.metric)
+      if (s < 0) return undefined
+      slots[i] = s
+    }
+    let passed = true
+    for (let k = 0; k < components.length; k++) {
+      const index = componentIndex(directory, table, components[k]!)
+      if (index < 0 || index >= table.count || table.active[index] !== 1 || table.type[index] !== type.index) return undefined
+      if (compareAt(table.ownerKeys, table.owner[index]! * 32, offer.seller, 0) !== 0) return undefined
+      for (let i = 0; i < slots.length && passed; i++) {
+        const slot = slots[i]!
+        const sum = index < reported && slot < width ? sums[index * width + slot]! : 0
+        const c = criteria[i]!
+        if (c.op === 'ge' ? sum < c.value : sum > c.value) passed = false
+      }
+    }
+    return passed
+  }
 }
 
 /**
- * The leaves of `rows` for `epoch`: the same bytes outcomeLeaf hashes (canonical CBOR
- * ['sla', id, epoch, 0|1], laid out here by hand), through the tree's tagged SHA-256 — the hot path
- * of a close with many offers.
+ * Where the directory last placed each offered component key (the key arrays of the offers a market
+ * view holds: the same objects every epoch). A hint only, checked against the table's key bytes at
+ * every use: a component's index never changes once registered (revocation clears its active flag),
+ * and keys are unique, so a hint whose bytes match is the directory's answer — without building a
+ * string of the key and probing the directory's map of every component, once per offer and close.
  */
-function outcomeLeaves(rows: readonly { offer: OfferView; passed: boolean }[], epoch: number): Uint8Array {
+const componentHints = new WeakMap<Uint8Array, number>()
+
+function componentIndex(directory: Directory, table: ComponentTable, component: Uint8Array): number {
+  const hint = componentHints.get(component)
+  if (hint !== undefined && hint < table.count && compareAt(table.keys, hint * 32, component, 0) === 0) return hint
+  const index = directory.indexOf(component)
+  if (index >= 0) componentHints.set(component, index)
+  return index
+}
+
+/** The offers a close certifies, as it meets them: ids packed 32 bytes each, and outcomes. */
+class Picked {
+  #count = 0
+  #ids: Uint8Array
+  #passed: Uint8Array
+  readonly #list: Uint8Array[] = []
+
+  constructor(capacity: number) {
+    this.#ids = new Uint8Array(Math.max(1, capacity) * 32)
+    this.#passed = new Uint8Array(Math.max(1, capacity))
+  }
+
+  add(id: Uint8Array, passed: boolean): void {
+    const n = this.#count
+    if (n === this.#passed.length) {
+      const ids = new Uint8Array(n * 64)
+      ids.set(this.#ids)
+      this.#ids = ids
+      const p = new Uint8Array(n * 2)
+      p.set(this.#passed)
+      this.#passed = p
+    }
+    const ids = this.#ids
+    for (let i = 0; i < 32; i++) ids[n * 32 + i] = id[i]!
+    this.#passed[n] = passed ? 1 : 0
+    this.#list.push(id)
+    this.#count = n + 1
+  }
+
+  /**
+   * By ascending id; of offers with one id, the last added counts. The ids are SHA-256 hashes: a
+   * native numeric sort of their first 32 bits (beside the position) places nearly every one, and
+   * the rare runs that share those bits are put in order byte by byte.
+   */
+  ascending(): { ids: Uint8Array; passed: Uint8Array; list: Uint8Array[] } {
+    const n = this.#count
+    const from = this.#ids
+    const POSITION = 2 ** 21
+    const byBytes = (a: number, b: number) => compareAt(from, a * 32, from, b * 32) || a - b
+    let order: Uint32Array
+    if (n >= POSITION) order = new Uint32Array(n).map((_, i) => i).sort(byBytes)
+    else {
+      const keys = new Float64Array(n)
+      for (let i = 0; i < n; i++) {
+        const o = i * 32
+        keys[i] = (((from[o]! << 24) | (from[o + 1]! << 16) | (from[o + 2]! << 8) | from[o + 3]!) >>> 0) * POSITION + i
+      }
+      keys.sort()
+      order = new Uint32Array(n)
+      for (let j = 0; j < n; j++) order[j] = keys[j]! % POSITION
+      for (let j = 0; j + 1 < n; ) {
+        const prefix = Math.floor(keys[j]! / POSITION)
+        let end = j + 1
+        while (end < n && Math.floor(keys[end]! / POSITION) === prefix) end++
+        if (end - j > 1) order.subarray(j, end).sort(byBytes)
+        j = end
+      }
+    }
+    const ids = new Uint8Array(n * 32)
+    const passed = new Uint8Array(n)
+    const list: Uint8Array[] = []
+    let count = 0
+    for (let j = 0; j < n; j++) {
+      const i = order[j]!
+      if (j + 1 < n && compareAt(from, i * 32, from, order[j + 1]! * 32) === 0) continue
+      for (let k = 0; k < 32; k++) ids[count * 32 + k] = from[i * 32 + k]!
+      passed[count] = this.#passed[i]!
+      list.push(this.#list[i]!)
+      count++
+    }
+    return { ids: ids.subarray(0, count * 32), passed: passed.subarray(0, count), list }
+  }
+}
+
+/** compareBytes(a[aAt, aAt + 32), b[bAt, bAt + 32)) without views. */
+function compareAt(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number): number {
+  for (let i = 0; i < 32; i++) {
+    const d = a[aAt + i]! - b[bAt + i]!
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+/** The leaf hashers, by the length of the epoch's head: one each for the module, as merkle.ts keeps its own (hashing is synchronous, never interleaved). */
+const leafHashers: (TaggedSha256 | undefined)[] = []
+
+/**
+ * The leaves of the outcomes of `epoch` (ids packed 32 bytes each, passed 0|1 each): the same bytes
+ * outcomeLeaf hashes (canonical CBOR ['sla', id, epoch, 0|1], laid out here by hand), through the
+ * tree's tagged SHA-256 — the hot path of a close with many offers.
+ */
+function outcomeLeaves(ids: Uint8Array, passed: Uint8Array, epoch: number): Uint8Array {
+  const count = passed.length
+  const out = new Uint8Array(count * 32)
   // RFC 8949 §4.2.1: the shortest head for the epoch
   const head: number[] = epoch < 24 ? [epoch] : epoch < 0x100 ? [0x18, epoch] : epoch < 0x1_0000 ? [0x19, epoch >> 8, epoch & 0xff] : epoch < 0x1_0000_0000 ? [0x1a, epoch >>> 24, (epoch >>> 16) & 0xff, (epoch >>> 8) & 0xff, epoch & 0xff] : []
-  if (head.length === 0) return concatLeaves(rows, epoch) // beyond 2^32 epochs: the general path
+  if (head.length === 0) {
+    // beyond 2^32 epochs: the general path
+    for (let r = 0; r < count; r++) out.set(outcomeLeaf(ids.subarray(r * 32, r * 32 + 32), epoch, passed[r] === 1), r * 32)
+    return out
+  }
   const data = new Uint8Array(40 + head.length)
   data.set([0x84, 0x63, 0x73, 0x6c, 0x61, 0x58, 0x20], 0) // array(4), "sla", bytes(32)
   data.set(head, 39)
-  const hasher = taggedSha256('merkle-leaf', data.length)
-  const out = new Uint8Array(rows.length * 32)
-  rows.forEach((r, i) => {
-    data.set(r.offer.id, 7)
-    data[data.length - 1] = r.passed ? 1 : 0
-    hasher.hashInto(data, 0, out, i * 32)
-  })
-  return out
-}
-
-function concatLeaves(rows: readonly { offer: OfferView; passed: boolean }[], epoch: number): Uint8Array {
-  const out = new Uint8Array(rows.length * 32)
-  rows.forEach((r, i) => out.set(outcomeLeaf(r.offer.id, epoch, r.passed), i * 32))
+  const hasher = (leafHashers[head.length] ??= taggedSha256('merkle-leaf', data.length))
+  const last = data.length - 1
+  for (let r = 0; r < count; r++) {
+    for (let i = 0; i < 32; i++) data[7 + i] = ids[r * 32 + i]!
+    data[last] = passed[r]!
+    hasher.hashInto(data, 0, out, r * 32)
+  }
   return out
 }
 

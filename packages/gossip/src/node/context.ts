@@ -70,6 +70,10 @@ export interface NodeContext {
   // ## Transactions (transactions.ts)
   /** Proposals being agreed to, by block hash: a resend meanwhile gets the same answer. */
   readonly agreeing: Map<string, Promise<HalfBlock>>
+  /** Peers that agreed to a proposal of this node (hex): it is no stranger there (transactions.ts send). */
+  readonly agreedBy: Set<string>
+  /** The lone first proposal in flight to a peer that has not agreed yet, by its hex key. */
+  readonly firstProposals: Map<string, Promise<void>>
 
   // ## Push (push.ts)
   /** (block hash, target id) of the blocks forwarded on a push-via. */

@@ -266,6 +266,8 @@ class GossipNode implements Node {
       dialing: new Map(),
       closed: false,
       agreeing: new Map(),
+      agreedBy: new Set(),
+      firstProposals: new Map(),
       forwards: createSeenCache({ max: cacheSize }),
       neighboursTimer: undefined,
       neighboursSentAt: Number.NEGATIVE_INFINITY,
@@ -405,7 +407,8 @@ class GossipNode implements Node {
       },
       ...(expectedPeer !== undefined ? { expectedPeer } : {}),
     }).catch((err: unknown) => {
-      handshakeFailed(ctx, conn, claimed, banned, err)
+      // a tunnel that gave way to the far end's (crossed dials, relay.ts) failed no handshake
+      if (!(conn instanceof Tunnel && conn.refusal === 'crossed')) handshakeFailed(ctx, conn, claimed, banned, err)
       throw err
     })
     const options = this.#sessionOptions(result.peerKey)

@@ -12,7 +12,7 @@ import type { NodeContext } from './context.js'
 import { UnreachableError } from '../errors.js'
 import type { NodePeer } from './options.js'
 import type { Neighbour } from './peer-table.js'
-import { handshakeTunnel, openTunnel, parseRelayAddress, viaAddresses } from './relay.js'
+import { dialTunnel, parseRelayAddress, viaAddresses } from './relay.js'
 
 /** The connected peers, each with its oldest open session. */
 export function listPeers(ctx: NodeContext): readonly NodePeer[] {
@@ -89,8 +89,7 @@ export async function dial(ctx: NodeContext, address: string, expectedPeer: Uint
   const tunnel = parseRelayAddress(address)
   if (tunnel !== undefined) {
     if (expectedPeer !== undefined && !equalBytes(expectedPeer, tunnel.peer)) throw new RangeError(`"address" names ${shortKey(tunnel.peer)}, not the peer expected`)
-    const conn = await openTunnel(ctx, tunnel.relay, tunnel.peer, (key) => sessionTo(ctx, key))
-    return handshakeTunnel(ctx, conn, tunnel.peer)
+    return dialTunnel(ctx, tunnel.relay, tunnel.peer, (key) => sessionTo(ctx, key))
   }
   let conn: Connection
   try {

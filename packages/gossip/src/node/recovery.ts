@@ -136,22 +136,42 @@ export async function fetchFromPeers(ctx: NodeContext, key: Uint8Array, start: n
 
 /**
  * One peer's latest block of `key`'s chain, or undefined when it gave no valid answer by the
- * deadline. A request unanswered after a quarter of the time is sent again (a lost frame).
+ * deadline. A request unanswered after a quarter of the time is sent again (a lost frame), and the
+ * earlier ones stay open until the deadline: over a session that loses nothing, a request is late
+ * because it waits behind others (a stranger's frames wait for the strangers' budget), and its
+ * answer, when it comes, is as good as the resend's.
  */
-async function askHead(ctx: NodeContext, session: Session | undefined, key: Uint8Array, deadline: number): Promise<Answer | undefined> {
-  if (session === undefined) return undefined
+function askHead(ctx: NodeContext, session: Session | undefined, key: Uint8Array, deadline: number): Promise<Answer | undefined> {
+  if (session === undefined) return Promise.resolve(undefined)
   const attemptMs = Math.max(1, ctx.recovery!.options.timeoutMs / 4)
-  for (;;) {
-    const left = deadline - ctx.clock.now()
-    if (left <= 0) return undefined
-    try {
-      ctx.stats.crawlsSent++
-      const reply = await session.request({ type: 'crawl-request', publicKey: key, start: -1, end: -1 }, { timeoutMs: Math.min(left, attemptMs) })
-      return reply.type === 'crawl-answer' ? answerOf(ctx, session, key, reply.latest, reply.blocks) : undefined
-    } catch (err) {
-      if ((err as { name?: unknown })?.name !== 'TimeoutError') return undefined // closed, or too many requests pending
+  return new Promise((resolve) => {
+    let done = false
+    let open = 0
+    let timer: unknown
+    const finish = (answer: Answer | undefined): void => {
+      if (done) return
+      done = true
+      if (timer !== undefined) ctx.clock.clearTimeout(timer)
+      resolve(answer)
     }
-  }
+    const ask = (): void => {
+      timer = undefined
+      const left = deadline - ctx.clock.now()
+      if (done || left <= 0) return open === 0 ? finish(undefined) : undefined
+      open++
+      ctx.stats.crawlsSent++
+      session.request({ type: 'crawl-request', publicKey: key, start: -1, end: -1 }, { timeoutMs: left }).then(
+        (reply) => finish(reply.type === 'crawl-answer' ? answerOf(ctx, session, key, reply.latest, reply.blocks) : undefined),
+        (err: unknown) => {
+          open--
+          // closed, or too many requests pending: no answer from this peer; a timeout is the deadline's
+          if ((err as { name?: unknown })?.name !== 'TimeoutError' || (open === 0 && timer === undefined)) finish(undefined)
+        },
+      )
+      if (left > attemptMs) timer = ctx.clock.setTimeout(ask, attemptMs)
+    }
+    ask()
+  })
 }
 
 /** A crawl answer of -1..-1 as an answer (see the module comment), or undefined. */

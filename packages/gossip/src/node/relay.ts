@@ -9,7 +9,9 @@
  *
  * On the wire (wire/messages.ts): the opener sends R `relay` { to: B, data } with each frame of
  * the tunnel's session; R hands it to B as `relayed` { from: A, data }; B answers the same way.
- * Empty `data` closes the tunnel, its `reason` says why. An address `tally-relay:<R hex>/<B hex>`
+ * Empty `data` closes the tunnel, its `reason` says why. Two ends that open tunnels to each other at
+ * the same moment (each hello meets the other's) keep one: the tunnel of the end with the lower key,
+ * at both ends; the other end's dial resolves with that session. An address `tally-relay:<R hex>/<B hex>`
  * (relayAddress) names such a tunnel: `node.connect(it)`, or `node.addAddress(B, it)` so that
  * transact, deliver and protocol handles dial it when they need B. With `relay.via` a node tries
  * its relays by itself for any peer it has no address for.
@@ -36,7 +38,7 @@ import { equalBytes, fromHex, shortKey, toHex, type PublicKeyHex } from '@tally/
 import { UnreachableError } from '../errors.js'
 import { BaseConnection, CLOSE_CODES } from '../transport/connection-base.js'
 import type { Limits } from '../wire/limits.js'
-import type { RelayMessage, RelayedMessage } from '../wire/messages.js'
+import { decodeMessage, type RelayMessage, type RelayedMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 
@@ -134,6 +136,14 @@ export class Tunnel extends BaseConnection {
   readonly direction: 'inbound' | 'outbound'
   /** Why the tunnel was closed by the relay or the far end, when it was. */
   refusal: RelayRefusal | string | undefined
+  /** An inbound tunnel's handshake, once started: a dial meanwhile waits for it (dialTunnel). */
+  handshake: Promise<Session> | undefined
+  /** An outbound tunnel that gave way to the far end's, crossed with it: the session that took its place. */
+  crossedBy: Promise<Session> | undefined
+  /** True once a frame of the far end arrived. */
+  #heard = false
+  /** Closed without telling the far end (its tunnel of the same name lives on: see giveWay). */
+  #quiet = false
   readonly #ctx: NodeContext
   readonly #relayHex: PublicKeyHex
   readonly #peer: Uint8Array
@@ -164,7 +174,24 @@ export class Tunnel extends BaseConnection {
 
   /** A frame from the far end. */
   deliver(frame: Uint8Array): void {
+    this.#heard = true
     this.receive(frame)
+  }
+
+  /** True once a frame of the far end arrived. */
+  get heard(): boolean {
+    return this.#heard
+  }
+
+  /**
+   * This outbound tunnel crossed one the far end opened to this node at the same moment, and
+   * gives way to it (see onRelayed): closed here only — a close sent would name the pair, and
+   * close the far end's tunnel too.
+   */
+  giveWay(): void {
+    this.#quiet = true
+    this.refusal = 'crossed'
+    this.close(CLOSE_CODES.normal, 'crossed: the far end\'s tunnel is kept')
   }
 
   /** The relay or the far end closed the tunnel. */
@@ -174,7 +201,7 @@ export class Tunnel extends BaseConnection {
   }
 
   protected closeTransport(code: number, reason: string): void {
-    const s = this.#ctx.peers.session(this.#relayHex)
+    const s = this.#quiet ? undefined : this.#ctx.peers.session(this.#relayHex)
     s?.send({ type: 'relay', to: this.#peer, data: EMPTY, reason: 'closed' })
     this.closed({ code, reason, local: true })
   }
@@ -186,6 +213,18 @@ export class Tunnel extends BaseConnection {
 }
 
 // ## Opening a tunnel
+
+/**
+ * A connection to `peer` through `relay` (a session to the relay is opened first when needed);
+ * the caller runs the handshake on it (ctx.open).
+ */
+export async function dialTunnel(ctx: NodeContext, relay: Uint8Array, peer: Uint8Array, sessionTo: (key: Uint8Array) => Promise<Session>): Promise<Session> {
+  // the far end's tunnel to this node is being handshaken: that is the session asked for (a new
+  // tunnel of the same name would replace it, and close it at the far end)
+  const inbound = ctx.relay.tunnels.get(`${toHex(relay)}/${toHex(peer)}`)
+  if (inbound !== undefined && inbound.direction === 'inbound' && inbound.open && inbound.handshake !== undefined) return inbound.handshake
+  return handshakeTunnel(ctx, await openTunnel(ctx, relay, peer, sessionTo), peer)
+}
 
 /**
  * A connection to `peer` through `relay` (a session to the relay is opened first when needed);
@@ -208,6 +247,7 @@ export async function handshakeTunnel(ctx: NodeContext, tunnel: Tunnel, peer: Ui
   try {
     return await ctx.open(tunnel, peer)
   } catch (err) {
+    if (tunnel.crossedBy !== undefined) return tunnel.crossedBy // gave way to the far end's tunnel
     if (tunnel.refusal !== undefined) {
       throw new UnreachableError(`cannot reach ${shortKey(peer)} through its relay: ${tunnel.refusal}`, { cause: err, reason: tunnel.refusal })
     }
@@ -279,10 +319,24 @@ export function onRelayed(ctx: NodeContext, m: RelayedMessage, session: Session)
     tunnel?.remoteClose(m.reason === '' ? 'closed' : m.reason)
     return
   }
+  let crossed: Tunnel | undefined
   if (tunnel !== undefined) {
-    tunnel.deliver(m.data)
-    return
+    if (tunnel.direction === 'outbound' && !tunnel.heard && isHello(m.data)) {
+      // both ends opened a tunnel to each other at the same moment, and each hello met the other
+      // end's: the tunnel of the end with the lower key is kept, at both ends alike. That end
+      // drops the far end's hello (its own is answered); the other end gives its tunnel up and
+      // answers as the responder, and its dial gets that session.
+      if (toHex(ctx.publicKey) < toHex(m.from)) return
+      crossed = tunnel
+      tunnel.giveWay()
+    } else {
+      tunnel.deliver(m.data)
+      return
+    }
   }
+  // a tunnel begins with a hello; anything else is a frame of one closed here, still on its way
+  // (its close crossed it in the relay): dropped, not taken for a new tunnel's handshake
+  if (crossed === undefined && !isHello(m.data)) return
   const no = (reason: RelayRefusal): void => void session.send({ type: 'relay', to: m.from, data: EMPTY, reason })
   if (!state.options.accept) return no('not-accepting')
   if (equalBytes(m.from, ctx.publicKey) || isTunnel(session)) return no('self')
@@ -291,7 +345,15 @@ export function onRelayed(ctx: NodeContext, m: RelayedMessage, session: Session)
   if (through >= state.options.maxTunnels) return no('too-many-tunnels')
   const inbound = new Tunnel(ctx, session.peerKey, m.from, 'inbound')
   inbound.deliver(m.data) // queued until the handshake takes the connection
-  ctx.open(inbound, m.from).catch(() => undefined) // a failed handshake closes the tunnel (and is an event)
+  inbound.handshake = ctx.open(inbound, m.from)
+  inbound.handshake.catch(() => undefined) // a failed handshake closes the tunnel (and is an event)
+  if (crossed !== undefined) crossed.crossedBy = inbound.handshake
+}
+
+/** True when `frame` is a handshake's first message (a hello): read only on a tunnel that has heard nothing yet. */
+function isHello(frame: Uint8Array): boolean {
+  const d = decodeMessage(frame)
+  return d.ok && d.message.type === 'hello'
 }
 
 /** A peer's last session closed: its tunnels through us end ('gone'), and our tunnels through it. */

@@ -45,12 +45,27 @@ export async function transact(ctx: NodeContext, peerKey: Uint8Array, type: stri
   if (equalBytes(peerKey, ctx.publicKey)) throw new RangeError('"peerKey" is this node: a transaction needs a counterparty')
   ctx.checkOpen()
   const timing = checkTransact({ ...ctx.tx, ...definedOnly(options) })
+  const deadline = ctx.clock.now() + timing.timeoutMs
   // reachable first: no block is signed for a peer that cannot be reached
   await sessionTo(ctx, peerKey)
-  // agent.propose refuses proven cheaters and checks the arguments before signing
-  const proposal = await ctx.agent.propose(peerKey, type, payload)
+  // agent.propose refuses proven cheaters and checks the arguments before signing. Before the
+  // agent's first signature its head is asked of the peers (recovery.ts); when none could tell in
+  // time (a stranger's question waits behind a flood of strangers at a busy peer) it is asked
+  // again, within the transaction's own time
+  let proposal: HalfBlock
+  for (let wait = Math.min(timing.retryMs, 1000); ; wait = Math.min(wait * 2, timing.maxRetryMs)) {
+    try {
+      proposal = await ctx.agent.propose(peerKey, type, payload)
+      break
+    } catch (err) {
+      const left = deadline - ctx.clock.now()
+      if (!(err instanceof HeadUnknownError) || left <= wait) throw err
+      await ctx.sleep(wait)
+      ctx.checkOpen()
+    }
+  }
   learnt(ctx, proposal, undefined)
-  return send(ctx, proposal, timing)
+  return send(ctx, proposal, { ...timing, timeoutMs: Math.max(1, deadline - ctx.clock.now()) })
 }
 
 /** Node.deliver: a proposal this node signed earlier, sent until its agreement is back. */
@@ -154,6 +169,34 @@ export async function onWitnessQuery(ctx: NodeContext, m: WitnessQueryMessage, s
 
 /** Send `proposal` to its counterparty, again with backoff, until the agreement is back or the deadline. */
 async function send(ctx: NodeContext, proposal: HalfBlock, timing: Required<TransactOptions>): Promise<Transaction> {
+  // Until a peer has agreed once, this node is a stranger there, read on a stranger's limits (32
+  // requests in flight by default): many transactions started at once would pass that cap and get
+  // this node closed and banned as misbehaving. So the first proposal to such a peer goes alone;
+  // the others wait for its answer (whatever it is), then go together.
+  const hex = toHex(proposal.linkPublicKey)
+  for (;;) {
+    if (ctx.agreedBy.has(hex)) return sendNow(ctx, proposal, timing)
+    const first = ctx.firstProposals.get(hex)
+    if (first === undefined) break
+    await first
+  }
+  let done!: () => void
+  ctx.firstProposals.set(hex, new Promise<void>((resolve) => (done = resolve)))
+  try {
+    const tx = await sendNow(ctx, proposal, timing)
+    ctx.agreedBy.add(hex)
+    if (ctx.agreedBy.size > AGREED_BY_KEPT) ctx.agreedBy.delete(ctx.agreedBy.values().next().value!)
+    return tx
+  } finally {
+    ctx.firstProposals.delete(hex)
+    done()
+  }
+}
+
+/** Peers remembered as having agreed with this node (the oldest forgotten first: it costs one lone first proposal again). */
+const AGREED_BY_KEPT = 65_536
+
+async function sendNow(ctx: NodeContext, proposal: HalfBlock, timing: Required<TransactOptions>): Promise<Transaction> {
   const peerKey = proposal.linkPublicKey
   const deadline = ctx.clock.now() + timing.timeoutMs
   let session: Session | undefined

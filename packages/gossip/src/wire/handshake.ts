@@ -66,10 +66,10 @@ import {
   type CryptoProvider,
   type Identity,
 } from '@tally/core'
-import { CLOSE_CODES, handshakeDone } from '../transport/connection-base.js'
+import { CLOSE_CODES, handshakeDone, holdReading } from '../transport/connection-base.js'
 import { resolveLimits, type Limits } from './limits.js'
 import { decodeMessage, encodeMessage, type ErrorCode, type Message } from './messages.js'
-import { NoiseHandshake, keyPairFromSecret, type KeyPair, type SessionCipher } from './noise.js'
+import { NoiseHandshake, keyPairOf, type KeyPair, type SessionCipher } from './noise.js'
 import { createSeenCache, type SeenCache } from './seen-cache.js'
 import { systemClock } from '../time/system-clock.js'
 
@@ -232,6 +232,8 @@ class Handshake {
   #reject!: (e: Error) => void
   #done = false
   #signing = false
+  /** Waits for an answer through a Promise (a WebCrypto X25519) under way: reading is held while any is. */
+  #waits = 0
   /** What we wait for next. */
   #expect: 'hello' | 'welcome' | 'auth'
   /** The transcript so far (the responder fills it on hello), with the last Noise hash signed. */
@@ -260,9 +262,13 @@ class Handshake {
     conn.onFrame((frame) => this.#onFrame(frame))
     if (this.#role === 'initiator') {
       const challenge = (this.#challenge = this.#crypto.randomBytes(32))
-      const noise = (this.#noise = this.#startNoise(this.#versions, this.#identity.publicKey, challenge))
-      // message 1 is a fresh public key: it cannot fail
-      this.#send({ type: 'hello', versions: this.#versions, publicKey: this.#identity.publicKey, challenge, noise: noise.writeMessage()! })
+      this.#then(this.#startNoise(this.#versions, this.#identity.publicKey, challenge), (noise) => {
+        this.#noise = noise
+        // message 1 is a fresh public key: it cannot fail
+        this.#then(noise.write(), (message1) => {
+          this.#send({ type: 'hello', versions: this.#versions, publicKey: this.#identity.publicKey, challenge, noise: message1! })
+        })
+      })
     }
   }
 
@@ -293,8 +299,17 @@ class Handshake {
     if (version === undefined) {
       return this.#refuse('version', `no common protocol version (ours: ${this.#versions.join(',')}; theirs: ${peerVersions.join(',')})`, 'version')
     }
-    const noise = (this.#noise = this.#startNoise(peerVersions, peerKey, peerChallenge))
-    const message2 = noise.readMessage(message1) === undefined ? undefined : noise.writeMessage()
+    this.#then(this.#startNoise(peerVersions, peerKey, peerChallenge), (noise) => {
+      this.#noise = noise
+      this.#then(noise.read(message1), (payload) => {
+        if (payload === undefined) return this.#refuse('protocol', 'the hello\'s Noise key is not a usable X25519 key')
+        this.#then(noise.write(), (message2) => this.#welcome(peerVersions, version, peerKey, peerChallenge, noise, message2))
+      })
+    })
+  }
+
+  // responder: the welcome, once Noise's message 2 is written
+  #welcome(peerVersions: readonly number[], version: number, peerKey: Uint8Array, peerChallenge: Uint8Array, noise: NoiseHandshake, message2: Uint8Array | undefined): void {
     if (message2 === undefined) return this.#refuse('protocol', 'the hello\'s Noise key is not a usable X25519 key')
     const challenge = this.#crypto.randomBytes(32)
     this.#transcript = {
@@ -322,9 +337,16 @@ class Handshake {
       return this.#refuse('version', `version ${version} is not the highest common version (${common ?? 'none'})`, 'version')
     }
     const noise = this.#noise!
-    if (noise.readMessage(message2) === undefined) {
-      return this.#refuse('bad-signature', `the responder's Noise message does not authenticate (claimed key ${shortKey(peerKey)})`)
-    }
+    this.#then(noise.read(message2), (payload) => {
+      if (payload === undefined) {
+        return this.#refuse('bad-signature', `the responder's Noise message does not authenticate (claimed key ${shortKey(peerKey)})`)
+      }
+      this.#auth(peerVersions, version, peerKey, peerChallenge, signature, noise)
+    })
+  }
+
+  // initiator: the auth, once Noise's message 2 is read
+  #auth(peerVersions: readonly number[], version: number, peerKey: Uint8Array, peerChallenge: Uint8Array, signature: Uint8Array, noise: NoiseHandshake): void {
     const transcript: HandshakeTranscript = {
       version,
       initiatorVersions: this.#versions,
@@ -338,12 +360,13 @@ class Handshake {
     if (!this.#crypto.verify(signature, handshakeSignable('responder', transcript, this.#crypto), peerKey)) {
       return this.#refuse('bad-signature', `the responder's signature does not verify for ${shortKey(peerKey)}`)
     }
-    const message3 = noise.writeMessage()
-    if (message3 === undefined) return this.#refuse('protocol', 'the welcome\'s Noise key is not a usable X25519 key')
-    this.#transcript = { ...transcript, noiseHash: noise.handshakeHash }
-    this.#signThen(handshakeSignable('initiator', this.#transcript, this.#crypto), (signature) => {
-      this.#send({ type: 'auth', signature, noise: message3 })
-      this.#succeed()
+    this.#then(noise.write(), (message3) => {
+      if (message3 === undefined) return this.#refuse('protocol', 'the welcome\'s Noise key is not a usable X25519 key')
+      this.#transcript = { ...transcript, noiseHash: noise.handshakeHash }
+      this.#signThen(handshakeSignable('initiator', this.#transcript, this.#crypto), (signature) => {
+        this.#send({ type: 'auth', signature, noise: message3 })
+        this.#succeed()
+      })
     })
   }
 
@@ -351,26 +374,58 @@ class Handshake {
   #onAuth(signature: Uint8Array, message3: Uint8Array): void {
     const noise = this.#noise!
     const key = this.#transcript!.initiatorKey
-    if (noise.readMessage(message3) === undefined) {
-      return this.#refuse('bad-signature', `the initiator's Noise message does not authenticate (claimed key ${shortKey(key)})`)
-    }
-    const t = (this.#transcript = { ...this.#transcript!, noiseHash: noise.handshakeHash })
-    if (!this.#crypto.verify(signature, handshakeSignable('initiator', t, this.#crypto), key)) {
-      return this.#refuse('bad-signature', `the initiator's signature does not verify for ${shortKey(key)}`)
-    }
-    this.#succeed()
+    this.#then(noise.read(message3), (payload) => {
+      if (payload === undefined) {
+        return this.#refuse('bad-signature', `the initiator's Noise message does not authenticate (claimed key ${shortKey(key)})`)
+      }
+      const t = (this.#transcript = { ...this.#transcript!, noiseHash: noise.handshakeHash })
+      if (!this.#crypto.verify(signature, handshakeSignable('initiator', t, this.#crypto), key)) {
+        return this.#refuse('bad-signature', `the initiator's signature does not verify for ${shortKey(key)}`)
+      }
+      this.#succeed()
+    })
   }
 
-  /** Noise XX with the hello's fields as prologue and this identity's static key. */
-  #startNoise(initiatorVersions: readonly number[], initiatorKey: Uint8Array, initiatorChallenge: Uint8Array): NoiseHandshake {
+  /** Noise XX with the hello's fields as prologue and this identity's static key (a Promise of it while that key is being made). */
+  #startNoise(initiatorVersions: readonly number[], initiatorKey: Uint8Array, initiatorChallenge: Uint8Array): NoiseHandshake | Promise<NoiseHandshake> {
     const prologue = concatBytes(domainTag('handshake'), encodeCanonical(['prologue', [...initiatorVersions], initiatorKey, initiatorChallenge]))
-    return new NoiseHandshake({
-      initiator: this.#role === 'initiator',
-      prologue,
-      staticKey: staticKeyOf(this.#identity, this.#crypto),
-      randomBytes: (n) => this.#crypto.randomBytes(n),
-      ...(this.#crypto.noise !== undefined ? { primitives: this.#crypto.noise } : {}),
-    })
+    const start = (staticKey: KeyPair): NoiseHandshake =>
+      new NoiseHandshake({
+        initiator: this.#role === 'initiator',
+        prologue,
+        staticKey,
+        randomBytes: (n) => this.#crypto.randomBytes(n),
+        ...(this.#crypto.noise !== undefined ? { primitives: this.#crypto.noise } : {}),
+      })
+    const staticKey = staticKeyOf(this.#identity, this.#crypto)
+    return staticKey instanceof Promise ? staticKey.then(start) : start(staticKey)
+  }
+
+  /**
+   * Go on with `value` now, or once its Promise resolves (Noise primitives that answer through
+   * Promises: WebCrypto's X25519 in a browser). Meanwhile reading is held: frames that arrive wait,
+   * in order, for the step to end (the initiator may start its session right after its auth,
+   * while the responder still reads it), then go to the handshake or, once it succeeded, to the
+   * session. Synchronous values (Node's primitives) go on at once, as if there were no wait.
+   */
+  #then<T>(value: T | Promise<T>, next: (value: T) => void): void {
+    if (!(value instanceof Promise)) return next(value)
+    if (this.#waits++ === 0) holdReading(this.#conn, true)
+    value.then(
+      (v) => {
+        try {
+          if (!this.#done) next(v)
+        } catch (err) {
+          // as a throw in a frame handler does (the connection drops the peer): end, do not hang
+          this.#fail(err instanceof Error ? err : new Error(String(err)), CLOSE_CODES.internalError)
+        }
+        if (--this.#waits === 0) holdReading(this.#conn, false)
+      },
+      (err: unknown) => {
+        this.#waits--
+        this.#fail(err instanceof Error ? err : new Error(String(err)), CLOSE_CODES.internalError)
+      },
+    )
   }
 
   #checkPeer(peerKey: Uint8Array): boolean {
@@ -467,18 +522,25 @@ class Handshake {
 // ## Private helpers
 
 const challengeCaches = new WeakMap<Identity, SeenCache>()
-const staticKeys = new WeakMap<Identity, KeyPair>()
+const staticKeys = new WeakMap<Identity, KeyPair | Promise<KeyPair>>()
 
 /**
  * The identity's static X25519 key for Noise: random, made on first use and kept in memory only
  * (an agent key may not be exportable, so it cannot be converted); each handshake's signatures
  * certify it anew.
  */
-function staticKeyOf(identity: Identity, crypto: CryptoProvider): KeyPair {
+function staticKeyOf(identity: Identity, crypto: CryptoProvider): KeyPair | Promise<KeyPair> {
   let key = staticKeys.get(identity)
   if (key === undefined) {
-    key = keyPairFromSecret(crypto.randomBytes(32), crypto.noise)
-    staticKeys.set(identity, key)
+    const made = keyPairOf(crypto.randomBytes(32), crypto.noise)
+    // a Promise (WebCrypto) is kept until it resolves, then its pair; a failure is not kept
+    if (made instanceof Promise) {
+      made.then(
+        (pair) => staticKeys.set(identity, pair),
+        () => staticKeys.delete(identity),
+      )
+    }
+    staticKeys.set(identity, (key = made))
   }
   return key
 }

@@ -10,7 +10,9 @@
  * @noble/ciphers, sha256 and hkdf from @noble/hashes; or, for X25519 and ChaCha20-Poly1305, a
  * crypto provider's `noise` primitives when it has them (libsodium's in @tally/node: a DH there
  * takes ~0.1 ms against ~1-3 ms in @noble, and a node under a flood of fresh keys does four per
- * handshake). This file holds no cryptography of its own,
+ * handshake); in a browser, X25519 from WebCrypto (default-noise.browser.ts, so a page connects
+ * without loading @noble/curves), which answers through Promises: a message's steps then wait for
+ * each DH (`write` and `read`). This file holds no cryptography of its own,
  * only the protocol's objects as §5 of the spec writes them — CipherState, SymmetricState,
  * HandshakeState (for XX) — and the pair of CipherStates that Split() gives a session. It
  * reproduces the Noise_XX_25519_ChaChaPoly_SHA256 test vectors of flynn/noise
@@ -28,12 +30,13 @@
  *   At a million frames a second that is 285 years; rekeying is left out.
  * @module
  */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
-import { x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { randomBytes } from '@noble/hashes/utils.js'
 import type { NoisePrimitives } from '@tally/core'
+// not noble-noise.js: a browser build takes its X25519 from WebCrypto and loads @noble/curves only
+// where that fails (default-noise.browser.ts); nobleNoise itself is in noble-noise.ts
+import { defaultNoise } from './default-noise.js'
 
 /** The protocol name, hashed into every handshake (§5.2 InitializeSymmetric). */
 export const NOISE_PROTOCOL = 'Noise_XX_25519_ChaChaPoly_SHA256'
@@ -78,35 +81,51 @@ export interface SessionCipher {
   open(frame: Uint8Array): Uint8Array | undefined
 }
 
-/** X25519 and ChaCha20-Poly1305 from @noble: the portable default (browsers, any provider without `noise`). */
-export const nobleNoise: NoisePrimitives = Object.freeze({
-  name: 'noble',
-  x25519PublicKey: (secretKey: Uint8Array): Uint8Array => x25519.getPublicKey(secretKey),
-  // @noble refuses low-order points (an all-zero shared secret) by throwing
-  x25519: (secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array => x25519.getSharedSecret(secretKey, publicKey),
-  seal: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array => chacha20poly1305(key, nonce, ad).encrypt(plaintext),
-  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
-    try {
-      return chacha20poly1305(key, nonce, ad).decrypt(sealed)
-    } catch {
-      return undefined // the tag does not match: @noble throws
-    }
-  },
-})
+/**
+ * NoisePrimitives whose X25519 may answer through a Promise (WebCrypto's, in a browser: see
+ * default-noise.browser.ts). NoiseHandshake's `write` and `read` wait for them; its `writeMessage`
+ * and `readMessage`, and keyPairFromSecret, take synchronous primitives only.
+ */
+export interface MaybeAsyncNoise extends Omit<NoisePrimitives, 'x25519PublicKey' | 'x25519'> {
+  x25519PublicKey(secretKey: Uint8Array): Uint8Array | Promise<Uint8Array>
+  x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | Promise<Uint8Array>
+}
 
 /**
- * A key pair from 32 secret bytes (X25519 clamps them).
+ * A key pair from 32 secret bytes (X25519 clamps them), with synchronous primitives.
  * @param secretKey 32 random bytes
- * @param primitives whose X25519 (default @noble's)
+ * @param primitives whose X25519 (default: the platform's, default-noise.ts: @noble's in Node)
  * @returns the pair
- * @throws RangeError when secretKey is not 32 bytes
+ * @throws RangeError when secretKey is not 32 bytes; TypeError when X25519 answered through a
+ *   Promise (use keyPairOf)
  * @example const s = keyPairFromSecret(crypto.randomBytes(32))
  */
-export function keyPairFromSecret(secretKey: Uint8Array, primitives: NoisePrimitives = nobleNoise): KeyPair {
+export function keyPairFromSecret(secretKey: Uint8Array, primitives: MaybeAsyncNoise = defaultNoise): KeyPair {
+  const pair = keyPairOf(secretKey, primitives)
+  if (pair instanceof Promise) {
+    pair.catch(() => undefined)
+    throw new TypeError('these Noise primitives answer through Promises: use keyPairOf()')
+  }
+  return pair
+}
+
+/**
+ * keyPairFromSecret with primitives that may answer through a Promise: the pair, or a Promise of
+ * it when the primitives' X25519 answered so.
+ * @param secretKey 32 random bytes
+ * @param primitives whose X25519 (default: the platform's, default-noise.ts)
+ * @returns the pair (a Promise of it only when X25519 answered through one)
+ * @throws RangeError when secretKey is not 32 bytes
+ * @example const s = await keyPairOf(crypto.randomBytes(32))
+ */
+export function keyPairOf(secretKey: Uint8Array, primitives: MaybeAsyncNoise = defaultNoise): KeyPair | Promise<KeyPair> {
   if (!(secretKey instanceof Uint8Array) || secretKey.length !== KEY_BYTES) {
     throw new RangeError(`"secretKey" expected Uint8Array of length ${KEY_BYTES}`)
   }
-  return Object.freeze({ secretKey: Uint8Array.from(secretKey), publicKey: primitives.x25519PublicKey(secretKey) })
+  const secret = Uint8Array.from(secretKey)
+  const pair = (publicKey: Uint8Array): KeyPair => Object.freeze({ secretKey: secret, publicKey })
+  const publicKey = primitives.x25519PublicKey(secretKey)
+  return publicKey instanceof Uint8Array ? pair(publicKey) : publicKey.then(pair)
 }
 
 // ## CipherState (§5.1)
@@ -120,14 +139,14 @@ export class CipherState {
   #key: Uint8Array | undefined
   #n: number
   readonly #nonce = new Uint8Array(12)
-  readonly #primitives: NoisePrimitives
+  readonly #primitives: Pick<MaybeAsyncNoise, 'seal' | 'open'>
 
   /**
    * @param key 32 bytes, or undefined for an empty CipherState
    * @param n the first nonce (SetNonce; 0 unless testing the limit)
-   * @param primitives whose ChaCha20-Poly1305 (default @noble's)
+   * @param primitives whose ChaCha20-Poly1305 (default: the platform's, default-noise.ts: @noble's)
    */
-  constructor(key?: Uint8Array, n = 0, primitives: NoisePrimitives = nobleNoise) {
+  constructor(key?: Uint8Array, n = 0, primitives: Pick<MaybeAsyncNoise, 'seal' | 'open'> = defaultNoise) {
     this.#key = key
     this.#n = n
     this.#primitives = primitives
@@ -188,9 +207,9 @@ class SymmetricState {
   #ck: Uint8Array
   #h: Uint8Array
   #cs: CipherState
-  readonly #primitives: NoisePrimitives
+  readonly #primitives: MaybeAsyncNoise
 
-  constructor(protocolName: string, primitives: NoisePrimitives) {
+  constructor(protocolName: string, primitives: MaybeAsyncNoise) {
     this.#primitives = primitives
     this.#cs = new CipherState(undefined, 0, primitives)
     const name = new TextEncoder().encode(protocolName)
@@ -261,8 +280,12 @@ export interface NoiseHandshakeOptions {
   readonly ephemeralKey?: KeyPair
   /** Where the ephemeral key comes from (default: @noble's, from crypto.getRandomValues). */
   readonly randomBytes?: (length: number) => Uint8Array
-  /** X25519 and ChaCha20-Poly1305 (default nobleNoise; a crypto provider's `noise` when it has one). */
-  readonly primitives?: NoisePrimitives
+  /**
+   * X25519 and ChaCha20-Poly1305 (default: the platform's, default-noise.ts: nobleNoise, or
+   * WebCrypto's X25519 in a browser; a crypto provider's `noise` when it has one). Primitives that
+   * answer through a Promise need `write` and `read`.
+   */
+  readonly primitives?: MaybeAsyncNoise
 }
 
 /**
@@ -278,8 +301,8 @@ export class NoiseHandshake {
   #rs: Uint8Array | undefined
   #step = 0
   #failed = false
-  readonly #ephemeral: () => KeyPair
-  readonly #primitives: NoisePrimitives
+  readonly #ephemeral: () => KeyPair | Promise<KeyPair>
+  readonly #primitives: MaybeAsyncNoise
 
   /** @param options role, prologue, static key (see NoiseHandshakeOptions) */
   constructor(options: NoiseHandshakeOptions) {
@@ -287,8 +310,8 @@ export class NoiseHandshake {
     this.#s = options.staticKey
     const fixed = options.ephemeralKey
     const random = options.randomBytes ?? randomBytes
-    const primitives = (this.#primitives = options.primitives ?? nobleNoise)
-    this.#ephemeral = () => fixed ?? keyPairFromSecret(random(KEY_BYTES), primitives)
+    const primitives = (this.#primitives = options.primitives ?? defaultNoise)
+    this.#ephemeral = () => fixed ?? keyPairOf(random(KEY_BYTES), primitives)
     this.#ss = new SymmetricState(NOISE_PROTOCOL, primitives)
     this.#ss.mixHash(options.prologue)
   }
@@ -309,24 +332,64 @@ export class NoiseHandshake {
   }
 
   /**
-   * WriteMessage: our next message.
+   * WriteMessage: our next message, with synchronous primitives.
    * @param payload bytes to send encrypted in it (default none)
    * @returns the message, or undefined when a DH with the peer's key fails (a low-order point)
-   * @throws Error when it is not our turn (a caller mistake)
+   * @throws Error when it is not our turn (a caller mistake); TypeError when a primitive answered
+   *   through a Promise (use `write`)
    */
   writeMessage(payload: Uint8Array = EMPTY): Uint8Array | undefined {
+    return settled(this.write(payload))
+  }
+
+  /**
+   * ReadMessage: the peer's next message, with synchronous primitives.
+   * @param message the bytes received
+   * @returns its payload, or undefined when it has the wrong length, a key fails DH or a tag fails
+   *   authentication
+   * @throws Error when it is not the peer's turn (a caller mistake); TypeError when a primitive
+   *   answered through a Promise (use `read`)
+   */
+  readMessage(message: Uint8Array): Uint8Array | undefined {
+    return settled(this.read(message))
+  }
+
+  /**
+   * WriteMessage with primitives that may answer through a Promise (WebCrypto's X25519).
+   * @param payload bytes to send encrypted in it (default none)
+   * @returns as writeMessage; a Promise of it only when a primitive answered through one
+   * @throws Error when it is not our turn (a caller mistake)
+   */
+  write(payload: Uint8Array = EMPTY): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    return run(this.#write(payload))
+  }
+
+  /**
+   * ReadMessage with primitives that may answer through a Promise (WebCrypto's X25519).
+   * @param message the bytes received
+   * @returns as readMessage; a Promise of it only when a primitive answered through one
+   * @throws Error when it is not the peer's turn (a caller mistake)
+   */
+  read(message: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    return run(this.#read(message))
+  }
+
+  // The tokens of a message, as a generator that yields each X25519 result it needs (a value, or
+  // a Promise of one) and is resumed with it: `run` resumes it at once, or when the Promise settles.
+
+  *#write(payload: Uint8Array): Steps {
     const tokens = this.#turn(true)
     const parts: Uint8Array[] = []
     try {
       for (const token of tokens) {
         if (token === 'e') {
-          const e = (this.#e = this.#ephemeral())
+          const e = (this.#e = yield* this.#ephemeralKey())
           parts.push(e.publicKey)
           this.#ss.mixHash(e.publicKey)
         } else if (token === 's') {
           parts.push(this.#ss.encryptAndHash(this.#s.publicKey))
         } else {
-          this.#ss.mixKey(this.#dh(token))
+          this.#ss.mixKey(yield this.#dh(token))
         }
       }
     } catch {
@@ -337,14 +400,7 @@ export class NoiseHandshake {
     return concat(parts)
   }
 
-  /**
-   * ReadMessage: the peer's next message.
-   * @param message the bytes received
-   * @returns its payload, or undefined when it has the wrong length, a key fails DH or a tag fails
-   *   authentication
-   * @throws Error when it is not the peer's turn (a caller mistake)
-   */
-  readMessage(message: Uint8Array): Uint8Array | undefined {
+  *#read(message: Uint8Array): Steps {
     const tokens = this.#turn(false)
     let at = 0
     const take = (n: number): Uint8Array | undefined => (at + n <= message.length ? message.subarray(at, (at += n)) : undefined)
@@ -361,7 +417,7 @@ export class NoiseHandshake {
           if (rs === undefined) return this.#fail()
           this.#rs = Uint8Array.from(rs)
         } else {
-          this.#ss.mixKey(this.#dh(token))
+          this.#ss.mixKey(yield this.#dh(token))
         }
       }
     } catch {
@@ -371,6 +427,16 @@ export class NoiseHandshake {
     if (payload === undefined) return this.#fail()
     this.#step++
     return payload
+  }
+
+  /** A fresh ephemeral pair (its public key is the one X25519 a step may wait for). */
+  *#ephemeralKey(): Generator<Uint8Array | Promise<Uint8Array>, KeyPair, Uint8Array> {
+    const pair = this.#ephemeral()
+    if (!(pair instanceof Promise)) return pair
+    // the public key travels through the generator as the DH results do; the pair comes with it
+    let resolved: KeyPair | undefined
+    yield pair.then((p) => ((resolved = p), p.publicKey))
+    return resolved!
   }
 
   /**
@@ -395,7 +461,7 @@ export class NoiseHandshake {
   }
 
   /** DH for a token: "es" is DH(e, rs) for the initiator, DH(s, re) for the responder; "se" the reverse. */
-  #dh(token: Token): Uint8Array {
+  #dh(token: Token): Uint8Array | Promise<Uint8Array> {
     let local: KeyPair | undefined
     let remote: Uint8Array | undefined
     if (token === 'ee') [local, remote] = [this.#e, this.#re]
@@ -435,6 +501,34 @@ class TransportCipher implements SessionCipher {
 }
 
 // ## Private helpers
+
+/** A message's steps (noise.ts's generators): yields X25519 results, returns the message or payload. */
+type Steps = Generator<Uint8Array | Promise<Uint8Array>, Uint8Array | undefined, Uint8Array>
+
+/** Run steps: synchronously while every X25519 result is a value; else a Promise of the end. */
+function run(steps: Steps, next: IteratorResult<Uint8Array | Promise<Uint8Array>, Uint8Array | undefined> = steps.next()): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+  while (next.done !== true) {
+    const value = next.value
+    if (value instanceof Promise) {
+      // a rejection is thrown into the generator at its yield, whose catch fails the handshake
+      return value.then(
+        (v) => run(steps, steps.next(v)),
+        (err: unknown) => run(steps, steps.throw(err)),
+      )
+    }
+    next = steps.next(value)
+  }
+  return next.value
+}
+
+/** The outcome of run() when it must be synchronous. */
+function settled(outcome: Uint8Array | undefined | Promise<Uint8Array | undefined>): Uint8Array | undefined {
+  if (outcome instanceof Promise) {
+    outcome.catch(() => undefined)
+    throw new TypeError('these Noise primitives answer through Promises: use write() and read()')
+  }
+  return outcome
+}
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0
