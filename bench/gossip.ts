@@ -27,13 +27,17 @@
 //   per peer per simulated second, ~15 million; each costs the real code ~85 µs of CPU at 1,000
 //   peers and ~140 µs at 10,000 (encoding, decoding and its canonical re-encode, sessions,
 //   validation; the garbage collector, with every frame, timer and promise in flight for thousands
-//   of events of virtual time and so promoted before it dies, on a 2-4 GB heap). Measured here:
-//   connecting 366 CPU-s, then ~60 CPU-s per simulated second at 20% loss. Profiled: nothing
-//   quadratic, no handshakes (attached sessions), no waits on the system clock (sessions, gates and
-//   timers run on the virtual clock; the strangers' budget is not CPU-scaled there). So ~45
-//   CPU-minutes per run, both side by side ~45-50 minutes on a quiet 2-core machine, hours on a
-//   shared one (progress every simulated second). With knows 20 a peer's two-hop neighbourhood is ~16% of the network,
-//   so the two blocks of a fork often miss each other's targets and pulls find what they find:
+//   of events of virtual time and so promoted before it dies). Measured here: connecting 366
+//   CPU-s, then 53 to 139 CPU-s per simulated second over the first 8 at 20% loss, growing with
+//   the heap, ~40 KB a node per simulated second (mostly, it seems, the blocks every node stores:
+//   ~10 a second), +0.39 GB a simulated second at 10,000 nodes. So one run of 40 simulated seconds needs
+//   ~16 GB of heap (both side by side ~32 GB: more than this machine's 23 GB; at the 14 GB set
+//   below a run would stop near 26 s) and more than an hour of CPU. Profiled: nothing quadratic, no
+//   handshakes (attached sessions), no waits on the system clock (sessions, gates and timers run on
+//   the virtual clock; the strangers' budget is not CPU-scaled there). Here it fits at 1,000 peers
+//   (BENCH_GOSSIP_CHECK_NODES=1000 BENCH_GOSSIP_CHECK_FORK_P=0.05: ~3 CPU-minutes a run); at
+//   10,000 it needs a machine with ~40 GB (progress every simulated second). With knows 20 a
+//   peer's two-hop neighbourhood is ~16% of the network, so the two blocks of a fork often miss each other's targets and pulls find what they find:
 //   the check tests the pull rules as much as the push rules.
 // Simulations run two at a time (one per core): their figures are in virtual time, so running side
 // by side does not change them. The ws figures run alone.
