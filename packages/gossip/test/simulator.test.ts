@@ -265,11 +265,14 @@ Scenarios("frames dropped for good need attached sessions: an encrypted session 
 
 for (const loss of [0, 0.2]) {
   Scenarios(`the model agrees with the real nodes on the same setup (${loss * 100}% of frames dropped)`, async () => {
-    // not the same draws (the model uses its own random stream), and one run's p99 varies by a
-    // quarter from seed to seed at 20% loss: two seeds, ~75 forks, pooled
+    // not the same draws (the model uses its own random stream), and at 20% loss one run's mean
+    // detection varies by ±30% from seed to seed (0.92–1.47 s for the real nodes over seeds 9–16,
+    // whose pooled means are within 8% of the model's): four seeds, ~150 forks, pooled. Two left
+    // the 20% bound to chance (seeds 9 and 10 gave 1.13 and 1.47 s on one build, 1.43 and 1.38 on
+    // the next, against the model's 1.17 and 1.02)
     const real: ContribResult[] = []
     const model: ContribResult[] = []
-    for (const seed of [9, 10]) {
+    for (const seed of [9, 10, 11, 12]) {
       const setup = { nodes: 80, knows: 12, loss, durationMs: 8000, settleMs: 6000, seed, forkProbability: 0.5, gossip: { fraudFanout: 6 } }
       real.push(await runContrib({ ...setup, sessions: 'attach', crypto: createSimCrypto(crypto) }))
       model.push(runGossipModel(setup))
