@@ -29,8 +29,9 @@
 //   validation; the garbage collector, with every frame, timer and promise in flight for thousands
 //   of events of virtual time and so promoted before it dies). Measured here: connecting 366
 //   CPU-s, then 53 to 139 CPU-s per simulated second over the first 8 at 20% loss, growing with
-//   the heap, ~40 KB a node per simulated second (mostly, it seems, the blocks every node stores:
-//   ~10 a second), +0.39 GB a simulated second at 10,000 nodes. So one run of 40 simulated seconds needs
+//   the heap, ~40-50 KB a node per simulated second (the blocks every node stores, ~10 a second,
+//   decoded, encoded, hashed and indexed: a heap profile at 1,000 peers), +0.39 GB a simulated
+//   second at 10,000 nodes. So one run of 40 simulated seconds needs
 //   ~16 GB of heap (both side by side ~32 GB: more than this machine's 23 GB; at the 14 GB set
 //   below a run would stop near 26 s) and more than an hour of CPU. Profiled: nothing quadratic, no
 //   handshakes (attached sessions), no waits on the system clock (sessions, gates and timers run on
