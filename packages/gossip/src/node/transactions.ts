@@ -273,7 +273,15 @@ async function agree(ctx: NodeContext, m: ProposalMessage, session: Session): Pr
   if (await ctx.store.hasFraud(p.publicKey)) throw new RefusedError(`${shortKey(p.publicKey)} is a proven cheater`)
   // the proposer's earlier blocks first: they may show a fork against what this node holds
   const context = m.context.filter((c) => equalBytes(c.publicKey, p.publicKey) && c.seq < p.seq)
-  await Promise.all(context.map((c) => ingest(ctx, c, session)))
+  await Promise.all(
+    context.map((c) => {
+      // the proposer's previous proposal, still being agreed to (proposals in flight together):
+      // that agreement validates and stores it; ingesting it beside would verify it twice. Wait
+      // for it (this one builds on it), and take it as any block only if it was refused
+      const running = ctx.agreeing.get(toHex(blockHash(c, ctx.crypto)))
+      return running === undefined ? ingest(ctx, c, session) : running.then(() => undefined, () => ingest(ctx, c, session))
+    }),
+  )
   const w = ctx.witnesses
   if (w !== undefined && (w.require === undefined || w.require(p))) {
     const verdict = await consultWitnesses(p, w, witnessContext(ctx))
