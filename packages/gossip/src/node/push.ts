@@ -148,6 +148,7 @@ function push(ctx: NodeContext, n: Neighbour, blocks: readonly HalfBlock[]): boo
 function gossipTo(ctx: NodeContext, n: Neighbour, build: (ack: number | undefined) => SessionMessage, blocks: readonly HalfBlock[]): boolean {
   const s = firstOpen(n)
   if (s === undefined || !s.writable) return false
+  if (!withinGossipShare(ctx, n, blocks.length)) return false
   if (!isKnown(ctx, n.publicKey)) {
     let bytes = 0
     for (const b of blocks) bytes += blockSize(b)
@@ -155,3 +156,27 @@ function gossipTo(ctx: NodeContext, n: Neighbour, build: (ack: number | undefine
   }
   return sendAcked(ctx, n, build) !== false
 }
+
+/**
+ * A node's gossip to one peer stays within half of the message rate it reads that peer at
+ * (`limits.messagesPerSecond`, assumed to be the peer's too, as recovery's crawls assume), and half
+ * of its burst: the other half is for what must get through — proposals and their answers. Gossip
+ * over the share is skipped (pull gossip makes up for it). Without this a busy node's pushes-via
+ * to a peer with many neighbours took the peer's whole rate, and its own proposals were dropped
+ * there as a flood, and cost it: an honest client stalled for seconds, then was banned.
+ */
+function withinGossipShare(ctx: NodeContext, n: Neighbour, weight: number): boolean {
+  const rate = ctx.limits.messagesPerSecond / 2
+  const burst = ctx.limits.messageBurst / 2
+  const now = ctx.clock.now()
+  let b = gossipShares.get(n)
+  if (b === undefined) gossipShares.set(n, (b = { tokens: burst, at: now }))
+  b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.at) / 1000) * rate)
+  b.at = now
+  if (b.tokens < weight) return false
+  b.tokens -= weight
+  return true
+}
+
+/** Each neighbour's gossip share (withinGossipShare), gone with the neighbour. */
+const gossipShares = new WeakMap<Neighbour, { tokens: number; at: number }>()
