@@ -15,11 +15,40 @@ import { isBytes, isUint } from '../util.js'
  * @param cost rate-limit tokens per message
  * @param encode message → CBOR body
  * @param decode CBOR body → message (throws DecodeError)
+ * @param readBytes the body's canonical bytes → message, accepting exactly what decodeCanonical
+ *   then `decode` accept: a host that knows it (@tally/gossip's) walks a large body once instead
+ *   of decoding, re-encoding and copying it; any other host uses `decode`
  * @returns the kind
  * @internal
  */
-export function kind<T>(maxBytes: number, cost: number, encode: (message: T) => CborValue, decode: (body: CborValue) => T): MessageKind<T> {
-  return Object.freeze({ maxBytes, cost, encode, decode })
+export function kind<T>(maxBytes: number, cost: number, encode: (message: T) => CborValue, decode: (body: CborValue) => T, readBytes?: (body: Uint8Array) => T): MessageKind<T> {
+  return Object.freeze(readBytes === undefined ? { maxBytes, cost, encode, decode } : { maxBytes, cost, encode, decode, readBytes })
+}
+
+/**
+ * The head of a CBOR item at `at` in canonical form (the argument in its shortest encoding,
+ * definite length) of major type `major`, with an argument below 2^16.
+ * @returns [argument, where the item's content starts]
+ * @throws DecodeError on another major type, a longer argument, or a head that is not shortest
+ * @internal
+ */
+export function readHead(bytes: Uint8Array, at: number, major: number, what: string): [number, number] {
+  const first = bytes[at]
+  if (first === undefined || first >> 5 !== major) throw new DecodeError(`${what}: expected CBOR major type ${major} at byte ${at}`)
+  const info = first & 0x1f
+  if (info < 24) return [info, at + 1]
+  if (info === 24) {
+    const n = bytes[at + 1]
+    if (n === undefined || n < 24) throw new DecodeError(`${what}: ${n === undefined ? 'truncated' : 'not the canonical encoding of its value'} at byte ${at}`)
+    return [n, at + 2]
+  }
+  if (info === 25) {
+    if (at + 3 > bytes.length) throw new DecodeError(`${what}: truncated at byte ${at}`)
+    const n = (bytes[at + 1]! << 8) | bytes[at + 2]!
+    if (n < 256) throw new DecodeError(`${what}: not the canonical encoding of its value at byte ${at}`)
+    return [n, at + 3]
+  }
+  throw new DecodeError(`${what}: a length of 2^16 or more, or an indefinite one, at byte ${at}`)
 }
 
 /** The body as an array of exactly `n` fields. */

@@ -40,7 +40,7 @@ import type { Community } from '../community.js'
 import type { ReportRejection } from '../monitor.js'
 import { REPORT_LIMITS, signReport } from '../report.js'
 import { isBytes, isUint } from '../util.js'
-import { bytes, fields, kind, list, text } from './codec.js'
+import { bytes, fields, kind, list, readHead, text } from './codec.js'
 import { describe } from './collect.js'
 import { DEFAULT_RETRY, backoff, type OutboxStore, type RetryPolicy } from './outbox.js'
 
@@ -342,9 +342,15 @@ class ComponentReporter implements Reporter {
 // ## Codecs and private helpers
 
 const REPORT_MESSAGES: Protocol<ReportMessages>['messages'] = Object.freeze({
-  submit: kind<ReportMessages['submit']>(8400, 16, (m) => [[...m.reports]], (b) => ({
-    reports: list(fields(b, 1, 'submit')[0], 'reports', REPORT_BATCH, (r, what) => bytes(r, what, undefined, REPORT_LIMITS.maxBytes)),
-  })),
+  submit: kind<ReportMessages['submit']>(
+    8400,
+    16,
+    (m) => [[...m.reports]],
+    (b) => ({
+      reports: list(fields(b, 1, 'submit')[0], 'reports', REPORT_BATCH, (r, what) => bytes(r, what, undefined, REPORT_LIMITS.maxBytes)),
+    }),
+    readSubmit,
+  ),
   verdicts: kind<ReportMessages['verdicts']>(7200, 1, (m) => [m.verdicts.map((v) => [v.code, v.reason])], (b) => ({
     verdicts: list(fields(b, 1, 'verdicts')[0], 'verdicts', REPORT_BATCH, (v, what) => {
       const [code, reason] = fields(v, 2, what)
@@ -354,6 +360,29 @@ const REPORT_MESSAGES: Protocol<ReportMessages>['messages'] = Object.freeze({
     }),
   })),
 })
+
+/**
+ * A submit body's bytes → its reports, as views into the body (the host's own copy): the same
+ * bodies as decodeCanonical then the kind's decode accept — [[bstr ≤ 256 bytes, ... ≤ 32]], every
+ * head in its shortest form, nothing after — without decoding the body to values, re-encoding it
+ * and copying each report. Each report is decoded (canonically) by the witness that takes it.
+ */
+function readSubmit(body: Uint8Array): ReportMessages['submit'] {
+  if (body[0] !== 0x81) throw new DecodeError('submit must be an array of 1 fields')
+  const [count, first] = readHead(body, 1, 4, 'reports')
+  if (count > REPORT_BATCH) throw new DecodeError(`reports must be a list of at most ${REPORT_BATCH}`)
+  const reports: Uint8Array[] = new Array(count)
+  let at = first
+  for (let i = 0; i < count; i++) {
+    const [length, start] = readHead(body, at, 2, `reports[${i}]`)
+    if (length > REPORT_LIMITS.maxBytes) throw new DecodeError(`reports[${i}] must be at most ${REPORT_LIMITS.maxBytes} bytes`)
+    at = start + length
+    if (at > body.length) throw new DecodeError(`reports[${i}]: truncated`)
+    reports[i] = body.subarray(start, at)
+  }
+  if (at !== body.length) throw new DecodeError(`${body.length - at} bytes after the submit body`)
+  return { reports }
+}
 
 const CODES = new Set<string>(['ok', 'malformed', 'late', 'early', 'unregistered', 'revoked', 'duplicate', 'signature', 'quota'])
 
