@@ -182,6 +182,59 @@ test('a submit body read from its bytes (readBytes, as @tally/gossip\'s host doe
   assert.is(outcome(generic, Uint8Array.of(0x81, 0x98, 0x03, 0x40, 0x40, 0x40)), 'refused')
 })
 
+test('the byte codecs of submit and verdicts (writeBytes, and readBytes of verdicts) write and read exactly what the CBOR codecs do', () => {
+  type Kind<T> = MessageKind<T> & { readBytes(body: Uint8Array): T; writeBytes(m: T): Uint8Array }
+  const { submit, verdicts } = reportsProtocol().messages as unknown as { submit: Kind<ReportMessages['submit']>; verdicts: Kind<ReportMessages['verdicts']> }
+  const generic = <T>(k: Kind<T>, body: Uint8Array): T => k.decode(decodeCanonical(body, { maxBytes: k.maxBytes, maxDepth: 32 }))
+  const outcome = <T>(read: (body: Uint8Array) => T, body: Uint8Array): string => {
+    try {
+      return JSON.stringify(read(body), (_, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v))
+    } catch (err) {
+      assert.instance(err, DecodeError, `only DecodeError: ${(err as Error).message}`)
+      return 'refused'
+    }
+  }
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 32 }), (reports) => {
+      assert.equal(submit.writeBytes({ reports }), encodeCanonical(submit.encode({ reports })))
+    }),
+    { numRuns: 500 },
+  )
+  const code = fc.oneof({ arbitrary: fc.constantFrom('ok', 'malformed', 'late', 'early', 'unregistered', 'revoked', 'duplicate', 'signature', 'quota'), weight: 30 }, { arbitrary: fc.string({ maxLength: 20 }), weight: 1 })
+  const reason = fc.oneof(fc.constant(''), fc.string({ maxLength: 210, unit: 'grapheme' }), fc.string({ maxLength: 30, unit: 'binary' }), fc.constantFrom('\uFEFF', '\uFEFFok', 'é', '€'.repeat(70), '\u{1F600}'.repeat(101)))
+  const list = fc.array(fc.record({ code, reason }), { maxLength: 34 })
+  let read = 0
+  fc.assert(
+    fc.property(list, fc.nat(), fc.nat(255), fc.integer({ min: 0, max: 3 }), (vs, at, byte, how) => {
+      const m = { verdicts: vs as { code: ReportMessages['verdicts']['verdicts'][number]['code']; reason: string }[] }
+      let body: Uint8Array
+      try {
+        body = encodeCanonical(verdicts.encode(m))
+      } catch {
+        assert.throws(() => verdicts.writeBytes(m))
+        return
+      }
+      assert.equal(verdicts.writeBytes(m), body, 'written as the CBOR codec writes')
+      const i = body.length === 0 ? 0 : at % body.length
+      const b = how === 0 ? body : how === 1 ? Uint8Array.from(body, (x, j) => (j === i ? byte : x)) : how === 2 ? body.subarray(0, i) : Uint8Array.from([...body.subarray(0, i), byte, ...body.subarray(i)])
+      if (b.length > verdicts.maxBytes) return
+      const a = outcome((x) => verdicts.readBytes(x), b)
+      assert.is(a, outcome((x) => generic(verdicts, x), b), `body ${toHex(b).slice(0, 120)}`)
+      if (a !== 'refused') read++
+    }),
+    { numRuns: 1500 },
+  )
+  assert.ok(read > 100, `${read} verdict bodies read by both`)
+  // text that is not UTF-8, a BOM kept, a reason of 200 and 201 characters
+  for (const b of [Uint8Array.of(0x81, 0x81, 0x82, 0x62, 0x6f, 0x6b, 0x61, 0xff), Uint8Array.of(0x81, 0x81, 0x82, 0x62, 0x6f, 0x6b, 0x63, 0xef, 0xbb, 0xbf)]) {
+    assert.is(outcome((x) => verdicts.readBytes(x), b), outcome((x) => generic(verdicts, x), b))
+  }
+  for (const n of [200, 201]) {
+    const b = encodeCanonical([[['late', 'x'.repeat(n)]]])
+    assert.is(outcome((x) => verdicts.readBytes(x), b), outcome((x) => generic(verdicts, x), b))
+  }
+})
+
 test('a witness that is down gets the report at the retry, after the backoff on the host\'s clock', async () => {
   const net = network()
   await register(net, alice, component(1))

@@ -15,14 +15,49 @@ import { isBytes, isUint } from '../util.js'
  * @param cost rate-limit tokens per message
  * @param encode message → CBOR body
  * @param decode CBOR body → message (throws DecodeError)
- * @param readBytes the body's canonical bytes → message, accepting exactly what decodeCanonical
- *   then `decode` accept: a host that knows it (@tally/gossip's) walks a large body once instead
- *   of decoding, re-encoding and copying it; any other host uses `decode`
+ * @param bytes optional byte codecs, which a host that knows them (@tally/gossip's) uses in place
+ *   of the CBOR ones: `read`, the body's bytes → message, accepting exactly what decodeCanonical
+ *   then `decode` accept (a large body walked once instead of decoded, re-encoded and copied);
+ *   `write`, message → exactly encodeCanonical(encode(message)). Any other host uses the CBOR ones
  * @returns the kind
  * @internal
  */
-export function kind<T>(maxBytes: number, cost: number, encode: (message: T) => CborValue, decode: (body: CborValue) => T, readBytes?: (body: Uint8Array) => T): MessageKind<T> {
-  return Object.freeze(readBytes === undefined ? { maxBytes, cost, encode, decode } : { maxBytes, cost, encode, decode, readBytes })
+export function kind<T>(
+  maxBytes: number,
+  cost: number,
+  encode: (message: T) => CborValue,
+  decode: (body: CborValue) => T,
+  bytes?: { readonly read?: (body: Uint8Array) => T; readonly write?: (message: T) => Uint8Array },
+): MessageKind<T> {
+  return Object.freeze({ maxBytes, cost, encode, decode, ...(bytes?.read === undefined ? {} : { readBytes: bytes.read }), ...(bytes?.write === undefined ? {} : { writeBytes: bytes.write }) })
+}
+
+/** Bytes of a canonical CBOR head whose argument is `n` (below 2^16). */
+export function headBytes(n: number): number {
+  return n < 24 ? 1 : n < 256 ? 2 : 3
+}
+
+/**
+ * Write the canonical head of major type `major` with argument `n` (below 2^16) at `at`.
+ * @returns where the item's content starts
+ * @internal
+ */
+export function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
+  const m = major << 5
+  if (n < 24) {
+    out[at] = m | n
+    return at + 1
+  }
+  if (n < 256) {
+    out[at] = m | 24
+    out[at + 1] = n
+    return at + 2
+  }
+  if (n > 0xffff) throw new RangeError(`a CBOR argument of ${n}, over this writer's 2^16 - 1`)
+  out[at] = m | 25
+  out[at + 1] = n >> 8
+  out[at + 2] = n & 0xff
+  return at + 3
 }
 
 /**

@@ -20,6 +20,8 @@
  * `decode` accept, and return the same message (a host that does not know `readBytes` uses
  * those); what it throws is the sender's 'malformed' body, as a `decode` that throws. The message
  * it returns may hold views into the body: the body is the host's own copy and is never reused.
+ * Likewise `writeBytes(message)`: the body's bytes, written by the kind itself in place of
+ * `encodeCanonical(encode(message))`, which they must equal; the host still checks `maxBytes`.
  *
  * Handlers: a request's handler returns the reply; one that throws a core `RefusedError` refuses
  * with that error's `reason`, which reaches the requester's `request()` as a `RefusedError` with the
@@ -77,14 +79,19 @@ const ENVELOPE_BYTES = 256
  */
 export interface BytesKind<T> extends MessageKind<T> {
   /** The message from the body's canonical bytes (within `maxBytes`); throws as `decode` does. */
-  readBytes(body: Uint8Array): T
+  readBytes?(body: Uint8Array): T
+  /** The body of a message: exactly `encodeCanonical(encode(message))`; throws as `encode` does. */
+  writeBytes?(message: T): Uint8Array
 }
+
+/** A kind as hosted: core's members, and the optional byte codecs of BytesKind. */
+type HostedKind = MessageKind<unknown> & { readonly readBytes?: (body: Uint8Array) => unknown; readonly writeBytes?: (message: unknown) => Uint8Array }
 
 /** A protocol being hosted: its kinds and handlers, copied and checked when it was hosted. */
 export interface Hosted {
   readonly protocol: Protocol<ProtocolMessages>
   readonly name: string
-  readonly kinds: ReadonlyMap<string, MessageKind<unknown> & { readonly readBytes?: (body: Uint8Array) => unknown }>
+  readonly kinds: ReadonlyMap<string, HostedKind>
   readonly handlers: ReadonlyMap<string, ProtocolHandler<ProtocolMessages, string>>
   /** Contexts of the peers handed to this protocol, by key. */
   readonly contexts: Map<PublicKeyHex, HostedPeer>
@@ -339,7 +346,8 @@ function readBody(hosted: Hosted, kindName: string, body: Uint8Array): Read {
 function encodeBody(hosted: Hosted, kindName: string, message: unknown): Uint8Array {
   const kind = typeof kindName === 'string' ? hosted.kinds.get(kindName) : undefined
   if (kind === undefined) throw new TypeError(`"kind" expected one of ${hosted.name}'s kinds (${[...hosted.kinds.keys()].join(', ')}), got ${String(kindName).slice(0, 64)}`)
-  const body = encodeCanonical(kind.encode(message))
+  const body = kind.writeBytes !== undefined ? kind.writeBytes(message) : encodeCanonical(kind.encode(message))
+  if (!(body instanceof Uint8Array)) throw new TypeError(`${hosted.name} ${kindName}'s writeBytes returned no bytes`)
   if (body.length > kind.maxBytes) throw new RangeError(`"message" encodes to ${body.length} bytes, over ${hosted.name} ${kindName}'s maxBytes of ${kind.maxBytes}`)
   return body
 }
@@ -368,7 +376,7 @@ function check(ctx: NodeContext, protocol: Protocol<ProtocolMessages>): Hosted {
   if (ctx.protocols.has(name)) throw new RangeError(`"protocol.name" ${name} is already hosted by this node`)
   if (typeof protocol.messages !== 'object' || protocol.messages === null) throw new TypeError('"protocol.messages" expected an object of message kinds')
   const maxBytes = ctx.limits.maxFrameBytes - ENVELOPE_BYTES
-  const kinds = new Map<string, MessageKind<unknown> & { readonly readBytes?: (body: Uint8Array) => unknown }>()
+  const kinds = new Map<string, HostedKind>()
   for (const [k, kind] of Object.entries(protocol.messages)) {
     const at = `protocol.messages.${k}`
     if (!KIND_NAME.test(k)) throw new RangeError(`"${at}": a kind name is 1..64 characters of A-Z, a-z, 0-9 and /._-`)
@@ -379,9 +387,20 @@ function check(ctx: NodeContext, protocol: Protocol<ProtocolMessages>): Hosted {
       throw new RangeError(`"${at}.maxBytes" expected an integer in [1, ${maxBytes}] (the frame limit less the envelope), got ${String(kind.maxBytes)}`)
     }
     if (typeof kind.cost !== 'number' || !Number.isFinite(kind.cost) || kind.cost < 0) throw new RangeError(`"${at}.cost" expected a finite number >= 0, got ${String(kind.cost)}`)
-    const readBytes = (kind as Partial<BytesKind<unknown>>).readBytes
+    const { readBytes, writeBytes } = kind as BytesKind<unknown>
     if (readBytes !== undefined && typeof readBytes !== 'function') throw new TypeError(`"${at}.readBytes" expected a function`)
-    kinds.set(k, Object.freeze({ maxBytes: kind.maxBytes, cost: kind.cost, encode: kind.encode.bind(kind), decode: kind.decode.bind(kind), ...(readBytes === undefined ? {} : { readBytes: readBytes.bind(kind) }) }))
+    if (writeBytes !== undefined && typeof writeBytes !== 'function') throw new TypeError(`"${at}.writeBytes" expected a function`)
+    kinds.set(
+      k,
+      Object.freeze({
+        maxBytes: kind.maxBytes,
+        cost: kind.cost,
+        encode: kind.encode.bind(kind),
+        decode: kind.decode.bind(kind),
+        ...(readBytes === undefined ? {} : { readBytes: readBytes.bind(kind) }),
+        ...(writeBytes === undefined ? {} : { writeBytes: writeBytes.bind(kind) }),
+      }),
+    )
   }
   if (kinds.size === 0) throw new RangeError('"protocol.messages" expected at least one kind')
   if (typeof protocol.handlers !== 'object' || protocol.handlers === null) throw new TypeError('"protocol.handlers" expected an object')
