@@ -87,7 +87,8 @@ export function reportsProtocol(sink?: ReportSink): Protocol<ReportMessages> {
       : {
           async submit(m, ctx) {
             const verdicts = await sink.take(m.reports, ctx.peer)
-            return { kind: 'verdicts', message: { verdicts: verdicts.map((v) => ({ code: v.code, reason: v.reason.slice(0, 200) })) } }
+            // reasons over 200 characters cut (a verdict of the sink's is kept as it is when it fits)
+            return { kind: 'verdicts', message: { verdicts: verdicts.every((v) => v.reason.length <= 200) ? verdicts : verdicts.map((v) => ({ code: v.code, reason: v.reason.slice(0, 200) })) } }
           },
         }
   return Object.freeze({ name: REPORTS_PROTOCOL, messages: REPORT_MESSAGES, handlers: Object.freeze(handlers) })

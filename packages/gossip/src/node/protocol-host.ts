@@ -186,7 +186,7 @@ export async function onApp(ctx: NodeContext, m: AppMessage, session: Session): 
     if (request) refuse(session, m, 'refused', 'no-handler')
     return
   }
-  const where = `protocol ${hosted.name}: ${m.kind} handler`
+  const where = (): string => `protocol ${hosted.name}: ${m.kind} handler`
   let result: void | ProtocolReply<ProtocolMessages>
   try {
     result = await handler(read.value, contextOf(ctx, hosted, session.peerKey))
@@ -195,7 +195,7 @@ export async function onApp(ctx: NodeContext, m: AppMessage, session: Session): 
       if (request) refuse(session, m, 'refused', err.reason ?? '')
       return
     }
-    ctx.report(err, where)
+    ctx.report(err, where())
     if (request) refuse(session, m, 'internal', 'internal')
     return
   }
@@ -209,7 +209,7 @@ export async function onApp(ctx: NodeContext, m: AppMessage, session: Session): 
     kind = result.kind
     body = encodeBody(hosted, kind, result.message)
   } catch (err) {
-    ctx.report(err, where)
+    ctx.report(err, where())
     refuse(session, m, 'internal', 'internal')
     return
   }
