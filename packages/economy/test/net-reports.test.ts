@@ -182,6 +182,25 @@ test('a submit body read from its bytes (readBytes, as @tally/gossip\'s host doe
   assert.is(outcome(generic, Uint8Array.of(0x81, 0x98, 0x03, 0x40, 0x40, 0x40)), 'refused')
 })
 
+test('golden bodies of tally/economy/reports/1: the byte codecs and the CBOR codecs write these bytes and read them back', () => {
+  type Kind<T> = MessageKind<T> & { readBytes(body: Uint8Array): T; writeBytes(m: T): Uint8Array }
+  const { submit, verdicts } = reportsProtocol().messages as unknown as { submit: Kind<ReportMessages['submit']>; verdicts: Kind<ReportMessages['verdicts']> }
+  const golden = [
+    // [[h'010203', h'ab' × 24]]: a 3-byte report (head 0x43), a 24-byte one (head 0x58 0x18)
+    [submit, { reports: [Uint8Array.of(1, 2, 3), new Uint8Array(24).fill(0xab)] }, '8182430102035818' + 'ab'.repeat(24)],
+    // [[['ok', ''], ['late', 'epoch 3 is closed (open: 4)']]]
+    [verdicts, { verdicts: [{ code: 'ok', reason: '' }, { code: 'late', reason: 'epoch 3 is closed (open: 4)' }] }, '818282626f6b6082646c617465781b65706f6368203320697320636c6f73656420286f70656e3a203429'],
+  ] as const
+  for (const [k, message, hex] of golden) {
+    const kind = k as Kind<unknown>
+    assert.is(toHex(kind.writeBytes(message)), hex)
+    assert.is(toHex(encodeCanonical(kind.encode(message))), hex)
+    const body = Uint8Array.from(Buffer.from(hex, 'hex'))
+    assert.equal(kind.readBytes(body), message)
+    assert.equal(kind.decode(decodeCanonical(body)), message)
+  }
+})
+
 test('the byte codecs of submit and verdicts (writeBytes, and readBytes of verdicts) write and read exactly what the CBOR codecs do', () => {
   type Kind<T> = MessageKind<T> & { readBytes(body: Uint8Array): T; writeBytes(m: T): Uint8Array }
   const { submit, verdicts } = reportsProtocol().messages as unknown as { submit: Kind<ReportMessages['submit']>; verdicts: Kind<ReportMessages['verdicts']> }
