@@ -457,6 +457,26 @@ function writeVerdicts(m: ReportMessages['verdicts']): Uint8Array {
 
 const EMPTY = new Uint8Array(0)
 
+/** The text of UTF-8 bytes [start, end) of `body`: ASCII (every code, most reasons) without a decoder call. */
+function utf8Text(body: Uint8Array, start: number, end: number, i: number): string {
+  let ascii = true
+  for (let j = start; j < end; j++) {
+    if (body[j]! >= 0x80) {
+      ascii = false
+      break
+    }
+  }
+  if (ascii) return end - start <= 64 ? String.fromCharCode(...body.subarray(start, end)) : latin1.decode(body.subarray(start, end))
+  try {
+    return fromUtf8.decode(body.subarray(start, end))
+  } catch {
+    throw new DecodeError(`verdicts[${i}]: text that is not UTF-8`)
+  }
+}
+
+/** Bytes below 0x80 as characters (ASCII is its own UTF-8). */
+const latin1 = new TextDecoder('latin1')
+
 /** A verdicts body's bytes → its verdicts: the same bodies as decodeCanonical then the kind's decode accept. */
 function readVerdicts(body: Uint8Array): ReportMessages['verdicts'] {
   if (body[0] !== 0x81) throw new DecodeError('verdicts must be an array of 1 fields')
@@ -472,12 +492,7 @@ function readVerdicts(body: Uint8Array): ReportMessages['verdicts'] {
       const [length, start] = readHead(body, at, 3, `verdicts[${i}]`)
       at = start + length
       if (at > body.length) throw new DecodeError(`verdicts[${i}]: truncated`)
-      let s: string
-      try {
-        s = length === 0 ? '' : fromUtf8.decode(body.subarray(start, at))
-      } catch {
-        throw new DecodeError(`verdicts[${i}]: text that is not UTF-8`)
-      }
+      const s = utf8Text(body, start, at, i)
       if (s.length > max) throw new DecodeError(`verdicts[${i}] ${max === 16 ? 'code' : 'reason'} must be text of at most ${max} characters`)
       texts.push(s)
     }
