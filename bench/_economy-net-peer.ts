@@ -7,7 +7,7 @@
 //   wallet   a network wallet on a ws node whose transport counts the bytes of every frame; the
 //            sender builds its 10,000-block chain in process before it goes on the network
 // Files named _*.ts are not benchmark groups (bench/run.mjs skips them).
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector'
 import { createAgent, createMemoryStore, fromHex, identityFromSeed, toHex, type Connection, type SeedIdentity, type Transport } from '@tally/core'
 import {
@@ -72,6 +72,24 @@ handlers['cpu'] = () => {
 }
 
 // where this process's memory is now (MB): for the RSS figure's notes
+// CPU time of each thread of this process (clock ticks, user and system, by thread name): /proc/self/task
+handlers['threads'] = () => {
+  const out: Record<string, { user: number; system: number }> = {}
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const name = Number(tid) === process.pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const t = (out[name] ??= { user: 0, system: 0 })
+      t.user += Number(f[11])
+      t.system += Number(f[12])
+    } catch {
+      // the thread ended
+    }
+  }
+  return out
+}
+
 handlers['memory'] = () => {
   const m = process.memoryUsage()
   const mb = (n: number) => Math.round(n / 1048576)
@@ -80,9 +98,11 @@ handlers['memory'] = () => {
 
 handlers['rss'] = () => ({ maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), rssMb: Math.round(process.memoryUsage().rss / 1048576) })
 
-/** Reports from the file main wrote: [u16 length, bytes]... */
+/** Reports from the file main wrote: [u16 length, bytes]... (the file read once, then kept) */
+const files = new Map<string, Buffer>()
 function readReports(file: string, from: number, to: number): Uint8Array[] {
-  const all = readFileSync(file)
+  let all = files.get(file)
+  if (all === undefined) files.set(file, (all = readFileSync(file)))
   const out: Uint8Array[] = []
   let at = 0
   for (let i = 0; i < to && at < all.length; i++) {
@@ -104,11 +124,13 @@ function loadDirectory(file: string, count: number, add: (e: { component: Uint8A
 let witness: Witness | undefined
 let witnessNode: Node | undefined
 let pool: VerifyPool | undefined
+let witnessIdentity: SeedIdentity | undefined
 
 handlers['witness'] = async ({ config, seed, directory, count, strangerBudget }) => {
   community = createCommunity(decodeSignedConfig(fromHex(String(config))), { crypto })
   pool = createVerifyPool()
   const identity = identityFromSeed(fromHex(String(seed)), crypto)
+  witnessIdentity = identity
   // no block push from a witness: with it, every change of its 1,000 peers sends its neighbour list to all of them (O(n²))
   witnessNode = createNode({ identity, store: createMemoryStore({ crypto }), transport: createWsTransport({ port: 0 }), limits: LIMITS, ...(strangerBudget === 'raised' ? { strangerBudget: { messagesPerSecond: 1e7, bytesPerSecond: 1e10 } } : {}), head: 'local', gossip: { pullIntervalMs: 0, pushFanout: 0 }, types: seqWitnessTypes(), witnesses: seqWitnesses(community) })
   witness = createWitness({ key: identity, community, host: witnessNode, epoch: 0, verify: pool.verifySignatures, limits: { reportsPerPeer: 10_000_000 } })
@@ -125,23 +147,40 @@ handlers['stranger-stats'] = () => ({ frames: witnessNode!.stats.strangerFrames,
 
 handlers['count'] = () => ({ reports: witness!.reportCount(0) })
 
-// the in-process baseline: the same pool, its own directory and monitor (made at the first call), the
-// same reports [from, to) as a ws round, batches of 8,192 (bench/economy's)
+// the in-process baselines, each with the same pool, its own directory and its own state (made at
+// its first call), over the same reports [from, to) as a ws round, in batches of 8,192 (bench/economy's):
+//   witness  a second witness of the same community, on a node that never listens, taking the
+//            reports through the very code a submission over ws runs (Witness's ReportSink.take:
+//            decode, quotas, the monitor, the report set, the host's admission), from one host key
+//   monitor  a bare monitor (ingest: decode, checks, signatures, sums), what the witness adds nothing to
 let baseline: ReturnType<typeof createMonitor> | undefined
-handlers['in-process'] = async ({ directory, count, reports, from, to }) => {
-  if (baseline === undefined) {
-    const dir = createDirectory(community, { crypto })
-    loadDirectory(String(directory), Number(count), (e) => dir.addVerified(e))
-    baseline = createMonitor({ directory: dir, epoch: 0, crypto, verify: pool!.verifySignatures })
+let baselineWitness: { readonly directory: Witness['directory']; take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly { code: string }[]> } | undefined
+handlers['in-process'] = async ({ directory, count, reports, from, to, path }) => {
+  let ingest: (batch: Uint8Array[]) => Promise<number>
+  if (baselineWitness === undefined) {
+    const node = createNode({ identity: witnessIdentity!, store: createMemoryStore({ crypto }), transport: createWsTransport(), limits: LIMITS, head: 'local', gossip: { pullIntervalMs: 0, pushFanout: 0 } })
+    const w = createWitness({ key: witnessIdentity!, community, host: node, epoch: 0, verify: pool!.verifySignatures, limits: { reportsPerPeer: 10_000_000 } })
+    loadDirectory(String(directory), Number(count), (e) => w.directory.addVerified(e))
+    baselineWitness = w as unknown as NonNullable<typeof baselineWitness>
   }
-  const monitor = baseline
+  if (path === 'monitor') {
+    // the baseline witness's directory (neither changes it): one more directory of every
+    // component in this process would make the collector's marking, in the ws rounds too, longer
+    baseline ??= createMonitor({ directory: baselineWitness.directory, epoch: 0, crypto, verify: pool!.verifySignatures })
+    const monitor = baseline
+    ingest = async (batch) => (await monitor.ingest(batch)).filter((v) => v.ok).length
+  } else {
+    const sink = baselineWitness
+    const host = new Uint8Array(32).fill(0x42)
+    ingest = async (batch) => (await sink.take(batch, host)).filter((v) => v.code === 'ok').length
+  }
   const list = readReports(String(reports), Number(from), Number(to))
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()
   let ok = 0
   const batches: Promise<void>[] = []
   for (let at = 0; at < list.length; at += 8192) {
-    batches.push(monitor.ingest(list.slice(at, at + 8192)).then((v) => void (ok += v.filter((x) => x.ok).length)))
+    batches.push(ingest(list.slice(at, at + 8192)).then((n) => void (ok += n)))
     if (batches.length >= 3) await batches.shift()
   }
   await Promise.all(batches)
@@ -201,16 +240,26 @@ handlers['connect'] = async ({ witness: w }) => {
   return { retries }
 }
 
-/** Submit reports [from, to) of the file, split over the connections, in batches of 32; skipEvery k: leave out every k-th report. */
-handlers['submit'] = async ({ witness: w, reports, from, to, skipEvery }) => {
-  const key = fromHex(String(w))
+/**
+ * Submit reports [from, to) of the file, split over the connections, in batches of 32; skipEvery
+ * k: leave out every k-th report. `load` first (untimed: reading the file is the bench's work,
+ * not a component's), then `submit` sends what was loaded.
+ */
+let loaded: { key: Uint8Array; lists: Uint8Array[][]; sent: number } | undefined
+handlers['load'] = ({ witness: w, reports, from, to, skipEvery }) => {
   const list = readReports(String(reports), Number(from), Number(to)).filter((_, i) => skipEvery === undefined || (Number(from) + i) % Number(skipEvery) !== 0)
   const per = Math.ceil(list.length / conns.length)
+  loaded = { key: fromHex(String(w)), lists: conns.map((_, j) => list.slice(j * per, (j + 1) * per)), sent: list.length }
+}
+handlers['submit'] = async (args) => {
+  if (args['reports'] !== undefined) await handlers['load']!(args)
+  const { key, lists, sent } = loaded!
+  loaded = undefined
   const codes: Record<string, number> = {}
   const t0 = Date.now()
   await Promise.all(
     conns.map(async (c, j) => {
-      const mine = list.slice(j * per, (j + 1) * per)
+      const mine = lists[j]!
       const ctx = await c.handle.peer(key)
       for (let at = 0; at < mine.length; at += 32) {
         const reply = await ctx.request('submit', { reports: mine.slice(at, at + 32) })
@@ -218,7 +267,7 @@ handlers['submit'] = async ({ witness: w, reports, from, to, skipEvery }) => {
       }
     }),
   )
-  return { start: t0, end: Date.now(), codes, sent: list.length }
+  return { start: t0, end: Date.now(), codes, sent }
 }
 
 // ## wallet

@@ -4,13 +4,20 @@
 // - economy_net.reports_per_s (crosses a socket): signed reports accepted by ONE witness process
 //   from 1,000 component connections (each its own gossip node and key, multiplexed over 4 client
 //   processes), batches of 32 (the reporter's), the witness's verify pool checking signatures.
-//   ratio_to_in_process: the same witness process's monitor, with the same pool, ingesting the
-//   same reports in process in batches of 8,192 (bench/economy's ingest), measured in this run:
-//   the rounds alternate (a slice over ws, the same slice in process, the next slice ...) so that
-//   the machine's load changes fall on both sides. Target ≥ 0.7. witness_cpu_us_per_report / clients_cpu_us_per_report /
+//   ratio_to_in_process: the same witness code in process — a second witness of the community in
+//   witness 1's process, with the same pool, taking the same reports through the very method a
+//   submission over ws ends in (ReportSink.take: decode, quotas, monitor, report set, admission)
+//   in batches of 8,192 (bench/economy's ingest) — measured in this run: the rounds alternate (a
+//   slice over ws, the same slice in process, the next slice ...) so that the machine's load
+//   changes fall on both sides. Target ≥ 0.7. Beside it, monitor_per_s / ratio_to_monitor: the
+//   same slices through a bare monitor (no report set, quotas or admission), the figure this
+//   ratio was first taken against. witness_cpu_us_per_report / clients_cpu_us_per_report /
 //   in_process_cpu_us_per_report: CPU time (every thread) per accepted report of witness 1 and of
 //   the 4 client processes during the ws run, and of witness 1 during the in-process run: on a
-//   shared machine the wall-clock rates follow the load, the CPU per report does not.
+//   shared machine the wall-clock rates follow the load, the CPU per report does not; cpu_ratio,
+//   in-process CPU over ws CPU (witness and clients, which share the machine's 2 cores with it),
+//   is about the ratio a quiet machine gives. The clients read their reports before each round
+//   (untimed, outside the CPU windows): reading the file is the bench's work, not a component's.
 // - economy_net.certify_s.100000 (crosses sockets): 3 witness processes, 100,000 components (each
 //   its own owner), every report sent to every witness over ws but 1% of them withheld from the
 //   third; from the epoch's deadline (all three call close() at that instant) until each of the 3
@@ -31,8 +38,10 @@
 // Knobs (smaller dev runs): BENCH_ECONOMY_NET_COMPONENTS (100000), BENCH_ECONOMY_NET_RATE_REPORTS
 // (64000), BENCH_ECONOMY_NET_CONNECTIONS (1000), BENCH_ECONOMY_NET_CHAIN (10000);
 // BENCH_ECONOMY_NET_PARTS (reports,certify,transfer: 'reports' alone, or 'reports,certify' which
-// ends with the RSS figure); BENCH_ECONOMY_NET_PROFILE=<dir> (witness 1's CPU profiles of the ws
-// and the in-process windows, node:inspector; witness 1's memory is noted at each stage on stderr).
+// ends with the RSS figure); BENCH_ECONOMY_NET_PROFILE=<dir> (CPU profiles of witness 1 in the ws
+// and the in-process windows and of client process 1 in the ws windows, node:inspector; witness
+// 1's memory is noted at each stage on stderr); BENCH_ECONOMY_NET_THREADS=1 (witness 1's and
+// client process 1's CPU by thread, main and the others, in each window, and their CPU while idle).
 import { fork, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -59,6 +68,13 @@ const PROFILE = process.env['BENCH_ECONOMY_NET_PROFILE']
 const ROUNDS = knob('BENCH_ECONOMY_NET_ROUNDS', 2)
 const STRANGER_BUDGET = process.env['BENCH_ECONOMY_NET_STRANGER_BUDGET'] === 'raised' ? 'raised' : 'default'
 const crypto = defaultCrypto()
+// BENCH_ECONOMY_NET_THREADS=1: witness 1's CPU by thread (main, workers; user and system) for each round, on stderr
+const THREADS = process.env['BENCH_ECONOMY_NET_THREADS'] === '1'
+type Threads = Record<string, { user: number; system: number }>
+const threadDiff = (a: Threads, b: Threads): string =>
+  Object.entries(b)
+    .map(([name, t]) => `${name} ${t.user - (a[name]?.user ?? 0)}/${t.system - (a[name]?.system ?? 0)}`)
+    .join(', ')
 
 const seedOf = (tag: string, i: number): Uint8Array => new Uint8Array(createHash('sha256').update(`${tag}:${i}`).digest())
 const witnessSeeds = [0, 1, 2].map((i) => seedOf('witness', i))
@@ -154,29 +170,45 @@ async function run(): Promise<void> {
   const load0 = loadavg()[0]!
   const cpu = (procs: Peer[]) => Promise.all(procs.map((p) => p.call<{ us: number }>('cpu'))).then((v) => v.reduce((a, c) => a + c.us, 0))
   const strangers0 = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
+  if (THREADS) {
+    const [iw, ic] = [await cpu([witnesses[0]!]), await cpu(clients)]
+    await new Promise((r) => setTimeout(r, 2000))
+    note(`economy-net: idle for 2 s: witness 1 used ${Math.round(((await cpu([witnesses[0]!])) - iw) / 1000)} ms of CPU, the clients ${Math.round(((await cpu(clients)) - ic) / 1000)} ms`)
+  }
   const roundSize = Math.ceil(RATE_REPORTS / ROUNDS)
   let ok = 0
   let seconds = 0
   let witnessCpu = 0
   let clientsCpu = 0
   const inProcess = { ok: 0, seconds: 0, cpuUs: 0 }
+  const inProcessMonitor = { ok: 0, seconds: 0, cpuUs: 0 }
   for (let r = 0, lo = 0; lo < RATE_REPORTS; r++, lo += roundSize) {
     const hi = Math.min(RATE_REPORTS, lo + roundSize)
     const share = Math.ceil((hi - lo) / CLIENT_PROCESSES)
-    if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
+    if (PROFILE !== undefined) await Promise.all([witnesses[0]!, clients[0]!].map((p) => p.call('profile-start')))
+    await Promise.all(clients.map((c, i) => c.call('load', { witness: w1.publicKey, reports: reportsFile, from: lo + i * share, to: Math.min(hi, lo + (i + 1) * share) })))
+    const th0 = THREADS ? await witnesses[0]!.call<Threads>('threads') : {}
+    const tc0 = THREADS ? await clients[0]!.call<Threads>('threads') : {}
     const [w0, c0] = [await cpu([witnesses[0]!]), await cpu(clients)]
-    const rate = await Promise.all(clients.map((c, i) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit', { witness: w1.publicKey, reports: reportsFile, from: lo + i * share, to: Math.min(hi, lo + (i + 1) * share) })))
+    const rate = await Promise.all(clients.map((c) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit')))
     ok += rate.reduce((a, x) => a + (x.codes['ok'] ?? 0), 0)
     seconds += (Math.max(...rate.map((x) => x.end)) - Math.min(...rate.map((x) => x.start))) / 1000
     witnessCpu += (await cpu([witnesses[0]!])) - w0
+    if (THREADS) note(`economy-net: witness 1 threads in ws round ${r} (ticks user/system): ${threadDiff(th0, await witnesses[0]!.call('threads'))}; clients 1: ${threadDiff(tc0, await clients[0]!.call('threads'))}`)
     clientsCpu += (await cpu(clients)) - c0
     if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-ws-${r}.cpuprofile`) })
-    if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
-    const base = await witnesses[0]!.call<{ ok: number; seconds: number; cpuUs: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, from: lo, to: hi })
-    if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-in-process-${r}.cpuprofile`) })
-    inProcess.ok += base.ok
-    inProcess.seconds += base.seconds
-    inProcess.cpuUs += base.cpuUs
+    if (PROFILE !== undefined) await clients[0]!.call('profile-stop', { file: join(PROFILE, `clients-1-ws-${r}.cpuprofile`) })
+    // the same slice in process: through the witness's own code, then through a bare monitor
+    for (const [path, sum] of [['witness', inProcess], ['monitor', inProcessMonitor]] as const) {
+      if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
+      const th1 = THREADS ? await witnesses[0]!.call<Threads>('threads') : {}
+      const base = await witnesses[0]!.call<{ ok: number; seconds: number; cpuUs: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, from: lo, to: hi, path })
+      if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-in-process-${path}-${r}.cpuprofile`) })
+      if (THREADS) note(`economy-net: witness 1 threads in in-process (${path}) round ${r} (ticks user/system): ${threadDiff(th1, await witnesses[0]!.call('threads'))}`)
+      sum.ok += base.ok
+      sum.seconds += base.seconds
+      sum.cpuUs += base.cpuUs
+    }
   }
   const strangers = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
   const inProcessPerSecond = inProcess.ok / inProcess.seconds
@@ -186,6 +218,11 @@ async function run(): Promise<void> {
     ratio_to_in_process: round(ok / seconds / inProcessPerSecond, 2),
     in_process_per_s: Math.round(inProcessPerSecond),
     in_process_accepted: inProcess.ok,
+    in_process_is: "the witness's own code (ReportSink.take) on a second witness in witness 1's process, batches of 8,192",
+    // the same slices through a bare monitor (no report set, quotas or admission): what a witness adds in process
+    monitor_per_s: Math.round(inProcessMonitor.ok / inProcessMonitor.seconds),
+    ratio_to_monitor: round(ok / seconds / (inProcessMonitor.ok / inProcessMonitor.seconds), 2),
+    monitor_cpu_us_per_report: Math.round(inProcessMonitor.cpuUs / inProcessMonitor.ok),
     rounds: ROUNDS,
     crosses_socket: true,
     accepted: ok,

@@ -5,9 +5,10 @@
  */
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { RefusedError, toHex } from '@tally/core'
+import fc from 'fast-check'
+import { DecodeError, RefusedError, decodeCanonical, encodeCanonical, toHex, type MessageKind } from '@tally/core'
 import { signReport } from '@tally/economy'
-import { createMemoryOutbox, createReporter, createSharedHost, reportsProtocol, REPORTS_PROTOCOL, type ReportOutcome } from '@tally/economy/net'
+import { createMemoryOutbox, createReporter, createSharedHost, reportsProtocol, REPORTS_PROTOCOL, type ReportMessages, type ReportOutcome } from '@tally/economy/net'
 import { alice, bob, carol, component, rejectsLike, witnesses } from './helpers.ts'
 import { network, register, reporter } from './net-fixtures.ts'
 
@@ -117,10 +118,13 @@ test('many submissions at once: a few are checked at a time, the rest wait their
   let checking = 0
   let most = 0
   // a slow verifier (a busy pool): submissions pile up behind it
+  // (one report a submission: the items in flight are the submissions being checked, whether the
+  // witness sends their signatures to the verifier one call each or several in one call)
   const verify = async (items: readonly { message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array }[]): Promise<boolean[]> => {
-    most = Math.max(most, ++checking)
+    checking += items.length
+    most = Math.max(most, checking)
     await new Promise((r) => setTimeout(r, 2))
-    checking--
+    checking -= items.length
     return items.map(() => true)
   }
   const net = network({ verify })
@@ -132,6 +136,122 @@ test('many submissions at once: a few are checked at a time, the rest wait their
   assert.equal(replies.map((reply) => (reply!.message as { verdicts: { code: string }[] }).verdicts.map((v) => v.code)), reports.map(() => ['ok']))
   assert.is(net.witnesses[0]!.reportCount(0), 40)
   assert.ok(most >= 2 && most <= 16, `${most} submissions checked at once`)
+})
+
+test('a submit body read from its bytes (readBytes, as @tally/gossip\'s host does) is exactly what the generic decoder reads: the same bodies accepted, the same reports', () => {
+  const submit = reportsProtocol().messages.submit as MessageKind<ReportMessages['submit']> & { readBytes(body: Uint8Array): ReportMessages['submit'] }
+  const generic = (body: Uint8Array): ReportMessages['submit'] => submit.decode(decodeCanonical(body, { maxBytes: submit.maxBytes, maxDepth: 32 }))
+  const outcome = (read: (body: Uint8Array) => ReportMessages['submit'], body: Uint8Array): string => {
+    try {
+      return read(body).reports.map(toHex).join(',')
+    } catch (err) {
+      assert.instance(err, DecodeError, `only DecodeError: ${(err as Error).message}`)
+      return 'refused'
+    }
+  }
+  // bodies: canonical submits (0-40 items of 0-300 bytes: over both limits), any CBOR value, and
+  // those with a byte changed, cut or added
+  const item = fc.uint8Array({ minLength: 0, maxLength: 300 })
+  const valid = fc.array(fc.oneof(item, fc.uint8Array({ minLength: 100, maxLength: 120 })), { maxLength: 40 }).map((reports) => encodeCanonical([reports]))
+  const other = fc.oneof(fc.constant(encodeCanonical([])), fc.constant(encodeCanonical([[], []])), fc.constant(encodeCanonical([['text']])), fc.constant(encodeCanonical([[1, 2]])), fc.constant(encodeCanonical({ reports: [] })), fc.uint8Array({ maxLength: 64 }))
+  const body = fc.oneof(valid, other)
+  const mutated = fc.tuple(body, fc.nat(), fc.nat(255), fc.integer({ min: 0, max: 3 })).map(([b, at, byte, how]) => {
+    if (b.length === 0) return Uint8Array.of(byte)
+    const i = at % b.length
+    if (how === 0) return b
+    if (how === 1) return Uint8Array.from(b, (x, j) => (j === i ? byte : x))
+    if (how === 2) return b.subarray(0, i)
+    return Uint8Array.from([...b.subarray(0, i), byte, ...b.subarray(i)])
+  })
+  let accepted = 0
+  fc.assert(
+    fc.property(mutated, (b) => {
+      if (b.length > submit.maxBytes) return // the host refuses those before either reader
+      const a = outcome(submit.readBytes, b)
+      assert.is(a, outcome(generic, b), `body ${toHex(b).slice(0, 80)}`)
+      if (a !== 'refused') accepted++
+    }),
+    { numRuns: 3000 },
+  )
+  assert.ok(accepted > 500, `${accepted} bodies accepted by both`)
+  // the heads at their limits, by hand: 23 and 24 items, 23/24/255/256/257-byte reports
+  for (const n of [0, 23, 24, 32, 33]) assert.is(outcome(submit.readBytes, encodeCanonical([Array.from({ length: n }, () => new Uint8Array(1))])), outcome(generic, encodeCanonical([Array.from({ length: n }, () => new Uint8Array(1))])))
+  for (const len of [23, 24, 255, 256, 257]) assert.is(outcome(submit.readBytes, encodeCanonical([[new Uint8Array(len)]])), outcome(generic, encodeCanonical([[new Uint8Array(len)]])))
+  // a non-shortest head (24 as 0x98 0x18 is canonical; 3 items as 0x98 0x03 is not)
+  assert.is(outcome(submit.readBytes, Uint8Array.of(0x81, 0x98, 0x03, 0x40, 0x40, 0x40)), 'refused')
+  assert.is(outcome(generic, Uint8Array.of(0x81, 0x98, 0x03, 0x40, 0x40, 0x40)), 'refused')
+})
+
+test('golden bodies of tally/economy/reports/1: the byte codecs and the CBOR codecs write these bytes and read them back', () => {
+  type Kind<T> = MessageKind<T> & { readBytes(body: Uint8Array): T; writeBytes(m: T): Uint8Array }
+  const { submit, verdicts } = reportsProtocol().messages as unknown as { submit: Kind<ReportMessages['submit']>; verdicts: Kind<ReportMessages['verdicts']> }
+  const golden = [
+    // [[h'010203', h'ab' × 24]]: a 3-byte report (head 0x43), a 24-byte one (head 0x58 0x18)
+    [submit, { reports: [Uint8Array.of(1, 2, 3), new Uint8Array(24).fill(0xab)] }, '8182430102035818' + 'ab'.repeat(24)],
+    // [[['ok', ''], ['late', 'epoch 3 is closed (open: 4)']]]
+    [verdicts, { verdicts: [{ code: 'ok', reason: '' }, { code: 'late', reason: 'epoch 3 is closed (open: 4)' }] }, '818282626f6b6082646c617465781b65706f6368203320697320636c6f73656420286f70656e3a203429'],
+  ] as const
+  for (const [k, message, hex] of golden) {
+    const kind = k as Kind<unknown>
+    assert.is(toHex(kind.writeBytes(message)), hex)
+    assert.is(toHex(encodeCanonical(kind.encode(message))), hex)
+    const body = Uint8Array.from(Buffer.from(hex, 'hex'))
+    assert.equal(kind.readBytes(body), message)
+    assert.equal(kind.decode(decodeCanonical(body)), message)
+  }
+})
+
+test('the byte codecs of submit and verdicts (writeBytes, and readBytes of verdicts) write and read exactly what the CBOR codecs do', () => {
+  type Kind<T> = MessageKind<T> & { readBytes(body: Uint8Array): T; writeBytes(m: T): Uint8Array }
+  const { submit, verdicts } = reportsProtocol().messages as unknown as { submit: Kind<ReportMessages['submit']>; verdicts: Kind<ReportMessages['verdicts']> }
+  const generic = <T>(k: Kind<T>, body: Uint8Array): T => k.decode(decodeCanonical(body, { maxBytes: k.maxBytes, maxDepth: 32 }))
+  const outcome = <T>(read: (body: Uint8Array) => T, body: Uint8Array): string => {
+    try {
+      return JSON.stringify(read(body), (_, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v))
+    } catch (err) {
+      assert.instance(err, DecodeError, `only DecodeError: ${(err as Error).message}`)
+      return 'refused'
+    }
+  }
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 32 }), (reports) => {
+      assert.equal(submit.writeBytes({ reports }), encodeCanonical(submit.encode({ reports })))
+    }),
+    { numRuns: 500 },
+  )
+  const code = fc.oneof({ arbitrary: fc.constantFrom('ok', 'malformed', 'late', 'early', 'unregistered', 'revoked', 'duplicate', 'signature', 'quota'), weight: 30 }, { arbitrary: fc.string({ maxLength: 20 }), weight: 1 })
+  const reason = fc.oneof(fc.constant(''), fc.string({ maxLength: 210, unit: 'grapheme' }), fc.string({ maxLength: 30, unit: 'binary' }), fc.constantFrom('\uFEFF', '\uFEFFok', 'é', '€'.repeat(70), '\u{1F600}'.repeat(101)))
+  const list = fc.array(fc.record({ code, reason }), { maxLength: 34 })
+  let read = 0
+  fc.assert(
+    fc.property(list, fc.nat(), fc.nat(255), fc.integer({ min: 0, max: 3 }), (vs, at, byte, how) => {
+      const m = { verdicts: vs as { code: ReportMessages['verdicts']['verdicts'][number]['code']; reason: string }[] }
+      let body: Uint8Array
+      try {
+        body = encodeCanonical(verdicts.encode(m))
+      } catch {
+        assert.throws(() => verdicts.writeBytes(m))
+        return
+      }
+      assert.equal(verdicts.writeBytes(m), body, 'written as the CBOR codec writes')
+      const i = body.length === 0 ? 0 : at % body.length
+      const b = how === 0 ? body : how === 1 ? Uint8Array.from(body, (x, j) => (j === i ? byte : x)) : how === 2 ? body.subarray(0, i) : Uint8Array.from([...body.subarray(0, i), byte, ...body.subarray(i)])
+      if (b.length > verdicts.maxBytes) return
+      const a = outcome((x) => verdicts.readBytes(x), b)
+      assert.is(a, outcome((x) => generic(verdicts, x), b), `body ${toHex(b).slice(0, 120)}`)
+      if (a !== 'refused') read++
+    }),
+    { numRuns: 1500 },
+  )
+  assert.ok(read > 100, `${read} verdict bodies read by both`)
+  // text that is not UTF-8, a BOM kept, a reason of 200 and 201 characters
+  for (const b of [Uint8Array.of(0x81, 0x81, 0x82, 0x62, 0x6f, 0x6b, 0x61, 0xff), Uint8Array.of(0x81, 0x81, 0x82, 0x62, 0x6f, 0x6b, 0x63, 0xef, 0xbb, 0xbf)]) {
+    assert.is(outcome((x) => verdicts.readBytes(x), b), outcome((x) => generic(verdicts, x), b))
+  }
+  for (const n of [200, 201]) {
+    const b = encodeCanonical([[['late', 'x'.repeat(n)]]])
+    assert.is(outcome((x) => verdicts.readBytes(x), b), outcome((x) => generic(verdicts, x), b))
+  }
 })
 
 test('a witness that is down gets the report at the retry, after the backoff on the host\'s clock', async () => {

@@ -258,6 +258,61 @@ Checks('a body its decoder throws on costs 20', async () => {
   await charged({ kind: 'add', body: encodeCanonical('not a pair') }, 'malformed', 4, /malformed message \(bad-field: .*add: expected \[a, b\]/)
 })
 
+Checks("a kind that reads its own bytes (readBytes): the handler gets what it read, the generic decoder never runs, and what it refuses costs 20", async () => {
+  const { net, nodes } = await memoryNodes(1, { node: { head: 'local', gossip: { pullIntervalMs: 0 } }, seedBase: 155 })
+  const node = nodes[0]!
+  const read: Uint8Array[] = []
+  const got: string[] = []
+  // a kind whose body is a canonical byte string of 1-23 bytes (one head byte 0x41..0x57); its
+  // generic decode must never run, so it throws
+  const raw = {
+    name: 'test/raw/1',
+    messages: {
+      blob: {
+        maxBytes: 24,
+        cost: 1,
+        encode: (b: Uint8Array) => b,
+        decode: (): Uint8Array => {
+          throw new Error('the generic decode ran')
+        },
+        readBytes: (body: Uint8Array): Uint8Array => {
+          read.push(body)
+          if (body[0]! < 0x41 || body[0]! > 0x57 || body.length !== 1 + (body[0]! - 0x40)) throw new DecodeError('blob: expected a byte string of 1-23 bytes')
+          return body.subarray(1)
+        },
+      },
+      ok: { maxBytes: 8, cost: 1, encode: (s: string) => s, decode: (v: unknown) => String(v) },
+    },
+    handlers: {
+      blob: (b: Uint8Array) => {
+        got.push(toHex(b))
+        return { kind: 'ok' as const, message: 'ok' }
+      },
+    },
+  } as Protocol<{ blob: Uint8Array; ok: string }>
+  node.host(raw)
+  const cut = watchMisbehaviour(node)
+  const asker = await rawPeer(net, node, 156)
+  const answer = await settle(net, asker.session.request({ type: 'app', reply: false, protocol: 'test/raw/1', kind: 'blob', body: encodeCanonical(Uint8Array.of(1, 2, 3)) }))
+  assert.equal(answer.type === 'app' ? answer.kind : answer.type, 'ok')
+  assert.equal(got, ['010203'], 'the handler got what readBytes read')
+  // a body readBytes refuses: refused 'malformed', charged 20 (five close the session)
+  const refused = await settle(net, asker.session.request({ type: 'app', reply: false, protocol: 'test/raw/1', kind: 'blob', body: encodeCanonical('text') }))
+  assert.equal(refused.type === 'error' ? refused.reason : refused.type, 'malformed')
+  const over = await rawPeer(net, node, 157)
+  for (let i = 0; i < 5; i++) over.session.send({ type: 'app', requestId: 0, reply: false, protocol: 'test/raw/1', kind: 'blob', body: encodeCanonical(7) })
+  await net.clock.runFor(300)
+  assert.match(over.closed() ?? '', /^1008/)
+  assert.match(cut.get(identity(157).publicKeyHex) ?? '', /malformed message \(malformed: .*blob: expected a byte string/)
+  // a body over maxBytes never reaches readBytes
+  const before = read.length
+  const big = await settle(net, asker.session.request({ type: 'app', reply: false, protocol: 'test/raw/1', kind: 'blob', body: new Uint8Array(40) }))
+  assert.equal(big.type === 'error' ? big.reason : big.type, 'too-large')
+  assert.is(read.length, before)
+  assert.equal(got, ['010203'], 'no other message reached the handler')
+  assert.throws(() => node.host({ ...raw, name: 'test/raw/2', messages: { ...raw.messages, blob: { ...raw.messages.blob, readBytes: 7 } } } as never), TypeError, 'a readBytes that is no function')
+})
+
 Checks('a kind without a handler, sent unasked, is refused: no-handler', async () => {
   const { net, nodes } = await memoryNodes(1, { node: { head: 'local', gossip: { pullIntervalMs: 0 } }, seedBase: 150 })
   nodes[0]!.host(calc(fresh()))

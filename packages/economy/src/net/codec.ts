@@ -15,11 +15,75 @@ import { isBytes, isUint } from '../util.js'
  * @param cost rate-limit tokens per message
  * @param encode message → CBOR body
  * @param decode CBOR body → message (throws DecodeError)
+ * @param bytes optional byte codecs, which a host that knows them (@tally/gossip's) uses in place
+ *   of the CBOR ones: `read`, the body's bytes → message, accepting exactly what decodeCanonical
+ *   then `decode` accept (a large body walked once instead of decoded, re-encoded and copied);
+ *   `write`, message → exactly encodeCanonical(encode(message)). Any other host uses the CBOR ones
  * @returns the kind
  * @internal
  */
-export function kind<T>(maxBytes: number, cost: number, encode: (message: T) => CborValue, decode: (body: CborValue) => T): MessageKind<T> {
-  return Object.freeze({ maxBytes, cost, encode, decode })
+export function kind<T>(
+  maxBytes: number,
+  cost: number,
+  encode: (message: T) => CborValue,
+  decode: (body: CborValue) => T,
+  bytes?: { readonly read?: (body: Uint8Array) => T; readonly write?: (message: T) => Uint8Array },
+): MessageKind<T> {
+  return Object.freeze({ maxBytes, cost, encode, decode, ...(bytes?.read === undefined ? {} : { readBytes: bytes.read }), ...(bytes?.write === undefined ? {} : { writeBytes: bytes.write }) })
+}
+
+/** Bytes of a canonical CBOR head whose argument is `n` (below 2^16). */
+export function headBytes(n: number): number {
+  return n < 24 ? 1 : n < 256 ? 2 : 3
+}
+
+/**
+ * Write the canonical head of major type `major` with argument `n` (below 2^16) at `at`.
+ * @returns where the item's content starts
+ * @internal
+ */
+export function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
+  const m = major << 5
+  if (n < 24) {
+    out[at] = m | n
+    return at + 1
+  }
+  if (n < 256) {
+    out[at] = m | 24
+    out[at + 1] = n
+    return at + 2
+  }
+  if (n > 0xffff) throw new RangeError(`a CBOR argument of ${n}, over this writer's 2^16 - 1`)
+  out[at] = m | 25
+  out[at + 1] = n >> 8
+  out[at + 2] = n & 0xff
+  return at + 3
+}
+
+/**
+ * The head of a CBOR item at `at` in canonical form (the argument in its shortest encoding,
+ * definite length) of major type `major`, with an argument below 2^16.
+ * @returns [argument, where the item's content starts]
+ * @throws DecodeError on another major type, a longer argument, or a head that is not shortest
+ * @internal
+ */
+export function readHead(bytes: Uint8Array, at: number, major: number, what: string): [number, number] {
+  const first = bytes[at]
+  if (first === undefined || first >> 5 !== major) throw new DecodeError(`${what}: expected CBOR major type ${major} at byte ${at}`)
+  const info = first & 0x1f
+  if (info < 24) return [info, at + 1]
+  if (info === 24) {
+    const n = bytes[at + 1]
+    if (n === undefined || n < 24) throw new DecodeError(`${what}: ${n === undefined ? 'truncated' : 'not the canonical encoding of its value'} at byte ${at}`)
+    return [n, at + 2]
+  }
+  if (info === 25) {
+    if (at + 3 > bytes.length) throw new DecodeError(`${what}: truncated at byte ${at}`)
+    const n = (bytes[at + 1]! << 8) | bytes[at + 2]!
+    if (n < 256) throw new DecodeError(`${what}: not the canonical encoding of its value at byte ${at}`)
+    return [n, at + 3]
+  }
+  throw new DecodeError(`${what}: a length of 2^16 or more, or an indefinite one, at byte ${at}`)
 }
 
 /** The body as an array of exactly `n` fields. */

@@ -40,7 +40,7 @@ import type { Community } from '../community.js'
 import type { ReportRejection } from '../monitor.js'
 import { REPORT_LIMITS, signReport } from '../report.js'
 import { isBytes, isUint } from '../util.js'
-import { bytes, fields, kind, list, text } from './codec.js'
+import { bytes, fields, headBytes, kind, list, readHead, text, writeHead } from './codec.js'
 import { describe } from './collect.js'
 import { DEFAULT_RETRY, backoff, type OutboxStore, type RetryPolicy } from './outbox.js'
 
@@ -87,7 +87,8 @@ export function reportsProtocol(sink?: ReportSink): Protocol<ReportMessages> {
       : {
           async submit(m, ctx) {
             const verdicts = await sink.take(m.reports, ctx.peer)
-            return { kind: 'verdicts', message: { verdicts: verdicts.map((v) => ({ code: v.code, reason: v.reason.slice(0, 200) })) } }
+            // reasons over 200 characters cut (a verdict of the sink's is kept as it is when it fits)
+            return { kind: 'verdicts', message: { verdicts: verdicts.every((v) => v.reason.length <= 200) ? verdicts : verdicts.map((v) => ({ code: v.code, reason: v.reason.slice(0, 200) })) } }
           },
         }
   return Object.freeze({ name: REPORTS_PROTOCOL, messages: REPORT_MESSAGES, handlers: Object.freeze(handlers) })
@@ -342,18 +343,170 @@ class ComponentReporter implements Reporter {
 // ## Codecs and private helpers
 
 const REPORT_MESSAGES: Protocol<ReportMessages>['messages'] = Object.freeze({
-  submit: kind<ReportMessages['submit']>(8400, 16, (m) => [[...m.reports]], (b) => ({
-    reports: list(fields(b, 1, 'submit')[0], 'reports', REPORT_BATCH, (r, what) => bytes(r, what, undefined, REPORT_LIMITS.maxBytes)),
-  })),
-  verdicts: kind<ReportMessages['verdicts']>(7200, 1, (m) => [m.verdicts.map((v) => [v.code, v.reason])], (b) => ({
-    verdicts: list(fields(b, 1, 'verdicts')[0], 'verdicts', REPORT_BATCH, (v, what) => {
-      const [code, reason] = fields(v, 2, what)
-      const c = text(code, `${what} code`, 16)
-      if (!CODES.has(c)) throw new DecodeError(`${what} code ${JSON.stringify(c)} is unknown`)
-      return { code: c as ReportCode, reason: text(reason, `${what} reason`, 200) }
+  submit: kind<ReportMessages['submit']>(
+    8400,
+    16,
+    (m) => [[...m.reports]],
+    (b) => ({
+      reports: list(fields(b, 1, 'submit')[0], 'reports', REPORT_BATCH, (r, what) => bytes(r, what, undefined, REPORT_LIMITS.maxBytes)),
     }),
-  })),
+    { read: readSubmit, write: writeSubmit },
+  ),
+  verdicts: kind<ReportMessages['verdicts']>(
+    7200,
+    1,
+    (m) => [m.verdicts.map((v) => [v.code, v.reason])],
+    (b) => ({
+      verdicts: list(fields(b, 1, 'verdicts')[0], 'verdicts', REPORT_BATCH, (v, what) => {
+        const [code, reason] = fields(v, 2, what)
+        return verdict(text(code, `${what} code`, 16), text(reason, `${what} reason`, 200), what)
+      }),
+    }),
+    { read: readVerdicts, write: writeVerdicts },
+  ),
 })
+
+/** A verdict from its code and reason, the code one of CODES. */
+function verdict(code: string, reason: string, what: string): WireVerdict {
+  if (!CODES.has(code)) throw new DecodeError(`${what} code ${JSON.stringify(code)} is unknown`)
+  return code === 'ok' && reason === '' ? OK : { code: code as ReportCode, reason }
+}
+
+const OK: WireVerdict = Object.freeze({ code: 'ok', reason: '' })
+
+/**
+ * A submit body's bytes → its reports, as views into the body (the host's own copy): the same
+ * bodies as decodeCanonical then the kind's decode accept — [[bstr ≤ 256 bytes, ... ≤ 32]], every
+ * head in its shortest form, nothing after — without decoding the body to values, re-encoding it
+ * and copying each report. Each report is decoded (canonically) by the witness that takes it.
+ */
+function readSubmit(body: Uint8Array): ReportMessages['submit'] {
+  if (body[0] !== 0x81) throw new DecodeError('submit must be an array of 1 fields')
+  const [count, first] = readHead(body, 1, 4, 'reports')
+  if (count > REPORT_BATCH) throw new DecodeError(`reports must be a list of at most ${REPORT_BATCH}`)
+  const reports: Uint8Array[] = new Array(count)
+  let at = first
+  for (let i = 0; i < count; i++) {
+    const [length, start] = readHead(body, at, 2, `reports[${i}]`)
+    if (length > REPORT_LIMITS.maxBytes) throw new DecodeError(`reports[${i}] must be at most ${REPORT_LIMITS.maxBytes} bytes`)
+    at = start + length
+    if (at > body.length) throw new DecodeError(`reports[${i}]: truncated`)
+    reports[i] = body.subarray(start, at)
+  }
+  if (at !== body.length) throw new DecodeError(`${body.length - at} bytes after the submit body`)
+  return { reports }
+}
+
+/** A submit's body written by hand: exactly encodeCanonical(encode(m)), one buffer, each report copied once. */
+function writeSubmit(m: ReportMessages['submit']): Uint8Array {
+  const reports = m.reports
+  let size = 1 + headBytes(reports.length)
+  for (let i = 0; i < reports.length; i++) {
+    const r = reports[i]
+    if (!(r instanceof Uint8Array)) throw new TypeError(`"reports[${i}]" expected Uint8Array`)
+    size += headBytes(r.length) + r.length
+  }
+  const out = new Uint8Array(size)
+  out[0] = 0x81
+  let at = writeHead(out, 1, 4, reports.length)
+  for (const r of reports) {
+    at = writeHead(out, at, 2, r.length)
+    out.set(r, at)
+    at += r.length
+  }
+  return out
+}
+
+const utf8 = new TextEncoder()
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+/** The UTF-8 of each code (ASCII), and of an empty reason. */
+const CODE_BYTES = new Map<string, Uint8Array>()
+
+/** A verdicts body written by hand: exactly encodeCanonical(encode(m)). */
+function writeVerdicts(m: ReportMessages['verdicts']): Uint8Array {
+  const verdicts = m.verdicts
+  // each verdict's code and reason as UTF-8, in order
+  const texts: Uint8Array[] = new Array(2 * verdicts.length)
+  let size = 1 + headBytes(verdicts.length)
+  for (let i = 0; i < verdicts.length; i++) {
+    const v = verdicts[i]
+    if (typeof v?.code !== 'string' || typeof v.reason !== 'string') throw new TypeError(`"verdicts[${i}]" expected { code, reason } strings`)
+    if (!v.code.isWellFormed() || !v.reason.isWellFormed()) throw new TypeError(`"verdicts[${i}]": a string with a lone surrogate cannot be UTF-8`)
+    let code = CODE_BYTES.get(v.code)
+    if (code === undefined) {
+      code = utf8.encode(v.code)
+      if (CODES.has(v.code)) CODE_BYTES.set(v.code, code)
+    }
+    const reason = v.reason === '' ? EMPTY : utf8.encode(v.reason)
+    texts[2 * i] = code
+    texts[2 * i + 1] = reason
+    size += 1 + headBytes(code.length) + code.length + headBytes(reason.length) + reason.length
+  }
+  const out = new Uint8Array(size)
+  out[0] = 0x81
+  let at = writeHead(out, 1, 4, verdicts.length)
+  for (let i = 0; i < texts.length; i++) {
+    if (i % 2 === 0) out[at++] = 0x82
+    const text = texts[i]!
+    at = writeHead(out, at, 3, text.length)
+    out.set(text, at)
+    at += text.length
+  }
+  return out
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** The text of UTF-8 bytes [start, end) of `body`: ASCII (every code, most reasons) without a decoder call. */
+function utf8Text(body: Uint8Array, start: number, end: number, i: number): string {
+  let ascii = true
+  for (let j = start; j < end; j++) {
+    if (body[j]! >= 0x80) {
+      ascii = false
+      break
+    }
+  }
+  if (ascii) return end - start <= 64 ? String.fromCharCode(...body.subarray(start, end)) : latin1.decode(body.subarray(start, end))
+  try {
+    return fromUtf8.decode(body.subarray(start, end))
+  } catch {
+    throw new DecodeError(`verdicts[${i}]: text that is not UTF-8`)
+  }
+}
+
+/** Bytes below 0x80 as characters (ASCII is its own UTF-8). */
+const latin1 = new TextDecoder('latin1')
+
+/** A verdicts body's bytes → its verdicts: the same bodies as decodeCanonical then the kind's decode accept. */
+function readVerdicts(body: Uint8Array): ReportMessages['verdicts'] {
+  if (body[0] !== 0x81) throw new DecodeError('verdicts must be an array of 1 fields')
+  const [count, first] = readHead(body, 1, 4, 'verdicts')
+  if (count > REPORT_BATCH) throw new DecodeError(`verdicts must be a list of at most ${REPORT_BATCH}`)
+  const verdicts: WireVerdict[] = new Array(count)
+  let at = first
+  for (let i = 0; i < count; i++) {
+    // ['ok', ''], most verdicts: 82 62 6f 6b 60
+    if (body[at] === 0x82 && body[at + 1] === 0x62 && body[at + 2] === 0x6f && body[at + 3] === 0x6b && body[at + 4] === 0x60) {
+      verdicts[i] = OK
+      at += 5
+      continue
+    }
+    if (body[at] !== 0x82) throw new DecodeError(`verdicts[${i}] must be an array of 2 fields`)
+    at++
+    const texts: string[] = []
+    for (const max of [16, 200]) {
+      const [length, start] = readHead(body, at, 3, `verdicts[${i}]`)
+      at = start + length
+      if (at > body.length) throw new DecodeError(`verdicts[${i}]: truncated`)
+      const s = utf8Text(body, start, at, i)
+      if (s.length > max) throw new DecodeError(`verdicts[${i}] ${max === 16 ? 'code' : 'reason'} must be text of at most ${max} characters`)
+      texts.push(s)
+    }
+    verdicts[i] = verdict(texts[0]!, texts[1]!, `verdicts[${i}]`)
+  }
+  if (at !== body.length) throw new DecodeError(`${body.length - at} bytes after the verdicts body`)
+  return { verdicts }
+}
 
 const CODES = new Set<string>(['ok', 'malformed', 'late', 'early', 'unregistered', 'revoked', 'duplicate', 'signature', 'quota'])
 

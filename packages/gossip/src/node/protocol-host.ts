@@ -12,6 +12,17 @@
  * A message takes `kind.cost` tokens of its sender's message rate (the session asks `appCost`
  * before it dispatches the message, so a message over the budget is dropped unhandled).
  *
+ * A kind may also read its body's bytes itself: a `readBytes(body)` beside core's MessageKind
+ * members (`BytesKind`). The host then checks the body's size against `maxBytes` and hands the
+ * bytes to `readBytes` in place of its own `decodeCanonical` and the kind's `decode`, so a large
+ * body is walked once rather than decoded to CBOR values, re-encoded to check its canonical form,
+ * and copied item by item. `readBytes` must accept exactly the bodies that `decodeCanonical` and
+ * `decode` accept, and return the same message (a host that does not know `readBytes` uses
+ * those); what it throws is the sender's 'malformed' body, as a `decode` that throws. The message
+ * it returns may hold views into the body: the body is the host's own copy and is never reused.
+ * Likewise `writeBytes(message)`: the body's bytes, written by the kind itself in place of
+ * `encodeCanonical(encode(message))`, which they must equal; the host still checks `maxBytes`.
+ *
  * Handlers: a request's handler returns the reply; one that throws a core `RefusedError` refuses
  * with that error's `reason`, which reaches the requester's `request()` as a `RefusedError` with the
  * same reason; anything else it throws is reported as the node's `error` event and answered
@@ -62,11 +73,25 @@ const REASON_CODE = /^[a-z0-9][a-z0-9._-]{0,63}$/
 /** Room in a frame for an `app` envelope around the body (code, id, two names of ≤ 64 characters). */
 const ENVELOPE_BYTES = 256
 
+/**
+ * A message kind that reads its own body (see the module comment): core's MessageKind and
+ * `readBytes`, which must accept exactly what `decodeCanonical` then `decode` accept.
+ */
+export interface BytesKind<T> extends MessageKind<T> {
+  /** The message from the body's canonical bytes (within `maxBytes`); throws as `decode` does. */
+  readBytes?(body: Uint8Array): T
+  /** The body of a message: exactly `encodeCanonical(encode(message))`; throws as `encode` does. */
+  writeBytes?(message: T): Uint8Array
+}
+
+/** A kind as hosted: core's members, and the optional byte codecs of BytesKind. */
+type HostedKind = MessageKind<unknown> & { readonly readBytes?: (body: Uint8Array) => unknown; readonly writeBytes?: (message: unknown) => Uint8Array }
+
 /** A protocol being hosted: its kinds and handlers, copied and checked when it was hosted. */
 export interface Hosted {
   readonly protocol: Protocol<ProtocolMessages>
   readonly name: string
-  readonly kinds: ReadonlyMap<string, MessageKind<unknown>>
+  readonly kinds: ReadonlyMap<string, HostedKind>
   readonly handlers: ReadonlyMap<string, ProtocolHandler<ProtocolMessages, string>>
   /** Contexts of the peers handed to this protocol, by key. */
   readonly contexts: Map<PublicKeyHex, HostedPeer>
@@ -161,7 +186,7 @@ export async function onApp(ctx: NodeContext, m: AppMessage, session: Session): 
     if (request) refuse(session, m, 'refused', 'no-handler')
     return
   }
-  const where = `protocol ${hosted.name}: ${m.kind} handler`
+  const where = (): string => `protocol ${hosted.name}: ${m.kind} handler`
   let result: void | ProtocolReply<ProtocolMessages>
   try {
     result = await handler(read.value, contextOf(ctx, hosted, session.peerKey))
@@ -170,7 +195,7 @@ export async function onApp(ctx: NodeContext, m: AppMessage, session: Session): 
       if (request) refuse(session, m, 'refused', err.reason ?? '')
       return
     }
-    ctx.report(err, where)
+    ctx.report(err, where())
     if (request) refuse(session, m, 'internal', 'internal')
     return
   }
@@ -184,7 +209,7 @@ export async function onApp(ctx: NodeContext, m: AppMessage, session: Session): 
     kind = result.kind
     body = encodeBody(hosted, kind, result.message)
   } catch (err) {
-    ctx.report(err, where)
+    ctx.report(err, where())
     refuse(session, m, 'internal', 'internal')
     return
   }
@@ -293,6 +318,13 @@ function readBody(hosted: Hosted, kindName: string, body: Uint8Array): Read {
   if (body.length > kind.maxBytes) {
     return { ok: false, reason: 'too-large', detail: `a ${hosted.name} ${kindName} of ${body.length} bytes, over ${kind.maxBytes}`, code: 'too-large', refusal: 'too-large' }
   }
+  if (kind.readBytes !== undefined) {
+    try {
+      return { ok: true, value: kind.readBytes(body) }
+    } catch (err) {
+      return { ok: false, reason: 'malformed', detail: `${hosted.name} ${kindName}: ${(err as Error)?.message ?? String(err)}`, code: 'bad-request', refusal: 'malformed' }
+    }
+  }
   let value: CborValue
   try {
     value = decodeCanonical(body, { maxBytes: kind.maxBytes, maxDepth: 32 })
@@ -314,7 +346,8 @@ function readBody(hosted: Hosted, kindName: string, body: Uint8Array): Read {
 function encodeBody(hosted: Hosted, kindName: string, message: unknown): Uint8Array {
   const kind = typeof kindName === 'string' ? hosted.kinds.get(kindName) : undefined
   if (kind === undefined) throw new TypeError(`"kind" expected one of ${hosted.name}'s kinds (${[...hosted.kinds.keys()].join(', ')}), got ${String(kindName).slice(0, 64)}`)
-  const body = encodeCanonical(kind.encode(message))
+  const body = kind.writeBytes !== undefined ? kind.writeBytes(message) : encodeCanonical(kind.encode(message))
+  if (!(body instanceof Uint8Array)) throw new TypeError(`${hosted.name} ${kindName}'s writeBytes returned no bytes`)
   if (body.length > kind.maxBytes) throw new RangeError(`"message" encodes to ${body.length} bytes, over ${hosted.name} ${kindName}'s maxBytes of ${kind.maxBytes}`)
   return body
 }
@@ -343,7 +376,7 @@ function check(ctx: NodeContext, protocol: Protocol<ProtocolMessages>): Hosted {
   if (ctx.protocols.has(name)) throw new RangeError(`"protocol.name" ${name} is already hosted by this node`)
   if (typeof protocol.messages !== 'object' || protocol.messages === null) throw new TypeError('"protocol.messages" expected an object of message kinds')
   const maxBytes = ctx.limits.maxFrameBytes - ENVELOPE_BYTES
-  const kinds = new Map<string, MessageKind<unknown>>()
+  const kinds = new Map<string, HostedKind>()
   for (const [k, kind] of Object.entries(protocol.messages)) {
     const at = `protocol.messages.${k}`
     if (!KIND_NAME.test(k)) throw new RangeError(`"${at}": a kind name is 1..64 characters of A-Z, a-z, 0-9 and /._-`)
@@ -354,7 +387,20 @@ function check(ctx: NodeContext, protocol: Protocol<ProtocolMessages>): Hosted {
       throw new RangeError(`"${at}.maxBytes" expected an integer in [1, ${maxBytes}] (the frame limit less the envelope), got ${String(kind.maxBytes)}`)
     }
     if (typeof kind.cost !== 'number' || !Number.isFinite(kind.cost) || kind.cost < 0) throw new RangeError(`"${at}.cost" expected a finite number >= 0, got ${String(kind.cost)}`)
-    kinds.set(k, Object.freeze({ maxBytes: kind.maxBytes, cost: kind.cost, encode: kind.encode.bind(kind), decode: kind.decode.bind(kind) }))
+    const { readBytes, writeBytes } = kind as BytesKind<unknown>
+    if (readBytes !== undefined && typeof readBytes !== 'function') throw new TypeError(`"${at}.readBytes" expected a function`)
+    if (writeBytes !== undefined && typeof writeBytes !== 'function') throw new TypeError(`"${at}.writeBytes" expected a function`)
+    kinds.set(
+      k,
+      Object.freeze({
+        maxBytes: kind.maxBytes,
+        cost: kind.cost,
+        encode: kind.encode.bind(kind),
+        decode: kind.decode.bind(kind),
+        ...(readBytes === undefined ? {} : { readBytes: readBytes.bind(kind) }),
+        ...(writeBytes === undefined ? {} : { writeBytes: writeBytes.bind(kind) }),
+      }),
+    )
   }
   if (kinds.size === 0) throw new RangeError('"protocol.messages" expected at least one kind')
   if (typeof protocol.handlers !== 'object' || protocol.handlers === null) throw new TypeError('"protocol.handlers" expected an object')

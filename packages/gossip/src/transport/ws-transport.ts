@@ -257,6 +257,11 @@ class NodeWsTransport implements WsTransport {
           perMessageDeflate: false,
           handshakeTimeout: this.#options.connectTimeoutMs ?? 10_000,
           followRedirects: false,
+          // RFC 6455's client mask keeps script-chosen bytes from reaching intermediaries as
+          // they were chosen; every frame here is a Noise ciphertext (or a handshake message of
+          // keys and ciphertext) that no script chose, so a zero mask, which ws neither applies
+          // when sending nor undoes when receiving, spares both sides a pass over every byte
+          generateMask: (mask: Uint8Array) => void mask.fill(0),
           ...(this.#options.localAddress !== undefined ? { localAddress: this.#options.localAddress } : {}),
         }) as unknown as WebSocketLike,
       address,

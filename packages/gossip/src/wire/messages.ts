@@ -997,6 +997,8 @@ const REPLY_TYPES = new Set<string>(['agreement', 'crawl-answer', 'witness-answe
 function decodeOrThrow(frame: Uint8Array, limits: Readonly<Limits>): Message {
   if (!(frame instanceof Uint8Array)) fail('malformed', 'a frame must be a Uint8Array')
   if (frame.length > limits.maxFrameBytes) fail('too-large', `frame of ${frame.length} bytes over the limit of ${limits.maxFrameBytes}`)
+  const app = readAppFrame(frame)
+  if (app !== undefined) return app
   let value: CborValue
   try {
     // depth: the message array, a list (heads, peers), a tuple inside it
@@ -1019,6 +1021,58 @@ function decodeOrThrow(frame: Uint8Array, limits: Readonly<Limits>): Message {
   const problem = schema.check?.(out)
   if (problem !== undefined) fail('inconsistent', `${schema.type}: ${problem}`)
   return Object.freeze(schema.fromWire?.(out) ?? out) as unknown as Message
+}
+
+/**
+ * An `app` frame read by hand: [5, id, protocol, kind, body], every head in its shortest form,
+ * the names ASCII and matching their rules, |id| ≤ MAX_REQUEST_ID, nothing after the body — the
+ * message the general decoder gives, without decoding the frame to values, copying the body,
+ * re-encoding the frame and comparing it (an app body is most of its frame: ~4 KB for a
+ * protocol's batch). Anything else (undefined) goes through the general decoder, which says
+ * what is wrong with it. The body is copied, as the general decoder copies it.
+ */
+function readAppFrame(frame: Uint8Array): Message | undefined {
+  if (frame[0] !== 0x85 || frame[1] !== 0x05) return undefined
+  const id = readHead(frame, 2)
+  // id: a uint (a request, or 0) or a negative int -1 - n (a reply to request n + 1), |id| ≤ MAX_REQUEST_ID
+  if (id === undefined || id.major > 1 || id.value > (id.major === 0 ? MAX_REQUEST_ID : MAX_REQUEST_ID - 1)) return undefined
+  const protocol = readName(frame, id.end, PROTOCOL_NAME)
+  if (protocol === undefined) return undefined
+  const kind = readName(frame, protocol.end, KIND_NAME)
+  if (kind === undefined) return undefined
+  const body = readHead(frame, kind.end)
+  if (body === undefined || body.major !== 2 || body.end + body.value !== frame.length) return undefined
+  const requestId = id.major === 0 ? id.value : id.value + 1
+  return Object.freeze({ type: 'app', requestId, reply: id.major === 1, protocol: protocol.text, kind: kind.text, body: frame.slice(body.end) })
+}
+
+/** A canonical CBOR head at `at` with an argument below 2^32: its major type, argument and end. */
+function readHead(bytes: Uint8Array, at: number): { major: number; value: number; end: number } | undefined {
+  const first = bytes[at]
+  if (first === undefined) return undefined
+  const major = first >> 5
+  const info = first & 0x1f
+  if (info < 24) return { major, value: info, end: at + 1 }
+  const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 0
+  if (size === 0 || at + 1 + size > bytes.length) return undefined
+  let value = 0
+  for (let i = 1; i <= size; i++) value = value * 256 + bytes[at + i]!
+  // the shortest form only: a one-byte argument is at least 24, a longer one needs its length
+  if (value < (size === 1 ? 24 : size === 2 ? 0x100 : 0x1_0000)) return undefined
+  return { major, value, end: at + 1 + size }
+}
+
+/** A text head and ASCII text at `at` matching `rule` (1..64 characters). */
+function readName(bytes: Uint8Array, at: number, rule: RegExp): { text: string; end: number } | undefined {
+  const head = readHead(bytes, at)
+  if (head === undefined || head.major !== 3 || head.value > 64 || head.end + head.value > bytes.length) return undefined
+  let text = ''
+  for (let i = head.end; i < head.end + head.value; i++) {
+    const c = bytes[i]!
+    if (c >= 0x80) return undefined
+    text += String.fromCharCode(c)
+  }
+  return rule.test(text) ? { text, end: head.end + head.value } : undefined
 }
 
 function fail(reason: DecodeReason, message: string, cause?: unknown): never {
