@@ -4,14 +4,14 @@
 // - economy_net.reports_per_s (crosses a socket): signed reports accepted by ONE witness process
 //   from 1,000 component connections (each its own gossip node and key, multiplexed over 4 client
 //   processes), batches of 32 (the reporter's), the witness's verify pool checking signatures.
-//   ratio_to_in_process: the same witness code in process — a second witness of the community in
-//   witness 1's process, with the same pool, taking the same reports through the very method a
-//   submission over ws ends in (ReportSink.take: decode, quotas, monitor, report set, admission)
-//   in batches of 8,192 (bench/economy's ingest) — measured in this run: the rounds alternate (a
-//   slice over ws, the same slice in process, the next slice ...) so that the machine's load
-//   changes fall on both sides. Target ≥ 0.7. Beside it, monitor_per_s / ratio_to_monitor: the
-//   same slices through a bare monitor (no report set, quotas or admission), the figure this
-//   ratio was first taken against. witness_cpu_us_per_report / clients_cpu_us_per_report /
+//   ratio_to_in_process (the issue's figure, target ≥ 0.7): against the in-process monitor with the
+//   same pool, the same slices (no report set, quotas or admission), measured in this run: the
+//   rounds alternate (a slice over ws, the same slice in process, the next slice ...) so that the
+//   machine's load changes fall on both sides. Beside it, ratio_to_in_process_witness: the same
+//   witness code in process — a second witness of the community in witness 1's process, with the
+//   same pool, taking the same reports through the very method a submission over ws ends in
+//   (ReportSink.take: decode, quotas, monitor, report set, admission) in batches of 8,192: what
+//   the network alone costs. witness_cpu_us_per_report / clients_cpu_us_per_report /
 //   in_process_cpu_us_per_report: CPU time (every thread) per accepted report of witness 1 and of
 //   the 4 client processes during the ws run, and of witness 1 during the in-process run: on a
 //   shared machine the wall-clock rates follow the load, the CPU per report does not; cpu_ratio,
@@ -215,13 +215,15 @@ async function run(): Promise<void> {
   await memory('after the in-process baseline')
   emit('economy_net.reports_per_s', ok / seconds, 'reports/s', {
     target_ratio: 0.7,
-    ratio_to_in_process: round(ok / seconds / inProcessPerSecond, 2),
-    in_process_per_s: Math.round(inProcessPerSecond),
-    in_process_accepted: inProcess.ok,
-    in_process_is: "the witness's own code (ReportSink.take) on a second witness in witness 1's process, batches of 8,192",
-    // the same slices through a bare monitor (no report set, quotas or admission): what a witness adds in process
-    monitor_per_s: Math.round(inProcessMonitor.ok / inProcessMonitor.seconds),
-    ratio_to_monitor: round(ok / seconds / (inProcessMonitor.ok / inProcessMonitor.seconds), 2),
+    // the issue's figure: against the in-process monitor with the same pool (the target is judged on it)
+    ratio_to_in_process: round(ok / seconds / (inProcessMonitor.ok / inProcessMonitor.seconds), 2),
+    in_process_per_s: Math.round(inProcessMonitor.ok / inProcessMonitor.seconds),
+    in_process_is: 'the in-process monitor with the same pool, the same slices (no report set, quotas or admission)',
+    // beside it, the witness's own code in process: what the network costs the same work
+    ratio_to_in_process_witness: round(ok / seconds / inProcessPerSecond, 2),
+    in_process_witness_per_s: Math.round(inProcessPerSecond),
+    in_process_witness_accepted: inProcess.ok,
+    in_process_witness_is: "the witness's own code (ReportSink.take) on a second witness in witness 1's process, batches of 8,192",
     monitor_cpu_us_per_report: Math.round(inProcessMonitor.cpuUs / inProcessMonitor.ok),
     rounds: ROUNDS,
     crosses_socket: true,
