@@ -1,4 +1,5 @@
 /**
+ * @exclusive (scripts/test.mjs runs it alone: its attackers must not share the machine with another test's)
  * Hostile peers on real ws sockets: a flooder, an oversize peer, a crawl-range abuser and a forger,
  * two of each, each kind in its own process at normal priority, each attacker dialling from its own
  * loopback address (127.0.0.2 ... 127.0.0.9; test/fixtures/hostile-peers.ts), all aimed at one

@@ -1,4 +1,5 @@
 /**
+ * @exclusive (scripts/test.mjs runs it alone: its attackers must not share the machine with another test's)
  * NAT-friendly bans on real ws sockets: 20 hostile peers (four processes of five, one of each kind
  * per process: test/fixtures/hostile-peers.ts) and one honest peer, all dialling the target from
  * 127.0.0.1, as peers behind one NAT would. The hostile ones are cut off and come back under

@@ -25,7 +25,7 @@ import {
   type SeqWitnessVerdict,
   type Transaction,
 } from '@tally/core'
-import type { ProposalMessage, WitnessQueryMessage } from '../wire/messages.js'
+import type { ErrorMessage, ProposalMessage, ReplyTo, WitnessQueryMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { BusyError, NodeError, TransactTimeoutError, UnreachableError } from '../errors.js'
@@ -208,6 +208,12 @@ async function sendNow(ctx: NodeContext, proposal: HalfBlock, timing: Required<T
   let wait = timing.retryMs
   let attempts = 0
   let lastError: unknown
+  // the copies sent on the current session and not answered yet: each stays open until the
+  // deadline beside the resends. Over a session that loses nothing a copy is late because it waits
+  // behind others (a stranger's frames wait for the peer's strangers' budget), and its answer, when
+  // it comes, is as good as a resend's; dropping it would make every resend wait its turn again
+  let sent: Promise<ReplyTo<ProposalMessage> | ErrorMessage>[] = []
+  let sentOn: Session | undefined
   for (;;) {
     ctx.checkOpen()
     const remaining = deadline - ctx.clock.now()
@@ -217,12 +223,20 @@ async function sendNow(ctx: NodeContext, proposal: HalfBlock, timing: Required<T
     let pause = 0
     try {
       if (session === undefined || !session.open) session = await sessionTo(ctx, peerKey)
+      if (sentOn !== session) {
+        sent = []
+        sentOn = session
+      }
       if (session.pendingRequests >= session.limits.maxPendingRequests) {
         pause = Math.min(wait, remaining)
       } else {
         attempts++
         ctx.stats.proposalsSent++
-        const reply = await session.request({ type: 'proposal', block: proposal, context }, { timeoutMs: Math.max(1, Math.min(wait, remaining)) })
+        const copy = session.request({ type: 'proposal', block: proposal, context }, { timeoutMs: Math.max(1, remaining) })
+        copy.catch(() => undefined) // awaited below, or given up at the deadline
+        sent.push(copy)
+        const reply = await firstAnswer(ctx, sent, Math.max(1, Math.min(wait, remaining)))
+        sent = []
         if (reply.type === 'agreement') return await finish(ctx, proposal, reply.block, session)
         if (reply.code === 'refused' || reply.code === 'bad-request' || reply.code === 'not-found' || reply.code === 'version') {
           throw new RefusedError(`${shortKey(peerKey)} refused the proposal (${reply.code}): ${reply.reason}`)
@@ -241,6 +255,39 @@ async function sendNow(ctx: NodeContext, proposal: HalfBlock, timing: Required<T
     wait = Math.min(wait * 2, timing.maxRetryMs)
     if (pause > 0) await ctx.sleep(pause)
   }
+}
+
+/**
+ * The first answer to any of `copies` (copies of one proposal on one session), or a TimeoutError
+ * after `ms` when none came (they stay open: a later call waits for them again); rejects with the
+ * last copy's error when every copy failed (the session closed).
+ */
+function firstAnswer<T>(ctx: NodeContext, copies: readonly Promise<T>[], ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let failed = 0
+    let done = false
+    const timer = ctx.clock.setTimeout(() => {
+      if (done) return
+      done = true
+      reject(new DOMException(`no answer within ${Math.round(ms)} ms`, 'TimeoutError'))
+    }, ms)
+    for (const copy of copies) {
+      copy.then(
+        (answer) => {
+          if (done) return
+          done = true
+          ctx.clock.clearTimeout(timer)
+          resolve(answer)
+        },
+        (err: unknown) => {
+          if (done || ++failed < copies.length) return
+          done = true
+          ctx.clock.clearTimeout(timer)
+          reject(err)
+        },
+      )
+    }
+  })
 }
 
 /** The proposer's side of an agreement: validate and store it, tell the world. */
