@@ -16,6 +16,7 @@ import { firstOpen } from './peers.js'
 import { slotWord } from './rendezvous.js'
 import { acknowledge, cancel, sendAcked } from './resend.js'
 import { isKnown } from './admission.js'
+import { createReadGate, type ReadGate } from '../wire/read-gate.js'
 
 // ## Receiving
 
@@ -166,17 +167,15 @@ function gossipTo(ctx: NodeContext, n: Neighbour, build: (ack: number | undefine
  * there as a flood, and cost it: an honest client stalled for seconds, then was banned.
  */
 function withinGossipShare(ctx: NodeContext, n: Neighbour, weight: number): boolean {
-  const rate = ctx.limits.messagesPerSecond / 2
-  const burst = ctx.limits.messageBurst / 2
-  const now = ctx.clock.now()
-  let b = gossipShares.get(n)
-  if (b === undefined) gossipShares.set(n, (b = { tokens: burst, at: now }))
-  b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.at) / 1000) * rate)
-  b.at = now
-  if (b.tokens < weight) return false
-  b.tokens -= weight
-  return true
+  let share = gossipShares.get(n)
+  if (share === undefined) {
+    const { messagesPerSecond, messageBurst, bytesPerSecond } = ctx.limits
+    // messages only: gossip is charged no bytes
+    share = createReadGate({ messagesPerSecond: messagesPerSecond / 2, messageBurst: messageBurst / 2, bytesPerSecond, clock: ctx.clock })
+    gossipShares.set(n, share)
+  }
+  return share.tryCharge(weight, 0)
 }
 
 /** Each neighbour's gossip share (withinGossipShare), gone with the neighbour. */
-const gossipShares = new WeakMap<Neighbour, { tokens: number; at: number }>()
+const gossipShares = new WeakMap<Neighbour, ReadGate>()

@@ -34,10 +34,12 @@
  * @module
  */
 import { equalBytes, shortKey, verifyBlock, type HalfBlock, type PublicKeyHex } from '@tally/core'
+import type { CrawlRequestMessage, ErrorMessage, ReplyTo } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { UnreachableError } from '../errors.js'
 import { BAD_BLOCK_COST } from './ingest.js'
+import { firstAnswer } from './first-answer.js'
 import { firstOpen } from './peers.js'
 
 /** How the node learns its own chain's head from its peers (NodeOptions.recovery). */
@@ -141,37 +143,25 @@ export async function fetchFromPeers(ctx: NodeContext, key: Uint8Array, start: n
  * because it waits behind others (a stranger's frames wait for the strangers' budget), and its
  * answer, when it comes, is as good as the resend's.
  */
-function askHead(ctx: NodeContext, session: Session | undefined, key: Uint8Array, deadline: number): Promise<Answer | undefined> {
-  if (session === undefined) return Promise.resolve(undefined)
+async function askHead(ctx: NodeContext, session: Session | undefined, key: Uint8Array, deadline: number): Promise<Answer | undefined> {
+  if (session === undefined) return undefined
   const attemptMs = Math.max(1, ctx.recovery!.options.timeoutMs / 4)
-  return new Promise((resolve) => {
-    let done = false
-    let open = 0
-    let timer: unknown
-    const finish = (answer: Answer | undefined): void => {
-      if (done) return
-      done = true
-      if (timer !== undefined) ctx.clock.clearTimeout(timer)
-      resolve(answer)
+  const copies: Promise<ReplyTo<CrawlRequestMessage> | ErrorMessage>[] = []
+  for (;;) {
+    const left = deadline - ctx.clock.now()
+    if (left <= 0) return undefined
+    ctx.stats.crawlsSent++
+    const copy = session.request({ type: 'crawl-request', publicKey: key, start: -1, end: -1 }, { timeoutMs: left })
+    copy.catch(() => undefined) // awaited below, or given up at the deadline
+    copies.push(copy)
+    try {
+      const reply = await firstAnswer(ctx, copies, Math.min(left, attemptMs))
+      return reply.type === 'crawl-answer' ? answerOf(ctx, session, key, reply.latest, reply.blocks) : undefined
+    } catch (err) {
+      // closed, or too many requests pending: no answer from this peer; a timeout sends a copy more
+      if ((err as { name?: unknown })?.name !== 'TimeoutError') return undefined
     }
-    const ask = (): void => {
-      timer = undefined
-      const left = deadline - ctx.clock.now()
-      if (done || left <= 0) return open === 0 ? finish(undefined) : undefined
-      open++
-      ctx.stats.crawlsSent++
-      session.request({ type: 'crawl-request', publicKey: key, start: -1, end: -1 }, { timeoutMs: left }).then(
-        (reply) => finish(reply.type === 'crawl-answer' ? answerOf(ctx, session, key, reply.latest, reply.blocks) : undefined),
-        (err: unknown) => {
-          open--
-          // closed, or too many requests pending: no answer from this peer; a timeout is the deadline's
-          if ((err as { name?: unknown })?.name !== 'TimeoutError' || (open === 0 && timer === undefined)) finish(undefined)
-        },
-      )
-      if (left > attemptMs) timer = ctx.clock.setTimeout(ask, attemptMs)
-    }
-    ask()
-  })
+  }
 }
 
 /** A crawl answer of -1..-1 as an answer (see the module comment), or undefined. */

@@ -30,6 +30,7 @@ import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
 import { BusyError, NodeError, TransactTimeoutError, UnreachableError } from '../errors.js'
 import { acceptProof } from './fraud-relay.js'
+import { firstAnswer } from './first-answer.js'
 import { contextSeqs } from './gossip-rules.js'
 import { BAD_BLOCK_COST, INVALID_BLOCK_COST, ingest, learnt } from './ingest.js'
 import { checkTransact, definedOnly, type TransactOptions } from './options.js'
@@ -208,10 +209,8 @@ async function sendNow(ctx: NodeContext, proposal: HalfBlock, timing: Required<T
   let wait = timing.retryMs
   let attempts = 0
   let lastError: unknown
-  // the copies sent on the current session and not answered yet: each stays open until the
-  // deadline beside the resends. Over a session that loses nothing a copy is late because it waits
-  // behind others (a stranger's frames wait for the peer's strangers' budget), and its answer, when
-  // it comes, is as good as a resend's; dropping it would make every resend wait its turn again
+  // the copies sent on the current session and not answered yet, each open until the deadline
+  // beside the resends (first-answer.ts)
   let sent: Promise<ReplyTo<ProposalMessage> | ErrorMessage>[] = []
   let sentOn: Session | undefined
   for (;;) {
@@ -255,39 +254,6 @@ async function sendNow(ctx: NodeContext, proposal: HalfBlock, timing: Required<T
     wait = Math.min(wait * 2, timing.maxRetryMs)
     if (pause > 0) await ctx.sleep(pause)
   }
-}
-
-/**
- * The first answer to any of `copies` (copies of one proposal on one session), or a TimeoutError
- * after `ms` when none came (they stay open: a later call waits for them again); rejects with the
- * last copy's error when every copy failed (the session closed).
- */
-function firstAnswer<T>(ctx: NodeContext, copies: readonly Promise<T>[], ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let failed = 0
-    let done = false
-    const timer = ctx.clock.setTimeout(() => {
-      if (done) return
-      done = true
-      reject(new DOMException(`no answer within ${Math.round(ms)} ms`, 'TimeoutError'))
-    }, ms)
-    for (const copy of copies) {
-      copy.then(
-        (answer) => {
-          if (done) return
-          done = true
-          ctx.clock.clearTimeout(timer)
-          resolve(answer)
-        },
-        (err: unknown) => {
-          if (done || ++failed < copies.length) return
-          done = true
-          ctx.clock.clearTimeout(timer)
-          reject(err)
-        },
-      )
-    }
-  })
 }
 
 /** The proposer's side of an agreement: validate and store it, tell the world. */
