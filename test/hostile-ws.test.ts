@@ -55,8 +55,8 @@ Hostile('flood, oversize, crawl and forge from eight addresses: each cut off or 
   assert.ok(trial.attackedTransactions.every((n) => n > 0), `honest transactions completed in every attacked window: ${trial.attackedTransactions.join('/')}`)
 
   // the strangers' share, counted: the budget over the attacked windows and a burst per window,
-  // plus four frames a turn of each hostile session (session.ts's GATE_QUANTUM; a turn lasts at
-  // most 1 s)
+  // plus four frames a second (and four at once) of each hostile session (session.ts's
+  // GATE_QUANTUM)
   const seconds = trial.attackedMs / 1000
   const sessions = trial.reports.reduce((n, r) => n + r.sessions, 0)
   const bound = BUDGET_PER_S * (seconds + trial.attackedTransactions.length) + 4 * sessions * Math.ceil(seconds + 1)

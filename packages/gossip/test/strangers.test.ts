@@ -64,13 +64,35 @@ Node_('ten strangers flooding: the node reads within the budget, holds them, and
   const txs = await settle(net, done)
   const read = nodes[0]!.stats.strangerFrames - before.strangerFrames
   const pauses = nodes[0]!.stats.strangerPauses - before.strangerPauses
-  // the budget over the run, its burst, and each session's four frames a turn (a turn is at most
-  // 1 s): what the gate lets through whatever the strangers send (20,000 frames here)
+  // the budget over the run, its burst, and each session's four frames a second (and four at
+  // once): what the gate lets through whatever the strangers send (20,000 frames here)
   const bound = budget * (seconds + 1) + budget + 4 * strangers.length * (seconds + 1)
   assert.ok(read > 0 && read <= bound, `read ${read} frames of strangers, bound ${bound}`)
   assert.ok(pauses > 0, 'strangers were held')
   assert.is(txs.length, 50, 'every transaction of the counterparty completed during the flood')
   assert.ok(strangers.every((s) => s.closed() === undefined), 'held, not disconnected: reading less is not a punishment')
+})
+
+Node_('a stranger with a few frames a second is read at once however long the others flood (the quantum is per second, not per hold)', async () => {
+  // a small budget: its debt takes up to a second to pay, so a hold is long
+  const { net, nodes } = await memoryNodes(1, { node: { head: 'local', strangerBudget: { messagesPerSecond: 20 } } })
+  const flooders = await flood(net, nodes[0]!, 10, 2000)
+  const quiet = await rawPeer(net, nodes[0]!, 250)
+  await net.clock.runFor(2000) // the budget is deep in debt, the flooders held
+  const waits: number[] = []
+  for (let i = 0; i < 12; i++) {
+    const t0 = net.clock.now()
+    let t1 = Infinity
+    const answer = await settle(net, quiet.session.request({ type: 'peers-request', max: 4 }).then((a) => ((t1 = net.clock.now()), a)))
+    assert.is(answer.type, 'peers')
+    waits.push(t1 - t0)
+    await net.clock.runFor(250) // with the round trip, ~3 requests a second: within the quantum
+  }
+  // one round trip (the memory network's 2 x 50 ms), every time; counted per hold, the fourth
+  // request after each hold waited out the debt (750 ms)
+  assert.ok(waits.every((ms) => ms <= 110), `answered at once, every time: ${waits.join('/')} ms`)
+  assert.ok(nodes[0]!.stats.strangerPauses > 0, 'the flooders were held meanwhile')
+  assert.ok(flooders.every((s) => s.closed() === undefined))
 })
 
 Node_('a stranger has the default rates; once it transacts with the node, the node\'s own', async () => {

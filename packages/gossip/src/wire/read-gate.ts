@@ -13,8 +13,8 @@
  * takes its share of the gate and no more of the node's time.
  *
  * Fair between the group's sessions: the frame in hand is always handled (the debt grows), each
- * session handles a few frames per turn before it pauses (session.ts's GATE_QUANTUM), and every
- * session that pauses waits out the same debt, so each one gets a few frames per wait while the
+ * session handles a few frames a second before it pauses (session.ts's GATE_QUANTUM), and every
+ * session that pauses waits out the same debt, so each one gets a few frames a second while the
  * group as a whole gets the budget: a stranger that sends a proposal is served at once, a flooder
  * waits behind its own frames. Nothing is dropped, no score changes.
  *

@@ -25,8 +25,8 @@
  *   the bucket cannot pay for is dropped and leaves it in debt, so the frames after it are dropped
  *   undecoded until the rate has paid for it;
  * - a shared budget (SessionOptions.gate, read-gate.ts; a node's strangers share one): every frame
- *   handled is charged to it, and while it is in debt the session handles GATE_QUANTUM frames and
- *   then stops reading its connection for the time the debt takes to pay. Nothing is dropped and
+ *   handled is charged to it, and while it is in debt the session handles GATE_QUANTUM frames a
+ *   second and beyond that stops reading its connection for the time the debt takes to pay. Nothing is dropped and
  *   the score does not change: the peer's frames wait on its side;
  * - handlers: at most maxConcurrentHandlers of the peer's messages are handled at once (handlers
  *   whose promise is pending); later ones wait in order, and a close drops them unhandled. A peer
@@ -327,10 +327,13 @@ const RECENT_EXPIRED = 16
 const EARLY_MESSAGES = 64
 
 /**
- * Frames a session behind a read gate handles per turn while the gate is in debt, before it is
- * held: a turn is at most the gate's longest pause (1 s by default), so a stranger gets at least
- * this many frames a second however many others flood, and a flood of N strangers at most N times
- * this beyond the gate's budget.
+ * Frames a session behind a read gate handles a second while the gate is in debt (and at most
+ * this many at once) before it is held: a stranger that sends a few frames a second is read at
+ * once however many others flood, and a flood of N strangers gets at most N times this a second
+ * beyond the gate's budget. Per second of the clock, not per turn between holds: a hold lasts as
+ * long as the shared debt takes to pay (up to 5 s on a loaded machine, read-gate.ts), and counted
+ * per turn, an honest stranger's proposal arriving as its fourth frame waited that long, then its
+ * resend behind it (test/nat-bans.test.ts failed so: no agreement in 19 s).
  */
 const GATE_QUANTUM = 4
 
@@ -379,8 +382,10 @@ class PeerSession implements Session {
   #holdTimer: TimerHandle | undefined
   /** Message tokens the frame being handled took (1, or its message's weight). */
   #frameTokens = 1
-  /** Frames handled since reading last resumed (or began): a session is held only past GATE_QUANTUM. */
-  #sinceHold = 0
+  /** Frames this session may still handle while the gate is in debt (GATE_QUANTUM a second, at most GATE_QUANTUM). */
+  #quantum = GATE_QUANTUM
+  /** When #quantum was last refilled. */
+  #quantumAt = 0
   #closed = false
   #score = 0
   #scoreTime: number
@@ -423,6 +428,7 @@ class PeerSession implements Session {
     }
     const now = this.#clock.now()
     this.#scoreTime = now
+    this.#quantumAt = now
     this.#messageTokens = this.limits.messageBurst
     this.#byteTokens = this.limits.byteBurst
     this.#refilled = now
@@ -628,15 +634,24 @@ class PeerSession implements Session {
     const gate = this.#gate
     if (gate === undefined || this.#closed) return
     const wait = gate.charge(this.#frameTokens, frame.length)
-    // every session gets GATE_QUANTUM frames per turn whatever the debt (a stranger with a few
+    // every session gets GATE_QUANTUM frames a second whatever the debt (a stranger with a few
     // frames, an honest one, is served at once); past that, the next ones wait on the peer's side
     // for the time the shared debt takes to pay (read-gate.ts)
-    if (wait > 0 && this.#holdTimer === undefined && ++this.#sinceHold >= GATE_QUANTUM) this.#hold(wait)
+    if (wait > 0 && this.#holdTimer === undefined && !this.#takeQuantum()) this.#hold(wait)
+  }
+
+  /** One frame of the session's quantum (GATE_QUANTUM a second): false when it is spent. */
+  #takeQuantum(): boolean {
+    const now = this.#clock.now()
+    this.#quantum = Math.min(GATE_QUANTUM, this.#quantum + ((now - this.#quantumAt) / 1000) * GATE_QUANTUM)
+    this.#quantumAt = now
+    if (this.#quantum < 1) return false
+    this.#quantum--
+    return true
   }
 
   /** Stop reading for `ms` (the gate's debt). */
   #hold(ms: number): void {
-    this.#sinceHold = 0
     holdReading(this.#conn, true)
     this.#holdTimer = this.#clock.setTimeout(() => {
       this.#holdTimer = undefined
