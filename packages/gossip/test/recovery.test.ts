@@ -213,5 +213,23 @@ Liars('a peer that offers the head but withholds the blocks below it: they come 
   assert.is((await chainOf(device)).length, 5)
 })
 
+Liars('thirty silent peers and one that answers: head() asks wave after wave until it hears one', async () => {
+  const { net, nodes, ids } = await memoryNodes(2, { node: quiet, seedBase: 90 })
+  await link(net, nodes, [[0, 1]])
+  const blocks = await history(net, nodes[0]!, nodes[1]!, 2)
+  const device = await restored(net, ids[0]!, { recovery: { timeoutMs: 4000 } })
+  // a crowd of strangers that take the request and never answer (a flood of fresh keys does so)
+  for (let i = 0; i < 30; i++) await liar(net, device, 100 + i, () => undefined)
+  await settle(net, device.connect(nodes[1]!.address!))
+  const t0 = net.clock.now()
+  const block = await settle(net, device.agent.append('note', 'through the crowd'))
+  assert.is(block.seq, 3, 'the head the one honest peer told')
+  assert.ok(equalBytes(block.previousHash, blockHash(blocks[1]!, crypto)))
+  // eight peers a wave, a wave each second: 31 peers in four waves, then the rest of the timeout
+  // for the silent ones asked (a slower peer may hold a higher head)
+  assert.ok(net.clock.now() - t0 <= 4000 + 200, `within the timeout (${net.clock.now() - t0} ms)`)
+  assert.ok(device.stats.crawlsSent >= 31, `every peer was asked in the end (${device.stats.crawlsSent} requests)`)
+})
+
 Recover.run()
 Liars.run()

@@ -7,9 +7,15 @@
  * head(key):
  * - waits (up to `recovery.timeoutMs`) until at least `recovery.answers` peers have sessions, or
  *   the first session when there is none;
- * - asks up to `recovery.maxPeers` of them for their latest block of the chain: a crawl of
- *   -1..-1, the existing request, whose answer holds that block and the peer's `latest`;
- * - waits for every one of them to answer (or the timeout): a peer that answers "nothing" at
+ * - asks `recovery.maxPeers` of them for their latest block of the chain (a crawl of -1..-1, the
+ *   existing request, whose answer holds that block and the peer's `latest`): peers it knows
+ *   first (admitted keys and counterparties), then those that told it a head before, then any at
+ *   random; while fewer than `recovery.answers` have answered, the next `maxPeers` are asked
+ *   every quarter of the timeout (or at once when every one asked has answered or failed). Why:
+ *   a node among many strangers that never answer (a flood of fresh keys) asked eight of them
+ *   at random, heard nothing, and refused every agreement for want of its head, though the peer
+ *   proposing was right there and would have answered;
+ * - waits for every peer asked to answer (or the timeout): a peer that answers "nothing" at
  *   once cannot beat a slower one that holds the chain; the highest block wins;
  * - counts an answer only when it is valid: `latest` 0 and no block ("I hold nothing of your
  *   chain" is an answer), or a block at `latest` signed by the chain's key. A forged block
@@ -41,6 +47,8 @@ import { UnreachableError } from '../errors.js'
 import { BAD_BLOCK_COST } from './ingest.js'
 import { firstAnswer } from './first-answer.js'
 import { firstOpen } from './peers.js'
+import { isKnown } from './admission.js'
+import type { Neighbour } from './peer-table.js'
 
 /** How the node learns its own chain's head from its peers (NodeOptions.recovery). */
 export interface RecoveryOptions {
@@ -48,7 +56,7 @@ export interface RecoveryOptions {
   readonly answers: number
   /** Milliseconds to wait for that many sessions, then for their answers (default 5000). */
   readonly timeoutMs: number
-  /** Peers asked at most (default 8). */
+  /** Peers asked at once (default 8); more, as many again each quarter of timeoutMs, while fewer than `answers` answered. */
   readonly maxPeers: number
 }
 
@@ -77,11 +85,32 @@ export async function headFromPeers(ctx: NodeContext, key: Uint8Array): Promise<
   const { answers: needed, timeoutMs, maxPeers } = state.options
   const deadline = ctx.clock.now() + timeoutMs
   while (ctx.peers.size < needed && ctx.clock.now() < deadline) await waitForPeer(ctx, deadline - ctx.clock.now())
-  const asked = ctx.peers.random(maxPeers, ctx.random)
-  if (asked.length === 0) throw new UnreachableError(`no peer to ask for the head of ${shortKey(key)}'s chain within ${timeoutMs} ms`)
-  const answers = (await Promise.all(asked.map((n) => askHead(ctx, firstOpen(n), key, deadline)))).filter((a) => a !== undefined)
+  const order = askingOrder(ctx, state)
+  if (order.length === 0) throw new UnreachableError(`no peer to ask for the head of ${shortKey(key)}'s chain within ${timeoutMs} ms`)
+  const waveMs = Math.max(1, timeoutMs / 4)
+  const answers: Answer[] = []
+  const asking: Promise<void>[] = []
+  let asked = 0
+  for (;;) {
+    if (answers.length < needed) {
+      for (const n of order.slice(asked, asked + maxPeers)) {
+        asking.push(askHead(ctx, firstOpen(n), key, deadline).then((a) => void (a !== undefined && answers.push(a))))
+      }
+      asked = Math.min(order.length, asked + maxPeers)
+    }
+    const all = Promise.all(asking)
+    let settled = false
+    void all.then(() => (settled = true))
+    // enough answers, or nobody left to ask: wait for the rest of those asked (a slower one may
+    // hold a higher head); else the next wave after a quarter of the time, or once all answered
+    const last = answers.length >= needed || asked >= order.length
+    const left = deadline - ctx.clock.now()
+    if (left > 0) await ctx.sleep(last ? left : Math.min(waveMs, left), all)
+    if (last || ctx.clock.now() >= deadline) break
+    if (settled && (answers.length >= needed || asked >= order.length)) break
+  }
   if (answers.length < needed) {
-    throw new UnreachableError(`${answers.length} of ${asked.length} peers told the head of ${shortKey(key)}'s chain; ${needed} needed`)
+    throw new UnreachableError(`${answers.length} of ${asked} peers told the head of ${shortKey(key)}'s chain; ${needed} needed`)
   }
   state.holders = new Map(answers.map((a) => [a.peer, a.block?.seq ?? 0]))
   let top: HalfBlock | undefined
@@ -162,6 +191,21 @@ async function askHead(ctx: NodeContext, session: Session | undefined, key: Uint
       if ((err as { name?: unknown })?.name !== 'TimeoutError') return undefined
     }
   }
+}
+
+/**
+ * Every neighbour, in the order head() asks them: the keys this node knows (admitted, or
+ * counterparties), then those that told it a head last time, then the others at random.
+ */
+function askingOrder(ctx: NodeContext, state: RecoveryState): Neighbour[] {
+  const rank = (n: Neighbour): number => (isKnown(ctx, n.publicKey) ? 0 : state.holders.has(n.hex) ? 1 : 2)
+  const out = ctx.peers.random(ctx.peers.size, ctx.random)
+  // a shuffle first (random returns the list as it is when asked for all of it), then a stable sort by rank
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(ctx.random() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out.sort((x, y) => rank(x) - rank(y))
 }
 
 /** A crawl answer of -1..-1 as an answer (see the module comment), or undefined. */
