@@ -56,6 +56,11 @@ Pull('a pull names the most recently learnt chains first, not the peer’s own, 
   assert.equal(pullKeys([1, 2], 0, () => false), [])
 })
 
+Pull('a pull names no chain this node holds a proof against (the peer only sent the proof once more)', () => {
+  assert.equal(pullKeys([5, 4, 3, 2, 1], 3, (k) => k === 4, (k) => k === 5 || k === 2), [3, 1])
+  assert.equal(pullKeys([1, 2], 10, () => false, () => true), [])
+})
+
 Pull('a head contradicts the store: another block at its seq, or a next block that does not chain to it', () => {
   const eq = (a: string, b: string): boolean => a === b
   assert.ok(contradicts('Y', 'X', undefined, eq), 'another block at the seq')

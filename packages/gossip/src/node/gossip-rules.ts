@@ -101,18 +101,21 @@ export function nextAnnouncer<A>(want: WantState<A>, usable: (a: A) => boolean):
 export const RECENT_CHAINS = 1024
 
 /**
- * The chains a pull asks a neighbour about: the most recently learnt first, not the neighbour's own.
+ * The chains a pull asks a neighbour about: the most recently learnt first, not the neighbour's own,
+ * and none this node holds a proof against (it refuses that chain already; naming it only made the
+ * neighbour send the proof once more).
  * @param newestFirst chains, most recently learnt first, each once
  * @param count at most this many (headsPerPull, capped by limits.maxHeads)
  * @param isPeer true for the chain of the neighbour asked
+ * @param proven true for a chain this node holds a proof against
  * @returns the chains to ask about
- * @example pullKeys(recentNewestFirst(ctx), 32, (k) => equalBytes(k, peer.publicKey))
+ * @example pullKeys(recentNewestFirst(ctx), 32, (k) => equalBytes(k, peer.publicKey), (k) => relayed.has(k))
  */
-export function pullKeys<K>(newestFirst: Iterable<K>, count: number, isPeer: (key: K) => boolean): K[] {
+export function pullKeys<K>(newestFirst: Iterable<K>, count: number, isPeer: (key: K) => boolean, proven: (key: K) => boolean = () => false): K[] {
   const out: K[] = []
   if (count <= 0) return out
   for (const k of newestFirst) {
-    if (isPeer(k)) continue
+    if (isPeer(k) || proven(k)) continue
     out.push(k)
     if (out.length >= count) break
   }
