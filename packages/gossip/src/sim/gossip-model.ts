@@ -36,7 +36,7 @@
  * @module
  */
 import { checkGossip, DEFAULT_GOSSIP, type GossipOptions } from '../node/options.js'
-import { announced, auditSlots, contextSeqs, contradicts, nextAnnouncer, pullKeys, resendAfter, RESEND_ATTEMPTS, type WantState } from '../node/gossip-rules.js'
+import { announced, auditSlots, contextSeqs, contradicts, nextAnnouncer, pullKeys, relayFanout, resendAfter, RESEND_ATTEMPTS, type WantState } from '../node/gossip-rules.js'
 import { ringPosition, slotWordOf } from '../node/rendezvous.js'
 import { pushTargetsInLists, ringList, type RingList } from '../node/two-hop.js'
 import { createRandom, type Random } from '../random.js'
@@ -700,8 +700,10 @@ class Model {
   #onProof(f: ForkState, u: number, from: number): void {
     if (f.held[u]! <= this.#now) return
     f.held[u] = this.#now
+    // the announcers heard so far: a late peer tells fewer (gossip-rules.ts relayFanout)
+    const heard = f.wants?.get(u)?.announcers.length ?? 0
     this.#stopWanting(f, u)
-    const fanout = this.#g.fraudFanout
+    const fanout = relayFanout(this.#g.fraudFanout, heard)
     if (fanout === 0) return
     const announce = this.#g.proofRelay === 'announce'
     const size = announce ? this.#sizes.fraudHave : this.#sizes.fraud
