@@ -130,6 +130,14 @@ import { TwoHopTable } from './two-hop.js'
 import { WriteQueue } from './write-queue.js'
 
 /**
+ * The share of a core this process gets (createCpuShare), one meter for every node of the process:
+ * it measures the process (CPU over the event loop's busy time), the same for each of them, and a
+ * process with many nodes (a host of many component connections) would otherwise read the
+ * process's CPU clock twice per node at every stranger's frame.
+ */
+let processShare: (() => number) | undefined
+
+/**
  * A node running `identity`'s agent over `transport`.
  * @param options identity, store, transport, types, clock, limits, gossip and witness settings
  * @returns the node (not listening yet: call listen() to accept peers)
@@ -216,7 +224,7 @@ class GossipNode implements Node {
       bytesPerSecond: budget.bytesPerSecond ?? 2 * strangerLimits.bytesPerSecond,
       clock,
       stats: gateCounts(this.stats),
-      ...((budget.cpuScaled ?? clock === systemClock) ? { share: createCpuShare() } : {}),
+      ...((budget.cpuScaled ?? clock === systemClock) ? { share: (processShare ??= createCpuShare()) } : {}),
     })
     const gossip = checkGossip({ ...DEFAULT_GOSSIP, ...definedOnly(options.gossip ?? {}) }, limits)
     const tx = checkTransact({ timeoutMs: 30_000, retryMs: 1000, maxRetryMs: 8000, ...definedOnly(options.transact ?? {}) })
