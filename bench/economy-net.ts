@@ -68,12 +68,15 @@ const PROFILE = process.env['BENCH_ECONOMY_NET_PROFILE']
 const ROUNDS = knob('BENCH_ECONOMY_NET_ROUNDS', 2)
 const STRANGER_BUDGET = process.env['BENCH_ECONOMY_NET_STRANGER_BUDGET'] === 'raised' ? 'raised' : 'default'
 const crypto = defaultCrypto()
-// BENCH_ECONOMY_NET_THREADS=1: witness 1's CPU by thread (main, workers; user and system) for each round, on stderr
+// BENCH_ECONOMY_NET_THREADS=1: witness 1's CPU by thread (main, workers; user and system) for each round, and the collector's
+// pauses on its main thread (gc-<kind> count/ms), on stderr
 const THREADS = process.env['BENCH_ECONOMY_NET_THREADS'] === '1'
 type Threads = Record<string, { user: number; system: number }>
 const threadDiff = (a: Threads, b: Threads): string =>
   Object.entries(b)
-    .map(([name, t]) => `${name} ${t.user - (a[name]?.user ?? 0)}/${t.system - (a[name]?.system ?? 0)}`)
+    .map(([name, t]) => [name, t.user - (a[name]?.user ?? 0), t.system - (a[name]?.system ?? 0)] as const)
+    .filter(([, u, s]) => u + s > 0)
+    .map(([name, u, s]) => `${name} ${u}/${s}`)
     .join(', ')
 
 const seedOf = (tag: string, i: number): Uint8Array => new Uint8Array(createHash('sha256').update(`${tag}:${i}`).digest())
