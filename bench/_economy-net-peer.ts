@@ -273,17 +273,22 @@ handlers['submit'] = async (args) => {
   loaded = undefined
   const codes: Record<string, number> = {}
   const t0 = Date.now()
+  // when each reply came (ms after the start): where a window's time went, for the thread notes
+  const answered: number[] = []
   await Promise.all(
     conns.map(async (c, j) => {
       const mine = lists[j]!
       const ctx = await c.handle.peer(key)
       for (let at = 0; at < mine.length; at += 32) {
         const reply = await ctx.request('submit', { reports: mine.slice(at, at + 32) })
+        answered.push(Date.now() - t0)
         if (reply.kind === 'verdicts') for (const v of reply.message.verdicts) codes[v.code] = (codes[v.code] ?? 0) + 1
       }
     }),
   )
-  return { start: t0, end: Date.now(), codes, sent }
+  answered.sort((a, b) => a - b)
+  const at = (q: number) => answered[Math.min(answered.length - 1, Math.floor(q * answered.length))] ?? 0
+  return { start: t0, end: Date.now(), codes, sent, answeredMs: [at(0), at(0.1), at(0.5), at(0.9), at(1)] }
 }
 
 // ## wallet

@@ -193,11 +193,12 @@ async function run(): Promise<void> {
     const th0 = THREADS ? await witnesses[0]!.call<Threads>('threads') : {}
     const tc0 = THREADS ? await clients[0]!.call<Threads>('threads') : {}
     const [w0, c0] = [await cpu([witnesses[0]!]), await cpu(clients)]
-    const rate = await Promise.all(clients.map((c) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit')))
+    const rate = await Promise.all(clients.map((c) => c.call<{ start: number; end: number; codes: Record<string, number>; answeredMs: number[] }>('submit')))
+    if (THREADS) note(`economy-net: ws round ${r}: replies at (ms after each client process's start; first, 10%, 50%, 90%, last): ${rate.map((x) => `[${x.answeredMs.join(', ')}]`).join(' ')}, starts spread over ${Math.max(...rate.map((x) => x.start)) - Math.min(...rate.map((x) => x.start))} ms`)
     ok += rate.reduce((a, x) => a + (x.codes['ok'] ?? 0), 0)
     seconds += (Math.max(...rate.map((x) => x.end)) - Math.min(...rate.map((x) => x.start))) / 1000
     witnessCpu += (await cpu([witnesses[0]!])) - w0
-    if (THREADS) note(`economy-net: witness 1 threads in ws round ${r} (ticks user/system): ${threadDiff(th0, await witnesses[0]!.call('threads'))}; clients 1: ${threadDiff(tc0, await clients[0]!.call('threads'))}`)
+    if (THREADS) note(`economy-net: witness 1 threads in ws round ${r} (${((Math.max(...rate.map((x) => x.end)) - Math.min(...rate.map((x) => x.start))) / 1000).toFixed(2)} s; ticks user/system): ${threadDiff(th0, await witnesses[0]!.call('threads'))}; clients 1: ${threadDiff(tc0, await clients[0]!.call('threads'))}`)
     clientsCpu += (await cpu(clients)) - c0
     if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-ws-${r}.cpuprofile`) })
     if (PROFILE !== undefined) await clients[0]!.call('profile-stop', { file: join(PROFILE, `clients-1-ws-${r}.cpuprofile`) })
@@ -207,7 +208,7 @@ async function run(): Promise<void> {
       const th1 = THREADS ? await witnesses[0]!.call<Threads>('threads') : {}
       const base = await witnesses[0]!.call<{ ok: number; seconds: number; cpuUs: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, from: lo, to: hi, path })
       if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-in-process-${path}-${r}.cpuprofile`) })
-      if (THREADS) note(`economy-net: witness 1 threads in in-process (${path}) round ${r} (ticks user/system): ${threadDiff(th1, await witnesses[0]!.call('threads'))}`)
+      if (THREADS) note(`economy-net: witness 1 threads in in-process (${path}) round ${r} (${base.seconds.toFixed(2)} s; ticks user/system): ${threadDiff(th1, await witnesses[0]!.call('threads'))}`)
       sum.ok += base.ok
       sum.seconds += base.seconds
       sum.cpuUs += base.cpuUs

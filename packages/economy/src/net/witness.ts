@@ -821,7 +821,8 @@ type VerifyCall = { items: readonly SignedMessage[]; resolve: (ok: boolean[]) =>
  * each, from as many connections), and a verify pool checks a large call in a few large jobs
  * instead of many small ones, each a message to a worker and back; and calls of a bounded size
  * come back one after another, so the workers have the next while the last one's answers are
- * handled. The answers are the same, each call's in its order.
+ * handled; a call that reaches COALESCE_ITEMS goes at once. The answers are the same, each call's
+ * in its order.
  */
 function coalesced(verify: SignatureBatchVerifier): SignatureBatchVerifier {
   let calls: VerifyCall[] = []
@@ -843,9 +844,11 @@ function coalesced(verify: SignatureBatchVerifier): SignatureBatchVerifier {
         for (const c of these) c.reject(err)
       })
   }
+  let waiting = 0
   const flush = (): void => {
     const these = calls
     calls = []
+    waiting = 0
     let group: VerifyCall[] = []
     let size = 0
     for (const c of these) {
@@ -863,6 +866,10 @@ function coalesced(verify: SignatureBatchVerifier): SignatureBatchVerifier {
     new Promise<boolean[]>((resolve, reject) => {
       if (calls.length === 0) soon(flush)
       calls.push({ items, resolve, reject })
+      // a full call goes at once: when a thousand submissions arrive together, the thread reads
+      // them all in one turn, and the workers would wait for the end of it
+      waiting += items.length
+      if (waiting >= COALESCE_ITEMS) flush()
     })
 }
 
