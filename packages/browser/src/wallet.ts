@@ -15,7 +15,7 @@
 import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type Identity, type ProtocolHost, type PublicKeyHex, type TimerHandle, type Transaction } from '@tally/core'
 import { createEconomyTypes, createVoucherBook, createWallet, type Community, type EvidenceStore, type Wallet } from '@tally/economy'
 import { EPOCHS_PROTOCOL, createNetWallet, createTicketStore, epochsProtocol, fetchClaim, seqWitnesses, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
-import { createNode, relayAddress, systemClock, type Node } from '@tally/gossip'
+import { createClientNode, relayAddress, systemClock, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { openEvidence, type PersistentEvidence } from './evidence-db.js'
 import { Emitter, type Events } from './events.js'
@@ -154,7 +154,9 @@ function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, voucherTabl
   const origin = (o.identity as { origin?: string }).origin
   const head = o.head ?? (origin === 'created' ? 'local' : undefined)
   const clock = o.clock ?? systemClock
-  const node = createNode({
+  // a client of its gateway, not a gossip peer (@tally/gossip's client.ts): a page cannot listen,
+  // and spreading blocks is the gateway's
+  const node = createClientNode({
     identity: o.identity,
     store: o.store,
     transport: o.transport ?? createWsTransport(),
