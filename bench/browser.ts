@@ -104,7 +104,7 @@ for (const chunk of [...dynamic].filter((c) => !initial.has(c)).sort()) {
   const sources = Object.keys(outputs[chunk]!.inputs).filter((p) => p.includes('packages/')).map((p) => p.replace(/.*packages\/([^/]+)\/(?:dist|src)\/(.*)\.[jt]s$/, '$1/$2'))
   const name = (outputs[chunk]!.entryPoint ?? sources[0] ?? chunk).replace(/\.[jt]s$/, '').replace(/^.*\//, '').replace(/[^a-z0-9]+/gi, '_')
   const m = measure(files)
-  if (!sources.includes('gossip/wire/noble-noise')) {
+  if (!sources.includes('gossip/wire/noble-x25519')) {
     withOnDemand.gzipped += m.gzipped
     withOnDemand.raw += m.raw
     withOnDemand.chunks.push(name)
