@@ -15,18 +15,23 @@
  * - hosted protocols (protocol-host.ts), admissions (admission.ts), bans by key (peers.ts);
  * - tunnels through a relay it opens or is reached by (relay.ts's ends; `relay.via`).
  *
+ * - the blocks of its transactions, its own half and its counterparty's, handed to its gateway
+ *   (push.ts's handOver: a push to its direct neighbours but the parties, sent again until
+ *   acknowledged), which stores them and whose gossip carries them on.
+ *
  * What it leaves to its gateway, and how it answers a peer that expects it:
- * - push gossip: it pushes nothing; a push, push-via or neighbour list sent to it is acknowledged
- *   (so the sender does not send it again) and otherwise dropped — its blocks are the gateway's
- *   to spread and store, not a page's;
+ * - the push ring: it keeps no neighbour lists and forwards nothing; a push, push-via or
+ *   neighbour list sent to it is acknowledged (so the sender does not send it again) and
+ *   otherwise dropped — spreading and storing others' blocks is the gateway's, not a page's;
  * - pull rounds and audits: none (it asks for what it needs: crawls, recovery);
  * - relaying for others: a frame to pass on is refused 'not-relaying';
  * - strangers' quotas and their admission before the handshake: it accepts no connections (its
  *   `listen` throws), and what it stores for others is counted and capped (keep.ts's ClientKeep,
  *   `keep.totalBytes`, default CLIENT_KEEP_BYTES);
  * - the peer exchange: a `peers` list sent to it is dropped (a peers-request is answered).
- * Options it does not use: `gossip`'s push and pull settings (pushFanout, neighboursIntervalMs,
- * pushOwn, pullIntervalMs, headsPerPull, auditsPerPull, resendMs), `keep` but totalBytes,
+ * Options it does not use: `gossip`'s ring and pull settings (neighboursIntervalMs, pushOwn,
+ * pullIntervalMs, headsPerPull, auditsPerPull; pushFanout caps the neighbours it hands a block
+ * to, 0 none), `keep` but totalBytes,
  * `strangerBudget.cpuScaled`'s admission before a handshake.
  * @module
  */
@@ -39,7 +44,8 @@ import { onPeersRequest } from './peers.js'
 import { onApp } from './protocol-host.js'
 import { onCrawl, onHeads, onHeadsRequest } from './pull.js'
 import { onRelayNotServing, onRelayed } from './relay.js'
-import { acknowledge } from './resend.js'
+import { acknowledge, onAck } from './resend.js'
+import { handOver } from './push.js'
 import { onLateAgreement, onProposal, onWitnessQuery } from './transactions.js'
 
 /**
@@ -59,12 +65,13 @@ export function createClientNode(options: NodeOptions): Node {
 
 const nothing = (): void => undefined
 
-/** The client's parts. */
-const CLIENT: NodeParts = {
+/** The client's parts (exported for its tests). @internal */
+export const CLIENT: NodeParts = {
   keep: (ctx, options) => new ClientKeep(ctx.publicKey, options.keep?.totalBytes ?? CLIENT_KEEP_BYTES, ctx.stats),
   extend: (ctx: NodeContext) => ctx,
   handlers: {
     proposal: onProposal,
+    ack: (ctx, m, session) => onAck(ctx, m.id, session),
     // push gossip is the gateway's: acknowledged, not stored
     push: (_ctx, m, session) => acknowledge(session, m.ack),
     'push-via': (_ctx, m, session) => acknowledge(session, m.ack),
@@ -83,7 +90,7 @@ const CLIENT: NodeParts = {
     // unsolicited (requestId 0): an agreement to a proposal of ours whose answer was lost
     agreement: (ctx, m, session) => onLateAgreement(ctx, m.block, session),
   },
-  spread: nothing,
+  spread: handOver,
   peerOpened: nothing,
   peerClosed: nothing,
   listening() {

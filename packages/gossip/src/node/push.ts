@@ -9,7 +9,7 @@
 import { blockHash, blockSize, concatBytes, equalBytes, type HalfBlock } from '@tally/core'
 import type { NeighboursMessage, PushMessage, PushViaMessage, SessionMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
-import type { GossipContext } from './context.js'
+import type { GossipContext, NodeContext } from './context.js'
 import { ingest } from './ingest.js'
 import type { Neighbour } from './peer-table.js'
 import { firstOpen } from './peers.js'
@@ -78,6 +78,26 @@ export function spread(ctx: GossipContext, block: HalfBlock): void {
       continue
     }
     if (gossipTo(ctx, t.via, (ack) => ({ type: 'push-via', to: t.id, blocks: [block], ack }), [block])) ctx.stats.pushViaSent++
+  }
+}
+
+/**
+ * A client's spread (client.ts): a new block of a transaction it took part in — its own half and
+ * its counterparty's — handed to its direct neighbours that are not the block's parties (its
+ * gateway, a witness it holds a session to), at most `pushFanout` of them, each as a plain `push`
+ * sent again until acknowledged. A client keeps no two-hop lists, so it cannot aim at the push
+ * ring's slot: its gateway, a full node, stores the block, answers heads and crawls with it, and
+ * the network's pull gossip and audits carry it on.
+ */
+export function handOver(ctx: NodeContext, block: HalfBlock): void {
+  if (ctx.closed || ctx.gossip.pushFanout === 0) return
+  let sent = 0
+  for (const n of ctx.peers.list) {
+    if (sent >= ctx.gossip.pushFanout) return
+    if (equalBytes(n.publicKey, block.publicKey) || equalBytes(n.publicKey, block.linkPublicKey)) continue
+    if (sendAcked(ctx, n, (ack) => ({ type: 'push', blocks: [block], ack })) === false) continue
+    sent++
+    ctx.stats.pushesSent++
   }
 }
 
