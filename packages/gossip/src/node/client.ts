@@ -37,16 +37,12 @@
  */
 import type { NodeContext } from './context.js'
 import { composeNode, type NodeParts } from './base-node.js'
-import { acceptProof, onFraudHave, onFraudWant } from './fraud-relay.js'
 import { CLIENT_KEEP_BYTES, ClientKeep } from './keep.js'
 import type { Node, NodeOptions } from './options.js'
-import { onPeersRequest } from './peers.js'
-import { onApp } from './protocol-host.js'
-import { onCrawl, onHeads, onHeadsRequest } from './pull.js'
-import { onRelayNotServing, onRelayed } from './relay.js'
-import { acknowledge, onAck } from './resend.js'
+import { COMMON_HANDLERS } from './handlers.js'
 import { handOver } from './push.js'
-import { onLateAgreement, onProposal, onWitnessQuery } from './transactions.js'
+import { onRelayNotServing } from './relay.js'
+import { acknowledge } from './resend.js'
 
 /**
  * A client node running `identity`'s agent: it dials (`connect`, or a peer's address when a
@@ -70,25 +66,12 @@ export const CLIENT: NodeParts = {
   keep: (ctx, options) => new ClientKeep(ctx.publicKey, options.keep?.totalBytes ?? CLIENT_KEEP_BYTES, ctx.stats),
   extend: (ctx: NodeContext) => ctx,
   handlers: {
-    proposal: onProposal,
-    ack: (ctx, m, session) => onAck(ctx, m.id, session),
+    ...COMMON_HANDLERS,
     // push gossip is the gateway's: acknowledged, not stored
     push: (_ctx, m, session) => acknowledge(session, m.ack),
     'push-via': (_ctx, m, session) => acknowledge(session, m.ack),
     neighbours: (_ctx, m, session) => acknowledge(session, m.ack),
-    heads: (ctx, m, session) => onHeads(ctx, m.heads, session), // requestId 0: an announcement (replies go to the request)
-    'heads-request': onHeadsRequest,
-    fraud: (ctx, m, session) => acceptProof(ctx, m.proof, session, 'peer').then(() => undefined),
-    'fraud-have': (ctx, m, session) => onFraudHave(ctx, m.publicKey, session),
-    'fraud-want': (ctx, m, session) => onFraudWant(ctx, m.publicKey, session),
-    'crawl-request': onCrawl,
-    'witness-query': onWitnessQuery,
-    'peers-request': onPeersRequest,
-    app: onApp, // a request or one-way (replies go to the request)
     relay: onRelayNotServing,
-    relayed: onRelayed,
-    // unsolicited (requestId 0): an agreement to a proposal of ours whose answer was lost
-    agreement: (ctx, m, session) => onLateAgreement(ctx, m.block, session),
   },
   spread: handOver,
   peerOpened: nothing,

@@ -67,15 +67,12 @@
 import { createSeenCache } from '../wire/seen-cache.js'
 import type { GossipContext, NodeContext } from './context.js'
 import { composeNode, type NodeParts } from './base-node.js'
-import { acceptProof, onFraudHave, onFraudWant } from './fraud-relay.js'
 import { DEFAULT_GOSSIP, WANT_ATTEMPTS, type GossipOptions, type Node, type NodeEvents, type NodeOptions, type NodePeer, type NodeStats, type TransactOptions } from './options.js'
-import { onPeers, onPeersRequest } from './peers.js'
-import { onApp } from './protocol-host.js'
-import { onCrawl, onHeads, onHeadsRequest, pull, schedulePull } from './pull.js'
+import { COMMON_HANDLERS } from './handlers.js'
+import { onPeers } from './peers.js'
+import { pull, schedulePull } from './pull.js'
 import { neighboursChanged, onNeighbours, onPush, onPushVia, sendNeighbours, spread } from './push.js'
-import { onRelay, onRelayed } from './relay.js'
-import { onAck } from './resend.js'
-import { onLateAgreement, onProposal, onWitnessQuery } from './transactions.js'
+import { onRelay } from './relay.js'
 import { StrangerQuota } from './stranger-quota.js'
 import { TwoHopTable } from './two-hop.js'
 import type { Neighbour } from './peer-table.js'
@@ -115,25 +112,12 @@ const FULL_NODE: NodeParts<GossipContext> = {
       neighboursUnacked: new WeakMap<Neighbour, Unacked>(),
     }),
   handlers: {
-    proposal: onProposal,
+    ...COMMON_HANDLERS,
     push: (ctx, m, session) => onPush(ctx as GossipContext, m, session),
     'push-via': (ctx, m, session) => onPushVia(ctx as GossipContext, m, session),
     neighbours: (ctx, m, session) => onNeighbours(ctx as GossipContext, m, session),
-    ack: (ctx, m, session) => onAck(ctx, m.id, session),
-    heads: (ctx, m, session) => onHeads(ctx, m.heads, session), // requestId 0: an announcement (replies go to the request)
-    'heads-request': onHeadsRequest,
-    fraud: (ctx, m, session) => acceptProof(ctx, m.proof, session, 'peer').then(() => undefined),
-    'fraud-have': (ctx, m, session) => onFraudHave(ctx, m.publicKey, session),
-    'fraud-want': (ctx, m, session) => onFraudWant(ctx, m.publicKey, session),
-    'crawl-request': onCrawl,
-    'witness-query': onWitnessQuery,
-    'peers-request': onPeersRequest,
     peers: (ctx, m) => onPeers(ctx, m),
-    app: onApp, // a request or one-way (replies go to the request)
     relay: onRelay,
-    relayed: onRelayed,
-    // unsolicited (requestId 0): an agreement to a proposal of ours whose answer was lost
-    agreement: (ctx, m, session) => onLateAgreement(ctx, m.block, session),
   },
   spread,
   peerOpened(ctx, neighbour, session) {
