@@ -1,6 +1,6 @@
 /**
- * The browser wallet: a gossip node in the page (@tally/gossip, over the browser's WebSocket)
- * that keeps one session with a gateway node, and the economy's network wallet
+ * The browser wallet: a client node in the page (@tally/gossip's createClientNode, over the
+ * browser's WebSocket) that keeps one session with a gateway node, and the economy's network wallet
  * (@tally/economy/net) over it — balance and history from the wallet's own chain, reward claims,
  * transfers sent and received.
  *
@@ -9,7 +9,9 @@
  * relays to it (an offer, a proposal) arrives on that session, and the node's handlers answer
  * it as a listening node would (the wallet protocol's offer, the agent's agreement). So the
  * page must stay connected: the gateway link redials with backoff and checks the session with a
- * keep-alive (gateway-link.ts).
+ * keep-alive (gateway-link.ts). A client, not a gossip peer: it hands the blocks of its
+ * transactions to its gateway and leaves the push ring, pull rounds, relaying for others and
+ * strangers' quotas to it (@tally/gossip's client.ts), which keeps them out of the page.
  * @module
  */
 import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type Identity, type ProtocolHost, type PublicKeyHex, type TimerHandle, type Transaction } from '@tally/core'
