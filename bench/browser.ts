@@ -2,7 +2,7 @@
 // downloaded build).
 //
 // - browser.bundle_gzip_bytes: a wallet entry importing @tally/browser (createBrowserWallet with
-//   it: the gossip node, Noise, the economy's rules and network wallet) and the core functions a
+//   it: its client node (@tally/gossip's createClientNode), Noise, the economy's rules and network wallet) and the core functions a
 //   wallet uses, bundled and minified by esbuild for browsers with code splitting, gzipped by zlib
 //   (level 9, each file on its own, as a server sends them): what the page loads at start. Goal
 //   ≤ 80 KB. The entry imports @tally/browser's subpaths (identity, wallet, idb-store), as the
