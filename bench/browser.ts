@@ -28,10 +28,10 @@
 import { execFileSync } from 'node:child_process'
 import { gzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
-import { build } from 'esbuild'
+import { join } from 'node:path'
 import { emit, knob, note } from './lib.js'
 import { CHROMIUM, chromiumMissing, withBrowser } from '../packages/browser/test/harness.js'
+import { bundleWallet } from '../packages/browser/test/wallet-bundle.js'
 import type { BenchParams, PageFigure } from './_browser-page.js'
 
 const MS = knob('BENCH_BROWSER_MS', 2000)
@@ -40,37 +40,9 @@ const GOAL_BYTES = 80 * 1024
 
 // ## Bundle size
 
-const wallet = `
-export { createBrowserIdentity, openBrowserIdentity, restoreBrowserIdentity } from '@tally/browser/identity'
-export { createBrowserWallet } from '@tally/browser/wallet'
-export { openIdbStore } from '@tally/browser/idb-store'
-export { createAgent, createBlockTypes, validate } from '@tally/core'
-`
-const bundle = await build({
-  stdin: { contents: wallet, resolveDir: join(import.meta.dirname, '..'), loader: 'ts', sourcefile: 'wallet.ts' },
-  bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  // what a wallet loads only when it uses it (a dynamic import()) goes into chunks of its own: the
-  // figure is what the page loads at start, the chunks are printed each on a line of their own
-  splitting: true,
-  outdir: join(tmpdir(), 'tally-bench-wallet'),
-  write: false,
-  logLevel: 'silent',
-  metafile: true,
-})
-const outputs = bundle.metafile!.outputs
-const contents = new Map(bundle.outputFiles.map((f) => [relative(process.cwd(), f.path), f.contents]))
-const entry = Object.keys(outputs).find((o) => outputs[o]!.entryPoint === 'wallet.ts')!
-/** An output and every chunk it imports statically (what loading it loads). */
-const closure = (from: string, into = new Set<string>()): Set<string> => {
-  if (into.has(from)) return into
-  into.add(from)
-  for (const i of outputs[from]!.imports) if (i.kind === 'import-statement' && i.path in outputs) closure(i.path, into)
-  return into
-}
+// what a wallet loads only when it uses it (a dynamic import()) goes into chunks of its own: the
+// figure is what the page loads at start, the chunks are printed each on a line of their own
+const { outputs, contents, entry, closure } = await bundleWallet(join(import.meta.dirname, '..'), join(tmpdir(), 'tally-bench-wallet'))
 /** Minified and gzipped bytes of some outputs, and minified bytes by package and by module. */
 const measure = (files: Iterable<string>) => {
   let raw = 0

@@ -6,18 +6,11 @@
 // static import added anywhere on the way would put either back silently (the sizes are the
 // bench's business, not this test's).
 import { join } from 'node:path'
-import { build, type Metafile } from 'esbuild'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { bundleWallet } from './wallet-bundle.js'
 
 const root = join(import.meta.dirname, '..', '..', '..')
-const wallet = `
-export { createBrowserIdentity, openBrowserIdentity, restoreBrowserIdentity } from '@tally/browser/identity'
-export { createBrowserWallet } from '@tally/browser/wallet'
-export { openIdbStore } from '@tally/browser/idb-store'
-export { createAgent, createBlockTypes, validate } from '@tally/core'
-`
-
 /** Where each on-demand part's code lives (a path fragment of its modules). */
 const ON_DEMAND: Record<string, RegExp> = {
   'the lock types\' rules': /economy\/dist\/lock\/lock-rules\.js$/,
@@ -37,29 +30,8 @@ const NOT_IN_THE_PAGE: Record<string, RegExp> = {
 const test = suite('wallet bundle split')
 
 test('the start holds the wallet, and what only some wallets use is loaded by a dynamic import()', async () => {
-  const result = await build({
-    stdin: { contents: wallet, resolveDir: root, loader: 'ts', sourcefile: 'wallet.ts' },
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    splitting: true,
-    outdir: join(root, 'tally-bundle-split-test'),
-    write: false,
-    logLevel: 'silent',
-    metafile: true,
-  })
-  const outputs: Metafile['outputs'] = result.metafile.outputs
-  const entry = Object.keys(outputs).find((o) => outputs[o]!.entryPoint === 'wallet.ts')
-  assert.ok(entry !== undefined, 'the wallet entry is among the outputs')
-  const start = new Set<string>()
-  const visit = (file: string): void => {
-    if (start.has(file)) return
-    start.add(file)
-    for (const i of outputs[file]!.imports) if (i.kind === 'import-statement' && i.path in outputs) visit(i.path)
-  }
-  visit(entry)
+  const { outputs, entry, closure } = await bundleWallet(root, join(root, 'tally-bundle-split-test'))
+  const start = closure(entry)
   const atStart = [...start].flatMap((f) => Object.keys(outputs[f]!.inputs))
   // the wallet itself is at start (the test would pass vacuously on an empty bundle otherwise)
   for (const must of [
