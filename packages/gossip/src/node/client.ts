@@ -26,7 +26,7 @@
  * - pull rounds and audits: none (it asks for what it needs: crawls, recovery);
  * - relaying for others: a frame to pass on is refused 'not-relaying';
  * - strangers' quotas and their admission before the handshake: it accepts no connections (its
- *   `listen` throws), and what it stores for others is counted and capped (keep.ts's ClientKeep,
+ *   `listen` rejects with a TypeError), and what it stores for others is counted and capped (keep.ts's ClientKeep,
  *   `keep.totalBytes`, default CLIENT_KEEP_BYTES);
  * - the peer exchange: a `peers` list sent to it is dropped (a peers-request is answered).
  * Options it does not use: `gossip`'s ring and pull settings (neighboursIntervalMs, pushOwn,
