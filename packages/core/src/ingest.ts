@@ -147,7 +147,10 @@ function pendingAt(chain: Pending | undefined, seq: number): HalfBlock | undefin
 
 // Maps are keyed by a key's hex (remembered for the last keys) and then by numbers: a string
 // built per lookup ("<hex>:<seq>") cost a concatenation and a hash of a new string each time.
-class Overlay implements BlockStore, ReadNow {
+//
+// Also the agent's view of its own blocks that are in the store's write order but not durable yet
+// (`collect: false`, and `removeBlock` once they are): its next block is signed on top of them.
+export class Overlay implements BlockStore, ReadNow {
   readonly #base: BlockStore
   readonly #baseNow: ReadNow | undefined
   readonly #crypto: CryptoProvider
@@ -156,12 +159,19 @@ class Overlay implements BlockStore, ReadNow {
   readonly #agreements = new Map<string, Map<number, HalfBlock[]>>()
   readonly #proofs: FraudProof[] = []
   readonly #accused = new Set<string>()
-  readonly #batch: StoreBatch
+  readonly #batch: StoreBatch | undefined
+  /** Blocks held (an agent drops its view when none is left). */
+  size = 0
 
-  constructor(base: BlockStore, crypto: CryptoProvider) {
+  /**
+   * @param base the store read under the pending blocks
+   * @param crypto hashes of getByHash
+   * @param collect true: every added block and proof goes to a batch of `base`, written by `commit`
+   */
+  constructor(base: BlockStore, crypto: CryptoProvider, collect = true) {
     this.#base = base
     this.#crypto = crypto
-    this.#batch = base.batch()
+    this.#batch = collect ? base.batch() : undefined
     this.#baseNow = readNow(base)
   }
 
@@ -215,6 +225,7 @@ class Overlay implements BlockStore, ReadNow {
       if (list[i]!.seq === block.seq) return
       list.splice(i, 0, block)
     }
+    this.size++
     if (isAgreement(block)) {
       const proposer = keyHex(block.linkPublicKey)
       let bySeq = this.#agreements.get(proposer)
@@ -228,16 +239,39 @@ class Overlay implements BlockStore, ReadNow {
         else answers[i] = block
       }
     }
-    this.#batch.put(block)
+    this.#batch?.put(block)
+  }
+
+  /** Forget a block added before (the base store holds it now). */
+  removeBlock(block: HalfBlock): void {
+    const key = keyHex(block.publicKey)
+    const chain = this.#byChain.get(key)
+    if (chain === undefined) return
+    const i = firstAtLeast(chain.list, block.seq)
+    if (chain.list[i] !== block) return
+    chain.list.splice(i, 1)
+    if (chain.list.length === 0) this.#byChain.delete(key)
+    this.size--
+    if (isAgreement(block)) {
+      const proposer = keyHex(block.linkPublicKey)
+      const bySeq = this.#agreements.get(proposer)
+      const answers = bySeq?.get(block.linkSeq)
+      if (bySeq === undefined || answers === undefined) return
+      const at = answers.indexOf(block)
+      if (at !== -1) answers.splice(at, 1)
+      if (answers.length === 0) bySeq.delete(block.linkSeq)
+      if (bySeq.size === 0) this.#agreements.delete(proposer)
+    }
   }
 
   addProof(proof: FraudProof): void {
     this.#proofs.push(proof)
     this.#accused.add(keyHex(proof.publicKey))
-    this.#batch.putFraudProof(proof)
+    this.#batch?.putFraudProof(proof)
   }
 
   async commit(): Promise<void> {
+    if (this.#batch === undefined) throw new Error('this overlay collects no batch')
     await this.#batch.commit()
   }
 

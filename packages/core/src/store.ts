@@ -46,6 +46,30 @@ export interface StoreBatch {
    * @throws ConflictError when a different block already occupies one of the (key, seq); nothing is written
    */
   commit(): Promise<void>
+  /**
+   * Commit, and say apart when the batch has its place in the store's write order and when it is
+   * durable. Optional: a store whose commits are durable (or lost) at once needs none, and callers
+   * then use `commit()`. An agent uses it to sign its next block on top of one whose sync is still
+   * running, and hands neither out before its `durable` resolves.
+   *
+   * Promises a store that has it keeps:
+   * - `ordered` resolves once the batch is checked (a ConflictError rejects it, and `durable`, with
+   *   nothing written) and written after every batch whose `ordered` resolved before; reads need
+   *   not see it yet;
+   * - `durable` resolves once it would survive a power cut (for durable stores) and reads see it,
+   *   never before the `durable` of any batch ordered before it; when one fails, every batch
+   *   ordered after it fails too, so nothing built on a lost batch is ever called durable.
+   * @returns the two promises (a rejection that nobody awaits is not reported as unhandled)
+   */
+  commitOrdered?(): OrderedCommit
+}
+
+/** The two moments of a commit (StoreBatch.commitOrdered). */
+export interface OrderedCommit {
+  /** The batch is checked and next in the store's write order. */
+  readonly ordered: Promise<void>
+  /** The batch is durable and visible, and so is every batch ordered before it. */
+  readonly durable: Promise<void>
 }
 
 /** Where blocks and fraud proofs are kept. */
@@ -95,7 +119,10 @@ export interface BlockStore {
  * @returns the batch
  * @example batch(): StoreBatch { return collectBatch((blocks, proofs) => this.#commit(blocks, proofs)) }
  */
-export function collectBatch(commit: (blocks: HalfBlock[], proofs: FraudProof[]) => Promise<void>): StoreBatch {
+export function collectBatch(
+  commit: (blocks: HalfBlock[], proofs: FraudProof[]) => Promise<void>,
+  commitOrdered?: (blocks: HalfBlock[], proofs: FraudProof[]) => OrderedCommit,
+): StoreBatch {
   const blocks: HalfBlock[] = []
   const proofs: FraudProof[] = []
   const batch: StoreBatch = {
@@ -103,6 +130,7 @@ export function collectBatch(commit: (blocks: HalfBlock[], proofs: FraudProof[])
     putFraudProof: (proof) => (proofs.push(proof), batch),
     commit: () => commit(blocks.slice(), proofs.slice()),
   }
+  if (commitOrdered !== undefined) batch.commitOrdered = () => commitOrdered(blocks.slice(), proofs.slice())
   return batch
 }
 

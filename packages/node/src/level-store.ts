@@ -59,7 +59,7 @@ import {
   type RangeOptions,
   type StoreBatch,
 } from '@tally/core'
-import { Journal, type PutOp } from './journal.js'
+import { Journal, type PutOp, type ReplayRecord } from './journal.js'
 import { nodeFiles, type JournalFiles } from './journal-files.js'
 
 /** Options of openLevelStore. */
@@ -134,7 +134,8 @@ export async function openLevelStoreOn(journal: { files: JournalFiles; fileBytes
     await checkVersion(db, path)
     // what the last run journaled but had not handed to LevelDB yet: in LevelDB before anything else
     opened = Journal.open(path, { ...journal, sync })
-    if (opened.found.ops.length > 0) await db.batch(withAgents(opened.found.ops), { sync: true })
+    const replayed = await linkedRecords(db, opened.found.records)
+    if (replayed.length > 0) await db.batch(withAgents(replayed), { sync: true })
     opened.journal.release(opened.found.ids)
     accused = await loadAccused(db)
   } catch (err) {
@@ -415,7 +416,23 @@ class LevelStore implements BlockStore {
   }
 
   batch(): StoreBatch {
-    return collectBatch(async (blocks, proofs) => this.#enqueue(blocks, proofs))
+    return collectBatch(
+      async (blocks, proofs) => {
+        const { written } = this.#enqueue(blocks, proofs)
+        return written.then(({ done }) => done)
+      },
+      // in order once written to the journal (checked, after every commit written before it);
+      // durable once synced and applied (syncs end in write order, and a failed one fails every
+      // later one: see Journal.synced)
+      (blocks, proofs) => {
+        const { written } = this.#enqueue(blocks, proofs)
+        const ordered = written.then(() => undefined)
+        const durable = written.then(({ done }) => done)
+        ordered.catch(() => undefined)
+        durable.catch(() => undefined)
+        return { ordered, durable }
+      },
+    )
   }
 
   async close(): Promise<void> {
@@ -444,8 +461,8 @@ class LevelStore implements BlockStore {
 
   // ## Writes
 
-  #enqueue(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new ClosedError('level store is closed'))
+  #enqueue(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): { written: Promise<{ done: Promise<void> | undefined }> } {
+    if (this.#closed) return { written: Promise.reject(new ClosedError('level store is closed')) }
     // encode before queueing: a malformed block is the caller's TypeError, and costs no lock time
     let pending: Map<string, Pending>
     let proofOps: Op[]
@@ -455,12 +472,12 @@ class LevelStore implements BlockStore {
       proofOps = proofs.map((p) => this.#proofOps(p)).flat()
       accused = proofs.map((p) => toHex(p.publicKey))
     } catch (err) {
-      return Promise.reject(err)
+      return { written: Promise.reject(err) }
     }
     // the next commit is checked and written as soon as this one is written; its sync is shared
     const written = this.#tail.then(() => this.#write(pending, proofOps, accused))
     this.#tail = written.catch(() => undefined)
-    return written.then(({ done }) => done)
+    return { written }
   }
 
   /** The batch's blocks by slot; two different blocks at one slot conflict already here. */
@@ -577,7 +594,8 @@ class LevelStore implements BlockStore {
             if (head !== undefined && !unsyncedHeads.has(owner)) this.#touch(this.#heads, owner, head)
           }
         }
-        return { done: waitsForSync ? this.#journal.synced() : undefined }
+        // durable after every commit written before it (StoreBatch.commitOrdered)
+        return { done: waitsForSync || this.#unsynced.blocks.size > 0 ? this.#journal.synced() : undefined }
       }
       if (this.#unflushed.length >= FLUSH_NOW) await this.#settled()
       const written: Written = { ops, file: this.#journal.append(ops), fresh, heads, accused }
@@ -933,6 +951,46 @@ function optionalInt(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`"${name}" expected a safe integer, got ${typeof value === 'number' ? value : typeof value}`)
   return value
+}
+
+/**
+ * The ops of the journal's records to replay: every record, but one after a damaged record that
+ * holds a block whose chain has no block right below it, neither in LevelDB nor in a record kept
+ * (and every such record after it, in turn). An agent signs its next block while the commit of
+ * the one below syncs; a power cut can tear that commit's record and keep the next one (the disk
+ * wrote a later page first). Neither was acknowledged (the next one's sync would have covered
+ * the torn one), so neither was handed out; keeping the next one would leave a hole in the chain
+ * below the agent's head, which it could never fill. Records before any damage are all kept.
+ */
+async function linkedRecords(db: Db, records: readonly ReplayRecord[]): Promise<Op[]> {
+  const ops: Op[] = []
+  const kept = new Set<string>()
+  for (const record of records) {
+    const blocks = record.ops.filter((op) => op.key[0] === TABLE.block[0] && op.key.length === 1 + 32 + 8)
+    let linked = true
+    if (record.afterDamage) {
+      for (const { key } of blocks) {
+        const seq = readSeq(key, 33)
+        if (seq <= 1) continue
+        const below = blockKey(key.subarray(1, 33), seq - 1)
+        if (kept.has(toHex(below)) || blocks.some((b) => equalKeys(b.key, below))) continue
+        if ((await db.get(below)) === undefined) {
+          linked = false
+          break
+        }
+      }
+    }
+    if (!linked) continue
+    for (const { key } of blocks) kept.add(toHex(key))
+    for (const op of record.ops) ops.push(op)
+  }
+  return ops
+}
+
+function equalKeys(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /**

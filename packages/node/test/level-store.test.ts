@@ -37,6 +37,7 @@ const freshPath = (): string => join(root, `db-${++dirs}`)
 
 const paths = new WeakMap<BlockStore, string>()
 storeSuite('LevelDB', {
+  ordered: true,
   setup: async () => {
     const path = freshPath()
     const store = await openLevelStore({ path })
