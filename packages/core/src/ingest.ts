@@ -16,8 +16,8 @@ import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
 import { ConflictError } from './errors.js'
 import { nobleCrypto } from './noble-crypto.js'
-import { READ_NOW, readNow, type BlockStore, type RangeOptions, type ReadNow, type StoreBatch } from './store.js'
-import { validate, validateNow } from './validate.js'
+import { MISS, READ_CACHED, READ_NOW, readCached, readNow, type BlockStore, type Cached, type RangeOptions, type ReadCached, type ReadNow, type StoreBatch } from './store.js'
+import { validate, validateCached, validateNow } from './validate.js'
 
 /** Chunks whose signatures are being checked beyond the one being validated. */
 const VERIFY_AHEAD = 2
@@ -105,8 +105,10 @@ async function validateChunk(
 ): Promise<IngestResult & { overlay: Overlay }> {
   const overlay = new Overlay(store, crypto)
   const options = { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true }
-  // over a memory store every read is answered at once: no promise per read, nor per block
+  // over a memory store every read is answered at once: no promise per read, nor per block; over
+  // a LevelDB store the reads that hit its caches are answered at once too
   const reads = readNow(overlay)
+  const cached = reads === undefined ? readCached(overlay) : undefined
   const outcome = { accepted: 0, rejected: [] as IngestResult['rejected'], fraud: [] as FraudProof[], overlay }
   for (let i = 0; i < chunk.length; i++) {
     const block = chunk[i]!
@@ -114,7 +116,7 @@ async function validateChunk(
       outcome.rejected.push({ index: offset + i, errors: [{ rule: 'signature', message: 'signature does not verify' }] })
       continue
     }
-    let verdict = reads !== undefined ? validateNow(block, options, reads) : validate(block, options)
+    let verdict = reads !== undefined ? validateNow(block, options, reads) : cached !== undefined ? validateCached(block, options, cached) : validate(block, options)
     if (verdict instanceof Promise) verdict = await verdict
     for (const proof of verdict.fraud) overlay.addProof(proof)
     outcome.fraud.push(...verdict.fraud)
@@ -150,9 +152,10 @@ function pendingAt(chain: Pending | undefined, seq: number): HalfBlock | undefin
 //
 // Also the agent's view of its own blocks that are in the store's write order but not durable yet
 // (`collect: false`, and `removeBlock` once they are): its next block is signed on top of them.
-export class Overlay implements BlockStore, ReadNow {
+export class Overlay implements BlockStore, ReadNow, ReadCached {
   readonly #base: BlockStore
   readonly #baseNow: ReadNow | undefined
+  readonly #baseCached: ReadCached | undefined
   readonly #crypto: CryptoProvider
   readonly #byChain = new Map<string, Pending>()
   /** proposer key hex → proposal seq → agreements to it */
@@ -173,6 +176,37 @@ export class Overlay implements BlockStore, ReadNow {
     this.#crypto = crypto
     this.#batch = collect ? base.batch() : undefined
     this.#baseNow = readNow(base)
+    this.#baseCached = this.#baseNow === undefined ? readCached(base) : undefined
+  }
+
+  // ## Reads from the base store's caches, when it has them (MISS when the base's cache misses)
+
+  [READ_CACHED](): ReadCached | undefined {
+    return this.#baseCached === undefined ? undefined : this
+  }
+
+  getCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined> {
+    const theirs = this.#baseCached!.getCached(publicKey, seq)
+    if (theirs === MISS) return MISS
+    return theirs ?? pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
+  }
+
+  beforeCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined> {
+    const theirs = this.#baseCached!.beforeCached(publicKey, seq)
+    if (theirs === MISS) return MISS
+    return this.#before(theirs, publicKey, seq)
+  }
+
+  afterCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined> {
+    const theirs = this.#baseCached!.afterCached(publicKey, seq)
+    if (theirs === MISS) return MISS
+    return this.#after(theirs, publicKey, seq)
+  }
+
+  agreementCached(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Cached<HalfBlock | undefined> {
+    const stored = this.#baseCached!.agreementCached(proposalKey, proposalSeq, signer)
+    if (stored === MISS) return MISS
+    return stored ?? this.#pendingAgreement(proposalKey, proposalSeq, signer)
   }
 
   // ## Reads at once, when the base store has them (the same answers as the async reads below)
@@ -186,7 +220,11 @@ export class Overlay implements BlockStore, ReadNow {
   }
 
   beforeNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
-    const theirs = this.#baseNow!.beforeNow(publicKey, seq)
+    return this.#before(this.#baseNow!.beforeNow(publicKey, seq), publicKey, seq)
+  }
+
+  /** The nearer of the stored block below seq (`theirs`) and the pending one. */
+  #before(theirs: HalfBlock | undefined, publicKey: Uint8Array, seq: number): HalfBlock | undefined {
     const pending = this.#byChain.get(keyHex(publicKey))?.list
     if (pending === undefined) return theirs
     const i = firstAtLeast(pending, seq) - 1
@@ -196,7 +234,11 @@ export class Overlay implements BlockStore, ReadNow {
   }
 
   afterNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
-    const theirs = this.#baseNow!.afterNow(publicKey, seq)
+    return this.#after(this.#baseNow!.afterNow(publicKey, seq), publicKey, seq)
+  }
+
+  /** The nearer of the stored block above seq (`theirs`) and the pending one. */
+  #after(theirs: HalfBlock | undefined, publicKey: Uint8Array, seq: number): HalfBlock | undefined {
     const pending = this.#byChain.get(keyHex(publicKey))?.list
     if (pending === undefined || pending.length === 0 || pending[pending.length - 1]!.seq <= seq) return theirs
     const mine = pending[firstAtLeast(pending, seq + 1)]!
@@ -204,8 +246,10 @@ export class Overlay implements BlockStore, ReadNow {
   }
 
   agreementNow(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): HalfBlock | undefined {
-    const stored = this.#baseNow!.agreementNow(proposalKey, proposalSeq, signer)
-    if (stored !== undefined) return stored
+    return this.#baseNow!.agreementNow(proposalKey, proposalSeq, signer) ?? this.#pendingAgreement(proposalKey, proposalSeq, signer)
+  }
+
+  #pendingAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): HalfBlock | undefined {
     return this.#agreements.get(keyHex(proposalKey))?.get(proposalSeq)?.find((b) => equalBytes(b.publicKey, signer))
   }
 
@@ -275,16 +319,19 @@ export class Overlay implements BlockStore, ReadNow {
     await this.#batch.commit()
   }
 
+  // The async reads take what is pending before they await the base store: a block removed
+  // meanwhile (the agent's view drops a block once the store shows it) is then in one or the other.
+
   async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
-    return (await this.#base.get(publicKey, seq)) ?? pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
+    const mine = pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
+    return (await this.#base.get(publicKey, seq)) ?? mine
   }
 
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
-    const found = await this.#base.getByHash(hash)
-    if (found !== undefined) return found
     const hex = toHex(hash)
-    for (const chain of this.#byChain.values()) for (const b of chain.list) if (toHex(blockHash(b, this.#crypto)) === hex) return b
-    return undefined
+    let mine: HalfBlock | undefined
+    for (const chain of this.#byChain.values()) for (const b of chain.list) if (mine === undefined && toHex(blockHash(b, this.#crypto)) === hex) mine = b
+    return (await this.#base.getByHash(hash)) ?? mine
   }
 
   async latest(publicKey: Uint8Array): Promise<HalfBlock | undefined> {
@@ -293,9 +340,10 @@ export class Overlay implements BlockStore, ReadNow {
   }
 
   async range(publicKey: Uint8Array, options: RangeOptions = {}): Promise<HalfBlock[]> {
+    const list = this.#byChain.get(keyHex(publicKey))?.list
+    if (list === undefined) return this.#base.range(publicKey, options)
+    const pending = list.slice()
     const base = await this.#base.range(publicKey, options)
-    const pending = this.#byChain.get(keyHex(publicKey))?.list
-    if (pending === undefined) return base
     const from = options.from ?? 1
     const to = options.to ?? Number.MAX_SAFE_INTEGER
     const limit = Math.max(0, options.limit ?? Number.MAX_SAFE_INTEGER)
@@ -330,10 +378,8 @@ export class Overlay implements BlockStore, ReadNow {
   }
 
   async findAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Promise<HalfBlock | undefined> {
-    const stored = await this.#base.findAgreement(proposalKey, proposalSeq, signer)
-    if (stored !== undefined) return stored
-    const answers = this.#agreements.get(keyHex(proposalKey))?.get(proposalSeq)
-    return answers?.find((b) => equalBytes(b.publicKey, signer))
+    const mine = this.#pendingAgreement(proposalKey, proposalSeq, signer)
+    return (await this.#base.findAgreement(proposalKey, proposalSeq, signer)) ?? mine
   }
 
   async fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]> {

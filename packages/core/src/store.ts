@@ -163,3 +163,37 @@ export function readNow(store: BlockStore): ReadNow | undefined {
   const of = (store as { [READ_NOW]?: () => ReadNow | undefined })[READ_NOW]
   return typeof of === 'function' ? of.call(store) : undefined
 }
+
+// ## Reads answered from a cache when they can be (inside core only)
+
+/** A cached read that cannot answer now: the caller reads the store (with a promise) instead. */
+// (registered symbols: @tally/node's LevelDB store offers these reads without a public export)
+export const MISS: unique symbol = Symbol.for('tally.miss')
+/** The answer of a cached read: the same as the store's read, or MISS. */
+export type Cached<T> = T | typeof MISS
+
+/**
+ * What `validate` reads of a store, answered at once from what the store holds in memory, or MISS
+ * when that does not say. A store that keeps most of its data on disk (LevelDB) offers it under
+ * READ_CACHED: validation then needs no promise while its reads hit the caches (in an ingest, all
+ * but a few of them), and reads the store as before when one misses. Not part of the public API.
+ */
+export interface ReadCached {
+  /** As ReadNow.getNow, or MISS. */
+  getCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined>
+  /** As ReadNow.beforeNow, or MISS. */
+  beforeCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined>
+  /** As ReadNow.afterNow, or MISS. */
+  afterCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined>
+  /** As ReadNow.agreementNow, or MISS. */
+  agreementCached(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Cached<HalfBlock | undefined>
+}
+
+/** The key under which a store hands out its ReadCached (a method; undefined when it has none). */
+export const READ_CACHED: unique symbol = Symbol.for('tally.read-cached')
+
+/** The store's reads answered from its caches, if it has them. */
+export function readCached(store: BlockStore): ReadCached | undefined {
+  const of = (store as { [READ_CACHED]?: () => ReadCached | undefined })[READ_CACHED]
+  return typeof of === 'function' ? of.call(store) : undefined
+}

@@ -22,7 +22,7 @@ import {
  * store, so visible) only when the test calls `release`; `fail` makes the held ones fail instead,
  * and every later one too, as a failed fdatasync does.
  */
-function heldStore(): { store: BlockStore; held: () => number; release: () => Promise<void>; fail: (err: Error) => void } {
+function heldStore(options: { slowRange?: { wait: Promise<void> } } = {}): { store: BlockStore; held: () => number; release: () => Promise<void>; fail: (err: Error) => void } {
   const inner = createMemoryStore()
   const queue: { blocks: HalfBlock[]; done: () => void; failed: (err: unknown) => void }[] = []
   let lost: Error | undefined
@@ -30,7 +30,13 @@ function heldStore(): { store: BlockStore; held: () => number; release: () => Pr
     get: (k, s) => inner.get(k, s),
     getByHash: (h) => inner.getByHash(h),
     latest: (k) => inner.latest(k),
-    range: (k, o) => inner.range(k, o),
+    // slowRange: the answer is read at the call, and given once the promise resolves (a read
+    // that a commit overtakes)
+    range: async (k, o) => {
+      const answer = await inner.range(k, o)
+      if (options.slowRange !== undefined) await options.slowRange.wait
+      return answer
+    },
     findAgreement: (k, s, signer) => inner.findAgreement(k, s, signer),
     fraudProofs: (k) => inner.fraudProofs(k),
     hasFraud: (k) => inner.hasFraud(k),
@@ -114,6 +120,29 @@ test('appends are signed on top of blocks still syncing, and each resolves only 
   assert.equal(resolved, [1, 2, 3])
   for (let i = 1; i < 3; i++) assert.is(toHex(blocks[i]!.previousHash), toHex(blockHash(blocks[i - 1]!)))
   assert.ok(seen.includes(2) && seen.includes(3), "the type's rules read the blocks below through the agent's view")
+})
+
+test('a block that turns durable while the next append reads the head is seen by it: no seq signed twice', async () => {
+  const gate = { wait: Promise.resolve() }
+  const { store, held, release } = heldStore({ slowRange: gate })
+  const agent = createAgent({ head: 'local', identity: identityFromSeed(new Uint8Array(32).fill(5)), store, types })
+  const first = agent.append('note', 'first')
+  await turns(20)
+  assert.is(held(), 1, 'seq 1 signed, not durable')
+  let open!: () => void
+  gate.wait = new Promise((resolve) => (open = resolve))
+  // the next append reads the head: the store's answer (nothing yet) is read now, given later
+  const second = agent.append('note', 'second')
+  await turns(20)
+  assert.is(held(), 1, 'the second append is still reading the head')
+  await release() // seq 1 durable: the store shows it, the agent's view lets go of it
+  await first
+  open() // the stale answer arrives
+  await turns(20)
+  await release()
+  const b = await second
+  assert.is(b.seq, 2, 'seq 1 signed a second time')
+  assert.is(toHex(b.previousHash), toHex(blockHash(await first)))
 })
 
 test('a proposal sent twice while its agreement syncs gets that agreement, once durable, and no second one', async () => {
