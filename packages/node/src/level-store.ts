@@ -166,8 +166,8 @@ interface Pending {
 /** A commit written to the journal: what it changes in the caches once it is synced. */
 interface Written {
   readonly ops: Op[]
-  /** The journal file it went to. */
-  readonly file: number
+  /** The journal file it went to (undefined: written to LevelDB directly, see DIRECT_OPS). */
+  readonly file: number | undefined
   /** Its blocks for free slots. */
   readonly fresh: Pending[]
   /**
@@ -195,6 +195,10 @@ const HEAD_LOOKUPS = 16
 const FLUSH_SOON = 1024
 /** ...and beyond this a commit waits for LevelDB first, so memory stays bounded. */
 const FLUSH_NOW = 16_384
+/** A commit of this many ops or more, without sync, goes to LevelDB directly (see #write). */
+const DIRECT_OPS = 1024
+/** A commit of more blocks than this caches none of them in the block cache (see #apply). */
+const REMEMBER_BLOCKS = 64
 /** Idle stores hand journaled ops to LevelDB after this many milliseconds. */
 const FLUSH_DELAY_MS = 5
 
@@ -549,7 +553,7 @@ class LevelStore implements BlockStore {
     const pending = new Map<string, Pending>()
     for (const block of blocks) {
       const bytes = encodeBlock(block)
-      const owner = toHex(block.publicKey)
+      const owner = this.#hex(block.publicKey)
       const slot = slotId(owner, block.seq)
       const earlier = pending.get(slot)
       if (earlier !== undefined) {
@@ -661,6 +665,18 @@ class LevelStore implements BlockStore {
         // durable after every commit written before it (StoreBatch.commitOrdered)
         return { done: waitsForSync || this.#unsynced.blocks.size > 0 ? this.#journal.synced() : undefined }
       }
+      if (!this.#sync && ops.length >= DIRECT_OPS) {
+        // a large commit without sync (an ingest's chunk): one LevelDB batch of its own, not the
+        // journal and then a batch (each op written twice on this thread); LevelDB's log keeps it
+        // through a killed process, as the journal would. Its puts may reach LevelDB before
+        // journaled ones of earlier commits: every op is a put of a value that never changes,
+        // so the order changes nothing
+        const batch = this.#db.batch()
+        for (const op of ops) batch.put(op.key, op.value)
+        await batch.write()
+        this.#apply({ ops: [], file: undefined, fresh, heads, accused })
+        return { done: undefined }
+      }
       if (this.#unflushed.length >= FLUSH_NOW) await this.#settled()
       const written: Written = { ops, file: this.#journal.append(ops), fresh, heads, accused }
       if (!this.#sync) {
@@ -682,16 +698,21 @@ class LevelStore implements BlockStore {
 
   /** A written commit is synced: bring every cache up to date, and queue its ops for LevelDB. */
   #apply({ ops, file, fresh, heads, accused }: Written): void {
-    for (const op of ops) this.#unflushed.push(op)
-    this.#unflushedFiles.push(file)
-    this.#scheduleFlush()
+    if (file !== undefined) {
+      for (const op of ops) this.#unflushed.push(op)
+      this.#unflushedFiles.push(file)
+      this.#scheduleFlush()
+    }
+    // a large commit (an ingest's chunk) leaves the block cache to smaller ones: its chain's head
+    // is cached, and that is what validating the next chunk reads
+    const remember = fresh.length <= REMEMBER_BLOCKS
     // (and correct a read that raced the commit)
     for (const { block, bytes, owner, slot } of fresh) {
       const known = heads.get(owner)
       if (known === null || (known !== undefined && block.seq > known.seq)) heads.set(owner, block)
       const head = this.#heads.get(owner)
       if (head === null || (head !== undefined && block.seq > head.seq)) this.#heads.set(owner, block)
-      this.#remember(owner, block, bytes.length)
+      if (remember) this.#remember(owner, block, bytes.length)
       if (isAgreement(block)) {
         const proposer = toHex(block.linkPublicKey)
         const answered = this.#answered.get(proposer)
