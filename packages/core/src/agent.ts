@@ -41,8 +41,8 @@ import {
 } from './half-block.js'
 import { isNewIdentity, type Identity } from './identity.js'
 import { Overlay, type SignatureVerifier } from './ingest.js'
-import { readNow, type BlockStore, type StoreBatch } from './store.js'
-import { validate, validateNow, type ValidateOptions, type ValidationResult } from './validate.js'
+import { MISS, readCached, readNow, type BlockStore, type Cached, type ReadCached, type StoreBatch } from './store.js'
+import { validate, validateCached, validateNow, type ValidateOptions, type ValidationResult } from './validate.js'
 
 /** A complete transaction: both halves. */
 export interface Transaction {
@@ -159,6 +159,11 @@ export function createAgent(options: AgentOptions): Agent {
 }
 
 const UNSIGNED = new Uint8Array(64)
+/** A cached read of `reads`, or MISS when the store has none (an undefined answer is an answer). */
+function cachedOr<T>(reads: ReadCached | undefined, read: (reads: ReadCached) => Cached<T>): Cached<T> {
+  return reads === undefined ? MISS : read(reads)
+}
+
 /** The durability of a commit awaited whole: nothing more to wait for. */
 const DURABLE: Promise<void> = Promise.resolve()
 
@@ -228,7 +233,8 @@ class ProtocolAgent implements Agent {
         // (one still waiting for its sync is found in the view, and handed out once durable)
         const reads = this.#reads()
         const now = readNow(reads)
-        const earlier = now !== undefined ? now.agreementNow(proposal.publicKey, proposal.seq, this.publicKey) : await reads.findAgreement(proposal.publicKey, proposal.seq, this.publicKey)
+        let earlier = now !== undefined ? now.agreementNow(proposal.publicKey, proposal.seq, this.publicKey) : cachedOr(readCached(reads), (c) => c.agreementCached(proposal.publicKey, proposal.seq, this.publicKey))
+        if (earlier === MISS) earlier = await reads.findAgreement(proposal.publicKey, proposal.seq, this.publicKey)
         if (earlier !== undefined) {
           const known = await reads.get(proposal.publicKey, proposal.seq)
           if (known !== undefined && equalBytes(blockHash(known, this.#crypto), blockHash(proposal, this.#crypto))) return { block: earlier, durable: this.#lastDurable }
@@ -249,7 +255,8 @@ class ProtocolAgent implements Agent {
       throw new RangeError('"agreement" does not answer a proposal of this agent')
     }
     const now = readNow(this.store)
-    const proposal = now !== undefined ? now.getNow(this.publicKey, agreement.linkSeq) : await this.store.get(this.publicKey, agreement.linkSeq)
+    let proposal = now !== undefined ? now.getNow(this.publicKey, agreement.linkSeq) : cachedOr(readCached(this.store), (c) => c.getCached(this.publicKey, agreement.linkSeq))
+    if (proposal === MISS) proposal = await this.store.get(this.publicKey, agreement.linkSeq)
     if (proposal === undefined || !equalBytes(proposal.linkPublicKey, agreement.publicKey)) {
       throw new RangeError(`"agreement" answers seq ${agreement.linkSeq}, which is not a proposal of this agent to its signer`)
     }
@@ -396,7 +403,9 @@ class ProtocolAgent implements Agent {
     // the agent's own blocks not durable yet are part of what the block is checked against
     const reads = this.#reads()
     const now = readNow(reads)
-    let result = now !== undefined ? validateNow(block, this.#validateOptions(signatureValid, reads), now) : validate(block, this.#validateOptions(signatureValid, reads))
+    const cached = now === undefined ? readCached(reads) : undefined
+    const options = this.#validateOptions(signatureValid, reads)
+    let result = now !== undefined ? validateNow(block, options, now) : cached !== undefined ? validateCached(block, options, cached) : validate(block, options)
     if (result instanceof Promise) result = await result
     if (result.fraud.length > 0) {
       const batch = this.store.batch()
@@ -420,7 +429,8 @@ class ProtocolAgent implements Agent {
     // may be a block of this agent still waiting for its sync (in the view)
     const reads = this.#reads()
     const now = readNow(reads)
-    const latest = now !== undefined ? now.beforeNow(this.publicKey, Infinity) : await reads.latest(this.publicKey)
+    let latest = now !== undefined ? now.beforeNow(this.publicKey, Infinity) : cachedOr(readCached(reads), (c) => c.beforeCached(this.publicKey, Infinity))
+    if (latest === MISS) latest = await reads.latest(this.publicKey)
     const payload = typeof source === 'function' ? await source(latest) : source
     const fields = {
       publicKey: this.publicKey,

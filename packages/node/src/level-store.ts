@@ -491,8 +491,9 @@ class LevelStore implements BlockStore {
       },
       // in order once written to the journal (checked, after every commit written before it);
       // durable once synced and applied (syncs end in write order, and a failed one fails every
-      // later one: see Journal.synced)
-      (blocks, proofs) => {
+      // later one: see Journal.synced). Without sync a commit is done once written: nothing to
+      // sign ahead of
+      !this.#sync ? undefined : (blocks, proofs) => {
         const { written } = this.#enqueue(blocks, proofs)
         const ordered = written.then(() => undefined)
         const durable = written.then(({ done }) => done)
