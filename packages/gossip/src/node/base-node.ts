@@ -74,6 +74,14 @@ import type { Keep } from './keep.js'
 import type { Neighbour } from './peer-table.js'
 import { WriteQueue } from './write-queue.js'
 
+/**
+ * The share of a core this process gets (createCpuShare), one meter for every node of the process:
+ * it measures the process (CPU over the event loop's busy time), the same for each of them, and a
+ * process with many nodes (a host of many component connections) would otherwise read the
+ * process's CPU clock twice per node at every stranger's frame.
+ */
+let processShare: (() => number) | undefined
+
 /** A handler of one message type: `m` from `session`'s peer. */
 type Handler<T extends SessionMessage['type']> = (ctx: NodeContext, m: Extract<SessionMessage, { type: T }>, session: Session) => void | Promise<void>
 
@@ -183,7 +191,7 @@ class BaseNode implements Node {
       bytesPerSecond: budget.bytesPerSecond ?? 2 * strangerLimits.bytesPerSecond,
       clock,
       stats: gateCounts(this.stats),
-      ...((budget.cpuScaled ?? clock === systemClock) ? { share: createCpuShare() } : {}),
+      ...((budget.cpuScaled ?? clock === systemClock) ? { share: (processShare ??= createCpuShare()) } : {}),
     })
     const gossip = checkGossip({ ...DEFAULT_GOSSIP, ...definedOnly(options.gossip ?? {}) }, limits)
     const tx = checkTransact({ timeoutMs: 30_000, retryMs: 1000, maxRetryMs: 8000, ...definedOnly(options.transact ?? {}) })
