@@ -9,6 +9,7 @@
 // Files named _*.ts are not benchmark groups (bench/run.mjs skips them).
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { createAgent, createMemoryStore, fromHex, identityFromSeed, toHex, type Connection, type SeedIdentity, type Transport } from '@tally/core'
 import {
   certify,
@@ -73,12 +74,27 @@ handlers['cpu'] = () => {
 
 // where this process's memory is now (MB): for the RSS figure's notes
 // CPU time of each thread of this process (clock ticks, user and system, by thread name): /proc/self/task
+// the collector's pauses on this thread by kind (count, ms), counted since the process started: BENCH_ECONOMY_NET_THREADS
+const gcs: Record<string, { user: number; system: number }> = {}
+if (process.env['BENCH_ECONOMY_NET_THREADS'] === '1') {
+  const kinds: Record<number, string> = { 1: 'gc-minor', 2: 'gc-major', 4: 'gc-incremental', 8: 'gc-weak', 16: 'gc-minor' }
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = kinds[(e.detail as { kind?: number } | undefined)?.kind ?? 0] ?? 'gc-other'
+      const g = (gcs[kind] ??= { user: 0, system: 0 })
+      g.user++ // count
+      g.system += Math.round(e.duration) // ms
+    }
+  }).observe({ entryTypes: ['gc'] })
+}
 handlers['threads'] = () => {
   const out: Record<string, { user: number; system: number }> = {}
+  for (const [k, v] of Object.entries(gcs)) out[k] = { ...v }
   for (const tid of readdirSync('/proc/self/task')) {
     try {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-      const name = Number(tid) === process.pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      // other threads by id (Node names its workers, the verify pool's included, and V8's helpers all 'node')
+      const name = Number(tid) === process.pid ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}-${tid}`
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       const t = (out[name] ??= { user: 0, system: 0 })
       t.user += Number(f[11])
@@ -257,17 +273,22 @@ handlers['submit'] = async (args) => {
   loaded = undefined
   const codes: Record<string, number> = {}
   const t0 = Date.now()
+  // when each reply came (ms after the start): where a window's time went, for the thread notes
+  const answered: number[] = []
   await Promise.all(
     conns.map(async (c, j) => {
       const mine = lists[j]!
       const ctx = await c.handle.peer(key)
       for (let at = 0; at < mine.length; at += 32) {
         const reply = await ctx.request('submit', { reports: mine.slice(at, at + 32) })
+        answered.push(Date.now() - t0)
         if (reply.kind === 'verdicts') for (const v of reply.message.verdicts) codes[v.code] = (codes[v.code] ?? 0) + 1
       }
     }),
   )
-  return { start: t0, end: Date.now(), codes, sent }
+  answered.sort((a, b) => a - b)
+  const at = (q: number) => answered[Math.min(answered.length - 1, Math.floor(q * answered.length))] ?? 0
+  return { start: t0, end: Date.now(), codes, sent, answeredMs: [at(0), at(0.1), at(0.5), at(0.9), at(1)] }
 }
 
 // ## wallet

@@ -4,7 +4,8 @@
 //
 // Run: node --import tsx bench/_ingest-profile.ts [blocks=20000] [mode=serial|pool|both] [runs=3]
 // Profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/_ingest-profile.ts 20000 serial
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+// SPEED_STORE=level: into a LevelDB store (sync: false, as the core group's ingest) in a temp directory
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -23,7 +24,7 @@ import {
   type CryptoProvider,
   type HalfBlock,
 } from '@tally/core'
-import { createVerifyPool, defaultCrypto } from '@tally/node'
+import { createVerifyPool, defaultCrypto, openLevelStore } from '@tally/node'
 import { emit, note, round } from './lib.js'
 
 const BLOCKS = Number(process.argv[2] ?? 20_000)
@@ -47,6 +48,7 @@ const clock = (): number => {
 const now = process.env['SPEED_WALL'] === '1' || (MODE !== 'serial' && MODE !== 'free') ? () => performance.now() : clock
 // SPEED_NO_BOUND=1: ingest runs only (a profile of ingest alone)
 const NO_BOUND = process.env['SPEED_NO_BOUND'] === '1'
+const LEVEL = process.env['SPEED_STORE'] === 'level'
 /** CPU milliseconds of this process (every thread) spent in the last verifyMs / ingestMs. */
 let lastCpuMs = 0
 function verifyMs(n: number): number {
@@ -65,7 +67,9 @@ function verifyMs(n: number): number {
 const FREE = MODE === 'free'
 const allValid = async (bs: readonly HalfBlock[]): Promise<boolean[]> => bs.map(() => true)
 async function ingestMs(withPool: ReturnType<typeof createVerifyPool> | undefined): Promise<number> {
-  const store = createMemoryStore({ crypto })
+  const dir = LEVEL ? mkdtempSync(join(tmpdir(), 'tally-speed-level-')) : undefined
+  const store = dir !== undefined ? await openLevelStore({ path: dir, crypto, sync: false }) : createMemoryStore({ crypto })
+  try {
   const c0 = clock()
   const t0 = now()
   const blocks = wire.map(decodeBlock)
@@ -75,6 +79,10 @@ async function ingestMs(withPool: ReturnType<typeof createVerifyPool> | undefine
   lastCpuMs = clock() - c0
   if (result.accepted !== wire.length) throw new Error(`accepted ${result.accepted} of ${wire.length}`)
   return ms
+  } finally {
+    await store.close()
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 const pool = MODE === 'serial' || FREE ? undefined : createVerifyPool()
@@ -106,7 +114,7 @@ try {
     const ms = median(serial)
     const rate = (BLOCKS * 1000) / ms
     emit('speed.ingest_blocks_per_s', rate, 'blocks/s', {
-      pool: false, blocks: BLOCKS, ...(FREE ? { signatures: 'not checked', us_per_block: round((ms * 1000) / BLOCKS, 4) } : {}), ratio_to_bound: round(rate / verifyPerS, 3),
+      pool: false, store: LEVEL ? 'level' : 'memory', blocks: BLOCKS, ...(FREE ? { signatures: 'not checked', us_per_block: round((ms * 1000) / BLOCKS, 4) } : {}), ratio_to_bound: round(rate / verifyPerS, 3),
       non_crypto_us_per_block: round((ms * 1000) / BLOCKS - 1e6 / verifyPerS, 3), runs_ms: serial.map((x) => round(x, 4)),
     })
   }
@@ -118,7 +126,7 @@ try {
     const cpuUsPerBlock = (median(pooledCpu) * 1000) / BLOCKS
     const verifyCpuUs = (verifyCpuMs * 1000) / vOps
     emit('speed.ingest_blocks_per_s', rate, 'blocks/s', {
-      pool: true, workers: pool!.size, blocks: BLOCKS, ratio_to_bound: round(rate / (2 * verifyPerS), 3),
+      pool: true, store: LEVEL ? 'level' : 'memory', workers: pool!.size, blocks: BLOCKS, ratio_to_bound: round(rate / (2 * verifyPerS), 3),
       cpu_us_per_block: round(cpuUsPerBlock, 3), verify_cpu_us: round(verifyCpuUs, 3), cpu_ratio_to_bound: round(verifyCpuUs / cpuUsPerBlock, 3),
       runs_ms: pooled.map((x) => round(x, 4)),
     })

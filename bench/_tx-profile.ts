@@ -3,11 +3,13 @@
 //
 // Run: node --import tsx bench/_tx-profile.ts [transactions=20000] [in_flight=64]
 // Profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/_tx-profile.ts 20000
-import { readFileSync, readdirSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
+// SPEED_STORE=level or level_synced: both agents on LevelDB stores (sync false / true) in temp directories
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type CborValue } from '@tally/core'
-import { createVerifyPool, defaultCrypto } from '@tally/node'
+import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type BlockStore, type CborValue } from '@tally/core'
+import { createVerifyPool, defaultCrypto, openLevelStore } from '@tally/node'
 import { emit } from './lib.js'
 
 const TX = Number(process.argv[2] ?? 20_000)
@@ -19,8 +21,16 @@ const types = createBlockTypes([
 const pool = createVerifyPool({ size: Math.max(1, availableParallelism() - 1), crypto: crypto.name, mainThread: true })
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 const verify = { verifySignatures: pool.verifyBlocks }
-const a = createAgent({ head: 'local', identity: identityFromSeed(seed(10), crypto), store: createMemoryStore({ crypto }), types, ...verify })
-const b = createAgent({ head: 'local', identity: identityFromSeed(seed(11), crypto), store: createMemoryStore({ crypto }), types, ...verify })
+const STORE = process.env['SPEED_STORE'] ?? 'memory'
+const dirs: string[] = []
+const makeStore = async (): Promise<BlockStore> => {
+  if (STORE === 'memory') return createMemoryStore({ crypto })
+  const dir = mkdtempSync(join(tmpdir(), 'tally-speed-tx-'))
+  dirs.push(dir)
+  return openLevelStore({ path: dir, crypto, sync: STORE === 'level_synced' })
+}
+const a = createAgent({ head: 'local', identity: identityFromSeed(seed(10), crypto), store: await makeStore(), types, ...verify })
+const b = createAgent({ head: 'local', identity: identityFromSeed(seed(11), crypto), store: await makeStore(), types, ...verify })
 let n = 0
 const cpu = (): number => {
   const u = process.cpuUsage()
@@ -58,6 +68,7 @@ try {
   const verifyUs = (cpu() - v0) / 4
   const cryptoUs = 2 * signUs + 2 * verifyUs
   emit('speed.tx_per_s', (TX * 1000) / ms, 'tx/s', {
+    store: STORE,
     in_flight: IN_FLIGHT, cpu_us_per_tx: Math.round((cpuMs * 1000) / TX), crypto_us_per_tx: Math.round(cryptoUs),
     cpu_ratio_to_two_core_bound: Math.round((1000 * cryptoUs) / ((cpuMs * 1000) / TX)) / 1000,
     // CPU per transaction of this thread, of the busiest other thread (the verify worker) and of
@@ -75,6 +86,9 @@ try {
   })
 } finally {
   await pool.close()
+  await a.store.close()
+  await b.store.close()
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 }
 
 /** CPU milliseconds of each thread of this process so far, by thread id (Linux; undefined elsewhere). */

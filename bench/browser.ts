@@ -2,14 +2,19 @@
 // downloaded build).
 //
 // - browser.bundle_gzip_bytes: a wallet entry importing @tally/browser (createBrowserWallet with
-//   it: the gossip node, Noise, the economy's rules and network wallet) and the core functions a
+//   it: its client node (@tally/gossip's createClientNode), Noise, the economy's rules and network wallet) and the core functions a
 //   wallet uses, bundled and minified by esbuild for browsers with code splitting, gzipped by zlib
 //   (level 9, each file on its own, as a server sends them): what the page loads at start. Goal
 //   ≤ 80 KB. The entry imports @tally/browser's subpaths (identity, wallet, idb-store), as the
 //   README advises: the package index re-exports everything, which puts code a wallet loads on
 //   demand back into the start. browser.bundle_gzip_bytes.on_demand.<module>: each chunk loaded
-//   by a dynamic import() when first used (the recovery phrase, at creation or restore only;
-//   @noble/curves' X25519, only where WebCrypto has none). A note lists the 25 largest modules at start.
+//   by a dynamic import() when first used (the recovery phrase's BIP-39 words and PBKDF2, at
+//   creation or restore only; the lock types' rules and the wallet's lock operations, at the first
+//   lock, redeem or release validated or the first lock call; @noble/curves' X25519, only where
+//   WebCrypto has none). browser.bundle_gzip_bytes.with_on_demand: the start and every chunk a
+//   wallet in Chromium loads once it has created its identity and met a lock (all but X25519's):
+//   what moving code on demand saves a page that uses everything is the difference between the
+//   two. A note lists the 25 largest modules at start.
 // - browser.sign_per_s / browser.verify_per_s per provider: webcrypto (a non-extractable CryptoKey
 //   through BrowserIdentity.sign; crypto.subtle.verify) and noble (BrowserIdentity backend 'noble';
 //   core's nobleCrypto.verify, which validation uses), one at a time.
@@ -23,10 +28,10 @@
 import { execFileSync } from 'node:child_process'
 import { gzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
-import { build } from 'esbuild'
+import { join } from 'node:path'
 import { emit, knob, note } from './lib.js'
 import { CHROMIUM, chromiumMissing, withBrowser } from '../packages/browser/test/harness.js'
+import { bundleWallet } from '../packages/browser/test/wallet-bundle.js'
 import type { BenchParams, PageFigure } from './_browser-page.js'
 
 const MS = knob('BENCH_BROWSER_MS', 2000)
@@ -35,37 +40,9 @@ const GOAL_BYTES = 80 * 1024
 
 // ## Bundle size
 
-const wallet = `
-export { createBrowserIdentity, openBrowserIdentity, restoreBrowserIdentity } from '@tally/browser/identity'
-export { createBrowserWallet } from '@tally/browser/wallet'
-export { openIdbStore } from '@tally/browser/idb-store'
-export { createAgent, createBlockTypes, validate } from '@tally/core'
-`
-const bundle = await build({
-  stdin: { contents: wallet, resolveDir: join(import.meta.dirname, '..'), loader: 'ts', sourcefile: 'wallet.ts' },
-  bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  // what a wallet loads only when it uses it (a dynamic import()) goes into chunks of its own: the
-  // figure is what the page loads at start, the chunks are printed each on a line of their own
-  splitting: true,
-  outdir: join(tmpdir(), 'tally-bench-wallet'),
-  write: false,
-  logLevel: 'silent',
-  metafile: true,
-})
-const outputs = bundle.metafile!.outputs
-const contents = new Map(bundle.outputFiles.map((f) => [relative(process.cwd(), f.path), f.contents]))
-const entry = Object.keys(outputs).find((o) => outputs[o]!.entryPoint !== undefined)!
-/** An output and every chunk it imports statically (what loading it loads). */
-const closure = (from: string, into = new Set<string>()): Set<string> => {
-  if (into.has(from)) return into
-  into.add(from)
-  for (const i of outputs[from]!.imports) if (i.kind === 'import-statement' && i.path in outputs) closure(i.path, into)
-  return into
-}
+// what a wallet loads only when it uses it (a dynamic import()) goes into chunks of its own: the
+// figure is what the page loads at start, the chunks are printed each on a line of their own
+const { outputs, contents, entry, closure } = await bundleWallet(join(import.meta.dirname, '..'), join(tmpdir(), 'tally-bench-wallet'))
 /** Minified and gzipped bytes of some outputs, and minified bytes by package and by module. */
 const measure = (files: Iterable<string>) => {
   let raw = 0
@@ -92,15 +69,22 @@ note(`browser bench: wallet bundle at start ${start.raw} bytes minified, ${start
 note(`browser bench: the 25 largest modules at start, minified bytes: ${start.byModule}`)
 emit('browser.bundle_gzip_bytes', start.gzipped, 'bytes', { raw_bytes: start.raw, goal_bytes: GOAL_BYTES, within_goal: start.gzipped <= GOAL_BYTES, what: 'loaded at start (entry and the chunks it imports statically)', entry: 'createBrowserWallet, createBrowserIdentity, openBrowserIdentity, restoreBrowserIdentity, openIdbStore, createAgent, createBlockTypes, validate' })
 // each chunk reached only by a dynamic import(), with what it imports statically beyond the start
+const withOnDemand = { gzipped: start.gzipped, raw: start.raw, chunks: [] as string[] }
 const dynamic = new Set(Object.values(outputs).flatMap((o) => o.imports.filter((i) => i.kind === 'dynamic-import' && i.path in outputs).map((i) => i.path)))
 for (const chunk of [...dynamic].filter((c) => !initial.has(c)).sort()) {
   const files = [...closure(chunk)].filter((f) => !initial.has(f))
   const sources = Object.keys(outputs[chunk]!.inputs).filter((p) => p.includes('packages/')).map((p) => p.replace(/.*packages\/([^/]+)\/(?:dist|src)\/(.*)\.[jt]s$/, '$1/$2'))
-  const name = (sources[0] ?? chunk).replace(/^.*\//, '').replace(/[^a-z0-9]+/gi, '_')
+  const name = (outputs[chunk]!.entryPoint ?? sources[0] ?? chunk).replace(/\.[jt]s$/, '').replace(/^.*\//, '').replace(/[^a-z0-9]+/gi, '_')
   const m = measure(files)
+  if (!sources.includes('gossip/wire/noble-x25519')) {
+    withOnDemand.gzipped += m.gzipped
+    withOnDemand.raw += m.raw
+    withOnDemand.chunks.push(name)
+  }
   note(`browser bench: on demand (${sources.join(', ')}): ${m.raw} bytes minified, ${m.gzipped} gzipped; by package: ${m.byPackage}`)
   emit(`browser.bundle_gzip_bytes.on_demand.${name}`, m.gzipped, 'bytes', { raw_bytes: m.raw, files: files.length, modules: sources, what: 'loaded by a dynamic import() when first used, beyond what is loaded at start' })
 }
+emit('browser.bundle_gzip_bytes.with_on_demand', withOnDemand.gzipped, 'bytes', { raw_bytes: withOnDemand.raw, chunks: withOnDemand.chunks, what: 'the start and the chunks a wallet in Chromium loads once it created its identity and met a lock (not X25519\'s: Chromium has it in WebCrypto)' })
 
 // ## In Chromium
 

@@ -68,12 +68,15 @@ const PROFILE = process.env['BENCH_ECONOMY_NET_PROFILE']
 const ROUNDS = knob('BENCH_ECONOMY_NET_ROUNDS', 2)
 const STRANGER_BUDGET = process.env['BENCH_ECONOMY_NET_STRANGER_BUDGET'] === 'raised' ? 'raised' : 'default'
 const crypto = defaultCrypto()
-// BENCH_ECONOMY_NET_THREADS=1: witness 1's CPU by thread (main, workers; user and system) for each round, on stderr
+// BENCH_ECONOMY_NET_THREADS=1: witness 1's CPU by thread (main, workers; user and system) for each round, and the collector's
+// pauses on its main thread (gc-<kind> count/ms), on stderr
 const THREADS = process.env['BENCH_ECONOMY_NET_THREADS'] === '1'
 type Threads = Record<string, { user: number; system: number }>
 const threadDiff = (a: Threads, b: Threads): string =>
   Object.entries(b)
-    .map(([name, t]) => `${name} ${t.user - (a[name]?.user ?? 0)}/${t.system - (a[name]?.system ?? 0)}`)
+    .map(([name, t]) => [name, t.user - (a[name]?.user ?? 0), t.system - (a[name]?.system ?? 0)] as const)
+    .filter(([, u, s]) => u + s > 0)
+    .map(([name, u, s]) => `${name} ${u}/${s}`)
     .join(', ')
 
 const seedOf = (tag: string, i: number): Uint8Array => new Uint8Array(createHash('sha256').update(`${tag}:${i}`).digest())
@@ -190,11 +193,12 @@ async function run(): Promise<void> {
     const th0 = THREADS ? await witnesses[0]!.call<Threads>('threads') : {}
     const tc0 = THREADS ? await clients[0]!.call<Threads>('threads') : {}
     const [w0, c0] = [await cpu([witnesses[0]!]), await cpu(clients)]
-    const rate = await Promise.all(clients.map((c) => c.call<{ start: number; end: number; codes: Record<string, number> }>('submit')))
+    const rate = await Promise.all(clients.map((c) => c.call<{ start: number; end: number; codes: Record<string, number>; answeredMs: number[] }>('submit')))
+    if (THREADS) note(`economy-net: ws round ${r}: replies at (ms after each client process's start; first, 10%, 50%, 90%, last): ${rate.map((x) => `[${x.answeredMs.join(', ')}]`).join(' ')}, starts spread over ${Math.max(...rate.map((x) => x.start)) - Math.min(...rate.map((x) => x.start))} ms`)
     ok += rate.reduce((a, x) => a + (x.codes['ok'] ?? 0), 0)
     seconds += (Math.max(...rate.map((x) => x.end)) - Math.min(...rate.map((x) => x.start))) / 1000
     witnessCpu += (await cpu([witnesses[0]!])) - w0
-    if (THREADS) note(`economy-net: witness 1 threads in ws round ${r} (ticks user/system): ${threadDiff(th0, await witnesses[0]!.call('threads'))}; clients 1: ${threadDiff(tc0, await clients[0]!.call('threads'))}`)
+    if (THREADS) note(`economy-net: witness 1 threads in ws round ${r} (${((Math.max(...rate.map((x) => x.end)) - Math.min(...rate.map((x) => x.start))) / 1000).toFixed(2)} s; ticks user/system): ${threadDiff(th0, await witnesses[0]!.call('threads'))}; clients 1: ${threadDiff(tc0, await clients[0]!.call('threads'))}`)
     clientsCpu += (await cpu(clients)) - c0
     if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-ws-${r}.cpuprofile`) })
     if (PROFILE !== undefined) await clients[0]!.call('profile-stop', { file: join(PROFILE, `clients-1-ws-${r}.cpuprofile`) })
@@ -204,7 +208,7 @@ async function run(): Promise<void> {
       const th1 = THREADS ? await witnesses[0]!.call<Threads>('threads') : {}
       const base = await witnesses[0]!.call<{ ok: number; seconds: number; cpuUs: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, from: lo, to: hi, path })
       if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-in-process-${path}-${r}.cpuprofile`) })
-      if (THREADS) note(`economy-net: witness 1 threads in in-process (${path}) round ${r} (ticks user/system): ${threadDiff(th1, await witnesses[0]!.call('threads'))}`)
+      if (THREADS) note(`economy-net: witness 1 threads in in-process (${path}) round ${r} (${base.seconds.toFixed(2)} s; ticks user/system): ${threadDiff(th1, await witnesses[0]!.call('threads'))}`)
       sum.ok += base.ok
       sum.seconds += base.seconds
       sum.cpuUs += base.cpuUs

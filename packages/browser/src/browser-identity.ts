@@ -19,7 +19,8 @@ import { ClosedError, RefusedError, createIdentity, equalBytes, nobleCrypto, sho
 import { addKey, deleteKey, labelTaken, readKey, withKeyStore, type IdentityOrigin, type KeyBackend, type KeyRecord } from './key-store.js'
 // the phrase's code (BIP-39 and its 2,048-word list, PBKDF2) runs only when an identity is made or
 // restored: loaded then, so a wallet that opens its stored key does not download it (bench/browser.ts)
-import type { RecoveryPhrase } from './recovery-phrase.js'
+import type { RecoveryPhrase } from './phrase-words.js'
+import { tallySeed } from './recovery-seed.js'
 import { SignerLock, lockName, type SignerRole } from './signer-lock.js'
 import { importSigningKey, webCryptoEd25519, wrapSigningKey } from './webcrypto-ed25519.js'
 
@@ -98,7 +99,7 @@ export interface CreatedBrowserIdentity {
  */
 export async function createBrowserIdentity(options: CreateBrowserIdentityOptions = {}): Promise<CreatedBrowserIdentity> {
   const o = resolve(options)
-  const { generatePhrase } = await import('./recovery-phrase.js')
+  const { generatePhrase } = await import('./phrase-words.js')
   const phrase = generatePhrase(options.words ?? 12)
   const identity = await store(phrase, o, await backendOf(options.backend), 'created')
   return { identity, phrase }
@@ -248,8 +249,8 @@ async function backendOf(asked: 'auto' | KeyBackend | undefined): Promise<KeyBac
 
 /** Derive the key of `phrase`, store it under the label (unless it is there already), open it. */
 async function store(phrase: string, o: Resolved, backend: KeyBackend, origin: IdentityOrigin): Promise<BrowserIdentity> {
-  const { seedFromPhrase } = await import('./recovery-phrase.js')
-  const seed = await seedFromPhrase(phrase)
+  const { bip39Seed } = await import('./phrase-words.js')
+  const seed = tallySeed(await bip39Seed(phrase))
   try {
     const publicKey = nobleCrypto.signingKey(seed).publicKey
     const record = await withKeyStore(o.database, async (db) => {

@@ -1,6 +1,6 @@
 /**
- * The browser wallet: a gossip node in the page (@tally/gossip, over the browser's WebSocket)
- * that keeps one session with a gateway node, and the economy's network wallet
+ * The browser wallet: a client node in the page (@tally/gossip's createClientNode, over the
+ * browser's WebSocket) that keeps one session with a gateway node, and the economy's network wallet
  * (@tally/economy/net) over it — balance and history from the wallet's own chain, reward claims,
  * transfers sent and received.
  *
@@ -9,13 +9,15 @@
  * relays to it (an offer, a proposal) arrives on that session, and the node's handlers answer
  * it as a listening node would (the wallet protocol's offer, the agent's agreement). So the
  * page must stay connected: the gateway link redials with backoff and checks the session with a
- * keep-alive (gateway-link.ts).
+ * keep-alive (gateway-link.ts). A client, not a gossip peer: it hands the blocks of its
+ * transactions to its gateway and leaves the push ring, pull rounds, relaying for others and
+ * strangers' quotas to it (@tally/gossip's client.ts), which keeps them out of the page.
  * @module
  */
 import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type Identity, type ProtocolHost, type PublicKeyHex, type TimerHandle, type Transaction } from '@tally/core'
 import { createEconomyTypes, createVoucherBook, createWallet, type Community, type EvidenceStore, type Wallet } from '@tally/economy'
 import { EPOCHS_PROTOCOL, createNetWallet, createTicketStore, epochsProtocol, fetchClaim, seqWitnesses, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
-import { createNode, relayAddress, systemClock, type Node } from '@tally/gossip'
+import { createClientNode, relayAddress, systemClock, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'
 import { openEvidence, type PersistentEvidence } from './evidence-db.js'
 import { Emitter, type Events } from './events.js'
@@ -154,7 +156,9 @@ function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, voucherTabl
   const origin = (o.identity as { origin?: string }).origin
   const head = o.head ?? (origin === 'created' ? 'local' : undefined)
   const clock = o.clock ?? systemClock
-  const node = createNode({
+  // a client of its gateway, not a gossip peer (@tally/gossip's client.ts): a page cannot listen,
+  // and spreading blocks is the gateway's
+  const node = createClientNode({
     identity: o.identity,
     store: o.store,
     transport: o.transport ?? createWsTransport(),

@@ -5,7 +5,14 @@
  * - never sign twice at one seq: appends to its own chain are serialized (one lock around
  *   read-latest → check → sign → store), a block is durable in the store before it is handed out,
  *   and the next seq is read from the store, so neither concurrency nor a restart makes an honest
- *   agent sign two blocks at one seq;
+ *   agent sign two blocks at one seq. With a store whose commits say apart when a batch is in the
+ *   store's write order and when it is durable (`StoreBatch.commitOrdered`: the LevelDB store's
+ *   group commit), the lock is released once the block is in order, and the next block is signed on
+ *   top of it while its sync runs: the agent reads and checks through a view of the store that also
+ *   holds its own blocks not durable yet, and returns each block only once it is durable (which
+ *   the store gives in write order, so every block below it is durable too). A block that anyone
+ *   saw was synced first: after a power cut the agent's head is at or above every block it handed
+ *   out, and it never signs one of those seqs again;
  * - know your own head before signing: an agent whose store may be stale (a seed restored on a new
  *   device, a backup restored, cleared site data) asks a `HeadSource` (its peers) for its chain's
  *   head and recovers the missing blocks before its first signature; until then it refuses to sign
@@ -33,9 +40,9 @@ import {
   type HalfBlock,
 } from './half-block.js'
 import { isNewIdentity, type Identity } from './identity.js'
-import type { SignatureVerifier } from './ingest.js'
-import { readNow, type BlockStore } from './store.js'
-import { validate, validateNow, type ValidateOptions, type ValidationResult } from './validate.js'
+import { Overlay, type SignatureVerifier } from './ingest.js'
+import { MISS, readCached, readNow, type BlockStore, type Cached, type ReadCached, type StoreBatch } from './store.js'
+import { validate, validateCached, validateNow, type ValidateOptions, type ValidationResult } from './validate.js'
 
 /** A complete transaction: both halves. */
 export interface Transaction {
@@ -152,6 +159,18 @@ export function createAgent(options: AgentOptions): Agent {
 }
 
 const UNSIGNED = new Uint8Array(64)
+/** A cached read of `reads`, or MISS when the store has none (an undefined answer is an answer). */
+function cachedOr<T>(reads: ReadCached | undefined, read: (reads: ReadCached) => Cached<T>): Cached<T> {
+  return reads === undefined ? MISS : read(reads)
+}
+
+/** The block of a locked step, after its durability. */
+function blockOnceDurable({ block, durable }: { block: HalfBlock; durable: Promise<void> }): HalfBlock | Promise<HalfBlock> {
+  return durable === DURABLE ? block : durable.then(() => block)
+}
+
+/** The durability of a commit awaited whole: nothing more to wait for. */
+const DURABLE: Promise<void> = Promise.resolve()
 
 class ProtocolAgent implements Agent {
   readonly publicKey: Uint8Array
@@ -164,6 +183,15 @@ class ProtocolAgent implements Agent {
   readonly #head: HeadSource | 'local' | undefined
   #headKnown = false
   #tail: Promise<unknown> = Promise.resolve()
+  /**
+   * Blocks committed by this agent that are in the store's write order but not durable yet, over
+   * the store (undefined when there are none): what it reads and checks before signing.
+   */
+  #pending: Overlay | undefined
+  /** The durability of the last commit this agent ordered: every earlier one is durable when it is. */
+  #lastDurable: Promise<void> = Promise.resolve()
+  /** A commit that failed to become durable: blocks signed on it may be on the disk, never handed out. Nothing more is signed. */
+  #lost: { error: unknown } | undefined
 
   constructor(options: AgentOptions) {
     if (options?.identity === undefined) throw new TypeError('"identity" is required')
@@ -187,11 +215,12 @@ class ProtocolAgent implements Agent {
     if (equalBytes(counterparty, this.publicKey)) throw new RangeError('"counterparty" is this agent: a block may not link to its own chain')
     this.#registered(type)
     if (await this.store.hasFraud(counterparty)) throw new RefusedError(`${shortKey(counterparty)} is a proven cheater`, { reason: 'cheater' })
-    return this.#serialized(async () => {
-      const block = await this.#next(counterparty, 0, type, payload, undefined)
-      await this.store.batch().put(block).commit()
-      return block
-    })
+    return this.#durable(
+      this.#serialized(async () => {
+        const block = await this.#next(counterparty, 0, type, payload, undefined)
+        return { block, ...(await this.#commitOwn(this.store.batch().put(block), [block])) }
+      }),
+    )
   }
 
   async agree(proposal: HalfBlock): Promise<HalfBlock> {
@@ -203,23 +232,27 @@ class ProtocolAgent implements Agent {
     if (type === undefined) throw new RefusedError(`no rules for block type "${proposal.type}"`)
     // the signature needs no store: check it before taking the lock, so checks overlap appends
     const signatureValid = await this.#signatureValid(proposal)
-    return this.#serialized(async () => {
-      // idempotent: a resent proposal gets the agreement already signed, never a second one
-      const now = readNow(this.store)
-      const earlier = now !== undefined ? now.agreementNow(proposal.publicKey, proposal.seq, this.publicKey) : await this.store.findAgreement(proposal.publicKey, proposal.seq, this.publicKey)
-      if (earlier !== undefined) {
-        const known = await this.store.get(proposal.publicKey, proposal.seq)
-        if (known !== undefined && equalBytes(blockHash(known, this.#crypto), blockHash(proposal, this.#crypto))) return earlier
-      }
-      await this.#check(proposal, signatureValid)
-      const ctx: TypeContext = { store: this.store, crypto: this.#crypto, previous: undefined, linked: undefined }
-      const verdict = type.shouldSign === undefined ? true : await type.shouldSign(proposal, ctx)
-      if (verdict !== true) await this.#decline(proposal, verdict)
-      const payload = type.agreementPayload !== undefined ? await type.agreementPayload(proposal, ctx) : proposal.payload
-      const agreement = await this.#next(proposal.publicKey, proposal.seq, proposal.type, payload, proposal)
-      await this.store.batch().put(proposal).put(agreement).commit()
-      return agreement
-    })
+    return this.#durable(
+      this.#serialized(async () => {
+        // idempotent: a resent proposal gets the agreement already signed, never a second one
+        // (one still waiting for its sync is found in the view, and handed out once durable)
+        const reads = this.#reads()
+        const now = readNow(reads)
+        let earlier = now !== undefined ? now.agreementNow(proposal.publicKey, proposal.seq, this.publicKey) : cachedOr(readCached(reads), (c) => c.agreementCached(proposal.publicKey, proposal.seq, this.publicKey))
+        if (earlier === MISS) earlier = await reads.findAgreement(proposal.publicKey, proposal.seq, this.publicKey)
+        if (earlier !== undefined) {
+          const known = await reads.get(proposal.publicKey, proposal.seq)
+          if (known !== undefined && equalBytes(blockHash(known, this.#crypto), blockHash(proposal, this.#crypto))) return { block: earlier, durable: this.#lastDurable }
+        }
+        await this.#check(proposal, signatureValid)
+        const ctx: TypeContext = { store: this.#reads(), crypto: this.#crypto, previous: undefined, linked: undefined }
+        const verdict = type.shouldSign === undefined ? true : await type.shouldSign(proposal, ctx)
+        if (verdict !== true) await this.#decline(proposal, verdict)
+        const payload = type.agreementPayload !== undefined ? await type.agreementPayload(proposal, ctx) : proposal.payload
+        const agreement = await this.#next(proposal.publicKey, proposal.seq, proposal.type, payload, proposal)
+        return { block: agreement, ...(await this.#commitOwn(this.store.batch().put(proposal).put(agreement), [proposal, agreement])) }
+      }),
+    )
   }
 
   async complete(agreement: HalfBlock): Promise<Transaction> {
@@ -227,7 +260,8 @@ class ProtocolAgent implements Agent {
       throw new RangeError('"agreement" does not answer a proposal of this agent')
     }
     const now = readNow(this.store)
-    const proposal = now !== undefined ? now.getNow(this.publicKey, agreement.linkSeq) : await this.store.get(this.publicKey, agreement.linkSeq)
+    let proposal = now !== undefined ? now.getNow(this.publicKey, agreement.linkSeq) : cachedOr(readCached(this.store), (c) => c.getCached(this.publicKey, agreement.linkSeq))
+    if (proposal === MISS) proposal = await this.store.get(this.publicKey, agreement.linkSeq)
     if (proposal === undefined || !equalBytes(proposal.linkPublicKey, agreement.publicKey)) {
       throw new RangeError(`"agreement" answers seq ${agreement.linkSeq}, which is not a proposal of this agent to its signer`)
     }
@@ -238,11 +272,12 @@ class ProtocolAgent implements Agent {
 
   async append(type: string, payload: PayloadSource): Promise<HalfBlock> {
     this.#registered(type)
-    return this.#serialized(async () => {
-      const block = await this.#next(UNILATERAL_KEY, 0, type, payload, undefined)
-      await this.store.batch().put(block).commit()
-      return block
-    })
+    return this.#durable(
+      this.#serialized(async () => {
+        const block = await this.#next(UNILATERAL_KEY, 0, type, payload, undefined)
+        return { block, ...(await this.#commitOwn(this.store.batch().put(block), [block])) }
+      }),
+    )
   }
 
   async receive(block: HalfBlock): Promise<ValidationResult> {
@@ -350,8 +385,8 @@ class ProtocolAgent implements Agent {
     return valid === true
   }
 
-  #validateOptions(signatureValid: boolean | undefined): ValidateOptions {
-    const options: ValidateOptions = { store: this.store, crypto: this.#crypto, types: this.#types }
+  #validateOptions(signatureValid: boolean | undefined, store: BlockStore = this.store): ValidateOptions {
+    const options: ValidateOptions = { store, crypto: this.#crypto, types: this.#types }
     if (signatureValid !== undefined) options.signatureValid = signatureValid
     return options
   }
@@ -369,9 +404,13 @@ class ProtocolAgent implements Agent {
 
   /** Validate a counterparty's block; store and throw on fraud, throw on invalid. */
   async #check(block: HalfBlock, signatureValid: boolean | undefined): Promise<ValidationResult> {
-    // a store read at once is validated without a promise (unless the type's rules make one)
-    const now = readNow(this.store)
-    let result = now !== undefined ? validateNow(block, this.#validateOptions(signatureValid), now) : validate(block, this.#validateOptions(signatureValid))
+    // a store read at once is validated without a promise (unless the type's rules make one);
+    // the agent's own blocks not durable yet are part of what the block is checked against
+    const reads = this.#reads()
+    const now = readNow(reads)
+    const cached = now === undefined ? readCached(reads) : undefined
+    const options = this.#validateOptions(signatureValid, reads)
+    let result = now !== undefined ? validateNow(block, options, now) : cached !== undefined ? validateCached(block, options, cached) : validate(block, options)
     if (result instanceof Promise) result = await result
     if (result.fraud.length > 0) {
       const batch = this.store.batch()
@@ -388,11 +427,15 @@ class ProtocolAgent implements Agent {
    * the payload, check the block by its type's rules, and only then sign it.
    */
   async #next(linkPublicKey: Uint8Array, linkSeq: number, type: string, source: PayloadSource, linked: HalfBlock | undefined): Promise<HalfBlock> {
+    if (this.#lost !== undefined) throw this.#lost.error
     if (!this.#headKnown) await this.#knowHead()
     // a memory store answers at once: no promise per signed block for the head (its highest seq
-    // from 1, as range({ reverse: true, limit: 1 }); this chain has no block below 1)
-    const now = readNow(this.store)
-    const latest = now !== undefined ? now.beforeNow(this.publicKey, Infinity) : await this.store.latest(this.publicKey)
+    // from 1, as range({ reverse: true, limit: 1 }); this chain has no block below 1). The head
+    // may be a block of this agent still waiting for its sync (in the view)
+    const reads = this.#reads()
+    const now = readNow(reads)
+    let latest = now !== undefined ? now.beforeNow(this.publicKey, Infinity) : cachedOr(readCached(reads), (c) => c.beforeCached(this.publicKey, Infinity))
+    if (latest === MISS) latest = await reads.latest(this.publicKey)
     const payload = typeof source === 'function' ? await source(latest) : source
     const fields = {
       publicKey: this.publicKey,
@@ -410,7 +453,7 @@ class ProtocolAgent implements Agent {
       const draft: HalfBlock = Object.freeze({ ...fields, signature: UNSIGNED })
       // awaited only when the rules answer with a promise: an await per signed block was a
       // microtask turn and a promise for rules that answer at once (most of them)
-      let verdict = rules.validate(draft, { store: this.store, crypto: this.#crypto, previous: latest, linked })
+      let verdict = rules.validate(draft, { store: reads, crypto: this.#crypto, previous: latest, linked })
       if (verdict instanceof Promise) verdict = await verdict
       if (verdict.errors.length > 0 || verdict.fraud !== undefined) {
         const errors = verdict.errors.length > 0 ? verdict.errors : [{ rule: 'type-fraud', message: `the ${type} rules found fraud: ${verdict.fraud!.kind}` }]
@@ -418,6 +461,52 @@ class ProtocolAgent implements Agent {
       }
     }
     return signBlock(fields, this.#identity, this.#crypto)
+  }
+
+  /** The store as this agent reads it before signing: with its own blocks not durable yet. */
+  #reads(): BlockStore {
+    return this.#pending ?? this.store
+  }
+
+  /**
+   * Commit this agent's new block (call inside #serialized, after signing): returns once the
+   * batch is in the store's write order, with the promise of its durability. Until then its
+   * blocks are in the view (#reads), so the next block is signed on top of it; a store without
+   * `commitOrdered` is awaited whole.
+   */
+  async #commitOwn(batch: StoreBatch, blocks: readonly HalfBlock[]): Promise<{ durable: Promise<void> }> {
+    if (batch.commitOrdered === undefined) {
+      await batch.commit()
+      return { durable: DURABLE }
+    }
+    const { ordered, durable } = batch.commitOrdered()
+    await ordered
+    const view = (this.#pending ??= new Overlay(this.store, this.#crypto, false))
+    for (const block of blocks) view.addBlock(block)
+    const settled = durable.then(
+      () => this.#forget(view, blocks),
+      (err: unknown) => {
+        // blocks on top of it may be written; they fail too (in order), and nothing more is signed
+        this.#lost ??= { error: err }
+        this.#forget(view, blocks)
+        throw err
+      },
+    )
+    settled.catch(() => undefined) // the caller awaits it; a later commit reports the loss again
+    this.#lastDurable = settled
+    return { durable: settled }
+  }
+
+  /** Blocks now durable (or lost): the store answers for them. */
+  #forget(view: Overlay, blocks: readonly HalfBlock[]): void {
+    for (const block of blocks) view.removeBlock(block)
+    if (view.size === 0 && this.#pending === view) this.#pending = undefined
+  }
+
+  /** The block of a locked step, once durable: nothing is handed out before. */
+  #durable(step: Promise<{ block: HalfBlock; durable: Promise<void> }>): Promise<HalfBlock> {
+    // one reaction, not an async frame, on the path of a store without commitOrdered (memory)
+    return step.then(blockOnceDurable)
   }
 
   /** Run `fn` after every earlier append finished: one append at a time. */

@@ -53,7 +53,7 @@ export {
   type TypeVerdict,
 } from './block-types.js'
 export { checkBlock, validate, type ValidateOptions, type ValidationLevel, type ValidationResult } from './validate.js'
-export { collectBatch, type BlockStore, type EvictRange, type RangeOptions, type StoreBatch } from './store.js'
+export { collectBatch, type BlockStore, type EvictRange, type OrderedCommit, type RangeOptions, type StoreBatch } from './store.js'
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js'
 export { ingestBlocks, type IngestOptions, type IngestResult, type SignatureVerifier } from './ingest.js'
 export { createAgent, type Agent, type AgentOptions, type HeadSource, type PayloadSource, type Transaction } from './agent.js'

@@ -16,8 +16,8 @@ import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, verifyBlock, type HalfBlock } from './half-block.js'
 import { ConflictError } from './errors.js'
 import { nobleCrypto } from './noble-crypto.js'
-import { READ_NOW, readNow, type BlockStore, type RangeOptions, type ReadNow, type StoreBatch } from './store.js'
-import { validate, validateNow } from './validate.js'
+import { MISS, READ_CACHED, READ_NOW, readCached, readNow, type BlockStore, type Cached, type RangeOptions, type ReadCached, type ReadNow, type StoreBatch } from './store.js'
+import { validate, validateCached, validateNow } from './validate.js'
 
 /** Chunks whose signatures are being checked beyond the one being validated. */
 const VERIFY_AHEAD = 2
@@ -68,6 +68,7 @@ export async function ingestBlocks(blocks: readonly HalfBlock[], options: Ingest
   // signatures of the next chunks are checked while this one is validated: with one chunk ahead,
   // validation often waited for the pool (the main thread was idle ~15% of an ingest)
   const verdicts: Promise<boolean[]>[] = []
+  let committing: Committing | undefined
   for (let c = 0; c < chunks.length; c++) {
     const chunk = chunks[c]!
     while (verdicts.length <= c + VERIFY_AHEAD && verdicts.length < chunks.length) {
@@ -76,23 +77,58 @@ export async function ingestBlocks(blocks: readonly HalfBlock[], options: Ingest
       verdicts.push(checking)
     }
     const valid = await verdicts[c]!
-    // a conflicting block stored by someone else meanwhile fails the commit: validate the chunk
-    // again against it, so the conflict becomes a fraud proof rather than an error
-    for (let attempt = 1; ; attempt++) {
-      const outcome = await validateChunk(chunk, c * chunkSize, valid, options.store, crypto, options.types)
-      try {
-        await outcome.overlay.commit()
-      } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= 3) throw err
-        continue
-      }
-      result.accepted += outcome.accepted
-      result.rejected.push(...outcome.rejected)
-      result.fraud.push(...outcome.fraud)
-      break
+    // the chunk before may still be committing (a LevelDB write takes a while): this one is
+    // validated meanwhile, against a view that also holds that chunk's blocks
+    let outcome = await validateChunk(chunk, c * chunkSize, valid, options.store, crypto, options.types, committing?.outcome.overlay)
+    if (committing !== undefined) {
+      const settled = await settle(committing, options, crypto)
+      add(result, settled.outcome)
+      // the chunk before was validated again (a conflict): so is this one, against what won
+      if (settled.again) outcome = await validateChunk(chunk, c * chunkSize, valid, options.store, crypto, options.types)
     }
+    const commit = outcome.overlay.commit()
+    commit.catch(() => undefined) // awaited by settle
+    committing = { chunk, offset: c * chunkSize, valid, outcome, commit }
   }
+  if (committing !== undefined) add(result, (await settle(committing, options, crypto)).outcome)
   return result
+}
+
+/** A chunk whose commit was started. */
+interface Committing {
+  readonly chunk: readonly HalfBlock[]
+  readonly offset: number
+  readonly valid: readonly boolean[]
+  readonly outcome: ChunkOutcome
+  readonly commit: Promise<void>
+}
+
+type ChunkOutcome = IngestResult & { overlay: Overlay }
+
+/**
+ * Wait for a chunk's commit. A conflicting block stored by someone else meanwhile fails it:
+ * the chunk is validated again against that block (so the conflict becomes a fraud proof rather
+ * than an error) and committed, up to three attempts in all.
+ * @returns the outcome that was committed, and whether it is not the one first validated
+ */
+async function settle(committing: Committing, options: IngestOptions, crypto: CryptoProvider): Promise<{ outcome: ChunkOutcome; again: boolean }> {
+  let { outcome, commit } = committing
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await commit
+      return { outcome, again: attempt > 1 }
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= 3) throw err
+    }
+    outcome = await validateChunk(committing.chunk, committing.offset, committing.valid, options.store, crypto, options.types)
+    commit = outcome.overlay.commit()
+  }
+}
+
+function add(result: IngestResult, outcome: ChunkOutcome): void {
+  result.accepted += outcome.accepted
+  result.rejected.push(...outcome.rejected)
+  result.fraud.push(...outcome.fraud)
 }
 
 async function validateChunk(
@@ -102,11 +138,15 @@ async function validateChunk(
   store: BlockStore,
   crypto: CryptoProvider,
   types: BlockTypes | undefined,
-): Promise<IngestResult & { overlay: Overlay }> {
+  committing?: Overlay,
+): Promise<ChunkOutcome> {
   const overlay = new Overlay(store, crypto)
+  if (committing !== undefined) overlay.carry(committing)
   const options = { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true }
-  // over a memory store every read is answered at once: no promise per read, nor per block
+  // over a memory store every read is answered at once: no promise per read, nor per block; over
+  // a LevelDB store the reads that hit its caches are answered at once too
   const reads = readNow(overlay)
+  const cached = reads === undefined ? readCached(overlay) : undefined
   const outcome = { accepted: 0, rejected: [] as IngestResult['rejected'], fraud: [] as FraudProof[], overlay }
   for (let i = 0; i < chunk.length; i++) {
     const block = chunk[i]!
@@ -114,7 +154,7 @@ async function validateChunk(
       outcome.rejected.push({ index: offset + i, errors: [{ rule: 'signature', message: 'signature does not verify' }] })
       continue
     }
-    let verdict = reads !== undefined ? validateNow(block, options, reads) : validate(block, options)
+    let verdict = reads !== undefined ? validateNow(block, options, reads) : cached !== undefined ? validateCached(block, options, cached) : validate(block, options)
     if (verdict instanceof Promise) verdict = await verdict
     for (const proof of verdict.fraud) overlay.addProof(proof)
     outcome.fraud.push(...verdict.fraud)
@@ -147,22 +187,64 @@ function pendingAt(chain: Pending | undefined, seq: number): HalfBlock | undefin
 
 // Maps are keyed by a key's hex (remembered for the last keys) and then by numbers: a string
 // built per lookup ("<hex>:<seq>") cost a concatenation and a hash of a new string each time.
-class Overlay implements BlockStore, ReadNow {
+//
+// Also the agent's view of its own blocks that are in the store's write order but not durable yet
+// (`collect: false`, and `removeBlock` once they are): its next block is signed on top of them.
+export class Overlay implements BlockStore, ReadNow, ReadCached {
   readonly #base: BlockStore
   readonly #baseNow: ReadNow | undefined
+  readonly #baseCached: ReadCached | undefined
   readonly #crypto: CryptoProvider
   readonly #byChain = new Map<string, Pending>()
   /** proposer key hex → proposal seq → agreements to it */
   readonly #agreements = new Map<string, Map<number, HalfBlock[]>>()
   readonly #proofs: FraudProof[] = []
   readonly #accused = new Set<string>()
-  readonly #batch: StoreBatch
+  #batch: StoreBatch | undefined
+  /** Blocks held (an agent drops its view when none is left). */
+  size = 0
 
-  constructor(base: BlockStore, crypto: CryptoProvider) {
+  /**
+   * @param base the store read under the pending blocks
+   * @param crypto hashes of getByHash
+   * @param collect true: every added block and proof goes to a batch of `base`, written by `commit`
+   */
+  constructor(base: BlockStore, crypto: CryptoProvider, collect = true) {
     this.#base = base
     this.#crypto = crypto
-    this.#batch = base.batch()
+    this.#batch = collect ? base.batch() : undefined
     this.#baseNow = readNow(base)
+    this.#baseCached = this.#baseNow === undefined ? readCached(base) : undefined
+  }
+
+  // ## Reads from the base store's caches, when it has them (MISS when the base's cache misses)
+
+  [READ_CACHED](): ReadCached | undefined {
+    return this.#baseCached === undefined ? undefined : this
+  }
+
+  getCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined> {
+    const theirs = this.#baseCached!.getCached(publicKey, seq)
+    if (theirs === MISS) return MISS
+    return theirs ?? pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
+  }
+
+  beforeCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined> {
+    const theirs = this.#baseCached!.beforeCached(publicKey, seq)
+    if (theirs === MISS) return MISS
+    return this.#before(theirs, publicKey, seq)
+  }
+
+  afterCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined> {
+    const theirs = this.#baseCached!.afterCached(publicKey, seq)
+    if (theirs === MISS) return MISS
+    return this.#after(theirs, publicKey, seq)
+  }
+
+  agreementCached(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Cached<HalfBlock | undefined> {
+    const stored = this.#baseCached!.agreementCached(proposalKey, proposalSeq, signer)
+    if (stored === MISS) return MISS
+    return stored ?? this.#pendingAgreement(proposalKey, proposalSeq, signer)
   }
 
   // ## Reads at once, when the base store has them (the same answers as the async reads below)
@@ -176,7 +258,11 @@ class Overlay implements BlockStore, ReadNow {
   }
 
   beforeNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
-    const theirs = this.#baseNow!.beforeNow(publicKey, seq)
+    return this.#before(this.#baseNow!.beforeNow(publicKey, seq), publicKey, seq)
+  }
+
+  /** The nearer of the stored block below seq (`theirs`) and the pending one. */
+  #before(theirs: HalfBlock | undefined, publicKey: Uint8Array, seq: number): HalfBlock | undefined {
     const pending = this.#byChain.get(keyHex(publicKey))?.list
     if (pending === undefined) return theirs
     const i = firstAtLeast(pending, seq) - 1
@@ -186,7 +272,11 @@ class Overlay implements BlockStore, ReadNow {
   }
 
   afterNow(publicKey: Uint8Array, seq: number): HalfBlock | undefined {
-    const theirs = this.#baseNow!.afterNow(publicKey, seq)
+    return this.#after(this.#baseNow!.afterNow(publicKey, seq), publicKey, seq)
+  }
+
+  /** The nearer of the stored block above seq (`theirs`) and the pending one. */
+  #after(theirs: HalfBlock | undefined, publicKey: Uint8Array, seq: number): HalfBlock | undefined {
     const pending = this.#byChain.get(keyHex(publicKey))?.list
     if (pending === undefined || pending.length === 0 || pending[pending.length - 1]!.seq <= seq) return theirs
     const mine = pending[firstAtLeast(pending, seq + 1)]!
@@ -194,8 +284,10 @@ class Overlay implements BlockStore, ReadNow {
   }
 
   agreementNow(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): HalfBlock | undefined {
-    const stored = this.#baseNow!.agreementNow(proposalKey, proposalSeq, signer)
-    if (stored !== undefined) return stored
+    return this.#baseNow!.agreementNow(proposalKey, proposalSeq, signer) ?? this.#pendingAgreement(proposalKey, proposalSeq, signer)
+  }
+
+  #pendingAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): HalfBlock | undefined {
     return this.#agreements.get(keyHex(proposalKey))?.get(proposalSeq)?.find((b) => equalBytes(b.publicKey, signer))
   }
 
@@ -215,6 +307,7 @@ class Overlay implements BlockStore, ReadNow {
       if (list[i]!.seq === block.seq) return
       list.splice(i, 0, block)
     }
+    this.size++
     if (isAgreement(block)) {
       const proposer = keyHex(block.linkPublicKey)
       let bySeq = this.#agreements.get(proposer)
@@ -228,29 +321,70 @@ class Overlay implements BlockStore, ReadNow {
         else answers[i] = block
       }
     }
-    this.#batch.put(block)
+    this.#batch?.put(block)
+  }
+
+  /**
+   * See what `other` holds as pending too (a chunk still committing), without committing it again.
+   * @param other an overlay of the same base store
+   */
+  carry(other: Overlay): void {
+    const batch = this.#batch
+    this.#batch = undefined
+    try {
+      for (const { list } of other.#byChain.values()) for (const block of list) this.addBlock(block)
+      for (const proof of other.#proofs) this.addProof(proof)
+    } finally {
+      this.#batch = batch
+    }
+  }
+
+  /** Forget a block added before (the base store holds it now). */
+  removeBlock(block: HalfBlock): void {
+    const key = keyHex(block.publicKey)
+    const chain = this.#byChain.get(key)
+    if (chain === undefined) return
+    const i = firstAtLeast(chain.list, block.seq)
+    if (chain.list[i] !== block) return
+    chain.list.splice(i, 1)
+    if (chain.list.length === 0) this.#byChain.delete(key)
+    this.size--
+    if (isAgreement(block)) {
+      const proposer = keyHex(block.linkPublicKey)
+      const bySeq = this.#agreements.get(proposer)
+      const answers = bySeq?.get(block.linkSeq)
+      if (bySeq === undefined || answers === undefined) return
+      const at = answers.indexOf(block)
+      if (at !== -1) answers.splice(at, 1)
+      if (answers.length === 0) bySeq.delete(block.linkSeq)
+      if (bySeq.size === 0) this.#agreements.delete(proposer)
+    }
   }
 
   addProof(proof: FraudProof): void {
     this.#proofs.push(proof)
     this.#accused.add(keyHex(proof.publicKey))
-    this.#batch.putFraudProof(proof)
+    this.#batch?.putFraudProof(proof)
   }
 
   async commit(): Promise<void> {
+    if (this.#batch === undefined) throw new Error('this overlay collects no batch')
     await this.#batch.commit()
   }
 
+  // The async reads take what is pending before they await the base store: a block removed
+  // meanwhile (the agent's view drops a block once the store shows it) is then in one or the other.
+
   async get(publicKey: Uint8Array, seq: number): Promise<HalfBlock | undefined> {
-    return (await this.#base.get(publicKey, seq)) ?? pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
+    const mine = pendingAt(this.#byChain.get(keyHex(publicKey)), seq)
+    return (await this.#base.get(publicKey, seq)) ?? mine
   }
 
   async getByHash(hash: Uint8Array): Promise<HalfBlock | undefined> {
-    const found = await this.#base.getByHash(hash)
-    if (found !== undefined) return found
     const hex = toHex(hash)
-    for (const chain of this.#byChain.values()) for (const b of chain.list) if (toHex(blockHash(b, this.#crypto)) === hex) return b
-    return undefined
+    let mine: HalfBlock | undefined
+    for (const chain of this.#byChain.values()) for (const b of chain.list) if (mine === undefined && toHex(blockHash(b, this.#crypto)) === hex) mine = b
+    return (await this.#base.getByHash(hash)) ?? mine
   }
 
   async latest(publicKey: Uint8Array): Promise<HalfBlock | undefined> {
@@ -259,9 +393,10 @@ class Overlay implements BlockStore, ReadNow {
   }
 
   async range(publicKey: Uint8Array, options: RangeOptions = {}): Promise<HalfBlock[]> {
+    const list = this.#byChain.get(keyHex(publicKey))?.list
+    if (list === undefined) return this.#base.range(publicKey, options)
+    const pending = list.slice()
     const base = await this.#base.range(publicKey, options)
-    const pending = this.#byChain.get(keyHex(publicKey))?.list
-    if (pending === undefined) return base
     const from = options.from ?? 1
     const to = options.to ?? Number.MAX_SAFE_INTEGER
     const limit = Math.max(0, options.limit ?? Number.MAX_SAFE_INTEGER)
@@ -296,10 +431,8 @@ class Overlay implements BlockStore, ReadNow {
   }
 
   async findAgreement(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Promise<HalfBlock | undefined> {
-    const stored = await this.#base.findAgreement(proposalKey, proposalSeq, signer)
-    if (stored !== undefined) return stored
-    const answers = this.#agreements.get(keyHex(proposalKey))?.get(proposalSeq)
-    return answers?.find((b) => equalBytes(b.publicKey, signer))
+    const mine = this.#pendingAgreement(proposalKey, proposalSeq, signer)
+    return (await this.#base.findAgreement(proposalKey, proposalSeq, signer)) ?? mine
   }
 
   async fraudProofs(publicKey?: Uint8Array): Promise<FraudProof[]> {

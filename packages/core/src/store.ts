@@ -46,6 +46,30 @@ export interface StoreBatch {
    * @throws ConflictError when a different block already occupies one of the (key, seq); nothing is written
    */
   commit(): Promise<void>
+  /**
+   * Commit, and say apart when the batch has its place in the store's write order and when it is
+   * durable. Optional: a store whose commits are durable (or lost) at once needs none, and callers
+   * then use `commit()`. An agent uses it to sign its next block on top of one whose sync is still
+   * running, and hands neither out before its `durable` resolves.
+   *
+   * Promises a store that has it keeps:
+   * - `ordered` resolves once the batch is checked (a ConflictError rejects it, and `durable`, with
+   *   nothing written) and written after every batch whose `ordered` resolved before; reads need
+   *   not see it yet;
+   * - `durable` resolves once it would survive a power cut (for durable stores) and reads see it,
+   *   never before the `durable` of any batch ordered before it; when one fails, every batch
+   *   ordered after it fails too, so nothing built on a lost batch is ever called durable.
+   * @returns the two promises (a rejection that nobody awaits is not reported as unhandled)
+   */
+  commitOrdered?(): OrderedCommit
+}
+
+/** The two moments of a commit (StoreBatch.commitOrdered). */
+export interface OrderedCommit {
+  /** The batch is checked and next in the store's write order. */
+  readonly ordered: Promise<void>
+  /** The batch is durable and visible, and so is every batch ordered before it. */
+  readonly durable: Promise<void>
 }
 
 /** Where blocks and fraud proofs are kept. */
@@ -95,7 +119,10 @@ export interface BlockStore {
  * @returns the batch
  * @example batch(): StoreBatch { return collectBatch((blocks, proofs) => this.#commit(blocks, proofs)) }
  */
-export function collectBatch(commit: (blocks: HalfBlock[], proofs: FraudProof[]) => Promise<void>): StoreBatch {
+export function collectBatch(
+  commit: (blocks: HalfBlock[], proofs: FraudProof[]) => Promise<void>,
+  commitOrdered?: (blocks: HalfBlock[], proofs: FraudProof[]) => OrderedCommit,
+): StoreBatch {
   const blocks: HalfBlock[] = []
   const proofs: FraudProof[] = []
   const batch: StoreBatch = {
@@ -103,6 +130,7 @@ export function collectBatch(commit: (blocks: HalfBlock[], proofs: FraudProof[])
     putFraudProof: (proof) => (proofs.push(proof), batch),
     commit: () => commit(blocks.slice(), proofs.slice()),
   }
+  if (commitOrdered !== undefined) batch.commitOrdered = () => commitOrdered(blocks.slice(), proofs.slice())
   return batch
 }
 
@@ -133,5 +161,39 @@ export const READ_NOW: unique symbol = Symbol('tally.read-now')
 /** The store's reads answered at once, if it has them. */
 export function readNow(store: BlockStore): ReadNow | undefined {
   const of = (store as { [READ_NOW]?: () => ReadNow | undefined })[READ_NOW]
+  return typeof of === 'function' ? of.call(store) : undefined
+}
+
+// ## Reads answered from a cache when they can be (inside core only)
+
+/** A cached read that cannot answer now: the caller reads the store (with a promise) instead. */
+// (registered symbols: @tally/node's LevelDB store offers these reads without a public export)
+export const MISS: unique symbol = Symbol.for('tally.miss')
+/** The answer of a cached read: the same as the store's read, or MISS. */
+export type Cached<T> = T | typeof MISS
+
+/**
+ * What `validate` reads of a store, answered at once from what the store holds in memory, or MISS
+ * when that does not say. A store that keeps most of its data on disk (LevelDB) offers it under
+ * READ_CACHED: validation then needs no promise while its reads hit the caches (in an ingest, all
+ * but a few of them), and reads the store as before when one misses. Not part of the public API.
+ */
+export interface ReadCached {
+  /** As ReadNow.getNow, or MISS. */
+  getCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined>
+  /** As ReadNow.beforeNow, or MISS. */
+  beforeCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined>
+  /** As ReadNow.afterNow, or MISS. */
+  afterCached(publicKey: Uint8Array, seq: number): Cached<HalfBlock | undefined>
+  /** As ReadNow.agreementNow, or MISS. */
+  agreementCached(proposalKey: Uint8Array, proposalSeq: number, signer: Uint8Array): Cached<HalfBlock | undefined>
+}
+
+/** The key under which a store hands out its ReadCached (a method; undefined when it has none). */
+export const READ_CACHED: unique symbol = Symbol.for('tally.read-cached')
+
+/** The store's reads answered from its caches, if it has them. */
+export function readCached(store: BlockStore): ReadCached | undefined {
+  const of = (store as { [READ_CACHED]?: () => ReadCached | undefined })[READ_CACHED]
   return typeof of === 'function' ? of.call(store) : undefined
 }

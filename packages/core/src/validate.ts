@@ -36,7 +36,7 @@ import {
   type HalfBlock,
 } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
-import { readNow, type BlockStore, type ReadNow } from './store.js'
+import { MISS, readCached, readNow, type BlockStore, type ReadCached, type ReadNow } from './store.js'
 
 /** How much a block could be checked, and whether it passed. */
 export type ValidationLevel = 'valid' | 'partial-previous' | 'partial-next' | 'partial' | 'no-info' | 'invalid'
@@ -77,6 +77,8 @@ export interface ValidateOptions {
 export async function validate(block: HalfBlock, options: ValidateOptions): Promise<ValidationResult> {
   const reads = readNow(options.store)
   if (reads !== undefined) return validateNow(block, options, reads)
+  const cached = readCached(options.store)
+  if (cached !== undefined) return validateCached(block, options, cached)
   const early = checkAlone(block, options)
   if (early !== undefined) return early
   return judge(block, await factsOf(block, options.store), options)
@@ -90,6 +92,18 @@ export function validateNow(block: HalfBlock, options: ValidateOptions, reads: R
   const early = checkAlone(block, options)
   if (early !== undefined) return early
   return judge(block, factsNow(block, reads), options)
+}
+
+/**
+ * validate against reads answered from the store's caches (a LevelDB store): no promise when
+ * every read hits, the store's own reads for the block when one misses. Inside core only.
+ */
+export function validateCached(block: HalfBlock, options: ValidateOptions, reads: ReadCached): ValidationResult | Promise<ValidationResult> {
+  const early = checkAlone(block, options)
+  if (early !== undefined) return early
+  const facts = factsCached(block, reads, options.store)
+  if (facts !== undefined) return judge(block, facts, options)
+  return factsOf(block, options.store).then((read) => judge(block, read, options))
 }
 
 // ## What the store says about a block
@@ -125,6 +139,26 @@ function factsNow(block: HalfBlock, reads: ReadNow): Facts {
     from: reads,
     now: true,
   }
+}
+
+/** The facts from cached reads, or undefined when one of them misses. */
+function factsCached(block: HalfBlock, reads: ReadCached, store: BlockStore): Facts | undefined {
+  const unilateral = isUnilateral(block)
+  const agreement = isAgreement(block)
+  const stored = reads.getCached(block.publicKey, block.seq)
+  if (stored === MISS) return undefined
+  const linked = !unilateral && agreement ? reads.getCached(block.linkPublicKey, block.linkSeq) : undefined
+  if (linked === MISS) return undefined
+  const answer = unilateral ? undefined : agreement
+    ? reads.agreementCached(block.linkPublicKey, block.linkSeq, block.publicKey)
+    : reads.agreementCached(block.publicKey, block.seq, block.linkPublicKey)
+  if (answer === MISS) return undefined
+  const prev = reads.beforeCached(block.publicKey, block.seq)
+  if (prev === MISS) return undefined
+  const next = reads.afterCached(block.publicKey, block.seq)
+  if (next === MISS) return undefined
+  // the proposer's proofs, read only on a link mismatch (rare), come from the store itself
+  return { stored, linked, answer, prev, next, from: store, now: false }
 }
 
 async function factsOf(block: HalfBlock, store: BlockStore): Promise<Facts> {

@@ -174,11 +174,11 @@ class ReportMonitor implements Monitor {
   /** ingest, for reports the caller decoded with decodeReport (or refused): see ingestDecoded below. */
   async #ingestDecoded(batch: readonly (SignedReport | Refusal)[]): Promise<ReportVerdict[]> {
     const verdicts: ReportVerdict[] = new Array(batch.length)
-    const pending: { at: number; report: SignedReport }[] = []
+    const pending: { at: number; report: SignedReport; index: number }[] = []
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!
       const checked = 'code' in item ? item : this.#checkFields(item)
-      if ('index' in checked) pending.push({ at: i, report: item as SignedReport })
+      if ('index' in checked) pending.push({ at: i, report: item as SignedReport, index: checked.index })
       else verdicts[i] = this.#reject(checked)
     }
     if (pending.length > 0) {
@@ -186,14 +186,15 @@ class ReportMonitor implements Monitor {
       const ok = await this.#verify(items)
       if (!Array.isArray(ok) || ok.length !== items.length) throw new TypeError('the batch verifier must return one boolean per item')
       for (let j = 0; j < pending.length; j++) {
-        const { at, report } = pending[j]!
+        const { at, report, index } = pending[j]!
         if (ok[j] !== true) {
           verdicts[at] = this.#reject(refuse('signature', 'the component\'s signature does not verify'))
           continue
         }
         // the world may have moved while signatures were checked (epoch closed, component revoked,
-        // a report of the same component earlier in this batch): check again before applying
-        const again = this.#checkFields(report)
+        // a report of the same component earlier in this batch): check again before applying; a
+        // component's index never changes once registered, so it is not looked up again
+        const again = this.#checkFields(report, index)
         verdicts[at] = 'index' in again ? this.#apply(report, again.index) : this.#reject(again)
       }
     }
@@ -241,10 +242,11 @@ class ReportMonitor implements Monitor {
     }
   }
 
-  #checkFields(report: SignedReport): { index: number } | Refusal {
+  /** @param known the component's directory index when it was looked up already (indexes never change) */
+  #checkFields(report: SignedReport, known?: number): { index: number } | Refusal {
     if (report.epoch < this.#epoch) return refuse('late', `epoch ${report.epoch} is closed (open: ${this.#epoch})`)
     if (report.epoch > this.#epoch) return refuse('early', `epoch ${report.epoch} is not open yet (open: ${this.#epoch})`)
-    const index = this.#directory.indexOf(report.component)
+    const index = known ?? this.#directory.indexOf(report.component)
     if (index < 0) return refuse('unregistered', 'the component is not registered')
     const table = this.#view()
     if (table.active[index] !== 1) return refuse('revoked', 'the component was revoked')

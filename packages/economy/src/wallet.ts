@@ -31,7 +31,7 @@ import { encodeSignatures, type QuorumSignatures } from './quorum.js'
 import { rewardPayload, verifyRewardEvidence } from './reward.js'
 import { voucherAuthority, type RedeemAuthority } from './lock/authority.js'
 import { receiptAuthority } from './channels/receipt-authority.js'
-import { lockOperations, type LockOperations } from './lock/lock-wallet.js'
+import type { LockOperations, LockWalletContext } from './lock/lock-wallet.js'
 import { createVoucherBook, type VoucherBook } from './lock/voucher-book.js'
 
 /** What a contributor needs to claim an epoch's reward: from its witness, or from the published table. */
@@ -168,7 +168,7 @@ export function createWallet(options: WalletOptions): Wallet {
       if (known === undefined || !equalBytes(blockHash(known, community.crypto), blockHash(block, community.crypto))) await agent.receive(block)
     }
   }
-  const locks = lockOperations({
+  const lockContext: LockWalletContext = {
     agent,
     community,
     key: options.key,
@@ -178,16 +178,27 @@ export function createWallet(options: WalletOptions): Wallet {
     balanceIn,
     named,
     take,
-  })
+  }
+  // the lock operations' code is loaded at the first lock call (a page that makes none does not
+  // load it; a failed load is tried again at the next call)
+  let locks: Promise<LockOperations> | undefined
+  const lockOps = (): Promise<LockOperations> =>
+    (locks ??= import('./lock/lock-on-demand.js').then(
+      (m) => m.lockOperations(lockContext),
+      (err: unknown) => {
+        locks = undefined
+        throw err
+      },
+    ))
 
   return Object.freeze({
     agent,
-    lock: (request: Parameters<LockOperations['lock']>[0]) => serialized(() => locks.lock(request)),
-    voucher: (lock: HalfBlock, amount: number) => serialized(() => locks.voucher(lock, amount)),
-    acceptVoucher: (...args: Parameters<LockOperations['acceptVoucher']>) => serialized(() => locks.acceptVoucher(...args)),
-    redeem: (...args: Parameters<LockOperations['redeem']>) => serialized(() => locks.redeem(...args)),
-    consent: (lock: HalfBlock, amount: number) => serialized(() => locks.consent(lock, amount)),
-    release: (...args: Parameters<LockOperations['release']>) => serialized(() => locks.release(...args)),
+    lock: (request: Parameters<LockOperations['lock']>[0]) => serialized(async () => (await lockOps()).lock(request)),
+    voucher: (lock: HalfBlock, amount: number) => serialized(async () => (await lockOps()).voucher(lock, amount)),
+    acceptVoucher: (...args: Parameters<LockOperations['acceptVoucher']>) => serialized(async () => (await lockOps()).acceptVoucher(...args)),
+    redeem: (...args: Parameters<LockOperations['redeem']>) => serialized(async () => (await lockOps()).redeem(...args)),
+    consent: (lock: HalfBlock, amount: number) => serialized(async () => (await lockOps()).consent(lock, amount)),
+    release: (...args: Parameters<LockOperations['release']>) => serialized(async () => (await lockOps()).release(...args)),
     balance: () => serialized(balance),
     lastClaimedEpoch: () => serialized(lastClaimedEpoch),
     claim: (claim: Claim) =>

@@ -129,13 +129,40 @@ test('many submissions at once: a few are checked at a time, the rest wait their
   }
   const net = network({ verify })
   await register(net, bob, component(2))
-  const reports = Array.from({ length: 40 }, (_, seq) => signReport({ component: component(2).publicKey, epoch: 0, seq, metrics: [1, 1] }, component(2), net.community.id))
+  await register(net, bob, component(3))
+  // 100 submissions, more than are checked at once (48), within each component's quota (64)
+  const reports = Array.from({ length: 100 }, (_, i) => signReport({ component: component(2 + (i % 2)).publicKey, epoch: 0, seq: i >> 1, metrics: [1, 1] }, component(2 + (i % 2)), net.community.id))
   net.harness.party(bob).host(reportsProtocol())
   const replies = await Promise.all(reports.map((r) => net.harness.inject(bob.publicKey, witnesses[0]!.publicKey, REPORTS_PROTOCOL, 'submit', [[r]])))
   // in the order they came: each seq above the last, so every one is taken
   assert.equal(replies.map((reply) => (reply!.message as { verdicts: { code: string }[] }).verdicts.map((v) => v.code)), reports.map(() => ['ok']))
-  assert.is(net.witnesses[0]!.reportCount(0), 40)
-  assert.ok(most >= 2 && most <= 16, `${most} submissions checked at once`)
+  assert.is(net.witnesses[0]!.reportCount(0), 100)
+  assert.ok(most >= 2 && most <= 48, `${most} submissions checked at once`)
+})
+
+test('full submissions at once: their signatures go to the verifier in calls of at most 512, several in flight, every report answered', async () => {
+  const sizes: number[] = []
+  let open = 0
+  let mostOpen = 0
+  const verify = async (items: readonly { message: Uint8Array; signature: Uint8Array; publicKey: Uint8Array }[]): Promise<boolean[]> => {
+    sizes.push(items.length)
+    mostOpen = Math.max(mostOpen, ++open)
+    await new Promise((r) => setTimeout(r, 2))
+    open--
+    return items.map(() => true)
+  }
+  const net = network({ verify })
+  const parts = Array.from({ length: 64 }, (_, i) => component(100 + i))
+  for (const c of parts) await register(net, bob, c)
+  net.harness.party(bob).host(reportsProtocol())
+  // 64 submissions of 32 reports (one component each): more than are checked at once
+  const replies = await Promise.all(
+    parts.map((c) => net.harness.inject(bob.publicKey, witnesses[0]!.publicKey, REPORTS_PROTOCOL, 'submit', [Array.from({ length: 32 }, (_, seq) => signReport({ component: c.publicKey, epoch: 0, seq, metrics: [1, 1] }, c, net.community.id))])),
+  )
+  assert.ok(replies.every((reply) => (reply!.message as { verdicts: { code: string }[] }).verdicts.every((v) => v.code === 'ok')))
+  assert.is(net.witnesses[0]!.reportCount(0), 64 * 32)
+  assert.ok(Math.max(...sizes) <= 512, `calls of ${Math.max(...sizes)} items`)
+  assert.ok(mostOpen >= 2, `${mostOpen} calls in flight at once`)
 })
 
 test('a submit body read from its bytes (readBytes, as @tally/gossip\'s host does) is exactly what the generic decoder reads: the same bodies accepted, the same reports', () => {

@@ -119,6 +119,8 @@ export {
   type NodeStats,
   type TransactOptions,
 } from './node/node.js'
+export { createClientNode } from './node/client.js'
+export { CLIENT_KEEP_BYTES } from './node/keep.js'
 export { AdmissionError, BusyError, NodeError, TransactTimeoutError, UnreachableError, type NodeErrorCode } from './errors.js'
 export type { Emitter } from './node/emitter.js'
 export { DEFAULT_KEEP, type KeepOptions } from './node/stranger-quota.js'

@@ -206,6 +206,29 @@ Layout("an app message is [5, id, protocol, kind, body]: the id negated in a rep
   assert.throws(() => encodeMessage({ ...m, protocol: 'P/1' }), RangeError, 'protocol names are lowercase')
 })
 
+Layout('an app message written by hand is the canonical CBOR the general encoder writes, at every head size and id', () => {
+  const names = fc.stringMatching(/^[a-z0-9/._-]{1,64}$/)
+  const kinds = fc.stringMatching(/^[A-Za-z0-9/._-]{1,64}$/)
+  const sizes = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 250, max: 260 }), fc.integer({ min: 65_530, max: 65_540 }))
+  const ids = fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 250, max: 70_000 }), fc.integer({ min: 2 ** 32 - 3, max: 2 ** 32 - 1 }))
+  fc.assert(
+    fc.property(ids, fc.boolean(), names, kinds, sizes, (requestId, reply, protocol, kind, size) => {
+      if (reply && requestId === 0) return
+      const body = new Uint8Array(size).fill(size & 0xff)
+      const frame = encodeMessage({ type: 'app', requestId, reply, protocol, kind, body }, resolveLimits({ maxFrameBytes: 1 << 20 }))
+      assert.equal(frame, encodeCanonical([5, reply ? -requestId : requestId, protocol, kind, body]))
+      const back = decodeMessage(frame, resolveLimits({ maxFrameBytes: 1 << 20 }))
+      assert.ok(back.ok && back.message.type === 'app' && back.message.requestId === requestId && back.message.reply === reply && back.message.protocol === protocol && back.message.kind === kind)
+    }),
+    { numRuns: 300 },
+  )
+  const m = { type: 'app', requestId: 1, reply: false, protocol: 'p', kind: 'k', body: new Uint8Array(DEFAULT_LIMITS.maxFrameBytes) } as const
+  assert.throws(() => encodeMessage(m), RangeError, 'over the frame limit')
+  assert.throws(() => encodeMessage({ ...m, body: [1, 2] as unknown as Uint8Array }), TypeError, 'a body that is no Uint8Array: the general path\'s error')
+  assert.throws(() => encodeMessage({ ...m, requestId: 2 ** 32 }), RangeError, 'an id over 2^32 - 1')
+  assert.throws(() => encodeMessage({ ...m, requestId: 1.5 }), TypeError, 'an id that is no integer')
+})
+
 Layout('version 2: an ack is [6, id]; a push, push-via or neighbour list asking for one ends with the id', () => {
   assert.is(toHex(encodeMessage({ type: 'ack', id: 7 })), '820607')
   assert.is(encodeMessage({ type: 'ack', id: 1000 }).length, 5)

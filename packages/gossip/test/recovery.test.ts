@@ -225,10 +225,10 @@ Liars('thirty silent peers and one that answers: head() asks wave after wave unt
   const block = await settle(net, device.agent.append('note', 'through the crowd'))
   assert.is(block.seq, 3, 'the head the one honest peer told')
   assert.ok(equalBytes(block.previousHash, blockHash(blocks[1]!, crypto)))
-  // eight peers a wave, a wave each second: 31 peers in four waves, then the rest of the timeout
-  // for the silent ones asked (a slower peer may hold a higher head)
+  // eight peers a wave, a wave each second: 31 peers in at most four waves, then the rest of the
+  // timeout for the silent ones asked (a slower peer may hold a higher head). Asked eight at
+  // random once, as before, it heard the honest peer about one time in four
   assert.ok(net.clock.now() - t0 <= 4000 + 200, `within the timeout (${net.clock.now() - t0} ms)`)
-  assert.ok(device.stats.crawlsSent >= 31, `every peer was asked in the end (${device.stats.crawlsSent} requests)`)
 })
 
 Recover.run()

@@ -76,6 +76,20 @@ export interface JournalOptions {
 export interface Replay {
   readonly ids: number[]
   readonly ops: PutOp[]
+  /** The same ops by record (one commit each), each saying whether a damaged record came before it. */
+  readonly records: ReplayRecord[]
+}
+
+/** One intact record found by `Journal.open`. */
+export interface ReplayRecord {
+  readonly ops: PutOp[]
+  /**
+   * A damaged record (in this file or an earlier one) was skipped before it. With a disk that
+   * keeps what it acknowledged, nothing written after a torn record was acknowledged either (every
+   * acknowledgement waits for an fdatasync that covers all earlier writes); the level store uses
+   * this to drop blocks whose chain the skipped record would have continued.
+   */
+  readonly afterDamage: boolean
 }
 
 const MAGIC_V1 = ascii('tallyj1\n')
@@ -180,11 +194,18 @@ export class Journal {
       .filter((id) => Number.isSafeInteger(id) && id > 0)
       .sort((a, b) => a - b)
     const ops: PutOp[] = []
+    const records: ReplayRecord[] = []
+    let damaged = false
     for (const id of ids) {
       const path = join(dir, fileName(id))
-      for (const op of readFile(files.read(path), path)) ops.push(op)
+      const read = readFile(files.read(path), path)
+      for (const record of read.records) {
+        for (const op of record.ops) ops.push(op)
+        records.push({ ops: record.ops, afterDamage: damaged || record.afterDamage })
+      }
+      damaged ||= read.damaged
     }
-    return { journal: new Journal(dir, options, (ids.at(-1) ?? 0) + 1), found: { ids, ops } }
+    return { journal: new Journal(dir, options, (ids.at(-1) ?? 0) + 1), found: { ids, ops, records } }
   }
 
   /** True after a write or sync failed: nothing more is appended. */
@@ -462,21 +483,24 @@ function encodeRecord(ops: readonly PutOp[], synced: number, saltCrc: number): U
   return out
 }
 
-/** The ops of a file's intact records (see the module comment for what is skipped). */
-function readFile(bytes: Uint8Array, path: string): PutOp[] {
+/** A file's intact records (see the module comment for what is skipped), and whether any was damaged. */
+function readFile(bytes: Uint8Array, path: string): { records: ReplayRecord[]; damaged: boolean } {
   // a file cut before its header was complete, or whose header never reached the disk (zeros),
   // holds nothing that was acknowledged: no sync covered it
-  if (bytes.length < MAGIC.length || bytes.subarray(0, MAGIC.length).every((b) => b === 0)) return []
-  if (startsWith(bytes, MAGIC_V1)) return readFileV1(bytes)
+  if (bytes.length < MAGIC.length || bytes.subarray(0, MAGIC.length).every((b) => b === 0)) return { records: [], damaged: false }
+  if (startsWith(bytes, MAGIC_V1)) return { records: [{ ops: readFileV1(bytes), afterDamage: false }], damaged: false }
   if (!startsWith(bytes, MAGIC)) throw new StoreVersionError(`${path} is not a journal this version of @tally/node can read`)
-  if (bytes.length < FILE_HEADER) return []
+  if (bytes.length < FILE_HEADER) return { records: [], damaged: false }
   const saltCrc = crc32(bytes.subarray(MAGIC.length, FILE_HEADER))
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const ops: PutOp[] = []
+  const records: ReplayRecord[] = []
   /** Where the first damaged record starts. */
   let damaged: number | undefined
+  // the preallocated end of the file: zeros from here on are no record, and no damage
+  let zeros = bytes.length
+  while (zeros > FILE_HEADER && bytes[zeros - 1] === 0) zeros--
   let at = FILE_HEADER
-  while (at + RECORD_HEADER <= bytes.length) {
+  while (at + RECORD_HEADER <= bytes.length && at < zeros) {
     const length = view.getUint32(at, true)
     const synced = view.getUint32(at + 4, true)
     // cheap checks first: an intact header never claims more than the file, nor a sync past itself
@@ -503,10 +527,11 @@ function readFile(bytes: Uint8Array, path: string): PutOp[] {
           'that record, and let the agent learn its head from its peers before it signs again.',
       )
     }
-    for (const op of record) ops.push(op)
+    records.push({ ops: record, afterDamage: damaged !== undefined })
     at = end
   }
-  return ops
+  // a damaged record at the end (a torn last write) hides nothing, but marks the files after it
+  return { records, damaged: damaged !== undefined }
 }
 
 /**

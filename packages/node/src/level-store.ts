@@ -59,7 +59,7 @@ import {
   type RangeOptions,
   type StoreBatch,
 } from '@tally/core'
-import { Journal, type PutOp } from './journal.js'
+import { Journal, type PutOp, type ReplayRecord } from './journal.js'
 import { nodeFiles, type JournalFiles } from './journal-files.js'
 
 /** Options of openLevelStore. */
@@ -83,6 +83,10 @@ export interface LevelStoreOptions {
   /** How many recently written or read blocks to keep in memory (default 4096; 0 turns the cache off). */
   blockCacheSize?: number
 }
+
+/** @tally/core's cached reads (registered symbols: not part of its public API). */
+const READ_CACHED: unique symbol = Symbol.for('tally.read-cached')
+const MISS: unique symbol = Symbol.for('tally.miss')
 
 /** The format version this code writes. */
 export const LEVEL_STORE_VERSION = 1
@@ -134,7 +138,8 @@ export async function openLevelStoreOn(journal: { files: JournalFiles; fileBytes
     await checkVersion(db, path)
     // what the last run journaled but had not handed to LevelDB yet: in LevelDB before anything else
     opened = Journal.open(path, { ...journal, sync })
-    if (opened.found.ops.length > 0) await db.batch(withAgents(opened.found.ops), { sync: true })
+    const replayed = await linkedRecords(db, opened.found.records)
+    if (replayed.length > 0) await db.batch(withAgents(replayed), { sync: true })
     opened.journal.release(opened.found.ids)
     accused = await loadAccused(db)
   } catch (err) {
@@ -161,8 +166,8 @@ interface Pending {
 /** A commit written to the journal: what it changes in the caches once it is synced. */
 interface Written {
   readonly ops: Op[]
-  /** The journal file it went to. */
-  readonly file: number
+  /** The journal file it went to (undefined: written to LevelDB directly, see DIRECT_OPS). */
+  readonly file: number | undefined
   /** Its blocks for free slots. */
   readonly fresh: Pending[]
   /**
@@ -190,6 +195,10 @@ const HEAD_LOOKUPS = 16
 const FLUSH_SOON = 1024
 /** ...and beyond this a commit waits for LevelDB first, so memory stays bounded. */
 const FLUSH_NOW = 16_384
+/** A commit of this many ops or more, without sync, goes to LevelDB directly (see #write). */
+const DIRECT_OPS = 1024
+/** A commit of more blocks than this caches none of them in the block cache (see #apply). */
+const REMEMBER_BLOCKS = 64
 /** Idle stores hand journaled ops to LevelDB after this many milliseconds. */
 const FLUSH_DELAY_MS = 5
 
@@ -238,6 +247,8 @@ class LevelStore implements BlockStore {
   // resolved commit; reads answered from the caches above do not wait.
   #unflushed: Op[] = []
   #unflushedFiles: number[] = []
+  /** The last keys asked about and their hex, alternating (see #hex). */
+  readonly #recentKeys: (Uint8Array | PublicKeyHex)[] = []
   #flushing: Promise<void> | undefined
   #flushTimer: ReturnType<typeof setTimeout> | undefined
 
@@ -249,6 +260,64 @@ class LevelStore implements BlockStore {
     this.#headCacheSize = headCacheSize
     this.#blocks = blockCacheSize > 0 ? new LRUCache({ max: blockCacheSize, maxSize: BLOCK_CACHE_BYTES }) : undefined
     this.#accused = accused
+  }
+
+  // ## Reads from the caches, at once (READ_CACHED: validation in @tally/core uses them; MISS when
+  // the caches do not say). The same answers as the reads below give when they hit the caches.
+
+  [READ_CACHED](): LevelStore | undefined {
+    return this.#closed || this.#headCacheSize === 0 ? undefined : this
+  }
+
+  getCached(publicKey: Uint8Array, seq: number): HalfBlock | undefined | typeof MISS {
+    if (this.#closed) return MISS
+    const owner = this.#hex(publicKey)
+    const head = this.#heads.get(owner)
+    if (head === undefined) return MISS
+    if (head === null || seq > head.seq) return undefined
+    if (seq === head.seq) return head
+    return this.#blocks?.get(slotId(owner, seq)) ?? MISS
+  }
+
+  beforeCached(publicKey: Uint8Array, seq: number): HalfBlock | undefined | typeof MISS {
+    if (this.#closed) return MISS
+    const owner = this.#hex(publicKey)
+    const head = this.#heads.get(owner)
+    if (head === undefined) return MISS
+    if (head === null || seq <= 1) return undefined
+    if (seq > head.seq) return head
+    // the nearest below is seq - 1 when it is stored; when it is not cached, nothing says
+    return this.#blocks?.get(slotId(owner, seq - 1)) ?? MISS
+  }
+
+  afterCached(publicKey: Uint8Array, seq: number): HalfBlock | undefined | typeof MISS {
+    if (this.#closed) return MISS
+    const owner = this.#hex(publicKey)
+    const head = this.#heads.get(owner)
+    if (head === undefined) return MISS
+    if (head === null || seq >= head.seq) return undefined
+    if (seq + 1 === head.seq) return head
+    return this.#blocks?.get(slotId(owner, seq + 1)) ?? MISS
+  }
+
+  agreementCached(proposalKey: Uint8Array, proposalSeq: number, _signer: Uint8Array): HalfBlock | undefined | typeof MISS {
+    if (this.#closed) return MISS
+    const answered = this.#answered.get(this.#hex(proposalKey))
+    if (answered === null || (answered !== undefined && proposalSeq > answered)) return undefined
+    return MISS
+  }
+
+  /** toHex of a key, the last few remembered (validation asks about the same chains block after block). */
+  #hex(key: Uint8Array): PublicKeyHex {
+    const recent = this.#recentKeys
+    for (let i = 0; i < recent.length; i += 2) {
+      const bytes = recent[i] as Uint8Array
+      if (bytes.length === key.length && equalKeys(bytes, key)) return recent[i + 1] as PublicKeyHex
+    }
+    const hex = toHex(key)
+    if (recent.length >= 8) recent.length = 6
+    recent.unshift(Uint8Array.from(key), hex)
+    return hex
   }
 
   // The hot reads answer from the caches first, outside #read: a cache hit costs no extra promise.
@@ -415,7 +484,24 @@ class LevelStore implements BlockStore {
   }
 
   batch(): StoreBatch {
-    return collectBatch(async (blocks, proofs) => this.#enqueue(blocks, proofs))
+    return collectBatch(
+      async (blocks, proofs) => {
+        const { written } = this.#enqueue(blocks, proofs)
+        return written.then(({ done }) => done)
+      },
+      // in order once written to the journal (checked, after every commit written before it);
+      // durable once synced and applied (syncs end in write order, and a failed one fails every
+      // later one: see Journal.synced). Without sync a commit is done once written: nothing to
+      // sign ahead of
+      !this.#sync ? undefined : (blocks, proofs) => {
+        const { written } = this.#enqueue(blocks, proofs)
+        const ordered = written.then(() => undefined)
+        const durable = written.then(({ done }) => done)
+        ordered.catch(() => undefined)
+        durable.catch(() => undefined)
+        return { ordered, durable }
+      },
+    )
   }
 
   async close(): Promise<void> {
@@ -444,8 +530,8 @@ class LevelStore implements BlockStore {
 
   // ## Writes
 
-  #enqueue(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new ClosedError('level store is closed'))
+  #enqueue(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): { written: Promise<{ done: Promise<void> | undefined }> } {
+    if (this.#closed) return { written: Promise.reject(new ClosedError('level store is closed')) }
     // encode before queueing: a malformed block is the caller's TypeError, and costs no lock time
     let pending: Map<string, Pending>
     let proofOps: Op[]
@@ -455,12 +541,12 @@ class LevelStore implements BlockStore {
       proofOps = proofs.map((p) => this.#proofOps(p)).flat()
       accused = proofs.map((p) => toHex(p.publicKey))
     } catch (err) {
-      return Promise.reject(err)
+      return { written: Promise.reject(err) }
     }
     // the next commit is checked and written as soon as this one is written; its sync is shared
     const written = this.#tail.then(() => this.#write(pending, proofOps, accused))
     this.#tail = written.catch(() => undefined)
-    return written.then(({ done }) => done)
+    return { written }
   }
 
   /** The batch's blocks by slot; two different blocks at one slot conflict already here. */
@@ -468,7 +554,7 @@ class LevelStore implements BlockStore {
     const pending = new Map<string, Pending>()
     for (const block of blocks) {
       const bytes = encodeBlock(block)
-      const owner = toHex(block.publicKey)
+      const owner = this.#hex(block.publicKey)
       const slot = slotId(owner, block.seq)
       const earlier = pending.get(slot)
       if (earlier !== undefined) {
@@ -577,7 +663,20 @@ class LevelStore implements BlockStore {
             if (head !== undefined && !unsyncedHeads.has(owner)) this.#touch(this.#heads, owner, head)
           }
         }
-        return { done: waitsForSync ? this.#journal.synced() : undefined }
+        // durable after every commit written before it (StoreBatch.commitOrdered)
+        return { done: waitsForSync || this.#unsynced.blocks.size > 0 ? this.#journal.synced() : undefined }
+      }
+      if (!this.#sync && ops.length >= DIRECT_OPS) {
+        // a large commit without sync (an ingest's chunk): one LevelDB batch of its own, not the
+        // journal and then a batch (each op written twice on this thread); LevelDB's log keeps it
+        // through a killed process, as the journal would. Its puts may reach LevelDB before
+        // journaled ones of earlier commits: every op is a put of a value that never changes,
+        // so the order changes nothing
+        const batch = this.#db.batch()
+        for (const op of ops) batch.put(op.key, op.value)
+        await batch.write()
+        this.#apply({ ops: [], file: undefined, fresh, heads, accused })
+        return { done: undefined }
       }
       if (this.#unflushed.length >= FLUSH_NOW) await this.#settled()
       const written: Written = { ops, file: this.#journal.append(ops), fresh, heads, accused }
@@ -600,16 +699,21 @@ class LevelStore implements BlockStore {
 
   /** A written commit is synced: bring every cache up to date, and queue its ops for LevelDB. */
   #apply({ ops, file, fresh, heads, accused }: Written): void {
-    for (const op of ops) this.#unflushed.push(op)
-    this.#unflushedFiles.push(file)
-    this.#scheduleFlush()
+    if (file !== undefined) {
+      for (const op of ops) this.#unflushed.push(op)
+      this.#unflushedFiles.push(file)
+      this.#scheduleFlush()
+    }
+    // a large commit (an ingest's chunk) leaves the block cache to smaller ones: its chain's head
+    // is cached, and that is what validating the next chunk reads
+    const remember = fresh.length <= REMEMBER_BLOCKS
     // (and correct a read that raced the commit)
     for (const { block, bytes, owner, slot } of fresh) {
       const known = heads.get(owner)
       if (known === null || (known !== undefined && block.seq > known.seq)) heads.set(owner, block)
       const head = this.#heads.get(owner)
       if (head === null || (head !== undefined && block.seq > head.seq)) this.#heads.set(owner, block)
-      this.#remember(owner, block, bytes.length)
+      if (remember) this.#remember(owner, block, bytes.length)
       if (isAgreement(block)) {
         const proposer = toHex(block.linkPublicKey)
         const answered = this.#answered.get(proposer)
@@ -933,6 +1037,46 @@ function optionalInt(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError(`"${name}" expected a safe integer, got ${typeof value === 'number' ? value : typeof value}`)
   return value
+}
+
+/**
+ * The ops of the journal's records to replay: every record, but one after a damaged record that
+ * holds a block whose chain has no block right below it, neither in LevelDB nor in a record kept
+ * (and every such record after it, in turn). An agent signs its next block while the commit of
+ * the one below syncs; a power cut can tear that commit's record and keep the next one (the disk
+ * wrote a later page first). Neither was acknowledged (the next one's sync would have covered
+ * the torn one), so neither was handed out; keeping the next one would leave a hole in the chain
+ * below the agent's head, which it could never fill. Records before any damage are all kept.
+ */
+async function linkedRecords(db: Db, records: readonly ReplayRecord[]): Promise<Op[]> {
+  const ops: Op[] = []
+  const kept = new Set<string>()
+  for (const record of records) {
+    const blocks = record.ops.filter((op) => op.key[0] === TABLE.block[0] && op.key.length === 1 + 32 + 8)
+    let linked = true
+    if (record.afterDamage) {
+      for (const { key } of blocks) {
+        const seq = readSeq(key, 33)
+        if (seq <= 1) continue
+        const below = blockKey(key.subarray(1, 33), seq - 1)
+        if (kept.has(toHex(below)) || blocks.some((b) => equalKeys(b.key, below))) continue
+        if ((await db.get(below)) === undefined) {
+          linked = false
+          break
+        }
+      }
+    }
+    if (!linked) continue
+    for (const { key } of blocks) kept.add(toHex(key))
+    for (const op of record.ops) ops.push(op)
+  }
+  return ops
+}
+
+function equalKeys(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /**

@@ -3,6 +3,12 @@
 // store writes LevelDB synced), and the store reopened on both must hold every block whose append
 // resolved. Also: a commit is neither visible nor resolved before its sync, commits in flight
 // share syncs, and the sync: false opt-out does lose an acknowledged append to a cut.
+//
+// Each agent has several appends in flight: it signs its next block while the commit of the one
+// below still waits for its sync (StoreBatch.commitOrdered), and hands none out before it is
+// synced. After the cut, every block any append resolved with is there, each chain runs from 1 to
+// its head without a hole (a torn record below a signed-ahead one does not leave its successor
+// standing alone), and a restarted agent signs above it.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -22,6 +28,8 @@ process.on('exit', () => rmSync(root, { recursive: true, force: true }))
 const freshDir = (): string => mkdtempSync(join(root, 'cut-'))
 
 const IN_FLIGHT = 64
+/** Appends each agent has in flight in the cut trials: it signs ahead of its syncs. */
+const LANES = 3
 const crypto = defaultCrypto()
 const identities: Identity[] = Array.from({ length: IN_FLIGHT }, (_, i) => identityFromSeed(new Uint8Array(32).fill(i + 1), crypto))
 
@@ -104,6 +112,53 @@ test('commits written in one turn share one fdatasync, and are neither visible n
     files.hold = false
     files.release()
     await store.close()
+  }
+})
+
+test('an agent signs ahead while its sync runs, and hands out nothing before it: not resolved, not visible', async () => {
+  const { store, files, agents } = await heldStore()
+  try {
+    const agent = agents[0]!
+    const identity = identities[0]!
+    const before = (await store.latest(identity.publicKey))!.seq
+    const { writes } = files
+    const resolved: number[] = []
+    const appends = [0, 1, 2].map((n) => agent.append('note', `ahead ${n}`).then((block) => (resolved.push(block.seq), block)))
+    // three records written while the first sync is held: each block signed on the one below
+    await until(() => files.writes - writes === 3)
+    await turns(50)
+    assert.is(resolved.length, 0, 'an append resolved before its sync')
+    assert.is((await store.latest(identity.publicKey))!.seq, before, 'a block not synced yet is visible')
+    files.release()
+    const blocks = await Promise.all(appends)
+    assert.equal(blocks.map((b) => b.seq), [before + 1, before + 2, before + 3])
+    assert.equal(resolved, [before + 1, before + 2, before + 3], 'handed out in chain order')
+    for (let i = 1; i < blocks.length; i++) assert.is(toHex(blocks[i]!.previousHash), toHex(blockHash(blocks[i - 1]!)))
+    assert.is((await store.latest(identity.publicKey))!.seq, before + 3)
+  } finally {
+    files.hold = false
+    files.release()
+    await store.close()
+  }
+})
+
+test('a sync that fails fails every block signed on top of it, and the agent signs nothing more', async () => {
+  const { store, files, agents } = await heldStore()
+  try {
+    const agent = agents[1]!
+    const { writes } = files
+    const appends = [0, 1].map((n) => agent.append('note', `doomed ${n}`).then(() => 'resolved', (err: Error) => err.message))
+    await until(() => files.writes - writes === 2)
+    files.cut() // the power goes: the held sync fails with EIO
+    files.release()
+    const outcomes = await Promise.all(appends)
+    for (const outcome of outcomes) assert.match(outcome, /EIO/, 'a block on a failed sync was handed out')
+    const after = await agent.append('note', 'after').then(() => 'signed', (err: Error) => err.message)
+    assert.match(after, /EIO/, 'the agent signed on after a lost sync')
+  } finally {
+    files.hold = false
+    files.release()
+    await store.close().catch(() => undefined)
   }
 })
 
@@ -211,7 +266,7 @@ async function cutWhileAppending(seed: number, torn: boolean, fileBytes: number 
   const path = join(dir, 'after-cut')
   const files = new PowerCutFiles()
   const store = await openLevelStoreOn({ files, fileBytes }, { path: live, crypto })
-  const cutAt = files.calls + 100 + Math.floor(random() * 1500)
+  const cutAt = files.calls + 400 + Math.floor(random() * 1500)
   let image: DiskImage | undefined
   files.onCall = (call) => {
     if (call !== cutAt) return
@@ -221,13 +276,15 @@ async function cutWhileAppending(seed: number, torn: boolean, fileBytes: number 
   }
   const acked: HalfBlock[] = []
   await Promise.all(
-    identities.map(async (identity, i) => {
+    identities.flatMap((identity, i) => {
       const agent = createAgent({ head: 'local', types: noteTypes, identity, store })
-      try {
-        for (let n = 0; ; n++) acked.push(await agent.append('note', { n, pad: 'x'.repeat((n * 131 + i * 17) % 700) }))
-      } catch (err) {
-        if (!files.isCut) throw err
-      }
+      return Array.from({ length: LANES }, async (_, lane) => {
+        try {
+          for (let n = lane; ; n += LANES) acked.push(await agent.append('note', { n, pad: 'x'.repeat((n * 131 + i * 17) % 700) }))
+        } catch (err) {
+          if (!files.isCut) throw err
+        }
+      })
     }),
   )
   await store.close().catch(() => undefined)

@@ -37,6 +37,7 @@ const freshPath = (): string => join(root, `db-${++dirs}`)
 
 const paths = new WeakMap<BlockStore, string>()
 storeSuite('LevelDB', {
+  ordered: true,
   setup: async () => {
     const path = freshPath()
     const store = await openLevelStore({ path })
@@ -534,6 +535,39 @@ test('sync: false commits the same way', async () => {
   await store.close()
   const again = await openLevelStore({ path })
   assert.is((await again.latest(alice.publicKey))!.seq, 5)
+  await again.close()
+})
+
+test('sync: false, a large batch (an ingest chunk, written to LevelDB directly): conflicts refused, every index kept, reopened', async () => {
+  const path = freshPath()
+  const store = await openLevelStore({ path, sync: false })
+  const blocks = chain(alice, 600)
+  const rival = chain(alice, 600, 'fork')
+  await store.batch().put(blocks[0]!).commit()
+  // a large batch holding a block that conflicts with a stored one: nothing of it is written
+  const refused = await store.batch().put(rival[0]!).put(rival[1]!).commit().then(() => 'written', (err: Error) => err.name)
+  assert.is(refused, 'ConflictError')
+  let batch = store.batch()
+  for (const b of blocks.slice(1)) batch.put(b)
+  await batch.commit()
+  same(await store.latest(alice.publicKey), blocks[599]!)
+  const bobs = chain(bob, 700)
+  batch = store.batch()
+  for (const b of bobs) batch.put(b)
+  await batch.commit()
+  same(await store.latest(bob.publicKey), bobs[699]!)
+  same(await store.get(bob.publicKey, 350), bobs[349]!)
+  same(await store.getByHash(blockHash(bobs[10]!)), bobs[10]!)
+  // a second large batch with a different block at a stored slot is refused whole
+  batch = store.batch()
+  for (const b of chain(bob, 700, 'fork')) batch.put(b)
+  assert.is(await batch.commit().then(() => 'written', (err: Error) => err.name), 'ConflictError')
+  same(await store.get(bob.publicKey, 700), bobs[699]!)
+  await store.close()
+  const again = await openLevelStore({ path })
+  assert.is((await again.latest(bob.publicKey))!.seq, 700)
+  assert.is((await again.range(bob.publicKey)).length, 700)
+  assert.is((await again.agents()).length, 2)
   await again.close()
 })
 

@@ -23,6 +23,8 @@ export interface StoreSuiteOptions {
   reopen?: (closed: BlockStore) => Promise<BlockStore>
   /** Whether the store implements the optional `evict` (default true: the suite checks it; false skips those cases). */
   evicts?: boolean
+  /** Whether its batches have the optional `commitOrdered` (default false; true: the suite checks it). */
+  ordered?: boolean
 }
 
 /**
@@ -164,6 +166,24 @@ export function storeSuite(name: string, options: StoreSuiteOptions): void {
     for (const b of [...chain.slice(6), ...chain, chain[3]!]) batch.put(b)
     await batch.commit()
     assert.is((await store.range(alice().publicKey)).length, 12)
+  })
+
+  if (options.ordered === true) test('commitOrdered: in order, then durable and visible in write order; a conflict rejects both', async ({ store }) => {
+    assert.type(store.batch().commitOrdered, 'function')
+    const chain = makeChain(alice(), 3)
+    const commits = chain.map((b) => store.batch().put(b).commitOrdered!())
+    const durable: number[] = []
+    const done = commits.map((c, i) => c.durable.then(() => durable.push(i)))
+    for (const c of commits) await c.ordered
+    await Promise.all(done)
+    assert.equal(durable, [0, 1, 2], 'durable out of write order')
+    assertSame((await store.latest(alice().publicKey))!, chain[2]!)
+    const fork = makeChain(alice(), 1, 'fork')[0]!
+    const rival = store.batch().put(fork).commitOrdered!()
+    for (const p of [rival.ordered, rival.durable]) {
+      const outcome = await p.then(() => 'resolved', (err: Error) => err.name)
+      assert.is(outcome, 'ConflictError')
+    }
   })
 
   test('putting the same block again is a no-op', async ({ store }) => {

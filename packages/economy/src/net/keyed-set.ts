@@ -79,18 +79,36 @@ export class KeyedSet {
   setId(id: string, hash: Uint8Array, bytes?: Uint8Array): void {
     if (id.length < 2 || id.length > 64) throw new RangeError('"key" expected 2-64 bytes')
     if (!(hash instanceof Uint8Array) || hash.length < DIGEST_BYTES) throw new RangeError(`"hash" expected ${DIGEST_BYTES} bytes`)
-    let slot = this.#index.get(id)
-    if (slot !== undefined) this.#toggle(id, slot)
-    else {
-      slot = this.#keyOf.length
-      if (slot === this.#next.length) this.#grow(slot * 2)
-      this.#keyOf.push(id)
-      this.#index.set(id, slot)
-      const p = (id.charCodeAt(0) << 8) | id.charCodeAt(1)
-      const heads = (this.#heads ??= new Int32Array(65536).fill(-1))
-      this.#next[slot] = heads[p]!
-      heads[p] = slot
-    }
+    const slot = this.#index.get(id)
+    if (slot === undefined) return this.#insert(id, hash, bytes)
+    this.#toggle(id, slot)
+    this.#setHash(id, slot, hash, bytes)
+  }
+
+  /**
+   * setId for a key string not held (the caller has just found it absent with slotOf: one
+   * look-up less). Adding a key that is held breaks the set: callers check first.
+   * @throws RangeError as setId
+   */
+  insertId(id: string, hash: Uint8Array, bytes?: Uint8Array): void {
+    if (id.length < 2 || id.length > 64) throw new RangeError('"key" expected 2-64 bytes')
+    if (!(hash instanceof Uint8Array) || hash.length < DIGEST_BYTES) throw new RangeError(`"hash" expected ${DIGEST_BYTES} bytes`)
+    this.#insert(id, hash, bytes)
+  }
+
+  #insert(id: string, hash: Uint8Array, bytes: Uint8Array | undefined): void {
+    const slot = this.#keyOf.length
+    if (slot === this.#next.length) this.#grow(slot * 2)
+    this.#index.set(id, slot)
+    this.#keyOf.push(id)
+    const p = (id.charCodeAt(0) << 8) | id.charCodeAt(1)
+    const heads = (this.#heads ??= new Int32Array(65536).fill(-1))
+    this.#next[slot] = heads[p]!
+    heads[p] = slot
+    this.#setHash(id, slot, hash, bytes)
+  }
+
+  #setHash(id: string, slot: number, hash: Uint8Array, bytes: Uint8Array | undefined): void {
     const hashes = this.#hashes
     for (let k = 0, at = slot * DIGEST_BYTES; k < DIGEST_BYTES; k++) hashes[at + k] = hash[k]!
     this.#toggle(id, slot)
@@ -102,6 +120,18 @@ export class KeyedSet {
     const slot = this.#index.get(id)
     if (slot === undefined || this.#len[slot] === 0) return undefined
     return this.#data.subarray(this.#at[slot]!, this.#at[slot]! + this.#len[slot]!)
+  }
+
+  /** The slot of the element with this key string, or -1: for bytesAt and insertId (one look-up). */
+  slotOf(id: string): number {
+    return this.#index.get(id) ?? -1
+  }
+
+  /** The bytes kept in a slot from slotOf, if any (a view, as bytesOf). */
+  bytesAt(slot: number): Uint8Array | undefined {
+    const len = this.#len[slot]
+    if (len === undefined || len === 0 || this.#keyOf[slot] === undefined) return undefined
+    return this.#data.subarray(this.#at[slot]!, this.#at[slot]! + len)
   }
 
   /** True iff an element with this key string is held. */

@@ -77,10 +77,13 @@ export class ReportLog {
    */
   add(report: SignedReport, bytes: Uint8Array, componentId: string = keyString(report.component)): AddResult {
     const id = componentId + seqId(report.seq)
-    const held = this.set.hasId(id) ? this.set.bytesOf(id) : undefined
+    // one look-up of the key, and one insertion for a new report (the common case)
+    const slot = this.set.slotOf(id)
+    const held = slot < 0 ? undefined : this.set.bytesAt(slot)
     if (held !== undefined && equalBytes(held, bytes)) return 'same'
     if (held !== undefined && compareBytes(held, bytes) <= 0) return 'kept'
-    this.set.setId(id, this.#crypto.sha256(bytes), bytes)
+    if (slot < 0) this.set.insertId(id, this.#crypto.sha256(bytes), bytes)
+    else this.set.setId(id, this.#crypto.sha256(bytes), bytes)
     if (held === undefined) {
       this.#perComponent.set(componentId, (this.#perComponent.get(componentId) ?? 0) + 1)
       return 'added'

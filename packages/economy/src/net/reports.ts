@@ -430,6 +430,12 @@ function writeVerdicts(m: ReportMessages['verdicts']): Uint8Array {
   let size = 1 + headBytes(verdicts.length)
   for (let i = 0; i < verdicts.length; i++) {
     const v = verdicts[i]
+    if (v?.code === 'ok' && v.reason === '') {
+      // most verdicts: 82 62 6f 6b 60, written from OK_BYTES below
+      texts[2 * i] = OK_BYTES
+      size += OK_BYTES.length
+      continue
+    }
     if (typeof v?.code !== 'string' || typeof v.reason !== 'string') throw new TypeError(`"verdicts[${i}]" expected { code, reason } strings`)
     if (!v.code.isWellFormed() || !v.reason.isWellFormed()) throw new TypeError(`"verdicts[${i}]": a string with a lone surrogate cannot be UTF-8`)
     let code = CODE_BYTES.get(v.code)
@@ -445,17 +451,26 @@ function writeVerdicts(m: ReportMessages['verdicts']): Uint8Array {
   const out = new Uint8Array(size)
   out[0] = 0x81
   let at = writeHead(out, 1, 4, verdicts.length)
-  for (let i = 0; i < texts.length; i++) {
-    if (i % 2 === 0) out[at++] = 0x82
-    const text = texts[i]!
-    at = writeHead(out, at, 3, text.length)
-    out.set(text, at)
-    at += text.length
+  for (let i = 0; i < texts.length; i += 2) {
+    const code = texts[i]!
+    if (code === OK_BYTES) {
+      for (let k = 0; k < OK_BYTES.length; k++) out[at + k] = OK_BYTES[k]!
+      at += OK_BYTES.length
+      continue
+    }
+    out[at++] = 0x82
+    for (const text of [code, texts[i + 1]!]) {
+      at = writeHead(out, at, 3, text.length)
+      out.set(text, at)
+      at += text.length
+    }
   }
   return out
 }
 
 const EMPTY = new Uint8Array(0)
+/** The verdict ['ok', ''] as canonical CBOR. */
+const OK_BYTES = Uint8Array.of(0x82, 0x62, 0x6f, 0x6b, 0x60)
 
 /** The text of UTF-8 bytes [start, end) of `body`: ASCII (every code, most reasons) without a decoder call. */
 function utf8Text(body: Uint8Array, start: number, end: number, i: number): string {

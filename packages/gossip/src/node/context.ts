@@ -1,12 +1,16 @@
 /**
- * What the parts of a node share. GossipNode (node.ts) creates one NodeContext, owns it, and hands
- * it to the functions of its parts, which keep no state of their own:
+ * What the parts of a node share. BaseNode (base-node.ts) creates one NodeContext, owns it, and
+ * hands it to the functions of its parts, which keep no state of their own. Which parts a node
+ * has is its composition: a full node (node.ts) has them all, a client (client.ts) those a node
+ * needs that only dials its gateway (no push gossip, no pull rounds, no relaying for others):
  * - peers.ts: the neighbours' list, bans, dialling a known address, the peer exchange;
- * - ingest.ts: a block from a peer checked and stored (within the quotas of stranger-quota.ts);
+ * - ingest.ts: a block from a peer checked and stored (within what the node keeps for others,
+ *   keep.ts: the quotas of stranger-quota.ts on a full node);
  *   the chains learnt of, for pull gossip;
  * - transactions.ts: transact and deliver, proposals and agreements, witness queries;
- * - push.ts: pushes on the push ring, push-via forwards, neighbour lists;
- * - pull.ts: head requests, audits, crawls (asked and served);
+ * - push.ts: pushes on the push ring, push-via forwards, neighbour lists (full node only, on
+ *   its GossipContext);
+ * - pull.ts: head requests and audits (full node), crawls asked and served (both);
  * - fraud-relay.ts: proofs verified, stored and announced (fraud-have, fraud-want, fraud);
  * - protocol-host.ts: the application protocols hosted over `app` messages;
  * - recovery.ts: the node as its agent's head source (its own chain's head, from its peers);
@@ -29,9 +33,9 @@ import type { RecoveryState } from './recovery.js'
 import type { RelayState } from './relay.js'
 import type { GossipOptions, NodeEvents, NodeStats, TransactOptions } from './options.js'
 import type { Neighbour, PeerTable } from './peer-table.js'
-import type { StrangerQuota } from './stranger-quota.js'
 import type { Unacked } from './resend.js'
 import type { TwoHopTable } from './two-hop.js'
+import type { Keep } from './keep.js'
 import type { WitnessOptions } from './witness.js'
 
 /** A node's settings, state and primitives, as its parts see them. */
@@ -60,7 +64,6 @@ export interface NodeContext {
 
   // ## Peers (node.ts, peers.ts)
   readonly peers: PeerTable
-  readonly twoHop: TwoHopTable<Neighbour>
   /** Keys refused at the handshake, each until a time (bounded: ban-list.ts). */
   readonly banned: BanList
   readonly dialing: Map<PublicKeyHex, Promise<Session>>
@@ -75,22 +78,14 @@ export interface NodeContext {
   /** The lone first proposal in flight to a peer that has not agreed yet, by its hex key. */
   readonly firstProposals: Map<string, Promise<void>>
 
-  // ## Push (push.ts)
-  /** (block hash, target id) of the blocks forwarded on a push-via. */
-  readonly forwards: SeenCache
-  neighboursTimer: TimerHandle | undefined
-  neighboursSentAt: number
-  /** Per neighbour, the neighbour list sent to it and not acknowledged yet (a newer list replaces it). */
-  readonly neighboursUnacked: WeakMap<Neighbour, Unacked>
-
   // ## Acknowledged frames (resend.ts)
   /** Frames sent and not acknowledged, by the ack id of their latest send. */
   readonly unacked: Map<number, Unacked>
   /** The last ack id used. */
   ackSeq: number
 
-  // ## What is kept for others (ingest.ts, stranger-quota.ts)
-  readonly quota: StrangerQuota
+  // ## What is kept for others (ingest.ts; keep.ts: stranger-quota.ts on a full node, a client's on a client)
+  readonly quota: Keep
   /** Peers admitted by the operator or a hosted protocol: not strangers (admission.ts). */
   readonly admitted: Admissions
 
@@ -127,7 +122,12 @@ export interface NodeContext {
   /** Set when the node is its agent's head source (NodeOptions.head left to the default). */
   readonly recovery: RecoveryState | undefined
 
-  // ## Primitives (node.ts)
+  // ## Primitives (base-node.ts)
+  /**
+   * A party's new block, spread to others: push.ts's `spread` on a full node (node.ts), nothing
+   * on a client (client.ts), which leaves spreading to its gateway.
+   */
+  spread(block: HalfBlock): void
   /**
    * Run `fn` with the agent writes, one at a time (write-queue.ts): after the earlier jobs of its
    * lane, in turn with the other lanes.
@@ -146,4 +146,18 @@ export interface NodeContext {
   report(error: unknown, context: string): void
   /** Handshake on a fresh connection, then the session, adopted by the node. */
   open(conn: Connection, expectedPeer: Uint8Array | undefined): Promise<Session>
+}
+
+/**
+ * A full node's context (node.ts): the shared one, and the state of push gossip (push.ts), which a
+ * client (client.ts) does not take part in.
+ */
+export interface GossipContext extends NodeContext {
+  readonly twoHop: TwoHopTable<Neighbour>
+  /** (block hash, target id) of the blocks forwarded on a push-via. */
+  readonly forwards: SeenCache
+  neighboursTimer: TimerHandle | undefined
+  neighboursSentAt: number
+  /** Per neighbour, the neighbour list sent to it and not acknowledged yet (a newer list replaces it). */
+  readonly neighboursUnacked: WeakMap<Neighbour, Unacked>
 }

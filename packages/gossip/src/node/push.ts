@@ -9,7 +9,7 @@
 import { blockHash, blockSize, concatBytes, equalBytes, type HalfBlock } from '@tally/core'
 import type { NeighboursMessage, PushMessage, PushViaMessage, SessionMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
-import type { NodeContext } from './context.js'
+import type { GossipContext, NodeContext } from './context.js'
 import { ingest } from './ingest.js'
 import type { Neighbour } from './peer-table.js'
 import { firstOpen } from './peers.js'
@@ -20,7 +20,7 @@ import { createReadGate, type ReadGate } from '../wire/read-gate.js'
 
 // ## Receiving
 
-export async function onPush(ctx: NodeContext, m: PushMessage, session: Session): Promise<void> {
+export async function onPush(ctx: GossipContext, m: PushMessage, session: Session): Promise<void> {
   acknowledge(session, m.ack)
   // every block joins the queue now, in order: a witness query right behind this push is
   // answered after the push is stored. A push is not relayed: a push-via says where to forward.
@@ -32,7 +32,7 @@ export async function onPush(ctx: NodeContext, m: PushMessage, session: Session)
  * `to`: only when every block checked out (new or known; an invalid block, or one that
  * contradicts the store and became a proof, is never forwarded), each block once per target.
  */
-export async function onPushVia(ctx: NodeContext, m: PushViaMessage, session: Session): Promise<void> {
+export async function onPushVia(ctx: GossipContext, m: PushViaMessage, session: Session): Promise<void> {
   // acknowledged on arrival: a copy sent again is stored as known and not forwarded twice
   acknowledge(session, m.ack)
   const outcomes = await Promise.all(m.blocks.map((b) => ingest(ctx, b, session)))
@@ -54,7 +54,7 @@ export async function onPushVia(ctx: NodeContext, m: PushViaMessage, session: Se
 }
 
 /** A neighbour's list of its neighbours: kept for the two-hop neighbourhood. */
-export function onNeighbours(ctx: NodeContext, m: NeighboursMessage, session: Session): void {
+export function onNeighbours(ctx: GossipContext, m: NeighboursMessage, session: Session): void {
   acknowledge(session, m.ack)
   const n = ctx.peers.get(session.peerKeyHex)
   if (n !== undefined) ctx.twoHop.announce(n, m.ids)
@@ -67,7 +67,7 @@ export function onNeighbours(ctx: NodeContext, m: NeighboursMessage, session: Se
  * among this node's neighbours and theirs: a push to a neighbour, a push-via to the neighbour
  * that named a peer two hops away.
  */
-export function spread(ctx: NodeContext, block: HalfBlock): void {
+export function spread(ctx: GossipContext, block: HalfBlock): void {
   if (ctx.closed || ctx.gossip.pushFanout === 0) return
   if (!ctx.gossip.pushOwn && equalBytes(block.publicKey, ctx.publicKey)) return
   const slot = slotWord(block.publicKey, block.seq)
@@ -82,12 +82,32 @@ export function spread(ctx: NodeContext, block: HalfBlock): void {
 }
 
 /**
+ * A client's spread (client.ts): a new block of a transaction it took part in — its own half and
+ * its counterparty's — handed to its direct neighbours that are not the block's parties (its
+ * gateway, a witness it holds a session to), at most `pushFanout` of them, each as a plain `push`
+ * sent again until acknowledged. A client keeps no two-hop lists, so it cannot aim at the push
+ * ring's slot: its gateway, a full node, stores the block, answers heads and crawls with it, and
+ * the network's pull gossip and audits carry it on.
+ */
+export function handOver(ctx: NodeContext, block: HalfBlock): void {
+  if (ctx.closed || ctx.gossip.pushFanout === 0) return
+  let sent = 0
+  for (const n of ctx.peers.list) {
+    if (sent >= ctx.gossip.pushFanout) return
+    if (equalBytes(n.publicKey, block.publicKey) || equalBytes(n.publicKey, block.linkPublicKey)) continue
+    if (sendAcked(ctx, n, (ack) => ({ type: 'push', blocks: [block], ack })) === false) continue
+    sent++
+    ctx.stats.pushesSent++
+  }
+}
+
+/**
  * This node's neighbours changed: tell every neighbour, at most once per neighboursIntervalMs, when
  * the list it names changed (a node with more neighbours than limits.maxNeighbourIds names a
  * sample that stays while its members stay: two-hop.ts `ids`). So a round costs at most
  * maxNeighbourIds ids per neighbour, and nothing when the change fell outside the sample.
  */
-export function neighboursChanged(ctx: NodeContext): void {
+export function neighboursChanged(ctx: GossipContext): void {
   if (ctx.closed || ctx.neighboursTimer !== undefined || ctx.gossip.pushFanout === 0) return
   const wait = Math.max(0, ctx.neighboursSentAt + ctx.gossip.neighboursIntervalMs - ctx.clock.now())
   ctx.neighboursTimer = ctx.clock.setTimeout(() => {
@@ -111,7 +131,7 @@ export function neighboursChanged(ctx: NodeContext): void {
  * a newer list replaces one not acknowledged yet. A node that does not push (pushFanout 0)
  * forwards nothing either: it names none.
  */
-export function sendNeighbours(ctx: NodeContext, sessions: readonly Session[]): void {
+export function sendNeighbours(ctx: GossipContext, sessions: readonly Session[]): void {
   if (ctx.closed || ctx.gossip.pushFanout === 0 || sessions.length === 0) return
   let ids = ctx.twoHop.ids(ctx.limits.maxNeighbourIds, ctx.random)
   let idsAt = ctx.clock.now()
@@ -134,7 +154,7 @@ export function sendNeighbours(ctx: NodeContext, sessions: readonly Session[]): 
 // ## Helpers
 
 /** A push frame to `n`, sent again until acknowledged; false when it has no session that keeps up (gossip can wait). */
-function push(ctx: NodeContext, n: Neighbour, blocks: readonly HalfBlock[]): boolean {
+function push(ctx: GossipContext, n: Neighbour, blocks: readonly HalfBlock[]): boolean {
   if (!gossipTo(ctx, n, (ack) => ({ type: 'push', blocks, ack }), blocks)) return false
   ctx.stats.pushesSent++
   return true
@@ -146,7 +166,7 @@ function push(ctx: NodeContext, n: Neighbour, blocks: readonly HalfBlock[]): boo
  * (NodeOptions.strangerBudget) is spent: what the node does for strangers, sending included,
  * comes out of their budget (charged once, at the first send), and gossip can wait.
  */
-function gossipTo(ctx: NodeContext, n: Neighbour, build: (ack: number | undefined) => SessionMessage, blocks: readonly HalfBlock[]): boolean {
+function gossipTo(ctx: GossipContext, n: Neighbour, build: (ack: number | undefined) => SessionMessage, blocks: readonly HalfBlock[]): boolean {
   const s = firstOpen(n)
   if (s === undefined || !s.writable) return false
   if (!withinGossipShare(ctx, n, blocks.length)) return false
@@ -166,7 +186,7 @@ function gossipTo(ctx: NodeContext, n: Neighbour, build: (ack: number | undefine
  * to a peer with many neighbours took the peer's whole rate, and its own proposals were dropped
  * there as a flood, and cost it: an honest client stalled for seconds, then was banned.
  */
-function withinGossipShare(ctx: NodeContext, n: Neighbour, weight: number): boolean {
+function withinGossipShare(ctx: GossipContext, n: Neighbour, weight: number): boolean {
   let share = gossipShares.get(n)
   if (share === undefined) {
     const { messagesPerSecond, messageBurst, bytesPerSecond } = ctx.limits

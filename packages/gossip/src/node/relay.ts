@@ -273,10 +273,7 @@ export function onRelay(ctx: NodeContext, m: RelayMessage, session: Session): vo
   const state = relayState(ctx)
   const from = session.peerKeyHex
   const to = toHex(m.to)
-  const refuse = (reason: RelayRefusal): void => {
-    ctx.stats.relayRefused++
-    session.send({ type: 'relayed', from: m.to, data: EMPTY, reason })
-  }
+  const refuse = (reason: RelayRefusal): void => refuseRelay(ctx, m, session, reason)
   if (m.data.length === 0) {
     // the sender closes its tunnel to `to`
     if (dropCircuit(state, from, to)) ctx.peers.session(to)?.send({ type: 'relayed', from: session.peerKey, data: EMPTY, reason: m.reason === '' ? 'closed' : m.reason })
@@ -308,6 +305,20 @@ export function onRelay(ctx: NodeContext, m: RelayMessage, session: Session): vo
     refuse(reason)
     target!.send({ type: 'relayed', from: session.peerKey, data: EMPTY, reason })
   }
+}
+
+/**
+ * A node that never relays (a client: client.ts): a tunnel's frame for it to pass on is refused
+ * 'not-relaying' (a close of a tunnel it never carried needs no answer).
+ */
+export function onRelayNotServing(ctx: NodeContext, m: RelayMessage, session: Session): void {
+  if (m.data.length > 0) refuseRelay(ctx, m, session, 'not-relaying')
+}
+
+/** Refuse a `relay` frame: the sender's tunnel to `m.to` is closed with `reason`. */
+function refuseRelay(ctx: NodeContext, m: RelayMessage, session: Session, reason: RelayRefusal): void {
+  ctx.stats.relayRefused++
+  session.send({ type: 'relayed', from: m.to, data: EMPTY, reason })
 }
 
 /** An end's side: a frame of a tunnel through `session`'s peer, a new tunnel, or a tunnel closed. */

@@ -52,6 +52,7 @@ import {
 import { definedOnly } from './options.js'
 import { chooseWitnesses } from './rendezvous.js'
 import type { WitnessOptions } from './witness.js'
+import type { Keep } from './keep.js'
 
 /** What a node keeps for others (node option `keep`). */
 export interface KeepOptions {
@@ -105,7 +106,7 @@ interface Entry {
  * const quota = new StrangerQuota({ self, store, crypto, witnesses, stats, onEvicted }, { totalBytes: 1 << 20 })
  * if (!quota.kept(block) && quota.admits(block) && (await agent.receive(block)).level !== 'invalid') await quota.stored(block)
  */
-export class StrangerQuota {
+export class StrangerQuota implements Keep {
   readonly options: Readonly<KeepOptions>
   readonly #ctx: QuotaContext
   /** Chains never of use, by the arrival of their last block, oldest first. */

@@ -35,7 +35,6 @@ import { contextSeqs } from './gossip-rules.js'
 import { BAD_BLOCK_COST, INVALID_BLOCK_COST, ingest, learnt } from './ingest.js'
 import { checkTransact, definedOnly, type TransactOptions } from './options.js'
 import { sessionTo } from './peers.js'
-import { spread } from './push.js'
 import { consultWitnesses, type WitnessContext } from './witness.js'
 
 // ## The proposer's side
@@ -127,8 +126,8 @@ export async function onProposal(ctx: NodeContext, m: ProposalMessage, session: 
     learnt(ctx, agreement, undefined)
     ctx.stats.transactions++
     ctx.events.emit('transaction', { proposal: p, agreement })
-    spread(ctx, p)
-    spread(ctx, agreement)
+    ctx.spread(p)
+    ctx.spread(agreement)
   } catch (err) {
     const later = err instanceof BusyError || err instanceof HeadUnknownError
     if (!later) ctx.stats.refused++
@@ -275,8 +274,8 @@ async function finish(ctx: NodeContext, proposal: HalfBlock, agreement: HalfBloc
     learnt(ctx, agreement, from.peerKey)
     ctx.stats.transactions++
     ctx.events.emit('transaction', tx)
-    spread(ctx, proposal)
-    spread(ctx, agreement)
+    ctx.spread(proposal)
+    ctx.spread(agreement)
   }
   return tx
 }

@@ -2,7 +2,7 @@
  * The Noise primitives of a handshake in a browser (chosen by the package's `browser` field): X25519
  * from the browser's WebCrypto, ChaCha20-Poly1305 from @noble/ciphers (WebCrypto has none). So a
  * page does not load @noble/curves (~26 KB minified) to connect: where WebCrypto has no X25519,
- * @noble's X25519 (noble-noise.ts) is loaded then, on first use.
+ * @noble's X25519 (noble-x25519.ts) is loaded then, on first use.
  *
  * Which browsers: X25519 in WebCrypto (Secure Curves) ships in Chromium 133+, Firefox 130+ and
  * Safari 17+. It is found by trying RFC 7748's test vector once (§6.1: Alice's key pair), never by
@@ -64,8 +64,8 @@ export function browserNoise(subtle: Subtle | undefined = (globalThis as { crypt
       } catch {
         // no X25519 in this WebCrypto: @noble's below
       }
-      const { nobleNoise } = await import('./noble-noise.js')
-      return nobleNoise.x25519
+      const { nobleX25519 } = await import('./noble-x25519.js')
+      return nobleX25519
     })()
     return backend.then((x25519) => x25519(secretKey, publicKey))
   }

@@ -501,6 +501,15 @@ export const MAX_REQUEST_ID = 0xffff_ffff
  */
 export function encodeMessage(message: Message, limits: Readonly<Limits> = DEFAULT_LIMITS): Uint8Array {
   if (typeof message !== 'object' || message === null) throw new TypeError('"message" expected an object')
+  if (message.type === 'app') {
+    // an application protocol's message, written by hand (every `submit` of thousands of
+    // components passes here); anything unusual takes the general path below, with its errors
+    const frame = writeAppFrame(message)
+    if (frame !== undefined) {
+      if (frame.length > limits.maxFrameBytes) throw new RangeError(`"message" encodes to ${frame.length} bytes, over the frame limit of ${limits.maxFrameBytes}`)
+      return frame
+    }
+  }
   const schema = SCHEMAS_BY_TYPE.get(message.type)
   if (schema === undefined) throw new TypeError(`"message.type" unknown: ${JSON.stringify(String(message.type).slice(0, 40))}`)
   const record = schema.toWire?.(message as unknown as Record<string, unknown>) ?? (message as unknown as Record<string, unknown>)
@@ -1044,6 +1053,66 @@ function readAppFrame(frame: Uint8Array): Message | undefined {
   if (body === undefined || body.major !== 2 || body.end + body.value !== frame.length) return undefined
   const requestId = id.major === 0 ? id.value : id.value + 1
   return Object.freeze({ type: 'app', requestId, reply: id.major === 1, protocol: protocol.text, kind: kind.text, body: frame.slice(body.end) })
+}
+
+/**
+ * An `app` message as encodeMessage's general path writes it — the canonical CBOR of
+ * [5, id, protocol, kind, body], id = requestId, or -requestId for a reply — in one buffer with
+ * the body copied once; undefined for anything the general path should judge (its errors).
+ */
+function writeAppFrame(m: AppMessage): Uint8Array | undefined {
+  const { requestId, reply, protocol, kind, body } = m
+  if (typeof reply !== 'boolean' || !Number.isSafeInteger(requestId) || Object.is(requestId, -0) || !(body instanceof Uint8Array)) return undefined
+  if (reply ? requestId < 1 || requestId > MAX_REQUEST_ID : requestId < -MAX_REQUEST_ID || requestId > MAX_REQUEST_ID) return undefined
+  if (typeof protocol !== 'string' || typeof kind !== 'string' || !PROTOCOL_NAME.test(protocol) || !KIND_NAME.test(kind)) return undefined
+  const id = reply ? -requestId : requestId
+  // a negative id n is written as major type 1 with argument -1 - n
+  const [idMajor, idValue] = id < 0 ? [1, -1 - id] : [0, id]
+  const size = 2 + headSize(idValue) + headSize(protocol.length) + protocol.length + headSize(kind.length) + kind.length + headSize(body.length) + body.length
+  const out = new Uint8Array(size)
+  out[0] = 0x85
+  out[1] = 0x05
+  let at = writeHead(out, 2, idMajor, idValue)
+  for (const text of [protocol, kind]) {
+    // names are ASCII (their rules), so a character is a byte
+    at = writeHead(out, at, 3, text.length)
+    for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i)
+    at += text.length
+  }
+  at = writeHead(out, at, 2, body.length)
+  out.set(body, at)
+  return out
+}
+
+/** Bytes of a canonical CBOR head with argument `value` (below 2^32). */
+function headSize(value: number): number {
+  return value < 24 ? 1 : value < 0x100 ? 2 : value < 0x1_0000 ? 3 : 5
+}
+
+/** Write a canonical CBOR head (argument below 2^32) at `at`; returns where it ends. */
+function writeHead(out: Uint8Array, at: number, major: number, value: number): number {
+  const m = major << 5
+  if (value < 24) {
+    out[at] = m | value
+    return at + 1
+  }
+  if (value < 0x100) {
+    out[at] = m | 24
+    out[at + 1] = value
+    return at + 2
+  }
+  if (value < 0x1_0000) {
+    out[at] = m | 25
+    out[at + 1] = value >>> 8
+    out[at + 2] = value & 0xff
+    return at + 3
+  }
+  out[at] = m | 26
+  out[at + 1] = value >>> 24
+  out[at + 2] = (value >>> 16) & 0xff
+  out[at + 3] = (value >>> 8) & 0xff
+  out[at + 4] = value & 0xff
+  return at + 5
 }
 
 /** A canonical CBOR head at `at` with an argument below 2^32: its major type, argument and end. */
