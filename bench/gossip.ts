@@ -72,7 +72,7 @@
 // connections), BENCH_GOSSIP_IN_PROCESS_MS (default 2000 each, before and after),
 // BENCH_GOSSIP_CHECK_NODES (default 10,000: a smaller check runs the same code, for a try),
 // BENCH_GOSSIP_CHECK_FORK_P (default 0.005), BENCH_GOSSIP_FRAUD_FANOUT (default 8),
-// BENCH_GOSSIP_HEADS_PER_PULL (default: the node's 32), BENCH_GOSSIP_PARTS (default sim,ws,witness;
+// BENCH_GOSSIP_HEADS_PER_PULL (default: the node's 8), BENCH_GOSSIP_PARTS (default sim,ws,witness;
 // sim is model10k and real1k, ws-tx is the ws transactions alone; check10k on request).
 // The check's `gossip.model_check.N` line compares p50 and p99 (null when a fork never got
 // there: null matches only null), the share of forks undetected and the sealed bytes per peer,
@@ -104,11 +104,11 @@ const PARTS = new Set((process.env['BENCH_GOSSIP_PARTS'] ?? 'sim,ws,witness').sp
 const SETTLE_MS = { model: 8000, real: 5000 } as const
 /**
  * Gossip settings of every simulation: proofs announced to BENCH_GOSSIP_FRAUD_FANOUT random
- * neighbours (default 8), pulls naming BENCH_GOSSIP_HEADS_PER_PULL chains (default: the node's, 32).
+ * neighbours (default 8), pulls naming BENCH_GOSSIP_HEADS_PER_PULL chains (default: the node's, 8).
  */
 const GOSSIP = {
   fraudFanout: knob('BENCH_GOSSIP_FRAUD_FANOUT', 8),
-  ...(process.env['BENCH_GOSSIP_HEADS_PER_PULL'] !== undefined ? { headsPerPull: knob('BENCH_GOSSIP_HEADS_PER_PULL', 32) } : {}),
+  ...(process.env['BENCH_GOSSIP_HEADS_PER_PULL'] !== undefined ? { headsPerPull: knob('BENCH_GOSSIP_HEADS_PER_PULL', 8) } : {}),
 }
 /** The check at 10,000 peers: what the real code can carry here in memory and time. */
 const CHECK = { nodes: knob('BENCH_GOSSIP_CHECK_NODES', 10_000), knows: 20, txIntervalMs: 1000, forkProbability: knob('BENCH_GOSSIP_CHECK_FORK_P', 0.005, 'positive-number'), settleMs: 10_000 } as const
@@ -274,6 +274,7 @@ function report(r: ContribResult, mode: 'real' | 'model', what: string, prefix =
     proofs: Math.round(r.proofBytesPerPeerS),
     without_proofs: Math.round(r.bytesPerPeerS - r.proofBytesPerPeerS),
     ...(kinds === undefined ? {} : { by_kind: Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, Math.round(v)])) }),
+    ...(r.sealedBytesPerPeerSByFrame === undefined ? {} : { sealed_by_frame: Object.fromEntries(Object.entries(r.sealedBytesPerPeerSByFrame).map(([k, v]) => [k, Math.round(v)])) }),
     // what a fork costs each peer (proof frames, announcements and requests): the figure above
     // scales with forks per second, so this is the one to carry to another fork rate
     proof_bytes_per_peer_per_fork: r.forks === 0 ? 0 : Math.round((r.proofBytesPerPeerS * r.durationS) / r.forks),

@@ -18,6 +18,7 @@ import {
   contradicts,
   nextAnnouncer,
   pullKeys,
+  relayFanout,
   resendAfter,
   type WantState,
 } from '../src/node/gossip-rules.js'
@@ -54,6 +55,20 @@ Pull('a pull names the most recently learnt chains first, not the peer’s own, 
   assert.equal(pullKeys([5, 4, 3, 2, 1], 3, (k) => k === 4), [5, 3, 2])
   assert.equal(pullKeys([1, 2], 10, () => false), [1, 2])
   assert.equal(pullKeys([1, 2], 0, () => false), [])
+})
+
+Wants('a proof is told to fraudFanout neighbours, one fewer by a node that heard of it from two or more first', () => {
+  assert.is(relayFanout(8, 0), 8, 'found it itself')
+  assert.is(relayFanout(8, 1), 8, 'asked the one announcer')
+  assert.is(relayFanout(8, 2), 7)
+  assert.is(relayFanout(8, 8), 7)
+  assert.is(relayFanout(1, 5), 1, 'never none')
+  assert.is(relayFanout(Number.POSITIVE_INFINITY, 5), Number.POSITIVE_INFINITY, 'every neighbour stays every neighbour')
+})
+
+Pull('a pull names no chain this node holds a proof against (the peer only sent the proof once more)', () => {
+  assert.equal(pullKeys([5, 4, 3, 2, 1], 3, (k) => k === 4, (k) => k === 5 || k === 2), [3, 1])
+  assert.equal(pullKeys([1, 2], 10, () => false, () => true), [])
 })
 
 Pull('a head contradicts the store: another block at its seq, or a next block that does not chain to it', () => {

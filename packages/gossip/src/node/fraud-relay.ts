@@ -15,7 +15,7 @@ import { concatBytes, fraudProofId, toHex, verifyFraudProof, type FraudProof, ty
 import { ACCUSED_ID_BYTES, type SessionMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
-import { announced, nextAnnouncer, type WantState } from './gossip-rules.js'
+import { announced, nextAnnouncer, relayFanout, type WantState } from './gossip-rules.js'
 import { firstOpen } from './peers.js'
 
 /** Cost charged for a forged fraud proof (half a disconnect with the default limits). */
@@ -73,6 +73,8 @@ export async function acceptProof(ctx: NodeContext, proof: FraudProof, from: Ses
     }
   }
   if (!ctx.proofIds.add(id)) return false
+  // the announcers heard so far: a node late in the proof's spread tells fewer (relayFanout)
+  const heard = ctx.wants.get(toHex(accusedId(proof.publicKey)))?.announcers.length ?? 0
   stopWanting(ctx, proof.publicKey)
   if (origin !== 'stored') await ctx.serial(() => ctx.agent.addFraudProof(proof))
   ctx.stats.proofs++
@@ -83,7 +85,7 @@ export async function acceptProof(ctx: NodeContext, proof: FraudProof, from: Ses
   rememberAccused(ctx, proof.publicKey)
   if (ctx.gossip.fraudFanout === 0) return true
   const skip = from?.peerKeyHex
-  const fanout = ctx.gossip.fraudFanout
+  const fanout = relayFanout(ctx.gossip.fraudFanout, heard)
   const announce = ctx.gossip.proofRelay === 'announce'
   const proofMessage: SessionMessage = { type: 'fraud', proof }
   const targets = fanout >= ctx.peers.size ? ctx.peers.list : ctx.peers.random(fanout + (skip === undefined ? 0 : 1), ctx.random)

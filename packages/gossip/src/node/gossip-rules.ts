@@ -95,24 +95,45 @@ export function nextAnnouncer<A>(want: WantState<A>, usable: (a: A) => boolean):
   return want.announcers[want.asked++ % kept]
 }
 
+/**
+ * Neighbours a node tells of a proof it holds now for the first time: `fanout`, or one fewer when
+ * two or more neighbours had announced the proof to it before it came (they hold it; a node that
+ * hears of a proof from several neighbours is late in its spread, where an announcement mostly
+ * finds a holder). At 10,000 peers and 20% loss the announcements were a fifth of the bytes (1,986
+ * of 10,029 B/s sealed, 8 per peer per fork). Cutting deeper does not pay: one fewer per
+ * announcer beyond the first, down to fanout - 2, left 4 of 232 forks short of 99% of the peers
+ * (the model at 1,000 peers, 20% loss, fanout 8), as fanout 7 for everyone left 1 of 234.
+ * @param fanout fraudFanout (Infinity: every neighbour, unchanged)
+ * @param heard announcers of the proof this node had when it came (0: it found the proof itself)
+ * @returns how many neighbours to tell
+ * @example relayFanout(8, want?.announcers.length ?? 0)
+ */
+export function relayFanout(fanout: number, heard: number): number {
+  if (!Number.isFinite(fanout)) return fanout
+  return heard >= 2 ? Math.max(1, fanout - 1) : fanout
+}
+
 // ## Pull
 
 /** Chains whose latest learnt block a node remembers for pull gossip (its `recent` map). */
 export const RECENT_CHAINS = 1024
 
 /**
- * The chains a pull asks a neighbour about: the most recently learnt first, not the neighbour's own.
+ * The chains a pull asks a neighbour about: the most recently learnt first, not the neighbour's own,
+ * and none this node holds a proof against (it refuses that chain already; naming it only made the
+ * neighbour send the proof once more).
  * @param newestFirst chains, most recently learnt first, each once
  * @param count at most this many (headsPerPull, capped by limits.maxHeads)
  * @param isPeer true for the chain of the neighbour asked
+ * @param proven true for a chain this node holds a proof against
  * @returns the chains to ask about
- * @example pullKeys(recentNewestFirst(ctx), 32, (k) => equalBytes(k, peer.publicKey))
+ * @example pullKeys(recentNewestFirst(ctx), 32, (k) => equalBytes(k, peer.publicKey), (k) => relayed.has(k))
  */
-export function pullKeys<K>(newestFirst: Iterable<K>, count: number, isPeer: (key: K) => boolean): K[] {
+export function pullKeys<K>(newestFirst: Iterable<K>, count: number, isPeer: (key: K) => boolean, proven: (key: K) => boolean = () => false): K[] {
   const out: K[] = []
   if (count <= 0) return out
   for (const k of newestFirst) {
-    if (isPeer(k)) continue
+    if (isPeer(k) || proven(k)) continue
     out.push(k)
     if (out.length >= count) break
   }

@@ -47,7 +47,7 @@ export interface GossipOptions {
   readonly pushOwn: boolean
   /** Mean milliseconds between head requests to a random neighbour (default 2000; 0: never). */
   readonly pullIntervalMs: number
-  /** Chains asked about per head request, most recently learnt first (default 32, at most limits.maxHeads). */
+  /** Chains asked about per head request, most recently learnt first (default 8, at most limits.maxHeads). */
   readonly headsPerPull: number
   /**
    * Neighbours told of a new fraud proof (default Infinity: every neighbour; 0: none, a withholding
@@ -81,7 +81,7 @@ export const DEFAULT_GOSSIP: Readonly<GossipOptions> = Object.freeze({
   neighboursIntervalMs: 1000,
   pushOwn: false,
   pullIntervalMs: 2000,
-  headsPerPull: 32,
+  headsPerPull: 8,
   fraudFanout: Number.POSITIVE_INFINITY,
   proofRelay: 'announce',
   wantTimeoutMs: 250,

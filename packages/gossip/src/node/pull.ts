@@ -12,6 +12,7 @@ import type { NodeContext } from './context.js'
 import { auditSlots, contradicts, pullKeys } from './gossip-rules.js'
 import { ingest } from './ingest.js'
 import { firstOpen, sessionTo } from './peers.js'
+import { accusedId } from './fraud-relay.js'
 
 // ## Asking
 
@@ -23,7 +24,12 @@ export function pull(ctx: NodeContext): void {
   if (s === undefined || !s.writable || s.pendingRequests >= s.limits.maxPendingRequests) return
   // ctx.recent is oldest first
   const newestFirst = [...ctx.recent.values()].reverse().map((b) => b.publicKey)
-  const keys = pullKeys(newestFirst, Math.min(ctx.gossip.headsPerPull, s.limits.maxHeads), (k) => equalBytes(k, n!.publicKey))
+  const keys = pullKeys(
+    newestFirst,
+    Math.min(ctx.gossip.headsPerPull, s.limits.maxHeads),
+    (k) => equalBytes(k, n!.publicKey),
+    (k) => ctx.relayedAccused.has(accusedId(k)),
+  )
   if (keys.length === 0) return
   ctx.stats.headsSent++
   s.request({ type: 'heads-request', publicKeys: keys }).then(

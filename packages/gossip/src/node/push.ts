@@ -71,7 +71,7 @@ export function spread(ctx: GossipContext, block: HalfBlock): void {
   if (ctx.closed || ctx.gossip.pushFanout === 0) return
   if (!ctx.gossip.pushOwn && equalBytes(block.publicKey, ctx.publicKey)) return
   const slot = slotWord(block.publicKey, block.seq)
-  for (const t of ctx.twoHop.nearest(slot, ctx.gossip.pushFanout, [block.publicKey, block.linkPublicKey])) {
+  for (const t of ctx.twoHop.pushTargets(slot, ctx.gossip.pushFanout, block.publicKey, block.linkPublicKey)) {
     if (t.via === undefined) {
       const n = ctx.twoHop.direct(t.id)
       if (n !== undefined) push(ctx, n, [block])

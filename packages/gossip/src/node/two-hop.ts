@@ -100,6 +100,85 @@ export function nearestInLists<V>(own: RingList, announced: Iterable<readonly [V
 }
 
 /**
+ * The push-target rule of a party (shared by the node, TwoHopTable.pushTargets, and the
+ * simulator's model): `count` peers, of which up to count - 1 are the **owner's neighbours**
+ * nearest the slot (from the list the block's owner announced to this node), and the rest the
+ * nearest of the two-hop neighbourhood (nearestInLists).
+ *
+ * Why the owner's neighbours: both blocks of a fork are spread by their counterparties, and
+ * every counterparty of a chain is a neighbour of its owner, so each holds the same announced
+ * list of the owner's neighbours and picks the same peers there: the two blocks meet. The
+ * two-hop neighbourhoods of the two counterparties are alike only when they cover the network
+ * (10,000 peers knowing 100); at 1,000 peers knowing 20 each covers ~80% of it, and the three
+ * nearest of one missed the three nearest of the other for ~1% of forks, which no pull found
+ * after (two blocks at 7 peers each). An owner's peer is reached directly, else through another
+ * neighbour that names it, else through the owner itself, which named it: so the two
+ * counterparties pick the same peers whatever their own neighbourhoods. A forker that does not
+ * relay pushes of its own blocks, or names different neighbours to different peers, leaves the
+ * ring's target (at least one: count - 1 owner's peers at most) and pulls to do the work, as
+ * before this rule.
+ * @param own this node's neighbours
+ * @param announced each neighbour's announced list, by the neighbour (iterated more than once)
+ * @param owner the block's owner as a neighbour (its handle), if it is one
+ * @param ownerList the list the owner announced, if any
+ * @param slot slotWord(key, seq) of the block
+ * @param count how many at most (pushFanout)
+ * @param skip id words never chosen (this node, the block's owner and its link)
+ * @returns up to `count` choices: the owner's neighbours first, nearest first, then the ring's
+ * @example pushTargetsInLists(own, lists, owner, lists.get(owner), slotWord(key, seq), 3, skip)
+ */
+export function pushTargetsInLists<V>(own: RingList, announced: Iterable<readonly [V, RingList]>, owner: V | undefined, ownerList: RingList | undefined, slot: number, count: number, skip: readonly (readonly [number, number])[]): RingChoice<V>[] {
+  if (count <= 0) return []
+  const out: RingChoice<V>[] = []
+  const wanted = ownerList === undefined || owner === undefined ? 0 : count - 1
+  if (wanted > 0) {
+    const { positions, words } = ownerList!
+    const len = positions.length
+    const at = ringSearch(positions, slot)
+    // the entries in order of distance: the two ways round from the search point, merged
+    let up = 0
+    let down = 0
+    for (let seen = 0; seen < len && out.length < wanted; seen++) {
+      const iu = (at + up) % len
+      const id = (at - 1 - down + len) % len
+      const du = ringDistance(slot, positions[iu]!)
+      const dd = ringDistance(slot, positions[id]!)
+      const i = du <= dd ? iu : id
+      if (i === iu) up++
+      else down++
+      const w0 = words[2 * i]!
+      const w1 = words[2 * i + 1]!
+      if (skip.some((k) => k[0] === w0 && k[1] === w1) || out.some((c) => c.w0 === w0 && c.w1 === w1)) continue
+      const position = positions[i]!
+      if (listHas(own, w0, w1, position)) {
+        out.push({ w0, w1, distance: ringDistance(slot, position), via: undefined })
+        continue
+      }
+      // through another neighbour that names it, else through the owner (which named it to
+      // every counterparty alike: so both sides of a fork pick the same peers)
+      let via: V = owner!
+      for (const [v, list] of announced) {
+        if (v === owner || !listHas(list, w0, w1, position)) continue
+        via = v
+        break
+      }
+      out.push({ w0, w1, distance: ringDistance(slot, position), via })
+    }
+  }
+  const rest = nearestInLists(own, announced, slot, count - out.length, [...skip, ...out.map((c): [number, number] => [c.w0, c.w1])])
+  return [...out, ...rest]
+}
+
+/** Whether a ring list holds the peer of id words (w0, w1) at `position` (its ringPosition). */
+function listHas(list: RingList, w0: number, w1: number, position: number): boolean {
+  const { positions, words } = list
+  for (let i = ringSearch(positions, position); i < positions.length && positions[i] === position; i++) {
+    if (words[2 * i] === w0 && words[2 * i + 1] === w1) return true
+  }
+  return false
+}
+
+/**
  * A ring list from (position, w0, w1) entries: sorted by position, each id once.
  * @param entries [ringPosition, w0, w1] of each peer (sorted in place)
  * @returns the list
@@ -290,6 +369,23 @@ export class TwoHopTable<N> {
   nearest(slot: number, count: number, skip: readonly Uint8Array[] = []): RingTarget<N>[] {
     const skipWords = [this.#self, ...skip.map((k) => keyWords(k))]
     return nearestInLists(this.#ownList(), this.#announced, slot, count, skipWords).map((c) => ({ id: idBytes(c.w0, c.w1), via: c.via, distance: c.distance }))
+  }
+
+  /**
+   * A party's push targets for a block (pushTargetsInLists): up to count - 1 of the owner's
+   * neighbours nearest the slot, when the owner is a neighbour that announced its list and this
+   * node reaches them without it, then the nearest of the two-hop neighbourhood.
+   * @param slot slotWord(key, seq) of the block
+   * @param count how many at most
+   * @param owner the block's owner (key), never a target nor a relay to its own neighbours
+   * @param link the block's link (key), never a target
+   * @returns up to `count` targets
+   */
+  pushTargets(slot: number, count: number, owner: Uint8Array, link: Uint8Array): RingTarget<N>[] {
+    const skipWords = [this.#self, keyWords(owner), keyWords(link)]
+    const ownerN = this.direct(owner)
+    const ownerList = ownerN === undefined ? undefined : this.#announced.get(ownerN)
+    return pushTargetsInLists(this.#ownList(), this.#announced, ownerN, ownerList, slot, count, skipWords).map((c) => ({ id: idBytes(c.w0, c.w1), via: c.via, distance: c.distance }))
   }
 
   // the list of own neighbours, rebuilt after a change

@@ -36,9 +36,9 @@
  * @module
  */
 import { checkGossip, DEFAULT_GOSSIP, type GossipOptions } from '../node/options.js'
-import { announced, auditSlots, contextSeqs, contradicts, nextAnnouncer, pullKeys, resendAfter, RESEND_ATTEMPTS, type WantState } from '../node/gossip-rules.js'
+import { announced, auditSlots, contextSeqs, contradicts, nextAnnouncer, pullKeys, relayFanout, resendAfter, RESEND_ATTEMPTS, type WantState } from '../node/gossip-rules.js'
 import { ringPosition, slotWordOf } from '../node/rendezvous.js'
-import { nearestInLists, ringList, type RingList } from '../node/two-hop.js'
+import { pushTargetsInLists, ringList, type RingList } from '../node/two-hop.js'
 import { createRandom, type Random } from '../random.js'
 import { resolveLimits, type Limits } from '../wire/limits.js'
 import { detectionStats } from './detection.js'
@@ -107,6 +107,9 @@ const CRAWL_ANSWER = 12
 const PROOF = 13
 const ANNOUNCED = 14
 const WANT_TIMEOUT = 15
+
+/** What sealing adds to a frame on a handshaked session (the Noise tag). */
+const SEAL_BYTES = 16
 
 /** Learnt blocks remembered per peer, for its pull requests and audits (the node keeps chains, RECENT_CHAINS). */
 const RECENT = 64
@@ -185,6 +188,8 @@ class Model {
   readonly #bytes = { transact: 0, push: 0, fraud: 0, pull: 0 }
   /** Frames sent (each costs 16 bytes more sealed, on a handshaked session). */
   #frames = 0
+  /** Bytes and frames by frame (kind of message; resent copies apart). */
+  readonly #byFrame = new Map<string, { bytes: number; frames: number }>()
   #transactions = 0
   #running = true
   // per peer
@@ -371,7 +376,7 @@ class Model {
   }
 
   #send(from: number, to: number, kind: number, size: number, tx: Tx): void {
-    this.#count('transact', size)
+    this.#count('transact', size, kind === PROPOSAL ? 'proposal' : kind === AGREEMENT ? 'agreement' : 'refusal')
     if (kind === PROPOSAL) this.#q.push(this.#now + tx.wait, RETRY, 0, 0, tx)
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, kind, to, from, tx)
@@ -501,12 +506,15 @@ class Model {
     if (!this.#g.pushOwn && s.owner === by) return
     if (this.#g.pushFanout <= 0) return
     const skip: [number, number][] = [[by, 0], [s.owner, 0], [s.link, 0]]
-    for (const t of nearestInLists(this.#lists[by]!, this.#announced(by), s.slot, this.#g.pushFanout, skip)) {
+    const lists = [...this.#announced(by)]
+    // the owner's list, when the owner is a neighbour whose list arrived (two-hop.ts pushTargetsInLists)
+    const ownerList = lists.find(([k]) => k === s.owner)?.[1]
+    for (const t of pushTargetsInLists(this.#lists[by]!, lists, ownerList === undefined ? undefined : s.owner, ownerList, s.slot, this.#g.pushFanout, skip)) {
       if (t.via === undefined) {
         this.#push(s, t.w0)
         continue
       }
-      const d = this.#sendAcked('push', this.#acked ? this.#sizes.pushViaAcked : this.#sizes.pushVia)
+      const d = this.#sendAcked('push', this.#acked ? this.#sizes.pushViaAcked : this.#sizes.pushVia, 'push-via')
       if (d >= 0) this.#q.push(this.#now + d, RELAY, t.via, 0, { block: s, target: t.w0 })
     }
   }
@@ -526,7 +534,7 @@ class Model {
   }
 
   #push(s: Block, to: number): void {
-    const d = this.#sendAcked('push', this.#acked ? this.#sizes.pushAcked : this.#sizes.push)
+    const d = this.#sendAcked('push', this.#acked ? this.#sizes.pushAcked : this.#sizes.push, 'push')
     if (d >= 0 && !s.holders.has(to)) this.#q.push(this.#now + d, PUSH, to, 0, s)
   }
 
@@ -565,9 +573,9 @@ class Model {
     this.#q.push(this.#now + this.#g.pullIntervalMs * (0.5 + this.#random()), PULL, i, 0, undefined)
     const adj = this.#adj[i]!
     const j = adj[Math.floor(this.#random() * adj.length)]!
-    const keys = pullKeys(this.#recentChains(i), this.#g.headsPerPull, (k) => k.key === j)
+    const keys = pullKeys(this.#recentChains(i), this.#g.headsPerPull, (k) => k.key === j, (k) => this.#refuses(i, k.key))
     if (keys.length === 0) return
-    this.#count('pull', this.#sizes.headsRequestBase + this.#sizes.headsRequestPerKey * keys.length)
+    this.#count('pull', this.#sizes.headsRequestBase + this.#sizes.headsRequestPerKey * keys.length, 'heads-request')
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, HEADS_REQUEST, j, 0, { asker: i, peer: j, keys, heads: [] } satisfies PullState)
   }
@@ -586,13 +594,13 @@ class Model {
         f.told ??= new Set()
         if (!f.told.has(p.asker * n + j)) {
           f.told.add(p.asker * n + j)
-          this.#count('fraud', this.#sizes.fraud)
+          this.#count('fraud', this.#sizes.fraud, 'fraud-told')
           const d = this.#delay()
           if (d >= 0) this.#q.push(this.#now + d, PROOF, p.asker, j, f)
         }
       }
     }
-    this.#count('pull', this.#sizes.headsBase + this.#sizes.headsPerHead * p.heads.length)
+    this.#count('pull', this.#sizes.headsBase + this.#sizes.headsPerHead * p.heads.length, 'heads')
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, HEADS, p.asker, 0, p)
   }
@@ -620,7 +628,7 @@ class Model {
   }
 
   #crawl(i: number, j: number, key: number, seq: number): void {
-    this.#count('pull', this.#sizes.crawlRequest)
+    this.#count('pull', this.#sizes.crawlRequest, 'crawl-request')
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, CRAWL, j, 0, { asker: i, key, seq })
   }
@@ -629,7 +637,7 @@ class Model {
     const f = this.#forkState[c.key]
     const block = f === undefined ? undefined : this.#forkBlockAt(f, j, c.seq)
     const any = block !== undefined || this.#heldRecently(j, c.key, c.seq)
-    this.#count('pull', any ? this.#sizes.crawlAnswer : this.#sizes.crawlAnswerEmpty)
+    this.#count('pull', any ? this.#sizes.crawlAnswer : this.#sizes.crawlAnswerEmpty, 'crawl-answer')
     const d = this.#delay()
     if (d >= 0) this.#q.push(this.#now + d, CRAWL_ANSWER, c.asker, 0, block)
   }
@@ -692,8 +700,10 @@ class Model {
   #onProof(f: ForkState, u: number, from: number): void {
     if (f.held[u]! <= this.#now) return
     f.held[u] = this.#now
+    // the announcers heard so far: a late peer tells fewer (gossip-rules.ts relayFanout)
+    const heard = f.wants?.get(u)?.announcers.length ?? 0
     this.#stopWanting(f, u)
-    const fanout = this.#g.fraudFanout
+    const fanout = relayFanout(this.#g.fraudFanout, heard)
     if (fanout === 0) return
     const announce = this.#g.proofRelay === 'announce'
     const size = announce ? this.#sizes.fraudHave : this.#sizes.fraud
@@ -709,7 +719,7 @@ class Model {
       const k = all ? adj[i]! : pick[i]!
       if (k === from) continue
       sent++
-      this.#count('fraud', size)
+      this.#count('fraud', size, announce ? 'fraud-have' : 'fraud-pushed')
       const d = this.#delay()
       // a frame to a peer that holds the proof by then is read and dropped: its bytes are counted
       if (d >= 0 && f.held[k]! > this.#now + d) this.#q.push(this.#now + d, announce ? ANNOUNCED : PROOF, k, u, f)
@@ -736,10 +746,10 @@ class Model {
       this.#stopWanting(f, u)
       return
     }
-    this.#count('fraud', this.#sizes.fraudWant)
+    this.#count('fraud', this.#sizes.fraudWant, 'fraud-want')
     const d1 = this.#delay()
     if (d1 >= 0) {
-      this.#count('fraud', this.#sizes.fraud)
+      this.#count('fraud', this.#sizes.fraud, 'fraud-asked')
       const d2 = this.#delay()
       if (d2 >= 0) this.#q.push(this.#now + d1 + d2, PROOF, u, a, f)
     }
@@ -771,9 +781,13 @@ class Model {
   }
 
   /** One frame of `bytes` sent, of `kind`. */
-  #count(kind: 'transact' | 'push' | 'fraud' | 'pull', bytes: number): void {
+  #count(kind: 'transact' | 'push' | 'fraud' | 'pull', bytes: number, frame: string): void {
     this.#bytes[kind] += bytes
     this.#frames++
+    let c = this.#byFrame.get(frame)
+    if (c === undefined) this.#byFrame.set(frame, (c = { bytes: 0, frames: 0 }))
+    c.bytes += bytes
+    c.frames++
   }
 
   /**
@@ -781,18 +795,18 @@ class Model {
    * back, RESEND_ATTEMPTS sends in all; every copy and every ack is counted.
    * @returns ms until its first copy arrives, or -1 when every copy was lost
    */
-  #sendAcked(kind: 'push', size: number): number {
+  #sendAcked(kind: 'push', size: number, frame: string): number {
     if (!this.#acked) {
-      this.#count(kind, size)
+      this.#count(kind, size, frame)
       return this.#delay()
     }
     let first = -1
     for (let attempt = 0; ; attempt++) {
-      this.#count(kind, size)
+      this.#count(kind, size, attempt === 0 ? frame : `${frame} resent`)
       const d = this.#delay()
       if (d >= 0) {
         if (first < 0) first = attempt * this.#g.resendMs + d
-        this.#count(kind, this.#sizes.ack)
+        this.#count(kind, this.#sizes.ack, 'ack')
         if (this.#delay() >= 0) break
       }
       if (!resendAfter(attempt)) break
@@ -835,6 +849,7 @@ class Model {
       proofBytesPerPeerS: b.fraud / n / seconds,
       framesPerPeerS: this.#frames / n / seconds,
       bytesPerPeerSByKind: { transact: b.transact / n / seconds, push: b.push / n / seconds, fraud: b.fraud / n / seconds, pull: b.pull / n / seconds },
+      sealedBytesPerPeerSByFrame: Object.fromEntries([...this.#byFrame].sort((x, y) => y[1].bytes - x[1].bytes).map(([k, c]) => [k, (c.bytes + SEAL_BYTES * c.frames) / n / seconds])),
       wallMs,
     }
   }

@@ -72,6 +72,8 @@ export interface ContribOptions {
   cacheSize?: number
   /** Called every simulated second with progress (for long runs). */
   onProgress?: (p: { simulatedMs: number; forks: number; transactions: number }) => void
+  /** Called at the end, before the simulator closes (to look into a run: which peer holds what). */
+  inspect?: (sim: Simulator) => Promise<void>
 }
 
 /** What runContrib measured (times in seconds of virtual time). */
@@ -112,6 +114,8 @@ export interface ContribResult {
   readonly framesPerPeerS: number
   /** Bytes per peer per second by kind of frame (transact, push, fraud, pull), where measured. */
   readonly bytesPerPeerSByKind?: Readonly<Record<string, number>>
+  /** Sealed bytes (16 more a frame) per peer per second by frame (message type; resent copies apart), where measured. */
+  readonly sealedBytesPerPeerSByFrame?: Readonly<Record<string, number>>
   /** Wall-clock milliseconds the run took. */
   readonly wallMs: number
 }
@@ -214,6 +218,7 @@ export async function runContrib(options: ContribOptions): Promise<ContribResult
   const honestKeys = new Set<PublicKeyHex>(honest.map((p) => toHex(p.publicKey)))
   let honestAccused = 0
   for (const key of sim.accused().keys()) if (honestKeys.has(key)) honestAccused++
+  await options.inspect?.(sim)
   await sim.close()
   return {
     nodes: options.nodes,
