@@ -1,7 +1,8 @@
 /**
  * Canonical CBOR unsigned integers (major type 0, shortest form, RFC 8949 §4.2.1) written and
  * read by hand, for the fixed layouts that bypass the general codec on a hot path: a block's
- * unsigned part (half-block.ts) and a channel receipt (@tally/economy/channels). Every layout that
+ * unsigned part (half-block.ts), a channel receipt (@tally/economy/channels), gossip's `app` frame
+ * and the economy's report bodies (heads of any major type: writeCborHead). Every layout that
  * uses them is checked against encodeCanonical / decodeCanonical by its own tests.
  * @module
  */
@@ -49,6 +50,23 @@ export function writeCborUint(out: Uint8Array, at: number, n: number): number {
   writeUint32(out, at + 1, Math.floor(n / 0x1_0000_0000))
   writeUint32(out, at + 5, n >>> 0)
   return at + 9
+}
+
+/**
+ * Write the canonical head of a CBOR item of major type `major` whose argument is `n` (a length,
+ * a count, or an unsigned integer when `major` is 0) at `at`: writeCborUint's bytes with the
+ * major type in the first byte's top three bits.
+ * @param out where to write (room for cborUintSize(n) bytes at `at`)
+ * @param at the offset
+ * @param major the major type, 0..7 (2: bytes, 3: text, 4: array)
+ * @param n a safe unsigned integer
+ * @returns the offset after the head (where the item's content starts)
+ * @example writeCborHead(out, 0, 2, 300) // 3: out = 59 01 2c, the head of 300 bytes
+ */
+export function writeCborHead(out: Uint8Array, at: number, major: number, n: number): number {
+  const end = writeCborUint(out, at, n)
+  out[at] = out[at]! | (major << 5)
+  return end
 }
 
 /**

@@ -11,7 +11,7 @@ export { nobleCrypto } from './noble-crypto.js'
 export { signThen } from './signing.js'
 export { createIdentity, generateIdentity, identityFromSeed, isNewIdentity, type Identity, type SeedIdentity } from './identity.js'
 export { DEFAULT_DECODE_LIMITS, cborEqual, decodeCanonical, encodeCanonical, type CborValue, type DecodeLimits } from './cbor.js'
-export { cborUintSize, readCborUint, writeCborUint } from './cbor-uint.js'
+export { cborUintSize, readCborUint, writeCborHead, writeCborUint } from './cbor-uint.js'
 export { domainTag, type DomainName } from './domain.js'
 export {
   BLOCK_LIMITS,

@@ -5,7 +5,7 @@
  * checked the body's size against the kind's `maxBytes` and its canonical encoding.
  * @module
  */
-import { DecodeError, decodeBlock, encodeBlock, type CborValue, type HalfBlock, type MessageKind } from '@tally/core'
+import { DecodeError, cborUintSize, decodeBlock, encodeBlock, writeCborHead, type CborValue, type HalfBlock, type MessageKind } from '@tally/core'
 import { decodeSignatures, encodeSignatures, type QuorumSignatures, type WitnessSignature } from '../quorum.js'
 import { isBytes, isUint } from '../util.js'
 
@@ -32,33 +32,11 @@ export function kind<T>(
   return Object.freeze({ maxBytes, cost, encode, decode, ...(bytes?.read === undefined ? {} : { readBytes: bytes.read }), ...(bytes?.write === undefined ? {} : { writeBytes: bytes.write }) })
 }
 
-/** Bytes of a canonical CBOR head whose argument is `n` (below 2^16). */
-export function headBytes(n: number): number {
-  return n < 24 ? 1 : n < 256 ? 2 : 3
-}
+/** Bytes of a canonical CBOR head whose argument is `n` (core's cborUintSize). @internal */
+export const headBytes = cborUintSize
 
-/**
- * Write the canonical head of major type `major` with argument `n` (below 2^16) at `at`.
- * @returns where the item's content starts
- * @internal
- */
-export function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
-  const m = major << 5
-  if (n < 24) {
-    out[at] = m | n
-    return at + 1
-  }
-  if (n < 256) {
-    out[at] = m | 24
-    out[at + 1] = n
-    return at + 2
-  }
-  if (n > 0xffff) throw new RangeError(`a CBOR argument of ${n}, over this writer's 2^16 - 1`)
-  out[at] = m | 25
-  out[at + 1] = n >> 8
-  out[at + 2] = n & 0xff
-  return at + 3
-}
+/** Write the canonical head of major type `major` with argument `n` at `at` (core's writeCborHead); returns where the content starts. @internal */
+export const writeHead = writeCborHead
 
 /**
  * The head of a CBOR item at `at` in canonical form (the argument in its shortest encoding,

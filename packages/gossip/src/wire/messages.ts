@@ -91,6 +91,7 @@ import {
   BLOCK_LIMITS,
   DecodeError,
   abytes,
+  cborUintSize,
   decodeBlock,
   decodeCanonical,
   decodeFraudProof,
@@ -100,6 +101,7 @@ import {
   equalBytes,
   isAgreement,
   isProposal,
+  writeCborHead,
   type CborValue,
   type FraudProof,
   type HalfBlock,
@@ -1068,51 +1070,20 @@ function writeAppFrame(m: AppMessage): Uint8Array | undefined {
   const id = reply ? -requestId : requestId
   // a negative id n is written as major type 1 with argument -1 - n
   const [idMajor, idValue] = id < 0 ? [1, -1 - id] : [0, id]
-  const size = 2 + headSize(idValue) + headSize(protocol.length) + protocol.length + headSize(kind.length) + kind.length + headSize(body.length) + body.length
+  const size = 2 + cborUintSize(idValue) + cborUintSize(protocol.length) + protocol.length + cborUintSize(kind.length) + kind.length + cborUintSize(body.length) + body.length
   const out = new Uint8Array(size)
   out[0] = 0x85
   out[1] = 0x05
-  let at = writeHead(out, 2, idMajor, idValue)
+  let at = writeCborHead(out, 2, idMajor, idValue)
   for (const text of [protocol, kind]) {
     // names are ASCII (their rules), so a character is a byte
-    at = writeHead(out, at, 3, text.length)
+    at = writeCborHead(out, at, 3, text.length)
     for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i)
     at += text.length
   }
-  at = writeHead(out, at, 2, body.length)
+  at = writeCborHead(out, at, 2, body.length)
   out.set(body, at)
   return out
-}
-
-/** Bytes of a canonical CBOR head with argument `value` (below 2^32). */
-function headSize(value: number): number {
-  return value < 24 ? 1 : value < 0x100 ? 2 : value < 0x1_0000 ? 3 : 5
-}
-
-/** Write a canonical CBOR head (argument below 2^32) at `at`; returns where it ends. */
-function writeHead(out: Uint8Array, at: number, major: number, value: number): number {
-  const m = major << 5
-  if (value < 24) {
-    out[at] = m | value
-    return at + 1
-  }
-  if (value < 0x100) {
-    out[at] = m | 24
-    out[at + 1] = value
-    return at + 2
-  }
-  if (value < 0x1_0000) {
-    out[at] = m | 25
-    out[at + 1] = value >>> 8
-    out[at + 2] = value & 0xff
-    return at + 3
-  }
-  out[at] = m | 26
-  out[at + 1] = value >>> 24
-  out[at + 2] = (value >>> 16) & 0xff
-  out[at + 3] = (value >>> 8) & 0xff
-  out[at + 4] = value & 0xff
-  return at + 5
 }
 
 /** A canonical CBOR head at `at` with an argument below 2^32: its major type, argument and end. */
