@@ -68,7 +68,6 @@ export async function ingestBlocks(blocks: readonly HalfBlock[], options: Ingest
   // signatures of the next chunks are checked while this one is validated: with one chunk ahead,
   // validation often waited for the pool (the main thread was idle ~15% of an ingest)
   const verdicts: Promise<boolean[]>[] = []
-  let committing: Committing | undefined
   for (let c = 0; c < chunks.length; c++) {
     const chunk = chunks[c]!
     while (verdicts.length <= c + VERIFY_AHEAD && verdicts.length < chunks.length) {
@@ -77,58 +76,23 @@ export async function ingestBlocks(blocks: readonly HalfBlock[], options: Ingest
       verdicts.push(checking)
     }
     const valid = await verdicts[c]!
-    // the chunk before may still be committing (a LevelDB write takes a while): this one is
-    // validated meanwhile, against a view that also holds that chunk's blocks
-    let outcome = await validateChunk(chunk, c * chunkSize, valid, options.store, crypto, options.types, committing?.outcome.overlay)
-    if (committing !== undefined) {
-      const settled = await settle(committing, options, crypto)
-      add(result, settled.outcome)
-      // the chunk before was validated again (a conflict): so is this one, against what won
-      if (settled.again) outcome = await validateChunk(chunk, c * chunkSize, valid, options.store, crypto, options.types)
+    // a conflicting block stored by someone else meanwhile fails the commit: validate the chunk
+    // again against it, so the conflict becomes a fraud proof rather than an error
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await validateChunk(chunk, c * chunkSize, valid, options.store, crypto, options.types)
+      try {
+        await outcome.overlay.commit()
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= 3) throw err
+        continue
+      }
+      result.accepted += outcome.accepted
+      result.rejected.push(...outcome.rejected)
+      result.fraud.push(...outcome.fraud)
+      break
     }
-    const commit = outcome.overlay.commit()
-    commit.catch(() => undefined) // awaited by settle
-    committing = { chunk, offset: c * chunkSize, valid, outcome, commit }
   }
-  if (committing !== undefined) add(result, (await settle(committing, options, crypto)).outcome)
   return result
-}
-
-/** A chunk whose commit was started. */
-interface Committing {
-  readonly chunk: readonly HalfBlock[]
-  readonly offset: number
-  readonly valid: readonly boolean[]
-  readonly outcome: ChunkOutcome
-  readonly commit: Promise<void>
-}
-
-type ChunkOutcome = IngestResult & { overlay: Overlay }
-
-/**
- * Wait for a chunk's commit. A conflicting block stored by someone else meanwhile fails it:
- * the chunk is validated again against that block (so the conflict becomes a fraud proof rather
- * than an error) and committed, up to three attempts in all.
- * @returns the outcome that was committed, and whether it is not the one first validated
- */
-async function settle(committing: Committing, options: IngestOptions, crypto: CryptoProvider): Promise<{ outcome: ChunkOutcome; again: boolean }> {
-  let { outcome, commit } = committing
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await commit
-      return { outcome, again: attempt > 1 }
-    } catch (err) {
-      if (!(err instanceof ConflictError) || attempt >= 3) throw err
-    }
-    outcome = await validateChunk(committing.chunk, committing.offset, committing.valid, options.store, crypto, options.types)
-    commit = outcome.overlay.commit()
-  }
-}
-
-function add(result: IngestResult, outcome: ChunkOutcome): void {
-  result.accepted += outcome.accepted
-  result.rejected.push(...outcome.rejected)
-  result.fraud.push(...outcome.fraud)
 }
 
 async function validateChunk(
@@ -138,10 +102,8 @@ async function validateChunk(
   store: BlockStore,
   crypto: CryptoProvider,
   types: BlockTypes | undefined,
-  committing?: Overlay,
-): Promise<ChunkOutcome> {
+): Promise<IngestResult & { overlay: Overlay }> {
   const overlay = new Overlay(store, crypto)
-  if (committing !== undefined) overlay.carry(committing)
   const options = { store: overlay, crypto, ...(types ? { types } : {}), trustSignature: true }
   // over a memory store every read is answered at once: no promise per read, nor per block; over
   // a LevelDB store the reads that hit its caches are answered at once too
@@ -200,7 +162,7 @@ export class Overlay implements BlockStore, ReadNow, ReadCached {
   readonly #agreements = new Map<string, Map<number, HalfBlock[]>>()
   readonly #proofs: FraudProof[] = []
   readonly #accused = new Set<string>()
-  #batch: StoreBatch | undefined
+  readonly #batch: StoreBatch | undefined
   /** Blocks held (an agent drops its view when none is left). */
   size = 0
 
@@ -322,21 +284,6 @@ export class Overlay implements BlockStore, ReadNow, ReadCached {
       }
     }
     this.#batch?.put(block)
-  }
-
-  /**
-   * See what `other` holds as pending too (a chunk still committing), without committing it again.
-   * @param other an overlay of the same base store
-   */
-  carry(other: Overlay): void {
-    const batch = this.#batch
-    this.#batch = undefined
-    try {
-      for (const { list } of other.#byChain.values()) for (const block of list) this.addBlock(block)
-      for (const proof of other.#proofs) this.addProof(proof)
-    } finally {
-      this.#batch = batch
-    }
   }
 
   /** Forget a block added before (the base store holds it now). */
