@@ -41,8 +41,8 @@ import {
 } from './half-block.js'
 import { isNewIdentity, type Identity } from './identity.js'
 import { Overlay, type SignatureVerifier } from './ingest.js'
-import { MISS, readCached, readNow, type BlockStore, type Cached, type ReadCached, type StoreBatch } from './store.js'
-import { validate, validateCached, validateNow, type ValidateOptions, type ValidationResult } from './validate.js'
+import { MISS, readCached, readNow, type BlockStore, type Cached, type ReadCached, type ReadNow, type StoreBatch } from './store.js'
+import { validate, validateAtOnce, type ValidateOptions, type ValidationResult } from './validate.js'
 
 /** A complete transaction: both halves. */
 export interface Transaction {
@@ -159,9 +159,16 @@ export function createAgent(options: AgentOptions): Agent {
 }
 
 const UNSIGNED = new Uint8Array(64)
-/** A cached read of `reads`, or MISS when the store has none (an undefined answer is an answer). */
-function cachedOr<T>(reads: ReadCached | undefined, read: (reads: ReadCached) => Cached<T>): Cached<T> {
-  return reads === undefined ? MISS : read(reads)
+/**
+ * A read of `store` answered at once when it can be (a ReadNow store, or a ReadCached one whose
+ * cache holds it), else the store's own read: no promise per signed block on a memory store.
+ */
+function readAtOnce<T>(store: BlockStore, now: (r: ReadNow) => T, cached: (r: ReadCached) => Cached<T>, read: (s: BlockStore) => Promise<T>): T | Promise<T> {
+  const reads = readNow(store)
+  if (reads !== undefined) return now(reads)
+  const cache = readCached(store)
+  const hit = cache === undefined ? MISS : cached(cache)
+  return hit === MISS ? read(store) : hit
 }
 
 /** The block of a locked step, after its durability. */
@@ -237,9 +244,9 @@ class ProtocolAgent implements Agent {
         // idempotent: a resent proposal gets the agreement already signed, never a second one
         // (one still waiting for its sync is found in the view, and handed out once durable)
         const reads = this.#reads()
-        const now = readNow(reads)
-        let earlier = now !== undefined ? now.agreementNow(proposal.publicKey, proposal.seq, this.publicKey) : cachedOr(readCached(reads), (c) => c.agreementCached(proposal.publicKey, proposal.seq, this.publicKey))
-        if (earlier === MISS) earlier = await reads.findAgreement(proposal.publicKey, proposal.seq, this.publicKey)
+        const [key, seq, me] = [proposal.publicKey, proposal.seq, this.publicKey]
+        let earlier = readAtOnce(reads, (r) => r.agreementNow(key, seq, me), (c) => c.agreementCached(key, seq, me), (s) => s.findAgreement(key, seq, me))
+        if (earlier instanceof Promise) earlier = await earlier
         if (earlier !== undefined) {
           const known = await reads.get(proposal.publicKey, proposal.seq)
           if (known !== undefined && equalBytes(blockHash(known, this.#crypto), blockHash(proposal, this.#crypto))) return { block: earlier, durable: this.#lastDurable }
@@ -259,9 +266,9 @@ class ProtocolAgent implements Agent {
     if (!isAgreement(agreement) || !equalBytes(agreement.linkPublicKey, this.publicKey)) {
       throw new RangeError('"agreement" does not answer a proposal of this agent')
     }
-    const now = readNow(this.store)
-    let proposal = now !== undefined ? now.getNow(this.publicKey, agreement.linkSeq) : cachedOr(readCached(this.store), (c) => c.getCached(this.publicKey, agreement.linkSeq))
-    if (proposal === MISS) proposal = await this.store.get(this.publicKey, agreement.linkSeq)
+    const [me, seq] = [this.publicKey, agreement.linkSeq]
+    let proposal = readAtOnce(this.store, (r) => r.getNow(me, seq), (c) => c.getCached(me, seq), (s) => s.get(me, seq))
+    if (proposal instanceof Promise) proposal = await proposal
     if (proposal === undefined || !equalBytes(proposal.linkPublicKey, agreement.publicKey)) {
       throw new RangeError(`"agreement" answers seq ${agreement.linkSeq}, which is not a proposal of this agent to its signer`)
     }
@@ -406,11 +413,7 @@ class ProtocolAgent implements Agent {
   async #check(block: HalfBlock, signatureValid: boolean | undefined): Promise<ValidationResult> {
     // a store read at once is validated without a promise (unless the type's rules make one);
     // the agent's own blocks not durable yet are part of what the block is checked against
-    const reads = this.#reads()
-    const now = readNow(reads)
-    const cached = now === undefined ? readCached(reads) : undefined
-    const options = this.#validateOptions(signatureValid, reads)
-    let result = now !== undefined ? validateNow(block, options, now) : cached !== undefined ? validateCached(block, options, cached) : validate(block, options)
+    let result = validateAtOnce(block, this.#validateOptions(signatureValid, this.#reads()))
     if (result instanceof Promise) result = await result
     if (result.fraud.length > 0) {
       const batch = this.store.batch()
@@ -433,9 +436,9 @@ class ProtocolAgent implements Agent {
     // from 1, as range({ reverse: true, limit: 1 }); this chain has no block below 1). The head
     // may be a block of this agent still waiting for its sync (in the view)
     const reads = this.#reads()
-    const now = readNow(reads)
-    let latest = now !== undefined ? now.beforeNow(this.publicKey, Infinity) : cachedOr(readCached(reads), (c) => c.beforeCached(this.publicKey, Infinity))
-    if (latest === MISS) latest = await reads.latest(this.publicKey)
+    const me = this.publicKey
+    let latest = readAtOnce(reads, (r) => r.beforeNow(me, Infinity), (c) => c.beforeCached(me, Infinity), (s) => s.latest(me))
+    if (latest instanceof Promise) latest = await latest
     const payload = typeof source === 'function' ? await source(latest) : source
     const fields = {
       publicKey: this.publicKey,
