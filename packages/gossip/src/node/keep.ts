@@ -104,10 +104,14 @@ export class ClientKeep implements Keep {
   }
 }
 
-/** Mark `hex` most recent in a bounded set; true when it was not there. */
-function remember(set: Map<PublicKeyHex, true>, hex: PublicKeyHex): boolean {
+/**
+ * Mark `hex` most recent in a set of at most `max` keys (the least recent one is forgotten); used
+ * by both policies' counterparty sets.
+ * @returns true when it was not there
+ */
+export function remember(set: Map<PublicKeyHex, true>, hex: PublicKeyHex, max = MAX_KEYS): boolean {
   const fresh = !set.delete(hex)
   set.set(hex, true)
-  if (set.size > MAX_KEYS) set.delete(set.keys().next().value!)
+  if (set.size > max) set.delete(set.keys().next().value!)
   return fresh
 }

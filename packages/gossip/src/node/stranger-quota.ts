@@ -52,7 +52,7 @@ import {
 import { definedOnly } from './options.js'
 import { chooseWitnesses } from './rendezvous.js'
 import type { WitnessOptions } from './witness.js'
-import type { Keep } from './keep.js'
+import { remember, type Keep } from './keep.js'
 
 /** What a node keeps for others (node option `keep`). */
 export interface KeepOptions {
@@ -313,9 +313,7 @@ export class StrangerQuota implements Keep {
   counterparty(publicKey: Uint8Array): boolean {
     if (equalBytes(publicKey, UNILATERAL_KEY) || equalBytes(publicKey, this.#ctx.self)) return false
     const hex = toHex(publicKey)
-    const fresh = !this.#counterparties.delete(hex)
-    this.#counterparties.set(hex, true)
-    if (this.#counterparties.size > MAX_COUNTERPARTIES) this.#counterparties.delete(this.#counterparties.keys().next().value!)
+    const fresh = remember(this.#counterparties, hex, MAX_COUNTERPARTIES)
     const party = this.#parties.get(hex)
     if (party !== undefined) {
       this.#parties.delete(hex)
