@@ -77,8 +77,7 @@ export class KeyedSet {
    * @throws RangeError on a key not of 2-64 characters or a hash shorter than 16 bytes
    */
   setId(id: string, hash: Uint8Array, bytes?: Uint8Array): void {
-    if (id.length < 2 || id.length > 64) throw new RangeError('"key" expected 2-64 bytes')
-    if (!(hash instanceof Uint8Array) || hash.length < DIGEST_BYTES) throw new RangeError(`"hash" expected ${DIGEST_BYTES} bytes`)
+    checkElement(id, hash)
     const slot = this.#index.get(id)
     if (slot === undefined) return this.#insert(id, hash, bytes)
     this.#toggle(id, slot)
@@ -91,8 +90,7 @@ export class KeyedSet {
    * @throws RangeError as setId
    */
   insertId(id: string, hash: Uint8Array, bytes?: Uint8Array): void {
-    if (id.length < 2 || id.length > 64) throw new RangeError('"key" expected 2-64 bytes')
-    if (!(hash instanceof Uint8Array) || hash.length < DIGEST_BYTES) throw new RangeError(`"hash" expected ${DIGEST_BYTES} bytes`)
+    checkElement(id, hash)
     this.#insert(id, hash, bytes)
   }
 
@@ -291,4 +289,10 @@ function firstAbove(ids: readonly string[], after: string): number {
     else hi = mid
   }
   return lo < ids.length ? lo : -1
+}
+
+/** The checks of setId and insertId: a key string of 2-64 bytes, a hash of at least DIGEST_BYTES. */
+function checkElement(id: string, hash: Uint8Array): void {
+    if (id.length < 2 || id.length > 64) throw new RangeError('"key" expected 2-64 bytes')
+    if (!(hash instanceof Uint8Array) || hash.length < DIGEST_BYTES) throw new RangeError(`"hash" expected ${DIGEST_BYTES} bytes`)
 }
