@@ -75,8 +75,9 @@ export interface JournalOptions {
 /** What earlier runs left: the files found and the ops of their intact records, oldest first. */
 export interface Replay {
   readonly ids: number[]
+  /** Every op of `records`, in order. */
   readonly ops: PutOp[]
-  /** The same ops by record (one commit each), each saying whether a damaged record came before it. */
+  /** The intact records (one commit each), each saying whether a damaged record came before it. */
   readonly records: ReplayRecord[]
 }
 
@@ -193,19 +194,22 @@ export class Journal {
       .map((name) => Number(name.slice(PREFIX.length)))
       .filter((id) => Number.isSafeInteger(id) && id > 0)
       .sort((a, b) => a - b)
-    const ops: PutOp[] = []
     const records: ReplayRecord[] = []
     let damaged = false
     for (const id of ids) {
       const path = join(dir, fileName(id))
       const read = readFile(files.read(path), path)
-      for (const record of read.records) {
-        for (const op of record.ops) ops.push(op)
-        records.push({ ops: record.ops, afterDamage: damaged || record.afterDamage })
-      }
+      for (const record of read.records) records.push({ ops: record.ops, afterDamage: damaged || record.afterDamage })
       damaged ||= read.damaged
     }
-    return { journal: new Journal(dir, options, (ids.at(-1) ?? 0) + 1), found: { ids, ops, records } }
+    const found: Replay = {
+      ids,
+      records,
+      get ops() {
+        return records.flatMap((r) => r.ops)
+      },
+    }
+    return { journal: new Journal(dir, options, (ids.at(-1) ?? 0) + 1), found }
   }
 
   /** True after a write or sync failed: nothing more is appended. */
