@@ -76,10 +76,11 @@ const recentBytes: Uint8Array[] = []
 const recentHex: string[] = []
 
 /**
- * toHex for a key looked up again and again (internal: stores and ingest; not exported by the
- * package): the hex of the last few keys is kept.
+ * toHex for a key looked up again and again (stores, ingest, the LevelDB store of @tally/node):
+ * the hex of the last few keys is kept. @internal
  * @param key bytes of a key
  * @returns its lowercase hex
+ * @example keyHex(block.publicKey) // the same string as toHex, without building it again
  */
 export function keyHex(key: Uint8Array): string {
   for (let k = 0; k < recentBytes.length; k++) {

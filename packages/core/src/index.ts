@@ -4,7 +4,7 @@
  * Imports nothing from `node:`; runs unchanged in browsers.
  * @module
  */
-export { abytes, auint, compareBytes, concatBytes, equalBytes, fromHex, shortKey, toHex, type PublicKeyHex } from './bytes.js'
+export { abytes, auint, compareBytes, concatBytes, equalBytes, fromHex, keyHex, shortKey, toHex, type PublicKeyHex } from './bytes.js'
 export * from './errors.js'
 export type { CryptoProvider, NoisePrimitives, SigningKey, SignResult, SyncSigningKey } from './crypto-provider.js'
 export { nobleCrypto } from './noble-crypto.js'

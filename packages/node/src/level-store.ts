@@ -37,6 +37,7 @@ import {
   StoreVersionError,
   abytes,
   collectBatch,
+  keyHex,
   auint,
   blockHash,
   concatBytes,
@@ -247,8 +248,6 @@ class LevelStore implements BlockStore {
   // resolved commit; reads answered from the caches above do not wait.
   #unflushed: Op[] = []
   #unflushedFiles: number[] = []
-  /** The last keys asked about and their hex, alternating (see #hex). */
-  readonly #recentKeys: (Uint8Array | PublicKeyHex)[] = []
   #flushing: Promise<void> | undefined
   #flushTimer: ReturnType<typeof setTimeout> | undefined
 
@@ -271,7 +270,7 @@ class LevelStore implements BlockStore {
 
   getCached(publicKey: Uint8Array, seq: number): HalfBlock | undefined | typeof MISS {
     if (this.#closed) return MISS
-    const owner = this.#hex(publicKey)
+    const owner = keyHex(publicKey)
     const head = this.#heads.get(owner)
     if (head === undefined) return MISS
     if (head === null || seq > head.seq) return undefined
@@ -281,7 +280,7 @@ class LevelStore implements BlockStore {
 
   beforeCached(publicKey: Uint8Array, seq: number): HalfBlock | undefined | typeof MISS {
     if (this.#closed) return MISS
-    const owner = this.#hex(publicKey)
+    const owner = keyHex(publicKey)
     const head = this.#heads.get(owner)
     if (head === undefined) return MISS
     if (head === null || seq <= 1) return undefined
@@ -292,7 +291,7 @@ class LevelStore implements BlockStore {
 
   afterCached(publicKey: Uint8Array, seq: number): HalfBlock | undefined | typeof MISS {
     if (this.#closed) return MISS
-    const owner = this.#hex(publicKey)
+    const owner = keyHex(publicKey)
     const head = this.#heads.get(owner)
     if (head === undefined) return MISS
     if (head === null || seq >= head.seq) return undefined
@@ -302,22 +301,9 @@ class LevelStore implements BlockStore {
 
   agreementCached(proposalKey: Uint8Array, proposalSeq: number, _signer: Uint8Array): HalfBlock | undefined | typeof MISS {
     if (this.#closed) return MISS
-    const answered = this.#answered.get(this.#hex(proposalKey))
+    const answered = this.#answered.get(keyHex(proposalKey))
     if (answered === null || (answered !== undefined && proposalSeq > answered)) return undefined
     return MISS
-  }
-
-  /** toHex of a key, the last few remembered (validation asks about the same chains block after block). */
-  #hex(key: Uint8Array): PublicKeyHex {
-    const recent = this.#recentKeys
-    for (let i = 0; i < recent.length; i += 2) {
-      const bytes = recent[i] as Uint8Array
-      if (bytes.length === key.length && equalKeys(bytes, key)) return recent[i + 1] as PublicKeyHex
-    }
-    const hex = toHex(key)
-    if (recent.length >= 8) recent.length = 6
-    recent.unshift(Uint8Array.from(key), hex)
-    return hex
   }
 
   // The hot reads answer from the caches first, outside #read: a cache hit costs no extra promise.
@@ -554,7 +540,7 @@ class LevelStore implements BlockStore {
     const pending = new Map<string, Pending>()
     for (const block of blocks) {
       const bytes = encodeBlock(block)
-      const owner = this.#hex(block.publicKey)
+      const owner = keyHex(block.publicKey)
       const slot = slotId(owner, block.seq)
       const earlier = pending.get(slot)
       if (earlier !== undefined) {
