@@ -9,21 +9,13 @@
  * @module
  */
 import { sha256 } from '@noble/hashes/sha2.js'
-import { concatBytes, domainTag, nobleCrypto, type DomainName } from '@tally/core'
+import type { DomainName } from '@tally/core'
+import { tagPrefix } from './tag-prefix.js'
 import type { TaggedSha256 } from './tagged-sha256.js'
 
 export type { TaggedSha256 }
 
-/**
- * The 64-byte prefix of a tag: SHA-256(domainTag(name)) twice.
- * @param name the domain tag
- * @returns 64 bytes
- * @internal
- */
-export function tagPrefix(name: DomainName): Uint8Array {
-  const t = nobleCrypto.sha256(domainTag(name))
-  return concatBytes(t, t)
-}
+export { tagPrefix }
 
 /**
  * A hasher of prefix(name) ‖ data, for data of exactly `length` bytes.

@@ -11,7 +11,8 @@
  * of a general-purpose SHA-256 call per hash; checked against @noble/hashes in the tests.
  * @module
  */
-import { concatBytes, domainTag, nobleCrypto, type DomainName } from '@tally/core'
+import type { DomainName } from '@tally/core'
+import { tagPrefix } from './tag-prefix.js'
 
 /** Hashes prefix(tag) ‖ data for one tag and one data length. */
 export interface TaggedSha256 {
@@ -39,16 +40,7 @@ const K = Int32Array.from([
 // §5.3.3: the initial hash value
 const H0 = Int32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19])
 
-/**
- * The 64-byte prefix of a tag: SHA-256(domainTag(name)) twice.
- * @param name the domain tag
- * @returns 64 bytes
- * @internal
- */
-export function tagPrefix(name: DomainName): Uint8Array {
-  const t = nobleCrypto.sha256(domainTag(name))
-  return concatBytes(t, t)
-}
+export { tagPrefix }
 
 /**
  * A hasher of prefix(name) ‖ data, for data of exactly `length` bytes.
