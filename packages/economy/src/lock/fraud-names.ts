@@ -1,0 +1,15 @@
+/**
+ * The names of the fraud kinds around locks (lock-fraud.ts and channels/channel-fraud.ts verify
+ * them), in a module of their own so that naming a kind does not load its verifier: a page names
+ * them at start and loads the verifiers on demand (lock-fraud-kinds.browser.ts).
+ * @module
+ */
+
+/** The fraud kind of a release that returns more than the lock minus what its owner vouched. */
+export const RELEASE_EXCESS_FRAUD = 'release-excess'
+/** The fraud kind of two releases of one lock. */
+export const RELEASE_TWICE_FRAUD = 'release-twice'
+/** The fraud kind of a redemption beyond what its authority or the lock allows. */
+export const REDEEM_EXCESS_FRAUD = 'redeem-excess'
+/** The fraud kind of a release contradicted by a channel receipt. */
+export const CHANNEL_RELEASE_FRAUD = 'channel-release'
