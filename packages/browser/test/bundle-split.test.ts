@@ -18,6 +18,9 @@ const ON_DEMAND: Record<string, RegExp> = {
   'the lock fraud kinds\' verifiers': /economy\/dist\/lock\/lock-fraud\.js$/,
   'the channel release\'s fraud verifier': /economy\/dist\/channels\/channel-fraud\.js$/,
   'the refund type\'s rules': /economy\/dist\/refund-rules\.js$/,
+  'the balance fraud verifier': /economy\/dist\/balance-fraud\.js$/,
+  'the reward-claim fraud verifier': /economy\/dist\/reward-fraud\.js$/,
+  'the refund-twice fraud verifier': /economy\/dist\/refund-fraud\.js$/,
   'the recovery phrase\'s BIP-39 words and PBKDF2': /@scure\/bip39\//,
   '@noble/curves (X25519 where WebCrypto has none)': /@noble\/curves\//,
 }
@@ -40,8 +43,9 @@ test('the start holds the wallet, and what only some wallets use is loaded by a 
   for (const must of [
     /browser\/dist\/wallet\.js$/,
     /economy\/dist\/lock\/lock-type\.js$/,
-    // the lock fraud kinds are named at start (their verifiers load on demand)
+    // the economy's fraud kinds are named at start (their verifiers load on demand)
     /economy\/dist\/lock\/lock-fraud-kinds\.browser\.js$/,
+    /economy\/dist\/fraud-kinds\.browser\.js$/,
     /economy\/dist\/refund\.js$/,
     /gossip\/dist\/node\/client\.js$/,
     /gossip\/dist\/node\/base-node\.js$/,

@@ -12,7 +12,7 @@ import { blockHash, createFraudProof, equalBytes, isProposal, isUnilateral, type
 import { checkBalance } from './balance.js'
 import type { Community } from './community.js'
 import { REFUND, TRANSFER, readRefund, readTransfer, sameCommunity, type RefundPayload } from './payload.js'
-import { REFUND_FRAUD } from './refund.js'
+import { REFUND_FRAUD } from './fraud-names.js'
 import { checkTicket } from './ticket.js'
 import { violation } from './util.js'
 

@@ -20,12 +20,13 @@
  * exist only if a witness signed both (ticket.ts), so no token is received and refunded at once.
  * @module
  */
-import type { BlockType, FraudVerifier, HalfBlock, TypeContext, TypeVerdict } from '@tally/core'
+import type { BlockType, HalfBlock, TypeContext, TypeVerdict } from '@tally/core'
 import type { Community } from './community.js'
-import { REFUND, readRefund } from './payload.js'
+import { fraudKinds } from './fraud-kinds.js'
+import { REFUND_FRAUD } from './fraud-names.js'
+import { REFUND } from './payload.js'
 
-/** The fraud kind of two refunds of one proposal. */
-export const REFUND_FRAUD = 'refund-twice'
+export { REFUND_FRAUD }
 
 /**
  * The `refund` block type.
@@ -44,22 +45,6 @@ export function refundType(options: { community: Community }): BlockType {
       const { validateRefund } = await import('./on-demand.js')
       return validateRefund(block, ctx, community)
     },
-    fraudKinds: Object.freeze({ [REFUND_FRAUD]: verifyRefundFraud }),
+    ...fraudKinds(REFUND_FRAUD),
   })
-}
-
-/**
- * The stand-alone verifier of 'refund-twice' fraud: two refund blocks of one key, at different
- * seqs, refunding the same proposal seq. (Core checks the signatures and the key first.)
- * @returns undefined when the evidence proves fraud, else the reason it does not
- */
-export const verifyRefundFraud: FraudVerifier = (blocks) => {
-  if (blocks.length !== 2) return 'refund-twice fraud needs exactly two blocks'
-  const [a, b] = blocks as [HalfBlock, HalfBlock]
-  if (a.type !== REFUND || b.type !== REFUND) return 'both blocks must be refunds'
-  const ra = readRefund(a.payload)
-  const rb = readRefund(b.payload)
-  if (ra === undefined || rb === undefined) return 'a refund payload is malformed'
-  if (a.seq === b.seq) return 'the refunds must be at different seqs'
-  return ra.seq === rb.seq ? undefined : 'the refunds name different proposals'
 }

@@ -20,7 +20,7 @@ import { RELEASE, lockView, readRelease } from '../lock/lock-payload.js'
 import { channelPlace, covered } from './channel-terms.js'
 import { decodeReceipt, encodeReceipt, verifyReceipt, type Receipt } from './receipt.js'
 
-import { CHANNEL_RELEASE_FRAUD } from '../lock/fraud-names.js'
+import { CHANNEL_RELEASE_FRAUD } from '../fraud-names.js'
 
 export { CHANNEL_RELEASE_FRAUD }
 

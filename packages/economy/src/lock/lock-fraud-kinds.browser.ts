@@ -7,7 +7,7 @@
  */
 import type { FraudVerifier } from '@tally/core'
 import type { RedeemAuthority } from './authority.js'
-import { REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD, CHANNEL_RELEASE_FRAUD } from './fraud-names.js'
+import { REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD, CHANNEL_RELEASE_FRAUD } from '../fraud-names.js'
 import type { LockFraudKinds } from './lock-fraud-kinds.js'
 
 /**

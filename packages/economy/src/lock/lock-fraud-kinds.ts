@@ -6,7 +6,7 @@
  */
 import type { BlockType, FraudVerifier } from '@tally/core'
 import { voucherAuthority, type RedeemAuthority } from './authority.js'
-import { REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD, CHANNEL_RELEASE_FRAUD } from './fraud-names.js'
+import { REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD, CHANNEL_RELEASE_FRAUD } from '../fraud-names.js'
 import { lockFraudVerifiers } from './lock-fraud.js'
 import { receiptAuthority } from '../channels/receipt-authority.js'
 

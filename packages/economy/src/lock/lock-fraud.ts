@@ -23,7 +23,7 @@
  */
 import { blockHash, createFraudProof, decodeBlock, equalBytes, isUnilateral, nobleCrypto, verifyBlock, type CryptoProvider, type FraudProof, type FraudVerifier, type HalfBlock } from '@tally/core'
 import { voucherAuthority, type RedeemAuthority } from './authority.js'
-import { CHANNEL_RELEASE_FRAUD, REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD } from './fraud-names.js'
+import { CHANNEL_RELEASE_FRAUD, REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD } from '../fraud-names.js'
 import { verifyChannelRelease } from '../channels/channel-fraud.js'
 import { REDEEM, RELEASE, lockView, readRedeem, readRelease, sameLock } from './lock-payload.js'
 import { decodeVoucher, encodeVoucher, verifyVoucher, type Voucher } from './voucher.js'
