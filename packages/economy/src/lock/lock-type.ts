@@ -43,10 +43,12 @@
  * 'redeem-community', 'release-community'), so a lock holds and pays out one community's token.
  *
  * What answers at once is here: the types' names, the lock's `matches` (core calls it before
- * validate, synchronously) and the fraud verifiers (a proof from a peer is verified at once). The
- * rules themselves (validate, the lock's agreement and should-sign) are in lock-rules.ts, loaded
- * the first time one of the three types needs them, so a wallet in a page that never meets a lock
- * does not load them at start. Nothing is skipped meanwhile: validate waits for them.
+ * validate, synchronously) and the fraud kinds (lock-fraud-kinds.ts: in Node with their
+ * verifiers; in browsers named, the verifiers loaded with the rules when a proof is first
+ * verified). The rules themselves (validate, the lock's agreement and should-sign) are in
+ * lock-rules.ts, loaded (through ../on-demand.ts) the first time one of the three types needs
+ * them, so a wallet in a page that never meets a lock does not load them at start. Nothing is
+ * skipped meanwhile: validate waits for them.
  *
  * The expiry is an epoch, not milliseconds: markets settle per epoch (an SLA cycle is certified
  * with the epoch's rewards), and an epoch is the community's clock, which witnesses certify, where
