@@ -9,10 +9,12 @@
 //   README advises: the package index re-exports everything, which puts code a wallet loads on
 //   demand back into the start. browser.bundle_gzip_bytes.on_demand.<module>: each chunk loaded
 //   by a dynamic import() when first used (the recovery phrase's BIP-39 words and PBKDF2, at
-//   creation or restore only; the lock types' rules and the wallet's lock operations, at the first
-//   lock, redeem or release validated or the first lock call; @noble/curves' X25519, only where
-//   WebCrypto has none). browser.bundle_gzip_bytes.with_on_demand: the start and every chunk a
-//   wallet in Chromium loads once it has created its identity and met a lock (all but X25519's):
+//   creation or restore only; the economy's on-demand code — the lock types' rules and the
+//   wallet's lock operations, the refund rules, the fraud kinds' verifiers — at the first lock,
+//   redeem, release or refund validated, the first lock call, or the first fraud proof verified;
+//   @noble/curves' X25519, only where WebCrypto has none). browser.bundle_gzip_bytes.with_on_demand:
+//   the start and every chunk a wallet in Chromium loads once it has created its identity and met
+//   a lock (all but X25519's):
 //   what moving code on demand saves a page that uses everything is the difference between the
 //   two. A note lists the 25 largest modules at start.
 // - browser.sign_per_s / browser.verify_per_s per provider: webcrypto (a non-extractable CryptoKey

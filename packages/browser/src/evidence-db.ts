@@ -16,7 +16,7 @@
  * @module
  */
 import { equalBytes, toHex } from '@tally/core'
-import { createEvidenceStore, decodeRewardEvidence, encodeRewardEvidence, type ClaimKey, type Community, type EvidenceStore, type RewardEvidence } from '@tally/economy'
+import { createEvidenceStore, decodeRewardEvidence, encodeRewardEvidence, type ClaimKey, type Community, type EvidenceStore, type RewardEvidence } from '@tally/economy/wallet'
 import type { IDBPDatabase } from 'idb'
 import { openVersioned } from './idb-open.js'
 

@@ -3,7 +3,7 @@
  * @module
  */
 import { UNILATERAL_KEY, equalBytes, isProposal, toHex, type BlockStore, type HalfBlock, type PublicKeyHex } from '@tally/core'
-import { balanceEntry, readRefund, readReward } from '@tally/economy'
+import { balanceEntry, readRefund, readReward } from '@tally/economy/wallet'
 
 /** What an entry of the history is. */
 export type HistoryKind = 'reward' | 'sent' | 'received' | 'refund' | 'burn' | 'other'

@@ -4,7 +4,7 @@
  * @module
  */
 import { abytes, type BlockStore, type BlockType, type Clock, type HalfBlock, type HeadSource, type Identity, type Transport } from '@tally/core'
-import type { Community, LockTypesOptions } from '@tally/economy'
+import type { Community, LockTypesOptions } from '@tally/economy/wallet'
 import type { TransactionPort } from '@tally/economy/net'
 import type { ReconnectOptions } from './gateway-link.js'
 

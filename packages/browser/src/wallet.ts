@@ -15,7 +15,7 @@
  * @module
  */
 import { RefusedError, abytes, auint, equalBytes, toHex, type BlockStore, type Clock, type HalfBlock, type Identity, type ProtocolHost, type PublicKeyHex, type TimerHandle, type Transaction } from '@tally/core'
-import { createEconomyTypes, createVoucherBook, createWallet, type Community, type EvidenceStore, type Wallet } from '@tally/economy'
+import { createEconomyTypes, createVoucherBook, createWallet, type Community, type EvidenceStore, type Wallet } from '@tally/economy/wallet'
 import { EPOCHS_PROTOCOL, createNetWallet, createTicketStore, epochsProtocol, fetchClaim, seqWitnesses, type NetWallet, type Settled, type TransactionPort } from '@tally/economy/net'
 import { createClientNode, relayAddress, systemClock, type Node } from '@tally/gossip'
 import { createWsTransport } from '@tally/gossip/ws'

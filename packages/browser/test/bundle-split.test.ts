@@ -15,6 +15,12 @@ const root = join(import.meta.dirname, '..', '..', '..')
 const ON_DEMAND: Record<string, RegExp> = {
   'the lock types\' rules': /economy\/dist\/lock\/lock-rules\.js$/,
   'the wallet\'s lock operations': /economy\/dist\/lock\/lock-wallet\.js$/,
+  'the lock fraud kinds\' verifiers': /economy\/dist\/lock\/lock-fraud\.js$/,
+  'the channel release\'s fraud verifier': /economy\/dist\/channels\/channel-fraud\.js$/,
+  'the refund type\'s rules': /economy\/dist\/refund-rules\.js$/,
+  'the balance fraud verifier': /economy\/dist\/balance-fraud\.js$/,
+  'the reward-claim fraud verifier': /economy\/dist\/reward-fraud\.js$/,
+  'the refund-twice fraud verifier': /economy\/dist\/refund-fraud\.js$/,
   'the recovery phrase\'s BIP-39 words and PBKDF2': /@scure\/bip39\//,
   '@noble/curves (X25519 where WebCrypto has none)': /@noble\/curves\//,
 }
@@ -37,7 +43,10 @@ test('the start holds the wallet, and what only some wallets use is loaded by a 
   for (const must of [
     /browser\/dist\/wallet\.js$/,
     /economy\/dist\/lock\/lock-type\.js$/,
-    /economy\/dist\/lock\/lock-fraud\.js$/,
+    // the economy's fraud kinds are named at start (their verifiers load on demand)
+    /economy\/dist\/lock\/lock-fraud-kinds\.browser\.js$/,
+    /economy\/dist\/fraud-kinds\.browser\.js$/,
+    /economy\/dist\/refund\.js$/,
     /gossip\/dist\/node\/client\.js$/,
     /gossip\/dist\/node\/base-node\.js$/,
     /economy\/dist\/tagged-sha256\.browser\.js$/,

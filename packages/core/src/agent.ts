@@ -23,7 +23,7 @@
  */
 import { abytes, equalBytes, shortKey } from './bytes.js'
 import type { BlockTypes, Refusal, TypeContext } from './block-types.js'
-import { createBlockTypes } from './block-types.js'
+import { allFraudVerifiers, createBlockTypes } from './block-types.js'
 import type { CborValue } from './cbor.js'
 import type { CryptoProvider } from './crypto-provider.js'
 import { ConflictError, FraudError, HeadUnknownError, InvalidBlockError, RefusedError } from './errors.js'
@@ -402,7 +402,7 @@ class ProtocolAgent implements Agent {
   async #decline(proposal: HalfBlock, verdict: false | Refusal): Promise<never> {
     if (verdict === false) throw new RefusedError(`policy for "${proposal.type}" declined the proposal`, { reason: 'declined' })
     const proof = verdict.fraud
-    if (proof !== undefined && equalBytes(proof.publicKey, proposal.publicKey) && verifyFraudProof(proof, { crypto: this.#crypto, verifiers: this.#types.fraudVerifiers() }).ok) {
+    if (proof !== undefined && equalBytes(proof.publicKey, proposal.publicKey) && verifyFraudProof(proof, { crypto: this.#crypto, verifiers: await allFraudVerifiers(this.#types) }).ok) {
       await this.store.batch().putFraudProof(proof).commit()
       throw new FraudError(`fraud by ${shortKey(proposal.publicKey)}: ${describeFraudProof(proof)}`, proof)
     }

@@ -53,6 +53,12 @@ export interface BlockType {
   shouldSign?(proposal: HalfBlock, ctx: TypeContext): boolean | Refusal | Promise<boolean | Refusal>
   /** Fraud kinds this type adds, with their stand-alone verifiers. */
   readonly fraudKinds?: Readonly<Record<string, FraudVerifier>>
+  /**
+   * Fraud kinds this type adds whose verifiers are loaded on first use, each with its loader (a
+   * page's dynamic import(): code a wallet that never meets fraud does not load). They are named
+   * at once, as `fraudKinds` are; BlockTypes.loadFraudVerifiers loads them.
+   */
+  readonly fraudKindsOnDemand?: Readonly<Record<string, () => Promise<FraudVerifier>>>
 }
 
 /** Why a type declines to countersign: a stable code, words for people, and any proof of fraud. */
@@ -77,8 +83,27 @@ export interface BlockTypes {
   get(name: string): BlockType | undefined
   /** Register a type. @throws RangeError when the name is taken */
   define(type: BlockType): void
-  /** Every fraud verifier the registered types add. */
+  /**
+   * Every fraud verifier the registered types add: those on demand (`fraudKindsOnDemand`) only
+   * once loadFraudVerifiers loaded them.
+   */
   fraudVerifiers(): ReadonlyMap<string, FraudVerifier>
+  /**
+   * Every fraud verifier the registered types add, those on demand loaded first (a registry
+   * without such kinds answers with fraudVerifiers()). Verify a proof against this map.
+   * @throws whatever a loader throws (tried again at the next call)
+   */
+  loadFraudVerifiers?(): Promise<ReadonlyMap<string, FraudVerifier>>
+}
+
+/**
+ * The fraud verifiers of `types`, those on demand loaded: what a proof is verified against.
+ * @param types a registry
+ * @returns every verifier its types add
+ * @example verifyFraudProof(proof, { verifiers: await allFraudVerifiers(types) })
+ */
+export async function allFraudVerifiers(types: BlockTypes): Promise<ReadonlyMap<string, FraudVerifier>> {
+  return (await types.loadFraudVerifiers?.()) ?? types.fraudVerifiers()
 }
 
 /**
@@ -91,18 +116,39 @@ export interface BlockTypes {
 export function createBlockTypes(types: readonly BlockType[] = []): BlockTypes {
   const byName = new Map<string, BlockType>()
   const verifiers = new Map<string, FraudVerifier>()
+  // kinds whose verifiers are not loaded yet, with their loaders
+  const pending = new Map<string, () => Promise<FraudVerifier>>()
+  let loading: Promise<ReadonlyMap<string, FraudVerifier>> | undefined
   const registry: BlockTypes = {
     get: (name) => byName.get(name),
     define(type) {
       if (typeof type?.name !== 'string') throw new TypeError('"type.name" expected string')
       if (byName.has(type.name)) throw new RangeError(`block type "${type.name}" is already defined`)
-      for (const kind of Object.keys(type.fraudKinds ?? {})) {
-        if (verifiers.has(kind)) throw new RangeError(`fraud kind "${kind}" is already defined`)
+      const kinds = [...Object.keys(type.fraudKinds ?? {}), ...Object.keys(type.fraudKindsOnDemand ?? {})]
+      for (const kind of kinds) {
+        if (verifiers.has(kind) || pending.has(kind)) throw new RangeError(`fraud kind "${kind}" is already defined`)
       }
+      if (new Set(kinds).size !== kinds.length) throw new RangeError(`block type "${type.name}" names a fraud kind twice`)
       byName.set(type.name, type)
       for (const [kind, verify] of Object.entries(type.fraudKinds ?? {})) verifiers.set(kind, verify)
+      for (const [kind, load] of Object.entries(type.fraudKindsOnDemand ?? {})) pending.set(kind, load)
     },
     fraudVerifiers: () => verifiers,
+    loadFraudVerifiers() {
+      if (pending.size === 0) return Promise.resolve(verifiers)
+      loading ??= (async () => {
+        try {
+          for (const [kind, load] of pending) {
+            verifiers.set(kind, await load())
+            pending.delete(kind)
+          }
+          return verifiers
+        } finally {
+          loading = undefined
+        }
+      })()
+      return loading
+    },
   }
   for (const t of types) registry.define(t)
   return registry

@@ -43,6 +43,7 @@ export {
   type FraudVerifier,
 } from './fraud-proof.js'
 export {
+  allFraudVerifiers,
   createBlockTypes,
   samePayload,
   type BlockType,

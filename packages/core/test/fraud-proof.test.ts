@@ -7,6 +7,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   DecodeError,
+  allFraudVerifiers,
+  createBlockTypes,
   FRAUD_PROOF_LIMITS,
   UNILATERAL_KEY,
   blockHash,
@@ -460,3 +462,48 @@ Attachments('malformed attachments are refused by create, decode and verify', ()
 })
 
 Attachments.run()
+
+const OnDemand = suite('fraud-proof: a block type\'s kinds whose verifiers load on demand')
+
+OnDemand('named at once, verified once loaded; loaded once; a failed load is tried again', async () => {
+  let loads = 0
+  let fail = true
+  const types = createBlockTypes([
+    {
+      name: 'note',
+      fraudKinds: { 'now-kind': reads },
+      fraudKindsOnDemand: {
+        'reads-one': async () => {
+          loads++
+          if (fail) throw new Error('offline')
+          return reads
+        },
+      },
+    },
+  ])
+  // the kind is taken at once: another type cannot define it again
+  throwsLike(() => types.define({ name: 'other', fraudKinds: { 'reads-one': reads } }), RangeError, /already defined/)
+  throwsLike(() => types.define({ name: 'twice', fraudKinds: { k: reads }, fraudKindsOnDemand: { k: async () => reads } }), RangeError, /twice/)
+  // not loaded: the synchronous map holds only what is loaded
+  assert.equal([...types.fraudVerifiers().keys()], ['now-kind'])
+  const proof = createFraudProof('reads-one', [at(2)], [Uint8Array.of(1)])
+  const failed = await allFraudVerifiers(types).then(() => undefined, (err: Error) => err)
+  assert.match(String(failed?.message), /offline/)
+  fail = false
+  const verifiers = await allFraudVerifiers(types)
+  assert.equal(verifyFraudProof(proof, { verifiers }), { ok: true })
+  assert.equal(verifyFraudProof(createFraudProof('reads-one', [at(2)], [Uint8Array.of(2)]), { verifiers }).ok, false)
+  assert.equal([...types.fraudVerifiers().keys()].sort(), ['now-kind', 'reads-one'])
+  await allFraudVerifiers(types)
+  assert.is(loads, 2, 'loaded once after the failure')
+})
+
+OnDemand('a registry without such kinds answers with its verifiers', async () => {
+  const types = createBlockTypes([{ name: 'note', fraudKinds: { 'reads-one': reads } }])
+  assert.is(await allFraudVerifiers(types), types.fraudVerifiers())
+  // a registry of the caller's own without loadFraudVerifiers
+  const own = { get: () => undefined, define: () => undefined, fraudVerifiers: () => withAttachment }
+  assert.is(await allFraudVerifiers(own), withAttachment)
+})
+
+OnDemand.run()

@@ -153,10 +153,13 @@ export {
   type RewardPayload,
   type TransferPayload,
 } from './payload.js'
-export { BALANCE_FRAUD, balanceOf, verifyBalanceFraud } from './balance.js'
-export { LATE_CLAIM_EPOCHS, REWARD_CLAIM_FRAUD, rewardPayload, rewardType, verifyRewardClaim, verifyRewardClaimFraud, verifyRewardEvidence, type RewardTypeOptions } from './reward.js'
+export { BALANCE_FRAUD, balanceOf } from './balance.js'
+export { verifyBalanceFraud } from './balance-fraud.js'
+export { LATE_CLAIM_EPOCHS, REWARD_CLAIM_FRAUD, rewardPayload, rewardType, verifyRewardClaim, verifyRewardEvidence, type RewardTypeOptions } from './reward.js'
+export { verifyRewardClaimFraud } from './reward-fraud.js'
 export { burnType, transferType, type TransferTypeOptions } from './transfer.js'
-export { REFUND_FRAUD, refundType, verifyRefundFraud } from './refund.js'
+export { REFUND_FRAUD, refundType } from './refund.js'
+export { verifyRefundFraud } from './refund-fraud.js'
 export {
   TICKET_CONFLICT,
   checkTicket,

@@ -51,9 +51,11 @@ import type { EvidenceSource, RewardEvidence } from './evidence.js'
 import { allocationLeaf, verifyMerkleProof } from './merkle.js'
 import { REWARD, communityField, readReward, sameCommunity, type RewardPayload } from './payload.js'
 import { taggedHash, violation } from './util.js'
+import { fraudKinds, fraudVerifier } from './fraud-kinds.js'
+import { REWARD_CLAIM_FRAUD } from './fraud-names.js'
 
 /** The fraud kind of two claims that may not both stand: the same epoch twice, or one too late after a newer. */
-export const REWARD_CLAIM_FRAUD = 'reward-claim'
+export { REWARD_CLAIM_FRAUD }
 
 /** How far behind the highest epoch claimed so far a late certificate may still be claimed. */
 export const LATE_CLAIM_EPOCHS = 64
@@ -128,11 +130,11 @@ export function rewardType(options: RewardTypeOptions): BlockType {
         // a proof only where it verifies alone (see verifyRewardClaimFraud): a version-1 claim and
         // a version-2 claim of this type's community conflict here, provably so when they claim one root
         const proof = createFraudProof(REWARD_CLAIM_FRAUD, [earlier, block])
-        if (verifyRewardClaimFraud(proof.blocks, ctx.crypto, proof.attachments) === undefined) fraud ??= proof
+        if ((await fraudVerifier(REWARD_CLAIM_FRAUD))(proof.blocks, ctx.crypto, proof.attachments) === undefined) fraud ??= proof
       }
       return fraud === undefined ? { errors } : { errors, fraud }
     },
-    fraudKinds: Object.freeze({ [REWARD_CLAIM_FRAUD]: verifyRewardClaimFraud }),
+    ...fraudKinds(REWARD_CLAIM_FRAUD),
   })
 }
 
@@ -183,27 +185,6 @@ export function rewardPayload(claim: { epoch: number; amount: number; before: nu
   const balance = claim.before + claim.amount
   if (!Number.isSafeInteger(balance)) throw new RangeError('"amount" would take the balance beyond 2^53 - 1')
   return { epoch: claim.epoch, amount: claim.amount, balance, root: claim.root, ...communityField(claim.community) }
-}
-
-/**
- * The stand-alone verifier of 'reward-claim' fraud: two reward blocks by one key, the later (by
- * seq) claiming the same epoch as the earlier, or one more than LATE_CLAIM_EPOCHS behind it.
- * @returns undefined when the evidence proves fraud, else the reason it does not
- */
-export const verifyRewardClaimFraud: FraudVerifier = (blocks, _crypto, attachments) => {
-  if ((attachments?.length ?? 0) > 0) return 'reward-claim fraud takes no attachments'
-  if (blocks.length !== 2) return 'reward-claim fraud needs exactly two blocks'
-  const [a, b] = blocks as [HalfBlock, HalfBlock]
-  if (a.type !== REWARD || b.type !== REWARD) return 'both blocks must be rewards'
-  const ra = readReward(a.payload)
-  const rb = readReward(b.payload)
-  if (ra === undefined || rb === undefined) return 'a reward payload is malformed'
-  if (a.seq >= b.seq) return 'the claims must be at different seqs'
-  // epochs are per community (payload version 2): claims naming different communities conflict
-  // only when they claim the very same certified table (one root, one epoch)
-  if (!sameCommunity(ra.community, rb.community)) return rb.epoch === ra.epoch && equalBytes(ra.root, rb.root) ? undefined : 'claims of different communities do not conflict'
-  if (rb.epoch === ra.epoch) return undefined
-  return rb.epoch <= ra.epoch - LATE_CLAIM_EPOCHS ? undefined : 'a later claim within the window of the earlier is allowed'
 }
 
 /**

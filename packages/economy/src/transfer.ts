@@ -38,7 +38,8 @@ import {
   type TypeContext,
   type TypeVerdict,
 } from '@tally/core'
-import { BALANCE_FRAUD, balanceOf, checkBalance, proposerCanPay, verifyBalanceFraud, type ReplayPoint } from './balance.js'
+import { BALANCE_FRAUD, balanceOf, checkBalance, proposerCanPay, type ReplayPoint } from './balance.js'
+import { fraudKinds } from './fraud-kinds.js'
 import type { Community } from './community.js'
 import { BURN, TRANSFER, communityField, readBurn, readTransfer, sameCommunity, type TransferPayload } from './payload.js'
 import { encodeSignatures } from './quorum.js'
@@ -112,7 +113,7 @@ export function transferType(options: TransferTypeOptions = {}): BlockType {
       if (options.accept !== undefined && !(await options.accept(proposal, p.amount))) return { reason: 'declined', message: 'the receiver declines' }
       return true
     },
-    fraudKinds: Object.freeze({ [BALANCE_FRAUD]: verifyBalanceFraud }),
+    ...fraudKinds(BALANCE_FRAUD),
   })
 }
 

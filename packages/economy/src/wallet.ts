@@ -29,8 +29,7 @@ import type { MerkleProof } from './merkle.js'
 import { BURN, REFUND, REWARD, TRANSFER, communityField, readReward, readTransfer, sameCommunity } from './payload.js'
 import { encodeSignatures, type QuorumSignatures } from './quorum.js'
 import { rewardPayload, verifyRewardEvidence } from './reward.js'
-import { voucherAuthority, type RedeemAuthority } from './lock/authority.js'
-import { receiptAuthority } from './channels/receipt-authority.js'
+import type { RedeemAuthority } from './lock/authority.js'
 import type { LockOperations, LockWalletContext } from './lock/lock-wallet.js'
 import { createVoucherBook, type VoucherBook } from './lock/voucher-book.js'
 
@@ -168,12 +167,11 @@ export function createWallet(options: WalletOptions): Wallet {
       if (known === undefined || !equalBytes(blockHash(known, community.crypto), blockHash(block, community.crypto))) await agent.receive(block)
     }
   }
-  const lockContext: LockWalletContext = {
+  const lockContext: Omit<LockWalletContext, 'authorities'> = {
     agent,
     community,
     key: options.key,
     vouchers: options.vouchers ?? createVoucherBook(),
-    authorities: new Map((options.authorities ?? [voucherAuthority(), receiptAuthority()]).map((a) => [a.kind, a])),
     balance,
     balanceIn,
     named,
@@ -183,8 +181,8 @@ export function createWallet(options: WalletOptions): Wallet {
   // load it; a failed load is tried again at the next call)
   let locks: Promise<LockOperations> | undefined
   const lockOps = (): Promise<LockOperations> =>
-    (locks ??= import('./lock/lock-on-demand.js').then(
-      (m) => m.lockOperations(lockContext),
+    (locks ??= import('./on-demand.js').then(
+      (m) => m.lockOperations({ ...lockContext, authorities: new Map((options.authorities ?? m.defaultAuthorities()).map((a) => [a.kind, a])) }),
       (err: unknown) => {
         locks = undefined
         throw err

@@ -31,7 +31,10 @@ import {
   type Voucher,
 } from '@tally/economy'
 import { alice, bob, carol, chainOf, type Step } from './helpers.ts'
-import { aliceChain, check, lock, redeem, release, verifiers, voucher } from './lock-fixtures.ts'
+import { aliceChain, check, evidence, lock, redeem, release, verifiers, voucher, w } from './lock-fixtures.ts'
+import { createBlockTypes, allFraudVerifiers } from '@tally/core'
+import { economyTypes, lockTypes } from '@tally/economy'
+import { lockFraudKinds as browserLockFraudKinds } from '../src/lock/lock-fraud-kinds.browser.ts'
 
 const note: Step = { type: 'note', payload: 'unrelated' }
 
@@ -220,6 +223,43 @@ Honest('no pair of an honest payer\'s or payee\'s blocks, with any voucher, prov
   )
 })
 
+// What a page gets (the package's `browser` field): the kinds named at once, their verifiers loaded
+// with the lock rules on the first proof verified. The same proofs verify as with Node's.
+const OnDemand = suite('lock fraud: the browser\'s kinds, verifiers on demand')
+
+OnDemand('named at start, not loaded; once loaded, the same verdicts as the verifiers loaded at once', async () => {
+  let loads = 0
+  const loaded = await import('../src/on-demand.ts')
+  const kinds = browserLockFraudKinds(undefined, async () => {
+    loads++
+    return loaded.lockCode({ community: w.community }, undefined).verifiers
+  })
+  // the economy's types with the browser's lock kinds in place of Node's
+  const types = createBlockTypes(
+    economyTypes({ community: w.community, evidence }).map((t) => (t.name === 'redeem' ? { ...t, fraudKinds: undefined, ...kinds.redeem } : t.name === 'release' ? { ...t, fraudKinds: undefined, ...kinds.release } : t)),
+  )
+  for (const kind of [REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD, 'channel-release']) assert.not.ok(types.fraudVerifiers().has(kind), `${kind} not loaded at start`)
+  assert.is(loads, 0)
+  const all = await allFraudVerifiers(types)
+  assert.is(loads, 4, 'each kind asked once')
+  assert.equal([...all.keys()].sort(), [...verifiers.keys()].sort())
+  const again = chainOf(alice, [release(2, 0, 880)], R)[0]!
+  const greedy = chainOf(alice, [release(2, 300, 1_000)], A[2])[0]!
+  const proofs = [
+    createFraudProof(RELEASE_TWICE_FRAUD, [R, again]),
+    releaseExcessProof(L, greedy, v120)!,
+    createFraudProof(REDEEM_EXCESS_FRAUD, chainOf(bob, [redeem(L, v120, 121, 121, 121)])),
+    createFraudProof(REDEEM_EXCESS_FRAUD, chainOf(bob, [redeem(L, v120, 120, 120, 120)])),
+    createFraudProof(RELEASE_TWICE_FRAUD, [R, R]),
+  ]
+  for (const proof of proofs) assert.equal(verifyFraudProof(proof, { verifiers: all }), verifyFraudProof(proof, { verifiers }))
+  assert.ok(verifyFraudProof(proofs[0]!, { verifiers: all }).ok)
+  assert.not.ok(verifyFraudProof(proofs[3]!, { verifiers: all }).ok)
+  // Node's lock types register the same kinds with their verifiers at once
+  assert.equal(Object.keys(lockTypes({ community: w.community })[2]!.fraudKinds ?? {}).sort(), [RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD, 'channel-release'].sort())
+})
+
 Kinds.run()
 Forged.run()
 Honest.run()
+OnDemand.run()

@@ -13,7 +13,7 @@
  * @module
  */
 import { createAgent, type Agent } from '../agent.js'
-import { createBlockTypes, type BlockType, type BlockTypes } from '../block-types.js'
+import { allFraudVerifiers, createBlockTypes, type BlockType, type BlockTypes } from '../block-types.js'
 import { equalBytes, toHex, type PublicKeyHex } from '../bytes.js'
 import type { CborValue } from '../cbor.js'
 import type { CryptoProvider } from '../crypto-provider.js'
@@ -396,7 +396,7 @@ async function compose(run: Run, kind: ComposeStep['kind'], person: Person, payl
 
 /** `to` learns what `from` holds: blocks through Agent.receive, proofs once verified. */
 async function exchange(run: Run, from: Person, to: Person): Promise<void> {
-  const verifiers = run.types.fraudVerifiers()
+  const verifiers = await allFraudVerifiers(run.types)
   for (const proof of await from.store.fraudProofs()) {
     // a proof `to` holds already needs no second verification
     if (to.proofs.has(toHex(fraudProofId(proof))) || !verifyFraudProof(proof, { verifiers }).ok) continue

@@ -20,8 +20,9 @@ import { RELEASE, lockView, readRelease } from '../lock/lock-payload.js'
 import { channelPlace, covered } from './channel-terms.js'
 import { decodeReceipt, encodeReceipt, verifyReceipt, type Receipt } from './receipt.js'
 
-/** The fraud kind of a release contradicted by a channel receipt. */
-export const CHANNEL_RELEASE_FRAUD = 'channel-release'
+import { CHANNEL_RELEASE_FRAUD } from '../fraud-names.js'
+
+export { CHANNEL_RELEASE_FRAUD }
 
 /**
  * The stand-alone verifier of 'channel-release': blocks [lock, release] by one key, attachments [receipt].

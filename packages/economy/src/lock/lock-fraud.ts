@@ -23,15 +23,12 @@
  */
 import { blockHash, createFraudProof, decodeBlock, equalBytes, isUnilateral, nobleCrypto, verifyBlock, type CryptoProvider, type FraudProof, type FraudVerifier, type HalfBlock } from '@tally/core'
 import { voucherAuthority, type RedeemAuthority } from './authority.js'
+import { CHANNEL_RELEASE_FRAUD, REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD } from '../fraud-names.js'
+import { verifyChannelRelease } from '../channels/channel-fraud.js'
 import { REDEEM, RELEASE, lockView, readRedeem, readRelease, sameLock } from './lock-payload.js'
 import { decodeVoucher, encodeVoucher, verifyVoucher, type Voucher } from './voucher.js'
 
-/** The fraud kind of a release that returns more than the lock minus what its owner vouched. */
-export const RELEASE_EXCESS_FRAUD = 'release-excess'
-/** The fraud kind of two releases of one lock. */
-export const RELEASE_TWICE_FRAUD = 'release-twice'
-/** The fraud kind of a redemption beyond what its authority or the lock allows. */
-export const REDEEM_EXCESS_FRAUD = 'redeem-excess'
+export { REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD }
 
 /**
  * The stand-alone verifier of 'release-excess': blocks [lock, release] by one key, attachments
@@ -134,8 +131,24 @@ export function redeemExcessVerifier(authorities: readonly RedeemAuthority[]): F
   }
 }
 
+/**
+ * The verifiers of every fraud kind around locks ('redeem-excess' for these authorities,
+ * 'release-excess', 'release-twice', 'channel-release'), by kind: what the lock types register.
+ * @param authorities the authority kinds the lock types were made with
+ * @returns the four verifiers
+ * @internal
+ */
+export function lockFraudVerifiers(authorities: readonly RedeemAuthority[]): Record<string, FraudVerifier> {
+  return {
+    [REDEEM_EXCESS_FRAUD]: redeemExcessVerifier(authorities),
+    [RELEASE_EXCESS_FRAUD]: verifyReleaseExcess,
+    [RELEASE_TWICE_FRAUD]: verifyReleaseTwice,
+    [CHANNEL_RELEASE_FRAUD]: verifyChannelRelease,
+  }
+}
+
 /** The 'redeem-excess' verifier for vouchers alone (the default registry). */
-export const verifyRedeemExcess: FraudVerifier = redeemExcessVerifier([voucherAuthority()])
+export const verifyRedeemExcess: FraudVerifier = /* @__PURE__ */ redeemExcessVerifier([/* @__PURE__ */ voucherAuthority()])
 
 /**
  * A 'release-excess' proof: the release returns more than the lock minus the voucher (or, without

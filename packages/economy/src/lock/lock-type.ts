@@ -43,10 +43,12 @@
  * 'redeem-community', 'release-community'), so a lock holds and pays out one community's token.
  *
  * What answers at once is here: the types' names, the lock's `matches` (core calls it before
- * validate, synchronously) and the fraud verifiers (a proof from a peer is verified at once). The
- * rules themselves (validate, the lock's agreement and should-sign) are in lock-rules.ts, loaded
- * the first time one of the three types needs them, so a wallet in a page that never meets a lock
- * does not load them at start. Nothing is skipped meanwhile: validate waits for them.
+ * validate, synchronously) and the fraud kinds (lock-fraud-kinds.ts: in Node with their
+ * verifiers; in browsers named, the verifiers loaded with the rules when a proof is first
+ * verified). The rules themselves (validate, the lock's agreement and should-sign) are in
+ * lock-rules.ts, loaded (through ../on-demand.ts) the first time one of the three types needs
+ * them, so a wallet in a page that never meets a lock does not load them at start. Nothing is
+ * skipped meanwhile: validate waits for them.
  *
  * The expiry is an epoch, not milliseconds: markets settle per epoch (an SLA cycle is certified
  * with the epoch's rewards), and an epoch is the community's clock, which witnesses certify, where
@@ -64,18 +66,17 @@ import {
   type BlockType,
   type CryptoProvider,
   type FraudProof,
+  type FraudVerifier,
   type HalfBlock,
   type TypeContext,
 } from '@tally/core'
 import type { Community } from '../community.js'
 import { sameCommunity } from '../payload.js'
 import { keyString } from '../util.js'
-import { voucherAuthority, type RedeemAuthority, type VoucherSource } from './authority.js'
-import { RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD, REDEEM_EXCESS_FRAUD, redeemExcessVerifier, verifyReleaseExcess, verifyReleaseTwice } from './lock-fraud.js'
+import type { RedeemAuthority, VoucherSource } from './authority.js'
+import { lockFraudKinds } from './lock-fraud-kinds.js'
 import { LOCK, REDEEM, RELEASE, lockView, readLock, readRedeem, type LockRef, type LockView } from './lock-payload.js'
 import type { LockRules } from './lock-rules.js'
-import { CHANNEL_RELEASE_FRAUD, verifyChannelRelease } from '../channels/channel-fraud.js'
-import { receiptAuthority } from '../channels/receipt-authority.js'
 import type { ReceiptSource } from '../channels/receipt-store.js'
 
 /** What a certificate entitles a lock's beneficiary to, and the proof against a release that takes it back. */
@@ -130,21 +131,26 @@ export interface LockTypesOptions {
  */
 export function lockTypes(options: LockTypesOptions): BlockType[] {
   if (options?.community === undefined) throw new TypeError('"community" is required')
-  const authorities = options.authorities ?? [voucherAuthority(), receiptAuthority()]
-  const byKind = new Map<string, RedeemAuthority>()
-  for (const a of authorities) {
-    if (typeof a?.kind !== 'string' || a.kind.length < 1 || a.kind.length > 32) throw new TypeError('"authorities" expected kinds of 1-32 characters')
-    if (byKind.has(a.kind)) throw new RangeError(`authority kind "${a.kind}" is given twice`)
-    byKind.set(a.kind, a)
+  // the authorities given, by kind (none given: the default ones, vouchers and channel receipts,
+  // made with the rules)
+  let byKind: Map<string, RedeemAuthority> | undefined
+  if (options.authorities !== undefined) {
+    byKind = new Map()
+    for (const a of options.authorities) {
+      if (typeof a?.kind !== 'string' || a.kind.length < 1 || a.kind.length > 32) throw new TypeError('"authorities" expected kinds of 1-32 characters')
+      if (byKind.has(a.kind)) throw new RangeError(`authority kind "${a.kind}" is given twice`)
+      byKind.set(a.kind, a)
+    }
   }
-  const verifyExcess = redeemExcessVerifier([...byKind.values()])
-  // the rules, loaded once on first use (a failed load is tried again at the next use)
-  let loaded: LockRules | undefined
-  let loading: Promise<LockRules> | undefined
-  const rules = (): LockRules | Promise<LockRules> =>
+  // the rules (and in browsers the fraud verifiers), loaded once on first use (a failed load is
+  // tried again at the next use)
+  type Code = { rules: LockRules; verifiers: Readonly<Record<string, FraudVerifier>> }
+  let loaded: Code | undefined
+  let loading: Promise<Code> | undefined
+  const code = (): Code | Promise<Code> =>
     loaded ??
-    (loading ??= import('./lock-on-demand.js').then(
-      (m) => (loaded = m.lockRules(options, byKind, verifyExcess)),
+    (loading ??= import('../on-demand.js').then(
+      (m) => (loaded = m.lockCode(options, byKind)),
       (err: unknown) => {
         loading = undefined
         throw err
@@ -152,9 +158,10 @@ export function lockTypes(options: LockTypesOptions): BlockType[] {
     ))
   /** Call a rule now when loaded, else once loaded. */
   const later = <T>(call: (r: LockRules) => T | Promise<T>): T | Promise<T> => {
-    const r = rules()
-    return 'then' in r ? r.then(call) : call(r)
+    const c = code()
+    return 'then' in c ? c.then((x) => call(x.rules)) : call(c.rules)
   }
+  const fraud = lockFraudKinds(byKind === undefined ? undefined : [...byKind.values()], async () => (await code()).verifiers)
   const lock: BlockType = Object.freeze({
     name: LOCK,
     validate: (block: HalfBlock, ctx: TypeContext) => later((r) => r.lock.validate(block, ctx)),
@@ -169,12 +176,12 @@ export function lockTypes(options: LockTypesOptions): BlockType[] {
   const redeem: BlockType = Object.freeze({
     name: REDEEM,
     validate: (block: HalfBlock, ctx: TypeContext) => later((r) => r.redeem.validate(block, ctx)),
-    fraudKinds: Object.freeze({ [REDEEM_EXCESS_FRAUD]: verifyExcess }),
+    ...fraud.redeem,
   })
   const release: BlockType = Object.freeze({
     name: RELEASE,
     validate: (block: HalfBlock, ctx: TypeContext) => later((r) => r.release.validate(block, ctx)),
-    fraudKinds: Object.freeze({ [RELEASE_EXCESS_FRAUD]: verifyReleaseExcess, [RELEASE_TWICE_FRAUD]: verifyReleaseTwice, [CHANNEL_RELEASE_FRAUD]: verifyChannelRelease }),
+    ...fraud.release,
   })
   return [lock, redeem, release]
 }

@@ -11,7 +11,7 @@
  * request that names only the prefix (`accusedKeys`).
  * @module
  */
-import { concatBytes, fraudProofId, toHex, verifyFraudProof, type FraudProof, type PublicKeyHex, type TimerHandle } from '@tally/core'
+import { allFraudVerifiers, concatBytes, fraudProofId, toHex, verifyFraudProof, type FraudProof, type PublicKeyHex, type TimerHandle } from '@tally/core'
 import { ACCUSED_ID_BYTES, type SessionMessage } from '../wire/messages.js'
 import type { Session } from '../wire/session.js'
 import type { NodeContext } from './context.js'
@@ -65,7 +65,7 @@ export async function acceptProof(ctx: NodeContext, proof: FraudProof, from: Ses
   const id = fraudProofId(proof, ctx.crypto)
   if (ctx.proofIds.has(id)) return false
   if (origin === 'peer') {
-    const verdict = verifyFraudProof(proof, { crypto: ctx.crypto, verifiers: ctx.types.fraudVerifiers() })
+    const verdict = verifyFraudProof(proof, { crypto: ctx.crypto, verifiers: await allFraudVerifiers(ctx.types) })
     if (!verdict.ok) {
       ctx.stats.forgedProofs++
       from?.penalize(FORGED_PROOF_COST, `a fraud proof that does not verify (${verdict.reason})`)
