@@ -17,7 +17,7 @@
  */
 import { abytes, auint, concatBytes, describe, equalBytes } from './bytes.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from './cbor.js'
-import { cborUintSize, writeCborHead, writeCborUint } from './cbor-uint.js'
+import { cborUintSize, writeCborUint } from './cbor-uint.js'
 import type { CryptoProvider, SignResult, SigningKey } from './crypto-provider.js'
 import { domainTag } from './domain.js'
 import { DecodeError } from './errors.js'
@@ -160,8 +160,11 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
 export function encodeBlock(block: HalfBlock): Uint8Array {
   const c = cached(block)
   if (c.bytes !== undefined) return c.bytes
-  // signed or decoded here, the buffer holds the signature after the unsigned part: a view of it
-  const bytes = c.buf.length === c.end + SIGNATURE_BYTES ? c.buf.subarray(TAG.length) : concatBytes(c.buf.subarray(TAG.length, c.end), block.signature)
+  // signed here, the block has a buffer of its own that holds the signature after the unsigned
+  // part: a view of it (a decoded block's is a view of a shared slab, which the copy does not pin)
+  const { buf } = c
+  const own = buf.length === c.end + SIGNATURE_BYTES && buf.byteOffset === 0 && buf.buffer.byteLength === buf.length
+  const bytes = own ? buf.subarray(TAG.length) : concatBytes(buf.subarray(TAG.length, c.end), block.signature)
   if (Object.isFrozen(block) && cachedOf(block) === c) c.bytes = bytes
   return bytes
 }
@@ -301,8 +304,7 @@ function cached(block: HalfBlock): Cached {
 function nesting(value: unknown): number {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return 0
   let deepest = 0
-  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) deepest = Math.max(deepest, nesting(value[i]))
-  else for (const v of value instanceof Map ? value.values() : Object.values(value)) deepest = Math.max(deepest, nesting(v))
+  for (const v of value instanceof Map ? value.values() : Object.values(value)) deepest = Math.max(deepest, nesting(v))
   return 1 + deepest
 }
 
@@ -319,13 +321,9 @@ const BSTR_32 = [0x58, 0x20] as const
 
 /** The block tag and the unsigned encoding, followed by `spare` zero bytes (room for the signature). */
 function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
-  // a payload of small integers (most transfers: [amount, balance]) is written here, like the
-  // other fields; any other goes through the general codec
-  const small = smallPayloadSize(b.payload)
-  const payload = small === undefined ? encodeCanonical(b.payload) : undefined
-  const payloadSize = payload === undefined ? small! : payload.length
+  const payload = encodeCanonical(b.payload)
   const typeHead = b.type.length < 24 ? 1 : 2
-  const size = 1 + 34 + cborUintSize(b.seq) + 34 + cborUintSize(b.linkSeq) + 34 + typeHead + b.type.length + payloadSize + cborUintSize(b.timestamp)
+  const size = 1 + 34 + cborUintSize(b.seq) + 34 + cborUintSize(b.linkSeq) + 34 + typeHead + b.type.length + payload.length + cborUintSize(b.timestamp)
   const out = new Uint8Array(TAG.length + size + spare)
   out.set(TAG)
   out[TAG.length] = ARRAY_8
@@ -341,46 +339,9 @@ function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
     out[at++] = b.type.length
   }
   for (let i = 0; i < b.type.length; i++) out[at++] = b.type.charCodeAt(i)
-  if (payload !== undefined) out.set(payload, at)
-  else writeSmallPayload(out, at, b.payload as number | readonly number[])
-  writeCborUint(out, at + payloadSize, b.timestamp)
+  out.set(payload, at)
+  writeCborUint(out, at + payload.length, b.timestamp)
   return out
-}
-
-/**
- * The encoded size of a payload that is a safe integer or an array of at most 23 of them (the
- * values smallPayload decodes), or undefined for any other (-0 included: the codec decides).
- * Their canonical form is a shortest head each (RFC 8949 §4.2.1), as encodeCanonical writes it.
- */
-function smallPayloadSize(payload: CborValue): number | undefined {
-  if (typeof payload === 'number') return smallIntSize(payload)
-  if (!Array.isArray(payload) || payload.length >= 24) return undefined
-  let size = 1
-  for (let i = 0; i < payload.length; i++) {
-    const n = smallIntSize(payload[i])
-    if (n === undefined) return undefined
-    size += n
-  }
-  return size
-}
-
-function smallIntSize(v: unknown): number | undefined {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || Object.is(v, -0)) return undefined
-  return cborUintSize(v >= 0 ? v : -1 - v)
-}
-
-/** Write a payload smallPayloadSize measured at `at`. */
-function writeSmallPayload(out: Uint8Array, at: number, payload: number | readonly number[]): void {
-  if (typeof payload === 'number') {
-    writeSmallInt(out, at, payload)
-    return
-  }
-  at = writeCborHead(out, at, 4, payload.length)
-  for (let i = 0; i < payload.length; i++) at = writeSmallInt(out, at, payload[i]!)
-}
-
-function writeSmallInt(out: Uint8Array, at: number, v: number): number {
-  return v >= 0 ? writeCborUint(out, at, v) : writeCborHead(out, at, 1, -1 - v)
 }
 
 function writeKey(out: Uint8Array, at: number, key: Uint8Array): number {
