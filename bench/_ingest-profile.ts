@@ -25,6 +25,7 @@ import {
   type HalfBlock,
 } from '@tally/core'
 import { createVerifyPool, defaultCrypto, openLevelStore } from '@tally/node'
+import { gcPauses } from './_clocks.js'
 import { emit, note, round } from './lib.js'
 
 const BLOCKS = Number(process.argv[2] ?? 20_000)
@@ -51,6 +52,9 @@ const NO_BOUND = process.env['SPEED_NO_BOUND'] === '1'
 const LEVEL = process.env['SPEED_STORE'] === 'level'
 /** CPU milliseconds of this process (every thread) spent in the last verifyMs / ingestMs. */
 let lastCpuMs = 0
+/** The collector's pauses on this thread during the ingest runs, against their wall time (gc_share). */
+const gc = gcPauses()
+const spans: Record<'serial' | 'pool', [number, number][]> = { serial: [], pool: [] }
 function verifyMs(n: number): number {
   if (NO_BOUND) n = 1
   const c0 = clock()
@@ -72,11 +76,13 @@ async function ingestMs(withPool: ReturnType<typeof createVerifyPool> | undefine
   try {
   const c0 = clock()
   const t0 = now()
+  const w0 = performance.now()
   const blocks = wire.map(decodeBlock)
   const verifySignatures = withPool ? withPool.verifyBlocks : FREE ? allValid : undefined
   const result = await ingestBlocks(blocks, { store, crypto, types, ...(verifySignatures ? { verifySignatures } : {}) })
   const ms = now() - t0
   lastCpuMs = clock() - c0
+  spans[withPool ? 'pool' : 'serial'].push([w0, performance.now()])
   if (result.accepted !== wire.length) throw new Error(`accepted ${result.accepted} of ${wire.length}`)
   return ms
   } finally {
@@ -108,6 +114,8 @@ try {
     }
   }
   const verifyPerS = (vOps * 1000) / vMs
+  await gc.settle()
+  const gcShare = (kind: 'serial' | 'pool'): number => round(gc.withinAll(spans[kind]) / spans[kind].reduce((a, [from, to]) => a + to - from, 0), 3)
   emit('speed.verify_per_s', verifyPerS, 'ops/s', { provider: crypto.name, clock: now === clock ? 'cpu' : 'wall' })
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
   if (serial.length > 0) {
@@ -115,7 +123,7 @@ try {
     const rate = (BLOCKS * 1000) / ms
     emit('speed.ingest_blocks_per_s', rate, 'blocks/s', {
       pool: false, store: LEVEL ? 'level' : 'memory', blocks: BLOCKS, ...(FREE ? { signatures: 'not checked', us_per_block: round((ms * 1000) / BLOCKS, 4) } : {}), ratio_to_bound: round(rate / verifyPerS, 3),
-      non_crypto_us_per_block: round((ms * 1000) / BLOCKS - 1e6 / verifyPerS, 3), runs_ms: serial.map((x) => round(x, 4)),
+      non_crypto_us_per_block: round((ms * 1000) / BLOCKS - 1e6 / verifyPerS, 3), gc_share: gcShare('serial'), runs_ms: serial.map((x) => round(x, 4)),
     })
   }
   if (pooled.length > 0) {
@@ -127,7 +135,7 @@ try {
     const verifyCpuUs = (verifyCpuMs * 1000) / vOps
     emit('speed.ingest_blocks_per_s', rate, 'blocks/s', {
       pool: true, store: LEVEL ? 'level' : 'memory', workers: pool!.size, blocks: BLOCKS, ratio_to_bound: round(rate / (2 * verifyPerS), 3),
-      cpu_us_per_block: round(cpuUsPerBlock, 3), verify_cpu_us: round(verifyCpuUs, 3), cpu_ratio_to_bound: round(verifyCpuUs / cpuUsPerBlock, 3),
+      cpu_us_per_block: round(cpuUsPerBlock, 3), verify_cpu_us: round(verifyCpuUs, 3), cpu_ratio_to_bound: round(verifyCpuUs / cpuUsPerBlock, 3), gc_share: gcShare('pool'),
       runs_ms: pooled.map((x) => round(x, 4)),
     })
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type BlockStore, type CborValue } from '@tally/core'
 import { createVerifyPool, defaultCrypto, openLevelStore } from '@tally/node'
+import { gcPauses } from './_clocks.js'
 import { emit } from './lib.js'
 
 const TX = Number(process.argv[2] ?? 20_000)
@@ -49,13 +50,18 @@ try {
     )
   }
   await run(2000) // warm-up
+  const gc = gcPauses()
   const c0 = cpu()
   const th0 = threadCpuMs()
   const t0 = performance.now()
   await run(TX)
-  const ms = performance.now() - t0
+  const t1 = performance.now()
+  const ms = t1 - t0
   const cpuMs = cpu() - c0
   const threads = perThread(th0, threadCpuMs())
+  await gc.settle()
+  // the collector's pauses on this thread during the run, against its wall time
+  const gcShare = Math.round((1000 * gc.within(t0, t1)) / ms) / 1000
   // one transaction's crypto: 2 signatures and 2 verifications, timed alone in this process
   const key = crypto.signingKey(seed(1))
   const msg = crypto.sha256(seed(2))
@@ -71,6 +77,7 @@ try {
     store: STORE,
     in_flight: IN_FLIGHT, cpu_us_per_tx: Math.round((cpuMs * 1000) / TX), crypto_us_per_tx: Math.round(cryptoUs),
     cpu_ratio_to_two_core_bound: Math.round((1000 * cryptoUs) / ((cpuMs * 1000) / TX)) / 1000,
+    gc_share: gcShare,
     // CPU per transaction of this thread, of the busiest other thread (the verify worker) and of
     // the rest (the collector's helpers, libuv): on two idle cores the busier of the first two
     // (with half the rest) sets the pace, so crypto / 2 over it is the ratio to the two-core

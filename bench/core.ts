@@ -14,8 +14,11 @@
 // Run: node --import tsx bench/core.ts   (or node bench/run.mjs core)
 // Knobs: BENCH_CORE_TX_MS (default 3000), BENCH_CORE_IN_FLIGHT (default 64), BENCH_CORE_INGEST_BLOCKS (default 100000),
 // BENCH_CORE_APPEND_MS (default 1500, per append run), BENCH_CORE_BUDGET_S (default 170: LevelDB ingest runs that
-// would end later are skipped, with a note).
-import { mkdtemp, rm } from 'node:fs/promises'
+// would end later are skipped, with a note), BENCH_CORE_SKIP (default none: any of tx, append, size, left out; the
+// ingest always runs), BENCH_CORE_PROFILE=<dir> (a CPU profile of the one-thread ingest of the whole chain, written
+// there as ingest-serial.cpuprofile).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -40,6 +43,7 @@ import {
   type IngestOptions,
 } from '@tally/core'
 import { createVerifyPool, cryptoProviders, defaultCrypto, openLevelStore, type VerifyPool } from '@tally/node'
+import { clocks, elapsed, gcPauses, threadCpuMs, threadSplit, threadsCpuMs, type Clocks, type ThreadSplit } from './_clocks.js'
 import { emit, knob, note, round } from './lib.js'
 
 const TX_MS = knob('BENCH_CORE_TX_MS', 3000)
@@ -57,6 +61,11 @@ const BUDGET_MS = knob('BENCH_CORE_BUDGET_S', 170) * 1000
 const TX_SLICE_MS = 100
 /** The portable provider is an order of magnitude slower: a short tx run says enough. */
 const NOBLE_TX_MS = 1000
+/** Signatures checked per slice of the ingest's bound. */
+const BOUND_SLICE = 10_000
+const SKIP = new Set((process.env['BENCH_CORE_SKIP'] ?? '').split(',').filter((x) => x !== ''))
+/** The collector's pauses on this thread, for the `gc_share` of the transaction and ingest figures. */
+const gc = gcPauses()
 
 /** The store of a benchmark and how to get rid of it (close, and remove its directory). */
 interface BenchStore {
@@ -91,7 +100,7 @@ try {
   const fallback = defaultCrypto()
   const signRates = new Map<string, number>()
 
-  for (const crypto of providers) {
+  for (const crypto of SKIP.has('tx') ? [] : providers) {
     // sign, verify and the transaction runs take turns in short slices, so that a change of the
     // machine's speed during the run (other processes, CPU steal) falls on all of them alike
     const withLevel = crypto.name === fallback.name
@@ -120,6 +129,7 @@ try {
       for (const t of tasks) t.reset()
       await interleave(tasks, rounds, sliceMs)
       for (const r of runs) await r.tx.check()
+      await gc.settle()
       const sign = crypt.sign.perSecond()
       const verify = crypt.verify.perSecond()
       const bound = txBound(sign, verify)
@@ -141,6 +151,7 @@ try {
             load: round(loadavg()[0]!, 2),
             ...(store === 'level' ? { sync: false, ratio_to_memory: round(serial / memorySerial, 3) } : {}),
             what: 'one transaction at a time, every signature checked on this thread',
+            gc_share: gcShare(runs.find((r) => r.name === `${store} serial`)!.tx.task),
           })
         }
         if (pipelined !== undefined) {
@@ -156,12 +167,19 @@ try {
             ...(store !== 'memory' && memoryPipelined !== undefined ? { sync: store === 'level_synced', ratio_to_memory: round(pipelined / memoryPipelined, 3) } : {}),
             ...(serial !== undefined ? { ratio_to_serial: round(pipelined / serial, 3) } : {}),
             what: `${IN_FLIGHT} transactions in flight, signatures checked by the verify pool`,
+            ...txCpu(runs.find((r) => r.name === `${store} pipelined`)!.tx.task, crypt),
           })
         }
       }
+      // this provider's stores are garbage from here on: dropped now, or this module's frame keeps
+      // them (tens of MB of blocks) reachable through every later part, whose collections then
+      // mark them again and again (the one-thread ingest ran ~2.5 us a block slower for it)
+      runs.length = 0
+      tasks.length = 0
     } finally {
       await pool?.close()
       for (const l of level ?? []) await l.dispose()
+      level?.splice(0)
     }
   }
 
@@ -170,7 +188,7 @@ try {
   // append each in flight), synced (the default: fdatasync before an append resolves, shared by
   // the appends in flight) and not. The four runs take turns in slices, so that the ratio of
   // synced to unsynced falls within one stretch of the machine's speed.
-  {
+  if (!SKIP.has('append')) {
     note(`core bench: appends on LevelDB, 1 and ${IN_FLIGHT} in flight, sync false and true, interleaved`)
     const shapes = [1, IN_FLIGHT].flatMap((inFlight) => [false, true].map((sync) => ({ inFlight, sync })))
     const runs = await Promise.all(
@@ -203,10 +221,13 @@ try {
   }
 
   // ## Size of a transfer
-  const fastest = providers.reduce((a, b) => ((signRates.get(b.name) ?? 0) > (signRates.get(a.name) ?? 0) ? b : a))
-  note('core bench: transfer block size at seq ~10,000')
-  const sizes = await transferSizes(fastest)
-  emit('core.block_bytes.transfer', Math.max(sizes.proposal, sizes.agreement), 'bytes', sizes)
+  // (Ed25519 signs deterministically: every provider builds the same chain)
+  const fastest = signRates.size === 0 ? fallback : providers.reduce((a, b) => ((signRates.get(b.name) ?? 0) > (signRates.get(a.name) ?? 0) ? b : a))
+  if (!SKIP.has('size')) {
+    note('core bench: transfer block size at seq ~10,000')
+    const sizes = await transferSizes(fastest)
+    emit('core.block_bytes.transfer', Math.max(sizes.proposal, sizes.agreement), 'bytes', sizes)
+  }
 
   // ## Ingest: a received chain, as bytes
   note(`core bench: building a chain of ${INGEST_BLOCKS} blocks with ${fastest.name}`)
@@ -216,10 +237,16 @@ try {
   const pool = createVerifyPool()
   open.add({ dispose: () => pool.close() })
   await warmIngest(wire, memoryBenchStore, crypto, pool)
-  for (const withPool of [false, true]) {
-    note(`core bench: ingest ${wire.length} blocks into memory, ${withPool ? `pool of ${pool.size}` : 'no pool'}`)
-    const verify = await verifyRate(crypto)
-    emitIngest(wire.length, await ingestRun(wire, memoryBenchStore(crypto), crypto, withPool ? pool : undefined), crypto, withPool && pool, 'memory', verify)
+  await serialMemoryIngest(wire, crypto)
+  note(`core bench: ingest ${wire.length} blocks into memory, pool of ${pool.size}`)
+  {
+    // the two-core bound on the wall clock, as the pooled rate: slices before and after the run
+    const bound = verifyBound(wire, crypto)
+    bound.slice(BOUND_SLICE)
+    const run = await timedIngest(wire, memoryBenchStore(crypto), crypto, pool)
+    bound.slice(BOUND_SLICE)
+    await gc.settle()
+    emitIngest(wire.length, run.clocks.wall, crypto, pool, 'memory', bound.perSecond('wall'), { gc_share: round(gc.within(...run.span) / run.clocks.wall, 3) })
   }
   // Into LevelDB only as far as the time budget allows: a run is skipped when the rate of the
   // warm-up says it would end past the budget.
@@ -233,7 +260,7 @@ try {
       continue
     }
     note(`core bench: ${label} (about ${(expectedMs / 1000).toFixed(0)} s)`)
-    const verify = await verifyRate(crypto)
+    const verify = await verifyRate(crypto, wire)
     emitIngest(wire.length, await ingestRun(wire, await levelStore(crypto), crypto, withPool ? pool : undefined), crypto, withPool && pool, 'level', verify)
   }
   await pool.close()
@@ -256,6 +283,12 @@ interface Task {
   /** Timed so far: operations and milliseconds. */
   ops: number
   ms: number
+  /** The timed slices (`performance.now()` spans), for the collector's pauses within them. */
+  spans: [number, number][]
+  /** CPU milliseconds of this thread in the timed slices (undefined where the kernel does not say). */
+  cpuMs: number | undefined
+  /** With `threads`: CPU milliseconds by thread in the timed slices (this one, the verify worker, the rest). */
+  threads?: ThreadSplit | undefined
 }
 
 function task(step: () => unknown): Task {
@@ -263,13 +296,45 @@ function task(step: () => unknown): Task {
     step,
     ops: 0,
     ms: 0,
+    spans: [],
+    cpuMs: 0,
     perSecond() {
       return (this.ops * 1000) / this.ms
     },
     reset() {
       this.ops = 0
       this.ms = 0
+      this.spans = []
+      this.cpuMs = 0
+      if (this.threads !== undefined) this.threads = { main: 0, worker: 0, rest: 0 }
     },
+  }
+}
+
+/** The share of a task's timed slices that this thread spent in the collector's pauses. */
+function gcShare(t: Task): number {
+  return round(gc.withinAll(t.spans) / t.ms, 3)
+}
+
+/**
+ * Where a pipelined transaction run's CPU went, per transaction: this thread, the verify worker
+ * and the rest (the collector's helpers, libuv), and the ratio to the two-core bound that two idle
+ * cores would reach with that split (the busier of this thread and the worker with half the rest
+ * sets the pace), whatever the load here; sign and verify costs are this thread's CPU in the same
+ * run. Linux only (nothing elsewhere).
+ */
+function txCpu(t: Task, crypt: { sign: Task; verify: Task }): Record<string, number> {
+  const th = t.threads
+  if (th === undefined || t.cpuMs === undefined || crypt.sign.cpuMs === undefined || crypt.verify.cpuMs === undefined) return { gc_share: gcShare(t) }
+  const per = (ms: number): number => (ms * 1000) / t.ops
+  const cryptoUs = (2 * crypt.sign.cpuMs * 1000) / crypt.sign.ops + (2 * crypt.verify.cpuMs * 1000) / crypt.verify.ops
+  return {
+    gc_share: gcShare(t),
+    main_us_per_tx: round(per(th.main), 3),
+    worker_us_per_tx: round(per(th.worker), 3),
+    rest_us_per_tx: round(per(th.rest), 3),
+    crypto_us_per_tx: round(cryptoUs, 3),
+    est_ratio_to_two_core_bound: round(cryptoUs / 2 / per(Math.max(th.main, th.worker + th.rest / 2)), 3),
   }
 }
 
@@ -277,22 +342,33 @@ function task(step: () => unknown): Task {
 async function interleave(tasks: readonly Task[], rounds: number, sliceMs: number): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     for (const t of tasks) {
+      const threads0 = t.threads !== undefined ? threadsCpuMs() : undefined
+      const cpu0 = threadCpuMs()
       const start = performance.now()
+      let end: number
       if (t.slice !== undefined) {
         t.ops += await t.slice(sliceMs)
-        t.ms += performance.now() - start
-        continue
+        end = performance.now()
+      } else {
+        let n = 0
+        let now = start
+        do {
+          const result = t.step()
+          if (result instanceof Promise) await result
+          n++
+          now = performance.now()
+        } while (now - start < sliceMs)
+        t.ops += n
+        end = now
       }
-      let n = 0
-      let now = start
-      do {
-        const result = t.step()
-        if (result instanceof Promise) await result
-        n++
-        now = performance.now()
-      } while (now - start < sliceMs)
-      t.ops += n
-      t.ms += now - start
+      const cpu1 = threadCpuMs()
+      t.ms += end - start
+      t.spans.push([start, end])
+      t.cpuMs = t.cpuMs === undefined || cpu0 === undefined || cpu1 === undefined ? undefined : t.cpuMs + cpu1 - cpu0
+      if (t.threads !== undefined) {
+        const split = threadSplit(threads0, threadsCpuMs())
+        t.threads = split === undefined ? undefined : { main: t.threads.main + split.main, worker: t.threads.worker + split.worker, rest: t.threads.rest + split.rest }
+      }
     }
   }
 }
@@ -344,6 +420,7 @@ function txSteps(crypto: CryptoProvider, stores: readonly [BlockStore, BlockStor
   }
   const t = task(transact)
   if (pool !== undefined) {
+    t.threads = { main: 0, worker: 0, rest: 0 }
     t.slice = async (ms) => {
       const end = performance.now() + ms
       let done = 0
@@ -443,16 +520,21 @@ function buildChain(identity: SeedIdentity, crypto: CryptoProvider, n: number): 
 /**
  * Decode `wire` (a received chain arrives as bytes) and ingest it into a fresh store. The same chain
  * twice in one store is a no-op, so every run gets its own store, disposed after.
- * @returns milliseconds for decode + verify + validate + store
+ * @returns milliseconds (wall clock) for decode + verify + validate + store
  */
 async function ingestRun(wire: readonly Uint8Array[], target: BenchStore, crypto: CryptoProvider, pool: VerifyPool | undefined): Promise<number> {
+  return (await timedIngest(wire, target, crypto, pool)).clocks.wall
+}
+
+/** ingestRun on every clock, and its span of `performance.now()` (the collector's pauses within it). */
+async function timedIngest(wire: readonly Uint8Array[], target: BenchStore, crypto: CryptoProvider, pool: VerifyPool | undefined): Promise<{ clocks: Clocks; span: [number, number] }> {
   try {
-    const t0 = performance.now()
+    const c0 = clocks()
     const blocks = wire.map(decodeBlock)
     const options: IngestOptions = { store: target.store, crypto, types }
     if (pool !== undefined) options.verifySignatures = pool.verifyBlocks
     const result = await ingestBlocks(blocks, options)
-    const ms = performance.now() - t0
+    const c1 = clocks()
     if (result.accepted !== wire.length || result.rejected.length > 0 || result.fraud.length > 0) {
       const first = result.rejected[0]
       throw new Error(
@@ -460,7 +542,7 @@ async function ingestRun(wire: readonly Uint8Array[], target: BenchStore, crypto
           (first === undefined ? '' : `; first rejected #${first.index}: ${first.errors.map((e) => e.rule).join(', ')}`),
       )
     }
-    return ms
+    return { clocks: elapsed(c0, c1), span: [c0.wall, c1.wall] }
   } finally {
     await target.dispose()
   }
@@ -484,7 +566,7 @@ async function warmIngest(
  * before it in this run: a block costs one signature check, so one core ingests at most `verify`
  * blocks a second (no pool), and the pool on both cores at most 2 x verify.
  */
-function emitIngest(blocks: number, ms: number, crypto: CryptoProvider, pool: VerifyPool | false, store: string, verify: number): void {
+function emitIngest(blocks: number, ms: number, crypto: CryptoProvider, pool: VerifyPool | false, store: string, verify: number, extra: Record<string, unknown> = {}): void {
   const rate = (blocks * 1000) / ms
   const cores = pool === false ? 1 : 2
   emit('core.ingest_blocks_per_s', rate, 'blocks/s', {
@@ -496,16 +578,117 @@ function emitIngest(blocks: number, ms: number, crypto: CryptoProvider, pool: Ve
     bound_blocks_per_s: Math.round(cores * verify),
     bound: pool === false ? '1 / verify (one core)' : '2 / verify (both cores)',
     load: round(loadavg()[0]!, 2),
+    ...extra,
   })
 }
 
-/** Verifications per second of `crypto` on this thread, measured now (half a second, after a warm-up). */
-async function verifyRate(crypto: CryptoProvider): Promise<number> {
-  const { verify } = cryptoSteps(crypto)
-  await interleave([verify], 1, 100)
-  verify.reset()
-  await interleave([verify], 5, 100)
-  return verify.perSecond()
+/** Verifications per second of `crypto` on this thread (wall clock), measured now: 10,000 of the chain's signatures, after a warm-up. */
+async function verifyRate(crypto: CryptoProvider, wire: readonly Uint8Array[]): Promise<number> {
+  const bound = verifyBound(wire, crypto)
+  bound.slice(1000)
+  bound.reset()
+  bound.slice(BOUND_SLICE)
+  return bound.perSecond('wall')
+}
+
+/**
+ * The ingest's crypto bound, measured as the ingest checks signatures: this provider, on this
+ * thread, over the chain's own blocks (every signature a different one, over its block's hash by
+ * its owner's key), `n` at a time from where the last slice stopped. Only the checks are timed:
+ * decoding and hashing a slice's blocks (which the ingest's figure pays for) are done first.
+ */
+function verifyBound(wire: readonly Uint8Array[], crypto: CryptoProvider): { slice(n: number): void; reset(): void; perSecond(clock: keyof Clocks): number } {
+  let at = 0
+  let checked = 0
+  const spent: Clocks = { wall: 0, thread: 0, process: 0 }
+  return {
+    slice(n) {
+      const blocks: HalfBlock[] = []
+      for (let i = 0; i < n; i++) blocks.push(decodeBlock(wire[(at + i) % wire.length]!))
+      const hashes = blocks.map((b) => blockHash(b, crypto))
+      at = (at + n) % wire.length
+      const c0 = clocks()
+      for (let i = 0; i < n; i++) {
+        const b = blocks[i]!
+        if (!crypto.verify(b.signature, hashes[i]!, b.publicKey)) throw new Error(`${crypto.name}: a valid signature did not verify`)
+      }
+      const d = elapsed(c0, clocks())
+      spent.wall += d.wall
+      spent.process += d.process
+      spent.thread = d.thread === undefined || spent.thread === undefined ? undefined : spent.thread + d.thread
+      checked += n
+    },
+    reset() {
+      checked = 0
+      Object.assign(spent, { wall: 0, thread: 0, process: 0 })
+    },
+    perSecond(clock) {
+      return (checked * 1000) / (spent[clock] ?? spent.wall)
+    },
+  }
+}
+
+/**
+ * One-thread ingest into memory and its ratio to the one-core bound, both taken the same way: on
+ * this thread's CPU clock (what a core gives this thread; waiting for a core on a loaded machine
+ * does not count), over the same chain's signatures, the bound's slices between the runs. The
+ * chain's first fifth is ingested before and after the whole chain: per block, the whole chain
+ * should cost no more (`per_block_ratio_to_short`). The wall clock and the process's CPU clock
+ * (every thread: the collector's helpers too) are given beside it.
+ */
+async function serialMemoryIngest(wire: readonly Uint8Array[], crypto: CryptoProvider): Promise<void> {
+  const short = wire.slice(0, Math.max(1, Math.round(wire.length / 5)))
+  note(`core bench: ingest ${short.length}, ${wire.length} and ${short.length} blocks into memory, no pool, the bound between the runs`)
+  const bound = verifyBound(wire, crypto)
+  bound.slice(1000)
+  bound.reset()
+  const sum = (runs: Clocks[]): Clocks => ({
+    wall: runs.reduce((a, r) => a + r.wall, 0),
+    thread: runs.some((r) => r.thread === undefined) ? undefined : runs.reduce((a, r) => a + r.thread!, 0),
+    process: runs.reduce((a, r) => a + r.process, 0),
+  })
+  const shortRuns: Clocks[] = []
+  let whole: { clocks: Clocks; span: [number, number] } | undefined
+  const profileDir = process.env['BENCH_CORE_PROFILE']
+  for (const part of [short, wire, short]) {
+    bound.slice(BOUND_SLICE)
+    const profiler = part === wire && profileDir !== undefined ? await startProfile() : undefined
+    const run = await timedIngest(part, memoryBenchStore(crypto), crypto, undefined)
+    if (profiler !== undefined) await writeFile(join(profileDir!, 'ingest-serial.cpuprofile'), JSON.stringify(await profiler.stop()))
+    if (part === wire) whole = run
+    else shortRuns.push(run.clocks)
+  }
+  bound.slice(BOUND_SLICE)
+  await gc.settle()
+  const clock: keyof Clocks = whole!.clocks.thread === undefined ? 'wall' : 'thread'
+  const usPerBlock = (c: Clocks, blocks: number, k: keyof Clocks): number => ((c[k] ?? c.wall) * 1000) / blocks
+  const verify = bound.perSecond(clock)
+  const us = usPerBlock(whole!.clocks, wire.length, clock)
+  const ratio = (k: keyof Clocks): number => round(1e6 / bound.perSecond(k) / usPerBlock(whole!.clocks, wire.length, k), 3)
+  emitIngest(wire.length, whole!.clocks[clock] ?? whole!.clocks.wall, crypto, false, 'memory', verify, {
+    clock: clock === 'thread' ? "this thread's CPU time" : 'wall',
+    ratio_wall: ratio('wall'),
+    ratio_process_cpu: ratio('process'),
+    non_crypto_us_per_block: round(us - 1e6 / verify, 3),
+    short_blocks: short.length,
+    per_block_ratio_to_short: round(us / usPerBlock(sum(shortRuns), 2 * short.length, clock), 3),
+    gc_share: round(gc.within(...whole!.span) / whole!.clocks.wall, 3),
+  })
+}
+
+/** A CPU profile of this thread from now until `stop` (BENCH_CORE_PROFILE). */
+async function startProfile(): Promise<{ stop(): Promise<unknown> }> {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop')
+      session.disconnect()
+      return profile
+    },
+  }
 }
 
 // ## Block size

@@ -133,6 +133,9 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
   return signThen(key, hash, (signature) => {
     abytes('signature', signature, SIGNATURE_BYTES)
     buf.set(signature, end)
+    // the block keeps a view of its own buffer, not the key's array: one buffer per signed block,
+    // and the encoding's view is made when asked for (an agent's blocks kept in memory are mostly
+    // never encoded)
     const block: HalfBlock = frozenWith({
       publicKey: fields.publicKey,
       seq: fields.seq,
@@ -142,8 +145,8 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
       type: fields.type,
       payload: fields.payload,
       timestamp: fields.timestamp,
-      signature,
-    }, { buf, end, bytes: buf.subarray(TAG.length), hash })
+      signature: buf.subarray(end),
+    }, { buf, end, bytes: undefined, hash })
     return block
   })
 }
@@ -157,7 +160,11 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
 export function encodeBlock(block: HalfBlock): Uint8Array {
   const c = cached(block)
   if (c.bytes !== undefined) return c.bytes
-  const bytes = concatBytes(c.buf.subarray(TAG.length, c.end), block.signature)
+  // signed here, the block has a buffer of its own that holds the signature after the unsigned
+  // part: a view of it (a decoded block's is a view of a shared slab, which the copy does not pin)
+  const { buf } = c
+  const own = buf.length === c.end + SIGNATURE_BYTES && buf.byteOffset === 0 && buf.buffer.byteLength === buf.length
+  const bytes = own ? buf.subarray(TAG.length) : concatBytes(buf.subarray(TAG.length, c.end), block.signature)
   if (Object.isFrozen(block) && cachedOf(block) === c) c.bytes = bytes
   return bytes
 }
