@@ -157,7 +157,12 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
 export function encodeBlock(block: HalfBlock): Uint8Array {
   const c = cached(block)
   if (c.bytes !== undefined) return c.bytes
-  const bytes = concatBytes(c.buf.subarray(TAG.length, c.end), block.signature)
+  // a decoded block's signature follows its unsigned part in `buf`: the encoding is a view of it
+  // (no copy, and no ArrayBuffer of its own, which a store writing every block of an ingest paid)
+  const sig = block.signature
+  const bytes = sig.buffer === c.buf.buffer && sig.byteOffset === c.buf.byteOffset + c.end && sig.length === SIGNATURE_BYTES
+    ? c.buf.subarray(TAG.length, c.end + SIGNATURE_BYTES)
+    : concatBytes(c.buf.subarray(TAG.length, c.end), sig)
   if (Object.isFrozen(block) && cachedOf(block) === c) c.bytes = bytes
   return bytes
 }
