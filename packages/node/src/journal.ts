@@ -110,6 +110,9 @@ const MAX_RECORD = 256 * 1024 * 1024
  * once), and costs a directory fsync.
  */
 const FILE_BYTES = 1024 * 1024
+/** The record buffer's size at first; one grown past MAX_KEPT_BUFFER is dropped once written. */
+const BUFFER_BYTES = 64 * 1024
+const MAX_KEPT_BUFFER = 1024 * 1024
 /** With `sync`, a run's first file is preallocated to this many bytes only; the next ones to FILE_BYTES. */
 const FIRST_FILE_BYTES = 64 * 1024
 /**
@@ -129,10 +132,8 @@ interface JournalFile {
   length: number
   /** A record that would end past this goes to the next file (unless this one is empty). */
   readonly capacity: number
-  /** Bytes written, or appended and waiting to be written (`unwritten`): the header and the records. */
+  /** Bytes written, or appended and waiting to be written (the journal's buffer): the header and the records. */
   size: number
-  /** With `sync`: records appended this turn of the event loop, written together at its end. */
-  unwritten: Uint8Array[]
   /** Bytes an fdatasync has covered. */
   durable: number
   /** Bytes the syncs started so far cover. */
@@ -171,6 +172,14 @@ export class Journal {
   #waiting: Deferred | undefined
   /** A group start is queued for the end of this turn of the event loop. */
   #scheduled = false
+  /**
+   * Records are encoded here, then written: at once without `sync`; with it, those of one turn
+   * together at its end (`#buffered` bytes, all of the current file). Reused, so that a commit
+   * allocates no buffer of its own.
+   */
+  #buffer: Uint8Array = new Uint8Array(BUFFER_BYTES)
+  #view: DataView = new DataView(this.#buffer.buffer)
+  #buffered = 0
 
   private constructor(dir: string, options: JournalOptions, id: number) {
     this.#dir = dir
@@ -231,27 +240,21 @@ export class Journal {
    */
   append(ops: readonly PutOp[]): number {
     this.#usable()
-    const record = encodeRecord(ops, this.#current.durable, this.#current.saltCrc)
-    if (this.#current.size > FILE_HEADER && this.#current.size + record.length > this.#current.capacity) {
-      this.#rotate()
-      // the new file's salt and sync witness
-      return this.append(ops)
-    }
+    const length = recordLength(ops)
+    if (this.#current.size > FILE_HEADER && this.#current.size + length > this.#current.capacity) this.#rotate()
     const file = this.#current
-    if (this.#sync) {
-      file.unwritten.push(record)
-      this.#atTurnEnd()
-    } else {
-      try {
-        this.#files.write(file.handle, record, file.size)
-      } catch (err) {
-        // part of the record may be in the file: a later record must not follow it
-        throw this.#fail(err)
-      }
-    }
-    file.size += record.length
+    // encoded into the buffer after the records of this turn not written yet (all of this file:
+    // a rotation writes them out first), with this file's salt and sync witness
+    const at = this.#buffered
+    this.#reserve(at + length)
+    writeRecord(this.#buffer, this.#view, at, ops, file.durable, file.saltCrc)
+    this.#buffered = at + length
+    file.size += length
     file.length = Math.max(file.length, file.size)
     file.live++
+    if (this.#sync) this.#atTurnEnd()
+    // part of the record may be in the file when this throws: #fail keeps a later one from following it
+    else this.#writeOut()
     if (this.#sync && this.#spare === undefined && file.size >= file.capacity / 2 && !this.#preparing) {
       this.#preparing = true
       setImmediate(() => this.#prepareSpare())
@@ -348,7 +351,6 @@ export class Journal {
       length: Math.max(length, header.length),
       capacity,
       size: header.length,
-      unwritten: [],
       durable: 0,
       requested: 0,
       syncing: 0,
@@ -380,6 +382,7 @@ export class Journal {
 
   #rotate(): void {
     const old = this.#current
+    this.#writeOut() // the buffer holds records of the current file only
     try {
       this.#current = this.#spare ?? this.#create(old.id + 1, this.#sync ? this.#fileBytes : 0)
     } catch (err) {
@@ -452,28 +455,31 @@ export class Journal {
    */
   #writeOut(): void {
     if (this.#failure !== undefined) throw this.#failure.error
-    for (const file of this.#open.values()) {
-      const records = file.unwritten
-      if (records.length === 0) continue
-      file.unwritten = []
-      let bytes = records[0]!
-      if (records.length > 1) {
-        let length = 0
-        for (const r of records) length += r.length
-        bytes = new Uint8Array(length)
-        let at = 0
-        for (const r of records) {
-          bytes.set(r, at)
-          at += r.length
-        }
-      }
-      try {
-        this.#files.write(file.handle, bytes, file.size - bytes.length)
-      } catch (err) {
-        // part of them may be in the file: a later record must not follow
-        throw this.#fail(err)
-      }
+    const length = this.#buffered
+    if (length === 0) return
+    this.#buffered = 0
+    const file = this.#current
+    try {
+      this.#files.write(file.handle, this.#buffer.subarray(0, length), file.size - length)
+    } catch (err) {
+      // part of them may be in the file: a later record must not follow
+      throw this.#fail(err)
     }
+    // a buffer grown for a big commit (an ingest's chunk) is not kept
+    if (this.#buffer.length > MAX_KEPT_BUFFER) this.#setBuffer(new Uint8Array(BUFFER_BYTES))
+  }
+
+  /** Make the buffer hold at least `bytes` bytes, keeping what it holds. */
+  #reserve(bytes: number): void {
+    if (bytes <= this.#buffer.length) return
+    const grown = new Uint8Array(Math.max(bytes, 2 * this.#buffer.length))
+    grown.set(this.#buffer.subarray(0, this.#buffered))
+    this.#setBuffer(grown)
+  }
+
+  #setBuffer(buffer: Uint8Array): void {
+    this.#buffer = buffer
+    this.#view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength)
   }
 
   /**
@@ -526,12 +532,16 @@ function fileName(id: number): string {
   return PREFIX + String(id).padStart(12, '0')
 }
 
-function encodeRecord(ops: readonly PutOp[], synced: number, saltCrc: number): Uint8Array {
+/** Bytes of the record holding `ops`. */
+function recordLength(ops: readonly PutOp[]): number {
   let size = RECORD_HEADER
   for (const op of ops) size += 2 + op.key.length + 4 + op.value.length
-  const out = new Uint8Array(size)
-  const view = new DataView(out.buffer)
-  let at = RECORD_HEADER
+  return size
+}
+
+/** Encode the record holding `ops` at `start` of `out` (`view` over it); recordLength(ops) bytes. */
+function writeRecord(out: Uint8Array, view: DataView, start: number, ops: readonly PutOp[], synced: number, saltCrc: number): void {
+  let at = start + RECORD_HEADER
   for (const { key, value } of ops) {
     view.setUint16(at, key.length, true)
     out.set(key, at + 2)
@@ -540,13 +550,12 @@ function encodeRecord(ops: readonly PutOp[], synced: number, saltCrc: number): U
     out.set(value, at + 4)
     at += 4 + value.length
   }
-  const payload = out.subarray(RECORD_HEADER)
-  view.setUint32(0, payload.length, true)
+  const payload = out.subarray(start + RECORD_HEADER, at)
+  view.setUint32(start, payload.length, true)
   // a smaller witness only claims less: files are rotated long before 4 GiB
-  view.setUint32(4, Math.min(synced, 0xffff_ffff), true)
-  view.setUint32(8, crc32(payload), true)
-  view.setUint32(12, crc32(out.subarray(0, 12), saltCrc), true)
-  return out
+  view.setUint32(start + 4, Math.min(synced, 0xffff_ffff), true)
+  view.setUint32(start + 8, crc32(payload), true)
+  view.setUint32(start + 12, crc32(out.subarray(start, start + 12), saltCrc), true)
 }
 
 /** A file's intact records (see the module comment for what is skipped), and whether any was damaged. */
