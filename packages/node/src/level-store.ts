@@ -312,7 +312,7 @@ class LevelStore implements BlockStore {
     abytes('publicKey', publicKey, 32)
     auint('seq', seq)
     this.#open()
-    const owner = toHex(publicKey)
+    const owner = keyHex(publicKey)
     const head = this.#heads.get(owner)
     if (head === null || (head !== undefined && seq > head.seq)) return undefined
     if (head !== undefined && seq === head.seq) return head
@@ -353,7 +353,7 @@ class LevelStore implements BlockStore {
   async latest(publicKey: Uint8Array): Promise<HalfBlock | undefined> {
     abytes('publicKey', publicKey, 32)
     this.#open()
-    const owner = toHex(publicKey)
+    const owner = keyHex(publicKey)
     const head = this.#heads.get(owner)
     if (head !== undefined) {
       this.#touch(this.#heads, owner, head)
@@ -393,7 +393,7 @@ class LevelStore implements BlockStore {
     auint('proposalSeq', proposalSeq)
     abytes('signer', signer, 32)
     this.#open()
-    const proposer = toHex(proposalKey)
+    const proposer = keyHex(proposalKey)
     const answered = this.#answered.get(proposer)
     if (answered === null || (answered !== undefined && proposalSeq > answered)) return undefined
     return this.#read(async () => {
@@ -701,7 +701,7 @@ class LevelStore implements BlockStore {
       if (head === null || (head !== undefined && block.seq > head.seq)) this.#heads.set(owner, block)
       if (remember) this.#remember(owner, block, bytes.length)
       if (isAgreement(block)) {
-        const proposer = toHex(block.linkPublicKey)
+        const proposer = keyHex(block.linkPublicKey)
         const answered = this.#answered.get(proposer)
         if (answered === null || (answered !== undefined && block.linkSeq > answered)) this.#answered.set(proposer, block.linkSeq)
       }
@@ -1016,8 +1016,28 @@ function writeSeq(out: Uint8Array, at: number, seq: number): void {
   out[at + 7] = low & 0xff
 }
 
+/**
+ * Keys are views of shared 16 KiB slabs rather than arrays of their own: an array over 64 bytes
+ * (an agreement's key is 81) gets a backing store outside V8's heap, allocated with malloc and
+ * swept by the collector. A slab lives while a key of it does: until its commit is in LevelDB.
+ */
+const SLAB_BYTES = 16 * 1024
+let slab = new Uint8Array(SLAB_BYTES)
+let slabUsed = 0
+
+/** `n` bytes of a slab (contents unspecified: the caller writes them all). */
+function carve(n: number): Uint8Array {
+  if (slabUsed + n > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES)
+    slabUsed = 0
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n)
+  slabUsed += n
+  return out
+}
+
 function blockKey(publicKey: Uint8Array, seq: number): Uint8Array {
-  const key = new Uint8Array(1 + 32 + 8)
+  const key = carve(1 + 32 + 8)
   key[0] = TABLE.block[0]!
   key.set(publicKey, 1)
   writeSeq(key, 33, seq)
@@ -1026,7 +1046,7 @@ function blockKey(publicKey: Uint8Array, seq: number): Uint8Array {
 
 /** 'a' ‖ proposalKey ‖ proposalSeq ‖ the agreement's slot (its key without the table byte). */
 function agreementKey(proposalKey: Uint8Array, proposalSeq: number, slot: Uint8Array): Uint8Array {
-  const key = new Uint8Array(1 + 32 + 8 + slot.length)
+  const key = carve(1 + 32 + 8 + slot.length)
   key[0] = TABLE.agreement[0]!
   key.set(proposalKey, 1)
   writeSeq(key, 33, proposalSeq)
@@ -1036,7 +1056,7 @@ function agreementKey(proposalKey: Uint8Array, proposalSeq: number, slot: Uint8A
 
 /** A one-byte table tag followed by `bytes`. */
 function tableKey(table: Uint8Array, bytes: Uint8Array): Uint8Array {
-  const key = new Uint8Array(1 + bytes.length)
+  const key = carve(1 + bytes.length)
   key[0] = table[0]!
   key.set(bytes, 1)
   return key
