@@ -170,6 +170,24 @@ export function encodeBlock(block: HalfBlock): Uint8Array {
 }
 
 /**
+ * The block's encoding as a view wherever its signature follows its unsigned part in one buffer
+ * (a block signed here, or decoded from a shared slab), else encodeBlock's. For a caller that hands
+ * the bytes on at once to something that copies them (a LevelDB batch, a journal record): unlike
+ * encodeBlock it may return a view of a shared 4 KB slab, which bytes kept for long would pin.
+ * @param block the block
+ * @returns its canonical bytes, possibly a view of a shared buffer: do not keep them
+ * @internal
+ */
+export function encodedView(block: HalfBlock): Uint8Array {
+  const c = cached(block)
+  if (c.bytes !== undefined) return c.bytes
+  const sig = block.signature
+  return sig.buffer === c.buf.buffer && sig.byteOffset === c.buf.byteOffset + c.end && sig.length === SIGNATURE_BYTES
+    ? c.buf.subarray(TAG.length, c.end + SIGNATURE_BYTES)
+    : encodeBlock(block)
+}
+
+/**
  * Decode a block from untrusted bytes. Checks form only (types, lengths, canonical bytes, size);
  * signature and chain rules are `validate`'s work.
  * @param bytes the encoding

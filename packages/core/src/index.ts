@@ -21,6 +21,7 @@ export {
   blockSize,
   decodeBlock,
   encodeBlock,
+  encodedView,
   isAgreement,
   isProposal,
   isTypeName,

@@ -28,7 +28,10 @@ export interface JournalFiles {
    * writes inside them then change no metadata that an fdatasync would have to commit.
    */
   create(path: string, length: number): FileHandle
-  /** Write every byte of `bytes` at `position`; done when the OS has them, not when the disk has. */
+  /**
+   * Write every byte of `bytes` at `position`; done when the OS has them, not when the disk has.
+   * `bytes` is reused by the caller once this returns: keep a copy, not the array.
+   */
   write(handle: FileHandle, bytes: Uint8Array, position: number): void
   /** fdatasync: resolves once every byte appended before the call is on the disk. */
   sync(handle: FileHandle): Promise<void>
