@@ -24,6 +24,7 @@ import {
   domainTag,
   encodeBlock,
   encodeCanonical,
+  encodedView,
   fromHex,
   generateIdentity,
   identityFromSeed,
@@ -155,6 +156,20 @@ RoundTrip('blocks decoded one after another keep their own bytes, keys and hashe
     assert.equal(got[i]!.previousHash, sent[i]!.previousHash)
     assert.equal(got[i]!.linkPublicKey, sent[i]!.linkPublicKey)
   }
+})
+
+RoundTrip('encodedView: the same bytes as encodeBlock; a view of a decoded block\'s buffer, while encodeBlock copies it', () => {
+  const signed = block(alice)
+  const bytes = encodeBlock(signed)
+  // decoded from a larger buffer, as blocks decoded into shared slabs are
+  const padded = concatBytes(new Uint8Array(5), bytes, new Uint8Array(7))
+  const decoded = decodeBlock(padded.subarray(5, 5 + bytes.length))
+  for (const b of [signed, decoded]) assert.equal(toHex(encodedView(b)), toHex(bytes))
+  const view = encodedView(decoded)
+  const copy = encodeBlock(decoded)
+  assert.equal(toHex(copy), toHex(bytes))
+  assert.ok(copy.buffer.byteLength === copy.length, 'encodeBlock of a decoded block owns its buffer (pins no slab)')
+  assert.ok(view.buffer.byteLength > view.length, 'encodedView of a decoded block is a view of the buffer it was decoded into')
 })
 
 RoundTrip.run()
