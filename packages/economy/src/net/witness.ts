@@ -274,7 +274,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
 
   // ## Reports (ReportSink)
 
-  async take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly WireVerdict[]> {
+  async take(submission: ReportMessages['submit'], peer: Uint8Array): Promise<readonly WireVerdict[]> {
     // a few submissions at a time are decoded and checked; the others wait their turn as they
     // came (their bytes only): 1,000 connections' reports decoded at once would all wait for the
     // verify pool for seconds, long enough for the collector to move every one to the old
@@ -282,7 +282,8 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     if (this.#taking < TAKES_AT_ONCE) this.#taking++
     else await new Promise<void>((resolve) => this.#waiting.push(resolve))
     try {
-      return await this.#take(reports, peer)
+      // its reports read now, at its turn (a submission from the wire makes their views then)
+      return await this.#take(submission.reports, peer)
     } finally {
       const next = this.#waiting.shift()
       if (next !== undefined) next()
