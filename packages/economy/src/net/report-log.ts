@@ -79,7 +79,7 @@ export class ReportLog {
 
   /** The bytes held at (component, seq) (a view: do not change it). */
   get(component: Uint8Array, seq: number): Uint8Array | undefined {
-    return this.set.bytesOf(keyString(component) + seqId(seq))
+    return this.set.bytesOf(idOf(component, seq))
   }
 
   /** The bytes held under a set key (a view: do not change it). */
@@ -90,14 +90,13 @@ export class ReportLog {
   /**
    * Add a checked report (its signature verified): a new one, the same again, or another version
    * of one held, of which the smaller encoding is kept.
-   * @param componentId keyString(report.component), when the caller has it
    * @param index indexOf(report.component), when the caller has it
    * @throws RangeError for a component that `indexOf` numbers below 0 (a caller's mistake: a
    *   witness adds only reports of registered components)
    */
-  add(report: SignedReport, bytes: Uint8Array, componentId: string = keyString(report.component), index: number = this.#indexOf(report.component)): AddResult {
+  add(report: SignedReport, bytes: Uint8Array, index: number = this.#indexOf(report.component)): AddResult {
     if (!(index >= 0)) throw new RangeError('"report" is of a component without a number (not registered)')
-    const id = componentId + seqId(report.seq)
+    const id = idOf(report.component, report.seq)
     // a component with no report held has no key in the set: the first report of each (the
     // common case) is inserted without a look-up
     const slot = this.countAt(index) === 0 ? -1 : this.set.slotOf(id)
@@ -150,11 +149,18 @@ export function reportKey(component: Uint8Array, seq: number): Uint8Array {
   return key
 }
 
-/** The last 8 characters of a report's key string: seq as u64 big-endian, a character a byte. */
-function seqId(seq: number): string {
+/**
+ * A report's key string (its set key, a character a byte): component ‖ seq as u64 big-endian, in
+ * one call (a string made whole, rather than two joined that the set's map must flatten).
+ */
+function idOf(c: Uint8Array, seq: number): string {
   const hi = Math.floor(seq / 0x1_0000_0000)
   const lo = seq >>> 0
-  return String.fromCharCode(hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff)
+  return String.fromCharCode(
+    c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!,
+    c[16]!, c[17]!, c[18]!, c[19]!, c[20]!, c[21]!, c[22]!, c[23]!, c[24]!, c[25]!, c[26]!, c[27]!, c[28]!, c[29]!, c[30]!, c[31]!,
+    hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff,
+  )
 }
 
 function keyTail(key: Uint8Array): string {

@@ -294,7 +294,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   async #take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly WireVerdict[]> {
     const verdicts: WireVerdict[] = new Array(reports.length)
     // each report is decoded once, here: the monitor takes the decoded report (ingestDecoded)
-    const passed: { at: number; bytes: Uint8Array; report: SignedReport; id: string; index: number }[] = []
+    const passed: { at: number; bytes: Uint8Array; report: SignedReport; index: number }[] = []
     const log = this.#logs.get(this.#monitor.epoch)!
     // reports of one component earlier in this submission, by its directory index (by its key
     // when unregistered: the monitor refuses those, after the quotas as before)
@@ -309,28 +309,27 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
         verdicts[at] = { code: 'malformed', reason: (err as Error).message }
         continue
       }
-      const id = keyString(report.component)
       // the component's number, for its count and its host: a flat array each, not a map of keys
       const index = this.directory.indexOf(report.component)
-      const inBatch = batch.get(index >= 0 ? index : id) ?? 0
+      const inBatch = batch.get(index >= 0 ? index : keyString(report.component)) ?? 0
       if (fromPeer >= this.#limits.reportsPerPeer) verdicts[at] = { code: 'quota', reason: `${this.#limits.reportsPerPeer} reports from this peer in epoch ${log.epoch}` }
       else if (log.countAt(index) + inBatch >= this.#limits.reportsPerComponent) verdicts[at] = { code: 'quota', reason: `${this.#limits.reportsPerComponent} reports of this component in epoch ${log.epoch}` }
       else if (log.size >= this.#limits.reportsPerEpoch) verdicts[at] = { code: 'quota', reason: `epoch ${log.epoch} holds ${this.#limits.reportsPerEpoch} reports` }
       else {
         fromPeer++
-        batch.set(index >= 0 ? index : id, inBatch + 1)
-        passed.push({ at, bytes, report, id, index })
+        batch.set(index >= 0 ? index : keyString(report.component), inBatch + 1)
+        passed.push({ at, bytes, report, index })
       }
     }
     if (passed.length > 0) log.charge(peer, passed.length)
     const checked = passed.length === 0 ? [] : await ingestDecoded(this.#monitor, passed.map((p) => p.report))
     let host = -1
     for (let j = 0; j < passed.length; j++) {
-      const { at, bytes, report, id, index } = passed[j]!
+      const { at, bytes, report, index } = passed[j]!
       const v = checked[j]!
       if (v.ok) {
         // accepted: registered, so index >= 0 (indexes never change once given)
-        this.#logs.get(report.epoch)?.add(report, bytes, id, index)
+        this.#logs.get(report.epoch)?.add(report, bytes, index)
         verdicts[at] = OK_VERDICT
         if (host < 0) host = this.#hostNumber(peer)
         this.#carriedBy(index, host)
