@@ -170,7 +170,7 @@ handlers['count'] = () => ({ reports: witness!.reportCount(0) })
 //            decode, quotas, the monitor, the report set, the host's admission), from one host key
 //   monitor  a bare monitor (ingest: decode, checks, signatures, sums), what the witness adds nothing to
 let baseline: ReturnType<typeof createMonitor> | undefined
-let baselineWitness: { readonly directory: Witness['directory']; take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly { code: string }[]> } | undefined
+let baselineWitness: { readonly directory: Witness['directory']; take(submission: { readonly reports: readonly Uint8Array[] }, peer: Uint8Array): Promise<readonly { code: string }[]> } | undefined
 handlers['in-process'] = async ({ directory, count, reports, from, to, path }) => {
   let ingest: (batch: Uint8Array[]) => Promise<number>
   if (baselineWitness === undefined) {
@@ -188,7 +188,7 @@ handlers['in-process'] = async ({ directory, count, reports, from, to, path }) =
   } else {
     const sink = baselineWitness
     const host = new Uint8Array(32).fill(0x42)
-    ingest = async (batch) => (await sink.take(batch, host)).filter((v) => v.code === 'ok').length
+    ingest = async (batch) => (await sink.take({ reports: batch }, host)).filter((v) => v.code === 'ok').length
   }
   const list = readReports(String(reports), Number(from), Number(to))
   const t0 = performance.now()

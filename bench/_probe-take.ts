@@ -46,7 +46,7 @@ for (const mode of modes) {
   const w = createWitness({ key: wids[0]!, community, host: node, epoch: 0, verify: pool.verifySignatures, limits: { reportsPerPeer: 10_000_000 } })
   for (const e of entries) w.directory.addVerified(e)
   const monitor = createMonitor({ directory: w.directory, epoch: 0, crypto, verify: pool.verifySignatures })
-  const sink = w as unknown as { take(r: readonly Uint8Array[], peer: Uint8Array): Promise<readonly { code: string }[]> }
+  const sink = w as unknown as { take(s: { readonly reports: readonly Uint8Array[] }, peer: Uint8Array): Promise<readonly { code: string }[]> }
   const hosts = Array.from({ length: 1000 }, (_, i) => seedOf('host', i))
   global.gc?.()
   const prof = process.env['PROBE_PROF'] ? new Session() : undefined
@@ -58,7 +58,7 @@ for (const mode of modes) {
     const inflight: Promise<void>[] = []
     for (let at = 0; at < N; at += 8192) {
       const b = reports.slice(at, at + 8192)
-      inflight.push((mode === 'monitor' ? monitor.ingest(b).then((v) => v.filter((x) => x.ok).length) : sink.take(b, hosts[0]!).then((v) => v.filter((x) => x.code === 'ok').length)).then((n) => void (ok += n)))
+      inflight.push((mode === 'monitor' ? monitor.ingest(b).then((v) => v.filter((x) => x.ok).length) : sink.take({ reports: b }, hosts[0]!).then((v) => v.filter((x) => x.code === 'ok').length)).then((n) => void (ok += n)))
       if (inflight.length >= 3) await inflight.shift()
     }
     await Promise.all(inflight)
@@ -67,7 +67,7 @@ for (const mode of modes) {
     const per = Math.ceil(N / 1000)
     await Promise.all(hosts.map(async (h, j) => {
       for (let at = j * per; at < Math.min(N, (j + 1) * per); at += 32) {
-        const v = await sink.take(reports.slice(at, Math.min(at + 32, (j + 1) * per, N)), h)
+        const v = await sink.take({ reports: reports.slice(at, Math.min(at + 32, (j + 1) * per, N)) }, h)
         ok += v.filter((x) => x.code === 'ok').length
       }
     }))

@@ -42,7 +42,7 @@
 // and the in-process windows and of client process 1 in the ws windows, node:inspector; witness
 // 1's memory is noted at each stage on stderr); BENCH_ECONOMY_NET_THREADS=1 (witness 1's and
 // client process 1's CPU by thread, main and the others, in each window, and their CPU while idle).
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
@@ -66,11 +66,17 @@ const PROFILE = process.env['BENCH_ECONOMY_NET_PROFILE']
 // BENCH_ECONOMY_NET_STRANGER_BUDGET=raised: witness 1's strangers' budget lifted (1e7 messages/s), to see whether it bounds the rate
 // BENCH_ECONOMY_NET_ROUNDS: the rate run alternates this many ws and in-process rounds (default 2: 32 reports a connection a round at 64,000)
 const ROUNDS = knob('BENCH_ECONOMY_NET_ROUNDS', 2)
+// BENCH_ECONOMY_NET_WARMUP=0: no untimed warm-up round before the rate run (see run())
+const WARMUP = process.env['BENCH_ECONOMY_NET_WARMUP'] !== '0'
 const STRANGER_BUDGET = process.env['BENCH_ECONOMY_NET_STRANGER_BUDGET'] === 'raised' ? 'raised' : 'default'
 const crypto = defaultCrypto()
 // BENCH_ECONOMY_NET_THREADS=1: witness 1's CPU by thread (main, workers; user and system) for each round, and the collector's
 // pauses on its main thread (gc-<kind> count/ms), on stderr
 const THREADS = process.env['BENCH_ECONOMY_NET_THREADS'] === '1'
+// BENCH_ECONOMY_NET_PERF=<dir>: `perf record` (on-CPU samples, call graphs) of witness 1 and client process 1 over the
+// whole rate run, and the windows (CLOCK_MONOTONIC seconds) on stderr, for `perf report --time a,b`
+const PERF = process.env['BENCH_ECONOMY_NET_PERF']
+const monotonic = (): string => (Number(process.hrtime.bigint() / 1000n) / 1e6).toFixed(6)
 type Threads = Record<string, { user: number; system: number }>
 const threadDiff = (a: Threads, b: Threads): string =>
   Object.entries(b)
@@ -88,7 +94,7 @@ class Peer {
   #next = 1
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   constructor(readonly name: string) {
-    this.#proc = fork(join(import.meta.dirname, '_economy-net-peer.ts'), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.#proc = fork(join(import.meta.dirname, '_economy-net-peer.ts'), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=4096', ...(PERF === undefined ? [] : ['--perf-basic-prof-only-functions'])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.#proc.on('message', (m: { id: number; ok: boolean; value: unknown; error: string }) => {
       const p = this.#pending.get(m.id)
       this.#pending.delete(m.id)
@@ -105,6 +111,9 @@ class Peer {
       this.#pending.set(id, { resolve: (v) => resolve(v as T), reject })
       this.#proc.send({ id, op, args })
     })
+  }
+  get pid(): number {
+    return this.#proc.pid!
   }
   kill(): void {
     this.#proc.kill('SIGKILL')
@@ -172,13 +181,29 @@ async function run(): Promise<void> {
   // slice, so that a change of the machine's load falls on both sides of the ratio
   const load0 = loadavg()[0]!
   const cpu = (procs: Peer[]) => Promise.all(procs.map((p) => p.call<{ us: number }>('cpu'))).then((v) => v.reduce((a, c) => a + c.us, 0))
-  const strangers0 = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
   if (THREADS) {
     const [iw, ic] = [await cpu([witnesses[0]!]), await cpu(clients)]
     await new Promise((r) => setTimeout(r, 2000))
     note(`economy-net: idle for 2 s: witness 1 used ${Math.round(((await cpu([witnesses[0]!])) - iw) / 1000)} ms of CPU, the clients ${Math.round(((await cpu(clients)) - ic) / 1000)} ms`)
   }
+  const perfs = PERF === undefined ? [] : [witnesses[0]!, clients[0]!].map((p) => spawn('perf', ['record', '-k', 'mono', '-F', '1999', '-g', '-p', String(p.pid), '-o', join(PERF, `${p.name}.perf.data`)], { stdio: 'ignore' }))
+  if (PERF !== undefined) await new Promise((r) => setTimeout(r, 2000))
   const roundSize = Math.ceil(RATE_REPORTS / ROUNDS)
+  // an untimed warm-up first (as bench/lib.ts's measure warms up): a round of other reports over
+  // ws, then the same through both in-process paths, so that every side is measured with its code
+  // compiled. Without it, ws round 0 paid V8's compilation in witness 1 (its helper threads used
+  // 3 times their CPU of round 1) and in the clients, while the in-process rounds after it ran on
+  // code the ws round had compiled. The reports [RATE_REPORTS, +roundSize) of the components
+  // not in the rate run (the certify part sends them to witness 1 again: duplicates there)
+  const warm = Math.min(COMPONENTS, RATE_REPORTS + roundSize)
+  if (WARMUP && warm > RATE_REPORTS) {
+    const share = Math.ceil((warm - RATE_REPORTS) / CLIENT_PROCESSES)
+    await Promise.all(clients.map((c, i) => c.call('submit', { witness: w1.publicKey, reports: reportsFile, from: RATE_REPORTS + i * share, to: Math.min(warm, RATE_REPORTS + (i + 1) * share) })))
+    for (const path of ['witness', 'monitor']) await witnesses[0]!.call('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, from: RATE_REPORTS, to: warm, path })
+    note(`economy-net: warmed up with ${(warm - RATE_REPORTS).toLocaleString('en')} other reports over ws and in process (untimed)`)
+  }
+  // counted from here: the measured rounds (after a warm-up, each connection's host has been admitted for the reports it carries)
+  const strangers0 = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
   let ok = 0
   let seconds = 0
   let witnessCpu = 0
@@ -193,7 +218,9 @@ async function run(): Promise<void> {
     const th0 = THREADS ? await witnesses[0]!.call<Threads>('threads') : {}
     const tc0 = THREADS ? await clients[0]!.call<Threads>('threads') : {}
     const [w0, c0] = [await cpu([witnesses[0]!]), await cpu(clients)]
+    const m0 = monotonic()
     const rate = await Promise.all(clients.map((c) => c.call<{ start: number; end: number; codes: Record<string, number>; answeredMs: number[] }>('submit')))
+    if (PERF !== undefined) note(`economy-net: perf window ws round ${r}: ${m0},${monotonic()}`)
     if (THREADS) note(`economy-net: ws round ${r}: replies at (ms after each client process's start; first, 10%, 50%, 90%, last): ${rate.map((x) => `[${x.answeredMs.join(', ')}]`).join(' ')}, starts spread over ${Math.max(...rate.map((x) => x.start)) - Math.min(...rate.map((x) => x.start))} ms`)
     ok += rate.reduce((a, x) => a + (x.codes['ok'] ?? 0), 0)
     seconds += (Math.max(...rate.map((x) => x.end)) - Math.min(...rate.map((x) => x.start))) / 1000
@@ -206,7 +233,9 @@ async function run(): Promise<void> {
     for (const [path, sum] of [['witness', inProcess], ['monitor', inProcessMonitor]] as const) {
       if (PROFILE !== undefined) await witnesses[0]!.call('profile-start')
       const th1 = THREADS ? await witnesses[0]!.call<Threads>('threads') : {}
+      const m1 = monotonic()
       const base = await witnesses[0]!.call<{ ok: number; seconds: number; cpuUs: number }>('in-process', { directory: dirFile, count: COMPONENTS, reports: reportsFile, from: lo, to: hi, path })
+      if (PERF !== undefined) note(`economy-net: perf window in-process ${path} round ${r}: ${m1},${monotonic()}`)
       if (PROFILE !== undefined) await witnesses[0]!.call('profile-stop', { file: join(PROFILE, `witness-in-process-${path}-${r}.cpuprofile`) })
       if (THREADS) note(`economy-net: witness 1 threads in in-process (${path}) round ${r} (${base.seconds.toFixed(2)} s; ticks user/system): ${threadDiff(th1, await witnesses[0]!.call('threads'))}`)
       sum.ok += base.ok
@@ -215,6 +244,8 @@ async function run(): Promise<void> {
     }
   }
   const strangers = await witnesses[0]!.call<{ frames: number; pauses: number; skipped: number }>('stranger-stats')
+  for (const p of perfs) p.kill('SIGINT')
+  await Promise.all(perfs.map((p) => new Promise((r) => p.once('exit', r))))
   const inProcessPerSecond = inProcess.ok / inProcess.seconds
   await memory('after the in-process baseline')
   emit('economy_net.reports_per_s', ok / seconds, 'reports/s', {
@@ -230,6 +261,7 @@ async function run(): Promise<void> {
     in_process_witness_is: "the witness's own code (ReportSink.take) on a second witness in witness 1's process, batches of 8,192",
     monitor_cpu_us_per_report: Math.round(inProcessMonitor.cpuUs / inProcessMonitor.ok),
     rounds: ROUNDS,
+    warmed_up: WARMUP && Math.min(COMPONENTS, RATE_REPORTS + roundSize) > RATE_REPORTS,
     crosses_socket: true,
     accepted: ok,
     refused: RATE_REPORTS - ok,

@@ -47,7 +47,8 @@ export class KeyedSet {
   #data = new Uint8Array(0)
   #used = 0
   readonly #top = new Uint8Array(256 * DIGEST_BYTES)
-  readonly #sub = new Map<number, Uint8Array>()
+  /** Sub-bucket digests by first key byte (created on first use). */
+  readonly #sub: (Uint8Array | undefined)[] = new Array(256).fill(undefined)
 
   /** Elements held. */
   get size(): number {
@@ -156,7 +157,7 @@ export class KeyedSet {
   digests(prefixBytes: Uint8Array): Uint8Array {
     if (prefixBytes.length === 0) return Uint8Array.from(this.#top)
     if (prefixBytes.length !== 1) throw new RangeError('"prefix" expected 0 or 1 bytes')
-    return Uint8Array.from(this.#sub.get(prefixBytes[0]!) ?? new Uint8Array(256 * DIGEST_BYTES))
+    return Uint8Array.from(this.#sub[prefixBytes[0]!] ?? new Uint8Array(256 * DIGEST_BYTES))
   }
 
   /** One digest of the whole set: SHA-256 of the 256 bucket digests. */
@@ -201,8 +202,8 @@ export class KeyedSet {
     const b0 = id.charCodeAt(0)
     const at = slot * DIGEST_BYTES
     xorInto(this.#top, b0 * DIGEST_BYTES, this.#hashes, at)
-    let sub = this.#sub.get(b0)
-    if (sub === undefined) this.#sub.set(b0, (sub = new Uint8Array(256 * DIGEST_BYTES)))
+    let sub = this.#sub[b0]
+    if (sub === undefined) this.#sub[b0] = sub = new Uint8Array(256 * DIGEST_BYTES)
     xorInto(sub, id.charCodeAt(1) * DIGEST_BYTES, this.#hashes, at)
   }
 

@@ -23,20 +23,32 @@ export type AddResult = 'added' | 'same' | 'kept' | 'replaced'
 
 /**
  * The reports of one epoch. The bytes live in the set (one packed buffer, keyed-set.ts); per
- * report there is one key string and a few slots of flat arrays, no object.
+ * report there is one key string and a few slots of flat arrays, no object. A component's count
+ * is a slot of a flat array too, at its number (`indexOf`: a witness's directory index, which
+ * never changes once registered), so taking a report probes one map of the epoch's reports (its
+ * key's insertion) rather than four.
  */
 export class ReportLog {
   readonly epoch: number
   readonly set = new KeyedSet()
   /** True when the monitor's running sums may not equal the sums of this set. */
   dirty = false
-  readonly #perComponent = new Map<string, number>()
+  /** Reports held per component, by its number. */
+  #counts = new Uint32Array(0)
   readonly #perPeer = new Map<string, number>()
   readonly #crypto: CryptoProvider
+  readonly #indexOf: (component: Uint8Array) => number
 
-  constructor(epoch: number, crypto: CryptoProvider = nobleCrypto) {
+  /**
+   * @param epoch the epoch
+   * @param crypto SHA-256 of the element hashes
+   * @param indexOf a component's number: at least 0 for any component whose reports are added,
+   *   the same number for the same key (default: numbers given in the order keys are first seen)
+   */
+  constructor(epoch: number, crypto: CryptoProvider = nobleCrypto, indexOf: (component: Uint8Array) => number = numbering()) {
     this.epoch = epoch
     this.#crypto = crypto
+    this.#indexOf = indexOf
   }
 
   /** Reports held. */
@@ -44,9 +56,14 @@ export class ReportLog {
     return this.set.size
   }
 
-  /** Reports held of one component (its key, or its key string from keyString). */
-  countOf(component: Uint8Array | string): number {
-    return this.#perComponent.get(typeof component === 'string' ? component : keyString(component)) ?? 0
+  /** Reports held of one component. */
+  countOf(component: Uint8Array): number {
+    return this.countAt(this.#indexOf(component))
+  }
+
+  /** Reports held of the component numbered `index` (`indexOf`'s; 0 for a negative one: none is ever added). */
+  countAt(index: number): number {
+    return index >= 0 && index < this.#counts.length ? this.#counts[index]! : 0
   }
 
   /** Reports taken from one peer (submissions, not reconciliation). */
@@ -62,7 +79,7 @@ export class ReportLog {
 
   /** The bytes held at (component, seq) (a view: do not change it). */
   get(component: Uint8Array, seq: number): Uint8Array | undefined {
-    return this.set.bytesOf(keyString(component) + seqId(seq))
+    return this.set.bytesOf(idOf(component, seq))
   }
 
   /** The bytes held under a set key (a view: do not change it). */
@@ -73,19 +90,28 @@ export class ReportLog {
   /**
    * Add a checked report (its signature verified): a new one, the same again, or another version
    * of one held, of which the smaller encoding is kept.
-   * @param componentId keyString(report.component), when the caller has it
+   * @param index indexOf(report.component), when the caller has it
+   * @throws RangeError for a component that `indexOf` numbers below 0 (a caller's mistake: a
+   *   witness adds only reports of registered components)
    */
-  add(report: SignedReport, bytes: Uint8Array, componentId: string = keyString(report.component)): AddResult {
-    const id = componentId + seqId(report.seq)
-    // one look-up of the key, and one insertion for a new report (the common case)
-    const slot = this.set.slotOf(id)
+  add(report: SignedReport, bytes: Uint8Array, index: number = this.#indexOf(report.component)): AddResult {
+    if (!(index >= 0)) throw new RangeError('"report" is of a component without a number (not registered)')
+    const id = idOf(report.component, report.seq)
+    // a component with no report held has no key in the set: the first report of each (the
+    // common case) is inserted without a look-up
+    const slot = this.countAt(index) === 0 ? -1 : this.set.slotOf(id)
     const held = slot < 0 ? undefined : this.set.bytesAt(slot)
     if (held !== undefined && equalBytes(held, bytes)) return 'same'
     if (held !== undefined && compareBytes(held, bytes) <= 0) return 'kept'
     if (slot < 0) this.set.insertId(id, this.#crypto.sha256(bytes), bytes)
     else this.set.setId(id, this.#crypto.sha256(bytes), bytes)
     if (held === undefined) {
-      this.#perComponent.set(componentId, (this.#perComponent.get(componentId) ?? 0) + 1)
+      if (index >= this.#counts.length) {
+        const counts = new Uint32Array(Math.max(1024, 2 * this.#counts.length, index + 1))
+        counts.set(this.#counts)
+        this.#counts = counts
+      }
+      this.#counts[index]!++
       return 'added'
     }
     return 'replaced'
@@ -94,6 +120,17 @@ export class ReportLog {
   /** Every report, by key (component, then seq); views, to be used before the next add. */
   sorted(): Uint8Array[] {
     return this.set.sortedIds().map((id) => this.set.bytesOf(id)!)
+  }
+}
+
+/** Numbers for keys in the order they are first seen (ReportLog's default `indexOf`). */
+function numbering(): (component: Uint8Array) => number {
+  const numbers = new Map<string, number>()
+  return (component) => {
+    const k = keyString(component)
+    let n = numbers.get(k)
+    if (n === undefined) numbers.set(k, (n = numbers.size))
+    return n
   }
 }
 
@@ -112,11 +149,18 @@ export function reportKey(component: Uint8Array, seq: number): Uint8Array {
   return key
 }
 
-/** The last 8 characters of a report's key string: seq as u64 big-endian, a character a byte. */
-function seqId(seq: number): string {
+/**
+ * A report's key string (its set key, a character a byte): component ‖ seq as u64 big-endian, in
+ * one call (a string made whole, rather than two joined that the set's map must flatten).
+ */
+function idOf(c: Uint8Array, seq: number): string {
   const hi = Math.floor(seq / 0x1_0000_0000)
   const lo = seq >>> 0
-  return String.fromCharCode(hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff)
+  return String.fromCharCode(
+    c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!,
+    c[16]!, c[17]!, c[18]!, c[19]!, c[20]!, c[21]!, c[22]!, c[23]!, c[24]!, c[25]!, c[26]!, c[27]!, c[28]!, c[29]!, c[30]!, c[31]!,
+    hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff,
+  )
 }
 
 function keyTail(key: Uint8Array): string {

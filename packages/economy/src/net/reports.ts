@@ -68,10 +68,12 @@ export const REPORT_BATCH = 32
 /** Where a witness takes submitted reports. */
 export interface ReportSink {
   /**
-   * Take a batch from `peer`.
+   * Take a submission from `peer`. The sink reads `submission.reports` when it takes them: a
+   * submission read from the wire makes its reports' views only then, so one that waits its turn
+   * holds its body and not 32 objects more.
    * @returns one verdict per report, in order
    */
-  take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly WireVerdict[]>
+  take(submission: ReportMessages['submit'], peer: Uint8Array): Promise<readonly WireVerdict[]>
 }
 
 /**
@@ -86,7 +88,7 @@ export function reportsProtocol(sink?: ReportSink): Protocol<ReportMessages> {
       ? {}
       : {
           async submit(m, ctx) {
-            const verdicts = await sink.take(m.reports, ctx.peer)
+            const verdicts = await sink.take(m, ctx.peer)
             // reasons over 200 characters cut (a verdict of the sink's is kept as it is when it fits)
             return { kind: 'verdicts', message: { verdicts: verdicts.every((v) => v.reason.length <= 200) ? verdicts : verdicts.map((v) => ({ code: v.code, reason: v.reason.slice(0, 200) })) } }
           },
@@ -378,23 +380,51 @@ const OK: WireVerdict = Object.freeze({ code: 'ok', reason: '' })
  * A submit body's bytes → its reports, as views into the body (the host's own copy): the same
  * bodies as decodeCanonical then the kind's decode accept — [[bstr ≤ 256 bytes, ... ≤ 32]], every
  * head in its shortest form, nothing after — without decoding the body to values, re-encoding it
- * and copying each report. Each report is decoded (canonically) by the witness that takes it.
+ * and copying each report. The whole body is checked here; the views are made when `reports` is
+ * first read (a witness reads it when the submission's turn comes: ReportSink.take), and are the
+ * same array at every read. Each report is decoded (canonically) by the witness that takes it.
  */
 function readSubmit(body: Uint8Array): ReportMessages['submit'] {
+  const count = walkSubmit(body, undefined)
+  let reports: Uint8Array[] | undefined
+  return Object.freeze(
+    Object.defineProperty({} as ReportMessages['submit'], 'reports', {
+      enumerable: true,
+      get: () => (reports ??= viewsOf(body, count)),
+    }),
+  )
+}
+
+/** The reports of a submit body that walkSubmit accepted, as views. */
+function viewsOf(body: Uint8Array, count: number): Uint8Array[] {
+  const reports: Uint8Array[] = new Array(count)
+  walkSubmit(body, reports)
+  return reports
+}
+
+/** Check a submit body (see readSubmit), its reports as views into `out` when given; returns their count. */
+function walkSubmit(body: Uint8Array, out: Uint8Array[] | undefined): number {
   if (body[0] !== 0x81) throw new DecodeError('submit must be an array of 1 fields')
   const [count, first] = readHead(body, 1, 4, 'reports')
   if (count > REPORT_BATCH) throw new DecodeError(`reports must be a list of at most ${REPORT_BATCH}`)
-  const reports: Uint8Array[] = new Array(count)
   let at = first
   for (let i = 0; i < count; i++) {
-    const [length, start] = readHead(body, at, 2, `reports[${i}]`)
+    // a report's head is 0x58 n (24 ≤ n ≤ 255 bytes: a signed report's size): read here without
+    // a tuple and a label; any other head as readHead reads it, which says what is wrong
+    let length: number
+    let start: number
+    const n = body[at + 1]
+    if (body[at] === 0x58 && n !== undefined && n >= 24) {
+      length = n
+      start = at + 2
+    } else [length, start] = readHead(body, at, 2, `reports[${i}]`)
     if (length > REPORT_LIMITS.maxBytes) throw new DecodeError(`reports[${i}] must be at most ${REPORT_LIMITS.maxBytes} bytes`)
     at = start + length
     if (at > body.length) throw new DecodeError(`reports[${i}]: truncated`)
-    reports[i] = body.subarray(start, at)
+    if (out !== undefined) out[i] = body.subarray(start, at)
   }
   if (at !== body.length) throw new DecodeError(`${body.length - at} bytes after the submit body`)
-  return { reports }
+  return count
 }
 
 /** A submit's body written by hand: exactly encodeCanonical(encode(m)), one buffer, each report copied once. */

@@ -210,9 +210,15 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   readonly #registry: ProtocolHandle<RegistryMessages>
   /** Owners admitted for their registrations (at most limits.admitOwners), and the other witnesses admitted. */
   readonly #owners = new Set<string>()
-  /** The host (hex) each component's latest accepted report came from, and the components each admitted host carries. */
-  readonly #hostOf = new Map<string, string>()
-  readonly #hosts = new Map<string, { readonly key: Uint8Array; carries: number; admitted: boolean }>()
+  /**
+   * The host each component's latest accepted report came from: by the component's directory
+   * index, its host's number + 1 (0: none); the hosts by number (undefined: a free number), with
+   * the components each carries, and the numbers by hex key.
+   */
+  #hostOf = new Int32Array(0)
+  readonly #hostList: (Host | undefined)[] = []
+  readonly #hostNumbers = new Map<string, number>()
+  readonly #freeHosts: number[] = []
   #admittedHosts = 0
   #reports!: ProtocolHandle<ReportMessages>
   #admittedWitnesses: readonly Uint8Array[] = []
@@ -247,7 +253,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     this.directory = createDirectory(community, { crypto: this.#crypto })
     this.#karma = createKarmaLedger({ window: community.current.window })
     this.#monitor = this.#newMonitor(options.epoch)
-    this.#logs.set(options.epoch, new ReportLog(options.epoch, this.#crypto))
+    this.#logs.set(options.epoch, this.#newLog(options.epoch))
     const host = options.host
     this.#reports = host.host(reportsProtocol(this))
     this.#registry = host.host(registryProtocol(this))
@@ -268,7 +274,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
 
   // ## Reports (ReportSink)
 
-  async take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly WireVerdict[]> {
+  async take(submission: ReportMessages['submit'], peer: Uint8Array): Promise<readonly WireVerdict[]> {
     // a few submissions at a time are decoded and checked; the others wait their turn as they
     // came (their bytes only): 1,000 connections' reports decoded at once would all wait for the
     // verify pool for seconds, long enough for the collector to move every one to the old
@@ -276,7 +282,8 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     if (this.#taking < TAKES_AT_ONCE) this.#taking++
     else await new Promise<void>((resolve) => this.#waiting.push(resolve))
     try {
-      return await this.#take(reports, peer)
+      // its reports read now, at its turn (a submission from the wire makes their views then)
+      return await this.#take(submission.reports, peer)
     } finally {
       const next = this.#waiting.shift()
       if (next !== undefined) next()
@@ -287,11 +294,12 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
   async #take(reports: readonly Uint8Array[], peer: Uint8Array): Promise<readonly WireVerdict[]> {
     const verdicts: WireVerdict[] = new Array(reports.length)
     // each report is decoded once, here: the monitor takes the decoded report (ingestDecoded)
-    const passed: { at: number; bytes: Uint8Array; report: SignedReport; id: string }[] = []
+    const passed: { at: number; bytes: Uint8Array; report: SignedReport; index: number }[] = []
     const log = this.#logs.get(this.#monitor.epoch)!
-    const batch = new Map<string, number>()
+    // reports of one component earlier in this submission, by its directory index (by its key
+    // when unregistered: the monitor refuses those, after the quotas as before)
+    const batch = new Map<number | string, number>()
     let fromPeer = log.fromPeer(peer)
-    const host = toHex(peer)
     for (let at = 0; at < reports.length; at++) {
       const bytes = reports[at]!
       let report: SignedReport
@@ -301,26 +309,30 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
         verdicts[at] = { code: 'malformed', reason: (err as Error).message }
         continue
       }
-      const id = keyString(report.component)
-      const inBatch = batch.get(id) ?? 0
+      // the component's number, for its count and its host: a flat array each, not a map of keys
+      const index = this.directory.indexOf(report.component)
+      const inBatch = batch.get(index >= 0 ? index : keyString(report.component)) ?? 0
       if (fromPeer >= this.#limits.reportsPerPeer) verdicts[at] = { code: 'quota', reason: `${this.#limits.reportsPerPeer} reports from this peer in epoch ${log.epoch}` }
-      else if (log.countOf(id) + inBatch >= this.#limits.reportsPerComponent) verdicts[at] = { code: 'quota', reason: `${this.#limits.reportsPerComponent} reports of this component in epoch ${log.epoch}` }
+      else if (log.countAt(index) + inBatch >= this.#limits.reportsPerComponent) verdicts[at] = { code: 'quota', reason: `${this.#limits.reportsPerComponent} reports of this component in epoch ${log.epoch}` }
       else if (log.size >= this.#limits.reportsPerEpoch) verdicts[at] = { code: 'quota', reason: `epoch ${log.epoch} holds ${this.#limits.reportsPerEpoch} reports` }
       else {
         fromPeer++
-        batch.set(id, inBatch + 1)
-        passed.push({ at, bytes, report, id })
+        batch.set(index >= 0 ? index : keyString(report.component), inBatch + 1)
+        passed.push({ at, bytes, report, index })
       }
     }
     if (passed.length > 0) log.charge(peer, passed.length)
     const checked = passed.length === 0 ? [] : await ingestDecoded(this.#monitor, passed.map((p) => p.report))
+    let host = -1
     for (let j = 0; j < passed.length; j++) {
-      const { at, bytes, report, id } = passed[j]!
+      const { at, bytes, report, index } = passed[j]!
       const v = checked[j]!
       if (v.ok) {
-        this.#logs.get(report.epoch)?.add(report, bytes, id)
+        // accepted: registered, so index >= 0 (indexes never change once given)
+        this.#logs.get(report.epoch)?.add(report, bytes, index)
         verdicts[at] = OK_VERDICT
-        this.#carriedBy(id, peer, host)
+        if (host < 0) host = this.#hostNumber(peer)
+        this.#carriedBy(index, host)
       } else verdicts[at] = v.code === 'duplicate' ? this.#outOfOrder(report, bytes) : { code: v.code, reason: v.reason }
     }
     return verdicts
@@ -501,7 +513,7 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     const log = this.#logs.get(epoch)!
     const metrics = log.dirty ? await this.#resum(log) : this.#monitor.close()
     if (log.dirty) this.#monitor.close()
-    this.#logs.set(epoch + 1, new ReportLog(epoch + 1, this.#crypto))
+    this.#logs.set(epoch + 1, this.#newLog(epoch + 1))
     for (const e of this.#logs.keys()) if (e < epoch - 1) this.#logs.delete(e)
     const result = closeEpoch({ directory: this.directory, karma: this.#karma, metrics })
     if (this.#beside !== undefined) {
@@ -697,31 +709,21 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     }
   }
 
-  /** Component `id`'s accepted report came from `peer`: that peer is its host now (limits.admitHosts). */
-  #carriedBy(id: string, peer: Uint8Array, hex: string): void {
-    const before = this.#hostOf.get(id)
-    if (before === hex) return
-    if (before !== undefined) {
-      const old = this.#hosts.get(before)
-      if (old !== undefined && --old.carries === 0) {
-        this.#hosts.delete(before)
-        if (old.admitted) {
-          this.#admittedHosts--
-          this.#reports.unadmit?.(old.key, 'host')
-        }
-      }
-    }
-    this.#hostOf.set(id, hex)
-    const host = this.#hosts.get(hex)
-    if (host !== undefined) {
-      host.carries++
-      return
-    }
-    const entry = { key: peer.slice(), carries: 1, admitted: false }
-    this.#hosts.set(hex, entry)
+  /**
+   * The number of host `peer` (it carries a component's reports: limits.admitHosts), made when it
+   * carries none yet: its entry, admitted while within the limit.
+   */
+  #hostNumber(peer: Uint8Array): number {
+    const hex = toHex(peer)
+    const known = this.#hostNumbers.get(hex)
+    if (known !== undefined) return known
+    const n = this.#freeHosts.pop() ?? this.#hostList.length
+    const entry: Host = { key: peer.slice(), hex, carries: 0, admitted: false }
+    this.#hostList[n] = entry
+    this.#hostNumbers.set(hex, n)
     const admit = this.#reports.admit?.bind(this.#reports)
-    if (admit === undefined || equalBytes(peer, this.publicKey) || this.#owners.has(hex)) return
-    if (this.#admittedHosts >= this.#limits.admitHosts) return
+    if (admit === undefined || equalBytes(peer, this.publicKey) || this.#owners.has(hex)) return n
+    if (this.#admittedHosts >= this.#limits.admitHosts) return n
     try {
       admit(peer, 'host')
       entry.admitted = true
@@ -729,7 +731,33 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     } catch (err) {
       this.#event({ kind: 'admission', epoch: this.#monitor.epoch, reason: `host ${hex.slice(0, 12)} not admitted: ${(err as Error)?.message ?? err}` })
     }
+    return n
   }
+
+  /** Component `index`'s accepted report came from host number `host` (#hostNumber): that host is its host now. */
+  #carriedBy(index: number, host: number): void {
+    if (index >= this.#hostOf.length) {
+      const grown = new Int32Array(Math.max(1024, 2 * this.#hostOf.length, index + 1))
+      grown.set(this.#hostOf)
+      this.#hostOf = grown
+    }
+    const before = this.#hostOf[index]! - 1
+    if (before === host) return
+    this.#hostOf[index] = host + 1
+    this.#hostList[host]!.carries++
+    if (before < 0) return
+    const old = this.#hostList[before]!
+    if (--old.carries > 0) return
+    // it carries nothing now: its number is free, and its admission withdrawn
+    this.#hostList[before] = undefined
+    this.#hostNumbers.delete(old.hex)
+    this.#freeHosts.push(before)
+    if (old.admitted) {
+      this.#admittedHosts--
+      this.#reports.unadmit?.(old.key, 'host')
+    }
+  }
+
 
   #unadmitOwner(owner: Uint8Array): void {
     if (this.#owners.delete(toHex(owner))) this.#registry.unadmit?.(owner, 'owner')
@@ -772,6 +800,12 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     return state
   }
 
+  /** An epoch's report log, counting each component at its directory index. */
+  #newLog(epoch: number): ReportLog {
+    const directory = this.directory
+    return new ReportLog(epoch, this.#crypto, (component) => directory.indexOf(component))
+  }
+
   #newMonitor(epoch: number): Monitor {
     return createMonitor({ directory: this.directory, epoch, crypto: this.#crypto, ...(this.#verify === undefined ? {} : { verify: this.#verify }) })
   }
@@ -809,6 +843,15 @@ const TAKES_AT_ONCE = 48
 const COALESCE_ITEMS = 512
 
 const OK_VERDICT: WireVerdict = Object.freeze({ code: 'ok', reason: '' })
+
+/** A peer that delivers components' reports (Witness's #hostNumber). */
+interface Host {
+  readonly key: Uint8Array
+  readonly hex: string
+  /** Components whose latest accepted report it delivered. */
+  carries: number
+  admitted: boolean
+}
 
 /** After this turn of the event loop (setImmediate where there is one). */
 const soon: (fn: () => void) => void = typeof globalThis.setImmediate === 'function' ? (fn) => void globalThis.setImmediate(fn) : (fn) => void setTimeout(fn, 0)

@@ -189,7 +189,7 @@ export async function onApp(ctx: NodeContext, m: AppMessage, session: Session): 
   const where = (): string => `protocol ${hosted.name}: ${m.kind} handler`
   let result: void | ProtocolReply<ProtocolMessages>
   try {
-    result = await handler(read.value, contextOf(ctx, hosted, session.peerKey))
+    result = await handler(read.value, contextOf(ctx, hosted, session.peerKey, session.peerKeyHex))
   } catch (err) {
     if (isRefusal(err)) {
       if (request) refuse(session, m, 'refused', err.reason ?? '')
@@ -279,8 +279,7 @@ class HostedPeer implements PeerContext<ProtocolMessages> {
 
 // ## Private helpers
 
-function contextOf(ctx: NodeContext, hosted: Hosted, peer: Uint8Array): HostedPeer {
-  const hex = toHex(peer)
+function contextOf(ctx: NodeContext, hosted: Hosted, peer: Uint8Array, hex: PublicKeyHex = toHex(peer)): HostedPeer {
   let c = hosted.contexts.get(hex)
   if (c === undefined) hosted.contexts.set(hex, (c = new HostedPeer(ctx, hosted, peer, hex)))
   return c

@@ -56,6 +56,12 @@ export interface WsConnectionOptions {
    * socket's limit stays as it was opened (browsers: they have none to set).
    */
   maxFrameBytes?: number | undefined
+  /**
+   * `ws`'s own Buffers for binary frames (binaryType 'nodebuffer', Node's `ws` only): a frame is
+   * then a view of the bytes ws read, not a copy of them into an ArrayBuffer of its own (a frame
+   * of a read that held more, as most are). Default false: 'arraybuffer', as browsers have it.
+   */
+  nodeBuffers?: boolean
 }
 
 const OPEN = 1
@@ -95,7 +101,7 @@ export class WsConnection extends BaseConnection {
     this.direction = direction
     this.remoteAddress = remoteAddress
     this.#options = options
-    socket.binaryType = 'arraybuffer'
+    socket.binaryType = options.nodeBuffers === true ? 'nodebuffer' : 'arraybuffer'
     socket.addEventListener('message', (event: { data: unknown }) => this.#onMessage(event.data))
     socket.addEventListener('close', (event: { code: number; reason: string }) => this.#onClose(event.code, event.reason))
     // an 'error' is always followed by 'close'; listening keeps ws from throwing it
@@ -186,7 +192,8 @@ export class WsConnection extends BaseConnection {
 
   #onMessage(data: unknown): void {
     if (data instanceof ArrayBuffer) this.receive(new Uint8Array(data))
-    else if (data instanceof Uint8Array) this.receive(data)
+    // a Buffer (nodeBuffers) as a plain Uint8Array view: what reads it gets a Uint8Array, as from an ArrayBuffer
+    else if (data instanceof Uint8Array) this.receive(data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
     else this.close(CLOSE_CODES.unsupportedData, 'binary frames only')
   }
 
@@ -238,7 +245,7 @@ export function dialWebSocket(
       reject(new UnreachableError(`connect to ${address} failed: ${(err as Error).message}`, { cause: err }))
       return
     }
-    socket.binaryType = 'arraybuffer'
+    socket.binaryType = options.nodeBuffers === true ? 'nodebuffer' : 'arraybuffer'
     let settled = false
     const cleanup = (): void => {
       settled = true

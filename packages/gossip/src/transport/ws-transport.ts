@@ -170,6 +170,7 @@ class NodeWsTransport implements WsTransport {
       highWaterMark: positive('highWaterMark', options.highWaterMark ?? DEFAULT_LIMITS.highWaterMark),
       maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? 16 * 1024 * 1024),
       maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames ?? DEFAULT_LIMITS.maxQueuedFrames),
+      nodeBuffers: true,
     }
     this.#maxFaults = options.maxFaults ?? 3
     if (!(this.#maxFaults >= 1)) throw new RangeError(`"maxFaults" expected a number >= 1 (Infinity: never refuse), got ${String(options.maxFaults)}`)

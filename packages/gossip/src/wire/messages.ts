@@ -529,15 +529,17 @@ export function encodeMessage(message: Message, limits: Readonly<Limits> = DEFAU
  * Decode one frame from an untrusted peer. Never throws.
  * @param frame the bytes
  * @param limits the limits to check against (default DEFAULT_LIMITS)
+ * @param owned true when the caller owns `frame` and nothing will change it: an `app` message's
+ *   body is then a view into it rather than a copy (default false)
  * @returns `{ ok: true, message }`, or `{ ok: false, error }` with error.reason
  * @throws only for a caller mistake in `limits` (TypeError / RangeError as resolveLimits); never for the frame
  * @example const r = decodeMessage(frame); if (!r.ok) session.penalize(20, r.error.reason)
  */
-export function decodeMessage(frame: Uint8Array, limits: Readonly<Limits> = DEFAULT_LIMITS): DecodeResult {
+export function decodeMessage(frame: Uint8Array, limits: Readonly<Limits> = DEFAULT_LIMITS, owned = false): DecodeResult {
   // a bad `limits` is the caller's mistake and throws here; nothing about the frame ever does
   if (limits !== DEFAULT_LIMITS) limits = resolveLimits(limits)
   try {
-    return { ok: true, message: decodeOrThrow(frame, limits) }
+    return { ok: true, message: decodeOrThrow(frame, limits, owned) }
   } catch (err) {
     if (err instanceof MessageDecodeError) return { ok: false, error: err }
     // anything else is a bug in a decoder below; still never let it escape to the caller
@@ -1005,10 +1007,10 @@ const REPLY_TYPES = new Set<string>(['agreement', 'crawl-answer', 'witness-answe
 
 // ## Private helpers
 
-function decodeOrThrow(frame: Uint8Array, limits: Readonly<Limits>): Message {
+function decodeOrThrow(frame: Uint8Array, limits: Readonly<Limits>, owned: boolean): Message {
   if (!(frame instanceof Uint8Array)) fail('malformed', 'a frame must be a Uint8Array')
   if (frame.length > limits.maxFrameBytes) fail('too-large', `frame of ${frame.length} bytes over the limit of ${limits.maxFrameBytes}`)
-  const app = readAppFrame(frame)
+  const app = readAppFrame(frame, owned)
   if (app !== undefined) return app
   let value: CborValue
   try {
@@ -1040,9 +1042,11 @@ function decodeOrThrow(frame: Uint8Array, limits: Readonly<Limits>): Message {
  * message the general decoder gives, without decoding the frame to values, copying the body,
  * re-encoding the frame and comparing it (an app body is most of its frame: ~4 KB for a
  * protocol's batch). Anything else (undefined) goes through the general decoder, which says
- * what is wrong with it. The body is copied, as the general decoder copies it.
+ * what is wrong with it. The body is copied, as the general decoder copies it, unless the caller
+ * owns the frame (`owned`: a session's frame just decrypted, which nothing else holds or
+ * changes): then it is a view into the frame.
  */
-function readAppFrame(frame: Uint8Array): Message | undefined {
+function readAppFrame(frame: Uint8Array, owned: boolean): Message | undefined {
   if (frame[0] !== 0x85 || frame[1] !== 0x05) return undefined
   const id = readHead(frame, 2)
   // id: a uint (a request, or 0) or a negative int -1 - n (a reply to request n + 1), |id| ≤ MAX_REQUEST_ID
@@ -1054,7 +1058,7 @@ function readAppFrame(frame: Uint8Array): Message | undefined {
   const body = readHead(frame, kind.end)
   if (body === undefined || body.major !== 2 || body.end + body.value !== frame.length) return undefined
   const requestId = id.major === 0 ? id.value : id.value + 1
-  return Object.freeze({ type: 'app', requestId, reply: id.major === 1, protocol: protocol.text, kind: kind.text, body: frame.slice(body.end) })
+  return Object.freeze({ type: 'app', requestId, reply: id.major === 1, protocol: protocol.text, kind: kind.text, body: owned ? frame.subarray(body.end) : frame.slice(body.end) })
 }
 
 /**

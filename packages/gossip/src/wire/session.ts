@@ -715,7 +715,8 @@ class PeerSession implements Session {
         return
       }
     }
-    const decoded = decodeMessage(frame, this.#codec)
+    // a frame just decrypted is this session's own (nothing else holds it): an app body may be a view into it
+    const decoded = decodeMessage(frame, this.#codec, this.#cipher !== undefined)
     if (!decoded.ok) {
       this.malformed(decoded.error.reason, '')
       return
