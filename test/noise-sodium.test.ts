@@ -96,4 +96,52 @@ Sodium('both refuse a low-order point and a frame shorter than the tag', () => {
   assert.is(nobleNoise.open(new Uint8Array(32), new Uint8Array(12), new Uint8Array(0), new Uint8Array(15)), undefined)
 })
 
+Sodium('property: openInPlace opens as open does, into the sealed frame\'s own bytes, and refuses what open refuses', () => {
+  const p = sodium!
+  assert.ok(typeof p.openInPlace === 'function', 'sodium carries openInPlace')
+  const b32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
+  fc.assert(
+    fc.property(b32, fc.uint8Array({ minLength: 12, maxLength: 12 }), fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 5000 }), fc.nat(), (key, nonce, ad, text, at) => {
+      const sealed = nobleNoise.seal(key, nonce, ad, text)
+      // the frame as a view inside a larger buffer (as ws hands it): bytes around it untouched
+      const around = new Uint8Array(sealed.length + 8).fill(0xaa)
+      around.set(sealed, 4)
+      const frame = around.subarray(4, 4 + sealed.length)
+      const out = p.openInPlace!(key, nonce, ad, frame)
+      assert.ok(out !== undefined)
+      assert.is(toHex(out!), toHex(text))
+      assert.is(out!.buffer, around.buffer, 'no new buffer')
+      assert.is(out!.byteOffset, 4)
+      assert.is(toHex(around.subarray(0, 4)) + toHex(around.subarray(4 + sealed.length)), 'aa'.repeat(8))
+      const flipped = Uint8Array.from(sealed)
+      flipped[at % flipped.length]! ^= 1
+      assert.is(p.openInPlace!(key, nonce, ad, flipped), undefined, 'a flipped bit fails')
+      assert.is(p.openInPlace!(key, nonce, ad, sealed.subarray(0, Math.min(15, sealed.length))), undefined, 'shorter than the tag')
+    }),
+    { numRuns: 100 },
+  )
+})
+
+Sodium('a transport cipher on sodium opens in place only when asked, and then in order as before', () => {
+  const p = sodium!
+  const fresh = (): Uint8Array => crypto.getRandomValues(new Uint8Array(32))
+  const i = new NoiseHandshake({ initiator: true, prologue: new Uint8Array(0), staticKey: keyPairFromSecret(fresh(), p), primitives: p })
+  const r = new NoiseHandshake({ initiator: false, prologue: new Uint8Array(0), staticKey: keyPairFromSecret(fresh(), p), primitives: p })
+  r.readMessage(i.writeMessage()!)
+  i.readMessage(r.writeMessage()!)
+  r.readMessage(i.writeMessage()!)
+  const [ci, cr] = [i.split(), r.split()]
+  const one = ci.seal(new Uint8Array(100).fill(1))
+  const kept = Uint8Array.from(one)
+  assert.is(toHex(cr.open(one)!), '01'.repeat(100))
+  assert.is(toHex(one), toHex(kept), 'not in place unless asked: the frame is unchanged')
+  const two = ci.seal(new Uint8Array(4000).fill(2))
+  const plain = cr.open(two, true)!
+  assert.is(toHex(plain), '02'.repeat(4000))
+  assert.is(plain.buffer, two.buffer, 'in place: a view of the frame')
+  // replaying the second frame (its bytes now the plaintext's) or the first fails; the next honest one opens
+  assert.is(cr.open(kept, true), undefined)
+  assert.is(toHex(cr.open(ci.seal(new Uint8Array([3])), true)!), '03')
+})
+
 Sodium.run()

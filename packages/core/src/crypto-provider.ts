@@ -71,4 +71,10 @@ export interface NoisePrimitives {
   seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
   /** The plaintext of `ciphertext ‖ tag`, or undefined when the tag does not verify; never throws on bad input. */
   open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined
+  /**
+   * As `open`, decrypting into `sealed`'s own bytes (no new buffer): the plaintext is
+   * `sealed.subarray(0, sealed.length - 16)`. Optional: callers fall back to `open`. On failure
+   * (undefined) `sealed`'s bytes are unspecified; never throws on bad input.
+   */
+  openInPlace?(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined
 }

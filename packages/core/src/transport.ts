@@ -59,6 +59,12 @@ export interface Connection {
   /** Bytes handed to `send` and not yet written to the network. */
   readonly bufferedAmount: number
   /**
+   * True when every frame handed to the frame handler is the handler's alone: nothing reads or
+   * keeps its bytes afterwards, so the receiver may write into them (a session decrypts in place).
+   * Absent or false: the frames are read-only (a transport may hand one buffer to several).
+   */
+  readonly framesOwned?: boolean
+  /**
    * Send one binary frame. Never throws on a closed connection (the frame is dropped).
    * @param frame the bytes; the caller must not mutate them afterwards (transports may not copy)
    * @returns true when more may be sent now; false when the connection is closed or the send buffer

@@ -84,6 +84,78 @@ test('random sets and deletes: same elements, hashes, bytes, digests and pages a
   )
 })
 
+// few keys, many operations: the same keys deleted and added again, so the set's open-addressing
+// table fills with tombstones, reuses them and is rebuilt; checked against a Map after every step
+const fewKeys = fc.uint8Array({ minLength: 2, maxLength: 3 }).map((k) => k.map((b) => b % 4))
+const churn = fc.oneof(
+  fc.record({ kind: fc.constant('insert' as const), key: fewKeys, hash: fc.uint8Array({ minLength: 16, maxLength: 16 }) }),
+  fc.record({ kind: fc.constant('set' as const), key: fewKeys, hash: fc.uint8Array({ minLength: 16, maxLength: 16 }) }),
+  fc.record({ kind: fc.constant('delete' as const), key: fewKeys }),
+)
+
+test('churn: deletes and re-adds of the same keys behave as a Map (membership, slots, order of values)', () => {
+  fc.assert(
+    fc.property(fc.array(churn, { minLength: 1, maxLength: 1500 }), (ops) => {
+      const set = new KeyedSet()
+      const model = new Map<string, Uint8Array>()
+      for (const o of ops) {
+        const id = idOf(o.key)
+        if (o.kind === 'insert') {
+          // insertId only for a key found absent, as its callers do
+          if (set.slotOf(id) < 0) set.insertId(id, o.hash, o.key)
+          else set.setId(id, o.hash, o.key)
+          model.set(id, o.hash)
+        } else if (o.kind === 'set') {
+          set.set(o.key, o.hash)
+          model.set(id, o.hash)
+        } else {
+          set.delete(o.key)
+          model.delete(id)
+        }
+        assert.is(set.size, model.size)
+        assert.is(set.hasId(id), model.has(id))
+      }
+      // a Map's keys keep insertion order, a key deleted and added again going last: so do values()
+      assert.equal([...set.values()].map((e) => hex(e.key) + ':' + hex(e.hash)), [...model].map(([id, h]) => hex(Uint8Array.from(id, (c) => c.charCodeAt(0))) + ':' + hex(h)))
+      for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) {
+        const id = idOf(Uint8Array.of(a, b))
+        assert.is(set.hasId(id), model.has(id))
+        assert.is(set.slotOf(id) >= 0, model.has(id))
+      }
+    }),
+    { numRuns: 200 },
+  )
+})
+
+test('many keys: 50,000 report keys added, half deleted, re-added: every look-up as a Map', () => {
+  const set = new KeyedSet()
+  const model = new Map<string, Uint8Array>()
+  const hash = new Uint8Array(16)
+  for (let i = 0; i < 50_000; i++) {
+    const key = reportKey(nobleCrypto.sha256(Uint8Array.of(i & 0xff, i >>> 8, i >>> 16)), i % 7)
+    hash[0] = i & 0xff
+    hash[1] = i >>> 8
+    set.set(key, hash)
+    model.set(idOf(key), hash.slice())
+  }
+  let i = 0
+  for (const id of [...model.keys()]) if (i++ % 2 === 0) {
+    set.delete(Uint8Array.from(id, (c) => c.charCodeAt(0)))
+    model.delete(id)
+  }
+  assert.is(set.size, 25_000)
+  for (const id of [...model.keys()].slice(0, 5_000)) {
+    model.delete(id)
+    model.set(id, new Uint8Array(16).fill(7))
+    set.delete(Uint8Array.from(id, (c) => c.charCodeAt(0)))
+    set.setId(id, new Uint8Array(16).fill(7))
+  }
+  assert.is(set.size, model.size)
+  for (const [id, h] of model) assert.equal(set.get(Uint8Array.from(id, (c) => c.charCodeAt(0))), h)
+  assert.not.ok(set.hasId(idOf(reportKey(new Uint8Array(32), 1))))
+  assert.equal(set.sortedIds(), [...model.keys()].sort())
+})
+
 test('report log: versions of one (component, seq) keep the smaller encoding; views never change', () => {
   const component = new Uint8Array(32).fill(9)
   const report = (seq: number): SignedReport => ({ component, epoch: 0, seq, metrics: [1], body: new Uint8Array(0), signature: new Uint8Array(64) })

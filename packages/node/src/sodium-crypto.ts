@@ -119,5 +119,16 @@ function sodiumNoise(sodium: Sodium): NoisePrimitives {
       }
       return out
     },
+    openInPlace(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+      if (!(sealed instanceof Uint8Array) || sealed.length < TAG || key.length !== 32 || nonce.length !== 12) return undefined
+      // libsodium checks the tag before it decrypts, and may decrypt into the ciphertext's own bytes
+      const out = sealed.subarray(0, sealed.length - TAG)
+      try {
+        sodium.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, sealed, ad.length > 0 ? ad : null, nonce, key)
+      } catch {
+        return undefined // the tag does not verify
+      }
+      return out
+    },
   })
 }

@@ -27,14 +27,26 @@ export interface SetEntry {
  * statement) beside it.
  *
  * Memory: a witness holds one element per report of the epoch (100,000s), so an element is not an
- * object: its key is one string (a character a byte, the Map key), its slot numbers index flat
- * arrays (hash, chain of its 2-byte prefix, where its bytes are), and the bytes are packed in
- * one growing buffer. Bytes replaced by another version stay in the buffer until the set is
+ * object: its key is one string (a character a byte), its slot numbers index flat arrays (hash,
+ * chain of its 2-byte prefix, where its bytes are), and the bytes are packed in one growing
+ * buffer. Keys are found through an open-addressing table of slots (an Int32Array, linear
+ * probing, at most half full) with each slot's 32-bit key hash beside it, not a `Map`: a `Map` of
+ * 100,000 strings was ~14% of a witness's thread taking reports (its ordered hash chains, an
+ * entry per key in the heap, rehashing as it grows); a probe here reads two typed arrays and
+ * compares the key string only when the 32-bit hashes agree. The hash is seeded per set, so keys
+ * chosen to collide (a component key is anyone's choice) cannot be chosen in advance. Bytes replaced by another version stay in the buffer until the set is
  * dropped (a replacement needs a report that sorts first, so there are few).
  */
 export class KeyedSet {
-  /** Key (latin1) → slot. */
-  readonly #index = new Map<string, number>()
+  /** Open-addressing table: slot + 1, 0 for empty, -1 for a deleted key (a tombstone). */
+  #table = new Int32Array(128)
+  /** Table entries not empty (keys held and tombstones): the table grows before half of it is. */
+  #filled = 0
+  /** Elements held. */
+  #count = 0
+  /** Slot → the 32-bit hash of its key (hashId). */
+  #keyHash = new Int32Array(64)
+  readonly #seed = (Math.random() * 0x1_0000_0000) | 0
   /** Slot → key, undefined once deleted. */
   #keyOf: (string | undefined)[] = []
   #hashes = new Uint8Array(64 * DIGEST_BYTES)
@@ -52,13 +64,13 @@ export class KeyedSet {
 
   /** Elements held. */
   get size(): number {
-    return this.#index.size
+    return this.#count
   }
 
   /** The hash of the element with this key, if held (a copy). */
   get(key: Uint8Array): Uint8Array | undefined {
-    const slot = this.#index.get(latin1(key))
-    return slot === undefined ? undefined : this.#hashes.slice(slot * DIGEST_BYTES, (slot + 1) * DIGEST_BYTES)
+    const slot = this.#find(latin1(key))
+    return slot < 0 ? undefined : this.#hashes.slice(slot * DIGEST_BYTES, (slot + 1) * DIGEST_BYTES)
   }
 
   /**
@@ -79,8 +91,8 @@ export class KeyedSet {
    */
   setId(id: string, hash: Uint8Array, bytes?: Uint8Array): void {
     checkElement(id, hash)
-    const slot = this.#index.get(id)
-    if (slot === undefined) return this.#insert(id, hash, bytes)
+    const slot = this.#find(id)
+    if (slot < 0) return this.#insert(id, hash, bytes)
     this.#toggle(id, slot)
     this.#setHash(id, slot, hash, bytes)
   }
@@ -98,7 +110,7 @@ export class KeyedSet {
   #insert(id: string, hash: Uint8Array, bytes: Uint8Array | undefined): void {
     const slot = this.#keyOf.length
     if (slot === this.#next.length) this.#grow(slot * 2)
-    this.#index.set(id, slot)
+    this.#place(id, slot)
     this.#keyOf.push(id)
     const p = (id.charCodeAt(0) << 8) | id.charCodeAt(1)
     const heads = (this.#heads ??= new Int32Array(65536).fill(-1))
@@ -116,14 +128,14 @@ export class KeyedSet {
 
   /** The bytes kept beside the element with this key string, if any (a view that never changes: do not change it). */
   bytesOf(id: string): Uint8Array | undefined {
-    const slot = this.#index.get(id)
-    if (slot === undefined || this.#len[slot] === 0) return undefined
+    const slot = this.#find(id)
+    if (slot < 0 || this.#len[slot] === 0) return undefined
     return this.#data.subarray(this.#at[slot]!, this.#at[slot]! + this.#len[slot]!)
   }
 
   /** The slot of the element with this key string, or -1: for bytesAt and insertId (one look-up). */
   slotOf(id: string): number {
-    return this.#index.get(id) ?? -1
+    return this.#find(id)
   }
 
   /** The bytes kept in a slot from slotOf, if any (a view, as bytesOf). */
@@ -135,16 +147,18 @@ export class KeyedSet {
 
   /** True iff an element with this key string is held. */
   hasId(id: string): boolean {
-    return this.#index.has(id)
+    return this.#find(id) >= 0
   }
 
   /** Remove an element (a no-op when absent). */
   delete(key: Uint8Array): void {
     const id = latin1(key)
-    const slot = this.#index.get(id)
-    if (slot === undefined) return
+    const at = this.#position(id)
+    if (at < 0) return
+    const slot = this.#table[at]! - 1
     this.#toggle(id, slot)
-    this.#index.delete(id)
+    this.#table[at] = -1
+    this.#count--
     this.#keyOf[slot] = undefined // its prefix chain skips it
     this.#len[slot] = 0
   }
@@ -185,17 +199,68 @@ export class KeyedSet {
 
   /** Every element (any order). */
   *values(): IterableIterator<SetEntry> {
-    for (const id of this.#index.keys()) yield this.#entry(id)
+    // slots in insertion order (a key deleted and added again takes a new slot at the end), as a Map's keys
+    for (const id of this.#keyOf) if (id !== undefined) yield this.#entry(id)
   }
 
   /** Every key string, ascending (byte order). */
   sortedIds(): string[] {
-    return [...this.#index.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    return this.#keyOf.filter((id): id is string => id !== undefined).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   }
 
   #entry(id: string): SetEntry {
-    const slot = this.#index.get(id)!
+    const slot = this.#find(id)
     return Object.freeze({ key: bytesOfId(id), hash: this.#hashes.slice(slot * DIGEST_BYTES, (slot + 1) * DIGEST_BYTES) })
+  }
+
+  /** The slot of a key string, or -1. */
+  #find(id: string): number {
+    const at = this.#position(id)
+    return at < 0 ? -1 : this.#table[at]! - 1
+  }
+
+  /** The table position holding a key string, or -1. */
+  #position(id: string): number {
+    const h = hashId(id, this.#seed)
+    const table = this.#table
+    const mask = table.length - 1
+    for (let at = h & mask; ; at = (at + 1) & mask) {
+      const e = table[at]!
+      if (e === 0) return -1
+      if (e > 0 && this.#keyHash[e - 1] === h && this.#keyOf[e - 1] === id) return at
+    }
+  }
+
+  /** Enter a key string that is not held at `slot` (the first free position of its probe: empty or a tombstone). */
+  #place(id: string, slot: number): void {
+    if (2 * (this.#filled + 1) > this.#table.length) this.#rehash()
+    const h = hashId(id, this.#seed)
+    this.#keyHash[slot] = h
+    const table = this.#table
+    const mask = table.length - 1
+    let at = h & mask
+    while (table[at]! > 0) at = (at + 1) & mask
+    if (table[at] === 0) this.#filled++
+    table[at] = slot + 1
+    this.#count++
+  }
+
+  /** A new table for the keys held (tombstones dropped), room for twice as many. */
+  #rehash(): void {
+    let size = 128
+    while (size < 4 * (this.#count + 1)) size *= 2
+    const table = new Int32Array(size)
+    const mask = size - 1
+    const keyHash = this.#keyHash
+    const keyOf = this.#keyOf
+    for (let slot = 0; slot < keyOf.length; slot++) {
+      if (keyOf[slot] === undefined) continue
+      let at = keyHash[slot]! & mask
+      while (table[at] !== 0) at = (at + 1) & mask
+      table[at] = slot + 1
+    }
+    this.#table = table
+    this.#filled = this.#count
   }
 
   #toggle(id: string, slot: number): void {
@@ -229,6 +294,9 @@ export class KeyedSet {
     at.set(this.#at)
     const len = new Uint32Array(capacity)
     len.set(this.#len)
+    const keyHash = new Int32Array(capacity)
+    keyHash.set(this.#keyHash)
+    this.#keyHash = keyHash
     this.#hashes = hashes
     this.#next = next
     this.#at = at
@@ -265,6 +333,17 @@ export function differing(a: Uint8Array, b: Uint8Array): number[] {
 }
 
 // ## Private helpers
+
+/** A seeded 32-bit hash of a key string (FNV-1a over its characters, then murmur3's finalizer). */
+function hashId(id: string, seed: number): number {
+  let h = seed ^ 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return h ^ (h >>> 16)
+}
 
 function xorInto(target: Uint8Array, at: number, hashes: Uint8Array, from: number): void {
   for (let k = 0; k < DIGEST_BYTES; k++) target[at + k]! ^= hashes[from + k]!

@@ -112,6 +112,14 @@ export class WsConnection extends BaseConnection {
     return this.#socket.bufferedAmount
   }
 
+  /**
+   * A frame is the receiver's alone: a new ArrayBuffer, or (nodeBuffers) bytes of what ws read that
+   * ws has consumed (it unmasks them in place itself) and never reads again.
+   */
+  get framesOwned(): boolean {
+    return true
+  }
+
   /** True once this side closed the connection for the peer's fault (1002, 1003, 1007, 1008, 1009). */
   get faulted(): boolean {
     return this.#faulted

@@ -75,10 +75,12 @@ export interface SessionCipher {
   /**
    * Decrypt and authenticate the peer's next frame.
    * @param frame the frame as received
+   * @param inPlace true when the frame is the caller's alone (Connection.framesOwned): the
+   *   plaintext may then be decrypted into its own bytes (when the primitives can), no new buffer
    * @returns the plaintext, or undefined when it fails authentication (the session must end)
    * @throws RangeError when the peer's nonces are exhausted (the session must end)
    */
-  open(frame: Uint8Array): Uint8Array | undefined
+  open(frame: Uint8Array, inPlace?: boolean): Uint8Array | undefined
 }
 
 /**
@@ -139,14 +141,14 @@ export class CipherState {
   #key: Uint8Array | undefined
   #n: number
   readonly #nonce = new Uint8Array(12)
-  readonly #primitives: Pick<MaybeAsyncNoise, 'seal' | 'open'>
+  readonly #primitives: Pick<MaybeAsyncNoise, 'seal' | 'open' | 'openInPlace'>
 
   /**
    * @param key 32 bytes, or undefined for an empty CipherState
    * @param n the first nonce (SetNonce; 0 unless testing the limit)
    * @param primitives whose ChaCha20-Poly1305 (default: the platform's, default-noise.ts: @noble's)
    */
-  constructor(key?: Uint8Array, n = 0, primitives: Pick<MaybeAsyncNoise, 'seal' | 'open'> = defaultNoise) {
+  constructor(key?: Uint8Array, n = 0, primitives: Pick<MaybeAsyncNoise, 'seal' | 'open' | 'openInPlace'> = defaultNoise) {
     this.#key = key
     this.#n = n
     this.#primitives = primitives
@@ -176,13 +178,16 @@ export class CipherState {
   /**
    * DecryptWithAd: the plaintext, then n += 1; undefined when authentication fails, and n stays
    * (the ciphertext itself without a key).
+   * @param inPlace true to let the primitives decrypt into the ciphertext's own bytes (their
+   *   `openInPlace`, when they have one): its bytes are then the plaintext's, or unspecified on failure
    * @throws RangeError when the nonces are exhausted
    */
-  decrypt(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | undefined {
+  decrypt(ad: Uint8Array, ciphertext: Uint8Array, inPlace = false): Uint8Array | undefined {
     if (this.#key === undefined) return ciphertext
     const nonce = this.#next()
     if (ciphertext.length < TAG_BYTES) return undefined
-    const out = this.#primitives.open(this.#key, nonce, ad, ciphertext)
+    const primitives = this.#primitives
+    const out = inPlace && primitives.openInPlace !== undefined ? primitives.openInPlace(this.#key, nonce, ad, ciphertext) : primitives.open(this.#key, nonce, ad, ciphertext)
     if (out === undefined) return undefined // the tag does not match: the caller ends the session
     this.#n++
     return out
@@ -495,8 +500,8 @@ class TransportCipher implements SessionCipher {
     return this.#send.encrypt(EMPTY, frame)
   }
 
-  open(frame: Uint8Array): Uint8Array | undefined {
-    return this.#receive.decrypt(EMPTY, frame)
+  open(frame: Uint8Array, inPlace = false): Uint8Array | undefined {
+    return this.#receive.decrypt(EMPTY, frame, inPlace)
   }
 }
 

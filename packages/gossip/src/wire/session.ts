@@ -682,7 +682,8 @@ class PeerSession implements Session {
       // ~50 frames over the rate
       let plain: Uint8Array | undefined
       try {
-        plain = this.#cipher.open(frame)
+        // into the frame's own bytes when the transport gives it to us alone (no new buffer a frame)
+        plain = this.#cipher.open(frame, this.#conn.framesOwned === true)
       } catch (err) {
         // the peer's nonces are exhausted (2^53 frames)
         this.#shutdown(CLOSE_CODES.normal, (err as Error).message.slice(0, 100))
