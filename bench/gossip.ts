@@ -97,6 +97,8 @@ const LOSSES_10K = (process.env['BENCH_GOSSIP_10K_LOSS'] ?? '0,0.2').split(',').
 const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 4, 'positive-number')
 const SECONDS_CHECK = knob('BENCH_GOSSIP_CHECK_S', 30, 'positive-number')
 const CHECK_LOSSES = (process.env['BENCH_GOSSIP_CHECK_LOSS'] ?? '0.2,0').split(',').map(Number)
+/** Heap limit of each real run of the check, MB (default 14,000; the runs go side by side: their sum must fit the machine). */
+const CHECK_HEAP_MB = knob('BENCH_GOSSIP_CHECK_HEAP_MB', 14_000, 'positive-number')
 const WS_TX = knob('BENCH_GOSSIP_WS_TX', 20_000, 'positive-number')
 const CONNS = knob('BENCH_GOSSIP_CONNS', 1000, 'positive-number')
 const IN_PROCESS_MS = knob('BENCH_GOSSIP_IN_PROCESS_MS', 2000)
@@ -123,6 +125,8 @@ interface Job {
   knows?: number
   txIntervalMs?: number
   forkProbability?: number
+  /** Real runs: the stores share one copy of each block and proof (sim/shared-blocks.ts). */
+  shareBlocks?: boolean
 }
 
 if (process.argv[2] === 'worker') {
@@ -141,7 +145,7 @@ if (process.argv[2] === 'worker') {
     ...(job.forkProbability !== undefined ? { forkProbability: job.forkProbability } : {}),
   }
   const t0 = performance.now()
-  const every = job.kind === 'real' && job.nodes >= 10_000 ? 1000 : 5000
+  const every = job.kind === 'real' && job.nodes >= 2000 ? 1000 : 5000
   const progress = (p: { simulatedMs: number; forks: number; transactions: number }): void => {
     if (p.simulatedMs % every !== 0) return
     const cpu = process.cpuUsage()
@@ -150,7 +154,7 @@ if (process.argv[2] === 'worker') {
   const result =
     job.kind === 'model'
       ? runGossipModel({ ...common, onProgress: progress })
-      : await runContrib({ ...common, sessions: 'attach', crypto: createSimCrypto(defaultCrypto()), cacheSize: job.nodes >= 10_000 ? 256 : 1024, onProgress: progress })
+      : await runContrib({ ...common, sessions: 'attach', crypto: createSimCrypto(defaultCrypto()), cacheSize: job.nodes >= 10_000 ? 256 : 1024, shareBlocks: job.shareBlocks === true, onProgress: progress })
   const cpu = process.cpuUsage()
   process.stdout.write(JSON.stringify({ result, heapMB: Math.round(process.memoryUsage().heapUsed / 1e6), rssMB: Math.round(process.memoryUsage().rss / 1e6), cpuS: (cpu.user + cpu.system) / 1e6 }) + '\n')
   process.exit(0)
@@ -185,7 +189,7 @@ if (PARTS.has('check10k')) {
   const jobOf = (loss: number) => ({ nodes: CHECK.nodes, knows: CHECK.knows, txIntervalMs: CHECK.txIntervalMs, forkProbability: CHECK.forkProbability, settleMs: CHECK.settleMs, loss, seconds: SECONDS_CHECK })
   // the real runs side by side, one core each (each is one thread: its virtual time is one event
   // queue), then the models side by side (minutes)
-  const reals = await Promise.all(CHECK_LOSSES.map((loss) => simulate({ ...jobOf(loss), kind: 'real' }, 14_000)))
+  const reals = await Promise.all(CHECK_LOSSES.map((loss) => simulate({ ...jobOf(loss), kind: 'real', shareBlocks: true }, CHECK_HEAP_MB)))
   const models = await Promise.all(CHECK_LOSSES.map((loss) => simulate({ ...jobOf(loss), kind: 'model' })))
   CHECK_LOSSES.forEach((_, i) => {
     const real = reals[i]!
