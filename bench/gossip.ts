@@ -27,17 +27,29 @@
 //   per peer per simulated second, ~15 million; each costs the real code ~85 µs of CPU at 1,000
 //   peers and ~140 µs at 10,000 (encoding, decoding and its canonical re-encode, sessions,
 //   validation; the garbage collector, with every frame, timer and promise in flight for thousands
-//   of events of virtual time and so promoted before it dies). Measured here: connecting 366
-//   CPU-s, then 53 to 139 CPU-s per simulated second over the first 8 at 20% loss, growing with
-//   the heap, ~40-50 KB a node per simulated second (the blocks every node stores, ~10 a second,
-//   decoded, encoded, hashed and indexed: a heap profile at 1,000 peers), +0.39 GB a simulated
-//   second at 10,000 nodes. So one run of 40 simulated seconds needs
-//   ~16 GB of heap (both side by side ~32 GB: more than this machine's 23 GB; at the 14 GB set
-//   below a run would stop near 26 s) and more than an hour of CPU. Profiled: nothing quadratic, no
-//   handshakes (attached sessions), no waits on the system clock (sessions, gates and timers run on
-//   the virtual clock; the strangers' budget is not CPU-scaled there). Here it fits at 1,000 peers
-//   (BENCH_GOSSIP_CHECK_NODES=1000 BENCH_GOSSIP_CHECK_FORK_P=0.05: ~3 CPU-minutes a run); at
-//   10,000 it needs a machine with ~40 GB (progress every simulated second). With knows 20 a
+//   of events of virtual time and so promoted before it dies). Measured here at 10,000: connecting
+//   366 CPU-s, then 53 to 139 CPU-s per simulated second over the first 8 at 20% loss, growing with
+//   the heap. The real runs' stores share blocks (shareBlocks, sim/shared-blocks.ts): each node
+//   still decodes, validates and verifies what it receives, and its memory store then keeps the
+//   process-wide first copy with the same bytes (a proof: the same id) instead of its own, so a
+//   block 50 nodes hold is one object. Same seed, same run: every figure, byte count and store's
+//   contents are equal with and without it (packages/gossip/test/sim-shared-blocks.test.ts; at 2,000 peers too).
+//   What a stored block costs each node, evicting everything at the end of a run (live heap after
+//   a full GC): 839 B without sharing, 603 B with; the rest is the node's own index in core's
+//   memory store (a chain record, its agreements map and a hex key per chain held, a node holding
+//   ~1.5 blocks a chain, and a map per proposer of each agreement). At 2,000 peers (knows 20, 20%
+//   loss, 0.5% forks, 6 s, live heap after a full GC each second): 307 MB once connected, then
+//   +63 MB a simulated second before the forks (31 KB a node; the same with sharing), +79-86 MB
+//   while proofs flood (+55-67 MB shared: a proof is one object, not one a node); 662 MB
+//   unshared, 612 MB shared after 6 s; CPU unchanged (45 CPU-s connecting, 7-16 per simulated
+//   second). Carried to 10,000 peers × 40 s: ~1.5-1.9 GB connected + ~0.3 GB a simulated second,
+//   ~13 GB a run (~12 GB shared): one run fits a 17 GB budget, two side by side do not; and
+//   2,500 to 4,400 CPU-s, 42 to 73 minutes of a whole core, more than this machine's 2 shared
+//   cores give in an hour (a 4,000-peer run got 9% of a core at load 13-16). So here it runs at
+//   1,000 peers (BENCH_GOSSIP_CHECK_NODES=1000 BENCH_GOSSIP_CHECK_FORK_P=0.05: ~3 CPU-minutes a
+//   run) and a few thousand; at 10,000 it needs ~14 GB of heap a run
+//   (BENCH_GOSSIP_CHECK_HEAP_MB, default 14,000) and about an hour of a free core each
+//   (progress every simulated second from 2,000 peers on). With knows 20 a
 //   peer's two-hop neighbourhood is ~16% of the network, so the two blocks of a fork often miss each other's targets and pulls find what they find:
 //   the check tests the pull rules as much as the push rules.
 // Simulations run two at a time (one per core): their figures are in virtual time, so running side
@@ -71,7 +83,8 @@
 // 0.2,0), BENCH_GOSSIP_WS_TX (default 20,000 transactions), BENCH_GOSSIP_CONNS (default 1,000
 // connections), BENCH_GOSSIP_IN_PROCESS_MS (default 2000 each, before and after),
 // BENCH_GOSSIP_CHECK_NODES (default 10,000: a smaller check runs the same code, for a try),
-// BENCH_GOSSIP_CHECK_FORK_P (default 0.005), BENCH_GOSSIP_FRAUD_FANOUT (default 8),
+// BENCH_GOSSIP_CHECK_FORK_P (default 0.005), BENCH_GOSSIP_CHECK_HEAP_MB (each real run's heap
+// limit, default 14,000; the losses run side by side), BENCH_GOSSIP_FRAUD_FANOUT (default 8),
 // BENCH_GOSSIP_HEADS_PER_PULL (default: the node's 8), BENCH_GOSSIP_PARTS (default sim,ws,witness;
 // sim is model10k and real1k, ws-tx is the ws transactions alone; check10k on request).
 // The check's `gossip.model_check.N` line compares p50 and p99 (null when a fork never got
