@@ -91,6 +91,7 @@ export function createSharedBlocks(crypto: CryptoProvider): SharedBlocks {
  * @param store a node's store (a memory store)
  * @param shared the simulation's shared copies
  * @returns the same store object
+ * @example const store = sharingStore(createMemoryStore({ crypto }), createSharedBlocks(crypto))
  */
 export function sharingStore(store: BlockStore, shared: SharedBlocks): BlockStore {
   const batchOf = store.batch.bind(store)
