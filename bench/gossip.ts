@@ -86,6 +86,7 @@
 // 0.2,0), BENCH_GOSSIP_WS_TX (default 20,000 transactions), BENCH_GOSSIP_CONNS (default 1,000
 // connections), BENCH_GOSSIP_IN_PROCESS_MS (default 2000 each, before and after),
 // BENCH_GOSSIP_CHECK_NODES (default 10,000: a smaller check runs the same code, for a try),
+// BENCH_GOSSIP_SEED (every simulation's seed, default 1),
 // BENCH_GOSSIP_CHECK_FORK_P (default 0.005), BENCH_GOSSIP_CHECK_HEAP_MB (each real run's heap
 // limit, default 14,000; the losses run side by side), BENCH_GOSSIP_FRAUD_FANOUT (default 8),
 // BENCH_GOSSIP_HEADS_PER_PULL (default: the node's 8), BENCH_GOSSIP_PARTS (default sim,ws,witness;
@@ -155,7 +156,7 @@ if (process.argv[2] === 'worker') {
     loss: job.loss,
     durationMs: job.seconds * 1000,
     settleMs,
-    seed: 1,
+    seed: knob('BENCH_GOSSIP_SEED', 1, 'positive-integer'),
     gossip: GOSSIP,
     ...(job.txIntervalMs !== undefined ? { txIntervalMs: job.txIntervalMs } : {}),
     ...(job.forkProbability !== undefined ? { forkProbability: job.forkProbability } : {}),
