@@ -52,7 +52,8 @@
 //   (progress every simulated second from 2,000 peers on). Measured with shared blocks: at 2,000
 //   peers within 1.6% (0% loss) and 4.2% (20%), 389 and 466 CPU-s a run; at 3,000 peers within
 //   3.3% at 0% loss (593 CPU-s), and at 20% (806 CPU-s) 0.44: the model's seed-1 draw had 3 slow
-//   forks of 34 (seeds 2-6 within 16%: the gossip README's Speed section). With knows 20 a
+//   forks of 34 (its seeds 2-6 within 16%; both on seed 2 within 3.5%, 565 CPU-s: the gossip
+//   README's Speed section). With knows 20 a
 //   peer's two-hop neighbourhood is ~16% of the network, so the two blocks of a fork often miss each other's targets and pulls find what they find:
 //   the check tests the pull rules as much as the push rules.
 // Simulations run two at a time (one per core): their figures are in virtual time, so running side
