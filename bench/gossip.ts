@@ -27,17 +27,33 @@
 //   per peer per simulated second, ~15 million; each costs the real code ~85 µs of CPU at 1,000
 //   peers and ~140 µs at 10,000 (encoding, decoding and its canonical re-encode, sessions,
 //   validation; the garbage collector, with every frame, timer and promise in flight for thousands
-//   of events of virtual time and so promoted before it dies). Measured here: connecting 366
-//   CPU-s, then 53 to 139 CPU-s per simulated second over the first 8 at 20% loss, growing with
-//   the heap, ~40-50 KB a node per simulated second (the blocks every node stores, ~10 a second,
-//   decoded, encoded, hashed and indexed: a heap profile at 1,000 peers), +0.39 GB a simulated
-//   second at 10,000 nodes. So one run of 40 simulated seconds needs
-//   ~16 GB of heap (both side by side ~32 GB: more than this machine's 23 GB; at the 14 GB set
-//   below a run would stop near 26 s) and more than an hour of CPU. Profiled: nothing quadratic, no
-//   handshakes (attached sessions), no waits on the system clock (sessions, gates and timers run on
-//   the virtual clock; the strangers' budget is not CPU-scaled there). Here it fits at 1,000 peers
-//   (BENCH_GOSSIP_CHECK_NODES=1000 BENCH_GOSSIP_CHECK_FORK_P=0.05: ~3 CPU-minutes a run); at
-//   10,000 it needs a machine with ~40 GB (progress every simulated second). With knows 20 a
+//   of events of virtual time and so promoted before it dies). Measured here at 10,000: connecting
+//   366 CPU-s, then 53 to 139 CPU-s per simulated second over the first 8 at 20% loss, growing with
+//   the heap. The real runs' stores share blocks (shareBlocks, sim/shared-blocks.ts): each node
+//   still decodes, validates and verifies what it receives, and its memory store then keeps the
+//   process-wide first copy with the same bytes (a proof: the same id) instead of its own, so a
+//   block 50 nodes hold is one object. Same seed, same run: every figure, byte count and store's
+//   contents are equal with and without it (packages/gossip/test/sim-shared-blocks.test.ts; at 2,000 peers too).
+//   What a stored block costs each node, evicting everything at the end of a run (live heap after
+//   a full GC): 839 B without sharing, 603 B with; the rest is the node's own index in core's
+//   memory store (a chain record, its agreements map and a hex key per chain held, a node holding
+//   ~1.5 blocks a chain, and a map per proposer of each agreement). At 2,000 peers (knows 20, 20%
+//   loss, 0.5% forks, 6 s, live heap after a full GC each second): 307 MB once connected, then
+//   +63 MB a simulated second before the forks (31 KB a node; the same with sharing), +79-86 MB
+//   while proofs flood (+55-67 MB shared: a proof is one object, not one a node); 662 MB
+//   unshared, 612 MB shared after 6 s; CPU unchanged (45 CPU-s connecting, 7-16 per simulated
+//   second). Carried to 10,000 peers × 40 s: ~1.5-1.9 GB connected + ~0.3 GB a simulated second,
+//   ~13 GB a run (~12 GB shared): one run fits a 17 GB budget, two side by side do not; and
+//   2,500 to 4,400 CPU-s, 42 to 73 minutes of a whole core, more than this machine's 2 shared
+//   cores give in an hour (a 4,000-peer run got 9% of a core at load 13-16). So here it runs at
+//   1,000 peers (BENCH_GOSSIP_CHECK_NODES=1000 BENCH_GOSSIP_CHECK_FORK_P=0.05: ~3 CPU-minutes a
+//   run) and a few thousand; at 10,000 it needs ~14 GB of heap a run
+//   (BENCH_GOSSIP_CHECK_HEAP_MB, default 14,000) and about an hour of a free core each
+//   (progress every simulated second from 2,000 peers on). Measured with shared blocks: at 2,000
+//   peers within 1.6% (0% loss) and 4.2% (20%), 389 and 466 CPU-s a run; at 3,000 peers within
+//   3.3% at 0% loss (593 CPU-s), and at 20% (806 CPU-s) 0.44: the model's seed-1 draw had 3 slow
+//   forks of 34 (its seeds 2-6 within 16%; both on seed 2 within 3.5%, 565 CPU-s: the gossip
+//   README's Speed section). With knows 20 a
 //   peer's two-hop neighbourhood is ~16% of the network, so the two blocks of a fork often miss each other's targets and pulls find what they find:
 //   the check tests the pull rules as much as the push rules.
 // Simulations run two at a time (one per core): their figures are in virtual time, so running side
@@ -71,7 +87,9 @@
 // 0.2,0), BENCH_GOSSIP_WS_TX (default 20,000 transactions), BENCH_GOSSIP_CONNS (default 1,000
 // connections), BENCH_GOSSIP_IN_PROCESS_MS (default 2000 each, before and after),
 // BENCH_GOSSIP_CHECK_NODES (default 10,000: a smaller check runs the same code, for a try),
-// BENCH_GOSSIP_CHECK_FORK_P (default 0.005), BENCH_GOSSIP_FRAUD_FANOUT (default 8),
+// BENCH_GOSSIP_SEED (every simulation's seed, default 1),
+// BENCH_GOSSIP_CHECK_FORK_P (default 0.005), BENCH_GOSSIP_CHECK_HEAP_MB (each real run's heap
+// limit, default 14,000; the losses run side by side), BENCH_GOSSIP_FRAUD_FANOUT (default 8),
 // BENCH_GOSSIP_HEADS_PER_PULL (default: the node's 8), BENCH_GOSSIP_PARTS (default sim,ws,witness;
 // sim is model10k and real1k, ws-tx is the ws transactions alone; check10k on request).
 // The check's `gossip.model_check.N` line compares p50 and p99 (null when a fork never got
@@ -97,6 +115,8 @@ const LOSSES_10K = (process.env['BENCH_GOSSIP_10K_LOSS'] ?? '0,0.2').split(',').
 const SECONDS_1K = knob('BENCH_GOSSIP_1K_S', 4, 'positive-number')
 const SECONDS_CHECK = knob('BENCH_GOSSIP_CHECK_S', 30, 'positive-number')
 const CHECK_LOSSES = (process.env['BENCH_GOSSIP_CHECK_LOSS'] ?? '0.2,0').split(',').map(Number)
+/** Heap limit of each real run of the check, MB (default 14,000; the runs go side by side: their sum must fit the machine). */
+const CHECK_HEAP_MB = knob('BENCH_GOSSIP_CHECK_HEAP_MB', 14_000, 'positive-number')
 const WS_TX = knob('BENCH_GOSSIP_WS_TX', 20_000, 'positive-number')
 const CONNS = knob('BENCH_GOSSIP_CONNS', 1000, 'positive-number')
 const IN_PROCESS_MS = knob('BENCH_GOSSIP_IN_PROCESS_MS', 2000)
@@ -123,6 +143,8 @@ interface Job {
   knows?: number
   txIntervalMs?: number
   forkProbability?: number
+  /** Real runs: the stores share one copy of each block and proof (sim/shared-blocks.ts). */
+  shareBlocks?: boolean
 }
 
 if (process.argv[2] === 'worker') {
@@ -135,13 +157,13 @@ if (process.argv[2] === 'worker') {
     loss: job.loss,
     durationMs: job.seconds * 1000,
     settleMs,
-    seed: 1,
+    seed: knob('BENCH_GOSSIP_SEED', 1, 'positive-integer'),
     gossip: GOSSIP,
     ...(job.txIntervalMs !== undefined ? { txIntervalMs: job.txIntervalMs } : {}),
     ...(job.forkProbability !== undefined ? { forkProbability: job.forkProbability } : {}),
   }
   const t0 = performance.now()
-  const every = job.kind === 'real' && job.nodes >= 10_000 ? 1000 : 5000
+  const every = job.kind === 'real' && job.nodes >= 2000 ? 1000 : 5000
   const progress = (p: { simulatedMs: number; forks: number; transactions: number }): void => {
     if (p.simulatedMs % every !== 0) return
     const cpu = process.cpuUsage()
@@ -150,7 +172,7 @@ if (process.argv[2] === 'worker') {
   const result =
     job.kind === 'model'
       ? runGossipModel({ ...common, onProgress: progress })
-      : await runContrib({ ...common, sessions: 'attach', crypto: createSimCrypto(defaultCrypto()), cacheSize: job.nodes >= 10_000 ? 256 : 1024, onProgress: progress })
+      : await runContrib({ ...common, sessions: 'attach', crypto: createSimCrypto(defaultCrypto()), cacheSize: job.nodes >= 10_000 ? 256 : 1024, shareBlocks: job.shareBlocks === true, onProgress: progress })
   const cpu = process.cpuUsage()
   process.stdout.write(JSON.stringify({ result, heapMB: Math.round(process.memoryUsage().heapUsed / 1e6), rssMB: Math.round(process.memoryUsage().rss / 1e6), cpuS: (cpu.user + cpu.system) / 1e6 }) + '\n')
   process.exit(0)
@@ -185,7 +207,7 @@ if (PARTS.has('check10k')) {
   const jobOf = (loss: number) => ({ nodes: CHECK.nodes, knows: CHECK.knows, txIntervalMs: CHECK.txIntervalMs, forkProbability: CHECK.forkProbability, settleMs: CHECK.settleMs, loss, seconds: SECONDS_CHECK })
   // the real runs side by side, one core each (each is one thread: its virtual time is one event
   // queue), then the models side by side (minutes)
-  const reals = await Promise.all(CHECK_LOSSES.map((loss) => simulate({ ...jobOf(loss), kind: 'real' }, 14_000)))
+  const reals = await Promise.all(CHECK_LOSSES.map((loss) => simulate({ ...jobOf(loss), kind: 'real', shareBlocks: true }, CHECK_HEAP_MB)))
   const models = await Promise.all(CHECK_LOSSES.map((loss) => simulate({ ...jobOf(loss), kind: 'model' })))
   CHECK_LOSSES.forEach((_, i) => {
     const real = reals[i]!

@@ -7,6 +7,7 @@
  * @module
  */
 export { createSimCrypto } from './sim/sim-crypto.js'
+export { createSharedBlocks, sharingStore, type SharedBlocks } from './sim/shared-blocks.js'
 export { createSimulator, type ForkRecord, type Role, type SimPeer, type Simulator, type SimulatorOptions } from './sim/simulator.js'
 export { runContrib, type ContribOptions, type ContribResult } from './sim/scenario.js'
 export { runGossipModel, type GossipModelOptions } from './sim/gossip-model.js'

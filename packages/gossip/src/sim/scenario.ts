@@ -70,6 +70,8 @@ export interface ContribOptions {
   crypto?: CryptoProvider
   /** Seen-cache entries per node (default 2048). */
   cacheSize?: number
+  /** Stores share one copy of each block and proof (see SimulatorOptions.shareBlocks; default false). */
+  shareBlocks?: boolean
   /** Called every simulated second with progress (for long runs). */
   onProgress?: (p: { simulatedMs: number; forks: number; transactions: number }) => void
   /** Called at the end, before the simulator closes (to look into a run: which peer holds what). */
@@ -144,6 +146,7 @@ export async function runContrib(options: ContribOptions): Promise<ContribResult
     ...(options.crypto !== undefined ? { crypto: options.crypto } : {}),
     ...(options.gossip !== undefined ? { gossip: options.gossip } : {}),
     cacheSize: options.cacheSize ?? 2048,
+    ...(options.shareBlocks === true ? { shareBlocks: true } : {}),
     roles: (_, random): Role => {
       const r = random()
       if (r < spammers) return 'spammer'

@@ -31,6 +31,7 @@ import {
   nobleCrypto,
   signBlock,
   toHex,
+  type BlockStore,
   type BlockTypes,
   type CborValue,
   type Connection,
@@ -50,6 +51,7 @@ import { createRandom, type Random } from '../random.js'
 import { createSession, type Session } from '../wire/session.js'
 import type { SessionCipher } from '../wire/noise.js'
 import { createVirtualClock, type VirtualClock } from '../time/virtual-time.js'
+import { createSharedBlocks, sharingStore, type SharedBlocks } from './shared-blocks.js'
 
 /** What a simulated peer does. */
 export type Role = 'honest' | 'forker' | 'withholder' | 'spammer' | 'liar'
@@ -87,6 +89,12 @@ export interface SimulatorOptions {
   transact?: TransactOptions
   /** Virtual time at start (default 1,700,000,000,000: block timestamps look like real ones). */
   startTime?: number
+  /**
+   * Stores keep one process-wide copy of each block and proof that several nodes hold (default
+   * false): see sim/shared-blocks.ts. Every node still decodes, validates and verifies what it
+   * receives; only what it keeps is shared. For runs of thousands of nodes.
+   */
+  shareBlocks?: boolean
 }
 
 /** One simulated peer. */
@@ -149,6 +157,8 @@ export interface Simulator {
   proofTimes(key: Uint8Array): ReadonlyMap<number, number>
   /** Keys accused by at least one peer, with how many peers hold a proof. */
   accused(): ReadonlyMap<PublicKeyHex, number>
+  /** The shared copies of blocks and proofs, with shareBlocks (undefined otherwise). */
+  readonly shared: SharedBlocks | undefined
   /** Close every node; the clock is left idle. */
   close(): Promise<void>
 }
@@ -178,6 +188,7 @@ class Simulation implements Simulator {
   readonly peers: SimPeer[] = []
   readonly random: Random
   readonly forks: ForkRecord[] = []
+  readonly shared: SharedBlocks | undefined
   readonly #options: SimulatorOptions
   readonly #crypto: CryptoProvider
   readonly #transports: MemoryTransport[] = []
@@ -211,6 +222,11 @@ class Simulation implements Simulator {
     this.clock = createVirtualClock({ start: options.startTime ?? 1_700_000_000_000 })
     this.network = createMemoryNetwork({ latencyMs: 50, jitterMs: 20, ...options.link, clock: this.clock, seed: seed + 1 })
     const types = options.types ?? createBlockTypes([{ name: TX_TYPE }])
+    this.shared = options.shareBlocks === true ? createSharedBlocks(this.#crypto) : undefined
+    const storeOf = (): BlockStore => {
+      const store = createMemoryStore({ crypto: this.#crypto })
+      return this.shared === undefined ? store : sharingStore(store, this.shared)
+    }
     const roles = options.roles ?? (() => 'honest' as const)
 
     // identities and roles first: witness mode needs every witness key before any node exists
@@ -267,7 +283,7 @@ class Simulation implements Simulator {
           ? undefined
           : createNode({
               identity,
-              store: createMemoryStore({ crypto: this.#crypto }),
+              store: storeOf(),
               transport,
               types,
               clock: this.clock,
