@@ -17,6 +17,7 @@
  * @module
  */
 import { compareBytes, describe } from './bytes.js'
+import { cborUintSize, writeCborHead } from './cbor-uint.js'
 import { DEFAULT_DECODE_LIMITS, type CborValue, type DecodeLimits } from './cbor-value.js'
 import { DecodeError } from './errors.js'
 
@@ -138,18 +139,13 @@ class Writer {
 
   /** A head: major type and argument (a safe integer), in its shortest form. */
   #head(major: number, n: number): void {
-    const m = major << 5
-    if (n < 24) return this.#byte(m | n)
-    if (n >= 0x1_0000_0000) return this.#bigHead(major, BigInt(n))
-    const size = n < 0x100 ? 1 : n < 0x1_0000 ? 2 : 4
-    this.#room(1 + size)
-    this.#out[this.#at++] = m | (size === 1 ? 24 : size === 2 ? 25 : 26)
-    for (let shift = 8 * (size - 1); shift >= 0; shift -= 8) this.#out[this.#at++] = (n >>> shift) & 0xff
+    this.#room(cborUintSize(n))
+    this.#at = writeCborHead(this.#out, this.#at, major, n)
   }
 
-  /** A head whose argument may need 8 bytes (at most 2^64 - 1). */
+  /** A head whose argument may be beyond 2^53 (at most 2^64 - 1). */
   #bigHead(major: number, n: bigint): void {
-    if (n < 0x1_0000_0000n) return this.#head(major, Number(n))
+    if (n <= MAX_SAFE) return this.#head(major, Number(n))
     this.#room(9)
     this.#out[this.#at] = (major << 5) | 27
     new DataView(this.#out.buffer).setBigUint64(this.#at + 1, n)
