@@ -30,7 +30,6 @@ export { tagPrefix }
  * @internal
  */
 export function taggedSha256(name: DomainName, length: number): TaggedSha256 {
-  checkTaggedLength(length)
   const sodium = loadSodium()
   return sodium === null ? nobleTaggedSha256(name, length) : sodiumTaggedSha256(sodium, name, length)
 }
@@ -67,6 +66,7 @@ function loadSodium(): SodiumSha256 | null {
 }
 
 function sodiumTaggedSha256(sodium: SodiumSha256, name: DomainName, length: number): TaggedSha256 {
+  checkTaggedLength(length)
   const afterPrefix = new Uint8Array(sodium.crypto_hash_sha256_STATEBYTES)
   sodium.crypto_hash_sha256_init(afterPrefix)
   sodium.crypto_hash_sha256_update(afterPrefix, tagPrefix(name))
