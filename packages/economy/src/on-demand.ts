@@ -11,21 +11,17 @@
  * @module
  */
 import type { FraudVerifier } from '@tally/core'
-import { voucherAuthority, type RedeemAuthority } from './lock/authority.js'
+import type { RedeemAuthority } from './lock/authority.js'
+import { defaultAuthorities } from './lock/default-authorities.js'
 import { REDEEM_EXCESS_FRAUD } from './fraud-names.js'
 import { lockFraudVerifiers } from './lock/lock-fraud.js'
 import { lockRules, type LockRules } from './lock/lock-rules.js'
 import type { LockTypesOptions } from './lock/lock-type.js'
-import { receiptAuthority } from './channels/receipt-authority.js'
 
+export { defaultAuthorities }
 export { lockOperations } from './lock/lock-wallet.js'
 export { validateRefund } from './refund-rules.js'
 export { economyFraudVerifiers } from './fraud-verifiers.js'
-
-/** The authorities a wallet and the lock types know when given none: vouchers and channel receipts. */
-export function defaultAuthorities(): RedeemAuthority[] {
-  return [voucherAuthority(), receiptAuthority()]
-}
 
 /**
  * The lock types' rules and fraud verifiers.

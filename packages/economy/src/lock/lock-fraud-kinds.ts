@@ -5,10 +5,10 @@
  * @module
  */
 import type { BlockType, FraudVerifier } from '@tally/core'
-import { voucherAuthority, type RedeemAuthority } from './authority.js'
+import type { RedeemAuthority } from './authority.js'
+import { defaultAuthorities } from './default-authorities.js'
 import { REDEEM_EXCESS_FRAUD, RELEASE_EXCESS_FRAUD, RELEASE_TWICE_FRAUD, CHANNEL_RELEASE_FRAUD } from '../fraud-names.js'
 import { lockFraudVerifiers } from './lock-fraud.js'
-import { receiptAuthority } from '../channels/receipt-authority.js'
 
 /** The fraud kinds of the `redeem` and `release` types, as BlockType members. */
 export interface LockFraudKinds {
@@ -24,7 +24,7 @@ export interface LockFraudKinds {
  * @internal
  */
 export function lockFraudKinds(authorities: readonly RedeemAuthority[] | undefined, _load: () => Promise<Readonly<Record<string, FraudVerifier>>>): LockFraudKinds {
-  const verifiers = lockFraudVerifiers(authorities ?? [voucherAuthority(), receiptAuthority()])
+  const verifiers = lockFraudVerifiers(authorities ?? defaultAuthorities())
   const pick = (...kinds: string[]) => Object.freeze(Object.fromEntries(kinds.map((k) => [k, verifiers[k]!])))
   return {
     redeem: { fraudKinds: pick(REDEEM_EXCESS_FRAUD) },

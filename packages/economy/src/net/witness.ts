@@ -758,7 +758,6 @@ class WitnessNode implements Witness, ReportSink, RegistryService, EpochService,
     }
   }
 
-
   #unadmitOwner(owner: Uint8Array): void {
     if (this.#owners.delete(toHex(owner))) this.#registry.unadmit?.(owner, 'owner')
   }
