@@ -809,7 +809,7 @@ class LevelStore implements BlockStore {
       if (known === null || (known !== undefined && block.seq > known.seq)) heads.set(owner, block)
       const head = this.#heads.get(owner)
       if (head === null || (head !== undefined && block.seq > head.seq)) this.#heads.set(owner, block)
-      if (remember) this.#remember(owner, block, bytes.length)
+      if (remember) this.#blocks?.set(slot, block, bytes.length)
       if (isAgreement(block)) {
         const proposer = keyHex(block.linkPublicKey)
         const answered = this.#answered.get(proposer)
