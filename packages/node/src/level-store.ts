@@ -191,11 +191,23 @@ interface Check {
   readonly checked: Pending[]
   /** The head of each chain of `checked` as far as known (null: no blocks), raised by #withUnsynced. */
   readonly heads: Map<PublicKeyHex, HalfBlock | null>
-  readonly unsyncedHeads: Map<PublicKeyHex, HalfBlock>
-  /** Chains of `checked` whose head is not cached. */
-  readonly lookups: Map<PublicKeyHex, Uint8Array>
+  /** Heads of chains of `checked` written and not synced yet (undefined: none). */
+  readonly unsyncedHeads: Map<PublicKeyHex, HalfBlock> | undefined
+  /** Chains of `checked` whose head is not cached (undefined: none). */
+  readonly lookups: Map<PublicKeyHex, Uint8Array> | undefined
   /** A block of the commit is written by an earlier commit not synced yet. */
   readonly waitsForSync: boolean
+}
+
+/** No proof ops, no accused keys: most commits carry no fraud proof. */
+const NONE: readonly never[] = Object.freeze([])
+/** A batch of up to this many blocks finds a slot taken twice by comparing its blocks in turn. */
+const SMALL_BATCH = 8
+
+/** The pending block at `slot`, if any. */
+function atSlot(pending: readonly Pending[], slot: string): Pending | undefined {
+  for (const p of pending) if (p.slot === slot) return p
+  return undefined
 }
 
 /** A settled promise for commits with nothing to wait for. */
@@ -556,13 +568,13 @@ class LevelStore implements BlockStore {
   #enqueue(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): Outcome | Promise<Outcome> {
     if (this.#closed) return Promise.reject(new ClosedError('level store is closed'))
     // encode before queueing: a malformed block is the caller's TypeError, and costs no lock time
-    let pending: Map<string, Pending>
-    let proofOps: Op[]
-    let accused: PublicKeyHex[]
+    let pending: Pending[]
+    let proofOps: readonly Op[]
+    let accused: readonly PublicKeyHex[]
     try {
       pending = this.#pending(blocks)
-      proofOps = proofs.map((p) => this.#proofOps(p)).flat()
-      accused = proofs.map((p) => toHex(p.publicKey))
+      proofOps = proofs.length === 0 ? NONE : proofs.flatMap((p) => this.#proofOps(p))
+      accused = proofs.length === 0 ? NONE : proofs.map((p) => toHex(p.publicKey))
     } catch (err) {
       return Promise.reject(err)
     }
@@ -586,21 +598,25 @@ class LevelStore implements BlockStore {
     return run
   }
 
-  /** The batch's blocks by slot; two different blocks at one slot conflict already here. */
-  #pending(blocks: readonly HalfBlock[]): Map<string, Pending> {
-    const pending = new Map<string, Pending>()
+  /** The batch's blocks, one per slot; two different blocks at one slot conflict already here. */
+  #pending(blocks: readonly HalfBlock[]): Pending[] {
+    const pending: Pending[] = []
+    // a large batch (an ingest's chunk) finds its slots in a Map; a few blocks are compared in turn
+    const bySlot = blocks.length > SMALL_BATCH ? new Map<string, Pending>() : undefined
     for (const block of blocks) {
       // a view, not a copy, of a decoded block's slab: the bytes live until the commit reaches
       // LevelDB (the journal and the batch copy them), never longer
       const bytes = encodedView(block)
       const owner = keyHex(block.publicKey)
       const slot = slotId(owner, block.seq)
-      const earlier = pending.get(slot)
+      const earlier = bySlot !== undefined ? bySlot.get(slot) : atSlot(pending, slot)
       if (earlier !== undefined) {
         if (!sameUnsigned(earlier.bytes, bytes)) throw ConflictError.at(block)
         continue
       }
-      pending.set(slot, { block, bytes, key: blockKey(block.publicKey, block.seq), owner, slot })
+      const p: Pending = { block, bytes, key: blockKey(block.publicKey, block.seq), owner, slot }
+      pending.push(p)
+      bySlot?.set(slot, p)
     }
     return pending
   }
@@ -619,19 +635,19 @@ class LevelStore implements BlockStore {
    * not say. Runs under the commit lock; `done` resolves once the commit is synced and applied
    * (undefined: nothing to wait for).
    */
-  async #write(pending: Map<string, Pending>, proofOps: Op[], accused: readonly PublicKeyHex[]): Promise<Outcome> {
+  async #write(pending: readonly Pending[], proofOps: readonly Op[], accused: readonly PublicKeyHex[]): Promise<Outcome> {
     try {
       const check = this.#check(pending)
       const commits = this.#commits
       const { lookups, heads } = check
-      if (lookups.size > 0 && lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) {
+      if (lookups !== undefined && lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) {
         const found = await Promise.all([...lookups.values()].map((publicKey) => this.#readHead(publicKey)))
         let i = 0
         for (const owner of lookups.keys()) heads.set(owner, found[i++] ?? null)
       }
       this.#withUnsynced(check)
       const { fresh, unknown } = this.#classify(check)
-      if (unknown.length > 0) {
+      if (unknown !== undefined) {
         await this.#settled()
         const stored = await this.#db.getMany(unknown.map((p) => p.key))
         unknown.forEach((p, i) => {
@@ -668,13 +684,13 @@ class LevelStore implements BlockStore {
    * queued: it runs in the caller's turn, not under the commit lock.
    * @throws ConflictError; the journal's error
    */
-  #writeNow(pending: Map<string, Pending>, proofOps: Op[], accused: readonly PublicKeyHex[]): Outcome | undefined {
+  #writeNow(pending: readonly Pending[], proofOps: readonly Op[], accused: readonly PublicKeyHex[]): Outcome | undefined {
     if (this.#unflushed.length >= FLUSH_NOW) return undefined
     const check = this.#check(pending)
-    if (check.lookups.size > 0 && check.lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) return undefined
+    if (check.lookups !== undefined && check.lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) return undefined
     this.#withUnsynced(check)
     const { fresh, unknown } = this.#classify(check)
-    if (unknown.length > 0) return undefined
+    if (unknown !== undefined) return undefined
     const ops = this.#opsOf(fresh, check.heads, proofOps)
     if (!this.#sync && ops.length >= DIRECT_OPS) return undefined
     return this.#record(check, fresh, ops, this.#commits, accused)
@@ -689,13 +705,14 @@ class LevelStore implements BlockStore {
    * here, before any await: a commit synced meanwhile leaves #unsynced but is then in what the
    * lookup reads.
    */
-  #check(pending: Map<string, Pending>): Check {
+  #check(pending: readonly Pending[]): Check {
     let waitsForSync = false
     const heads = new Map<PublicKeyHex, HalfBlock | null>()
-    const unsyncedHeads = new Map<PublicKeyHex, HalfBlock>()
-    const lookups = new Map<PublicKeyHex, Uint8Array>()
+    // (made when needed: most commits have neither)
+    let unsyncedHeads: Map<PublicKeyHex, HalfBlock> | undefined
+    let lookups: Map<PublicKeyHex, Uint8Array> | undefined
     const checked: Pending[] = []
-    for (const p of pending.values()) {
+    for (const p of pending) {
       const written = this.#unsynced.blocks.get(p.slot)
       if (written !== undefined) {
         if (!sameUnsigned(written, p.bytes)) throw ConflictError.at(p.block)
@@ -704,16 +721,17 @@ class LevelStore implements BlockStore {
       }
       checked.push(p)
       const top = this.#unsynced.heads.get(p.owner)
-      if (top !== undefined) unsyncedHeads.set(p.owner, top)
+      if (top !== undefined) (unsyncedHeads ??= new Map()).set(p.owner, top)
       const head = this.#heads.get(p.owner)
       if (head !== undefined) heads.set(p.owner, head)
-      else lookups.set(p.owner, p.block.publicKey)
+      else (lookups ??= new Map()).set(p.owner, p.block.publicKey)
     }
     return { checked, heads, unsyncedHeads, lookups, waitsForSync }
   }
 
   /** Raise the heads known (cached or looked up) to the blocks written and not synced yet. */
   #withUnsynced({ heads, unsyncedHeads }: Check): void {
+    if (unsyncedHeads === undefined) return
     for (const [owner, top] of unsyncedHeads) {
       const head = heads.get(owner)
       if (head === null || (head !== undefined && top.seq > head.seq)) heads.set(owner, top)
@@ -721,9 +739,9 @@ class LevelStore implements BlockStore {
   }
 
   /** The checked blocks above their chain's known head (fresh), and those the caches cannot place (unknown). */
-  #classify({ checked, heads }: Check): { fresh: Pending[]; unknown: Pending[] } {
+  #classify({ checked, heads }: Check): { fresh: Pending[]; unknown: Pending[] | undefined } {
     const fresh: Pending[] = []
-    const unknown: Pending[] = []
+    let unknown: Pending[] | undefined
     for (const p of checked) {
       const head = heads.get(p.owner)
       if (head === null || (head !== undefined && p.block.seq > head.seq)) fresh.push(p)
@@ -731,7 +749,7 @@ class LevelStore implements BlockStore {
         if (!sameUnsigned(encodeBlock(head), p.bytes)) throw ConflictError.at(p.block)
       } else {
         const cached = this.#blocks?.get(p.slot)
-        if (cached === undefined) unknown.push(p)
+        if (cached === undefined) (unknown ??= []).push(p)
         else if (!sameUnsigned(encodeBlock(cached), p.bytes)) throw ConflictError.at(p.block)
       }
     }
@@ -769,10 +787,10 @@ class LevelStore implements BlockStore {
     if (ops.length === 0) {
       // nothing to write, but a head looked up is exact for what is synced when no commit was
       // applied since and none of the chain is waiting for a sync: keep it
-      if (commits === this.#commits) {
+      if (commits === this.#commits && lookups !== undefined) {
         for (const owner of lookups.keys()) {
           const head = heads.get(owner)
-          if (head !== undefined && !unsyncedHeads.has(owner)) this.#touch(this.#heads, owner, head)
+          if (head !== undefined && !(unsyncedHeads?.has(owner) ?? false)) this.#touch(this.#heads, owner, head)
         }
       }
       // durable after every commit written before it (StoreBatch.commitOrdered)
