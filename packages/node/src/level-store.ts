@@ -686,6 +686,8 @@ class LevelStore implements BlockStore {
    */
   #writeNow(pending: readonly Pending[], proofOps: readonly Op[], accused: readonly PublicKeyHex[]): Outcome | undefined {
     if (this.#unflushed.length >= FLUSH_NOW) return undefined
+    // a large commit without sync goes to LevelDB directly (two ops at least a block), an await
+    if (!this.#sync && 2 * pending.length + proofOps.length >= DIRECT_OPS) return undefined
     const check = this.#check(pending)
     if (check.lookups !== undefined && check.lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) return undefined
     this.#withUnsynced(check)
