@@ -280,6 +280,8 @@ class LevelStore implements BlockStore {
   #queued = 0
   /** The last commit's sync and apply: close waits for it. */
   #lastSync: Promise<unknown> = Promise.resolve()
+  /** Commits written for the journal's next sync group (`synced`), applied together once it is synced (`done`). */
+  #group: { readonly synced: Promise<void>; readonly written: Written[]; readonly done: Promise<void> } | undefined
   // Written and not synced yet: blocks by slot, and the highest such block of each chain.
   readonly #unsynced = { blocks: new Map<string, Uint8Array>(), heads: new Map<PublicKeyHex, HalfBlock>() }
   #closed = false
@@ -781,8 +783,9 @@ class LevelStore implements BlockStore {
 
   /**
    * Append the checked commit to the journal (nothing to append: keep the heads looked up). With
-   * sync, its blocks are known to later commits until synced, and its `done` is the sync then
-   * #apply, with a handler attached (#lastSync): a caller that drops it is no unhandled rejection.
+   * sync, its blocks are known to later commits until synced, and its `done` is its sync group's
+   * (Journal.synced: the commits written until the group starts) then #apply of the group's
+   * commits, with a handler attached (#lastSync): a caller that drops it is no unhandled rejection.
    * `commits`: #commits when the heads were read.
    */
   #record({ heads, unsyncedHeads, lookups, waitsForSync }: Check, fresh: Pending[], ops: Op[], commits: number, accused: readonly PublicKeyHex[]): Outcome {
@@ -808,9 +811,21 @@ class LevelStore implements BlockStore {
       const top = this.#unsynced.heads.get(p.owner)
       if (top === undefined || p.block.seq > top.seq) this.#unsynced.heads.set(p.owner, p.block)
     }
-    const done = this.#journal.synced().then(() => this.#apply(written))
-    this.#lastSync = done.catch(() => undefined)
-    return { done }
+    // the commits of one sync group are applied together, in write order, by one reaction, and
+    // share its promise: one promise a group rather than two a commit
+    const synced = this.#journal.synced()
+    let group = this.#group
+    if (group?.synced !== synced) {
+      const written: Written[] = []
+      const done = synced.then(() => {
+        for (const w of written) this.#apply(w)
+        if (this.#group?.synced === synced) this.#group = undefined
+      })
+      group = this.#group = { synced, written, done }
+      this.#lastSync = done.catch(() => undefined)
+    }
+    group.written.push(written)
+    return { done: group.done }
   }
 
   /** A written commit is synced: bring every cache up to date, and queue its ops for LevelDB. */
