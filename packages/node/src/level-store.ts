@@ -491,10 +491,12 @@ class LevelStore implements BlockStore {
 
   async hasFraud(publicKey: Uint8Array): Promise<boolean> {
     abytes('publicKey', publicKey, 32)
+    this.#open()
+    // from memory, outside #read (an agent asks twice a transaction): a key accused, or every accused key known
+    const accused = keyHex(publicKey)
+    if (this.#accused.keys.has(accused)) return true
+    if (this.#accused.complete) return false
     return this.#read(async () => {
-      const accused = toHex(publicKey)
-      if (this.#accused.keys.has(accused)) return true
-      if (this.#accused.complete) return false
       await this.#settled()
       const keys = await this.#db.keys({ ...prefixBounds(concatBytes(TABLE.accused, publicKey)), limit: 1 }).all()
       // proofs are never deleted: a key found accused stays accused
