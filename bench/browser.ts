@@ -18,8 +18,9 @@
 //   what moving code on demand saves a page that uses everything is the difference between the
 //   two. A note lists the 25 largest modules at start.
 // - browser.sign_per_s / browser.verify_per_s per provider: webcrypto (a non-extractable CryptoKey
-//   through BrowserIdentity.sign; crypto.subtle.verify) and noble (BrowserIdentity backend 'noble';
-//   core's nobleCrypto.verify, which validation uses), one at a time.
+//   through BrowserIdentity.sign; createBrowserVerifier's verify, which the wallet's agent uses for
+//   the blocks it meets, one at a time and 64 awaited together) and noble (BrowserIdentity backend
+//   'noble'; core's nobleCrypto.verify, which synchronous validation uses), one at a time.
 // - browser.append_per_s.idb: agent.append into the IndexedDB store (durability 'strict') against
 //   the memory store, in the same page, in alternating slices: ratio_to_memory.
 // - browser.ingest_blocks_per_s.idb: ingestBlocks of a received chain into IndexedDB against the
