@@ -24,7 +24,9 @@
 // - browser.append_per_s.idb: agent.append into the IndexedDB store (durability 'strict') against
 //   the memory store, in the same page, in alternating slices: ratio_to_memory.
 // - browser.ingest_blocks_per_s.idb: ingestBlocks of a received chain into IndexedDB against the
-//   memory store (runs before and after it), same page: ratio_to_memory.
+//   memory store (runs before and after it), same page: ratio_to_memory; noble verifying on this
+//   thread. browser.ingest_blocks_per_s.idb.webcrypto_verify: the same with the WebCrypto verifier
+//   as ingestBlocks' verifySignatures (what a wallet's agent uses).
 //
 // Knobs: BENCH_BROWSER_MS (default 2000, per figure), BENCH_BROWSER_INGEST_BLOCKS (default 2000).
 // Without Chromium: a note and no figures (CI=true: exit 1).
