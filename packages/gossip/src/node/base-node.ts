@@ -234,6 +234,7 @@ class BaseNode implements Node {
       types,
       clock,
       crypto,
+      verifySignatures: options.verifySignatures,
       limits,
       strangerLimits,
       strangerGate,
