@@ -28,6 +28,8 @@ import { checkOptions, type BrowserWalletOptions } from './wallet-options.js'
 import { createBrowserVerifier, type BrowserVerifier } from './webcrypto-verify.js'
 
 export type { BrowserWalletOptions }
+// the verifier a wallet uses by default, for a page that checks blocks itself (this subpath, not the index)
+export { createBrowserVerifier, type BrowserVerifier } from './webcrypto-verify.js'
 
 /** A transfer this wallet took part in, complete. */
 export interface TransferEvent {
