@@ -27,6 +27,8 @@
  * type's own community's, as before.
  *
  * The block stays small (about 270 bytes) because the evidence travels beside it, see evidence.ts.
+ * The rules of the type's `validate` are reward-rules.ts's, loaded on demand (on-demand.ts) with the
+ * first reward validated; the evidence checks are here, for the evidence store.
  * @module
  */
 import {
