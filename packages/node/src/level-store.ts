@@ -181,6 +181,38 @@ interface Written {
   readonly accused: readonly PublicKeyHex[]
 }
 
+/** A commit checked and written: `done` resolves once it is synced and applied (undefined: nothing to wait for). */
+interface Outcome {
+  readonly done: Promise<void> | undefined
+}
+
+/** What #check found of a commit's slots (see there). */
+interface Check {
+  readonly checked: Pending[]
+  /** The head of each chain of `checked` as far as known (null: no blocks), raised by #withUnsynced. */
+  readonly heads: Map<PublicKeyHex, HalfBlock | null>
+  /** Heads of chains of `checked` written and not synced yet (undefined: none). */
+  readonly unsyncedHeads: Map<PublicKeyHex, HalfBlock> | undefined
+  /** Chains of `checked` whose head is not cached (undefined: none). */
+  readonly lookups: Map<PublicKeyHex, Uint8Array> | undefined
+  /** A block of the commit is written by an earlier commit not synced yet. */
+  readonly waitsForSync: boolean
+}
+
+/** No proof ops, no accused keys: most commits carry no fraud proof. */
+const NONE: readonly never[] = Object.freeze([])
+/** A batch of up to this many blocks finds a slot taken twice by comparing its blocks in turn. */
+const SMALL_BATCH = 8
+
+/** The pending block at `slot`, if any. */
+function atSlot(pending: readonly Pending[], slot: string): Pending | undefined {
+  for (const p of pending) if (p.slot === slot) return p
+  return undefined
+}
+
+/** A settled promise for commits with nothing to wait for. */
+const RESOLVED: Promise<void> = Promise.resolve()
+
 /** The keys accused by a stored fraud proof, as far as known: `complete` when it is all of them. */
 interface Accused {
   readonly keys: Set<PublicKeyHex>
@@ -244,8 +276,12 @@ class LevelStore implements BlockStore {
   #commits = 0
   /** The last commit queued: commits are written one at a time, so check-then-write cannot interleave. */
   #tail: Promise<unknown> = Promise.resolve()
+  /** Commits (and evictions) queued on #tail and not finished: while none is, a commit may be written at once (#writeNow). */
+  #queued = 0
   /** The last commit's sync and apply: close waits for it. */
   #lastSync: Promise<unknown> = Promise.resolve()
+  /** Commits written for the journal's next sync group (`synced`), applied together once it is synced (`done`). */
+  #group: { readonly synced: Promise<void>; readonly written: Written[]; readonly done: Promise<void> } | undefined
   // Written and not synced yet: blocks by slot, and the highest such block of each chain.
   readonly #unsynced = { blocks: new Map<string, Uint8Array>(), heads: new Map<PublicKeyHex, HalfBlock>() }
   #closed = false
@@ -455,10 +491,12 @@ class LevelStore implements BlockStore {
 
   async hasFraud(publicKey: Uint8Array): Promise<boolean> {
     abytes('publicKey', publicKey, 32)
+    this.#open()
+    // from memory, outside #read (an agent asks twice a transaction): a key accused, or every accused key known
+    const accused = keyHex(publicKey)
+    if (this.#accused.keys.has(accused)) return true
+    if (this.#accused.complete) return false
     return this.#read(async () => {
-      const accused = toHex(publicKey)
-      if (this.#accused.keys.has(accused)) return true
-      if (this.#accused.complete) return false
       await this.#settled()
       const keys = await this.#db.keys({ ...prefixBounds(concatBytes(TABLE.accused, publicKey)), limit: 1 }).all()
       // proofs are never deleted: a key found accused stays accused
@@ -477,16 +515,18 @@ class LevelStore implements BlockStore {
 
   batch(): StoreBatch {
     return collectBatch(
-      async (blocks, proofs) => {
-        const { written } = this.#enqueue(blocks, proofs)
-        return written.then(({ done }) => done)
+      (blocks, proofs) => {
+        const written = this.#enqueue(blocks, proofs)
+        return written instanceof Promise ? written.then(({ done }) => done) : (written.done ?? RESOLVED)
       },
       // in order once written to the journal (checked, after every commit written before it);
       // durable once synced and applied (syncs end in write order, and a failed one fails every
       // later one: see Journal.synced). Without sync a commit is done once written: nothing to
       // sign ahead of
       !this.#sync ? undefined : (blocks, proofs) => {
-        const { written } = this.#enqueue(blocks, proofs)
+        const written = this.#enqueue(blocks, proofs)
+        // written at once: in order now (its `done` has a handler already, see #record)
+        if (!(written instanceof Promise)) return { ordered: RESOLVED, durable: written.done ?? RESOLVED }
         const ordered = written.then(() => undefined)
         const durable = written.then(({ done }) => done)
         ordered.catch(() => undefined)
@@ -522,40 +562,65 @@ class LevelStore implements BlockStore {
 
   // ## Writes
 
-  #enqueue(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): { written: Promise<{ done: Promise<void> | undefined }> } {
-    if (this.#closed) return { written: Promise.reject(new ClosedError('level store is closed')) }
+  /**
+   * Check and write a commit: at once when nothing is queued ahead of it and that needs no read
+   * (an agent's append to a chain whose head is cached, and blocks of others above their cached
+   * heads), else queued behind the commits ahead of it. Written at once, a commit costs no
+   * promise until its sync, and its caller learns that it is in order without a turn of the
+   * microtask queue.
+   */
+  #enqueue(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): Outcome | Promise<Outcome> {
+    if (this.#closed) return Promise.reject(new ClosedError('level store is closed'))
     // encode before queueing: a malformed block is the caller's TypeError, and costs no lock time
-    let pending: Map<string, Pending>
-    let proofOps: Op[]
-    let accused: PublicKeyHex[]
+    let pending: Pending[]
+    let proofOps: readonly Op[]
+    let accused: readonly PublicKeyHex[]
     try {
       pending = this.#pending(blocks)
-      proofOps = proofs.map((p) => this.#proofOps(p)).flat()
-      accused = proofs.map((p) => toHex(p.publicKey))
+      proofOps = proofs.length === 0 ? NONE : proofs.flatMap((p) => this.#proofOps(p))
+      accused = proofs.length === 0 ? NONE : proofs.map((p) => toHex(p.publicKey))
     } catch (err) {
-      return { written: Promise.reject(err) }
+      return Promise.reject(err)
+    }
+    if (this.#queued === 0) {
+      try {
+        const now = this.#writeNow(pending, proofOps, accused)
+        if (now !== undefined) return now
+      } catch (err) {
+        return Promise.reject(this.#closedError(err))
+      }
     }
     // the next commit is checked and written as soon as this one is written; its sync is shared
-    const written = this.#tail.then(() => this.#write(pending, proofOps, accused))
-    this.#tail = written.catch(() => undefined)
-    return { written }
+    return this.#queue(() => this.#write(pending, proofOps, accused))
   }
 
-  /** The batch's blocks by slot; two different blocks at one slot conflict already here. */
-  #pending(blocks: readonly HalfBlock[]): Map<string, Pending> {
-    const pending = new Map<string, Pending>()
+  /** Run `step` once everything queued before it has finished; later commits wait for it. */
+  #queue<T>(step: () => Promise<T>): Promise<T> {
+    this.#queued++
+    const run = this.#tail.then(step).finally(() => this.#queued--)
+    this.#tail = run.catch(() => undefined)
+    return run
+  }
+
+  /** The batch's blocks, one per slot; two different blocks at one slot conflict already here. */
+  #pending(blocks: readonly HalfBlock[]): Pending[] {
+    const pending: Pending[] = []
+    // a large batch (an ingest's chunk) finds its slots in a Map; a few blocks are compared in turn
+    const bySlot = blocks.length > SMALL_BATCH ? new Map<string, Pending>() : undefined
     for (const block of blocks) {
       // a view, not a copy, of a decoded block's slab: the bytes live until the commit reaches
       // LevelDB (the journal and the batch copy them), never longer
       const bytes = encodedView(block)
       const owner = keyHex(block.publicKey)
       const slot = slotId(owner, block.seq)
-      const earlier = pending.get(slot)
+      const earlier = bySlot !== undefined ? bySlot.get(slot) : atSlot(pending, slot)
       if (earlier !== undefined) {
         if (!sameUnsigned(earlier.bytes, bytes)) throw ConflictError.at(block)
         continue
       }
-      pending.set(slot, { block, bytes, key: blockKey(block.publicKey, block.seq), owner, slot })
+      const p: Pending = { block, bytes, key: blockKey(block.publicKey, block.seq), owner, slot }
+      pending.push(p)
+      bySlot?.set(slot, p)
     }
     return pending
   }
@@ -570,59 +635,23 @@ class LevelStore implements BlockStore {
   }
 
   /**
-   * Check every slot and append the commit to the journal. Runs under the commit lock; `done`
-   * resolves once the commit is synced and applied (undefined: nothing to wait for).
+   * Check every slot and append the commit to the journal, reading LevelDB where the caches do
+   * not say. Runs under the commit lock; `done` resolves once the commit is synced and applied
+   * (undefined: nothing to wait for).
    */
-  async #write(pending: Map<string, Pending>, proofOps: Op[], accused: readonly PublicKeyHex[]): Promise<{ done: Promise<void> | undefined }> {
+  async #write(pending: readonly Pending[], proofOps: readonly Op[], accused: readonly PublicKeyHex[]): Promise<Outcome> {
     try {
-      // Slots written by commits not synced yet are checked against those first. The rest is
-      // checked against the head of its chain, exact under the commit lock: the highest of what
-      // is cached or looked up (one seek per chain, for a few chains; the lookup sees synced
-      // commits) and what is written but not synced. Both are taken here, before any await:
-      // a commit synced meanwhile leaves #unsynced but is then in what the lookup reads.
-      let waitsForSync = false
-      const heads = new Map<PublicKeyHex, HalfBlock | null>()
-      const unsyncedHeads = new Map<PublicKeyHex, HalfBlock>()
-      const lookups = new Map<PublicKeyHex, Uint8Array>()
-      const checked: Pending[] = []
-      for (const p of pending.values()) {
-        const written = this.#unsynced.blocks.get(p.slot)
-        if (written !== undefined) {
-          if (!sameUnsigned(written, p.bytes)) throw ConflictError.at(p.block)
-          waitsForSync = true // the same block, written by a commit not synced yet: wait for it
-          continue
-        }
-        checked.push(p)
-        const top = this.#unsynced.heads.get(p.owner)
-        if (top !== undefined) unsyncedHeads.set(p.owner, top)
-        const head = this.#heads.get(p.owner)
-        if (head !== undefined) heads.set(p.owner, head)
-        else lookups.set(p.owner, p.block.publicKey)
-      }
+      const check = this.#check(pending)
       const commits = this.#commits
-      if (lookups.size > 0 && lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) {
+      const { lookups, heads } = check
+      if (lookups !== undefined && lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) {
         const found = await Promise.all([...lookups.values()].map((publicKey) => this.#readHead(publicKey)))
         let i = 0
         for (const owner of lookups.keys()) heads.set(owner, found[i++] ?? null)
       }
-      for (const [owner, top] of unsyncedHeads) {
-        const head = heads.get(owner)
-        if (head === null || (head !== undefined && top.seq > head.seq)) heads.set(owner, top)
-      }
-      const fresh: Pending[] = []
-      const unknown: Pending[] = []
-      for (const p of checked) {
-        const head = heads.get(p.owner)
-        if (head === null || (head !== undefined && p.block.seq > head.seq)) fresh.push(p)
-        else if (head !== undefined && p.block.seq === head.seq) {
-          if (!sameUnsigned(encodeBlock(head), p.bytes)) throw ConflictError.at(p.block)
-        } else {
-          const cached = this.#blocks?.get(p.slot)
-          if (cached === undefined) unknown.push(p)
-          else if (!sameUnsigned(encodeBlock(cached), p.bytes)) throw ConflictError.at(p.block)
-        }
-      }
-      if (unknown.length > 0) {
+      this.#withUnsynced(check)
+      const { fresh, unknown } = this.#classify(check)
+      if (unknown !== undefined) {
         await this.#settled()
         const stored = await this.#db.getMany(unknown.map((p) => p.key))
         unknown.forEach((p, i) => {
@@ -632,34 +661,7 @@ class LevelStore implements BlockStore {
           // else: the same block is stored already, a no-op
         })
       }
-      const ops: Op[] = []
-      const listed = new Set<PublicKeyHex>()
-      for (const { block, bytes, key, owner } of fresh) {
-        const slot = key.subarray(1)
-        // a chain with a known head is listed already: its head is stored, and was listed with it
-        if (!listed.has(owner) && !(heads.get(owner) ?? false)) {
-          ops.push({ type: 'put', key: tableKey(TABLE.agent, block.publicKey), value: EMPTY })
-          listed.add(owner)
-        }
-        ops.push({ type: 'put', key, value: bytes })
-        ops.push({ type: 'put', key: tableKey(TABLE.hash, blockHash(block, this.#crypto)), value: slot })
-        if (isAgreement(block)) {
-          ops.push({ type: 'put', key: agreementKey(block.linkPublicKey, block.linkSeq, slot), value: EMPTY })
-        }
-      }
-      ops.push(...proofOps)
-      if (ops.length === 0) {
-        // nothing to write, but a head looked up is exact for what is synced when no commit was
-        // applied since and none of the chain is waiting for a sync: keep it
-        if (commits === this.#commits) {
-          for (const owner of lookups.keys()) {
-            const head = heads.get(owner)
-            if (head !== undefined && !unsyncedHeads.has(owner)) this.#touch(this.#heads, owner, head)
-          }
-        }
-        // durable after every commit written before it (StoreBatch.commitOrdered)
-        return { done: waitsForSync || this.#unsynced.blocks.size > 0 ? this.#journal.synced() : undefined }
-      }
+      const ops = this.#opsOf(fresh, heads, proofOps)
       if (!this.#sync && ops.length >= DIRECT_OPS) {
         // a large commit without sync (an ingest's chunk): one LevelDB batch of its own, not the
         // journal and then a batch (each op written twice on this thread); LevelDB's log keeps it
@@ -672,23 +674,160 @@ class LevelStore implements BlockStore {
         this.#apply({ ops: [], file: undefined, fresh, heads, accused })
         return { done: undefined }
       }
-      if (this.#unflushed.length >= FLUSH_NOW) await this.#settled()
-      const written: Written = { ops, file: this.#journal.append(ops), fresh, heads, accused }
-      if (!this.#sync) {
-        this.#apply(written)
-        return { done: undefined }
-      }
-      for (const p of fresh) {
-        this.#unsynced.blocks.set(p.slot, p.bytes)
-        const top = this.#unsynced.heads.get(p.owner)
-        if (top === undefined || p.block.seq > top.seq) this.#unsynced.heads.set(p.owner, p.block)
-      }
-      const done = this.#journal.synced().then(() => this.#apply(written))
-      this.#lastSync = done.catch(() => undefined)
-      return { done }
+      if (ops.length > 0 && this.#unflushed.length >= FLUSH_NOW) await this.#settled()
+      return this.#record(check, fresh, ops, commits, accused)
     } catch (err) {
       throw this.#closedError(err)
     }
+  }
+
+  /**
+   * #write without waiting: the commit written, or undefined when that needs a read first (a
+   * chain whose head is not cached, a slot below a head and not cached) or LevelDB to catch up.
+   * Changes nothing when it returns undefined (the caches' recency aside). Only when nothing is
+   * queued: it runs in the caller's turn, not under the commit lock.
+   * @throws ConflictError; the journal's error
+   */
+  #writeNow(pending: readonly Pending[], proofOps: readonly Op[], accused: readonly PublicKeyHex[]): Outcome | undefined {
+    if (this.#unflushed.length >= FLUSH_NOW) return undefined
+    // a large commit without sync goes to LevelDB directly (two ops at least a block), an await
+    if (!this.#sync && 2 * pending.length + proofOps.length >= DIRECT_OPS) return undefined
+    const check = this.#check(pending)
+    if (check.lookups !== undefined && check.lookups.size <= HEAD_LOOKUPS && this.#headCacheSize > 0) return undefined
+    this.#withUnsynced(check)
+    const { fresh, unknown } = this.#classify(check)
+    if (unknown !== undefined) return undefined
+    const ops = this.#opsOf(fresh, check.heads, proofOps)
+    if (!this.#sync && ops.length >= DIRECT_OPS) return undefined
+    return this.#record(check, fresh, ops, this.#commits, accused)
+  }
+
+  /**
+   * A commit's slots against those of commits written and not synced yet, and what is known of
+   * the heads of the other slots' chains. Slots written by commits not synced yet are checked
+   * against those first. The rest is checked against the head of its chain, exact under the
+   * commit lock: the highest of what is cached or looked up (one seek per chain, for a few
+   * chains; the lookup sees synced commits) and what is written but not synced. Both are taken
+   * here, before any await: a commit synced meanwhile leaves #unsynced but is then in what the
+   * lookup reads.
+   */
+  #check(pending: readonly Pending[]): Check {
+    let waitsForSync = false
+    const heads = new Map<PublicKeyHex, HalfBlock | null>()
+    // (made when needed: most commits have neither)
+    let unsyncedHeads: Map<PublicKeyHex, HalfBlock> | undefined
+    let lookups: Map<PublicKeyHex, Uint8Array> | undefined
+    const checked: Pending[] = []
+    for (const p of pending) {
+      const written = this.#unsynced.blocks.get(p.slot)
+      if (written !== undefined) {
+        if (!sameUnsigned(written, p.bytes)) throw ConflictError.at(p.block)
+        waitsForSync = true // the same block, written by a commit not synced yet: wait for it
+        continue
+      }
+      checked.push(p)
+      const top = this.#unsynced.heads.get(p.owner)
+      if (top !== undefined) (unsyncedHeads ??= new Map()).set(p.owner, top)
+      const head = this.#heads.get(p.owner)
+      if (head !== undefined) heads.set(p.owner, head)
+      else (lookups ??= new Map()).set(p.owner, p.block.publicKey)
+    }
+    return { checked, heads, unsyncedHeads, lookups, waitsForSync }
+  }
+
+  /** Raise the heads known (cached or looked up) to the blocks written and not synced yet. */
+  #withUnsynced({ heads, unsyncedHeads }: Check): void {
+    if (unsyncedHeads === undefined) return
+    for (const [owner, top] of unsyncedHeads) {
+      const head = heads.get(owner)
+      if (head === null || (head !== undefined && top.seq > head.seq)) heads.set(owner, top)
+    }
+  }
+
+  /** The checked blocks above their chain's known head (fresh), and those the caches cannot place (unknown). */
+  #classify({ checked, heads }: Check): { fresh: Pending[]; unknown: Pending[] | undefined } {
+    const fresh: Pending[] = []
+    let unknown: Pending[] | undefined
+    for (const p of checked) {
+      const head = heads.get(p.owner)
+      if (head === null || (head !== undefined && p.block.seq > head.seq)) fresh.push(p)
+      else if (head !== undefined && p.block.seq === head.seq) {
+        if (!sameUnsigned(encodeBlock(head), p.bytes)) throw ConflictError.at(p.block)
+      } else {
+        const cached = this.#blocks?.get(p.slot)
+        if (cached === undefined) (unknown ??= []).push(p)
+        else if (!sameUnsigned(encodeBlock(cached), p.bytes)) throw ConflictError.at(p.block)
+      }
+    }
+    return { fresh, unknown }
+  }
+
+  /** The LevelDB puts of the fresh blocks (with their indexes) and of the proofs. */
+  #opsOf(fresh: readonly Pending[], heads: ReadonlyMap<PublicKeyHex, HalfBlock | null>, proofOps: readonly Op[]): Op[] {
+    const ops: Op[] = []
+    let listed: Set<PublicKeyHex> | undefined
+    for (const { block, bytes, key, owner } of fresh) {
+      const slot = key.subarray(1)
+      // a chain with a known head is listed already: its head is stored, and was listed with it
+      if (!(heads.get(owner) ?? false) && !(listed?.has(owner) ?? false)) {
+        ops.push({ type: 'put', key: tableKey(TABLE.agent, block.publicKey), value: EMPTY })
+        ;(listed ??= new Set()).add(owner)
+      }
+      ops.push({ type: 'put', key, value: bytes })
+      ops.push({ type: 'put', key: tableKey(TABLE.hash, blockHash(block, this.#crypto)), value: slot })
+      if (isAgreement(block)) {
+        ops.push({ type: 'put', key: agreementKey(block.linkPublicKey, block.linkSeq, slot), value: EMPTY })
+      }
+    }
+    for (const op of proofOps) ops.push(op)
+    return ops
+  }
+
+  /**
+   * Append the checked commit to the journal (nothing to append: keep the heads looked up). With
+   * sync, its blocks are known to later commits until synced, and its `done` is its sync group's
+   * (Journal.synced: the commits written until the group starts) then #apply of the group's
+   * commits, with a handler attached (#lastSync): a caller that drops it is no unhandled rejection.
+   * `commits`: #commits when the heads were read.
+   */
+  #record({ heads, unsyncedHeads, lookups, waitsForSync }: Check, fresh: Pending[], ops: Op[], commits: number, accused: readonly PublicKeyHex[]): Outcome {
+    if (ops.length === 0) {
+      // nothing to write, but a head looked up is exact for what is synced when no commit was
+      // applied since and none of the chain is waiting for a sync: keep it
+      if (commits === this.#commits && lookups !== undefined) {
+        for (const owner of lookups.keys()) {
+          const head = heads.get(owner)
+          if (head !== undefined && !(unsyncedHeads?.has(owner) ?? false)) this.#touch(this.#heads, owner, head)
+        }
+      }
+      // durable after every commit written before it (StoreBatch.commitOrdered)
+      return { done: waitsForSync || this.#unsynced.blocks.size > 0 ? this.#journal.synced() : undefined }
+    }
+    const written: Written = { ops, file: this.#journal.append(ops), fresh, heads, accused }
+    if (!this.#sync) {
+      this.#apply(written)
+      return { done: undefined }
+    }
+    for (const p of fresh) {
+      this.#unsynced.blocks.set(p.slot, p.bytes)
+      const top = this.#unsynced.heads.get(p.owner)
+      if (top === undefined || p.block.seq > top.seq) this.#unsynced.heads.set(p.owner, p.block)
+    }
+    // the commits of one sync group are applied together, in write order, by one reaction, and
+    // share its promise: one promise a group rather than two a commit
+    const synced = this.#journal.synced()
+    let group = this.#group
+    if (group?.synced !== synced) {
+      const written: Written[] = []
+      const done = synced.then(() => {
+        for (const w of written) this.#apply(w)
+        if (this.#group?.synced === synced) this.#group = undefined
+      })
+      group = this.#group = { synced, written, done }
+      this.#lastSync = done.catch(() => undefined)
+    }
+    group.written.push(written)
+    return { done: group.done }
   }
 
   /** A written commit is synced: bring every cache up to date, and queue its ops for LevelDB. */
@@ -707,7 +846,7 @@ class LevelStore implements BlockStore {
       if (known === null || (known !== undefined && block.seq > known.seq)) heads.set(owner, block)
       const head = this.#heads.get(owner)
       if (head === null || (head !== undefined && block.seq > head.seq)) this.#heads.set(owner, block)
-      if (remember) this.#remember(owner, block, bytes.length)
+      if (remember) this.#blocks?.set(slot, block, bytes.length)
       if (isAgreement(block)) {
         const proposer = keyHex(block.linkPublicKey)
         const answered = this.#answered.get(proposer)
@@ -855,9 +994,8 @@ class LevelStore implements BlockStore {
     const from = auint('range.from', range.from ?? 1)
     const to = auint('range.to', range.to ?? MAX_SEQ)
     this.#open()
-    const run = this.#tail.then(() => this.#evict(publicKey, from, to))
-    this.#tail = run.catch(() => undefined)
-    return run
+    // queued like a commit: none is written at once meanwhile
+    return this.#queue(() => this.#evict(publicKey, from, to))
   }
 
   async #evict(publicKey: Uint8Array, from: number, to: number): Promise<number> {

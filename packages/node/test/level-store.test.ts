@@ -388,6 +388,42 @@ test('many batches at once (an agent with transactions in flight): rivals refuse
   for (const b of [...honest, ...others]) same(await ctx.store.get(b.publicKey, b.seq), b)
 })
 
+test('a commit that could be written at once waits behind one queued for a read, and behind an eviction', async (ctx) => {
+  const a = chain(alice, 4)
+  const b = chain(bob, 2)
+  await putAll(ctx.store, [a[0]!]) // alice's head is cached: her next block needs no read
+  await ctx.store.close()
+  ctx.store = await openLevelStore({ path: ctx.path }) // nothing cached
+  await putAll(ctx.store, [a[0]!]) // a no-op that learns alice's head
+  const order: string[] = []
+  const ordered = (name: string, blocks: HalfBlock[]): Promise<void> => {
+    const batch = ctx.store.batch()
+    for (const x of blocks) batch.put(x)
+    const commit = batch.commitOrdered!()
+    return commit.ordered.then(() => void order.push(name)).then(() => commit.durable)
+  }
+  // in one turn: bob's head must be read first; alice's block, which alone would be written at
+  // once, and a rival of bob's block must wait for it
+  const results = await Promise.allSettled([
+    ordered('bob', [b[0]!]),
+    ordered('alice', [a[1]!]),
+    ordered('rival', [block(bob, 1, { payload: 'rival' })]),
+  ])
+  assert.equal(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected'])
+  assert.is(((results[2] as PromiseRejectedResult).reason as { code?: string }).code, 'ERR_CONFLICT')
+  assert.equal(order, ['bob', 'alice'])
+  // an eviction queued first is done before a later commit is written: that block stays
+  const evicted = ctx.store.evict(alice.publicKey)
+  const put = putAll(ctx.store, [a[2]!])
+  assert.is(await evicted, 2)
+  await put
+  assert.equal(seqs(await ctx.store.range(alice.publicKey)), [3])
+  await ctx.store.close()
+  ctx.store = await openLevelStore({ path: ctx.path })
+  assert.equal(seqs(await ctx.store.range(alice.publicKey)), [3])
+  same(await ctx.store.get(bob.publicKey, 1), b[0]!)
+})
+
 test('putting the same block again is a no-op, alone, twice in a batch, or decoded', async ({ store }) => {
   const blocks = chain(alice, 3)
   await putAll(store, blocks)
