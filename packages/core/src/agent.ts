@@ -453,7 +453,18 @@ class ProtocolAgent implements Agent {
     const rules = this.#types.get(type)
     if (rules?.validate !== undefined) {
       // the block as it will be, but for the signature its rules never read
-      const draft: HalfBlock = Object.freeze({ ...fields, signature: UNSIGNED })
+      // (written out: a spread of `fields` cost 1.2 us a block, more than the rules it feeds)
+      const draft: HalfBlock = Object.freeze({
+        publicKey: fields.publicKey,
+        seq: fields.seq,
+        linkPublicKey,
+        linkSeq,
+        previousHash: fields.previousHash,
+        type,
+        payload,
+        timestamp: fields.timestamp,
+        signature: UNSIGNED,
+      })
       // awaited only when the rules answer with a promise: an await per signed block was a
       // microtask turn and a promise for rules that answer at once (most of them)
       let verdict = rules.validate(draft, { store: reads, crypto: this.#crypto, previous: latest, linked })
