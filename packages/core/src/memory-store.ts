@@ -10,7 +10,7 @@ import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
 import { keyHex as toHex } from './bytes.js'
-import { READ_NOW, collectBatch, type BlockStore, type EvictRange, type RangeOptions, type ReadNow, type StoreBatch } from './store.js'
+import { READ_NOW, WRITE_NOW, collectBatch, type BlockStore, type EvictRange, type RangeOptions, type ReadNow, type StoreBatch, type WriteNow } from './store.js'
 
 /** Options of createMemoryStore. */
 export interface MemoryStoreOptions {
@@ -40,7 +40,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BlockStore 
   return new MemoryStore(options.crypto ?? nobleCrypto)
 }
 
-class MemoryStore implements BlockStore, ReadNow {
+class MemoryStore implements BlockStore, ReadNow, WriteNow {
   readonly #crypto: CryptoProvider
   readonly #chains = new Map<PublicKeyHex, Chain>()
   /**
@@ -171,6 +171,15 @@ class MemoryStore implements BlockStore, ReadNow {
 
   batch(): StoreBatch {
     return collectBatch(async (blocks, proofs) => this.#commit(blocks, proofs))
+  }
+
+  // an agent commits its own blocks through this, without a batch or a promise (WRITE_NOW)
+  [WRITE_NOW](): WriteNow {
+    return this
+  }
+
+  commitNow(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): void {
+    this.#commit(blocks, proofs)
   }
 
   async close(): Promise<void> {
