@@ -17,7 +17,7 @@
  */
 import { abytes, auint, concatBytes, describe, equalBytes } from './bytes.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from './cbor.js'
-import { cborUintSize, writeCborUint } from './cbor-uint.js'
+import { cborUintSize, writeCborHead, writeCborUint } from './cbor-uint.js'
 import type { CryptoProvider, SignResult, SigningKey } from './crypto-provider.js'
 import { domainTag } from './domain.js'
 import { DecodeError } from './errors.js'
@@ -126,7 +126,8 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
     throw new RangeError(`block of ${size} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
   }
   // decodeBlock counts the block array as one level: never sign a block that peers cannot decode
-  if (nesting(fields.payload) >= BLOCK_LIMITS.maxDepth) {
+  // (an integer or an array of integers nests one level at most)
+  if (smallPayloadSize(fields.payload) < 0 && nesting(fields.payload) >= BLOCK_LIMITS.maxDepth) {
     throw new RangeError(`"payload" nested deeper than ${BLOCK_LIMITS.maxDepth - 1} levels`)
   }
   const hash = crypto.sha256(buf.subarray(0, end))
@@ -348,9 +349,13 @@ const BSTR_32 = [0x58, 0x20] as const
  * carved out of a slab like a decoded block (a buffer of its own cost 0.6 us a signed block).
  */
 function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
-  const payload = encodeCanonical(b.payload)
+  // an integer or a short array of integers is written here (as decodeBlock reads it); any other
+  // payload goes through the general codec
+  const small = smallPayloadSize(b.payload)
+  const payload = small < 0 ? encodeCanonical(b.payload) : undefined
+  const payloadSize = payload === undefined ? small : payload.length
   const typeHead = b.type.length < 24 ? 1 : 2
-  const size = 1 + 34 + cborUintSize(b.seq) + 34 + cborUintSize(b.linkSeq) + 34 + typeHead + b.type.length + payload.length + cborUintSize(b.timestamp)
+  const size = 1 + 34 + cborUintSize(b.seq) + 34 + cborUintSize(b.linkSeq) + 34 + typeHead + b.type.length + payloadSize + cborUintSize(b.timestamp)
   const out = carve(TAG.length + size + spare)
   out.set(TAG)
   out[TAG.length] = ARRAY_8
@@ -366,9 +371,45 @@ function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
     out[at++] = b.type.length
   }
   for (let i = 0; i < b.type.length; i++) out[at++] = b.type.charCodeAt(i)
-  out.set(payload, at)
-  writeCborUint(out, at + payload.length, b.timestamp)
+  if (payload === undefined) writeSmallPayload(out, at, b.payload as number | readonly number[])
+  else out.set(payload, at)
+  writeCborUint(out, at + payloadSize, b.timestamp)
   return out
+}
+
+/**
+ * Bytes of the canonical encoding of a safe integer, or of an array of at most 23 of them (the
+ * payloads smallPayload reads); -1 for any other value, which the general codec encodes.
+ */
+function smallPayloadSize(value: unknown): number {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? intSize(value) : -1
+  if (!Array.isArray(value) || value.length >= 24) return -1
+  let size = 1
+  for (let i = 0; i < value.length; i++) {
+    const v: unknown = value[i]
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) return -1
+    size += intSize(v)
+  }
+  return size
+}
+
+/** Bytes of a safe integer's canonical head (major type 0, or 1 for a negative one: -1 - n). */
+function intSize(n: number): number {
+  return cborUintSize(n < 0 ? -1 - n : n)
+}
+
+/** Write a payload that smallPayloadSize measured, at `at`. */
+function writeSmallPayload(out: Uint8Array, at: number, value: number | readonly number[]): void {
+  if (typeof value === 'number') {
+    writeInt(out, at, value)
+    return
+  }
+  out[at++] = 0x80 + value.length
+  for (let i = 0; i < value.length; i++) at = writeInt(out, at, value[i]!)
+}
+
+function writeInt(out: Uint8Array, at: number, n: number): number {
+  return n < 0 ? writeCborHead(out, at, 1, -1 - n) : writeCborUint(out, at, n)
 }
 
 function writeKey(out: Uint8Array, at: number, key: Uint8Array): number {
