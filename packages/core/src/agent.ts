@@ -208,10 +208,6 @@ function isThenable<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
   return typeof (x as { then?: unknown } | null)?.then === 'function'
 }
 
-/** The first flag of a verifier's answer. */
-function firstValid(flags: readonly boolean[]): boolean {
-  return flags[0] === true
-}
 
 /** A block committed in the store's write order whose sync is still running: handed out once `durable` resolves. */
 class Ordered {
@@ -296,9 +292,8 @@ class ProtocolAgent implements Agent {
     const type = this.#types.get(proposal.type)
     if (type === undefined) throw new RefusedError(`no rules for block type "${proposal.type}"`)
     // the signature needs no store: check it before taking the lock, so checks overlap appends
-    let signatureValid = this.#signatureValid(proposal)
-    if (signatureValid instanceof Promise) signatureValid = await signatureValid
-    const valid = signatureValid
+    const flags = this.#verified(proposal)
+    const valid = flags === undefined ? undefined : (await flags)[0] === true
     let agreement = this.#serialized(() => this.#countersign(proposal, type, valid))
     if (agreement instanceof Promise) agreement = await agreement
     return handOut(agreement)
@@ -313,9 +308,8 @@ class ProtocolAgent implements Agent {
     if (proposal === undefined || !equalBytes(proposal.linkPublicKey, agreement.publicKey)) {
       throw new RangeError(`"agreement" answers seq ${agreement.linkSeq}, which is not a proposal of this agent to its signer`)
     }
-    let signatureValid = this.#signatureValid(agreement)
-    if (signatureValid instanceof Promise) signatureValid = await signatureValid
-    const checked = this.#check(agreement, signatureValid)
+    const flags = this.#verified(agreement)
+    const checked = this.#check(agreement, flags === undefined ? undefined : (await flags)[0] === true)
     if (checked instanceof Promise) await checked
     const now = writeNow(this.store)
     if (now !== undefined) now.commitNow([agreement], NO_PROOFS)
@@ -334,7 +328,8 @@ class ProtocolAgent implements Agent {
     // Two conflicting blocks received at once (a fork relayed by two peers) both validate against a
     // store holding neither; the second commit then fails with ConflictError. Validate it again: now
     // against the block that won, which turns the conflict into a fraud proof instead of losing it.
-    const signatureValid = await this.#signatureValid(block)
+    const flags = this.#verified(block)
+    const signatureValid = flags === undefined ? undefined : (await flags)[0] === true
     for (let attempt = 1; ; attempt++) {
       const result = await validate(block, this.#validateOptions(signatureValid))
       const batch = this.store.batch()
@@ -426,12 +421,12 @@ class ProtocolAgent implements Agent {
   }
 
   /**
-   * The block's signature checked by the configured verifier, or undefined when there is none
-   * (validate then checks it) or the block is malformed (validate reports that first).
+   * The block's signature checked by the configured verifier (its first flag), or undefined when
+   * there is none (validate then checks it) or the block is malformed (validate reports that first).
    */
-  #signatureValid(block: HalfBlock): boolean | undefined | Promise<boolean> {
+  #verified(block: HalfBlock): Promise<readonly boolean[]> | undefined {
     if (this.#verifySignatures === undefined || !isWellFormed(block)) return undefined
-    return this.#verifySignatures([block]).then(firstValid)
+    return this.#verifySignatures([block])
   }
 
   #validateOptions(signatureValid: boolean | undefined, store: BlockStore = this.store): ValidateOptions {
