@@ -18,7 +18,7 @@
 import { abytes, auint, concatBytes, describe, equalBytes } from './bytes.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from './cbor.js'
 import { cborUintSize, writeCborHead, writeCborUint } from './cbor-uint.js'
-import type { CryptoProvider, SignResult, SigningKey } from './crypto-provider.js'
+import type { CryptoProvider, SignResult, SigningKey, SyncSigningKey } from './crypto-provider.js'
 import { domainTag } from './domain.js'
 import { DecodeError } from './errors.js'
 import { nobleCrypto } from './noble-crypto.js'
@@ -64,14 +64,16 @@ export const UNILATERAL_KEY: Uint8Array = new Uint8Array(32)
 
 const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/
 const SIGNATURE_BYTES = 64
+const HASH_BYTES = 32
 
 /**
  * What is kept beside a block: one buffer holding the block tag, the unsigned part and (once
  * known) the signature, so that the hash input (tag ‖ unsigned) is a prefix of it and hashing
- * needs no concatenation; views of it are made when asked for.
+ * needs no concatenation; views of it are made when asked for. A block signed or decoded here has
+ * room for its hash at the end of that buffer, where a provider with sha256Into writes it.
  */
 interface Cached {
-  /** domainTag('block') ‖ unsigned ‖ (signature, when `bytes` is a view of this buffer) */
+  /** domainTag('block') ‖ unsigned ‖ (signature, when the block's is a view of this buffer) ‖ (room for the hash) */
   readonly buf: Uint8Array
   /** Where the unsigned part ends in `buf`. */
   readonly end: number
@@ -118,10 +120,11 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
   if (!equalBytes(key.publicKey, fields.publicKey)) {
     throw new RangeError('"key" does not belong to "publicKey": a chain is signed by its owner only')
   }
-  // the whole block in one buffer after the hash's tag: unsigned part, then room for the signature
-  const buf = encodeUnsigned(fields, SIGNATURE_BYTES)
-  const end = buf.length - SIGNATURE_BYTES
-  const size = buf.length - TAG.length
+  // the whole block in one buffer after the hash's tag: unsigned part, then room for the
+  // signature and the hash
+  const buf = encodeUnsigned(fields, SIGNATURE_BYTES + HASH_BYTES)
+  const end = buf.length - SIGNATURE_BYTES - HASH_BYTES
+  const size = end + SIGNATURE_BYTES - TAG.length
   if (size > BLOCK_LIMITS.maxBytes) {
     throw new RangeError(`block of ${size} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
   }
@@ -130,25 +133,48 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
   if (smallPayloadSize(fields.payload) < 0 && nesting(fields.payload) >= BLOCK_LIMITS.maxDepth) {
     throw new RangeError(`"payload" nested deeper than ${BLOCK_LIMITS.maxDepth - 1} levels`)
   }
-  const hash = crypto.sha256(buf.subarray(0, end))
-  return signThen(key, hash, (signature) => {
-    abytes('signature', signature, SIGNATURE_BYTES)
-    buf.set(signature, end)
-    // the block keeps a view of its buffer, not the key's array, and its encoding is made when
-    // asked for (an agent's blocks kept in memory are mostly never encoded)
-    const block: HalfBlock = frozenWith({
-      publicKey: fields.publicKey,
-      seq: fields.seq,
-      linkPublicKey: fields.linkPublicKey,
-      linkSeq: fields.linkSeq,
-      previousHash: fields.previousHash,
-      type: fields.type,
-      payload: fields.payload,
-      timestamp: fields.timestamp,
-      signature: buf.subarray(end),
-    }, { buf, end, bytes: undefined, hash })
-    return block
+  const hash = hashInto(crypto, buf, end)
+  // the block keeps a view of its buffer, not the key's array, and its encoding is made when asked
+  // for (an agent's blocks kept in memory are mostly never encoded)
+  const signature = buf.subarray(end, end + SIGNATURE_BYTES)
+  const into = (key as Partial<SyncSigningKey>).signInto
+  if (typeof into === 'function') {
+    // a key that signs at once, into the block's buffer (a seed identity of a native provider)
+    into.call(key, hash, signature)
+    return signedBlock(fields, buf, end, signature, hash) as SignResult<K, HalfBlock>
+  }
+  return signThen(key, hash, (given) => {
+    abytes('signature', given, SIGNATURE_BYTES)
+    signature.set(given)
+    return signedBlock(fields, buf, end, signature, hash)
   })
+}
+
+/** The frozen block of `fields` whose buffer `buf` holds its signature from `end` on. */
+function signedBlock(fields: UnsignedHalfBlock, buf: Uint8Array, end: number, signature: Uint8Array, hash: Uint8Array): HalfBlock {
+  return frozenWith({
+    publicKey: fields.publicKey,
+    seq: fields.seq,
+    linkPublicKey: fields.linkPublicKey,
+    linkSeq: fields.linkSeq,
+    previousHash: fields.previousHash,
+    type: fields.type,
+    payload: fields.payload,
+    timestamp: fields.timestamp,
+    signature,
+  }, { buf, end, bytes: undefined, hash })
+}
+
+/**
+ * The block hash of buf[0, end) (tag ‖ unsigned): written into the room after the signature when
+ * the buffer has it and the provider has sha256Into, else the provider's own array.
+ */
+function hashInto(crypto: CryptoProvider, buf: Uint8Array, end: number): Uint8Array {
+  const input = buf.subarray(0, end)
+  if (crypto.sha256Into === undefined || buf.length !== end + SIGNATURE_BYTES + HASH_BYTES) return crypto.sha256(input)
+  const hash = buf.subarray(end + SIGNATURE_BYTES)
+  crypto.sha256Into(input, hash)
+  return hash
 }
 
 /**
@@ -166,8 +192,9 @@ export function encodeBlock(block: HalfBlock): Uint8Array {
   // decoded here are carved out of a shared slab: a copy, which does not pin the slab (and which
   // structured clone copies alone)
   const { buf } = c
-  const own = buf.length === c.end + SIGNATURE_BYTES && buf.byteOffset === 0 && buf.buffer.byteLength === buf.length
-  const bytes = own ? buf.subarray(TAG.length) : followsUnsigned(block, c) ? buf.slice(TAG.length, c.end + SIGNATURE_BYTES) : concatBytes(buf.subarray(TAG.length, c.end), block.signature)
+  const follows = followsUnsigned(block, c)
+  const own = follows && buf.byteOffset === 0 && buf.buffer.byteLength === buf.length
+  const bytes = own ? buf.subarray(TAG.length, c.end + SIGNATURE_BYTES) : follows ? buf.slice(TAG.length, c.end + SIGNATURE_BYTES) : concatBytes(buf.subarray(TAG.length, c.end), block.signature)
   if (Object.isFrozen(block) && cachedOf(block) === c) c.bytes = bytes
   return bytes
 }
@@ -208,11 +235,11 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
   }
   if (bytes.length <= SIGNATURE_BYTES) throw new DecodeError('block too short')
   // one copy of the input after the hash's tag, shared by the hash input, the cached encoding, the
-  // keys and the signature (views made when asked for)
-  const buf = carve(TAG.length + bytes.length)
+  // keys and the signature (views made when asked for), with room for the hash after it
+  const buf = carve(TAG.length + bytes.length + HASH_BYTES)
   buf.set(TAG)
   buf.set(bytes, TAG.length)
-  const end = buf.length - SIGNATURE_BYTES
+  const end = buf.length - HASH_BYTES - SIGNATURE_BYTES
   return parseUnsigned(buf, TAG.length, end)
 }
 
@@ -226,7 +253,7 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
  */
 export function blockHash(block: HalfBlock, crypto: CryptoProvider = nobleCrypto): Uint8Array {
   const c = cached(block)
-  if (c.hash === undefined) c.hash = crypto.sha256(c.buf.subarray(0, c.end))
+  if (c.hash === undefined) c.hash = hashInto(crypto, c.buf, c.end)
   return c.hash
 }
 
