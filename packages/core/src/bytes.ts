@@ -119,6 +119,8 @@ export function fromHex(hex: string): Uint8Array {
  * @example equalBytes(a, b)
  */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  // the same array (an agent's key handed around, a block's own field): no loop
+  if (a === b) return true
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
