@@ -129,7 +129,11 @@ class MemoryStore implements BlockStore, ReadNow, WriteNow {
     this.#open()
     const chain = this.#chains.get(toHex(publicKey))
     if (chain === undefined) return undefined
-    const i = lowerBound(chain.seqs, seq) - 1
+    // an agent signing asks for its head (seq Infinity): the last block, without a search
+    const { seqs } = chain
+    const n = seqs.length
+    if (n > 0 && seqs[n - 1]! < seq) return seqs[n - 1]! < 1 ? undefined : chain.list[n - 1]
+    const i = lowerBound(seqs, seq) - 1
     // as range({ to: seq - 1 }): seqs from 1
     return i < 0 || chain.seqs[i]! < 1 ? undefined : chain.list[i]
   }
