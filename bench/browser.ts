@@ -18,12 +18,15 @@
 //   what moving code on demand saves a page that uses everything is the difference between the
 //   two. A note lists the 25 largest modules at start.
 // - browser.sign_per_s / browser.verify_per_s per provider: webcrypto (a non-extractable CryptoKey
-//   through BrowserIdentity.sign; crypto.subtle.verify) and noble (BrowserIdentity backend 'noble';
-//   core's nobleCrypto.verify, which validation uses), one at a time.
+//   through BrowserIdentity.sign; createBrowserVerifier's verify, which the wallet's agent uses for
+//   the blocks it meets, one at a time and 64 awaited together) and noble (BrowserIdentity backend
+//   'noble'; core's nobleCrypto.verify, which synchronous validation uses), one at a time.
 // - browser.append_per_s.idb: agent.append into the IndexedDB store (durability 'strict') against
 //   the memory store, in the same page, in alternating slices: ratio_to_memory.
 // - browser.ingest_blocks_per_s.idb: ingestBlocks of a received chain into IndexedDB against the
-//   memory store (runs before and after it), same page: ratio_to_memory.
+//   memory store (runs before and after it), same page: ratio_to_memory; noble verifying on this
+//   thread. browser.ingest_blocks_per_s.idb.webcrypto_verify: the same with the WebCrypto verifier
+//   as ingestBlocks' verifySignatures (what a wallet's agent uses).
 //
 // Knobs: BENCH_BROWSER_MS (default 2000, per figure), BENCH_BROWSER_INGEST_BLOCKS (default 2000).
 // Without Chromium: a note and no figures (CI=true: exit 1).

@@ -1,5 +1,5 @@
-// Generates the edge-case table of packages/node/test/crypto.test.ts (signatures made with noble's
-// Point arithmetic and a known scalar), and prints what each library answers.
+// Generates the edge-case table of test/vectors/ed25519.ts (signatures made with noble's Point
+// arithmetic and a known scalar), and prints what each library answers.
 import { createRequire } from 'node:module'
 import * as nc from 'node:crypto'
 const require = createRequire(import.meta.url)

@@ -20,6 +20,7 @@ export { KEY_STORE_VERSION, type IdentityOrigin, type KeyBackend } from './key-s
 export { generatePhrase, normalizePhrase, seedFromPhrase, type RecoveryPhrase } from './recovery-phrase.js'
 export { lockName, type SignerRole } from './signer-lock.js'
 export { webCryptoEd25519 } from './webcrypto-ed25519.js'
+export { VERIFY_KEYS, createBrowserVerifier, webCryptoVerifies, type BrowserVerifier, type BrowserVerifierOptions, type VerifyBackend } from './webcrypto-verify.js'
 export { createBrowserWallet, type BrowserWallet, type BrowserWalletOptions, type TransferEvent, type WalletEvents } from './wallet.js'
 export { DEFAULT_RECONNECT, reconnectDelay, type ConnectionEvent, type ConnectionState, type ReconnectOptions } from './gateway-link.js'
 export { WALLET_DB_VERSION } from './evidence-db.js'

@@ -7,6 +7,7 @@ import { abytes, type BlockStore, type BlockType, type Clock, type HalfBlock, ty
 import type { Community, LockTypesOptions } from '@tally/economy/wallet'
 import type { TransactionPort } from '@tally/economy/net'
 import type { ReconnectOptions } from './gateway-link.js'
+import type { BrowserVerifier } from './webcrypto-verify.js'
 
 /** Options of createBrowserWallet. */
 export interface BrowserWalletOptions {
@@ -71,6 +72,11 @@ export interface BrowserWalletOptions {
   port?: TransactionPort
   /** Timers (default the system clock). */
   clock?: Clock
+  /**
+   * How the signatures of blocks met are checked (default: createBrowserVerifier(), WebCrypto where
+   * the browser has Ed25519 in it, else noble).
+   */
+  verifier?: BrowserVerifier
 }
 
 /**
@@ -85,6 +91,7 @@ export function checkOptions(options: BrowserWalletOptions): BrowserWalletOption
   if (typeof community !== 'object' || community === null || community.current === undefined) throw new TypeError('"community" expected a Community (createCommunity / openCommunity)')
   if (typeof identity !== 'object' || identity === null || !(identity.publicKey instanceof Uint8Array)) throw new TypeError('"identity" expected an Identity')
   if (typeof store !== 'object' || store === null || typeof store.batch !== 'function') throw new TypeError('"store" expected a BlockStore')
+  if (options.verifier !== undefined && typeof options.verifier?.verifyBlocks !== 'function') throw new TypeError('"verifier" expected a BrowserVerifier (createBrowserVerifier)')
   for (const [name, value] of [['keepAliveMs', options.keepAliveMs], ['keepAliveTimeoutMs', options.keepAliveTimeoutMs], ['ttlMs', options.ttlMs], ['timeoutMs', options.timeoutMs], ['settleMs', options.settleMs]] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw new RangeError(`"${name}" expected a non-negative integer of ms, got ${String(value)}`)
   }

@@ -25,8 +25,11 @@ import { DEFAULT_RECONNECT, GatewayLink, type ConnectionEvent, type ConnectionSt
 import { readHistory, type HistoryEntry } from './history.js'
 import { openIdbRecords, type IdbRecords } from './idb-records.js'
 import { checkOptions, type BrowserWalletOptions } from './wallet-options.js'
+import { createBrowserVerifier, type BrowserVerifier } from './webcrypto-verify.js'
 
 export type { BrowserWalletOptions }
+// the verifier a wallet uses by default, for a page that checks blocks itself (this subpath, not the index)
+export { createBrowserVerifier, type BrowserVerifier } from './webcrypto-verify.js'
 
 /** A transfer this wallet took part in, complete. */
 export interface TransferEvent {
@@ -140,7 +143,7 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
     // the vouchers this wallet signed (locks it pays from by voucher: a stream bought by lock) must
     // be as durable as its chain: a release is checked against them ('release-excess')
     vouchers = await openIdbRecords({ name: `${database}-vouchers` })
-    return wire(o, evidence, vouchers, emitter, report)
+    return wire(o, evidence, vouchers, emitter, report, o.verifier ?? (await createBrowserVerifier()))
   } catch (err) {
     evidence.close()
     vouchers?.close()
@@ -148,7 +151,7 @@ export async function createBrowserWallet(options: BrowserWalletOptions): Promis
   }
 }
 
-function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, voucherTable: IdbRecords, emitter: Emitter<WalletEvents>, report: (error: unknown, context: string) => void): BrowserWallet {
+function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, voucherTable: IdbRecords, emitter: Emitter<WalletEvents>, report: (error: unknown, context: string) => void, verifier: BrowserVerifier): BrowserWallet {
   const tickets = createTicketStore()
   const vouchers = createVoucherBook(voucherTable)
   const types = createEconomyTypes({ community: o.community, evidence, tickets, lock: { ...o.lock, vouchers } })
@@ -164,6 +167,8 @@ function wire(o: BrowserWalletOptions, evidence: PersistentEvidence, voucherTabl
     transport: o.transport ?? createWsTransport(),
     types,
     clock,
+    // the signatures of the blocks it meets: in WebCrypto where the browser has Ed25519
+    verifySignatures: verifier.verifyBlocks,
     // forks cannot create tokens: the community's witnesses vouch for each slot this wallet
     // countersigns or takes in (@tally/economy/net's seq-witness.ts)
     ...(o.seqWitnesses === false ? {} : { witnesses: seqWitnesses(o.community) }),

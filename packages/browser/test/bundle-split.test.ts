@@ -18,6 +18,7 @@ const ON_DEMAND: Record<string, RegExp> = {
   'the lock fraud kinds\' verifiers': /economy\/dist\/lock\/lock-fraud\.js$/,
   'the channel release\'s fraud verifier': /economy\/dist\/channels\/channel-fraud\.js$/,
   'the refund type\'s rules': /economy\/dist\/refund-rules\.js$/,
+  'the reward type\'s rules (at the first claim or reward validated)': /economy\/dist\/reward-rules\.js$/,
   'the balance fraud verifier': /economy\/dist\/balance-fraud\.js$/,
   'the reward-claim fraud verifier': /economy\/dist\/reward-fraud\.js$/,
   'the refund-twice fraud verifier': /economy\/dist\/refund-fraud\.js$/,
@@ -47,6 +48,10 @@ test('the start holds the wallet, and what only some wallets use is loaded by a 
     /economy\/dist\/lock\/lock-fraud-kinds\.browser\.js$/,
     /economy\/dist\/fraud-kinds\.browser\.js$/,
     /economy\/dist\/refund\.js$/,
+    // the reward type is named at start, and a claim's evidence checked when stored (at open too)
+    /economy\/dist\/reward\.js$/,
+    // the blocks a wallet meets are verified in WebCrypto
+    /browser\/dist\/webcrypto-verify\.js$/,
     /gossip\/dist\/node\/client\.js$/,
     /gossip\/dist\/node\/base-node\.js$/,
     /economy\/dist\/tagged-sha256\.browser\.js$/,

@@ -393,7 +393,7 @@ class ProtocolAgent implements Agent {
     }
     if (top !== undefined) {
       // only a block this identity signed can say where its chain is
-      if (!isWellFormed(top) || !equalBytes(top.publicKey, this.publicKey) || !verifyBlock(top, this.#crypto)) {
+      if (!isWellFormed(top) || !equalBytes(top.publicKey, this.publicKey) || !((await this.#signatureValid(top)) ?? verifyBlock(top, this.#crypto))) {
         throw new HeadUnknownError(`the head offered for ${shortKey(this.publicKey)}'s chain is not a block it signed`)
       }
       if (top.seq > local) await this.#recoverBlocks(head, local, top)
@@ -409,10 +409,17 @@ class ProtocolAgent implements Agent {
     for (const block of got) {
       if (isWellFormed(block) && equalBytes(block.publicKey, this.publicKey) && block.seq > local && block.seq <= end) bySeq.set(block.seq, block)
     }
+    // with a configured verifier, the signatures of the whole range at once (a restored chain)
+    const signed = new Map<HalfBlock, boolean>()
+    if (this.#verifySignatures !== undefined && bySeq.size > 0) {
+      const blocks = [...bySeq.values()]
+      const verdicts = await this.#verifySignatures(blocks)
+      for (const [i, block] of blocks.entries()) signed.set(block, verdicts[i] === true)
+    }
     for (let seq = local + 1; seq <= end; seq++) {
       const block = bySeq.get(seq)
       if (block === undefined) throw new HeadUnknownError(`recovery of ${shortKey(this.publicKey)}'s chain got no block at seq ${seq} of ${end}`)
-      const result = await validate(block, this.#validateOptions(undefined))
+      const result = await validate(block, this.#validateOptions(signed.get(block)))
       if (result.level === 'invalid' || result.fraud.length > 0) {
         throw new HeadUnknownError(`recovery of ${shortKey(this.publicKey)}'s chain got an invalid block at seq ${seq}: ${result.errors.map((e) => e.rule).join(', ')}`)
       }

@@ -8,6 +8,7 @@ export { abytes, auint, compareBytes, concatBytes, equalBytes, fromHex, keyHex, 
 export * from './errors.js'
 export type { CryptoProvider, NoisePrimitives, SigningKey, SignResult, SyncSigningKey } from './crypto-provider.js'
 export { nobleCrypto } from './noble-crypto.js'
+export { strictEd25519 } from './ed25519-strict.js'
 export { signThen } from './signing.js'
 export { createIdentity, generateIdentity, identityFromSeed, isNewIdentity, type Identity, type SeedIdentity } from './identity.js'
 export { DEFAULT_DECODE_LIMITS, cborEqual, decodeCanonical, encodeCanonical, type CborValue, type DecodeLimits } from './cbor.js'

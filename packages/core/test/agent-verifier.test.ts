@@ -7,17 +7,20 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   FraudError,
+  HeadUnknownError,
   InvalidBlockError,
   createAgent,
   createBlockTypes,
   createMemoryStore,
   decodeBlock,
   encodeBlock,
+  identityFromSeed,
   signBlock,
   toHex,
   validate,
   verifyBlock,
   type HalfBlock,
+  type HeadSource,
   type SeedIdentity,
   type SignatureVerifier,
 } from '@tally/core'
@@ -161,6 +164,30 @@ Verifier('many transactions in flight: one block per seq in both chains, and bot
       await observer.batch().put(block).commit()
     }
   }
+})
+
+Verifier('a restored chain: the head and the blocks below it are checked by the verifier, the range in one call', async () => {
+  const old = makeAgent(carol, countingVerifier())
+  for (let i = 0; i < 6; i++) await old.append('note', i)
+  const source: HeadSource = {
+    head: async (key) => old.store.latest(key),
+    fetch: async (key, start, end) => old.store.range(key, { from: start, to: end }),
+  }
+  const verifier = countingVerifier()
+  let calls = 0
+  const counted: SignatureVerifier = (blocks) => (calls++, verifier(blocks))
+  const restored = createAgent({ identity: identityFromSeed(carol.exportSecretSeed()), store: createMemoryStore(), types: types(), head: source, verifySignatures: counted })
+  assert.is((await restored.append('note', 'after')).seq, 7, 'signs at the next seq')
+  assert.equal(verifier.asked.map((b) => b.seq), [6, 1, 2, 3, 4, 5, 6], 'the head, then the range 1..6 (the head again, as validation checks it)')
+  assert.is(calls, 2)
+
+  // a verifier that refuses one block of the range: recovery fails, nothing is signed
+  const liar = countingVerifier((b) => (b.seq === 3 ? false : undefined))
+  const refused = createAgent({ identity: identityFromSeed(carol.exportSecretSeed()), store: createMemoryStore(), types: types(), head: source, verifySignatures: liar })
+  const err = await refused.append('note', 'no').then(() => undefined, (e: unknown) => e)
+  assert.instance(err, HeadUnknownError)
+  assert.match((err as Error).message, /seq 3/)
+  assert.is((await refused.store.latest(carol.publicKey))?.seq, 2, 'the blocks below the refused one are kept, none after')
 })
 
 Verifier.run()

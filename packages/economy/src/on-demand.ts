@@ -3,8 +3,9 @@
  * (lock/lock-rules.ts), the wallet's lock operations (lock/lock-wallet.ts), in browsers the
  * verifiers of the lock fraud kinds (lock/lock-fraud.ts, channels/channel-fraud.ts), of the
  * 'balance', 'reward-claim' and 'refund-twice' kinds (fraud-verifiers.ts) and the default redeem
- * authorities; and the rules of the refund type (refund-rules.ts), met only once a
- * transfer was declined or expired. One module for all, because a wallet's first lock call needs
+ * authorities; the rules of the refund type (refund-rules.ts), met only once a
+ * transfer was declined or expired; and the reward type's rules (reward-rules.ts), met at the
+ * first claim or the first sender's chain that holds one. One module for all, because a wallet's first lock call needs
  * the rules anyway (the agent checks the block it makes by them), and each module loaded on demand
  * makes a bundler split what it shares with the start of a page into files of their own (one more
  * file loaded at start, each gzipped alone).
@@ -21,6 +22,7 @@ import type { LockTypesOptions } from './lock/lock-type.js'
 export { defaultAuthorities }
 export { lockOperations } from './lock/lock-wallet.js'
 export { validateRefund } from './refund-rules.js'
+export { validateReward } from './reward-rules.js'
 export { economyFraudVerifiers } from './fraud-verifiers.js'
 
 /**

@@ -27,23 +27,22 @@
  * type's own community's, as before.
  *
  * The block stays small (about 270 bytes) because the evidence travels beside it, see evidence.ts.
+ * The rules of the type's `validate` are reward-rules.ts's, loaded on demand (on-demand.ts) with the
+ * first reward validated; the evidence checks are here, for the evidence store.
  * @module
  */
 import {
-  createFraudProof,
   encodeCanonical,
   equalBytes,
   isUnilateral,
   nobleCrypto,
   toHex,
   type BlockType,
-  type FraudVerifier,
   type HalfBlock,
   type RuleViolation,
   type TypeContext,
   type TypeVerdict,
 } from '@tally/core'
-import { checkBalance, walkBack } from './balance.js'
 import { certificateValue, verifyCertificateIn, type EpochCertificate } from './certificate.js'
 import type { Community } from './community.js'
 import { configId } from './config.js'
@@ -51,7 +50,7 @@ import type { EvidenceSource, RewardEvidence } from './evidence.js'
 import { allocationLeaf, verifyMerkleProof } from './merkle.js'
 import { REWARD, communityField, readReward, sameCommunity, type RewardPayload } from './payload.js'
 import { taggedHash, violation } from './util.js'
-import { fraudKinds, fraudVerifier } from './fraud-kinds.js'
+import { fraudKinds } from './fraud-kinds.js'
 import { REWARD_CLAIM_FRAUD } from './fraud-names.js'
 
 /** The fraud kind of two claims that may not both stand: the same epoch twice, or one too late after a newer. */
@@ -59,6 +58,14 @@ export { REWARD_CLAIM_FRAUD }
 
 /** How far behind the highest epoch claimed so far a late certificate may still be claimed. */
 export const LATE_CLAIM_EPOCHS = 64
+
+/** What the reward type's rules need of the type (reward-rules.ts). @internal */
+export interface RewardClaims {
+  /** The communities whose claims the type checks, by id hex. */
+  readonly known: ReadonlyMap<string, { community: Community; evidence: EvidenceSource; verified: CertificateCache }>
+  /** The community a claim is of (by id hex). */
+  claimOf(p: RewardPayload): string
+}
 
 /** Options of rewardType. */
 export interface RewardTypeOptions {
@@ -94,45 +101,14 @@ export function rewardType(options: RewardTypeOptions): BlockType {
   // the community a claim is of: the one it names, or (version 1) this type's
   const home = toHex(community.id)
   const claimOf = (p: RewardPayload): string => (p.community === undefined ? home : toHex(p.community))
+  const claims: RewardClaims = { known, claimOf }
   return Object.freeze({
     name: REWARD,
+    // the rules are loaded with the first reward validated (on-demand.ts: a claim, or a sender's
+    // chain that holds one): a wallet that opens and shows its balance does not need them
     async validate(block: HalfBlock, ctx: TypeContext): Promise<TypeVerdict> {
-      const payload = readReward(block.payload)
-      if (payload === undefined) return { errors: [violation('reward-payload', 'a reward payload is { epoch, amount >= 1, balance, root (32 bytes), community? (32 bytes) }')] }
-      if (!isUnilateral(block)) return { errors: [violation('reward-unilateral', 'a reward is a unilateral block')] }
-      const errors: RuleViolation[] = []
-      const of = known.get(claimOf(payload))
-      let held: RewardEvidence | undefined
-      if (of === undefined) errors.push(violation('reward-community', 'the claim names a community whose certificates are not known here'))
-      else {
-        try {
-          held = await of.evidence.evidence({ owner: block.publicKey, epoch: payload.epoch, root: payload.root, amount: payload.amount })
-        } catch {
-          held = undefined // a failing source holds nothing we can use: the claim cannot be accepted now
-        }
-        if (held === undefined) errors.push(violation('reward-evidence', `no certificate and proof held for this claim of ${payload.amount} in epoch ${payload.epoch}`))
-        else errors.push(...checkEvidence(block.publicKey, payload, held, of.verified))
-      }
-
-      const balance = await checkBalance(block, { balance: payload.balance, delta: payload.amount }, ctx.store, ctx.previous, ctx.crypto)
-      errors.push(...balance.errors)
-      let fraud = balance.fraud
-
-      const claims = await earlierClaims(block, payload.epoch, ctx, (p) => claimOf(p) === claimOf(payload))
-      if (claims === undefined) {
-        errors.push(violation('reward-history', `the chain is not known back to a claim at or below epoch ${payload.epoch - LATE_CLAIM_EPOCHS}: one claim per epoch cannot be checked`))
-      } else if (claims.conflict !== undefined) {
-        const earlier = claims.conflict
-        const what = readReward(earlier.payload)!.epoch === payload.epoch
-          ? `epoch ${payload.epoch} was already claimed`
-          : `epoch ${payload.epoch} is more than ${LATE_CLAIM_EPOCHS} epochs behind the claim for epoch ${readReward(earlier.payload)!.epoch}`
-        errors.push(violation('reward-epoch', `${what} (seq ${earlier.seq})`))
-        // a proof only where it verifies alone (see verifyRewardClaimFraud): a version-1 claim and
-        // a version-2 claim of this type's community conflict here, provably so when they claim one root
-        const proof = createFraudProof(REWARD_CLAIM_FRAUD, [earlier, block])
-        if ((await fraudVerifier(REWARD_CLAIM_FRAUD))(proof.blocks, ctx.crypto, proof.attachments) === undefined) fraud ??= proof
-      }
-      return fraud === undefined ? { errors } : { errors, fraud }
+      const { validateReward } = await import('./on-demand.js')
+      return validateReward(block, ctx, claims)
     },
     ...fraudKinds(REWARD_CLAIM_FRAUD),
   })
@@ -187,44 +163,14 @@ export function rewardPayload(claim: { epoch: number; amount: number; before: nu
   return { epoch: claim.epoch, amount: claim.amount, balance, root: claim.root, ...communityField(claim.community) }
 }
 
-/**
- * The earlier claim that a claim of `epoch` in `block` conflicts with, if any, found by walking back
- * to the last reward at or below epoch - LATE_CLAIM_EPOCHS (see rule 4).
- * @returns `{ conflict }` (undefined: no conflict), or undefined when the chain is not known that far
- */
-async function earlierClaims(block: HalfBlock, epoch: number, ctx: TypeContext, sameClaim: (p: RewardPayload) => boolean): Promise<{ conflict: HalfBlock | undefined } | undefined> {
-  let same: HalfBlock | undefined
-  let highest: HalfBlock | undefined
-  let highestEpoch = -1
-  const walk = await walkBack(
-    ctx.store,
-    block.publicKey,
-    block.seq,
-    (b) => {
-      if (b.type !== REWARD) return false
-      const r = readReward(b.payload)
-      if (r === undefined || !sameClaim(r)) return false
-      if (r.epoch === epoch) {
-        same = b
-        return true
-      }
-      if (r.epoch > highestEpoch) {
-        highestEpoch = r.epoch
-        highest = b
-      }
-      return r.epoch <= epoch - LATE_CLAIM_EPOCHS
-    },
-    ctx.previous,
-    ctx.crypto,
-  )
-  if (walk.status === 'unknown') return undefined
-  if (same !== undefined) return { conflict: same }
-  return { conflict: highest !== undefined && epoch <= highestEpoch - LATE_CLAIM_EPOCHS ? highest : undefined }
-}
-
 // ## Private helpers
 
-function checkEvidence(owner: Uint8Array, payload: RewardPayload, evidence: RewardEvidence, certificates: CertificateCache): RuleViolation[] {
+/**
+ * The evidence rules of a claim: certificate for its epoch and root, verified, and the proof of
+ * (owner, amount) under the root.
+ * @internal
+ */
+export function checkEvidence(owner: Uint8Array, payload: RewardPayload, evidence: RewardEvidence, certificates: CertificateCache): RuleViolation[] {
   const { certificate, proof } = evidence
   if (certificate?.epoch !== payload.epoch || !(certificate.root instanceof Uint8Array) || !equalBytes(certificate.root, payload.root)) {
     return [violation('reward-certificate-mismatch', 'the certificate is for another epoch or root')]
@@ -250,7 +196,7 @@ function cacheOf(community: Community): CertificateCache {
  * Verified certificates, by the hash of their encoding: a certificate is checked once (k
  * signature checks), then every claim of its epoch costs a hash lookup and a Merkle proof.
  */
-class CertificateCache {
+export class CertificateCache {
   readonly #community: Community
   readonly #ok = new Map<string, true>()
 

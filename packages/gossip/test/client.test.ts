@@ -56,6 +56,27 @@ test('two clients pay each other through their gateway\'s relay, and hand both h
   }
 })
 
+test('verifySignatures: the blocks a client meets are checked by the verifier it was given', async () => {
+  const gateway = createNode({ ...base(0), relay: { serve: true } })
+  const address = await gateway.listen()
+  const checked: HalfBlock[] = []
+  const c = createClientNode({
+    ...base(4),
+    verifySignatures: async (blocks) => {
+      checked.push(...blocks)
+      return blocks.map((b) => crypto.verify(b.signature, blockHash(b, crypto), b.publicKey))
+    },
+  })
+  try {
+    await c.connect(address)
+    const tx = await c.transact(gateway.publicKey, 'note', 'checked by the given verifier')
+    assert.ok(checked.some((b) => equalBytes(blockHash(b, crypto), blockHash(tx.agreement, crypto))), 'the gateway\'s agreement went through it')
+    assert.throws(() => createClientNode({ ...base(5), verifySignatures: 'yes' as never }), /"verifySignatures"/)
+  } finally {
+    await Promise.all([c.close(), gateway.close()])
+  }
+})
+
 test('a client does not listen', async () => {
   const c = createClientNode(base(3))
   try {

@@ -16,6 +16,7 @@ import {
   equalBytes,
   type HalfBlock,
   type SeedIdentity,
+  type SignatureVerifier,
 } from '@tally/core'
 import { createNode, createSession, performHandshake, resolveCrawlRange, type MemoryNetwork, type Node, type NodeOptions } from '@tally/gossip'
 import { crypto, identity, link, memoryNodes, noteTypes, settle } from './fixtures/node-kit.ts'
@@ -104,6 +105,26 @@ Recover('a restored seed on an empty store recovers its chain from several peers
   const after = await chainOf(device)
   assert.equal(after.slice(0, 6).map((b) => b.signature), before.map((b) => b.signature), 'every block recovered, the same bytes')
   for (const n of [n1, n2, n3]) assert.not.ok(await n.store.hasFraud(device.publicKey), 'nobody saw a fork')
+})
+
+Recover('with verifySignatures: the crawled blocks and the agent\'s check of them go through the verifier', async () => {
+  const { net, nodes, ids } = await memoryNodes(2, { node: quiet, seedBase: 40 })
+  await link(net, nodes, [[0, 1]])
+  const [old, n1] = nodes as [Node, Node]
+  for (let i = 1; i <= 4; i++) await settle(net, old.agent.append('note', `alone ${i}`))
+  await settle(net, n1.crawl(old.publicKey, old.publicKey))
+  await old.close()
+  const asked: number[] = []
+  const verifySignatures: SignatureVerifier = async (blocks) => {
+    asked.push(...blocks.map((b) => b.seq))
+    return blocks.map((b) => crypto.verify(b.signature, blockHash(b, crypto), b.publicKey))
+  }
+  const device = await restored(net, ids[0]!, { verifySignatures })
+  await settle(net, device.connect(n1.address!))
+  const tx = await settle(net, device.transact(n1.publicKey, 'note', 'from the new device'))
+  assert.is(tx.proposal.seq, 5)
+  for (const seq of [1, 2, 3]) assert.ok(asked.filter((s) => s === seq).length >= 2, `seq ${seq}: the crawl's check and the agent's`)
+  assert.equal((await chainOf(device)).length, 5)
 })
 
 Recover("a network's first boot: peers that hold nothing of a chain say so, and that is an answer", async () => {

@@ -19,6 +19,7 @@ import {
   type BrowserWallet,
   type ConnectionEvent,
   type TransferEvent,
+  createBrowserVerifier,
 } from '../../src/index.js'
 import { openEvidence } from '../../src/evidence-db.js'
 import { out, serve } from './harness.js'
@@ -38,6 +39,10 @@ const states: ConnectionEvent[] = []
 const transfers: TransferEvent[] = []
 const balances: number[] = []
 
+/** Blocks the wallets of this page had checked by their verifier, and its backend. */
+let verifiedBlocks = 0
+let verifiedBy = ''
+
 function info(params: Record<string, unknown>): Info {
   return params.info as Info
 }
@@ -54,7 +59,11 @@ async function open(i: Info, created: boolean, phrase?: string, extra: { settleM
   } else identity = await openBrowserIdentity({ database: NAMES.database, label: NAMES.label })
   assert.ok(identity !== undefined, 'the identity is kept')
   const store = await openIdbStore({ name: NAMES.chain })
+  // the default verifier, counted: the blocks the wallet meets are checked through it
+  const verifier = await createBrowserVerifier()
+  verifiedBy = verifier.backend
   const w = await createBrowserWallet({
+    verifier: { ...verifier, verifyBlocks: (blocks) => ((verifiedBlocks += blocks.length), verifier.verifyBlocks(blocks)) },
     gateway: i.gateway.address,
     gatewayKey: fromHex(i.gateway.key),
     community,
@@ -199,6 +208,10 @@ serve({
       assert.is(last!.counterparty, info(params).shop!.key)
       assert.is(await wallet!.balance(), last!.balance)
       out.states = states.length
+    })
+    test('the blocks the wallet met were checked by its verifier, WebCrypto\'s in Chromium', () => {
+      assert.is(verifiedBy, 'webcrypto')
+      assert.ok(verifiedBlocks > 0, `${verifiedBlocks} blocks verified`)
     })
     test.run()
   },

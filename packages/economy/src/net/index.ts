@@ -28,6 +28,7 @@ export {
   collectTicket,
   createMemoryDecisions,
   createTicketStore,
+  ticketsAsker,
   ticketsProtocol,
   type Decision,
   type DecisionStore,

@@ -106,13 +106,24 @@ export interface TicketWitnessOptions {
 }
 
 /**
- * The tickets protocol: a witness passes its options; a wallet hosts it without (it only asks).
+ * The tickets protocol as a wallet hosts it: it only asks (collectTicket). Apart from
+ * ticketsProtocol so that a wallet's bundle leaves the witness's side out.
+ * @returns the protocol, to host
+ * @example const handle = host.host(ticketsAsker())
+ */
+export function ticketsAsker(): Protocol<TicketMessages> {
+  return Object.freeze({ name: TICKETS_PROTOCOL, messages: TICKET_MESSAGES, handlers: Object.freeze({}) })
+}
+
+/**
+ * The tickets protocol: a witness passes its options; a wallet hosts it without (it only asks:
+ * ticketsAsker()).
  * @param witness the witness's side
  * @returns the protocol, to host
  * @example host.host(ticketsProtocol({ key, community, decisions: createMemoryDecisions() }))
  */
 export function ticketsProtocol(witness?: TicketWitnessOptions): Protocol<TicketMessages> {
-  if (witness === undefined) return Object.freeze({ name: TICKETS_PROTOCOL, messages: TICKET_MESSAGES, handlers: Object.freeze({}) })
+  if (witness === undefined) return ticketsAsker()
   const { key, community, decisions } = witness
   const horizon = witness.horizon ?? 7 * 24 * 3_600_000
   const locks = new Map<string, Promise<unknown>>()

@@ -52,7 +52,7 @@ import type { Wallet } from '../wallet.js'
 import { block, blockValue, bool, bytes, fields, kind, list, text, uint } from './codec.js'
 import { commonReason, describe } from './collect.js'
 import { epochsProtocol, fetchClaim, type EpochMessages } from './epochs.js'
-import { MAX_PROPOSAL_BYTES, collectTicket, ticketsProtocol, type TicketMessages, type TicketStore } from './tickets.js'
+import { MAX_PROPOSAL_BYTES, collectTicket, ticketsAsker, type TicketMessages, type TicketStore } from './tickets.js'
 
 /**
  * How the wallet reaches the receiver's agent: the node's own transaction path (its proposal /
@@ -207,7 +207,7 @@ class NetworkWallet implements NetWallet {
     this.#witnessRate = options.witnessRate ?? 60
     if (!(this.#witnessRate > 0) || !Number.isFinite(this.#witnessRate)) throw new RangeError(`"witnessRate" expected a number > 0, got ${String(options.witnessRate)}`)
     this.#peers = host.host(this.#protocol())
-    this.#ticketHandle = host.host(ticketsProtocol())
+    this.#ticketHandle = host.host(ticketsAsker())
     this.#epochs = host.host(epochsProtocol())
     // the community's witnesses serve this wallet's certificates, proofs and tickets, and are its
     // seq witnesses (thousands of answers for a long history): known from the signed

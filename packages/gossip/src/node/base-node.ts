@@ -123,6 +123,7 @@ export function composeNode<C extends NodeContext>(options: NodeOptions, parts: 
   if (typeof options.identity?.sign !== 'function') throw new TypeError('"identity" expected an Identity')
   if (typeof options.store?.batch !== 'function') throw new TypeError('"store" expected a BlockStore')
   if (typeof options.transport?.connect !== 'function') throw new TypeError('"transport" expected a Transport')
+  if (options.verifySignatures !== undefined && typeof options.verifySignatures !== 'function') throw new TypeError('"verifySignatures" expected a function of blocks')
   return new BaseNode(options, parts as unknown as NodeParts)
 }
 
@@ -216,7 +217,14 @@ class BaseNode implements Node {
       options.head ??
       (recovery === undefined ? 'local' : { head: (key) => headFromPeers(this.#ctx, key), fetch: (key, start, end) => fetchFromPeers(this.#ctx, key, start, end) })
     // block timestamps follow the node's clock (virtual time in a simulation)
-    this.agent = createAgent({ head, identity: options.identity, store: options.store, types, clock: () => Math.floor(clock.now()) })
+    this.agent = createAgent({
+      head,
+      identity: options.identity,
+      store: options.store,
+      types,
+      clock: () => Math.floor(clock.now()),
+      ...(options.verifySignatures === undefined ? {} : { verifySignatures: options.verifySignatures }),
+    })
     const shared: NodeContext = {
       publicKey: this.publicKey,
       agent: this.agent,
@@ -226,6 +234,7 @@ class BaseNode implements Node {
       types,
       clock,
       crypto,
+      verifySignatures: options.verifySignatures,
       limits,
       strangerLimits,
       strangerGate,

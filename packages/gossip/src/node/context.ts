@@ -18,7 +18,7 @@
  * A context is internal: the package exports the Node interface only.
  * @module
  */
-import type { Agent, BlockStore, BlockTypes, Clock, Connection, CryptoProvider, HalfBlock, PublicKeyHex, TimerHandle, Transport } from '@tally/core'
+import type { Agent, BlockStore, BlockTypes, Clock, Connection, CryptoProvider, HalfBlock, PublicKeyHex, SignatureVerifier, TimerHandle, Transport } from '@tally/core'
 import type { Random } from '../random.js'
 import type { Limits } from '../wire/limits.js'
 import type { ReadGate } from '../wire/read-gate.js'
@@ -49,6 +49,8 @@ export interface NodeContext {
   readonly types: BlockTypes
   readonly clock: Clock
   readonly crypto: CryptoProvider
+  /** NodeOptions.verifySignatures, when given (recovery's crawls check their blocks through it). */
+  readonly verifySignatures: SignatureVerifier | undefined
   readonly limits: Readonly<Limits>
   /** The limits of a session with a stranger (not a counterparty): see NodeOptions.strangerLimits. */
   readonly strangerLimits: Readonly<Limits>

@@ -19,6 +19,7 @@ import {
   type Protocol,
   type ProtocolHandle,
   type ProtocolMessages,
+  type SignatureVerifier,
   type Transaction,
   type TransactionPort,
   type Transport,
@@ -123,6 +124,12 @@ export interface NodeOptions {
   types?: BlockTypes
   /** Clock for timers and block timestamps (default systemClock). */
   clock?: Clock
+  /**
+   * How the agent checks the signatures of blocks it is given (core's AgentOptions.verifySignatures):
+   * default the identity's provider, synchronously; a browser's WebCrypto verifier
+   * (@tally/browser's createBrowserVerifier), Node's worker pool.
+   */
+  verifySignatures?: SignatureVerifier
   /** Limits for every session (default DEFAULT_LIMITS); see strangerLimits for a stranger's. */
   limits?: Partial<Limits>
   /**
