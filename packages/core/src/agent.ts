@@ -393,7 +393,7 @@ class ProtocolAgent implements Agent {
     }
     if (top !== undefined) {
       // only a block this identity signed can say where its chain is
-      if (!isWellFormed(top) || !equalBytes(top.publicKey, this.publicKey) || !((await this.#signatureValid(top)) ?? verifyBlock(top, this.#crypto))) {
+      if (!isWellFormed(top) || !equalBytes(top.publicKey, this.publicKey) || !(await this.#signed(top))) {
         throw new HeadUnknownError(`the head offered for ${shortKey(this.publicKey)}'s chain is not a block it signed`)
       }
       if (top.seq > local) await this.#recoverBlocks(head, local, top)
@@ -434,6 +434,12 @@ class ProtocolAgent implements Agent {
   #verified(block: HalfBlock): Promise<readonly boolean[]> | undefined {
     if (this.#verifySignatures === undefined || !isWellFormed(block)) return undefined
     return this.#verifySignatures([block])
+  }
+
+  /** Whether a well-formed block's signature verifies: through the configured verifier, else here. */
+  async #signed(block: HalfBlock): Promise<boolean> {
+    const flags = this.#verified(block)
+    return flags === undefined ? verifyBlock(block, this.#crypto) : (await flags)[0] === true
   }
 
   #validateOptions(signatureValid: boolean | undefined, store: BlockStore = this.store): ValidateOptions {
