@@ -83,8 +83,11 @@ const recentHex: string[] = []
  * @example keyHex(block.publicKey) // the same string as toHex, without building it again
  */
 export function keyHex(key: Uint8Array): string {
+  // the first byte first: most keys differ there, and a hit then compares the rest once
+  const first = key[0]
   for (let k = 0; k < recentBytes.length; k++) {
-    if (equalBytes(recentBytes[k]!, key)) return recentHex[k]!
+    const known = recentBytes[k]!
+    if (known[0] === first && equalBytes(known, key)) return recentHex[k]!
   }
   const hex = toHex(key)
   if (recentBytes.length >= RECENT_KEYS) {
@@ -119,6 +122,8 @@ export function fromHex(hex: string): Uint8Array {
  * @example equalBytes(a, b)
  */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  // the same array (an agent's key handed around, a block's own field): no loop
+  if (a === b) return true
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true

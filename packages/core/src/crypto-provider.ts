@@ -27,6 +27,12 @@ export interface SigningKey {
 export interface SyncSigningKey extends SigningKey {
   /** Ed25519 signature (64 bytes) over `message`. */
   sign(message: Uint8Array): Uint8Array
+  /**
+   * As `sign`, written into `out` (64 bytes) rather than a new array. Optional: for a caller that
+   * keeps the signature beside other bytes (signBlock: in the block's buffer), which uses `sign`
+   * when a key has none. A native provider's new array costs an allocation the collector tracks.
+   */
+  signInto?(message: Uint8Array, out: Uint8Array): void
 }
 
 /**
@@ -45,6 +51,12 @@ export interface CryptoProvider {
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
   /** SHA-256 digest. */
   sha256(data: Uint8Array): Uint8Array
+  /**
+   * As `sha256`, written into `out` (32 bytes) rather than a new array. Optional, like
+   * SyncSigningKey.signInto: callers that keep the digest beside other bytes (a block's hash in
+   * its buffer) use `sha256` when a provider has none.
+   */
+  sha256Into?(data: Uint8Array, out: Uint8Array): void
   /** 32 bytes from a cryptographically secure source. */
   randomBytes(length: number): Uint8Array
   /**

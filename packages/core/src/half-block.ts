@@ -17,8 +17,8 @@
  */
 import { abytes, auint, concatBytes, describe, equalBytes } from './bytes.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from './cbor.js'
-import { cborUintSize, writeCborUint } from './cbor-uint.js'
-import type { CryptoProvider, SignResult, SigningKey } from './crypto-provider.js'
+import { cborUintSize, writeCborHead, writeCborUint } from './cbor-uint.js'
+import type { CryptoProvider, SignResult, SigningKey, SyncSigningKey } from './crypto-provider.js'
 import { domainTag } from './domain.js'
 import { DecodeError } from './errors.js'
 import { nobleCrypto } from './noble-crypto.js'
@@ -64,22 +64,28 @@ export const UNILATERAL_KEY: Uint8Array = new Uint8Array(32)
 
 const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/
 const SIGNATURE_BYTES = 64
+const HASH_BYTES = 32
 
 /**
- * What is kept beside a block: one buffer holding the block tag, the unsigned part and (once
- * known) the signature, so that the hash input (tag ‖ unsigned) is a prefix of it and hashing
- * needs no concatenation; views of it are made when asked for.
+ * What is kept beside a block: where its bytes are in one buffer holding the block tag, the
+ * unsigned part and (once known) the signature, so that the hash input (tag ‖ unsigned) is one
+ * piece of it and hashing needs no concatenation; views of it are made when asked for. A block
+ * signed or decoded here has room for its hash right after its signature, where a provider with
+ * sha256Into writes it. The buffer is mostly a slab shared with other blocks: the block keeps the
+ * slab and offsets, not a view of its own part (a view is an object of 96 bytes per held block).
  */
 interface Cached {
-  /** domainTag('block') ‖ unsigned ‖ (signature, when `bytes` is a view of this buffer) */
+  /** from `start`: domainTag('block') ‖ unsigned ‖ (signature, when the block's is a view of this buffer) ‖ (room for the hash) */
   readonly buf: Uint8Array
+  /** Where the block's tag starts in `buf`. */
+  readonly start: number
   /** Where the unsigned part ends in `buf`. */
   readonly end: number
   /** The whole encoding, once asked for. */
   bytes: Uint8Array | undefined
   hash: Uint8Array | undefined
 }
-// (every Cached is made with all four fields, so that filling in the hash later changes no
+// (every Cached is made with all five fields, so that filling in the hash later changes no
 // object's shape and allocates no out-of-object property store)
 // Blocks are immutable, so their encoding and hash are computed once and kept beside them: on the
 // block itself under a private symbol (not enumerable, so a spread copy never carries it) for the
@@ -118,37 +124,62 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
   if (!equalBytes(key.publicKey, fields.publicKey)) {
     throw new RangeError('"key" does not belong to "publicKey": a chain is signed by its owner only')
   }
-  // the whole block in one buffer after the hash's tag: unsigned part, then room for the signature
-  const buf = encodeUnsigned(fields, SIGNATURE_BYTES)
-  const end = buf.length - SIGNATURE_BYTES
-  const size = buf.length - TAG.length
+  // the whole block in one buffer after the hash's tag: unsigned part, then room for the
+  // signature and the hash
+  const buf = encodeUnsigned(fields, SIGNATURE_BYTES + HASH_BYTES)
+  const start = carvedAt
+  const end = encodedEnd
+  const size = end + SIGNATURE_BYTES - TAG.length - start
   if (size > BLOCK_LIMITS.maxBytes) {
     throw new RangeError(`block of ${size} bytes exceeds the limit of ${BLOCK_LIMITS.maxBytes}`)
   }
   // decodeBlock counts the block array as one level: never sign a block that peers cannot decode
-  if (nesting(fields.payload) >= BLOCK_LIMITS.maxDepth) {
+  // (an integer or an array of integers nests one level at most)
+  if (smallPayloadSize(fields.payload) < 0 && nesting(fields.payload) >= BLOCK_LIMITS.maxDepth) {
     throw new RangeError(`"payload" nested deeper than ${BLOCK_LIMITS.maxDepth - 1} levels`)
   }
-  const hash = crypto.sha256(buf.subarray(0, end))
-  return signThen(key, hash, (signature) => {
-    abytes('signature', signature, SIGNATURE_BYTES)
-    buf.set(signature, end)
-    // the block keeps a view of its own buffer, not the key's array: one buffer per signed block,
-    // and the encoding's view is made when asked for (an agent's blocks kept in memory are mostly
-    // never encoded)
-    const block: HalfBlock = frozenWith({
-      publicKey: fields.publicKey,
-      seq: fields.seq,
-      linkPublicKey: fields.linkPublicKey,
-      linkSeq: fields.linkSeq,
-      previousHash: fields.previousHash,
-      type: fields.type,
-      payload: fields.payload,
-      timestamp: fields.timestamp,
-      signature: buf.subarray(end),
-    }, { buf, end, bytes: undefined, hash })
-    return block
+  const hash = hashInto(crypto, buf, start, end, true)
+  // the block keeps a view of its buffer, not the key's array, and its encoding is made when asked
+  // for (an agent's blocks kept in memory are mostly never encoded)
+  const signature = buf.subarray(end, end + SIGNATURE_BYTES)
+  const into = (key as Partial<SyncSigningKey>).signInto
+  if (typeof into === 'function') {
+    // a key that signs at once, into the block's buffer (a seed identity of a native provider)
+    into.call(key, hash, signature)
+    return signedBlock(fields, buf, start, end, signature, hash) as SignResult<K, HalfBlock>
+  }
+  return signThen(key, hash, (given) => {
+    abytes('signature', given, SIGNATURE_BYTES)
+    signature.set(given)
+    return signedBlock(fields, buf, start, end, signature, hash)
   })
+}
+
+/** The frozen block of `fields` whose buffer `buf` holds its signature from `end` on. */
+function signedBlock(fields: UnsignedHalfBlock, buf: Uint8Array, start: number, end: number, signature: Uint8Array, hash: Uint8Array): HalfBlock {
+  return frozenWith({
+    publicKey: fields.publicKey,
+    seq: fields.seq,
+    linkPublicKey: fields.linkPublicKey,
+    linkSeq: fields.linkSeq,
+    previousHash: fields.previousHash,
+    type: fields.type,
+    payload: fields.payload,
+    timestamp: fields.timestamp,
+    signature,
+  }, { buf, start, end, bytes: undefined, hash })
+}
+
+/**
+ * The block hash of buf[start, end) (tag ‖ unsigned): written into the room after the signature
+ * when the block has it (`room`) and the provider has sha256Into, else the provider's own array.
+ */
+function hashInto(crypto: CryptoProvider, buf: Uint8Array, start: number, end: number, room: boolean): Uint8Array {
+  const input = buf.subarray(start, end)
+  if (crypto.sha256Into === undefined || !room) return crypto.sha256(input)
+  const hash = buf.subarray(end + SIGNATURE_BYTES, end + SIGNATURE_BYTES + HASH_BYTES)
+  crypto.sha256Into(input, hash)
+  return hash
 }
 
 /**
@@ -160,11 +191,14 @@ export function signBlock<K extends SigningKey>(fields: UnsignedHalfBlock, key: 
 export function encodeBlock(block: HalfBlock): Uint8Array {
   const c = cached(block)
   if (c.bytes !== undefined) return c.bytes
-  // signed here, the block has a buffer of its own that holds the signature after the unsigned
-  // part: a view of it (a decoded block's is a view of a shared slab, which the copy does not pin)
-  const { buf } = c
-  const own = buf.length === c.end + SIGNATURE_BYTES && buf.byteOffset === 0 && buf.buffer.byteLength === buf.length
-  const bytes = own ? buf.subarray(TAG.length) : concatBytes(buf.subarray(TAG.length, c.end), block.signature)
+  // A block with a buffer of its own (a large one) gives a view of it. Other blocks signed or
+  // decoded here are carved out of a shared slab: a copy, which does not pin the slab (and which
+  // structured clone copies alone)
+  const { buf, start, end } = c
+  const follows = followsUnsigned(block, c)
+  const own = follows && start === 0 && buf.byteOffset === 0 && buf.buffer.byteLength === buf.length && buf.length <= end + SIGNATURE_BYTES + HASH_BYTES
+  const from = start + TAG.length
+  const bytes = own ? buf.subarray(from, end + SIGNATURE_BYTES) : follows ? buf.slice(from, end + SIGNATURE_BYTES) : concatBytes(buf.subarray(from, end), block.signature)
   if (Object.isFrozen(block) && cachedOf(block) === c) c.bytes = bytes
   return bytes
 }
@@ -181,10 +215,13 @@ export function encodeBlock(block: HalfBlock): Uint8Array {
 export function encodedView(block: HalfBlock): Uint8Array {
   const c = cached(block)
   if (c.bytes !== undefined) return c.bytes
+  return followsUnsigned(block, c) ? c.buf.subarray(c.start + TAG.length, c.end + SIGNATURE_BYTES) : encodeBlock(block)
+}
+
+/** True iff the block's signature is in its buffer right after the unsigned part (signed or decoded here). */
+function followsUnsigned(block: HalfBlock, c: Cached): boolean {
   const sig = block.signature
   return sig.buffer === c.buf.buffer && sig.byteOffset === c.buf.byteOffset + c.end && sig.length === SIGNATURE_BYTES
-    ? c.buf.subarray(TAG.length, c.end + SIGNATURE_BYTES)
-    : encodeBlock(block)
 }
 
 /**
@@ -202,12 +239,12 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
   }
   if (bytes.length <= SIGNATURE_BYTES) throw new DecodeError('block too short')
   // one copy of the input after the hash's tag, shared by the hash input, the cached encoding, the
-  // keys and the signature (views made when asked for)
-  const buf = carve(TAG.length + bytes.length)
-  buf.set(TAG)
-  buf.set(bytes, TAG.length)
-  const end = buf.length - SIGNATURE_BYTES
-  return parseUnsigned(buf, TAG.length, end)
+  // keys and the signature (views made when asked for), with room for the hash after it
+  const buf = carve(TAG.length + bytes.length + HASH_BYTES)
+  const start = carvedAt
+  buf.set(TAG, start)
+  buf.set(bytes, start + TAG.length)
+  return parseUnsigned(buf, start + TAG.length, start + TAG.length + bytes.length - SIGNATURE_BYTES)
 }
 
 /**
@@ -220,7 +257,7 @@ export function decodeBlock(bytes: Uint8Array): HalfBlock {
  */
 export function blockHash(block: HalfBlock, crypto: CryptoProvider = nobleCrypto): Uint8Array {
   const c = cached(block)
-  if (c.hash === undefined) c.hash = crypto.sha256(c.buf.subarray(0, c.end))
+  if (c.hash === undefined) c.hash = hashInto(crypto, c.buf, c.start, c.end, followsUnsigned(block, c))
   return c.hash
 }
 
@@ -242,7 +279,8 @@ export function verifyBlock(block: HalfBlock, crypto: CryptoProvider = nobleCryp
  * @example blockSize(block) <= 200
  */
 export function blockSize(block: HalfBlock): number {
-  return cached(block).end - TAG.length + SIGNATURE_BYTES
+  const c = cached(block)
+  return c.end - c.start - TAG.length + SIGNATURE_BYTES
 }
 
 /**
@@ -283,9 +321,10 @@ export function isAgreement(block: UnsignedHalfBlock): boolean {
 
 // ## Private helpers
 
-// Decoded blocks are carved out of shared slabs rather than given an ArrayBuffer each: every
-// ArrayBuffer is a heap object plus a malloc'd store the collector tracks and frees one by one, and
-// ingest keeps every block it decodes (about 0.9 us per retained block, measured apart). A slab
+// Decoded and signed blocks are carved out of shared slabs rather than given an ArrayBuffer each:
+// every ArrayBuffer is a heap object plus a malloc'd store the collector tracks and frees one by
+// one, and ingest keeps every block it decodes (about 0.9 us per retained block, measured apart),
+// a store every block an agent signs (0.6 us to allocate alone). A slab
 // lives while any block carved from it does, so it is small: at most 16 blocks' worth held by one.
 // Nothing here transfers or detaches a block's buffer; code that copies a block's bytes with
 // structured clone (IndexedDB, postMessage) should copy the view first (`bytes.slice()`), or it
@@ -294,16 +333,22 @@ const SLAB_BYTES = 4096
 let slab = new Uint8Array(0)
 let slabAt = 0
 
-/** A zeroed view of `n` bytes of the current slab (a buffer of its own when large). */
+/** Where the last carve's bytes start in the buffer it returned. */
+let carvedAt = 0
+
+/** `n` zeroed bytes: the current slab, from `carvedAt` on (a buffer of its own when large, from 0). */
 function carve(n: number): Uint8Array {
-  if (n > SLAB_BYTES >> 2) return new Uint8Array(n)
+  if (n > SLAB_BYTES >> 2) {
+    carvedAt = 0
+    return new Uint8Array(n)
+  }
   if (slabAt + n > slab.length) {
     slab = new Uint8Array(SLAB_BYTES)
     slabAt = 0
   }
-  const view = slab.subarray(slabAt, slabAt + n)
+  carvedAt = slabAt
   slabAt += n
-  return view
+  return slab
 }
 
 function cached(block: HalfBlock): Cached {
@@ -312,7 +357,7 @@ function cached(block: HalfBlock): Cached {
     // a block built by hand (not by signBlock or decodeBlock): check it like any input
     checkFields(block)
     const buf = encodeUnsigned(block)
-    c = { buf, end: buf.length, bytes: undefined, hash: undefined }
+    c = { buf, start: carvedAt, end: encodedEnd, bytes: undefined, hash: undefined }
     if (Object.isFrozen(block)) cache.set(block, c)
   }
   return c
@@ -337,15 +382,27 @@ function nesting(value: unknown): number {
 const ARRAY_8 = 0x88
 const BSTR_32 = [0x58, 0x20] as const
 
-/** The block tag and the unsigned encoding, followed by `spare` zero bytes (room for the signature). */
+/** Where the unsigned part that encodeUnsigned wrote last ends in its buffer. */
+let encodedEnd = 0
+
+/**
+ * The block tag and the unsigned encoding, followed by `spare` zero bytes (room for the signature),
+ * carved out of a slab like a decoded block (a buffer of its own cost 0.6 us a signed block): the
+ * buffer, where they start in it is `carvedAt`, where the unsigned part ends `encodedEnd`.
+ */
 function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
-  const payload = encodeCanonical(b.payload)
+  // an integer or a short array of integers is written here (as decodeBlock reads it); any other
+  // payload goes through the general codec
+  const small = smallPayloadSize(b.payload)
+  const payload = small < 0 ? encodeCanonical(b.payload) : undefined
+  const payloadSize = payload === undefined ? small : payload.length
   const typeHead = b.type.length < 24 ? 1 : 2
-  const size = 1 + 34 + cborUintSize(b.seq) + 34 + cborUintSize(b.linkSeq) + 34 + typeHead + b.type.length + payload.length + cborUintSize(b.timestamp)
-  const out = new Uint8Array(TAG.length + size + spare)
-  out.set(TAG)
-  out[TAG.length] = ARRAY_8
-  let at = writeKey(out, TAG.length + 1, b.publicKey)
+  const size = 1 + 34 + cborUintSize(b.seq) + 34 + cborUintSize(b.linkSeq) + 34 + typeHead + b.type.length + payloadSize + cborUintSize(b.timestamp)
+  const out = carve(TAG.length + size + spare)
+  const start = carvedAt
+  out.set(TAG, start)
+  out[start + TAG.length] = ARRAY_8
+  let at = writeKey(out, start + TAG.length + 1, b.publicKey)
   at = writeCborUint(out, at, b.seq)
   at = writeKey(out, at, b.linkPublicKey)
   at = writeCborUint(out, at, b.linkSeq)
@@ -357,9 +414,45 @@ function encodeUnsigned(b: UnsignedHalfBlock, spare = 0): Uint8Array {
     out[at++] = b.type.length
   }
   for (let i = 0; i < b.type.length; i++) out[at++] = b.type.charCodeAt(i)
-  out.set(payload, at)
-  writeCborUint(out, at + payload.length, b.timestamp)
+  if (payload === undefined) writeSmallPayload(out, at, b.payload as number | readonly number[])
+  else out.set(payload, at)
+  encodedEnd = writeCborUint(out, at + payloadSize, b.timestamp)
   return out
+}
+
+/**
+ * Bytes of the canonical encoding of a safe integer, or of an array of at most 23 of them (the
+ * payloads smallPayload reads); -1 for any other value, which the general codec encodes.
+ */
+function smallPayloadSize(value: unknown): number {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? intSize(value) : -1
+  if (!Array.isArray(value) || value.length >= 24) return -1
+  let size = 1
+  for (let i = 0; i < value.length; i++) {
+    const v: unknown = value[i]
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) return -1
+    size += intSize(v)
+  }
+  return size
+}
+
+/** Bytes of a safe integer's canonical head (major type 0, or 1 for a negative one: -1 - n). */
+function intSize(n: number): number {
+  return cborUintSize(n < 0 ? -1 - n : n)
+}
+
+/** Write a payload that smallPayloadSize measured, at `at`. */
+function writeSmallPayload(out: Uint8Array, at: number, value: number | readonly number[]): void {
+  if (typeof value === 'number') {
+    writeInt(out, at, value)
+    return
+  }
+  out[at++] = 0x80 + value.length
+  for (let i = 0; i < value.length; i++) at = writeInt(out, at, value[i]!)
+}
+
+function writeInt(out: Uint8Array, at: number, n: number): number {
+  return n < 0 ? writeCborHead(out, at, 1, -1 - n) : writeCborUint(out, at, n)
 }
 
 function writeKey(out: Uint8Array, at: number, key: Uint8Array): number {
@@ -391,7 +484,7 @@ function parseUnsigned(buf: Uint8Array, start: number, end: number): HalfBlock {
   const timestamp = readUint(r, 'timestamp')
   if (r.at !== end) throw new DecodeError('block must be an array of 8 fields')
   const signature = buf.subarray(end, end + SIGNATURE_BYTES)
-  return frozenWith({ publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp, signature }, { buf, end, bytes: undefined, hash: undefined })
+  return frozenWith({ publicKey, seq, linkPublicKey, linkSeq, previousHash, type, payload, timestamp, signature }, { buf, start: start - TAG.length, end, bytes: undefined, hash: undefined })
 }
 
 interface Reader {

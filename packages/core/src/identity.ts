@@ -74,6 +74,12 @@ class KeyPairIdentity extends ShownByPublicKey implements SeedIdentity {
     return this.#key.sign(message)
   }
 
+  signInto(message: Uint8Array, out: Uint8Array): void {
+    const key = this.#key
+    if (key.signInto !== undefined) key.signInto(message, out)
+    else out.set(key.sign(message))
+  }
+
   exportSecretSeed(): Uint8Array {
     return Uint8Array.from(this.#seed)
   }

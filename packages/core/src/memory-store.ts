@@ -10,7 +10,7 @@ import { fraudProofId, type FraudProof } from './fraud-proof.js'
 import { blockHash, isAgreement, type HalfBlock } from './half-block.js'
 import { nobleCrypto } from './noble-crypto.js'
 import { keyHex as toHex } from './bytes.js'
-import { READ_NOW, collectBatch, type BlockStore, type EvictRange, type RangeOptions, type ReadNow, type StoreBatch } from './store.js'
+import { READ_NOW, WRITE_NOW, collectBatch, type BlockStore, type EvictRange, type RangeOptions, type ReadNow, type StoreBatch, type WriteNow } from './store.js'
 
 /** Options of createMemoryStore. */
 export interface MemoryStoreOptions {
@@ -27,7 +27,59 @@ interface Chain {
   /** the blocks, list[i].seq === seqs[i] */
   readonly list: HalfBlock[]
   /** this chain's agreements: proposer key hex → proposal seq → agreement */
-  readonly answers: Map<PublicKeyHex, Map<number, HalfBlock>>
+  readonly answers: Map<PublicKeyHex, Answers>
+}
+
+/**
+ * One signer's agreements to one proposer's proposals, by proposal seq: two arrays in seq order,
+ * like a chain, rather than a map by seq. Proposals are answered about in their order, so a seq is
+ * mostly at or past the end, found or added there without a search; a map of tens of thousands
+ * of entries cost a cache miss or two per lookup, three lookups a transaction.
+ */
+class Answers {
+  /** proposal seqs, ascending */
+  readonly #seqs: number[] = []
+  /** the agreements, at the same places */
+  readonly #blocks: HalfBlock[] = []
+
+  get size(): number {
+    return this.#seqs.length
+  }
+
+  get(seq: number): HalfBlock | undefined {
+    const seqs = this.#seqs
+    const n = seqs.length
+    if (n === 0 || seq > seqs[n - 1]!) return undefined
+    const i = lowerBound(seqs, seq)
+    return seqs[i] === seq ? this.#blocks[i] : undefined
+  }
+
+  has(seq: number): boolean {
+    return this.get(seq) !== undefined
+  }
+
+  set(seq: number, block: HalfBlock): void {
+    const seqs = this.#seqs
+    const n = seqs.length
+    if (n === 0 || seq > seqs[n - 1]!) {
+      seqs.push(seq)
+      this.#blocks.push(block)
+      return
+    }
+    const i = lowerBound(seqs, seq)
+    if (seqs[i] === seq) this.#blocks[i] = block
+    else {
+      seqs.splice(i, 0, seq)
+      this.#blocks.splice(i, 0, block)
+    }
+  }
+
+  delete(seq: number): void {
+    const i = lowerBound(this.#seqs, seq)
+    if (this.#seqs[i] !== seq) return
+    this.#seqs.splice(i, 1)
+    this.#blocks.splice(i, 1)
+  }
 }
 
 /**
@@ -40,7 +92,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): BlockStore 
   return new MemoryStore(options.crypto ?? nobleCrypto)
 }
 
-class MemoryStore implements BlockStore, ReadNow {
+class MemoryStore implements BlockStore, ReadNow, WriteNow {
   readonly #crypto: CryptoProvider
   readonly #chains = new Map<PublicKeyHex, Chain>()
   /**
@@ -77,7 +129,11 @@ class MemoryStore implements BlockStore, ReadNow {
     this.#open()
     const chain = this.#chains.get(toHex(publicKey))
     if (chain === undefined) return undefined
-    const i = lowerBound(chain.seqs, seq) - 1
+    // an agent signing asks for its head (seq Infinity): the last block, without a search
+    const { seqs } = chain
+    const n = seqs.length
+    if (n > 0 && seqs[n - 1]! < seq) return seqs[n - 1]! < 1 ? undefined : chain.list[n - 1]
+    const i = lowerBound(seqs, seq) - 1
     // as range({ to: seq - 1 }): seqs from 1
     return i < 0 || chain.seqs[i]! < 1 ? undefined : chain.list[i]
   }
@@ -171,6 +227,15 @@ class MemoryStore implements BlockStore, ReadNow {
 
   batch(): StoreBatch {
     return collectBatch(async (blocks, proofs) => this.#commit(blocks, proofs))
+  }
+
+  // an agent commits its own blocks through this, without a batch or a promise (WRITE_NOW)
+  [WRITE_NOW](): WriteNow {
+    return this
+  }
+
+  commitNow(blocks: readonly HalfBlock[], proofs: readonly FraudProof[]): void {
+    this.#commit(blocks, proofs)
   }
 
   async close(): Promise<void> {
@@ -299,7 +364,7 @@ class MemoryStore implements BlockStore, ReadNow {
     if (!isAgreement(block)) return
     const proposer = toHex(block.linkPublicKey)
     let answers = chain.answers.get(proposer)
-    if (answers === undefined) chain.answers.set(proposer, (answers = new Map()))
+    if (answers === undefined) chain.answers.set(proposer, (answers = new Answers()))
     if (replace || !answers.has(block.linkSeq)) answers.set(block.linkSeq, block)
   }
 

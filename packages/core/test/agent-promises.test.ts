@@ -9,8 +9,10 @@ import * as assert from 'uvu/assert'
 import {
   HeadUnknownError,
   InvalidBlockError,
+  blockHash,
   createAgent,
   createBlockTypes,
+  equalBytes,
   createMemoryStore,
   generateIdentity,
   identityFromSeed,
@@ -177,6 +179,25 @@ Rules('a payload computed under the lock from the latest block is always right, 
   const agent = createAgent({ identity: generateIdentity(), store: createMemoryStore(), types: counter })
   const blocks = await Promise.all(Array.from({ length: 30 }, () => agent.append('counter', (latest) => ((latest?.payload as number | undefined) ?? 0) + 1)))
   assert.equal(blocks.map((b) => b.payload).sort((a, b) => (a as number) - (b as number)), Array.from({ length: 30 }, (_, i) => i + 1))
+})
+
+Rules('an append made from inside a payload function waits for the block being signed (the lock holds within a turn too)', async () => {
+  // on a memory store a step runs within the call: a call made from inside it must still queue
+  for (const later of [false, true]) {
+    const agent = createAgent({ identity: generateIdentity(), store: createMemoryStore(), types: counter })
+    let inner: Promise<HalfBlock> | undefined
+    const outer = await agent.append('counter', (latest) => {
+      inner ??= agent.append('counter', (top) => ((top?.payload as number | undefined) ?? 0) + 1)
+      const next = ((latest?.payload as number | undefined) ?? 0) + 1
+      // the outer step goes on asynchronously after the inner call queued, or finishes at once
+      return later ? new Promise<number>((resolve) => setTimeout(() => resolve(next), 5)) : next
+    })
+    const second = await inner!
+    assert.equal([outer.seq, outer.payload, second.seq, second.payload], [1, 1, 2, 2], `later: ${later}`)
+    const chain = await agent.store.range(agent.publicKey)
+    assert.equal(chain.map((b) => b.seq), [1, 2])
+    assert.ok(equalBytes(chain[1]!.previousHash, blockHash(chain[0]!)))
+  }
 })
 
 Rules('refuses() checks its argument', async () => {

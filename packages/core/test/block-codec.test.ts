@@ -127,6 +127,26 @@ test('encodeBlock is the canonical encoding of the 8-field array, then the signa
   )
 })
 
+test('integer payloads (written by hand): signBlock writes what the general codec writes', () => {
+  // signBlock writes an integer or an array of at most 23 integers itself; the codec the rest
+  const edges = [0, -0, 23, 24, -24, -25, 255, 256, -256, -257, 65_535, 65_536, -65_537, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), -(2 ** 32) - 1, 2 ** 53 - 1, -(2 ** 53) + 1]
+  const intArb = fc.oneof(fc.constantFrom(...edges), fc.integer(), fc.maxSafeInteger(), fc.integer({ min: -70_000, max: 70_000 }))
+  const payload = fc.oneof(intArb, fc.array(intArb, { maxLength: 25 }))
+  fc.assert(
+    fc.property(payload, (payload) => {
+      const block = signBlock({ publicKey: alice.publicKey, seq: 3, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash: new Uint8Array(32).fill(7), type: 'reward', payload, timestamp: T0 }, alice)
+      const unsigned = encodeCanonical([block.publicKey, 3, UNILATERAL_KEY, 0, block.previousHash, 'reward', payload, T0])
+      assert.ok(equalBytes(encodeBlock(block), concatBytes(unsigned, block.signature)))
+      assert.equal(decodeBlock(encodeBlock(block)).payload, Object.is(payload, -0) ? 0 : payload)
+    }),
+    { numRuns: 500 },
+  )
+  // not integers: the general codec's refusal, as before
+  for (const bad of [1.5, [1, 0.5], [1, Number.MAX_SAFE_INTEGER + 1], [, 1]]) {
+    assert.throws(() => signBlock({ publicKey: alice.publicKey, seq: 1, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash: new Uint8Array(32), type: 'reward', payload: bad as CborValue, timestamp: T0 }, alice), TypeError)
+  }
+})
+
 test('decodeBlock accepts exactly what the general codec accepts, with the same fields', () => {
   let accepted = 0
   let refused = 0

@@ -58,6 +58,12 @@ function sodiumProvider(sodium: Sodium): CryptoProvider {
           sodium.crypto_sign_detached(signature, message, secretKey)
           return signature
         },
+        // (a new array of 64 bytes is made off the heap the moment the addon writes to it: 0.4 us)
+        signInto(message: Uint8Array, out: Uint8Array): void {
+          abytes('message', message)
+          abytes('out', out, 64)
+          sodium.crypto_sign_detached(out, message, secretKey)
+        },
       })
     },
     verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
@@ -75,6 +81,11 @@ function sodiumProvider(sodium: Sodium): CryptoProvider {
       const out = new Uint8Array(32)
       sodium.crypto_hash_sha256(out, data)
       return out
+    },
+    sha256Into(data: Uint8Array, out: Uint8Array): void {
+      abytes('data', data)
+      abytes('out', out, 32)
+      sodium.crypto_hash_sha256(out, data)
     },
     randomBytes(length: number): Uint8Array {
       auint('length', length)

@@ -6,7 +6,7 @@ import { inspect } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { fromHex, nobleCrypto, toHex } from '@tally/core'
+import { GENESIS_HASH, UNILATERAL_KEY, blockHash, decodeBlock, encodeBlock, fromHex, identityFromSeed, nobleCrypto, signBlock, toHex } from '@tally/core'
 import type { CryptoProvider } from '@tally/core'
 import { cryptoProviders, defaultCrypto } from '../src/crypto.js'
 import { nodeCrypto } from '../src/node-crypto.js'
@@ -101,6 +101,47 @@ agreement('outputs are plain Uint8Arrays, not Buffers or views into a pool', () 
       assert.is(bytes.byteOffset, 0, crypto.name)
       assert.is(bytes.buffer.byteLength, bytes.length, crypto.name)
     }
+  }
+})
+
+agreement('signInto and sha256Into, where a provider has them, write what sign and sha256 return, into views of a larger buffer', () => {
+  const seed = nobleCrypto.sha256(utf8('into seed'))
+  for (const crypto of providers) {
+    const key = crypto.signingKey(seed)
+    for (let length = 0; length <= 130; length += 13) {
+      const message = Uint8Array.from({ length }, (_, i) => (i * 17 + length) & 0xff)
+      const room = new Uint8Array(300).fill(0xee)
+      if (key.signInto !== undefined) {
+        key.signInto(message, room.subarray(100, 164))
+        assert.equal(room.subarray(100, 164), key.sign(message), `${crypto.name} signInto`)
+        assert.ok(room.subarray(0, 100).every((b) => b === 0xee) && room.subarray(164).every((b) => b === 0xee), `${crypto.name} signInto wrote outside`)
+      }
+      if (crypto.sha256Into !== undefined) {
+        room.fill(0xee)
+        crypto.sha256Into(message, room.subarray(7, 39))
+        assert.equal(room.subarray(7, 39), nobleCrypto.sha256(message), `${crypto.name} sha256Into`)
+        assert.ok(room.subarray(0, 7).every((b) => b === 0xee) && room.subarray(39).every((b) => b === 0xee), `${crypto.name} sha256Into wrote outside`)
+      }
+    }
+    if (key.signInto !== undefined) assert.throws(() => key.signInto!(utf8('x'), new Uint8Array(63)), RangeError)
+    if (crypto.sha256Into !== undefined) assert.throws(() => crypto.sha256Into!(utf8('x'), new Uint8Array(31)), RangeError)
+  }
+  // sodium has both (the fast path of signBlock and blockHash); where it loads, say so
+  const sodium = loadSodiumCrypto()
+  if (sodium !== undefined) assert.ok(sodium.sha256Into !== undefined && sodium.signingKey(seed).signInto !== undefined)
+})
+
+agreement('a block signed with each provider has the same bytes, hash and signature', () => {
+  const seed = nobleCrypto.sha256(utf8('block seed'))
+  const made = providers.map((crypto) => {
+    const identity = identityFromSeed(seed, crypto)
+    const block = signBlock({ publicKey: identity.publicKey, seq: 1, linkPublicKey: UNILATERAL_KEY, linkSeq: 0, previousHash: GENESIS_HASH, type: 'note', payload: [1, 2], timestamp: 5 }, identity, crypto)
+    return { name: crypto.name, bytes: toHex(encodeBlock(block)), hash: toHex(blockHash(block, crypto)), decodedHash: toHex(blockHash(decodeBlock(encodeBlock(block)), crypto)) }
+  })
+  for (const m of made) {
+    assert.is(m.bytes, made[0]!.bytes, m.name)
+    assert.is(m.hash, made[0]!.hash, m.name)
+    assert.is(m.decodedHash, made[0]!.hash, m.name)
   }
 })
 
@@ -246,11 +287,13 @@ secrets('JSON, String and util.inspect of a signing key never show the seed', ()
       inspect(key),
       inspect(key, { showHidden: true, depth: Infinity, getters: true }),
       inspect(key.sign, { showHidden: true, depth: Infinity }),
+      `${key.signInto?.toString()}`,
+      inspect(key.signInto, { showHidden: true, depth: Infinity }),
     ]
     for (const view of views) {
       for (const form of forms) assert.not.ok(view.includes(form), `${crypto.name}: ${view.slice(0, 80)}`)
     }
-    assert.equal(Object.keys(key).sort(), ['publicKey', 'sign'], crypto.name)
+    assert.equal(Object.keys(key).sort(), key.signInto === undefined ? ['publicKey', 'sign'] : ['publicKey', 'sign', 'signInto'], crypto.name)
     assert.ok(Object.isFrozen(key), crypto.name)
   }
 })

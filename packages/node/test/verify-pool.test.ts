@@ -72,6 +72,26 @@ pool('a closed pool rejects with ClosedError', async () => {
   }
 })
 
+pool('a block that cannot be hashed rejects its call (RangeError: a 31-byte key), and the calls before and after it are answered', async () => {
+  const p = createVerifyPool({ size: 1, crypto: 'node' })
+  try {
+    const blocks = chain(5)
+    const before = p.verifyBlocks(blocks.slice(0, 2))
+    // a hand-built block with a 31-byte key: its hash cannot be computed (the first items of the call are published already)
+    const bad = p.verifyBlocks([blocks[2]!, blocks[3]!, Object.freeze({ ...blocks[4]!, publicKey: new Uint8Array(31) })])
+    const after = p.verifyBlocks([tamper(blocks[2]!), blocks[3]!])
+    await bad.then(
+      () => assert.unreachable('should reject'),
+      (err: unknown) => assert.instance(err, RangeError),
+    )
+    assert.equal(await before, [true, true])
+    assert.equal(await after, [false, true])
+    assert.equal(await p.verifyBlocks(blocks), [true, true, true, true, true])
+  } finally {
+    await p.close()
+  }
+})
+
 pool('rejects a bad size', () => {
   assert.throws(() => createVerifyPool({ size: 0 }), RangeError)
 })
