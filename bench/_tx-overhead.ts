@@ -13,9 +13,10 @@
 // Profile: node --cpu-prof --cpu-prof-interval 25 --cpu-prof-dir=/tmp/prof --import tsx bench/_tx-overhead.ts 40000 1
 import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type CborValue, type CryptoProvider } from '@tally/core'
+import { createAgent, createMemoryStore, identityFromSeed, type CryptoProvider } from '@tally/core'
 import { defaultCrypto } from '@tally/node'
 import { gcPauses } from './_clocks.js'
+import { inFlight, transferTypes } from './_transfer-load.js'
 import { emit, round } from './lib.js'
 
 const TX = Number(process.argv[2] ?? 20_000)
@@ -35,24 +36,13 @@ const stub: CryptoProvider = {
     return { publicKey, sign: () => SIGNATURE.slice(), signInto: (_message: Uint8Array, out: Uint8Array) => out.set(SIGNATURE) }
   },
 }
-const types = createBlockTypes([{ name: 'transfer', validate: (block) => ({ errors: isTransfer(block.payload) ? [] : [{ rule: 'transfer-payload', message: 'bad' }] }) }])
+const types = transferTypes()
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 
 for (let round_ = 0; round_ < ROUNDS; round_++) {
   const a = createAgent({ head: 'local', identity: identityFromSeed(seed(10), stub), store: createMemoryStore({ crypto: stub }), types })
   const b = createAgent({ head: 'local', identity: identityFromSeed(seed(11), stub), store: createMemoryStore({ crypto: stub }), types })
-  let n = 0
-  const run = async (count: number): Promise<void> => {
-    let started = 0
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (started++ < count) {
-          n++
-          await a.complete(await b.agree(await a.propose(b.publicKey, 'transfer', [1 + (n % 60_000), 4_000_000_000 - n])))
-        }
-      }),
-    )
-  }
+  const run = inFlight(a, b, IN_FLIGHT)
   await run(2000) // warm-up
   const gc = gcPauses()
   const cpu0 = threadUs()
@@ -74,8 +64,4 @@ for (let round_ = 0; round_ < ROUNDS; round_++) {
 function threadUs(): number {
   const text = readFileSync('/proc/thread-self/schedstat', 'utf8')
   return Number(text.slice(0, text.indexOf(' '))) / 1000
-}
-
-function isTransfer(payload: CborValue): boolean {
-  return Array.isArray(payload) && payload.length === 2 && payload.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)
 }

@@ -8,17 +8,16 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createAgent, createBlockTypes, createMemoryStore, identityFromSeed, type BlockStore, type CborValue } from '@tally/core'
+import { createAgent, createMemoryStore, identityFromSeed, type BlockStore } from '@tally/core'
 import { createVerifyPool, defaultCrypto, openLevelStore } from '@tally/node'
 import { gcPauses } from './_clocks.js'
+import { inFlight, transferTypes } from './_transfer-load.js'
 import { emit } from './lib.js'
 
 const TX = Number(process.argv[2] ?? 20_000)
 const IN_FLIGHT = Number(process.argv[3] ?? 64)
 const crypto = defaultCrypto()
-const types = createBlockTypes([
-  { name: 'transfer', validate: (block) => ({ errors: isTransfer(block.payload) ? [] : [{ rule: 'transfer-payload', message: 'bad' }] }) },
-])
+const types = transferTypes()
 const pool = createVerifyPool({ size: Math.max(1, availableParallelism() - 1), crypto: crypto.name, mainThread: true })
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 const verify = { verifySignatures: pool.verifyBlocks }
@@ -32,23 +31,12 @@ const makeStore = async (): Promise<BlockStore> => {
 }
 const a = createAgent({ head: 'local', identity: identityFromSeed(seed(10), crypto), store: await makeStore(), types, ...verify })
 const b = createAgent({ head: 'local', identity: identityFromSeed(seed(11), crypto), store: await makeStore(), types, ...verify })
-let n = 0
 const cpu = (): number => {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1000
 }
 try {
-  const run = async (count: number): Promise<void> => {
-    let started = 0
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (started++ < count) {
-          n++
-          await a.complete(await b.agree(await a.propose(b.publicKey, 'transfer', [1 + (n % 60_000), 4_000_000_000 - n])))
-        }
-      }),
-    )
-  }
+  const run = inFlight(a, b, IN_FLIGHT)
   await run(2000) // warm-up
   const gc = gcPauses()
   const c0 = cpu()
@@ -120,8 +108,4 @@ function perThread(before: Map<string, number> | undefined, after: Map<string, n
   const main = used.find(([tid]) => tid === String(process.pid))?.[1] ?? 0
   const others = used.filter(([tid]) => tid !== String(process.pid)).map(([, ms]) => ms).sort((a, b) => b - a)
   return { main, worker: others[0] ?? 0, rest: others.slice(1).reduce((a, b) => a + b, 0) }
-}
-
-function isTransfer(payload: CborValue): boolean {
-  return Array.isArray(payload) && payload.length === 2 && payload.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)
 }
