@@ -85,8 +85,9 @@ export function createSharedBlocks(crypto: CryptoProvider): SharedBlocks {
 }
 
 /**
- * `store` keeping shared copies: every block and proof put in one of its batches is replaced by
- * its shared copy (`shared`) before the commit. The batch's checks (a different block at a taken
+ * `store` keeping shared copies: every block and proof put in one of its batches, or committed at
+ * once by an agent (the memory store's `commitNow`), is replaced by its shared copy (`shared`)
+ * before the commit. The batch's checks (a different block at a taken
  * seq) and everything else are the store's own.
  * @param store a node's store (a memory store)
  * @param shared the simulation's shared copies
@@ -94,6 +95,13 @@ export function createSharedBlocks(crypto: CryptoProvider): SharedBlocks {
  * @example const store = sharingStore(createMemoryStore({ crypto }), createSharedBlocks(crypto))
  */
 export function sharingStore(store: BlockStore, shared: SharedBlocks): BlockStore {
+  // an agent commits its own blocks to a memory store at once, through the store's commitNow
+  // (core's WRITE_NOW hands out the store itself), not through a batch: share those too
+  const memory = store as BlockStore & { commitNow?: (blocks: readonly HalfBlock[], proofs: readonly FraudProof[]) => void }
+  const commitNow = memory.commitNow
+  if (typeof commitNow === 'function') {
+    memory.commitNow = (blocks, proofs) => commitNow.call(store, blocks.map((b) => shared.block(b)), proofs.map((p) => shared.proof(p)))
+  }
   const batchOf = store.batch.bind(store)
   store.batch = (): StoreBatch => {
     const inner = batchOf()
