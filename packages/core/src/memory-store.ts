@@ -32,7 +32,7 @@ interface Chain {
 
 /**
  * One signer's agreements to one proposer's proposals, by proposal seq: two arrays in seq order,
- * like a chain, rather than a map by seq. Proposals are answered about in their order, so a seq is
+ * like a chain (indexOfSeq, putAtSeq), rather than a map by seq. Proposals are answered about in their order, so a seq is
  * mostly at or past the end, found or added there without a search; a map of tens of thousands
  * of entries cost a cache miss or two per lookup, three lookups a transaction.
  */
@@ -47,11 +47,8 @@ class Answers {
   }
 
   get(seq: number): HalfBlock | undefined {
-    const seqs = this.#seqs
-    const n = seqs.length
-    if (n === 0 || seq > seqs[n - 1]!) return undefined
-    const i = lowerBound(seqs, seq)
-    return seqs[i] === seq ? this.#blocks[i] : undefined
+    const i = indexOfSeq(this.#seqs, seq)
+    return i < 0 ? undefined : this.#blocks[i]
   }
 
   has(seq: number): boolean {
@@ -59,24 +56,12 @@ class Answers {
   }
 
   set(seq: number, block: HalfBlock): void {
-    const seqs = this.#seqs
-    const n = seqs.length
-    if (n === 0 || seq > seqs[n - 1]!) {
-      seqs.push(seq)
-      this.#blocks.push(block)
-      return
-    }
-    const i = lowerBound(seqs, seq)
-    if (seqs[i] === seq) this.#blocks[i] = block
-    else {
-      seqs.splice(i, 0, seq)
-      this.#blocks.splice(i, 0, block)
-    }
+    putAtSeq(this.#seqs, this.#blocks, seq, block, true)
   }
 
   delete(seq: number): void {
-    const i = lowerBound(this.#seqs, seq)
-    if (this.#seqs[i] !== seq) return
+    const i = indexOfSeq(this.#seqs, seq)
+    if (i < 0) return
     this.#seqs.splice(i, 1)
     this.#blocks.splice(i, 1)
   }
@@ -323,16 +308,7 @@ class MemoryStore implements BlockStore, ReadNow, WriteNow {
     const key = toHex(block.publicKey)
     let chain = this.#chains.get(key)
     if (chain === undefined) this.#chains.set(key, (chain = { seqs: [], list: [], answers: new Map() }))
-    const { seqs, list } = chain
-    if (seqs.length === 0 || seqs[seqs.length - 1]! < block.seq) {
-      seqs.push(block.seq)
-      list.push(block)
-    } else {
-      const i = lowerBound(seqs, block.seq)
-      if (seqs[i] === block.seq) return
-      seqs.splice(i, 0, block.seq)
-      list.splice(i, 0, block)
-    }
+    if (!putAtSeq(chain.seqs, chain.list, block.seq, block, false)) return
     if (this.#byHash !== undefined) this.#hash(block)
     this.#index(chain, block, true)
   }
@@ -396,16 +372,50 @@ function indexBatch(blocks: readonly HalfBlock[], end: number): Map<PublicKeyHex
   return index
 }
 
-/** The chain's block at `seq`: at seq - first seq when the chain has no gap below it, else found by search. */
+/** The chain's block at `seq`. */
 function blockAt(chain: Chain | undefined, seq: number): HalfBlock | undefined {
   if (chain === undefined) return undefined
-  const { seqs } = chain
+  const i = indexOfSeq(chain.seqs, seq)
+  return i < 0 ? undefined : chain.list[i]
+}
+
+// A chain's blocks and a signer's agreements to one proposer are each two arrays in seq order
+// (seqs ascending, the items at the same places): added mostly at the end, read mostly near it.
+
+/**
+ * Where `seq` is in `seqs`, or -1: none past the last; at seq - first seq when there is no gap
+ * below it; else found by search.
+ */
+function indexOfSeq(seqs: readonly number[], seq: number): number {
+  const n = seqs.length
+  if (n === 0 || seq > seqs[n - 1]!) return -1
   let i = seq - seqs[0]!
-  if (!(i >= 0 && i < seqs.length && seqs[i] === seq)) {
-    i = lowerBound(seqs, seq)
-    if (seqs[i] !== seq) return undefined
+  if (i >= 0 && i < n && seqs[i] === seq) return i
+  i = lowerBound(seqs, seq)
+  return seqs[i] === seq ? i : -1
+}
+
+/**
+ * Put `item` at `seq`: appended past the last seq, else inserted in order. An item already at
+ * `seq` is replaced when `replace`, else kept.
+ * @returns false when an item at `seq` was kept
+ */
+function putAtSeq<T>(seqs: number[], items: T[], seq: number, item: T, replace: boolean): boolean {
+  const n = seqs.length
+  if (n === 0 || seqs[n - 1]! < seq) {
+    seqs.push(seq)
+    items.push(item)
+    return true
   }
-  return chain.list[i]
+  const i = lowerBound(seqs, seq)
+  if (seqs[i] === seq) {
+    if (!replace) return false
+    items[i] = item
+    return true
+  }
+  seqs.splice(i, 0, seq)
+  items.splice(i, 0, item)
+  return true
 }
 
 /** First index i with seqs[i] >= x. */
